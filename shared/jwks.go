@@ -1,0 +1,178 @@
+package shared
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// JWK is one public key of a JSON Web Key Set (RFC 7517), RSA or EC P-256.
+type JWK struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid"`
+	Use string `json:"use,omitempty"`
+	Alg string `json:"alg,omitempty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
+}
+
+// JWKS is a key set as served at /.well-known/jwks.json.
+type JWKS struct {
+	Keys []JWK `json:"keys"`
+}
+
+// PublicKey returns the key as *rsa.PublicKey or *ecdsa.PublicKey.
+func (k JWK) PublicKey() (crypto.PublicKey, error) {
+	dec := base64.RawURLEncoding.DecodeString
+	switch k.Kty {
+	case "RSA":
+		n, err1 := dec(k.N)
+		e, err2 := dec(k.E)
+		if err := errors.Join(err1, err2); err != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
+			return nil, fmt.Errorf("jwk %s: bad RSA key", k.Kid)
+		}
+		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, nil
+	case "EC":
+		if k.Crv != "P-256" {
+			return nil, fmt.Errorf("jwk %s: unsupported curve %q", k.Kid, k.Crv)
+		}
+		x, err1 := dec(k.X)
+		y, err2 := dec(k.Y)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("jwk %s: bad EC key", k.Kid)
+		}
+		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+		if !pub.Curve.IsOnCurve(pub.X, pub.Y) { //nolint:staticcheck // validating untrusted input
+			return nil, fmt.Errorf("jwk %s: point not on curve", k.Kid)
+		}
+		return pub, nil
+	}
+	return nil, fmt.Errorf("jwk %s: unsupported kty %q", k.Kid, k.Kty)
+}
+
+// AccessClaims are the claims of an access token issued by auth.
+type AccessClaims struct {
+	Email     string `json:"email,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Role      string `json:"role,omitempty"`
+	SessionID string `json:"sid,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// JWKSVerifier verifies RS256/ES256 access tokens against the key set at a URL. Keys are cached and
+// fetched again when a token names an unknown kid (at most once per MinRefresh, default 10 s, so a flood
+// of forged kids cannot hammer auth) or when the cache is older than MaxAge (default 1 h). No request
+// ever waits on auth when the key is already known.
+type JWKSVerifier struct {
+	URL        string
+	Issuer     string // required "iss"; empty skips the check
+	Audience   string // required "aud"; empty skips the check
+	Client     *http.Client
+	MinRefresh time.Duration
+	MaxAge     time.Duration
+
+	mu      sync.Mutex
+	keys    map[string]crypto.PublicKey
+	fetched time.Time
+	tried   time.Time
+}
+
+// NewJWKSVerifier returns a verifier for the key set at url.
+func NewJWKSVerifier(url, issuer, audience string) *JWKSVerifier {
+	return &JWKSVerifier{URL: url, Issuer: issuer, Audience: audience,
+		Client: &http.Client{Timeout: 5 * time.Second}, MinRefresh: 10 * time.Second, MaxAge: time.Hour}
+}
+
+// Verify implements Verifier.
+func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"RS256", "ES256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second)}
+	if v.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(v.Issuer))
+	}
+	if v.Audience != "" {
+		opts = append(opts, jwt.WithAudience(v.Audience))
+	}
+	var c AccessClaims
+	_, err := jwt.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		return v.key(ctx, kid)
+	}, opts...)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
+	}
+	if c.Subject == "" {
+		return Identity{}, fmt.Errorf("%w: token has no subject", ErrUnauthorized)
+	}
+	role := c.Role
+	if role == "" {
+		role = RoleCustomer
+	}
+	return Identity{UserID: c.Subject, Email: c.Email, Name: c.Name, Role: role, SessionID: c.SessionID}, nil
+}
+
+func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := time.Now()
+	k, ok := v.keys[kid]
+	stale := now.Sub(v.fetched) > v.MaxAge
+	if ok && !stale {
+		return k, nil
+	}
+	if now.Sub(v.tried) >= v.MinRefresh || v.tried.IsZero() {
+		v.tried = now
+		keys, err := v.fetch(ctx)
+		if err == nil {
+			v.keys, v.fetched = keys, now
+			k, ok = keys[kid]
+		} else if !ok {
+			return nil, err
+		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("unknown key id %q", kid)
+	}
+	return k, nil
+}
+
+func (v *JWKSVerifier) fetch(ctx context.Context) (map[string]crypto.PublicKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	resp, err := v.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("jwks: %s answered %d", v.URL, resp.StatusCode)
+	}
+	var set JWKS
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	keys := make(map[string]crypto.PublicKey, len(set.Keys))
+	for _, k := range set.Keys {
+		if pub, err := k.PublicKey(); err == nil {
+			keys[k.Kid] = pub
+		}
+	}
+	return keys, nil
+}

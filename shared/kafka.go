@@ -1,0 +1,263 @@
+package shared
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Topics of the platform, one per owning service.
+const (
+	TopicUser      = "user.events"
+	TopicProduct   = "product.events"
+	TopicInventory = "inventory.events"
+	TopicOrder     = "order.events"
+)
+
+// AllTopics lists every topic, for EnsureTopics and for consumers of everything (realtime).
+var AllTopics = []string{TopicUser, TopicProduct, TopicInventory, TopicOrder}
+
+// Event is the envelope of every Kafka message value. ID is unique per event so consumers can drop
+// duplicates; AggregateID is also the message key, so one aggregate's events stay ordered.
+type Event struct {
+	ID          string          `json:"id"`
+	Type        string          `json:"type"`
+	Version     int             `json:"version"`
+	OccurredAt  time.Time       `json:"occurred_at"`
+	AggregateID string          `json:"aggregate_id"`
+	Data        json.RawMessage `json:"data"`
+}
+
+// NewEvent builds a version-1 event with a fresh ID and the current time.
+func NewEvent(typ, aggregateID string, data any) (Event, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return Event{}, fmt.Errorf("event %s: %w", typ, err)
+	}
+	return Event{ID: NewID(), Type: typ, Version: 1, OccurredAt: time.Now().UTC(), AggregateID: aggregateID, Data: b}, nil
+}
+
+// Decode unmarshals the event's data into v.
+func (e Event) Decode(v any) error {
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("event %s %s: %w", e.Type, e.ID, err)
+	}
+	return nil
+}
+
+// Publisher publishes events to a topic. Publish returns only after the broker acknowledged every event
+// (or an error), so a caller that gets nil may consider them durable.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, events ...Event) error
+}
+
+// ParseBrokers splits KAFKA_BROKERS ("host:port,host:port") and drops blanks.
+func ParseBrokers(s string) []string {
+	var out []string
+	for _, b := range strings.Split(s, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// KafkaPublisher is a Publisher on a kafka-go Writer: hash partitioning by key, acks from all in-sync
+// replicas, small batches (10 ms) so synchronous publishes stay fast.
+type KafkaPublisher struct {
+	w *kafka.Writer
+}
+
+// NewKafkaPublisher returns a publisher for brokers. It connects lazily; Close flushes it.
+func NewKafkaPublisher(brokers []string) *KafkaPublisher {
+	return &KafkaPublisher{w: &kafka.Writer{
+		Addr:                   kafka.TCP(brokers...),
+		Balancer:               &kafka.Hash{},
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           10 * time.Millisecond,
+		WriteTimeout:           10 * time.Second,
+		MaxAttempts:            5,
+		AllowAutoTopicCreation: true,
+	}}
+}
+
+// Publish writes events to topic keyed by aggregate ID, with the request ID of ctx as a header.
+func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Event) error {
+	msgs := make([]kafka.Message, 0, len(events))
+	for _, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", e.Type, err)
+		}
+		m := kafka.Message{Topic: topic, Key: []byte(e.AggregateID), Value: b,
+			Headers: []kafka.Header{{Key: "type", Value: []byte(e.Type)}}}
+		if id := RequestIDFrom(ctx); id != "" {
+			m.Headers = append(m.Headers, kafka.Header{Key: RequestIDHeader, Value: []byte(id)})
+		}
+		msgs = append(msgs, m)
+	}
+	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Close flushes pending messages and closes the writer.
+func (p *KafkaPublisher) Close() error { return p.w.Close() }
+
+// KafkaPing returns a readiness check that dials the first reachable broker.
+func KafkaPing(brokers []string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		var errs []error
+		for _, b := range brokers {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "tcp", b)
+			if err == nil {
+				return c.Close()
+			}
+			errs = append(errs, err)
+		}
+		return fmt.Errorf("kafka: no broker reachable: %w", errors.Join(errs...))
+	}
+}
+
+// EnsureTopics creates the topics that do not exist yet with the given partition count, through the
+// cluster controller. Existing topics are left alone.
+func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics ...string) error {
+	if len(brokers) == 0 {
+		return errors.New("ensure topics: no brokers")
+	}
+	d := &kafka.Dialer{Timeout: 5 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return fmt.Errorf("ensure topics: %w", err)
+	}
+	defer conn.Close()
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("ensure topics: controller: %w", err)
+	}
+	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, fmt.Sprint(ctrl.Port)))
+	if err != nil {
+		return fmt.Errorf("ensure topics: dial controller: %w", err)
+	}
+	defer cc.Close()
+	cfgs := make([]kafka.TopicConfig, 0, len(topics))
+	for _, t := range topics {
+		cfgs = append(cfgs, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: 1})
+	}
+	if err := cc.CreateTopics(cfgs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return fmt.Errorf("ensure topics: %w", err)
+	}
+	return nil
+}
+
+// ConsumerConfig configures Consume. Group is the consumer group (the service's name). MaxWait bounds
+// how long a fetch waits for new data (default 500 ms; tests use ~100 ms so Close is quick).
+// RetryMax caps the backoff between attempts of a failing handler (default 30 s).
+type ConsumerConfig struct {
+	Brokers  []string
+	Group    string
+	Topics   []string
+	MaxWait  time.Duration
+	RetryMax time.Duration
+}
+
+// EventHandler handles one event. It must be idempotent: Consume delivers at least once.
+type EventHandler func(ctx context.Context, e Event) error
+
+// ErrPoison marks an event the handler can never apply (malformed data); Consume logs it and moves on
+// instead of retrying forever.
+var ErrPoison = errors.New("poison event")
+
+// Consume reads cfg.Topics as consumer group cfg.Group until ctx is cancelled and calls handle for each
+// event in partition order. A message is committed only after handle returned nil (or ErrPoison, or the
+// value is not an event envelope); a handler error is retried with exponential backoff (100 ms doubling
+// to cfg.RetryMax), so no event is lost while a dependency is down. It returns nil when ctx ends.
+func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handle EventHandler) error {
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 500 * time.Millisecond
+	}
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = 30 * time.Second
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        cfg.Brokers,
+		GroupID:        cfg.Group,
+		GroupTopics:    cfg.Topics,
+		MaxWait:        cfg.MaxWait,
+		StartOffset:    kafka.FirstOffset,
+		CommitInterval: 0,
+		MinBytes:       1,
+		MaxBytes:       10 << 20,
+	})
+	defer r.Close()
+	logger = logger.With("group", cfg.Group)
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			logger.Warn("kafka fetch", "err", err)
+			if !sleepCtx(ctx, time.Second) {
+				return nil
+			}
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal(m.Value, &e); err != nil || e.ID == "" || e.Type == "" {
+			logger.Error("dropping malformed event", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+		} else if !handleWithRetry(ctx, logger, cfg.RetryMax, e, m, handle) {
+			return nil
+		}
+		if err := r.CommitMessages(context.WithoutCancel(ctx), m); err != nil {
+			logger.Warn("kafka commit", "err", err, "topic", m.Topic, "offset", m.Offset)
+		}
+	}
+}
+
+// handleWithRetry calls handle until it succeeds or reports ErrPoison; false means ctx ended first.
+func handleWithRetry(ctx context.Context, logger *slog.Logger, max time.Duration, e Event, m kafka.Message, handle EventHandler) bool {
+	hctx := ctx
+	for _, h := range m.Headers {
+		if h.Key == RequestIDHeader && SaneRequestID(string(h.Value)) {
+			hctx = WithRequestID(ctx, string(h.Value))
+		}
+	}
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := handle(hctx, e)
+		if err == nil {
+			return true
+		}
+		if errors.Is(err, ErrPoison) {
+			logger.Error("dropping poison event", "type", e.Type, "id", e.ID, "err", err)
+			return true
+		}
+		logger.Warn("event handler failed, retrying", "type", e.Type, "id", e.ID, "attempt", attempt, "err", err, "backoff", backoff.String())
+		if !sleepCtx(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, max)
+	}
+}
+
+// sleepCtx sleeps d or until ctx ends; it reports whether the full sleep happened.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
