@@ -129,7 +129,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		route := r.Pattern
+		route := RouteFrom(r.Context(), r)
 		if route == "" {
 			route = "unmatched"
 		}

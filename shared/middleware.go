@@ -22,7 +22,21 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	identityKey
+	routeKey
 )
+
+// RouteFrom returns the route pattern the mux matched for the request of ctx ("" before routing or when
+// nothing matched). Middleware outside a WithContext copy cannot see r.Pattern, so Routes records it in
+// a holder that RequestID puts in the context.
+func RouteFrom(ctx context.Context, r *http.Request) string {
+	if r != nil && r.Pattern != "" {
+		return r.Pattern
+	}
+	if p, ok := ctx.Value(routeKey).(*string); ok {
+		return *p
+	}
+	return ""
+}
 
 // RequestIDFrom returns the request ID RequestID stored in ctx, or "".
 func RequestIDFrom(ctx context.Context) string {
@@ -67,7 +81,11 @@ func RequestID(next http.Handler) http.Handler {
 			r.Header.Set(RequestIDHeader, id)
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
+		ctx := WithRequestID(r.Context(), id)
+		if _, ok := ctx.Value(routeKey).(*string); !ok {
+			ctx = context.WithValue(ctx, routeKey, new(string))
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -135,7 +153,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				"request_id", RequestIDFrom(r.Context()),
 				"method", r.Method,
 				"path", r.URL.Path,
-				"route", r.Pattern,
+				"route", RouteFrom(r.Context(), r),
 				"status", rec.Status,
 				"bytes", rec.Bytes,
 				"duration_ms", float64(time.Since(start).Microseconds())/1000,
@@ -196,7 +214,11 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 // answer in the error shape instead of net/http's plain text. Matched routes are served unwrapped.
 func Routes(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
+		_, pattern := mux.Handler(r)
+		if p, ok := r.Context().Value(routeKey).(*string); ok {
+			*p = pattern
+		}
+		if pattern != "" {
 			mux.ServeHTTP(w, r)
 			return
 		}
@@ -231,4 +253,12 @@ func (p *plainErrorWriter) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	return p.ResponseWriter.Write(b)
+}
+
+// Stack wraps a service's routes in the platform's middleware, outermost first: request ID, security
+// headers, access log, metrics, panic recovery, then the given extra middleware (typically
+// Authenticate), then the mux wrapped by Routes. Services call it once in NewServer.
+func Stack(logger *slog.Logger, metrics *Metrics, mux *http.ServeMux, extra ...func(http.Handler) http.Handler) http.Handler {
+	mw := []func(http.Handler) http.Handler{RequestID, SecurityHeaders, AccessLog(logger), metrics.Middleware, Recover(logger)}
+	return Chain(Routes(mux), append(mw, extra...)...)
 }

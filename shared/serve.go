@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,4 +66,14 @@ func Serve(ctx context.Context, logger *slog.Logger, srv *http.Server, ln net.Li
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// NewLogger returns the platform's JSON logger for service at level ("debug", "info", "warn", "error";
+// anything else is info).
+func NewLogger(w io.Writer, service, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
 }
