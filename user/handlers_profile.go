@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// profileView is a profile as the API shows it.
+type profileView struct {
+	ID          string      `json:"id"`
+	Email       string      `json:"email"`
+	Name        string      `json:"name"`
+	Role        string      `json:"role"`
+	Status      string      `json:"status"`
+	Phone       string      `json:"phone"`
+	Preferences Preferences `json:"preferences"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+}
+
+func viewProfile(p Profile) profileView {
+	return profileView{ID: p.ID, Email: p.Email, Name: p.Name, Role: p.Role, Status: p.Status,
+		Phone: p.Phone, Preferences: p.Preferences, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+}
+
+// errSuspended refuses changes to a suspended account's profile.
+var errSuspended = shared.Errorf(shared.CodeForbidden, "account is suspended")
+
+// caller returns the verified identity; routes wrap these handlers in RequireAuth, so it is there.
+func caller(r *http.Request) shared.Identity {
+	id, _ := shared.IdentityFrom(r.Context())
+	return id
+}
+
+// ensureProfile returns the caller's profile, creating it from the token's claims when auth's
+// user.registered has not arrived yet. The event, when it comes, finds the profile and changes nothing.
+func ensureProfile(ctx context.Context, profiles profileStore, id shared.Identity) (Profile, error) {
+	p, err := profiles.Get(ctx, id.UserID)
+	if !errNoProfile(err) {
+		return p, err
+	}
+	if !validID(id.UserID) {
+		return Profile{}, shared.Errorf(shared.CodeUnauthorized, "token subject is not a valid user ID")
+	}
+	err = profiles.Create(ctx, newProfile(id.UserID, id.Email, id.Name, id.Role, time.Now()))
+	if err != nil && !errors.Is(err, shared.ErrConflict) {
+		return Profile{}, err
+	}
+	return profiles.Get(ctx, id.UserID)
+}
+
+// handleMeGet answers GET /users/me: the caller's profile, created on first sight.
+func handleMeGet(logger *slog.Logger, profiles profileStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := ensureProfile(r.Context(), profiles, caller(r))
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		shared.Encode(w, http.StatusOK, viewProfile(p))
+	})
+}
+
+// profilePatch is the body of PATCH /users/me; absent fields stay as they are, "phone": "" clears the
+// phone.
+type profilePatch struct {
+	Name        *string           `json:"name"`
+	Phone       *string           `json:"phone"`
+	Preferences *preferencesPatch `json:"preferences"`
+}
+
+type preferencesPatch struct {
+	Newsletter *bool   `json:"newsletter"`
+	Currency   *string `json:"currency"`
+}
+
+// Valid checks and normalizes the fields that are present.
+func (b *profilePatch) Valid(context.Context) map[string]string {
+	problems := map[string]string{}
+	if b.Name != nil {
+		v, msg := cleanText(*b.Name, maxNameLen, true)
+		if msg != "" {
+			problems["name"] = msg
+		}
+		b.Name = &v
+	}
+	if b.Phone != nil {
+		v, msg := normalizePhone(*b.Phone)
+		if msg != "" {
+			problems["phone"] = msg
+		}
+		b.Phone = &v
+	}
+	if b.Preferences != nil && b.Preferences.Currency != nil {
+		v, msg := normalizeCurrency(*b.Preferences.Currency)
+		if msg != "" {
+			problems["preferences.currency"] = msg
+		}
+		b.Preferences.Currency = &v
+	}
+	return problems
+}
+
+// apply writes the patch into p and records user.updated when the name changed.
+func (b *profilePatch) apply(p *Profile, now time.Time) error {
+	if p.Status == statusSuspended {
+		return errSuspended
+	}
+	if b.Name != nil && *b.Name != p.Name {
+		p.Name = *b.Name
+		if err := addEvent(p, eventUserUpdated, userUpdated{UserID: p.ID, Name: p.Name}); err != nil {
+			return err
+		}
+	}
+	if b.Phone != nil {
+		p.Phone = *b.Phone
+	}
+	if b.Preferences != nil {
+		if b.Preferences.Newsletter != nil {
+			p.Preferences.Newsletter = *b.Preferences.Newsletter
+		}
+		if b.Preferences.Currency != nil {
+			p.Preferences.Currency = *b.Preferences.Currency
+		}
+	}
+	p.UpdatedAt = now.UTC().Truncate(time.Millisecond)
+	return nil
+}
+
+// handleMePatch answers PATCH /users/me: name, phone and preferences. A name change publishes
+// user.updated through the outbox.
+func handleMePatch(logger *slog.Logger, profiles profileStore, kick func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := shared.Decode[profilePatch](w, r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		id := caller(r)
+		if _, err := ensureProfile(r.Context(), profiles, id); err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		p, err := profiles.Update(r.Context(), id.UserID, func(p *Profile) error { return body.apply(p, time.Now()) })
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		if len(p.Outbox) > 0 {
+			kick()
+		}
+		shared.Encode(w, http.StatusOK, viewProfile(p))
+	})
+}

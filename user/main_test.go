@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestRun starts the whole program with Kafka unreachable and no Mongo: it must serve, answer an
+// authenticated request, report Kafka in /readyz, and stop cleanly when its context ends.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	iss := sharedtest.NewIssuer(t)
+	addr := freeAddr(t)
+	env := map[string]string{
+		"HTTP_ADDR":     addr,
+		"KAFKA_BROKERS": freeAddr(t), // nothing listens there
+		"JWKS_URL":      iss.URL,
+		"AUTH_ISSUER":   iss.Name,
+		"LOG_LEVEL":     "debug",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &logs, &logs) }()
+
+	base := "http://" + addr
+	sharedtest.WaitReady(t, base+"/healthz", 10*time.Second)
+
+	req, _ := http.NewRequest(http.MethodGet, base+"/users/me", nil)
+	req.Header.Set("Authorization", iss.Bearer(t, sharedtest.Customer))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /users/me: status = %d, want %d", resp.StatusCode, http.StatusOK)
+	}
+	resp, err = http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz with Kafka down: status = %d, want %d", resp.StatusCode, http.StatusServiceUnavailable)
+	}
+	if !strings.Contains(logs.String(), "MONGO_URI not set") {
+		t.Errorf("no warning about the in-memory store in the logs")
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return within 20s of cancel")
+	}
+}
+
+func TestRunBadConfig(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"HTTP_ADDR": "nonsense", "LOG_LEVEL": "loud", "JWKS_URL": "ftp://x", "KAFKA_BROKERS": " , "}
+	err := run(context.Background(), nil, func(k string) string { return env[k] }, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("run with bad config: err = nil")
+	}
+	for _, name := range []string{"HTTP_ADDR", "LOG_LEVEL", "JWKS_URL", "KAFKA_BROKERS"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("config error %q does not mention %s", err, name)
+		}
+	}
+}
