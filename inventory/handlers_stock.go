@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/goshop/platform/shared"
+)
+
+// Bounds of the read API.
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+	maxPage      = 100_000
+	maxBatchSKUs = 100
+	// maxAdjustBody bounds an adjust request; the body is two small fields.
+	maxAdjustBody = 4 << 10
+)
+
+// pathSKU reads and normalises the {sku} path value.
+func pathSKU(r *http.Request) (string, error) {
+	sku, err := normalizeSKU(r.PathValue("sku"))
+	if err != nil {
+		return "", shared.Invalid(map[string]string{"sku": err.Error()})
+	}
+	return sku, nil
+}
+
+// handleStockList serves GET /inventory?page=&limit=: a page of stock items ordered by SKU.
+func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
+	type response struct {
+		Items []StockItem `json:"items"`
+		Total int64       `json:"total"`
+		Page  int         `json:"page"`
+		Limit int         `json:"limit"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fields := map[string]string{}
+		page := intParam(r, "page", 1, 1, maxPage, fields)
+		limit := intParam(r, "limit", defaultLimit, 1, maxLimit, fields)
+		if len(fields) > 0 {
+			shared.WriteError(w, r, logger, shared.Invalid(fields))
+			return
+		}
+		items, total, err := store.List(r.Context(), page, limit)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		shared.Encode(w, http.StatusOK, response{Items: items, Total: total, Page: page, Limit: limit})
+	})
+}
+
+// intParam reads an integer query parameter between lo and hi, def when absent; a bad value adds a
+// field message.
+func intParam(r *http.Request, name string, def, lo, hi int, fields map[string]string) int {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		fields[name] = "must be an integer between " + strconv.Itoa(lo) + " and " + strconv.Itoa(hi)
+		return def
+	}
+	return n
+}
+
+// handleStockGet serves GET /inventory/{sku}.
+func handleStockGet(logger *slog.Logger, store stockStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sku, err := pathSKU(r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		it, err := store.Get(r.Context(), sku)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		shared.Encode(w, http.StatusOK, it)
+	})
+}
+
+// handleStockBatch serves GET /inventory/batch?skus=a,b: the items of up to maxBatchSKUs SKUs, in
+// the list shape; unknown SKUs are left out.
+func handleStockBatch(logger *slog.Logger, store stockStore) http.Handler {
+	type response struct {
+		Items []StockItem `json:"items"`
+		Total int         `json:"total"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := r.URL.Query().Get("skus")
+		if strings.TrimSpace(raw) == "" {
+			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"skus": "required: comma-separated SKUs"}))
+			return
+		}
+		parts := strings.Split(raw, ",")
+		if len(parts) > maxBatchSKUs {
+			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"skus": "at most " + strconv.Itoa(maxBatchSKUs) + " SKUs"}))
+			return
+		}
+		skus := make([]string, 0, len(parts))
+		for _, p := range parts {
+			sku, err := normalizeSKU(p)
+			if err != nil {
+				shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"skus": "each SKU " + err.Error()}))
+				return
+			}
+			skus = append(skus, sku)
+		}
+		items, err := store.Batch(r.Context(), skus)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		shared.Encode(w, http.StatusOK, response{Items: items, Total: len(items)})
+	})
+}
+
+// adjustRequest is the body of POST /inventory/{sku}/adjust.
+type adjustRequest struct {
+	Delta  int64  `json:"delta"`
+	Reason string `json:"reason"`
+}
+
+// Valid checks the adjustment: a non-zero delta of at most maxQuantity either way, and a reason.
+func (a adjustRequest) Valid(context.Context) map[string]string {
+	fields := map[string]string{}
+	if a.Delta == 0 || a.Delta > maxQuantity || a.Delta < -maxQuantity {
+		fields["delta"] = "must be a non-zero integer between -" + strconv.Itoa(maxQuantity) + " and " + strconv.Itoa(maxQuantity)
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(a.Reason)); n == 0 || n > 200 || !utf8.ValidString(a.Reason) {
+		fields["reason"] = "required, at most 200 characters"
+	}
+	return fields
+}
+
+// handleStockAdjust serves POST /inventory/{sku}/adjust (admin): on hand changes by delta, recorded
+// as a movement; 409 when on hand would drop below what is reserved.
+func handleStockAdjust(logger *slog.Logger, inv *inventory) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sku, err := pathSKU(r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		req, err := shared.DecodeLimit[adjustRequest](w, r, maxAdjustBody)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		id, _ := shared.IdentityFrom(r.Context())
+		it, err := inv.Adjust(r.Context(), sku, req.Delta, strings.TrimSpace(req.Reason), id.UserID)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		logger.InfoContext(r.Context(), "stock adjusted", "sku", sku, "delta", req.Delta, "by", id.UserID, "request_id", shared.RequestIDFrom(r.Context()))
+		shared.Encode(w, http.StatusOK, it)
+	})
+}
+
+// handleStockMovements serves GET /inventory/{sku}/movements (admin): the newest recorded movements.
+func handleStockMovements(logger *slog.Logger, store stockStore) http.Handler {
+	type response struct {
+		SKU       string     `json:"sku"`
+		Movements []Movement `json:"movements"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sku, err := pathSKU(r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		ms, err := store.Movements(r.Context(), sku)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		if ms == nil {
+			ms = []Movement{}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		shared.Encode(w, http.StatusOK, response{SKU: sku, Movements: ms})
+	})
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Bounds on quantities, so no sum can overflow and no absurd number reaches the store.
+const (
+	// maxQuantity bounds one order line, one adjustment and initial stock.
+	maxQuantity = 1_000_000
+	// maxOnHand bounds the stock of one SKU.
+	maxOnHand = 1_000_000_000
+	// maxOrderLines bounds the lines of one order.
+	maxOrderLines = 100
+	// maxMovements is how many movements an item keeps (the newest).
+	maxMovements = 50
+)
+
+// StockItem is the stock of one SKU. Available is always OnHand - Reserved and never negative:
+// every change is one conditional update that keeps Reserved <= OnHand.
+type StockItem struct {
+	SKU               string    `json:"sku"`
+	OnHand            int64     `json:"on_hand"`
+	Reserved          int64     `json:"reserved"`
+	Available         int64     `json:"available"`
+	LowStockThreshold int64     `json:"low_stock_threshold"`
+	Deleted           bool      `json:"deleted,omitempty"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+// Movement is one recorded change of on-hand stock made by an admin or by product creation.
+type Movement struct {
+	Delta  int64     `json:"delta" bson:"delta"`
+	Reason string    `json:"reason" bson:"reason"`
+	Actor  string    `json:"actor,omitempty" bson:"actor,omitempty"`
+	At     time.Time `json:"at" bson:"at"`
+}
+
+// resState is the state of a reservation. The normal life is reserving → held → committed, or
+// reserving → rejected, or held → releasing → released. Tombstones record an order event that
+// came before order.created: paid_early (commit once reserved), cancelled (never reserve).
+type resState string
+
+const (
+	stateReserving  resState = "reserving"  // lines being taken; resumed by a redelivered order.created
+	stateHeld       resState = "held"       // every line held until expires_at
+	stateRejected   resState = "rejected"   // some line was short; nothing held
+	stateCommitting resState = "committing" // holds turning into stock that left
+	stateCommitted  resState = "committed"  // stock left
+	stateReleasing  resState = "releasing"  // holds (or committed stock, on refund) going back
+	stateReleased   resState = "released"   // stock back; Reason says why
+	statePaidEarly  resState = "paid_early" // order.paid arrived before order.created
+	stateCancelled  resState = "cancelled"  // order.cancelled arrived before order.created
+)
+
+// Line is one SKU and quantity of an order.
+type Line struct {
+	SKU      string `json:"sku" bson:"sku"`
+	Quantity int64  `json:"quantity" bson:"quantity"`
+}
+
+// Shortage is a line that could not be held.
+type Shortage struct {
+	SKU       string `json:"sku" bson:"sku"`
+	Requested int64  `json:"requested" bson:"requested"`
+	Available int64  `json:"available" bson:"available"`
+}
+
+// Reservation is the idempotency record of one order: at most one per order ID, so the same
+// order.created delivered twice reserves once.
+type Reservation struct {
+	OrderID   string     `bson:"_id"`
+	UserID    string     `bson:"user_id"`
+	State     resState   `bson:"state"`
+	Items     []Line     `bson:"items"`
+	Shortages []Shortage `bson:"shortages,omitempty"`
+	// Reason is why a reservation was released ("expired", "cancelled") or rejected.
+	Reason string `bson:"reason,omitempty"`
+	// Committed is set once the stock left, so a release after it restocks (a refund).
+	Committed bool `bson:"committed,omitempty"`
+	// CommitRequested records an order.paid that came before the reservation was held.
+	CommitRequested bool      `bson:"commit_requested,omitempty"`
+	ExpiresAt       time.Time `bson:"expires_at"`
+	CreatedAt       time.Time `bson:"created_at"`
+	UpdatedAt       time.Time `bson:"updated_at"`
+}
+
+// reservationUpdate is what TransitionReservation sets besides State and UpdatedAt; zero fields are
+// left as they are.
+type reservationUpdate struct {
+	State           resState
+	At              time.Time
+	UserID          string
+	Items           []Line
+	Shortages       []Shortage
+	Reason          string
+	ExpiresAt       time.Time
+	Committed       bool
+	CommitRequested bool
+}
+
+// normalizeSKU trims and upper-cases a SKU and checks it: 1 to 64 characters of A-Z 0-9 . _ -.
+// The charset keeps SKUs safe as Mongo field names and in URLs.
+func normalizeSKU(s string) (string, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if len(s) == 0 || len(s) > 64 {
+		return "", fmt.Errorf("must be 1 to 64 characters")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "", fmt.Errorf("may hold only letters, digits, '.', '_' and '-'")
+		}
+	}
+	return s, nil
+}
+
+// validOrderID reports whether id can be an order ID: 1 to 64 characters of A-Z a-z 0-9 _ -. Order IDs
+// become Mongo field names (holds.<order>), so '.' and '$' must never get through.
+func validOrderID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

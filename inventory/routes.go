@@ -1,0 +1,24 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/goshop/platform/shared"
+)
+
+// addRoutes is the whole API of inventory. Reads are public (the storefront shows stock); changes
+// are admin only. Reservations are driven by order.events, not HTTP.
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, inv *inventory, metrics *shared.Metrics, ready *shared.Readiness) {
+	admin := shared.RequireRole(shared.RoleAdmin)
+
+	mux.HandleFunc("GET /healthz", shared.Healthz)
+	mux.Handle("GET /readyz", ready.Handler())
+	mux.Handle("GET /metrics", metrics.Handler())
+
+	mux.Handle("GET /inventory", handleStockList(logger, inv.store))
+	mux.Handle("GET /inventory/batch", handleStockBatch(logger, inv.store))
+	mux.Handle("GET /inventory/{sku}", handleStockGet(logger, inv.store))
+	mux.Handle("POST /inventory/{sku}/adjust", admin(handleStockAdjust(logger, inv)))
+	mux.Handle("GET /inventory/{sku}/movements", admin(handleStockMovements(logger, inv.store)))
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// Event types inventory publishes on shared.TopicInventory (payloads: docs/events.md).
+const (
+	evReserved  = "inventory.reserved"
+	evRejected  = "inventory.rejected"
+	evReleased  = "inventory.released"
+	evCommitted = "inventory.committed"
+	evUpdated   = "inventory.updated"
+	evLowStock  = "inventory.low_stock"
+)
+
+// Release reasons of inventory.released.
+const (
+	reasonExpired   = "expired"
+	reasonCancelled = "cancelled"
+)
+
+// releasingStaleAfter is how long a reservation may sit in "releasing" before a sweeper assumes the
+// instance releasing it died and finishes the job (every step of a release is idempotent).
+const releasingStaleAfter = time.Minute
+
+// inventory is the domain: stock items, reservations and the events they cause. Every change is made
+// in the store first, then its events are written to the outbox, which the relay publishes. Outcome
+// events of an order have IDs derived from the order, so a replay re-emits the same event rather
+// than a new one, and a crash between the change and the outbox write is healed by the redelivered
+// order event.
+type inventory struct {
+	store     stockStore
+	logger    *slog.Logger
+	ttl       time.Duration
+	threshold int64
+	// kick wakes the relay when events were written; buffered 1, sends never block.
+	kick    chan struct{}
+	results *shared.CounterVec
+}
+
+func newInventory(logger *slog.Logger, store stockStore, metrics *shared.Metrics, ttl time.Duration, threshold int64) *inventory {
+	return &inventory{store: store, logger: logger, ttl: ttl, threshold: threshold, kick: make(chan struct{}, 1),
+		results: metrics.Counter("inventory_reservation_results_total", "Reservation outcomes by result.", "result")}
+}
+
+// orderLine and orderData are the parts of order events inventory reads.
+type orderLine struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+}
+
+type orderData struct {
+	OrderID string      `json:"order_id"`
+	UserID  string      `json:"user_id"`
+	Items   []orderLine `json:"items"`
+	Reason  string      `json:"reason"`
+}
+
+// lines validates and merges an order's lines (one per SKU, sorted by SKU). The error says what is
+// wrong, for the rejection reason.
+func (o orderData) lines() ([]Line, error) {
+	if len(o.Items) == 0 || len(o.Items) > maxOrderLines {
+		return nil, fmt.Errorf("an order needs 1 to %d lines", maxOrderLines)
+	}
+	sum := map[string]int64{}
+	for i, it := range o.Items {
+		sku, err := normalizeSKU(it.SKU)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: sku %w", i, err)
+		}
+		if it.Quantity < 1 || it.Quantity > maxQuantity {
+			return nil, fmt.Errorf("line %d: quantity must be between 1 and %d", i, maxQuantity)
+		}
+		sum[sku] += it.Quantity
+	}
+	out := make([]Line, 0, len(sum))
+	for sku, q := range sum {
+		out = append(out, Line{SKU: sku, Quantity: q})
+	}
+	slices.SortFunc(out, func(a, b Line) int { return strings.Compare(a.SKU, b.SKU) })
+	return out, nil
+}
+
+// outcomeID is the event ID of an order's outcome event of type typ: the same on every replay, so
+// consumers drop the duplicate.
+func outcomeID(typ, orderID string) string {
+	h := sha256.Sum256([]byte("inventory\x00" + typ + "\x00" + orderID))
+	return hex.EncodeToString(h[:16])
+}
+
+func (inv *inventory) outcome(typ string, r Reservation, data any) (shared.Event, error) {
+	e, err := shared.NewEvent(typ, r.OrderID, data)
+	e.ID = outcomeID(typ, r.OrderID)
+	return e, err
+}
+
+// emit writes events to the outbox and wakes the relay.
+func (inv *inventory) emit(ctx context.Context, events ...shared.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := inv.store.AddOutbox(ctx, shared.TopicInventory, events...); err != nil {
+		return err
+	}
+	select {
+	case inv.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// stockEvents are the events of a change of item: inventory.updated, and inventory.low_stock when
+// available fell to the threshold or below from above it. before is available before the change; a
+// new item passes threshold+1, so a low initial stock is reported too.
+func (inv *inventory) stockEvents(it StockItem, before int64) []shared.Event {
+	type updated struct {
+		SKU       string `json:"sku"`
+		OnHand    int64  `json:"on_hand"`
+		Reserved  int64  `json:"reserved"`
+		Available int64  `json:"available"`
+	}
+	type lowStock struct {
+		SKU               string `json:"sku"`
+		Available         int64  `json:"available"`
+		LowStockThreshold int64  `json:"low_stock_threshold"`
+	}
+	var out []shared.Event
+	if e, err := shared.NewEvent(evUpdated, it.SKU, updated{it.SKU, it.OnHand, it.Reserved, it.Available}); err == nil {
+		out = append(out, e)
+	}
+	if it.Available <= it.LowStockThreshold && before > it.LowStockThreshold && !it.Deleted {
+		if e, err := shared.NewEvent(evLowStock, it.SKU, lowStock{it.SKU, it.Available, it.LowStockThreshold}); err == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// CreateItem creates the stock item of a new product with its initial stock, once: a replayed
+// product.created changes nothing.
+func (inv *inventory) CreateItem(ctx context.Context, sku string, stock int64) (bool, error) {
+	now := time.Now().UTC()
+	it := StockItem{SKU: sku, OnHand: stock, Available: stock, LowStockThreshold: inv.threshold, UpdatedAt: now}
+	created, err := inv.store.CreateItem(ctx, it, Movement{Delta: stock, Reason: "initial stock", Actor: "product.created", At: now})
+	if err != nil || !created {
+		return created, err
+	}
+	return true, inv.emit(ctx, inv.stockEvents(it, it.LowStockThreshold+1)...)
+}
+
+// DeleteItem marks a deleted product's item so it can no longer be reserved. Held reservations stay
+// and run their course. An unknown SKU is not an error.
+func (inv *inventory) DeleteItem(ctx context.Context, sku string) error {
+	it, err := inv.store.MarkDeleted(ctx, sku, time.Now().UTC())
+	if errors.Is(err, shared.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return inv.emit(ctx, inv.stockEvents(it, it.Available)...)
+}
+
+// Adjust adds delta to the on-hand stock of sku, recorded as a movement. ErrConflict when on hand
+// would drop below what is reserved; ErrNotFound.
+func (inv *inventory) Adjust(ctx context.Context, sku string, delta int64, reason, actor string) (StockItem, error) {
+	it, err := inv.store.Adjust(ctx, sku, Movement{Delta: delta, Reason: reason, Actor: actor, At: time.Now().UTC()})
+	if err != nil {
+		return StockItem{}, err
+	}
+	if err := inv.emit(ctx, inv.stockEvents(it, it.Available-delta)...); err != nil {
+		inv.logger.ErrorContext(ctx, "adjusted stock but could not store its events", "sku", sku, "err", err)
+	}
+	return it, nil
+}

@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// stockStore keeps stock items, reservations and the event outbox. Every method that changes stock is
+// one atomic conditional update of one item, so concurrent callers (and several inventory instances)
+// can never take more than there is. Errors wrap shared.ErrNotFound, shared.ErrConflict or
+// shared.ErrUnavailable where said; anything else is a store failure worth retrying.
+type stockStore interface {
+	// CreateItem inserts item unless its SKU already has one; created is false then and the existing
+	// item is left untouched (a replayed product.created never resets stock).
+	CreateItem(ctx context.Context, item StockItem, m Movement) (created bool, err error)
+	// MarkDeleted flags the item deleted, so new holds of it fail. ErrNotFound.
+	MarkDeleted(ctx context.Context, sku string, at time.Time) (StockItem, error)
+	// Get returns one item. ErrNotFound.
+	Get(ctx context.Context, sku string) (StockItem, error)
+	// List returns a page (1-based) of items ordered by SKU and the total count.
+	List(ctx context.Context, page, limit int) ([]StockItem, int64, error)
+	// Batch returns the items of the SKUs that exist, ordered by SKU.
+	Batch(ctx context.Context, skus []string) ([]StockItem, error)
+	// Adjust adds m.Delta to on hand and records m, unless that would take on hand below reserved
+	// (or above maxOnHand): ErrConflict. ErrNotFound.
+	Adjust(ctx context.Context, sku string, m Movement) (StockItem, error)
+	// Movements returns the newest recorded movements of an item, oldest first. ErrNotFound.
+	Movements(ctx context.Context, sku string) ([]Movement, error)
+
+	// Hold reserves qty of sku for order when available >= qty and the item is not deleted. held is
+	// true with the item after the hold, or when the order already held this SKU (a replay, nothing
+	// changes); false with the item as it is when stock was short. ErrNotFound.
+	Hold(ctx context.Context, sku, orderID string, qty int64, at time.Time) (item StockItem, held bool, err error)
+	// Unhold gives the order's hold on sku back; changed is false when it held nothing there.
+	Unhold(ctx context.Context, sku, orderID string, at time.Time) (item StockItem, changed bool, err error)
+	// CommitHold makes the order's hold on sku leave: on hand and reserved both drop by its quantity.
+	// changed is false when there was no hold.
+	CommitHold(ctx context.Context, sku, orderID string, at time.Time) (item StockItem, changed bool, err error)
+	// Restock puts qty of a refunded order back on hand, once per SKU and order.
+	Restock(ctx context.Context, sku, orderID string, qty int64, at time.Time) (item StockItem, changed bool, err error)
+
+	// CreateReservation inserts r; ErrConflict when the order already has one.
+	CreateReservation(ctx context.Context, r Reservation) error
+	// GetReservation returns the order's reservation. ErrNotFound.
+	GetReservation(ctx context.Context, orderID string) (Reservation, error)
+	// TransitionReservation applies u when the reservation's state is one of from, atomically, and
+	// returns it after. ErrConflict when the state is another; ErrNotFound.
+	TransitionReservation(ctx context.Context, orderID string, from []resState, u reservationUpdate) (Reservation, error)
+	// DueReservations returns up to limit reservations that are held with expires_at <= now, or have
+	// been releasing since before stale (a sweeper that died mid-way).
+	DueReservations(ctx context.Context, now, stale time.Time, limit int) ([]Reservation, error)
+
+	// AddOutbox stores events for the relay; an event whose ID is already stored is skipped.
+	AddOutbox(ctx context.Context, topic string, events ...shared.Event) error
+	// PendingOutbox returns up to limit stored events, oldest first.
+	PendingOutbox(ctx context.Context, limit int) ([]outboxEntry, error)
+	// DeleteOutbox removes published events.
+	DeleteOutbox(ctx context.Context, ids ...string) error
+	// OutboxLen counts stored events.
+	OutboxLen(ctx context.Context) (int64, error)
+}
+
+// outboxEntry is an event waiting to be published to Topic.
+type outboxEntry struct {
+	Topic string
+	Event shared.Event
+}
+
+// mongoStore is the MongoDB stockStore. Collections: stock (_id = SKU; holds.<order> = held quantity,
+// refunds.<order> = restocked quantity, movements capped at maxMovements), reservations (_id = order
+// ID, which is the unique idempotency key), outbox (_id = event ID).
+type mongoStore struct {
+	stock        *mongo.Collection
+	reservations *mongo.Collection
+	outbox       *mongo.Collection
+}
+
+var _ stockStore = (*mongoStore)(nil)
+
+func newMongoStore(db *mongo.Database) *mongoStore {
+	return &mongoStore{stock: db.Collection("stock"), reservations: db.Collection("reservations"), outbox: db.Collection("outbox")}
+}
+
+// EnsureIndexes creates the indexes the sweeper and relay query by. Uniqueness of SKUs and order IDs
+// is the _id index.
+func (s *mongoStore) EnsureIndexes(ctx context.Context) error {
+	if _, err := s.reservations.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "expires_at", Value: 1}}}); err != nil {
+		return shared.MongoErr("inventory.indexes", err)
+	}
+	if _, err := s.outbox.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}}); err != nil {
+		return shared.MongoErr("inventory.indexes", err)
+	}
+	return nil
+}
+
+type stockDoc struct {
+	SKU               string           `bson:"_id"`
+	OnHand            int64            `bson:"on_hand"`
+	Reserved          int64            `bson:"reserved"`
+	LowStockThreshold int64            `bson:"low_stock_threshold"`
+	Deleted           bool             `bson:"deleted"`
+	UpdatedAt         time.Time        `bson:"updated_at"`
+	Holds             map[string]int64 `bson:"holds,omitempty"`
+	Refunds           map[string]int64 `bson:"refunds,omitempty"`
+	Movements         []Movement       `bson:"movements,omitempty"`
+}
+
+func (d stockDoc) item() StockItem {
+	return StockItem{SKU: d.SKU, OnHand: d.OnHand, Reserved: d.Reserved, Available: d.OnHand - d.Reserved,
+		LowStockThreshold: d.LowStockThreshold, Deleted: d.Deleted, UpdatedAt: d.UpdatedAt.UTC()}
+}
+
+// itemProjection leaves out the per-order maps and movements that reads do not need.
+var itemProjection = bson.D{{Key: "holds", Value: 0}, {Key: "refunds", Value: 0}, {Key: "movements", Value: 0}}
+
+func (s *mongoStore) CreateItem(ctx context.Context, item StockItem, m Movement) (bool, error) {
+	doc := stockDoc{SKU: item.SKU, OnHand: item.OnHand, LowStockThreshold: item.LowStockThreshold,
+		UpdatedAt: item.UpdatedAt, Movements: []Movement{m}}
+	_, err := s.stock.InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, shared.MongoErr("stock.create", err)
+	}
+	return true, nil
+}
+
+// update runs one FindOneAndUpdate on the stock collection and returns the item after it, or
+// mongo.ErrNoDocuments when the filter matched nothing.
+func (s *mongoStore) update(ctx context.Context, filter, upd bson.D) (StockItem, error) {
+	var d stockDoc
+	err := s.stock.FindOneAndUpdate(ctx, filter, upd,
+		options.FindOneAndUpdate().SetReturnDocument(options.After).SetProjection(itemProjection)).Decode(&d)
+	if err != nil {
+		return StockItem{}, err
+	}
+	return d.item(), nil
+}
+
+func (s *mongoStore) MarkDeleted(ctx context.Context, sku string, at time.Time) (StockItem, error) {
+	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "deleted", Value: true}, {Key: "updated_at", Value: at}}}})
+	return it, shared.MongoErr("stock.delete", err)
+}
+
+func (s *mongoStore) Get(ctx context.Context, sku string) (StockItem, error) {
+	var d stockDoc
+	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}}, options.FindOne().SetProjection(itemProjection)).Decode(&d)
+	if err != nil {
+		return StockItem{}, shared.MongoErr("stock.get", err)
+	}
+	return d.item(), nil
+}
+
+func (s *mongoStore) find(ctx context.Context, op string, filter bson.D, opts *options.FindOptions) ([]StockItem, error) {
+	cur, err := s.stock.Find(ctx, filter, opts.SetProjection(itemProjection))
+	if err != nil {
+		return nil, shared.MongoErr(op, err)
+	}
+	var docs []stockDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, shared.MongoErr(op, err)
+	}
+	out := make([]StockItem, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.item())
+	}
+	return out, nil
+}
+
+func (s *mongoStore) List(ctx context.Context, page, limit int) ([]StockItem, int64, error) {
+	total, err := s.stock.CountDocuments(ctx, bson.D{})
+	if err != nil {
+		return nil, 0, shared.MongoErr("stock.list", err)
+	}
+	items, err := s.find(ctx, "stock.list", bson.D{}, options.Find().
+		SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64((page-1)*limit)).SetLimit(int64(limit)))
+	return items, total, err
+}
+
+func (s *mongoStore) Batch(ctx context.Context, skus []string) ([]StockItem, error) {
+	return s.find(ctx, "stock.batch", bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: skus}}}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+}
+
+func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockItem, error) {
+	newOnHand := bson.D{{Key: "$add", Value: bson.A{"$on_hand", m.Delta}}}
+	filter := bson.D{{Key: "_id", Value: sku}, {Key: "$expr", Value: bson.D{{Key: "$and", Value: bson.A{
+		bson.D{{Key: "$gte", Value: bson.A{newOnHand, "$reserved"}}},
+		bson.D{{Key: "$lte", Value: bson.A{newOnHand, maxOnHand}}},
+	}}}}}
+	// The movement is pushed in the same update as the change, so the audit can never miss one.
+	upd := bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: m.Delta}}},
+		{Key: "$set", Value: bson.D{{Key: "updated_at", Value: m.At}}},
+		{Key: "$push", Value: bson.D{{Key: "movements", Value: bson.D{{Key: "$each", Value: bson.A{m}}, {Key: "$slice", Value: -maxMovements}}}}},
+	}
+	it, err := s.update(ctx, filter, upd)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		if _, gerr := s.Get(ctx, sku); gerr != nil {
+			return StockItem{}, fmt.Errorf("stock.adjust: %w", gerr)
+		}
+		return StockItem{}, fmt.Errorf("stock.adjust: on hand would drop below reserved: %w", shared.ErrConflict)
+	}
+	return it, shared.MongoErr("stock.adjust", err)
+}
+
+func (s *mongoStore) Movements(ctx context.Context, sku string) ([]Movement, error) {
+	var d stockDoc
+	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
+		options.FindOne().SetProjection(bson.D{{Key: "movements", Value: 1}})).Decode(&d)
+	if err != nil {
+		return nil, shared.MongoErr("stock.movements", err)
+	}
+	return d.Movements, nil
+}
+
+// exists is a filter element on whether field is present (an order's hold or refund on an item).
+func exists(field string, yes bool) bson.E {
+	return bson.E{Key: field, Value: bson.D{{Key: "$exists", Value: yes}}}
+}
+
+func (s *mongoStore) Hold(ctx context.Context, sku, orderID string, qty int64, at time.Time) (StockItem, bool, error) {
+	field := "holds." + orderID
+	filter := bson.D{
+		{Key: "_id", Value: sku},
+		{Key: "deleted", Value: bson.D{{Key: "$ne", Value: true}}},
+		exists(field, false),
+		{Key: "$expr", Value: bson.D{{Key: "$gte", Value: bson.A{bson.D{{Key: "$subtract", Value: bson.A{"$on_hand", "$reserved"}}}, qty}}}},
+	}
+	upd := bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "reserved", Value: qty}}},
+		{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: "updated_at", Value: at}}},
+	}
+	it, err := s.update(ctx, filter, upd)
+	if err == nil {
+		return it, true, nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return StockItem{}, false, shared.MongoErr("stock.hold", err)
+	}
+	// Not taken: tell a replay (the order already holds it) from a shortage.
+	var d stockDoc
+	err = s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
+		options.FindOne().SetProjection(bson.D{{Key: "refunds", Value: 0}, {Key: "movements", Value: 0}})).Decode(&d)
+	if err != nil {
+		return StockItem{}, false, shared.MongoErr("stock.hold", err)
+	}
+	_, replay := d.Holds[orderID]
+	return d.item(), replay, nil
+}
+
+func (s *mongoStore) Unhold(ctx context.Context, sku, orderID string, at time.Time) (StockItem, bool, error) {
+	return s.takeHold(ctx, "stock.unhold", sku, orderID, at, false)
+}
+
+func (s *mongoStore) CommitHold(ctx context.Context, sku, orderID string, at time.Time) (StockItem, bool, error) {
+	return s.takeHold(ctx, "stock.commit", sku, orderID, at, true)
+}
+
+// takeHold removes the order's hold on sku and lowers reserved by its quantity (and on hand too when
+// commit), in one update. The quantity is read first and then required unchanged by the filter, so a
+// concurrent change of the same hold makes the update miss instead of applying a stale number.
+func (s *mongoStore) takeHold(ctx context.Context, op, sku, orderID string, at time.Time, commit bool) (StockItem, bool, error) {
+	field := "holds." + orderID
+	var d stockDoc
+	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
+		options.FindOne().SetProjection(bson.D{{Key: field, Value: 1}, {Key: "on_hand", Value: 1}, {Key: "reserved", Value: 1},
+			{Key: "low_stock_threshold", Value: 1}, {Key: "deleted", Value: 1}, {Key: "updated_at", Value: 1}})).Decode(&d)
+	if err != nil {
+		return StockItem{}, false, shared.MongoErr(op, err)
+	}
+	qty, ok := d.Holds[orderID]
+	if !ok {
+		return d.item(), false, nil
+	}
+	inc := bson.D{{Key: "reserved", Value: -qty}}
+	if commit {
+		inc = append(inc, bson.E{Key: "on_hand", Value: -qty})
+	}
+	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, {Key: field, Value: qty}}, bson.D{
+		{Key: "$inc", Value: inc},
+		{Key: "$unset", Value: bson.D{{Key: field, Value: ""}}},
+		{Key: "$set", Value: bson.D{{Key: "updated_at", Value: at}}},
+	})
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		// Someone else took the hold between the read and the update.
+		cur, gerr := s.Get(ctx, sku)
+		return cur, false, gerr
+	}
+	if err != nil {
+		return StockItem{}, false, shared.MongoErr(op, err)
+	}
+	return it, true, nil
+}
+
+func (s *mongoStore) Restock(ctx context.Context, sku, orderID string, qty int64, at time.Time) (StockItem, bool, error) {
+	field := "refunds." + orderID
+	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, exists(field, false)}, bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: qty}}},
+		{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: "updated_at", Value: at}}},
+	})
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		cur, gerr := s.Get(ctx, sku)
+		return cur, false, gerr
+	}
+	if err != nil {
+		return StockItem{}, false, shared.MongoErr("stock.restock", err)
+	}
+	return it, true, nil
+}
+
+func (s *mongoStore) CreateReservation(ctx context.Context, r Reservation) error {
+	_, err := s.reservations.InsertOne(ctx, r)
+	return shared.MongoErr("reservations.create", err)
+}
+
+func (s *mongoStore) GetReservation(ctx context.Context, orderID string) (Reservation, error) {
+	var r Reservation
+	err := s.reservations.FindOne(ctx, bson.D{{Key: "_id", Value: orderID}}).Decode(&r)
+	return r, shared.MongoErr("reservations.get", err)
+}
+
+func (s *mongoStore) TransitionReservation(ctx context.Context, orderID string, from []resState, u reservationUpdate) (Reservation, error) {
+	set := bson.D{{Key: "state", Value: u.State}, {Key: "updated_at", Value: u.At}}
+	if u.UserID != "" {
+		set = append(set, bson.E{Key: "user_id", Value: u.UserID})
+	}
+	if u.Items != nil {
+		set = append(set, bson.E{Key: "items", Value: u.Items})
+	}
+	if u.Shortages != nil {
+		set = append(set, bson.E{Key: "shortages", Value: u.Shortages})
+	}
+	if u.Reason != "" {
+		set = append(set, bson.E{Key: "reason", Value: u.Reason})
+	}
+	if !u.ExpiresAt.IsZero() {
+		set = append(set, bson.E{Key: "expires_at", Value: u.ExpiresAt})
+	}
+	if u.Committed {
+		set = append(set, bson.E{Key: "committed", Value: true})
+	}
+	if u.CommitRequested {
+		set = append(set, bson.E{Key: "commit_requested", Value: true})
+	}
+	var r Reservation
+	err := s.reservations.FindOneAndUpdate(ctx,
+		bson.D{{Key: "_id", Value: orderID}, {Key: "state", Value: bson.D{{Key: "$in", Value: from}}}},
+		bson.D{{Key: "$set", Value: set}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		if _, gerr := s.GetReservation(ctx, orderID); gerr != nil {
+			return Reservation{}, fmt.Errorf("reservations.transition: %w", gerr)
+		}
+		return Reservation{}, fmt.Errorf("reservations.transition to %s: %w", u.State, shared.ErrConflict)
+	}
+	return r, shared.MongoErr("reservations.transition", err)
+}
+
+func (s *mongoStore) DueReservations(ctx context.Context, now, stale time.Time, limit int) ([]Reservation, error) {
+	filter := bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "state", Value: stateHeld}, {Key: "expires_at", Value: bson.D{{Key: "$lte", Value: now}}}},
+		bson.D{{Key: "state", Value: stateReleasing}, {Key: "updated_at", Value: bson.D{{Key: "$lt", Value: stale}}}},
+	}}}
+	cur, err := s.reservations.Find(ctx, filter, options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "expires_at", Value: 1}}))
+	if err != nil {
+		return nil, shared.MongoErr("reservations.due", err)
+	}
+	var out []Reservation
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, shared.MongoErr("reservations.due", err)
+	}
+	return out, nil
+}
+
+type outboxDoc struct {
+	ID    string       `bson:"_id"`
+	Seq   int64        `bson:"seq"`
+	Topic string       `bson:"topic"`
+	Event shared.Event `bson:"event"`
+}
+
+func (s *mongoStore) AddOutbox(ctx context.Context, topic string, events ...shared.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	docs := make([]any, 0, len(events))
+	for i, e := range events {
+		// seq orders the relay: nanoseconds keep one instance's events in order.
+		docs = append(docs, outboxDoc{ID: e.ID, Seq: time.Now().UnixNano() + int64(i), Topic: topic, Event: e})
+	}
+	_, err := s.outbox.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err != nil && !onlyDuplicates(err) {
+		return shared.MongoErr("outbox.add", err)
+	}
+	return nil
+}
+
+// onlyDuplicates reports whether every write error of a bulk insert is a duplicate key (an event
+// already stored).
+func onlyDuplicates(err error) bool {
+	var bw mongo.BulkWriteException
+	if !errors.As(err, &bw) || bw.WriteConcernError != nil {
+		return false
+	}
+	for _, we := range bw.WriteErrors {
+		if we.Code != 11000 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *mongoStore) PendingOutbox(ctx context.Context, limit int) ([]outboxEntry, error) {
+	cur, err := s.outbox.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, shared.MongoErr("outbox.pending", err)
+	}
+	var docs []outboxDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, shared.MongoErr("outbox.pending", err)
+	}
+	out := make([]outboxEntry, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, outboxEntry{Topic: d.Topic, Event: d.Event})
+	}
+	return out, nil
+}
+
+func (s *mongoStore) DeleteOutbox(ctx context.Context, ids ...string) error {
+	_, err := s.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	return shared.MongoErr("outbox.delete", err)
+}
+
+func (s *mongoStore) OutboxLen(ctx context.Context) (int64, error) {
+	n, err := s.outbox.EstimatedDocumentCount(ctx)
+	return n, shared.MongoErr("outbox.len", err)
+}

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// memStore is the in-memory stockStore: maps under one RWMutex, every check-and-change done while
+// holding it, so it keeps the same invariants as the Mongo store. It returns copies. Nothing persists.
+type memStore struct {
+	mu           sync.RWMutex
+	stock        map[string]*memItem
+	reservations map[string]Reservation
+	outbox       map[string]outboxEntry
+	outboxOrder  []string // event IDs in insertion order; deleted IDs are skipped lazily
+}
+
+type memItem struct {
+	item      StockItem
+	holds     map[string]int64
+	refunds   map[string]int64
+	movements []Movement
+}
+
+var _ stockStore = (*memStore)(nil)
+
+func newMemStore() *memStore {
+	return &memStore{stock: make(map[string]*memItem), reservations: make(map[string]Reservation), outbox: make(map[string]outboxEntry)}
+}
+
+func (it *memItem) snapshot() StockItem {
+	out := it.item
+	out.Available = out.OnHand - out.Reserved
+	return out
+}
+
+func (s *memStore) CreateItem(_ context.Context, item StockItem, m Movement) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.stock[item.SKU]; ok {
+		return false, nil
+	}
+	item.Reserved, item.Deleted = 0, false
+	s.stock[item.SKU] = &memItem{item: item, holds: map[string]int64{}, refunds: map[string]int64{}, movements: []Movement{m}}
+	return true, nil
+}
+
+func (s *memStore) MarkDeleted(_ context.Context, sku string, at time.Time) (StockItem, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.stock[sku]
+	if !ok {
+		return StockItem{}, fmt.Errorf("stock.delete: %w", shared.ErrNotFound)
+	}
+	it.item.Deleted, it.item.UpdatedAt = true, at
+	return it.snapshot(), nil
+}
+
+func (s *memStore) Get(_ context.Context, sku string) (StockItem, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	it, ok := s.stock[sku]
+	if !ok {
+		return StockItem{}, fmt.Errorf("stock.get: %w", shared.ErrNotFound)
+	}
+	return it.snapshot(), nil
+}
+
+func (s *memStore) List(_ context.Context, page, limit int) ([]StockItem, int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	skus := make([]string, 0, len(s.stock))
+	for sku := range s.stock {
+		skus = append(skus, sku)
+	}
+	sort.Strings(skus)
+	out := []StockItem{}
+	for i := (page - 1) * limit; i < len(skus) && len(out) < limit; i++ {
+		out = append(out, s.stock[skus[i]].snapshot())
+	}
+	return out, int64(len(skus)), nil
+}
+
+func (s *memStore) Batch(_ context.Context, skus []string) ([]StockItem, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []StockItem{}
+	for _, sku := range skus {
+		if it, ok := s.stock[sku]; ok {
+			out = append(out, it.snapshot())
+		}
+	}
+	slices.SortFunc(out, func(a, b StockItem) int { return strings.Compare(a.SKU, b.SKU) })
+	return slices.CompactFunc(out, func(a, b StockItem) bool { return a.SKU == b.SKU }), nil
+}
+
+func (s *memStore) Adjust(_ context.Context, sku string, m Movement) (StockItem, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.stock[sku]
+	if !ok {
+		return StockItem{}, fmt.Errorf("stock.adjust: %w", shared.ErrNotFound)
+	}
+	next := it.item.OnHand + m.Delta
+	if next < it.item.Reserved || next > maxOnHand {
+		return StockItem{}, fmt.Errorf("stock.adjust: on hand would drop below reserved: %w", shared.ErrConflict)
+	}
+	it.item.OnHand, it.item.UpdatedAt = next, m.At
+	it.movements = append(it.movements, m)
+	if len(it.movements) > maxMovements {
+		it.movements = slices.Clone(it.movements[len(it.movements)-maxMovements:])
+	}
+	return it.snapshot(), nil
+}
+
+func (s *memStore) Movements(_ context.Context, sku string) ([]Movement, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	it, ok := s.stock[sku]
+	if !ok {
+		return nil, fmt.Errorf("stock.movements: %w", shared.ErrNotFound)
+	}
+	return slices.Clone(it.movements), nil
+}
+
+func (s *memStore) Hold(_ context.Context, sku, orderID string, qty int64, at time.Time) (StockItem, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.stock[sku]
+	if !ok {
+		return StockItem{}, false, fmt.Errorf("stock.hold: %w", shared.ErrNotFound)
+	}
+	if _, ok := it.holds[orderID]; ok {
+		return it.snapshot(), true, nil
+	}
+	if it.item.Deleted || it.item.OnHand-it.item.Reserved < qty {
+		return it.snapshot(), false, nil
+	}
+	it.item.Reserved += qty
+	it.item.UpdatedAt = at
+	it.holds[orderID] = qty
+	return it.snapshot(), true, nil
+}
+
+func (s *memStore) Unhold(_ context.Context, sku, orderID string, at time.Time) (StockItem, bool, error) {
+	return s.takeHold("stock.unhold", sku, orderID, at, false)
+}
+
+func (s *memStore) CommitHold(_ context.Context, sku, orderID string, at time.Time) (StockItem, bool, error) {
+	return s.takeHold("stock.commit", sku, orderID, at, true)
+}
+
+func (s *memStore) takeHold(op, sku, orderID string, at time.Time, commit bool) (StockItem, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.stock[sku]
+	if !ok {
+		return StockItem{}, false, fmt.Errorf("%s: %w", op, shared.ErrNotFound)
+	}
+	qty, ok := it.holds[orderID]
+	if !ok {
+		return it.snapshot(), false, nil
+	}
+	delete(it.holds, orderID)
+	it.item.Reserved -= qty
+	if commit {
+		it.item.OnHand -= qty
+	}
+	it.item.UpdatedAt = at
+	return it.snapshot(), true, nil
+}
+
+func (s *memStore) Restock(_ context.Context, sku, orderID string, qty int64, at time.Time) (StockItem, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.stock[sku]
+	if !ok {
+		return StockItem{}, false, fmt.Errorf("stock.restock: %w", shared.ErrNotFound)
+	}
+	if _, ok := it.refunds[orderID]; ok {
+		return it.snapshot(), false, nil
+	}
+	it.refunds[orderID] = qty
+	it.item.OnHand += qty
+	it.item.UpdatedAt = at
+	return it.snapshot(), true, nil
+}
+
+func cloneReservation(r Reservation) Reservation {
+	r.Items = slices.Clone(r.Items)
+	r.Shortages = slices.Clone(r.Shortages)
+	return r
+}
+
+func (s *memStore) CreateReservation(_ context.Context, r Reservation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.reservations[r.OrderID]; ok {
+		return fmt.Errorf("reservations.create: %w", shared.ErrConflict)
+	}
+	s.reservations[r.OrderID] = cloneReservation(r)
+	return nil
+}
+
+func (s *memStore) GetReservation(_ context.Context, orderID string) (Reservation, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.reservations[orderID]
+	if !ok {
+		return Reservation{}, fmt.Errorf("reservations.get: %w", shared.ErrNotFound)
+	}
+	return cloneReservation(r), nil
+}
+
+func (s *memStore) TransitionReservation(_ context.Context, orderID string, from []resState, u reservationUpdate) (Reservation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.reservations[orderID]
+	if !ok {
+		return Reservation{}, fmt.Errorf("reservations.transition: %w", shared.ErrNotFound)
+	}
+	if !slices.Contains(from, r.State) {
+		return Reservation{}, fmt.Errorf("reservations.transition to %s: %w", u.State, shared.ErrConflict)
+	}
+	r.State, r.UpdatedAt = u.State, u.At
+	if u.UserID != "" {
+		r.UserID = u.UserID
+	}
+	if u.Items != nil {
+		r.Items = slices.Clone(u.Items)
+	}
+	if u.Shortages != nil {
+		r.Shortages = slices.Clone(u.Shortages)
+	}
+	if u.Reason != "" {
+		r.Reason = u.Reason
+	}
+	if !u.ExpiresAt.IsZero() {
+		r.ExpiresAt = u.ExpiresAt
+	}
+	r.Committed = r.Committed || u.Committed
+	r.CommitRequested = r.CommitRequested || u.CommitRequested
+	s.reservations[orderID] = r
+	return cloneReservation(r), nil
+}
+
+func (s *memStore) DueReservations(_ context.Context, now, stale time.Time, limit int) ([]Reservation, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Reservation
+	for _, r := range s.reservations {
+		if r.State == stateHeld && !r.ExpiresAt.After(now) || r.State == stateReleasing && r.UpdatedAt.Before(stale) {
+			out = append(out, cloneReservation(r))
+		}
+	}
+	slices.SortFunc(out, func(a, b Reservation) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *memStore) AddOutbox(_ context.Context, topic string, events ...shared.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range events {
+		if _, ok := s.outbox[e.ID]; ok {
+			continue
+		}
+		s.outbox[e.ID] = outboxEntry{Topic: topic, Event: e}
+		s.outboxOrder = append(s.outboxOrder, e.ID)
+	}
+	return nil
+}
+
+func (s *memStore) PendingOutbox(_ context.Context, limit int) ([]outboxEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Drop the IDs of deleted events from the front, so the order slice does not grow forever.
+	i := 0
+	for i < len(s.outboxOrder) {
+		if _, ok := s.outbox[s.outboxOrder[i]]; ok {
+			break
+		}
+		i++
+	}
+	s.outboxOrder = s.outboxOrder[i:]
+	var out []outboxEntry
+	for _, id := range s.outboxOrder {
+		if len(out) == limit {
+			break
+		}
+		if e, ok := s.outbox[id]; ok {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) DeleteOutbox(_ context.Context, ids ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		delete(s.outbox, id)
+	}
+	return nil
+}
+
+func (s *memStore) OutboxLen(_ context.Context) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return int64(len(s.outbox)), nil
+}
