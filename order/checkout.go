@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// checkout holds what every order change needs: the store, the relay to wake, the payment provider
+// and the clock. Handlers and the inventory consumer both change orders through move, so the
+// transition table is checked in one place and every change is one conditional write.
+type checkout struct {
+	logger   *slog.Logger
+	store    orderStore
+	payments paymentProvider
+	notify   func() // wakes the outbox relay
+	now      func() time.Time
+
+	moved *shared.CounterVec
+}
+
+func newCheckout(logger *slog.Logger, store orderStore, payments paymentProvider, metrics *shared.Metrics, notify func()) *checkout {
+	if notify == nil {
+		notify = func() {}
+	}
+	return &checkout{logger: logger, store: store, payments: payments, notify: notify,
+		now:   func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		moved: metrics.Counter("order_transitions_total", "Order state changes by target state and actor.", "to", "by"),
+	}
+}
+
+// move is the plan for one transition; decide returns nil for "nothing to do".
+type move struct {
+	To                   Status
+	By                   actor
+	Reason               string
+	AppliedEventID       string
+	Payment              *Payment
+	ReservationExpiresAt *time.Time
+}
+
+// maxMoveAttempts bounds the optimistic retries of one change under contention.
+const maxMoveAttempts = 8
+
+// errBusy is returned when an order kept changing under a writer for maxMoveAttempts tries.
+var errBusy = shared.Errorf(shared.CodeConflict, "the order is being changed concurrently, try again")
+
+// apply reads order id, lets decide plan a move from its current state, checks the move against the
+// transition table and writes it with a conditional update on the status it read, together with the
+// order.<to> event. When another writer changed the status first, it reads again and decides again.
+// It returns the order after the change (or as it is when decide planned nothing).
+func (c *checkout) apply(ctx context.Context, id string, decide func(o Order) (*move, error)) (Order, error) {
+	for range maxMoveAttempts {
+		o, err := c.store.Get(ctx, id)
+		if err != nil {
+			return Order{}, err
+		}
+		m, err := decide(o)
+		if err != nil || m == nil {
+			return o, err
+		}
+		if err := checkTransition(o.Status, m.To, m.By); err != nil {
+			return o, err
+		}
+		at := c.now()
+		ev, err := newOrderEvent(o, m.To, m.Reason, at)
+		if err != nil {
+			return o, err
+		}
+		n, err := c.store.Transition(ctx, id, transition{From: o.Status, To: m.To, Reason: m.Reason, Event: ev, At: at,
+			AppliedEventID: m.AppliedEventID, Payment: m.Payment, ReservationExpiresAt: m.ReservationExpiresAt})
+		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil {
+			return o, err
+		}
+		c.moved.Inc(string(m.To), m.By.String())
+		c.logger.InfoContext(ctx, "order moved", "order_id", id, "from", string(o.Status), "to", string(m.To),
+			"by", m.By.String(), "reason", m.Reason, "request_id", shared.RequestIDFrom(ctx))
+		c.notify()
+		return n, nil
+	}
+	return Order{}, fmt.Errorf("order %s: %w", id, errBusy)
+}
+
+// refund returns the payment of a cancelled paid order and records the refund. The cancellation is
+// already stored (and order.cancelled queued), so a failing provider only leaves refund_id empty and
+// an error in the log for an operator; the stub never fails.
+func (c *checkout) refund(ctx context.Context, o Order) {
+	if o.Payment == nil || o.Payment.RefundID != "" {
+		return
+	}
+	rid, err := c.payments.Refund(ctx, o.Payment.ChargeID)
+	if err == nil {
+		err = c.store.SetRefund(ctx, o.ID, rid, c.now())
+	}
+	if err != nil {
+		c.logger.ErrorContext(ctx, "refund failed: refund by hand", "order_id", o.ID, "charge_id", o.Payment.ChargeID, "err", err)
+	}
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// productInfo is what an order needs of a product: its current name and price.
+type productInfo struct {
+	SKU        string
+	Name       string
+	PriceCents int64
+	Currency   string
+}
+
+// catalog prices order lines. Product returns shared.ErrNotFound for an unknown or inactive SKU and
+// an error wrapping shared.ErrUnavailable when the product service cannot answer.
+type catalog interface {
+	Product(ctx context.Context, sku string) (productInfo, error)
+}
+
+// addressBook resolves a saved address of the caller. Address returns shared.ErrNotFound when the
+// caller has no such address, shared.ErrUnauthorized when user refused the forwarded credentials and
+// shared.ErrUnavailable when the user service cannot answer.
+type addressBook interface {
+	Address(ctx context.Context, authorization, id string) (Address, error)
+}
+
+// upstream is a small JSON client for one internal service: each attempt bounded by attemptTimeout,
+// up to attempts tries for network errors, 5xx and 429, with backoff doubling from retryBackoff.
+type upstream struct {
+	base           string
+	client         *http.Client
+	attempts       int
+	attemptTimeout time.Duration
+	retryBackoff   time.Duration
+}
+
+func newUpstream(base string) *upstream {
+	return &upstream{base: base, client: &http.Client{}, attempts: 3, attemptTimeout: 2 * time.Second, retryBackoff: 100 * time.Millisecond}
+}
+
+// errStatus is a non-2xx answer that is not worth retrying.
+type errStatus int
+
+func (e errStatus) Error() string { return fmt.Sprintf("upstream status %d", int(e)) }
+
+// getJSON GETs path and decodes a 200 body into v (at most 1 MiB). The request ID of ctx and the
+// given headers are forwarded.
+func (u *upstream) getJSON(ctx context.Context, path string, header http.Header, v any) error {
+	backoff := u.retryBackoff
+	var last error
+	for attempt := 1; attempt <= u.attempts; attempt++ {
+		if attempt > 1 && !sleepCtx(ctx, backoff) {
+			break
+		}
+		backoff *= 2
+		err := u.once(ctx, path, header, v)
+		var st errStatus
+		if err == nil || errors.As(err, &st) && int(st) < 500 && int(st) != http.StatusTooManyRequests {
+			return err
+		}
+		last = err
+	}
+	if ctx.Err() != nil {
+		last = errors.Join(last, ctx.Err())
+	}
+	return fmt.Errorf("GET %s%s: %w: %w", u.base, path, shared.ErrUnavailable, last)
+}
+
+func (u *upstream) once(ctx context.Context, path string, header http.Header, v any) error {
+	actx, cancel := context.WithTimeout(ctx, u.attemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.base+path, nil)
+	if err != nil {
+		return err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Accept", "application/json")
+	if id := shared.RequestIDFrom(ctx); id != "" {
+		req.Header.Set(shared.RequestIDHeader, id)
+	}
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return errStatus(resp.StatusCode)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
+
+// httpCatalog is the catalog backed by product's GET /products/sku/{sku}.
+type httpCatalog struct{ up *upstream }
+
+func newHTTPCatalog(base string) *httpCatalog { return &httpCatalog{up: newUpstream(base)} }
+
+func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, error) {
+	var p struct {
+		SKU      string      `json:"sku"`
+		Name     string      `json:"name"`
+		Price    json.Number `json:"price"`
+		Currency string      `json:"currency"`
+		Active   bool        `json:"active"`
+	}
+	err := c.up.getJSON(ctx, "/products/sku/"+url.PathEscape(sku), nil, &p)
+	if st := errStatus(0); errors.As(err, &st) && int(st) == http.StatusNotFound {
+		return productInfo{}, fmt.Errorf("product %s: %w", sku, shared.ErrNotFound)
+	}
+	if err != nil {
+		return productInfo{}, fmt.Errorf("product %s: %w", sku, err)
+	}
+	if !p.Active {
+		return productInfo{}, fmt.Errorf("product %s inactive: %w", sku, shared.ErrNotFound)
+	}
+	cents, err := parseCents(p.Price.String())
+	if err != nil || len(p.Currency) != 3 {
+		return productInfo{}, fmt.Errorf("product %s: bad price %q %q: %w", sku, p.Price, p.Currency, shared.ErrUnavailable)
+	}
+	name := p.Name
+	if name == "" {
+		name = sku
+	}
+	return productInfo{SKU: sku, Name: name, PriceCents: cents, Currency: p.Currency}, nil
+}
+
+// httpAddressBook is the addressBook backed by user's GET /users/me/addresses/{id}, called with the
+// caller's own Authorization header so user answers for that caller only.
+type httpAddressBook struct{ up *upstream }
+
+func newHTTPAddressBook(base string) *httpAddressBook { return &httpAddressBook{up: newUpstream(base)} }
+
+func (b *httpAddressBook) Address(ctx context.Context, authorization, id string) (Address, error) {
+	var a Address
+	err := b.up.getJSON(ctx, "/users/me/addresses/"+url.PathEscape(id), http.Header{"Authorization": {authorization}}, &a)
+	var st errStatus
+	switch {
+	case errors.As(err, &st) && (int(st) == http.StatusNotFound || int(st) == http.StatusBadRequest):
+		return Address{}, fmt.Errorf("address %s: %w", id, shared.ErrNotFound)
+	case errors.As(err, &st) && (int(st) == http.StatusUnauthorized || int(st) == http.StatusForbidden):
+		return Address{}, fmt.Errorf("address %s: %w", id, shared.ErrUnauthorized)
+	case errors.As(err, &st):
+		return Address{}, fmt.Errorf("address %s: %w: %w", id, shared.ErrUnavailable, err)
+	case err != nil:
+		return Address{}, fmt.Errorf("address %s: %w", id, err)
+	}
+	return a, nil
+}

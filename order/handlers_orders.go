@@ -1,0 +1,441 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"golang.org/x/sync/errgroup"
+)
+
+// Limits of an order request.
+const (
+	maxLines    = 50
+	maxQuantity = 1000
+	maxKeyLen   = 255
+	maxFieldLen = 200
+)
+
+// orderLineInput is one requested line: what and how many, never a price.
+type orderLineInput struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+}
+
+// createOrderRequest is the body of POST /orders: lines and either a shipping address or the ID of
+// one of the caller's saved addresses.
+type createOrderRequest struct {
+	Items           []orderLineInput `json:"items"`
+	ShippingAddress *Address         `json:"shipping_address,omitempty"`
+	AddressID       string           `json:"address_id,omitempty"`
+}
+
+// Valid checks the request's shape; prices and address IDs are checked against their services later.
+func (r createOrderRequest) Valid(context.Context) map[string]string {
+	f := map[string]string{}
+	switch {
+	case len(r.Items) == 0:
+		f["items"] = "at least one line is required"
+	case len(r.Items) > maxLines:
+		f["items"] = fmt.Sprintf("at most %d lines", maxLines)
+	}
+	seen := map[string]bool{}
+	for i, l := range r.Items {
+		if i >= maxLines {
+			break
+		}
+		key := fmt.Sprintf("items[%d]", i)
+		switch {
+		case l.SKU == "" || len(l.SKU) > 64 || strings.TrimSpace(l.SKU) != l.SKU || !printable(l.SKU):
+			f[key+".sku"] = "must be 1 to 64 printable characters"
+		case seen[l.SKU]:
+			f[key+".sku"] = "appears twice: put the whole quantity on one line"
+		}
+		seen[l.SKU] = true
+		if l.Quantity < 1 || l.Quantity > maxQuantity {
+			f[key+".quantity"] = fmt.Sprintf("must be 1 to %d", maxQuantity)
+		}
+	}
+	switch {
+	case r.ShippingAddress != nil && r.AddressID != "":
+		f["address_id"] = "give either shipping_address or address_id, not both"
+	case r.ShippingAddress == nil && r.AddressID == "":
+		f["shipping_address"] = "shipping_address or address_id is required"
+	case r.ShippingAddress != nil:
+		for k, v := range r.ShippingAddress.problems() {
+			f["shipping_address."+k] = v
+		}
+	case len(r.AddressID) > 128 || !printable(r.AddressID):
+		f["address_id"] = "is not a valid address ID"
+	}
+	return f
+}
+
+// problems returns field messages for a shipping address: name, street, city, zip_code and country
+// required, state optional, every field at most maxFieldLen printable characters.
+func (a Address) problems() map[string]string {
+	f := map[string]string{}
+	for name, v := range map[string]string{"name": a.Name, "street": a.Street, "city": a.City, "state": a.State, "zip_code": a.ZipCode, "country": a.Country} {
+		switch {
+		case strings.TrimSpace(v) == "" && name != "state":
+			f[name] = "is required"
+		case len(v) > maxFieldLen || !printable(v):
+			f[name] = fmt.Sprintf("must be at most %d printable characters", maxFieldLen)
+		}
+	}
+	return f
+}
+
+// printable reports whether s is valid UTF-8 without control characters.
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return false
+		}
+	}
+	return true
+}
+
+// parseCreateOrder decodes and validates a POST /orders body; every error is a 400 *shared.Error.
+func parseCreateOrder(body []byte) (createOrderRequest, error) {
+	var req createOrderRequest
+	if err := shared.DecodeJSON(strings.NewReader(string(body)), &req); err != nil {
+		return req, err
+	}
+	if f := req.Valid(context.Background()); len(f) > 0 {
+		return req, shared.Invalid(f)
+	}
+	return req, nil
+}
+
+// hash identifies the request for the idempotency check: the SHA-256 of its canonical JSON, so
+// whitespace and key order do not matter but every value does.
+func (r createOrderRequest) hash() string {
+	b, _ := json.Marshal(r)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// validKey reports whether an Idempotency-Key is 1–255 visible ASCII characters.
+func validKey(k string) bool {
+	if k == "" || len(k) > maxKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// pricing is what handleOrderCreate needs beyond the store: prices, saved addresses, the tax rate.
+type pricing struct {
+	catalog   catalog
+	addresses addressBook
+	taxBPS    int64
+}
+
+// handleOrderCreate serves POST /orders. The Idempotency-Key header is required: the first request
+// with a key creates the order (201); a retry with the same key and body answers the same order with
+// 201 and "Idempotent-Replayed: true"; the same key with another body is 409. Concurrent duplicates
+// race on the unique (user_id, idempotency_key) index, so one order is created.
+func handleOrderCreate(logger *slog.Logger, co *checkout, p pricing) http.Handler {
+	created := co.moved // counted as a transition into pending by the customer
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := shared.IdentityFrom(r.Context())
+		key := r.Header.Get("Idempotency-Key")
+		if !validKey(key) {
+			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"Idempotency-Key": "header is required: 1 to 255 visible ASCII characters, unique per order attempt"}))
+			return
+		}
+		req, err := shared.Decode[createOrderRequest](w, r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		hash := req.hash()
+		if o, err := co.store.GetByKey(r.Context(), id.UserID, key); err == nil {
+			replay(w, r, logger, o, hash)
+			return
+		} else if !errors.Is(err, shared.ErrNotFound) {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		o, err := p.build(r, id.UserID, req)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		o.ID, o.IdempotencyKey, o.RequestHash = shared.NewID(), key, hash
+		o.CreatedAt = co.now()
+		o.UpdatedAt = o.CreatedAt
+		ev, err := newOrderEvent(o, StatusPending, "", o.CreatedAt)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		ev.Type = "order.created"
+		o.Events, o.EventSeq, o.OutboxPending, o.AppliedEvents = []storedEvent{ev}, 1, true, []string{}
+		if err := co.store.Create(r.Context(), o); errors.Is(err, shared.ErrConflict) {
+			// A concurrent request with the same key won the unique index.
+			if prev, gerr := co.store.GetByKey(r.Context(), id.UserID, key); gerr == nil {
+				replay(w, r, logger, prev, hash)
+				return
+			}
+			shared.WriteError(w, r, logger, err)
+			return
+		} else if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		co.notify()
+		created.Inc(string(StatusPending), actorOwner.String())
+		logger.InfoContext(r.Context(), "order created", "order_id", o.ID, "user_id", o.UserID, "total_cents", o.TotalCents, "request_id", shared.RequestIDFrom(r.Context()))
+		w.Header().Set("Location", "/orders/"+o.ID)
+		shared.Encode(w, http.StatusCreated, newOrderView(o))
+	})
+}
+
+// replay answers a repeated POST /orders: the original order and status for the same body, 409 for
+// a different one.
+func replay(w http.ResponseWriter, r *http.Request, logger *slog.Logger, o Order, hash string) {
+	if o.RequestHash != hash {
+		shared.WriteError(w, r, logger, shared.Errorf(shared.CodeConflict, "Idempotency-Key was already used with a different request body"))
+		return
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.Header().Set("Location", "/orders/"+o.ID)
+	shared.Encode(w, http.StatusCreated, newOrderView(o))
+}
+
+// build prices req with the product service and resolves its address: the order in pending state,
+// without ID and events.
+func (p pricing) build(r *http.Request, userID string, req createOrderRequest) (Order, error) {
+	ctx := r.Context()
+	o := Order{UserID: userID, Status: StatusPending, Items: make([]Line, len(req.Items))}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	missing := make([]bool, len(req.Items))
+	infos := make([]productInfo, len(req.Items))
+	for i, l := range req.Items {
+		g.Go(func() error {
+			info, err := p.catalog.Product(gctx, l.SKU)
+			if errors.Is(err, shared.ErrNotFound) {
+				missing[i] = true
+				return nil
+			}
+			infos[i] = info
+			return err
+		})
+	}
+	var addr Address
+	if req.AddressID != "" {
+		g.Go(func() error {
+			a, err := p.addresses.Address(gctx, r.Header.Get("Authorization"), req.AddressID)
+			addr = a
+			return err
+		})
+	} else {
+		addr = *req.ShippingAddress
+	}
+	if err := g.Wait(); errors.Is(err, shared.ErrNotFound) {
+		return Order{}, shared.Invalid(map[string]string{"address_id": "you have no saved address with this ID"})
+	} else if errors.Is(err, shared.ErrUnauthorized) {
+		return Order{}, shared.Errorf(shared.CodeUnauthorized, "the user service refused your credentials")
+	} else if err != nil {
+		return Order{}, fmt.Errorf("pricing: %w", err)
+	}
+	fields := map[string]string{}
+	for i, m := range missing {
+		if m {
+			fields[fmt.Sprintf("items[%d].sku", i)] = "no active product with this SKU"
+		}
+	}
+	if len(fields) > 0 {
+		return Order{}, shared.Invalid(fields)
+	}
+	if req.AddressID != "" {
+		if f := addr.problems(); len(f) > 0 {
+			return Order{}, shared.Invalid(map[string]string{"address_id": "the saved address is incomplete: edit it first"})
+		}
+	}
+	o.Address = addr
+	for i, l := range req.Items {
+		info := infos[i]
+		if i == 0 {
+			o.Currency = info.Currency
+		} else if info.Currency != o.Currency {
+			return Order{}, shared.Invalid(map[string]string{"items": fmt.Sprintf("products are priced in different currencies (%s, %s): order them separately", o.Currency, info.Currency)})
+		}
+		o.Items[i] = Line{SKU: l.SKU, Name: info.Name, UnitPriceCents: info.PriceCents, Quantity: l.Quantity}
+		o.SubtotalCents += info.PriceCents * l.Quantity // ≤ maxCents × maxQuantity × maxLines: no overflow
+	}
+	if o.SubtotalCents > maxCents {
+		return Order{}, shared.Invalid(map[string]string{"items": "order total is too large"})
+	}
+	o.TaxCents = taxCents(o.SubtotalCents, p.taxBPS)
+	o.TotalCents = o.SubtotalCents + o.TaxCents
+	return o, nil
+}
+
+// lineView, paymentView and orderView are the order's JSON (ARCHITECTURE.md § JSON shapes).
+type lineView struct {
+	SKU       string `json:"sku"`
+	Name      string `json:"name"`
+	UnitPrice Cents  `json:"unit_price"`
+	Quantity  int64  `json:"quantity"`
+	LineTotal Cents  `json:"line_total"`
+}
+
+type paymentView struct {
+	Last4    string    `json:"last4"`
+	Brand    string    `json:"brand"`
+	Amount   Cents     `json:"amount"`
+	PaidAt   time.Time `json:"paid_at"`
+	Refunded bool      `json:"refunded"`
+}
+
+type orderView struct {
+	ID                   string       `json:"id"`
+	UserID               string       `json:"user_id"`
+	Status               Status       `json:"status"`
+	Items                []lineView   `json:"items"`
+	Subtotal             Cents        `json:"subtotal"`
+	Tax                  Cents        `json:"tax"`
+	Total                Cents        `json:"total"`
+	Currency             string       `json:"currency"`
+	ShippingAddress      Address      `json:"shipping_address"`
+	StatusReason         string       `json:"status_reason"`
+	Payment              *paymentView `json:"payment,omitempty"`
+	ReservationExpiresAt *time.Time   `json:"reservation_expires_at,omitempty"`
+	CreatedAt            time.Time    `json:"created_at"`
+	UpdatedAt            time.Time    `json:"updated_at"`
+}
+
+func newOrderView(o Order) orderView {
+	v := orderView{ID: o.ID, UserID: o.UserID, Status: o.Status, Items: make([]lineView, 0, len(o.Items)),
+		Subtotal: Cents(o.SubtotalCents), Tax: Cents(o.TaxCents), Total: Cents(o.TotalCents), Currency: o.Currency,
+		ShippingAddress: o.Address, StatusReason: o.StatusReason, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	for _, l := range o.Items {
+		v.Items = append(v.Items, lineView{SKU: l.SKU, Name: l.Name, UnitPrice: Cents(l.UnitPriceCents), Quantity: l.Quantity, LineTotal: Cents(l.UnitPriceCents * l.Quantity)})
+	}
+	if p := o.Payment; p != nil {
+		v.Payment = &paymentView{Last4: p.Last4, Brand: p.Brand, Amount: Cents(p.AmountCents), PaidAt: p.PaidAt, Refunded: p.RefundID != ""}
+	}
+	if o.Status == StatusConfirmed {
+		v.ReservationExpiresAt = o.ReservationExpiresAt
+	}
+	return v
+}
+
+// validOrderID reports whether s looks like an ID this service made (32 lowercase hex digits), so
+// anything else is a 404 without a store round trip.
+func validOrderID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// loadVisible returns order {id} of the request if the caller owns it or is an admin; otherwise
+// shared.ErrNotFound, so other users cannot even learn that it exists.
+func loadVisible(r *http.Request, store orderStore) (Order, shared.Identity, error) {
+	id, _ := shared.IdentityFrom(r.Context())
+	orderID := r.PathValue("id")
+	if !validOrderID(orderID) {
+		return Order{}, id, shared.Errorf(shared.CodeNotFound, "order not found")
+	}
+	o, err := store.Get(r.Context(), orderID)
+	if errors.Is(err, shared.ErrNotFound) || err == nil && o.UserID != id.UserID && !id.IsAdmin() {
+		return Order{}, id, shared.Errorf(shared.CodeNotFound, "order not found")
+	}
+	return o, id, err
+}
+
+// handleOrderGet serves GET /orders/{id}: the owner's or, for admins, any order.
+func handleOrderGet(logger *slog.Logger, store orderStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, _, err := loadVisible(r, store)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "private, no-store")
+		shared.Encode(w, http.StatusOK, newOrderView(o))
+	})
+}
+
+// handleOrderList serves GET /orders?status=&page=&limit=: the caller's orders, newest first; admins
+// see everyone's (optionally one user's with user_id=). page ≥ 1 (default 1), limit 1–100 (default 20).
+func handleOrderList(logger *slog.Logger, store orderStore) http.Handler {
+	type listResponse struct {
+		Items []orderView `json:"items"`
+		Total int64       `json:"total"`
+		Page  int         `json:"page"`
+		Limit int         `json:"limit"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := shared.IdentityFrom(r.Context())
+		q, fields := parseListQuery(r, id)
+		if len(fields) > 0 {
+			shared.WriteError(w, r, logger, shared.Invalid(fields))
+			return
+		}
+		orders, total, err := store.List(r.Context(), q)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		resp := listResponse{Items: make([]orderView, 0, len(orders)), Total: total, Page: q.Page, Limit: q.Limit}
+		for _, o := range orders {
+			resp.Items = append(resp.Items, newOrderView(o))
+		}
+		w.Header().Set("Cache-Control", "private, no-store")
+		shared.Encode(w, http.StatusOK, resp)
+	})
+}
+
+// parseListQuery reads GET /orders parameters for caller id.
+func parseListQuery(r *http.Request, id shared.Identity) (listQuery, map[string]string) {
+	v := r.URL.Query()
+	q := listQuery{UserID: id.UserID, Page: 1, Limit: 20}
+	f := map[string]string{}
+	if s := v.Get("status"); s != "" {
+		if !validStatus(Status(s)) {
+			f["status"] = "must be one of pending, confirmed, rejected, paid, cancelled, shipped, delivered"
+		}
+		q.Status = Status(s)
+	}
+	if s := v.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100000 {
+			f["page"] = "must be an integer from 1 to 100000"
+		}
+		q.Page = n
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			f["limit"] = "must be an integer from 1 to 100"
+		}
+		q.Limit = n
+	}
+	if id.IsAdmin() {
+		q.UserID = v.Get("user_id") // "" = everyone
+		if len(q.UserID) > 128 {
+			f["user_id"] = "is too long"
+		}
+	}
+	return q, f
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// Status is an order's state. The lifecycle (ARCHITECTURE.md § Order states, plus the owner's cancel
+// of a pending order) lives in the transitions table below and nowhere else.
+type Status string
+
+const (
+	StatusPending   Status = "pending"
+	StatusConfirmed Status = "confirmed"
+	StatusRejected  Status = "rejected"
+	StatusPaid      Status = "paid"
+	StatusCancelled Status = "cancelled"
+	StatusShipped   Status = "shipped"
+	StatusDelivered Status = "delivered"
+)
+
+// statuses lists every state, for validation of filters and PATCH bodies.
+var statuses = []Status{StatusPending, StatusConfirmed, StatusRejected, StatusPaid, StatusCancelled, StatusShipped, StatusDelivered}
+
+func validStatus(s Status) bool {
+	for _, v := range statuses {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// actor says who asks for a transition; the table names who may make each one.
+type actor uint8
+
+const (
+	actorSaga    actor = 1 << iota // inventory events: reservation made, refused or expired
+	actorPayment                   // POST /orders/{id}/pay after the provider approved
+	actorOwner                     // the customer who placed the order
+	actorAdmin                     // an admin: cancel (refund), ship, deliver
+)
+
+func (a actor) String() string {
+	switch a {
+	case actorSaga:
+		return "saga"
+	case actorPayment:
+		return "payment"
+	case actorOwner:
+		return "owner"
+	case actorAdmin:
+		return "admin"
+	}
+	return "unknown"
+}
+
+// transitions is the state machine: from → to → who may move it. Anything absent is illegal.
+// pending → cancelled is the owner withdrawing before inventory answered (issue #5) and the saga
+// when a reservation expires; paid → cancelled refunds and is for admins only.
+var transitions = map[Status]map[Status]actor{
+	StatusPending: {
+		StatusConfirmed: actorSaga,
+		StatusRejected:  actorSaga,
+		StatusCancelled: actorSaga | actorOwner | actorAdmin,
+	},
+	StatusConfirmed: {
+		StatusPaid:      actorPayment,
+		StatusCancelled: actorSaga | actorOwner | actorAdmin,
+	},
+	StatusPaid: {
+		StatusShipped:   actorAdmin,
+		StatusCancelled: actorAdmin,
+	},
+	StatusShipped: {
+		StatusDelivered: actorAdmin,
+	},
+}
+
+// checkTransition reports whether by may move an order from → to: nil, a 409 naming the current
+// state when the table has no such edge, or a 403 when the edge exists for someone else.
+func checkTransition(from, to Status, by actor) error {
+	allowed, ok := transitions[from][to]
+	if !ok {
+		return shared.Errorf(shared.CodeConflict, "order is %s: cannot move to %s", from, to)
+	}
+	if allowed&by == 0 {
+		if by == actorAdmin || by == actorOwner {
+			if allowed&(actorAdmin|actorOwner) == 0 {
+				return shared.Errorf(shared.CodeConflict, "order is %s: %s is set by the checkout, not by hand", from, to)
+			}
+		}
+		return shared.Errorf(shared.CodeForbidden, "only an admin can move a %s order to %s", from, to)
+	}
+	return nil
+}
+
+// Line is one priced order line. Prices come from the product service, never from the client.
+type Line struct {
+	SKU            string `bson:"sku"`
+	Name           string `bson:"name"`
+	UnitPriceCents int64  `bson:"unit_price_cents"`
+	Quantity       int64  `bson:"quantity"`
+}
+
+// Address is a shipping address, copied into the order so later edits of a saved address do not
+// change it.
+type Address struct {
+	Name    string `bson:"name" json:"name"`
+	Street  string `bson:"street" json:"street"`
+	City    string `bson:"city" json:"city"`
+	State   string `bson:"state" json:"state"`
+	ZipCode string `bson:"zip_code" json:"zip_code"`
+	Country string `bson:"country" json:"country"`
+}
+
+// Payment is what the order keeps of a charge: never the card number, only its last four digits and
+// brand.
+type Payment struct {
+	ChargeID    string    `bson:"charge_id"`
+	Last4       string    `bson:"last4"`
+	Brand       string    `bson:"brand"`
+	AmountCents int64     `bson:"amount_cents"`
+	PaidAt      time.Time `bson:"paid_at"`
+	RefundID    string    `bson:"refund_id,omitempty"`
+}
+
+// storedEvent is one order.* event in the order's outbox. Events are appended in the same atomic
+// write as the state change they describe; the relay publishes events[SentSeq:EventSeq] in order.
+type storedEvent struct {
+	ID         string    `bson:"id"`
+	Type       string    `bson:"type"`
+	OccurredAt time.Time `bson:"occurred_at"`
+	Data       string    `bson:"data"` // the JSON of orderEventData
+}
+
+// Order is the aggregate as stored. IdempotencyKey and RequestHash are the idempotency record of the
+// POST that created it; (UserID, IdempotencyKey) is unique.
+type Order struct {
+	ID             string   `bson:"_id"`
+	UserID         string   `bson:"user_id"`
+	IdempotencyKey string   `bson:"idempotency_key"`
+	RequestHash    string   `bson:"request_hash"`
+	Status         Status   `bson:"status"`
+	StatusReason   string   `bson:"status_reason"`
+	Items          []Line   `bson:"items"`
+	SubtotalCents  int64    `bson:"subtotal_cents"`
+	TaxCents       int64    `bson:"tax_cents"`
+	TotalCents     int64    `bson:"total_cents"`
+	Currency       string   `bson:"currency"`
+	Address        Address  `bson:"shipping_address"`
+	Payment        *Payment `bson:"payment,omitempty"`
+	// ReservationExpiresAt is when inventory lets the reservation go (from inventory.reserved); pay
+	// refuses after it.
+	ReservationExpiresAt *time.Time `bson:"reservation_expires_at,omitempty"`
+	// AppliedEvents are the IDs of inventory events already applied, so a redelivery changes nothing.
+	AppliedEvents []string      `bson:"applied_events"`
+	Events        []storedEvent `bson:"events"`
+	EventSeq      int           `bson:"event_seq"`      // len(Events)
+	SentSeq       int           `bson:"sent_seq"`       // events[:SentSeq] are published
+	OutboxPending bool          `bson:"outbox_pending"` // EventSeq > SentSeq (maybe stale-true)
+	CreatedAt     time.Time     `bson:"created_at"`
+	UpdatedAt     time.Time     `bson:"updated_at"`
+}
+
+// applied reports whether the inventory event id was already applied to o.
+func (o Order) applied(eventID string) bool {
+	for _, id := range o.AppliedEvents {
+		if id == eventID {
+			return true
+		}
+	}
+	return false
+}
+
+// clone returns a deep copy, so the in-memory store never shares slices with callers.
+func (o Order) clone() Order {
+	o.Items = append([]Line(nil), o.Items...)
+	o.AppliedEvents = append([]string(nil), o.AppliedEvents...)
+	o.Events = append([]storedEvent(nil), o.Events...)
+	if o.Payment != nil {
+		p := *o.Payment
+		o.Payment = &p
+	}
+	if o.ReservationExpiresAt != nil {
+		t := *o.ReservationExpiresAt
+		o.ReservationExpiresAt = &t
+	}
+	return o
+}
+
+// orderEventData is the data of every order.* event (docs/events.md).
+type orderEventData struct {
+	OrderID       string          `json:"order_id"`
+	UserID        string          `json:"user_id"`
+	Status        Status          `json:"status"`
+	Items         []eventDataLine `json:"items"`
+	SubtotalCents int64           `json:"subtotal_cents"`
+	TaxCents      int64           `json:"tax_cents"`
+	TotalCents    int64           `json:"total_cents"`
+	Currency      string          `json:"currency"`
+	Reason        string          `json:"reason"`
+}
+
+type eventDataLine struct {
+	SKU            string `json:"sku"`
+	Name           string `json:"name"`
+	UnitPriceCents int64  `json:"unit_price_cents"`
+	Quantity       int64  `json:"quantity"`
+}
+
+// newOrderEvent builds the outbox entry "order.<status>" describing o in status with reason.
+func newOrderEvent(o Order, status Status, reason string, at time.Time) (storedEvent, error) {
+	d := orderEventData{OrderID: o.ID, UserID: o.UserID, Status: status, SubtotalCents: o.SubtotalCents,
+		TaxCents: o.TaxCents, TotalCents: o.TotalCents, Currency: o.Currency, Reason: reason,
+		Items: make([]eventDataLine, 0, len(o.Items))}
+	for _, l := range o.Items {
+		d.Items = append(d.Items, eventDataLine{SKU: l.SKU, Name: l.Name, UnitPriceCents: l.UnitPriceCents, Quantity: l.Quantity})
+	}
+	e, err := shared.NewEvent("order."+string(status), o.ID, d)
+	if err != nil {
+		return storedEvent{}, fmt.Errorf("order event: %w", err)
+	}
+	return storedEvent{ID: e.ID, Type: e.Type, OccurredAt: at, Data: string(e.Data)}, nil
+}
+
+// envelope turns a stored event back into the Kafka envelope for order id.
+func (se storedEvent) envelope(orderID string) shared.Event {
+	return shared.Event{ID: se.ID, Type: se.Type, Version: 1, OccurredAt: se.OccurredAt, AggregateID: orderID, Data: []byte(se.Data)}
+}

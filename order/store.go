@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// errStale is returned by orderStore.Transition and Record when the order is no longer in the state
+// the caller read (another writer won): re-read and decide again. It wraps shared.ErrConflict.
+var errStale = fmt.Errorf("order changed concurrently: %w", shared.ErrConflict)
+
+// transition is one atomic change of an order: status From → To with the event describing it.
+type transition struct {
+	From, To Status
+	Reason   string
+	Event    storedEvent
+	At       time.Time
+	// AppliedEventID, when set, is an inventory event ID recorded in the same write; the write fails
+	// with errStale if it was already recorded.
+	AppliedEventID       string
+	Payment              *Payment   // set on → paid
+	ReservationExpiresAt *time.Time // set on → confirmed
+}
+
+// listQuery selects orders for GET /orders: UserID "" means every user (admins), Status "" every
+// status. Page is 1-based.
+type listQuery struct {
+	UserID string
+	Status Status
+	Page   int
+	Limit  int
+}
+
+// orderStore keeps orders together with their outbox and idempotency record. Every method that
+// changes an order is one atomic single-document write, so an order change and its events can never
+// be separated.
+type orderStore interface {
+	// Create inserts o (ID, UserID, IdempotencyKey set; its order.created event in Events). It
+	// returns an error wrapping shared.ErrConflict when (UserID, IdempotencyKey) already exists.
+	Create(ctx context.Context, o Order) error
+	// Get returns the order, or shared.ErrNotFound.
+	Get(ctx context.Context, id string) (Order, error)
+	// GetByKey returns the order userID created with idempotency key, or shared.ErrNotFound.
+	GetByKey(ctx context.Context, userID, key string) (Order, error)
+	// List returns one page of orders, newest first, and the total count matching q.
+	List(ctx context.Context, q listQuery) ([]Order, int64, error)
+	// Transition moves order id from t.From to t.To only if its status is still t.From (and
+	// t.AppliedEventID is not yet recorded), appending t.Event to the outbox. It returns the updated
+	// order, shared.ErrNotFound, or errStale.
+	Transition(ctx context.Context, id string, t transition) (Order, error)
+	// Record marks inventory event eventID applied to order id without a status change, appending ev
+	// to the outbox when not nil. It returns errStale when eventID was already recorded.
+	Record(ctx context.Context, id, eventID string, ev *storedEvent, at time.Time) error
+	// SetRefund records the refund of the order's payment; shared.ErrNotFound when the order has
+	// no payment.
+	SetRefund(ctx context.Context, id, refundID string, at time.Time) error
+	// Unsent returns up to limit orders whose outbox holds unpublished events, oldest change first.
+	Unsent(ctx context.Context, limit int) ([]Order, error)
+	// MarkSent records that events[:upTo] of order id are published. It never moves SentSeq back.
+	MarkSent(ctx context.Context, id string, upTo int) error
+}
+
+// mongoOrderStore keeps orders in one collection, "orders". Indexes (created lazily, so start-up
+// does not need Mongo): unique (user_id, idempotency_key); (user_id, created_at); (status,
+// created_at); (outbox_pending).
+type mongoOrderStore struct {
+	orders *mongo.Collection
+
+	mu      sync.Mutex
+	indexed bool
+}
+
+var _ orderStore = (*mongoOrderStore)(nil)
+
+func newMongoOrderStore(db *mongo.Database) *mongoOrderStore {
+	return &mongoOrderStore{orders: db.Collection("orders")}
+}
+
+// ensureIndexes creates the indexes once per process; uniqueness of idempotency keys depends on it,
+// so Create calls it and fails while it cannot succeed. /readyz calls it too.
+func (s *mongoOrderStore) ensureIndexes(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.indexed {
+		return nil
+	}
+	_, err := s.orders.Indexes().CreateMany(ctx, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "idempotency_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("user_idempotency_key")},
+		{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("user_created")},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("status_created")},
+		{Keys: bson.D{{Key: "outbox_pending", Value: 1}}, Options: options.Index().SetName("outbox_pending")},
+	})
+	if err != nil {
+		return shared.MongoErr("orders.indexes", err)
+	}
+	s.indexed = true
+	return nil
+}
+
+// ready is the /readyz check: ping by creating the indexes (a no-op once done) and a cheap read.
+func (s *mongoOrderStore) ready(ctx context.Context) error {
+	if err := s.ensureIndexes(ctx); err != nil {
+		return err
+	}
+	return s.orders.Database().Client().Ping(ctx, nil)
+}
+
+func (s *mongoOrderStore) Create(ctx context.Context, o Order) error {
+	if err := s.ensureIndexes(ctx); err != nil {
+		return err
+	}
+	if o.AppliedEvents == nil {
+		o.AppliedEvents = []string{} // $push needs an array, not null
+	}
+	_, err := s.orders.InsertOne(ctx, o)
+	return shared.MongoErr("orders.create", err)
+}
+
+func (s *mongoOrderStore) Get(ctx context.Context, id string) (Order, error) {
+	var o Order
+	err := s.orders.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&o)
+	return o, shared.MongoErr("orders.get", err)
+}
+
+func (s *mongoOrderStore) GetByKey(ctx context.Context, userID, key string) (Order, error) {
+	var o Order
+	err := s.orders.FindOne(ctx, bson.D{{Key: "user_id", Value: userID}, {Key: "idempotency_key", Value: key}}).Decode(&o)
+	return o, shared.MongoErr("orders.get_by_key", err)
+}
+
+func (s *mongoOrderStore) List(ctx context.Context, q listQuery) ([]Order, int64, error) {
+	filter := bson.D{}
+	if q.UserID != "" {
+		filter = append(filter, bson.E{Key: "user_id", Value: q.UserID})
+	}
+	if q.Status != "" {
+		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
+	}
+	total, err := s.orders.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, 0, shared.MongoErr("orders.count", err)
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
+		SetSkip(int64((q.Page - 1) * q.Limit)).SetLimit(int64(q.Limit)).
+		SetProjection(bson.D{{Key: "events", Value: 0}, {Key: "applied_events", Value: 0}})
+	cur, err := s.orders.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, 0, shared.MongoErr("orders.list", err)
+	}
+	out := []Order{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, 0, shared.MongoErr("orders.list", err)
+	}
+	return out, total, nil
+}
+
+func (s *mongoOrderStore) Transition(ctx context.Context, id string, t transition) (Order, error) {
+	filter := bson.D{{Key: "_id", Value: id}, {Key: "status", Value: string(t.From)}}
+	set := bson.D{
+		{Key: "status", Value: string(t.To)},
+		{Key: "status_reason", Value: t.Reason},
+		{Key: "updated_at", Value: t.At},
+		{Key: "outbox_pending", Value: true},
+	}
+	push := bson.D{{Key: "events", Value: t.Event}}
+	if t.AppliedEventID != "" {
+		filter = append(filter, bson.E{Key: "applied_events", Value: bson.D{{Key: "$ne", Value: t.AppliedEventID}}})
+		push = append(push, bson.E{Key: "applied_events", Value: t.AppliedEventID})
+	}
+	if t.Payment != nil {
+		set = append(set, bson.E{Key: "payment", Value: t.Payment})
+	}
+	if t.ReservationExpiresAt != nil {
+		set = append(set, bson.E{Key: "reservation_expires_at", Value: *t.ReservationExpiresAt})
+	}
+	update := bson.D{{Key: "$set", Value: set}, {Key: "$push", Value: push}, {Key: "$inc", Value: bson.D{{Key: "event_seq", Value: 1}}}}
+	var o Order
+	err := s.orders.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&o)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		if _, gerr := s.Get(ctx, id); gerr != nil {
+			return Order{}, gerr
+		}
+		return Order{}, fmt.Errorf("orders.transition %s: %w", id, errStale)
+	}
+	return o, shared.MongoErr("orders.transition", err)
+}
+
+func (s *mongoOrderStore) Record(ctx context.Context, id, eventID string, ev *storedEvent, at time.Time) error {
+	filter := bson.D{{Key: "_id", Value: id}, {Key: "applied_events", Value: bson.D{{Key: "$ne", Value: eventID}}}}
+	push := bson.D{{Key: "applied_events", Value: eventID}}
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: "updated_at", Value: at}}}}
+	if ev != nil {
+		push = append(push, bson.E{Key: "events", Value: *ev})
+		update = bson.D{{Key: "$set", Value: bson.D{{Key: "updated_at", Value: at}, {Key: "outbox_pending", Value: true}}},
+			{Key: "$inc", Value: bson.D{{Key: "event_seq", Value: 1}}}}
+	}
+	update = append(update, bson.E{Key: "$push", Value: push})
+	res, err := s.orders.UpdateOne(ctx, filter, update)
+	if err != nil {
+		return shared.MongoErr("orders.record", err)
+	}
+	if res.MatchedCount == 0 {
+		if _, err := s.Get(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("orders.record %s: %w", id, errStale)
+	}
+	return nil
+}
+
+func (s *mongoOrderStore) SetRefund(ctx context.Context, id, refundID string, at time.Time) error {
+	res, err := s.orders.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "payment", Value: bson.D{{Key: "$type", Value: "object"}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "payment.refund_id", Value: refundID}, {Key: "updated_at", Value: at}}}})
+	if err != nil {
+		return shared.MongoErr("orders.set_refund", err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("orders.set_refund %s: %w", id, shared.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *mongoOrderStore) Unsent(ctx context.Context, limit int) ([]Order, error) {
+	cur, err := s.orders.Find(ctx, bson.D{{Key: "outbox_pending", Value: true}},
+		options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, shared.MongoErr("orders.unsent", err)
+	}
+	var out []Order
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, shared.MongoErr("orders.unsent", err)
+	}
+	return out, nil
+}
+
+func (s *mongoOrderStore) MarkSent(ctx context.Context, id string, upTo int) error {
+	// Two single-document writes: advance SentSeq (never backwards), then clear the pending flag only
+	// if no event was appended meanwhile. A crash between them leaves the flag set; the next relay pass
+	// finds nothing new to send and clears it.
+	_, err := s.orders.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "sent_seq", Value: bson.D{{Key: "$lt", Value: upTo}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "sent_seq", Value: upTo}}}})
+	if err != nil {
+		return shared.MongoErr("orders.mark_sent", err)
+	}
+	_, err = s.orders.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "event_seq", Value: upTo}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "outbox_pending", Value: false}}}})
+	return shared.MongoErr("orders.mark_sent", err)
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// memOrderStore is the in-memory orderStore: a map under one RWMutex, the same conditional checks as
+// the Mongo filters, copies in and out.
+type memOrderStore struct {
+	mu     sync.RWMutex
+	orders map[string]Order
+	byKey  map[[2]string]string // (user ID, idempotency key) → order ID: the unique index
+}
+
+var _ orderStore = (*memOrderStore)(nil)
+
+func newMemOrderStore() *memOrderStore {
+	return &memOrderStore{orders: make(map[string]Order), byKey: make(map[[2]string]string)}
+}
+
+func (s *memOrderStore) Create(_ context.Context, o Order) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := [2]string{o.UserID, o.IdempotencyKey}
+	if _, ok := s.byKey[k]; ok {
+		return fmt.Errorf("orders.create: idempotency key: %w", shared.ErrConflict)
+	}
+	if _, ok := s.orders[o.ID]; ok {
+		return fmt.Errorf("orders.create: id: %w", shared.ErrConflict)
+	}
+	s.orders[o.ID] = o.clone()
+	s.byKey[k] = o.ID
+	return nil
+}
+
+func (s *memOrderStore) Get(_ context.Context, id string) (Order, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	o, ok := s.orders[id]
+	if !ok {
+		return Order{}, fmt.Errorf("orders.get: %w", shared.ErrNotFound)
+	}
+	return o.clone(), nil
+}
+
+func (s *memOrderStore) GetByKey(_ context.Context, userID, key string) (Order, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.byKey[[2]string{userID, key}]
+	if !ok {
+		return Order{}, fmt.Errorf("orders.get_by_key: %w", shared.ErrNotFound)
+	}
+	return s.orders[id].clone(), nil
+}
+
+func (s *memOrderStore) List(_ context.Context, q listQuery) ([]Order, int64, error) {
+	s.mu.RLock()
+	var all []Order
+	for _, o := range s.orders {
+		if (q.UserID == "" || o.UserID == q.UserID) && (q.Status == "" || o.Status == q.Status) {
+			all = append(all, o)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(all, func(a, b Order) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	out := []Order{}
+	for i := (q.Page - 1) * q.Limit; i < len(all) && len(out) < q.Limit; i++ {
+		o := all[i].clone()
+		o.Events, o.AppliedEvents = nil, nil // as the Mongo projection
+		out = append(out, o)
+	}
+	return out, int64(len(all)), nil
+}
+
+func (s *memOrderStore) Transition(_ context.Context, id string, t transition) (Order, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[id]
+	if !ok {
+		return Order{}, fmt.Errorf("orders.transition: %w", shared.ErrNotFound)
+	}
+	if o.Status != t.From || (t.AppliedEventID != "" && o.applied(t.AppliedEventID)) {
+		return Order{}, fmt.Errorf("orders.transition %s: %w", id, errStale)
+	}
+	o = o.clone()
+	o.Status, o.StatusReason, o.UpdatedAt, o.OutboxPending = t.To, t.Reason, t.At, true
+	o.Events = append(o.Events, t.Event)
+	o.EventSeq++
+	if t.AppliedEventID != "" {
+		o.AppliedEvents = append(o.AppliedEvents, t.AppliedEventID)
+	}
+	if t.Payment != nil {
+		p := *t.Payment
+		o.Payment = &p
+	}
+	if t.ReservationExpiresAt != nil {
+		at := *t.ReservationExpiresAt
+		o.ReservationExpiresAt = &at
+	}
+	s.orders[id] = o
+	return o.clone(), nil
+}
+
+func (s *memOrderStore) Record(_ context.Context, id, eventID string, ev *storedEvent, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[id]
+	if !ok {
+		return fmt.Errorf("orders.record: %w", shared.ErrNotFound)
+	}
+	if o.applied(eventID) {
+		return fmt.Errorf("orders.record %s: %w", id, errStale)
+	}
+	o = o.clone()
+	o.AppliedEvents = append(o.AppliedEvents, eventID)
+	o.UpdatedAt = at
+	if ev != nil {
+		o.Events = append(o.Events, *ev)
+		o.EventSeq++
+		o.OutboxPending = true
+	}
+	s.orders[id] = o
+	return nil
+}
+
+func (s *memOrderStore) SetRefund(_ context.Context, id, refundID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[id]
+	if !ok || o.Payment == nil {
+		return fmt.Errorf("orders.set_refund %s: %w", id, shared.ErrNotFound)
+	}
+	o = o.clone()
+	o.Payment.RefundID, o.UpdatedAt = refundID, at
+	s.orders[id] = o
+	return nil
+}
+
+func (s *memOrderStore) Unsent(_ context.Context, limit int) ([]Order, error) {
+	s.mu.RLock()
+	var out []Order
+	for _, o := range s.orders {
+		if o.OutboxPending {
+			out = append(out, o.clone())
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Order) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *memOrderStore) MarkSent(_ context.Context, id string, upTo int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[id]
+	if !ok {
+		return nil
+	}
+	if o.SentSeq < upTo {
+		o.SentSeq = upTo
+	}
+	if o.EventSeq == upTo {
+		o.OutboxPending = false
+	}
+	s.orders[id] = o
+	return nil
+}
