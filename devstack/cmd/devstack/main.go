@@ -1,0 +1,91 @@
+// Command devstack runs the whole platform on one machine (`make run`): it builds the eight programs,
+// starts a Kafka-protocol broker (kfake), Redis (redis-server when installed, else miniredis) and,
+// with -mongo=ferret, FerretDB; starts every program with matching configuration; waits until all are
+// ready; prints the URLs and the seeded accounts; and stops everything cleanly on Ctrl-C.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/goshop/platform/devstack/stack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "..", "repository root")
+	mongo := fs.String("mongo", "mem", `stores: "mem" (in-memory, nothing persists), "ferret" (embedded FerretDB, SQLite in .devstack/ferretdb) or a mongodb:// URI`)
+	redis := fs.String("redis", "auto", `"auto" (redis-server if installed, else miniredis), "redis-server" or "miniredis"`)
+	offset := fs.Int("port-offset", 0, "added to every port")
+	quiet := fs.Bool("quiet", false, "do not print program logs (they are always in .devstack/logs)")
+	noBuild := fs.Bool("no-build", false, "use the binaries already in .devstack/bin")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	absRoot, err := filepath.Abs(*root)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(absRoot, ".devstack")
+	if !*noBuild {
+		fmt.Fprintln(stdout, "building the eight programs ...")
+		t := time.Now()
+		if err := stack.Build(ctx, absRoot, dir, stderr); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "built in %s\n", time.Since(t).Round(10*time.Millisecond))
+	}
+	var logs io.Writer = stdout
+	if *quiet {
+		logs = nil
+	}
+	start := time.Now()
+	s, err := stack.Start(ctx, stack.Options{Root: absRoot, Dir: dir, PortOffset: *offset, Mongo: *mongo, Redis: *redis, Logs: logs, Persist: *mongo != "mem"})
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	printBanner(stdout, s, getenv, took)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping ...")
+	return s.Close()
+}
+
+func printBanner(w io.Writer, s *stack.Stack, getenv func(string) string, took time.Duration) {
+	or := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	fmt.Fprintf(w, "\n== the platform is up (all eight programs ready %s after start) ==\n\n", took.Round(10*time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "storefront\thttp://localhost:%d\tthe shop; /admin for admins\n", s.Port(3000))
+	fmt.Fprintf(tw, "gateway (API)\thttp://localhost:%d\ttry /health/detailed, /product/products\n", s.Port(3008))
+	fmt.Fprintf(tw, "realtime\tws://localhost:%d/ws\talso ws://localhost:%d/realtime/ws\n", s.Port(3009), s.Port(3008))
+	fmt.Fprintf(tw, "kafka\t127.0.0.1:%d\tkfake\n", s.Port(stack.KafkaPort))
+	fmt.Fprintf(tw, "redis\t127.0.0.1:%d\t%s\n", s.Port(stack.RedisPort), s.RedisMode())
+	fmt.Fprintf(tw, "stores\t%s\t\n", s.MongoMode())
+	tw.Flush()
+	fmt.Fprintf(w, "\naccounts:\n  admin     %s / %s\n  customer  %s / %s\n\nlogs: .devstack/logs/*.log   stop: Ctrl-C\n\n",
+		or("ADMIN_EMAIL", "admin@shop.local"), or("ADMIN_PASSWORD", "admin-Passw0rd!"),
+		or("DEMO_EMAIL", "demo@shop.local"), or("DEMO_PASSWORD", "demo-Passw0rd!"))
+}

@@ -1,0 +1,392 @@
+// Package stack runs the whole platform on one machine: a Kafka-protocol broker (kfake), Redis
+// (redis-server or miniredis), optionally FerretDB for the Mongo wire protocol, and the eight programs
+// built from the repository. The launcher (devstack/cmd/devstack, `make run`) and the integration tests
+// both use it.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Program is one of the platform's binaries.
+type Program struct {
+	Name  string
+	Port  int // default port, before Options.PortOffset
+	Redis int // Redis DB, -1 for none
+	Mongo bool
+}
+
+// Programs lists the eight programs in start order; ports and Redis DBs follow ARCHITECTURE.md.
+var Programs = []Program{
+	{"auth", 4000, 0, true},
+	{"user", 3001, 1, true},
+	{"product", 3002, -1, true},
+	{"inventory", 3003, 3, true},
+	{"order", 5003, 4, true},
+	{"realtime", 3009, 5, false},
+	{"gateway", 3008, 2, false},
+	{"storefront", 3000, 6, false},
+}
+
+// Infrastructure ports, before Options.PortOffset.
+const (
+	KafkaPort       = 9092
+	RedisPort       = 6379
+	MongoPort       = 27017
+	SecondProductAt = 3012 // the second product instance when stores are shared
+)
+
+// Options configures Start. The zero value runs everything on the default ports with in-memory stores.
+type Options struct {
+	Root       string            // repository root; default: parent of the working directory's devstack
+	Dir        string            // state directory (binaries, logs, data); default Root/.devstack
+	PortOffset int               // added to every port, so tests can run beside `make run`
+	Mongo      string            // "mem" (default), "ferret" (embedded FerretDB) or a mongodb:// URI
+	Redis      string            // "auto" (default: redis-server if installed, else miniredis), "redis-server", "miniredis"
+	Env        map[string]string // extra environment for every program
+	Logs       io.Writer         // program logs, prefixed; nil discards (files in Dir/logs always)
+	Persist    bool              // keep Kafka's log in Dir/kafka across restarts
+}
+
+// Stack is a running platform.
+type Stack struct {
+	opts   Options
+	logger *slog.Logger
+	kafka  *kfake.Cluster
+	redis  *redisServer
+	ferret func()
+	mongo  string
+
+	mu    sync.Mutex
+	procs map[string]*proc
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	env  []string
+	bin  string
+}
+
+// Port returns the port a program or infrastructure piece listens on.
+func (s *Stack) Port(def int) int { return def + s.opts.PortOffset }
+
+// URL returns http://127.0.0.1:<port> of a program.
+func (s *Stack) URL(name string) string {
+	for _, p := range Programs {
+		if p.Name == name {
+			return fmt.Sprintf("http://127.0.0.1:%d", s.Port(p.Port))
+		}
+	}
+	return ""
+}
+
+// RedisMode says which Redis runs: "redis-server" or "miniredis".
+func (s *Stack) RedisMode() string { return s.redis.mode }
+
+// MongoMode describes the stores: "in-memory", "ferretdb" or the URI.
+func (s *Stack) MongoMode() string {
+	switch s.opts.Mongo {
+	case "", "mem":
+		return "in-memory"
+	case "ferret":
+		return "ferretdb (SQLite)"
+	}
+	return s.opts.Mongo
+}
+
+// Build compiles the eight programs into dir/bin with one `go build`.
+func Build(ctx context.Context, root, dir string, out io.Writer) error {
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	args := []string{"build", "-o", bin + string(filepath.Separator)}
+	for _, p := range Programs {
+		args = append(args, "./"+p.Name)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build: %w", err)
+	}
+	return nil
+}
+
+// Start brings up the infrastructure and the programs (already built into Dir/bin by Build) and waits
+// until every program's /readyz answers 200. On error everything started is stopped.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	if opts.Root == "" {
+		return nil, errors.New("stack: Options.Root is required")
+	}
+	if opts.Dir == "" {
+		opts.Dir = filepath.Join(opts.Root, ".devstack")
+	}
+	if opts.Logs == nil {
+		opts.Logs = io.Discard
+	}
+	if err := os.MkdirAll(filepath.Join(opts.Dir, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	infraLog, err := os.Create(filepath.Join(opts.Dir, "logs", "infra.log"))
+	if err != nil {
+		return nil, err
+	}
+	s = &Stack{opts: opts, procs: map[string]*proc{},
+		logger: slog.New(slog.NewTextHandler(infraLog, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+
+	kdir := ""
+	if opts.Persist {
+		kdir = filepath.Join(opts.Dir, "kafka")
+	}
+	if s.kafka, err = startKafka(s.Port(KafkaPort), kdir); err != nil {
+		return s, err
+	}
+	if s.redis, err = newRedis(opts.Redis, fmt.Sprintf("127.0.0.1:%d", s.Port(RedisPort)), filepath.Join(opts.Dir, "redis"), infraLog); err != nil {
+		return s, err
+	}
+	switch opts.Mongo {
+	case "", "mem":
+	case "ferret":
+		addr := fmt.Sprintf("127.0.0.1:%d", s.Port(MongoPort))
+		if s.ferret, err = startFerret(ctx, addr, filepath.Join(opts.Dir, "ferretdb"), s.logger); err != nil {
+			return s, err
+		}
+		s.mongo = "mongodb://" + addr + "/"
+	default:
+		s.mongo = opts.Mongo
+	}
+
+	for _, p := range Programs {
+		if err := s.spawn(p.Name, p.Name, s.env(p, s.Port(p.Port))); err != nil {
+			return s, err
+		}
+		if p.Name == "product" && s.mongo != "" {
+			// Shared stores: a second product instance behind the gateway shows round-robin and failover.
+			env := append(s.env(p, s.Port(SecondProductAt)), "SEED_DEMO_DATA=false")
+			if err := s.spawn("product-2", p.Name, env); err != nil {
+				return s, err
+			}
+		}
+	}
+	return s, s.WaitReady(ctx, 60*time.Second)
+}
+
+// env is the environment of one program instance listening on port.
+func (s *Stack) env(p Program, port int) []string {
+	u := func(name string) string { return s.URL(name) }
+	env := append(os.Environ(),
+		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
+		fmt.Sprintf("KAFKA_BROKERS=127.0.0.1:%d", s.Port(KafkaPort)),
+		"REDIS_URL=",
+		"REDIS_HOST=127.0.0.1",
+		fmt.Sprintf("REDIS_PORT=%d", s.Port(RedisPort)),
+		"JWKS_URL="+u("auth")+"/.well-known/jwks.json",
+		"AUTH_ISSUER=http://localhost:"+strconv.Itoa(s.Port(3008))+"/auth",
+		"AUTH_URL="+u("auth"),
+		"PRODUCT_URL="+u("product"),
+		"USER_URL="+u("user"),
+		"GATEWAY_URL="+u("gateway"),
+		"PUBLIC_GATEWAY_URL=http://localhost:"+strconv.Itoa(s.Port(3008)),
+		fmt.Sprintf("ALLOWED_ORIGINS=localhost:%[1]d,127.0.0.1:%[1]d,localhost:%[2]d,127.0.0.1:%[2]d", s.Port(3000), s.Port(3008)),
+	)
+	if p.Redis >= 0 {
+		env = append(env, "REDIS_DB="+strconv.Itoa(p.Redis))
+	}
+	if p.Mongo {
+		env = append(env, "MONGO_URI="+s.mongo, "MONGO_DB="+p.Name)
+	}
+	for _, q := range Programs {
+		urls := s.URL(q.Name)
+		if q.Name == "product" && s.mongo != "" {
+			urls += fmt.Sprintf(",http://127.0.0.1:%d", s.Port(SecondProductAt))
+		}
+		env = append(env, strings.ToUpper(q.Name)+"_SERVICE_URLS="+urls)
+	}
+	for k, v := range s.opts.Env {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+func (s *Stack) spawn(name, program string, env []string) error {
+	logf, err := os.OpenFile(filepath.Join(s.opts.Dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(s.opts.Dir, "bin", program)
+	cmd := exec.Command(bin)
+	cmd.Env = env
+	w := io.MultiWriter(logf, newPrefixWriter(s.opts.Logs, name))
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), env: env, bin: bin}
+	go func() {
+		cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	s.mu.Lock()
+	s.procs[name] = p
+	s.mu.Unlock()
+	return nil
+}
+
+// WaitReady polls every program's /readyz until all answer 200 or within passes; the error names the
+// ones still not ready and their last answer.
+func (s *Stack) WaitReady(ctx context.Context, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	client := &http.Client{Timeout: 2 * time.Second}
+	s.mu.Lock()
+	pending := map[string]string{}
+	for name, p := range s.procs {
+		pending[name] = readyURL(p.env)
+	}
+	s.mu.Unlock()
+	last := map[string]string{}
+	for len(pending) > 0 {
+		for name, url := range pending {
+			s.mu.Lock()
+			exited := s.procs[name].exited()
+			s.mu.Unlock()
+			if exited {
+				return fmt.Errorf("%s exited during start; see %s", name, filepath.Join(s.opts.Dir, "logs", name+".log"))
+			}
+			resp, err := client.Get(url)
+			if err != nil {
+				last[name] = err.Error()
+				continue
+			}
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				delete(pending, name)
+			} else {
+				last[name] = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body)))
+			}
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var msgs []string
+			for name := range pending {
+				msgs = append(msgs, name+": "+last[name])
+			}
+			return fmt.Errorf("not ready after %s: %s", within, strings.Join(msgs, "; "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func readyURL(env []string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], "HTTP_ADDR="); ok {
+			return "http://" + v + "/readyz"
+		}
+	}
+	return ""
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// StopRedis kills Redis; StartRedis brings it back on the same port.
+func (s *Stack) StopRedis()        { s.redis.Stop() }
+func (s *Stack) StartRedis() error { return s.redis.Start() }
+
+// StopProgram sends SIGTERM to one instance (e.g. "product-2") and waits for it to exit.
+func (s *Stack) StopProgram(name string) error {
+	s.mu.Lock()
+	p, ok := s.procs[name]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no program %q", name)
+	}
+	return p.stop(20 * time.Second)
+}
+
+func (p *proc) stop(grace time.Duration) error {
+	if p.exited() {
+		return nil
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(grace):
+		p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("%s did not stop within %s after SIGTERM; killed", p.name, grace)
+	}
+}
+
+// Close stops the programs (SIGTERM, in reverse start order, so the gateway goes first), then Kafka,
+// Redis and FerretDB.
+func (s *Stack) Close() error {
+	var errs []error
+	s.mu.Lock()
+	procs := s.procs
+	s.procs = map[string]*proc{}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.stop(20 * time.Second); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if s.kafka != nil {
+		s.kafka.Close()
+	}
+	if s.redis != nil {
+		s.redis.Stop()
+	}
+	if s.ferret != nil {
+		s.ferret()
+	}
+	return errors.Join(errs...)
+}
