@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"golang.org/x/sync/singleflight"
+)
+
+// Values of the X-Cache-Status response header.
+const (
+	cacheHit    = "HIT"
+	cacheMiss   = "MISS"
+	cacheBypass = "BYPASS"
+	cacheStale  = "STALE"
+)
+
+// maxCacheBody is the largest body the cache stores; bigger responses are served but not kept.
+const maxCacheBody = 1 << 20
+
+// cacheRule declares one cacheable route of a service: a GET whose stripped path is Path (or starts
+// with it when Prefix) is cached for TTL unless the upstream says otherwise. Public routes may be
+// cached for requests that carry credentials; by default such requests bypass the cache.
+type cacheRule struct {
+	Service string
+	Path    string
+	Prefix  bool
+	TTL     time.Duration
+	Public  bool
+}
+
+// defaultCacheRules are the seed's TTLs: product list 60 s, one product 300 s, inventory 30 s; auth,
+// user, order and realtime never.
+func defaultCacheRules(cfg Config) []cacheRule {
+	rules := []cacheRule{
+		{Service: "product", Path: "/products", TTL: cfg.CacheProductList},
+		{Service: "product", Path: "/products/", Prefix: true, TTL: cfg.CacheProduct},
+		{Service: "inventory", Path: "/inventory", TTL: cfg.CacheInventory},
+		{Service: "inventory", Path: "/inventory/", Prefix: true, TTL: cfg.CacheInventory},
+	}
+	return slices.DeleteFunc(rules, func(r cacheRule) bool { return r.TTL <= 0 })
+}
+
+func (c *responseCache) rule(service, path string) (cacheRule, bool) {
+	for _, r := range c.rules {
+		if r.Service == service && (path == r.Path || r.Prefix && strings.HasPrefix(path, r.Path)) {
+			return r, true
+		}
+	}
+	return cacheRule{}, false
+}
+
+// entry is one cached response. It is immutable once built: many requests write it concurrently.
+type entry struct {
+	Status     int
+	Header     http.Header
+	Body       []byte
+	Stored     time.Time
+	FreshUntil time.Time
+	StaleUntil time.Time
+}
+
+// responseCache serves shareable GET responses from an in-process LRU in front of Redis and makes one
+// upstream request per key at a time.
+type responseCache struct {
+	kv       kvStore
+	l1       *lru[*entry]
+	l1TTL    time.Duration
+	staleFor time.Duration
+	rules    []cacheRule
+	group    singleflight.Group
+	timeout  time.Duration
+	logger   *slog.Logger
+	results  *shared.CounterVec
+
+	// generations count purges per service: a fetch that started before a purge must not store its
+	// (possibly pre-write) response after it.
+	genMu       sync.Mutex
+	generations map[string]*atomic.Uint64
+}
+
+func newResponseCache(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared.Metrics) *responseCache {
+	c := &responseCache{
+		kv:          kv,
+		l1:          newLRU[*entry](cfg.L1Entries),
+		l1TTL:       cfg.L1TTL,
+		staleFor:    cfg.CacheStale,
+		rules:       defaultCacheRules(cfg),
+		timeout:     cfg.UpstreamTimeout + time.Second,
+		logger:      logger,
+		results:     metrics.Counter("gateway_cache_requests_total", "Cache outcomes by service and X-Cache-Status.", "upstream", "status"),
+		generations: map[string]*atomic.Uint64{},
+	}
+	for _, s := range cfg.Services {
+		c.generations[s.Name] = new(atomic.Uint64)
+	}
+	return c
+}
+
+// cacheKey is the service plus the stripped path and the query with its parameters sorted, so
+// ?a=1&b=2 and ?b=2&a=1 share an entry. Method is not part of it: HEAD is answered from GET's entry.
+func cacheKey(service, path string, query url.Values) string {
+	var b strings.Builder
+	b.WriteString("gw:c:")
+	b.WriteString(service)
+	b.WriteByte(':')
+	b.WriteString(path)
+	if len(query) > 0 {
+		b.WriteByte('?')
+		b.WriteString(query.Encode()) // Encode sorts by key
+	}
+	return b.String()
+}
+
+func indexKey(service string) string { return "gw:ci:" + service }
+
+// credentialed reports whether r carries anything that may make the answer user-specific.
+func credentialed(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	c, err := r.Cookie(sessionCookie)
+	return err == nil && c.Value != ""
+}
+
+// handle serves service's requests from the cache when it may, else through next; writes under
+// product purge that service's entries.
+func (c *responseCache) handle(service string, next http.Handler) http.Handler {
+	prefix := "/" + service
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := strings.TrimPrefix(r.URL.Path, prefix)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			c.write(w, r, service, next)
+			return
+		}
+		rule, ok := c.rule(service, path)
+		if !ok || (credentialed(r) && !rule.Public) || isUpgrade(r) {
+			c.bypass(w, r, service, next)
+			return
+		}
+		key := cacheKey(service, path, r.URL.Query())
+		now := time.Now()
+		if e, ok := c.l1.Get(key, now); ok {
+			c.serveEntry(w, r, service, e, cacheHit, now)
+			return
+		}
+		var stale *entry
+		b, err := c.kv.Get(r.Context(), key)
+		switch {
+		case err == nil:
+			if e, derr := decodeEntry(b); derr == nil {
+				if now.Before(e.FreshUntil) {
+					c.l1.Set(key, e, minTime(now.Add(c.l1TTL), e.FreshUntil))
+					c.serveEntry(w, r, service, e, cacheHit, now)
+					return
+				}
+				stale = e
+			}
+		case err != errCacheMiss:
+			// Redis is down: proxy uncached.
+			c.bypass(w, r, service, next)
+			return
+		}
+		if r.Method == http.MethodHead {
+			c.bypass(w, r, service, next)
+			return
+		}
+		c.fetch(w, r, service, key, rule, stale, next)
+	})
+}
+
+// fetchResult is what one coalesced upstream request yields for every waiter.
+type fetchResult struct {
+	e      *entry
+	stored bool
+}
+
+func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, key string, rule cacheRule, stale *entry, next http.Handler) {
+	gen := c.generation(service)
+	v, _, _ := c.group.Do(key, func() (any, error) {
+		before := gen.Load()
+		// Detached from this client's cancellation: other requests wait on the same fetch.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.timeout)
+		defer cancel()
+		buf := newBufferWriter()
+		next.ServeHTTP(buf, r.WithContext(ctx))
+		now := time.Now()
+		e := buf.entry(now)
+		ttl, ok := storable(buf, rule)
+		if !ok || buf.overflow {
+			return fetchResult{e: e}, nil
+		}
+		e.FreshUntil = now.Add(ttl)
+		e.StaleUntil = e.FreshUntil.Add(c.staleFor)
+		if gen.Load() != before {
+			return fetchResult{e: e}, nil // a write purged the service meanwhile
+		}
+		if err := c.kv.Set(ctx, key, encodeEntry(e), ttl+c.staleFor, indexKey(service)); err != nil {
+			c.logger.DebugContext(r.Context(), "cache store failed", "key", key, "err", err)
+			return fetchResult{e: e}, nil
+		}
+		c.l1.Set(key, e, minTime(now.Add(c.l1TTL), e.FreshUntil))
+		return fetchResult{e: e, stored: true}, nil
+	})
+	res := v.(fetchResult)
+	now := time.Now()
+	switch {
+	case res.e.Status >= 500 && stale != nil && now.Before(stale.StaleUntil):
+		c.serveEntry(w, r, service, stale, cacheStale, now)
+	case res.stored:
+		c.serveEntry(w, r, service, res.e, cacheMiss, now)
+	default:
+		c.serveEntry(w, r, service, res.e, cacheBypass, now)
+	}
+}
+
+// bypass proxies r uncached.
+func (c *responseCache) bypass(w http.ResponseWriter, r *http.Request, service string, next http.Handler) {
+	w.Header().Set("X-Cache-Status", cacheBypass)
+	c.results.Inc(service, cacheBypass)
+	next.ServeHTTP(w, r)
+}
+
+// write proxies a write; one under product that did not fail as the client's fault purges the
+// product cache, here and in Redis, so the next read sees it.
+func (c *responseCache) write(w http.ResponseWriter, r *http.Request, service string, next http.Handler) {
+	if service != "product" {
+		c.bypass(w, r, service, next)
+		return
+	}
+	rec := &shared.StatusRecorder{ResponseWriter: w}
+	c.bypass(rec, r, service, next)
+	if rec.Status >= 400 && rec.Status < 500 {
+		return
+	}
+	c.purge(r.Context(), service)
+}
+
+// purge drops every cached entry of service.
+func (c *responseCache) purge(ctx context.Context, service string) {
+	c.generation(service).Add(1)
+	c.l1.DeletePrefix("gw:c:" + service + ":")
+	if err := c.kv.Purge(ctx, indexKey(service)); err != nil {
+		c.logger.WarnContext(ctx, "cache purge failed; entries expire by TTL", "upstream", service, "err", err)
+	}
+}
+
+func (c *responseCache) generation(service string) *atomic.Uint64 {
+	c.genMu.Lock()
+	defer c.genMu.Unlock()
+	g, ok := c.generations[service]
+	if !ok {
+		g = new(atomic.Uint64)
+		c.generations[service] = g
+	}
+	return g
+}
+
+// serveEntry writes e with the status header.
+func (c *responseCache) serveEntry(w http.ResponseWriter, r *http.Request, service string, e *entry, status string, now time.Time) {
+	h := w.Header()
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	if status == cacheHit || status == cacheStale {
+		h.Set("Age", strconv.Itoa(int(now.Sub(e.Stored)/time.Second)))
+	}
+	h.Set("X-Cache-Status", status)
+	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	c.results.Inc(service, status)
+	w.WriteHeader(e.Status)
+	if r.Method != http.MethodHead {
+		w.Write(e.Body)
+	}
+}
+
+// storable decides whether the upstream's answer may be shared, and for how long: 200 only, no
+// Set-Cookie, no private/no-store/no-cache, no Vary beyond Origin, no content encoding; the upstream's
+// s-maxage or max-age wins over the rule's TTL.
+func storable(b *bufferWriter, rule cacheRule) (time.Duration, bool) {
+	h := b.header
+	if b.status != http.StatusOK || len(h.Values("Set-Cookie")) > 0 || h.Get("Content-Encoding") != "" {
+		return 0, false
+	}
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" && !strings.EqualFold(f, "Origin") {
+				return 0, false
+			}
+		}
+	}
+	ttl := rule.TTL
+	var maxAge, sMaxAge = -1, -1
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(name) {
+			case "private", "no-store", "no-cache":
+				return 0, false
+			case "max-age":
+				maxAge = atoiOr(val, 0)
+			case "s-maxage":
+				sMaxAge = atoiOr(val, 0)
+			}
+		}
+	}
+	switch {
+	case sMaxAge >= 0:
+		ttl = time.Duration(sMaxAge) * time.Second
+	case maxAge >= 0:
+		ttl = time.Duration(maxAge) * time.Second
+	}
+	return ttl, ttl > 0
+}
+
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(strings.Trim(s, `"`))
+	if err != nil || n < 0 {
+		return def
+	}
+	return n
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// bufferWriter is the ResponseWriter a coalesced fetch proxies into.
+type bufferWriter struct {
+	header   http.Header
+	status   int
+	body     bytes.Buffer
+	overflow bool
+}
+
+func newBufferWriter() *bufferWriter { return &bufferWriter{header: http.Header{}} }
+
+func (b *bufferWriter) Header() http.Header { return b.header }
+
+func (b *bufferWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	if b.body.Len()+len(p) > maxCacheBody {
+		b.overflow = true
+	}
+	return b.body.Write(p)
+}
+
+// unstoredHeaders are not kept in an entry: they belong to one response, or the gateway sets them per
+// request.
+var unstoredHeaders = []string{"Date", "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length",
+	"Set-Cookie", "X-Cache-Status", "Age", shared.RequestIDHeader}
+
+func (b *bufferWriter) entry(now time.Time) *entry {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	h := b.header.Clone()
+	for _, k := range unstoredHeaders {
+		delete(h, k)
+	}
+	return &entry{Status: b.status, Header: h, Body: b.body.Bytes(), Stored: now}
+}

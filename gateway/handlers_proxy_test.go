@@ -1,0 +1,288 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// upstream is a fake service instance that records what it received and answers with handler (or,
+// by default, its name and the path it saw).
+type upstream struct {
+	name    string
+	server  *httptest.Server
+	calls   atomic.Int64
+	last    atomic.Pointer[http.Request]
+	handler atomic.Pointer[http.HandlerFunc]
+}
+
+func newUpstream(tb testing.TB, name string) *upstream {
+	tb.Helper()
+	u := &upstream{name: name}
+	u.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			shared.Healthz(w, r)
+			return
+		}
+		u.calls.Add(1)
+		u.last.Store(r.Clone(r.Context()))
+		if h := u.handler.Load(); h != nil {
+			(*h)(w, r)
+			return
+		}
+		io.WriteString(w, u.name+" "+r.URL.RequestURI())
+	}))
+	tb.Cleanup(u.server.Close)
+	return u
+}
+
+// handle replaces the upstream's answer.
+func (u *upstream) handle(h http.HandlerFunc) { u.handler.Store(&h) }
+
+// testEnv builds a gateway in front of fake upstreams. env overrides the defaults; services without
+// an entry point at a closed port.
+type testEnv struct {
+	handler http.Handler
+	gw      *gateway
+	kv      *memStore
+}
+
+func newTestEnv(tb testing.TB, env map[string]string) *testEnv {
+	tb.Helper()
+	full := map[string]string{"LOG_LEVEL": "error"}
+	for _, s := range serviceDefaults {
+		full[strings.ToUpper(s.name)+"_SERVICE_URLS"] = "http://" + closedAddr
+	}
+	full["AUTH_URL"] = "http://" + closedAddr
+	for k, v := range env {
+		full[k] = v
+	}
+	cfg, err := loadConfig(func(k string) string { return full[k] })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	metrics := shared.NewMetrics("gateway")
+	kv := newMemStore()
+	gw := newGateway(logger, cfg, metrics, kv)
+	return &testEnv{handler: NewServer(logger, cfg, metrics, shared.NewReadiness(), gw), gw: gw, kv: kv}
+}
+
+// closedAddr is a port on which nothing listens (port 1 is reserved, connections are refused).
+const closedAddr = "127.0.0.1:1"
+
+// do sends a request through the gateway and returns the recorded response.
+func (e *testEnv) do(tb testing.TB, method, target string, header http.Header) *httptest.ResponseRecorder {
+	tb.Helper()
+	req := httptest.NewRequest(method, target, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestRouting(t *testing.T) {
+	t.Parallel()
+	ups := map[string]*upstream{}
+	env := map[string]string{}
+	for _, s := range serviceDefaults {
+		ups[s.name] = newUpstream(t, s.name)
+		env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = ups[s.name].server.URL
+	}
+	e := newTestEnv(t, env)
+	tests := []struct {
+		method, target string
+		status         int
+		body           string
+	}{
+		{"GET", "/auth/.well-known/jwks.json", 200, "auth /.well-known/jwks.json"},
+		{"POST", "/auth/login", 200, "auth /login"},
+		{"GET", "/user/users/me", 200, "user /users/me"},
+		{"GET", "/product/products?category=shoes&page=2", 200, "product /products?category=shoes&page=2"},
+		{"DELETE", "/product/products/p1", 200, "product /products/p1"},
+		{"GET", "/inventory/inventory/SKU-1", 200, "inventory /inventory/SKU-1"},
+		{"POST", "/order/orders", 200, "order /orders"},
+		{"GET", "/realtime/stats", 200, "realtime /stats"},
+		{"GET", "/product/a%2Fb", 200, "product /a%2Fb"},
+		{"GET", "/nope/x", 404, `"code":"not_found"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			rec := e.do(t, tt.method, tt.target, nil)
+			if rec.Code != tt.status {
+				t.Fatalf("%s %s: status = %d, want %d (body %q)", tt.method, tt.target, rec.Code, tt.status, rec.Body)
+			}
+			if !strings.Contains(rec.Body.String(), tt.body) {
+				t.Errorf("%s %s: body = %q, want it to contain %q", tt.method, tt.target, rec.Body, tt.body)
+			}
+			if rec.Header().Get("X-Request-ID") == "" {
+				t.Errorf("%s %s: no X-Request-ID", tt.method, tt.target)
+			}
+		})
+	}
+}
+
+func TestForwardedHeaders(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	rec := e.do(t, "GET", "/product/products", http.Header{
+		"X-Request-Id":      {"abc-123"},
+		"X-Forwarded-For":   {"6.6.6.6"},
+		"X-User-Id":         {"u-admin"},
+		"X-User-Role":       {"admin"},
+		"X-Identity":        {"{}"},
+		"X-Auth-Request-Id": {"x"},
+		"Traceparent":       {"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+	})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /product/products: status = %d, want 200", rec.Code)
+	}
+	got := up.last.Load()
+	if v := got.Header.Get("X-Request-ID"); v != "abc-123" {
+		t.Errorf("upstream X-Request-ID = %q, want abc-123", v)
+	}
+	if v := got.Header.Get("X-Forwarded-For"); v != "192.0.2.1" {
+		t.Errorf("upstream X-Forwarded-For = %q, want only the peer 192.0.2.1", v)
+	}
+	if v := got.Header.Get("X-Forwarded-Host"); v != "example.com" {
+		t.Errorf("upstream X-Forwarded-Host = %q, want example.com", v)
+	}
+	if v := got.Header.Get("Traceparent"); v == "" {
+		t.Error("upstream lost traceparent")
+	}
+	for _, h := range []string{"X-User-Id", "X-User-Role", "X-Identity", "X-Auth-Request-Id"} {
+		if v := got.Header.Get(h); v != "" {
+			t.Errorf("upstream got client identity header %s: %q", h, v)
+		}
+	}
+	if v := rec.Header().Values("X-Content-Type-Options"); len(v) != 1 {
+		t.Errorf("X-Content-Type-Options = %q, want exactly one", v)
+	}
+}
+
+func TestRoundRobinSkipsUnhealthy(t *testing.T) {
+	t.Parallel()
+	a, b, c := newUpstream(t, "a"), newUpstream(t, "b"), newUpstream(t, "c")
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": a.server.URL + "," + b.server.URL + "," + c.server.URL})
+	for range 6 {
+		if rec := e.do(t, "POST", "/product/products", nil); rec.Code != http.StatusOK {
+			t.Fatalf("POST /product/products: status = %d, want 200", rec.Code)
+		}
+	}
+	for _, u := range []*upstream{a, b, c} {
+		if n := u.calls.Load(); n != 2 {
+			t.Errorf("instance %s got %d of 6 requests, want 2", u.name, n)
+		}
+	}
+
+	// b dies; two failed health checks take it out, and no request reaches it afterwards.
+	b.server.Close()
+	p, _ := e.gw.pool("product")
+	client := &http.Client{}
+	p.checkAll(t.Context(), client, 2*time.Second)
+	p.checkAll(t.Context(), client, 2*time.Second)
+	if p.instances[1].healthy.Load() {
+		t.Fatal("instance b still healthy after two failed checks")
+	}
+	before := a.calls.Load() + c.calls.Load()
+	for range 10 {
+		if rec := e.do(t, "POST", "/product/products", nil); rec.Code != http.StatusOK {
+			t.Fatalf("POST /product/products with b down: status = %d, want 200", rec.Code)
+		}
+	}
+	if n := a.calls.Load() + c.calls.Load() - before; n != 10 {
+		t.Errorf("healthy instances got %d of 10 requests, want 10", n)
+	}
+	rec := e.do(t, "GET", "/health/services/product", nil)
+	var st serviceStatus
+	json.Unmarshal(rec.Body.Bytes(), &st)
+	if rec.Code != http.StatusOK || st.Status != "up" || len(st.Instances) != 3 || st.Instances[1].Healthy {
+		t.Errorf("GET /health/services/product: status = %d, body %s, want up with b unhealthy", rec.Code, rec.Body)
+	}
+}
+
+func TestRetryOnConnectFailure(t *testing.T) {
+	t.Parallel()
+	good := newUpstream(t, "good")
+	// The dead instance stays "healthy" (no check ran), so round-robin picks it: the GET must be
+	// retried on the good one, the POST must not.
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": "http://" + closedAddr + "," + good.server.URL})
+	for i := range 4 {
+		rec := e.do(t, "GET", fmt.Sprintf("/product/products/%d", i), nil)
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET /product/products/%d: status = %d, want 200 (retried)", i, rec.Code)
+		}
+	}
+	var failed int
+	for range 4 {
+		rec := e.do(t, "POST", "/product/products", nil)
+		if rec.Code == http.StatusServiceUnavailable {
+			failed++
+			var body struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			if json.Unmarshal(rec.Body.Bytes(), &body); body.Error.Code != shared.CodeUnavailable {
+				t.Errorf("POST /product/products: body %s, want the error shape with code unavailable", rec.Body)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Error("POST to a dead instance was retried or never sent there; want a 503 (writes are not retried)")
+	}
+}
+
+func TestBreakerOpenAnswers503(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	up.handle(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	for i := range 5 {
+		if rec := e.do(t, "POST", "/product/products", nil); rec.Code != http.StatusInternalServerError {
+			t.Fatalf("POST #%d: status = %d, want the upstream's 500", i, rec.Code)
+		}
+	}
+	rec := e.do(t, "POST", "/product/products", nil)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("POST after 5 failures: status = %d, want 503", rec.Code)
+	}
+	if ra := rec.Header().Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("POST after 5 failures: Retry-After = %q, want seconds until half-open", ra)
+	}
+	if !strings.Contains(rec.Body.String(), `"code":"unavailable"`) {
+		t.Errorf("POST after 5 failures: body %s, want the error shape", rec.Body)
+	}
+	if n := up.calls.Load(); n != 5 {
+		t.Errorf("upstream got %d calls, want 5 (none once open)", n)
+	}
+	rec = e.do(t, "GET", "/health/detailed", nil)
+	if !strings.Contains(rec.Body.String(), `"circuit":"open"`) {
+		t.Errorf("GET /health/detailed: body %s, want an open circuit", rec.Body)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "order")
+	e := newTestEnv(t, map[string]string{"ORDER_SERVICE_URLS": up.server.URL, "GATEWAY_MAX_BODY_BYTES": "10"})
+	req := httptest.NewRequest("POST", "/order/orders", strings.NewReader(`{"items":[1,2,3]}`))
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("POST /order/orders with 17 bytes over a 10 byte limit: status = %d, want 400", rec.Code)
+	}
+	if up.calls.Load() != 0 {
+		t.Error("upstream got a request over the body limit")
+	}
+}

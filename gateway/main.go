@@ -1,0 +1,78 @@
+// Command gateway is the shop's single public entry point: it routes /{service}/... to that service's
+// instances with round-robin load balancing, active health checks and a circuit breaker per instance,
+// turns the session cookie into a bearer token, caches shareable responses in Redis with an
+// in-process layer in front, and rate-limits per client IP.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// run starts the gateway and blocks until ctx is cancelled, then shuts down: HTTP first (in-flight
+// requests drain), then health checks, then Redis.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	logger := shared.NewLogger(stdout, "gateway", cfg.LogLevel)
+	metrics := shared.NewMetrics("gateway")
+	ready := shared.NewReadiness()
+
+	// Redis is optional at run time: when it is down the cache bypasses and rate limits fail open, so
+	// it is reported by /health/detailed and not by /readyz (the gateway still serves).
+	rdb, err := shared.NewRedis(cfg.Redis)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	store := newRedisStore(rdb)
+
+	gw := newGateway(logger, cfg, metrics, store)
+	ln, err := shared.Listen(ctx, cfg.Addr)
+	if err != nil {
+		rdb.Close()
+		return err
+	}
+	srv := shared.NewHTTPServer(NewServer(logger, cfg, metrics, ready, gw), logger)
+
+	hctx, stopChecks := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		runHealthChecks(hctx, gw.pools, &http.Client{Transport: newTransport(2 * time.Second)}, cfg.HealthInterval)
+	})
+	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL)
+
+	serveErr := shared.Serve(ctx, logger, srv, ln, ready)
+	stopChecks()
+	wg.Wait()
+	var errs []error
+	if serveErr != nil {
+		errs = append(errs, serveErr)
+	}
+	if err := rdb.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("redis close: %w", err))
+	}
+	logger.Info("gateway stopped")
+	return errors.Join(errs...)
+}

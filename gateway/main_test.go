@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestRun starts the real program on a free port with an upstream for product and a Redis address
+// nothing listens on, proxies one request, and checks a clean shutdown.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "product:"+r.URL.Path)
+	}))
+	defer upstream.Close()
+	addr := freeAddr(t)
+	env := map[string]string{
+		"HTTP_ADDR":            addr,
+		"REDIS_URL":            "redis://" + freeAddr(t) + "/2",
+		"PRODUCT_SERVICE_URLS": upstream.URL,
+		"LOG_LEVEL":            "error",
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var out syncBuffer
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, []string{"gateway"}, func(k string) string { return env[k] }, &out, &out) }()
+
+	base := "http://" + addr
+	waitFor(t, base+"/readyz", 5*time.Second)
+	resp, err := http.Get(base + "/product/products?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "product:/products" {
+		t.Errorf("GET /product/products: status = %d, body %q, want 200 %q", resp.StatusCode, body, "product:/products")
+	}
+	if got := resp.Header.Get("X-Cache-Status"); got != cacheBypass {
+		t.Errorf("GET /product/products with Redis down: X-Cache-Status = %q, want %q", got, cacheBypass)
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("run returned %v, want nil; log:\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}
+
+func TestRunBadConfig(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PRODUCT_SERVICE_URLS": "ftp://x", "GATEWAY_RATE_LIMIT": "lots"}
+	err := run(t.Context(), nil, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("run with bad config: err = nil, want an error")
+	}
+	for _, want := range []string{"PRODUCT_SERVICE_URLS", "GATEWAY_RATE_LIMIT"} {
+		if !bytes.Contains([]byte(err.Error()), []byte(want)) {
+			t.Errorf("run with bad config: error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitFor polls url until it answers 200 or the deadline passes.
+func waitFor(tb testing.TB, url string, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s not ready within %s (last err %v)", url, within, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

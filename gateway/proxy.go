@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// errUpstream5xx marks a 5xx answer as a breaker failure.
+var errUpstream5xx = errors.New("upstream answered 5xx")
+
+// attempt carries the picked instance from the handler through Rewrite to the transport, which may
+// move it to another instance on retry.
+type attempt struct {
+	inst *instance
+	done func(error)
+}
+
+type attemptKey struct{}
+
+// proxy forwards one service's requests to its pool with httputil.ReverseProxy.
+type proxy struct {
+	service string
+	pool    *pool
+	rp      *httputil.ReverseProxy
+	logger  *slog.Logger
+	retries *shared.CounterVec
+}
+
+// newTransport returns the upstream transport: keep-alive pools sized for a busy gateway, bounded
+// connect and header waits, no transparent compression (bodies pass through as they are).
+func newTransport(headerTimeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: headerTimeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+	}
+}
+
+// bufferPool lends ReverseProxy its copy buffers, so a pass-through does not allocate 32 KiB.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v := b.p.Get(); v != nil {
+		return *v.(*[]byte)
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+func newProxy(service string, p *pool, transport http.RoundTripper, buffers httputil.BufferPool, logger *slog.Logger, metrics *shared.Metrics) *proxy {
+	px := &proxy{
+		service: service,
+		pool:    p,
+		logger:  logger,
+		retries: metrics.Counter("gateway_upstream_retries_total", "Idempotent requests retried on another instance.", "upstream"),
+	}
+	outcomes := metrics.Counter("gateway_upstream_responses_total", "Upstream round trips by outcome.", "upstream", "outcome")
+	px.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			a := pr.In.Context().Value(attemptKey{}).(*attempt)
+			prefix := "/" + service
+			pr.Out.URL.Path = strings.TrimPrefix(pr.In.URL.Path, prefix)
+			pr.Out.URL.RawPath = strings.TrimPrefix(pr.In.URL.RawPath, prefix)
+			if pr.Out.URL.Path == "" {
+				pr.Out.URL.Path = "/"
+			}
+			pr.SetURL(a.inst.url)
+			pr.SetXForwarded()
+			// The gateway is the only source of these; RequestID already made the inbound one sane.
+			pr.Out.Header.Set(shared.RequestIDHeader, shared.RequestIDFrom(pr.In.Context()))
+		},
+		Transport:      &retryTransport{base: transport, proxy: px, outcomes: outcomes},
+		BufferPool:     buffers,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ModifyResponse: stripUpstreamHeaders,
+		ErrorHandler:   px.errorHandler,
+	}
+	return px
+}
+
+// stripUpstreamHeaders drops headers the gateway owns, so the client does not get them twice or from
+// the wrong party: security headers and X-Request-ID (set by the gateway's middleware) and CORS.
+func stripUpstreamHeaders(resp *http.Response) error {
+	h := resp.Header
+	for _, k := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", shared.RequestIDHeader,
+		"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods",
+		"Access-Control-Allow-Headers", "Access-Control-Expose-Headers", "Access-Control-Max-Age"} {
+		h.Del(k)
+	}
+	return nil
+}
+
+// ServeHTTP picks an instance and proxies r to it; with no instance available it answers 503 in the
+// error shape with Retry-After.
+func (px *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	inst, done, err := px.pool.pick(nil)
+	if err != nil {
+		writeUnavailable(w, r, err)
+		return
+	}
+	if isUpgrade(r) {
+		// The hijacked connection keeps the server's read/write deadlines: clear them so a WebSocket
+		// lives longer than WriteTimeout. Realtime pings keep it honest.
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Time{})
+		rc.SetWriteDeadline(time.Time{})
+	}
+	ctx := context.WithValue(r.Context(), attemptKey{}, &attempt{inst: inst, done: done})
+	px.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func isUpgrade(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	secs := 1
+	var ni *errNoInstance
+	if errors.As(err, &ni) && ni.retryAfter > 0 {
+		secs = int((ni.retryAfter + time.Second - 1) / time.Second)
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable, Message: err.Error() + ", try again later", Err: err})
+}
+
+// errorHandler answers a failed round trip: a body over the limit is the client's 400, anything else
+// the upstream's fault, 503 in the error shape.
+func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		shared.WriteError(w, r, nil, shared.Errorf(shared.CodeInvalid, "request body is larger than %d bytes", maxErr.Limit))
+		return
+	case r.Context().Err() != nil:
+		// The client left; nobody reads the answer.
+		w.WriteHeader(499)
+		return
+	}
+	px.logger.WarnContext(r.Context(), "upstream failed", "upstream", px.service,
+		"request_id", shared.RequestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", "1")
+	shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable,
+		Message: fmt.Sprintf("%s service is unavailable, try again", px.service), Err: err})
+}
+
+// retryTransport reports every round trip's outcome to the instance's breaker and retries an
+// idempotent request once on another instance when the first fails before any response arrived.
+type retryTransport struct {
+	base     http.RoundTripper
+	proxy    *proxy
+	outcomes *shared.CounterVec
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	a := req.Context().Value(attemptKey{}).(*attempt)
+	resp, err := t.base.RoundTrip(req)
+	t.report(req, a, resp, err)
+	if err == nil || !retryable(req, err) {
+		return resp, err
+	}
+	inst, done, perr := t.proxy.pool.pick(a.inst)
+	if perr != nil {
+		return resp, err
+	}
+	t.proxy.retries.Inc(t.proxy.service)
+	a.inst, a.done = inst, done
+	retry := req.Clone(req.Context())
+	retry.URL.Scheme, retry.URL.Host, retry.Host = inst.url.Scheme, inst.url.Host, ""
+	resp, err = t.base.RoundTrip(retry)
+	t.report(retry, a, resp, err)
+	return resp, err
+}
+
+// report tells the breaker how the round trip went: transport errors, timeouts and 5xx are failures,
+// a client that went away is neither.
+func (t *retryTransport) report(req *http.Request, a *attempt, resp *http.Response, err error) {
+	outcome := "ok"
+	switch {
+	case err != nil && req.Context().Err() != nil:
+		err = context.Canceled
+		outcome = "canceled"
+	case err != nil:
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			err = context.Canceled // the client's fault, not the upstream's
+			outcome = "client_error"
+		} else {
+			outcome = "error"
+		}
+	case resp.StatusCode >= 500:
+		err = errUpstream5xx
+		outcome = "5xx"
+	}
+	a.done(err)
+	t.outcomes.Inc(t.proxy.service, outcome)
+}
+
+// retryable reports whether req may be sent again to another instance after err: only GET and HEAD
+// without a body, only when the client is still there, and not after a timeout (a slow upstream must
+// not get twice the load) unless the timeout was the connect itself.
+func retryable(req *http.Request, err error) bool {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return false
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		return false
+	}
+	if req.Context().Err() != nil || isUpgrade(req) {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
+}

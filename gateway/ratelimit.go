@@ -1,0 +1,118 @@
+package main
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// rateLimiter keeps a token bucket per client IP in Redis for every proxied request, and a stricter
+// one for login and registration (credential stuffing, account spam). When Redis is unavailable it
+// fails open: an outage of the limiter must not become an outage of the shop (logged by the store's
+// breaker when it opens).
+type rateLimiter struct {
+	kv       kvStore
+	general  rateSpec
+	auth     rateSpec
+	trusted  []netip.Prefix
+	logger   *slog.Logger
+	limited  *shared.CounterVec
+	failOpen *shared.CounterVec
+}
+
+func newRateLimiter(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared.Metrics) *rateLimiter {
+	return &rateLimiter{kv: kv, general: cfg.RateLimit, auth: cfg.AuthRateLimit, trusted: cfg.TrustedProxies, logger: logger,
+		limited:  metrics.Counter("gateway_rate_limited_total", "Requests refused with 429, by bucket.", "bucket"),
+		failOpen: metrics.Counter("gateway_rate_limit_fail_open_total", "Requests let through because the limiter's store failed.", "bucket"),
+	}
+}
+
+// isAuthWrite reports whether r is a login or registration attempt.
+func isAuthWrite(r *http.Request) bool {
+	return r.Method == http.MethodPost && (r.URL.Path == "/auth/login" || r.URL.Path == "/auth/register")
+}
+
+// limit wraps a proxied route.
+func (l *rateLimiter) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ip := clientIP(r, l.trusted)
+		if isAuthWrite(r) && !l.take(w, r, "auth", "gw:rl:auth:"+ip, l.auth) {
+			return
+		}
+		if !l.take(w, r, "ip", "gw:rl:ip:"+ip, l.general) {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// take takes a token and sets the RateLimit headers; it answers 429 and returns false when the bucket
+// is empty.
+func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec) bool {
+	res, err := l.kv.Take(r.Context(), key, spec, time.Now())
+	if err != nil {
+		l.failOpen.Inc(bucket)
+		l.logger.DebugContext(r.Context(), "rate limit store failed; letting the request through", "bucket", bucket, "err", err)
+		return true
+	}
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(spec.Burst))
+	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(res.Reset)))
+	if res.Allowed {
+		return true
+	}
+	l.limited.Inc(bucket)
+	h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(res.RetryAfter))))
+	shared.WriteError(w, r, nil, shared.Errorf(shared.CodeTooManyRequests, "too many requests, retry in %d s", max(1, ceilSeconds(res.RetryAfter))))
+	return false
+}
+
+func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+// clientIP is the peer's address, or, when the peer is a trusted proxy, the right-most address of
+// X-Forwarded-For that is not itself a trusted proxy.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !isTrusted(peer, trusted) {
+		return peer.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if a = a.Unmap(); !isTrusted(a, trusted) {
+			return a.String()
+		}
+	}
+	return peer.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

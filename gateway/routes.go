@@ -1,0 +1,29 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/goshop/platform/shared"
+)
+
+// addRoutes is the gateway's whole API. Every /{service}/ route runs, outermost first: the per-IP
+// rate limit, the body limit, the identity step (client identity headers deleted, session cookie →
+// bearer token), the response cache, and the load-balanced proxy.
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) {
+	mux.HandleFunc("GET /healthz", shared.Healthz)
+	mux.Handle("GET /readyz", ready.Handler())
+	mux.Handle("GET /metrics", metrics.Handler())
+
+	mux.Handle("GET /health", handleHealth())
+	mux.Handle("GET /health/detailed", handleHealthDetailed(gw))
+	mux.Handle("GET /health/services/{service}", handleHealthService(gw))
+
+	for _, service := range gw.services {
+		mux.Handle("/"+service+"/",
+			gw.limiter.limit(
+				bodyLimit(cfg.MaxBody,
+					gw.sessions.identity(
+						gw.cache.handle(service, gw.proxies[service])))))
+	}
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// gateway holds everything the routes need: a pool and a proxy per service, the response cache, the
+// rate limiter and the session exchanger.
+type gateway struct {
+	cfg      Config
+	services []string
+	pools    []*pool
+	proxies  map[string]*proxy
+	kv       kvStore
+	cache    *responseCache
+	limiter  *rateLimiter
+	sessions *sessionExchanger
+}
+
+// newGateway wires the gateway for cfg. kv is the Redis store (guarded here by a breaker and short
+// timeouts); tests pass a memStore.
+func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvStore) *gateway {
+	guarded := newGuardedStore(kv, logger)
+	gw := &gateway{
+		cfg:      cfg,
+		proxies:  map[string]*proxy{},
+		kv:       guarded,
+		cache:    newResponseCache(guarded, cfg, logger, metrics),
+		limiter:  newRateLimiter(guarded, cfg, logger, metrics),
+		sessions: newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, logger),
+	}
+	buffers := &bufferPool{}
+	for _, s := range cfg.Services {
+		p := newPool(s.Name, s.URLs, logger, metrics)
+		gw.services = append(gw.services, s.Name)
+		gw.pools = append(gw.pools, p)
+		gw.proxies[s.Name] = newProxy(s.Name, p, newTransport(cfg.UpstreamTimeout), buffers, logger, metrics)
+	}
+	return gw
+}
+
+func (gw *gateway) pool(service string) (*pool, bool) {
+	i := slices.Index(gw.services, service)
+	if i < 0 {
+		return nil, false
+	}
+	return gw.pools[i], true
+}
+
+// NewServer returns the gateway's handler: the platform middleware stack and CORS around the routes.
+func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) http.Handler {
+	mux := http.NewServeMux()
+	addRoutes(mux, logger, cfg, metrics, ready, gw)
+	return shared.Stack(logger, metrics, mux, cors(cfg.AllowedOrigins))
+}
+
+// bodyLimit refuses request bodies over max bytes: at once when Content-Length says so, else when the
+// proxy reads past the limit (the ErrorHandler turns that into the same 400).
+func bodyLimit(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			shared.WriteError(w, r, nil, shared.Errorf(shared.CodeInvalid, "request body is larger than %d bytes", max))
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cors answers preflights and sets the CORS response headers for allowed origins only, with
+// credentials (the session cookie). allowed holds host:port pairs or full origins.
+func cors(allowed []string) func(http.Handler) http.Handler {
+	ok := func(origin string) bool {
+		u, err := url.Parse(origin)
+		if err != nil || u.Host == "" {
+			return false
+		}
+		for _, a := range allowed {
+			if strings.EqualFold(a, origin) || strings.EqualFold(a, u.Host) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			origin := r.Header.Get("Origin")
+			if origin == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			h := w.Header()
+			h.Add("Vary", "Origin")
+			allowedOrigin := ok(origin)
+			if allowedOrigin {
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Set("Access-Control-Allow-Credentials", "true")
+				h.Set("Access-Control-Expose-Headers", "X-Request-ID, X-Cache-Status, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset")
+			}
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				if allowedOrigin {
+					h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE")
+					h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-ID")
+					h.Set("Access-Control-Max-Age", "600")
+				}
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

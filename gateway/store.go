@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// kvStore is what the gateway keeps in Redis (DB 2): cached responses and rate-limit buckets. Every
+// method may fail when Redis is down; callers then bypass the cache or let the request through.
+type kvStore interface {
+	// Get returns the value stored at key, or errCacheMiss.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set stores val at key for ttl and records key in the set index, so that Purge(index) deletes it.
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration, index string) error
+	// Purge deletes every key recorded in index, and index itself.
+	Purge(ctx context.Context, index string) error
+	// Take takes one token from the token bucket at key (GCRA: spec.Rate per spec.Per, spec.Burst
+	// saved up) at time now.
+	Take(ctx context.Context, key string, spec rateSpec, now time.Time) (rateResult, error)
+	// Ping checks the store is reachable.
+	Ping(ctx context.Context) error
+}
+
+// rateResult is the outcome of one Take.
+type rateResult struct {
+	Allowed    bool
+	Remaining  int
+	RetryAfter time.Duration // when not allowed: until one token is back
+	Reset      time.Duration // until the bucket is full again
+}
+
+// errCacheMiss is Get's answer for an absent key.
+var errCacheMiss = errors.New("cache miss")
+
+// indexTTL bounds how long an index set lives without writes; entries never outlive it (max TTL +
+// stale window is well under it).
+const indexTTL = 24 * time.Hour
+
+// redisStore is the kvStore on Redis.
+type redisStore struct{ rdb *redis.Client }
+
+var _ kvStore = (*redisStore)(nil)
+
+func newRedisStore(rdb *redis.Client) *redisStore { return &redisStore{rdb: rdb} }
+
+func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, errCacheMiss
+	}
+	return b, err
+}
+
+func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, index string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, key, val, ttl)
+		p.SAdd(ctx, index, key)
+		p.Expire(ctx, index, indexTTL)
+		return nil
+	})
+	return err
+}
+
+// purgeScript deletes every member of the index set and the set, atomically.
+var purgeScript = redis.NewScript(`
+local keys = redis.call('SMEMBERS', KEYS[1])
+for i = 1, #keys, 500 do
+  redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
+end
+redis.call('DEL', KEYS[1])
+return #keys
+`)
+
+func (s *redisStore) Purge(ctx context.Context, index string) error {
+	return purgeScript.Run(ctx, s.rdb, []string{index}).Err()
+}
+
+// gcraScript is a token bucket as GCRA over one key holding the theoretical arrival time (µs).
+// ARGV: now µs, emission interval µs, burst. Returns {allowed, remaining, retry_after µs, reset µs}.
+var gcraScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat or tat < now then tat = now end
+local newtat = tat + interval
+local diff = newtat - now
+if diff > burst * interval then
+  return {0, 0, diff - burst * interval, tat - now}
+end
+redis.call('SET', KEYS[1], string.format('%d', newtat), 'PX', math.ceil(diff / 1000) + 1)
+return {1, math.floor((burst * interval - diff) / interval), 0, diff}
+`)
+
+func (s *redisStore) Take(ctx context.Context, key string, spec rateSpec, now time.Time) (rateResult, error) {
+	res, err := gcraScript.Run(ctx, s.rdb, []string{key},
+		now.UnixMicro(), spec.interval().Microseconds(), spec.Burst).Int64Slice()
+	if err != nil {
+		return rateResult{}, err
+	}
+	if len(res) != 4 {
+		return rateResult{}, fmt.Errorf("gcra: unexpected reply %v", res)
+	}
+	return rateResult{Allowed: res[0] == 1, Remaining: int(res[1]),
+		RetryAfter: time.Duration(res[2]) * time.Microsecond, Reset: time.Duration(res[3]) * time.Microsecond}, nil
+}
+
+func (s *redisStore) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+// guardedStore puts a short timeout and a circuit breaker in front of a kvStore, so a Redis outage
+// costs each request at most one timeout until the breaker opens, and nothing after that.
+type guardedStore struct {
+	kv      kvStore
+	breaker *Breaker
+	timeout time.Duration
+}
+
+var _ kvStore = (*guardedStore)(nil)
+
+// errStoreOpen is returned while the store's breaker is open.
+var errStoreOpen = errors.New("redis unavailable (breaker open)")
+
+func newGuardedStore(kv kvStore, logger *slog.Logger) *guardedStore {
+	return &guardedStore{kv: kv, timeout: 250 * time.Millisecond, breaker: NewBreaker(Settings{
+		Name:        "redis",
+		MaxRequests: 1,
+		Timeout:     5 * time.Second,
+		OnStateChange: func(_ string, from, to State) {
+			if to == StateOpen {
+				logger.Warn("redis unavailable: cache bypassed, rate limits fail open", "from", from.String(), "to", to.String())
+				return
+			}
+			logger.Info("redis breaker state change", "from", from.String(), "to", to.String())
+		},
+	})}
+}
+
+func (g *guardedStore) do(ctx context.Context, fn func(context.Context) error) error {
+	done, err := g.breaker.Allow()
+	if err != nil {
+		return errStoreOpen
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
+	defer cancel()
+	err = fn(ctx)
+	if errors.Is(err, errCacheMiss) {
+		done(nil)
+	} else {
+		done(err)
+	}
+	return err
+}
+
+func (g *guardedStore) Get(ctx context.Context, key string) (b []byte, err error) {
+	err = g.do(ctx, func(ctx context.Context) error { b, err = g.kv.Get(ctx, key); return err })
+	return b, err
+}
+
+func (g *guardedStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, index string) error {
+	return g.do(ctx, func(ctx context.Context) error { return g.kv.Set(ctx, key, val, ttl, index) })
+}
+
+func (g *guardedStore) Purge(ctx context.Context, index string) error {
+	return g.do(ctx, func(ctx context.Context) error { return g.kv.Purge(ctx, index) })
+}
+
+func (g *guardedStore) Take(ctx context.Context, key string, spec rateSpec, now time.Time) (r rateResult, err error) {
+	err = g.do(ctx, func(ctx context.Context) error { r, err = g.kv.Take(ctx, key, spec, now); return err })
+	return r, err
+}
+
+func (g *guardedStore) Ping(ctx context.Context) error {
+	// Ping bypasses the breaker so /health/detailed shows the truth.
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return g.kv.Ping(ctx)
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+)
+
+// memStore is an in-memory kvStore for tests and for the contract test. Set Err to make every call
+// fail as a dead Redis would.
+type memStore struct {
+	mu      sync.Mutex
+	values  map[string]memValue
+	indexes map[string]map[string]bool
+	buckets map[string]time.Time // GCRA theoretical arrival time
+	err     error
+	now     func() time.Time
+}
+
+type memValue struct {
+	b       []byte
+	expires time.Time
+}
+
+var _ kvStore = (*memStore)(nil)
+
+func newMemStore() *memStore {
+	return &memStore{values: map[string]memValue{}, indexes: map[string]map[string]bool{},
+		buckets: map[string]time.Time{}, now: time.Now}
+}
+
+// SetErr makes later calls fail with err (nil: work again).
+func (m *memStore) SetErr(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.err = err
+}
+
+// Keys returns the live keys, sorted (for tests).
+func (m *memStore) Keys() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for k, v := range m.values {
+		if m.now().Before(v.expires) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (m *memStore) Get(_ context.Context, key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
+	v, ok := m.values[key]
+	if !ok || !m.now().Before(v.expires) {
+		return nil, errCacheMiss
+	}
+	return slices.Clone(v.b), nil
+}
+
+func (m *memStore) Set(_ context.Context, key string, val []byte, ttl time.Duration, index string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	m.values[key] = memValue{b: slices.Clone(val), expires: m.now().Add(ttl)}
+	if m.indexes[index] == nil {
+		m.indexes[index] = map[string]bool{}
+	}
+	m.indexes[index][key] = true
+	return nil
+}
+
+func (m *memStore) Purge(_ context.Context, index string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	for k := range m.indexes[index] {
+		delete(m.values, k)
+	}
+	delete(m.indexes, index)
+	return nil
+}
+
+func (m *memStore) Take(_ context.Context, key string, spec rateSpec, now time.Time) (rateResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return rateResult{}, m.err
+	}
+	interval := spec.interval()
+	tolerance := interval * time.Duration(spec.Burst)
+	tat := m.buckets[key]
+	if tat.Before(now) {
+		tat = now
+	}
+	newTAT := tat.Add(interval)
+	diff := newTAT.Sub(now)
+	if diff > tolerance {
+		return rateResult{RetryAfter: diff - tolerance, Reset: tat.Sub(now)}, nil
+	}
+	m.buckets[key] = newTAT
+	return rateResult{Allowed: true, Remaining: int((tolerance - diff) / interval), Reset: diff}, nil
+}
+
+func (m *memStore) Ping(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err
+}
