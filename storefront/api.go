@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The API's JSON shapes (ARCHITECTURE.md), with only the fields the pages use. Amounts stay
+// json.Number so they are converted to cents exactly.
+
+type product struct {
+	ID          string            `json:"id"`
+	SKU         string            `json:"sku"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Price       json.Number       `json:"price"`
+	Currency    string            `json:"currency"`
+	Category    string            `json:"category"`
+	Images      []string          `json:"images"`
+	Attributes  map[string]string `json:"attributes"`
+	Active      bool              `json:"active"`
+	CreatedAt   time.Time         `json:"created_at"`
+}
+
+type productList struct {
+	Items []product `json:"items"`
+	Total int       `json:"total"`
+	Page  int       `json:"page"`
+	Limit int       `json:"limit"`
+}
+
+type stockItem struct {
+	SKU               string    `json:"sku"`
+	OnHand            int       `json:"on_hand"`
+	Reserved          int       `json:"reserved"`
+	Available         int       `json:"available"`
+	LowStockThreshold int       `json:"low_stock_threshold"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+type stockList struct {
+	Items []stockItem `json:"items"`
+	Total int         `json:"total"`
+	Page  int         `json:"page"`
+	Limit int         `json:"limit"`
+}
+
+type address struct {
+	ID      string `json:"id,omitempty"`
+	Label   string `json:"label,omitempty"`
+	Name    string `json:"name"`
+	Street  string `json:"street"`
+	City    string `json:"city"`
+	State   string `json:"state"`
+	ZipCode string `json:"zip_code"`
+	Country string `json:"country"`
+}
+
+type orderLine struct {
+	SKU       string      `json:"sku"`
+	Name      string      `json:"name"`
+	UnitPrice json.Number `json:"unit_price"`
+	Quantity  int         `json:"quantity"`
+	LineTotal json.Number `json:"line_total"`
+}
+
+type order struct {
+	ID              string      `json:"id"`
+	UserID          string      `json:"user_id"`
+	Status          string      `json:"status"`
+	Items           []orderLine `json:"items"`
+	Subtotal        json.Number `json:"subtotal"`
+	Tax             json.Number `json:"tax"`
+	Total           json.Number `json:"total"`
+	Currency        string      `json:"currency"`
+	ShippingAddress *address    `json:"shipping_address"`
+	StatusReason    string      `json:"status_reason"`
+	CreatedAt       time.Time   `json:"created_at"`
+	UpdatedAt       time.Time   `json:"updated_at"`
+}
+
+type orderList struct {
+	Items []order `json:"items"`
+	Total int     `json:"total"`
+	Page  int     `json:"page"`
+	Limit int     `json:"limit"`
+}
+
+type apiUser struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type userList struct {
+	Items []apiUser `json:"items"`
+	Total int       `json:"total"`
+	Page  int       `json:"page"`
+	Limit int       `json:"limit"`
+}
+
+// sessionInfo is auth's answer to GET /auth/session (and the user part of POST /auth/login).
+type sessionInfo struct {
+	User        apiUser `json:"user"`
+	AccessToken string  `json:"access_token"`
+	ExpiresIn   int     `json:"expires_in"`
+}
+
+// catalogQuery is the catalog's filter, mirrored in the page URL so it is shareable.
+type catalogQuery struct {
+	Category string
+	Q        string
+	MinPrice string
+	MaxPrice string
+	Sort     string
+	Page     int
+	Limit    int
+}
+
+// sortOptions are the catalog orders offered, in the product API's vocabulary.
+var sortOptions = []struct{ Value, Label string }{
+	{"", "Relevance"},
+	{"price_asc", "Price: low to high"},
+	{"price_desc", "Price: high to low"},
+	{"newest", "Newest"},
+	{"name", "Name"},
+}
+
+func validSort(s string) bool {
+	for _, o := range sortOptions {
+		if o.Value == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseCatalogQuery reads the filter from a page URL, dropping what is malformed rather than failing.
+func parseCatalogQuery(v url.Values) catalogQuery {
+	q := catalogQuery{
+		Category: clip(strings.TrimSpace(v.Get("category")), 64),
+		Q:        clip(strings.TrimSpace(v.Get("q")), 100),
+		Sort:     v.Get("sort"),
+		Page:     1,
+		Limit:    12,
+	}
+	if !validSort(q.Sort) {
+		q.Sort = ""
+	}
+	if _, err := parseCents(v.Get("minPrice")); err == nil {
+		q.MinPrice = strings.TrimSpace(v.Get("minPrice"))
+	}
+	if _, err := parseCents(v.Get("maxPrice")); err == nil {
+		q.MaxPrice = strings.TrimSpace(v.Get("maxPrice"))
+	}
+	if p, err := strconv.Atoi(v.Get("page")); err == nil && p > 0 && p <= 10000 {
+		q.Page = p
+	}
+	return q
+}
+
+// values renders the filter as URL parameters (empty ones omitted), page included when > 1.
+func (q catalogQuery) values(page int) url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("category", q.Category)
+	set("q", q.Q)
+	set("minPrice", q.MinPrice)
+	set("maxPrice", q.MaxPrice)
+	set("sort", q.Sort)
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	return v
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (g *gatewayClient) listProducts(ctx context.Context, session string, q catalogQuery) (productList, error) {
+	v := q.values(0)
+	v.Set("page", strconv.Itoa(max(q.Page, 1)))
+	v.Set("limit", strconv.Itoa(q.Limit))
+	var out productList
+	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products?" + v.Encode(), session: session, out: &out})
+	return out, err
+}
+
+func (g *gatewayClient) getProduct(ctx context.Context, session, id string) (product, error) {
+	var out product
+	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products/" + pathEscape(id), session: session, out: &out})
+	return out, err
+}
+
+func (g *gatewayClient) getProductBySKU(ctx context.Context, session, sku string) (product, error) {
+	var out product
+	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products/sku/" + pathEscape(sku), session: session, out: &out})
+	return out, err
+}
+
+// stockBySKU returns the stock of skus in one batch call, keyed by SKU. The inventory service may
+// answer a list or a bare array; both are accepted.
+func (g *gatewayClient) stockBySKU(ctx context.Context, session string, skus []string) (map[string]stockItem, error) {
+	out := map[string]stockItem{}
+	if len(skus) == 0 {
+		return out, nil
+	}
+	var raw json.RawMessage
+	_, err := g.do(ctx, call{method: http.MethodGet, path: "/inventory/inventory/batch?skus=" + url.QueryEscape(strings.Join(skus, ",")), session: session, out: &raw})
+	if err != nil {
+		return out, err
+	}
+	var items []stockItem
+	if len(raw) > 0 && raw[0] == '[' {
+		err = json.Unmarshal(raw, &items)
+	} else {
+		var l stockList
+		err = json.Unmarshal(raw, &l)
+		items = l.Items
+	}
+	for _, it := range items {
+		out[it.SKU] = it
+	}
+	return out, err
+}

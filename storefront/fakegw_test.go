@@ -1,0 +1,518 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// fakeGateway is an in-memory stand-in for the public API: enough of auth, product, inventory, order
+// and user to drive every page, following ARCHITECTURE.md's routes and JSON shapes. It records every
+// request so tests can check what the storefront sent.
+type fakeGateway struct {
+	t   testing.TB
+	srv *httptest.Server
+
+	mu        sync.Mutex
+	products  []product
+	stock     map[string]stockItem
+	sessions  map[string]apiUser // session_id → user
+	passwords map[string]string  // email → password
+	users     []apiUser
+	orders    map[string]order
+	idem      map[string]string // Idempotency-Key → order ID
+	requests  []fakeRequest
+	fail      map[string]int // "METHOD /path" prefix → status to answer with
+	nextID    int
+}
+
+type fakeRequest struct {
+	Method, Path, Query, Session, IdempotencyKey, RequestID string
+	Body                                                    string
+}
+
+var (
+	fakeAdmin    = apiUser{ID: "u-admin", Email: "admin@shop.local", Name: "Ada Admin", Role: "admin", Status: "active"}
+	fakeCustomer = apiUser{ID: "u-demo", Email: "demo@shop.local", Name: "Demo Customer", Role: "customer", Status: "active"}
+)
+
+func newFakeGateway(t testing.TB) *fakeGateway {
+	t.Helper()
+	g := &fakeGateway{
+		t:         t,
+		stock:     map[string]stockItem{},
+		sessions:  map[string]apiUser{},
+		passwords: map[string]string{fakeAdmin.Email: "admin-Passw0rd!", fakeCustomer.Email: "demo-Passw0rd!"},
+		users:     []apiUser{fakeAdmin, fakeCustomer},
+		orders:    map[string]order{},
+		idem:      map[string]string{},
+		fail:      map[string]int{},
+	}
+	cats := []string{"books", "garden", "kitchen", "toys"}
+	for i := 1; i <= 14; i++ {
+		p := product{
+			ID: fmt.Sprintf("p%02d", i), SKU: fmt.Sprintf("SKU-%02d", i), Name: fmt.Sprintf("Product %02d", i),
+			Description: "A fine thing.", Price: json.Number(fmt.Sprintf("%d.99", i*3)), Currency: "USD",
+			Category: cats[i%len(cats)], Active: true, CreatedAt: time.Date(2026, 1, i, 0, 0, 0, 0, time.UTC),
+		}
+		g.products = append(g.products, p)
+		g.stock[p.SKU] = stockItem{SKU: p.SKU, OnHand: i, Available: i - 1, LowStockThreshold: 3}
+	}
+	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// login returns a session ID for u, as if POST /auth/login had succeeded.
+func (g *fakeGateway) login(u apiUser) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.nextID++
+	id := fmt.Sprintf("sess-%d-%s", g.nextID, u.ID)
+	g.sessions[id] = u
+	return id
+}
+
+func (g *fakeGateway) failWith(prefix string, status int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fail[prefix] = status
+}
+
+// calls returns the recorded requests whose "METHOD path" starts with prefix.
+func (g *fakeGateway) calls(prefix string) []fakeRequest {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []fakeRequest
+	for _, r := range g.requests {
+		if strings.HasPrefix(r.Method+" "+r.Path, prefix) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (g *fakeGateway) writeErr(w http.ResponseWriter, status int, code, msg string, fields map[string]string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(shared.RequestIDHeader, "gw-req-1")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg, "request_id": "gw-req-1", "fields": fields}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rec := fakeRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		RequestID: r.Header.Get(shared.RequestIDHeader), Body: string(body)}
+	if c, err := r.Cookie("session_id"); err == nil {
+		rec.Session = c.Value
+	}
+	g.mu.Lock()
+	g.requests = append(g.requests, rec)
+	for prefix, status := range g.fail {
+		if strings.HasPrefix(r.Method+" "+r.URL.Path, prefix) {
+			g.mu.Unlock()
+			g.writeErr(w, status, "unavailable", "injected failure", nil)
+			return
+		}
+	}
+	user, signedIn := g.sessions[rec.Session]
+	g.mu.Unlock()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("POST /auth/login", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Email, Password string }
+		json.Unmarshal(body, &in)
+		g.mu.Lock()
+		ok := in.Password != "" && g.passwords[in.Email] == in.Password
+		var u apiUser
+		for _, x := range g.users {
+			if x.Email == in.Email {
+				u = x
+			}
+		}
+		g.mu.Unlock()
+		if !ok {
+			g.writeErr(w, 401, "unauthorized", "invalid credentials", nil)
+			return
+		}
+		sid := g.login(u)
+		http.SetCookie(w, &http.Cookie{Name: "session_id", Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		writeJSON(w, 200, map[string]any{"access_token": "tok-" + sid, "token_type": "Bearer", "expires_in": 900, "user": u})
+	})
+	mux.HandleFunc("POST /auth/register", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Email, Password, Name string }
+		json.Unmarshal(body, &in)
+		g.mu.Lock()
+		_, taken := g.passwords[in.Email]
+		if !taken {
+			g.passwords[in.Email] = in.Password
+			g.users = append(g.users, apiUser{ID: "u-" + in.Email, Email: in.Email, Name: in.Name, Role: "customer", Status: "active"})
+		}
+		g.mu.Unlock()
+		if taken {
+			g.writeErr(w, 409, "conflict", "email already registered", map[string]string{"email": "already registered"})
+			return
+		}
+		writeJSON(w, 201, map[string]any{"id": "u-" + in.Email, "email": in.Email})
+	})
+	mux.HandleFunc("POST /auth/logout", func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		delete(g.sessions, rec.Session)
+		g.mu.Unlock()
+		w.WriteHeader(204)
+	})
+	mux.HandleFunc("GET /auth/session", func(w http.ResponseWriter, r *http.Request) {
+		if !signedIn {
+			g.writeErr(w, 401, "unauthorized", "no session", nil)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"user": user, "access_token": "tok-" + rec.Session, "token_type": "Bearer", "expires_in": 900})
+	})
+	mux.HandleFunc("GET /product/products", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		page, _ := strconv.Atoi(q.Get("page"))
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		page, limit = max(page, 1), min(max(limit, 1), 100)
+		var items []product
+		g.mu.Lock()
+		for _, p := range g.products {
+			if c := q.Get("category"); c != "" && p.Category != c {
+				continue
+			}
+			if s := q.Get("q"); s != "" && !strings.Contains(strings.ToLower(p.Name), strings.ToLower(s)) {
+				continue
+			}
+			items = append(items, p)
+		}
+		g.mu.Unlock()
+		total := len(items)
+		from, to := min((page-1)*limit, total), min(page*limit, total)
+		writeJSON(w, 200, map[string]any{"items": append([]product{}, items[from:to]...), "total": total, "page": page, "limit": limit})
+	})
+	findProduct := func(match func(product) bool) (product, bool) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, p := range g.products {
+			if match(p) {
+				return p, true
+			}
+		}
+		return product{}, false
+	}
+	mux.HandleFunc("GET /product/products/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := findProduct(func(p product) bool { return p.ID == r.PathValue("id") }); ok {
+			writeJSON(w, 200, p)
+			return
+		}
+		g.writeErr(w, 404, "not_found", "product not found", nil)
+	})
+	mux.HandleFunc("GET /product/products/sku/{sku}", func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := findProduct(func(p product) bool { return p.SKU == r.PathValue("sku") }); ok {
+			writeJSON(w, 200, p)
+			return
+		}
+		g.writeErr(w, 404, "not_found", "product not found", nil)
+	})
+	requireAdmin := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !signedIn {
+				g.writeErr(w, 401, "unauthorized", "authentication required", nil)
+				return
+			}
+			if user.Role != "admin" {
+				g.writeErr(w, 403, "forbidden", "requires role admin", nil)
+				return
+			}
+			h(w, r)
+		}
+	}
+	requireUser := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !signedIn {
+				g.writeErr(w, 401, "unauthorized", "authentication required", nil)
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("POST /product/products", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		var in productBody
+		if err := json.Unmarshal(body, &in); err != nil {
+			g.writeErr(w, 400, "invalid", "malformed JSON", nil)
+			return
+		}
+		if _, dup := findProduct(func(p product) bool { return p.SKU == in.SKU }); dup {
+			g.writeErr(w, 409, "conflict", "sku already exists", map[string]string{"sku": "already exists"})
+			return
+		}
+		g.mu.Lock()
+		g.nextID++
+		p := product{ID: fmt.Sprintf("new%d", g.nextID), SKU: in.SKU, Name: in.Name, Price: in.Price, Currency: in.Currency, Category: in.Category, Active: in.Active}
+		g.products = append(g.products, p)
+		if in.Stock != nil {
+			g.stock[p.SKU] = stockItem{SKU: p.SKU, OnHand: *in.Stock, Available: *in.Stock}
+		}
+		g.mu.Unlock()
+		writeJSON(w, 201, p)
+	}))
+	mux.HandleFunc("PUT /product/products/{id}", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		var in productBody
+		json.Unmarshal(body, &in)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for i, p := range g.products {
+			if p.ID == r.PathValue("id") {
+				g.products[i].Name, g.products[i].Price = in.Name, in.Price
+				writeJSON(w, 200, g.products[i])
+				return
+			}
+		}
+		g.writeErr(w, 404, "not_found", "product not found", nil)
+	}))
+	mux.HandleFunc("DELETE /product/products/{id}", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for i, p := range g.products {
+			if p.ID == r.PathValue("id") {
+				g.products = append(g.products[:i], g.products[i+1:]...)
+				w.WriteHeader(204)
+				return
+			}
+		}
+		g.writeErr(w, 404, "not_found", "product not found", nil)
+	}))
+	mux.HandleFunc("GET /inventory/inventory/batch", func(w http.ResponseWriter, r *http.Request) {
+		var items []stockItem
+		g.mu.Lock()
+		for _, s := range strings.Split(r.URL.Query().Get("skus"), ",") {
+			if it, ok := g.stock[s]; ok {
+				items = append(items, it)
+			}
+		}
+		g.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"items": items, "total": len(items), "page": 1, "limit": len(items)})
+	})
+	mux.HandleFunc("GET /inventory/inventory", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		var items []stockItem
+		g.mu.Lock()
+		for _, p := range g.products {
+			if it, ok := g.stock[p.SKU]; ok {
+				items = append(items, it)
+			}
+		}
+		g.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"items": items, "total": len(items), "page": 1, "limit": 50})
+	}))
+	mux.HandleFunc("POST /inventory/inventory/{sku}/adjust", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Delta  int    `json:"delta"`
+			Reason string `json:"reason"`
+		}
+		json.Unmarshal(body, &in)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		it, ok := g.stock[r.PathValue("sku")]
+		if !ok {
+			g.writeErr(w, 404, "not_found", "no stock item", nil)
+			return
+		}
+		if it.OnHand+in.Delta < 0 {
+			g.writeErr(w, 409, "conflict", "stock cannot go below zero", nil)
+			return
+		}
+		it.OnHand += in.Delta
+		it.Available += in.Delta
+		g.stock[it.SKU] = it
+		writeJSON(w, 200, it)
+	}))
+	mux.HandleFunc("POST /order/orders", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Items []struct {
+				SKU      string `json:"sku"`
+				Quantity int    `json:"quantity"`
+			} `json:"items"`
+			ShippingAddress *address `json:"shipping_address"`
+			AddressID       string   `json:"address_id"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || len(in.Items) == 0 {
+			g.writeErr(w, 400, "invalid", "invalid order", nil)
+			return
+		}
+		if in.ShippingAddress != nil && in.ShippingAddress.ZipCode == "00000" {
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"shipping_address.zip_code": "unknown ZIP code"})
+			return
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if id, ok := g.idem[rec.IdempotencyKey]; ok && rec.IdempotencyKey != "" {
+			writeJSON(w, 200, g.orders[id])
+			return
+		}
+		g.nextID++
+		o := order{ID: fmt.Sprintf("ord-%04d-abcdef", g.nextID), UserID: user.ID, Status: "pending", Currency: "USD",
+			Subtotal: "10.00", Tax: "0.80", Total: "10.80", ShippingAddress: in.ShippingAddress, CreatedAt: time.Now()}
+		for _, it := range in.Items {
+			o.Items = append(o.Items, orderLine{SKU: it.SKU, Name: "Item " + it.SKU, UnitPrice: "5.00", Quantity: it.Quantity, LineTotal: "10.00"})
+		}
+		g.orders[o.ID] = o
+		if rec.IdempotencyKey != "" {
+			g.idem[rec.IdempotencyKey] = o.ID
+		}
+		writeJSON(w, 201, o)
+	}))
+	mux.HandleFunc("GET /order/orders", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		var items []order
+		g.mu.Lock()
+		for _, o := range g.orders {
+			if user.Role == "admin" || o.UserID == user.ID {
+				items = append(items, o)
+			}
+		}
+		g.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"items": items, "total": len(items), "page": 1, "limit": 20})
+	}))
+	orderOf := func(w http.ResponseWriter, r *http.Request) (order, bool) {
+		g.mu.Lock()
+		o, ok := g.orders[r.PathValue("id")]
+		g.mu.Unlock()
+		if !ok || (o.UserID != user.ID && user.Role != "admin") {
+			g.writeErr(w, 404, "not_found", "order not found", nil)
+			return o, false
+		}
+		return o, true
+	}
+	setStatus := func(id, status string) {
+		g.mu.Lock()
+		o := g.orders[id]
+		o.Status = status
+		g.orders[id] = o
+		g.mu.Unlock()
+	}
+	mux.HandleFunc("GET /order/orders/{id}", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		if o, ok := orderOf(w, r); ok {
+			writeJSON(w, 200, o)
+		}
+	}))
+	mux.HandleFunc("POST /order/orders/{id}/pay", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		o, ok := orderOf(w, r)
+		if !ok {
+			return
+		}
+		var in struct {
+			CardNumber string `json:"card_number"`
+			ExpMonth   int    `json:"exp_month"`
+			ExpYear    int    `json:"exp_year"`
+			CVC        string `json:"cvc"`
+		}
+		json.Unmarshal(body, &in)
+		if o.Status != "confirmed" {
+			g.writeErr(w, 409, "conflict", "order is "+o.Status, nil)
+			return
+		}
+		if in.CardNumber != "4242424242424242" {
+			g.writeErr(w, 400, "invalid", "card declined", map[string]string{"card_number": "declined"})
+			return
+		}
+		setStatus(o.ID, "paid")
+		writeJSON(w, 200, o)
+	}))
+	mux.HandleFunc("POST /order/orders/{id}/cancel", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		if o, ok := orderOf(w, r); ok {
+			setStatus(o.ID, "cancelled")
+			writeJSON(w, 200, o)
+		}
+	}))
+	mux.HandleFunc("PATCH /order/orders/{id}/status", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Status string `json:"status"`
+		}
+		json.Unmarshal(body, &in)
+		if o, ok := orderOf(w, r); ok {
+			setStatus(o.ID, in.Status)
+			writeJSON(w, 200, o)
+		}
+	}))
+	mux.HandleFunc("GET /user/users/me/addresses", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"items": []address{{ID: "addr-1", Label: "Home", Name: user.Name, Street: "1 Main St", City: "Springfield", ZipCode: "12345", Country: "US"}}})
+	}))
+	mux.HandleFunc("GET /user/users", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		users := append([]apiUser{}, g.users...)
+		g.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"items": users, "total": len(users), "page": 1, "limit": 20})
+	}))
+	mux.HandleFunc("PATCH /user/users/{id}/status", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Status string `json:"status"`
+		}
+		json.Unmarshal(body, &in)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for i, u := range g.users {
+			if u.ID == r.PathValue("id") {
+				g.users[i].Status = in.Status
+				writeJSON(w, 200, g.users[i])
+				return
+			}
+		}
+		g.writeErr(w, 404, "not_found", "user not found", nil)
+	}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		g.writeErr(w, 404, "not_found", "no route for "+r.Method+" "+r.URL.Path, nil)
+	})
+	mux.ServeHTTP(w, r)
+}
+
+// setOrderStatus changes an order behind the storefront's back, like the saga would.
+func (g *fakeGateway) setOrderStatus(id, status string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	o := g.orders[id]
+	o.Status = status
+	g.orders[id] = o
+}
+
+func (g *fakeGateway) orderCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.orders)
+}
+
+// newTestServer builds the storefront's handler against gw, as run does.
+func newTestServer(tb testing.TB, gw *fakeGateway) http.Handler {
+	tb.Helper()
+	cfg, err := loadConfig(mapEnv(map[string]string{"GATEWAY_URL": gw.srv.URL, "STOREFRONT_SECRET": strings.Repeat("s", 32)}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pg, err := parsePages(assets)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	metrics := shared.NewMetrics("storefront")
+	ready := shared.NewReadiness()
+	client := newGatewayClient(cfg.GatewayURL, metrics)
+	ready.Add("gateway", client.ping)
+	return NewServer(slog.New(slog.DiscardHandler), cfg, metrics, ready, pg, client)
+}
+
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/goshop/platform/shared"
+)
+
+type authView struct {
+	layout
+	Next    string
+	Email   string
+	Name    string
+	Message string
+	Errors  map[string]string
+}
+
+func handleLogin(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		view := authView{layout: s.newLayout(w, r, "Sign in"), Next: safeNext(r.URL.Query().Get("next"))}
+		s.render(w, r, http.StatusOK, "login.html", view)
+	})
+}
+
+// startSession copies the gateway's session_id cookie from a login or register answer into the
+// storefront's own cookie. It reports false when the answer carried none.
+func (s *site) startSession(w http.ResponseWriter, r *http.Request, resp *http.Response) bool {
+	if resp == nil {
+		return false
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == "session_id" && validSessionValue(c.Value) {
+			if old := visitorFrom(r.Context()).session; old != "" {
+				s.sessions.drop(old)
+			}
+			maxAge := 7 * 24 * 3600
+			if c.MaxAge > 0 {
+				maxAge = c.MaxAge
+			}
+			s.setCookie(w, cookieSession, c.Value, maxAge)
+			return true
+		}
+	}
+	return false
+}
+
+// handleLoginPost signs in through POST /auth/login and keeps the session in the storefront's cookie.
+func handleLoginPost(s *site) http.Handler {
+	type loginRequest struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		view := authView{Next: safeNext(r.PostFormValue("next")), Email: strings.TrimSpace(r.PostFormValue("email"))}
+		password := r.PostFormValue("password")
+		if view.Email == "" || password == "" {
+			view.layout = s.newLayout(w, r, "Sign in")
+			view.Message = "Enter your email and password."
+			s.render(w, r, http.StatusBadRequest, "login.html", view)
+			return
+		}
+		resp, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/login", body: loginRequest{Email: view.Email, Password: password}})
+		if err == nil && !s.startSession(w, r, resp) {
+			err = &apiError{Status: http.StatusBadGateway, Code: shared.CodeUnavailable, Message: "Sign-in is temporarily unavailable. Please try again."}
+		}
+		if err != nil {
+			ae := asAPIError(err)
+			if ae.Status >= 500 {
+				s.renderError(w, r, err)
+				return
+			}
+			view.layout = s.newLayout(w, r, "Sign in")
+			view.Message = ae.Message
+			if ae.Status == http.StatusUnauthorized {
+				view.Message = "Email or password is incorrect."
+			}
+			s.render(w, r, ae.Status, "login.html", view)
+			return
+		}
+		s.flash(w, "signedin")
+		redirect(w, r, view.Next)
+	})
+}
+
+func handleRegister(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		view := authView{layout: s.newLayout(w, r, "Create account"), Next: safeNext(r.URL.Query().Get("next"))}
+		s.render(w, r, http.StatusOK, "register.html", view)
+	})
+}
+
+// handleRegisterPost creates the account through POST /auth/register and signs in: with the session
+// the answer carries, or else with a login call.
+func handleRegisterPost(s *site) http.Handler {
+	type registerRequest struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		Name     string `json:"name"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		view := authView{
+			Next: safeNext(r.PostFormValue("next")), Email: strings.TrimSpace(r.PostFormValue("email")),
+			Name: strings.TrimSpace(r.PostFormValue("name")), Errors: map[string]string{},
+		}
+		req := registerRequest{Email: view.Email, Password: r.PostFormValue("password"), Name: view.Name}
+		if req.Name == "" {
+			view.Errors["name"] = "Tell us your name."
+		}
+		if !strings.Contains(req.Email, "@") {
+			view.Errors["email"] = "Enter a valid email address."
+		}
+		if len(req.Password) < 8 {
+			view.Errors["password"] = "Use at least 8 characters."
+		}
+		fail := func(status int) {
+			view.layout = s.newLayout(w, r, "Create account")
+			s.render(w, r, status, "register.html", view)
+		}
+		if len(view.Errors) > 0 {
+			fail(http.StatusBadRequest)
+			return
+		}
+		resp, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/register", body: req})
+		if err != nil {
+			ae := asAPIError(err)
+			if ae.Status >= 500 {
+				s.renderError(w, r, err)
+				return
+			}
+			view.Message = ae.Message
+			for k, v := range ae.Fields {
+				view.Errors[k] = v
+			}
+			fail(ae.Status)
+			return
+		}
+		if !s.startSession(w, r, resp) {
+			resp, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/login", body: map[string]string{"email": req.Email, "password": req.Password}})
+			if err != nil || !s.startSession(w, r, resp) {
+				// The account exists; only the automatic sign-in failed.
+				s.flash(w, "registered")
+				redirect(w, r, "/login?next="+url.QueryEscape(view.Next))
+				return
+			}
+		}
+		s.flash(w, "registered")
+		redirect(w, r, view.Next)
+	})
+}
+
+// handleLogout ends the session at auth (best effort) and always clears the storefront's cookie.
+func handleLogout(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sess := visitorFrom(r.Context()).session; sess != "" {
+			if _, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/logout", session: sess}); err != nil {
+				s.logger.WarnContext(r.Context(), "logout at auth failed", "err", err)
+			}
+			s.sessions.drop(sess)
+		}
+		s.setCookie(w, cookieSession, "", -1)
+		s.flash(w, "signedout")
+		redirect(w, r, "/")
+	})
+}
+
+// handleLiveToken gives live.js (same origin only: no CORS) a fresh access token for the realtime
+// socket, so the token never sits in the HTML. Signed out, the token is empty and the script
+// connects anonymously or not at all.
+func handleLiveToken(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		shared.Encode(w, http.StatusOK, map[string]string{"token": s.accessToken(r), "ws_url": s.cfg.wsURL()})
+	})
+}

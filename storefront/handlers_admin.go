@@ -1,0 +1,391 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/goshop/platform/shared"
+)
+
+type adminProductsView struct {
+	layout
+	Products []productCard
+	PrevURL  string
+	NextURL  string
+	Total    int
+}
+
+func handleAdminProducts(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := pageParam(r)
+		session := visitorFrom(r.Context()).session
+		list, err := s.gw.listProducts(r.Context(), session, catalogQuery{Page: page, Limit: 20})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		view := adminProductsView{layout: s.newLayout(w, r, "Products"), Products: s.cardsWithStock(r.Context(), session, list.Items), Total: list.Total}
+		view.PrevURL, view.NextURL = pager("/admin/products", page, list.Total, list.Limit)
+		s.render(w, r, http.StatusOK, "admin_products.html", view)
+	})
+}
+
+// productForm is the create/edit form as typed, re-shown with field messages when refused.
+type productForm struct {
+	ID          string
+	SKU         string
+	Name        string
+	Description string
+	Price       string
+	Currency    string
+	Category    string
+	Images      string // one URL per line
+	Active      bool
+	Stock       string
+}
+
+type adminProductFormView struct {
+	layout
+	Form    productForm
+	IsNew   bool
+	Errors  map[string]string
+	Message string
+}
+
+// productBody is the JSON the product API takes for create (with stock) and update (without).
+type productBody struct {
+	SKU         string      `json:"sku"`
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	Price       json.Number `json:"price"`
+	Currency    string      `json:"currency"`
+	Category    string      `json:"category"`
+	Images      []string    `json:"images"`
+	Active      bool        `json:"active"`
+	Stock       *int        `json:"stock,omitempty"`
+}
+
+func readProductForm(r *http.Request) productForm {
+	return productForm{
+		SKU: strings.TrimSpace(r.PostFormValue("sku")), Name: strings.TrimSpace(r.PostFormValue("name")),
+		Description: strings.TrimSpace(r.PostFormValue("description")), Price: strings.TrimSpace(r.PostFormValue("price")),
+		Currency: strings.ToUpper(strings.TrimSpace(r.PostFormValue("currency"))), Category: strings.TrimSpace(r.PostFormValue("category")),
+		Images: strings.TrimSpace(r.PostFormValue("images")), Active: r.PostFormValue("active") != "", Stock: strings.TrimSpace(r.PostFormValue("stock")),
+	}
+}
+
+// body checks the form and builds the API body; field messages come back keyed by input name.
+func (f productForm) body(isNew bool) (productBody, map[string]string) {
+	errs := map[string]string{}
+	b := productBody{SKU: f.SKU, Name: f.Name, Description: f.Description, Currency: f.Currency, Category: f.Category, Active: f.Active, Images: []string{}}
+	if !validSKU(f.SKU) {
+		errs["sku"] = "SKU: 1–64 letters, digits, '-', '_' or '.'."
+	}
+	if f.Name == "" || len(f.Name) > 200 {
+		errs["name"] = "Name is required (at most 200 characters)."
+	}
+	if len(f.Description) > 5000 {
+		errs["description"] = "Description is too long."
+	}
+	if c, err := parseCents(f.Price); err != nil || c == 0 {
+		errs["price"] = "Price must be an amount like 19.99, above zero."
+	} else {
+		b.Price = centsNumber(c)
+	}
+	if b.Currency == "" {
+		b.Currency = "USD"
+	}
+	if len(b.Currency) != 3 {
+		errs["currency"] = "Currency is a 3-letter code such as USD."
+	}
+	if f.Category == "" || len(f.Category) > 64 {
+		errs["category"] = "Category is required."
+	}
+	for _, line := range strings.Split(f.Images, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if u, err := url.Parse(line); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs["images"] = "Images are http(s) URLs, one per line."
+			continue
+		}
+		b.Images = append(b.Images, line)
+	}
+	if isNew {
+		n, err := strconv.Atoi(f.Stock)
+		if f.Stock == "" {
+			n, err = 0, nil
+		}
+		if err != nil || n < 0 || n > 1_000_000 {
+			errs["stock"] = "Initial stock is a whole number from 0."
+		} else {
+			b.Stock = &n
+		}
+	}
+	return b, errs
+}
+
+func handleAdminProductNew(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		view := adminProductFormView{layout: s.newLayout(w, r, "New product"), IsNew: true, Form: productForm{Currency: "USD", Active: true, Stock: "10"}}
+		s.render(w, r, http.StatusOK, "admin_product_form.html", view)
+	})
+}
+
+// saveProduct creates (id == "") or updates a product from the posted form, re-showing it with the
+// local or the API's field messages when refused.
+func (s *site) saveProduct(w http.ResponseWriter, r *http.Request, id string) {
+	isNew := id == ""
+	form := readProductForm(r)
+	form.ID = id
+	title := "Edit product"
+	if isNew {
+		title = "New product"
+	}
+	body, errs := form.body(isNew)
+	fail := func(status int, msg string) {
+		view := adminProductFormView{layout: s.newLayout(w, r, title), Form: form, IsNew: isNew, Errors: errs, Message: msg}
+		s.render(w, r, status, "admin_product_form.html", view)
+	}
+	if len(errs) > 0 {
+		fail(http.StatusBadRequest, "Please correct the marked fields.")
+		return
+	}
+	c := call{method: http.MethodPost, path: "/product/products", session: visitorFrom(r.Context()).session, body: body}
+	if !isNew {
+		c.method, c.path = http.MethodPut, "/product/products/"+url.PathEscape(id)
+	}
+	if _, err := s.gw.do(r.Context(), c); err != nil {
+		ae := asAPIError(err)
+		if ae.Status >= 500 || ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized {
+			s.renderError(w, r, err)
+			return
+		}
+		for k, v := range ae.Fields {
+			errs[k] = v
+		}
+		fail(ae.Status, ae.Message)
+		return
+	}
+	s.flash(w, "saved")
+	redirect(w, r, "/admin/products")
+}
+
+func handleAdminProductCreate(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.saveProduct(w, r, "") })
+}
+
+func handleAdminProductEdit(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+			return
+		}
+		p, err := s.gw.getProduct(r.Context(), visitorFrom(r.Context()).session, id)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		form := productForm{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description, Price: string(p.Price),
+			Currency: p.Currency, Category: p.Category, Images: strings.Join(p.Images, "\n"), Active: p.Active}
+		if c, ok := numberCents(p.Price); ok {
+			form.Price = formatDecimal(c)
+		}
+		view := adminProductFormView{layout: s.newLayout(w, r, "Edit "+p.Name), Form: form}
+		s.render(w, r, http.StatusOK, "admin_product_form.html", view)
+	})
+}
+
+func handleAdminProductUpdate(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+			return
+		}
+		s.saveProduct(w, r, id)
+	})
+}
+
+func handleAdminProductDelete(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+			return
+		}
+		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id), session: visitorFrom(r.Context()).session}); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "deleted")
+		redirect(w, r, "/admin/products")
+	})
+}
+
+type adminInventoryView struct {
+	layout
+	Items   []stockView
+	Raw     []stockItem
+	PrevURL string
+	NextURL string
+}
+
+func handleAdminInventory(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := pageParam(r)
+		var list stockList
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/inventory/inventory?limit=50&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		view := adminInventoryView{layout: s.newLayout(w, r, "Inventory"), Raw: list.Items}
+		for _, it := range list.Items {
+			view.Items = append(view.Items, newStockView(it.SKU, map[string]stockItem{it.SKU: it}))
+		}
+		view.PrevURL, view.NextURL = pager("/admin/inventory", page, list.Total, list.Limit)
+		s.render(w, r, http.StatusOK, "admin_inventory.html", view)
+	})
+}
+
+func handleAdminInventoryAdjust(s *site) http.Handler {
+	type adjustRequest struct {
+		Delta  int    `json:"delta"`
+		Reason string `json:"reason"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sku := r.PathValue("sku")
+		delta, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("delta")))
+		if !validSKU(sku) || err != nil || delta == 0 || delta > 1_000_000 || delta < -1_000_000 {
+			s.renderError(w, r, badForm("The change must be a non-zero whole number, e.g. 5 or -3."))
+			return
+		}
+		reason := clip(strings.TrimSpace(r.PostFormValue("reason")), 200)
+		if reason == "" {
+			reason = "manual adjustment"
+		}
+		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
+			session: visitorFrom(r.Context()).session, body: adjustRequest{Delta: delta, Reason: reason}})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "adjusted")
+		redirect(w, r, "/admin/inventory")
+	})
+}
+
+// nextStatuses are the order states an admin may move an order to (ARCHITECTURE.md § Order states).
+var nextStatuses = map[string][]string{
+	"confirmed": {"cancelled"},
+	"paid":      {"shipped", "cancelled"},
+	"shipped":   {"delivered"},
+}
+
+type adminOrderRow struct {
+	order
+	Next []string
+}
+
+type adminOrdersView struct {
+	layout
+	Orders  []adminOrderRow
+	PrevURL string
+	NextURL string
+}
+
+func handleAdminOrders(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := pageParam(r)
+		var list orderList
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		view := adminOrdersView{layout: s.newLayout(w, r, "Orders")}
+		for _, o := range list.Items {
+			view.Orders = append(view.Orders, adminOrderRow{order: o, Next: nextStatuses[o.Status]})
+		}
+		view.PrevURL, view.NextURL = pager("/admin/orders", page, list.Total, list.Limit)
+		s.render(w, r, http.StatusOK, "admin_orders.html", view)
+	})
+}
+
+func handleAdminOrderStatus(s *site) http.Handler {
+	type statusRequest struct {
+		Status string `json:"status"`
+		Reason string `json:"reason,omitempty"`
+	}
+	allowed := map[string]bool{"shipped": true, "delivered": true, "cancelled": true}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		status := r.PostFormValue("status")
+		if !validID(id) || !allowed[status] {
+			s.renderError(w, r, badForm("Choose one of the offered statuses."))
+			return
+		}
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
+			session: visitorFrom(r.Context()).session, body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "status")
+		redirect(w, r, "/admin/orders")
+	})
+}
+
+type adminUsersView struct {
+	layout
+	Users   []apiUser
+	PrevURL string
+	NextURL string
+}
+
+func handleAdminUsers(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := pageParam(r)
+		var list userList
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users?limit=20&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		view := adminUsersView{layout: s.newLayout(w, r, "Users"), Users: list.Items}
+		view.PrevURL, view.NextURL = pager("/admin/users", page, list.Total, list.Limit)
+		s.render(w, r, http.StatusOK, "admin_users.html", view)
+	})
+}
+
+func handleAdminUserStatus(s *site) http.Handler {
+	type statusRequest struct {
+		Status string `json:"status"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		status := r.PostFormValue("status")
+		if !validID(id) || (status != "active" && status != "suspended") {
+			s.renderError(w, r, badForm("Status must be active or suspended."))
+			return
+		}
+		if u, _ := s.user(r); u != nil && u.ID == id && status == "suspended" {
+			s.renderError(w, r, badForm("You cannot suspend yourself."))
+			return
+		}
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status",
+			session: visitorFrom(r.Context()).session, body: statusRequest{Status: status}})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "status")
+		redirect(w, r, "/admin/users")
+	})
+}

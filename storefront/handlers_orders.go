@@ -1,0 +1,337 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/goshop/platform/shared"
+)
+
+// checkoutView is the checkout form. IdempotencyKey is minted per render of the form and posted back,
+// so a double submit of one form makes one order.
+type checkoutView struct {
+	layout
+	Rows           []cartRow
+	Subtotal       string
+	Addresses      []address
+	Address        address
+	AddressID      string
+	IdempotencyKey string
+	Errors         map[string]string
+	Message        string
+}
+
+// addressFields are the shipping address inputs and their labels, checked before calling the API.
+var addressFields = []struct{ Name, Label string }{
+	{"name", "Full name"}, {"street", "Street"}, {"city", "City"}, {"state", "State / region"},
+	{"zip_code", "ZIP / postal code"}, {"country", "Country"},
+}
+
+func handleCheckout(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.readCart(r)
+		if len(c.Lines) == 0 {
+			redirect(w, r, "/cart")
+			return
+		}
+		u, _ := s.user(r)
+		view := checkoutView{Address: address{Name: u.Name}, IdempotencyKey: shared.NewID()}
+		s.renderCheckout(w, r, http.StatusOK, c, view)
+	})
+}
+
+// renderCheckout fills the cart summary and the saved addresses (optional: a failing user service
+// only hides them) and renders the form.
+func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int, c cart, view checkoutView) {
+	session := visitorFrom(r.Context()).session
+	rows, subtotal, err := s.loadCart(r.Context(), session, c)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	var saved struct {
+		Items []address `json:"items"`
+	}
+	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me/addresses", session: session, out: &saved}); err != nil {
+		s.logger.DebugContext(r.Context(), "saved addresses unavailable", "err", err)
+	}
+	view.layout = s.newLayout(w, r, "Checkout")
+	view.Rows, view.Subtotal, view.Addresses = rows, subtotal, saved.Items
+	s.render(w, r, status, "checkout.html", view)
+}
+
+// validIdempotencyKey accepts the keys the form is rendered with: 32 hex digits.
+func validIdempotencyKey(k string) bool {
+	if len(k) != 32 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if !(k[i] >= '0' && k[i] <= '9' || k[i] >= 'a' && k[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func handleCheckoutPost(s *site) http.Handler {
+	type orderItem struct {
+		SKU      string `json:"sku"`
+		Quantity int    `json:"quantity"`
+	}
+	type orderRequest struct {
+		Items           []orderItem `json:"items"`
+		ShippingAddress *address    `json:"shipping_address,omitempty"`
+		AddressID       string      `json:"address_id,omitempty"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.readCart(r)
+		if len(c.Lines) == 0 {
+			redirect(w, r, "/cart")
+			return
+		}
+		key := r.PostFormValue("idempotency_key")
+		if !validIdempotencyKey(key) {
+			s.renderError(w, r, badForm("The checkout form is incomplete. Please reload it and try again."))
+			return
+		}
+		view := checkoutView{IdempotencyKey: key, Errors: map[string]string{}}
+		view.AddressID = strings.TrimSpace(r.PostFormValue("address_id"))
+		view.Address = address{
+			Name: r.PostFormValue("name"), Street: r.PostFormValue("street"), City: r.PostFormValue("city"),
+			State: r.PostFormValue("state"), ZipCode: r.PostFormValue("zip_code"), Country: r.PostFormValue("country"),
+		}
+		req := orderRequest{}
+		for _, l := range c.Lines {
+			req.Items = append(req.Items, orderItem{SKU: l.SKU, Quantity: l.Qty})
+		}
+		if view.AddressID != "" && len(view.AddressID) <= 128 {
+			req.AddressID = view.AddressID
+		} else {
+			a := view.Address
+			vals := map[string]*string{"name": &a.Name, "street": &a.Street, "city": &a.City, "state": &a.State, "zip_code": &a.ZipCode, "country": &a.Country}
+			for _, f := range addressFields {
+				p := vals[f.Name]
+				*p = strings.TrimSpace(*p)
+				switch {
+				case *p == "" && f.Name != "state":
+					view.Errors[f.Name] = f.Label + " is required."
+				case len(*p) > 200:
+					view.Errors[f.Name] = f.Label + " is too long."
+				}
+			}
+			view.Address, req.ShippingAddress = a, &a
+		}
+		if len(view.Errors) > 0 {
+			s.renderCheckout(w, r, http.StatusBadRequest, c, view)
+			return
+		}
+		var created order
+		_, err := s.gw.do(r.Context(), call{
+			method: http.MethodPost, path: "/order/orders", session: visitorFrom(r.Context()).session,
+			body: req, header: map[string]string{"Idempotency-Key": key}, out: &created,
+		})
+		if err != nil {
+			ae := asAPIError(err)
+			if ae.Status == http.StatusUnauthorized {
+				loginRedirect(w, r)
+				return
+			}
+			if ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusConflict {
+				// Refused before anything was made: the corrected form is a new attempt with a new key.
+				// After a 5xx or a timeout the order may exist, so the form keeps its key and a retry
+				// returns that order instead of making a second one.
+				view.IdempotencyKey = shared.NewID()
+			}
+			for k, msg := range ae.Fields {
+				view.Errors[strings.TrimPrefix(k, "shipping_address.")] = msg
+			}
+			view.Message = ae.Message
+			s.renderCheckout(w, r, ae.Status, c, view)
+			return
+		}
+		if created.ID == "" {
+			s.renderError(w, r, &apiError{Status: http.StatusBadGateway, Code: shared.CodeUnavailable, Message: "The order service gave an unexpected answer. Please check your orders before trying again."})
+			return
+		}
+		s.ordersPlaced.Inc()
+		s.writeCart(w, cart{})
+		redirect(w, r, "/orders/"+url.PathEscape(created.ID))
+	})
+}
+
+type ordersView struct {
+	layout
+	Orders  []order
+	PrevURL string
+	NextURL string
+}
+
+// pageParam reads ?page=, 1 when absent or malformed.
+func pageParam(r *http.Request) int {
+	p, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || p < 1 || p > 10000 {
+		return 1
+	}
+	return p
+}
+
+// pager returns the previous and next page links of a list at page.
+func pager(path string, page, total, limit int) (prev, next string) {
+	if limit <= 0 {
+		limit = 20
+	}
+	if page > 1 {
+		prev = path + "?page=" + strconv.Itoa(page-1)
+	}
+	if page*limit < total {
+		next = path + "?page=" + strconv.Itoa(page+1)
+	}
+	return prev, next
+}
+
+func handleOrders(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := pageParam(r)
+		var list orderList
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		view := ordersView{layout: s.newLayout(w, r, "My orders"), Orders: list.Items}
+		view.PrevURL, view.NextURL = pager("/orders", page, list.Total, list.Limit)
+		s.render(w, r, http.StatusOK, "orders.html", view)
+	})
+}
+
+type orderView struct {
+	layout
+	Order     order
+	CanPay    bool
+	CanCancel bool
+	Waiting   bool
+	PayError  string
+	Card      payForm
+}
+
+type payForm struct {
+	Number, Month, Year, CVC string
+	Errors                   map[string]string
+}
+
+func (s *site) renderOrder(w http.ResponseWriter, r *http.Request, status int, id string, pf payForm, payErr string) {
+	var o order
+	_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders/" + url.PathEscape(id), session: visitorFrom(r.Context()).session, out: &o})
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if pf.Number == "" {
+		pf.Number = "4242 4242 4242 4242"
+		pf.Month, pf.Year, pf.CVC = "12", "2030", "123"
+	}
+	view := orderView{
+		layout:    s.newLayout(w, r, "Order "+shortID(o.ID)),
+		Order:     o,
+		CanPay:    o.Status == "confirmed",
+		CanCancel: o.Status == "pending" || o.Status == "confirmed",
+		Waiting:   o.Status == "pending",
+		PayError:  payErr,
+		Card:      pf,
+	}
+	s.render(w, r, status, "order.html", view)
+}
+
+func shortID(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+func validID(id string) bool { return id != "" && len(id) <= 128 && !strings.ContainsAny(id, "/?#") }
+
+func handleOrder(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+			return
+		}
+		s.renderOrder(w, r, http.StatusOK, id, payForm{}, "")
+	})
+}
+
+// handleOrderPay posts the stub card form to the order service. A refused card shows the order page
+// again with the API's message; the test card 4242 4242 4242 4242 pays.
+func handleOrderPay(s *site) http.Handler {
+	type payRequest struct {
+		CardNumber string `json:"card_number"`
+		ExpMonth   int    `json:"exp_month"`
+		ExpYear    int    `json:"exp_year"`
+		CVC        string `json:"cvc"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+			return
+		}
+		pf := payForm{
+			Number: strings.TrimSpace(r.PostFormValue("card_number")), Month: strings.TrimSpace(r.PostFormValue("exp_month")),
+			Year: strings.TrimSpace(r.PostFormValue("exp_year")), CVC: strings.TrimSpace(r.PostFormValue("cvc")),
+			Errors: map[string]string{},
+		}
+		req := payRequest{CardNumber: strings.NewReplacer(" ", "", "-", "").Replace(pf.Number), CVC: pf.CVC}
+		var err error
+		if req.ExpMonth, err = strconv.Atoi(pf.Month); err != nil || req.ExpMonth < 1 || req.ExpMonth > 12 {
+			pf.Errors["exp_month"] = "Month must be 1 to 12."
+		}
+		if req.ExpYear, err = strconv.Atoi(pf.Year); err != nil || req.ExpYear < 2000 || req.ExpYear > 2100 {
+			pf.Errors["exp_year"] = "Year must be like 2030."
+		}
+		if len(req.CardNumber) < 12 || len(req.CardNumber) > 19 {
+			pf.Errors["card_number"] = "Card number must have 12 to 19 digits."
+		}
+		if len(pf.Errors) > 0 {
+			s.renderOrder(w, r, http.StatusBadRequest, id, pf, "Please check the card details.")
+			return
+		}
+		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/pay",
+			session: visitorFrom(r.Context()).session, body: req})
+		if err != nil {
+			ae := asAPIError(err)
+			if ae.Status >= 500 || ae.Status == http.StatusNotFound || ae.Status == http.StatusForbidden {
+				s.renderError(w, r, err)
+				return
+			}
+			for k, v := range ae.Fields {
+				pf.Errors[k] = v
+			}
+			s.renderOrder(w, r, ae.Status, id, pf, ae.Message)
+			return
+		}
+		s.flash(w, "paid")
+		redirect(w, r, "/orders/"+url.PathEscape(id))
+	})
+}
+
+func handleOrderCancel(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+			return
+		}
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/cancel",
+			session: visitorFrom(r.Context()).session, body: struct{}{}})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "cancelled")
+		redirect(w, r, "/orders/"+url.PathEscape(id))
+	})
+}

@@ -1,0 +1,69 @@
+// Command storefront serves the shop and the admin console as server-rendered HTML. It keeps no data
+// of its own: every page is built from the public API at GATEWAY_URL, and the browser's session is the
+// gateway's session_id, held in the storefront's own HttpOnly cookie.
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/goshop/platform/shared"
+)
+
+// assets holds the page templates and the static files (CSS, the live-update script, images), so the
+// binary is all a deployment needs.
+//
+//go:embed templates static
+var assets embed.FS
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "storefront:", err)
+		os.Exit(1)
+	}
+}
+
+// run loads the configuration, parses every page template (a broken template fails start-up, not a
+// request), and serves until ctx is cancelled.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	logger := shared.NewLogger(stdout, "storefront", cfg.LogLevel)
+	if cfg.secretGenerated {
+		logger.Warn("STOREFRONT_SECRET not set: using a random key, carts and forms do not survive a restart and instances cannot share them")
+	}
+	pages, err := parsePages(assets)
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	metrics := shared.NewMetrics("storefront")
+	ready := shared.NewReadiness()
+	gw := newGatewayClient(cfg.GatewayURL, metrics)
+	ready.Add("gateway", gw.ping)
+
+	ln, err := shared.Listen(ctx, cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	handler := NewServer(logger, cfg, metrics, ready, pages, gw)
+	srv := shared.NewHTTPServer(handler, logger)
+	logger.Info("storefront starting", "addr", ln.Addr().String(), "gateway", cfg.GatewayURL, "args", len(args))
+	var errs []error
+	if err := shared.Serve(ctx, logger, srv, ln, ready); err != nil {
+		errs = append(errs, err)
+	}
+	gw.close()
+	logger.Info("storefront stopped")
+	return errors.Join(errs...)
+}

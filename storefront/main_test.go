@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestRun starts the real program against a fake gateway, waits for /readyz, and stops it.
+func TestRun(t *testing.T) {
+	gw := newFakeGateway(t)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"storefront"}, mapEnv(map[string]string{"HTTP_ADDR": addr, "GATEWAY_URL": gw.srv.URL}), io.Discard, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /readyz: not ready within 10s (last err %v)", err)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /: status = %d, want %d", resp.StatusCode, http.StatusOK)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}
+
+func TestRunFailsOnBadConfig(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), nil, mapEnv(map[string]string{"GATEWAY_URL": "ftp://x", "LOG_LEVEL": "loud"}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "GATEWAY_URL") || !strings.Contains(err.Error(), "LOG_LEVEL") {
+		t.Fatalf("run with bad config: err = %v, want both bad values reported", err)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr []string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "defaults", env: map[string]string{}, check: func(t *testing.T, c Config) {
+			if c.HTTPAddr != "127.0.0.1:3000" || c.GatewayURL != "http://127.0.0.1:3008" || c.GatewayPublicURL != c.GatewayURL {
+				t.Errorf("defaults = %+v", c)
+			}
+			if !c.secretGenerated || len(c.Secret) != 32 {
+				t.Errorf("secret not generated")
+			}
+			if got, want := c.wsURL(), "ws://127.0.0.1:3008/realtime/ws"; got != want {
+				t.Errorf("wsURL = %q, want %q", got, want)
+			}
+		}},
+		{name: "public https gateway", env: map[string]string{"GATEWAY_PUBLIC_URL": "https://api.example.com/", "STOREFRONT_SECRET": strings.Repeat("k", 40), "STOREFRONT_COOKIE_SECURE": "true"}, check: func(t *testing.T, c Config) {
+			if got, want := c.wsURL(), "wss://api.example.com/realtime/ws"; got != want {
+				t.Errorf("wsURL = %q, want %q", got, want)
+			}
+			if !c.CookieSecure || c.secretGenerated {
+				t.Errorf("cfg = %+v", c)
+			}
+		}},
+		{name: "all bad at once", env: map[string]string{"GATEWAY_URL": "nope", "STOREFRONT_SECRET": "short", "STOREFRONT_COOKIE_SECURE": "maybe", "LOG_LEVEL": "x", "GATEWAY_PUBLIC_URL": "::"},
+			wantErr: []string{"GATEWAY_URL", "STOREFRONT_SECRET", "STOREFRONT_COOKIE_SECURE", "LOG_LEVEL", "GATEWAY_PUBLIC_URL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := loadConfig(mapEnv(tt.env))
+			for _, w := range tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("loadConfig: err = %v, want it to mention %s", err, w)
+				}
+			}
+			if len(tt.wantErr) == 0 && err != nil {
+				t.Fatalf("loadConfig: %v", err)
+			}
+			if tt.check != nil {
+				tt.check(t, c)
+			}
+		})
+	}
+}
+
+// TestParsePages proves every page parses at start-up and that a broken template fails start-up.
+func TestParsePages(t *testing.T) {
+	t.Parallel()
+	pg, err := parsePages(assets)
+	if err != nil {
+		t.Fatalf("parsePages: %v", err)
+	}
+	if len(pg.sets) != len(pageNames) || pg.version == "" {
+		t.Errorf("parsed %d sets (version %q), want %d", len(pg.sets), pg.version, len(pageNames))
+	}
+	broken := fstest.MapFS{"templates/base.html": {Data: []byte(`{{define "base"}}{{template "content" .}}{{end}}`)}, "static/a.css": {Data: []byte("x")}}
+	for _, n := range pageNames {
+		broken["templates/"+n] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{end}}`)}
+	}
+	broken["templates/cart.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{if}}{{end}}`)}
+	if _, err := parsePages(broken); err == nil || !strings.Contains(err.Error(), "cart.html") {
+		t.Errorf("parsePages(broken cart.html): err = %v, want a parse error naming cart.html", err)
+	}
+}

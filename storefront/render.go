@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// pageNames are the page templates; each is parsed with base.html into its own set, so every page
+// defines its own "title" and "content" without clashing with the others.
+var pageNames = []string{
+	"home.html", "catalog.html", "product.html", "cart.html", "checkout.html", "orders.html", "order.html",
+	"login.html", "register.html", "error.html",
+	"admin_products.html", "admin_product_form.html", "admin_inventory.html", "admin_orders.html", "admin_users.html",
+}
+
+// pages is the parsed template set of every page plus the static files' cache-busting version.
+type pages struct {
+	sets    map[string]*template.Template
+	static  fs.FS
+	version string // short hash of the static files, appended to their URLs
+}
+
+// parsePages parses every page at start-up, so a broken template stops the program instead of a request.
+func parsePages(assets fs.FS) (*pages, error) {
+	p := &pages{sets: make(map[string]*template.Template, len(pageNames))}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(templateFuncs).ParseFS(assets, "templates/base.html", "templates/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+		if t.Lookup("base") == nil || t.Lookup("content") == nil {
+			return nil, fmt.Errorf("parse %s: needs templates base and content", name)
+		}
+		p.sets[name] = t
+	}
+	static, err := fs.Sub(assets, "static")
+	if err != nil {
+		return nil, err
+	}
+	p.static = static
+	h := sha256.New()
+	err = fs.WalkDir(static, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, path)
+		h.Write([]byte(path))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("static: %w", err)
+	}
+	p.version = hex.EncodeToString(h.Sum(nil))[:12]
+	return p, nil
+}
+
+// Image is the product's first displayable image URL, "" for the placeholder. Only http(s) and
+// site-relative URLs are used, so a stored "javascript:" URL never reaches an attribute.
+func (p product) Image() string {
+	for _, img := range p.Images {
+		if u, err := url.Parse(img); err == nil && (u.Scheme == "https" || u.Scheme == "http" || (u.Scheme == "" && strings.HasPrefix(img, "/") && !strings.HasPrefix(img, "//"))) {
+			return img
+		}
+	}
+	return ""
+}
+
+var templateFuncs = template.FuncMap{
+	"money": formatMoney,
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2 Jan 2006 15:04 UTC")
+	},
+	"initial": func(s string) string {
+		for _, r := range s {
+			return strings.ToUpper(string(r))
+		}
+		return "?"
+	},
+	"number": func(n json.Number) string { return string(n) },
+	"shortid": func(s string) string {
+		if len(s) > 8 {
+			return s[:8]
+		}
+		return s
+	},
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	"dict": func(kv ...string) map[string]string {
+		m := make(map[string]string, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	},
+}
+
+// layout is what base.html needs; every page view embeds it.
+type layout struct {
+	Title     string
+	User      *apiUser
+	CSRF      string
+	Flash     string
+	CartCount int
+	Path      string
+	Static    string // version query for static URLs
+	WSURL     string // the realtime socket for live.js, "" to stay offline
+	RequestID string
+	Admin     bool // the admin console's navigation
+}
+
+// newLayout fills the layout for r. A failing session lookup shows the page signed out rather than
+// failing a public page.
+func (s *site) newLayout(w http.ResponseWriter, r *http.Request, title string) layout {
+	u, _ := s.user(r)
+	return layout{
+		Title:     title,
+		User:      u,
+		CSRF:      s.csrfToken(visitorFrom(r.Context())),
+		Flash:     s.takeFlash(w, r),
+		CartCount: s.readCart(r).count(),
+		Path:      r.URL.Path,
+		Static:    s.pages.version,
+		WSURL:     s.cfg.wsURL(),
+		RequestID: shared.RequestIDFrom(r.Context()),
+		Admin:     strings.HasPrefix(r.URL.Path, "/admin"),
+	}
+}
+
+// render executes page with view into a buffer and only then writes it, so a template error still
+// becomes a clean error page.
+func (s *site) render(w http.ResponseWriter, r *http.Request, status int, page string, view any) {
+	t, ok := s.pages.sets[page]
+	if !ok {
+		s.logger.ErrorContext(r.Context(), "unknown page", "page", page)
+		s.renderFallback(w, r)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "base", view); err != nil {
+		s.logger.ErrorContext(r.Context(), "render failed", "page", page, "err", err, "request_id", shared.RequestIDFrom(r.Context()))
+		s.renderFallback(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// Pages show the visitor's own cart, orders and tokens: never stored by shared caches.
+	h.Set("Cache-Control", "private, no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderFallback is the last resort when a page template itself fails: static HTML, no data.
+func (s *site) renderFallback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><meta charset="utf-8"><title>Error</title><link rel="stylesheet" href="/static/app.css"><main class="container"><h1>Something went wrong</h1><p>Please try again. Request ID: <code>%s</code></p><p><a href="/">Back to the shop</a></p></main></html>`,
+		template.HTMLEscapeString(shared.RequestIDFrom(r.Context())))
+}
+
+type errorView struct {
+	layout
+	Status  int
+	Heading string
+	Message string
+	APIRef  string
+}
+
+// renderError shows an error page in the layout: the API's message for 4xx, a friendly text for 5xx,
+// and the request ID to quote to support; never a cause or a stack.
+func (s *site) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := asAPIError(err)
+	if ae.Status >= 500 {
+		s.logger.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err, "request_id", shared.RequestIDFrom(r.Context()))
+	}
+	heading := map[int]string{
+		http.StatusBadRequest:          "That did not work",
+		http.StatusUnauthorized:        "Please sign in",
+		http.StatusForbidden:           "Not allowed",
+		http.StatusNotFound:            "Not found",
+		http.StatusConflict:            "That clashes with something",
+		http.StatusTooManyRequests:     "Slow down a little",
+		http.StatusServiceUnavailable:  "Temporarily unavailable",
+		http.StatusInternalServerError: "Something went wrong",
+	}[ae.Status]
+	if heading == "" {
+		heading = http.StatusText(ae.Status)
+	}
+	view := errorView{layout: s.newLayout(w, r, heading), Status: ae.Status, Heading: heading, Message: ae.Message, APIRef: ae.RequestID}
+	s.render(w, r, ae.Status, "error.html", view)
+}
+
+// redirect answers a form post or a guard with 303 See Other, so a reload never re-posts.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// loginRedirect sends a signed-out visitor to the sign-in page, coming back to where they were.
+func loginRedirect(w http.ResponseWriter, r *http.Request) {
+	next := r.URL.Path
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+		next += "?" + r.URL.RawQuery
+	}
+	redirect(w, r, "/login?next="+url.QueryEscape(next))
+}
+
+// safeNext keeps a post-login destination on this site: a local absolute path, never "//host".
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
+		return "/"
+	}
+	return s
+}

@@ -1,0 +1,127 @@
+// GoShop live layer. The pages work without it; this script only adds live order status, live stock
+// badges, toasts and a connection indicator, over the realtime service's WebSocket at the gateway.
+// It never uses innerHTML: everything shown is set with textContent.
+(function () {
+  "use strict";
+  var body = document.body;
+  var wsBase = body && body.getAttribute("data-ws");
+  if (!wsBase || !("WebSocket" in window) || !window.fetch) return;
+
+  var signedIn = body.getAttribute("data-signed-in") === "true";
+  var watchesStock = document.querySelector("[data-stock-sku]") !== null;
+  // Signed out, there is nothing personal to hear; connect only when the page shows stock.
+  if (!signedIn && !watchesStock) return;
+
+  var indicator = document.getElementById("live-status");
+  var toasts = document.getElementById("toasts");
+  var lastSeq = 0, attempt = 0, everConnected = false, socket = null;
+
+  function setState(state, text) {
+    if (!indicator || !everConnected) return;
+    indicator.hidden = false;
+    indicator.setAttribute("data-state", state);
+    indicator.textContent = text;
+  }
+
+  function toast(text) {
+    if (!toasts) return;
+    var el = document.createElement("div");
+    el.className = "toast";
+    el.setAttribute("role", "status");
+    el.textContent = text;
+    toasts.appendChild(el);
+    setTimeout(function () { el.remove(); }, 6000);
+    while (toasts.children.length > 4) toasts.firstChild.remove();
+  }
+
+  function pulse(el) {
+    el.classList.remove("flash-update");
+    void el.offsetWidth;
+    el.classList.add("flash-update");
+  }
+
+  function short(id) { return String(id || "").slice(0, 8); }
+  function title(s) { s = String(s || ""); return s.charAt(0).toUpperCase() + s.slice(1); }
+
+  function onOrder(msg) {
+    var d = msg.data || {};
+    var id = d.order_id, status = d.status || msg.type.replace("order.", "");
+    if (!id) return;
+    var changed = false;
+    document.querySelectorAll('[data-order-status="' + CSS.escape(id) + '"]').forEach(function (el) {
+      if (el.textContent.toLowerCase() === status) return;
+      el.textContent = title(status);
+      el.className = "status status-" + status;
+      pulse(el);
+      changed = true;
+    });
+    if (msg.type === "order.created" && document.getElementById("admin-orders")) {
+      toast("New order #" + short(id) + ": reload to see it.");
+      return;
+    }
+    toast("Order #" + short(id) + " is now " + status + (d.reason ? " (" + d.reason + ")" : "") + ".");
+    // The order page shows a pay or cancel form that depends on the status: fetch the fresh page.
+    if (changed && (document.querySelector('[data-order-waiting="' + CSS.escape(id) + '"]') ||
+        document.querySelector('[data-pay-form="' + CSS.escape(id) + '"]'))) {
+      setTimeout(function () { location.reload(); }, 600);
+    }
+  }
+
+  function onStock(msg) {
+    var d = msg.data || {};
+    if (!d.sku || typeof d.available !== "number") return;
+    var sel = CSS.escape(d.sku);
+    document.querySelectorAll('[data-stock-sku="' + sel + '"]').forEach(function (el) {
+      var n = d.available, threshold = d.low_stock_threshold || 5;
+      el.hidden = false;
+      el.className = "badge " + (n <= 0 ? "badge-out" : n <= threshold ? "badge-low" : "badge-ok");
+      el.textContent = n <= 0 ? "Out of stock" : n <= threshold ? "Only " + n + " left" : "In stock";
+      pulse(el);
+    });
+    document.querySelectorAll('[data-stock-available="' + sel + '"]').forEach(function (el) {
+      el.textContent = String(d.available);
+      pulse(el);
+    });
+    if (msg.type === "inventory.low_stock" && location.pathname.indexOf("/admin") === 0) {
+      toast("Low stock: " + d.sku + " has " + d.available + " left.");
+    }
+  }
+
+  function onMessage(ev) {
+    var msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (!msg || typeof msg.type !== "string") return;
+    if (typeof msg.seq === "number" && msg.seq > lastSeq) lastSeq = msg.seq;
+    if (msg.type.indexOf("order.") === 0) onOrder(msg);
+    else if (msg.type === "inventory.updated" || msg.type === "inventory.low_stock") onStock(msg);
+  }
+
+  function reconnectLater() {
+    attempt++;
+    if (!everConnected && attempt >= 3) return; // realtime absent: stay silent
+    setState(attempt > 6 ? "offline" : "reconnecting", attempt > 6 ? "Offline" : "Reconnecting…");
+    var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(attempt, 5))) * (0.75 + Math.random() / 2);
+    setTimeout(connect, delay);
+  }
+
+  function connect() {
+    if (document.hidden && everConnected) { setTimeout(connect, 5000); return; }
+    fetch("/live/token", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .catch(function () { return {}; })
+      .then(function (t) {
+        var url = new URL((t && t.ws_url) || wsBase);
+        if (t && t.token) url.searchParams.set("access_token", t.token);
+        if (lastSeq > 0) url.searchParams.set("since", String(lastSeq));
+        try { socket = new WebSocket(url.toString()); } catch (e) { reconnectLater(); return; }
+        socket.onopen = function () { everConnected = true; attempt = 0; setState("connected", "Live"); };
+        socket.onmessage = onMessage;
+        socket.onclose = function () { socket = null; reconnectLater(); };
+        socket.onerror = function () { /* onclose follows and schedules the retry */ };
+      });
+  }
+
+  window.addEventListener("online", function () { if (!socket) { attempt = 0; connect(); } });
+  window.addEventListener("offline", function () { setState("offline", "Offline"); });
+  connect();
+})();
