@@ -1,0 +1,180 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// Query limits of GET /products.
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+	// maxPage bounds skip (page × limit) so a client cannot make the store walk the whole catalog.
+	maxPage   = 1000
+	maxQueryQ = 100
+)
+
+// listResponse is the platform's list shape.
+type listResponse[T any] struct {
+	Items []T `json:"items"`
+	Total int `json:"total"`
+	Page  int `json:"page"`
+	Limit int `json:"limit"`
+}
+
+// parseListQuery reads the query string of GET /products; every bad parameter is reported at once.
+func parseListQuery(v url.Values) (productQuery, map[string]string) {
+	fields := map[string]string{}
+	q := productQuery{Page: 1, Limit: defaultLimit}
+	if s := v.Get("category"); s != "" {
+		c, msg := normalizeCategory(s)
+		if msg != "" {
+			fields["category"] = msg
+		}
+		q.Category = c
+	}
+	q.Q = strings.TrimSpace(v.Get("q"))
+	if len(q.Q) > maxQueryQ || !printable(q.Q, false) {
+		fields["q"] = fmt.Sprintf("must be text of at most %d characters", maxQueryQ)
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"minPrice", &q.MinCents}, {"maxPrice", &q.MaxCents}} {
+		if s := v.Get(p.name); s != "" {
+			c, err := parseMoney(s)
+			if err != nil {
+				fields[p.name] = err.Error()
+			}
+			*p.dst = c
+		}
+	}
+	if q.MaxCents > 0 && q.MinCents > q.MaxCents {
+		fields["minPrice"] = "must not exceed maxPrice"
+	}
+	q.Sort = v.Get("sort")
+	switch q.Sort {
+	case "":
+		q.Sort = sortNewest
+		if q.Q != "" {
+			q.Sort = sortRelevance
+		}
+	case sortPrice, sortPriceDesc, sortNewest, sortName, sortRelevance:
+	default:
+		fields["sort"] = "must be one of price, -price, newest, name, relevance"
+	}
+	for _, p := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{{"page", &q.Page, 1, maxPage}, {"limit", &q.Limit, 1, maxLimit}} {
+		if s := v.Get(p.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < p.min || n > p.max {
+				fields[p.name] = fmt.Sprintf("must be an integer from %d to %d", p.min, p.max)
+				continue
+			}
+			*p.dst = n
+		}
+	}
+	if len(fields) > 0 {
+		return productQuery{}, fields
+	}
+	return q, nil
+}
+
+// handleProductList serves GET /products: a page of active products.
+func handleProductList(logger *slog.Logger, store productStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, fields := parseListQuery(r.URL.Query())
+		if fields != nil {
+			shared.WriteError(w, r, logger, shared.Invalid(fields))
+			return
+		}
+		ps, total, err := store.List(r.Context(), q)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		resp := listResponse[productView]{Items: make([]productView, len(ps)), Total: total, Page: q.Page, Limit: q.Limit}
+		var last time.Time
+		for i, p := range ps {
+			resp.Items[i] = viewOf(p)
+			if p.UpdatedAt.After(last) {
+				last = p.UpdatedAt
+			}
+		}
+		if err := writeCacheable(w, r, resp, last, false); err != nil {
+			logger.WarnContext(r.Context(), "write product list", "err", err)
+		}
+	})
+}
+
+// handleProductGet serves GET /products/{id}: an active product, 400 for a malformed ID, 404 for an
+// absent, inactive or deleted one.
+func handleProductGet(logger *slog.Logger, store productStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validProductID(id) {
+			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"id": "must be a product ID (32 hex digits)"}))
+			return
+		}
+		p, err := store.Get(r.Context(), id)
+		writeVisible(w, r, logger, p, err)
+	})
+}
+
+// handleProductGetBySKU serves GET /products/sku/{sku}, the lookup order uses for prices.
+func handleProductGetBySKU(logger *slog.Logger, store productStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sku, msg := normalizeSKU(r.PathValue("sku"))
+		if msg != "" {
+			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"sku": msg}))
+			return
+		}
+		p, err := store.GetBySKU(r.Context(), sku)
+		writeVisible(w, r, logger, p, err)
+	})
+}
+
+func writeVisible(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p product, err error) {
+	if err == nil && !p.visible() {
+		err = fmt.Errorf("product %s inactive: %w", p.ID, shared.ErrNotFound)
+	}
+	if err != nil {
+		if errors.Is(err, shared.ErrNotFound) {
+			err = shared.Errorf(shared.CodeNotFound, "product not found")
+		}
+		shared.WriteError(w, r, logger, err)
+		return
+	}
+	if err := writeCacheable(w, r, viewOf(p), p.UpdatedAt, true); err != nil {
+		logger.WarnContext(r.Context(), "write product", "err", err)
+	}
+}
+
+// handleCategories serves GET /categories: {"items":[{"name","count"}],"total"} over active products.
+func handleCategories(logger *slog.Logger, store productStore) http.Handler {
+	type response struct {
+		Items []categoryCount `json:"items"`
+		Total int             `json:"total"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := store.Categories(r.Context())
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		if err := writeCacheable(w, r, response{Items: cs, Total: len(cs)}, time.Time{}, false); err != nil {
+			logger.WarnContext(r.Context(), "write categories", "err", err)
+		}
+	})
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+// freeAddr returns a 127.0.0.1 address with a port nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestRun starts the whole program with Kafka unreachable: it must serve, seed the demo catalog,
+// report Kafka in /readyz and stop cleanly when its context ends.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	iss := sharedtest.NewIssuer(t)
+	addr := freeAddr(t)
+	env := map[string]string{
+		"HTTP_ADDR":     addr,
+		"KAFKA_BROKERS": freeAddr(t), // nothing listens: events wait in the outbox
+		"JWKS_URL":      iss.URL,
+		"AUTH_ISSUER":   iss.Name,
+		"LOG_LEVEL":     "warn",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
+	base := "http://" + addr
+	sharedtest.WaitReady(t, base+"/healthz", 5*time.Second)
+
+	// The catalog is seeded in the background; wait for it with a deadline.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get(base + "/products?limit=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct{ Total int }
+		json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if list.Total == len(demoCatalog) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /products: total = %d, want %d within 5s", list.Total, len(demoCatalog))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "kafka") {
+		t.Errorf("GET /readyz with Kafka down: status = %d body %s, want 503 naming kafka", resp.StatusCode, body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v, want nil", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return within 20s of cancel")
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("loadConfig(defaults): %v", err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:3002" || cfg.MongoDB != "product" || !cfg.SeedDemoData || len(cfg.KafkaBrokers) != 1 || cfg.LogLevel != "info" {
+		t.Errorf("defaults = %+v", cfg)
+	}
+	bad := map[string]string{"HTTP_ADDR": "nope", "SEED_DEMO_DATA": "maybe", "LOG_LEVEL": "loud", "MONGO_URI": "http://x", "KAFKA_BROKERS": "a"}
+	_, err = loadConfig(func(k string) string { return bad[k] })
+	if err == nil {
+		t.Fatal("loadConfig(bad values) = nil error")
+	}
+	for name := range bad {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("loadConfig error %q does not name %s", err, name)
+		}
+	}
+	off, _ := loadConfig(func(k string) string { return map[string]string{"SEED_DEMO_DATA": "false"}[k] })
+	if off.SeedDemoData {
+		t.Error("SEED_DEMO_DATA=false: SeedDemoData = true")
+	}
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// Sort orders of the product list.
+const (
+	sortPrice     = "price"
+	sortPriceDesc = "-price"
+	sortNewest    = "newest"
+	sortName      = "name"
+	sortRelevance = "relevance"
+)
+
+// productQuery selects a page of visible (active, not deleted) products. Zero fields do not filter;
+// MaxCents 0 means no upper bound. Page starts at 1.
+type productQuery struct {
+	Category string
+	Q        string
+	MinCents int64
+	MaxCents int64
+	Sort     string
+	Page     int
+	Limit    int
+}
+
+// categoryCount is one entry of GET /categories.
+type categoryCount struct {
+	Name  string `json:"name" bson:"_id"`
+	Count int    `json:"count" bson:"count"`
+}
+
+// productStore is the catalog's storage. Every method wraps shared.ErrNotFound, shared.ErrConflict or
+// shared.ErrUnavailable where named, and anything else as an internal error with the operation's name.
+// Each write is one atomic operation on one document: the change and its outbox event together.
+type productStore interface {
+	// Create inserts p (ID, SKU and timestamps set by the caller) with ev in its outbox.
+	// ErrConflict when the SKU (or ID) already exists, deleted products included.
+	Create(ctx context.Context, p product, ev outboxEvent) error
+	// Get returns the product with id, deleted or not. ErrNotFound when absent.
+	Get(ctx context.Context, id string) (product, error)
+	// GetBySKU returns the product with the normalised sku, deleted or not. ErrNotFound when absent.
+	GetBySKU(ctx context.Context, sku string) (product, error)
+	// Update replaces the mutable fields (name, description, price, currency, category, images,
+	// attributes, active, updated_at) of the product with p.ID and p.SKU unless it is deleted, adds ev
+	// to its outbox, and returns the product as stored afterwards. ErrNotFound when no such live product.
+	Update(ctx context.Context, p product, ev outboxEvent) (product, error)
+	// Delete soft-deletes the live product id+sku at the time at (active false, deleted_at set), adds
+	// ev to its outbox and returns the product afterwards. ErrNotFound when absent or already deleted.
+	Delete(ctx context.Context, id, sku string, at time.Time, ev outboxEvent) (product, error)
+	// List returns one page of visible products matching q and the total number matching.
+	List(ctx context.Context, q productQuery) ([]product, int, error)
+	// Categories returns every category with its number of visible products, by name.
+	Categories(ctx context.Context) ([]categoryCount, error)
+	// Count returns the number of products, deleted ones included (zero means "seed me").
+	Count(ctx context.Context) (int, error)
+	// Pending returns up to limit products that have unacknowledged outbox events.
+	Pending(ctx context.Context, limit int) ([]product, error)
+	// Ack removes the events with ids from product id's outbox; ids already gone are ignored.
+	Ack(ctx context.Context, id string, eventIDs []string) error
+}
+
+// mongoProductStore keeps products in one collection ("products"). Indexes: sku unique,
+// category+price_cents, a text index on name (weight 10) and description (weight 2), pending.
+type mongoProductStore struct {
+	coll   *mongo.Collection
+	logger *slog.Logger
+	// text is true once the text index exists; until then, and on servers without text indexes
+	// (FerretDB), q is matched with a case-insensitive $regex of the quoted query.
+	text atomic.Bool
+}
+
+var _ productStore = (*mongoProductStore)(nil)
+
+func newMongoProductStore(db *mongo.Database, logger *slog.Logger) *mongoProductStore {
+	return &mongoProductStore{coll: db.Collection("products"), logger: logger}
+}
+
+// EnsureIndexes creates the indexes. A server that refuses the text index is logged and q falls back
+// to $regex; any other failure is returned (the caller retries while Mongo is down).
+func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
+	_, err := s.coll.Indexes().CreateMany(ctx, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true).SetName("sku_unique")},
+		{Keys: bson.D{{Key: "category", Value: 1}, {Key: "price_cents", Value: 1}}, Options: options.Index().SetName("category_price")},
+		{Keys: bson.D{{Key: "pending", Value: 1}}, Options: options.Index().SetName("pending")},
+	})
+	if err != nil {
+		return shared.MongoErr("products.indexes", err)
+	}
+	_, err = s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "name", Value: "text"}, {Key: "description", Value: "text"}},
+		Options: options.Index().SetName("text").SetWeights(bson.D{{Key: "name", Value: 10}, {Key: "description", Value: 2}}),
+	})
+	if err != nil {
+		if mongo.IsNetworkError(err) || mongo.IsTimeout(err) {
+			return shared.MongoErr("products.indexes", err)
+		}
+		s.logger.Warn("text index not supported, product search falls back to $regex", "err", err)
+		return nil
+	}
+	s.text.Store(true)
+	return nil
+}
+
+func (s *mongoProductStore) Create(ctx context.Context, p product, ev outboxEvent) error {
+	p.Outbox = map[string]outboxEvent{ev.ID: ev}
+	p.Pending = 1
+	_, err := s.coll.InsertOne(ctx, p)
+	return shared.MongoErr("products.create", err)
+}
+
+func (s *mongoProductStore) Get(ctx context.Context, id string) (product, error) {
+	return s.findOne(ctx, "products.get", bson.D{{Key: "_id", Value: id}})
+}
+
+func (s *mongoProductStore) GetBySKU(ctx context.Context, sku string) (product, error) {
+	return s.findOne(ctx, "products.get_by_sku", bson.D{{Key: "sku", Value: sku}})
+}
+
+func (s *mongoProductStore) findOne(ctx context.Context, op string, filter bson.D) (product, error) {
+	var p product
+	err := s.coll.FindOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: "outbox", Value: 0}})).Decode(&p)
+	return p, shared.MongoErr(op, err)
+}
+
+func (s *mongoProductStore) Update(ctx context.Context, p product, ev outboxEvent) (product, error) {
+	filter := bson.D{{Key: "_id", Value: p.ID}, {Key: "sku", Value: p.SKU}, {Key: "deleted_at", Value: nil}}
+	update := bson.D{
+		{Key: "$set", Value: bson.D{
+			{Key: "name", Value: p.Name}, {Key: "description", Value: p.Description},
+			{Key: "price_cents", Value: p.PriceCents}, {Key: "currency", Value: p.Currency},
+			{Key: "category", Value: p.Category}, {Key: "images", Value: p.Images},
+			{Key: "attributes", Value: p.Attributes}, {Key: "active", Value: p.Active},
+			{Key: "updated_at", Value: p.UpdatedAt}, {Key: "outbox." + ev.ID, Value: ev},
+		}},
+		{Key: "$inc", Value: bson.D{{Key: "pending", Value: 1}}},
+	}
+	return s.findOneAndUpdate(ctx, "products.update", filter, update)
+}
+
+func (s *mongoProductStore) Delete(ctx context.Context, id, sku string, at time.Time, ev outboxEvent) (product, error) {
+	filter := bson.D{{Key: "_id", Value: id}, {Key: "sku", Value: sku}, {Key: "deleted_at", Value: nil}}
+	update := bson.D{
+		{Key: "$set", Value: bson.D{
+			{Key: "active", Value: false}, {Key: "deleted_at", Value: at}, {Key: "updated_at", Value: at},
+			{Key: "outbox." + ev.ID, Value: ev},
+		}},
+		{Key: "$inc", Value: bson.D{{Key: "pending", Value: 1}}},
+	}
+	return s.findOneAndUpdate(ctx, "products.delete", filter, update)
+}
+
+func (s *mongoProductStore) findOneAndUpdate(ctx context.Context, op string, filter, update bson.D) (product, error) {
+	var p product
+	err := s.coll.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&p)
+	return p, shared.MongoErr(op, err)
+}
+
+func (s *mongoProductStore) List(ctx context.Context, q productQuery) ([]product, int, error) {
+	filter := bson.D{{Key: "active", Value: true}, {Key: "deleted_at", Value: nil}}
+	if q.Category != "" {
+		filter = append(filter, bson.E{Key: "category", Value: q.Category})
+	}
+	if q.MinCents > 0 || q.MaxCents > 0 {
+		rng := bson.D{}
+		if q.MinCents > 0 {
+			rng = append(rng, bson.E{Key: "$gte", Value: q.MinCents})
+		}
+		if q.MaxCents > 0 {
+			rng = append(rng, bson.E{Key: "$lte", Value: q.MaxCents})
+		}
+		filter = append(filter, bson.E{Key: "price_cents", Value: rng})
+	}
+	text := q.Q != "" && s.text.Load()
+	if text {
+		filter = append(filter, bson.E{Key: "$text", Value: bson.D{{Key: "$search", Value: q.Q}}})
+	} else if q.Q != "" {
+		// The query is quoted, so it is matched literally: no client text becomes a pattern.
+		re := bson.D{{Key: "$regex", Value: regexp.QuoteMeta(q.Q)}, {Key: "$options", Value: "i"}}
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "name", Value: re}}, bson.D{{Key: "description", Value: re}},
+		}})
+	}
+	total, err := s.coll.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, 0, shared.MongoErr("products.list.count", err)
+	}
+	projection := bson.D{{Key: "outbox", Value: 0}}
+	var sort bson.D
+	switch q.Sort {
+	case sortPrice:
+		sort = bson.D{{Key: "price_cents", Value: 1}}
+	case sortPriceDesc:
+		sort = bson.D{{Key: "price_cents", Value: -1}}
+	case sortName:
+		sort = bson.D{{Key: "name", Value: 1}}
+	case sortRelevance:
+		if text {
+			score := bson.D{{Key: "$meta", Value: "textScore"}}
+			projection = bson.D{{Key: "score", Value: score}}
+			sort = bson.D{{Key: "score", Value: score}}
+		} else {
+			sort = bson.D{{Key: "created_at", Value: -1}}
+		}
+	default:
+		sort = bson.D{{Key: "created_at", Value: -1}}
+	}
+	sort = append(sort, bson.E{Key: "_id", Value: 1}) // a total order, so pages never overlap
+	opts := options.Find().SetSort(sort).SetSkip(int64((q.Page - 1) * q.Limit)).SetLimit(int64(q.Limit)).SetProjection(projection)
+	cur, err := s.coll.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, 0, shared.MongoErr("products.list", err)
+	}
+	out := make([]product, 0, q.Limit)
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, 0, shared.MongoErr("products.list", err)
+	}
+	for i := range out {
+		out[i].Outbox = nil // the textScore projection cannot exclude fields at the same time
+	}
+	return out, int(total), nil
+}
+
+func (s *mongoProductStore) Categories(ctx context.Context) ([]categoryCount, error) {
+	cur, err := s.coll.Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: bson.D{{Key: "active", Value: true}, {Key: "deleted_at", Value: nil}}}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$category"}, {Key: "count", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+		{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},
+	})
+	if err != nil {
+		return nil, shared.MongoErr("products.categories", err)
+	}
+	out := []categoryCount{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, shared.MongoErr("products.categories", err)
+	}
+	return out, nil
+}
+
+func (s *mongoProductStore) Count(ctx context.Context) (int, error) {
+	n, err := s.coll.CountDocuments(ctx, bson.D{})
+	return int(n), shared.MongoErr("products.count", err)
+}
+
+func (s *mongoProductStore) Pending(ctx context.Context, limit int) ([]product, error) {
+	cur, err := s.coll.Find(ctx, bson.D{{Key: "pending", Value: bson.D{{Key: "$gt", Value: 0}}}},
+		options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "updated_at", Value: 1}}))
+	if err != nil {
+		return nil, shared.MongoErr("products.pending", err)
+	}
+	var out []product
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, shared.MongoErr("products.pending", err)
+	}
+	return out, nil
+}
+
+func (s *mongoProductStore) Ack(ctx context.Context, id string, eventIDs []string) error {
+	var errs []error
+	for _, eid := range eventIDs {
+		// Conditional on the key, so pending drops once per event even when two instances ack it.
+		_, err := s.coll.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: id}, {Key: "outbox." + eid, Value: bson.D{{Key: "$exists", Value: true}}}},
+			bson.D{{Key: "$unset", Value: bson.D{{Key: "outbox." + eid, Value: ""}}}, {Key: "$inc", Value: bson.D{{Key: "pending", Value: -1}}}})
+		if err != nil {
+			errs = append(errs, shared.MongoErr("products.ack", err))
+		}
+	}
+	return errors.Join(errs...)
+}

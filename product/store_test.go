@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// TestProductStore runs the store contract against the in-memory store always and against MongoDB
+// when MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
+func TestProductStore(t *testing.T) {
+	t.Parallel()
+	t.Run("mem", func(t *testing.T) {
+		t.Parallel()
+		testStoreContract(t, func(t *testing.T) productStore { return newMemProductStore() })
+	})
+	uri := os.Getenv("MONGO_TEST_URI")
+	if uri == "" {
+		t.Log("MONGO_TEST_URI not set: skipping the Mongo store")
+		return
+	}
+	t.Run("mongo", func(t *testing.T) {
+		t.Parallel()
+		testStoreContract(t, func(t *testing.T) productStore { return newTestMongoStore(t, uri) })
+	})
+}
+
+func newTestMongoStore(t *testing.T, uri string) *mongoProductStore {
+	t.Helper()
+	ctx := context.Background()
+	client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
+	if err != nil {
+		t.Fatalf("connect %s: %v", uri, err)
+	}
+	db := client.Database("product_test_" + shared.NewID()[:12])
+	t.Cleanup(func() {
+		db.Drop(context.Background())
+		client.Disconnect(context.Background())
+	})
+	s := newMongoProductStore(db, shared.NewLogger(os.Stderr, "product-test", "warn"))
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatalf("EnsureIndexes: %v", err)
+	}
+	return s
+}
+
+// testProduct returns a valid product with the given SKU, category, price and creation time.
+func testProduct(sku, name, desc, category string, cents int64, created time.Time) product {
+	return product{ID: shared.NewID(), SKU: sku, Name: name, Description: desc, PriceCents: cents, Currency: "USD",
+		Category: category, Images: []string{"https://img.test/" + sku}, Attributes: map[string]string{"k": "v"},
+		Active: true, CreatedAt: created, UpdatedAt: created}
+}
+
+func mustEvent(t *testing.T, typ string) outboxEvent {
+	t.Helper()
+	ev, err := newOutboxEvent(typ, map[string]string{"x": "y"}, now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func skus(ps []product) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.SKU
+	}
+	return out
+}
+
+func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
+	ctx := context.Background()
+	base := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+	t.Run("create get conflict", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		if n, err := s.Count(ctx); err != nil || n != 0 {
+			t.Fatalf("Count on empty store = %d, %v; want 0", n, err)
+		}
+		p := testProduct("SKU-1", "Blue Mug", "A mug", "home", 1299, base)
+		if err := s.Create(ctx, p, mustEvent(t, evProductCreated)); err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		got, err := s.Get(ctx, p.ID)
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		if got.SKU != "SKU-1" || got.Name != "Blue Mug" || got.PriceCents != 1299 || !got.CreatedAt.Equal(base) ||
+			got.Attributes["k"] != "v" || len(got.Images) != 1 || !got.Active || got.DeletedAt != nil {
+			t.Errorf("Get = %+v, want the created product", got)
+		}
+		if got.Outbox != nil {
+			t.Errorf("Get returned the outbox %v; reads must not", got.Outbox)
+		}
+		got.Images[0] = "mutated" // must not reach the store
+		if again, _ := s.GetBySKU(ctx, "SKU-1"); again.ID != p.ID || again.Images[0] == "mutated" {
+			t.Errorf("GetBySKU = %+v, want an unshared copy of %s", again, p.ID)
+		}
+		dup := testProduct("SKU-1", "Other", "", "home", 100, base)
+		if err := s.Create(ctx, dup, mustEvent(t, evProductCreated)); !errors.Is(err, shared.ErrConflict) {
+			t.Errorf("Create duplicate SKU: err = %v, want ErrConflict", err)
+		}
+		if _, err := s.Get(ctx, shared.NewID()); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("Get absent: err = %v, want ErrNotFound", err)
+		}
+		if _, err := s.GetBySKU(ctx, "NOPE"); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("GetBySKU absent: err = %v, want ErrNotFound", err)
+		}
+		if n, err := s.Count(ctx); err != nil || n != 1 {
+			t.Errorf("Count = %d, %v; want 1", n, err)
+		}
+	})
+
+	t.Run("update delete outbox", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		p := testProduct("SKU-2", "Lamp", "Desk lamp", "home", 4999, base)
+		created := mustEvent(t, evProductCreated)
+		if err := s.Create(ctx, p, created); err != nil {
+			t.Fatal(err)
+		}
+		upd := p
+		upd.Name, upd.PriceCents, upd.Category, upd.Active, upd.UpdatedAt = "Arc Lamp", 5999, "lighting", false, base.Add(time.Hour)
+		updated := mustEvent(t, evProductUpdated)
+		got, err := s.Update(ctx, upd, updated)
+		if err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		if got.Name != "Arc Lamp" || got.PriceCents != 5999 || got.Category != "lighting" || got.Active || !got.CreatedAt.Equal(base) || !got.UpdatedAt.Equal(base.Add(time.Hour)) {
+			t.Errorf("Update = %+v, want the new fields and the old created_at", got)
+		}
+		if len(got.Outbox) != 2 || got.Pending != 2 {
+			t.Errorf("Update outbox = %v (pending %d), want the created and updated events", got.Outbox, got.Pending)
+		}
+		wrongSKU := upd
+		wrongSKU.SKU = "SKU-X"
+		if _, err := s.Update(ctx, wrongSKU, mustEvent(t, evProductUpdated)); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("Update with another SKU: err = %v, want ErrNotFound", err)
+		}
+
+		pending, err := s.Pending(ctx, 10)
+		if err != nil || len(pending) != 1 || len(pending[0].Outbox) != 2 {
+			t.Fatalf("Pending = %v, %v; want one product with two events", pending, err)
+		}
+		if err := s.Ack(ctx, p.ID, []string{created.ID, created.ID}); err != nil {
+			t.Fatalf("Ack: %v", err)
+		}
+		if err := s.Ack(ctx, p.ID, []string{created.ID}); err != nil {
+			t.Fatalf("Ack twice: %v", err)
+		}
+		pending, _ = s.Pending(ctx, 10)
+		if len(pending) != 1 || pending[0].Pending != 1 || pending[0].Outbox[updated.ID].Type != evProductUpdated {
+			t.Fatalf("Pending after one ack = %+v, want the updated event only", pending)
+		}
+		s.Ack(ctx, p.ID, []string{updated.ID})
+		if pending, _ = s.Pending(ctx, 10); len(pending) != 0 {
+			t.Errorf("Pending after acking all = %v, want none", pending)
+		}
+
+		at := base.Add(2 * time.Hour)
+		del, err := s.Delete(ctx, p.ID, p.SKU, at, mustEvent(t, evProductDeleted))
+		if err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		if del.Active || del.DeletedAt == nil || !del.DeletedAt.Equal(at) || del.Pending != 1 {
+			t.Errorf("Delete = %+v, want inactive, deleted at %v, one pending event", del, at)
+		}
+		if _, err := s.Delete(ctx, p.ID, p.SKU, at, mustEvent(t, evProductDeleted)); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("Delete twice: err = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Update(ctx, upd, mustEvent(t, evProductUpdated)); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("Update deleted: err = %v, want ErrNotFound", err)
+		}
+		if got, err := s.Get(ctx, p.ID); err != nil || got.DeletedAt == nil {
+			t.Errorf("Get deleted = %+v, %v; want it with deleted_at", got, err)
+		}
+		if err := s.Create(ctx, testProduct("SKU-2", "Again", "", "home", 1, base), mustEvent(t, evProductCreated)); !errors.Is(err, shared.ErrConflict) {
+			t.Errorf("Create with a deleted product's SKU: err = %v, want ErrConflict", err)
+		}
+	})
+
+	t.Run("list categories", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		items := []product{
+			testProduct("E-1", "Wireless Headphones", "Noise cancelling over-ear", "electronics", 14999, base.Add(1*time.Minute)),
+			testProduct("E-2", "Bluetooth Speaker", "Waterproof speaker with deep bass", "electronics", 3999, base.Add(2*time.Minute)),
+			testProduct("E-3", "Mechanical Keyboard", "Keyboard with wireless mode", "electronics", 8900, base.Add(3*time.Minute)),
+			testProduct("B-1", "Go Programming", "A book about Go", "books", 3995, base.Add(4*time.Minute)),
+			testProduct("B-2", "Data Systems", "Wireless networks chapter", "books", 5499, base.Add(5*time.Minute)),
+			testProduct("H-1", "Kettle", "Gooseneck kettle", "home", 5900, base.Add(6*time.Minute)),
+		}
+		inactive := testProduct("E-4", "Old Wireless Radio", "Discontinued", "electronics", 1000, base.Add(7*time.Minute))
+		inactive.Active = false
+		items = append(items, inactive)
+		for _, p := range items {
+			if err := s.Create(ctx, p, mustEvent(t, evProductCreated)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deleted := items[5]
+		if _, err := s.Delete(ctx, deleted.ID, deleted.SKU, base.Add(time.Hour), mustEvent(t, evProductDeleted)); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name  string
+			q     productQuery
+			want  []string
+			total int
+		}{
+			{"all newest", productQuery{Sort: sortNewest}, []string{"B-2", "B-1", "E-3", "E-2", "E-1"}, 5},
+			{"category by price", productQuery{Category: "electronics", Sort: sortPrice}, []string{"E-2", "E-3", "E-1"}, 3},
+			{"by price desc", productQuery{Sort: sortPriceDesc}, []string{"E-1", "E-3", "B-2", "E-2", "B-1"}, 5},
+			{"by name", productQuery{Sort: sortName}, []string{"E-2", "B-2", "B-1", "E-3", "E-1"}, 5},
+			{"price range", productQuery{MinCents: 3995, MaxCents: 8900, Sort: sortPrice}, []string{"B-1", "E-2", "B-2", "E-3"}, 4},
+			{"min only", productQuery{MinCents: 8901, Sort: sortPrice}, []string{"E-1"}, 1},
+			{"page 2", productQuery{Sort: sortPrice, Page: 2, Limit: 2}, []string{"B-2", "E-3"}, 5},
+			{"page past end", productQuery{Sort: sortPrice, Page: 4, Limit: 2}, []string{}, 5},
+			{"text", productQuery{Q: "wireless", Sort: sortPrice}, []string{"B-2", "E-3", "E-1"}, 3},
+			{"text relevance", productQuery{Q: "headphones", Sort: sortRelevance}, []string{"E-1"}, 1},
+			{"text in category", productQuery{Q: "wireless", Category: "books"}, []string{"B-2"}, 1},
+			{"text no match", productQuery{Q: "zebra"}, []string{}, 0},
+			{"regex characters are literal", productQuery{Q: ".*"}, []string{}, 0},
+			{"unknown category", productQuery{Category: "toys"}, []string{}, 0},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				q := tt.q
+				if q.Page == 0 {
+					q.Page = 1
+				}
+				if q.Limit == 0 {
+					q.Limit = 20
+				}
+				got, total, err := s.List(ctx, q)
+				if err != nil {
+					t.Fatalf("List(%+v): %v", q, err)
+				}
+				if !slices.Equal(skus(got), tt.want) || total != tt.total {
+					t.Errorf("List(%+v) = %v total %d, want %v total %d", q, skus(got), total, tt.want, tt.total)
+				}
+				for _, p := range got {
+					if p.Outbox != nil {
+						t.Errorf("List returned %s with its outbox", p.SKU)
+					}
+				}
+			})
+		}
+		cats, err := s.Categories(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []categoryCount{{"books", 2}, {"electronics", 3}}; fmt.Sprint(cats) != fmt.Sprint(want) {
+			t.Errorf("Categories = %v, want %v", cats, want)
+		}
+	})
+}
