@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+func registered(t *testing.T, d userRegistered) shared.Event {
+	t.Helper()
+	e, err := shared.NewEvent(eventUserRegistered, d.UserID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestUserRegisteredIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	profiles := newMemProfileStore()
+	handle := handleUserEvent(discardLogger(), profiles)
+	e := registered(t, userRegistered{UserID: "u1", Email: "ann@example.com", Name: "Ann", Role: "admin"})
+
+	if err := handle(ctx, e); err != nil {
+		t.Fatalf("first delivery: %v", err)
+	}
+	first, err := profiles.Get(ctx, "u1")
+	if err != nil {
+		t.Fatalf("profile not created: %v", err)
+	}
+	if first.Email != "ann@example.com" || first.Name != "Ann" || first.Role != shared.RoleAdmin || first.Status != statusActive {
+		t.Errorf("created %+v, want ann@example.com Ann admin active", first)
+	}
+	// The user edits the profile; a redelivered event must not undo that.
+	if _, err := profiles.Update(ctx, "u1", func(p *Profile) error { p.Name = "Ann Edited"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := handle(ctx, e); err != nil {
+			t.Fatalf("redelivery: %v", err)
+		}
+	}
+	// A different event ID with the same user (auth retried its publish) is a no-op too.
+	if err := handle(ctx, registered(t, userRegistered{UserID: "u1", Email: "other@example.com", Name: "Other"})); err != nil {
+		t.Fatalf("second event for the same user: %v", err)
+	}
+	got, _ := profiles.Get(ctx, "u1")
+	if got.Name != "Ann Edited" || got.Email != "ann@example.com" || got.Version != 1 {
+		t.Errorf("after redeliveries: name %q email %q version %d, want unchanged", got.Name, got.Email, got.Version)
+	}
+}
+
+func TestUserEventHandler(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		event  shared.Event
+		poison bool
+	}{
+		{"other type ignored", shared.Event{ID: "e1", Type: eventUserStatusChanged, Data: []byte(`{"user_id":"u1","status":"suspended"}`)}, false},
+		{"malformed data", shared.Event{ID: "e2", Type: eventUserRegistered, Data: []byte(`{"user_id":`)}, true},
+		{"wrong type of field", shared.Event{ID: "e3", Type: eventUserRegistered, Data: []byte(`{"user_id":7}`)}, true},
+		{"missing user_id", shared.Event{ID: "e4", Type: eventUserRegistered, Data: []byte(`{"email":"a@b.c"}`)}, true},
+		{"bad user_id", shared.Event{ID: "e5", Type: eventUserRegistered, Data: []byte(`{"user_id":"a/b"}`)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			profiles := newMemProfileStore()
+			err := handleUserEvent(discardLogger(), profiles)(ctx, tt.event)
+			if got := errors.Is(err, shared.ErrPoison); got != tt.poison {
+				t.Errorf("err = %v, poison %v, want poison %v", err, got, tt.poison)
+			}
+			if !tt.poison && err != nil {
+				t.Errorf("err = %v, want nil", err)
+			}
+			if ps, _, _ := profiles.List(ctx, listFilter{Page: 1, Limit: 10}); len(ps) != 0 {
+				t.Errorf("event created %d profiles, want none", len(ps))
+			}
+		})
+	}
+}
+
+// failingStore makes Create fail as when Mongo is down, so the consumer retries instead of committing.
+type failingStore struct{ *memProfileStore }
+
+func (failingStore) Create(context.Context, Profile) error { return shared.ErrUnavailable }
+
+func TestUserRegisteredStoreDownIsRetried(t *testing.T) {
+	t.Parallel()
+	err := handleUserEvent(discardLogger(), failingStore{newMemProfileStore()})(context.Background(),
+		registered(t, userRegistered{UserID: "u1", Email: "a@example.com"}))
+	if err == nil || errors.Is(err, shared.ErrPoison) {
+		t.Errorf("err = %v, want a retryable (non-poison) error", err)
+	}
+}
+
+// TestRelayRetriesUntilKafkaReturns runs the relay with a publisher that fails: the status change stays
+// in the outbox and is published, once, after Kafka comes back, with backoff in between.
+func TestRelayRetriesUntilKafkaReturns(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		profiles := newMemProfileStore()
+		pub := &sharedtest.Publisher{}
+		pub.SetErr(errors.New("kafka down"))
+		metrics := shared.NewMetrics("user")
+		relay := newOutboxRelay(discardLogger(), profiles, pub, metrics)
+
+		if err := profiles.Create(ctx, newProfile("u1", "a@example.com", "A", "customer", time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := profiles.Update(ctx, "u1", func(p *Profile) error {
+			p.Status = statusSuspended
+			return addEvent(p, eventUserStatusChanged, userStatusChanged{UserID: "u1", Status: statusSuspended})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		go relay.Run(ctx)
+
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if n := relay.failures.Value(); n < 5 || n > 40 {
+			t.Errorf("publish attempts in 10 min of outage = %d, want backoff between 5 and 40", n)
+		}
+		if p, _ := profiles.Get(ctx, "u1"); len(p.Outbox) != 1 {
+			t.Fatalf("outbox holds %d events during the outage, want 1", len(p.Outbox))
+		}
+
+		pub.SetErr(nil)
+		time.Sleep(relay.MaxBackoff)
+		synctest.Wait()
+		evs := pub.Events(shared.TopicUser)
+		if len(evs) != 1 || evs[0].Type != eventUserStatusChanged || evs[0].AggregateID != "u1" {
+			t.Fatalf("published %v after Kafka returned, want one user.status_changed", pub.Types(shared.TopicUser))
+		}
+		if p, _ := profiles.Get(ctx, "u1"); len(p.Outbox) != 0 || p.HasPending {
+			t.Errorf("outbox after publish = %d events (pending %v), want empty", len(p.Outbox), p.HasPending)
+		}
+		// Idle polls publish nothing more.
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := len(pub.Events(shared.TopicUser)); n != 1 {
+			t.Errorf("events published = %d, want still 1", n)
+		}
+		cancel()
+	})
+}
+
+func TestRelayKickPublishesAtOnce(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		profiles := newMemProfileStore()
+		pub := &sharedtest.Publisher{}
+		relay := newOutboxRelay(discardLogger(), profiles, pub, shared.NewMetrics("user"))
+		go relay.Run(ctx)
+		synctest.Wait() // the first pass at start finds nothing
+
+		profiles.Create(ctx, newProfile("u1", "a@example.com", "A", "customer", time.Now()))
+		profiles.Update(ctx, "u1", func(p *Profile) error {
+			return addEvent(p, eventUserUpdated, userUpdated{UserID: "u1", Name: "B"})
+		})
+		relay.Kick()
+		synctest.Wait()
+		if got := pub.Types(shared.TopicUser); len(got) != 1 {
+			t.Errorf("published %v right after Kick, want one event without waiting for the poll", got)
+		}
+		cancel()
+	})
+}

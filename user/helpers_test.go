@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+// testEnv is a user service wired with fakes: in-memory store, recording publisher, real token issuer.
+type testEnv struct {
+	h        http.Handler
+	profiles *memProfileStore
+	pub      *sharedtest.Publisher
+	relay    *outboxRelay
+	iss      *sharedtest.Issuer
+	kicks    atomic.Int64
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	metrics := shared.NewMetrics("user")
+	env := &testEnv{profiles: newMemProfileStore(), pub: &sharedtest.Publisher{}, iss: sharedtest.NewIssuer(t)}
+	env.relay = newOutboxRelay(logger, env.profiles, env.pub, metrics)
+	env.h = NewServer(logger, metrics, shared.NewReadiness(), env.profiles, func() { env.kicks.Add(1) }, env.iss.Verifier())
+	return env
+}
+
+// do sends a request through the whole handler stack; as is the caller (nil: anonymous).
+func (env *testEnv) do(t *testing.T, method, path string, as *shared.Identity, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if as != nil {
+		req.Header.Set("Authorization", env.iss.Bearer(t, *as))
+	}
+	rec := httptest.NewRecorder()
+	env.h.ServeHTTP(rec, req)
+	return rec
+}
+
+// errorBody is the platform's error shape as a client reads it.
+type errorBody struct {
+	Error struct {
+		Code      string            `json:"code"`
+		Message   string            `json:"message"`
+		RequestID string            `json:"request_id"`
+		Fields    map[string]string `json:"fields"`
+	} `json:"error"`
+}
+
+func decodeBody[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("decode %q: %v", rec.Body.String(), err)
+	}
+	return v
+}
+
+// wantError checks status, error code and, when given, the fields carrying messages.
+func wantError(t *testing.T, method, path string, rec *httptest.ResponseRecorder, status int, code string, fields ...string) {
+	t.Helper()
+	if rec.Code != status {
+		t.Errorf("%s %s: status = %d, want %d (body %s)", method, path, rec.Code, status, rec.Body.String())
+		return
+	}
+	e := decodeBody[errorBody](t, rec)
+	if e.Error.Code != code || e.Error.RequestID == "" {
+		t.Errorf("%s %s: error = %+v, want code %q with a request ID", method, path, e.Error, code)
+	}
+	for _, f := range fields {
+		if e.Error.Fields[f] == "" {
+			t.Errorf("%s %s: no message for field %q in %v", method, path, f, e.Error.Fields)
+		}
+	}
+}
+
+func ident(id, role string) *shared.Identity {
+	return &shared.Identity{UserID: id, Email: id + "@example.com", Name: "User " + id, Role: role}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newRequest(method, path, authorization string) *http.Request {
+	r := httptest.NewRequest(method, path, nil)
+	r.Header.Set("Authorization", authorization)
+	return r
+}
+
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
