@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// fakeHealthTransport answers /healthz per host: a host in down fails, others answer 200.
+type fakeHealthTransport struct {
+	down atomic.Pointer[map[string]bool]
+}
+
+func (f *fakeHealthTransport) setDown(hosts ...string) {
+	m := map[string]bool{}
+	for _, h := range hosts {
+		m[h] = true
+	}
+	f.down.Store(&m)
+}
+
+func (f *fakeHealthTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if m := f.down.Load(); m != nil && (*m)[r.URL.Host] {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	}
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"status":"ok"}`)), Header: http.Header{}, Request: r}, nil
+}
+
+func testPool(tb testing.TB, hosts ...string) *pool {
+	tb.Helper()
+	var urls []*url.URL
+	for _, h := range hosts {
+		urls = append(urls, &url.URL{Scheme: "http", Host: h})
+	}
+	return newPool("product", urls, slog.New(slog.DiscardHandler), shared.NewMetrics("gateway"))
+}
+
+func healthy(p *pool) []bool {
+	var out []bool
+	for _, inst := range p.instances {
+		out = append(out, inst.healthy.Load())
+	}
+	return out
+}
+
+// TestHealthChecksRemoveAndRestore runs the real check loop on synctest's clock: an instance that fails
+// two checks in a row leaves the rotation, and comes back after one good check.
+func TestHealthChecksRemoveAndRestore(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := testPool(t, "a:1", "b:1")
+		tr := &fakeHealthTransport{}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go runHealthChecks(ctx, []*pool{p}, &http.Client{Transport: tr}, 3*time.Second)
+		synctest.Wait()
+		if got := healthy(p); !got[0] || !got[1] {
+			t.Fatalf("at start: healthy = %v, want both", got)
+		}
+
+		tr.setDown("b:1")
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if got := healthy(p); !got[1] {
+			t.Fatalf("after one failed check: healthy = %v, want b still in (threshold 2)", got)
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if got := healthy(p); got[1] || !got[0] {
+			t.Fatalf("after two failed checks: healthy = %v, want a only", got)
+		}
+		for range 4 {
+			inst, done, err := p.pick(nil)
+			if err != nil || inst.raw != "http://a:1" {
+				t.Fatalf("pick with b down = %v, %v; want a", inst, err)
+			}
+			done(nil)
+		}
+
+		tr.setDown()
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if got := healthy(p); !got[1] {
+			t.Fatalf("after a good check: healthy = %v, want b back", got)
+		}
+		cancel()
+	})
+}
+
+// TestHealthCheckStaleResultIgnored: a slow check that finishes after a newer one must not overwrite
+// the newer verdict.
+func TestHealthCheckStaleResultIgnored(t *testing.T) {
+	t.Parallel()
+	p := testPool(t, "a:1")
+	inst := p.instances[0]
+	logger := slog.New(slog.DiscardHandler)
+	old := inst.checkSeq.Add(1)
+	newer := inst.checkSeq.Add(1)
+	inst.applyCheck(newer, time.Millisecond, nil, logger, "product")
+	inst.applyCheck(old, time.Second, errors.New("timeout"), logger, "product")
+	inst.applyCheck(old, time.Second, errors.New("timeout"), logger, "product")
+	if !inst.healthy.Load() || inst.fails != 0 {
+		t.Errorf("after stale failures: healthy=%v fails=%d, want healthy with 0 fails", inst.healthy.Load(), inst.fails)
+	}
+}
+
+func TestPickAllOpen(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := testPool(t, "a:1", "b:1")
+		for range 10 {
+			_, done, err := p.pick(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done(errBoom)
+		}
+		_, _, err := p.pick(nil)
+		var ni *errNoInstance
+		if !errors.As(err, &ni) || ni.retryAfter != 30*time.Second {
+			t.Fatalf("pick with every breaker open: err = %v, want errNoInstance with retryAfter 30s", err)
+		}
+		time.Sleep(10 * time.Second)
+		_, _, err = p.pick(nil)
+		if errors.As(err, &ni); ni.retryAfter != 20*time.Second {
+			t.Errorf("10 s later: retryAfter = %s, want 20s", ni.retryAfter)
+		}
+	})
+}
