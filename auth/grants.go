@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"github.com/redis/go-redis/v9"
+)
+
+// Refresh tokens and authorization codes are "<family>.<secret>": the family ID names the grant they
+// belong to (so a store can find it without a lookup), the secret makes them unguessable, and stores
+// keep only the SHA-256 of the whole string.
+var (
+	// errRefreshReused: a refresh token that was already rotated came back, so one of its holders is
+	// an attacker; the family is revoked and every token of it stops working (RFC 9700 §4.14).
+	errRefreshReused = errors.New("refresh token reused; grant revoked")
+	// errCodeReused: an authorization code came back a second time; tokens issued for it are revoked
+	// (RFC 6749 §4.1.2).
+	errCodeReused = errors.New("authorization code reused; grant revoked")
+)
+
+// grant is one refresh-token family: the user's consent to a client (or a direct login), alive until
+// ExpiresAt or revocation. Rotation replaces the token, never the family.
+type grant struct {
+	FamilyID  string    `json:"-"`
+	UserID    string    `json:"user_id"`
+	ClientID  string    `json:"client_id,omitempty"`  // empty for tokens from POST /login
+	SessionID string    `json:"session_id,omitempty"` // the session's public sid, see sessionSID
+	Scope     string    `json:"scope,omitempty"`
+	AuthTime  time.Time `json:"auth_time"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// authCode is what /authorize remembers for /token.
+type authCode struct {
+	ClientID      string    `json:"client_id"`
+	RedirectURI   string    `json:"redirect_uri"`
+	Scope         string    `json:"scope"`
+	Nonce         string    `json:"nonce,omitempty"`
+	Challenge     string    `json:"code_challenge"`
+	UserID        string    `json:"user_id"`
+	SessionID     string    `json:"session_id"`
+	AuthTime      time.Time `json:"auth_time"`
+	FamilyID      string    `json:"-"`
+	OfflineAccess bool      `json:"offline_access,omitempty"`
+}
+
+// newFamilyToken returns a token for a new family and the family ID.
+func newFamilyToken() (token, family string) {
+	family = shared.NewID()
+	return family + "." + randomToken(), family
+}
+
+// tokenFamily returns the family of a token, or false when it does not have the shape.
+func tokenFamily(token string) (string, bool) {
+	fam, secret, ok := strings.Cut(token, ".")
+	if !ok || len(fam) != 32 || len(secret) < 32 || len(token) > 200 {
+		return "", false
+	}
+	for i := 0; i < len(fam); i++ {
+		if c := fam[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", false
+		}
+	}
+	return fam, true
+}
+
+// grantStore keeps authorization codes and refresh-token families. Errors other than the documented
+// ones wrap shared.ErrUnavailable.
+type grantStore interface {
+	// SaveCode stores a single-use code for ttl.
+	SaveCode(ctx context.Context, code string, c authCode, ttl time.Duration) error
+	// TakeCode returns a code's data and consumes it; ErrNotFound when unknown or expired;
+	// errCodeReused when it was taken before (and the family started with it is revoked).
+	TakeCode(ctx context.Context, code string) (authCode, error)
+	// StartFamily stores g (FamilyID from token) with token as its live refresh token.
+	StartFamily(ctx context.Context, g grant, token string) error
+	// Rotate consumes token and makes next the family's live token; ErrNotFound when unknown,
+	// expired or revoked; errRefreshReused when token was already rotated (the family is revoked).
+	Rotate(ctx context.Context, token, next string) (grant, error)
+	// Peek returns the family of a live refresh token without consuming it; ErrNotFound.
+	Peek(ctx context.Context, token string) (grant, error)
+	// RevokeFamily ends a family; unknown families are not an error.
+	RevokeFamily(ctx context.Context, family string) error
+	// RevokeSession ends every family started from the session.
+	RevokeSession(ctx context.Context, sessionID string) error
+	// RevokeUser ends every family of the user.
+	RevokeUser(ctx context.Context, userID string) error
+}
+
+// redisGrantStore keys (h = SHA-256 of a token):
+//
+//	auth:fam:<family>     grant JSON, TTL until the family expires
+//	auth:rt:<h>           the family's live refresh token
+//	auth:rtu:<h>          a rotated (used) refresh token, kept to detect reuse
+//	auth:code:<h>         authCode JSON, TTL the code lifetime
+//	auth:codeu:<h>        a taken code, kept to detect reuse
+//	auth:ufam:<user>      set of the user's families; auth:sfam:<session> the session's
+type redisGrantStore struct {
+	rdb redis.UniversalClient
+}
+
+var _ grantStore = (*redisGrantStore)(nil)
+
+// usedMarkerTTL is how long consumed codes are remembered for reuse detection.
+const usedMarkerTTL = 10 * time.Minute
+
+func famKey(f string) string { return "auth:fam:" + f }
+
+func (s *redisGrantStore) SaveCode(ctx context.Context, code string, c authCode, ttl time.Duration) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("grants.save_code: %w", err)
+	}
+	return redisErr("grants.save_code", s.rdb.Set(ctx, "auth:code:"+tokenHash(code), b, ttl).Err())
+}
+
+var takeCodeScript = redis.NewScript(`
+local c = redis.call('GET', KEYS[1])
+if c then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+  return {'ok', c}
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('DEL', KEYS[3])
+  return {'reused'}
+end
+return {'gone'}`)
+
+func (s *redisGrantStore) TakeCode(ctx context.Context, code string) (authCode, error) {
+	fam, ok := tokenFamily(code)
+	if !ok {
+		return authCode{}, fmt.Errorf("grants.take_code: %w", shared.ErrNotFound)
+	}
+	h := tokenHash(code)
+	res, err := takeCodeScript.Run(ctx, s.rdb, []string{"auth:code:" + h, "auth:codeu:" + h, famKey(fam)},
+		usedMarkerTTL.Milliseconds()).StringSlice()
+	if err != nil {
+		return authCode{}, redisErr("grants.take_code", err)
+	}
+	switch res[0] {
+	case "ok":
+		var c authCode
+		if err := json.Unmarshal([]byte(res[1]), &c); err != nil {
+			return authCode{}, fmt.Errorf("grants.take_code: %w", err)
+		}
+		c.FamilyID = fam
+		return c, nil
+	case "reused":
+		return authCode{}, fmt.Errorf("grants.take_code: %w", errCodeReused)
+	}
+	return authCode{}, fmt.Errorf("grants.take_code: %w", shared.ErrNotFound)
+}
+
+func (s *redisGrantStore) StartFamily(ctx context.Context, g grant, token string) error {
+	fam, ok := tokenFamily(token)
+	if !ok {
+		return fmt.Errorf("grants.start: malformed token")
+	}
+	b, err := json.Marshal(g)
+	if err != nil {
+		return fmt.Errorf("grants.start: %w", err)
+	}
+	ttl := time.Until(g.ExpiresAt)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, famKey(fam), b, ttl)
+		p.Set(ctx, "auth:rt:"+tokenHash(token), "1", ttl)
+		p.SAdd(ctx, "auth:ufam:"+g.UserID, fam)
+		p.Expire(ctx, "auth:ufam:"+g.UserID, ttl)
+		if g.SessionID != "" {
+			p.SAdd(ctx, "auth:sfam:"+g.SessionID, fam)
+			p.Expire(ctx, "auth:sfam:"+g.SessionID, ttl)
+		}
+		return nil
+	})
+	return redisErr("grants.start", err)
+}
+
+var rotateScript = redis.NewScript(`
+local g = redis.call('GET', KEYS[1])
+if not g then
+  redis.call('DEL', KEYS[2])
+  return {'gone'}
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('SET', KEYS[3], '1', 'PX', ttl)
+  redis.call('SET', KEYS[4], '1', 'PX', ttl)
+  return {'ok', g}
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('DEL', KEYS[1])
+  return {'reused'}
+end
+return {'gone'}`)
+
+func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant, error) {
+	fam, ok := tokenFamily(token)
+	nfam, nok := tokenFamily(next)
+	if !ok || !nok || fam != nfam {
+		return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
+	}
+	h := tokenHash(token)
+	res, err := rotateScript.Run(ctx, s.rdb,
+		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + h, "auth:rt:" + tokenHash(next)}).StringSlice()
+	if err != nil {
+		return grant{}, redisErr("grants.rotate", err)
+	}
+	switch res[0] {
+	case "ok":
+		var g grant
+		if err := json.Unmarshal([]byte(res[1]), &g); err != nil {
+			return grant{}, fmt.Errorf("grants.rotate: %w", err)
+		}
+		g.FamilyID = fam
+		return g, nil
+	case "reused":
+		return grant{}, fmt.Errorf("grants.rotate: %w", errRefreshReused)
+	}
+	return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
+}
+
+func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error) {
+	fam, ok := tokenFamily(token)
+	if !ok {
+		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
+	}
+	var live, g *redis.StringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		live = p.Get(ctx, "auth:rt:"+tokenHash(token))
+		g = p.Get(ctx, famKey(fam))
+		return nil
+	})
+	if err != nil {
+		return grant{}, redisErr("grants.peek", err)
+	}
+	var out grant
+	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" {
+		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
+	}
+	out.FamilyID = fam
+	return out, nil
+}
+
+func (s *redisGrantStore) RevokeFamily(ctx context.Context, family string) error {
+	return redisErr("grants.revoke", s.rdb.Del(ctx, famKey(family)).Err())
+}
+
+var revokeSetScript = redis.NewScript(`
+local fs = redis.call('SMEMBERS', KEYS[1])
+for _, f in ipairs(fs) do redis.call('DEL', 'auth:fam:' .. f) end
+redis.call('DEL', KEYS[1])
+return #fs`)
+
+func (s *redisGrantStore) RevokeSession(ctx context.Context, sessionID string) error {
+	return redisErr("grants.revoke_session", revokeSetScript.Run(ctx, s.rdb, []string{"auth:sfam:" + sessionID}).Err())
+}
+
+func (s *redisGrantStore) RevokeUser(ctx context.Context, userID string) error {
+	return redisErr("grants.revoke_user", revokeSetScript.Run(ctx, s.rdb, []string{"auth:ufam:" + userID}).Err())
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// limitPolicy says how failures turn into lockouts: the first Threshold-1 failures within Window are
+// free; the Threshold-th locks the key for Base, every further one doubles it, up to Max. Window
+// restarts with each failure, so the count is forgotten after Window without one.
+type limitPolicy struct {
+	Threshold int
+	Base      time.Duration
+	Max       time.Duration
+	Window    time.Duration
+}
+
+// Login throttling defaults: an account locks after 5 failures (1 s, 2 s, 4 s ... 15 min), an IP after
+// 20 (it may be a NAT or the gateway's clients behind one address).
+var (
+	accountPolicy = limitPolicy{Threshold: 5, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute}
+	ipPolicy      = limitPolicy{Threshold: 20, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute}
+)
+
+// lockFor is the lockout after the n-th failure.
+func (p limitPolicy) lockFor(n int) time.Duration {
+	if n < p.Threshold {
+		return 0
+	}
+	d := p.Base
+	for i := p.Threshold; i < n && d < p.Max; i++ {
+		d *= 2
+	}
+	return min(d, p.Max)
+}
+
+// limiter throttles attempts per key (an email or an IP). Errors wrap shared.ErrUnavailable.
+type limiter interface {
+	// Wait returns how long key must still wait before its next attempt; 0 means go ahead.
+	Wait(ctx context.Context, key string) (time.Duration, error)
+	// Fail records a failed attempt and returns the lockout it caused (0 for none).
+	Fail(ctx context.Context, key string) (time.Duration, error)
+	// Reset forgets the key's failures, after a success.
+	Reset(ctx context.Context, key string) error
+}
+
+// redisLimiter keeps a hash per key at <prefix><key>: n (failures) and until (unix ms of the lockout's
+// end), expiring after the policy window (or the lockout, if longer). The decision is one Lua script,
+// so concurrent failures from many instances all count.
+type redisLimiter struct {
+	rdb    redis.UniversalClient
+	prefix string
+	policy limitPolicy
+}
+
+var _ limiter = (*redisLimiter)(nil)
+
+var failScript = redis.NewScript(`
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local now, thr, base, max, win = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local lock = 0
+if n >= thr then
+  lock = base * (2 ^ math.min(n - thr, 40))
+  if lock > max then lock = max end
+  redis.call('HSET', KEYS[1], 'until', string.format('%.0f', now + lock))
+end
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(win, lock)))
+return string.format('%.0f', lock)`)
+
+func (l *redisLimiter) Wait(ctx context.Context, key string) (time.Duration, error) {
+	v, err := l.rdb.HGet(ctx, l.prefix+key, "until").Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, redisErr("limiter.wait", err)
+	}
+	until, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("limiter.wait: bad until %q", v)
+	}
+	return max(0, time.Until(time.UnixMilli(until))), nil
+}
+
+func (l *redisLimiter) Fail(ctx context.Context, key string) (time.Duration, error) {
+	p := l.policy
+	v, err := failScript.Run(ctx, l.rdb, []string{l.prefix + key}, time.Now().UnixMilli(), p.Threshold,
+		p.Base.Milliseconds(), p.Max.Milliseconds(), p.Window.Milliseconds()).Text()
+	if err != nil {
+		return 0, redisErr("limiter.fail", err)
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("limiter.fail: bad lock %q", v)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+func (l *redisLimiter) Reset(ctx context.Context, key string) error {
+	return redisErr("limiter.reset", l.rdb.Del(ctx, l.prefix+key).Err())
+}
+
+// memLimiter is the in-memory limiter for tests (under testing/synctest) and for running without
+// Redis; one instance only.
+type memLimiter struct {
+	policy limitPolicy
+	mu     sync.Mutex
+	keys   map[string]memLimit
+}
+
+type memLimit struct {
+	n       int
+	until   time.Time
+	forgets time.Time
+}
+
+var _ limiter = (*memLimiter)(nil)
+
+func newMemLimiter(p limitPolicy) *memLimiter {
+	return &memLimiter{policy: p, keys: map[string]memLimit{}}
+}
+
+// get returns the key's live state. Callers hold mu.
+func (l *memLimiter) get(key string) memLimit {
+	s, ok := l.keys[key]
+	if ok && !time.Now().Before(s.forgets) {
+		delete(l.keys, key)
+		return memLimit{}
+	}
+	return s
+}
+
+func (l *memLimiter) Wait(_ context.Context, key string) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(0, time.Until(l.get(key).until)), nil
+}
+
+func (l *memLimiter) Fail(_ context.Context, key string) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.get(key)
+	s.n++
+	now := time.Now()
+	lock := l.policy.lockFor(s.n)
+	if lock > 0 {
+		s.until = now.Add(lock)
+	}
+	s.forgets = now.Add(max(l.policy.Window, lock))
+	l.keys[key] = s
+	return lock, nil
+}
+
+func (l *memLimiter) Reset(_ context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.keys, key)
+	return nil
+}

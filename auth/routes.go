@@ -1,0 +1,36 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/goshop/platform/shared"
+)
+
+// addRoutes is auth's whole API. Routes are served without the gateway's /auth prefix.
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
+	tokens := tokenIssuer{keys: d.keys, issuer: cfg.Issuer, ttl: cfg.AccessTTL}
+	clients := newClientRegistry(cfg.Clients)
+	sc := sessionCookies{cfg: cfg}
+
+	mux.HandleFunc("GET /healthz", shared.Healthz)
+	mux.Handle("GET /readyz", d.ready.Handler())
+	mux.Handle("GET /metrics", d.metrics.Handler())
+
+	// Accounts and sessions (first party).
+	mux.Handle("POST /register", handleRegister(logger, d.accounts, d.hasher, d.outbox))
+	mux.Handle("POST /login", handleLogin(logger, cfg, d, tokens, sc))
+	mux.Handle("POST /logout", handleLogout(logger, d.sessions, d.grants, sc))
+	mux.Handle("GET /session", handleSession(logger, cfg, d.accounts, d.sessions, tokens, sc))
+
+	// OpenID Connect provider.
+	mux.Handle("GET /.well-known/openid-configuration", handleDiscovery(cfg))
+	mux.Handle("GET /.well-known/jwks.json", handleJWKS(d.keys))
+	mux.Handle("GET /authorize", handleAuthorize(logger, cfg, clients, d, sc))
+	mux.Handle("POST /authorize", handleAuthorize(logger, cfg, clients, d, sc)) // consent form
+	mux.Handle("POST /token", handleToken(logger, cfg, clients, d, tokens))
+	mux.Handle("GET /userinfo", shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer)))
+	mux.Handle("POST /userinfo", shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer)))
+	mux.Handle("POST /introspect", handleIntrospect(logger, cfg, clients, d))
+	mux.Handle("POST /revoke", handleRevoke(logger, clients, d.grants))
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/goshop/platform/shared"
+)
+
+// deps are the collaborators NewServer wires into handlers; run builds the real ones, tests fakes.
+type deps struct {
+	accounts       accountStore
+	sessions       sessionStore
+	grants         grantStore
+	accountLimiter limiter
+	ipLimiter      limiter
+	hasher         *hasher
+	keys           *keyring
+	outbox         *outbox
+	metrics        *shared.Metrics
+	ready          *shared.Readiness
+}
+
+// NewServer returns auth's HTTP handler: the routes of routes.go inside the platform middleware.
+// Bearer tokens are verified against auth's own keys (no HTTP round trip to itself).
+func NewServer(logger *slog.Logger, cfg Config, d deps) http.Handler {
+	mux := http.NewServeMux()
+	addRoutes(mux, logger, cfg, d)
+	return shared.Stack(logger, d.metrics, mux, shared.Authenticate(localVerifier{keys: d.keys, issuer: cfg.Issuer}))
+}
+
+// clientIP is the caller's address: the peer, or, when the peer is a trusted proxy (the gateway), the
+// last address it appended to X-Forwarded-For. Earlier entries are client-supplied and ignored.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !isTrusted(peer, trusted) {
+		return peer.String()
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 {
+		return peer.String()
+	}
+	parts := strings.Split(xff[len(xff)-1], ",")
+	if a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
+		return a.Unmap().String()
+	}
+	return peer.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// overTLS reports whether the client reached us over TLS, directly or through a trusted proxy.
+func overTLS(r *http.Request, trusted []netip.Prefix) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	peer, err := netip.ParseAddr(host)
+	return err == nil && isTrusted(peer.Unmap(), trusted) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// Account statuses, set by the user service through user.status_changed.
+const (
+	statusActive    = "active"
+	statusSuspended = "suspended"
+)
+
+// account is a sign-in identity: credentials, role and status. Profiles and addresses live in the
+// user service, keyed by the same ID.
+type account struct {
+	ID           string    `bson:"_id"`
+	Email        string    `bson:"email"` // normalised, unique
+	Name         string    `bson:"name"`
+	Role         string    `bson:"role"`
+	PasswordHash []byte    `bson:"password_hash"`
+	Status       string    `bson:"status"`
+	StatusAt     time.Time `bson:"status_at"` // occurred_at of the status event applied last
+	CreatedAt    time.Time `bson:"created_at"`
+	UpdatedAt    time.Time `bson:"updated_at"`
+	// EventPending marks an account whose user.registered event is not yet acknowledged by Kafka: the
+	// flag is the outbox, written in the same document as the account, so no event is lost when Kafka
+	// is down and no transaction is needed.
+	EventPending bool `bson:"event_pending"`
+}
+
+func (a account) suspended() bool { return a.Status == statusSuspended }
+
+// accountStore keeps accounts.
+type accountStore interface {
+	// Create inserts a; ErrConflict when the email is taken (a unique index decides, not a lookup).
+	Create(ctx context.Context, a account) error
+	// ByEmail returns the account with the normalised email; ErrNotFound.
+	ByEmail(ctx context.Context, email string) (account, error)
+	// ByID returns the account; ErrNotFound.
+	ByID(ctx context.Context, id string) (account, error)
+	// SetStatus sets the status if at is newer than the status applied last, so a replayed or
+	// out-of-order event changes nothing; it reports whether it applied. ErrNotFound.
+	SetStatus(ctx context.Context, id, status string, at time.Time) (bool, error)
+	// PendingEvents returns up to limit accounts whose user.registered is not yet published.
+	PendingEvents(ctx context.Context, limit int) ([]account, error)
+	// MarkPublished clears EventPending; ErrNotFound.
+	MarkPublished(ctx context.Context, id string) error
+}
+
+// mongoAccountStore keeps accounts in the "accounts" collection.
+type mongoAccountStore struct {
+	c *mongo.Collection
+}
+
+var _ accountStore = (*mongoAccountStore)(nil)
+
+func newMongoAccountStore(db *mongo.Database) *mongoAccountStore {
+	return &mongoAccountStore{c: db.Collection("accounts")}
+}
+
+// EnsureIndexes creates the unique email index and the outbox index. Creating an existing index is a
+// no-op, so every start calls it (retried until Mongo answers).
+func (s *mongoAccountStore) EnsureIndexes(ctx context.Context) error {
+	_, err := s.c.Indexes().CreateMany(ctx, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
+		{Keys: bson.D{{Key: "event_pending", Value: 1}}, Options: options.Index().SetName("event_pending").
+			SetPartialFilterExpression(bson.D{{Key: "event_pending", Value: true}})},
+	})
+	return shared.MongoErr("accounts.indexes", err)
+}
+
+func (s *mongoAccountStore) Create(ctx context.Context, a account) error {
+	_, err := s.c.InsertOne(ctx, a)
+	return shared.MongoErr("accounts.create", err)
+}
+
+func (s *mongoAccountStore) ByEmail(ctx context.Context, email string) (account, error) {
+	var a account
+	err := s.c.FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&a)
+	return a, shared.MongoErr("accounts.by_email", err)
+}
+
+func (s *mongoAccountStore) ByID(ctx context.Context, id string) (account, error) {
+	var a account
+	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&a)
+	return a, shared.MongoErr("accounts.by_id", err)
+}
+
+func (s *mongoAccountStore) SetStatus(ctx context.Context, id, status string, at time.Time) (bool, error) {
+	res, err := s.c.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status_at", Value: bson.D{{Key: "$lt", Value: at}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: status}, {Key: "status_at", Value: at},
+			{Key: "updated_at", Value: time.Now().UTC()}}}})
+	if err != nil {
+		return false, shared.MongoErr("accounts.set_status", err)
+	}
+	if res.MatchedCount == 1 {
+		return true, nil
+	}
+	// Nothing matched: either no such account or a newer status already applied.
+	if _, err := s.ByID(ctx, id); err != nil {
+		return false, fmt.Errorf("accounts.set_status: %w", err)
+	}
+	return false, nil
+}
+
+func (s *mongoAccountStore) PendingEvents(ctx context.Context, limit int) ([]account, error) {
+	cur, err := s.c.Find(ctx, bson.D{{Key: "event_pending", Value: true}},
+		options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "created_at", Value: 1}}))
+	if err != nil {
+		return nil, shared.MongoErr("accounts.pending", err)
+	}
+	var out []account
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, shared.MongoErr("accounts.pending", err)
+	}
+	return out, nil
+}
+
+func (s *mongoAccountStore) MarkPublished(ctx context.Context, id string) error {
+	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "event_pending", Value: false}}}})
+	if err != nil {
+		return shared.MongoErr("accounts.mark_published", err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("accounts.mark_published: %w", shared.ErrNotFound)
+	}
+	return nil
+}

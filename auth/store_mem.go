@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// memAccountStore is the in-memory accountStore: used when MONGO_URI is unset and in tests.
+type memAccountStore struct {
+	mu      sync.RWMutex
+	byID    map[string]account
+	byEmail map[string]string // email → ID, the unique index
+}
+
+var _ accountStore = (*memAccountStore)(nil)
+
+func newMemAccountStore() *memAccountStore {
+	return &memAccountStore{byID: map[string]account{}, byEmail: map[string]string{}}
+}
+
+func clone(a account) account {
+	a.PasswordHash = append([]byte(nil), a.PasswordHash...)
+	return a
+}
+
+func (s *memAccountStore) Create(_ context.Context, a account) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.byEmail[a.Email]; ok {
+		return fmt.Errorf("accounts.create: %w: email taken", shared.ErrConflict)
+	}
+	if _, ok := s.byID[a.ID]; ok {
+		return fmt.Errorf("accounts.create: %w: id taken", shared.ErrConflict)
+	}
+	s.byID[a.ID] = clone(a)
+	s.byEmail[a.Email] = a.ID
+	return nil
+}
+
+func (s *memAccountStore) ByEmail(_ context.Context, email string) (account, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.byEmail[email]
+	if !ok {
+		return account{}, fmt.Errorf("accounts.by_email: %w", shared.ErrNotFound)
+	}
+	return clone(s.byID[id]), nil
+}
+
+func (s *memAccountStore) ByID(_ context.Context, id string) (account, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.byID[id]
+	if !ok {
+		return account{}, fmt.Errorf("accounts.by_id: %w", shared.ErrNotFound)
+	}
+	return clone(a), nil
+}
+
+func (s *memAccountStore) SetStatus(_ context.Context, id, status string, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byID[id]
+	if !ok {
+		return false, fmt.Errorf("accounts.set_status: %w", shared.ErrNotFound)
+	}
+	if !a.StatusAt.Before(at) {
+		return false, nil
+	}
+	a.Status, a.StatusAt, a.UpdatedAt = status, at, time.Now().UTC()
+	s.byID[id] = a
+	return true, nil
+}
+
+func (s *memAccountStore) PendingEvents(_ context.Context, limit int) ([]account, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []account
+	for _, a := range s.byID {
+		if a.EventPending {
+			out = append(out, clone(a))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *memAccountStore) MarkPublished(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byID[id]
+	if !ok {
+		return fmt.Errorf("accounts.mark_published: %w", shared.ErrNotFound)
+	}
+	a.EventPending = false
+	s.byID[id] = a
+	return nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/goshop/platform/shared"
+)
+
+// accessClaims are the platform's access-token claims (shared.AccessClaims: sub, email, name, role,
+// sid, iss, exp) plus the OAuth client and scope when a client obtained the token.
+type accessClaims struct {
+	shared.AccessClaims
+	ClientID string `json:"client_id,omitempty"`
+	Scope    string `json:"scope,omitempty"`
+}
+
+// idClaims are an OpenID Connect ID token's claims.
+type idClaims struct {
+	Email    string `json:"email,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Nonce    string `json:"nonce,omitempty"`
+	AuthTime int64  `json:"auth_time,omitempty"`
+	AZP      string `json:"azp,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// tokenIssuer mints signed tokens.
+type tokenIssuer struct {
+	keys   *keyring
+	issuer string
+	ttl    time.Duration
+}
+
+// access mints an access token for the account; sid is the session it belongs to (empty for
+// client_credentials), clientID and scope are set when an OAuth client asked.
+func (ti tokenIssuer) access(a account, sid, clientID, scope string) (string, error) {
+	now := time.Now()
+	c := accessClaims{
+		AccessClaims: shared.AccessClaims{Email: a.Email, Name: a.Name, Role: a.Role, SessionID: sid,
+			RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, ID: shared.NewID(),
+				IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}},
+		ClientID: clientID, Scope: scope,
+	}
+	return ti.keys.sign(c)
+}
+
+// idToken mints an OpenID Connect ID token for clientID.
+func (ti tokenIssuer) idToken(a account, clientID, nonce string, authTime time.Time) (string, error) {
+	now := time.Now()
+	c := idClaims{Email: a.Email, Name: a.Name, Nonce: nonce, AuthTime: authTime.Unix(), AZP: clientID,
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, Audience: jwt.ClaimStrings{clientID},
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}}
+	return ti.keys.sign(c)
+}
+
+// randomToken returns 32 random bytes, base64url: session IDs, refresh tokens, codes.
+func randomToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// tokenHash is what stores keep instead of a secret token, so a leaked Redis dump holds no usable
+// session or refresh token.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
