@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// publicTypes are the events every connection gets, anonymous ones included: stock badges and the
+// catalog. Nothing in them is about a person.
+var publicTypes = map[string]bool{
+	"product.created":     true,
+	"product.updated":     true,
+	"product.deleted":     true,
+	"inventory.updated":   true,
+	"inventory.low_stock": true,
+	"announcement":        true,
+}
+
+// routeEvent decides who gets e besides admins: public types go to everyone; an event whose data has
+// a user_id goes to that user; anything else to admins only. Data that is not a JSON object is a
+// poison event.
+func routeEvent(e shared.Event) (audience, error) {
+	if publicTypes[e.Type] {
+		return audience{public: true}, nil
+	}
+	var d struct {
+		UserID string `json:"user_id"`
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return audience{}, fmt.Errorf("event %s %s: data: %v: %w", e.Type, e.ID, err, shared.ErrPoison)
+	}
+	return audience{userID: d.UserID}, nil
+}
+
+// consumer turns Kafka events into hub messages. It is idempotent over redeliveries: it remembers the
+// IDs of the last dedupSize events (at-least-once delivery repeats recent ones after a rebalance or
+// restart). Events older than maxAge when they arrive are skipped: realtime pushes what is happening
+// now, and a fresh consumer group starting at the first offset must not replay the shop's history
+// into browsers.
+type consumer struct {
+	hub    *hub
+	logger *slog.Logger
+	maxAge time.Duration
+	now    func() time.Time
+
+	mu        sync.Mutex
+	seen      map[string]struct{}
+	order     []string // ring of seen IDs, oldest at next
+	next      int
+	consumed  uint64
+	duplicate uint64
+	stale     uint64
+	lag       time.Duration
+}
+
+const dedupSize = 10000
+
+func newConsumer(h *hub, logger *slog.Logger, maxAge time.Duration, now func() time.Time) *consumer {
+	if now == nil {
+		now = time.Now
+	}
+	return &consumer{hub: h, logger: logger, maxAge: maxAge, now: now,
+		seen: make(map[string]struct{}, dedupSize), order: make([]string, dedupSize)}
+}
+
+// handle is the shared.EventHandler for every topic.
+func (c *consumer) handle(ctx context.Context, e shared.Event) error {
+	aud, err := routeEvent(e)
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	c.mu.Lock()
+	if _, dup := c.seen[e.ID]; dup {
+		c.duplicate++
+		c.mu.Unlock()
+		return nil
+	}
+	if old := c.order[c.next]; old != "" {
+		delete(c.seen, old)
+	}
+	c.order[c.next] = e.ID
+	c.next = (c.next + 1) % len(c.order)
+	c.seen[e.ID] = struct{}{}
+	c.consumed++
+	c.lag = now.Sub(e.OccurredAt)
+	if c.maxAge > 0 && !e.OccurredAt.IsZero() && c.lag > c.maxAge {
+		c.stale++
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+
+	c.hub.publish(e.Type, e.Data, e.OccurredAt, aud)
+	if e.Type == "user.status_changed" {
+		var d struct {
+			UserID string `json:"user_id"`
+			Status string `json:"status"`
+		}
+		if json.Unmarshal(e.Data, &d) == nil && d.Status == "suspended" && d.UserID != "" {
+			c.hub.kickUser(d.UserID, policyViolation, "account suspended")
+			c.logger.InfoContext(ctx, "disconnected suspended user", "user_id", d.UserID)
+		}
+	}
+	return nil
+}
+
+// counts returns consumed, duplicate and stale event counts and the lag of the last event.
+func (c *consumer) counts() (consumed, duplicate, stale uint64, lag time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.consumed, c.duplicate, c.stale, c.lag
+}

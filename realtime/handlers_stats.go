@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/goshop/platform/shared"
+)
+
+// handleStats serves GET /stats: connection and message counts (no user IDs), for dashboards and the
+// load benchmark.
+func handleStats(cfg Config, h *hub, cons *consumer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := h.stats()
+		s.Instance = cfg.InstanceID
+		var lag time.Duration
+		s.EventsConsumed, s.EventsDuplicate, s.EventsStale, lag = cons.counts()
+		s.LastEventLagMilli = lag.Milliseconds()
+		w.Header().Set("Cache-Control", "no-store")
+		shared.Encode(w, http.StatusOK, s)
+	})
+}
+
+// broadcastRequest is the body of POST /broadcast.
+type broadcastRequest struct {
+	Message string `json:"message"`
+	Level   string `json:"level"`
+}
+
+// Valid checks the message (1–500 characters) and level (info, warning, critical; default info).
+func (b broadcastRequest) Valid(context.Context) map[string]string {
+	p := map[string]string{}
+	if n := utf8.RuneCountInString(strings.TrimSpace(b.Message)); n == 0 || n > 500 {
+		p["message"] = "must be 1 to 500 characters"
+	}
+	switch b.Level {
+	case "", "info", "warning", "critical":
+	default:
+		p["level"] = "must be info, warning or critical"
+	}
+	return p
+}
+
+// handleBroadcast serves admin-only POST /broadcast: an "announcement" message to every connection
+// of this instance (public, so buffered for resume like any public event). Answers 202 with its seq.
+func handleBroadcast(logger *slog.Logger, h *hub) http.Handler {
+	type announcement struct {
+		Message string `json:"message"`
+		Level   string `json:"level"`
+		By      string `json:"by"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := shared.Decode[broadcastRequest](w, r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		if req.Level == "" {
+			req.Level = "info"
+		}
+		id, _ := shared.IdentityFrom(r.Context())
+		now := time.Now().UTC()
+		seq := h.publish("announcement", mustJSON(announcement{Message: strings.TrimSpace(req.Message), Level: req.Level, By: id.UserID}), now, audience{public: true})
+		logger.InfoContext(r.Context(), "broadcast", "by", id.UserID, "seq", seq)
+		shared.Encode(w, http.StatusAccepted, map[string]any{"seq": seq, "type": "announcement"})
+	})
+}
+
+//go:embed static/client.js
+var clientJS []byte
+
+// handleClientJS serves the browser client (static/client.js).
+func handleClientJS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Write(clientJS)
+	})
+}

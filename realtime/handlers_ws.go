@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goshop/platform/realtime/internal/websocket"
+	"github.com/goshop/platform/shared"
+)
+
+// connConfig holds the per-connection timings: a ping every PingInterval (default 25 s) that must be
+// answered within PongTimeout (default 10 s) or the connection is dead; each write must finish within
+// WriteTimeout (default 10 s).
+type connConfig struct {
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+	WriteTimeout time.Duration
+}
+
+// conns tracks the live connection goroutines so shutdown can wait for them: http.Server.Shutdown
+// does not know about hijacked connections.
+type conns struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// add counts one more connection; false once shutdown began.
+func (c *conns) add() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// wait refuses new connections and waits for the live ones, at most grace.
+func (c *conns) wait(grace time.Duration) error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		c.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		return errors.New("shutdown: websocket connections still open after the grace period")
+	}
+}
+
+// handleWS upgrades GET /ws. Identity, in order: the Authorization bearer (verified by the
+// Authenticate middleware; the gateway injects it from the cookie), ?access_token=, or the session_id
+// cookie resolved once through auth's GET /session. No credentials means anonymous (public events
+// only); bad credentials mean 401 before the upgrade. ?since=N&epoch=E resumes.
+func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions sessionResolver, origins originPolicy, cc connConfig, live *conns) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !origins.allowed(r) {
+			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeForbidden, "origin %q not allowed", r.Header.Get("Origin")))
+			return
+		}
+		q := r.URL.Query()
+		var since uint64
+		if s := q.Get("since"); s != "" {
+			n, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"since": "must be a non-negative integer"}))
+				return
+			}
+			since = n
+		}
+		epoch := q.Get("epoch")
+		if len(epoch) > 64 {
+			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"epoch": "too long"}))
+			return
+		}
+		id, err := identify(r, verifier, sessions)
+		if err != nil {
+			if shared.AsError(err).Code == shared.CodeUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			}
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		conn, err := websocket.Accept(w, r)
+		if err != nil {
+			logger.DebugContext(r.Context(), "websocket accept", "err", err)
+			return
+		}
+		if !live.add() {
+			conn.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		}
+		defer live.wg.Done()
+		c, backlog, resync, cur, ok := h.register(id, since, epoch)
+		if !ok {
+			conn.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		}
+		defer h.unregister(c)
+		logger.InfoContext(r.Context(), "websocket connected", "user_id", id.UserID, "role", id.Role,
+			"since", since, "backlog", len(backlog), "resync", resync)
+		serveConn(r.Context(), logger, h, c, conn, cc, hello{UserID: id.UserID, Role: id.Role, Epoch: h.epoch, Seq: cur}, backlog, resync)
+	})
+}
+
+// hello is the first message of every connection (seq 0: it is not part of any stream). Epoch and Seq
+// tell the client what to send back as ?epoch=&since= when it reconnects.
+type hello struct {
+	UserID string `json:"user_id,omitempty"`
+	Role   string `json:"role,omitempty"`
+	Epoch  string `json:"epoch"`
+	Seq    uint64 `json:"seq"`
+}
+
+// serveConn runs one connection: a writer goroutine drains the client's queue and pings; this
+// goroutine reads (client messages are ignored, but reading answers pings and sees the close).
+func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn *websocket.Conn, cc connConfig, hi hello, backlog []*outMsg, resync bool) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		code, why := writeLoop(ctx, h, c, conn, cc, hi, backlog, resync)
+		if code != 0 {
+			logger.InfoContext(ctx, "websocket closing", "user_id", c.id.UserID, "code", code, "reason", why)
+			conn.Close(websocket.StatusCode(code), why)
+		}
+		conn.CloseNow()
+	}()
+	conn.SetReadLimit(4 << 10)
+	for {
+		if _, _, err := conn.Read(ctx); err != nil {
+			break
+		}
+	}
+	cancel()
+	conn.CloseNow()
+	<-done
+}
+
+// writeLoop writes the hello, the backlog or a resync, then live messages until the client is kicked
+// (its close code is returned) or the connection fails (code 0).
+func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc connConfig, hi hello, backlog []*outMsg, resync bool) (int, string) {
+	write := func(frame []byte) bool {
+		wctx, cancel := context.WithTimeout(ctx, cc.WriteTimeout)
+		defer cancel()
+		return conn.Write(wctx, websocket.MessageText, frame) == nil
+	}
+	first, _ := json.Marshal(message{Type: "hello", Data: mustJSON(hi), OccurredAt: time.Now().UTC()})
+	if !write(first) {
+		return 0, ""
+	}
+	if resync {
+		rs, _ := json.Marshal(message{Seq: hi.Seq, Type: "resync",
+			Data: mustJSON(map[string]string{"reason": "missed messages are no longer buffered; reload state"}), OccurredAt: time.Now().UTC()})
+		if !write(rs) {
+			return 0, ""
+		}
+	}
+	for _, m := range backlog {
+		if !write(m.frame) {
+			return 0, ""
+		}
+	}
+	h.countSent(uint64(len(backlog)))
+	ping := time.NewTicker(cc.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, ""
+		case <-c.kicked:
+			return c.kickCode, c.kickWhy
+		case m := <-c.send:
+			if !write(m.frame) {
+				return 0, ""
+			}
+			h.countSent(1)
+		case <-ping.C:
+			// Ping off the write loop: waiting for the pong must not delay messages.
+			go func() {
+				pctx, cancel := context.WithTimeout(ctx, cc.PongTimeout)
+				defer cancel()
+				if err := conn.Ping(pctx); err != nil {
+					conn.CloseNow() // dead peer: Read fails and the connection ends
+				}
+			}()
+		}
+	}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return b
+}
+
+// identify returns the caller: the identity the Authenticate middleware verified, else the
+// ?access_token= (verified here), else the session_id cookie resolved through auth. A bad token is
+// ErrUnauthorized; an unknown or expired session is anonymous (the storefront still wants stock
+// badges); auth being unreachable is ErrUnavailable.
+func identify(r *http.Request, verifier shared.Verifier, sessions sessionResolver) (shared.Identity, error) {
+	if id, ok := shared.IdentityFrom(r.Context()); ok {
+		return id, nil
+	}
+	if tok := r.URL.Query().Get("access_token"); tok != "" {
+		id, err := verifier.Verify(r.Context(), tok)
+		if err != nil {
+			return shared.Identity{}, shared.Errorf(shared.CodeUnauthorized, "invalid or expired access token")
+		}
+		return id, nil
+	}
+	if ck, err := r.Cookie("session_id"); err == nil && ck.Value != "" && sessions != nil {
+		return sessions.resolve(r.Context(), ck.Value)
+	}
+	return shared.Identity{}, nil
+}
+
+// originPolicy allows requests without an Origin (non-browser clients), same-host origins, and the
+// configured host[:port] list (ALLOWED_ORIGINS).
+type originPolicy struct{ hosts map[string]bool }
+
+func newOriginPolicy(list []string) originPolicy {
+	p := originPolicy{hosts: make(map[string]bool, len(list))}
+	for _, o := range list {
+		o = strings.ToLower(strings.TrimSpace(o))
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			o = u.Host // accept full origins too: "http://localhost:3000"
+		}
+		if o != "" {
+			p.hosts[o] = true
+		}
+	}
+	return p
+}
+
+func (p originPolicy) allowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	host := strings.ToLower(u.Host)
+	if p.hosts[host] || p.hosts["*"] || strings.EqualFold(host, r.Host) {
+		return true
+	}
+	// Allow default ports written out: "localhost:80" matches "http://localhost".
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		return p.hosts[net.JoinHostPort(host, port)]
+	}
+	return false
+}

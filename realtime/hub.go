@@ -1,0 +1,346 @@
+package main
+
+import (
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// message is what a client receives: {"seq","type","data","occurred_at"}. Seq is one counter per hub
+// (per realtime instance), strictly increasing across every stream, so a client's last seq is a
+// resume point whatever mix of streams it reads.
+type message struct {
+	Seq        uint64          `json:"seq"`
+	Type       string          `json:"type"`
+	Data       json.RawMessage `json:"data"`
+	OccurredAt time.Time       `json:"occurred_at"`
+}
+
+// outMsg is a message encoded once and shared, read-only, by every recipient and buffer.
+type outMsg struct {
+	seq   uint64
+	typ   string
+	at    time.Time // when the hub took it, for the age bound of the buffers
+	frame []byte
+}
+
+// audience says who gets a message besides admins (who get everything): everyone when public, else
+// the one user (none when userID is empty: admins only).
+type audience struct {
+	public bool
+	userID string
+}
+
+// ring is a bounded buffer of recent messages of one stream, oldest first. evicted is the highest seq
+// that left the buffer (by size or age): a client resuming from below it missed something we no longer
+// have.
+type ring struct {
+	msgs    []*outMsg
+	evicted uint64
+}
+
+func (r *ring) add(m *outMsg, max int) {
+	if len(r.msgs) >= max {
+		r.evicted = r.msgs[0].seq
+		r.msgs = append(r.msgs[:0], r.msgs[1:]...)
+	}
+	r.msgs = append(r.msgs, m)
+}
+
+// trim drops messages older than cutoff.
+func (r *ring) trim(cutoff time.Time) {
+	i := 0
+	for i < len(r.msgs) && r.msgs[i].at.Before(cutoff) {
+		r.evicted = r.msgs[i].seq
+		i++
+	}
+	if i > 0 {
+		r.msgs = append(r.msgs[:0], r.msgs[i:]...)
+	}
+}
+
+// since returns the messages after seq.
+func (r *ring) since(seq uint64) []*outMsg {
+	i := sort.Search(len(r.msgs), func(i int) bool { return r.msgs[i].seq > seq })
+	return r.msgs[i:]
+}
+
+// client is one connection as the hub sees it. send is bounded: the hub never blocks on a client;
+// when send is full the client is kicked (kicked closed, kickCode set) and the message counted as
+// dropped.
+type client struct {
+	id       shared.Identity // zero for anonymous
+	send     chan *outMsg
+	kicked   chan struct{}
+	kickCode int
+	kickWhy  string
+}
+
+func (c *client) admin() bool { return c.id.IsAdmin() }
+
+// hubConfig bounds the hub: BufferSize messages and BufferAge per stream (defaults 1000, 5 min),
+// SendQueue messages per connection (default 256).
+type hubConfig struct {
+	BufferSize int
+	BufferAge  time.Duration
+	SendQueue  int
+}
+
+// hub routes messages to connected clients and keeps the resume buffers: one public stream, one per
+// user, and one for admins holding everything. One mutex guards it all: publishing a message, and
+// registering a client with its backlog, are each one atomic step, so a resuming client sees its
+// backlog and then the live messages with nothing lost or doubled in between.
+type hub struct {
+	cfg   hubConfig
+	epoch string // changes on every start: seqs of another epoch mean nothing here
+	now   func() time.Time
+
+	mu      sync.Mutex
+	seq     uint64
+	clients map[*client]struct{}
+	byUser  map[string]map[*client]struct{}
+	admins  map[*client]struct{}
+	public  ring
+	adminR  ring
+	users   map[string]*ring
+	sent    uint64
+	dropped uint64
+	kicks   uint64
+	perType map[string]uint64
+	closed  bool
+}
+
+func newHub(cfg hubConfig, now func() time.Time) *hub {
+	if cfg.BufferSize <= 0 {
+		cfg.BufferSize = 1000
+	}
+	if cfg.BufferAge <= 0 {
+		cfg.BufferAge = 5 * time.Minute
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = 256
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &hub{cfg: cfg, epoch: shared.NewID(), now: now,
+		clients: make(map[*client]struct{}), byUser: make(map[string]map[*client]struct{}),
+		admins: make(map[*client]struct{}), users: make(map[string]*ring), perType: make(map[string]uint64)}
+}
+
+// publish assigns the next seq to a message, buffers it for resume and queues it to every connected
+// recipient. It returns the seq.
+func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, aud audience) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	frame, err := json.Marshal(message{Seq: h.seq, Type: typ, Data: data, OccurredAt: occurredAt.UTC()})
+	if err != nil { // data is not valid JSON: keep the seq, send nothing
+		return h.seq
+	}
+	m := &outMsg{seq: h.seq, typ: typ, at: h.now(), frame: frame}
+	h.perType[typ]++
+	cutoff := m.at.Add(-h.cfg.BufferAge)
+	h.adminR.add(m, h.cfg.BufferSize)
+	h.adminR.trim(cutoff)
+	switch {
+	case aud.public:
+		h.public.add(m, h.cfg.BufferSize)
+		h.public.trim(cutoff)
+		for c := range h.clients {
+			h.enqueue(c, m)
+		}
+		return m.seq
+	case aud.userID != "":
+		r := h.users[aud.userID]
+		if r == nil {
+			r = &ring{}
+			h.users[aud.userID] = r
+		}
+		r.add(m, h.cfg.BufferSize)
+		r.trim(cutoff)
+		for c := range h.byUser[aud.userID] {
+			if !c.admin() { // admins get it below, once
+				h.enqueue(c, m)
+			}
+		}
+	}
+	for c := range h.admins {
+		h.enqueue(c, m)
+	}
+	return m.seq
+}
+
+// enqueue hands m to c without blocking; a full queue kicks c. Call with h.mu held.
+func (h *hub) enqueue(c *client, m *outMsg) {
+	select {
+	case <-c.kicked:
+		h.dropped++
+		return
+	default:
+	}
+	select {
+	case c.send <- m:
+	default:
+		h.dropped++
+		h.kickLocked(c, policyViolation, "slow consumer: send queue full")
+		h.kicks++
+	}
+}
+
+// Close codes the hub asks writers to use (RFC 6455 numbers, kept here so the hub does not depend on
+// the WebSocket package).
+const (
+	goingAway       = 1001
+	policyViolation = 1008
+)
+
+func (h *hub) kickLocked(c *client, code int, why string) {
+	select {
+	case <-c.kicked:
+	default:
+		c.kickCode, c.kickWhy = code, why
+		close(c.kicked)
+	}
+}
+
+// kickUser disconnects every connection of userID (e.g. a suspended account).
+func (h *hub) kickUser(userID string, code int, why string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.byUser[userID] {
+		h.kickLocked(c, code, why)
+	}
+}
+
+// register adds a client for id and returns its backlog after since, in seq order. resync is true
+// when the client cannot be brought up to date from the buffers (since is from another epoch, ahead
+// of us, or older than what we kept); then the backlog is empty and the client must reload its state.
+// A client with since == 0 and no epoch is new: no backlog, no resync. ok is false after shutdown.
+func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *client, backlog []*outMsg, resync bool, cur uint64, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil, false, h.seq, false
+	}
+	c = &client{id: id, send: make(chan *outMsg, h.cfg.SendQueue), kicked: make(chan struct{})}
+	h.clients[c] = struct{}{}
+	if id.UserID != "" {
+		set := h.byUser[id.UserID]
+		if set == nil {
+			set = make(map[*client]struct{})
+			h.byUser[id.UserID] = set
+		}
+		set[c] = struct{}{}
+	}
+	if c.admin() {
+		h.admins[c] = struct{}{}
+	}
+	if since == 0 && epoch == "" {
+		return c, nil, false, h.seq, true
+	}
+	if (epoch != "" && epoch != h.epoch) || since > h.seq {
+		return c, nil, true, h.seq, true
+	}
+	cutoff := h.now().Add(-h.cfg.BufferAge)
+	streams := []*ring{&h.public}
+	if c.admin() {
+		streams = []*ring{&h.adminR}
+	} else if r := h.users[id.UserID]; id.UserID != "" && r != nil {
+		streams = append(streams, r)
+	}
+	for _, r := range streams {
+		r.trim(cutoff)
+		if r.evicted > since {
+			return c, nil, true, h.seq, true
+		}
+		backlog = append(backlog, r.since(since)...)
+	}
+	sort.Slice(backlog, func(i, j int) bool { return backlog[i].seq < backlog[j].seq })
+	return c, backlog, false, h.seq, true
+}
+
+// unregister removes c; it is idempotent.
+func (h *hub) unregister(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.clients, c)
+	delete(h.admins, c)
+	if set := h.byUser[c.id.UserID]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.byUser, c.id.UserID)
+		}
+	}
+}
+
+// countSent records n messages written to clients.
+func (h *hub) countSent(n uint64) {
+	h.mu.Lock()
+	h.sent += n
+	h.mu.Unlock()
+}
+
+// sweep drops per-user buffers whose every message is older than BufferAge, so the map does not grow
+// with every user ever seen.
+func (h *hub) sweep() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cutoff := h.now().Add(-h.cfg.BufferAge)
+	for u, r := range h.users {
+		r.trim(cutoff)
+		if len(r.msgs) == 0 {
+			delete(h.users, u)
+		}
+	}
+}
+
+// shutdown kicks every client with going-away and refuses new ones.
+func (h *hub) shutdown() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for c := range h.clients {
+		h.kickLocked(c, goingAway, "server shutting down")
+	}
+}
+
+// hubStats is the body of GET /stats.
+type hubStats struct {
+	Instance          string            `json:"instance"`
+	Epoch             string            `json:"epoch"`
+	Seq               uint64            `json:"seq"`
+	Connections       int               `json:"connections"`
+	Users             int               `json:"users"`
+	Admins            int               `json:"admins"`
+	Anonymous         int               `json:"anonymous"`
+	MessagesSent      uint64            `json:"messages_sent"`
+	MessagesDropped   uint64            `json:"messages_dropped"`
+	SlowConsumers     uint64            `json:"slow_consumers_disconnected"`
+	BufferedUsers     int               `json:"buffered_users"`
+	MessagesByType    map[string]uint64 `json:"messages_by_type"`
+	EventsConsumed    uint64            `json:"events_consumed"`
+	EventsDuplicate   uint64            `json:"events_duplicate"`
+	EventsStale       uint64            `json:"events_stale"`
+	LastEventLagMilli int64             `json:"last_event_lag_ms"`
+}
+
+func (h *hub) stats() hubStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := hubStats{Epoch: h.epoch, Seq: h.seq, Connections: len(h.clients), Users: len(h.byUser),
+		Admins: len(h.admins), MessagesSent: h.sent, MessagesDropped: h.dropped, SlowConsumers: h.kicks,
+		BufferedUsers: len(h.users), MessagesByType: make(map[string]uint64, len(h.perType))}
+	for c := range h.clients {
+		if c.id.UserID == "" {
+			s.Anonymous++
+		}
+	}
+	for k, v := range h.perType {
+		s.MessagesByType[k] = v
+	}
+	return s
+}
