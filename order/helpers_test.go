@@ -215,4 +215,4 @@ func (h *harness) outboxTypes(id string) []string {
 	return out
 }
 
-const payJSON = `{"card_number":"4242 4242 4242 4242","exp_month":12,"exp_year":2099,"cvc":"123"}`
+const payJSON = `{"card_number":"4242 4242 4242 4242","exp_month":12,"exp_year":2031,"cvc":"123"}`
