@@ -362,6 +362,16 @@ func (inv *inventory) Release(ctx context.Context, orderID, userID, reason strin
 // finishRelease gives back every line of a releasing reservation (idempotent per line: holds and
 // refunds are recorded by order ID) and settles it as released.
 func (inv *inventory) finishRelease(ctx context.Context, r Reservation) (resState, error) {
+	_, err := inv.finishReleaseWon(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	return stateReleased, nil
+}
+
+// finishReleaseWon is finishRelease reporting whether this call settled the reservation (false when
+// a concurrent caller did).
+func (inv *inventory) finishReleaseWon(ctx context.Context, r Reservation) (bool, error) {
 	now := time.Now().UTC()
 	var events []shared.Event
 	for _, l := range r.Items {
@@ -379,7 +389,7 @@ func (inv *inventory) finishRelease(ctx context.Context, r Reservation) (resStat
 			continue
 		}
 		if err != nil {
-			return "", err
+			return false, err
 		}
 		if changed {
 			events = append(events, inv.stockEvents(it, it.Available)...)
@@ -387,10 +397,11 @@ func (inv *inventory) finishRelease(ctx context.Context, r Reservation) (resStat
 	}
 	done, err := inv.store.TransitionReservation(ctx, r.OrderID, []resState{stateReleasing}, reservationUpdate{State: stateReleased, At: now})
 	if err != nil {
-		return inv.settledElsewhere(ctx, r.OrderID, err)
+		_, err = inv.settledElsewhere(ctx, r.OrderID, err)
+		return false, err
 	}
 	inv.results.Inc("released_" + done.Reason)
-	return stateReleased, inv.emitOutcome(ctx, done, events)
+	return true, inv.emitOutcome(ctx, done, events)
 }
 
 // Sweep releases reservations held past their expiry, and finishes releases whose instance died,
@@ -415,11 +426,11 @@ func (inv *inventory) Sweep(ctx context.Context, batch int) (int, error) {
 					return released, err
 				}
 			}
-			st, err := inv.finishRelease(ctx, r)
+			won, err := inv.finishReleaseWon(ctx, r)
 			if err != nil {
 				return released, err
 			}
-			if st == stateReleased {
+			if won {
 				released++
 			}
 		}

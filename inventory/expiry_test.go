@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+// TestReservationExpiry runs the sweeper in a synctest bubble: a reservation not paid within the
+// TTL is released with reason "expired" and its stock comes back; a paid one is not touched.
+func TestReservationExpiry(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s := newMemStore()
+		inv := newTestInventory(s) // TTL 15m
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { inv.sweeper(ctx, 5*time.Second) })
+		defer func() { cancel(); wg.Wait() }()
+
+		mustCreate(t, s, "A", 10)
+		mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "unpaid", orderLine{"A", 3}))
+		mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "paid", orderLine{"A", 4}))
+		checkItem(t, s, "A", 10, 7)
+
+		time.Sleep(14 * time.Minute)
+		synctest.Wait()
+		if st := state(t, s, "unpaid"); st != stateHeld {
+			t.Fatalf("after 14m: state = %s, want held", st)
+		}
+		mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.paid", "paid"))
+
+		time.Sleep(time.Minute + 5*time.Second) // past the TTL and one sweep interval
+		synctest.Wait()
+		if st := state(t, s, "unpaid"); st != stateReleased {
+			t.Fatalf("after 15m05s: state = %s, want released", st)
+		}
+		checkItem(t, s, "A", 6, 0)
+		rel := outboxOf(t, s, evReleased)
+		if len(rel) != 1 {
+			t.Fatalf("inventory.released events = %d, want 1", len(rel))
+		}
+		var d releasedData
+		json.Unmarshal(rel[0].Data, &d)
+		if d.Reason != reasonExpired || d.OrderID != "unpaid" {
+			t.Errorf("released = %+v, want order unpaid reason expired", d)
+		}
+		// A payment that arrives after expiry commits nothing.
+		mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.paid", "unpaid"))
+		checkItem(t, s, "A", 6, 0)
+	})
+}
+
+// TestSweepSeveralInstances runs four sweepers of two instances on one store at once: every expired
+// reservation is released exactly once.
+func TestSweepSeveralInstances(t *testing.T) {
+	t.Parallel()
+	for name, newStore := range testStores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const orders = 60
+			s := newStore(t)
+			a, b := newTestInventory(s), newTestInventory(s)
+			a.ttl = -time.Second // every reservation is due at once
+			mustCreate(t, s, "A", orders)
+			for i := range orders {
+				if st, err := a.Reserve(context.Background(), orderData{OrderID: fmt.Sprint("o", i), UserID: "u", Items: []orderLine{{"A", 1}}}); err != nil || st != stateHeld {
+					t.Fatalf("Reserve = %s, %v", st, err)
+				}
+			}
+			checkItem(t, s, "A", orders, orders)
+			var (
+				wg    sync.WaitGroup
+				mu    sync.Mutex
+				total int
+			)
+			for _, inv := range []*inventory{a, b, a, b} {
+				wg.Go(func() {
+					n, err := inv.Sweep(context.Background(), 7)
+					if err != nil {
+						t.Errorf("Sweep: %v", err)
+					}
+					mu.Lock()
+					total += n
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			checkItem(t, s, "A", orders, 0)
+			if total != orders {
+				t.Errorf("sweeps released %d in total, want %d (each exactly once)", total, orders)
+			}
+			if got := a.results.Value("released_expired") + b.results.Value("released_expired"); got != orders {
+				t.Errorf("released_expired = %d, want %d", got, orders)
+			}
+		})
+	}
+}
+
+// TestRelayKeepsEventsWhileKafkaIsDown checks the outbox: events written while publishing fails
+// stay stored and go out, in order, once the broker is back.
+func TestRelayKeepsEventsWhileKafkaIsDown(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s := newMemStore()
+		inv := newTestInventory(s)
+		pub := &sharedtest.Publisher{}
+		pub.SetErr(errors.New("kafka: no broker reachable"))
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { inv.relay(ctx, pub, relayConfig{Batch: 2}, nil) })
+
+		for i := range 5 {
+			if _, err := inv.CreateItem(ctx, fmt.Sprint("SKU-", i), 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if n := len(pub.Events(shared.TopicInventory)); n != 0 {
+			t.Fatalf("published %d events while Kafka was down", n)
+		}
+		if n, _ := s.OutboxLen(ctx); n != 5 {
+			t.Fatalf("outbox holds %d events, want 5", n)
+		}
+		pub.SetErr(nil)
+		time.Sleep(31 * time.Second) // longer than the largest backoff
+		synctest.Wait()
+		got := pub.Events(shared.TopicInventory)
+		if len(got) != 5 {
+			t.Fatalf("published %d events after Kafka returned, want 5", len(got))
+		}
+		for i, e := range got {
+			if want := fmt.Sprint("SKU-", i); e.AggregateID != want {
+				t.Errorf("event %d is for %s, want %s (outbox order)", i, e.AggregateID, want)
+			}
+		}
+		if n, _ := s.OutboxLen(ctx); n != 0 {
+			t.Errorf("outbox holds %d events after publishing, want 0", n)
+		}
+
+		// Events written just before shutdown are flushed by the relay's last attempt.
+		inv.CreateItem(ctx, "LAST", 100)
+		cancel()
+		wg.Wait()
+		if n := len(pub.Events(shared.TopicInventory)); n != 6 {
+			t.Errorf("published %d events after shutdown, want 6", n)
+		}
+	})
+}
