@@ -1,0 +1,37 @@
+# The two commands that matter: `make run` (the whole platform on this machine) and `make test`.
+SHELL    := /bin/bash
+GO       ?= go
+PROGRAMS := auth user product inventory order gateway realtime storefront
+# Flags for the launcher, e.g. make run ARGS="-mongo=ferret" or ARGS="-mongo=mongodb://127.0.0.1:27017".
+ARGS     ?=
+
+.PHONY: run test build vet test-unit test-devstack test-integration clean
+
+## run: build everything and run the platform (Ctrl-C stops it)
+run:
+	cd devstack && $(GO) build -o ../.devstack/devstack ./cmd/devstack
+	./.devstack/devstack -root . $(ARGS)
+
+## test: vet, unit tests with -race, the tooling module's tests, then the integration tests
+test: vet test-unit test-devstack test-integration
+
+vet:
+	$(GO) vet ./...
+	cd devstack && $(GO) vet ./...
+
+test-unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-devstack:
+	cd devstack && $(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v /integration)
+
+## test-integration: the eight programs built and run against kfake, Redis and FerretDB
+test-integration:
+	cd devstack && $(GO) test -count=1 -timeout 20m -v ./integration/ 2>&1 | tee ../.devstack/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; exit $${PIPESTATUS[0]}
+
+## build: static binaries in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ $(addprefix ./,$(PROGRAMS))
+
+clean:
+	rm -rf bin .devstack

@@ -1,0 +1,74 @@
+// Package integration runs the eight programs, built from this repository, against kfake, Redis
+// (redis-server when installed, else miniredis) and FerretDB, and drives them from outside through the
+// gateway as curl and the storefront do. Ports are the defaults plus 20000, so `make run` may keep
+// running beside it.
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/devstack/stack"
+)
+
+const offset = 20000
+
+var platform *stack.Stack
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "goshop-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	t0 := time.Now()
+	if err := stack.Build(ctx, root, dir, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	t1 := time.Now()
+	platform, err = stack.Start(ctx, stack.Options{Root: root, Dir: dir, PortOffset: offset, Mongo: "ferret", Redis: "auto"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start:", err)
+		dumpLogs(dir)
+		return 1
+	}
+	fmt.Printf("integration: built in %s, platform ready %s after start (redis: %s, stores: %s)\n",
+		t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond), platform.RedisMode(), platform.MongoMode())
+	code := m.Run()
+	if err := platform.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "close:", err)
+		code = 1
+	}
+	if code != 0 {
+		dumpLogs(dir)
+	}
+	return code
+}
+
+// dumpLogs prints the tail of every program's log, so a CI failure explains itself.
+func dumpLogs(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if len(b) > 6000 {
+			b = b[len(b)-6000:]
+		}
+		fmt.Fprintf(os.Stderr, "\n===== %s (tail) =====\n%s\n", filepath.Base(f), b)
+	}
+}

@@ -1,0 +1,242 @@
+package shared
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type errBody struct {
+	Error struct {
+		Code      string            `json:"code"`
+		Message   string            `json:"message"`
+		RequestID string            `json:"request_id"`
+		Fields    map[string]string `json:"fields"`
+	} `json:"error"`
+}
+
+func decodeErr(tb testing.TB, rec *httptest.ResponseRecorder) errBody {
+	tb.Helper()
+	var b errBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+		tb.Fatalf("body %q is not the error shape: %v", rec.Body.String(), err)
+	}
+	return b
+}
+
+func TestWriteErrorMapsErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{Errorf(CodeInvalid, "bad"), 400, "invalid"},
+		{fmt.Errorf("products.get: %w", ErrNotFound), 404, "not_found"},
+		{fmt.Errorf("x: %w", ErrConflict), 409, "conflict"},
+		{ErrUnauthorized, 401, "unauthorized"},
+		{ErrForbidden, 403, "forbidden"},
+		{fmt.Errorf("mongo: %w", ErrUnavailable), 503, "unavailable"},
+		{Errorf(CodeTooManyRequests, "slow down"), 429, "too_many_requests"},
+		{errors.New("secret driver detail"), 500, "internal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			rec := httptest.NewRecorder()
+			r := httptest.NewRequest("GET", "/x", nil).WithContext(WithRequestID(context.Background(), "rid-1"))
+			WriteError(rec, r, slog.New(slog.NewJSONHandler(&logs, nil)), tt.err)
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d", rec.Code, tt.status)
+			}
+			b := decodeErr(t, rec)
+			if b.Error.Code != tt.code || b.Error.RequestID != "rid-1" {
+				t.Errorf("body = %+v, want code %s and request id rid-1", b.Error, tt.code)
+			}
+			if tt.status == 500 {
+				if strings.Contains(rec.Body.String(), "secret") {
+					t.Errorf("500 body leaks the cause: %s", rec.Body.String())
+				}
+				if !strings.Contains(logs.String(), "secret driver detail") {
+					t.Errorf("500 cause not logged: %s", logs.String())
+				}
+			}
+		})
+	}
+}
+
+type createReq struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+func (c createReq) Valid(context.Context) map[string]string {
+	if c.Name == "" {
+		return map[string]string{"name": "required"}
+	}
+	return nil
+}
+
+func TestDecode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, ct string
+		wantErr        bool
+		field          string
+	}{
+		{"ok", `{"name":"a","count":2}`, "application/json", false, ""},
+		{"unknown field", `{"name":"a","extra":1}`, "", true, "extra"},
+		{"wrong type", `{"name":{"$gt":""}}`, "", true, "name"},
+		{"trailing", `{"name":"a"} {}`, "", true, ""},
+		{"empty", ``, "", true, ""},
+		{"syntax", `{"name":`, "", true, ""},
+		{"validation", `{"count":1}`, "", true, "name"},
+		{"content type", `{"name":"a"}`, "text/plain", true, ""},
+		{"too big", `{"name":"` + strings.Repeat("a", DefaultMaxBody) + `"}`, "", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+			if tt.ct != "" {
+				r.Header.Set("Content-Type", tt.ct)
+			}
+			v, err := Decode[createReq](httptest.NewRecorder(), r)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Decode(%q) err = %v, wantErr %v", tt.name, err, tt.wantErr)
+			}
+			if err == nil {
+				if v.Name != "a" {
+					t.Errorf("Name = %q, want a", v.Name)
+				}
+				return
+			}
+			e := AsError(err)
+			if e.Status() != 400 {
+				t.Errorf("status = %d, want 400 (%v)", e.Status(), err)
+			}
+			if tt.field != "" && e.Fields[tt.field] == "" {
+				t.Errorf("fields = %v, want a message for %q", e.Fields, tt.field)
+			}
+		})
+	}
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"name":"a"}`, `{"name":1}`, `[]`, `{"name":"a"}x`, `{"count":1e400}`, "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v createReq
+		err := DecodeJSON(strings.NewReader(s), &v)
+		if err != nil && AsError(err).Status() != 400 {
+			t.Fatalf("DecodeJSON(%q) = %v, want a 400 error", s, err)
+		}
+	})
+}
+
+func testStack(t *testing.T) (http.Handler, *Metrics, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	m := NewMetrics("test")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		Encode(w, 200, map[string]string{"id": r.PathValue("id"), "request_id": RequestIDFrom(r.Context())})
+	})
+	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	mux.Handle("GET /private", RequireRole(RoleAdmin)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := IdentityFrom(r.Context())
+		io.WriteString(w, id.UserID)
+	})))
+	mux.Handle("GET /metrics", m.Handler())
+	return Stack(logger, m, mux, Authenticate(staticVerifier{})), m, &logs
+}
+
+type staticVerifier struct{}
+
+func (staticVerifier) Verify(_ context.Context, tok string) (Identity, error) {
+	switch tok {
+	case "admin":
+		return Identity{UserID: "u1", Role: RoleAdmin}, nil
+	case "customer":
+		return Identity{UserID: "u2", Role: RoleCustomer}, nil
+	}
+	return Identity{}, ErrUnauthorized
+}
+
+func TestStack(t *testing.T) {
+	t.Parallel()
+	h, _, logs := testStack(t)
+	tests := []struct {
+		method, path, auth, reqID string
+		status                    int
+		code                      string
+	}{
+		{"GET", "/items/42", "", "abc-123", 200, ""},
+		{"GET", "/items/42", "", "bad id with spaces", 200, ""},
+		{"GET", "/nope", "", "", 404, "not_found"},
+		{"POST", "/items/42", "", "", 405, "method_not_allowed"},
+		{"GET", "/panic", "", "", 500, "internal"},
+		{"GET", "/private", "", "", 401, "unauthorized"},
+		{"GET", "/private", "garbage", "", 401, "unauthorized"},
+		{"GET", "/private", "customer", "", 403, "forbidden"},
+		{"GET", "/private", "admin", "", 200, ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(tt.method, tt.path, nil)
+		if tt.auth != "" {
+			r.Header.Set("Authorization", "Bearer "+tt.auth)
+		}
+		if tt.reqID != "" {
+			r.Header.Set(RequestIDHeader, tt.reqID)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != tt.status {
+			t.Errorf("%s %s (auth %q): status = %d, want %d; body %s", tt.method, tt.path, tt.auth, rec.Code, tt.status, rec.Body)
+			continue
+		}
+		rid := rec.Header().Get(RequestIDHeader)
+		if !SaneRequestID(rid) {
+			t.Errorf("%s %s: X-Request-ID = %q, want a sane ID", tt.method, tt.path, rid)
+		}
+		if tt.reqID == "abc-123" && rid != "abc-123" {
+			t.Errorf("%s %s: X-Request-ID = %q, want the incoming abc-123 reused", tt.method, tt.path, rid)
+		}
+		if tt.reqID == "bad id with spaces" && rid == tt.reqID {
+			t.Errorf("insane incoming request ID reused")
+		}
+		if tt.code != "" {
+			if b := decodeErr(t, rec); b.Error.Code != tt.code || b.Error.RequestID != rid {
+				t.Errorf("%s %s: error = %+v, want code %s with request id %s", tt.method, tt.path, b.Error, tt.code, rid)
+			}
+		}
+	}
+	// The access log and the metrics see the route pattern even though Authenticate copied the request.
+	if !strings.Contains(logs.String(), `"route":"GET /items/{id}"`) {
+		t.Errorf("access log lacks the route pattern: %s", logs.String())
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`http_requests_total{service="test",route="GET /items/{id}",method="GET",status="200"} 2`,
+		`http_request_duration_seconds_bucket{service="test",route="GET /items/{id}",method="GET",status="200",le="+Inf"} 2`,
+		"go_goroutines ",
+		"# TYPE http_request_duration_seconds histogram",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+}

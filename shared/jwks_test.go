@@ -1,0 +1,154 @@
+package shared_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/goshop/platform/shared"
+)
+
+// keyServer serves a JWKS holding an ES256 and an RS256 key and counts fetches.
+type keyServer struct {
+	ec      *ecdsa.PrivateKey
+	rsa     *rsa.PrivateKey
+	fetches atomic.Int32
+	down    atomic.Bool
+	url     string
+}
+
+func newKeyServer(t *testing.T) *keyServer {
+	t.Helper()
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ks := &keyServer{ec: ec, rsa: rk}
+	b64 := base64.RawURLEncoding.EncodeToString
+	set := shared.JWKS{Keys: []shared.JWK{
+		{Kty: "EC", Kid: "ec1", Crv: "P-256", X: b64(ec.X.FillBytes(make([]byte, 32))), Y: b64(ec.Y.FillBytes(make([]byte, 32)))},
+		{Kty: "RSA", Kid: "rsa1", N: b64(rk.N.Bytes()), E: b64(big.NewInt(int64(rk.E)).Bytes())},
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ks.fetches.Add(1)
+		if ks.down.Load() {
+			http.Error(w, "down", 503)
+			return
+		}
+		json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(srv.Close)
+	ks.url = srv.URL
+	return ks
+}
+
+func claims(sub, iss string, exp time.Duration) shared.AccessClaims {
+	now := time.Now()
+	return shared.AccessClaims{Email: "a@b.c", Role: shared.RoleAdmin, SessionID: "s1", RegisteredClaims: jwt.RegisteredClaims{
+		Subject: sub, Issuer: iss, ExpiresAt: jwt.NewNumericDate(now.Add(exp)), IssuedAt: jwt.NewNumericDate(now)}}
+}
+
+func sign(t *testing.T, m jwt.SigningMethod, kid string, c jwt.Claims, key any) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(m, c)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestJWKSVerifier(t *testing.T) {
+	t.Parallel()
+	ks := newKeyServer(t)
+	v := shared.NewJWKSVerifier(ks.url, "iss-1", "")
+	ctx := context.Background()
+	good := claims("u1", "iss-1", time.Minute)
+	// The RSA public key bytes used as an HMAC secret: the classic algorithm-confusion attack.
+	rsaPubAsSecret := ks.rsa.N.Bytes()
+	tests := []struct {
+		name  string
+		token string
+		ok    bool
+	}{
+		{"es256", sign(t, jwt.SigningMethodES256, "ec1", good, ks.ec), true},
+		{"rs256", sign(t, jwt.SigningMethodRS256, "rsa1", good, ks.rsa), true},
+		{"alg none", sign(t, jwt.SigningMethodNone, "ec1", good, jwt.UnsafeAllowNoneSignatureType), false},
+		{"hmac with public key", sign(t, jwt.SigningMethodHS256, "rsa1", good, rsaPubAsSecret), false},
+		{"expired", sign(t, jwt.SigningMethodES256, "ec1", claims("u1", "iss-1", -time.Hour), ks.ec), false},
+		{"wrong issuer", sign(t, jwt.SigningMethodES256, "ec1", claims("u1", "evil", time.Minute), ks.ec), false},
+		{"no subject", sign(t, jwt.SigningMethodES256, "ec1", claims("", "iss-1", time.Minute), ks.ec), false},
+		{"unknown kid", sign(t, jwt.SigningMethodES256, "nope", good, ks.ec), false},
+		{"garbage", "not.a.jwt", false},
+	}
+	for _, tt := range tests {
+		id, err := v.Verify(ctx, tt.token)
+		if tt.ok {
+			if err != nil || id.UserID != "u1" || id.Role != shared.RoleAdmin || id.SessionID != "s1" {
+				t.Errorf("%s: Verify = %+v, %v; want u1 admin", tt.name, id, err)
+			}
+			continue
+		}
+		if !errors.Is(err, shared.ErrUnauthorized) {
+			t.Errorf("%s: Verify err = %v, want ErrUnauthorized", tt.name, err)
+		}
+	}
+}
+
+func TestJWKSVerifierCachesAndSurvivesAuthDown(t *testing.T) {
+	t.Parallel()
+	ks := newKeyServer(t)
+	v := shared.NewJWKSVerifier(ks.url, "", "")
+	tok := sign(t, jwt.SigningMethodES256, "ec1", claims("u1", "", time.Minute), ks.ec)
+	for i := 0; i < 50; i++ {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("Verify #%d: %v", i, err)
+		}
+	}
+	if n := ks.fetches.Load(); n != 1 {
+		t.Errorf("JWKS fetched %d times for 50 verifications, want 1", n)
+	}
+	// Forged kids cannot make the verifier hammer auth: refreshes are rate limited.
+	for i := 0; i < 20; i++ {
+		v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, "forged", claims("u1", "", time.Minute), ks.ec))
+	}
+	if n := ks.fetches.Load(); n > 2 {
+		t.Errorf("JWKS fetched %d times after 20 unknown kids, want ≤ 2", n)
+	}
+	// auth down: known keys keep working.
+	ks.down.Store(true)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Errorf("Verify with auth down: %v, want the cached key to work", err)
+	}
+}
+
+func BenchmarkJWKSVerifyES256(b *testing.B) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	b64 := base64.RawURLEncoding.EncodeToString
+	set := shared.JWKS{Keys: []shared.JWK{{Kty: "EC", Kid: "ec1", Crv: "P-256", X: b64(ec.X.FillBytes(make([]byte, 32))), Y: b64(ec.Y.FillBytes(make([]byte, 32)))}}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { json.NewEncoder(w).Encode(set) }))
+	defer srv.Close()
+	v := shared.NewJWKSVerifier(srv.URL, "", "")
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims("u1", "", time.Hour))
+	tok.Header["kid"] = "ec1"
+	s, _ := tok.SignedString(ec)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(context.Background(), s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
