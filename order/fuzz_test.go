@@ -1,0 +1,117 @@
+package main
+
+import (
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseCents(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"99.99", 9999, true}, {"0", 0, true}, {"5", 500, true}, {"1.5", 150, true}, {"2.500", 250, true},
+		{"0.01", 1, true}, {"0.1", 10, true}, {"100000000000", 10_000_000_000_000, true},
+		{"1.001", 0, false}, {"-1", 0, false}, {"1e2", 0, false}, {"01", 0, false}, {"", 0, false},
+		{".5", 0, false}, {"1.", 0, false}, {"NaN", 0, false}, {"\"1\"", 0, false}, {"1000000000000", 0, false},
+		{" 1", 0, false}, {"0x10", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseCents(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseCents(%q) = %d, %v; want %d ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	for c, want := range map[int64]string{0: "0.00", 5: "0.05", 150: "1.50", 9999: "99.99", -250: "-2.50"} {
+		if got := formatCents(c); got != want {
+			t.Errorf("formatCents(%d) = %q, want %q", c, got, want)
+		}
+	}
+	for bps, want := range map[int64]int64{0: 0, 800: 380, 10000: 4748, 825: 392} { // of 47.48
+		if got := taxCents(4748, bps); got != want {
+			t.Errorf("taxCents(4748, %d) = %d, want %d", bps, got, want)
+		}
+	}
+}
+
+// FuzzParseCents: whatever parses is exactly the decimal value × 100 and formats back to it.
+func FuzzParseCents(f *testing.F) {
+	for _, s := range []string{"99.99", "0", "1.5", "2.500", "1e2", "-1", "0.001", "123456789012.34", "00", "1.0000000000000000001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseCents(s)
+		if err != nil {
+			return
+		}
+		if c < 0 || c > maxCents {
+			t.Fatalf("parseCents(%q) = %d out of range", s, c)
+		}
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			t.Fatalf("parseCents accepted %q, which is not a number", s)
+		}
+		if r.Mul(r, big.NewRat(100, 1)).Cmp(big.NewRat(c, 1)) != 0 {
+			t.Fatalf("parseCents(%q) = %d: not exact", s, c)
+		}
+		back, err := parseCents(formatCents(c))
+		if err != nil || back != c {
+			t.Fatalf("round trip of %d via %q = %d, %v", c, formatCents(c), back, err)
+		}
+	})
+}
+
+// FuzzParseCreateOrder: no body makes the parser panic, and what it accepts respects the limits.
+func FuzzParseCreateOrder(f *testing.F) {
+	for _, s := range []string{
+		`{"items":[{"sku":"A","quantity":1}],"shipping_address":` + addrJSON + `}`,
+		`{"items":[{"sku":"A","quantity":1}],"address_id":"x"}`,
+		`{"items":[{"sku":"A","quantity":1.5}]}`, `{"items":null}`, `[]`, `{"items":[{"sku":{"$ne":1}}]}`, ``, `{"items":[{"sku":"A","quantity":99999999999999999999}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := parseCreateOrder(body)
+		if err != nil {
+			return
+		}
+		if len(req.Items) < 1 || len(req.Items) > maxLines || (req.ShippingAddress == nil) == (req.AddressID == "") {
+			t.Fatalf("accepted %q: %+v", body, req)
+		}
+		seen := map[string]bool{}
+		for _, l := range req.Items {
+			if l.Quantity < 1 || l.Quantity > maxQuantity || l.SKU == "" || seen[l.SKU] {
+				t.Fatalf("accepted line %+v of %q", l, body)
+			}
+			seen[l.SKU] = true
+		}
+		if req.hash() != req.hash() || len(req.hash()) != 64 {
+			t.Fatal("hash not stable")
+		}
+	})
+}
+
+// FuzzParseCard: accepted cards pass Luhn, are digits only and keep no more than last4 + brand.
+func FuzzParseCard(f *testing.F) {
+	f.Add("4242 4242 4242 4242", 12, 2031, "123")
+	f.Add("4000-0000-0000-0002", 1, 2027, "1234")
+	f.Add("", 0, 0, "")
+	f.Add("4242424242424241", 13, 1999, "12a")
+	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, number string, month, year int, cvc string) {
+		c, fields := parseCard(number, month, year, cvc, now)
+		if len(fields) > 0 {
+			return
+		}
+		if !luhn(c.Number) || strings.Trim(c.Number, "0123456789") != "" || len(c.Number) < 12 || len(c.last4()) != 4 || c.brand() == "" {
+			t.Fatalf("accepted %q as %+v", number, c)
+		}
+		if !time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC).After(now) {
+			t.Fatalf("accepted expired %d/%d", month, year)
+		}
+	})
+}
