@@ -33,7 +33,9 @@ func TestRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, []string{"realtime"}, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
+	go func() {
+		errc <- run(ctx, []string{"realtime"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	}()
 	sharedtest.WaitReady(t, "http://"+addr+"/healthz", 10*time.Second)
 
 	for _, tc := range []struct {
