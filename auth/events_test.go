@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+func statusEvent(t *testing.T, userID, status string, at time.Time) shared.Event {
+	t.Helper()
+	e, err := shared.NewEvent(eventUserStatusChanged, userID, userStatusChanged{UserID: userID, Status: status})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.OccurredAt = at
+	return e
+}
+
+func TestStatusChangedEndsSessions(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	lr, sid := env.login(t, "u@example.com", "right-password")
+	_, sid2 := env.login(t, "u@example.com", "right-password")
+	handle := handleUserEvent(quietLogger, env.d.accounts, env.d.sessions, env.d.grants)
+	ctx := context.Background()
+
+	suspend := statusEvent(t, a.ID, statusSuspended, time.Now())
+	for range 2 { // a redelivery changes nothing
+		if err := handle(ctx, suspend); err != nil {
+			t.Fatalf("handle suspend: %v", err)
+		}
+	}
+	for _, s := range []string{sid, sid2} {
+		if w := env.do(t, "GET", "/session", nil, "X-Session-ID", s); w.Code != http.StatusUnauthorized {
+			t.Errorf("GET /session after suspension: status = %d, want 401", w.Code)
+		}
+	}
+	if _, err := env.d.grants.Peek(ctx, lr.RefreshToken); !errors.Is(err, shared.ErrNotFound) {
+		t.Errorf("refresh token survived suspension: %v", err)
+	}
+	if w := env.do(t, "POST", "/login", `{"email":"u@example.com","password":"right-password"}`); w.Code != http.StatusForbidden {
+		t.Errorf("POST /login while suspended: status = %d, want 403", w.Code)
+	}
+
+	// An older "active" event arriving late does not lift the suspension.
+	if err := handle(ctx, statusEvent(t, a.ID, statusActive, suspend.OccurredAt.Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if w := env.do(t, "POST", "/login", `{"email":"u@example.com","password":"right-password"}`); w.Code != http.StatusForbidden {
+		t.Errorf("POST /login after stale reactivation: status = %d, want 403", w.Code)
+	}
+	if err := handle(ctx, statusEvent(t, a.ID, statusActive, suspend.OccurredAt.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if w := env.do(t, "POST", "/login", `{"email":"u@example.com","password":"right-password"}`); w.Code != http.StatusOK {
+		t.Errorf("POST /login after reactivation: status = %d, want 200", w.Code)
+	}
+}
+
+func TestUserEventErrors(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	handle := handleUserEvent(quietLogger, env.d.accounts, env.d.sessions, env.d.grants)
+	ctx := context.Background()
+	bad := func(data string) shared.Event {
+		return shared.Event{ID: "e", Type: eventUserStatusChanged, Data: json.RawMessage(data), OccurredAt: time.Now()}
+	}
+	tests := []struct {
+		name   string
+		e      shared.Event
+		poison bool
+	}{
+		{"other type ignored", shared.Event{ID: "e", Type: "user.updated", Data: json.RawMessage(`{}`)}, false},
+		{"unknown account ignored", statusEvent(t, "nobody", statusSuspended, time.Now()), false},
+		{"bad json", bad(`{"user_id":`), true},
+		{"bad status", bad(`{"user_id":"u","status":"banana"}`), true},
+		{"no user", bad(`{"status":"active"}`), true},
+	}
+	for _, tt := range tests {
+		err := handle(ctx, tt.e)
+		if tt.poison != errors.Is(err, shared.ErrPoison) || (!tt.poison && err != nil) {
+			t.Errorf("%s: err = %v, want poison %v", tt.name, err, tt.poison)
+		}
+	}
+}
+
+// TestStatusChangedRetriesWhenRedisDown: a failing session store makes the handler return an error
+// (so Consume retries), and the retry completes the job although the status was already stored.
+func TestStatusChangedRetriesWhenRedisDown(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	_, sid := env.login(t, "u@example.com", "right-password")
+	flaky := &flakySessions{sessionStore: env.d.sessions, fail: true}
+	handle := handleUserEvent(quietLogger, env.d.accounts, flaky, env.d.grants)
+	e := statusEvent(t, a.ID, statusSuspended, time.Now())
+	if err := handle(context.Background(), e); err == nil {
+		t.Fatal("handler hid a session store failure")
+	}
+	flaky.fail = false
+	if err := handle(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.d.sessions.Touch(context.Background(), sid, time.Minute); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("session survived the retried suspension: %v", err)
+	}
+}
+
+type flakySessions struct {
+	sessionStore
+	fail bool
+}
+
+func (f *flakySessions) DeleteUser(ctx context.Context, userID string) (int, error) {
+	if f.fail {
+		return 0, shared.ErrUnavailable
+	}
+	return f.sessionStore.DeleteUser(ctx, userID)
+}
+
+// TestOutboxRelay: with Kafka down the relay backs off and retries; once Kafka is back the pending
+// event goes out with the same ID every time.
+func TestOutboxRelay(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		env := newTestEnv(t)
+		env.pub.SetErr(shared.ErrUnavailable)
+		a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- env.d.outbox.Run(ctx) }()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if n := len(env.pub.Events(shared.TopicUser)); n != 0 {
+			t.Fatalf("published %d while Kafka is down", n)
+		}
+		env.pub.SetErr(nil)
+		time.Sleep(30 * time.Second) // at most one max backoff
+		synctest.Wait()
+		evs := env.pub.Events(shared.TopicUser)
+		if len(evs) != 1 || evs[0].AggregateID != a.ID || evs[0].ID != "user.registered-"+a.ID {
+			t.Fatalf("events = %+v, want one user.registered for %s", evs, a.ID)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	})
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+func TestLimitPolicy(t *testing.T) {
+	t.Parallel()
+	p := limitPolicy{Threshold: 5, Base: time.Second, Max: 10 * time.Second, Window: time.Minute}
+	tests := []struct {
+		n    int
+		want time.Duration
+	}{{1, 0}, {4, 0}, {5, time.Second}, {6, 2 * time.Second}, {7, 4 * time.Second}, {8, 8 * time.Second}, {9, 10 * time.Second}, {1000, 10 * time.Second}}
+	for _, tt := range tests {
+		if got := p.lockFor(tt.n); got != tt.want {
+			t.Errorf("lockFor(%d) = %s, want %s", tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestLimiter runs the limiter contract on synctest's fake clock for the in-memory limiter, and on the
+// real clock (short policy) for Redis when REDIS_TEST_URL is set.
+func TestLimiter(t *testing.T) {
+	t.Parallel()
+	t.Run("mem", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			testLimiterContract(t, newMemLimiter(accountPolicy), accountPolicy)
+		})
+	})
+	if rc := redisClientForTest(t); rc != nil {
+		t.Run("redis", func(t *testing.T) {
+			t.Parallel()
+			testLimiterScript(t, rc.limiter)
+		})
+	}
+}
+
+func testLimiterContract(t *testing.T, l limiter, p limitPolicy) {
+	ctx := context.Background()
+	key := "acct:a@example.com"
+	for i := 1; i < p.Threshold; i++ {
+		if lock, _ := l.Fail(ctx, key); lock != 0 {
+			t.Fatalf("failure %d locked for %s, want no lock before %d", i, lock, p.Threshold)
+		}
+	}
+	if wait, _ := l.Wait(ctx, key); wait != 0 {
+		t.Fatalf("Wait before threshold = %s, want 0", wait)
+	}
+	if lock, _ := l.Fail(ctx, key); lock != p.Base {
+		t.Fatalf("failure %d: lock = %s, want %s", p.Threshold, lock, p.Base)
+	}
+	if wait, _ := l.Wait(ctx, key); wait != p.Base {
+		t.Fatalf("Wait = %s, want %s", wait, p.Base)
+	}
+	if wait, _ := l.Wait(ctx, "acct:other@example.com"); wait != 0 {
+		t.Fatalf("another key is locked too: %s", wait)
+	}
+	time.Sleep(p.Base)
+	if wait, _ := l.Wait(ctx, key); wait != 0 {
+		t.Fatalf("Wait after lockout = %s, want 0", wait)
+	}
+	// Every further failure doubles the lockout.
+	if lock, _ := l.Fail(ctx, key); lock != 2*p.Base {
+		t.Fatalf("next failure: lock = %s, want %s", lock, 2*p.Base)
+	}
+	if lock, _ := l.Fail(ctx, key); lock != 4*p.Base {
+		t.Fatalf("next failure: lock = %s, want %s", lock, 4*p.Base)
+	}
+	// After a window without failures the count is forgotten.
+	time.Sleep(p.Window)
+	if lock, _ := l.Fail(ctx, key); lock != 0 {
+		t.Fatalf("failure after quiet window: lock = %s, want 0", lock)
+	}
+	// Success resets.
+	for range p.Threshold {
+		l.Fail(ctx, key)
+	}
+	l.Reset(ctx, key)
+	if wait, _ := l.Wait(ctx, key); wait != 0 {
+		t.Fatalf("Wait after Reset = %s, want 0", wait)
+	}
+}
+
+// testLimiterScript checks the Redis script's arithmetic matches lockFor, on the real clock.
+func testLimiterScript(t *testing.T, l limiter) {
+	ctx := context.Background()
+	key := "k"
+	for i := 1; i <= accountPolicy.Threshold+3; i++ {
+		lock, err := l.Fail(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := accountPolicy.lockFor(i); lock != want {
+			t.Fatalf("failure %d: lock = %s, want %s", i, lock, want)
+		}
+	}
+	if wait, err := l.Wait(ctx, key); err != nil || wait <= 0 || wait > accountPolicy.lockFor(accountPolicy.Threshold+3) {
+		t.Fatalf("Wait = %s, %v", wait, err)
+	}
+	if err := l.Reset(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if wait, _ := l.Wait(ctx, key); wait != 0 {
+		t.Fatalf("Wait after Reset = %s", wait)
+	}
+}
+
+// TestLoginThrottling drives POST /login on synctest's clock: after 5 wrong passwords the account is
+// locked with a growing Retry-After, even the right password is refused while locked, an unknown
+// email is throttled the same way (no enumeration), and a success after the lockout resets the count.
+func TestLoginThrottling(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		env := newTestEnv(t)
+		env.addAccount(t, "victim@example.com", "right-password", shared.RoleCustomer)
+		wrong := `{"email":"victim@example.com","password":"wrong-password"}`
+		right := `{"email":"victim@example.com","password":"right-password"}`
+		for i := 1; i <= accountPolicy.Threshold; i++ {
+			if w := env.do(t, "POST", "/login", wrong); w.Code != http.StatusUnauthorized {
+				t.Fatalf("wrong password %d: status = %d, want 401", i, w.Code)
+			}
+		}
+		w := env.do(t, "POST", "/login", right)
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
+			t.Fatalf("right password while locked: status = %d Retry-After %q, want 429 and 1", w.Code, w.Header().Get("Retry-After"))
+		}
+		if e := decodeBody[errorBody](t, w); e.Error.Code != "too_many_requests" {
+			t.Fatalf("429 code = %q", e.Error.Code)
+		}
+		time.Sleep(time.Second)
+		if w := env.do(t, "POST", "/login", wrong); w.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong password after lockout: status = %d, want 401", w.Code)
+		}
+		w = env.do(t, "POST", "/login", right)
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "2" {
+			t.Fatalf("second lockout: status = %d Retry-After %q, want 429 and 2", w.Code, w.Header().Get("Retry-After"))
+		}
+		time.Sleep(2 * time.Second)
+		if w := env.do(t, "POST", "/login", right); w.Code != http.StatusOK {
+			t.Fatalf("right password after lockout: status = %d, want 200", w.Code)
+		}
+		// Reset: five more failures are needed before the next lock.
+		for i := 1; i < accountPolicy.Threshold; i++ {
+			env.do(t, "POST", "/login", wrong)
+		}
+		if w := env.do(t, "POST", "/login", right); w.Code != http.StatusOK {
+			t.Fatalf("after reset, 4 failures locked the account: status = %d", w.Code)
+		}
+
+		// Unknown emails are throttled exactly like real ones.
+		ghost := `{"email":"ghost@example.com","password":"wrong-password"}`
+		for range accountPolicy.Threshold {
+			env.do(t, "POST", "/login", ghost)
+		}
+		if w := env.do(t, "POST", "/login", ghost); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("unknown email after 5 failures: status = %d, want 429", w.Code)
+		}
+	})
+}
+
+// TestLoginThrottlingPerIP: one address spraying many accounts is locked after the IP threshold, while
+// another address can still log in; behind a trusted proxy the forwarded client address counts.
+func TestLoginThrottlingPerIP(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		env := newTestEnv(t)
+		env.addAccount(t, "user@example.com", "right-password", shared.RoleCustomer)
+		for i := range ipPolicy.Threshold {
+			body := `{"email":"spray` + strconv.Itoa(i) + `@example.com","password":"wrong-password"}`
+			if w := env.do(t, "POST", "/login", body); w.Code != http.StatusUnauthorized {
+				t.Fatalf("spray %d: status = %d, want 401", i, w.Code)
+			}
+		}
+		right := `{"email":"user@example.com","password":"right-password"}`
+		if w := env.do(t, "POST", "/login", right); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("login from the spraying IP: status = %d, want 429", w.Code)
+		}
+		// The test client is 192.0.2.10, not a trusted proxy, so its X-Forwarded-For is ignored.
+		if w := env.do(t, "POST", "/login", right, "X-Forwarded-For", "198.51.100.7"); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("spoofed X-Forwarded-For escaped the IP limit: status = %d", w.Code)
+		}
+	})
+}
+
+func TestClientIP(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	tests := []struct {
+		remote, xff, want string
+	}{
+		{"192.0.2.1:1000", "", "192.0.2.1"},
+		{"192.0.2.1:1000", "10.0.0.1", "192.0.2.1"},         // untrusted peer: header ignored
+		{"127.0.0.1:1000", "10.0.0.1", "10.0.0.1"},          // the gateway
+		{"127.0.0.1:1000", "6.6.6.6, 10.0.0.1", "10.0.0.1"}, // client-supplied part ignored
+		{"127.0.0.1:1000", "garbage", "127.0.0.1"},          // unparsable: the peer
+		{"[::1]:1000", "2001:db8::1", "2001:db8::1"},        // IPv6 proxy
+		{"[::ffff:192.0.2.9]:1000", "", "192.0.2.9"},        // mapped
+	}
+	for _, tt := range tests {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.remote
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		if got := clientIP(r, cfg.TrustedProxies); got != tt.want {
+			t.Errorf("clientIP(%s, %q) = %s, want %s", tt.remote, tt.xff, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// TestAccountStore is the contract of accountStore, run against the in-memory store always and
+// against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped after).
+func TestAccountStore(t *testing.T) {
+	t.Parallel()
+	stores := map[string]func(t *testing.T) accountStore{
+		"mem": func(*testing.T) accountStore { return newMemAccountStore() },
+	}
+	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
+		stores["mongo"] = func(t *testing.T) accountStore {
+			ctx := context.Background()
+			client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := client.Database("auth_test_" + shared.NewID()[:12])
+			t.Cleanup(func() {
+				db.Drop(context.Background())
+				client.Disconnect(context.Background())
+			})
+			s := newMongoAccountStore(db)
+			if err := s.EnsureIndexes(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testAccountStoreContract(t, newStore(t))
+		})
+	}
+}
+
+func testAccountStoreContract(t *testing.T, s accountStore) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a := account{ID: "a1", Email: "a@example.com", Name: "A", Role: "customer", PasswordHash: []byte("h"),
+		Status: statusActive, CreatedAt: now, UpdatedAt: now, EventPending: true}
+	if err := s.Create(ctx, a); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	dup := a
+	dup.ID = "a2"
+	if err := s.Create(ctx, dup); !errors.Is(err, shared.ErrConflict) {
+		t.Fatalf("Create with taken email: err = %v, want ErrConflict", err)
+	}
+	got, err := s.ByEmail(ctx, "a@example.com")
+	if err != nil || got.ID != "a1" || string(got.PasswordHash) != "h" || got.Role != "customer" {
+		t.Fatalf("ByEmail = %+v, %v", got, err)
+	}
+	got.PasswordHash[0] = 'x' // a copy: must not change the store
+	if again, _ := s.ByID(ctx, "a1"); string(again.PasswordHash) != "h" {
+		t.Fatalf("store returned shared memory")
+	}
+	if _, err := s.ByEmail(ctx, "nobody@example.com"); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("ByEmail unknown: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.ByID(ctx, "nope"); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("ByID unknown: err = %v, want ErrNotFound", err)
+	}
+
+	pending, err := s.PendingEvents(ctx, 10)
+	if err != nil || len(pending) != 1 || pending[0].ID != "a1" {
+		t.Fatalf("PendingEvents = %v, %v", pending, err)
+	}
+	if err := s.MarkPublished(ctx, "a1"); err != nil {
+		t.Fatalf("MarkPublished: %v", err)
+	}
+	if pending, _ := s.PendingEvents(ctx, 10); len(pending) != 0 {
+		t.Fatalf("PendingEvents after MarkPublished = %v", pending)
+	}
+	if err := s.MarkPublished(ctx, "nope"); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("MarkPublished unknown: err = %v", err)
+	}
+
+	t1, t2 := now.Add(time.Second), now.Add(2*time.Second)
+	if ok, err := s.SetStatus(ctx, "a1", statusSuspended, t2); !ok || err != nil {
+		t.Fatalf("SetStatus newer = %v, %v; want applied", ok, err)
+	}
+	if ok, err := s.SetStatus(ctx, "a1", statusActive, t1); ok || err != nil {
+		t.Fatalf("SetStatus older = %v, %v; want ignored", ok, err)
+	}
+	if ok, err := s.SetStatus(ctx, "a1", statusSuspended, t2); ok || err != nil {
+		t.Fatalf("SetStatus replay = %v, %v; want ignored", ok, err)
+	}
+	if got, _ := s.ByID(ctx, "a1"); got.Status != statusSuspended {
+		t.Fatalf("status = %q, want suspended", got.Status)
+	}
+	if _, err := s.SetStatus(ctx, "nope", statusActive, t2); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("SetStatus unknown: err = %v, want ErrNotFound", err)
+	}
+}
