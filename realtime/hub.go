@@ -106,6 +106,9 @@ type hub struct {
 	public  ring
 	adminR  ring
 	users   map[string]*ring
+	// swept is the highest seq of any per-user buffer dropped by sweep: a user without a buffer may
+	// have missed messages up to it, so resuming from below it means resync (conservatively).
+	swept   uint64
 	sent    uint64
 	dropped uint64
 	kicks   uint64
@@ -249,7 +252,11 @@ func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *clien
 	streams := []*ring{&h.public}
 	if c.admin() {
 		streams = []*ring{&h.adminR}
-	} else if r := h.users[id.UserID]; id.UserID != "" && r != nil {
+	} else if id.UserID != "" {
+		r := h.users[id.UserID]
+		if r == nil {
+			r = &ring{evicted: h.swept}
+		}
 		streams = append(streams, r)
 	}
 	for _, r := range streams {
@@ -293,6 +300,7 @@ func (h *hub) sweep() {
 	for u, r := range h.users {
 		r.trim(cutoff)
 		if len(r.msgs) == 0 {
+			h.swept = max(h.swept, r.evicted)
 			delete(h.users, u)
 		}
 	}

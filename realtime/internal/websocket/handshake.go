@@ -154,3 +154,9 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 type readCloser struct{ *strings.Reader }
 
 func (readCloser) Close() error { return nil }
+
+// NewConn wraps an already-upgraded net.Conn (client says which side masks). Tests use it over
+// net.Pipe, where time is fake under testing/synctest.
+func NewConn(nc net.Conn, client bool) *Conn {
+	return newConn(nc, bufio.NewReader(nc), bufio.NewWriter(nc), client)
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:3009" || cfg.ConsumerGroup() != "realtime-local-3009" || len(cfg.AllowedOrigins) != 4 {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+	env := map[string]string{"HOSTNAME": "rt-7f9c", "HTTP_ADDR": ":3009", "ALLOWED_ORIGINS": "shop.example, https://admin.example"}
+	cfg, err = loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ConsumerGroup() != "realtime-rt-7f9c-3009" || len(cfg.AllowedOrigins) != 2 {
+		t.Fatalf("cfg = %+v, want group realtime-rt-7f9c-3009 and 2 origins", cfg)
+	}
+
+	bad := map[string]string{"HTTP_ADDR": "nope", "KAFKA_BROKERS": " , ", "JWKS_URL": "ftp://x", "AUTH_URL": "::", "LOG_LEVEL": "loud", "REALTIME_INSTANCE_ID": "a b"}
+	_, err = loadConfig(func(k string) string { return bad[k] })
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for k := range bad {
+		if !strings.Contains(err.Error(), k) {
+			t.Errorf("error %q does not mention %s", err, k)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+func TestRouteEvent(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		typ, data string
+		want      audience
+		poison    bool
+	}{
+		{"order.confirmed", `{"order_id":"o","user_id":"u1"}`, audience{userID: "u1"}, false},
+		{"inventory.rejected", `{"order_id":"o","user_id":"u2","shortages":[]}`, audience{userID: "u2"}, false},
+		{"user.updated", `{"user_id":"u3","name":"N"}`, audience{userID: "u3"}, false},
+		{"inventory.updated", `{"sku":"S","available":1}`, audience{public: true}, false},
+		{"inventory.low_stock", `{"sku":"S"}`, audience{public: true}, false},
+		{"product.deleted", `{"product_id":"p"}`, audience{public: true}, false},
+		{"order.unknown", `{"order_id":"o"}`, audience{}, false},
+		{"order.created", `[1,2]`, audience{}, true},
+		{"order.created", `{"user_id":7}`, audience{}, true},
+	} {
+		got, err := routeEvent(shared.Event{ID: "e", Type: tc.typ, Data: json.RawMessage(tc.data)})
+		if tc.poison != errors.Is(err, shared.ErrPoison) {
+			t.Errorf("routeEvent(%s %s): err = %v, want poison %v", tc.typ, tc.data, err, tc.poison)
+		}
+		if err == nil && got != tc.want {
+			t.Errorf("routeEvent(%s %s) = %+v, want %+v", tc.typ, tc.data, got, tc.want)
+		}
+	}
+}
+
+func TestConsumerDedupAndStale(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	h := newHub(hubConfig{}, func() time.Time { return now })
+	c := newConsumer(h, shared.NewLogger(io.Discard, "realtime", "error"), 5*time.Minute, func() time.Time { return now })
+	fresh := shared.Event{ID: "e1", Type: "inventory.updated", OccurredAt: now.Add(-time.Second), Data: json.RawMessage(`{"sku":"S"}`)}
+	old := shared.Event{ID: "e2", Type: "inventory.updated", OccurredAt: now.Add(-time.Hour), Data: json.RawMessage(`{"sku":"S"}`)}
+	for _, e := range []shared.Event{fresh, fresh, old} {
+		if err := c.handle(context.Background(), e); err != nil {
+			t.Fatalf("handle %s: %v", e.ID, err)
+		}
+	}
+	consumed, dup, stale, _ := c.counts()
+	if consumed != 2 || dup != 1 || stale != 1 {
+		t.Fatalf("consumed, duplicate, stale = %d, %d, %d; want 2, 1, 1", consumed, dup, stale)
+	}
+	if s := h.stats(); s.Seq != 1 {
+		t.Fatalf("hub seq = %d, want 1 (one fresh, distinct event published)", s.Seq)
+	}
+	// The dedup memory is bounded: after dedupSize other events, e1 is forgotten.
+	for i := range dedupSize {
+		c.handle(context.Background(), shared.Event{ID: "x" + string(rune('a'+i%26)) + time.Duration(i).String(), Type: "product.updated", OccurredAt: now, Data: json.RawMessage(`{}`)})
+	}
+	if len(c.seen) != dedupSize {
+		t.Fatalf("remembered %d IDs, want %d", len(c.seen), dedupSize)
+	}
+	if err := c.handle(context.Background(), fresh); err != nil {
+		t.Fatal(err)
+	}
+	if _, dup2, _, _ := c.counts(); dup2 != 1 {
+		t.Fatalf("duplicates = %d, want 1: e1 should have been forgotten", dup2)
+	}
+}
