@@ -107,16 +107,22 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			conn.Close(websocket.StatusGoingAway, "server shutting down")
 			return
 		}
-		defer live.wg.Done()
 		c, backlog, resync, cur, ok := h.register(id, since, epoch)
 		if !ok {
+			live.wg.Done()
 			conn.Close(websocket.StatusGoingAway, "server shutting down")
 			return
 		}
-		defer h.unregister(c)
 		logger.InfoContext(r.Context(), "websocket connected", "user_id", id.UserID, "role", id.Role,
 			"since", since, "backlog", len(backlog), "resync", resync)
-		serveConn(r.Context(), logger, h, c, conn, cc, hello{UserID: id.UserID, Role: id.Role, Epoch: h.epoch, Seq: cur}, backlog, resync)
+		// Serve from a fresh goroutine and return: net/http then drops its per-connection state (its
+		// buffers and this deep stack), which would otherwise be most of an idle connection's memory.
+		ctx := context.WithoutCancel(r.Context())
+		go func() {
+			defer live.wg.Done()
+			defer h.unregister(c)
+			serveConn(ctx, logger, h, c, conn, cc, hello{UserID: id.UserID, Role: id.Role, Epoch: h.epoch, Seq: cur}, backlog, resync)
+		}()
 	})
 }
 
@@ -182,6 +188,7 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 	h.countSent(uint64(len(backlog)))
 	ping := time.NewTicker(cc.PingInterval)
 	defer ping.Stop()
+	var batch [][]byte
 	for {
 		select {
 		case <-ctx.Done():
@@ -189,10 +196,27 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 		case <-c.kicked:
 			return c.kickCode, c.kickWhy
 		case m := <-c.send:
-			if !write(m.frame) {
+			// Take whatever else is queued too (bounded), and write it all with one syscall.
+			batch = append(batch[:0], m.frame)
+			size := len(m.frame)
+		drain:
+			for len(batch) < maxBatch && size < maxBatchBytes {
+				select {
+				case m := <-c.send:
+					batch = append(batch, m.frame)
+					size += len(m.frame)
+				default:
+					break drain
+				}
+			}
+			wctx, cancel := context.WithTimeout(ctx, cc.WriteTimeout)
+			err := conn.WriteBatch(wctx, websocket.MessageText, batch)
+			cancel()
+			if err != nil {
 				return 0, ""
 			}
-			h.countSent(1)
+			h.countSent(uint64(len(batch)))
+			clear(batch) // do not pin frames until the next message
 		case <-ping.C:
 			// Ping off the write loop: waiting for the pong must not delay messages.
 			go func() {
@@ -205,6 +229,12 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 		}
 	}
 }
+
+// A writer batches at most maxBatch queued messages or maxBatchBytes per socket write.
+const (
+	maxBatch      = 64
+	maxBatchBytes = 64 << 10
+)
 
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)

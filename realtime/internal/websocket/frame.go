@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -67,9 +66,9 @@ func (h header) unmask(p []byte) {
 	}
 }
 
-// writeFrame writes one final frame with opcode op and payload p to w, masked with mask when masked
-// (clients) — p itself is not modified.
-func writeFrame(w *bufio.Writer, op byte, p []byte, masked bool, mask [4]byte) error {
+// appendFrame appends one final frame with opcode op and payload p to buf, masked with mask when
+// masked (clients); p itself is not modified.
+func appendFrame(buf []byte, op byte, p []byte, masked bool, mask [4]byte) []byte {
 	var b [14]byte
 	b[0] = 0x80 | op
 	n := 2
@@ -90,23 +89,13 @@ func writeFrame(w *bufio.Writer, op byte, p []byte, masked bool, mask [4]byte) e
 		copy(b[n:], mask[:])
 		n += 4
 	}
-	if _, err := w.Write(b[:n]); err != nil {
-		return err
-	}
-	if !masked {
-		_, err := w.Write(p)
-		return err
-	}
-	var buf [512]byte
-	for off := 0; off < len(p); {
-		k := copy(buf[:], p[off:])
-		for i := range k {
-			buf[i] ^= mask[(off+i)&3]
+	buf = append(buf, b[:n]...)
+	start := len(buf)
+	buf = append(buf, p...)
+	if masked {
+		for i := range p {
+			buf[start+i] ^= mask[i&3]
 		}
-		if _, err := w.Write(buf[:k]); err != nil {
-			return err
-		}
-		off += k
 	}
-	return nil
+	return buf
 }

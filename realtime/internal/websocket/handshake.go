@@ -73,7 +73,13 @@ func Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("websocket: clear deadline: %w", err)
 	}
-	return newConn(nc, brw.Reader, brw.Writer, false), nil
+	// Keep net/http's 4 KiB reader only if the client already pipelined frames; otherwise a small one:
+	// browsers send little (pongs, close), and an idle connection should cost little memory.
+	br := brw.Reader
+	if br.Buffered() == 0 {
+		br = bufio.NewReaderSize(nc, 512)
+	}
+	return newConn(nc, br, false), nil
 }
 
 // DialOptions configures Dial. HTTPHeader is sent with the handshake (Authorization, Cookie, Origin).
@@ -148,7 +154,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 		return nil, resp, fmt.Errorf("websocket: dial: %w", ctx.Err())
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(nc, br, bufio.NewWriter(nc), true), resp, nil
+	return newConn(nc, br, true), resp, nil
 }
 
 type readCloser struct{ *strings.Reader }
@@ -158,5 +164,5 @@ func (readCloser) Close() error { return nil }
 // NewConn wraps an already-upgraded net.Conn (client says which side masks). Tests use it over
 // net.Pipe, where time is fake under testing/synctest.
 func NewConn(nc net.Conn, client bool) *Conn {
-	return newConn(nc, bufio.NewReader(nc), bufio.NewWriter(nc), client)
+	return newConn(nc, bufio.NewReader(nc), client)
 }

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/realtime/internal/websocket"
+)
+
+// benchInt reads an integer knob from the environment.
+func benchInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// heapAndStacks is the memory the Go runtime holds for live objects and goroutine stacks.
+func heapAndStacks() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
+
+// BenchmarkFanout holds RT_BENCH_CONNS WebSocket connections (default 1000; anonymous, so every
+// public message goes to all of them) on a real server over loopback, then publishes b.N public
+// messages at RT_BENCH_RATE per second (default 1000) and waits until every connection got every
+// message. It reports the delivery latency (hub publish to client receipt) p50/p99, deliveries per
+// second, and the memory per idle connection (both ends: server and client run in this process).
+//
+//	RT_BENCH_CONNS=5000 go test -run=NONE -bench=Fanout -benchtime=2000x ./realtime/
+func BenchmarkFanout(b *testing.B) {
+	conns := benchInt("RT_BENCH_CONNS", 1000)
+	rate := benchInt("RT_BENCH_RATE", 1000)
+	e := newTestEnv(b, func(c *Config) { c.Hub.SendQueue = 1024 })
+
+	before := heapAndStacks()
+	goBefore := runtime.NumGoroutine()
+	clients := make([]*websocket.Conn, conns)
+	for i := range clients {
+		clients[i], _ = e.dial(b, "", nil)
+	}
+	perConn := float64(heapAndStacks()-before) / float64(conns)
+	goPerConn := float64(runtime.NumGoroutine()-goBefore) / float64(conns)
+
+	var (
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, b.N*min(conns, 200))
+		received  atomic.Int64
+		wg        sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i, c := range clients {
+		wg.Go(func() {
+			local := make([]time.Duration, 0, b.N)
+			for {
+				_, p, err := c.Read(ctx)
+				if err != nil {
+					break
+				}
+				// Cheap parse of "t":<unix nanos> so the clients' CPU does not dominate the bench.
+				if k := bytes.Index(p, []byte(`"t":`)); k >= 0 {
+					end := k + 4
+					for end < len(p) && p[end] >= '0' && p[end] <= '9' {
+						end++
+					}
+					if ts, err := strconv.ParseInt(string(p[k+4:end]), 10, 64); err == nil && i < 200 {
+						// sample latencies from 200 connections to bound memory
+						local = append(local, time.Since(time.Unix(0, ts)))
+					}
+					received.Add(1)
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			mu.Unlock()
+		})
+	}
+
+	want := int64(b.N) * int64(conns)
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		<-tick.C
+		data := fmt.Appendf(nil, `{"sku":"SKU-%d","available":%d,"t":%d}`, i%100, i, time.Now().UnixNano())
+		e.hub.publish("inventory.updated", data, time.Now(), audience{public: true})
+	}
+	deadline := time.Now().Add(time.Minute)
+	for received.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cancel()
+	wg.Wait()
+
+	if got := received.Load(); got < want {
+		b.Fatalf("delivered %d of %d messages (dropped %d)", got, want, e.hub.stats().MessagesDropped)
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(conns), "conns")
+	b.ReportMetric(float64(want)/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(perConn/1024, "KiB/conn")
+	b.ReportMetric(goPerConn, "goroutines/conn")
+	b.ReportMetric(float64(e.hub.stats().MessagesDropped), "dropped")
+}
