@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func cacheStatus(rec *httptest.ResponseRecorder) string { return rec.Header().Get("X-Cache-Status") }
+
+func TestCacheMissThenHit(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	steps := []struct {
+		method, target, status, body string
+	}{
+		{"GET", "/product/products?page=1&category=shoes", cacheMiss, "product /products?page=1&category=shoes"},
+		{"GET", "/product/products?page=1&category=shoes", cacheHit, "product /products?page=1&category=shoes"},
+		{"GET", "/product/products?category=shoes&page=1", cacheHit, "product /products?page=1&category=shoes"}, // same key
+		{"HEAD", "/product/products?category=shoes&page=1", cacheHit, ""},
+		{"GET", "/product/products/p1", cacheMiss, "product /products/p1"},
+		{"GET", "/product/products/p1", cacheHit, "product /products/p1"},
+		{"GET", "/inventory/inventory/SKU-1", cacheBypass, ""}, // inventory points at a dead port: 503, not cached
+	}
+	for _, s := range steps {
+		rec := e.do(t, s.method, s.target, nil)
+		if got := cacheStatus(rec); got != s.status {
+			t.Errorf("%s %s: X-Cache-Status = %q, want %q", s.method, s.target, got, s.status)
+		}
+		if s.body != "" && rec.Body.String() != s.body {
+			t.Errorf("%s %s: body = %q, want %q", s.method, s.target, rec.Body, s.body)
+		}
+		if s.method == "HEAD" && rec.Body.Len() != 0 {
+			t.Errorf("HEAD %s: body = %q, want none", s.target, rec.Body)
+		}
+	}
+	if n := up.calls.Load(); n != 2 {
+		t.Errorf("upstream calls = %d, want 2 (one per key)", n)
+	}
+	rec := e.do(t, "GET", "/product/products/p1", nil)
+	if rec.Header().Get("Age") == "" || rec.Header().Get("X-Request-ID") == "" {
+		t.Errorf("HIT headers %v: want Age and a fresh X-Request-ID", rec.Header())
+	}
+}
+
+// TestCacheBypass: every response or request that must not be shared is proxied each time.
+func TestCacheBypass(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		method  string
+		target  string
+		header  http.Header
+		respond http.HandlerFunc
+	}{
+		{name: "authorization", method: "GET", target: "/product/products", header: http.Header{"Authorization": {"Bearer x"}}},
+		{name: "session cookie", method: "GET", target: "/product/products", header: http.Header{"Cookie": {"session_id=s1"}}},
+		{name: "set-cookie", method: "GET", target: "/product/products", respond: func(w http.ResponseWriter, r *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "a", Value: "b"})
+			io.WriteString(w, "x")
+		}},
+		{name: "private", method: "GET", target: "/product/products", respond: withCacheControl("private, max-age=60")},
+		{name: "no-store", method: "GET", target: "/product/products", respond: withCacheControl("no-store")},
+		{name: "no-cache", method: "GET", target: "/product/products", respond: withCacheControl("no-cache")},
+		{name: "max-age=0", method: "GET", target: "/product/products", respond: withCacheControl("public, max-age=0")},
+		{name: "vary", method: "GET", target: "/product/products", respond: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Vary", "Accept-Language")
+			io.WriteString(w, "x")
+		}},
+		{name: "404", method: "GET", target: "/product/products/nope", respond: func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "not found", http.StatusNotFound)
+		}},
+		{name: "500", method: "GET", target: "/product/products", respond: func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}},
+		{name: "post", method: "POST", target: "/product/products"},
+		{name: "uncached service", method: "GET", target: "/order/orders"},
+		{name: "auth route", method: "GET", target: "/auth/session"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := newUpstream(t, "u")
+			if tt.respond != nil {
+				up.handle(tt.respond)
+			}
+			env := map[string]string{}
+			for _, s := range serviceDefaults {
+				env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
+			}
+			e := newTestEnv(t, env)
+			for i := range 2 {
+				rec := e.do(t, tt.method, tt.target, tt.header)
+				if got := cacheStatus(rec); got != cacheBypass {
+					t.Errorf("%s %s #%d: X-Cache-Status = %q, want BYPASS", tt.method, tt.target, i+1, got)
+				}
+			}
+			if n := up.calls.Load(); n != 2 {
+				t.Errorf("%s %s twice: upstream calls = %d, want 2", tt.method, tt.target, n)
+			}
+			if keys := e.kv.Keys(); len(keys) != 0 {
+				t.Errorf("Redis keys after %s: %v, want none", tt.name, keys)
+			}
+		})
+	}
+}
+
+func withCacheControl(cc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", cc)
+		io.WriteString(w, "x")
+	}
+}
+
+// TestCacheNeverSharesUserResponses: an upstream that answers per caller must give each caller their
+// own answer, in any order.
+func TestCacheNeverSharesUserResponses(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		who := r.Header.Get("Authorization")
+		if who == "" {
+			who = "anonymous"
+		}
+		io.WriteString(w, "for "+who)
+	})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	callers := []string{"", "Bearer alice", "Bearer bob", "", "Bearer bob", "Bearer alice"}
+	for _, who := range callers {
+		h := http.Header{}
+		want := "for anonymous"
+		if who != "" {
+			h.Set("Authorization", who)
+			want = "for " + who
+		}
+		rec := e.do(t, "GET", "/product/products", h)
+		if rec.Body.String() != want {
+			t.Errorf("GET as %q: body = %q, want %q", who, rec.Body, want)
+		}
+	}
+}
+
+// TestCacheStampede: 100 concurrent misses for one key make one upstream request.
+func TestCacheStampede(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	arrived := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(arrived) })
+		<-release
+		io.WriteString(w, "catalog")
+	})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL, "GATEWAY_RATE_LIMIT": "1000/s:1000"})
+	var wg sync.WaitGroup
+	results := make([]*httptest.ResponseRecorder, 100)
+	for i := range results {
+		wg.Go(func() { results[i] = e.do(t, "GET", "/product/products", nil) })
+	}
+	<-arrived
+	close(release)
+	wg.Wait()
+	for i, rec := range results {
+		if rec.Code != http.StatusOK || rec.Body.String() != "catalog" {
+			t.Errorf("request %d: status %d body %q, want 200 catalog", i, rec.Code, rec.Body)
+		}
+		if s := cacheStatus(rec); s != cacheMiss && s != cacheHit {
+			t.Errorf("request %d: X-Cache-Status = %q, want MISS or HIT", i, s)
+		}
+	}
+	if n := up.calls.Load(); n != 1 {
+		t.Errorf("100 concurrent misses: upstream calls = %d, want 1", n)
+	}
+}
+
+func TestCacheInvalidatedByProductWrite(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	var version atomicString
+	version.Store("v1")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			version.Store("v2")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		io.WriteString(w, version.Load())
+	})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	for _, target := range []string{"/product/products", "/product/products/p1"} {
+		e.do(t, "GET", target, nil)
+		if rec := e.do(t, "GET", target, nil); cacheStatus(rec) != cacheHit {
+			t.Fatalf("GET %s twice: X-Cache-Status = %q, want HIT", target, cacheStatus(rec))
+		}
+	}
+	e.do(t, "PUT", "/product/products/p1", nil)
+	if keys := e.kv.Keys(); len(keys) != 0 {
+		t.Errorf("Redis keys after a product write: %v, want none", keys)
+	}
+	for _, target := range []string{"/product/products", "/product/products/p1"} {
+		rec := e.do(t, "GET", target, nil)
+		if cacheStatus(rec) != cacheMiss || rec.Body.String() != "v2" {
+			t.Errorf("GET %s after PUT: %s %q, want MISS v2", target, cacheStatus(rec), rec.Body)
+		}
+	}
+}
+
+// TestCacheRedisDown: with Redis failing, requests are still served, uncached, and fast once the
+// store's breaker opens.
+func TestCacheRedisDown(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL, "GATEWAY_CACHE_L1_TTL": "0s"})
+	if rec := e.do(t, "GET", "/product/products", nil); cacheStatus(rec) != cacheMiss {
+		t.Fatalf("GET with Redis up: X-Cache-Status = %q, want MISS", cacheStatus(rec))
+	}
+	e.kv.SetErr(errors.New("connection refused"))
+	for i := range 10 {
+		rec := e.do(t, "GET", "/product/products", nil)
+		if rec.Code != http.StatusOK || cacheStatus(rec) != cacheBypass {
+			t.Fatalf("GET #%d with Redis down: status %d, X-Cache-Status %q, want 200 BYPASS", i, rec.Code, cacheStatus(rec))
+		}
+	}
+	if rec := e.do(t, "POST", "/product/products", nil); rec.Code != http.StatusOK {
+		t.Errorf("POST with Redis down (purge fails, rate limit fails open): status = %d, want 200", rec.Code)
+	}
+	if st := e.gw.kv.(*guardedStore).breaker.State(); st != StateOpen {
+		t.Errorf("Redis breaker after 10 failures: %s, want open", st)
+	}
+	rec := e.do(t, "GET", "/health/detailed", nil)
+	if !strings.Contains(rec.Body.String(), `"redis":{"status":"down"`) {
+		t.Errorf("GET /health/detailed with Redis down: %s, want redis down", rec.Body)
+	}
+}
+
+// TestCacheStaleIfError: when the upstream fails, a recently expired entry is served as STALE.
+func TestCacheStaleIfError(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	up.handle(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	now := time.Now()
+	old := &entry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"items":[]}`),
+		Stored: now.Add(-2 * time.Minute), FreshUntil: now.Add(-time.Minute), StaleUntil: now.Add(time.Minute)}
+	key := cacheKey("product", "/products", url.Values{})
+	e.kv.Set(context.Background(), key, encodeEntry(old), time.Hour, indexKey("product"))
+
+	rec := e.do(t, "GET", "/product/products", nil)
+	if rec.Code != http.StatusOK || cacheStatus(rec) != cacheStale || rec.Body.String() != `{"items":[]}` {
+		t.Errorf("GET with upstream failing and a stale entry: %d %s %q, want 200 STALE with the old body", rec.Code, cacheStatus(rec), rec.Body)
+	}
+	// Too old for stale-if-error: the error passes through.
+	old.StaleUntil = now.Add(-time.Second)
+	e.kv.Set(context.Background(), key, encodeEntry(old), time.Hour, indexKey("product"))
+	if rec := e.do(t, "GET", "/product/products", nil); rec.Code != http.StatusBadGateway {
+		t.Errorf("GET with an entry past its stale window: status = %d, want the upstream's 502", rec.Code)
+	}
+}
+
+func TestCacheUpstreamMaxAge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cc   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 60 * time.Second, true},
+		{"public, max-age=5", 5 * time.Second, true},
+		{"max-age=5, s-maxage=7", 7 * time.Second, true},
+		{"max-age=0", 0, false},
+		{"Private", 0, false},
+		{"max-age=bogus", 0, false},
+	}
+	for _, tt := range tests {
+		b := newBufferWriter()
+		if tt.cc != "" {
+			b.header.Set("Cache-Control", tt.cc)
+		}
+		b.Write([]byte("x"))
+		ttl, ok := storable(b, cacheRule{TTL: 60 * time.Second})
+		if ttl != tt.want || ok != tt.ok {
+			t.Errorf("storable(Cache-Control %q) = %s, %v; want %s, %v", tt.cc, ttl, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+type atomicString struct {
+	mu sync.Mutex
+	s  string
+}
+
+func (a *atomicString) Store(s string) { a.mu.Lock(); a.s = s; a.mu.Unlock() }
+func (a *atomicString) Load() string   { a.mu.Lock(); defer a.mu.Unlock(); return a.s }
+
+func TestEntryRoundTrip(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1700000000, 123)
+	e := &entry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`"a"`, `"b"`}},
+		Body: []byte("hello"), Stored: now, FreshUntil: now.Add(time.Minute), StaleUntil: now.Add(time.Hour)}
+	got, err := decodeEntry(encodeEntry(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != e.Status || string(got.Body) != "hello" || !got.Stored.Equal(now) ||
+		!got.StaleUntil.Equal(e.StaleUntil) || fmt.Sprint(got.Header) != fmt.Sprint(e.Header) {
+		t.Errorf("decode(encode(e)) = %+v, want %+v", got, e)
+	}
+	for _, bad := range [][]byte{nil, {0}, {1}, {1, 0xff}, {2, 200, 1}} {
+		if _, err := decodeEntry(bad); err == nil {
+			t.Errorf("decodeEntry(%v): err = nil, want an error", bad)
+		}
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	now := time.Now()
+	f.Add(encodeEntry(&entry{Status: 200, Header: http.Header{"A": {"b"}}, Body: []byte("x"), Stored: now}))
+	f.Add([]byte{1, 200, 1, 0, 0, 0, 5})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeEntry(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeEntry(encodeEntry(e))
+		if err != nil || again.Status != e.Status || string(again.Body) != string(e.Body) {
+			t.Fatalf("re-encoding a decoded entry changed it: %v", err)
+		}
+	})
+}
