@@ -78,7 +78,7 @@ func (g *fakeGateway) login(u apiUser) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.nextID++
-	id := fmt.Sprintf("sess-%d-%s", g.nextID, u.ID)
+	id := fmt.Sprintf("sess-%d", g.nextID)
 	g.sessions[id] = u
 	return id
 }

@@ -98,16 +98,17 @@ func formatCents(c int64, currency string) string {
 		b.WriteRune(r)
 	}
 	out := b.String() + "." + frac
+	sign := ""
 	if neg {
-		out = "-" + out
+		sign = "-"
 	}
 	switch currency {
 	case "", "USD":
-		return "$" + out
+		return sign + "$" + out
 	case "EUR":
-		return "€" + out
+		return sign + "€" + out
 	case "GBP":
-		return "£" + out
+		return sign + "£" + out
 	}
-	return out + " " + currency
+	return sign + out + " " + currency
 }

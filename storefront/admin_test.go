@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestAdminForbidden: every admin page and form is a 403 page for customers and a sign-in redirect
+// for visitors; the API is never asked.
+func TestAdminForbidden(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	customer := newBrowser(t, srv)
+	customer.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	anon := newBrowser(t, srv)
+	gets := []string{"/admin", "/admin/products", "/admin/products/new", "/admin/products/p01/edit", "/admin/inventory", "/admin/orders", "/admin/users"}
+	for _, path := range gets {
+		if p := customer.get(path); p.status != http.StatusForbidden || !strings.Contains(p.body, "Not allowed") {
+			t.Errorf("GET %s as customer: status = %d, want %d", path, p.status, http.StatusForbidden)
+		}
+		if p := anon.get(path); p.status != http.StatusSeeOther || !strings.HasPrefix(location(p), "/login?next=") {
+			t.Errorf("GET %s signed out: status = %d, Location %q, want 303 to login", path, p.status, location(p))
+		}
+	}
+	posts := []string{"/admin/products", "/admin/products/p01", "/admin/products/p01/delete", "/admin/inventory/SKU-01/adjust", "/admin/orders/x/status", "/admin/users/u-demo/status"}
+	for _, path := range posts {
+		if p := customer.submit("/", path, url.Values{"status": {"suspended"}, "delta": {"1"}}); p.status != http.StatusForbidden {
+			t.Errorf("POST %s as customer: status = %d, want %d", path, p.status, http.StatusForbidden)
+		}
+	}
+	for _, prefix := range []string{"POST /product", "PUT /product", "DELETE /product", "POST /inventory", "PATCH /"} {
+		if n := len(gw.calls(prefix)); n != 0 {
+			t.Errorf("%s reached the API %d times for a customer", prefix, n)
+		}
+	}
+}
+
+func TestAdminProducts(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+
+	bad := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {""}, "sku": {"bad sku"}, "price": {"1.999"}, "category": {"toys"}, "stock": {"-1"}, "images": {"javascript:alert(1)"}})
+	for _, want := range []string{"Name is required", "SKU: 1–64", "Price must be an amount", "Initial stock", "Images are http(s) URLs", `aria-invalid="true"`} {
+		if !strings.Contains(bad.body, want) {
+			t.Errorf("POST /admin/products invalid: body lacks %q", want)
+		}
+	}
+	if bad.status != http.StatusBadRequest {
+		t.Errorf("POST /admin/products invalid: status = %d, want 400", bad.status)
+	}
+	form := url.Values{"name": {"Teapot"}, "sku": {"TEA-1"}, "price": {"24.50"}, "currency": {"usd"}, "category": {"kitchen"}, "stock": {"7"}, "active": {"1"}, "description": {"Brews tea."}, "images": {"https://img.example/teapot.jpg"}}
+	if p := b.submit("/admin/products/new", "/admin/products", form); p.status != http.StatusSeeOther || location(p) != "/admin/products" {
+		t.Fatalf("POST /admin/products: status = %d, Location %q\n%s", p.status, location(p), p.body)
+	}
+	calls := gw.calls("POST /product/products")
+	var sent map[string]any
+	dec := json.NewDecoder(strings.NewReader(calls[0].Body))
+	dec.UseNumber()
+	dec.Decode(&sent)
+	if sent["price"] != json.Number("24.50") || sent["stock"] != json.Number("7") || sent["currency"] != "USD" || sent["active"] != true {
+		t.Errorf("create body = %s, want price 24.50, stock 7, USD, active", calls[0].Body)
+	}
+	if p := b.submit("/admin/products/new", "/admin/products", form); p.status != http.StatusConflict || !strings.Contains(p.body, "already exists") {
+		t.Errorf("POST /admin/products duplicate SKU: status = %d, want 409 with the API's field message", p.status)
+	}
+
+	form.Set("name", "Teapot XL")
+	form.Del("stock")
+	if p := b.submit("/admin/products/p02/edit", "/admin/products/p02", form); p.status != http.StatusSeeOther {
+		t.Errorf("POST /admin/products/p02: status = %d, want 303", p.status)
+	}
+	if puts := gw.calls("PUT /product/products/p02"); len(puts) != 1 || strings.Contains(puts[0].Body, `"stock"`) {
+		t.Errorf("update calls = %+v, want one PUT without stock", puts)
+	}
+	if p := b.submit("/admin/products", "/admin/products/p03/delete", nil); p.status != http.StatusSeeOther {
+		t.Errorf("POST delete: status = %d, want 303", p.status)
+	}
+	if len(gw.calls("DELETE /product/products/p03")) != 1 {
+		t.Error("delete did not call DELETE /product/products/p03")
+	}
+	if p := b.get("/admin/products"); !strings.Contains(p.body, "Deleted.") || strings.Contains(p.body, "SKU-03") {
+		t.Error("product list after delete still shows SKU-03 or lacks the notice")
+	}
+}
+
+func TestAdminInventoryOrdersUsers(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+
+	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {"-2"}, "reason": {"damaged"}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST adjust: status = %d, want 303", p.status)
+	}
+	adj := gw.calls("POST /inventory/inventory/SKU-04/adjust")
+	if len(adj) != 1 || adj[0].Body != `{"delta":-2,"reason":"damaged"}` {
+		t.Errorf("adjust calls = %+v", adj)
+	}
+	for _, delta := range []string{"0", "x", ""} {
+		if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {delta}}); p.status != http.StatusBadRequest {
+			t.Errorf("POST adjust delta %q: status = %d, want 400", delta, p.status)
+		}
+	}
+	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"-50"}}); p.status != http.StatusConflict || !strings.Contains(p.body, "below zero") {
+		t.Errorf("POST adjust below zero: status = %d, want 409 with the API's message", p.status)
+	}
+
+	// An order to move along.
+	c := newBrowser(t, srv)
+	c.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	c.submit("/products/p02", "/cart/add", url.Values{"sku": {"SKU-02"}, "quantity": {"1"}})
+	key := idemRe.FindStringSubmatch(c.get("/checkout").body)[1]
+	id := strings.TrimPrefix(location(c.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "address_id": {"addr-1"}})), "/orders/")
+	gw.setOrderStatus(id, "paid")
+	page := b.get("/admin/orders")
+	if !strings.Contains(page.body, `<option value="shipped">Shipped</option>`) {
+		t.Errorf("GET /admin/orders: paid order offers no shipped option")
+	}
+	if p := b.submit("/admin/orders", "/admin/orders/"+id+"/status", url.Values{"status": {"shipped"}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST order status: status = %d, want 303", p.status)
+	}
+	if calls := gw.calls("PATCH /order/orders/" + id + "/status"); len(calls) != 1 || !strings.Contains(calls[0].Body, `"status":"shipped"`) {
+		t.Errorf("status calls = %+v", calls)
+	}
+	if p := b.submit("/admin/orders", "/admin/orders/"+id+"/status", url.Values{"status": {"pending"}}); p.status != http.StatusBadRequest {
+		t.Errorf("POST order status pending: status = %d, want 400", p.status)
+	}
+
+	if p := b.submit("/admin/users", "/admin/users/u-demo/status", url.Values{"status": {"suspended"}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST suspend: status = %d, want 303", p.status)
+	}
+	if calls := gw.calls("PATCH /user/users/u-demo/status"); len(calls) != 1 || calls[0].Body != `{"status":"suspended"}` {
+		t.Errorf("suspend calls = %+v", calls)
+	}
+	if p := b.get("/admin/users"); !strings.Contains(p.body, "Reactivate") {
+		t.Error("GET /admin/users after suspend: no Reactivate button")
+	}
+	if p := b.submit("/admin/users", "/admin/users/u-admin/status", url.Values{"status": {"suspended"}}); p.status != http.StatusBadRequest {
+		t.Errorf("POST suspend self: status = %d, want 400", p.status)
+	}
+}

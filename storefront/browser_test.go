@@ -1,0 +1,115 @@
+package main
+
+import (
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// browser is a cookie-keeping client against the storefront that does not follow redirects, so tests
+// see each 303 and its Location.
+type browser struct {
+	t      testing.TB
+	base   string
+	client *http.Client
+}
+
+func newSite(t testing.TB) (*fakeGateway, *httptest.Server) {
+	t.Helper()
+	gw := newFakeGateway(t)
+	srv := httptest.NewServer(newTestServer(t, gw))
+	t.Cleanup(srv.Close)
+	return gw, srv
+}
+
+func newBrowser(t testing.TB, srv *httptest.Server) *browser {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: srv.URL, client: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type page struct {
+	status int
+	body   string
+	resp   *http.Response
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, body: string(data), resp: resp}
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var (
+	csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	idemRe = regexp.MustCompile(`name="idempotency_key" value="([0-9a-f]+)"`)
+)
+
+// csrf loads path and returns the CSRF token of its first form.
+func (b *browser) csrf(path string) string {
+	b.t.Helper()
+	p := b.get(path)
+	m := csrfRe.FindStringSubmatch(p.body)
+	if m == nil {
+		b.t.Fatalf("GET %s: no csrf_token in page (status %d)", path, p.status)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// submit posts form to action with the CSRF token taken from the page at from.
+func (b *browser) submit(from, action string, form url.Values) page {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf_token", b.csrf(from))
+	return b.post(action, form)
+}
+
+// signIn logs in through the login form and checks the redirect.
+func (b *browser) signIn(email, password string) {
+	b.t.Helper()
+	p := b.submit("/login", "/login", url.Values{"email": {email}, "password": {password}})
+	if p.status != http.StatusSeeOther {
+		b.t.Fatalf("POST /login: status = %d, want %d\n%s", p.status, http.StatusSeeOther, p.body)
+	}
+}
+
+func (b *browser) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(b.base)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func location(p page) string { return p.resp.Header.Get("Location") }

@@ -1,0 +1,359 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestCSRF: every POST form is refused without this browser's token, with another browser's token,
+// with a token from before sign-in, and from a foreign Origin.
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	other := newBrowser(t, srv)
+	otherToken := other.csrf("/login")
+	anonToken := b.csrf("/login")
+
+	posts := []string{"/cart/add", "/cart/update", "/login", "/register", "/logout", "/checkout", "/orders/x/pay",
+		"/orders/x/cancel", "/admin/products", "/admin/products/p01", "/admin/products/p01/delete",
+		"/admin/inventory/SKU-01/adjust", "/admin/orders/x/status", "/admin/users/u-demo/status", "/anything"}
+	for _, path := range posts {
+		for name, token := range map[string]string{"missing": "", "other browser": otherToken, "garbage": "abc"} {
+			form := url.Values{"sku": {"SKU-02"}, "quantity": {"1"}, "email": {fakeCustomer.Email}, "password": {"demo-Passw0rd!"}}
+			if token != "" {
+				form.Set("csrf_token", token)
+			}
+			p := b.post(path, form)
+			if p.status != http.StatusForbidden || !strings.Contains(p.body, "This form has expired") {
+				t.Errorf("POST %s with %s token: status = %d, want %d", path, name, p.status, http.StatusForbidden)
+			}
+		}
+	}
+	if n := len(gw.calls("POST /auth/login")); n != 0 {
+		t.Errorf("refused forms reached the API: %d login calls", n)
+	}
+
+	// The right token works.
+	if p := b.post("/cart/add", url.Values{"csrf_token": {anonToken}, "sku": {"SKU-02"}, "quantity": {"1"}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST /cart/add with valid token: status = %d, want %d", p.status, http.StatusSeeOther)
+	}
+	// A foreign Origin is refused even with a valid token.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/cart/add", strings.NewReader(url.Values{"csrf_token": {anonToken}, "sku": {"SKU-02"}, "quantity": {"1"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	if p := b.do(req); p.status != http.StatusForbidden {
+		t.Errorf("POST /cart/add from a foreign Origin: status = %d, want %d", p.status, http.StatusForbidden)
+	}
+	// Signing in rotates the token: the signed-out one no longer works.
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	if p := b.post("/cart/add", url.Values{"csrf_token": {anonToken}, "sku": {"SKU-02"}, "quantity": {"1"}}); p.status != http.StatusForbidden {
+		t.Errorf("POST /cart/add with the pre-login token: status = %d, want %d", p.status, http.StatusForbidden)
+	}
+}
+
+// TestLoginFlow: the login form calls /auth/login, copies session_id into the storefront's own
+// HttpOnly SameSite=Lax cookie, forwards it as a Cookie on later gateway calls, and logout ends it.
+func TestLoginFlow(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+
+	bad := b.submit("/login", "/login", url.Values{"email": {fakeCustomer.Email}, "password": {"wrong"}})
+	if bad.status != http.StatusUnauthorized || !strings.Contains(bad.body, "Email or password is incorrect") {
+		t.Errorf("POST /login wrong password: status = %d, want 401 with a message", bad.status)
+	}
+	if b.cookie(cookieSession) != nil {
+		t.Error("failed login set a session cookie")
+	}
+
+	p := b.submit("/login?next=/orders", "/login", url.Values{"email": {fakeCustomer.Email}, "password": {"demo-Passw0rd!"}, "next": {"/orders"}})
+	if p.status != http.StatusSeeOther || location(p) != "/orders" {
+		t.Fatalf("POST /login: status = %d, Location %q, want 303 /orders", p.status, location(p))
+	}
+	var set string
+	for _, v := range p.resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, cookieSession+"=") {
+			set = v
+		}
+	}
+	if !strings.Contains(set, "HttpOnly") || !strings.Contains(set, "SameSite=Lax") || !strings.Contains(set, "Path=/") {
+		t.Errorf("session cookie = %q, want HttpOnly, SameSite=Lax, Path=/", set)
+	}
+	logins := gw.calls("POST /auth/login")
+	if len(logins) != 2 {
+		t.Fatalf("gateway saw %d login calls, want 2", len(logins))
+	}
+	var body map[string]string
+	json.Unmarshal([]byte(logins[1].Body), &body)
+	if body["email"] != fakeCustomer.Email || body["password"] != "demo-Passw0rd!" {
+		t.Errorf("login body = %s", logins[1].Body)
+	}
+	sess := b.cookie(cookieSession)
+	if sess == nil || !strings.HasPrefix(sess.Value, "sess-") {
+		t.Fatalf("sf_session cookie = %v, want the gateway's session_id value", sess)
+	}
+
+	orders := b.get("/orders")
+	if orders.status != 200 {
+		t.Fatalf("GET /orders after login: status = %d", orders.status)
+	}
+	calls := gw.calls("GET /order/orders")
+	if len(calls) == 0 || calls[len(calls)-1].Session != sess.Value {
+		t.Errorf("GET /order/orders was not sent with Cookie session_id=%s: %+v", sess.Value, calls)
+	}
+	if calls[len(calls)-1].RequestID == "" {
+		t.Error("gateway call carried no X-Request-ID")
+	}
+
+	// Open redirects are refused.
+	p = b.submit("/login", "/login", url.Values{"email": {fakeCustomer.Email}, "password": {"demo-Passw0rd!"}, "next": {"//evil.example/x"}})
+	if location(p) != "/" {
+		t.Errorf("POST /login next=//evil.example: Location = %q, want /", location(p))
+	}
+
+	out := b.submit("/", "/logout", nil)
+	if out.status != http.StatusSeeOther || b.cookie(cookieSession) != nil {
+		t.Errorf("POST /logout: status = %d, session cookie %v, want 303 and no cookie", out.status, b.cookie(cookieSession))
+	}
+	if len(gw.calls("POST /auth/logout")) == 0 {
+		t.Error("logout did not call /auth/logout")
+	}
+	if p := b.get("/orders"); p.status != http.StatusSeeOther || !strings.HasPrefix(location(p), "/login?next=") {
+		t.Errorf("GET /orders after logout: status = %d, Location %q, want redirect to login", p.status, location(p))
+	}
+}
+
+// TestEndedSession: a session auth no longer knows is treated as signed out and its cookie dropped.
+func TestEndedSession(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	gw.mu.Lock()
+	clear(gw.sessions)
+	gw.mu.Unlock()
+	p := b.get("/orders")
+	if p.status != http.StatusSeeOther || b.cookie(cookieSession) != nil {
+		t.Errorf("GET /orders with an ended session: status = %d, cookie %v, want 303 and cookie dropped", p.status, b.cookie(cookieSession))
+	}
+}
+
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	p := b.submit("/register", "/register", url.Values{"name": {""}, "email": {"x"}, "password": {"short"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Tell us your name") || !strings.Contains(p.body, "at least 8") {
+		t.Errorf("POST /register invalid: status = %d, want 400 with field messages", p.status)
+	}
+	p = b.submit("/register", "/register", url.Values{"name": {"Demo"}, "email": {fakeCustomer.Email}, "password": {"long-enough-1"}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "already registered") {
+		t.Errorf("POST /register taken email: status = %d, want 409 with the API's message", p.status)
+	}
+	p = b.submit("/register", "/register", url.Values{"name": {"New <b>Person</b>"}, "email": {"new@shop.local"}, "password": {"long-enough-1"}})
+	if p.status != http.StatusSeeOther || b.cookie(cookieSession) == nil {
+		t.Fatalf("POST /register: status = %d, Location %q, session %v, want 303 and signed in", p.status, location(p), b.cookie(cookieSession))
+	}
+	if len(gw.calls("POST /auth/login")) != 1 {
+		t.Error("register did not sign in through /auth/login")
+	}
+	if home := b.get("/"); !strings.Contains(home.body, "Your account is ready") || strings.Contains(home.body, "<b>Person") {
+		t.Errorf("home after register lacks the notice or shows unescaped user data")
+	}
+}
+
+// TestCart: add, change, remove, and a tampered cookie is an empty cart.
+func TestCart(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	if p := b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"2"}}); p.status != http.StatusSeeOther || location(p) != "/cart" {
+		t.Fatalf("POST /cart/add: status = %d, Location %q", p.status, location(p))
+	}
+	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+	b.submit("/products/p06", "/cart/add", url.Values{"sku": {"SKU-06"}, "quantity": {"1"}})
+	cartPage := b.get("/cart")
+	if !strings.Contains(cartPage.body, `value="3"`) || !strings.Contains(cartPage.body, "$38.97") || !strings.Contains(cartPage.body, "$57.96") {
+		t.Errorf("GET /cart: want 3 × $12.99 = $38.97, subtotal $57.96; body:\n%s", cartPage.body)
+	}
+	for _, tt := range []struct {
+		form url.Values
+		want int
+	}{
+		{url.Values{"sku": {"SKU-unknown"}, "quantity": {"1"}}, http.StatusNotFound},
+		{url.Values{"sku": {"SKU-04"}, "quantity": {"0"}}, http.StatusBadRequest},
+		{url.Values{"sku": {"SKU-04"}, "quantity": {"100"}}, http.StatusBadRequest},
+		{url.Values{"sku": {"bad sku/.."}, "quantity": {"1"}}, http.StatusBadRequest},
+	} {
+		if p := b.submit("/cart", "/cart/add", tt.form); p.status != tt.want {
+			t.Errorf("POST /cart/add %v: status = %d, want %d", tt.form, p.status, tt.want)
+		}
+	}
+	b.submit("/cart", "/cart/update", url.Values{"sku": {"SKU-04"}, "quantity": {"5"}})
+	b.submit("/cart", "/cart/update", url.Values{"sku": {"SKU-06"}, "quantity": {"0"}, "remove": {"1"}})
+	cartPage = b.get("/cart")
+	if !strings.Contains(cartPage.body, `value="5"`) || strings.Contains(cartPage.body, "Product 06") {
+		t.Errorf("GET /cart after update/remove: body:\n%s", cartPage.body)
+	}
+	// Tampering with the signed cookie empties the cart.
+	u, _ := url.Parse(srv.URL)
+	c := b.cookie(cookieCart)
+	c.Value = strings.Replace(c.Value, "A", "B", 1) + "x"
+	b.client.Jar.SetCookies(u, []*http.Cookie{c})
+	if p := b.get("/cart"); !strings.Contains(p.body, "Your cart is empty") {
+		t.Error("GET /cart with a tampered cookie: want an empty cart")
+	}
+}
+
+// TestCheckoutIdempotency: each render of the checkout form carries a fresh Idempotency-Key, and a
+// double submit of one form sends the same key twice, so the API makes one order.
+func TestCheckoutIdempotency(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	b.submit("/products/p02", "/cart/add", url.Values{"sku": {"SKU-02"}, "quantity": {"2"}})
+
+	first := b.get("/checkout")
+	second := b.get("/checkout")
+	k1, k2 := idemRe.FindStringSubmatch(first.body), idemRe.FindStringSubmatch(second.body)
+	if k1 == nil || k2 == nil || k1[1] == k2[1] {
+		t.Fatalf("GET /checkout twice: keys %v and %v, want two different keys", k1, k2)
+	}
+	if !strings.Contains(first.body, "Saved addresses") || !strings.Contains(first.body, "1 Main St") {
+		t.Error("GET /checkout: saved addresses not offered")
+	}
+	token := csrfRe.FindStringSubmatch(first.body)[1]
+	form := url.Values{"csrf_token": {token}, "idempotency_key": {k1[1]}, "name": {"Demo"}, "street": {"1 Main St"}, "city": {"Springfield"}, "zip_code": {"12345"}, "country": {"US"}}
+
+	// Missing fields come back with messages and no API call.
+	bad := url.Values{"csrf_token": {token}, "idempotency_key": {k1[1]}, "name": {"Demo"}}
+	if p := b.post("/checkout", bad); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Street is required") {
+		t.Errorf("POST /checkout missing fields: status = %d, want 400 with field messages", p.status)
+	}
+	if n := len(gw.calls("POST /order/orders")); n != 0 {
+		t.Fatalf("invalid checkout reached the API %d times", n)
+	}
+
+	// The double click: the same form posted twice (the browser still has the old cart cookie).
+	cartCookie := b.cookie(cookieCart)
+	p1 := b.post("/checkout", form)
+	u, _ := url.Parse(srv.URL)
+	b.client.Jar.SetCookies(u, []*http.Cookie{cartCookie})
+	p2 := b.post("/checkout", form)
+	if p1.status != http.StatusSeeOther || p2.status != http.StatusSeeOther || location(p1) != location(p2) {
+		t.Fatalf("POST /checkout twice: %d %q and %d %q, want the same order twice", p1.status, location(p1), p2.status, location(p2))
+	}
+	calls := gw.calls("POST /order/orders")
+	if len(calls) != 2 || calls[0].IdempotencyKey != k1[1] || calls[1].IdempotencyKey != k1[1] {
+		t.Errorf("order calls = %+v, want two with Idempotency-Key %s", calls, k1[1])
+	}
+	if n := gw.orderCount(); n != 1 {
+		t.Errorf("orders made = %d, want 1", n)
+	}
+	var sent struct {
+		Items []struct {
+			SKU      string `json:"sku"`
+			Quantity int    `json:"quantity"`
+		} `json:"items"`
+		ShippingAddress address `json:"shipping_address"`
+	}
+	json.Unmarshal([]byte(calls[0].Body), &sent)
+	if len(sent.Items) != 1 || sent.Items[0].SKU != "SKU-02" || sent.Items[0].Quantity != 2 || sent.ShippingAddress.ZipCode != "12345" {
+		t.Errorf("order body = %s", calls[0].Body)
+	}
+	if p := b.get("/cart"); !strings.Contains(p.body, "Your cart is empty") {
+		t.Error("cart not emptied after the order")
+	}
+
+	// An API refusal with field messages re-renders the form with a new key (nothing was made).
+	b.submit("/products/p02", "/cart/add", url.Values{"sku": {"SKU-02"}, "quantity": {"1"}})
+	page := b.get("/checkout")
+	k3 := idemRe.FindStringSubmatch(page.body)[1]
+	form.Set("idempotency_key", k3)
+	form.Set("csrf_token", csrfRe.FindStringSubmatch(page.body)[1])
+	form.Set("zip_code", "00000")
+	p := b.post("/checkout", form)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "unknown ZIP code") {
+		t.Errorf("POST /checkout refused by the API: status = %d, want 400 with the field message", p.status)
+	}
+	if k4 := idemRe.FindStringSubmatch(p.body); k4 == nil || k4[1] == k3 {
+		t.Errorf("re-rendered checkout kept key %s after a 4xx, want a new one", k3)
+	}
+	// After a 5xx the order may exist: the form keeps its key so a retry cannot make a second one.
+	gw.failWith("POST /order/orders", 503)
+	form.Set("zip_code", "12345")
+	form.Set("idempotency_key", k3)
+	p = b.post("/checkout", form)
+	if k5 := idemRe.FindStringSubmatch(p.body); p.status != http.StatusServiceUnavailable || k5 == nil || k5[1] != k3 {
+		t.Errorf("POST /checkout on 503: status = %d, key kept = %v", p.status, k5)
+	}
+	// A forged or missing key is refused.
+	form.Set("idempotency_key", "not-a-key")
+	if p := b.post("/checkout", form); p.status != http.StatusBadRequest {
+		t.Errorf("POST /checkout bad key: status = %d, want 400", p.status)
+	}
+}
+
+func TestPayAndCancel(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	b.submit("/products/p02", "/cart/add", url.Values{"sku": {"SKU-02"}, "quantity": {"1"}})
+	key := idemRe.FindStringSubmatch(b.get("/checkout").body)[1]
+	orderPath := location(b.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "address_id": {"addr-1"}}))
+	id := strings.TrimPrefix(orderPath, "/orders/")
+	if calls := gw.calls("POST /order/orders"); !strings.Contains(calls[0].Body, `"address_id":"addr-1"`) {
+		t.Errorf("saved address not sent: %s", calls[0].Body)
+	}
+	gw.setOrderStatus(id, "confirmed")
+	page := b.get(orderPath)
+	if !strings.Contains(page.body, "Pay $10.80") || !strings.Contains(page.body, `data-order-status="`+id+`"`) {
+		t.Fatalf("GET %s confirmed: no pay form or live status hook\n%s", orderPath, page.body)
+	}
+	declined := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"4000 0000 0000 0002"}, "exp_month": {"12"}, "exp_year": {"2030"}, "cvc": {"123"}})
+	if declined.status != http.StatusBadRequest || !strings.Contains(declined.body, "card declined") {
+		t.Errorf("POST pay declined: status = %d, want 400 with the API's message", declined.status)
+	}
+	local := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"42"}, "exp_month": {"13"}, "exp_year": {"x"}, "cvc": {"1"}})
+	if local.status != http.StatusBadRequest || !strings.Contains(local.body, "Month must be 1 to 12") {
+		t.Errorf("POST pay invalid: status = %d, want 400 with field messages", local.status)
+	}
+	paid := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"4242 4242 4242 4242"}, "exp_month": {"12"}, "exp_year": {"2030"}, "cvc": {"123"}})
+	if paid.status != http.StatusSeeOther || location(paid) != orderPath {
+		t.Fatalf("POST pay: status = %d, Location %q", paid.status, location(paid))
+	}
+	calls := gw.calls("POST /order/orders/" + id + "/pay")
+	var body map[string]any
+	json.Unmarshal([]byte(calls[len(calls)-1].Body), &body)
+	if body["card_number"] != "4242424242424242" || body["exp_month"] != float64(12) || body["exp_year"] != float64(2030) || body["cvc"] != "123" {
+		t.Errorf("pay body = %s", calls[len(calls)-1].Body)
+	}
+	if page := b.get(orderPath); !strings.Contains(page.body, "Payment received") || !strings.Contains(page.body, "status-paid") {
+		t.Errorf("order page after paying lacks the notice or the paid status")
+	}
+	if p := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"4242424242424242"}, "exp_month": {"12"}, "exp_year": {"2030"}, "cvc": {"123"}}); p.status != http.StatusConflict {
+		t.Errorf("POST pay twice: status = %d, want 409", p.status)
+	}
+	gw.setOrderStatus(id, "confirmed")
+	if p := b.submit(orderPath, orderPath+"/cancel", nil); p.status != http.StatusSeeOther {
+		t.Errorf("POST cancel: status = %d, want 303", p.status)
+	}
+	// Another customer cannot see it.
+	other := newBrowser(t, srv)
+	other.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	gw.mu.Lock()
+	gw.users = append(gw.users, apiUser{ID: "u-x", Email: "x@shop.local", Role: "customer"})
+	gw.passwords["x@shop.local"] = "x-Passw0rd!"
+	gw.mu.Unlock()
+	x := newBrowser(t, srv)
+	x.signIn("x@shop.local", "x-Passw0rd!")
+	if p := x.get(orderPath); p.status != http.StatusNotFound {
+		t.Errorf("GET %s as another customer: status = %d, want 404", orderPath, p.status)
+	}
+}
