@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -284,5 +286,51 @@ func TestBodyLimit(t *testing.T) {
 	}
 	if up.calls.Load() != 0 {
 		t.Error("upstream got a request over the body limit")
+	}
+}
+
+// TestWebSocketUpgrade: an upgrade to /realtime/ws passes through, and bytes flow both ways after it.
+func TestWebSocketUpgrade(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "realtime")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ws" || r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "want an upgrade on /ws", http.StatusBadRequest)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		line, _ := brw.ReadString('\n')
+		brw.WriteString("echo " + line)
+		brw.Flush()
+	})
+	e := newTestEnv(t, map[string]string{"REALTIME_SERVICE_URLS": up.server.URL})
+	gw := httptest.NewServer(e.handler)
+	defer gw.Close()
+
+	conn, err := net.Dial("tcp", gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(conn, "GET /realtime/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nCookie: session_id=x\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("GET /realtime/ws: status = %d, want 101", resp.StatusCode)
+	}
+	io.WriteString(conn, "hello\n")
+	line, err := br.ReadString('\n')
+	if err != nil || line != "echo hello\n" {
+		t.Errorf("after upgrade: read %q, %v; want %q", line, err, "echo hello\n")
 	}
 }

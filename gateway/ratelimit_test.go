@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "auth")
+	e := newTestEnv(t, map[string]string{
+		"AUTH_SERVICE_URLS":       up.server.URL,
+		"PRODUCT_SERVICE_URLS":    up.server.URL,
+		"GATEWAY_RATE_LIMIT":      "1/h:5",
+		"GATEWAY_AUTH_RATE_LIMIT": "1/h:2",
+	})
+	send := func(method, target, ip string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, nil)
+		req.RemoteAddr = ip + ":1234"
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	for i := range 2 {
+		if rec := send("POST", "/auth/login", "10.0.0.1"); rec.Code != http.StatusOK {
+			t.Fatalf("login #%d: status = %d, want 200", i+1, rec.Code)
+		}
+	}
+	rec := send("POST", "/auth/login", "10.0.0.1")
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("third login within the burst of 2: status = %d, want 429", rec.Code)
+	}
+	if rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), `"code":"too_many_requests"`) {
+		t.Errorf("429: headers %v body %s, want Retry-After and the error shape", rec.Header(), rec.Body)
+	}
+	if rec.Header().Get("RateLimit-Remaining") != "0" || rec.Header().Get("RateLimit-Limit") != "2" {
+		t.Errorf("429: RateLimit headers %v", rec.Header())
+	}
+	// Other routes still have budget (the general bucket spent 2 of 5).
+	for i := range 3 {
+		if rec := send("GET", "/product/products", "10.0.0.1"); rec.Code != http.StatusOK {
+			t.Fatalf("GET #%d after login limit: status = %d, want 200", i+1, rec.Code)
+		}
+	}
+	if rec := send("GET", "/product/products", "10.0.0.1"); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("sixth request within a burst of 5: status = %d, want 429", rec.Code)
+	}
+	// Another client is not affected; health endpoints are never limited.
+	if rec := send("POST", "/auth/login", "10.0.0.2"); rec.Code != http.StatusOK {
+		t.Errorf("login from another IP: status = %d, want 200", rec.Code)
+	}
+	if rec := send("GET", "/health", "10.0.0.1"); rec.Code != http.StatusOK {
+		t.Errorf("GET /health when limited: status = %d, want 200", rec.Code)
+	}
+
+	// Redis down: fail open.
+	e.kv.SetErr(errors.New("connection refused"))
+	if rec := send("POST", "/auth/login", "10.0.0.1"); rec.Code != http.StatusOK {
+		t.Errorf("login with Redis down: status = %d, want 200 (fail open)", rec.Code)
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	t.Parallel()
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	tests := []struct {
+		remote, xff, want string
+	}{
+		{"1.2.3.4:5", "", "1.2.3.4"},
+		{"1.2.3.4:5", "9.9.9.9", "1.2.3.4"},            // untrusted peer: XFF ignored
+		{"10.0.0.5:5", "9.9.9.9", "9.9.9.9"},           // trusted proxy
+		{"10.0.0.5:5", "6.6.6.6, 9.9.9.9", "9.9.9.9"},  // right-most untrusted hop
+		{"10.0.0.5:5", "9.9.9.9, 10.1.1.1", "9.9.9.9"}, // skip trusted hops
+		{"10.0.0.5:5", "garbage", "10.0.0.5"},
+		{"[::ffff:1.2.3.4]:5", "", "1.2.3.4"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.remote
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		if got := clientIP(r, trusted); got != tt.want {
+			t.Errorf("clientIP(%s, XFF %q) = %s, want %s", tt.remote, tt.xff, got, tt.want)
+		}
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	t.Parallel()
+	for in, ok := range map[string]bool{"20/s:200": true, "10/m:20": true, "1/h:1": true, "0/s:1": false, "x": false,
+		"5/d:1": false, "5/s": false, "5/s:-1": false} {
+		_, err := parseRate(in)
+		if (err == nil) != ok {
+			t.Errorf("parseRate(%q): err = %v, want ok=%v", in, err, ok)
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*") // the gateway owns CORS
+		w.Write([]byte("ok"))
+	})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	tests := []struct {
+		method, origin string
+		wantStatus     int
+		wantACAO       string
+	}{
+		{"OPTIONS", "http://localhost:3000", http.StatusNoContent, "http://localhost:3000"},
+		{"OPTIONS", "http://evil.test", http.StatusNoContent, ""},
+		{"GET", "http://localhost:3000", http.StatusOK, "http://localhost:3000"},
+		{"GET", "http://evil.test", http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		h := http.Header{"Origin": {tt.origin}}
+		if tt.method == "OPTIONS" {
+			h.Set("Access-Control-Request-Method", "POST")
+		}
+		rec := e.do(t, tt.method, "/product/products", h)
+		if rec.Code != tt.wantStatus {
+			t.Errorf("%s from %s: status = %d, want %d", tt.method, tt.origin, rec.Code, tt.wantStatus)
+		}
+		if got := rec.Header().Values("Access-Control-Allow-Origin"); strings.Join(got, ",") != tt.wantACAO {
+			t.Errorf("%s from %s: Access-Control-Allow-Origin = %q, want %q", tt.method, tt.origin, got, tt.wantACAO)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// TestStoreContract runs one contract against the in-memory store always and against Redis when
+// REDIS_TEST_URL is set (e.g. redis://127.0.0.1:6379/15; the test deletes only its own keys).
+func TestStoreContract(t *testing.T) {
+	t.Parallel()
+	stores := map[string]kvStore{"mem": newMemStore()}
+	if u := os.Getenv("REDIS_TEST_URL"); u != "" {
+		rdb, err := shared.NewRedis(shared.RedisConfig{URL: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+		stores["redis"] = newRedisStore(rdb)
+	}
+	for name, kv := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			prefix := "gwtest:" + shared.NewID() + ":"
+			index := prefix + "idx"
+			t.Cleanup(func() { kv.Purge(ctx, index) })
+
+			if _, err := kv.Get(ctx, prefix+"a"); !errors.Is(err, errCacheMiss) {
+				t.Fatalf("Get absent: err = %v, want errCacheMiss", err)
+			}
+			if err := kv.Set(ctx, prefix+"a", []byte("A"), time.Minute, index); err != nil {
+				t.Fatal(err)
+			}
+			if err := kv.Set(ctx, prefix+"b", []byte("B"), time.Minute, index); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := kv.Get(ctx, prefix+"a"); err != nil || string(b) != "A" {
+				t.Fatalf("Get a = %q, %v; want A", b, err)
+			}
+			if err := kv.Purge(ctx, index); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"a", "b"} {
+				if _, err := kv.Get(ctx, prefix+k); !errors.Is(err, errCacheMiss) {
+					t.Errorf("Get %s after Purge: err = %v, want errCacheMiss", k, err)
+				}
+			}
+
+			// Token bucket: burst 3 at 1 per second.
+			spec := rateSpec{Rate: 1, Per: time.Second, Burst: 3}
+			now := time.Now()
+			for i := range 3 {
+				r, err := kv.Take(ctx, prefix+"rl", spec, now)
+				if err != nil || !r.Allowed || r.Remaining != 2-i {
+					t.Fatalf("Take #%d = %+v, %v; want allowed with %d remaining", i+1, r, err, 2-i)
+				}
+			}
+			r, err := kv.Take(ctx, prefix+"rl", spec, now)
+			if err != nil || r.Allowed || r.RetryAfter != time.Second {
+				t.Fatalf("Take over the burst = %+v, %v; want refused, retry after 1s", r, err)
+			}
+			r, err = kv.Take(ctx, prefix+"rl", spec, now.Add(time.Second))
+			if err != nil || !r.Allowed || r.Remaining != 0 {
+				t.Fatalf("Take 1 s later = %+v, %v; want allowed with 0 remaining", r, err)
+			}
+			if err := kv.Ping(ctx); err != nil {
+				t.Errorf("Ping: %v", err)
+			}
+		})
+	}
+}
