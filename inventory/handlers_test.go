@@ -1,0 +1,240 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+type testServer struct {
+	h     http.Handler
+	s     *memStore
+	inv   *inventory
+	admin string
+	cust  string
+}
+
+func newTestServer(t *testing.T) *testServer {
+	t.Helper()
+	iss := sharedtest.NewIssuer(t)
+	s := newMemStore()
+	inv := newTestInventory(s)
+	metrics := shared.NewMetrics("inventory")
+	h := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), inv, metrics, shared.NewReadiness(), iss.Verifier())
+	for _, sku := range []string{"MUG-1", "MUG-2", "TEE-1"} {
+		mustCreate(t, s, sku, 10)
+	}
+	return &testServer{h: h, s: s, inv: inv, admin: iss.Bearer(t, sharedtest.Admin), cust: iss.Bearer(t, sharedtest.Customer)}
+}
+
+func (ts *testServer) do(t *testing.T, method, path, auth string, body io.Reader) (*http.Response, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, body)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	ts.h.ServeHTTP(rec, req)
+	var out map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Result(), out
+}
+
+func TestHandlers(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	tests := []struct {
+		name, method, path, auth, body string
+		status                         int
+		check                          func(t *testing.T, body map[string]any)
+	}{
+		{name: "list", method: "GET", path: "/inventory?limit=2", status: 200, check: func(t *testing.T, b map[string]any) {
+			if b["total"] != 3.0 || len(b["items"].([]any)) != 2 || b["limit"] != 2.0 || b["page"] != 1.0 {
+				t.Errorf("list body = %v", b)
+			}
+		}},
+		{name: "list page 2", method: "GET", path: "/inventory?limit=2&page=2", status: 200, check: func(t *testing.T, b map[string]any) {
+			if items := b["items"].([]any); len(items) != 1 || items[0].(map[string]any)["sku"] != "TEE-1" {
+				t.Errorf("page 2 = %v", b)
+			}
+		}},
+		{name: "get normalises sku", method: "GET", path: "/inventory/mug-1", status: 200, check: func(t *testing.T, b map[string]any) {
+			for _, k := range []string{"sku", "on_hand", "reserved", "available", "low_stock_threshold", "updated_at"} {
+				if _, ok := b[k]; !ok {
+					t.Errorf("stock item lacks %q: %v", k, b)
+				}
+			}
+			if b["sku"] != "MUG-1" || b["available"] != 10.0 {
+				t.Errorf("item = %v", b)
+			}
+		}},
+		{name: "get unknown", method: "GET", path: "/inventory/NOPE", status: 404},
+		{name: "batch", method: "GET", path: "/inventory/batch?skus=tee-1,MUG-1,NOPE", status: 200, check: func(t *testing.T, b map[string]any) {
+			if b["total"] != 2.0 {
+				t.Errorf("batch = %v", b)
+			}
+		}},
+		{name: "adjust", method: "POST", path: "/inventory/MUG-1/adjust", auth: "admin", body: `{"delta":5,"reason":"restock"}`, status: 200, check: func(t *testing.T, b map[string]any) {
+			if b["on_hand"] != 15.0 {
+				t.Errorf("adjusted = %v", b)
+			}
+		}},
+		{name: "adjust below reserved", method: "POST", path: "/inventory/MUG-2/adjust", auth: "admin", body: `{"delta":-11,"reason":"count"}`, status: 409},
+		{name: "adjust unknown", method: "POST", path: "/inventory/NOPE/adjust", auth: "admin", body: `{"delta":1,"reason":"x"}`, status: 404},
+		{name: "adjust anonymous", method: "POST", path: "/inventory/MUG-1/adjust", body: `{"delta":1,"reason":"x"}`, status: 401},
+		{name: "adjust customer", method: "POST", path: "/inventory/MUG-1/adjust", auth: "customer", body: `{"delta":1,"reason":"x"}`, status: 403},
+		{name: "movements", method: "GET", path: "/inventory/TEE-1/movements", auth: "admin", status: 200, check: func(t *testing.T, b map[string]any) {
+			if ms := b["movements"].([]any); len(ms) != 1 {
+				t.Errorf("movements = %v", b)
+			}
+		}},
+		{name: "movements customer", method: "GET", path: "/inventory/TEE-1/movements", auth: "customer", status: 403},
+		{name: "healthz", method: "GET", path: "/healthz", status: 200},
+		{name: "readyz", method: "GET", path: "/readyz", status: 200},
+		{name: "metrics", method: "GET", path: "/metrics", status: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			auth := map[string]string{"admin": ts.admin, "customer": ts.cust}[tc.auth]
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			resp, out := ts.do(t, tc.method, tc.path, auth, body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%s %s: status = %d, want %d (%v)", tc.method, tc.path, resp.StatusCode, tc.status, out)
+			}
+			if resp.Header.Get("X-Request-ID") == "" {
+				t.Errorf("%s %s: no X-Request-ID", tc.method, tc.path)
+			}
+			if tc.status >= 400 {
+				if e, ok := out["error"].(map[string]any); !ok || e["code"] == "" {
+					t.Errorf("%s %s: body %v is not the error shape", tc.method, tc.path, out)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, out)
+			}
+		})
+	}
+}
+
+// TestBadInput sends what a hostile or broken client might: every answer is a 400 in the error
+// shape, never a 500, and nothing changes.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	huge := `{"delta":1,"reason":"` + strings.Repeat("x", 10<<20) + `"}`
+	tests := []struct {
+		name, method, path, body, field string
+	}{
+		{"unknown field", "POST", "/inventory/MUG-1/adjust", `{"delta":1,"reason":"x","on_hand":999}`, "on_hand"},
+		{"operator as delta", "POST", "/inventory/MUG-1/adjust", `{"delta":{"$gt":""},"reason":"x"}`, "delta"},
+		{"operator as reason", "POST", "/inventory/MUG-1/adjust", `{"delta":1,"reason":{"$gt":""}}`, "reason"},
+		{"zero delta", "POST", "/inventory/MUG-1/adjust", `{"delta":0,"reason":"x"}`, "delta"},
+		{"absurd delta", "POST", "/inventory/MUG-1/adjust", `{"delta":1000000000000,"reason":"x"}`, "delta"},
+		{"absurd negative delta", "POST", "/inventory/MUG-1/adjust", `{"delta":-5000000,"reason":"x"}`, "delta"},
+		{"delta overflows int64", "POST", "/inventory/MUG-1/adjust", `{"delta":1e30,"reason":"x"}`, "delta"},
+		{"fractional delta", "POST", "/inventory/MUG-1/adjust", `{"delta":1.5,"reason":"x"}`, "delta"},
+		{"delta as string", "POST", "/inventory/MUG-1/adjust", `{"delta":"5","reason":"x"}`, "delta"},
+		{"missing reason", "POST", "/inventory/MUG-1/adjust", `{"delta":1}`, "reason"},
+		{"long reason", "POST", "/inventory/MUG-1/adjust", `{"delta":1,"reason":"` + strings.Repeat("y", 201) + `"}`, "reason"},
+		{"10 MB body", "POST", "/inventory/MUG-1/adjust", huge, ""},
+		{"trailing data", "POST", "/inventory/MUG-1/adjust", `{"delta":1,"reason":"x"}{}`, ""},
+		{"not json", "POST", "/inventory/MUG-1/adjust", `delta=1`, ""},
+		{"empty body", "POST", "/inventory/MUG-1/adjust", ``, ""},
+		{"array body", "POST", "/inventory/MUG-1/adjust", `[1,2]`, ""},
+		{"bad sku in path", "POST", "/inventory/$gt/adjust", `{"delta":1,"reason":"x"}`, "sku"},
+		{"bad sku get", "GET", "/inventory/a%24ne", "", "sku"},
+		{"long sku", "GET", "/inventory/" + strings.Repeat("A", 65), "", "sku"},
+		{"limit 0", "GET", "/inventory?limit=0", "", "limit"},
+		{"limit huge", "GET", "/inventory?limit=100000", "", "limit"},
+		{"page negative", "GET", "/inventory?page=-1", "", "page"},
+		{"page not a number", "GET", "/inventory?page=abc", "", "page"},
+		{"batch empty", "GET", "/inventory/batch?skus=", "", "skus"},
+		{"batch operator", "GET", "/inventory/batch?skus=" + `{"$gt":""}`, "", "skus"},
+		{"batch too many", "GET", "/inventory/batch?skus=" + strings.Repeat("A,", maxBatchSKUs) + "A", "", "skus"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var body io.Reader
+			if tc.method == "POST" {
+				body = strings.NewReader(tc.body)
+			}
+			path := strings.ReplaceAll(tc.path, `{"$gt":""}`, `%7B%22%24gt%22%3A%22%22%7D`)
+			resp, out := ts.do(t, tc.method, path, ts.admin, body)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("%s %s: status = %d, want %d (%v)", tc.method, tc.name, resp.StatusCode, http.StatusBadRequest, out)
+			}
+			e, _ := out["error"].(map[string]any)
+			if e["code"] != "invalid" {
+				t.Errorf("%s: error = %v, want code invalid", tc.name, out)
+			}
+			if tc.field != "" {
+				if fields, _ := e["fields"].(map[string]any); fields[tc.field] == nil {
+					t.Errorf("%s: fields = %v, want a message for %q", tc.name, e["fields"], tc.field)
+				}
+			}
+		})
+	}
+	checkItem(t, ts.s, "MUG-1", 10, 0)
+}
+
+// FuzzOrderEvent feeds arbitrary data to the order consumer: it never panics, never returns a
+// plain error for data it cannot use (ErrPoison or nil), and stock stays consistent.
+func FuzzOrderEvent(f *testing.F) {
+	f.Add("order.created", `{"order_id":"o1","user_id":"u","items":[{"sku":"A","quantity":3}]}`)
+	f.Add("order.created", `{"order_id":"o1","items":[{"sku":"A","quantity":-3},{"sku":"A","quantity":9223372036854775807}]}`)
+	f.Add("order.created", `{"order_id":{"$gt":""},"items":[]}`)
+	f.Add("order.paid", `{"order_id":"o1"}`)
+	f.Add("order.cancelled", `{"order_id":"holds.x"}`)
+	f.Add("order.created", `{"order_id":"o2","items":[{"sku":"a.b","quantity":1}]}`)
+	f.Fuzz(func(t *testing.T, typ, data string) {
+		s := newMemStore()
+		inv := newTestInventory(s)
+		mustCreate(t, s, "A", 10)
+		e := shared.Event{ID: "e1", Type: typ, Data: json.RawMessage(data)}
+		for range 2 {
+			if err := inv.handleOrderEvent(t.Context(), e); err != nil && !isPoison(err) {
+				t.Fatalf("handleOrderEvent(%s, %s) = %v, want nil or ErrPoison", typ, data, err)
+			}
+		}
+		it, _ := s.Get(t.Context(), "A")
+		if it.Available < 0 || it.Reserved < 0 || it.OnHand != 10 {
+			t.Fatalf("item after %s %s = %+v", typ, data, it)
+		}
+	})
+}
+
+// FuzzNormalizeSKU checks that whatever normalizeSKU accepts is safe as a Mongo field name and
+// stable.
+func FuzzNormalizeSKU(f *testing.F) {
+	for _, s := range []string{"mug-1", " A.B_C ", "$gt", "a.b", "", strings.Repeat("x", 70), "ß"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := normalizeSKU(in)
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(out, "$ \x00/") || out == "" || len(out) > 64 {
+			t.Fatalf("normalizeSKU(%q) = %q", in, out)
+		}
+		if again, err := normalizeSKU(out); err != nil || again != out {
+			t.Fatalf("normalizeSKU not idempotent: %q -> %q -> %q, %v", in, out, again, err)
+		}
+	})
+}
+
+func isPoison(err error) bool { return errors.Is(err, shared.ErrPoison) }
