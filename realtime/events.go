@@ -22,18 +22,20 @@ var publicTypes = map[string]bool{
 	"announcement":        true,
 }
 
-// routeEvent decides who gets e besides admins: public types go to everyone; an event whose data has
-// a user_id goes to that user; anything else to admins only. Data that is not a JSON object is a
-// poison event.
+// routeEvent decides who gets e besides admins: public types go to everyone (but connections that
+// subscribed to some SKUs or categories get only those); an event whose data has a user_id goes to
+// that user; anything else to admins only. Data that is not a JSON object is a poison event.
 func routeEvent(e shared.Event) (audience, error) {
-	if publicTypes[e.Type] {
-		return audience{public: true}, nil
-	}
 	var d struct {
-		UserID string `json:"user_id"`
+		UserID   string `json:"user_id"`
+		SKU      string `json:"sku"`
+		Category string `json:"category"`
 	}
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		return audience{}, fmt.Errorf("event %s %s: data: %v: %w", e.Type, e.ID, err, shared.ErrPoison)
+	}
+	if publicTypes[e.Type] {
+		return audience{public: true, sku: d.SKU, category: d.Category}, nil
 	}
 	return audience{userID: d.UserID}, nil
 }

@@ -23,15 +23,32 @@ type message struct {
 type outMsg struct {
 	seq   uint64
 	typ   string
+	aud   audience
 	at    time.Time // when the hub took it, for the age bound of the buffers
 	frame []byte
 }
 
 // audience says who gets a message besides admins (who get everything): everyone when public, else
-// the one user (none when userID is empty: admins only).
+// the one user (none when userID is empty: admins only). sku and category of a public message let
+// connections with a subscription filter skip it.
 type audience struct {
-	public bool
-	userID string
+	public        bool
+	userID        string
+	sku, category string
+}
+
+// filter is a connection's subscription to public messages: nil means all of them; otherwise only
+// messages about one of the SKUs or categories (messages about neither, like announcements, always
+// pass).
+type filter struct {
+	skus, categories map[string]bool
+}
+
+func (f *filter) match(a audience) bool {
+	if f == nil || (a.sku == "" && a.category == "") {
+		return true
+	}
+	return f.skus[a.sku] || f.categories[a.category]
 }
 
 // ring is a bounded buffer of recent messages of one stream, oldest first. evicted is the highest seq
@@ -73,6 +90,7 @@ func (r *ring) since(seq uint64) []*outMsg {
 // dropped.
 type client struct {
 	id       shared.Identity // zero for anonymous
+	filter   *filter         // guarded by hub.mu
 	send     chan *outMsg
 	kicked   chan struct{}
 	kickCode int
@@ -144,7 +162,7 @@ func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, au
 	if err != nil { // data is not valid JSON: keep the seq, send nothing
 		return h.seq
 	}
-	m := &outMsg{seq: h.seq, typ: typ, at: h.now(), frame: frame}
+	m := &outMsg{seq: h.seq, typ: typ, aud: aud, at: h.now(), frame: frame}
 	h.perType[typ]++
 	cutoff := m.at.Add(-h.cfg.BufferAge)
 	h.adminR.add(m, h.cfg.BufferSize)
@@ -154,7 +172,9 @@ func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, au
 		h.public.add(m, h.cfg.BufferSize)
 		h.public.trim(cutoff)
 		for c := range h.clients {
-			h.enqueue(c, m)
+			if c.admin() || c.filter.match(aud) {
+				h.enqueue(c, m)
+			}
 		}
 		return m.seq
 	case aud.userID != "":
@@ -266,8 +286,16 @@ func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *clien
 		}
 		backlog = append(backlog, r.since(since)...)
 	}
+	// A new connection has no filter yet: it resumes everything and filters from its subscribe on.
 	sort.Slice(backlog, func(i, j int) bool { return backlog[i].seq < backlog[j].seq })
 	return c, backlog, false, h.seq, true
+}
+
+// subscribe sets c's filter (nil: every public message).
+func (h *hub) subscribe(c *client, f *filter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.filter = f
 }
 
 // unregister removes c; it is idempotent.
