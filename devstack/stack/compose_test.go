@@ -1,0 +1,132 @@
+package stack
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// composeEnv reads compose.yaml and returns, per block (a service name or an x- anchor), the
+// environment keys it sets and their values. It understands the file's own simple layout, no more.
+func composeEnv(tb testing.TB, path string) map[string]map[string]string {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		out     = map[string]map[string]string{}
+		block   string
+		inEnv   bool
+		envInd  int
+		keyLine = regexp.MustCompile(`^(\s+)([A-Z][A-Z0-9_]*):\s*"?([^"]*)"?\s*$`)
+	)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		trim := strings.TrimSpace(line)
+		if trim == "" || strings.HasPrefix(trim, "#") {
+			continue
+		}
+		ind := len(line) - len(strings.TrimLeft(line, " "))
+		switch {
+		case ind == 0 && strings.HasPrefix(line, "x-"):
+			block, inEnv, envInd = strings.SplitN(strings.TrimSuffix(line, ":"), ":", 2)[0], true, 0
+			continue
+		case ind == 0:
+			block, inEnv = "", false
+			continue
+		case ind == 2 && strings.HasSuffix(trim, ":"):
+			block, inEnv = strings.TrimSuffix(trim, ":"), false
+			continue
+		}
+		if strings.HasPrefix(trim, "environment:") {
+			inEnv, envInd = true, ind
+			continue
+		}
+		if inEnv && envInd > 0 && ind <= envInd {
+			inEnv = false
+		}
+		if m := keyLine.FindStringSubmatch(line); inEnv && m != nil {
+			if out[block] == nil {
+				out[block] = map[string]string{}
+			}
+			out[block][m[2]] = m[3]
+		}
+	}
+	return out
+}
+
+// programReads reports whether the program's non-test Go files mention the variable as a string.
+func programReads(tb testing.TB, root, program, key string) bool {
+	tb.Helper()
+	files, _ := filepath.Glob(filepath.Join(root, program, "*.go"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if strings.Contains(string(b), `"`+key+`"`) {
+			return true
+		}
+		// The gateway builds <SERVICE>_SERVICE_URLS from its service table.
+		if strings.HasSuffix(key, "_SERVICE_URLS") && strings.Contains(string(b), `"_SERVICE_URLS"`) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestComposeMatchesCode keeps compose.yaml honest while no Docker engine can run it: every variable it
+// sets for a program is one that program reads, every program listens on its documented port, and
+// every program has a service.
+func TestComposeMatchesCode(t *testing.T) {
+	root := filepath.Join("..", "..")
+	env := composeEnv(t, filepath.Join(root, "compose.yaml"))
+	shared := env["x-env"]
+	if len(shared) == 0 {
+		t.Fatal("compose.yaml: no x-env block found")
+	}
+	for key := range shared {
+		readers := 0
+		for _, p := range Programs {
+			if programReads(t, root, p.Name, key) {
+				readers++
+			}
+		}
+		if readers == 0 {
+			t.Errorf("compose.yaml x-env sets %s, which no program reads", key)
+		}
+	}
+	for _, p := range Programs {
+		vars, ok := env[p.Name]
+		if !ok {
+			t.Errorf("compose.yaml has no service %q", p.Name)
+			continue
+		}
+		for key := range vars {
+			if !programReads(t, root, p.Name, key) {
+				t.Errorf("compose.yaml sets %s for %s, which %s does not read", key, p.Name, p.Name)
+			}
+		}
+		if want := ":" + strconv.Itoa(p.Port); vars["HTTP_ADDR"] != want {
+			t.Errorf("compose.yaml %s HTTP_ADDR = %q, want %q", p.Name, vars["HTTP_ADDR"], want)
+		}
+		if p.Redis >= 0 && p.Name != "product" {
+			if got := vars["REDIS_DB"]; got != strconv.Itoa(p.Redis) {
+				t.Errorf("compose.yaml %s REDIS_DB = %q, want %d", p.Name, got, p.Redis)
+			}
+		}
+	}
+	if len(env["product-2"]) == 0 {
+		t.Error("compose.yaml: the second product instance has no environment")
+	}
+}
