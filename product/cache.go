@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -13,17 +12,12 @@ import (
 // revalidate with If-None-Match and get a body-less 304 when nothing changed.
 const publicCacheControl = "public, max-age=30"
 
-// writeCacheable answers a public read: v as JSON with Cache-Control, a strong ETag (a hash of the
+// writeCacheable answers a public read: body (JSON) with Cache-Control, a strong ETag (a hash of the
 // body, so every instance computes the same one) and Last-Modified (when lastModified is not zero).
 // A matching If-None-Match gets 304. If-Modified-Since is honoured only when trustModified is set:
 // for lists the newest updated_at can go backwards (the newest product deleted), so only ETags are
 // safe there.
-func writeCacheable(w http.ResponseWriter, r *http.Request, v any, lastModified time.Time, trustModified bool) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	body = append(body, '\n')
+func writeCacheable(w http.ResponseWriter, r *http.Request, body []byte, lastModified time.Time, trustModified bool) error {
 	sum := sha256.Sum256(body)
 	var tag [2 + 2*16]byte
 	tag[0] = '"'
@@ -46,7 +40,7 @@ func writeCacheable(w http.ResponseWriter, r *http.Request, v any, lastModified 
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	_, err = w.Write(body)
+	_, err := w.Write(body)
 	return err
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -44,20 +45,14 @@ func (p product) clone() product {
 		c.Images = append([]string(nil), p.Images...)
 	}
 	if p.Attributes != nil {
-		c.Attributes = make(map[string]string, len(p.Attributes))
-		for k, v := range p.Attributes {
-			c.Attributes[k] = v
-		}
+		c.Attributes = maps.Clone(p.Attributes)
 	}
 	if p.DeletedAt != nil {
 		t := *p.DeletedAt
 		c.DeletedAt = &t
 	}
 	if p.Outbox != nil {
-		c.Outbox = make(map[string]outboxEvent, len(p.Outbox))
-		for k, v := range p.Outbox {
-			c.Outbox[k] = v
-		}
+		c.Outbox = maps.Clone(p.Outbox)
 	}
 	return c
 }

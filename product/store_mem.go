@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -17,16 +18,28 @@ import (
 // the same invariants as MongoDB (unique SKU, conditional updates) under its lock. Text search is an
 // equivalent of MongoDB's: a product matches when any query word is a word of its name or description,
 // or the start of one (3+ letters), scored 10 per name hit and 2 per description hit.
+//
+// Entries are copy-on-write: a write replaces a *memProduct, never changes one. Reads of the list go
+// through memIndex, an immutable snapshot of the visible products sorted by price (the analogue of
+// Mongo's category+price index), rebuilt by the first List after a write.
 type memProductStore struct {
 	mu    sync.RWMutex
 	byID  map[string]*memProduct
 	bySKU map[string]string
+	idx   *memIndex // nil after a write
 }
 
 type memProduct struct {
 	p         product
 	nameWords []string
 	descWords []string
+}
+
+// memIndex is a snapshot of the visible products, each slice sorted by price then ID.
+type memIndex struct {
+	byPrice    []*memProduct
+	byCategory map[string][]*memProduct
+	categories []categoryCount
 }
 
 var _ productStore = (*memProductStore)(nil)
@@ -58,6 +71,7 @@ func (s *memProductStore) Create(_ context.Context, p product, ev outboxEvent) e
 	p.Pending = 1
 	s.byID[p.ID] = index(p)
 	s.bySKU[p.SKU] = p.ID
+	s.idx = nil
 	return nil
 }
 
@@ -104,6 +118,7 @@ func (s *memProductStore) Update(_ context.Context, p product, ev outboxEvent) (
 	cur.Outbox[ev.ID] = ev
 	cur.Pending++
 	s.byID[p.ID] = index(cur)
+	s.idx = nil
 	return cur.clone(), nil
 }
 
@@ -123,7 +138,8 @@ func (s *memProductStore) Delete(_ context.Context, id, sku string, at time.Time
 	}
 	cur.Outbox[ev.ID] = ev
 	cur.Pending++
-	mp.p = cur
+	s.byID[id] = index(cur)
+	s.idx = nil
 	return cur.clone(), nil
 }
 
@@ -133,36 +149,86 @@ type scored struct {
 }
 
 func (s *memProductStore) List(_ context.Context, q productQuery) ([]product, int, error) {
-	terms := words(q.Q)
-	s.mu.RLock()
-	matched := make([]scored, 0, 64)
-	for _, mp := range s.byID {
-		p := &mp.p
-		if !p.Active || p.DeletedAt != nil ||
-			(q.Category != "" && p.Category != q.Category) ||
-			(q.MinCents > 0 && p.PriceCents < q.MinCents) ||
-			(q.MaxCents > 0 && p.PriceCents > q.MaxCents) {
-			continue
-		}
-		score := 0
-		if q.Q != "" {
-			score = 10*hits(mp.nameWords, terms) + 2*hits(mp.descWords, terms)
-			if score == 0 {
-				continue
+	idx := s.index()
+	cands := idx.byPrice
+	if q.Category != "" {
+		cands = idx.byCategory[q.Category]
+	}
+	if q.MaxCents > 0 {
+		cands = cands[:sort.Search(len(cands), func(i int) bool { return cands[i].p.PriceCents > q.MaxCents })]
+	}
+	if q.MinCents > 0 {
+		cands = cands[sort.Search(len(cands), func(i int) bool { return cands[i].p.PriceCents >= q.MinCents }):]
+	}
+	var page []*memProduct
+	total := 0
+	if q.Q == "" && q.Sort == sortPrice {
+		// Already in order: take the page without copying or sorting the candidates.
+		total = len(cands)
+		start := min((q.Page-1)*q.Limit, total)
+		page = cands[start:min(start+q.Limit, total)]
+	} else {
+		terms := words(q.Q)
+		matched := make([]scored, 0, len(cands))
+		for _, mp := range cands {
+			score := 0
+			if q.Q != "" {
+				score = 10*hits(mp.nameWords, terms) + 2*hits(mp.descWords, terms)
+				if score == 0 {
+					continue
+				}
 			}
+			matched = append(matched, scored{mp, score})
 		}
-		matched = append(matched, scored{mp, score})
+		slices.SortFunc(matched, sortFunc(q.Sort, q.Q != ""))
+		total = len(matched)
+		start := min((q.Page-1)*q.Limit, total)
+		for _, m := range matched[start:min(start+q.Limit, total)] {
+			page = append(page, m.mp)
+		}
 	}
-	slices.SortFunc(matched, sortFunc(q.Sort, q.Q != ""))
-	total := len(matched)
-	start := min((q.Page-1)*q.Limit, total)
-	end := min(start+q.Limit, total)
-	out := make([]product, 0, end-start)
-	for _, m := range matched[start:end] {
-		out = append(out, withoutOutbox(m.mp.p))
+	out := make([]product, len(page))
+	for i, mp := range page {
+		out[i] = withoutOutbox(mp.p)
 	}
-	s.mu.RUnlock()
 	return out, total, nil
+}
+
+// index returns the current snapshot, building it after a write.
+func (s *memProductStore) index() *memIndex {
+	s.mu.RLock()
+	idx := s.idx
+	s.mu.RUnlock()
+	if idx != nil {
+		return idx
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.idx != nil {
+		return s.idx
+	}
+	idx = &memIndex{byCategory: map[string][]*memProduct{}}
+	for _, mp := range s.byID {
+		if mp.p.visible() {
+			idx.byPrice = append(idx.byPrice, mp)
+		}
+	}
+	slices.SortFunc(idx.byPrice, func(a, b *memProduct) int {
+		if c := cmp.Compare(a.p.PriceCents, b.p.PriceCents); c != 0 {
+			return c
+		}
+		return strings.Compare(a.p.ID, b.p.ID)
+	})
+	for _, mp := range idx.byPrice {
+		idx.byCategory[mp.p.Category] = append(idx.byCategory[mp.p.Category], mp)
+	}
+	idx.categories = make([]categoryCount, 0, len(idx.byCategory))
+	for name, ps := range idx.byCategory {
+		idx.categories = append(idx.categories, categoryCount{Name: name, Count: len(ps)})
+	}
+	slices.SortFunc(idx.categories, func(a, b categoryCount) int { return strings.Compare(a.Name, b.Name) })
+	s.idx = idx
+	return idx
 }
 
 // sortFunc orders like the Mongo store: the chosen key, then ID ascending as the tie-breaker.
@@ -207,20 +273,7 @@ func hits(ws, terms []string) int {
 }
 
 func (s *memProductStore) Categories(_ context.Context) ([]categoryCount, error) {
-	s.mu.RLock()
-	counts := map[string]int{}
-	for _, mp := range s.byID {
-		if mp.p.visible() {
-			counts[mp.p.Category]++
-		}
-	}
-	s.mu.RUnlock()
-	out := make([]categoryCount, 0, len(counts))
-	for name, n := range counts {
-		out = append(out, categoryCount{Name: name, Count: n})
-	}
-	slices.SortFunc(out, func(a, b categoryCount) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return slices.Clone(s.index().categories), nil
 }
 
 func (s *memProductStore) Count(_ context.Context) (int, error) {
@@ -251,11 +304,14 @@ func (s *memProductStore) Ack(_ context.Context, id string, eventIDs []string) e
 	if !ok {
 		return nil
 	}
+	cur := mp.p.clone()
 	for _, eid := range eventIDs {
-		if _, ok := mp.p.Outbox[eid]; ok {
-			delete(mp.p.Outbox, eid)
-			mp.p.Pending--
+		if _, ok := cur.Outbox[eid]; ok {
+			delete(cur.Outbox, eid)
+			cur.Pending--
 		}
 	}
+	s.byID[id] = &memProduct{p: cur, nameWords: mp.nameWords, descWords: mp.descWords}
+	s.idx = nil
 	return nil
 }
