@@ -24,7 +24,7 @@ type testEnv struct {
 	kicks    atomic.Int64
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	metrics := shared.NewMetrics("user")
