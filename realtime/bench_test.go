@@ -42,7 +42,11 @@ func heapAndStacks() uint64 {
 func BenchmarkFanout(b *testing.B) {
 	conns := benchInt("RT_BENCH_CONNS", 1000)
 	rate := benchInt("RT_BENCH_RATE", 1000)
-	e := newTestEnv(b, func(c *Config) { c.Hub.SendQueue = 1024 })
+	e := newTestEnv(b, func(c *Config) {
+		c.Hub.SendQueue = 1024
+		// A starved machine must not turn a late pong into a lost connection mid-benchmark.
+		c.Conn.PongTimeout = time.Minute
+	})
 
 	before := heapAndStacks()
 	goBefore := runtime.NumGoroutine()
@@ -108,7 +112,9 @@ func BenchmarkFanout(b *testing.B) {
 	wg.Wait()
 
 	if got := received.Load(); got < want {
-		b.Fatalf("delivered %d of %d messages (dropped %d)", got, want, e.hub.stats().MessagesDropped)
+		s := e.hub.stats()
+		b.Fatalf("delivered %d of %d messages within a minute (dropped %d, connections open %d of %d)",
+			got, want, s.MessagesDropped, s.Connections, conns)
 	}
 	slices.Sort(latencies)
 	pct := func(p float64) float64 {
