@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -40,34 +44,76 @@ func freeAddr(tb testing.TB) string {
 	return ln.Addr().String()
 }
 
-// TestRun starts the real program with Kafka unreachable: it must serve /healthz, report Kafka in
-// /readyz as 503, and stop cleanly when its context ends.
+// TestRun starts the real program with Kafka unreachable, against the in-memory store and, when
+// MONGO_TEST_URI is set, against MongoDB: it must serve /healthz, report Kafka in /readyz as 503,
+// accept an order (kept in the outbox), and stop cleanly when its context ends.
 func TestRun(t *testing.T) {
 	t.Parallel()
+	stores := map[string]string{"mem": ""}
+	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
+		stores["mongo"] = uri
+	}
+	for name, uri := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testRun(t, uri)
+		})
+	}
+}
+
+func testRun(t *testing.T, mongoURI string) {
+	iss := sharedtest.NewIssuer(t)
+	products := newFakeProducts(t)
 	addr := freeAddr(t)
-	kafka := freeAddr(t) // nothing listens there
-	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": kafka, "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms"}
+	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": freeAddr(t), "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms",
+		"JWKS_URL": iss.URL, "AUTH_ISSUER": iss.Name, "PRODUCT_URL": products.srv.URL, "MONGO_URI": mongoURI,
+		"MONGO_DB": "order_run_" + shared.NewID()[:12]}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"order"}, func(k string) string { return env[k] }, &out, &out) }()
 
-	sharedtest.WaitReady(t, "http://"+addr+"/healthz", 10*time.Second)
-	resp, err := http.Get("http://" + addr + "/readyz")
+	base := "http://" + addr
+	sharedtest.WaitReady(t, base+"/healthz", 10*time.Second)
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || ready.Checks["kafka"] == "ok" {
+		t.Errorf("GET /readyz with Kafka down: status = %d checks %v, want 503 naming kafka", resp.StatusCode, ready.Checks)
+	}
+	if mongoURI != "" && ready.Checks["mongo"] != "ok" {
+		t.Errorf("GET /readyz: mongo check = %q, want ok", ready.Checks["mongo"])
+	}
+
+	req, _ := http.NewRequest("POST", base+"/orders", strings.NewReader(`{"items":[{"sku":"MUG-1","quantity":2}],"shipping_address":`+addrJSON+`}`))
+	req.Header.Set("Authorization", iss.Bearer(t, sharedtest.Customer))
+	req.Header.Set("Idempotency-Key", "run-1")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v orderView
+	json.NewDecoder(resp.Body).Decode(&v)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || v.Total != 1620 || v.Status != StatusPending {
+		t.Fatalf("POST /orders: status = %d order %+v, want 201 pending total 16.20\n%s", resp.StatusCode, v, out.String())
+	}
+	req, _ = http.NewRequest("GET", base+"/orders/"+v.ID, nil)
+	req.Header.Set("Authorization", iss.Bearer(t, sharedtest.Customer))
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("GET /readyz with Kafka down: status = %d, want %d", resp.StatusCode, http.StatusServiceUnavailable)
-	}
-	resp, err = http.Get("http://" + addr + "/orders")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("GET /orders anonymous: status = %d, want %d", resp.StatusCode, http.StatusUnauthorized)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /orders/%s: status = %d, want 200", v.ID, resp.StatusCode)
 	}
 
 	cancel()
@@ -76,10 +122,10 @@ func TestRun(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run returned %v\n%s", err, out.String())
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatalf("run did not return after cancel\n%s", out.String())
 	}
-	if !bytes.Contains([]byte(out.String()), []byte("MONGO_URI not set")) {
+	if mongoURI == "" && !strings.Contains(out.String(), "MONGO_URI not set") {
 		t.Errorf("log lacks the in-memory warning:\n%s", out.String())
 	}
 }
