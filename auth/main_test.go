@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestRun starts the real program with every dependency down: it must serve liveness and its keys,
+// report the dependencies in /readyz, and stop cleanly when ctx is cancelled.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	dead := freeAddr(t) // nothing listens here
+	keysDir := filepath.Join(t.TempDir(), "keys")
+	env := map[string]string{
+		"HTTP_ADDR":             addr,
+		"REDIS_URL":             "redis://" + dead + "/0",
+		"KAFKA_BROKERS":         dead,
+		"AUTH_SIGNING_KEYS_DIR": keysDir,
+		"AUTH_BCRYPT_COST":      "4",
+		"AUTH_ISSUER":           "http://issuer.test/auth",
+		"LOG_LEVEL":             "error",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"auth"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	}()
+	base := "http://" + addr
+	sharedtest.WaitReady(t, base+"/healthz", 20*time.Second)
+
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Failed []string `json:"failed"`
+	}
+	json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.Join(ready.Failed, ",") != "kafka,redis" {
+		t.Errorf("GET /readyz: %d %v, want 503 naming kafka and redis", resp.StatusCode, ready.Failed)
+	}
+	resp, err = http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set shared.JWKS
+	json.NewDecoder(resp.Body).Decode(&set)
+	resp.Body.Close()
+	if len(set.Keys) != 2 {
+		t.Errorf("JWKS has %d keys, want 2 (current + next)", len(set.Keys))
+	}
+	// Login needs Redis: 503 in the error shape, never 500.
+	resp, err = http.Post(base+"/login", "application/json", strings.NewReader(`{"email":"admin@shop.local","password":"admin-Passw0rd!"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("POST /login with Redis down: status = %d, want 503", resp.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+
+	// The keys persisted: a restart publishes the same kids.
+	kr, err := loadKeyring(keysDir)
+	if err != nil || len(kr.keys) != 2 || kr.JWKS().Keys[0].Kid != set.Keys[0].Kid {
+		t.Fatalf("keys after restart: %v, %v", kr, err)
+	}
+}
+
+// TestRotateKeys: `auth rotate-keys` adds a key; the previous "next" signs from then on.
+func TestRotateKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	before, err := loadKeyring(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := before.keys[len(before.keys)-1].kid
+	var out bytes.Buffer
+	getenv := func(k string) string { return map[string]string{"AUTH_SIGNING_KEYS_DIR": dir}[k] }
+	if err := run(context.Background(), []string{"auth", "rotate-keys"}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	after, err := loadKeyring(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.keys) != 3 || after.current().kid != next {
+		t.Fatalf("after rotation: %d keys, current %s; want 3 and %s", len(after.keys), after.current().kid, next)
+	}
+	// Files are private.
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if info, _ := e.Info(); info.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", e.Name(), info.Mode().Perm())
+		}
+	}
+}
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:4000" || cfg.Issuer != "http://localhost:3008/auth" || cfg.RedisDB != 0 ||
+		cfg.AccessTTL != 15*time.Minute || !cfg.SeedDemoData || cfg.AdminEmail != "admin@shop.local" || len(cfg.Clients) != 2 {
+		t.Errorf("defaults = %+v", cfg)
+	}
+	bad := map[string]string{"AUTH_BCRYPT_COST": "99", "REDIS_PORT": "x", "SEED_DEMO_DATA": "maybe",
+		"AUTH_ISSUER": "ftp://x", "AUTH_TRUSTED_PROXIES": "nope", "AUTH_CLIENTS": "[{}]", "ADMIN_EMAIL": "bad"}
+	_, err = loadConfig(func(k string) string { return bad[k] })
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for name := range bad {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("config error does not mention %s: %v", name, err)
+		}
+	}
+}
