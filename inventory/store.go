@@ -101,9 +101,12 @@ func (s *mongoStore) EnsureIndexes(ctx context.Context) error {
 }
 
 type stockDoc struct {
-	SKU               string           `bson:"_id"`
-	OnHand            int64            `bson:"on_hand"`
-	Reserved          int64            `bson:"reserved"`
+	SKU      string `bson:"_id"`
+	OnHand   int64  `bson:"on_hand"`
+	Reserved int64  `bson:"reserved"`
+	// Available is stored, not computed: every update changes it together with on_hand and
+	// reserved, so a plain {available: {$gte: qty}} filter (no $expr) makes holds atomic.
+	Available         int64            `bson:"available"`
 	LowStockThreshold int64            `bson:"low_stock_threshold"`
 	Deleted           bool             `bson:"deleted"`
 	UpdatedAt         time.Time        `bson:"updated_at"`
@@ -113,7 +116,7 @@ type stockDoc struct {
 }
 
 func (d stockDoc) item() StockItem {
-	return StockItem{SKU: d.SKU, OnHand: d.OnHand, Reserved: d.Reserved, Available: d.OnHand - d.Reserved,
+	return StockItem{SKU: d.SKU, OnHand: d.OnHand, Reserved: d.Reserved, Available: d.Available,
 		LowStockThreshold: d.LowStockThreshold, Deleted: d.Deleted, UpdatedAt: d.UpdatedAt.UTC()}
 }
 
@@ -121,7 +124,7 @@ func (d stockDoc) item() StockItem {
 var itemProjection = bson.D{{Key: "holds", Value: 0}, {Key: "refunds", Value: 0}, {Key: "movements", Value: 0}}
 
 func (s *mongoStore) CreateItem(ctx context.Context, item StockItem, m Movement) (bool, error) {
-	doc := stockDoc{SKU: item.SKU, OnHand: item.OnHand, LowStockThreshold: item.LowStockThreshold,
+	doc := stockDoc{SKU: item.SKU, OnHand: item.OnHand, Available: item.OnHand, LowStockThreshold: item.LowStockThreshold,
 		UpdatedAt: item.UpdatedAt, Movements: []Movement{m}}
 	_, err := s.stock.InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
@@ -192,14 +195,12 @@ func (s *mongoStore) Batch(ctx context.Context, skus []string) ([]StockItem, err
 }
 
 func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockItem, error) {
-	newOnHand := bson.D{{Key: "$add", Value: bson.A{"$on_hand", m.Delta}}}
-	filter := bson.D{{Key: "_id", Value: sku}, {Key: "$expr", Value: bson.D{{Key: "$and", Value: bson.A{
-		bson.D{{Key: "$gte", Value: bson.A{newOnHand, "$reserved"}}},
-		bson.D{{Key: "$lte", Value: bson.A{newOnHand, maxOnHand}}},
-	}}}}}
-	// The movement is pushed in the same update as the change, so the audit can never miss one.
+	// on_hand + delta >= reserved  ⟺  available >= -delta.
+	filter := bson.D{{Key: "_id", Value: sku},
+		{Key: "available", Value: bson.D{{Key: "$gte", Value: -m.Delta}}},
+		{Key: "on_hand", Value: bson.D{{Key: "$lte", Value: maxOnHand - m.Delta}}}}
 	upd := bson.D{
-		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: m.Delta}}},
+		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: m.Delta}, {Key: "available", Value: m.Delta}}},
 		{Key: "$set", Value: bson.D{{Key: "updated_at", Value: m.At}}},
 		{Key: "$push", Value: bson.D{{Key: "movements", Value: bson.D{{Key: "$each", Value: bson.A{m}}, {Key: "$slice", Value: -maxMovements}}}}},
 	}
@@ -234,10 +235,10 @@ func (s *mongoStore) Hold(ctx context.Context, sku, orderID string, qty int64, a
 		{Key: "_id", Value: sku},
 		{Key: "deleted", Value: bson.D{{Key: "$ne", Value: true}}},
 		exists(field, false),
-		{Key: "$expr", Value: bson.D{{Key: "$gte", Value: bson.A{bson.D{{Key: "$subtract", Value: bson.A{"$on_hand", "$reserved"}}}, qty}}}},
+		{Key: "available", Value: bson.D{{Key: "$gte", Value: qty}}},
 	}
 	upd := bson.D{
-		{Key: "$inc", Value: bson.D{{Key: "reserved", Value: qty}}},
+		{Key: "$inc", Value: bson.D{{Key: "reserved", Value: qty}, {Key: "available", Value: -qty}}},
 		{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: "updated_at", Value: at}}},
 	}
 	it, err := s.update(ctx, filter, upd)
@@ -273,7 +274,7 @@ func (s *mongoStore) takeHold(ctx context.Context, op, sku, orderID string, at t
 	field := "holds." + orderID
 	var d stockDoc
 	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
-		options.FindOne().SetProjection(bson.D{{Key: field, Value: 1}, {Key: "on_hand", Value: 1}, {Key: "reserved", Value: 1},
+		options.FindOne().SetProjection(bson.D{{Key: field, Value: 1}, {Key: "on_hand", Value: 1}, {Key: "reserved", Value: 1}, {Key: "available", Value: 1},
 			{Key: "low_stock_threshold", Value: 1}, {Key: "deleted", Value: 1}, {Key: "updated_at", Value: 1}})).Decode(&d)
 	if err != nil {
 		return StockItem{}, false, shared.MongoErr(op, err)
@@ -282,9 +283,10 @@ func (s *mongoStore) takeHold(ctx context.Context, op, sku, orderID string, at t
 	if !ok {
 		return d.item(), false, nil
 	}
-	inc := bson.D{{Key: "reserved", Value: -qty}}
+	// Released stock becomes available again; committed stock leaves on hand and available stays.
+	inc := bson.D{{Key: "reserved", Value: -qty}, {Key: "available", Value: qty}}
 	if commit {
-		inc = append(inc, bson.E{Key: "on_hand", Value: -qty})
+		inc = bson.D{{Key: "reserved", Value: -qty}, {Key: "on_hand", Value: -qty}}
 	}
 	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, {Key: field, Value: qty}}, bson.D{
 		{Key: "$inc", Value: inc},
@@ -305,7 +307,7 @@ func (s *mongoStore) takeHold(ctx context.Context, op, sku, orderID string, at t
 func (s *mongoStore) Restock(ctx context.Context, sku, orderID string, qty int64, at time.Time) (StockItem, bool, error) {
 	field := "refunds." + orderID
 	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, exists(field, false)}, bson.D{
-		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: qty}}},
+		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: qty}, {Key: "available", Value: qty}}},
 		{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: "updated_at", Value: at}}},
 	})
 	if errors.Is(err, mongo.ErrNoDocuments) {
