@@ -5,9 +5,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/goshop/platform/realtime/internal/websocket"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -57,7 +59,21 @@ func TestRun(t *testing.T) {
 			t.Errorf("GET %s: status = %d, want %d", tc.path, resp.StatusCode, tc.want)
 		}
 	}
+	// A live connection is closed with going-away on shutdown, and run still returns nil.
+	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer dcancel()
+	c, _, err := websocket.Dial(dctx, "ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatalf("GET /ws: %v", err)
+	}
+	defer c.CloseNow()
+	if _, p, err := c.Read(dctx); err != nil || !strings.Contains(string(p), `"hello"`) {
+		t.Fatalf("first message = %s, %v; want hello", p, err)
+	}
 	cancel()
+	if _, _, err := c.Read(dctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("on shutdown: err = %v, want close %d", err, websocket.StatusGoingAway)
+	}
 	select {
 	case err := <-errc:
 		if err != nil {

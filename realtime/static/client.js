@@ -11,7 +11,8 @@
 // It reconnects with exponential backoff and full jitter (0.5 s doubling to 30 s, reset once a
 // connection has stayed open 10 s), and resumes with ?since=<last seq>&epoch=<server epoch> so nothing
 // is missed while the server still buffers it. Identity comes from the session cookie (same origin
-// through the gateway) or opts.token (sent as ?access_token=).
+// through the gateway) or opts.token (sent as ?access_token=; a string, or a function called at every
+// connect so a reconnect after 15 min does not reuse an expired token).
 (function (root) {
   "use strict";
 
@@ -62,7 +63,9 @@
 
     function buildURL() {
       var q = [];
-      if (opts.token) q.push("access_token=" + encodeURIComponent(opts.token));
+      // token may be a function, so each reconnect uses a fresh one (access tokens live 15 min).
+      var token = typeof opts.token === "function" ? opts.token() : opts.token;
+      if (token) q.push("access_token=" + encodeURIComponent(token));
       if (lastSeq > 0 || epoch) {
         q.push("since=" + lastSeq);
         if (epoch) q.push("epoch=" + encodeURIComponent(epoch));

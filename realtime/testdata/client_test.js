@@ -80,5 +80,14 @@ assert.ok(d <= 500, `after a stable connection the delay ${d} should restart at 
 
 c.close();
 assert.strictEqual(c.state(), "closed");
+
+// A token function is called at every connect.
+let n = 0;
+const c2 = rt.connect({ url: "ws://x/ws", WebSocket: FakeWS, timers: fakeTimers, token: () => "t" + (++n) });
+assert.strictEqual(sockets[sockets.length - 1].url, "ws://x/ws?access_token=t1");
+sockets[sockets.length - 1].onclose({ code: 1006 });
+runNextTimer();
+assert.strictEqual(sockets[sockets.length - 1].url, "ws://x/ws?access_token=t2");
+c2.close();
 assert.strictEqual(timers.length, 0, "close must cancel the pending retry");
 console.log("ok");
