@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -196,11 +197,25 @@ func (inv *inventory) sweeper(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// consume runs a consumer of topic in group "inventory" until ctx ends.
-func consume(ctx context.Context, logger *slog.Logger, brokers []string, topic string, h shared.EventHandler) error {
-	err := shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: brokers, Group: "inventory", Topics: []string{topic}}, h)
+// handleEvent dispatches the events of both consumed topics by type prefix.
+func (inv *inventory) handleEvent(ctx context.Context, e shared.Event) error {
+	switch {
+	case strings.HasPrefix(e.Type, "product."):
+		return inv.handleProductEvent(ctx, e)
+	case strings.HasPrefix(e.Type, "order."):
+		return inv.handleOrderEvent(ctx, e)
+	}
+	return nil
+}
+
+// consume reads product.events and order.events as consumer group "inventory" until ctx ends. One
+// reader for both keeps the group to one member per instance; both kinds of event need the same
+// store, so one blocking the other while it is down costs nothing.
+func consume(ctx context.Context, logger *slog.Logger, brokers []string, h shared.EventHandler) error {
+	err := shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: brokers, Group: "inventory",
+		Topics: []string{shared.TopicProduct, shared.TopicOrder}}, h)
 	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("consume %s: %w", topic, err)
+		return fmt.Errorf("consume: %w", err)
 	}
 	return nil
 }

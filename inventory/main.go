@@ -80,12 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if ms, ok := store.(*mongoStore); ok {
 		g.Go(func() error { ensureIndexes(gctx, logger, ms); return nil })
 	}
-	g.Go(func() error {
-		return consume(gctx, logger, cfg.KafkaBrokers, shared.TopicProduct, inv.handleProductEvent)
-	})
-	g.Go(func() error {
-		return consume(gctx, logger, cfg.KafkaBrokers, shared.TopicOrder, inv.handleOrderEvent)
-	})
+	g.Go(func() error { return consume(gctx, logger, cfg.KafkaBrokers, inv.handleEvent) })
 	g.Go(func() error { inv.sweeper(gctx, cfg.SweepInterval); return nil })
 
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))

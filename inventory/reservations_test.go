@@ -76,24 +76,24 @@ func TestProductEvents(t *testing.T) {
 			s := newStore(t)
 			inv := newTestInventory(s)
 			created := productEvent(t, "product.created", "mug-1", 40)
-			mustHandle(t, inv.handleProductEvent, created)
-			mustHandle(t, inv.handleProductEvent, created) // the same event again
+			mustHandle(t, inv.handleEvent, created)
+			mustHandle(t, inv.handleEvent, created) // the same event again
 			checkItem(t, s, "MUG-1", 40, 0)
 			if _, err := inv.Adjust(context.Background(), "MUG-1", -10, "broken", "admin"); err != nil {
 				t.Fatal(err)
 			}
 			// A later duplicate (new event ID, same SKU) never resets stock.
-			mustHandle(t, inv.handleProductEvent, productEvent(t, "product.created", "MUG-1", 40))
+			mustHandle(t, inv.handleEvent, productEvent(t, "product.created", "MUG-1", 40))
 			checkItem(t, s, "MUG-1", 30, 0)
 			if n := len(outboxOf(t, s, evUpdated)); n != 2 {
 				t.Errorf("inventory.updated events = %d, want 2 (create, adjust)", n)
 			}
-			mustHandle(t, inv.handleProductEvent, productEvent(t, "product.created", "low-1", 3))
+			mustHandle(t, inv.handleEvent, productEvent(t, "product.created", "low-1", 3))
 			if n := len(outboxOf(t, s, evLowStock)); n != 1 {
 				t.Errorf("inventory.low_stock events after creating 3 with threshold 5 = %d, want 1", n)
 			}
 			del, _ := shared.NewEvent("product.deleted", "p-MUG-1", map[string]string{"product_id": "p-MUG-1", "sku": "MUG-1"})
-			mustHandle(t, inv.handleProductEvent, del)
+			mustHandle(t, inv.handleEvent, del)
 			if st, _ := inv.Reserve(context.Background(), orderData{OrderID: "o1", UserID: "u1", Items: []orderLine{{"MUG-1", 1}}}); st != stateRejected {
 				t.Errorf("reserve of a deleted product = %s, want rejected", st)
 			}
@@ -118,7 +118,7 @@ func TestReserveAllOrNothing(t *testing.T) {
 			mustCreate(t, s, "B", 2)
 			mustCreate(t, s, "C", 1)
 			mustCreate(t, s, "D", 20)
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o1", orderLine{"a", 3}, orderLine{"B", 5}, orderLine{"C", 9}, orderLine{"ghost", 1}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"a", 3}, orderLine{"B", 5}, orderLine{"C", 9}, orderLine{"ghost", 1}))
 			if st := state(t, s, "o1"); st != stateRejected {
 				t.Fatalf("o1 state = %s, want rejected", st)
 			}
@@ -144,7 +144,7 @@ func TestReserveAllOrNothing(t *testing.T) {
 			}
 
 			// Two lines of the same SKU are one hold of their sum.
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 2}, orderLine{"A", 3}, orderLine{"B", 2}, orderLine{"D", 16}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 2}, orderLine{"A", 3}, orderLine{"B", 2}, orderLine{"D", 16}))
 			if st := state(t, s, "o2"); st != stateHeld {
 				t.Fatalf("o2 state = %s, want held", st)
 			}
@@ -164,7 +164,7 @@ func TestReserveAllOrNothing(t *testing.T) {
 			}
 
 			// Invalid lines are rejected with a reason, not dropped, so the order does not hang.
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o3", orderLine{"A", 0}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o3", orderLine{"A", 0}))
 			if st := state(t, s, "o3"); st != stateRejected {
 				t.Errorf("o3 (quantity 0) state = %s, want rejected", st)
 			}
@@ -184,24 +184,24 @@ func TestOrderLifecycleOnce(t *testing.T) {
 			inv := newTestInventory(s)
 			mustCreate(t, s, "A", 10)
 			created := orderEvent(t, "order.created", "o1", orderLine{"A", 4})
-			mustHandle(t, inv.handleOrderEvent, created)
-			mustHandle(t, inv.handleOrderEvent, created) // duplicate delivery
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 4}))
+			mustHandle(t, inv.handleEvent, created)
+			mustHandle(t, inv.handleEvent, created) // duplicate delivery
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 4}))
 			checkItem(t, s, "A", 10, 4)
 			if n := len(outboxOf(t, s, evReserved)); n != 1 {
 				t.Errorf("inventory.reserved events after 3 deliveries = %d, want 1", n)
 			}
 			paid := orderEvent(t, "order.paid", "o1")
-			mustHandle(t, inv.handleOrderEvent, paid)
-			mustHandle(t, inv.handleOrderEvent, paid)
+			mustHandle(t, inv.handleEvent, paid)
+			mustHandle(t, inv.handleEvent, paid)
 			checkItem(t, s, "A", 6, 0)
 			if n := len(outboxOf(t, s, evCommitted)); n != 1 {
 				t.Errorf("inventory.committed events = %d, want 1", n)
 			}
 			cancelled := orderEvent(t, "order.cancelled", "o1")
-			mustHandle(t, inv.handleOrderEvent, cancelled) // a refund: stock comes back
-			mustHandle(t, inv.handleOrderEvent, cancelled)
-			mustHandle(t, inv.handleOrderEvent, paid) // late duplicate payment changes nothing
+			mustHandle(t, inv.handleEvent, cancelled) // a refund: stock comes back
+			mustHandle(t, inv.handleEvent, cancelled)
+			mustHandle(t, inv.handleEvent, paid) // late duplicate payment changes nothing
 			checkItem(t, s, "A", 10, 0)
 			rel := outboxOf(t, s, evReleased)
 			if len(rel) != 1 {
@@ -214,10 +214,10 @@ func TestOrderLifecycleOnce(t *testing.T) {
 			}
 
 			// Held then cancelled: the hold is released.
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 10}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 10}))
 			checkItem(t, s, "A", 10, 10)
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.cancelled", "o2"))
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.cancelled", "o2"))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o2"))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o2"))
 			checkItem(t, s, "A", 10, 0)
 		})
 	}
@@ -233,17 +233,17 @@ func TestOutOfOrderEvents(t *testing.T) {
 			mustCreate(t, s, "A", 10)
 
 			// Cancelled before created: the late order.created reserves nothing.
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.cancelled", "o1"))
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 3}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o1"))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 3}))
 			checkItem(t, s, "A", 10, 0)
 			if st := state(t, s, "o1"); st != stateCancelled {
 				t.Errorf("o1 state = %s, want cancelled", st)
 			}
 
 			// Paid before created: reserved and committed at once when created arrives.
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.paid", "o2"))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.paid", "o2"))
 			checkItem(t, s, "A", 10, 0)
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 3}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 3}))
 			checkItem(t, s, "A", 7, 0)
 			if st := state(t, s, "o2"); st != stateCommitted {
 				t.Errorf("o2 state = %s, want committed", st)
@@ -253,14 +253,14 @@ func TestOutOfOrderEvents(t *testing.T) {
 			}
 
 			// Paid, then cancelled, then created: nothing is held.
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.paid", "o3"))
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.cancelled", "o3"))
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o3", orderLine{"A", 3}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.paid", "o3"))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o3"))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o3", orderLine{"A", 3}))
 			checkItem(t, s, "A", 7, 0)
 
 			// Paid after the reservation was rejected: nothing to commit.
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o4", orderLine{"A", 100}))
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.paid", "o4"))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o4", orderLine{"A", 100}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.paid", "o4"))
 			checkItem(t, s, "A", 7, 0)
 			if st := state(t, s, "o4"); st != stateRejected {
 				t.Errorf("o4 state = %s, want rejected", st)
@@ -285,7 +285,7 @@ func TestReserveResumesAfterCrash(t *testing.T) {
 			s.CreateReservation(ctx, Reservation{OrderID: "o1", UserID: "u1", State: stateReserving,
 				Items: []Line{{"A", 4}, {"B", 4}}, CreatedAt: t0, UpdatedAt: t0})
 			s.Hold(ctx, "A", "o1", 4, t0)
-			mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 4}, orderLine{"B", 4}))
+			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 4}, orderLine{"B", 4}))
 			checkItem(t, s, "A", 10, 4)
 			checkItem(t, s, "B", 10, 4)
 			if st := state(t, s, "o1"); st != stateHeld {
