@@ -100,6 +100,10 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			shared.WriteError(w, r, logger, err)
 			return
 		}
+		if h.full(id.UserID) {
+			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeTooManyRequests, "too many open connections for this user"))
+			return
+		}
 		conn, err := websocket.Accept(w, r)
 		if err != nil {
 			logger.DebugContext(r.Context(), "websocket accept", "err", err)
@@ -110,9 +114,9 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			return
 		}
 		c, backlog, resync, cur, ok := h.register(id, since, epoch)
-		if !ok {
+		if !ok { // shutting down, or the user's last slot went to a concurrent connect
 			live.wg.Done()
-			conn.Close(websocket.StatusGoingAway, "server shutting down")
+			conn.Close(websocket.StatusTryAgainLater, "try again later")
 			return
 		}
 		logger.InfoContext(r.Context(), "websocket connected", "user_id", id.UserID, "role", id.Role,

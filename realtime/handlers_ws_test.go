@@ -377,6 +377,25 @@ func TestConnectRejected(t *testing.T) {
 	}
 }
 
+func TestConnectionsPerUserCapped(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, func(c *Config) { c.Hub.MaxPerUser = 2 })
+	e.dial(t, "", e.bearer(t, alice))
+	e.dial(t, "", e.bearer(t, alice))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, e.srv.URL+"/ws", &websocket.DialOptions{HTTPHeader: e.bearer(t, alice)})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("third connection of a user with a cap of 2 was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("GET /ws: resp = %v, want status %d", resp, http.StatusTooManyRequests)
+	}
+	e.dial(t, "", e.bearer(t, bob)) // others are not affected
+	e.dial(t, "", nil)
+}
+
 func TestBroadcast(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)

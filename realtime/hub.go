@@ -100,11 +100,13 @@ type client struct {
 func (c *client) admin() bool { return c.id.IsAdmin() }
 
 // hubConfig bounds the hub: BufferSize messages and BufferAge per stream (defaults 1000, 5 min),
-// SendQueue messages per connection (default 256).
+// SendQueue messages per connection (default 256), MaxPerUser connections per signed-in user
+// (default 32: tabs and devices; a runaway script must not hold thousands).
 type hubConfig struct {
 	BufferSize int
 	BufferAge  time.Duration
 	SendQueue  int
+	MaxPerUser int
 }
 
 // hub routes messages to connected clients and keeps the resume buffers: one public stream, one per
@@ -143,6 +145,9 @@ func newHub(cfg hubConfig, now func() time.Time) *hub {
 	}
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = 256
+	}
+	if cfg.MaxPerUser <= 0 {
+		cfg.MaxPerUser = 32
 	}
 	if now == nil {
 		now = time.Now
@@ -239,14 +244,22 @@ func (h *hub) kickUser(userID string, code int, why string) {
 	}
 }
 
+// full reports whether userID already holds MaxPerUser connections (always false for anonymous).
+func (h *hub) full(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return userID != "" && len(h.byUser[userID]) >= h.cfg.MaxPerUser
+}
+
 // register adds a client for id and returns its backlog after since, in seq order. resync is true
 // when the client cannot be brought up to date from the buffers (since is from another epoch, ahead
 // of us, or older than what we kept); then the backlog is empty and the client must reload its state.
-// A client with since == 0 and no epoch is new: no backlog, no resync. ok is false after shutdown.
+// A client with since == 0 and no epoch is new: no backlog, no resync. ok is false after shutdown or
+// when the user already holds MaxPerUser connections.
 func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *client, backlog []*outMsg, resync bool, cur uint64, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
+	if h.closed || (id.UserID != "" && len(h.byUser[id.UserID]) >= h.cfg.MaxPerUser) {
 		return nil, nil, false, h.seq, false
 	}
 	c = &client{id: id, send: make(chan *outMsg, h.cfg.SendQueue), kicked: make(chan struct{})}
