@@ -34,6 +34,10 @@ type Config struct {
 	Services []ServiceConfig
 	// HealthInterval is the period of the active /healthz checks. Default 3 s.
 	HealthInterval time.Duration
+	// BreakerFailures consecutive failures open an instance's breaker for BreakerTimeout. Default 5 and
+	// 30 s.
+	BreakerFailures int
+	BreakerTimeout  time.Duration
 	// UpstreamTimeout bounds the wait for an upstream's response headers. Default 10 s.
 	UpstreamTimeout time.Duration
 	// MaxBody is the request body limit. Default 1 MiB.
@@ -161,6 +165,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AuthURL:          strings.TrimRight(get("AUTH_URL", "http://127.0.0.1:4000"), "/"),
 		HealthInterval:   dur("GATEWAY_HEALTH_INTERVAL", 3*time.Second, false),
 		UpstreamTimeout:  dur("GATEWAY_UPSTREAM_TIMEOUT", 10*time.Second, false),
+		BreakerFailures:  integer("GATEWAY_BREAKER_FAILURES", 5),
+		BreakerTimeout:   dur("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, false),
 		MaxBody:          int64(integer("GATEWAY_MAX_BODY_BYTES", 1<<20)),
 		AllowedOrigins:   splitList(get("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008")),
 		RateLimit:        rate("GATEWAY_RATE_LIMIT", "50/s:200"),
@@ -171,6 +177,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		CacheStale:       dur("GATEWAY_CACHE_STALE", 5*time.Minute, true),
 		L1Entries:        integer("GATEWAY_CACHE_L1_ENTRIES", 4096),
 		L1TTL:            dur("GATEWAY_CACHE_L1_TTL", 2*time.Second, true),
+	}
+	if cfg.BreakerFailures == 0 {
+		errs = append(errs, errors.New("GATEWAY_BREAKER_FAILURES: must be positive"))
 	}
 	if cfg.MaxBody == 0 {
 		errs = append(errs, errors.New("GATEWAY_MAX_BODY_BYTES: must be positive"))

@@ -56,14 +56,22 @@ func (e *errNoInstance) Error() string {
 	return fmt.Sprintf("no healthy instance of %s", e.service)
 }
 
-func newPool(service string, urls []*url.URL, logger *slog.Logger, metrics *shared.Metrics) *pool {
+// newPool makes the pool of service; each instance's breaker opens after failures consecutive
+// failures for timeout (zero values: the Settings defaults, 5 and 30 s).
+func newPool(service string, urls []*url.URL, failures int, timeout time.Duration, logger *slog.Logger, metrics *shared.Metrics) *pool {
 	p := &pool{service: service, logger: logger}
 	transitions := metrics.Counter("gateway_breaker_transitions_total", "Circuit breaker state changes.", "upstream", "instance", "to")
 	for _, u := range urls {
 		inst := &instance{url: u, raw: u.String()}
 		inst.healthy.Store(true)
+		var trip func(Counts) bool
+		if failures > 0 {
+			trip = func(c Counts) bool { return c.ConsecutiveFailures >= uint32(failures) }
+		}
 		inst.breaker = NewBreaker(Settings{
-			Name: inst.raw,
+			Name:        inst.raw,
+			Timeout:     timeout,
+			ReadyToTrip: trip,
 			OnStateChange: func(name string, from, to State) {
 				level := slog.LevelWarn
 				if to == StateClosed {

@@ -43,7 +43,7 @@ func testPool(tb testing.TB, hosts ...string) *pool {
 	for _, h := range hosts {
 		urls = append(urls, &url.URL{Scheme: "http", Host: h})
 	}
-	return newPool("product", urls, slog.New(slog.DiscardHandler), shared.NewMetrics("gateway"))
+	return newPool("product", urls, 0, 0, slog.New(slog.DiscardHandler), shared.NewMetrics("gateway"))
 }
 
 func healthy(p *pool) []bool {

@@ -172,8 +172,8 @@ func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 		Message: fmt.Sprintf("%s service is unavailable, try again", px.service), Err: err})
 }
 
-// retryTransport reports every round trip's outcome to the instance's breaker and retries an
-// idempotent request once on another instance when the first fails before any response arrived.
+// retryTransport reports every round trip's outcome to the instance's breaker and retries a request
+// once on another instance when the first attempt failed before reaching the upstream (see retryable).
 type retryTransport struct {
 	base     http.RoundTripper
 	proxy    *proxy
@@ -224,13 +224,12 @@ func (t *retryTransport) report(req *http.Request, a *attempt, resp *http.Respon
 	t.outcomes.Inc(t.proxy.service, outcome)
 }
 
-// retryable reports whether req may be sent again to another instance after err: only GET and HEAD
-// without a body, only when the client is still there, and not after a timeout (a slow upstream must
-// not get twice the load) unless the timeout was the connect itself.
+// retryable reports whether req may be sent again to another instance after err. Only a request
+// without a body qualifies (the transport has consumed or closed one), and only while the client is
+// still there. A connect failure means nothing reached the upstream, so any method may go elsewhere
+// (as nginx's proxy_next_upstream error does); after other failures before a response only GET and
+// HEAD are retried, and never after a timeout: a slow upstream must not get twice the load.
 func retryable(req *http.Request, err error) bool {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		return false
-	}
 	if req.Body != nil && req.Body != http.NoBody {
 		return false
 	}
@@ -240,6 +239,9 @@ func retryable(req *http.Request, err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return false
 	}
 	var ne net.Error
 	return !(errors.As(err, &ne) && ne.Timeout())

@@ -38,7 +38,7 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 	}
 	buffers := &bufferPool{}
 	for _, s := range cfg.Services {
-		p := newPool(s.Name, s.URLs, logger, metrics)
+		p := newPool(s.Name, s.URLs, cfg.BreakerFailures, cfg.BreakerTimeout, logger, metrics)
 		gw.services = append(gw.services, s.Name)
 		gw.pools = append(gw.pools, p)
 		gw.proxies[s.Name] = newProxy(s.Name, p, newTransport(cfg.UpstreamTimeout), buffers, logger, metrics)
