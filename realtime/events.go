@@ -59,6 +59,21 @@ type consumer struct {
 	duplicate uint64
 	stale     uint64
 	lag       time.Duration
+	events    *shared.CounterVec // by result: consumed, duplicate, stale; nil in tests
+}
+
+// instrument registers the consumer's counter in m.
+func (c *consumer) instrument(m *shared.Metrics) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = m.Counter("realtime_events_total", "Kafka events by result: consumed, duplicate, stale.", "result")
+}
+
+// count records one event result. Call with c.mu held.
+func (c *consumer) count(result string) {
+	if c.events != nil {
+		c.events.Inc(result)
+	}
 }
 
 const dedupSize = 10000
@@ -81,6 +96,7 @@ func (c *consumer) handle(ctx context.Context, e shared.Event) error {
 	c.mu.Lock()
 	if _, dup := c.seen[e.ID]; dup {
 		c.duplicate++
+		c.count("duplicate")
 		c.mu.Unlock()
 		return nil
 	}
@@ -91,9 +107,11 @@ func (c *consumer) handle(ctx context.Context, e shared.Event) error {
 	c.next = (c.next + 1) % len(c.order)
 	c.seen[e.ID] = struct{}{}
 	c.consumed++
+	c.count("consumed")
 	c.lag = now.Sub(e.OccurredAt)
 	if c.maxAge > 0 && !e.OccurredAt.IsZero() && c.lag > c.maxAge {
 		c.stale++
+		c.count("stale")
 		c.mu.Unlock()
 		return nil
 	}

@@ -476,6 +476,18 @@ func TestStatsAndClientJS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || s.Connections != 1 || s.MessagesByType["product.created"] != 1 || s.EventsConsumed != 1 {
 		t.Fatalf("GET /stats: status = %d, body %+v; want 200, 1 connection, 1 product.created", resp.StatusCode, s)
 	}
+	resp, err = http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`realtime_messages_published_total{service="realtime",type="product.created"} 1`,
+		`realtime_events_total{service="realtime",result="consumed"} 1`, "realtime_connections"} {
+		if !strings.Contains(string(mb), want) {
+			t.Errorf("GET /metrics lacks %s", want)
+		}
+	}
 	resp, err = http.Get(e.srv.URL + "/client.js")
 	if err != nil {
 		t.Fatal(err)

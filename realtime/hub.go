@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -129,11 +130,29 @@ type hub struct {
 	// swept is the highest seq of any per-user buffer dropped by sweep: a user without a buffer may
 	// have missed messages up to it, so resuming from below it means resync (conservatively).
 	swept   uint64
-	sent    uint64
+	sent    atomic.Uint64 // written by the writers without the lock
 	dropped uint64
 	kicks   uint64
 	perType map[string]uint64
 	closed  bool
+	m       hubMetrics
+}
+
+// hubMetrics are the Prometheus counters the hub feeds; nil fields (tests) are skipped.
+type hubMetrics struct {
+	published, sent, dropped, kicked *shared.CounterVec
+}
+
+// instrument registers the hub's counters in m.
+func (h *hub) instrument(m *shared.Metrics) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.m = hubMetrics{
+		published: m.Counter("realtime_messages_published_total", "Messages published to connections, by type.", "type"),
+		sent:      m.Counter("realtime_messages_sent_total", "Messages written to connections."),
+		dropped:   m.Counter("realtime_messages_dropped_total", "Messages not delivered because a send queue was full."),
+		kicked:    m.Counter("realtime_slow_consumers_disconnected_total", "Connections closed for a full send queue."),
+	}
 }
 
 func newHub(cfg hubConfig, now func() time.Time) *hub {
@@ -169,6 +188,9 @@ func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, au
 	}
 	m := &outMsg{seq: h.seq, typ: typ, aud: aud, at: h.now(), frame: frame}
 	h.perType[typ]++
+	if h.m.published != nil {
+		h.m.published.Inc(typ)
+	}
 	cutoff := m.at.Add(-h.cfg.BufferAge)
 	h.adminR.add(m, h.cfg.BufferSize)
 	h.adminR.trim(cutoff)
@@ -206,16 +228,30 @@ func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, au
 func (h *hub) enqueue(c *client, m *outMsg) {
 	select {
 	case <-c.kicked:
-		h.dropped++
+		h.drop(false)
 		return
 	default:
 	}
 	select {
 	case c.send <- m:
 	default:
-		h.dropped++
 		h.kickLocked(c, policyViolation, "slow consumer: send queue full")
+		h.drop(true)
+	}
+}
+
+// drop counts one undelivered message and, when kicked, one disconnected slow consumer. Call with
+// h.mu held.
+func (h *hub) drop(kicked bool) {
+	h.dropped++
+	if h.m.dropped != nil {
+		h.m.dropped.Inc()
+	}
+	if kicked {
 		h.kicks++
+		if h.m.kicked != nil {
+			h.m.kicked.Inc()
+		}
 	}
 }
 
@@ -327,9 +363,13 @@ func (h *hub) unregister(c *client) {
 
 // countSent records n messages written to clients.
 func (h *hub) countSent(n uint64) {
+	h.sent.Add(n)
 	h.mu.Lock()
-	h.sent += n
+	sent := h.m.sent
 	h.mu.Unlock()
+	if sent != nil {
+		sent.Add(n)
+	}
 }
 
 // sweep drops per-user buffers whose every message is older than BufferAge, so the map does not grow
@@ -381,7 +421,7 @@ func (h *hub) stats() hubStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := hubStats{Epoch: h.epoch, Seq: h.seq, Connections: len(h.clients), Users: len(h.byUser),
-		Admins: len(h.admins), MessagesSent: h.sent, MessagesDropped: h.dropped, SlowConsumers: h.kicks,
+		Admins: len(h.admins), MessagesSent: h.sent.Load(), MessagesDropped: h.dropped, SlowConsumers: h.kicks,
 		BufferedUsers: len(h.users), MessagesByType: make(map[string]uint64, len(h.perType))}
 	for c := range h.clients {
 		if c.id.UserID == "" {

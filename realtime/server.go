@@ -13,10 +13,8 @@ func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *
 	verifier shared.Verifier, sessions sessionResolver, live *conns) http.Handler {
 	metrics.Gauge("realtime_connections", "Open WebSocket connections.", func() float64 { return float64(h.stats().Connections) })
 	metrics.Gauge("realtime_users", "Distinct signed-in users connected.", func() float64 { return float64(h.stats().Users) })
-	metrics.Gauge("realtime_messages_sent", "Messages written to clients since start.", func() float64 { return float64(h.stats().MessagesSent) })
-	metrics.Gauge("realtime_messages_dropped", "Messages not delivered because a send queue was full.", func() float64 { return float64(h.stats().MessagesDropped) })
-	metrics.Gauge("realtime_slow_consumers_disconnected", "Connections closed for a full send queue.", func() float64 { return float64(h.stats().SlowConsumers) })
-	metrics.Gauge("realtime_events_consumed", "Kafka events taken (duplicates excluded).", func() float64 { c, _, _, _ := cons.counts(); return float64(c) })
+	h.instrument(metrics)
+	cons.instrument(metrics)
 	metrics.Gauge("realtime_last_event_lag_seconds", "Age of the last consumed event on arrival.", func() float64 { _, _, _, l := cons.counts(); return l.Seconds() })
 
 	mux := http.NewServeMux()
