@@ -131,8 +131,8 @@ func TestRelayCrashBetweenPublishAndMark(t *testing.T) {
 		synctest.Wait()
 		checkPublished(t, pub, mem, ids)
 		evs := pub.Events(shared.TopicOrder)
-		if len(evs) != 8 {
-			t.Fatalf("published %d events, want 8 (one order's two re-sent)", len(evs))
+		if len(evs) != 12 {
+			t.Fatalf("published %d events, want 12 (the unmarked batch of 6 re-sent)", len(evs))
 		}
 		byID := map[string]int{}
 		for _, e := range evs {
