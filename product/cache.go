@@ -9,15 +9,19 @@ import (
 )
 
 // publicCacheControl lets the gateway and browsers reuse a public read for 30 s; after that they
-// revalidate with If-None-Match and get a body-less 304 when nothing changed.
-const publicCacheControl = "public, max-age=30"
+// revalidate with If-None-Match and get a body-less 304 when nothing changed. privateCacheControl is
+// for admin views (inactive products): never stored by shared caches, revalidated by the browser.
+const (
+	publicCacheControl  = "public, max-age=30"
+	privateCacheControl = "private, no-cache"
+)
 
-// writeCacheable answers a public read: body (JSON) with Cache-Control, a strong ETag (a hash of the
+// writeCacheable answers a read: body (JSON) with Cache-Control cc, a strong ETag (a hash of the
 // body, so every instance computes the same one) and Last-Modified (when lastModified is not zero).
 // A matching If-None-Match gets 304. If-Modified-Since is honoured only when trustModified is set:
 // for lists the newest updated_at can go backwards (the newest product deleted), so only ETags are
 // safe there.
-func writeCacheable(w http.ResponseWriter, r *http.Request, body []byte, lastModified time.Time, trustModified bool) error {
+func writeCacheable(w http.ResponseWriter, r *http.Request, cc string, body []byte, lastModified time.Time, trustModified bool) error {
 	sum := sha256.Sum256(body)
 	var tag [2 + 2*16]byte
 	tag[0] = '"'
@@ -26,7 +30,7 @@ func writeCacheable(w http.ResponseWriter, r *http.Request, body []byte, lastMod
 	etag := string(tag[:])
 
 	h := w.Header()
-	h.Set("Cache-Control", publicCacheControl)
+	h.Set("Cache-Control", cc)
 	h.Set("ETag", etag)
 	if !lastModified.IsZero() {
 		h.Set("Last-Modified", lastModified.UTC().Format(http.TimeFormat))

@@ -28,6 +28,13 @@ const (
 func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	fields := map[string]string{}
 	q := productQuery{Page: 1, Limit: defaultLimit}
+	switch v.Get("include_inactive") {
+	case "", "false":
+	case "true":
+		q.IncludeInactive = true
+	default:
+		fields["include_inactive"] = "must be true or false"
+	}
 	if s := v.Get("category"); s != "" {
 		c, msg := normalizeCategory(s)
 		if msg != "" {
@@ -85,7 +92,8 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	return q, nil
 }
 
-// handleProductList serves GET /products: a page of active products.
+// handleProductList serves GET /products: a page of active products. With include_inactive=true (admins
+// only: 401/403 otherwise) inactive products are listed too, in a private response.
 func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 	// Bodies are built in pooled buffers: the list is the hottest path, and a page is ~10 KB of garbage
 	// per request otherwise. w.Write copies, so a buffer is free again once the response is written.
@@ -95,6 +103,14 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 		if fields != nil {
 			shared.WriteError(w, r, logger, shared.Invalid(fields))
 			return
+		}
+		cc := publicCacheControl
+		if q.IncludeInactive {
+			if err := requireAdmin(r); err != nil {
+				shared.WriteError(w, r, logger, err)
+				return
+			}
+			cc = privateCacheControl
 		}
 		ps, total, err := store.List(r.Context(), q)
 		if err != nil {
@@ -121,7 +137,7 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 		body = append(body, `,"limit":`...)
 		body = strconv.AppendInt(body, int64(q.Limit), 10)
 		body = append(body, "}\n"...)
-		if err := writeCacheable(w, r, body, last, false); err != nil {
+		if err := writeCacheable(w, r, cc, body, last, false); err != nil {
 			logger.WarnContext(r.Context(), "write product list", "err", err)
 		}
 		if cap(body) <= 256<<10 {
@@ -141,7 +157,7 @@ func handleProductGet(logger *slog.Logger, store productStore) http.Handler {
 			return
 		}
 		p, err := store.Get(r.Context(), id)
-		writeVisible(w, r, logger, p, err)
+		writeProduct(w, r, logger, p, err)
 	})
 }
 
@@ -154,13 +170,28 @@ func handleProductGetBySKU(logger *slog.Logger, store productStore) http.Handler
 			return
 		}
 		p, err := store.GetBySKU(r.Context(), sku)
-		writeVisible(w, r, logger, p, err)
+		writeProduct(w, r, logger, p, err)
 	})
 }
 
-func writeVisible(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p product, err error) {
-	if err == nil && !p.visible() {
-		err = fmt.Errorf("product %s inactive: %w", p.ID, shared.ErrNotFound)
+// writeProduct answers a single-product read: visible products for everyone; with
+// ?include_inactive=true, inactive (not deleted) ones too, for admins only and privately.
+func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p product, err error) {
+	cc := publicCacheControl
+	switch r.URL.Query().Get("include_inactive") {
+	case "", "false":
+		if err == nil && !p.visible() {
+			err = fmt.Errorf("product %s inactive: %w", p.ID, shared.ErrNotFound)
+		}
+	case "true":
+		if aerr := requireAdmin(r); aerr != nil {
+			err = aerr
+		} else if err == nil && p.DeletedAt != nil {
+			err = fmt.Errorf("product %s deleted: %w", p.ID, shared.ErrNotFound)
+		}
+		cc = privateCacheControl
+	default:
+		err = shared.Invalid(map[string]string{"include_inactive": "must be true or false"})
 	}
 	if err != nil {
 		if errors.Is(err, shared.ErrNotFound) {
@@ -170,7 +201,7 @@ func writeVisible(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p
 		return
 	}
 	body := append(viewOf(p).appendJSON(make([]byte, 0, 1024)), '\n')
-	if err := writeCacheable(w, r, body, p.UpdatedAt, true); err != nil {
+	if err := writeCacheable(w, r, cc, body, p.UpdatedAt, true); err != nil {
 		logger.WarnContext(r.Context(), "write product", "err", err)
 	}
 }
@@ -192,8 +223,21 @@ func handleCategories(logger *slog.Logger, store productStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		if err := writeCacheable(w, r, append(body, '\n'), time.Time{}, false); err != nil {
+		if err := writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{}, false); err != nil {
 			logger.WarnContext(r.Context(), "write categories", "err", err)
 		}
 	})
+}
+
+// requireAdmin is shared.RequireRole(admin) for a parameter rather than a route: 401 without a caller,
+// 403 for a non-admin.
+func requireAdmin(r *http.Request) error {
+	id, ok := shared.IdentityFrom(r.Context())
+	switch {
+	case !ok:
+		return shared.Errorf(shared.CodeUnauthorized, "include_inactive requires an admin token")
+	case !id.IsAdmin():
+		return shared.Errorf(shared.CodeForbidden, "include_inactive requires role admin")
+	}
+	return nil
 }

@@ -337,3 +337,54 @@ func TestWriteWithKafkaDown(t *testing.T) {
 		t.Errorf("pending after relay = %d, want 0", len(ps))
 	}
 }
+
+// TestIncludeInactive: admins can see inactive (not deleted) products, privately; nobody else can.
+func TestIncludeInactive(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, true)
+	ctx := context.Background()
+	cam, _ := e.store.GetBySKU(ctx, "ELEC-CAM-005")
+	w := e.do(t, "PUT", "/products/sku/ELEC-CAM-005", `{"name":"Lumen 4K Webcam","price":119,"category":"electronics","active":false}`, e.admin)
+	if w.Code != 200 {
+		t.Fatalf("PUT deactivate: status = %d; %s", w.Code, w.Body)
+	}
+	hp, _ := e.store.GetBySKU(ctx, "ELEC-HP-001")
+	if w := e.do(t, "DELETE", "/products/"+hp.ID, "", e.admin); w.Code != 204 {
+		t.Fatalf("DELETE: status = %d", w.Code)
+	}
+	tests := []struct {
+		path, auth string
+		status     int
+		total      int
+	}{
+		{"/products?category=electronics", "", 200, 4},
+		{"/products?category=electronics&include_inactive=true", "", 401, 0},
+		{"/products?category=electronics&include_inactive=true", e.customer, 403, 0},
+		{"/products?category=electronics&include_inactive=true", e.admin, 200, 5},
+		{"/products?include_inactive=yes", e.admin, 400, 0},
+		{"/products/" + cam.ID, e.admin, 404, 0},
+		{"/products/" + cam.ID + "?include_inactive=true", e.customer, 403, 0},
+		{"/products/" + cam.ID + "?include_inactive=true", e.admin, 200, 0},
+		{"/products/sku/ELEC-CAM-005?include_inactive=true", e.admin, 200, 0},
+		{"/products/" + hp.ID + "?include_inactive=true", e.admin, 404, 0},
+	}
+	for _, tt := range tests {
+		w := e.do(t, "GET", tt.path, "", tt.auth)
+		if w.Code != tt.status {
+			t.Errorf("GET %s: status = %d, want %d; %s", tt.path, w.Code, tt.status, w.Body)
+			continue
+		}
+		if w.Code != 200 {
+			continue
+		}
+		private := strings.Contains(tt.path, "include_inactive=true")
+		if cc := w.Header().Get("Cache-Control"); (cc == privateCacheControl) != private {
+			t.Errorf("GET %s: Cache-Control = %q, private want %v", tt.path, cc, private)
+		}
+		if strings.HasPrefix(tt.path, "/products?") {
+			if l := decodeBody[listBody](t, w); l.Total != tt.total {
+				t.Errorf("GET %s: total = %d, want %d", tt.path, l.Total, tt.total)
+			}
+		}
+	}
+}

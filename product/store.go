@@ -23,16 +23,18 @@ const (
 	sortRelevance = "relevance"
 )
 
-// productQuery selects a page of visible (active, not deleted) products. Zero fields do not filter;
-// MaxCents 0 means no upper bound. Page starts at 1.
+// productQuery selects a page of visible (active, not deleted) products, or with IncludeInactive of
+// every product not deleted. Zero fields do not filter; MaxCents 0 means no upper bound. Page starts
+// at 1.
 type productQuery struct {
-	Category string
-	Q        string
-	MinCents int64
-	MaxCents int64
-	Sort     string
-	Page     int
-	Limit    int
+	IncludeInactive bool
+	Category        string
+	Q               string
+	MinCents        int64
+	MaxCents        int64
+	Sort            string
+	Page            int
+	Limit           int
 }
 
 // categoryCount is one entry of GET /categories.
@@ -59,7 +61,7 @@ type productStore interface {
 	// Delete soft-deletes the live product id+sku at the time at (active false, deleted_at set), adds
 	// ev to its outbox and returns the product afterwards. ErrNotFound when absent or already deleted.
 	Delete(ctx context.Context, id, sku string, at time.Time, ev outboxEvent) (product, error)
-	// List returns one page of visible products matching q and the total number matching.
+	// List returns one page of the products matching q and the total number matching.
 	List(ctx context.Context, q productQuery) ([]product, int, error)
 	// Categories returns every category with its number of visible products, by name.
 	Categories(ctx context.Context) ([]categoryCount, error)
@@ -168,7 +170,10 @@ func (s *mongoProductStore) findOneAndUpdate(ctx context.Context, op string, fil
 }
 
 func (s *mongoProductStore) List(ctx context.Context, q productQuery) ([]product, int, error) {
-	filter := bson.D{{Key: "active", Value: true}, {Key: "deleted_at", Value: nil}}
+	filter := bson.D{{Key: "deleted_at", Value: nil}}
+	if !q.IncludeInactive {
+		filter = append(filter, bson.E{Key: "active", Value: true})
+	}
 	if q.Category != "" {
 		filter = append(filter, bson.E{Key: "category", Value: q.Category})
 	}

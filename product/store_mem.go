@@ -35,8 +35,10 @@ type memProduct struct {
 	descWords []string
 }
 
-// memIndex is a snapshot of the visible products, each slice sorted by price then ID.
+// memIndex is a snapshot of the products, each slice sorted by price then ID: live holds every
+// product not deleted, byPrice and byCategory the visible (active) ones.
 type memIndex struct {
+	live       []*memProduct
 	byPrice    []*memProduct
 	byCategory map[string][]*memProduct
 	categories []categoryCount
@@ -151,7 +153,10 @@ type scored struct {
 func (s *memProductStore) List(_ context.Context, q productQuery) ([]product, int, error) {
 	idx := s.index()
 	cands := idx.byPrice
-	if q.Category != "" {
+	switch {
+	case q.IncludeInactive:
+		cands = idx.live // the category is checked below
+	case q.Category != "":
 		cands = idx.byCategory[q.Category]
 	}
 	if q.MaxCents > 0 {
@@ -162,7 +167,7 @@ func (s *memProductStore) List(_ context.Context, q productQuery) ([]product, in
 	}
 	var page []*memProduct
 	total := 0
-	if q.Q == "" && q.Sort == sortPrice {
+	if q.Q == "" && q.Sort == sortPrice && !(q.IncludeInactive && q.Category != "") {
 		// Already in order: take the page without copying or sorting the candidates.
 		total = len(cands)
 		start := min((q.Page-1)*q.Limit, total)
@@ -171,6 +176,9 @@ func (s *memProductStore) List(_ context.Context, q productQuery) ([]product, in
 		terms := words(q.Q)
 		matched := make([]scored, 0, len(cands))
 		for _, mp := range cands {
+			if q.Category != "" && mp.p.Category != q.Category {
+				continue
+			}
 			score := 0
 			if q.Q != "" {
 				score = 10*hits(mp.nameWords, terms) + 2*hits(mp.descWords, terms)
@@ -209,18 +217,21 @@ func (s *memProductStore) index() *memIndex {
 	}
 	idx = &memIndex{byCategory: map[string][]*memProduct{}}
 	for _, mp := range s.byID {
-		if mp.p.visible() {
-			idx.byPrice = append(idx.byPrice, mp)
+		if mp.p.DeletedAt == nil {
+			idx.live = append(idx.live, mp)
 		}
 	}
-	slices.SortFunc(idx.byPrice, func(a, b *memProduct) int {
+	slices.SortFunc(idx.live, func(a, b *memProduct) int {
 		if c := cmp.Compare(a.p.PriceCents, b.p.PriceCents); c != 0 {
 			return c
 		}
 		return strings.Compare(a.p.ID, b.p.ID)
 	})
-	for _, mp := range idx.byPrice {
-		idx.byCategory[mp.p.Category] = append(idx.byCategory[mp.p.Category], mp)
+	for _, mp := range idx.live {
+		if mp.p.visible() {
+			idx.byPrice = append(idx.byPrice, mp)
+			idx.byCategory[mp.p.Category] = append(idx.byCategory[mp.p.Category], mp)
+		}
 	}
 	idx.categories = make([]categoryCount, 0, len(idx.byCategory))
 	for name, ps := range idx.byCategory {

@@ -229,6 +229,9 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 			{"text no match", productQuery{Q: "zebra"}, []string{}, 0},
 			{"regex characters are literal", productQuery{Q: ".*"}, []string{}, 0},
 			{"unknown category", productQuery{Category: "toys"}, []string{}, 0},
+			{"inactive too", productQuery{IncludeInactive: true, Category: "electronics", Sort: sortPrice}, []string{"E-4", "E-2", "E-3", "E-1"}, 4},
+			{"inactive too, all", productQuery{IncludeInactive: true, Sort: sortPrice, Limit: 2}, []string{"E-4", "B-1"}, 6},
+			{"inactive too, text", productQuery{IncludeInactive: true, Q: "radio"}, []string{"E-4"}, 1},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
