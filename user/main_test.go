@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -108,5 +112,65 @@ func TestRunBadConfig(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("config error %q does not mention %s", err, name)
 		}
+	}
+}
+
+// TestRunMongo drives the program against MONGO_TEST_URI (skipped without it): profile creation and
+// an address go through the real store, and /readyz reports Mongo healthy.
+func TestRunMongo(t *testing.T) {
+	uri := os.Getenv("MONGO_TEST_URI")
+	if uri == "" {
+		t.Skip("MONGO_TEST_URI not set")
+	}
+	t.Parallel()
+	iss := sharedtest.NewIssuer(t)
+	addr := freeAddr(t)
+	dbName := "user_run_" + shared.NewID()[:8]
+	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": freeAddr(t), "JWKS_URL": iss.URL,
+		"AUTH_ISSUER": iss.Name, "MONGO_URI": uri, "MONGO_DB": dbName}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
+	t.Cleanup(func() {
+		c, err := shared.ConnectMongo(context.Background(), uri, shared.MongoOptions{}, false)
+		if err == nil {
+			c.Database(dbName).Drop(context.Background())
+			c.Disconnect(context.Background())
+		}
+	})
+	base := "http://" + addr
+	sharedtest.WaitReady(t, base+"/healthz", 10*time.Second)
+
+	call := func(method, path, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", iss.Bearer(t, sharedtest.Customer))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := call(http.MethodGet, "/users/me", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /users/me: status = %d, want 200", resp.StatusCode)
+	}
+	if resp := call(http.MethodPost, "/users/me/addresses", homeJSON); resp.StatusCode != http.StatusCreated {
+		t.Errorf("POST /users/me/addresses: status = %d, want 201", resp.StatusCode)
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rd struct{ Checks map[string]string }
+	json.NewDecoder(resp.Body).Decode(&rd)
+	resp.Body.Close()
+	if rd.Checks["mongo"] != "ok" {
+		t.Errorf("/readyz mongo = %q, want ok", rd.Checks["mongo"])
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
 	}
 }
