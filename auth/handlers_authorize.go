@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+//go:embed templates
+var templatesFS embed.FS
+
+// codeTTL is how long an authorization code can be exchanged.
+const codeTTL = time.Minute
+
+type consentParam struct{ Name, Value string }
+
+type consentView struct {
+	ClientID, Email, Action, CSRF string
+	Scopes                        []string
+	Params                        []consentParam
+}
+
+// handleAuthorize runs the authorization code flow (PKCE S256 only). The user is identified by the
+// session cookie; without one the browser goes to AUTH_LOGIN_URL (return_to = this request) or, when
+// that is unset, gets 401 JSON. First-party clients get a code at once; others see a consent page
+// whose form POSTs back here.
+func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d deps, sc sessionCookies) http.Handler {
+	consent := template.Must(template.ParseFS(templatesFS, "templates/consent.html"))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		params := r.URL.Query()
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if err := r.ParseForm(); err != nil {
+				shared.WriteError(w, r, logger, shared.Errorf(shared.CodeInvalid, "malformed form"))
+				return
+			}
+			params = r.PostForm
+		}
+		req, oerr, redirectable := parseAuthorize(params, clients)
+		if oerr != nil && !redirectable {
+			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeInvalid, "%s", oerr.Description))
+			return
+		}
+		if oerr != nil {
+			redirectError(w, r, cfg, req, oerr.Code, oerr.Description)
+			return
+		}
+		id := sc.id(r)
+		a, sid, err := liveSession(ctx, cfg, d.accounts, d.sessions, id)
+		if errors.Is(err, errNoSession) {
+			switch {
+			case req.Prompt == "none":
+				redirectError(w, r, cfg, req, "login_required", "no session")
+			case cfg.LoginURL != "" && r.Method == http.MethodGet:
+				back := cfg.Issuer + "/authorize?" + r.URL.RawQuery
+				http.Redirect(w, r, addQuery(cfg.LoginURL, url.Values{"return_to": {back}}), http.StatusSeeOther)
+			default:
+				shared.WriteError(w, r, logger, shared.Errorf(shared.CodeUnauthorized, "sign in first (POST /login), then retry this request"))
+			}
+			return
+		}
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		if !req.Client.FirstParty {
+			csrf := tokenHash("consent|" + id)
+			switch {
+			case req.Prompt == "none":
+				redirectError(w, r, cfg, req, "consent_required", "the user has not approved this client")
+				return
+			case r.Method == http.MethodGet:
+				renderConsent(w, r, logger, consent, req, a, params, csrf, cfg.Issuer+"/authorize")
+				return
+			case subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf_token")), []byte(csrf)) != 1:
+				shared.WriteError(w, r, logger, shared.Errorf(shared.CodeForbidden, "bad or missing csrf_token"))
+				return
+			case r.PostForm.Get("consent") != "approve":
+				redirectError(w, r, cfg, req, "access_denied", "the user denied the request")
+				return
+			}
+		}
+		code, fam := newFamilyToken()
+		c := authCode{ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Scope: strings.Join(req.Scope, " "),
+			Nonce: req.Nonce, Challenge: req.Challenge, UserID: a.ID, SessionID: sid, AuthTime: time.Now().UTC(), FamilyID: fam}
+		if err := d.grants.SaveCode(ctx, code, c, codeTTL); err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		q := url.Values{"code": {code}, "iss": {cfg.Issuer}}
+		if req.State != "" {
+			q.Set("state", req.State)
+		}
+		http.Redirect(w, r, addQuery(req.RedirectURI, q), http.StatusFound)
+	})
+}
+
+func renderConsent(w http.ResponseWriter, r *http.Request, logger *slog.Logger, t *template.Template,
+	req authorizeRequest, a account, params url.Values, csrf, action string) {
+	v := consentView{ClientID: req.Client.ID, Email: a.Email, Action: action, CSRF: csrf, Scopes: req.Scope}
+	names := make([]string, 0, len(params))
+	for n := range params {
+		if n != "csrf_token" && n != "consent" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v.Params = append(v.Params, consentParam{Name: n, Value: params.Get(n)})
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, v); err != nil {
+		shared.WriteError(w, r, logger, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+	w.Write(buf.Bytes())
+}
+
+// redirectError sends an authorization error back to the client's (already validated) redirect URI.
+func redirectError(w http.ResponseWriter, r *http.Request, cfg Config, req authorizeRequest, code, desc string) {
+	q := url.Values{"error": {code}, "error_description": {desc}, "iss": {cfg.Issuer}}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	http.Redirect(w, r, addQuery(req.RedirectURI, q), http.StatusFound)
+}
+
+// addQuery appends q to a URL that may already have a query.
+func addQuery(base string, q url.Values) string {
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + q.Encode()
+}
