@@ -24,6 +24,7 @@ func TestConcurrentReservations(t *testing.T) {
 			)
 			skus := []string{"C-1", "C-2", "C-3", "C-4", "C-5"}
 			s := newStore(t)
+			skipIfNotAtomic(t, s)
 			inv := newTestInventory(s)
 			ctx := context.Background()
 			for _, sku := range skus {

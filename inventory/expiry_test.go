@@ -68,6 +68,7 @@ func TestSweepSeveralInstances(t *testing.T) {
 			t.Parallel()
 			const orders = 60
 			s := newStore(t)
+			skipIfNotAtomic(t, s)
 			a, b := newTestInventory(s), newTestInventory(s)
 			a.ttl = -time.Second // every reservation is due at once
 			mustCreate(t, s, "A", orders)

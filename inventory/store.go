@@ -137,15 +137,18 @@ func (s *mongoStore) CreateItem(ctx context.Context, item StockItem, m Movement)
 }
 
 // update runs one FindOneAndUpdate on the stock collection and returns the item after it, or
-// mongo.ErrNoDocuments when the filter matched nothing.
+// mongo.ErrNoDocuments when the filter matched nothing. It fetches the whole document (holds and
+// movements are bounded): FerretDB does not implement projections in findAndModify.
 func (s *mongoStore) update(ctx context.Context, filter, upd bson.D) (StockItem, error) {
+	d, err := s.updateDoc(ctx, filter, upd)
+	return d.item(), err
+}
+
+func (s *mongoStore) updateDoc(ctx context.Context, filter, upd bson.D) (stockDoc, error) {
 	var d stockDoc
 	err := s.stock.FindOneAndUpdate(ctx, filter, upd,
-		options.FindOneAndUpdate().SetReturnDocument(options.After).SetProjection(itemProjection)).Decode(&d)
-	if err != nil {
-		return StockItem{}, err
-	}
-	return d.item(), nil
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	return d, err
 }
 
 func (s *mongoStore) MarkDeleted(ctx context.Context, sku string, at time.Time) (StockItem, error) {
@@ -204,14 +207,24 @@ func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockI
 		{Key: "$set", Value: bson.D{{Key: "updated_at", Value: m.At}}},
 		{Key: "$push", Value: bson.D{{Key: "movements", Value: bson.D{{Key: "$each", Value: bson.A{m}}, {Key: "$slice", Value: -maxMovements}}}}},
 	}
-	it, err := s.update(ctx, filter, upd)
+	d, err := s.updateDoc(ctx, filter, upd)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		if _, gerr := s.Get(ctx, sku); gerr != nil {
 			return StockItem{}, fmt.Errorf("stock.adjust: %w", gerr)
 		}
 		return StockItem{}, fmt.Errorf("stock.adjust: on hand would drop below reserved: %w", shared.ErrConflict)
 	}
-	return it, shared.MongoErr("stock.adjust", err)
+	if err != nil {
+		return StockItem{}, shared.MongoErr("stock.adjust", err)
+	}
+	// MongoDB trims with $slice in the update itself; servers that ignore the modifier (FerretDB)
+	// get the oldest entries popped here, best effort: the cap only bounds the document size.
+	for range len(d.Movements) - maxMovements {
+		if _, err := s.stock.UpdateOne(ctx, bson.D{{Key: "_id", Value: sku}}, bson.D{{Key: "$pop", Value: bson.D{{Key: "movements", Value: -1}}}}); err != nil {
+			break
+		}
+	}
+	return d.item(), nil
 }
 
 func (s *mongoStore) Movements(ctx context.Context, sku string) ([]Movement, error) {
