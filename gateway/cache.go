@@ -192,8 +192,15 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, k
 		// Detached from this client's cancellation: other requests wait on the same fetch.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.timeout)
 		defer cancel()
+		// The answer is shared, so it must not depend on this client's conditional or range
+		// headers: a 304 or 206 for one client is no answer for the others. Conditionals are then
+		// evaluated per client against the full entry (serveEntry).
+		req := r.Clone(ctx)
+		for _, h := range conditionalHeaders {
+			req.Header.Del(h)
+		}
 		buf := newBufferWriter()
-		next.ServeHTTP(buf, r.WithContext(ctx))
+		next.ServeHTTP(buf, req)
 		now := time.Now()
 		e := buf.entry(now)
 		ttl, ok := storable(buf, rule)
@@ -266,22 +273,55 @@ func (c *responseCache) generation(service string) *atomic.Uint64 {
 	return g
 }
 
-// serveEntry writes e with the status header.
+// conditionalHeaders make an answer specific to one client; a coalesced fetch drops them.
+var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"}
+
+// notModifiedHeaders are what a 304 carries from the entry (RFC 9110 15.4.5).
+var notModifiedHeaders = []string{"Cache-Control", "Content-Location", "Etag", "Expires", "Vary", "Last-Modified"}
+
+// serveEntry writes e with the status header, or 304 when the client already has it (If-None-Match
+// against the entry's ETag).
 func (c *responseCache) serveEntry(w http.ResponseWriter, r *http.Request, service string, e *entry, status string, now time.Time) {
 	h := w.Header()
-	for k, v := range e.Header {
-		h[k] = v
-	}
+	c.results.Inc(service, status)
 	if status == cacheHit || status == cacheStale {
 		h.Set("Age", strconv.Itoa(int(now.Sub(e.Stored)/time.Second)))
 	}
 	h.Set("X-Cache-Status", status)
+	if e.Status == http.StatusOK && etagMatches(r.Header.Get("If-None-Match"), e.Header.Get("Etag")) {
+		for _, k := range notModifiedHeaders {
+			if v, ok := e.Header[k]; ok {
+				h[k] = v
+			}
+		}
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	for k, v := range e.Header {
+		h[k] = v
+	}
 	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
-	c.results.Inc(service, status)
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead {
 		w.Write(e.Body)
 	}
+}
+
+// etagMatches is If-None-Match's weak comparison: "*" or any listed tag equal to etag, W/ ignored.
+func etagMatches(ifNoneMatch, etag string) bool {
+	if ifNoneMatch == "" || etag == "" {
+		return false
+	}
+	if strings.TrimSpace(ifNoneMatch) == "*" {
+		return true
+	}
+	etag = strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == etag {
+			return true
+		}
+	}
+	return false
 }
 
 // storable decides whether the upstream's answer may be shared, and for how long: 200 only, no

@@ -338,3 +338,43 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// TestCacheConditionalRequests: a client's If-None-Match never shapes the shared entry, and is
+// answered 304 from it when the ETag matches.
+func TestCacheConditionalRequests(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Etag", `"v1"`)
+		w.Header().Set("Cache-Control", "public, max-age=30")
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "catalog")
+	})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	steps := []struct {
+		inm, cache string
+		status     int
+		body       string
+	}{
+		{`"v1"`, cacheMiss, http.StatusNotModified, ""}, // first client revalidates: the entry is still full
+		{"", cacheHit, http.StatusOK, "catalog"},
+		{`"v0", W/"v1"`, cacheHit, http.StatusNotModified, ""},
+		{`"v2"`, cacheHit, http.StatusOK, "catalog"},
+	}
+	for _, s := range steps {
+		h := http.Header{}
+		if s.inm != "" {
+			h.Set("If-None-Match", s.inm)
+		}
+		rec := e.do(t, "GET", "/product/products", h)
+		if rec.Code != s.status || cacheStatus(rec) != s.cache || rec.Body.String() != s.body {
+			t.Errorf("GET If-None-Match %q: %d %s %q, want %d %s %q", s.inm, rec.Code, cacheStatus(rec), rec.Body, s.status, s.cache, s.body)
+		}
+	}
+	if got := up.last.Load().Header.Get("If-None-Match"); got != "" {
+		t.Errorf("upstream got If-None-Match %q on a shared fetch, want none", got)
+	}
+}

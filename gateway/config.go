@@ -45,7 +45,7 @@ type Config struct {
 	// AllowedOrigins are the browser origins CORS allows, with credentials (host:port or full origin).
 	AllowedOrigins []string
 	// RateLimit is the per-client-IP budget for every proxied request; AuthRateLimit the stricter one
-	// for POST /auth/login and /auth/register.
+	// for POST /auth/login and /auth/register. The zero value (env "off") disables a limit.
 	RateLimit     rateSpec
 	AuthRateLimit rateSpec
 	// TrustedProxies are the peers whose X-Forwarded-For names the client (default none).
@@ -82,8 +82,12 @@ func (r rateSpec) String() string {
 	return fmt.Sprintf("%d/%s:%d", r.Rate, strings.TrimPrefix(r.Per.String(), "1"), r.Burst)
 }
 
-// parseRate parses "RATE/UNIT:BURST" with UNIT s, m or h, e.g. "20/s:200" or "10/m:20".
+// parseRate parses "RATE/UNIT:BURST" with UNIT s, m or h, e.g. "20/s:200" or "10/m:20", or "off"
+// (the zero rateSpec: no limit).
 func parseRate(s string) (rateSpec, error) {
+	if s == "off" {
+		return rateSpec{}, nil
+	}
 	rate, rest, ok := strings.Cut(s, "/")
 	unit, burst, ok2 := strings.Cut(rest, ":")
 	if !ok || !ok2 {

@@ -185,9 +185,13 @@ func probe(ctx context.Context, client *http.Client, url string) error {
 	return nil
 }
 
+// healthTimeout bounds one /healthz probe. It does not shrink with the interval: a loaded but
+// working instance must not be taken out because checks are frequent.
+const healthTimeout = 2 * time.Second
+
 // runHealthChecks checks every instance of every pool each interval until ctx ends.
 func runHealthChecks(ctx context.Context, pools []*pool, client *http.Client, interval time.Duration) {
-	timeout := min(interval, 2*time.Second)
+	timeout := healthTimeout
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -59,6 +59,9 @@ func (l *rateLimiter) limit(next http.Handler) http.Handler {
 // take takes a token and sets the RateLimit headers; it answers 429 and returns false when the bucket
 // is empty.
 func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec) bool {
+	if spec.Rate == 0 {
+		return true // limit off
+	}
 	res, err := l.kv.Take(r.Context(), key, spec, time.Now())
 	if err != nil {
 		l.failOpen.Inc(bucket)

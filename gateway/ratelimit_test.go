@@ -93,7 +93,7 @@ func TestClientIP(t *testing.T) {
 func TestParseRate(t *testing.T) {
 	t.Parallel()
 	for in, ok := range map[string]bool{"20/s:200": true, "10/m:20": true, "1/h:1": true, "0/s:1": false, "x": false,
-		"5/d:1": false, "5/s": false, "5/s:-1": false} {
+		"5/d:1": false, "5/s": false, "5/s:-1": false, "off": true} {
 		_, err := parseRate(in)
 		if (err == nil) != ok {
 			t.Errorf("parseRate(%q): err = %v, want ok=%v", in, err, ok)

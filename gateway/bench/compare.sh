@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# compare.sh runs the gateway and nginx side by side as the same proxy in front of the same backend
+# (nginx serving a 2 KiB JSON document), on loopback with wrk, and prints a Markdown table:
+# throughput, p99 latency, and CPU seconds of the proxy process(es) per 100k requests (user+sys from
+# /proc, steadier than req/s on a shared machine).
+#
+#   gateway/bench/compare.sh [duration]        # default 10s per run; needs nginx, wrk, redis-server
+#
+# Env: CONNS (32), THREADS (2), REDIS_PORT (16393, a private redis-server started here).
+set -euo pipefail
+DUR=${1:-10s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
+REDIS_PORT=${REDIS_PORT:-16393}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+WORK=$(mktemp -d /tmp/gwbench.XXXXXX)
+TCK=$(getconf CLK_TCK)
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -f "$WORK/proxy/logs/nginx.pid" ] && kill "$(cat "$WORK/proxy/logs/nginx.pid")" 2>/dev/null || true
+	[ -f "$WORK/backend/logs/nginx.pid" ] && kill "$(cat "$WORK/backend/logs/nginx.pid")" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for bin in nginx wrk redis-server curl; do
+	command -v "$bin" >/dev/null || { echo "compare.sh: $bin not found (apt-get install -y nginx wrk redis-server curl)" >&2; exit 1; }
+done
+
+mkdir -p "$WORK/backend/logs" "$WORK/backend/html" "$WORK/proxy/logs" "$WORK/proxy/cache"
+{
+	printf '{"items":['
+	for i in $(seq 1 20); do printf '{"id":"p%02d","sku":"SKU-%02d","name":"Product %02d","price":19.99,"currency":"USD","category":"demo"},' "$i" "$i" "$i"; done
+	printf '{}],"total":21,"page":1,"limit":20}'
+} >"$WORK/backend/html/data.json"
+
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+nginx -p "$WORK/backend/" -c "$HERE/nginx-backend.conf"
+nginx -p "$WORK/proxy/" -c "$HERE/nginx-proxy.conf"
+
+(cd "$ROOT" && go build -o "$WORK/gateway-bin" ./gateway/)
+start_gateway() { # $1 = L1 TTL, $2 = rate limit
+	env -i PATH="$PATH" HTTP_ADDR=127.0.0.1:18083 LOG_LEVEL=warn REDIS_URL="redis://127.0.0.1:$REDIS_PORT/2" \
+		PRODUCT_SERVICE_URLS=http://127.0.0.1:18081 ORDER_SERVICE_URLS=http://127.0.0.1:18081 \
+		GATEWAY_CACHE_L1_TTL="$1" GATEWAY_RATE_LIMIT="$2" GOMAXPROCS=2 \
+		"$WORK/gateway-bin" >"$WORK/gateway.log" 2>&1 &
+	GW=$!
+	for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18083/healthz >/dev/null && return; sleep 0.05; done
+	echo "gateway did not start:" >&2; cat "$WORK/gateway.log" >&2; exit 1
+}
+stop_gateway() { kill "$GW"; wait "$GW" 2>/dev/null || true; }
+
+cpu_ticks() { # sum of utime+stime over the given PIDs and their children's threads
+	local t=0 p f
+	for p in "$@"; do
+		read -r -a f <"/proc/$p/stat"
+		t=$((t + f[13] + f[14]))
+	done
+	echo "$t"
+}
+nginx_pids() {
+	local m
+	m=$(cat "$WORK/proxy/logs/nginx.pid")
+	echo "$m" $(pgrep -P "$m")
+}
+
+# run NAME URL PID... : warm up, then wrk for DUR, print a table row.
+run() {
+	local name=$1 url=$2
+	shift 2
+	curl -fs -o /dev/null "$url"
+	curl -fs -o /dev/null "$url"
+	local status
+	status=$(curl -fsI "$url" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status"{print $2}')
+	local t0 t1 out reqs rps p99
+	t0=$(cpu_ticks "$@")
+	out=$(wrk --latency -t"$THREADS" -c"$CONNS" -d"$DUR" "$url")
+	t1=$(cpu_ticks "$@")
+	reqs=$(echo "$out" | awk '/requests in/{print $1}')
+	rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+	p99=$(echo "$out" | awk '$1=="99%"{print $2}')
+	local cpu
+	cpu=$(awk -v d=$((t1 - t0)) -v tck="$TCK" -v n="$reqs" 'BEGIN{printf "%.2f", d/tck*100000/n}')
+	printf '| %-44s | %-6s | %9s | %7s | %6s |\n' "$name" "${status:--}" "$rps" "$p99" "$cpu"
+}
+
+echo "wrk -t$THREADS -c$CONNS -d$DUR, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| proxy, route                                 | cache  |    req/s  |   p99   | CPU-s/100k |"
+echo "|----------------------------------------------|--------|-----------|---------|------------|"
+run "nginx proxy_cache HIT (/product/products)" http://127.0.0.1:18082/product/products $(nginx_pids)
+run "nginx pass-through (/order/orders)" http://127.0.0.1:18082/order/orders $(nginx_pids)
+start_gateway 2s off
+run "gateway HIT, in-process layer, no rate limit" http://127.0.0.1:18083/product/products "$GW"
+run "gateway pass-through, no rate limit" http://127.0.0.1:18083/order/orders "$GW"
+stop_gateway
+start_gateway 0s off
+run "gateway HIT from Redis (layer off), no limit" http://127.0.0.1:18083/product/products "$GW"
+stop_gateway
+start_gateway 2s 1000000/s:1000000
+run "gateway HIT, in-process layer, Redis limit" http://127.0.0.1:18083/product/products "$GW"
+run "gateway pass-through, Redis rate limit" http://127.0.0.1:18083/order/orders "$GW"
+stop_gateway
