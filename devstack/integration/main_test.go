@@ -1,6 +1,6 @@
 // Package integration runs the eight programs, built from this repository, against kfake, Redis
-// (redis-server when installed, else miniredis) and FerretDB, and drives them from outside through the
-// gateway as curl and the storefront do. Ports are the defaults plus 20000, so `make run` may keep
+// (redis-server when installed, else miniredis) with in-memory stores, and drives them from outside through the
+// gateway as curl and the storefront do. Ports are the defaults plus 1500, so `make run` may keep
 // running beside it.
 package integration
 
@@ -15,7 +15,7 @@ import (
 	"github.com/goshop/platform/devstack/stack"
 )
 
-const offset = 20000
+const offset = 1500
 
 var platform *stack.Stack
 
@@ -42,7 +42,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	t1 := time.Now()
-	platform, err = stack.Start(ctx, stack.Options{Root: root, Dir: dir, PortOffset: offset, Mongo: "ferret", Redis: "auto"})
+	platform, err = stack.Start(ctx, stack.Options{Root: root, Dir: dir, PortOffset: offset, Mongo: "mem", Redis: "auto"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start:", err)
 		dumpLogs(dir)

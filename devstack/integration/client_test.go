@@ -1,0 +1,99 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"testing"
+	"time"
+)
+
+// client is a curl-like API client with its own cookie jar.
+type client struct {
+	tb   testing.TB
+	http *http.Client
+	base string
+}
+
+func newClient(tb testing.TB, base string) *client {
+	tb.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &client{tb: tb, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// do sends a request with an optional JSON body and headers (name, value pairs) and decodes a JSON
+// answer into out when out is not nil.
+func (c *client) do(method, path string, body any, out any, headers ...string) *http.Response {
+	c.tb.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.tb.Fatalf("%s %s: status %d, body %q is not JSON: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp
+}
+
+// must is do that fails the test unless the status is want.
+func (c *client) must(want int, method, path string, body any, out any, headers ...string) *http.Response {
+	c.tb.Helper()
+	resp := c.do(method, path, body, out, headers...)
+	if resp.StatusCode != want {
+		b, _ := io.ReadAll(resp.Body)
+		c.tb.Fatalf("%s %s: status = %d, want %d; body %s", method, path, resp.StatusCode, want, b)
+	}
+	return resp
+}
+
+func (c *client) login(email, password string) {
+	c.tb.Helper()
+	c.must(200, "POST", "/auth/login", map[string]string{"email": email, "password": password}, nil)
+}
+
+// eventually polls cond every 50 ms until it holds or within passes.
+func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type errorBody struct {
+	Error struct {
+		Code      string            `json:"code"`
+		Message   string            `json:"message"`
+		RequestID string            `json:"request_id"`
+		Fields    map[string]string `json:"fields"`
+	} `json:"error"`
+}
