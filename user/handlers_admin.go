@@ -44,27 +44,57 @@ func handleUserList(logger *slog.Logger, profiles profileStore) http.Handler {
 // asked, whatever the ID, so it says nothing about which IDs exist.
 var errNotYours = shared.Errorf(shared.CodeForbidden, "you may only read your own profile")
 
+// errUserNotFound answers an admin asking for a profile that does not exist.
+var errUserNotFound = shared.Errorf(shared.CodeNotFound, "user not found")
+
+// ownerOrAdmin returns the path's user ID if the caller may act on it: the owner or an admin. Anyone
+// else gets errNotYours whatever the ID, before any store call; a malformed ID is not found.
+func ownerOrAdmin(r *http.Request) (string, error) {
+	id, who := r.PathValue("id"), caller(r)
+	if !who.IsAdmin() && id != who.UserID {
+		return "", errNotYours
+	}
+	if !validID(id) {
+		return "", errUserNotFound
+	}
+	return id, nil
+}
+
 // handleUserGet answers GET /users/{id} for the owner or an admin.
 func handleUserGet(logger *slog.Logger, profiles profileStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, who := r.PathValue("id"), caller(r)
-		if !who.IsAdmin() && id != who.UserID {
-			shared.WriteError(w, r, logger, errNotYours)
-			return
-		}
-		if !validID(id) {
-			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeNotFound, "user not found"))
+		id, err := ownerOrAdmin(r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
 			return
 		}
 		p, err := profiles.Get(r.Context(), id)
 		if errNoProfile(err) {
-			err = shared.Errorf(shared.CodeNotFound, "user not found")
+			err = errUserNotFound
 		}
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
 		shared.Encode(w, http.StatusOK, viewProfile(p))
+	})
+}
+
+// handleUserPatch answers PATCH /users/{id} for the owner (like PATCH /users/me) or an admin (who may
+// also edit a suspended user's profile). Body as PATCH /users/me.
+func handleUserPatch(logger *slog.Logger, profiles profileStore, kick func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := ownerOrAdmin(r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		body, err := shared.Decode[profilePatch](w, r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		patchProfile(w, r, logger, profiles, kick, id, &body, caller(r).IsAdmin())
 	})
 }
 
@@ -92,7 +122,7 @@ func handleUserStatus(logger *slog.Logger, profiles profileStore, kick func()) h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if !validID(id) {
-			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeNotFound, "user not found"))
+			shared.WriteError(w, r, logger, errUserNotFound)
 			return
 		}
 		body, err := shared.Decode[statusBody](w, r)
@@ -118,7 +148,7 @@ func handleUserStatus(logger *slog.Logger, profiles profileStore, kick func()) h
 		case errors.Is(err, errUnchanged):
 			p, err = unchanged, nil
 		case errNoProfile(err):
-			err = shared.Errorf(shared.CodeNotFound, "user not found")
+			err = errUserNotFound
 		case err == nil:
 			logger.InfoContext(r.Context(), "user status changed", "user_id", id, "status", body.Status,
 				"by", caller(r).UserID, "request_id", shared.RequestIDFrom(r.Context()))

@@ -226,3 +226,43 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	wantError(t, http.MethodGet, "/nope", env.do(t, http.MethodGet, "/nope", nil, ""), http.StatusNotFound, shared.CodeNotFound)
 }
+
+func TestUserPatch(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	suspended := newProfile("u2", "bob@example.com", "Bob", shared.RoleCustomer, time.Now())
+	suspended.Status = statusSuspended
+	seedProfiles(t, env, newProfile("u1", "ann@example.com", "Ann", shared.RoleCustomer, time.Now()), suspended)
+	admin, owner, other := ident("adm", shared.RoleAdmin), ident("u1", shared.RoleCustomer), ident("u3", shared.RoleCustomer)
+
+	rec := env.do(t, http.MethodPatch, "/users/u1", owner, `{"phone":"+15550102030"}`)
+	if rec.Code != http.StatusOK || decodeBody[profileView](t, rec).Phone != "+15550102030" {
+		t.Errorf("PATCH /users/u1 as owner: status = %d (%s)", rec.Code, rec.Body.String())
+	}
+	rec = env.do(t, http.MethodPatch, "/users/u2", admin, `{"name":"Robert"}`)
+	if rec.Code != http.StatusOK || decodeBody[profileView](t, rec).Name != "Robert" {
+		t.Errorf("PATCH /users/u2 (suspended) as admin: status = %d (%s), want 200", rec.Code, rec.Body.String())
+	}
+	if env.kicks.Load() != 1 {
+		t.Errorf("name change by admin: kicks = %d, want 1 (user.updated)", env.kicks.Load())
+	}
+	for _, tt := range []struct {
+		name, path, body string
+		as               *shared.Identity
+		status           int
+		code             string
+	}{
+		{"other customer, existing", "/users/u1", `{"name":"x"}`, other, 403, shared.CodeForbidden},
+		{"other customer, missing", "/users/nobody", `{"name":"x"}`, other, 403, shared.CodeForbidden},
+		{"suspended owner", "/users/u2", `{"name":"x"}`, ident("u2", shared.RoleCustomer), 403, shared.CodeForbidden},
+		{"admin, missing", "/users/nobody", `{"name":"x"}`, admin, 404, shared.CodeNotFound},
+		{"admin, bad id", "/users/a%20b", `{"name":"x"}`, admin, 404, shared.CodeNotFound},
+		{"bad phone", "/users/u1", `{"phone":"x"}`, owner, 400, shared.CodeInvalid},
+		{"unknown field", "/users/u1", `{"status":"active"}`, owner, 400, shared.CodeInvalid},
+	} {
+		wantError(t, http.MethodPatch, tt.path+" ("+tt.name+")", env.do(t, http.MethodPatch, tt.path, tt.as, tt.body), tt.status, tt.code)
+	}
+	if p, _ := env.profiles.Get(context.Background(), "u1"); p.Name != "Ann" {
+		t.Errorf("refused patches changed the profile: name %q", p.Name)
+	}
+}

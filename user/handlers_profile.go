@@ -106,9 +106,10 @@ func (b *profilePatch) Valid(context.Context) map[string]string {
 	return problems
 }
 
-// apply writes the patch into p and records user.updated when the name changed.
-func (b *profilePatch) apply(p *Profile, now time.Time) error {
-	if p.Status == statusSuspended {
+// apply writes the patch into p and records user.updated when the name changed. A suspended user may
+// not change their profile; an admin may.
+func (b *profilePatch) apply(p *Profile, now time.Time, byAdmin bool) error {
+	if p.Status == statusSuspended && !byAdmin {
 		return errSuspended
 	}
 	if b.Name != nil && *b.Name != p.Name {
@@ -146,14 +147,22 @@ func handleMePatch(logger *slog.Logger, profiles profileStore, kick func()) http
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		p, err := profiles.Update(r.Context(), id.UserID, func(p *Profile) error { return body.apply(p, time.Now()) })
-		if err != nil {
-			shared.WriteError(w, r, logger, err)
-			return
-		}
-		if len(p.Outbox) > 0 {
-			kick()
-		}
-		shared.Encode(w, http.StatusOK, viewProfile(p))
+		patchProfile(w, r, logger, profiles, kick, id.UserID, &body, false)
 	})
+}
+
+// patchProfile applies body to the profile userID and answers with the result.
+func patchProfile(w http.ResponseWriter, r *http.Request, logger *slog.Logger, profiles profileStore, kick func(), userID string, body *profilePatch, byAdmin bool) {
+	p, err := profiles.Update(r.Context(), userID, func(p *Profile) error { return body.apply(p, time.Now(), byAdmin) })
+	if errNoProfile(err) {
+		err = errUserNotFound
+	}
+	if err != nil {
+		shared.WriteError(w, r, logger, err)
+		return
+	}
+	if len(p.Outbox) > 0 {
+		kick()
+	}
+	shared.Encode(w, http.StatusOK, viewProfile(p))
 }

@@ -53,7 +53,8 @@ func TestMeAuth(t *testing.T) {
 		{http.MethodGet, "/users/me/addresses/a1"}, {http.MethodPut, "/users/me/addresses/a1"},
 		{http.MethodPatch, "/users/me/addresses/a1"}, {http.MethodDelete, "/users/me/addresses/a1"},
 		{http.MethodPut, "/users/me/addresses/a1/default"},
-		{http.MethodGet, "/users"}, {http.MethodGet, "/users/u1"}, {http.MethodPatch, "/users/u1/status"},
+		{http.MethodGet, "/users"}, {http.MethodGet, "/users/u1"}, {http.MethodPatch, "/users/u1"},
+		{http.MethodPatch, "/users/u1/status"},
 	} {
 		rec := env.do(t, tt.method, tt.path, nil, "")
 		wantError(t, tt.method, tt.path, rec, http.StatusUnauthorized, shared.CodeUnauthorized)

@@ -8,9 +8,9 @@ import (
 )
 
 // addRoutes is the whole API of the user service. Routes are served without the gateway's /user prefix.
-// Who may call what: /users/me/** is the caller's own profile; GET /users/{id} is the owner or an admin
-// (anyone else gets 403 without the store being asked, so nothing leaks about other IDs); the list and
-// status change are admin only.
+// Who may call what: /users/me/** is the caller's own profile; GET and PATCH /users/{id} are the owner
+// or an admin (anyone else gets 403 without the store being asked, so nothing leaks about other IDs);
+// the list and the status change are admin only.
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics, ready *shared.Readiness, profiles profileStore, kick func()) {
 	auth := shared.RequireAuth
 	admin := shared.RequireRole(shared.RoleAdmin)
@@ -32,5 +32,6 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics,
 
 	mux.Handle("GET /users", admin(handleUserList(logger, profiles)))
 	mux.Handle("GET /users/{id}", auth(handleUserGet(logger, profiles)))
+	mux.Handle("PATCH /users/{id}", auth(handleUserPatch(logger, profiles, kick)))
 	mux.Handle("PATCH /users/{id}/status", admin(handleUserStatus(logger, profiles, kick)))
 }
