@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -39,6 +41,7 @@ type productDeletedData struct {
 // Mongo-wire server stores the same way (data as JSON text).
 type outboxEvent struct {
 	ID         string    `bson:"id"`
+	Seq        int64     `bson:"seq"` // the product version the event produced: publish order
 	Type       string    `bson:"type"`
 	OccurredAt time.Time `bson:"occurred_at"`
 	Data       string    `bson:"data"`
@@ -58,18 +61,27 @@ func newOutboxEvent(typ string, data any, now time.Time) (outboxEvent, error) {
 	return outboxEvent{ID: shared.NewID(), Type: typ, OccurredAt: now.UTC().Truncate(time.Millisecond), Data: string(b)}, nil
 }
 
+// createdEvent is product.created for the new product p (sequence 1).
 func createdEvent(p product, stock int64, now time.Time) (outboxEvent, error) {
-	return newOutboxEvent(evProductCreated, productEventData{ProductID: p.ID, SKU: p.SKU, Name: p.Name,
+	ev, err := newOutboxEvent(evProductCreated, productEventData{ProductID: p.ID, SKU: p.SKU, Name: p.Name,
 		PriceCents: p.PriceCents, Currency: p.Currency, Category: p.Category, Active: p.Active, Stock: &stock}, now)
+	ev.Seq = 1
+	return ev, err
 }
 
+// updatedEvent is product.updated for p, the new state of a product read at p.Version.
 func updatedEvent(p product, now time.Time) (outboxEvent, error) {
-	return newOutboxEvent(evProductUpdated, productEventData{ProductID: p.ID, SKU: p.SKU, Name: p.Name,
+	ev, err := newOutboxEvent(evProductUpdated, productEventData{ProductID: p.ID, SKU: p.SKU, Name: p.Name,
 		PriceCents: p.PriceCents, Currency: p.Currency, Category: p.Category, Active: p.Active}, now)
+	ev.Seq = p.Version + 1
+	return ev, err
 }
 
+// deletedEvent is product.deleted for p, read at p.Version.
 func deletedEvent(p product, now time.Time) (outboxEvent, error) {
-	return newOutboxEvent(evProductDeleted, productDeletedData{ProductID: p.ID, SKU: p.SKU}, now)
+	ev, err := newOutboxEvent(evProductDeleted, productDeletedData{ProductID: p.ID, SKU: p.SKU}, now)
+	ev.Seq = p.Version + 1
+	return ev, err
 }
 
 // outbox publishes the events products carry in their outbox and acknowledges them in the store.
@@ -92,18 +104,22 @@ func newOutbox(store productStore, pub shared.Publisher, logger *slog.Logger, m 
 // publishTimeout bounds the publish a write request makes before answering; after it the relay takes over.
 const publishTimeout = 3 * time.Second
 
-// flush publishes every event in p's outbox in the order they happened, then removes them from the
+// flush publishes every event in p's outbox in the order they were applied, then removes them from the
 // outbox. A failure leaves them for the relay and is returned for logging only: the change itself is
 // already durable.
 func (o *outbox) flush(ctx context.Context, p product) error {
-	if len(p.Outbox) == 0 {
+	return o.publish(ctx, p.ID, slices.Collect(maps.Values(p.Outbox)))
+}
+
+// publish publishes evs of product id in sequence order and acknowledges them.
+func (o *outbox) publish(ctx context.Context, id string, evs []outboxEvent) error {
+	if len(evs) == 0 {
 		return nil
 	}
-	evs := make([]outboxEvent, 0, len(p.Outbox))
-	for _, e := range p.Outbox {
-		evs = append(evs, e)
-	}
 	slices.SortFunc(evs, func(a, b outboxEvent) int {
+		if a.Seq != b.Seq {
+			return cmp.Compare(a.Seq, b.Seq)
+		}
 		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
 			return c
 		}
@@ -112,29 +128,39 @@ func (o *outbox) flush(ctx context.Context, p product) error {
 	out := make([]shared.Event, len(evs))
 	ids := make([]string, len(evs))
 	for i, e := range evs {
-		out[i] = e.event(p.ID)
+		out[i] = e.event(id)
 		ids[i] = e.ID
 	}
 	if err := o.publisher.Publish(ctx, shared.TopicProduct, out...); err != nil {
 		o.failed.Inc()
-		return fmt.Errorf("outbox %s: %w", p.ID, err)
+		return fmt.Errorf("outbox %s: %w", id, err)
 	}
 	for _, e := range evs {
 		o.published.Inc(e.Type)
 	}
 	// The events are out; a failed ack only means they may be published again.
-	if err := o.store.Ack(context.WithoutCancel(ctx), p.ID, ids); err != nil {
-		return fmt.Errorf("outbox %s ack: %w", p.ID, err)
+	if err := o.store.Ack(context.WithoutCancel(ctx), id, ids); err != nil {
+		return fmt.Errorf("outbox %s ack: %w", id, err)
 	}
 	return nil
 }
 
-// afterWrite publishes p's outbox for a request that just changed p, bounded by publishTimeout and
-// detached from the client's cancellation. Failures are logged; the relay retries.
-func (o *outbox) afterWrite(ctx context.Context, p product) {
+// afterWrite publishes the event evID that a request just wrote into p's outbox, preceded by any
+// older events stuck there (older than relayGrace: Kafka was down), bounded by publishTimeout and
+// detached from the client's cancellation. Younger events of concurrent requests are left to those
+// requests, so concurrent writes do not publish each other's events twice. Failures are logged; the
+// relay retries.
+func (o *outbox) afterWrite(ctx context.Context, p product, evID string) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	if err := o.flush(pctx, p); err != nil {
+	stuck := time.Now().Add(-relayGrace)
+	var evs []outboxEvent
+	for _, e := range p.Outbox {
+		if e.ID == evID || e.OccurredAt.Before(stuck) {
+			evs = append(evs, e)
+		}
+	}
+	if err := o.publish(pctx, p.ID, evs); err != nil {
 		o.logger.WarnContext(ctx, "product event not published yet, the relay will retry", "product_id", p.ID, "err", err)
 	}
 }

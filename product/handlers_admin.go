@@ -11,6 +11,10 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
+// maxWriteAttempts bounds how often a PUT or DELETE re-reads a product that another write changed
+// between its read and its conditional write, before answering 409.
+const maxWriteAttempts = 5
+
 // now is the time the service stamps on products, truncated to what MongoDB stores (milliseconds) so
 // the in-memory and Mongo stores answer alike.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
@@ -47,7 +51,9 @@ func handleProductCreate(logger *slog.Logger, store productStore, ob *outbox) ht
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		ob.afterWrite(r.Context(), p)
+		for id := range p.Outbox { // a new product's outbox holds only its own event
+			ob.afterWrite(r.Context(), p, id)
+		}
 		w.Header().Set("Location", "/products/"+p.ID)
 		w.Header().Set("Cache-Control", "no-store")
 		shared.Encode(w, http.StatusCreated, viewOf(p))
@@ -69,6 +75,7 @@ func createProduct(ctx context.Context, store productStore, p product, stock int
 	}
 	p.Outbox = map[string]outboxEvent{ev.ID: ev}
 	p.Pending = 1
+	p.Version = 1
 	return p, nil
 }
 
@@ -98,21 +105,35 @@ func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, by
 			shared.WriteError(w, r, logger, shared.Invalid(fields))
 			return
 		}
-		if in.Active == nil {
-			p.Active = cur.Active
+		// A PUT replaces the product, so a concurrent write that wins is simply overwritten (last
+		// writer wins): read the new version and apply the body again.
+		var (
+			stored product
+			evID   string
+		)
+		for attempt := 1; ; attempt++ {
+			next := p
+			if in.Active == nil {
+				next.Active = cur.Active
+			}
+			next.ID, next.SKU, next.CreatedAt, next.UpdatedAt, next.Version = cur.ID, cur.SKU, cur.CreatedAt, now(), cur.Version
+			ev, err := updatedEvent(next, next.UpdatedAt)
+			if err == nil {
+				evID = ev.ID
+				stored, err = store.Update(r.Context(), next, ev)
+			}
+			if errors.Is(err, shared.ErrConflict) && attempt < maxWriteAttempts {
+				if cur, err = lookupForWrite(r, store, bySKU); err == nil {
+					continue
+				}
+			}
+			if err != nil {
+				shared.WriteError(w, r, logger, notFound(err))
+				return
+			}
+			break
 		}
-		p.ID, p.SKU, p.CreatedAt, p.UpdatedAt = cur.ID, cur.SKU, cur.CreatedAt, now()
-		ev, err := updatedEvent(p, p.UpdatedAt)
-		if err != nil {
-			shared.WriteError(w, r, logger, err)
-			return
-		}
-		stored, err := store.Update(r.Context(), p, ev)
-		if err != nil {
-			shared.WriteError(w, r, logger, notFound(err))
-			return
-		}
-		ob.afterWrite(r.Context(), stored)
+		ob.afterWrite(r.Context(), stored, evID)
 		w.Header().Set("Cache-Control", "no-store")
 		shared.Encode(w, http.StatusOK, viewOf(stored))
 	})
@@ -123,23 +144,30 @@ func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, by
 // already deleted.
 func handleProductDelete(logger *slog.Logger, store productStore, ob *outbox) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cur, err := lookupForWrite(r, store, false)
-		if err != nil {
-			shared.WriteError(w, r, logger, err)
-			return
+		var (
+			stored product
+			evID   string
+		)
+		for attempt := 1; ; attempt++ {
+			cur, err := lookupForWrite(r, store, false)
+			if err == nil {
+				t := now()
+				var ev outboxEvent
+				if ev, err = deletedEvent(cur, t); err == nil {
+					evID = ev.ID
+					stored, err = store.Delete(r.Context(), cur, t, ev)
+				}
+			}
+			if errors.Is(err, shared.ErrConflict) && attempt < maxWriteAttempts {
+				continue // updated meanwhile: delete the new version
+			}
+			if err != nil {
+				shared.WriteError(w, r, logger, notFound(err))
+				return
+			}
+			break
 		}
-		t := now()
-		ev, err := deletedEvent(cur, t)
-		if err != nil {
-			shared.WriteError(w, r, logger, err)
-			return
-		}
-		stored, err := store.Delete(r.Context(), cur.ID, cur.SKU, t, ev)
-		if err != nil {
-			shared.WriteError(w, r, logger, notFound(err))
-			return
-		}
-		ob.afterWrite(r.Context(), stored)
+		ob.afterWrite(r.Context(), stored, evID)
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -386,5 +387,37 @@ func TestIncludeInactive(t *testing.T) {
 				t.Errorf("GET %s: total = %d, want %d", tt.path, l.Total, tt.total)
 			}
 		}
+	}
+}
+
+// TestConcurrentPuts: concurrent full updates of one product all succeed (last writer wins, each
+// conditional on the version it read, retried when another won), and each is announced once.
+func TestConcurrentPuts(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, true)
+	hp, _ := e.store.GetBySKU(context.Background(), "ELEC-HP-001")
+	before := len(e.pub.Events(shared.TopicProduct))
+	const n = 20
+	codes := make(chan int, n)
+	for i := range n {
+		go func() {
+			body := fmt.Sprintf(`{"name":"Aurora %d","price":%d.99,"category":"electronics"}`, i, 100+i)
+			codes <- e.do(t, "PUT", "/products/"+hp.ID, body, e.admin).Code
+		}()
+	}
+	for range n {
+		if code := <-codes; code != 200 {
+			t.Errorf("concurrent PUT: status = %d, want 200", code)
+		}
+	}
+	got, _ := e.store.Get(context.Background(), hp.ID)
+	if got.Version != 1+n {
+		t.Errorf("version after %d updates = %d, want %d", n, got.Version, 1+n)
+	}
+	if evs := e.pub.Events(shared.TopicProduct)[before:]; len(evs) != n {
+		t.Errorf("product.updated events = %d, want %d", len(evs), n)
+	}
+	if ps, _ := e.store.Pending(context.Background(), 10); len(ps) != 0 {
+		t.Errorf("pending after all publishes = %d, want 0", len(ps))
 	}
 }

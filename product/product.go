@@ -33,6 +33,10 @@ type product struct {
 	// exist without its event; Pending counts them so the relay can find them with an index.
 	Outbox  map[string]outboxEvent `bson:"outbox,omitempty"`
 	Pending int                    `bson:"pending"`
+	// Version is 1 on create and grows by one with every update and the delete. Writes are
+	// conditional on the version they read, so events are numbered (outboxEvent.Seq) in the order
+	// the changes were applied, whatever the order their requests started in.
+	Version int64 `bson:"version"`
 }
 
 // visible reports whether public reads may show p.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"sync/atomic"
@@ -47,7 +48,7 @@ type categoryCount struct {
 // shared.ErrUnavailable where named, and anything else as an internal error with the operation's name.
 // Each write is one atomic operation on one document: the change and its outbox event together.
 type productStore interface {
-	// Create inserts p (ID, SKU and timestamps set by the caller) with ev in its outbox.
+	// Create inserts p (ID, SKU and timestamps set by the caller) at version 1 with ev in its outbox.
 	// ErrConflict when the SKU (or ID) already exists, deleted products included.
 	Create(ctx context.Context, p product, ev outboxEvent) error
 	// Get returns the product with id, deleted or not. ErrNotFound when absent.
@@ -55,12 +56,15 @@ type productStore interface {
 	// GetBySKU returns the product with the normalised sku, deleted or not. ErrNotFound when absent.
 	GetBySKU(ctx context.Context, sku string) (product, error)
 	// Update replaces the mutable fields (name, description, price, currency, category, images,
-	// attributes, active, updated_at) of the product with p.ID and p.SKU unless it is deleted, adds ev
-	// to its outbox, and returns the product as stored afterwards. ErrNotFound when no such live product.
+	// attributes, active, updated_at) of the product with p.ID and p.SKU if it is not deleted and
+	// still at p.Version, increments its version, adds ev to its outbox, and returns the product as
+	// stored afterwards. ErrNotFound when no such live product; ErrConflict when it has moved past
+	// p.Version (another write won; read it again and retry).
 	Update(ctx context.Context, p product, ev outboxEvent) (product, error)
-	// Delete soft-deletes the live product id+sku at the time at (active false, deleted_at set), adds
-	// ev to its outbox and returns the product afterwards. ErrNotFound when absent or already deleted.
-	Delete(ctx context.Context, id, sku string, at time.Time, ev outboxEvent) (product, error)
+	// Delete soft-deletes the live product p.ID+p.SKU at version p.Version at the time at (active
+	// false, deleted_at set, version incremented), adds ev to its outbox and returns the product
+	// afterwards. ErrNotFound when absent or already deleted; ErrConflict as for Update.
+	Delete(ctx context.Context, p product, at time.Time, ev outboxEvent) (product, error)
 	// List returns one page of the products matching q and the total number matching.
 	List(ctx context.Context, q productQuery) ([]product, int, error)
 	// Categories returns every category with its number of visible products, by name.
@@ -118,6 +122,7 @@ func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
 func (s *mongoProductStore) Create(ctx context.Context, p product, ev outboxEvent) error {
 	p.Outbox = map[string]outboxEvent{ev.ID: ev}
 	p.Pending = 1
+	p.Version = 1
 	_, err := s.coll.InsertOne(ctx, p)
 	return shared.MongoErr("products.create", err)
 }
@@ -137,7 +142,6 @@ func (s *mongoProductStore) findOne(ctx context.Context, op string, filter bson.
 }
 
 func (s *mongoProductStore) Update(ctx context.Context, p product, ev outboxEvent) (product, error) {
-	filter := bson.D{{Key: "_id", Value: p.ID}, {Key: "sku", Value: p.SKU}, {Key: "deleted_at", Value: nil}}
 	update := bson.D{
 		{Key: "$set", Value: bson.D{
 			{Key: "name", Value: p.Name}, {Key: "description", Value: p.Description},
@@ -146,26 +150,38 @@ func (s *mongoProductStore) Update(ctx context.Context, p product, ev outboxEven
 			{Key: "attributes", Value: p.Attributes}, {Key: "active", Value: p.Active},
 			{Key: "updated_at", Value: p.UpdatedAt}, {Key: "outbox." + ev.ID, Value: ev},
 		}},
-		{Key: "$inc", Value: bson.D{{Key: "pending", Value: 1}}},
+		{Key: "$inc", Value: bson.D{{Key: "pending", Value: 1}, {Key: "version", Value: 1}}},
 	}
-	return s.findOneAndUpdate(ctx, "products.update", filter, update)
+	return s.conditionalUpdate(ctx, "products.update", p, update)
 }
 
-func (s *mongoProductStore) Delete(ctx context.Context, id, sku string, at time.Time, ev outboxEvent) (product, error) {
-	filter := bson.D{{Key: "_id", Value: id}, {Key: "sku", Value: sku}, {Key: "deleted_at", Value: nil}}
+func (s *mongoProductStore) Delete(ctx context.Context, p product, at time.Time, ev outboxEvent) (product, error) {
 	update := bson.D{
 		{Key: "$set", Value: bson.D{
 			{Key: "active", Value: false}, {Key: "deleted_at", Value: at}, {Key: "updated_at", Value: at},
 			{Key: "outbox." + ev.ID, Value: ev},
 		}},
-		{Key: "$inc", Value: bson.D{{Key: "pending", Value: 1}}},
+		{Key: "$inc", Value: bson.D{{Key: "pending", Value: 1}, {Key: "version", Value: 1}}},
 	}
-	return s.findOneAndUpdate(ctx, "products.delete", filter, update)
+	return s.conditionalUpdate(ctx, "products.delete", p, update)
 }
 
-func (s *mongoProductStore) findOneAndUpdate(ctx context.Context, op string, filter, update bson.D) (product, error) {
+// conditionalUpdate applies update to the live product cur.ID+cur.SKU still at cur.Version and returns
+// it afterwards. When nothing matched, a second read tells ErrNotFound from ErrConflict.
+func (s *mongoProductStore) conditionalUpdate(ctx context.Context, op string, cur product, update bson.D) (product, error) {
+	var version any = cur.Version
+	if cur.Version == 0 {
+		version = nil // written before versions existed
+	}
+	filter := bson.D{{Key: "_id", Value: cur.ID}, {Key: "sku", Value: cur.SKU}, {Key: "deleted_at", Value: nil}, {Key: "version", Value: version}}
 	var p product
 	err := s.coll.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&p)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		now, gerr := s.Get(ctx, cur.ID)
+		if gerr == nil && now.SKU == cur.SKU && now.DeletedAt == nil {
+			return product{}, fmt.Errorf("%s: %w: version %d is stale (now %d)", op, shared.ErrConflict, cur.Version, now.Version)
+		}
+	}
 	return p, shared.MongoErr(op, err)
 }
 

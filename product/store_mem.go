@@ -71,6 +71,7 @@ func (s *memProductStore) Create(_ context.Context, p product, ev outboxEvent) e
 	p = p.clone()
 	p.Outbox = map[string]outboxEvent{ev.ID: ev}
 	p.Pending = 1
+	p.Version = 1
 	s.byID[p.ID] = index(p)
 	s.bySKU[p.SKU] = p.ID
 	s.idx = nil
@@ -110,6 +111,9 @@ func (s *memProductStore) Update(_ context.Context, p product, ev outboxEvent) (
 	if !ok || mp.p.SKU != p.SKU || mp.p.DeletedAt != nil {
 		return product{}, fmt.Errorf("products.update: %w", shared.ErrNotFound)
 	}
+	if mp.p.Version != p.Version {
+		return product{}, fmt.Errorf("products.update: %w: version %d is stale (now %d)", shared.ErrConflict, p.Version, mp.p.Version)
+	}
 	cur := mp.p.clone()
 	n := p.clone()
 	cur.Name, cur.Description, cur.PriceCents, cur.Currency = n.Name, n.Description, n.PriceCents, n.Currency
@@ -119,17 +123,22 @@ func (s *memProductStore) Update(_ context.Context, p product, ev outboxEvent) (
 	}
 	cur.Outbox[ev.ID] = ev
 	cur.Pending++
+	cur.Version++
 	s.byID[p.ID] = index(cur)
 	s.idx = nil
 	return cur.clone(), nil
 }
 
-func (s *memProductStore) Delete(_ context.Context, id, sku string, at time.Time, ev outboxEvent) (product, error) {
+func (s *memProductStore) Delete(_ context.Context, p product, at time.Time, ev outboxEvent) (product, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	id := p.ID
 	mp, ok := s.byID[id]
-	if !ok || mp.p.SKU != sku || mp.p.DeletedAt != nil {
+	if !ok || mp.p.SKU != p.SKU || mp.p.DeletedAt != nil {
 		return product{}, fmt.Errorf("products.delete: %w", shared.ErrNotFound)
+	}
+	if mp.p.Version != p.Version {
+		return product{}, fmt.Errorf("products.delete: %w: version %d is stale (now %d)", shared.ErrConflict, p.Version, mp.p.Version)
 	}
 	cur := mp.p.clone()
 	cur.Active = false
@@ -140,6 +149,7 @@ func (s *memProductStore) Delete(_ context.Context, id, sku string, at time.Time
 	}
 	cur.Outbox[ev.ID] = ev
 	cur.Pending++
+	cur.Version++
 	s.byID[id] = index(cur)
 	s.idx = nil
 	return cur.clone(), nil

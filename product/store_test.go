@@ -127,6 +127,7 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 			t.Fatal(err)
 		}
 		upd := p
+		upd.Version = 1
 		upd.Name, upd.PriceCents, upd.Category, upd.Active, upd.UpdatedAt = "Arc Lamp", 5999, "lighting", false, base.Add(time.Hour)
 		updated := mustEvent(t, evProductUpdated)
 		got, err := s.Update(ctx, upd, updated)
@@ -136,10 +137,16 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 		if got.Name != "Arc Lamp" || got.PriceCents != 5999 || got.Category != "lighting" || got.Active || !got.CreatedAt.Equal(base) || !got.UpdatedAt.Equal(base.Add(time.Hour)) {
 			t.Errorf("Update = %+v, want the new fields and the old created_at", got)
 		}
-		if len(got.Outbox) != 2 || got.Pending != 2 {
-			t.Errorf("Update outbox = %v (pending %d), want the created and updated events", got.Outbox, got.Pending)
+		if len(got.Outbox) != 2 || got.Pending != 2 || got.Version != 2 {
+			t.Errorf("Update outbox = %v (pending %d, version %d), want the created and updated events at version 2", got.Outbox, got.Pending, got.Version)
 		}
-		wrongSKU := upd
+		if _, err := s.Update(ctx, upd, mustEvent(t, evProductUpdated)); !errors.Is(err, shared.ErrConflict) {
+			t.Errorf("Update at the stale version 1: err = %v, want ErrConflict", err)
+		}
+		if _, err := s.Delete(ctx, upd, base, mustEvent(t, evProductDeleted)); !errors.Is(err, shared.ErrConflict) {
+			t.Errorf("Delete at the stale version 1: err = %v, want ErrConflict", err)
+		}
+		wrongSKU := got
 		wrongSKU.SKU = "SKU-X"
 		if _, err := s.Update(ctx, wrongSKU, mustEvent(t, evProductUpdated)); !errors.Is(err, shared.ErrNotFound) {
 			t.Errorf("Update with another SKU: err = %v, want ErrNotFound", err)
@@ -165,17 +172,17 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 		}
 
 		at := base.Add(2 * time.Hour)
-		del, err := s.Delete(ctx, p.ID, p.SKU, at, mustEvent(t, evProductDeleted))
+		del, err := s.Delete(ctx, got, at, mustEvent(t, evProductDeleted))
 		if err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
-		if del.Active || del.DeletedAt == nil || !del.DeletedAt.Equal(at) || del.Pending != 1 {
+		if del.Active || del.DeletedAt == nil || !del.DeletedAt.Equal(at) || del.Pending != 1 || del.Version != 3 {
 			t.Errorf("Delete = %+v, want inactive, deleted at %v, one pending event", del, at)
 		}
-		if _, err := s.Delete(ctx, p.ID, p.SKU, at, mustEvent(t, evProductDeleted)); !errors.Is(err, shared.ErrNotFound) {
+		if _, err := s.Delete(ctx, del, at, mustEvent(t, evProductDeleted)); !errors.Is(err, shared.ErrNotFound) {
 			t.Errorf("Delete twice: err = %v, want ErrNotFound", err)
 		}
-		if _, err := s.Update(ctx, upd, mustEvent(t, evProductUpdated)); !errors.Is(err, shared.ErrNotFound) {
+		if _, err := s.Update(ctx, del, mustEvent(t, evProductUpdated)); !errors.Is(err, shared.ErrNotFound) {
 			t.Errorf("Update deleted: err = %v, want ErrNotFound", err)
 		}
 		if got, err := s.Get(ctx, p.ID); err != nil || got.DeletedAt == nil {
@@ -206,7 +213,8 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 			}
 		}
 		deleted := items[5]
-		if _, err := s.Delete(ctx, deleted.ID, deleted.SKU, base.Add(time.Hour), mustEvent(t, evProductDeleted)); err != nil {
+		deleted.Version = 1
+		if _, err := s.Delete(ctx, deleted, base.Add(time.Hour), mustEvent(t, evProductDeleted)); err != nil {
 			t.Fatal(err)
 		}
 		tests := []struct {
