@@ -239,17 +239,19 @@ func tooMany(w http.ResponseWriter, wait time.Duration) error {
 	return shared.Errorf(shared.CodeTooManyRequests, "too many failed attempts, retry in %d s", secs)
 }
 
-// handleLogout ends the caller's session (from the cookie, X-Session-ID, or the sid of a bearer
-// token) and every refresh token issued from it, and clears the cookie. Always 204: logging out twice
-// is not an error. Access tokens already issued stay valid until they expire (≤ 15 min): services
-// verify them offline.
-func handleLogout(logger *slog.Logger, sessions sessionStore, grants grantStore, sc sessionCookies) http.Handler {
+// handleLogout ends the caller's session (from the cookie, X-Session-ID, or the sid of a valid bearer
+// token) and every refresh token issued from it, and clears the cookie. Always 204, also for an
+// invalid token or no session: logging out twice is not an error. Access tokens already issued stay
+// valid until they expire (≤ 15 min): services verify them offline.
+func handleLogout(logger *slog.Logger, sessions sessionStore, grants grantStore, sc sessionCookies, v shared.Verifier) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var sid string
 		if id := sc.id(r); id != "" {
 			sid = sessionSID(id)
-		} else if ident, ok := shared.IdentityFrom(r.Context()); ok {
-			sid = ident.SessionID
+		} else if raw := shared.BearerToken(r); raw != "" {
+			if ident, err := v.Verify(r.Context(), raw); err == nil {
+				sid = ident.SessionID
+			}
 		}
 		if sid != "" {
 			err := errors.Join(sessions.Delete(r.Context(), sid), grants.RevokeSession(r.Context(), sid))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -288,5 +289,50 @@ func TestHealthEndpoints(t *testing.T) {
 	}
 	if w := env.do(t, "GET", "/nope", nil); w.Code != http.StatusNotFound {
 		t.Errorf("GET /nope: status = %d, want 404", w.Code)
+	}
+}
+
+// TestStaleBearerIgnored: a client that still sends an expired or foreign Authorization header can log
+// in, get a session and log out; only /userinfo checks bearer tokens.
+func TestStaleBearerIgnored(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	stale := []string{"Authorization", "Bearer not.a.token"}
+	w := env.do(t, "POST", "/login", `{"email":"u@example.com","password":"right-password"}`, stale...)
+	if w.Code != http.StatusOK {
+		t.Fatalf("POST /login with stale bearer: status = %d, want 200", w.Code)
+	}
+	lr := decodeBody[loginResponse](t, w)
+	if w := env.do(t, "POST", "/logout", nil, stale...); w.Code != http.StatusNoContent {
+		t.Errorf("POST /logout with stale bearer: status = %d, want 204", w.Code)
+	}
+	if w := env.do(t, "GET", "/userinfo", nil, stale...); w.Code != http.StatusUnauthorized {
+		t.Errorf("GET /userinfo with stale bearer: status = %d, want 401", w.Code)
+	}
+	if w := env.do(t, "GET", "/userinfo", nil, "Authorization", "Bearer "+lr.AccessToken); w.Code != http.StatusOK {
+		t.Errorf("GET /userinfo: status = %d, want 200", w.Code)
+	}
+}
+
+// TestSecureCookieBehindTLS: the cookie is Secure when a trusted proxy says the client used https,
+// and not when an untrusted client claims it.
+func TestSecureCookieBehindTLS(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	for _, tt := range []struct {
+		remote     string
+		wantSecure bool
+	}{{"127.0.0.1:9999", true}, {"192.0.2.10:9999", false}} {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(`{"email":"u@example.com","password":"right-password"}`))
+		r.RemoteAddr = tt.remote
+		r.Header.Set("X-Forwarded-Proto", "https")
+		w := httptest.NewRecorder()
+		env.handler.ServeHTTP(w, r)
+		cs := w.Result().Cookies()
+		if w.Code != http.StatusOK || len(cs) != 1 || cs[0].Secure != tt.wantSecure {
+			t.Errorf("login from %s with X-Forwarded-Proto https: status %d cookies %+v, want Secure=%v", tt.remote, w.Code, cs, tt.wantSecure)
+		}
 	}
 }

@@ -443,3 +443,29 @@ func TestIntrospectAndRevoke(t *testing.T) {
 		t.Errorf("storefront could not revoke its own token")
 	}
 }
+
+// TestUserinfoScopes: an OAuth token sees only the claims of its scopes.
+func TestUserinfoScopes(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	tokens := tokenIssuer{keys: env.d.keys, issuer: env.cfg.Issuer, ttl: env.cfg.AccessTTL}
+	for _, tt := range []struct {
+		scope               string
+		wantEmail, wantName bool
+	}{{"openid", false, false}, {"openid email", true, false}, {"openid profile", false, true}, {"", true, true}} {
+		tok, _ := tokens.access(a, "", "demo-app", tt.scope)
+		w := env.do(t, "GET", "/userinfo", nil, "Authorization", "Bearer "+tok)
+		ui := decodeBody[map[string]any](t, w)
+		_, hasEmail := ui["email"]
+		_, hasName := ui["name"]
+		if w.Code != 200 || ui["sub"] != a.ID || hasEmail != tt.wantEmail || hasName != tt.wantName {
+			t.Errorf("GET /userinfo scope %q: %d %v", tt.scope, w.Code, ui)
+		}
+	}
+	// Service tokens have no user behind them.
+	tok, _ := tokens.access(account{ID: "client:internal-service", Role: roleService}, "", "internal-service", "service")
+	if w := env.do(t, "GET", "/userinfo", nil, "Authorization", "Bearer "+tok); w.Code != 401 {
+		t.Errorf("GET /userinfo with a service token: status = %d, want 401", w.Code)
+	}
+}

@@ -12,6 +12,9 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	tokens := tokenIssuer{keys: d.keys, issuer: cfg.Issuer, ttl: cfg.AccessTTL}
 	clients := newClientRegistry(cfg.Clients)
 	sc := sessionCookies{cfg: cfg}
+	// bearer verifies auth's own access tokens locally (no HTTP round trip to itself).
+	verifier := localVerifier{keys: d.keys, issuer: cfg.Issuer}
+	bearer := shared.Authenticate(verifier)
 
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", d.ready.Handler())
@@ -20,7 +23,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	// Accounts and sessions (first party).
 	mux.Handle("POST /register", handleRegister(logger, d.accounts, d.hasher, d.outbox))
 	mux.Handle("POST /login", handleLogin(logger, cfg, d, tokens, sc))
-	mux.Handle("POST /logout", handleLogout(logger, d.sessions, d.grants, sc))
+	mux.Handle("POST /logout", handleLogout(logger, d.sessions, d.grants, sc, verifier))
 	mux.Handle("GET /session", handleSession(logger, cfg, d.accounts, d.sessions, tokens, sc))
 
 	// OpenID Connect provider.
@@ -29,8 +32,8 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	mux.Handle("GET /authorize", handleAuthorize(logger, cfg, clients, d, sc))
 	mux.Handle("POST /authorize", handleAuthorize(logger, cfg, clients, d, sc)) // consent form
 	mux.Handle("POST /token", handleToken(logger, cfg, clients, d, tokens))
-	mux.Handle("GET /userinfo", shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer)))
-	mux.Handle("POST /userinfo", shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer)))
+	mux.Handle("GET /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer))))
+	mux.Handle("POST /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer))))
 	mux.Handle("POST /introspect", handleIntrospect(logger, cfg, clients, d))
 	mux.Handle("POST /revoke", handleRevoke(logger, clients, d.grants))
 }
