@@ -243,17 +243,17 @@ func (s *mongoOrderStore) Unsent(ctx context.Context, limit int) ([]Order, error
 }
 
 func (s *mongoOrderStore) MarkSent(ctx context.Context, id string, upTo int) error {
-	// Two single-document writes: advance SentSeq (never backwards), then clear the pending flag only
-	// if no event was appended meanwhile. A crash between them leaves the flag set; the next relay pass
-	// finds nothing new to send and clears it.
-	_, err := s.orders.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "sent_seq", Value: bson.D{{Key: "$lt", Value: upTo}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "sent_seq", Value: upTo}}}})
-	if err != nil {
+	// Usually nothing was appended since the relay read the order: one write marks everything sent
+	// and clears the flag. Otherwise only SentSeq advances (never backwards) and the flag stays for
+	// the next pass.
+	res, err := s.orders.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "event_seq", Value: upTo}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "sent_seq", Value: upTo}, {Key: "outbox_pending", Value: false}}}})
+	if err != nil || res.MatchedCount == 1 {
 		return shared.MongoErr("orders.mark_sent", err)
 	}
 	_, err = s.orders.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "event_seq", Value: upTo}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "outbox_pending", Value: false}}}})
+		bson.D{{Key: "_id", Value: id}, {Key: "sent_seq", Value: bson.D{{Key: "$lt", Value: upTo}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "sent_seq", Value: upTo}}}})
 	return shared.MongoErr("orders.mark_sent", err)
 }
