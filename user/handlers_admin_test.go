@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,5 +266,61 @@ func TestUserPatch(t *testing.T) {
 	}
 	if p, _ := env.profiles.Get(context.Background(), "u1"); p.Name != "Ann" {
 		t.Errorf("refused patches changed the profile: name %q", p.Name)
+	}
+}
+
+// brokenStore fails every call with err, as a store does when Mongo is down.
+type brokenStore struct{ err error }
+
+func (s brokenStore) Get(context.Context, string) (Profile, error) { return Profile{}, s.err }
+func (s brokenStore) Create(context.Context, Profile) error        { return s.err }
+func (s brokenStore) Update(context.Context, string, func(*Profile) error) (Profile, error) {
+	return Profile{}, s.err
+}
+func (s brokenStore) List(context.Context, listFilter) ([]Profile, int64, error) {
+	return nil, 0, s.err
+}
+func (s brokenStore) Pending(context.Context, int) ([]Profile, error) { return nil, s.err }
+
+// TestStoreFailures: with the store down every route answers 503 unavailable, and an unexpected store
+// error becomes a 500 whose message says nothing about the cause.
+func TestStoreFailures(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("profiles.get: %w: connection refused", shared.ErrUnavailable), http.StatusServiceUnavailable, shared.CodeUnavailable},
+		{errors.New("mongo: secret internals"), http.StatusInternalServerError, shared.CodeInternal},
+	} {
+		iss := sharedtest.NewIssuer(t)
+		h := NewServer(discardLogger(), shared.NewMetrics("user"), shared.NewReadiness(), brokenStore{tt.err}, func() {}, iss.Verifier())
+		env := &testEnv{h: h, iss: iss}
+		admin, me := ident("adm", shared.RoleAdmin), ident("u1", shared.RoleCustomer)
+		for _, rt := range []struct {
+			method, path, body string
+			as                 *shared.Identity
+		}{
+			{http.MethodGet, "/users/me", "", me},
+			{http.MethodPatch, "/users/me", `{"name":"x"}`, me},
+			{http.MethodGet, "/users/me/addresses", "", me},
+			{http.MethodPost, "/users/me/addresses", homeJSON, me},
+			{http.MethodGet, "/users/me/addresses/a1", "", me},
+			{http.MethodPut, "/users/me/addresses/a1", homeJSON, me},
+			{http.MethodPatch, "/users/me/addresses/a1", `{"city":"x"}`, me},
+			{http.MethodPut, "/users/me/addresses/a1/default", "", me},
+			{http.MethodDelete, "/users/me/addresses/a1", "", me},
+			{http.MethodGet, "/users", "", admin},
+			{http.MethodGet, "/users/u1", "", admin},
+			{http.MethodPatch, "/users/u1", `{"name":"x"}`, admin},
+			{http.MethodPatch, "/users/u1/status", `{"status":"suspended"}`, admin},
+		} {
+			rec := env.do(t, rt.method, rt.path, rt.as, rt.body)
+			wantError(t, rt.method, rt.path, rec, tt.status, tt.code)
+			if strings.Contains(rec.Body.String(), "secret") || strings.Contains(rec.Body.String(), "refused") {
+				t.Errorf("%s %s: error body leaks the cause: %s", rt.method, rt.path, rec.Body.String())
+			}
+		}
 	}
 }
