@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ready.Add("mongo", shared.MongoPing(client))
 		ms := newMongoProductStore(client.Database(cfg.MongoDB), logger)
 		store, prepare = ms, ms.EnsureIndexes
+		ready.Add("mongo_indexes", ms.IndexCheck)
 		closers = append(closers, func(ctx context.Context) error { return client.Disconnect(ctx) })
 	} else {
 		logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
@@ -111,7 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return errors.Join(errs...)
 }
 
-// retry calls f until it succeeds or ctx ends, waiting 500 ms doubling to 30 s between attempts.
+// retry calls f until it succeeds or ctx ends, waiting 500 ms doubling to 5 s between attempts (short,
+// because writes wait for the Mongo indexes).
 // It returns ctx's error when cancelled.
 func retry(ctx context.Context, logger *slog.Logger, what string, f func(context.Context) error) error {
 	wait := 500 * time.Millisecond
@@ -131,6 +133,6 @@ func retry(ctx context.Context, logger *slog.Logger, what string, f func(context
 			return ctx.Err()
 		case <-t.C:
 		}
-		wait = min(wait*2, 30*time.Second)
+		wait = min(wait*2, 5*time.Second)
 	}
 }

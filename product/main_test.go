@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -25,9 +27,30 @@ func freeAddr(t *testing.T) string {
 }
 
 // TestRun starts the whole program with Kafka unreachable: it must serve, seed the demo catalog,
-// report Kafka in /readyz and stop cleanly when its context ends.
+// report Kafka in /readyz and stop cleanly when its context ends. It runs on the in-memory store, and
+// also on MongoDB when MONGO_TEST_URI is set.
 func TestRun(t *testing.T) {
 	t.Parallel()
+	t.Run("mem", func(t *testing.T) {
+		t.Parallel()
+		testRun(t, nil)
+	})
+	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
+		t.Run("mongo", func(t *testing.T) {
+			t.Parallel()
+			db := "product_run_" + shared.NewID()[:12]
+			t.Cleanup(func() {
+				if c, err := shared.ConnectMongo(context.Background(), uri, shared.MongoOptions{}, false); err == nil {
+					c.Database(db).Drop(context.Background())
+					c.Disconnect(context.Background())
+				}
+			})
+			testRun(t, map[string]string{"MONGO_URI": uri, "MONGO_DB": db})
+		})
+	}
+}
+
+func testRun(t *testing.T, extra map[string]string) {
 	iss := sharedtest.NewIssuer(t)
 	addr := freeAddr(t)
 	env := map[string]string{
@@ -37,6 +60,9 @@ func TestRun(t *testing.T) {
 		"AUTH_ISSUER":   iss.Name,
 		"LOG_LEVEL":     "warn",
 	}
+	for k, v := range extra {
+		env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
@@ -44,7 +70,7 @@ func TestRun(t *testing.T) {
 	sharedtest.WaitReady(t, base+"/healthz", 5*time.Second)
 
 	// The catalog is seeded in the background; wait for it with a deadline.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get(base + "/products?limit=1")
 		if err != nil {
@@ -57,7 +83,7 @@ func TestRun(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GET /products: total = %d, want %d within 5s", list.Total, len(demoCatalog))
+			t.Fatalf("GET /products: total = %d, want %d within 10s", list.Total, len(demoCatalog))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

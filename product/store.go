@@ -49,7 +49,8 @@ type categoryCount struct {
 // Each write is one atomic operation on one document: the change and its outbox event together.
 type productStore interface {
 	// Create inserts p (ID, SKU and timestamps set by the caller) at version 1 with ev in its outbox.
-	// ErrConflict when the SKU (or ID) already exists, deleted products included.
+	// ErrConflict when the SKU (or ID) already exists, deleted products included; ErrUnavailable
+	// while uniqueness cannot be enforced yet (Mongo indexes not created).
 	Create(ctx context.Context, p product, ev outboxEvent) error
 	// Get returns the product with id, deleted or not. ErrNotFound when absent.
 	Get(ctx context.Context, id string) (product, error)
@@ -85,6 +86,9 @@ type mongoProductStore struct {
 	// text is true once the text index exists; until then, and on servers without text indexes
 	// (FerretDB), q is matched with a case-insensitive $regex of the quoted query.
 	text atomic.Bool
+	// indexed is true once the unique SKU index exists. Until then Create refuses (ErrUnavailable):
+	// a duplicate SKU written before the index would make its creation fail forever.
+	indexed atomic.Bool
 }
 
 var _ productStore = (*mongoProductStore)(nil)
@@ -104,6 +108,7 @@ func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
 	if err != nil {
 		return shared.MongoErr("products.indexes", err)
 	}
+	s.indexed.Store(true)
 	_, err = s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys:    bson.D{{Key: "name", Value: "text"}, {Key: "description", Value: "text"}},
 		Options: options.Index().SetName("text").SetWeights(bson.D{{Key: "name", Value: 10}, {Key: "description", Value: 2}}),
@@ -119,7 +124,18 @@ func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
+// IndexCheck is a readiness check: an error until EnsureIndexes has created the unique SKU index.
+func (s *mongoProductStore) IndexCheck(context.Context) error {
+	if !s.indexed.Load() {
+		return errors.New("indexes not created yet")
+	}
+	return nil
+}
+
 func (s *mongoProductStore) Create(ctx context.Context, p product, ev outboxEvent) error {
+	if !s.indexed.Load() {
+		return fmt.Errorf("products.create: %w: the unique SKU index is not created yet", shared.ErrUnavailable)
+	}
 	p.Outbox = map[string]outboxEvent{ev.ID: ev}
 	p.Pending = 1
 	p.Version = 1
