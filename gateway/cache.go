@@ -78,10 +78,12 @@ type responseCache struct {
 	l1TTL    time.Duration
 	staleFor time.Duration
 	rules    []cacheRule
-	group    singleflight.Group
-	timeout  time.Duration
-	logger   *slog.Logger
-	results  *shared.CounterVec
+	// bus announces purges to the other gateway instances; nil: this instance only.
+	bus     purgeBus
+	group   singleflight.Group
+	timeout time.Duration
+	logger  *slog.Logger
+	results *shared.CounterVec
 
 	// generations count purges per service: a fetch that started before a purge must not store its
 	// (possibly pre-write) response after it.
@@ -253,13 +255,26 @@ func (c *responseCache) write(w http.ResponseWriter, r *http.Request, service st
 	c.purge(r.Context(), service)
 }
 
-// purge drops every cached entry of service.
+// purge drops every cached entry of service, here, in Redis, and (through the bus) in the other
+// gateway instances' in-process layers.
 func (c *responseCache) purge(ctx context.Context, service string) {
-	c.generation(service).Add(1)
-	c.l1.DeletePrefix("gw:c:" + service + ":")
+	c.dropLocal(service)
 	if err := c.kv.Purge(ctx, indexKey(service)); err != nil {
 		c.logger.WarnContext(ctx, "cache purge failed; entries expire by TTL", "upstream", service, "err", err)
 	}
+	if c.bus != nil {
+		if err := c.bus.Publish(ctx, service); err != nil {
+			c.logger.WarnContext(ctx, "purge announcement failed; other gateways' in-process entries expire by TTL",
+				"upstream", service, "err", err)
+		}
+	}
+}
+
+// dropLocal forgets service's entries in the in-process layer, and makes fetches that started
+// before now not store their answers.
+func (c *responseCache) dropLocal(service string) {
+	c.generation(service).Add(1)
+	c.l1.DeletePrefix("gw:c:" + service + ":")
 }
 
 func (c *responseCache) generation(service string) *atomic.Uint64 {

@@ -378,3 +378,38 @@ func TestCacheConditionalRequests(t *testing.T) {
 		t.Errorf("upstream got If-None-Match %q on a shared fetch, want none", got)
 	}
 }
+
+// TestCachePurgeReachesOtherGateways: two gateway instances share Redis; a write through one drops
+// the other's in-process entries at once (not after the layer's TTL).
+func TestCachePurgeReachesOtherGateways(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	var version atomicString
+	version.Store("v1")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			version.Store("v2")
+			return
+		}
+		io.WriteString(w, version.Load())
+	})
+	env := map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL, "GATEWAY_CACHE_L1_TTL": "1h"}
+	a, b := newTestEnv(t, env), newTestEnv(t, env)
+	b.gw.cache.kv = a.gw.cache.kv // one Redis
+	bus := &memBus{}
+	purged := make(chan string, 4)
+	for _, e := range []*testEnv{a, b} {
+		e.gw.cache.bus = bus
+		bus.subscribe(t.Context(), func(s string) { e.gw.cache.dropLocal(s); purged <- s })
+	}
+	a.do(t, "GET", "/product/products", nil)
+	if rec := b.do(t, "GET", "/product/products", nil); cacheStatus(rec) != cacheHit {
+		t.Fatalf("GET through b after a: X-Cache-Status = %q, want HIT (shared store)", cacheStatus(rec))
+	}
+	a.do(t, "PUT", "/product/products/p1", nil)
+	<-purged
+	<-purged
+	if rec := b.do(t, "GET", "/product/products", nil); rec.Body.String() != "v2" || cacheStatus(rec) != cacheMiss {
+		t.Errorf("GET through b after a write through a: %s %q, want MISS v2", cacheStatus(rec), rec.Body)
+	}
+}

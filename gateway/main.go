@@ -30,7 +30,7 @@ func main() {
 }
 
 // run starts the gateway and blocks until ctx is cancelled, then shuts down: HTTP first (in-flight
-// requests drain), then health checks, then Redis.
+// requests drain), then health checks and the purge subscription, then Redis.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -49,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	store := newRedisStore(rdb)
 
 	gw := newGateway(logger, cfg, metrics, store)
+	bus := &redisBus{rdb: rdb}
+	gw.cache.bus = bus
 	ln, err := shared.Listen(ctx, cfg.Addr)
 	if err != nil {
 		rdb.Close()
@@ -61,6 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	wg.Go(func() {
 		runHealthChecks(hctx, gw.pools, &http.Client{Transport: newTransport(2 * time.Second)}, cfg.HealthInterval)
 	})
+	wg.Go(func() { bus.Run(hctx, gw.cache.dropLocal) })
 	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL)
 
 	serveErr := shared.Serve(ctx, logger, srv, ln, ready)

@@ -99,22 +99,38 @@ func newPool(service string, urls []*url.URL, failures int, timeout time.Duratio
 }
 
 // pick returns the next healthy instance whose breaker admits a request, skipping exclude (the
-// instance a retry is moving away from), and the breaker's done callback.
+// instance a retry is moving away from), and the breaker's done callback. When every instance
+// failed its health check it tries them anyway ("panic mode", as Envoy does): a broken /healthz or a
+// partitioned checker must not black-hole a service, and the breakers still stop real failures.
 func (p *pool) pick(exclude *instance) (*instance, func(error), error) {
 	n := len(p.instances)
 	start := p.next.Add(1) - 1
 	var retryAfter time.Duration
-	for i := range n {
-		inst := p.instances[(start+uint64(i))%uint64(n)]
-		if inst == exclude || !inst.healthy.Load() {
-			continue
+	anyHealthy := false
+	for pass := range 2 {
+		for i := range n {
+			inst := p.instances[(start+uint64(i))%uint64(n)]
+			if inst == exclude {
+				continue
+			}
+			if healthy := inst.healthy.Load(); pass == 0 && !healthy {
+				continue
+			} else if healthy {
+				anyHealthy = true
+				if pass == 1 {
+					continue // already tried
+				}
+			}
+			done, err := inst.breaker.Allow()
+			if err == nil {
+				return inst, done, nil
+			}
+			if ra := inst.breaker.RetryAfter(); ra > 0 && (retryAfter == 0 || ra < retryAfter) {
+				retryAfter = ra
+			}
 		}
-		done, err := inst.breaker.Allow()
-		if err == nil {
-			return inst, done, nil
-		}
-		if ra := inst.breaker.RetryAfter(); ra > 0 && (retryAfter == 0 || ra < retryAfter) {
-			retryAfter = ra
+		if anyHealthy {
+			break
 		}
 	}
 	return nil, nil, &errNoInstance{service: p.service, retryAfter: retryAfter}

@@ -138,3 +138,31 @@ func TestPickAllOpen(t *testing.T) {
 		}
 	})
 }
+
+// TestPickPanicMode: with every instance failing its health check, requests still go to them (the
+// breakers decide), rather than the service answering 503 because of its /healthz.
+func TestPickPanicMode(t *testing.T) {
+	t.Parallel()
+	p := testPool(t, "a:1", "b:1")
+	p.instances[0].healthy.Store(false)
+	for range 4 {
+		inst, done, err := p.pick(nil)
+		if err != nil || inst.raw != "http://b:1" {
+			t.Fatalf("pick with a unhealthy = %v, %v; want b", inst, err)
+		}
+		done(nil)
+	}
+	p.instances[1].healthy.Store(false)
+	seen := map[string]bool{}
+	for range 4 {
+		inst, done, err := p.pick(nil)
+		if err != nil {
+			t.Fatalf("pick with every instance unhealthy: %v, want panic mode", err)
+		}
+		seen[inst.raw] = true
+		done(nil)
+	}
+	if len(seen) != 2 {
+		t.Errorf("panic mode picked %v, want both instances", seen)
+	}
+}

@@ -180,3 +180,43 @@ func (g *guardedStore) Ping(ctx context.Context) error {
 	defer cancel()
 	return g.kv.Ping(ctx)
 }
+
+// purgeChannel is the Redis pub/sub channel on which gateways announce purges.
+const purgeChannel = "gw:purge"
+
+// purgeBus tells every gateway instance that a service's cached entries were purged, so each drops
+// its in-process layer at once instead of serving it until the layer's TTL ends.
+type purgeBus interface {
+	// Publish announces a purge of service.
+	Publish(ctx context.Context, service string) error
+	// Run calls fn for every announced purge (this instance's included) until ctx ends.
+	Run(ctx context.Context, fn func(service string))
+}
+
+// redisBus is the purgeBus on Redis pub/sub; go-redis resubscribes by itself after a reconnect.
+type redisBus struct{ rdb *redis.Client }
+
+var _ purgeBus = (*redisBus)(nil)
+
+func (b *redisBus) Publish(ctx context.Context, service string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 250*time.Millisecond)
+	defer cancel()
+	return b.rdb.Publish(ctx, purgeChannel, service).Err()
+}
+
+func (b *redisBus) Run(ctx context.Context, fn func(service string)) {
+	ps := b.rdb.Subscribe(ctx, purgeChannel)
+	defer ps.Close()
+	ch := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			fn(m.Payload)
+		}
+	}
+}

@@ -117,3 +117,44 @@ func (m *memStore) Ping(context.Context) error {
 	defer m.mu.Unlock()
 	return m.err
 }
+
+// memBus is an in-process purgeBus: every Run subscriber gets every Publish.
+type memBus struct {
+	mu   sync.Mutex
+	subs []chan string
+}
+
+var _ purgeBus = (*memBus)(nil)
+
+func (b *memBus) Publish(_ context.Context, service string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.subs {
+		s <- service
+	}
+	return nil
+}
+
+// subscribe registers fn synchronously (so a test knows it is in place) and delivers in the
+// background until ctx ends.
+func (b *memBus) subscribe(ctx context.Context, fn func(string)) {
+	ch := make(chan string, 64)
+	b.mu.Lock()
+	b.subs = append(b.subs, ch)
+	b.mu.Unlock()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-ch:
+				fn(s)
+			}
+		}
+	}()
+}
+
+func (b *memBus) Run(ctx context.Context, fn func(string)) {
+	b.subscribe(ctx, fn)
+	<-ctx.Done()
+}
