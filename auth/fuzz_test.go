@@ -82,7 +82,7 @@ func FuzzAccessToken(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, _ := keys.sign(accessClaims{AccessClaims: shared.AccessClaims{Role: "customer",
+	good, _ := keys.sign(typAccess, accessClaims{AccessClaims: shared.AccessClaims{Role: "customer",
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: "iss", Subject: "u", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}})
 	f.Add(good)
 	f.Add("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1IiwiaXNzIjoiaXNzIn0.")
@@ -90,7 +90,7 @@ func FuzzAccessToken(f *testing.F) {
 	f.Add("")
 	f.Fuzz(func(t *testing.T, raw string) {
 		var c accessClaims
-		err := keys.parse(raw, "iss", &c)
+		err := keys.parse(typAccess, raw, "iss", &c)
 		if err == nil && raw != good {
 			// Only a re-encoding of the good token could verify; its claims must be the good ones.
 			if c.Subject != "u" {

@@ -81,7 +81,7 @@ func handleUserinfo(logger *slog.Logger, accounts accountStore, keys *keyring, i
 // for a first-party token, which has no scope and sees everything.
 func scopeOf(r *http.Request, keys *keyring, issuer string) []string {
 	var c accessClaims
-	if err := keys.parse(shared.BearerToken(r), issuer, &c); err != nil || c.Scope == "" {
+	if err := keys.parse(typAccess, shared.BearerToken(r), issuer, &c); err != nil || c.Scope == "" {
 		return nil
 	}
 	return strings.Fields(c.Scope)
@@ -136,7 +136,7 @@ func introspect(ctx context.Context, cfg Config, d deps, token string) (map[stri
 			"scope": g.Scope, "exp": g.ExpiresAt.Unix(), "iss": cfg.Issuer, "sid": g.SessionID}, nil
 	}
 	var c accessClaims
-	if err := d.keys.parse(token, cfg.Issuer, &c); err != nil {
+	if err := d.keys.parse(typAccess, token, cfg.Issuer, &c); err != nil {
 		return inactive, nil
 	}
 	if c.Role != roleService {

@@ -191,11 +191,19 @@ func (kr *keyring) JWKS() shared.JWKS {
 	return set
 }
 
-// sign returns claims as a compact ES256 JWT with the current key's kid in the header.
-func (kr *keyring) sign(claims jwt.Claims) (string, error) {
+// Token types in the JWT "typ" header: access tokens say at+jwt (RFC 9068), so an ID token, signed by
+// the same keys, can be told apart and refused where an access token is expected.
+const (
+	typAccess = "at+jwt"
+	typID     = "JWT"
+)
+
+// sign returns claims as a compact ES256 JWT with the current key's kid and typ in the header.
+func (kr *keyring) sign(typ string, claims jwt.Claims) (string, error) {
 	k := kr.current()
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	t.Header["kid"] = k.kid
+	t.Header["typ"] = typ
 	s, err := t.SignedString(k.priv)
 	if err != nil {
 		return "", fmt.Errorf("sign: %w", err)
@@ -203,10 +211,13 @@ func (kr *keyring) sign(claims jwt.Claims) (string, error) {
 	return s, nil
 }
 
-// parse verifies raw against the ring (ES256 only, kid required, exp required, iss must match) into
-// claims. Every error wraps shared.ErrUnauthorized.
-func (kr *keyring) parse(raw, issuer string, claims jwt.Claims) error {
+// parse verifies raw against the ring (ES256 only, kid required, exp required, iss must match, header
+// typ must be typ) into claims. Every error wraps shared.ErrUnauthorized.
+func (kr *keyring) parse(typ, raw, issuer string, claims jwt.Claims) error {
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		if got, _ := t.Header["typ"].(string); !strings.EqualFold(got, typ) {
+			return nil, fmt.Errorf("token type %q, want %q", got, typ)
+		}
 		kid, _ := t.Header["kid"].(string)
 		for _, k := range kr.keys {
 			if k.kid == kid {
@@ -233,7 +244,7 @@ var _ shared.Verifier = localVerifier{}
 
 func (v localVerifier) Verify(_ context.Context, raw string) (shared.Identity, error) {
 	var c accessClaims
-	if err := v.keys.parse(raw, v.issuer, &c); err != nil {
+	if err := v.keys.parse(typAccess, raw, v.issuer, &c); err != nil {
 		return shared.Identity{}, err
 	}
 	if c.Subject == "" {

@@ -169,11 +169,12 @@ func TestOIDCCodeFlow(t *testing.T) {
 		t.Fatalf("shared verifier on code-flow token: %+v, %v", id, err)
 	}
 	var idc idClaims
-	if err := env.d.keys.parse(out["id_token"].(string), "http://auth.test", &idc); err != nil ||
+	if err := env.d.keys.parse(typID, out["id_token"].(string), "http://auth.test", &idc); err != nil ||
 		idc.Subject != a.ID || idc.Nonce != "n-1" || len(idc.Audience) != 1 || idc.Audience[0] != "storefront" {
 		t.Fatalf("id_token = %+v, %v", idc, err)
 	}
 	firstRefresh := out["refresh_token"].(string)
+	idToken := out["id_token"].(string)
 
 	// Reusing the code fails and revokes what it issued.
 	st, out = c.token(exchange(code, verifier))
@@ -187,6 +188,10 @@ func TestOIDCCodeFlow(t *testing.T) {
 	json.Unmarshal(body, &ui)
 	if resp.StatusCode != 200 || ui["sub"] != a.ID || ui["email"] != a.Email {
 		t.Fatalf("GET /userinfo: %d %v", resp.StatusCode, ui)
+	}
+	// An ID token is not an access token (typ JWT, not at+jwt).
+	if resp, _ := c.send("GET", "/userinfo", nil, "Authorization", "Bearer "+idToken); resp.StatusCode != 401 {
+		t.Fatalf("GET /userinfo with an ID token: status = %d, want 401", resp.StatusCode)
 	}
 	if resp, _ := c.send("GET", "/userinfo", nil); resp.StatusCode != 401 {
 		t.Fatalf("GET /userinfo without token: status = %d, want 401", resp.StatusCode)

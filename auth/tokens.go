@@ -46,7 +46,7 @@ func (ti tokenIssuer) access(a account, sid, clientID, scope string) (string, er
 				IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}},
 		ClientID: clientID, Scope: scope,
 	}
-	return ti.keys.sign(c)
+	return ti.keys.sign(typAccess, c)
 }
 
 // idToken mints an OpenID Connect ID token for clientID.
@@ -55,7 +55,7 @@ func (ti tokenIssuer) idToken(a account, clientID, nonce string, authTime time.T
 	c := idClaims{Email: a.Email, Name: a.Name, Nonce: nonce, AuthTime: authTime.Unix(), AZP: clientID,
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, Audience: jwt.ClaimStrings{clientID},
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}}
-	return ti.keys.sign(c)
+	return ti.keys.sign(typID, c)
 }
 
 // randomToken returns 32 random bytes, base64url: session IDs, refresh tokens, codes.
