@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -16,8 +17,13 @@ import (
 // one for login and registration (credential stuffing, account spam). When Redis is unavailable it
 // fails open: an outage of the limiter must not become an outage of the shop (logged by the store's
 // breaker when it opens).
+//
+// To keep the cost of a request low, the general bucket is taken from Redis in leases of Burst/20
+// tokens (at most 50), spent in process for up to a second; a client can therefore exceed its budget
+// by at most one lease per gateway instance. The login bucket is never leased.
 type rateLimiter struct {
 	kv       kvStore
+	leases   *lru[*lease]
 	general  rateSpec
 	auth     rateSpec
 	trusted  []netip.Prefix
@@ -27,7 +33,7 @@ type rateLimiter struct {
 }
 
 func newRateLimiter(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared.Metrics) *rateLimiter {
-	return &rateLimiter{kv: kv, general: cfg.RateLimit, auth: cfg.AuthRateLimit, trusted: cfg.TrustedProxies, logger: logger,
+	return &rateLimiter{kv: kv, leases: newLRU[*lease](100_000), general: cfg.RateLimit, auth: cfg.AuthRateLimit, trusted: cfg.TrustedProxies, logger: logger,
 		limited:  metrics.Counter("gateway_rate_limited_total", "Requests refused with 429, by bucket.", "bucket"),
 		failOpen: metrics.Counter("gateway_rate_limit_fail_open_total", "Requests let through because the limiter's store failed.", "bucket"),
 	}
@@ -56,29 +62,63 @@ func (l *rateLimiter) limit(next http.Handler) http.Handler {
 	})
 }
 
+// lease is tokens taken from Redis ahead of need for one bucket key.
+type lease struct {
+	tokens    atomic.Int64
+	remaining int // what Redis had left after granting the lease
+	reset     time.Duration
+}
+
+// leaseTTL is how long unspent leased tokens stay usable; they are lost (charged) afterwards.
+const leaseTTL = time.Second
+
+func leaseSize(spec rateSpec) int { return min(max(spec.Burst/20, 1), 50) }
+
 // take takes a token and sets the RateLimit headers; it answers 429 and returns false when the bucket
 // is empty.
 func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec) bool {
 	if spec.Rate == 0 {
 		return true // limit off
 	}
-	res, err := l.kv.Take(r.Context(), key, spec, time.Now())
+	now := time.Now()
+	want := 1
+	if bucket == "ip" {
+		want = leaseSize(spec)
+	}
+	if want > 1 {
+		if ls, ok := l.leases.Get(key, now); ok {
+			if left := ls.tokens.Add(-1); left >= 0 {
+				setRateHeaders(w.Header(), spec, ls.remaining+int(left), ls.reset)
+				return true
+			}
+		}
+	}
+	res, err := l.kv.Take(r.Context(), key, spec, want, now)
 	if err != nil {
 		l.failOpen.Inc(bucket)
 		l.logger.DebugContext(r.Context(), "rate limit store failed; letting the request through", "bucket", bucket, "err", err)
 		return true
 	}
-	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.Itoa(spec.Burst))
-	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(res.Reset)))
+	if res.Granted > 1 {
+		ls := &lease{remaining: res.Remaining, reset: res.Reset}
+		ls.tokens.Store(int64(res.Granted - 1))
+		l.leases.Set(key, ls, now.Add(leaseTTL))
+	}
+	setRateHeaders(w.Header(), spec, res.Remaining+max(res.Granted-1, 0), res.Reset)
 	if res.Allowed {
 		return true
 	}
 	l.limited.Inc(bucket)
-	h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(res.RetryAfter))))
-	shared.WriteError(w, r, nil, shared.Errorf(shared.CodeTooManyRequests, "too many requests, retry in %d s", max(1, ceilSeconds(res.RetryAfter))))
+	secs := max(1, ceilSeconds(res.RetryAfter))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	shared.WriteError(w, r, nil, shared.Errorf(shared.CodeTooManyRequests, "too many requests, retry in %d s", secs))
 	return false
+}
+
+func setRateHeaders(h http.Header, spec rateSpec, remaining int, reset time.Duration) {
+	h.Set("RateLimit-Limit", strconv.Itoa(spec.Burst))
+	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(reset)))
 }
 
 func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }

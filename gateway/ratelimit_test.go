@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 func TestRateLimit(t *testing.T) {
@@ -131,5 +137,40 @@ func TestCORS(t *testing.T) {
 		if got := rec.Header().Values("Access-Control-Allow-Origin"); strings.Join(got, ",") != tt.wantACAO {
 			t.Errorf("%s from %s: Access-Control-Allow-Origin = %q, want %q", tt.method, tt.origin, got, tt.wantACAO)
 		}
+	}
+}
+
+// countingStore counts Take calls.
+type countingStore struct {
+	kvStore
+	takes atomic.Int64
+}
+
+func (c *countingStore) Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error) {
+	c.takes.Add(1)
+	return c.kvStore.Take(ctx, key, spec, want, now)
+}
+
+// TestRateLimitLeases: the general bucket is taken from the store in leases, so a burst of 200 costs
+// 20 store calls, not 200, and the budget still holds.
+func TestRateLimitLeases(t *testing.T) {
+	t.Parallel()
+	store := &countingStore{kvStore: newMemStore()}
+	spec, _ := parseRate("1/h:200")
+	l := newRateLimiter(store, Config{RateLimit: spec}, slog.New(slog.DiscardHandler), shared.NewMetrics("gateway"))
+	h := l.limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	allowed := 0
+	for range 210 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/product/products", nil))
+		if rec.Code == http.StatusOK {
+			allowed++
+		}
+	}
+	if allowed != 200 {
+		t.Errorf("210 requests against a burst of 200: %d allowed, want 200", allowed)
+	}
+	if n := store.takes.Load(); n > 30 {
+		t.Errorf("store calls = %d for 210 requests, want about 20 (leases of 10)", n)
 	}
 }

@@ -19,9 +19,9 @@ type kvStore interface {
 	Set(ctx context.Context, key string, val []byte, ttl time.Duration, index string) error
 	// Purge deletes every key recorded in index, and index itself.
 	Purge(ctx context.Context, index string) error
-	// Take takes one token from the token bucket at key (GCRA: spec.Rate per spec.Per, spec.Burst
-	// saved up) at time now.
-	Take(ctx context.Context, key string, spec rateSpec, now time.Time) (rateResult, error)
+	// Take takes up to want (≥ 1) tokens from the token bucket at key (GCRA: spec.Rate per spec.Per,
+	// spec.Burst saved up) at time now: as many as are there, at least one, or none and a refusal.
+	Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error)
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error
 }
@@ -29,6 +29,7 @@ type kvStore interface {
 // rateResult is the outcome of one Take.
 type rateResult struct {
 	Allowed    bool
+	Granted    int // tokens taken, ≥ 1 when Allowed
 	Remaining  int
 	RetryAfter time.Duration // when not allowed: until one token is back
 	Reset      time.Duration // until the bucket is full again
@@ -81,32 +82,36 @@ func (s *redisStore) Purge(ctx context.Context, index string) error {
 }
 
 // gcraScript is a token bucket as GCRA over one key holding the theoretical arrival time (µs).
-// ARGV: now µs, emission interval µs, burst. Returns {allowed, remaining, retry_after µs, reset µs}.
+// ARGV: now µs, emission interval µs, burst, tokens wanted. It grants as many tokens as are there, up
+// to the wanted number. Returns {granted, remaining, retry_after µs, reset µs}.
 var gcraScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if not tat or tat < now then tat = now end
-local newtat = tat + interval
-local diff = newtat - now
-if diff > burst * interval then
-  return {0, 0, diff - burst * interval, tat - now}
+local avail = math.floor((burst * interval - (tat - now)) / interval)
+if avail < 1 then
+  return {0, 0, tat + interval - now - burst * interval, tat - now}
 end
+local grant = math.min(want, avail)
+local newtat = tat + grant * interval
+local diff = newtat - now
 redis.call('SET', KEYS[1], string.format('%d', newtat), 'PX', math.ceil(diff / 1000) + 1)
-return {1, math.floor((burst * interval - diff) / interval), 0, diff}
+return {grant, avail - grant, 0, diff}
 `)
 
-func (s *redisStore) Take(ctx context.Context, key string, spec rateSpec, now time.Time) (rateResult, error) {
+func (s *redisStore) Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error) {
 	res, err := gcraScript.Run(ctx, s.rdb, []string{key},
-		now.UnixMicro(), spec.interval().Microseconds(), spec.Burst).Int64Slice()
+		now.UnixMicro(), spec.interval().Microseconds(), spec.Burst, max(want, 1)).Int64Slice()
 	if err != nil {
 		return rateResult{}, err
 	}
 	if len(res) != 4 {
 		return rateResult{}, fmt.Errorf("gcra: unexpected reply %v", res)
 	}
-	return rateResult{Allowed: res[0] == 1, Remaining: int(res[1]),
+	return rateResult{Allowed: res[0] > 0, Granted: int(res[0]), Remaining: int(res[1]),
 		RetryAfter: time.Duration(res[2]) * time.Microsecond, Reset: time.Duration(res[3]) * time.Microsecond}, nil
 }
 
@@ -169,8 +174,8 @@ func (g *guardedStore) Purge(ctx context.Context, index string) error {
 	return g.do(ctx, func(ctx context.Context) error { return g.kv.Purge(ctx, index) })
 }
 
-func (g *guardedStore) Take(ctx context.Context, key string, spec rateSpec, now time.Time) (r rateResult, err error) {
-	err = g.do(ctx, func(ctx context.Context) error { r, err = g.kv.Take(ctx, key, spec, now); return err })
+func (g *guardedStore) Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (r rateResult, err error) {
+	err = g.do(ctx, func(ctx context.Context) error { r, err = g.kv.Take(ctx, key, spec, want, now); return err })
 	return r, err
 }
 

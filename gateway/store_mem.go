@@ -91,7 +91,7 @@ func (m *memStore) Purge(_ context.Context, index string) error {
 	return nil
 }
 
-func (m *memStore) Take(_ context.Context, key string, spec rateSpec, now time.Time) (rateResult, error) {
+func (m *memStore) Take(_ context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
@@ -103,13 +103,14 @@ func (m *memStore) Take(_ context.Context, key string, spec rateSpec, now time.T
 	if tat.Before(now) {
 		tat = now
 	}
-	newTAT := tat.Add(interval)
-	diff := newTAT.Sub(now)
-	if diff > tolerance {
-		return rateResult{RetryAfter: diff - tolerance, Reset: tat.Sub(now)}, nil
+	avail := int((tolerance - tat.Sub(now)) / interval)
+	if avail < 1 {
+		return rateResult{RetryAfter: tat.Add(interval).Sub(now) - tolerance, Reset: tat.Sub(now)}, nil
 	}
+	grant := min(max(want, 1), avail)
+	newTAT := tat.Add(interval * time.Duration(grant))
 	m.buckets[key] = newTAT
-	return rateResult{Allowed: true, Remaining: int((tolerance - diff) / interval), Reset: diff}, nil
+	return rateResult{Allowed: true, Granted: grant, Remaining: avail - grant, Reset: newTAT.Sub(now)}, nil
 }
 
 func (m *memStore) Ping(context.Context) error {

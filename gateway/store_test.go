@@ -55,18 +55,26 @@ func TestStoreContract(t *testing.T) {
 			spec := rateSpec{Rate: 1, Per: time.Second, Burst: 3}
 			now := time.Now()
 			for i := range 3 {
-				r, err := kv.Take(ctx, prefix+"rl", spec, now)
+				r, err := kv.Take(ctx, prefix+"rl", spec, 1, now)
 				if err != nil || !r.Allowed || r.Remaining != 2-i {
 					t.Fatalf("Take #%d = %+v, %v; want allowed with %d remaining", i+1, r, err, 2-i)
 				}
 			}
-			r, err := kv.Take(ctx, prefix+"rl", spec, now)
+			r, err := kv.Take(ctx, prefix+"rl", spec, 1, now)
 			if err != nil || r.Allowed || r.RetryAfter != time.Second {
 				t.Fatalf("Take over the burst = %+v, %v; want refused, retry after 1s", r, err)
 			}
-			r, err = kv.Take(ctx, prefix+"rl", spec, now.Add(time.Second))
+			r, err = kv.Take(ctx, prefix+"rl", spec, 1, now.Add(time.Second))
 			if err != nil || !r.Allowed || r.Remaining != 0 {
 				t.Fatalf("Take 1 s later = %+v, %v; want allowed with 0 remaining", r, err)
+			}
+			// Several at once: as many as are there.
+			spec = rateSpec{Rate: 10, Per: time.Second, Burst: 10}
+			for _, step := range []struct{ want, granted, remaining int }{{4, 4, 6}, {4, 4, 2}, {4, 2, 0}, {4, 0, 0}} {
+				r, err := kv.Take(ctx, prefix+"lease", spec, step.want, now)
+				if err != nil || r.Granted != step.granted || r.Remaining != step.remaining || r.Allowed != (step.granted > 0) {
+					t.Fatalf("Take(want %d) = %+v, %v; want %d granted, %d remaining", step.want, r, err, step.granted, step.remaining)
+				}
 			}
 			if err := kv.Ping(ctx); err != nil {
 				t.Errorf("Ping: %v", err)
