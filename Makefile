@@ -5,7 +5,7 @@ PROGRAMS := auth user product inventory order gateway realtime storefront
 # Flags for the launcher, e.g. make run ARGS="-mongo=ferret" or ARGS="-mongo=mongodb://127.0.0.1:27017".
 ARGS     ?=
 
-.PHONY: run test build vet test-unit test-devstack test-integration clean
+.PHONY: run test build vet test-unit test-devstack test-contract test-integration clean
 
 ## run: build everything and run the platform (Ctrl-C stops it)
 run:
@@ -13,7 +13,7 @@ run:
 	./.devstack/devstack -root . $(ARGS)
 
 ## test: vet, unit tests with -race, the tooling module's tests, then the integration tests
-test: vet test-unit test-devstack test-integration
+test: vet test-unit test-devstack test-contract test-integration
 
 vet:
 	$(GO) vet ./...
@@ -24,6 +24,10 @@ test-unit:
 
 test-devstack:
 	cd devstack && $(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v /integration)
+
+## test-contract: the unit tests again with MONGO_TEST_URI (embedded FerretDB) and REDIS_TEST_URL (redis-server)
+test-contract:
+	./devstack/contract-tests.sh
 
 ## test-integration: the eight programs built and run against kfake, Redis and FerretDB
 test-integration:

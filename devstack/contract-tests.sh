@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the root module's tests again with the real backends reachable, so every store contract test
+# also runs against them: MONGO_TEST_URI → an embedded FerretDB (the Mongo wire protocol over SQLite;
+# it is not MongoDB: concurrency tests that need atomic updates skip themselves there) and
+# REDIS_TEST_URL → redis-server when installed. Point MONGO_TEST_URI at a real MongoDB to run them there.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=..
+state=$root/.devstack
+mkdir -p "$state"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+if [ -z "${MONGO_TEST_URI:-}" ]; then
+  go build -o "$state/bin/ferretdb" ./cmd/ferretdb
+  "$state/bin/ferretdb" -addr 127.0.0.1:27117 > "$state/ferretdb.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q '^ready' "$state/ferretdb.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^ready' "$state/ferretdb.out" || { echo "ferretdb did not start:"; cat "$state/ferretdb.out"; exit 1; }
+  export MONGO_TEST_URI=mongodb://127.0.0.1:27117/
+fi
+if [ -z "${REDIS_TEST_URL:-}" ] && command -v redis-server >/dev/null; then
+  redis-server --bind 127.0.0.1 --port 6479 --save "" --appendonly no > "$state/redis-contract.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/6479) 2>/dev/null && break; sleep 0.1; done
+  export REDIS_TEST_URL=redis://127.0.0.1:6479/15
+fi
+echo "contract tests: MONGO_TEST_URI=$MONGO_TEST_URI REDIS_TEST_URL=${REDIS_TEST_URL:-unset}"
+cd "$root" && go test -race -count=1 -timeout 20m ./...
