@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -250,72 +245,6 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 	}
 }
 
-// subscribeRequest is the one message a client may send: {"type":"subscribe","skus":[...],
-// "categories":[...]} narrows its public messages (stock, catalog) to those SKUs or categories;
-// {"type":"subscribe"} with neither list (or {"type":"unsubscribe"}) restores all. Order and user
-// messages are never filtered. The server answers {"seq":0,"type":"subscribed","data":{...}}.
-type subscribeRequest struct {
-	Type       string   `json:"type,omitempty"`
-	SKUs       []string `json:"skus"`
-	Categories []string `json:"categories"`
-}
-
-// maxSubscriptions bounds the SKUs plus categories of one subscription.
-const maxSubscriptions = 200
-
-// parseSubscribe decodes a client message; ok is false for anything that is not a valid subscribe or
-// unsubscribe. A nil filter means everything.
-func parseSubscribe(p []byte) (f *filter, ok bool) {
-	var req subscribeRequest
-	if err := shared.DecodeJSON(bytes.NewReader(p), &req); err != nil {
-		return nil, false
-	}
-	switch req.Type {
-	case "unsubscribe":
-		return nil, true
-	case "subscribe":
-	default:
-		return nil, false
-	}
-	if len(req.SKUs)+len(req.Categories) > maxSubscriptions {
-		return nil, false
-	}
-	if len(req.SKUs)+len(req.Categories) == 0 {
-		return nil, true
-	}
-	f = &filter{skus: make(map[string]bool, len(req.SKUs)), categories: make(map[string]bool, len(req.Categories))}
-	for _, s := range req.SKUs {
-		if s == "" || len(s) > 100 {
-			return nil, false
-		}
-		f.skus[s] = true
-	}
-	for _, s := range req.Categories {
-		if s == "" || len(s) > 100 {
-			return nil, false
-		}
-		f.categories[s] = true
-	}
-	return f, true
-}
-
-// keys lists a filter's SKUs (or categories), sorted; empty for nil.
-func keys(f *filter, skus bool) []string {
-	out := []string{}
-	if f == nil {
-		return out
-	}
-	m := f.categories
-	if skus {
-		m = f.skus
-	}
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // A writer batches at most maxBatch queued messages or maxBatchBytes per socket write.
 const (
 	maxBatch      = 64
@@ -328,67 +257,4 @@ func mustJSON(v any) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return b
-}
-
-// identify returns the caller: the identity the Authenticate middleware verified, else the
-// ?access_token= (verified here), else the session_id cookie resolved through auth. A bad token is
-// ErrUnauthorized; an unknown or expired session is anonymous (the storefront still wants stock
-// badges); auth being unreachable is ErrUnavailable.
-func identify(r *http.Request, verifier shared.Verifier, sessions sessionResolver) (shared.Identity, error) {
-	if id, ok := shared.IdentityFrom(r.Context()); ok {
-		return id, nil
-	}
-	if tok := r.URL.Query().Get("access_token"); tok != "" {
-		id, err := verifier.Verify(r.Context(), tok)
-		if err != nil {
-			return shared.Identity{}, shared.Errorf(shared.CodeUnauthorized, "invalid or expired access token")
-		}
-		return id, nil
-	}
-	if ck, err := r.Cookie("session_id"); err == nil && ck.Value != "" && sessions != nil {
-		return sessions.resolve(r.Context(), ck.Value)
-	}
-	return shared.Identity{}, nil
-}
-
-// originPolicy allows requests without an Origin (non-browser clients), same-host origins, and the
-// configured host[:port] list (ALLOWED_ORIGINS).
-type originPolicy struct{ hosts map[string]bool }
-
-func newOriginPolicy(list []string) originPolicy {
-	p := originPolicy{hosts: make(map[string]bool, len(list))}
-	for _, o := range list {
-		o = strings.ToLower(strings.TrimSpace(o))
-		if u, err := url.Parse(o); err == nil && u.Host != "" {
-			o = u.Host // accept full origins too: "http://localhost:3000"
-		}
-		if o != "" {
-			p.hosts[o] = true
-		}
-	}
-	return p
-}
-
-func (p originPolicy) allowed(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return false
-	}
-	host := strings.ToLower(u.Host)
-	if p.hosts[host] || p.hosts["*"] || strings.EqualFold(host, r.Host) {
-		return true
-	}
-	// Allow default ports written out: "localhost:80" matches "http://localhost".
-	if _, _, err := net.SplitHostPort(host); err != nil {
-		port := "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-		return p.hosts[net.JoinHostPort(host, port)]
-	}
-	return false
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -66,4 +68,67 @@ func (a *authSessions) resolve(ctx context.Context, sessionID string) (shared.Id
 		return shared.Identity{}, fmt.Errorf("session: token from auth does not verify: %w", shared.ErrUnavailable)
 	}
 	return id, nil
+}
+
+// identify returns the caller: the identity the Authenticate middleware verified, else the
+// ?access_token= (verified here), else the session_id cookie resolved through auth. A bad token is
+// ErrUnauthorized; an unknown or expired session is anonymous (the storefront still wants stock
+// badges); auth being unreachable is ErrUnavailable.
+func identify(r *http.Request, verifier shared.Verifier, sessions sessionResolver) (shared.Identity, error) {
+	if id, ok := shared.IdentityFrom(r.Context()); ok {
+		return id, nil
+	}
+	if tok := r.URL.Query().Get("access_token"); tok != "" {
+		id, err := verifier.Verify(r.Context(), tok)
+		if err != nil {
+			return shared.Identity{}, shared.Errorf(shared.CodeUnauthorized, "invalid or expired access token")
+		}
+		return id, nil
+	}
+	if ck, err := r.Cookie("session_id"); err == nil && ck.Value != "" && sessions != nil {
+		return sessions.resolve(r.Context(), ck.Value)
+	}
+	return shared.Identity{}, nil
+}
+
+// originPolicy allows requests without an Origin (non-browser clients), same-host origins, and the
+// configured host[:port] list (ALLOWED_ORIGINS).
+type originPolicy struct{ hosts map[string]bool }
+
+func newOriginPolicy(list []string) originPolicy {
+	p := originPolicy{hosts: make(map[string]bool, len(list))}
+	for _, o := range list {
+		o = strings.ToLower(strings.TrimSpace(o))
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			o = u.Host // accept full origins too: "http://localhost:3000"
+		}
+		if o != "" {
+			p.hosts[o] = true
+		}
+	}
+	return p
+}
+
+func (p originPolicy) allowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	host := strings.ToLower(u.Host)
+	if p.hosts[host] || p.hosts["*"] || strings.EqualFold(host, r.Host) {
+		return true
+	}
+	// Allow default ports written out: "localhost:80" matches "http://localhost".
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		return p.hosts[net.JoinHostPort(host, port)]
+	}
+	return false
 }
