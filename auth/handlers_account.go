@@ -195,6 +195,15 @@ func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc
 			shared.WriteError(w, r, logger, err)
 			return
 		}
+		if d.hasher.outdated(a.PasswordHash) {
+			// The cost changed (AUTH_BCRYPT_COST): upgrade the hash now that we hold the password.
+			// A failure only postpones it to the next login.
+			if hash, err := d.hasher.hash(req.Password); err == nil {
+				if err := d.accounts.SetPasswordHash(ctx, a.ID, hash); err != nil {
+					logger.WarnContext(ctx, "password re-hash", "user_id", a.ID, "err", err)
+				}
+			}
+		}
 		now := time.Now()
 		sess := session{ID: randomToken(), UserID: a.ID, CreatedAt: now.UTC(), ExpiresAt: now.Add(cfg.SessionMaxTTL).UTC()}
 		if err := d.sessions.Create(ctx, sess, cfg.SessionIdleTTL); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestRegister(t *testing.T) {
@@ -335,4 +336,24 @@ func TestSecureCookieBehindTLS(t *testing.T) {
 			t.Errorf("login from %s with X-Forwarded-Proto https: status %d cookies %+v, want Secure=%v", tt.remote, w.Code, cs, tt.wantSecure)
 		}
 	}
+}
+
+// TestLoginRehashesAtNewCost: a hash made at another bcrypt cost is upgraded on the next login.
+func TestLoginRehashesAtNewCost(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	old, err := newHasher(bcrypt.MinCost + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := createAccount(context.Background(), env.d.accounts, old, "u@example.com", "right-password", "U", shared.RoleCustomer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.login(t, "u@example.com", "right-password")
+	got, _ := env.d.accounts.ByID(context.Background(), a.ID)
+	if c, _ := bcrypt.Cost(got.PasswordHash); c != env.cfg.BcryptCost {
+		t.Fatalf("cost after login = %d, want %d", c, env.cfg.BcryptCost)
+	}
+	env.login(t, "u@example.com", "right-password") // the new hash still verifies
 }

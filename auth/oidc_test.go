@@ -426,6 +426,20 @@ func TestIntrospectAndRevoke(t *testing.T) {
 		t.Errorf("introspect by a public client: status = %d, want 401", st)
 	}
 
+	// Malformed requests and bad client credentials.
+	if w := env.do(t, "POST", "/introspect", `{"token":"x"}`, svc...); w.Code != 400 {
+		t.Errorf("POST /introspect with JSON: status = %d, want 400", w.Code)
+	}
+	if w := env.do(t, "POST", "/introspect", url.Values{"token": {"a", "b"}}, svc...); w.Code != 400 {
+		t.Errorf("POST /introspect with a repeated token: status = %d, want 400", w.Code)
+	}
+	if w := env.do(t, "POST", "/revoke", url.Values{"token": {lr.RefreshToken}, "client_id": {"internal-service"}, "client_secret": {"wrong"}}); w.Code != 401 {
+		t.Errorf("POST /revoke with a wrong secret: status = %d, want 401", w.Code)
+	}
+	if _, out := introspect(lr.RefreshToken, svc...); out["active"] != true {
+		t.Errorf("a rejected revoke revoked the token")
+	}
+
 	// Revoke: the login refresh token dies; unknown tokens still get 200.
 	for _, tok := range []string{lr.RefreshToken, "unknown"} {
 		if w := env.do(t, "POST", "/revoke", url.Values{"token": {tok}}); w.Code != 200 {

@@ -110,6 +110,13 @@ func (h *hasher) hash(password string) ([]byte, error) {
 	return b, nil
 }
 
+// outdated reports whether hash was made at another cost than the configured one, so a successful
+// login should re-hash the password.
+func (h *hasher) outdated(hash []byte) bool {
+	c, err := bcrypt.Cost(hash)
+	return err == nil && c != h.cost
+}
+
 // matches reports whether password matches hash (constant-time inside bcrypt). A nil hash is checked
 // against the dummy and never matches.
 func (h *hasher) matches(hash []byte, password string) bool {

@@ -48,6 +48,8 @@ type accountStore interface {
 	// SetStatus sets the status if at is newer than the status applied last, so a replayed or
 	// out-of-order event changes nothing; it reports whether it applied. ErrNotFound.
 	SetStatus(ctx context.Context, id, status string, at time.Time) (bool, error)
+	// SetPasswordHash replaces the password hash (a re-hash at a new bcrypt cost); ErrNotFound.
+	SetPasswordHash(ctx context.Context, id string, hash []byte) error
 	// PendingEvents returns up to limit accounts whose user.registered is not yet published.
 	PendingEvents(ctx context.Context, limit int) ([]account, error)
 	// MarkPublished clears EventPending; ErrNotFound.
@@ -109,6 +111,18 @@ func (s *mongoAccountStore) SetStatus(ctx context.Context, id, status string, at
 		return false, fmt.Errorf("accounts.set_status: %w", err)
 	}
 	return false, nil
+}
+
+func (s *mongoAccountStore) SetPasswordHash(ctx context.Context, id string, hash []byte) error {
+	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: hash}, {Key: "updated_at", Value: time.Now().UTC()}}}})
+	if err != nil {
+		return shared.MongoErr("accounts.set_password_hash", err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("accounts.set_password_hash: %w", shared.ErrNotFound)
+	}
+	return nil
 }
 
 func (s *mongoAccountStore) PendingEvents(ctx context.Context, limit int) ([]account, error) {

@@ -77,6 +77,18 @@ func (s *memAccountStore) SetStatus(_ context.Context, id, status string, at tim
 	return true, nil
 }
 
+func (s *memAccountStore) SetPasswordHash(_ context.Context, id string, hash []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byID[id]
+	if !ok {
+		return fmt.Errorf("accounts.set_password_hash: %w", shared.ErrNotFound)
+	}
+	a.PasswordHash, a.UpdatedAt = append([]byte(nil), hash...), time.Now().UTC()
+	s.byID[id] = a
+	return nil
+}
+
 func (s *memAccountStore) PendingEvents(_ context.Context, limit int) ([]account, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

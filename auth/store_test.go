@@ -72,6 +72,16 @@ func testAccountStoreContract(t *testing.T, s accountStore) {
 		t.Fatalf("ByID unknown: err = %v, want ErrNotFound", err)
 	}
 
+	if err := s.SetPasswordHash(ctx, "a1", []byte("h2")); err != nil {
+		t.Fatalf("SetPasswordHash: %v", err)
+	}
+	if got, _ := s.ByEmail(ctx, "a@example.com"); string(got.PasswordHash) != "h2" {
+		t.Fatalf("hash after SetPasswordHash = %q", got.PasswordHash)
+	}
+	if err := s.SetPasswordHash(ctx, "nope", []byte("x")); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("SetPasswordHash unknown: err = %v, want ErrNotFound", err)
+	}
+
 	pending, err := s.PendingEvents(ctx, 10)
 	if err != nil || len(pending) != 1 || pending[0].ID != "a1" {
 		t.Fatalf("PendingEvents = %v, %v", pending, err)
