@@ -105,8 +105,8 @@ type outboxRelay struct {
 	failures  *shared.CounterVec
 
 	// Interval is the poll period when idle (default 5 s): it also picks up events left behind by a
-	// crash or by another instance. Backoff doubles from MinBackoff (100 ms) to MaxBackoff (30 s) while
-	// publishing fails.
+	// crash or by another instance. Backoff doubles from MinBackoff (100 ms) to MaxBackoff (10 s) while
+	// publishing fails: short, because a suspension takes effect in auth only once its event is out.
 	Interval, MinBackoff, MaxBackoff time.Duration
 }
 
@@ -120,7 +120,7 @@ func newOutboxRelay(logger *slog.Logger, profiles profileStore, pub shared.Publi
 		failures:   metrics.Counter("user_outbox_publish_failures_total", "Failed outbox publish attempts."),
 		Interval:   5 * time.Second,
 		MinBackoff: 100 * time.Millisecond,
-		MaxBackoff: 30 * time.Second,
+		MaxBackoff: 10 * time.Second,
 	}
 }
 

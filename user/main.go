@@ -99,11 +99,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 func ensureIndexes(ctx context.Context, logger *slog.Logger, s *mongoProfileStore) {
 	backoff := time.Second
 	for {
-		if err := s.EnsureIndexes(ctx); err == nil {
+		err := s.EnsureIndexes(ctx)
+		if err == nil {
 			return
-		} else {
-			logger.Warn("mongo indexes not created yet", "err", err, "retry_in", backoff.String())
 		}
+		logger.Warn("mongo indexes not created yet", "err", err, "retry_in", backoff.String())
 		select {
 		case <-ctx.Done():
 			return
