@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -80,7 +81,8 @@ func createProduct(ctx context.Context, store productStore, p product, stock int
 }
 
 // handleProductUpdate serves PUT /products/{id} and PUT /products/sku/{sku} (admin): replaces the
-// product's fields (an omitted "active" keeps the current value), records product.updated. The SKU
+// product's fields (omitted "active", "images", "attributes" and "currency" keep their current values),
+// records product.updated. The SKU
 // cannot change: inventory and orders key stock and lines by it. 404 for absent or deleted products.
 func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, bySKU bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -113,8 +115,19 @@ func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, by
 		)
 		for attempt := 1; ; attempt++ {
 			next := p
+			// Omitted optional fields keep their values, so a form that does not show them (the
+			// storefront's has no attributes) cannot wipe them by accident. Sending [] or {} clears.
 			if in.Active == nil {
 				next.Active = cur.Active
+			}
+			if in.Images == nil {
+				next.Images = cur.Images
+			}
+			if in.Attributes == nil {
+				next.Attributes = cur.Attributes
+			}
+			if strings.TrimSpace(in.Currency) == "" {
+				next.Currency = cur.Currency
 			}
 			next.ID, next.SKU, next.CreatedAt, next.UpdatedAt, next.Version = cur.ID, cur.SKU, cur.CreatedAt, now(), cur.Version
 			ev, err := updatedEvent(next, next.UpdatedAt)

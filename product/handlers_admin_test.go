@@ -76,9 +76,13 @@ func TestAdminWrites(t *testing.T) {
 	}
 	upd = `{"name":"Blue Mug XL","price":15,"category":"home-kitchen","sku":"mug-blue-01","id":"` + id + `","created_at":"x"}`
 	w = e.do(t, "PUT", "/products/"+id, upd, e.admin)
-	if w.Code != 200 || !strings.Contains(w.Body.String(), `"price":15.00`) || !strings.Contains(w.Body.String(), `"images":[]`) ||
-		!strings.Contains(w.Body.String(), `"active":true`) {
-		t.Fatalf("PUT /products/{id}: status = %d body %s, want 200 with the new price", w.Code, w.Body)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"price":15.00`) || !strings.Contains(w.Body.String(), `"images":["https://picsum.photos/seed/MUG-BLUE-01/600/400"]`) ||
+		!strings.Contains(w.Body.String(), `"attributes":{"color":"blue"}`) || !strings.Contains(w.Body.String(), `"active":true`) {
+		t.Fatalf("PUT /products/{id}: status = %d body %s, want 200 with the new price, images and attributes kept", w.Code, w.Body)
+	}
+	w = e.do(t, "PUT", "/products/"+id, `{"name":"Blue Mug XL","price":15,"category":"home-kitchen","images":[],"attributes":{},"currency":"EUR"}`, e.admin)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"images":[],"attributes":{}`) || !strings.Contains(w.Body.String(), `"currency":"EUR"`) {
+		t.Fatalf("PUT with empty images and attributes: status = %d body %s, want them cleared", w.Code, w.Body)
 	}
 	for _, c := range []struct{ name, body string }{
 		{"change sku", `{"sku":"OTHER","name":"x","price":1,"category":"a"}`},
@@ -99,10 +103,10 @@ func TestAdminWrites(t *testing.T) {
 	if w := e.do(t, "PUT", "/products/sku/NOPE", `{"name":"x","price":1,"category":"a"}`, e.admin); w.Code != 404 {
 		t.Errorf("PUT absent SKU: status = %d, want 404", w.Code)
 	}
-	if got := e.pub.Types(shared.TopicProduct); strings.Join(got, ",") != "product.created,product.updated,product.updated" {
-		t.Errorf("events = %v, want created, updated, updated", got)
+	if got := e.pub.Types(shared.TopicProduct); strings.Join(got, ",") != "product.created,product.updated,product.updated,product.updated" {
+		t.Errorf("events = %v, want created and three updates", got)
 	}
-	if d := eventData(t, e.pub.Events(shared.TopicProduct)[2]); d["price_cents"] != float64(999) || d["active"] != false || d["stock"] != nil {
+	if d := eventData(t, e.pub.Events(shared.TopicProduct)[3]); d["price_cents"] != float64(999) || d["active"] != false || d["stock"] != nil || d["currency"] != "EUR" {
 		t.Errorf("product.updated data = %v, want price_cents 999, inactive, no stock", d)
 	}
 
@@ -119,8 +123,8 @@ func TestAdminWrites(t *testing.T) {
 		t.Errorf("PUT deleted: status = %d, want 404", w.Code)
 	}
 	evs = e.pub.Events(shared.TopicProduct)
-	if last := evs[len(evs)-1]; last.Type != evProductDeleted || eventData(t, last)["sku"] != "MUG-BLUE-01" || len(evs) != 4 {
-		t.Errorf("events = %v, want a fourth event product.deleted for MUG-BLUE-01", e.pub.Types(shared.TopicProduct))
+	if last := evs[len(evs)-1]; last.Type != evProductDeleted || eventData(t, last)["sku"] != "MUG-BLUE-01" || len(evs) != 5 {
+		t.Errorf("events = %v, want a fifth event product.deleted for MUG-BLUE-01", e.pub.Types(shared.TopicProduct))
 	}
 }
 

@@ -63,6 +63,10 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	}
 	q.Sort = v.Get("sort")
 	switch q.Sort {
+	case "price_asc": // the spelling some clients (the storefront) use
+		q.Sort = sortPrice
+	case "price_desc":
+		q.Sort = sortPriceDesc
 	case "":
 		q.Sort = sortNewest
 		if q.Q != "" {
@@ -70,7 +74,7 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 		}
 	case sortPrice, sortPriceDesc, sortNewest, sortName, sortRelevance:
 	default:
-		fields["sort"] = "must be one of price, -price, newest, name, relevance"
+		fields["sort"] = "must be one of price (or price_asc), -price (or price_desc), newest, name, relevance"
 	}
 	for _, p := range []struct {
 		name     string

@@ -99,6 +99,8 @@ func TestProductReads(t *testing.T) {
 		{"/products?category=books", 200, 6, 6, "", ""},
 		{"/products?category=BOOKS&sort=price", 200, 6, 6, "BOOK-SCI-006", ""},
 		{"/products?sort=-price&limit=1", 200, 30, 1, "SPRT-TENT-006", `"price":249.00`},
+		{"/products?sort=price_desc&limit=1", 200, 30, 1, "SPRT-TENT-006", ""},
+		{"/products?sort=price_asc&limit=1", 200, 30, 1, "BOOK-SCI-006", ""},
 		{"/products?sort=name&limit=1", 200, 30, 1, "BOOK-SCI-006", ""},
 		{"/products?minPrice=100&maxPrice=150&sort=price", 200, 4, 4, "ELEC-CAM-005", ""},
 		{"/products?q=headphones", 200, 1, 1, "ELEC-HP-001", ""},
