@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -170,3 +171,46 @@ func FuzzRead(f *testing.F) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestFragmentedWithPing sends a text message in three fragments with a ping between them: Read must
+// return the whole message and the pong must go out before it.
+func TestFragmentedWithPing(t *testing.T) {
+	t.Parallel()
+	server, client := net.Pipe()
+	defer client.Close()
+	c := NewConn(server, false)
+	defer c.CloseNow()
+	mask := [4]byte{9, 8, 7, 6}
+	var in []byte
+	frag := func(b0 byte, p string) {
+		f := appendFrame(nil, 0, []byte(p), true, mask)
+		f[0] = b0
+		in = append(in, f...)
+	}
+	frag(0x01, "hel") // text, not final
+	in = appendFrame(in, opPing, []byte("k"), true, mask)
+	frag(0x00, "lo, ")  // continuation, not final
+	frag(0x80, "world") // continuation, final
+	go client.Write(in)
+
+	pong := make(chan []byte, 1)
+	go func() {
+		h, err := readHeader(client)
+		if err != nil {
+			pong <- nil
+			return
+		}
+		p := make([]byte, h.length)
+		io.ReadFull(client, p)
+		pong <- append([]byte{h.op}, p...)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	typ, got, err := c.Read(ctx)
+	if err != nil || typ != MessageText || string(got) != "hello, world" {
+		t.Fatalf("Read = %v, %q, %v; want text %q", typ, got, err, "hello, world")
+	}
+	if p := <-pong; string(p) != string([]byte{opPong, 'k'}) {
+		t.Fatalf("peer got %v, want a pong with the ping's payload", p)
+	}
+}
