@@ -152,3 +152,69 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRunWithRedis drives the real program against the Redis of REDIS_TEST_URL: the seeded demo
+// account logs in, its cookie gives a fresh token at /session, and logout ends it.
+func TestRunWithRedis(t *testing.T) {
+	t.Parallel()
+	redisURL := os.Getenv("REDIS_TEST_URL")
+	if redisURL == "" {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	addr := freeAddr(t)
+	env := map[string]string{"HTTP_ADDR": addr, "REDIS_URL": redisURL, "KAFKA_BROKERS": freeAddr(t),
+		"AUTH_BCRYPT_COST": "4", "LOG_LEVEL": "error", "DEMO_EMAIL": "run-" + shared.NewID()[:8] + "@example.com"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"auth"}, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
+	base := "http://" + addr
+	sharedtest.WaitReady(t, base+"/healthz", 20*time.Second)
+
+	body := `{"email":"` + env["DEMO_EMAIL"] + `","password":"demo-Passw0rd!"}`
+	var resp *http.Response
+	deadline := time.Now().Add(20 * time.Second)
+	for { // seeding runs in the background
+		var err error
+		resp, err = http.Post(base+"/login", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /login: status = %d, want 200", resp.StatusCode)
+	}
+	var sid string
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			sid = c.Value
+		}
+	}
+	get := func(method, path string) int {
+		req, _ := http.NewRequest(method, base+path, nil)
+		req.Header.Set("X-Session-ID", sid)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if st := get("GET", "/session"); st != http.StatusOK {
+		t.Errorf("GET /session: status = %d, want 200", st)
+	}
+	if st := get("POST", "/logout"); st != http.StatusNoContent {
+		t.Errorf("POST /logout: status = %d, want 204", st)
+	}
+	if st := get("GET", "/session"); st != http.StatusUnauthorized {
+		t.Errorf("GET /session after logout: status = %d, want 401", st)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run returned %v", err)
+	}
+}
