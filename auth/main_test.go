@@ -166,7 +166,9 @@ func TestRunWithRedis(t *testing.T) {
 		"AUTH_BCRYPT_COST": "4", "LOG_LEVEL": "error", "DEMO_EMAIL": "run-" + shared.NewID()[:8] + "@example.com"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"auth"}, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"auth"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	}()
 	base := "http://" + addr
 	sharedtest.WaitReady(t, base+"/healthz", 20*time.Second)
 
