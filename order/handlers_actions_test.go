@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -237,5 +239,44 @@ func TestTransitionTable(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// flakyTransitionStore fails the next Transition, as a Mongo hiccup right after a charge would.
+type flakyTransitionStore struct {
+	orderStore
+	fail atomic.Bool
+}
+
+func (f *flakyTransitionStore) Transition(ctx context.Context, id string, t transition) (Order, error) {
+	if f.fail.CompareAndSwap(true, false) {
+		return Order{}, errors.New("mongo: connection reset")
+	}
+	return f.orderStore.Transition(ctx, id, t)
+}
+
+// TestOrderPayStoreFailsAfterCharge: the charge is refunded, the request fails, and a retry charges
+// anew and pays the order; the customer is charged once in the end.
+func TestOrderPayStoreFailsAfterCharge(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	v := h.create("k", `[{"sku":"TSHIRT-1","quantity":1}]`)
+	h.confirm(v.ID)
+	flaky := &flakyTransitionStore{orderStore: h.store}
+	h.co.store = flaky
+	flaky.fail.Store(true)
+	if code, body, _ := h.do("POST", "/orders/"+v.ID+"/pay", h.customer, payJSON); code != http.StatusInternalServerError {
+		t.Fatalf("POST pay with store failing: status = %d, want 500: %s", code, body)
+	}
+	if h.status(v.ID) != StatusConfirmed || len(h.pay.refunds) != 1 {
+		t.Fatalf("after failed pay: status %s refunds %d, want confirmed and 1 refund", h.status(v.ID), len(h.pay.refunds))
+	}
+	code, body, _ := h.do("POST", "/orders/"+v.ID+"/pay", h.customer, payJSON)
+	if code != http.StatusOK || decodeView(t, body).Status != StatusPaid {
+		t.Fatalf("POST pay retry: status = %d, want 200 paid: %s", code, body)
+	}
+	o, _ := h.store.Get(context.Background(), v.ID)
+	if _, refunded := h.pay.refunds[o.Payment.ChargeID]; refunded || h.pay.chargeCount() != 2 {
+		t.Errorf("paid with charge %s (refunded %v), charges %d; want a fresh, unrefunded second charge", o.Payment.ChargeID, refunded, h.pay.chargeCount())
 	}
 }

@@ -117,8 +117,8 @@ var errDeclined = errors.New("card declined")
 // paymentProvider takes and refunds payments; the stub below stands in for a real one (Stripe and
 // the like offer the same idempotent Charge/Refund).
 type paymentProvider interface {
-	// Charge charges the card once per OrderID: a repeated call for an order already charged returns
-	// the first charge without charging again. Declines return errDeclined and are not remembered, so
+	// Charge charges the card once per OrderID: a repeated call for an order already charged (and
+	// not refunded) returns the first charge without charging again. Declines return errDeclined and are not remembered, so
 	// the customer may retry with another card.
 	Charge(ctx context.Context, req chargeRequest) (charge, error)
 	// Refund returns the whole charge; refunding twice returns the same refund ID.
@@ -166,6 +166,12 @@ func (p *stubPayments) Refund(_ context.Context, chargeID string) (string, error
 	}
 	id := "re_" + shared.NewID()
 	p.refunds[chargeID] = id
+	// A refunded charge no longer covers its order: a later Charge for it charges anew.
+	for order, c := range p.byOrder {
+		if c.ID == chargeID {
+			delete(p.byOrder, order)
+		}
+	}
 	return id, nil
 }
 
