@@ -82,13 +82,19 @@ func handleUserEvent(logger *slog.Logger, profiles profileStore) shared.EventHan
 	}
 }
 
-// addEvent appends an event for topic to p's outbox; the store writes it with the change itself, and
-// the relay publishes it afterwards.
+// addEvent appends an event to p's outbox; the store writes it with the change itself, and the relay
+// publishes it afterwards. occurred_at is in whole milliseconds (what Mongo keeps) and strictly
+// increases per user, so a consumer that keeps only newer events never drops a quick second change.
 func addEvent(p *Profile, typ string, data any) error {
 	e, err := shared.NewEvent(typ, p.ID, data)
 	if err != nil {
 		return err
 	}
+	at := e.OccurredAt.UTC().Truncate(time.Millisecond)
+	if !at.After(p.LastEventAt) {
+		at = p.LastEventAt.Truncate(time.Millisecond).Add(time.Millisecond)
+	}
+	e.OccurredAt, p.LastEventAt = at, at
 	p.Outbox = append(p.Outbox, newOutboxEvent(shared.TopicUser, e))
 	return nil
 }

@@ -178,3 +178,27 @@ func TestRelayKickPublishesAtOnce(t *testing.T) {
 		cancel()
 	})
 }
+
+// TestEventTimesIncrease: back-to-back changes get strictly increasing occurred_at in whole
+// milliseconds, since auth applies a status event only if it is newer than the last one applied.
+func TestEventTimesIncrease(t *testing.T) {
+	t.Parallel()
+	p := newProfile("u1", "a@example.com", "A", shared.RoleCustomer, time.Now())
+	p.LastEventAt = time.Now().Add(time.Hour) // a clock that went backwards must not matter
+	for _, s := range []string{statusSuspended, statusActive, statusSuspended} {
+		if err := addEvent(&p, eventUserStatusChanged, userStatusChanged{UserID: "u1", Status: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, o := range p.Outbox {
+		if !o.OccurredAt.Equal(o.OccurredAt.Truncate(time.Millisecond)) {
+			t.Errorf("event %d occurred_at %v has sub-millisecond precision", i, o.OccurredAt)
+		}
+		if i > 0 && !o.OccurredAt.After(p.Outbox[i-1].OccurredAt) {
+			t.Errorf("event %d occurred_at %v not after event %d's %v", i, o.OccurredAt, i-1, p.Outbox[i-1].OccurredAt)
+		}
+	}
+	if !p.LastEventAt.Equal(p.Outbox[2].OccurredAt) {
+		t.Errorf("LastEventAt = %v, want the last event's time", p.LastEventAt)
+	}
+}

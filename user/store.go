@@ -42,6 +42,9 @@ type Profile struct {
 	Outbox []outboxEvent `bson:"outbox"`
 	// HasPending mirrors len(Outbox) > 0 so the relay can find such profiles with an index.
 	HasPending bool `bson:"has_pending"`
+	// LastEventAt is the occurred_at of the user's latest event: each next one is at least 1 ms later,
+	// because consumers (auth) order status events by occurred_at at millisecond precision.
+	LastEventAt time.Time `bson:"last_event_at"`
 }
 
 // Preferences are the user's shop settings.
