@@ -27,11 +27,15 @@ func main() {
 }
 
 // run starts the service and blocks until ctx is cancelled, then shuts down in order: HTTP, the outbox
-// relay and seeder, the Kafka publisher (flushed), MongoDB.
+// relay and seeder, the Kafka publisher (flushed), MongoDB. `product -healthcheck` instead probes the
+// running instance's /readyz (the container healthcheck) and returns nil when it answers 200.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if shared.IsHealthcheck(args) {
+		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
 	logger := shared.NewLogger(stdout, "product", cfg.LogLevel)
 	metrics := shared.NewMetrics("product")

@@ -26,8 +26,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestRun starts the whole program with Kafka unreachable: it must serve, seed the demo catalog,
-// report Kafka in /readyz and stop cleanly when its context ends. It runs on the in-memory store, and
+// TestRun starts the whole program with a "broker" that accepts connections but speaks no Kafka: it
+// must serve, seed the demo catalog (events wait in the outbox), pass its container healthcheck, report
+// Kafka in /readyz once the broker is gone, and stop cleanly when its context ends. It runs on the in-memory store, and
 // also on MongoDB when MONGO_TEST_URI is set.
 func TestRun(t *testing.T) {
 	t.Parallel()
@@ -53,9 +54,22 @@ func TestRun(t *testing.T) {
 func testRun(t *testing.T, extra map[string]string) {
 	iss := sharedtest.NewIssuer(t)
 	addr := freeAddr(t)
+	broker, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := broker.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 	env := map[string]string{
 		"HTTP_ADDR":     addr,
-		"KAFKA_BROKERS": freeAddr(t), // nothing listens: events wait in the outbox
+		"KAFKA_BROKERS": broker.Addr().String(),
 		"JWKS_URL":      iss.URL,
 		"AUTH_ISSUER":   iss.Name,
 		"LOG_LEVEL":     "warn",
@@ -86,6 +100,22 @@ func testRun(t *testing.T, extra map[string]string) {
 			t.Fatalf("GET /products: total = %d, want %d within 10s", list.Total, len(demoCatalog))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The container healthcheck probes /readyz: 200 while the broker (and Mongo) answer, not after.
+	healthcheck := func() error {
+		return run(context.Background(), []string{"product", "-healthcheck"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for err := healthcheck(); err != nil; err = healthcheck() {
+		if time.Now().After(deadline) {
+			t.Fatalf("run -healthcheck = %v, want nil within 10s", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	broker.Close()
+	if err := healthcheck(); err == nil {
+		t.Error("run -healthcheck with the broker gone = nil, want an error")
 	}
 
 	resp, err := http.Get(base + "/readyz")
