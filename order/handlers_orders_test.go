@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -302,5 +303,38 @@ func TestProbes(t *testing.T) {
 	}
 	if code, _, _ := h.do("DELETE", "/orders", h.customer, ""); code != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE /orders: status = %d, want 405", code)
+	}
+}
+
+// TestOrderCreateUserDown: a saved address cannot be resolved while user is down: 503, nothing stored.
+func TestOrderCreateUserDown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.users.srv.Close()
+	code, body, _ := h.do("POST", "/orders", h.customer, `{"items":[{"sku":"MUG-1","quantity":1}],"address_id":"addr-1"}`, "Idempotency-Key", "k")
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("POST /orders with user down: status = %d, want 503: %s", code, body)
+	}
+	if _, total, _ := h.store.List(context.Background(), listQuery{Page: 1, Limit: 10}); total != 0 {
+		t.Errorf("%d orders stored", total)
+	}
+}
+
+func TestCatalogDoesNotRetryNotFound(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := newHTTPCatalog(h.products.srv.URL)
+	if _, err := c.Product(context.Background(), "NOPE"); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("Product(NOPE) = %v, want ErrNotFound", err)
+	}
+	if _, err := c.Product(context.Background(), "a/../b?x"); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("Product with path characters = %v, want ErrNotFound (escaped, not traversed)", err)
+	}
+	if n := h.products.Calls.Load(); n != 2 {
+		t.Errorf("product calls = %d, want 2 (no retry on 404)", n)
+	}
+	p, err := c.Product(context.Background(), "MUG-1")
+	if err != nil || p.PriceCents != 750 || p.Name != "Mug" || p.Currency != "USD" {
+		t.Errorf("Product(MUG-1) = %+v, %v", p, err)
 	}
 }
