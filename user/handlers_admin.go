@@ -42,7 +42,7 @@ func handleUserList(logger *slog.Logger, profiles profileStore) http.Handler {
 
 // errNotYours answers a customer asking for another user's profile. It is given before the store is
 // asked, whatever the ID, so it says nothing about which IDs exist.
-var errNotYours = shared.Errorf(shared.CodeForbidden, "you may only read your own profile")
+var errNotYours = shared.Errorf(shared.CodeForbidden, "you may only access your own profile")
 
 // errUserNotFound answers an admin asking for a profile that does not exist.
 var errUserNotFound = shared.Errorf(shared.CodeNotFound, "user not found")
