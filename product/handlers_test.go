@@ -163,6 +163,9 @@ func TestConditionalGet(t *testing.T) {
 			if w := e.do(t, "GET", path, "", "", "If-None-Match", `"stale"`); w.Code != 200 {
 				t.Errorf("GET %s If-None-Match stale: status = %d, want 200", path, w.Code)
 			}
+			if w := e.do(t, "HEAD", path, "", ""); w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("ETag") != etag {
+				t.Errorf("HEAD %s: status = %d, %d body bytes, ETag %q; want 200, no body, %s", path, w.Code, w.Body.Len(), w.Header().Get("ETag"), etag)
+			}
 		})
 	}
 	// Last-Modified on a single product; If-Modified-Since revalidates it.
