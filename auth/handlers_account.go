@@ -161,7 +161,7 @@ func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"email": err.Error()}))
 			return
 		}
-		acctKey, ipKey := "acct:"+email, "ip:"+clientIP(r, cfg.TrustedProxies)
+		acctKey, ipKey := "acct:"+email, ipLimitKey(clientIP(r, cfg.TrustedProxies))
 		if wait, err := throttled(ctx, d, acctKey, ipKey); err != nil || wait > 0 {
 			if err == nil {
 				failures.Inc("throttled")

@@ -215,3 +215,17 @@ func TestClientIP(t *testing.T) {
 		}
 	}
 }
+
+func TestIPLimitKey(t *testing.T) {
+	t.Parallel()
+	for ip, want := range map[string]string{
+		"192.0.2.1":            "ip:192.0.2.1",
+		"2001:db8:1:2:3:4:5:6": "ip:2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "ip:2001:db8:1:2::/64",
+		"not-an-ip":            "ip:not-an-ip",
+	} {
+		if got := ipLimitKey(ip); got != want {
+			t.Errorf("ipLimitKey(%s) = %s, want %s", ip, got, want)
+		}
+	}
+}

@@ -59,6 +59,17 @@ func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	return peer.String()
 }
 
+// ipLimitKey is the throttling key for a client address: the address itself for IPv4, its /64 for
+// IPv6, since one subscriber usually holds a whole /64 and could otherwise rotate through it.
+func ipLimitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return "ip:" + ip
+	}
+	p, _ := a.Prefix(64)
+	return "ip:" + p.String()
+}
+
 func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	for _, p := range trusted {
 		if p.Contains(a) {
