@@ -220,3 +220,21 @@ func (r *outboxRelay) flushOne(ctx context.Context, p Profile) error {
 	}
 	return nil
 }
+
+// countEvents wraps h to count consumed events by type and result (ok, poison, error) in
+// user_events_consumed_total.
+func countEvents(metrics *shared.Metrics, h shared.EventHandler) shared.EventHandler {
+	c := metrics.Counter("user_events_consumed_total", "Events consumed from user.events.", "type", "result")
+	return func(ctx context.Context, e shared.Event) error {
+		err := h(ctx, e)
+		result := "ok"
+		switch {
+		case errors.Is(err, shared.ErrPoison):
+			result = "poison"
+		case err != nil:
+			result = "error"
+		}
+		c.Inc(e.Type, result)
+		return err
+	}
+}

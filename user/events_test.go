@@ -202,3 +202,16 @@ func TestEventTimesIncrease(t *testing.T) {
 		t.Errorf("LastEventAt = %v, want the last event's time", p.LastEventAt)
 	}
 }
+
+func TestCountEvents(t *testing.T) {
+	t.Parallel()
+	metrics := shared.NewMetrics("user")
+	h := countEvents(metrics, handleUserEvent(discardLogger(), newMemProfileStore()))
+	ctx := context.Background()
+	h(ctx, registered(t, userRegistered{UserID: "u1"}))
+	h(ctx, shared.Event{ID: "e", Type: eventUserRegistered, Data: []byte(`{`)})
+	c := metrics.Counter("user_events_consumed_total", "", "type", "result")
+	if ok, poison := c.Value(eventUserRegistered, "ok"), c.Value(eventUserRegistered, "poison"); ok != 1 || poison != 1 {
+		t.Errorf("consumed ok = %d poison = %d, want 1 and 1", ok, poison)
+	}
+}

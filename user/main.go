@@ -73,7 +73,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	wg.Go(func() {
 		consumeErr = shared.Consume(bgCtx, logger, shared.ConsumerConfig{
 			Brokers: cfg.Brokers, Group: "user", Topics: []string{shared.TopicUser},
-		}, handleUserEvent(logger, profiles))
+		}, countEvents(metrics, handleUserEvent(logger, profiles)))
 	})
 	wg.Go(func() { relay.Run(bgCtx) })
 	if ms, ok := profiles.(*mongoProfileStore); ok {
