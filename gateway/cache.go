@@ -243,6 +243,12 @@ func (c *responseCache) bypass(w http.ResponseWriter, r *http.Request, service s
 // write proxies a write; one under product that did not fail as the client's fault purges the
 // product cache, here and in Redis, so the next read sees it.
 func (c *responseCache) write(w http.ResponseWriter, r *http.Request, service string, next http.Handler) {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		c.bypass(w, r, service, next) // OPTIONS, TRACE...: not a write
+		return
+	}
 	if service != "product" {
 		c.bypass(w, r, service, next)
 		return
