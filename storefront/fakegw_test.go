@@ -34,6 +34,8 @@ type fakeGateway struct {
 	requests  []fakeRequest
 	fail      map[string]int // "METHOD /path" prefix → status to answer with
 	nextID    int
+	// realtime, when set, serves GET /realtime/ws.
+	realtime http.Handler
 }
 
 type fakeRequest struct {
@@ -135,6 +137,9 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	g.mu.Unlock()
 
 	mux := http.NewServeMux()
+	if g.realtime != nil {
+		mux.Handle("GET /realtime/ws", g.realtime)
+	}
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("POST /auth/login", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Email, Password string }
