@@ -82,7 +82,7 @@ func (inv *inventory) handleOrderEvent(ctx context.Context, e shared.Event) erro
 type relayConfig struct {
 	Batch      int           // events per publish; default 100
 	Idle       time.Duration // poll interval when nothing woke it; default 1 s
-	BackoffMax time.Duration // cap of the retry backoff after a failed publish; default 30 s
+	BackoffMax time.Duration // cap of the retry backoff after a failed publish; default 10 s
 }
 
 // relay publishes the outbox until ctx ends: woken by emit or every Idle, it publishes pending events
@@ -97,7 +97,7 @@ func (inv *inventory) relay(ctx context.Context, pub shared.Publisher, cfg relay
 		cfg.Idle = time.Second
 	}
 	if cfg.BackoffMax == 0 {
-		cfg.BackoffMax = 30 * time.Second
+		cfg.BackoffMax = 10 * time.Second
 	}
 	backoff := 100 * time.Millisecond
 	for {
