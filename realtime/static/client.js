@@ -12,7 +12,7 @@
 // connection has stayed open 10 s), and resumes with ?since=<last seq>&epoch=<server epoch> so nothing
 // is missed while the server still buffers it. Identity comes from the session cookie (same origin
 // through the gateway) or opts.token (sent as ?access_token=; a string, or a function called at every
-// connect so a reconnect after 15 min does not reuse an expired token).
+// connect, possibly returning a promise, so a reconnect after 15 min does not reuse an expired token).
 (function (root) {
   "use strict";
 
@@ -61,10 +61,8 @@
       }
     }
 
-    function buildURL() {
+    function buildURL(token) {
       var q = [];
-      // token may be a function, so each reconnect uses a fresh one (access tokens live 15 min).
-      var token = typeof opts.token === "function" ? opts.token() : opts.token;
       if (token) q.push("access_token=" + encodeURIComponent(token));
       if (lastSeq > 0 || epoch) {
         q.push("since=" + lastSeq);
@@ -75,9 +73,21 @@
     }
 
     function open() {
+      retryTimer = null;
       setState(attempt === 0 ? "connecting" : "reconnecting");
+      // token may be a string, a function, or a function returning a promise (e.g. a fetch of a
+      // fresh token): called at every connect, as access tokens live 15 min.
+      var t = typeof opts.token === "function" ? opts.token() : opts.token;
+      if (t && typeof t.then === "function") {
+        t.then(function (v) { if (!closed) dial(v); }, function () { if (!closed) schedule(); });
+      } else {
+        dial(t);
+      }
+    }
+
+    function dial(token) {
       try {
-        ws = new WS(buildURL());
+        ws = new WS(buildURL(token));
       } catch (e) {
         schedule();
         return;

@@ -90,4 +90,12 @@ runNextTimer();
 assert.strictEqual(sockets[sockets.length - 1].url, "ws://x/ws?access_token=t2");
 c2.close();
 assert.strictEqual(timers.length, 0, "close must cancel the pending retry");
-console.log("ok");
+// A token function may return a promise.
+const c3 = rt.connect({ url: "ws://x/ws", WebSocket: FakeWS, timers: fakeTimers, token: () => Promise.resolve("p1") });
+const before = sockets.length;
+setImmediate(() => {
+  assert.strictEqual(sockets.length, before + 1, "no socket after the token promise resolved");
+  assert.strictEqual(sockets[sockets.length - 1].url, "ws://x/ws?access_token=p1");
+  c3.close();
+  console.log("ok");
+});
