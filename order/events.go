@@ -91,8 +91,13 @@ func (c *checkout) handleInventoryEvent(ctx context.Context, e shared.Event) err
 			return nil // "cancelled": our own cancellation, already applied
 		}
 		return c.applyEvent(ctx, d.OrderID, e.ID, func(o Order) (*move, bool) {
-			if o.Status == StatusPending || o.Status == StatusConfirmed {
+			switch o.Status {
+			case StatusPending, StatusConfirmed:
 				return &move{To: StatusCancelled, By: actorSaga, Reason: reasonExpired}, false
+			case StatusPaid:
+				// Pay refuses within reservationMargin of expiry, so only clock skew gets here: the
+				// customer paid for stock inventory no longer holds. An admin decides (ship or refund).
+				c.logger.ErrorContext(ctx, "reservation expired after payment: stock not held, needs an admin", "order_id", o.ID)
 			}
 			return nil, false
 		})
