@@ -218,11 +218,14 @@ func refreshGrant(ctx context.Context, cfg Config, clients clientRegistry, d dep
 		scope = strings.Join(strings.Fields(req.Scope), " ")
 	}
 	a, err := activeAccount(ctx, d.accounts, g.UserID)
-	if err != nil {
-		if errors.Is(err, shared.ErrUnavailable) {
-			return tokenResponse{}, err
+	var oe *oauthError
+	if errors.As(err, &oe) {
+		// The account is gone or suspended: the grant ends for good (a store error leaves it alone).
+		if rerr := d.grants.RevokeFamily(ctx, g.FamilyID); rerr != nil {
+			return tokenResponse{}, rerr
 		}
-		d.grants.RevokeFamily(ctx, g.FamilyID)
+	}
+	if err != nil {
 		return tokenResponse{}, err
 	}
 	next := g.FamilyID + "." + randomToken()

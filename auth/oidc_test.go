@@ -488,3 +488,20 @@ func TestUserinfoScopes(t *testing.T) {
 		t.Errorf("GET /userinfo with a service token: status = %d, want 401", w.Code)
 	}
 }
+
+// TestRefreshOfSuspendedAccount: even before the status event has swept its grants, a suspended
+// account's refresh token gets invalid_grant and its family is revoked.
+func TestRefreshOfSuspendedAccount(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	lr, _ := env.login(t, "u@example.com", "right-password")
+	env.d.accounts.SetStatus(context.Background(), a.ID, statusSuspended, time.Now())
+	w := env.do(t, "POST", "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {lr.RefreshToken}})
+	if e := decodeBody[map[string]any](t, w); w.Code != 400 || e["error"] != "invalid_grant" {
+		t.Fatalf("refresh of suspended account: %d %v, want 400 invalid_grant", w.Code, e)
+	}
+	if _, err := env.d.grants.Peek(context.Background(), lr.RefreshToken); err == nil {
+		t.Fatal("family still live after a refresh by a suspended account")
+	}
+}
