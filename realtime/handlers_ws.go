@@ -152,9 +152,12 @@ func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn
 		conn.CloseNow()
 	}()
 	conn.SetReadLimit(16 << 10)
+	start := time.Now()
+	var readErr error
 	for {
 		_, p, err := conn.Read(ctx)
 		if err != nil {
+			readErr = err
 			break
 		}
 		f, ok := parseSubscribe(p)
@@ -174,6 +177,8 @@ func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn
 	cancel()
 	conn.CloseNow()
 	<-done
+	logger.InfoContext(ctx, "websocket closed", "user_id", c.id.UserID, "duration_s", time.Since(start).Round(time.Millisecond).Seconds(),
+		"peer_close_code", int(websocket.CloseStatus(readErr)))
 }
 
 // writeLoop writes the hello, the backlog or a resync, then live messages until the client is kicked
