@@ -202,7 +202,15 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, k
 			req.Header.Del(h)
 		}
 		buf := newBufferWriter()
-		next.ServeHTTP(buf, req)
+		if aborted := serveInto(buf, req, next); aborted {
+			// The upstream died mid-body: what arrived is no answer for anyone.
+			buf = newBufferWriter()
+			buf.header.Set("Retry-After", "1")
+			buf.header.Set("Content-Type", "application/json")
+			buf.WriteHeader(http.StatusServiceUnavailable)
+			buf.Write(shared.ErrorJSON(shared.CodeUnavailable, service+" service failed mid-response, try again",
+				shared.RequestIDFrom(r.Context())))
+		}
 		now := time.Now()
 		e := buf.entry(now)
 		ttl, ok := storable(buf, rule)
@@ -231,6 +239,21 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, k
 	default:
 		c.serveEntry(w, r, service, res.e, cacheBypass, now)
 	}
+}
+
+// serveInto runs next into buf and reports whether it aborted (ReverseProxy panics with
+// http.ErrAbortHandler when the upstream fails mid-body); any other panic goes on.
+func serveInto(buf *bufferWriter, r *http.Request, next http.Handler) (aborted bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			aborted = true
+		}
+	}()
+	next.ServeHTTP(buf, r)
+	return false
 }
 
 // bypass proxies r uncached.

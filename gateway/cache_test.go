@@ -413,3 +413,32 @@ func TestCachePurgeReachesOtherGateways(t *testing.T) {
 		t.Errorf("GET through b after a write through a: %s %q, want MISS v2", cacheStatus(rec), rec.Body)
 	}
 }
+
+// TestCacheUpstreamDiesMidBody: a truncated answer is neither stored nor served as a success, and
+// nothing panics through to the client.
+func TestCacheUpstreamDiesMidBody(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"items":[`)
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the upstream drops the connection
+	})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	gw := httptest.NewServer(e.handler)
+	defer gw.Close()
+	resp, err := http.Get(gw.URL + "/product/products")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"code":"unavailable"`) {
+		t.Errorf("GET with the upstream dying mid-body: %d %s, want 503 in the error shape", resp.StatusCode, body)
+	}
+	if keys := e.kv.Keys(); len(keys) != 0 {
+		t.Errorf("store after a truncated answer: %v, want empty", keys)
+	}
+}
