@@ -190,6 +190,19 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"user": user, "access_token": "tok-" + rec.Session, "token_type": "Bearer", "expires_in": 900})
 	})
+	mux.HandleFunc("GET /product/categories", func(w http.ResponseWriter, r *http.Request) {
+		counts := map[string]int{}
+		g.mu.Lock()
+		for _, p := range g.products {
+			counts[p.Category]++
+		}
+		g.mu.Unlock()
+		var items []map[string]any
+		for name, n := range counts {
+			items = append(items, map[string]any{"name": name, "count": n})
+		}
+		writeJSON(w, 200, map[string]any{"items": items, "total": len(items)})
+	})
 	mux.HandleFunc("GET /product/products", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		page, _ := strconv.Atoi(q.Get("page"))

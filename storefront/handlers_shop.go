@@ -78,24 +78,28 @@ func handleHome(s *site) http.Handler {
 	})
 }
 
-// categories lists the catalog's categories. The product API has no category endpoint, so they are
-// gathered from one large page and remembered for a minute.
+// categories lists the catalog's categories from GET /product/categories, remembered for a minute
+// (the lock also keeps concurrent pages from asking at once). A failing call keeps the last list.
 func (s *site) categories(ctx context.Context, session string) []string {
 	s.catMu.Lock()
 	defer s.catMu.Unlock()
 	if time.Now().Before(s.catExpires) {
 		return s.catCache
 	}
-	list, err := s.gw.listProducts(ctx, session, catalogQuery{Page: 1, Limit: 100})
-	if err != nil {
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if _, err := s.gw.do(ctx, call{method: http.MethodGet, path: "/product/categories", session: session, out: &list}); err != nil {
+		s.logger.WarnContext(ctx, "categories unavailable", "err", err)
+		s.catExpires = time.Now().Add(5 * time.Second)
 		return s.catCache
 	}
-	seen := map[string]bool{}
-	var out []string
-	for _, p := range list.Items {
-		if p.Category != "" && !seen[p.Category] {
-			seen[p.Category] = true
-			out = append(out, p.Category)
+	out := make([]string, 0, len(list.Items))
+	for _, c := range list.Items {
+		if c.Name != "" {
+			out = append(out, c.Name)
 		}
 	}
 	slices.Sort(out)
