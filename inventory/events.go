@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -76,125 +75,6 @@ func (inv *inventory) handleOrderEvent(ctx context.Context, e shared.Event) erro
 		_, err = inv.Release(ctx, d.OrderID, d.UserID, reasonCancelled)
 	}
 	return err
-}
-
-// relayConfig tunes the outbox relay. Zero values take the defaults named on each field.
-type relayConfig struct {
-	Batch      int           // events per publish; default 100
-	Idle       time.Duration // poll interval when nothing woke it; default 1 s
-	BackoffMax time.Duration // cap of the retry backoff after a failed publish; default 10 s
-}
-
-// relay publishes the outbox until ctx ends: woken by emit or every Idle, it publishes pending events
-// oldest first and deletes them once the broker acknowledged. A failed publish keeps them and retries
-// with exponential backoff (100 ms doubling to BackoffMax), so Kafka being down loses nothing. On
-// cancellation it makes one last attempt bounded by 5 s.
-func (inv *inventory) relay(ctx context.Context, pub shared.Publisher, cfg relayConfig, published *shared.CounterVec) {
-	if cfg.Batch == 0 {
-		cfg.Batch = 100
-	}
-	if cfg.Idle == 0 {
-		cfg.Idle = time.Second
-	}
-	if cfg.BackoffMax == 0 {
-		cfg.BackoffMax = 10 * time.Second
-	}
-	backoff := 100 * time.Millisecond
-	for {
-		n, err := inv.flush(ctx, pub, cfg.Batch, published)
-		wait, kick := cfg.Idle, inv.kick
-		switch {
-		case err != nil && ctx.Err() == nil:
-			inv.logger.Warn("outbox relay: publish failed, will retry", "err", err, "backoff", backoff.String())
-			wait, kick = backoff, nil // do not let new events cut the backoff short
-			backoff = min(backoff*2, cfg.BackoffMax)
-		case n == cfg.Batch:
-			wait, backoff = 0, 100*time.Millisecond
-		default:
-			backoff = 100 * time.Millisecond
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if _, err := inv.flushAll(fctx, pub, cfg.Batch, published); err != nil {
-				inv.logger.Warn("outbox relay: events left for the next start", "err", err)
-			}
-			cancel()
-			return
-		case <-kick:
-		case <-t.C:
-		}
-		t.Stop()
-	}
-}
-
-// flush publishes up to batch pending events and reports how many it published.
-func (inv *inventory) flush(ctx context.Context, pub shared.Publisher, batch int, published *shared.CounterVec) (int, error) {
-	entries, err := inv.store.PendingOutbox(ctx, batch)
-	if err != nil || len(entries) == 0 {
-		return 0, err
-	}
-	done := 0
-	for start := 0; start < len(entries); {
-		// Publish runs of the same topic together, in order.
-		end := start + 1
-		for end < len(entries) && entries[end].Topic == entries[start].Topic {
-			end++
-		}
-		events := make([]shared.Event, 0, end-start)
-		ids := make([]string, 0, end-start)
-		for _, e := range entries[start:end] {
-			events = append(events, e.Event)
-			ids = append(ids, e.Event.ID)
-		}
-		if err := pub.Publish(ctx, entries[start].Topic, events...); err != nil {
-			return done, err
-		}
-		if err := inv.store.DeleteOutbox(ctx, ids...); err != nil {
-			// Published but still stored: they go out again, and consumers drop them by ID.
-			return done, err
-		}
-		if published != nil {
-			published.Add(uint64(len(events)), entries[start].Topic)
-		}
-		done += len(events)
-		start = end
-	}
-	return done, nil
-}
-
-// flushAll flushes until the outbox is empty or an error.
-func (inv *inventory) flushAll(ctx context.Context, pub shared.Publisher, batch int, published *shared.CounterVec) (int, error) {
-	total := 0
-	for {
-		n, err := inv.flush(ctx, pub, batch, published)
-		total += n
-		if err != nil || n < batch {
-			return total, err
-		}
-	}
-}
-
-// sweeper runs Sweep every interval until ctx ends. Errors are logged; the next round retries.
-func (inv *inventory) sweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		n, err := inv.Sweep(ctx, 100)
-		if err != nil && ctx.Err() == nil {
-			inv.logger.Warn("reservation sweep failed", "err", err)
-		}
-		if n > 0 {
-			inv.logger.Info("released expired reservations", "count", n)
-		}
-	}
 }
 
 // handleEvent dispatches the events of both consumed topics by type prefix.

@@ -403,39 +403,3 @@ func (inv *inventory) finishReleaseWon(ctx context.Context, r Reservation) (bool
 	inv.results.Inc("released_" + done.Reason)
 	return true, inv.emitOutcome(ctx, done, events)
 }
-
-// Sweep releases reservations held past their expiry, and finishes releases whose instance died,
-// up to batch at a time until none is due. Each is claimed by a conditional state change, so
-// several instances sweeping at once release each reservation once. It returns how many it released.
-func (inv *inventory) Sweep(ctx context.Context, batch int) (int, error) {
-	released := 0
-	for {
-		now := time.Now().UTC()
-		due, err := inv.store.DueReservations(ctx, now, now.Add(-releasingStaleAfter), batch)
-		if err != nil {
-			return released, err
-		}
-		for _, r := range due {
-			if r.State == stateHeld {
-				r, err = inv.store.TransitionReservation(ctx, r.OrderID, []resState{stateHeld},
-					reservationUpdate{State: stateReleasing, At: now, Reason: reasonExpired})
-				if errors.Is(err, shared.ErrConflict) {
-					continue // paid, cancelled or claimed by another sweeper meanwhile
-				}
-				if err != nil {
-					return released, err
-				}
-			}
-			won, err := inv.finishReleaseWon(ctx, r)
-			if err != nil {
-				return released, err
-			}
-			if won {
-				released++
-			}
-		}
-		if len(due) < batch {
-			return released, nil
-		}
-	}
-}
