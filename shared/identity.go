@@ -19,6 +19,11 @@ type Identity struct {
 	Name      string `json:"name"`
 	Role      string `json:"role"`
 	SessionID string `json:"session_id,omitempty"`
+	// ClientID and Scope are set for tokens an OAuth client obtained (third-party apps, service
+	// clients with role "service"); empty for the platform's own logins. Handlers that serve only
+	// people can refuse a non-empty ClientID.
+	ClientID string `json:"client_id,omitempty"`
+	Scope    string `json:"scope,omitempty"`
 }
 
 // IsAdmin reports whether the caller has the admin role.

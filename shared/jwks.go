@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,14 +67,21 @@ func (k JWK) PublicKey() (crypto.PublicKey, error) {
 	return nil, fmt.Errorf("jwk %s: unsupported kty %q", k.Kid, k.Kty)
 }
 
-// AccessClaims are the claims of an access token issued by auth.
+// AccessClaims are the claims of an access token issued by auth. ClientID and Scope are set when an
+// OAuth client (not the platform's own login) obtained the token.
 type AccessClaims struct {
 	Email     string `json:"email,omitempty"`
 	Name      string `json:"name,omitempty"`
 	Role      string `json:"role,omitempty"`
 	SessionID string `json:"sid,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Scope     string `json:"scope,omitempty"`
 	jwt.RegisteredClaims
 }
+
+// AccessTokenType is the JOSE "typ" header of access tokens (RFC 9068). Verify refuses every other
+// type, so an OIDC ID token handed to some app can never be replayed as an access token.
+const AccessTokenType = "at+jwt"
 
 // JWKSVerifier verifies RS256/ES256 access tokens against the key set at a URL. Keys are cached and
 // fetched again when a token names an unknown kid (at most once per MinRefresh, default 10 s, so a flood
@@ -110,6 +118,9 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 	}
 	var c AccessClaims
 	_, err := jwt.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+		if typ, _ := t.Header["typ"].(string); !strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), AccessTokenType) {
+			return nil, fmt.Errorf("token type %q is not %s", typ, AccessTokenType)
+		}
 		kid, _ := t.Header["kid"].(string)
 		return v.key(ctx, kid)
 	}, opts...)
@@ -123,7 +134,8 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 	if role == "" {
 		role = RoleCustomer
 	}
-	return Identity{UserID: c.Subject, Email: c.Email, Name: c.Name, Role: role, SessionID: c.SessionID}, nil
+	return Identity{UserID: c.Subject, Email: c.Email, Name: c.Name, Role: role, SessionID: c.SessionID,
+		ClientID: c.ClientID, Scope: c.Scope}, nil
 }
 
 func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, error) {

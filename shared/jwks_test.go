@@ -60,7 +60,13 @@ func claims(sub, iss string, exp time.Duration) shared.AccessClaims {
 
 func sign(t *testing.T, m jwt.SigningMethod, kid string, c jwt.Claims, key any) string {
 	t.Helper()
+	return signTyp(t, m, kid, shared.AccessTokenType, c, key)
+}
+
+func signTyp(t *testing.T, m jwt.SigningMethod, kid, typ string, c jwt.Claims, key any) string {
+	t.Helper()
 	tok := jwt.NewWithClaims(m, c)
+	tok.Header["typ"] = typ
 	if kid != "" {
 		tok.Header["kid"] = kid
 	}
@@ -93,6 +99,8 @@ func TestJWKSVerifier(t *testing.T) {
 		{"no subject", sign(t, jwt.SigningMethodES256, "ec1", claims("", "iss-1", time.Minute), ks.ec), false},
 		{"unknown kid", sign(t, jwt.SigningMethodES256, "nope", good, ks.ec), false},
 		{"garbage", "not.a.jwt", false},
+		{"id token (typ JWT)", signTyp(t, jwt.SigningMethodES256, "ec1", "JWT", good, ks.ec), false},
+		{"typ application/at+jwt", signTyp(t, jwt.SigningMethodES256, "ec1", "application/at+jwt", good, ks.ec), true},
 	}
 	for _, tt := range tests {
 		id, err := v.Verify(ctx, tt.token)
@@ -144,6 +152,7 @@ func BenchmarkJWKSVerifyES256(b *testing.B) {
 	v := shared.NewJWKSVerifier(srv.URL, "", "")
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims("u1", "", time.Hour))
 	tok.Header["kid"] = "ec1"
+	tok.Header["typ"] = shared.AccessTokenType
 	s, _ := tok.SignedString(ec)
 	b.ReportAllocs()
 	for b.Loop() {

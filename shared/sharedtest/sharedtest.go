@@ -107,6 +107,7 @@ func (iss *Issuer) Token(tb testing.TB, id shared.Identity, ttl time.Duration) s
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
 	t.Header["kid"] = "test-key"
+	t.Header["typ"] = shared.AccessTokenType
 	s, err := t.SignedString(iss.key)
 	if err != nil {
 		tb.Fatal(err)
