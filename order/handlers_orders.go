@@ -146,7 +146,7 @@ type pricing struct {
 
 // handleOrderCreate serves POST /orders. The Idempotency-Key header is required: the first request
 // with a key creates the order (201); a retry with the same key and body answers the same order with
-// 201 and "Idempotent-Replayed: true"; the same key with another body is 409. Concurrent duplicates
+// 200 and "Idempotent-Replayed: true" (issue 5); the same key with another body is 409. Concurrent duplicates
 // race on the unique (user_id, idempotency_key) index, so one order is created.
 func handleOrderCreate(logger *slog.Logger, co *checkout, p pricing) http.Handler {
 	created := co.moved // counted as a transition into pending by the customer
@@ -214,7 +214,7 @@ func replay(w http.ResponseWriter, r *http.Request, logger *slog.Logger, o Order
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
 	w.Header().Set("Location", "/orders/"+o.ID)
-	shared.Encode(w, http.StatusCreated, newOrderView(o))
+	shared.Encode(w, http.StatusOK, newOrderView(o))
 }
 
 // build prices req with the product service and resolves its address: the order in pending state,
