@@ -103,12 +103,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return errors.Join(serveErr, workErr, pubErr, disconnect(client))
 }
 
-// ensureIndexes creates the Mongo indexes, retrying with backoff while Mongo is down at start.
+// ensureIndexes creates the Mongo indexes, retrying with backoff while Mongo is down at start, and
+// then the retention index, once (a server may not support TTL indexes: a warning, not a failure).
 func ensureIndexes(ctx context.Context, logger *slog.Logger, s *mongoStore) {
 	backoff := 500 * time.Millisecond
 	for {
 		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := s.EnsureIndexes(ictx)
+		if err == nil {
+			if rerr := s.EnsureRetention(ictx); rerr != nil {
+				logger.Warn("no TTL index on settled reservations: they are kept", "err", rerr)
+			}
+		}
 		cancel()
 		if err == nil || ctx.Err() != nil {
 			return

@@ -85,6 +85,19 @@ type Reservation struct {
 	ExpiresAt       time.Time `bson:"expires_at"`
 	CreatedAt       time.Time `bson:"created_at"`
 	UpdatedAt       time.Time `bson:"updated_at"`
+	// SettledAt is set when the reservation reaches a state nothing can change any more (rejected,
+	// released, cancelled); a TTL index removes such records after reservationRetention.
+	SettledAt *time.Time `bson:"settled_at,omitempty"`
+}
+
+// reservationRetention is how long settled reservation records are kept: far longer than any
+// event could be redelivered, so a duplicate order.created still finds its record. Committed
+// reservations are kept for good, since a refund may come at any time.
+const reservationRetention = 30 * 24 * time.Hour
+
+// settled reports whether nothing can change a reservation in state st any more.
+func settled(st resState) bool {
+	return st == stateRejected || st == stateReleased || st == stateCancelled
 }
 
 // reservationUpdate is what TransitionReservation sets besides State and UpdatedAt; zero fields are

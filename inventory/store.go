@@ -100,6 +100,14 @@ func (s *mongoStore) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
+// EnsureRetention creates the TTL index that removes settled reservation records after
+// reservationRetention. Servers without TTL indexes (FerretDB) refuse it; records are then kept.
+func (s *mongoStore) EnsureRetention(ctx context.Context) error {
+	_, err := s.reservations.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "settled_at", Value: 1}},
+		Options: options.Index().SetExpireAfterSeconds(int32(reservationRetention.Seconds()))})
+	return shared.MongoErr("inventory.retention", err)
+}
+
 type stockDoc struct {
 	SKU      string `bson:"_id"`
 	OnHand   int64  `bson:"on_hand"`
@@ -334,6 +342,9 @@ func (s *mongoStore) Restock(ctx context.Context, sku, orderID string, qty int64
 }
 
 func (s *mongoStore) CreateReservation(ctx context.Context, r Reservation) error {
+	if settled(r.State) && r.SettledAt == nil {
+		r.SettledAt = &r.UpdatedAt
+	}
 	_, err := s.reservations.InsertOne(ctx, r)
 	return shared.MongoErr("reservations.create", err)
 }
@@ -346,6 +357,9 @@ func (s *mongoStore) GetReservation(ctx context.Context, orderID string) (Reserv
 
 func (s *mongoStore) TransitionReservation(ctx context.Context, orderID string, from []resState, u reservationUpdate) (Reservation, error) {
 	set := bson.D{{Key: "state", Value: u.State}, {Key: "updated_at", Value: u.At}}
+	if settled(u.State) {
+		set = append(set, bson.E{Key: "settled_at", Value: u.At})
+	}
 	if u.UserID != "" {
 		set = append(set, bson.E{Key: "user_id", Value: u.UserID})
 	}

@@ -194,6 +194,10 @@ func (s *memStore) Restock(_ context.Context, sku, orderID string, qty int64, at
 }
 
 func cloneReservation(r Reservation) Reservation {
+	if r.SettledAt != nil {
+		at := *r.SettledAt
+		r.SettledAt = &at
+	}
 	r.Items = slices.Clone(r.Items)
 	r.Shortages = slices.Clone(r.Shortages)
 	return r
@@ -204,6 +208,9 @@ func (s *memStore) CreateReservation(_ context.Context, r Reservation) error {
 	defer s.mu.Unlock()
 	if _, ok := s.reservations[r.OrderID]; ok {
 		return fmt.Errorf("reservations.create: %w", shared.ErrConflict)
+	}
+	if settled(r.State) && r.SettledAt == nil {
+		r.SettledAt = &r.UpdatedAt
 	}
 	s.reservations[r.OrderID] = cloneReservation(r)
 	return nil
@@ -230,6 +237,10 @@ func (s *memStore) TransitionReservation(_ context.Context, orderID string, from
 		return Reservation{}, fmt.Errorf("reservations.transition to %s: %w", u.State, shared.ErrConflict)
 	}
 	r.State, r.UpdatedAt = u.State, u.At
+	if settled(u.State) {
+		at := u.At
+		r.SettledAt = &at
+	}
 	if u.UserID != "" {
 		r.UserID = u.UserID
 	}

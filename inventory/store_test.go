@@ -232,6 +232,19 @@ func TestStoreContract(t *testing.T) {
 				if _, err := s.TransitionReservation(ctx, "nope", []resState{stateHeld}, reservationUpdate{State: stateReleasing, At: t0}); !errors.Is(err, shared.ErrNotFound) {
 					t.Errorf("Transition(nope) err = %v, want ErrNotFound", err)
 				}
+				if got.SettledAt != nil {
+					t.Errorf("held reservation has settled_at %v", got.SettledAt)
+				}
+				if err := s.CreateReservation(ctx, Reservation{OrderID: "t1", State: stateCancelled, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+					t.Fatal(err)
+				}
+				if tomb, _ := s.GetReservation(ctx, "t1"); tomb.SettledAt == nil || !tomb.SettledAt.Equal(t0) {
+					t.Errorf("tombstone settled_at = %v, want %v", tomb.SettledAt, t0)
+				}
+				rej, err := s.TransitionReservation(ctx, "t1", []resState{stateCancelled}, reservationUpdate{State: stateRejected, At: t0.Add(time.Hour)})
+				if err != nil || rej.SettledAt == nil || !rej.SettledAt.Equal(t0.Add(time.Hour)) {
+					t.Errorf("settled transition: settled_at = %v, %v, want %v", rej.SettledAt, err, t0.Add(time.Hour))
+				}
 				s.CreateReservation(ctx, Reservation{OrderID: "o2", State: stateHeld, ExpiresAt: t0.Add(time.Hour), CreatedAt: t0, UpdatedAt: t0})
 				s.CreateReservation(ctx, Reservation{OrderID: "o3", State: stateReleasing, ExpiresAt: t0, CreatedAt: t0, UpdatedAt: t0})
 				s.CreateReservation(ctx, Reservation{OrderID: "o4", State: stateReleasing, ExpiresAt: t0, CreatedAt: t0, UpdatedAt: t0.Add(time.Hour)})
