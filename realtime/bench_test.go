@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goshop/platform/realtime/internal/websocket"
+	"github.com/coder/websocket"
 )
 
 // benchInt reads an integer knob from the environment.

@@ -10,7 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goshop/platform/realtime/internal/websocket"
+	"github.com/coder/websocket"
+
 	"github.com/goshop/platform/shared"
 )
 
@@ -67,6 +68,7 @@ func (c *conns) wait(grace time.Duration) error {
 // cookie resolved once through auth's GET /session. No credentials means anonymous (public events
 // only); bad credentials mean 401 before the upgrade. ?since=N&epoch=E resumes.
 func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions sessionResolver, origins originPolicy, cc connConfig, live *conns) http.Handler {
+	acceptOpts := origins.acceptOptions()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !origins.allowed(r) {
 			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeForbidden, "origin %q not allowed", r.Header.Get("Origin")))
@@ -99,7 +101,7 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeTooManyRequests, "too many open connections for this user"))
 			return
 		}
-		conn, err := websocket.Accept(w, r)
+		conn, err := websocket.Accept(w, r, acceptOpts)
 		if err != nil {
 			logger.DebugContext(r.Context(), "websocket accept", "err", err)
 			return
@@ -137,7 +139,8 @@ type hello struct {
 }
 
 // serveConn runs one connection: a writer goroutine drains the client's queue and pings; this
-// goroutine reads (client messages are ignored, but reading answers pings and sees the close).
+// goroutine reads subscriptions. The read loop must run for the whole connection: coder/websocket
+// answers pings, sees pongs (so Ping returns) and sees the peer's close only while a Read is in progress.
 func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn *websocket.Conn, cc connConfig, hi hello, backlog []*outMsg, resync bool) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -216,7 +219,8 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 		case <-c.kicked:
 			return c.kickCode, c.kickWhy
 		case m := <-c.send:
-			// Take whatever else is queued too (bounded), and write it all with one syscall.
+			// Take whatever else is queued too (bounded) and write it back to back: coder/websocket
+			// flushes each message, so this is one syscall per message, but no wake-up between them.
 			batch = append(batch[:0], m.frame)
 			size := len(m.frame)
 		drain:
@@ -229,8 +233,14 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 					break drain
 				}
 			}
+			// One deadline for the batch: a peer that cannot take it in WriteTimeout is stuck.
 			wctx, cancel := context.WithTimeout(ctx, cc.WriteTimeout)
-			err := conn.WriteBatch(wctx, websocket.MessageText, batch)
+			var err error
+			for _, f := range batch {
+				if err = conn.Write(wctx, websocket.MessageText, f); err != nil {
+					break
+				}
+			}
 			cancel()
 			if err != nil {
 				return 0, ""
@@ -250,7 +260,7 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 	}
 }
 
-// A writer batches at most maxBatch queued messages or maxBatchBytes per socket write.
+// A writer drains at most maxBatch queued messages or maxBatchBytes per write deadline.
 const (
 	maxBatch      = 64
 	maxBatchBytes = 64 << 10

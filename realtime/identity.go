@@ -8,8 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/goshop/platform/shared"
 )
@@ -131,4 +134,40 @@ func (p originPolicy) allowed(r *http.Request) bool {
 		return p.hosts[net.JoinHostPort(host, port)]
 	}
 	return false
+}
+
+// acceptOptions returns the coder/websocket Accept options for p. Accept checks the Origin again (by
+// default it admits only the request's own host), so every configured origin becomes one of its
+// OriginPatterns, escaped so that path.Match takes it literally, and "*" skips its check. allowed runs
+// first and refuses in the platform error shape; the patterns admit at least what allowed admits (a
+// "host:80" entry also admits "http://host", as allowed does), so Accept never refuses on its own.
+func (p originPolicy) acceptOptions() *websocket.AcceptOptions {
+	if p.hosts["*"] {
+		return &websocket.AcceptOptions{InsecureSkipVerify: true}
+	}
+	var patterns []string
+	for h := range p.hosts {
+		patterns = append(patterns, escapePattern(h))
+		// The origin's host is matched as written: "http://plain.example" has no port.
+		if host, ok := strings.CutSuffix(h, ":80"); ok {
+			patterns = append(patterns, "http://"+escapePattern(host))
+		}
+		if host, ok := strings.CutSuffix(h, ":443"); ok {
+			patterns = append(patterns, "https://"+escapePattern(host))
+		}
+	}
+	slices.Sort(patterns)
+	return &websocket.AcceptOptions{OriginPatterns: patterns}
+}
+
+// escapePattern quotes path.Match's special characters (IPv6 hosts have brackets).
+func escapePattern(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

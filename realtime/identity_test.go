@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
@@ -59,6 +61,13 @@ func TestAuthSessions(t *testing.T) {
 func TestOriginPolicy(t *testing.T) {
 	t.Parallel()
 	p := newOriginPolicy([]string{"localhost:3000", "https://shop.example", "plain.example:80"})
+	opts := p.acceptOptions()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := websocket.Accept(w, r, opts); err == nil {
+			c.CloseNow()
+		}
+	}))
+	defer srv.Close()
 	for _, tc := range []struct {
 		origin, host string
 		want         bool
@@ -80,6 +89,21 @@ func TestOriginPolicy(t *testing.T) {
 		}
 		if got := p.allowed(r); got != tc.want {
 			t.Errorf("Origin %q on host %s: allowed = %v, want %v", tc.origin, tc.host, got, tc.want)
+		}
+		// coder/websocket's Accept checks the Origin again with p's patterns: it must agree, or a
+		// browser allowed here would get Accept's own plain-text 403.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, resp, err := websocket.Dial(ctx, srv.URL, &websocket.DialOptions{Host: tc.host, HTTPHeader: http.Header{"Origin": {tc.origin}}})
+		cancel()
+		if err == nil {
+			c.CloseNow()
+		}
+		if got := err == nil; got != tc.want {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			t.Errorf("Origin %q on host %s: Accept upgraded = %v (status %d), want %v", tc.origin, tc.host, got, status, tc.want)
 		}
 	}
 }

@@ -1,33 +1,127 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/goshop/platform/realtime/internal/websocket"
+	"github.com/coder/websocket"
+
 	"github.com/goshop/platform/shared"
 )
 
 var testConnConfig = connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 
-// startConn runs serveConn for a new anonymous client over net.Pipe and returns the peer's end and a
-// channel closed when serveConn returns.
-func startConn(h *hub) (net.Conn, <-chan struct{}) {
+// pipeListener is a net.Listener over net.Pipe: an HTTP server and the real WebSocket handshake run
+// inside a synctest bubble (in-memory pipes block durably, sockets do not), so time is fake.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+// dial returns the client end of a new connection to the server.
+func (l *pipeListener) dial() net.Conn {
 	srvEnd, peer := net.Pipe()
-	c, _, _, _, _ := h.register(shared.Identity{}, 0, "")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	l.conns <- srvEnd
+	return peer
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
+// startConn serves one anonymous connection with serveConn behind websocket.Accept, over net.Pipe,
+// and returns the peer's raw end (nothing sent yet: the caller performs the handshake) and a channel
+// closed when serveConn returns and the server has stopped.
+func startConn(h *hub) (net.Conn, <-chan struct{}) {
+	ln := newPipeListener()
+	served := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(served)
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c, _, _, _, _ := h.register(shared.Identity{}, 0, "")
 		defer h.unregister(c)
 		serveConn(context.Background(), shared.NewLogger(io.Discard, "realtime", "error"), h, c,
-			websocket.NewConn(srvEnd, false), testConnConfig, hello{}, nil, false)
+			conn, testConnConfig, hello{}, nil, false)
+	})}
+	stopped := make(chan struct{})
+	go func() {
+		srv.Serve(ln)
+		close(stopped)
 	}()
-	return peer, done
+	done := make(chan struct{})
+	go func() {
+		<-served
+		ln.Close()
+		<-stopped
+		close(done)
+	}()
+	return ln.dial(), done
+}
+
+// upgrade sends a WebSocket handshake request on peer and reads the 101 answer, and nothing more.
+func upgrade(tb testing.TB, peer net.Conn) {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://pipe/ws", nil)
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	go req.Write(peer) // the pipe is unbuffered: write while the server reads
+	// One byte at a time so nothing after the 101 (the hello) is read.
+	resp, err := http.ReadResponse(bufio.NewReaderSize(oneByteReader{peer}, 16), req)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		tb.Fatalf("handshake: %v, %v; want 101", resp, err)
+	}
+}
+
+type oneByteReader struct{ r io.Reader }
+
+func (o oneByteReader) Read(p []byte) (int, error) { return o.r.Read(p[:min(len(p), 1)]) }
+
+// dialPeer completes the handshake on peer with a coder/websocket client.
+func dialPeer(tb testing.TB, peer net.Conn, opts *websocket.DialOptions) *websocket.Conn {
+	tb.Helper()
+	tr := &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return peer, nil }}
+	opts.HTTPClient = &http.Client{Transport: tr}
+	c, _, err := websocket.Dial(context.Background(), "ws://pipe/ws", opts)
+	if err != nil {
+		tb.Fatalf("dial: %v", err)
+	}
+	return c
 }
 
 func TestKeepaliveClosesDeadPeer(t *testing.T) {
@@ -35,6 +129,7 @@ func TestKeepaliveClosesDeadPeer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHub(hubConfig{}, nil)
 		peer, done := startConn(h)
+		upgrade(t, peer)
 		go io.Copy(io.Discard, peer) // reads frames, never answers a ping
 		start := time.Now()
 		<-done
@@ -52,7 +147,11 @@ func TestKeepaliveKeepsLivePeer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHub(hubConfig{}, nil)
 		peer, done := startConn(h)
-		client := websocket.NewConn(peer, true)
+		var pings atomic.Int64
+		client := dialPeer(t, peer, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+			pings.Add(1)
+			return true
+		}})
 		go func() {
 			for { // reading answers pings
 				if _, _, err := client.Read(context.Background()); err != nil {
@@ -60,12 +159,15 @@ func TestKeepaliveKeepsLivePeer(t *testing.T) {
 				}
 			}
 		}()
-		time.Sleep(10 * testConnConfig.PingInterval)
+		time.Sleep(10*testConnConfig.PingInterval + time.Second)
 		synctest.Wait()
 		select {
 		case <-done:
 			t.Fatal("a peer answering pings was disconnected")
 		default:
+		}
+		if n := pings.Load(); n != 10 {
+			t.Fatalf("pings in 10 intervals = %d, want 10", n)
 		}
 		h.publish("product.updated", json.RawMessage(`{}`), time.Now(), audience{public: true})
 		client.Close(websocket.StatusNormalClosure, "")
@@ -77,12 +179,14 @@ func TestWriteTimeoutClosesStuckPeer(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		h := newHub(hubConfig{}, nil)
-		_, done := startConn(h) // the peer never reads: the hello write blocks
+		peer, done := startConn(h)
+		upgrade(t, peer) // then the peer never reads: the hello write blocks
 		start := time.Now()
 		<-done
 		if got := time.Since(start); got != testConnConfig.WriteTimeout {
 			t.Fatalf("stuck peer closed after %s, want the write timeout %s", got, testConnConfig.WriteTimeout)
 		}
+		peer.Close()
 	})
 }
 

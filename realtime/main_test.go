@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goshop/platform/realtime/internal/websocket"
+	"github.com/coder/websocket"
+
 	"github.com/goshop/platform/shared/sharedtest"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goshop/platform/realtime/internal/websocket"
+	"github.com/coder/websocket"
 )
 
 func TestSubscribeFilter(t *testing.T) {

@@ -27,7 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/goshop/platform/realtime/internal/websocket"
+	"github.com/coder/websocket"
+
 	"github.com/goshop/platform/shared"
 )
 
