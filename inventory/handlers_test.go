@@ -32,6 +32,9 @@ func newTestServer(t *testing.T) *testServer {
 	for _, sku := range []string{"MUG-1", "MUG-2", "TEE-1"} {
 		mustCreate(t, s, sku, 10)
 	}
+	if st, err := inv.Reserve(t.Context(), orderData{OrderID: "o-1", UserID: "u-demo", Items: []orderLine{{"MUG-2", 1}}}); err != nil || st != stateHeld {
+		t.Fatalf("Reserve = %s, %v", st, err)
+	}
 	return &testServer{h: h, s: s, inv: inv, admin: iss.Bearer(t, sharedtest.Admin), cust: iss.Bearer(t, sharedtest.Customer)}
 }
 
@@ -90,7 +93,7 @@ func TestHandlers(t *testing.T) {
 				t.Errorf("adjusted = %v", b)
 			}
 		}},
-		{name: "adjust below reserved", method: "POST", path: "/inventory/MUG-2/adjust", auth: "admin", body: `{"delta":-11,"reason":"count"}`, status: 409},
+		{name: "adjust below reserved", method: "POST", path: "/inventory/MUG-2/adjust", auth: "admin", body: `{"delta":-10,"reason":"count"}`, status: 409},
 		{name: "adjust unknown", method: "POST", path: "/inventory/NOPE/adjust", auth: "admin", body: `{"delta":1,"reason":"x"}`, status: 404},
 		{name: "adjust anonymous", method: "POST", path: "/inventory/MUG-1/adjust", body: `{"delta":1,"reason":"x"}`, status: 401},
 		{name: "adjust customer", method: "POST", path: "/inventory/MUG-1/adjust", auth: "customer", body: `{"delta":1,"reason":"x"}`, status: 403},
@@ -100,6 +103,14 @@ func TestHandlers(t *testing.T) {
 			}
 		}},
 		{name: "movements customer", method: "GET", path: "/inventory/TEE-1/movements", auth: "customer", status: 403},
+		{name: "reservation", method: "GET", path: "/reservations/o-1", auth: "admin", status: 200, check: func(t *testing.T, b map[string]any) {
+			if b["state"] != "held" || b["expires_at"] == nil || len(b["items"].([]any)) != 1 {
+				t.Errorf("reservation = %v", b)
+			}
+		}},
+		{name: "reservation unknown", method: "GET", path: "/reservations/o-404", auth: "admin", status: 404},
+		{name: "reservation bad id", method: "GET", path: "/reservations/a.b", auth: "admin", status: 400},
+		{name: "reservation customer", method: "GET", path: "/reservations/o-1", auth: "customer", status: 403},
 		{name: "healthz", method: "GET", path: "/healthz", status: 200},
 		{name: "readyz", method: "GET", path: "/readyz", status: 200},
 		{name: "metrics", method: "GET", path: "/metrics", status: 200},

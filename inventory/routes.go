@@ -21,4 +21,5 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, inv *inventory, metrics 
 	mux.Handle("GET /inventory/{sku}", handleStockGet(logger, inv.store))
 	mux.Handle("POST /inventory/{sku}/adjust", admin(handleStockAdjust(logger, inv)))
 	mux.Handle("GET /inventory/{sku}/movements", admin(handleStockMovements(logger, inv.store)))
+	mux.Handle("GET /reservations/{order_id}", admin(handleReservationGet(logger, inv.store)))
 }
