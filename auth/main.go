@@ -34,6 +34,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	// `auth -healthcheck` probes the running instance's /readyz: the container healthcheck.
+	if shared.IsHealthcheck(args) {
+		return shared.Probe(ctx, cfg.HTTPAddr)
+	}
 	if len(args) > 1 && args[1] == "rotate-keys" {
 		return rotateKeys(cfg, stdout)
 	}

@@ -35,6 +35,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// `order -healthcheck` probes the running instance's /readyz: the container healthcheck.
+	if shared.IsHealthcheck(args) {
+		return shared.Probe(ctx, cfg.HTTPAddr)
+	}
 	logger := shared.NewLogger(stdout, "order", cfg.LogLevel)
 	metrics := shared.NewMetrics("order")
 	ready := shared.NewReadiness()

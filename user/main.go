@@ -31,10 +31,14 @@ func main() {
 // run starts the service and blocks until ctx is cancelled, then shuts down in order: HTTP, consumer
 // and outbox relay, Kafka publisher flush, Mongo. It starts even when Kafka or Mongo are down; /readyz
 // reports them until they return.
-func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	// `user -healthcheck` probes the running instance's /readyz: the container healthcheck.
+	if shared.IsHealthcheck(args) {
+		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
 	logger := shared.NewLogger(stdout, "user", cfg.LogLevel)
 	metrics := shared.NewMetrics("user")
