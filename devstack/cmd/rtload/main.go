@@ -3,7 +3,7 @@
 // connections it held, deliveries per second, the p50/p99 latency from the Kafka publish call to
 // client receipt, and realtime's memory per connection (from its /metrics, idle, after connecting).
 //
-//	go run ./realtime/cmd/rtload -url ws://127.0.0.1:3009/ws -brokers 127.0.0.1:9092 -conns 5000 -events 2000 -rate 1000
+//	cd devstack && go run ./cmd/rtload -url ws://127.0.0.1:3009/ws -brokers 127.0.0.1:9092 -conns 5000 -events 2000 -rate 1000
 //
 // Every connection is anonymous, so every event (public) goes to every connection.
 package main
