@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -249,6 +250,9 @@ func TestOrderList(t *testing.T) {
 	var mine []string
 	for i := range 3 {
 		mine = append(mine, h.create(fmt.Sprint("k", i), `[{"sku":"MUG-1","quantity":1}]`).ID)
+		// created_at has millisecond precision and ties fall back to the random ID, so "newest first"
+		// is only defined for orders created in different milliseconds.
+		time.Sleep(2 * time.Millisecond)
 	}
 	h.do("POST", "/orders", h.other, `{"items":[{"sku":"MUG-1","quantity":1}],"shipping_address":`+addrJSON+`}`, "Idempotency-Key", "x")
 	h.do("POST", "/orders/"+mine[0]+"/cancel", h.customer, "")
