@@ -174,3 +174,44 @@ func TestRateLimitLeases(t *testing.T) {
 		t.Errorf("store calls = %d for 210 requests, want about 20 (leases of 10)", n)
 	}
 }
+
+func TestHSTS(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL, "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8"})
+	tests := []struct {
+		remote, proto string
+		want          bool
+	}{
+		{"10.1.2.3:4", "https", true},
+		{"10.1.2.3:4", "", false},
+		{"192.0.2.1:4", "https", false}, // a client cannot ask for it
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", "/health", nil)
+		req.RemoteAddr = tt.remote
+		if tt.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", tt.proto)
+		}
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		if got := rec.Header().Get("Strict-Transport-Security") != ""; got != tt.want {
+			t.Errorf("GET /health from %s proto %q: HSTS = %v, want %v", tt.remote, tt.proto, got, tt.want)
+		}
+	}
+}
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"20/s:200", "10/m:20", "off", "1/h:1", "0/s:1", "/:", "5/s:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := parseRate(s)
+		if err != nil || r.Rate == 0 {
+			return
+		}
+		if r.Rate < 0 || r.Burst <= 0 || r.interval() <= 0 {
+			t.Fatalf("parseRate(%q) = %+v: accepted a bucket that cannot work", s, r)
+		}
+	})
+}

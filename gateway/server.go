@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -58,7 +59,21 @@ func (gw *gateway) pool(service string) (*pool, bool) {
 func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, logger, cfg, metrics, ready, gw)
-	return shared.Stack(logger, metrics, mux, cors(cfg.AllowedOrigins))
+	return shared.Stack(logger, metrics, mux, hsts(cfg.TrustedProxies), cors(cfg.AllowedOrigins))
+}
+
+// hsts adds Strict-Transport-Security (two years, subdomains) to answers to HTTPS requests: served
+// over TLS here, or arriving from a trusted proxy that says X-Forwarded-Proto: https. Over plain
+// HTTP the header would be ignored by browsers anyway, and a client cannot fake the proxy's word.
+func hsts(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.TLS != nil || (strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") && peerTrusted(r, trusted)) {
+				w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // bodyLimit refuses request bodies over max bytes: at once when Content-Length says so, else when the
