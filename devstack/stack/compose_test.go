@@ -120,7 +120,7 @@ func TestComposeMatchesCode(t *testing.T) {
 		if want := ":" + strconv.Itoa(p.Port); vars["HTTP_ADDR"] != want {
 			t.Errorf("compose.yaml %s HTTP_ADDR = %q, want %q", p.Name, vars["HTTP_ADDR"], want)
 		}
-		if p.Redis >= 0 && p.Name != "product" {
+		if p.Redis >= 0 && programReads(t, root, p.Name, "REDIS_DB") {
 			if got := vars["REDIS_DB"]; got != strconv.Itoa(p.Redis) {
 				t.Errorf("compose.yaml %s REDIS_DB = %q, want %d", p.Name, got, p.Redis)
 			}
