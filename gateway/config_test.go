@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+	cfg, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if cfg.Addr != "127.0.0.1:3008" || cfg.Redis.DB != 2 || len(cfg.Services) != 6 || cfg.HealthInterval != 3*time.Second ||
+		cfg.BreakerFailures != 5 || cfg.BreakerTimeout != 30*time.Second || cfg.Services[2].URLs[0].String() != "http://127.0.0.1:3002" {
+		t.Errorf("defaults = %+v", cfg)
+	}
+
+	cfg, err = loadConfig(env(map[string]string{
+		"PRODUCT_SERVICE_URLS": " http://a:3002 , http://b:3002/ ",
+		"REDIS_URL":            "redis://r:6379",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Services[2].URLs; len(got) != 2 || got[1].String() != "http://b:3002" {
+		t.Errorf("PRODUCT_SERVICE_URLS parsed as %v", got)
+	}
+	if cfg.Redis.URL != "redis://r:6379/2" {
+		t.Errorf("REDIS_URL without a database = %q, want DB 2 added", cfg.Redis.URL)
+	}
+
+	_, err = loadConfig(env(map[string]string{
+		"USER_SERVICE_URLS":       "http://u:1/base",
+		"ORDER_SERVICE_URLS":      ",",
+		"GATEWAY_HEALTH_INTERVAL": "soon",
+		"REDIS_PORT":              "x",
+		"AUTH_URL":                "auth",
+		"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8,nope",
+		"GATEWAY_MAX_BODY_BYTES":  "0",
+	}))
+	if err == nil {
+		t.Fatal("bad config: err = nil")
+	}
+	for _, name := range []string{"USER_SERVICE_URLS", "ORDER_SERVICE_URLS", "GATEWAY_HEALTH_INTERVAL", "REDIS_PORT", "AUTH_URL",
+		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("bad config error does not mention %s: %v", name, err)
+		}
+	}
+}
