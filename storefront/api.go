@@ -51,14 +51,14 @@ type stockList struct {
 }
 
 type address struct {
-	ID      string `json:"id,omitempty"`
-	Label   string `json:"label,omitempty"`
-	Name    string `json:"name"`
-	Street  string `json:"street"`
-	City    string `json:"city"`
-	State   string `json:"state"`
-	ZipCode string `json:"zip_code"`
-	Country string `json:"country"`
+	ID        string `json:"id,omitempty"`
+	IsDefault bool   `json:"is_default,omitempty"`
+	Name      string `json:"name"`
+	Street    string `json:"street"`
+	City      string `json:"city"`
+	State     string `json:"state"`
+	ZipCode   string `json:"zip_code"`
+	Country   string `json:"country"`
 }
 
 type orderLine struct {

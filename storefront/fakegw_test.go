@@ -34,6 +34,7 @@ type fakeGateway struct {
 	requests  []fakeRequest
 	fail      map[string]int // "METHOD /path" prefix → status to answer with
 	nextID    int
+	addresses map[string][]address // user ID → saved addresses
 	// realtime, when set, serves GET /realtime/ws.
 	realtime http.Handler
 }
@@ -57,6 +58,7 @@ func newFakeGateway(t testing.TB) *fakeGateway {
 		passwords: map[string]string{fakeAdmin.Email: "admin-Passw0rd!", fakeCustomer.Email: "demo-Passw0rd!"},
 		users:     []apiUser{fakeAdmin, fakeCustomer},
 		orders:    map[string]order{},
+		addresses: map[string][]address{},
 		idem:      map[string]string{},
 		fail:      map[string]int{},
 	}
@@ -468,7 +470,55 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}))
 	mux.HandleFunc("GET /user/users/me/addresses", requireUser(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"items": []address{{ID: "addr-1", Label: "Home", Name: user.Name, Street: "1 Main St", City: "Springfield", ZipCode: "12345", Country: "US"}}})
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		list, ok := g.addresses[user.ID]
+		if !ok {
+			list = []address{{ID: "addr-1", IsDefault: true, Name: user.Name, Street: "1 Main St", City: "Springfield", ZipCode: "12345", Country: "US"}}
+			g.addresses[user.ID] = list
+		}
+		writeJSON(w, 200, map[string]any{"items": list, "total": len(list), "page": 1, "limit": 10})
+	}))
+	mux.HandleFunc("POST /user/users/me/addresses", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		var a address
+		json.Unmarshal(body, &a)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.nextID++
+		a.ID = fmt.Sprintf("addr-%d", g.nextID+100)
+		g.addresses[user.ID] = append(g.addresses[user.ID], a)
+		writeJSON(w, 201, a)
+	}))
+	mux.HandleFunc("DELETE /user/users/me/addresses/{id}", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		list := g.addresses[user.ID]
+		for i, a := range list {
+			if a.ID == r.PathValue("id") {
+				g.addresses[user.ID] = append(list[:i:i], list[i+1:]...)
+				w.WriteHeader(204)
+				return
+			}
+		}
+		g.writeErr(w, 404, "not_found", "address not found", nil)
+	}))
+	mux.HandleFunc("GET /user/users/me", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, profile{ID: user.ID, Email: user.Email, Name: user.Name})
+	}))
+	mux.HandleFunc("PATCH /user/users/me", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Name string `json:"name"`
+		}
+		json.Unmarshal(body, &in)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for sid, u := range g.sessions {
+			if u.ID == user.ID {
+				u.Name = in.Name
+				g.sessions[sid] = u
+			}
+		}
+		writeJSON(w, 200, profile{ID: user.ID, Email: user.Email, Name: in.Name})
 	}))
 	mux.HandleFunc("GET /user/users", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()

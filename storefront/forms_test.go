@@ -20,7 +20,8 @@ func TestCSRF(t *testing.T) {
 
 	posts := []string{"/cart/add", "/cart/update", "/login", "/register", "/logout", "/checkout", "/orders/x/pay",
 		"/orders/x/cancel", "/admin/products", "/admin/products/p01", "/admin/products/p01/delete",
-		"/admin/inventory/SKU-01/adjust", "/admin/orders/x/status", "/admin/users/u-demo/status", "/anything"}
+		"/admin/inventory/SKU-01/adjust", "/admin/orders/x/status", "/admin/users/u-demo/status", "/anything",
+		"/account/profile", "/account/addresses", "/account/addresses/addr-1/delete"}
 	for _, path := range posts {
 		for name, token := range map[string]string{"missing": "", "other browser": otherToken, "garbage": "abc"} {
 			form := url.Values{"sku": {"SKU-02"}, "quantity": {"1"}, "email": {fakeCustomer.Email}, "password": {"demo-Passw0rd!"}}

@@ -88,7 +88,9 @@ func handleCheckoutPost(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := s.readCart(r)
 		if len(c.Lines) == 0 {
-			redirect(w, r, "/cart")
+			// Most likely the second click of a double submit that arrived after the first emptied
+			// the cart: the order exists, so show the orders rather than an empty cart.
+			redirect(w, r, "/orders")
 			return
 		}
 		key := r.PostFormValue("idempotency_key")
@@ -98,10 +100,6 @@ func handleCheckoutPost(s *site) http.Handler {
 		}
 		view := checkoutView{IdempotencyKey: key, Errors: map[string]string{}}
 		view.AddressID = strings.TrimSpace(r.PostFormValue("address_id"))
-		view.Address = address{
-			Name: r.PostFormValue("name"), Street: r.PostFormValue("street"), City: r.PostFormValue("city"),
-			State: r.PostFormValue("state"), ZipCode: r.PostFormValue("zip_code"), Country: r.PostFormValue("country"),
-		}
 		req := orderRequest{}
 		for _, l := range c.Lines {
 			req.Items = append(req.Items, orderItem{SKU: l.SKU, Quantity: l.Qty})
@@ -109,19 +107,9 @@ func handleCheckoutPost(s *site) http.Handler {
 		if view.AddressID != "" && len(view.AddressID) <= 128 {
 			req.AddressID = view.AddressID
 		} else {
-			a := view.Address
-			vals := map[string]*string{"name": &a.Name, "street": &a.Street, "city": &a.City, "state": &a.State, "zip_code": &a.ZipCode, "country": &a.Country}
-			for _, f := range addressFields {
-				p := vals[f.Name]
-				*p = strings.TrimSpace(*p)
-				switch {
-				case *p == "" && f.Name != "state":
-					view.Errors[f.Name] = f.Label + " is required."
-				case len(*p) > 200:
-					view.Errors[f.Name] = f.Label + " is too long."
-				}
-			}
-			view.Address, req.ShippingAddress = a, &a
+			view.AddressID = ""
+			a, errs := readAddress(r)
+			view.Address, view.Errors, req.ShippingAddress = a, errs, &a
 		}
 		if len(view.Errors) > 0 {
 			s.renderCheckout(w, r, http.StatusBadRequest, c, view)

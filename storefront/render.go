@@ -20,7 +20,7 @@ import (
 // defines its own "title" and "content" without clashing with the others.
 var pageNames = []string{
 	"home.html", "catalog.html", "product.html", "cart.html", "checkout.html", "orders.html", "order.html",
-	"login.html", "register.html", "error.html",
+	"login.html", "register.html", "account.html", "error.html",
 	"admin_products.html", "admin_product_form.html", "admin_inventory.html", "admin_orders.html", "admin_users.html",
 }
 
@@ -98,10 +98,12 @@ var templateFuncs = template.FuncMap{
 		}
 		return s
 	},
+	// title turns a slug such as "home-kitchen" into "Home kitchen".
 	"title": func(s string) string {
 		if s == "" {
 			return s
 		}
+		s = strings.ReplaceAll(s, "-", " ")
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
 	"dict": func(kv ...string) map[string]string {

@@ -39,6 +39,10 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("POST /register", v(handleRegisterPost(s)))
 	mux.Handle("POST /logout", v(handleLogout(s)))
 	mux.Handle("GET /live/token", v(handleLiveToken(s)))
+	mux.Handle("GET /account", v(user(handleAccount(s))))
+	mux.Handle("POST /account/profile", v(user(handleAccountProfile(s))))
+	mux.Handle("POST /account/addresses", v(user(handleAddressCreate(s))))
+	mux.Handle("POST /account/addresses/{id}/delete", v(user(handleAddressDelete(s))))
 
 	// Admin console.
 	mux.Handle("GET /admin", v(admin(http.RedirectHandler("/admin/products", http.StatusSeeOther))))

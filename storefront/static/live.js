@@ -3,6 +3,14 @@
 // It never uses innerHTML: everything shown is set with textContent.
 (function () {
   "use strict";
+  // Product photos come from other hosts; one that fails to load is hidden so the lettered
+  // placeholder underneath shows instead of a broken-image icon.
+  document.querySelectorAll("img[data-fallback]").forEach(function (img) {
+    var hide = function () { img.hidden = true; };
+    if (img.complete && img.naturalWidth === 0) hide();
+    else img.addEventListener("error", hide);
+  });
+
   var body = document.body;
   var wsBase = body && body.getAttribute("data-ws");
   if (!wsBase || !("WebSocket" in window) || !window.fetch) return;

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestAccount(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	if p := b.get("/account"); p.status != http.StatusSeeOther {
+		t.Errorf("GET /account signed out: status = %d, want 303", p.status)
+	}
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	p := b.get("/account")
+	if p.status != 200 || !strings.Contains(p.body, "1 Main St") || !strings.Contains(p.body, fakeCustomer.Email) {
+		t.Fatalf("GET /account: status = %d\n%s", p.status, p.body)
+	}
+	bad := b.submit("/account", "/account/addresses", url.Values{"name": {"Demo"}})
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, "Street and number is required") && !strings.Contains(bad.body, "Street is required") {
+		t.Errorf("POST /account/addresses incomplete: status = %d, want 400 with field messages", bad.status)
+	}
+	ok := b.submit("/account", "/account/addresses", url.Values{"name": {"Demo"}, "street": {"2 Side St"}, "city": {"Shelbyville"}, "zip_code": {"54321"}, "country": {"US"}})
+	if ok.status != http.StatusSeeOther {
+		t.Fatalf("POST /account/addresses: status = %d, want 303", ok.status)
+	}
+	calls := gw.calls("POST /user/users/me/addresses")
+	if len(calls) != 1 || !strings.Contains(calls[0].Body, `"street":"2 Side St"`) || strings.Contains(calls[0].Body, `"id"`) {
+		t.Errorf("address create calls = %+v", calls)
+	}
+	if p := b.get("/account"); !strings.Contains(p.body, "2 Side St") || !strings.Contains(p.body, "Saved.") {
+		t.Error("GET /account after adding: new address or notice missing")
+	}
+	if p := b.submit("/account", "/account/addresses/addr-1/delete", nil); p.status != http.StatusSeeOther {
+		t.Errorf("POST delete address: status = %d, want 303", p.status)
+	}
+	if p := b.get("/account"); strings.Contains(p.body, "1 Main St") {
+		t.Error("deleted address still shown")
+	}
+	if p := b.submit("/account", "/account/profile", url.Values{"name": {""}}); p.status != http.StatusBadRequest {
+		t.Errorf("POST /account/profile empty name: status = %d, want 400", p.status)
+	}
+	if p := b.submit("/account", "/account/profile", url.Values{"name": {"Renamed Person"}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST /account/profile: status = %d, want 303", p.status)
+	}
+	if p := b.get("/account"); !strings.Contains(p.body, `value="Renamed Person"`) {
+		t.Error("renamed profile not shown")
+	}
+}

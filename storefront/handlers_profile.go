@@ -1,0 +1,145 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/goshop/platform/shared"
+)
+
+// profile is the user service's GET /user/users/me, with the fields the account page shows.
+type profile struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+type accountView struct {
+	layout
+	Profile      profile
+	Addresses    []address
+	NewAddress   address
+	Errors       map[string]string
+	Message      string
+	ProfileError string
+}
+
+// renderAccount shows the profile and the saved addresses; a failing address list only hides them.
+func (s *site) renderAccount(w http.ResponseWriter, r *http.Request, status int, view accountView) {
+	session := visitorFrom(r.Context()).session
+	var p profile
+	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me", session: session, out: &p}); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	var saved struct {
+		Items []address `json:"items"`
+	}
+	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me/addresses", session: session, out: &saved}); err != nil {
+		view.Message = "Your saved addresses cannot be shown right now."
+	}
+	view.layout = s.newLayout(w, r, "Your account")
+	view.Profile, view.Addresses = p, saved.Items
+	if view.Errors == nil {
+		view.Errors = map[string]string{}
+	}
+	s.render(w, r, status, "account.html", view)
+}
+
+func handleAccount(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderAccount(w, r, http.StatusOK, accountView{})
+	})
+}
+
+// handleAccountProfile changes the display name (PATCH /user/users/me).
+func handleAccountProfile(s *site) http.Handler {
+	type patch struct {
+		Name string `json:"name"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimSpace(r.PostFormValue("name"))
+		if name == "" || len(name) > 100 {
+			s.renderAccount(w, r, http.StatusBadRequest, accountView{ProfileError: "Your name must have 1 to 100 characters."})
+			return
+		}
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/me", session: visitorFrom(r.Context()).session, body: patch{Name: name}})
+		if err != nil {
+			if ae := asAPIError(err); ae.Status < 500 && ae.Status != http.StatusUnauthorized {
+				s.renderAccount(w, r, ae.Status, accountView{ProfileError: ae.Message})
+				return
+			}
+			s.renderError(w, r, err)
+			return
+		}
+		// The name in the header comes from the session lookup: forget it so the change shows at once.
+		s.sessions.drop(visitorFrom(r.Context()).session)
+		s.flash(w, "saved")
+		redirect(w, r, "/account")
+	})
+}
+
+// handleAddressCreate saves a new address (POST /user/users/me/addresses).
+func handleAddressCreate(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, errs := readAddress(r)
+		if len(errs) > 0 {
+			s.renderAccount(w, r, http.StatusBadRequest, accountView{NewAddress: a, Errors: errs})
+			return
+		}
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/user/users/me/addresses", session: visitorFrom(r.Context()).session, body: a})
+		if err != nil {
+			ae := asAPIError(err)
+			if ae.Status >= 500 || ae.Status == http.StatusUnauthorized {
+				s.renderError(w, r, err)
+				return
+			}
+			for k, v := range ae.Fields {
+				errs[k] = v
+			}
+			s.renderAccount(w, r, ae.Status, accountView{NewAddress: a, Errors: errs, Message: ae.Message})
+			return
+		}
+		s.flash(w, "saved")
+		redirect(w, r, "/account")
+	})
+}
+
+func handleAddressDelete(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such address."})
+			return
+		}
+		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/user/users/me/addresses/" + url.PathEscape(id), session: visitorFrom(r.Context()).session}); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "deleted")
+		redirect(w, r, "/account")
+	})
+}
+
+// readAddress reads and checks the address inputs shared by checkout and the account page.
+func readAddress(r *http.Request) (address, map[string]string) {
+	a := address{
+		Name: strings.TrimSpace(r.PostFormValue("name")), Street: strings.TrimSpace(r.PostFormValue("street")),
+		City: strings.TrimSpace(r.PostFormValue("city")), State: strings.TrimSpace(r.PostFormValue("state")),
+		ZipCode: strings.TrimSpace(r.PostFormValue("zip_code")), Country: strings.TrimSpace(r.PostFormValue("country")),
+	}
+	vals := map[string]string{"name": a.Name, "street": a.Street, "city": a.City, "state": a.State, "zip_code": a.ZipCode, "country": a.Country}
+	errs := map[string]string{}
+	for _, f := range addressFields {
+		v := vals[f.Name]
+		switch {
+		case v == "" && f.Name != "state":
+			errs[f.Name] = f.Label + " is required."
+		case len(v) > 200:
+			errs[f.Name] = f.Label + " is too long."
+		}
+	}
+	return a, errs
+}
