@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -41,15 +44,46 @@ func freeAddr(tb testing.TB) string {
 	return ln.Addr().String()
 }
 
-// TestRun starts the program as main does (in-memory store, Kafka unreachable), waits until it
-// serves, checks it reports Kafka in /readyz, then cancels and expects a clean shutdown.
+// TestRun starts the program as main does (in-memory store, and MongoDB too when MONGO_TEST_URI is
+// set; Kafka unreachable), waits until it serves, checks /readyz reports Kafka, then cancels and
+// expects a clean shutdown.
 func TestRun(t *testing.T) {
 	t.Parallel()
+	stores := map[string]map[string]string{"mem": {}}
+	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
+		db := "inventory_run_" + shared.NewID()[:12]
+		stores["mongo"] = map[string]string{"MONGO_URI": uri, "MONGO_DB": db}
+		t.Cleanup(func() { dropDB(t, uri, db) })
+	}
+	for name, extra := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testRun(t, extra)
+		})
+	}
+}
+
+func dropDB(t *testing.T, uri, db string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, false)
+	if err != nil {
+		t.Logf("drop %s: %v", db, err)
+		return
+	}
+	client.Database(db).Drop(ctx)
+	client.Disconnect(ctx)
+}
+
+func testRun(t *testing.T, extra map[string]string) {
 	addr := freeAddr(t)
 	env := map[string]string{
 		"HTTP_ADDR":     addr,
 		"KAFKA_BROKERS": freeAddr(t), // nothing listens there
 		"LOG_LEVEL":     "warn",
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
@@ -62,9 +96,16 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	json.NewDecoder(resp.Body).Decode(&ready)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("GET /readyz without Kafka: status = %d, want %d", resp.StatusCode, http.StatusServiceUnavailable)
+	if resp.StatusCode != http.StatusServiceUnavailable || ready.Checks["kafka"] == "ok" || ready.Checks["kafka"] == "" {
+		t.Errorf("GET /readyz without Kafka: status = %d, checks %v, want %d naming kafka", resp.StatusCode, ready.Checks, http.StatusServiceUnavailable)
+	}
+	if _, mongo := env["MONGO_URI"]; mongo && ready.Checks["mongo"] != "ok" {
+		t.Errorf("GET /readyz: mongo check = %q, want ok", ready.Checks["mongo"])
 	}
 	resp, err = http.Get(base + "/inventory")
 	if err != nil {
@@ -84,8 +125,9 @@ func TestRun(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("run did not return within 20s of cancel")
 	}
-	if !strings.Contains(out.String(), "MONGO_URI not set") {
-		t.Errorf("log lacks the in-memory store warning:\n%s", out.String())
+	_, mongo := env["MONGO_URI"]
+	if warned := strings.Contains(out.String(), "MONGO_URI not set"); warned == mongo {
+		t.Errorf("in-memory warning logged = %v with MONGO_URI set = %v:\n%s", warned, mongo, out.String())
 	}
 }
 
