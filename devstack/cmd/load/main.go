@@ -364,7 +364,7 @@ func (l *loader) loadProducts(ctx context.Context) error {
 	return nil
 }
 
-// minAvailable is the stock a SKU needs to be ordered: between two refreshes (1 s) a few clients may
+// minAvailable is the stock a SKU needs to be ordered: between two refreshes (250 ms) a few clients may
 // reserve the last units, and the order is then rejected, which is correct but not what is measured.
 const minAvailable = 5
 
@@ -405,7 +405,7 @@ func (l *loader) checkout() scenario {
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(time.Second):
+				case <-time.After(250 * time.Millisecond):
 					_ = l.refreshSKUs(ctx) // keep the previous list on error
 				}
 			}
