@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -317,12 +316,6 @@ func (c *responseCache) generation(service string) *atomic.Uint64 {
 	return g
 }
 
-// conditionalHeaders make an answer specific to one client; a coalesced fetch drops them.
-var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"}
-
-// notModifiedHeaders are what a 304 carries from the entry (RFC 9110 15.4.5).
-var notModifiedHeaders = []string{"Cache-Control", "Content-Location", "Etag", "Expires", "Vary", "Last-Modified"}
-
 // serveEntry writes e with the status header, or 304 when the client already has it (If-None-Match
 // against the entry's ETag).
 func (c *responseCache) serveEntry(w http.ResponseWriter, r *http.Request, service string, e *entry, status string, now time.Time) {
@@ -349,119 +342,4 @@ func (c *responseCache) serveEntry(w http.ResponseWriter, r *http.Request, servi
 	if r.Method != http.MethodHead {
 		w.Write(e.Body)
 	}
-}
-
-// etagMatches is If-None-Match's weak comparison: "*" or any listed tag equal to etag, W/ ignored.
-func etagMatches(ifNoneMatch, etag string) bool {
-	if ifNoneMatch == "" || etag == "" {
-		return false
-	}
-	if strings.TrimSpace(ifNoneMatch) == "*" {
-		return true
-	}
-	etag = strings.TrimPrefix(etag, "W/")
-	for _, t := range strings.Split(ifNoneMatch, ",") {
-		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == etag {
-			return true
-		}
-	}
-	return false
-}
-
-// storable decides whether the upstream's answer may be shared, and for how long: 200 only, no
-// Set-Cookie, no private/no-store/no-cache, no Vary beyond Origin, no content encoding; the upstream's
-// s-maxage or max-age wins over the rule's TTL.
-func storable(b *bufferWriter, rule cacheRule) (time.Duration, bool) {
-	h := b.header
-	if b.status != http.StatusOK || len(h.Values("Set-Cookie")) > 0 || h.Get("Content-Encoding") != "" {
-		return 0, false
-	}
-	for _, v := range h.Values("Vary") {
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" && !strings.EqualFold(f, "Origin") {
-				return 0, false
-			}
-		}
-	}
-	ttl := rule.TTL
-	var maxAge, sMaxAge = -1, -1
-	for _, v := range h.Values("Cache-Control") {
-		for _, d := range strings.Split(v, ",") {
-			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
-			switch strings.ToLower(name) {
-			case "private", "no-store", "no-cache":
-				return 0, false
-			case "max-age":
-				maxAge = atoiOr(val, 0)
-			case "s-maxage":
-				sMaxAge = atoiOr(val, 0)
-			}
-		}
-	}
-	switch {
-	case sMaxAge >= 0:
-		ttl = time.Duration(sMaxAge) * time.Second
-	case maxAge >= 0:
-		ttl = time.Duration(maxAge) * time.Second
-	}
-	return ttl, ttl > 0
-}
-
-func atoiOr(s string, def int) int {
-	n, err := strconv.Atoi(strings.Trim(s, `"`))
-	if err != nil || n < 0 {
-		return def
-	}
-	return n
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-// bufferWriter is the ResponseWriter a coalesced fetch proxies into.
-type bufferWriter struct {
-	header   http.Header
-	status   int
-	body     bytes.Buffer
-	overflow bool
-}
-
-func newBufferWriter() *bufferWriter { return &bufferWriter{header: http.Header{}} }
-
-func (b *bufferWriter) Header() http.Header { return b.header }
-
-func (b *bufferWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-
-func (b *bufferWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	if b.body.Len()+len(p) > maxCacheBody {
-		b.overflow = true
-	}
-	return b.body.Write(p)
-}
-
-// unstoredHeaders are not kept in an entry: they belong to one response, or the gateway sets them per
-// request.
-var unstoredHeaders = []string{"Date", "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length",
-	"Set-Cookie", "X-Cache-Status", "Age", shared.RequestIDHeader}
-
-func (b *bufferWriter) entry(now time.Time) *entry {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	h := b.header.Clone()
-	for _, k := range unstoredHeaders {
-		delete(h, k)
-	}
-	return &entry{Status: b.status, Header: h, Body: b.body.Bytes(), Stored: now}
 }
