@@ -119,3 +119,108 @@ func TestConcurrentReservations(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentLifecycleRaces races payment, cancellation and expiry against each other: every
+// reservation expires at once while workers pay, cancel, or pay and then cancel (a refund), and two
+// sweepers run throughout. Whatever wins, each order ends in one state and the stock adds up:
+// on hand = initial − what committed orders took, nothing stays reserved.
+func TestConcurrentLifecycleRaces(t *testing.T) {
+	t.Parallel()
+	for name, newStore := range testStores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const (
+				workers = 200
+				stock   = 100
+			)
+			skus := []string{"R-1", "R-2", "R-3"}
+			s := newStore(t)
+			skipIfNotAtomic(t, s)
+			a, b := newTestInventory(s), newTestInventory(s)
+			a.ttl, b.ttl = 0, 0 // due as soon as held
+			ctx := context.Background()
+			for _, sku := range skus {
+				mustCreate(t, s, sku, stock)
+			}
+			var (
+				wg, sweepers sync.WaitGroup
+				done         atomic.Bool
+			)
+			for _, inv := range []*inventory{a, b} {
+				sweepers.Go(func() {
+					for !done.Load() {
+						if _, err := inv.Sweep(ctx, 10); err != nil {
+							t.Errorf("Sweep: %v", err)
+							return
+						}
+					}
+				})
+			}
+			lines := make([][]orderLine, workers)
+			for i := range workers {
+				inv := []*inventory{a, b}[i%2]
+				wg.Go(func() {
+					rng := rand.New(rand.NewPCG(uint64(i), 7))
+					for _, sku := range skus {
+						if q := rng.IntN(4); q > 0 {
+							lines[i] = append(lines[i], orderLine{SKU: sku, Quantity: int64(q)})
+						}
+					}
+					if len(lines[i]) == 0 {
+						lines[i] = []orderLine{{SKU: skus[0], Quantity: 1}}
+					}
+					id := fmt.Sprintf("race-%d", i)
+					if _, err := inv.Reserve(ctx, orderData{OrderID: id, UserID: "u", Items: lines[i]}); err != nil {
+						t.Errorf("Reserve(%s): %v", id, err)
+						return
+					}
+					var err error
+					switch i % 4 {
+					case 0:
+						_, err = inv.Commit(ctx, id)
+					case 1:
+						_, err = inv.Release(ctx, id, "u", reasonCancelled)
+					case 2:
+						if _, err = inv.Commit(ctx, id); err == nil {
+							_, err = inv.Release(ctx, id, "u", reasonCancelled)
+						}
+					}
+					if err != nil {
+						t.Errorf("order %s: %v", id, err)
+					}
+				})
+			}
+			wg.Wait()
+			done.Store(true)
+			sweepers.Wait()
+			if _, err := a.Sweep(ctx, 100); err != nil { // whatever is still held has expired
+				t.Fatal(err)
+			}
+
+			taken, ends := map[string]int64{}, map[resState]int{}
+			for i := range workers {
+				r, err := s.GetReservation(ctx, fmt.Sprintf("race-%d", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ends[r.State]++
+				switch r.State {
+				case stateCommitted:
+					for _, l := range r.Items {
+						taken[l.SKU] += l.Quantity
+					}
+				case stateReleased, stateRejected:
+				default:
+					t.Errorf("race-%d ended %s, want committed, released or rejected", i, r.State)
+				}
+				if i%4 == 1 && r.State == stateCommitted {
+					t.Errorf("race-%d was never paid but is committed", i)
+				}
+			}
+			for _, sku := range skus {
+				checkItem(t, s, sku, stock-taken[sku], 0)
+			}
+			t.Logf("final states: %v", ends)
+		})
+	}
+}
