@@ -34,6 +34,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// `inventory -healthcheck` probes the running instance's /readyz: the container healthcheck.
+	if shared.IsHealthcheck(args) {
+		return shared.Probe(ctx, cfg.HTTPAddr)
+	}
 	logger := shared.NewLogger(stdout, "inventory", cfg.LogLevel)
 	metrics := shared.NewMetrics("inventory")
 	ready := shared.NewReadiness()
