@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -101,7 +103,7 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeTooManyRequests, "too many open connections for this user"))
 			return
 		}
-		conn, err := websocket.Accept(w, r, acceptOpts)
+		conn, err := websocket.Accept(smallBuffers{w}, r, acceptOpts)
 		if err != nil {
 			logger.DebugContext(r.Context(), "websocket accept", "err", err)
 			return
@@ -127,6 +129,26 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			serveConn(ctx, logger, h, c, conn, cc, hello{UserID: id.UserID, Role: id.Role, Epoch: h.epoch, Seq: cur}, backlog, resync)
 		}()
 	})
+}
+
+// smallBuffers hands coder/websocket's Accept smaller connection buffers than net/http's Hijack
+// does (4 KiB to read, 4 KiB to write): a 512 B reader, unless the client already pipelined frames
+// into net/http's, and a 1 KiB writer, enough for one typical message and its header in one flush
+// (bufio writes a bigger message straight through). They live as long as the connection, and would
+// otherwise be most of an idle connection's memory (issue 7: < 20 KB each).
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	// net/http has flushed the 101 by now and clears the connection's deadlines.
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	br := brw.Reader
+	if br.Buffered() == 0 {
+		br = bufio.NewReaderSize(nc, 512)
+	}
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, 1<<10)), nil
 }
 
 // hello is the first message of every connection (seq 0: it is not part of any stream). Epoch and Seq
