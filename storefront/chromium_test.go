@@ -156,6 +156,8 @@ func TestChromium(t *testing.T) {
 			struct{ name, url, size string }{"error-404", anon.URL + "/products/nope", "1280,900"},
 			struct{ name, url, size string }{"order", customer.URL + orderPath, "1280,900"},
 			struct{ name, url, size string }{"orders", customer.URL + "/orders", "1280,900"},
+			struct{ name, url, size string }{"account", customer.URL + "/account", "1280,900"},
+			struct{ name, url, size string }{"checkout", customer.URL + "/checkout", "1280,900"},
 			struct{ name, url, size string }{"admin-products", admin.URL + "/admin/products", "1280,900"},
 			struct{ name, url, size string }{"admin-product-new", admin.URL + "/admin/products/new", "1280,900"},
 			struct{ name, url, size string }{"admin-inventory", admin.URL + "/admin/inventory", "1280,900"},

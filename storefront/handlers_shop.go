@@ -184,7 +184,6 @@ type productView struct {
 	layout
 	Product product
 	Stock   stockView
-	Related []productCard
 }
 
 func handleProduct(s *site) http.Handler {

@@ -78,7 +78,8 @@ func (p product) Image() string {
 }
 
 var templateFuncs = template.FuncMap{
-	"money": formatMoney,
+	"money":     formatMoney,
+	"hasPrefix": strings.HasPrefix,
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
