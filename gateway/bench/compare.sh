@@ -6,7 +6,8 @@
 #
 #   gateway/bench/compare.sh [duration]        # default 10s per run; needs nginx, wrk, redis-server
 #
-# Env: CONNS (32), THREADS (2), REDIS_PORT (16393, a private redis-server started here).
+# Env: CONNS (32), THREADS (2), REDIS_PORT (16393, a private redis-server started here), GOGC (100)
+# and ONLY (a regexp: run only the matching rows).
 set -euo pipefail
 DUR=${1:-10s}
 CONNS=${CONNS:-32}
@@ -47,7 +48,7 @@ nginx -p "$WORK/proxy/" -c "$HERE/nginx-proxy.conf"
 start_gateway() { # $1 = L1 TTL, $2 = rate limit
 	env -i PATH="$PATH" HTTP_ADDR=127.0.0.1:18083 LOG_LEVEL=warn REDIS_URL="redis://127.0.0.1:$REDIS_PORT/2" \
 		PRODUCT_SERVICE_URLS=http://127.0.0.1:18081 ORDER_SERVICE_URLS=http://127.0.0.1:18081 \
-		GATEWAY_CACHE_L1_TTL="$1" GATEWAY_RATE_LIMIT="$2" GOMAXPROCS=2 \
+		GATEWAY_CACHE_L1_TTL="$1" GATEWAY_RATE_LIMIT="$2" GOMAXPROCS=2 GOGC="${GOGC:-100}" \
 		"$WORK/gateway-bin" >"$WORK/gateway.log" 2>&1 &
 	GW=$!
 	for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18083/healthz >/dev/null && return; sleep 0.05; done
@@ -73,6 +74,7 @@ nginx_pids() {
 run() {
 	local name=$1 url=$2
 	shift 2
+	[[ -n "${ONLY:-}" && ! "$name" =~ $ONLY ]] && return 0
 	curl -fs -o /dev/null "$url"
 	curl -fs -o /dev/null "$url"
 	local status
