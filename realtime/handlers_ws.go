@@ -103,7 +103,8 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeTooManyRequests, "too many open connections for this user"))
 			return
 		}
-		conn, err := websocket.Accept(smallBuffers{w}, r, acceptOpts)
+		out := &batchWriter{}
+		conn, err := websocket.Accept(smallBuffers{w, out}, r, acceptOpts)
 		if err != nil {
 			logger.DebugContext(r.Context(), "websocket accept", "err", err)
 			return
@@ -126,7 +127,7 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 		go func() {
 			defer live.wg.Done()
 			defer h.unregister(c)
-			serveConn(ctx, logger, h, c, conn, cc, hello{UserID: id.UserID, Role: id.Role, Epoch: h.epoch, Seq: cur}, backlog, resync)
+			serveConn(ctx, logger, h, c, conn, out, cc, hello{UserID: id.UserID, Role: id.Role, Epoch: h.epoch, Seq: cur}, backlog, resync)
 		}()
 	})
 }
@@ -135,8 +136,12 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 // does (4 KiB to read, 4 KiB to write): a 512 B reader, unless the client already pipelined frames
 // into net/http's, and a 1 KiB writer, enough for one typical message and its header in one flush
 // (bufio writes a bigger message straight through). They live as long as the connection, and would
-// otherwise be most of an idle connection's memory (issue 7: < 20 KB each).
-type smallBuffers struct{ http.ResponseWriter }
+// otherwise be most of an idle connection's memory (issue 7: < 20 KB each). The writer flushes into
+// out, which batches socket writes for the write loop.
+type smallBuffers struct {
+	http.ResponseWriter
+	out *batchWriter
+}
 
 func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// net/http has flushed the 101 by now and clears the connection's deadlines.
@@ -148,7 +153,67 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if br.Buffered() == 0 {
 		br = bufio.NewReaderSize(nc, 512)
 	}
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, 1<<10)), nil
+	w.out.nc = nc
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(w.out, 1<<10)), nil
+}
+
+// batchWriter is what coder/websocket's write buffer flushes into. Normally it writes through to
+// the socket; between hold and release it collects the flushed frames in a pooled buffer and release
+// writes them with one syscall. coder/websocket flushes every message and has no batch write, and a
+// syscall per message was a third of realtime's CPU under fan-out. Bytes reach the socket in the
+// order they were flushed: while held nothing is written through, and release empties the buffer
+// before writes go through again.
+type batchWriter struct {
+	nc   net.Conn
+	mu   sync.Mutex
+	held *[]byte // non-nil between hold and release
+}
+
+var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+func (b *batchWriter) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held != nil {
+		*b.held = append(*b.held, p...)
+		return len(p), nil
+	}
+	return b.nc.Write(p)
+}
+
+// hold starts collecting flushed frames. A nil b does nothing (frames go out one by one).
+func (b *batchWriter) hold() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held == nil {
+		b.held = batchPool.Get().(*[]byte)
+	}
+}
+
+// release writes what was collected since hold, failing if the socket does not take it by deadline
+// (the caller then closes the connection), and lets writes through again.
+func (b *batchWriter) release(deadline time.Time) error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	buf := b.held
+	b.held = nil
+	if buf == nil || len(*buf) == 0 {
+		return nil
+	}
+	b.nc.SetWriteDeadline(deadline)
+	_, err := b.nc.Write(*buf)
+	b.nc.SetWriteDeadline(time.Time{})
+	if cap(*buf) <= 64<<10 { // do not keep huge buffers alive in the pool
+		*buf = (*buf)[:0]
+		batchPool.Put(buf)
+	}
+	return err
 }
 
 // hello is the first message of every connection (seq 0: it is not part of any stream). Epoch and Seq
@@ -163,13 +228,13 @@ type hello struct {
 // serveConn runs one connection: a writer goroutine drains the client's queue and pings; this
 // goroutine reads subscriptions. The read loop must run for the whole connection: coder/websocket
 // answers pings, sees pongs (so Ping returns) and sees the peer's close only while a Read is in progress.
-func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn *websocket.Conn, cc connConfig, hi hello, backlog []*outMsg, resync bool) {
+func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn *websocket.Conn, out *batchWriter, cc connConfig, hi hello, backlog []*outMsg, resync bool) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		code, why := writeLoop(ctx, h, c, conn, cc, hi, backlog, resync)
+		code, why := writeLoop(ctx, h, c, conn, out, cc, hi, backlog, resync)
 		if code != 0 {
 			logger.InfoContext(ctx, "websocket closing", "user_id", c.id.UserID, "code", code, "reason", why)
 			conn.Close(websocket.StatusCode(code), why)
@@ -208,7 +273,7 @@ func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn
 
 // writeLoop writes the hello, the backlog or a resync, then live messages until the client is kicked
 // (its close code is returned) or the connection fails (code 0).
-func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc connConfig, hi hello, backlog []*outMsg, resync bool) (int, string) {
+func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, out *batchWriter, cc connConfig, hi hello, backlog []*outMsg, resync bool) (int, string) {
 	write := func(frame []byte) bool {
 		wctx, cancel := context.WithTimeout(ctx, cc.WriteTimeout)
 		defer cancel()
@@ -241,8 +306,8 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 		case <-c.kicked:
 			return c.kickCode, c.kickWhy
 		case m := <-c.send:
-			// Take whatever else is queued too (bounded) and write it back to back: coder/websocket
-			// flushes each message, so this is one syscall per message, but no wake-up between them.
+			// Take whatever else is queued too (bounded), and write it all with one syscall: each
+			// Write only fills out's buffer, release sends it.
 			batch = append(batch[:0], m.frame)
 			size := len(m.frame)
 		drain:
@@ -255,13 +320,17 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 					break drain
 				}
 			}
-			// One deadline for the batch: a peer that cannot take it in WriteTimeout is stuck.
 			wctx, cancel := context.WithTimeout(ctx, cc.WriteTimeout)
+			deadline, _ := wctx.Deadline()
+			out.hold()
 			var err error
 			for _, f := range batch {
 				if err = conn.Write(wctx, websocket.MessageText, f); err != nil {
 					break
 				}
+			}
+			if rerr := out.release(deadline); err == nil {
+				err = rerr
 			}
 			cancel()
 			if err != nil {
@@ -282,7 +351,7 @@ func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, cc 
 	}
 }
 
-// A writer drains at most maxBatch queued messages or maxBatchBytes per write deadline.
+// A writer batches at most maxBatch queued messages or maxBatchBytes per socket write.
 const (
 	maxBatch      = 64
 	maxBatchBytes = 64 << 10

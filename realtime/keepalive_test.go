@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -68,14 +69,15 @@ func startConn(h *hub) (net.Conn, <-chan struct{}) {
 	served := make(chan struct{})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer close(served)
-		conn, err := websocket.Accept(w, r, nil)
+		out := &batchWriter{}
+		conn, err := websocket.Accept(smallBuffers{w, out}, r, nil)
 		if err != nil {
 			return
 		}
 		c, _, _, _, _ := h.register(shared.Identity{}, 0, "")
 		defer h.unregister(c)
 		serveConn(context.Background(), shared.NewLogger(io.Discard, "realtime", "error"), h, c,
-			conn, testConnConfig, hello{}, nil, false)
+			conn, out, testConnConfig, hello{}, nil, false)
 	})}
 	stopped := make(chan struct{})
 	go func() {
@@ -226,4 +228,48 @@ func TestBufferAge(t *testing.T) {
 			t.Fatal("no resync though a public message after since expired")
 		}
 	})
+}
+
+// countingConn records each Write that reaches the "socket".
+type countingConn struct {
+	net.Conn
+	writes [][]byte
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+func (c *countingConn) SetWriteDeadline(time.Time) error { return nil }
+
+func TestBatchWriter(t *testing.T) {
+	t.Parallel()
+	nc := &countingConn{}
+	out := &batchWriter{nc: nc}
+	bw := bufio.NewWriterSize(out, 16)
+	put := func(s string) {
+		bw.WriteString(s)
+		bw.Flush()
+	}
+	put("a")
+	out.hold()
+	put("bb")
+	put("a message longer than the buffer")
+	put("cc")
+	if len(nc.writes) != 1 {
+		t.Fatalf("socket writes while held = %d, want 1 (before hold)", len(nc.writes))
+	}
+	if err := out.release(time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	put("d")
+	var got []string
+	for _, w := range nc.writes {
+		got = append(got, string(w))
+	}
+	want := []string{"a", "bba message longer than the buffercc", "d"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("socket writes = %q, want %q", got, want)
+	}
 }
