@@ -48,6 +48,8 @@ type Config struct {
 	// for POST /auth/login and /auth/register. The zero value (env "off") disables a limit.
 	RateLimit     rateSpec
 	AuthRateLimit rateSpec
+	// UserRateLimit is the budget per credential (bearer token or session cookie).
+	UserRateLimit rateSpec
 	// TrustedProxies are the peers whose X-Forwarded-For names the client (default none).
 	TrustedProxies []netip.Prefix
 	// Cache TTLs of the cacheable routes (zero disables the route), and how long an expired entry is
@@ -175,6 +177,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AllowedOrigins:   splitList(get("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008")),
 		RateLimit:        rate("GATEWAY_RATE_LIMIT", "50/s:200"),
 		AuthRateLimit:    rate("GATEWAY_AUTH_RATE_LIMIT", "20/m:30"),
+		UserRateLimit:    rate("GATEWAY_USER_RATE_LIMIT", "30/s:150"),
 		CacheProductList: dur("GATEWAY_CACHE_PRODUCT_LIST_TTL", 60*time.Second, true),
 		CacheProduct:     dur("GATEWAY_CACHE_PRODUCT_TTL", 300*time.Second, true),
 		CacheInventory:   dur("GATEWAY_CACHE_INVENTORY_TTL", 30*time.Second, true),

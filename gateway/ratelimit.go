@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,18 +15,22 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-// rateLimiter keeps a token bucket per client IP in Redis for every proxied request, and a stricter
-// one for login and registration (credential stuffing, account spam). When Redis is unavailable it
+// rateLimiter keeps a token bucket per client IP in Redis for every proxied request, one per
+// credential (bearer token or session cookie, hashed) so a stolen token spread over many addresses is
+// still bounded, and a stricter one per IP for login and registration (credential stuffing, account
+// spam). The credential bucket only ever adds a limit, so it needs no verification: a forged token
+// just gets a bucket of its own, and the IP bucket still applies. When Redis is unavailable it
 // fails open: an outage of the limiter must not become an outage of the shop (logged by the store's
 // breaker when it opens).
 //
-// To keep the cost of a request low, the general bucket is taken from Redis in leases of Burst/20
-// tokens (at most 50), spent in process for up to a second; a client can therefore exceed its budget
-// by at most one lease per gateway instance. The login bucket is never leased.
+// To keep the cost of a request low, the IP and credential buckets are taken from Redis in leases of
+// Burst/20 tokens (at most 50), spent in process for up to a second; a client can therefore exceed
+// its budget by at most one lease per gateway instance. The login bucket is never leased.
 type rateLimiter struct {
 	kv       kvStore
 	leases   *lru[*lease]
 	general  rateSpec
+	user     rateSpec
 	auth     rateSpec
 	trusted  []netip.Prefix
 	logger   *slog.Logger
@@ -33,7 +39,7 @@ type rateLimiter struct {
 }
 
 func newRateLimiter(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared.Metrics) *rateLimiter {
-	return &rateLimiter{kv: kv, leases: newLRU[*lease](100_000), general: cfg.RateLimit, auth: cfg.AuthRateLimit, trusted: cfg.TrustedProxies, logger: logger,
+	return &rateLimiter{kv: kv, leases: newLRU[*lease](100_000), general: cfg.RateLimit, user: cfg.UserRateLimit, auth: cfg.AuthRateLimit, trusted: cfg.TrustedProxies, logger: logger,
 		limited:  metrics.Counter("gateway_rate_limited_total", "Requests refused with 429, by bucket.", "bucket"),
 		failOpen: metrics.Counter("gateway_rate_limit_fail_open_total", "Requests let through because the limiter's store failed.", "bucket"),
 	}
@@ -58,8 +64,27 @@ func (l *rateLimiter) limit(next http.Handler) http.Handler {
 		if !l.take(w, r, "ip", "gw:rl:ip:"+ip, l.general) {
 			return
 		}
+		if cred := credentialKey(r); cred != "" && !l.take(w, r, "user", "gw:rl:user:"+cred, l.user) {
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// credentialKey names the caller's credential without keeping it: a hash of the bearer token, else
+// of the session cookie, else "".
+func credentialKey(r *http.Request) string {
+	cred := r.Header.Get("Authorization")
+	if cred == "" {
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			cred = "s:" + c.Value
+		}
+	}
+	if cred == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(cred))
+	return hex.EncodeToString(sum[:12])
 }
 
 // lease is tokens taken from Redis ahead of need for one bucket key.
@@ -82,7 +107,7 @@ func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key s
 	}
 	now := time.Now()
 	want := 1
-	if bucket == "ip" {
+	if bucket != "auth" {
 		want = leaseSize(spec)
 	}
 	if want > 1 {

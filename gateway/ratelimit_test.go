@@ -215,3 +215,39 @@ func FuzzParseRate(f *testing.F) {
 		}
 	})
 }
+
+// TestRateLimitPerCredential: one bearer token used from many addresses is bounded by its own bucket;
+// another token, or the same addresses without it, are not affected.
+func TestRateLimitPerCredential(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "user")
+	e := newTestEnv(t, map[string]string{
+		"USER_SERVICE_URLS":       up.server.URL,
+		"GATEWAY_RATE_LIMIT":      "1/h:100",
+		"GATEWAY_USER_RATE_LIMIT": "1/h:3",
+	})
+	send := func(ip, auth string) int {
+		req := httptest.NewRequest("GET", "/user/users/me", nil)
+		req.RemoteAddr = ip + ":1"
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i, ip := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+		if code := send(ip, "Bearer stolen"); code != http.StatusOK {
+			t.Fatalf("request %d with the token: status = %d, want 200", i+1, code)
+		}
+	}
+	if code := send("10.0.0.4", "Bearer stolen"); code != http.StatusTooManyRequests {
+		t.Errorf("fourth request with one token from a fourth address: status = %d, want 429", code)
+	}
+	if code := send("10.0.0.4", "Bearer other"); code != http.StatusOK {
+		t.Errorf("another token: status = %d, want 200", code)
+	}
+	if code := send("10.0.0.4", ""); code != http.StatusOK {
+		t.Errorf("anonymous from the same address: status = %d, want 200", code)
+	}
+}
