@@ -16,7 +16,7 @@ func TestAdminForbidden(t *testing.T) {
 	customer := newBrowser(t, srv)
 	customer.signIn(fakeCustomer.Email, "demo-Passw0rd!")
 	anon := newBrowser(t, srv)
-	gets := []string{"/admin", "/admin/products", "/admin/products/new", "/admin/products/p01/edit", "/admin/inventory", "/admin/orders", "/admin/users"}
+	gets := []string{"/admin", "/admin/products", "/admin/products/new", "/admin/products/p01/edit", "/admin/products/p01/delete", "/admin/inventory", "/admin/orders", "/admin/users"}
 	for _, path := range gets {
 		if p := customer.get(path); p.status != http.StatusForbidden || !strings.Contains(p.body, "Not allowed") {
 			t.Errorf("GET %s as customer: status = %d, want %d", path, p.status, http.StatusForbidden)
@@ -77,7 +77,13 @@ func TestAdminProducts(t *testing.T) {
 	if puts := gw.calls("PUT /product/products/p02"); len(puts) != 1 || strings.Contains(puts[0].Body, `"stock"`) {
 		t.Errorf("update calls = %+v, want one PUT without stock", puts)
 	}
-	if p := b.submit("/admin/products", "/admin/products/p03/delete", nil); p.status != http.StatusSeeOther {
+	if p := b.get("/admin/products/p03/delete"); p.status != 200 || !strings.Contains(p.body, "Delete Product 03?") {
+		t.Errorf("GET delete confirmation: status = %d", p.status)
+	}
+	if len(gw.calls("DELETE /product/products/p03")) != 0 {
+		t.Error("the confirmation page deleted the product")
+	}
+	if p := b.submit("/admin/products/p03/delete", "/admin/products/p03/delete", nil); p.status != http.StatusSeeOther {
 		t.Errorf("POST delete: status = %d, want 303", p.status)
 	}
 	if len(gw.calls("DELETE /product/products/p03")) != 1 {

@@ -212,6 +212,29 @@ func handleAdminProductUpdate(s *site) http.Handler {
 	})
 }
 
+type adminProductDeleteView struct {
+	layout
+	Product product
+}
+
+// handleAdminProductDeleteConfirm asks before deleting: without JavaScript there is no confirm()
+// dialog, and a one-click delete in a long list is too easy to hit.
+func handleAdminProductDeleteConfirm(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+			return
+		}
+		p, err := s.gw.getProduct(r.Context(), visitorFrom(r.Context()).session, id)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "admin_product_delete.html", adminProductDeleteView{layout: s.newLayout(w, r, "Delete "+p.Name), Product: p})
+	})
+}
+
 func handleAdminProductDelete(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")

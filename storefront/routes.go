@@ -51,6 +51,7 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("POST /admin/products", v(admin(handleAdminProductCreate(s))))
 	mux.Handle("GET /admin/products/{id}/edit", v(admin(handleAdminProductEdit(s))))
 	mux.Handle("POST /admin/products/{id}", v(admin(handleAdminProductUpdate(s))))
+	mux.Handle("GET /admin/products/{id}/delete", v(admin(handleAdminProductDeleteConfirm(s))))
 	mux.Handle("POST /admin/products/{id}/delete", v(admin(handleAdminProductDelete(s))))
 	mux.Handle("GET /admin/inventory", v(admin(handleAdminInventory(s))))
 	mux.Handle("POST /admin/inventory/{sku}/adjust", v(admin(handleAdminInventoryAdjust(s))))
