@@ -156,6 +156,7 @@ func (c *responseCache) handle(service string, next http.Handler) http.Handler {
 			return
 		}
 		var stale *entry
+		store := true
 		b, err := c.kv.Get(r.Context(), key)
 		switch {
 		case err == nil:
@@ -168,15 +169,15 @@ func (c *responseCache) handle(service string, next http.Handler) http.Handler {
 				stale = e
 			}
 		case err != errCacheMiss:
-			// Redis is down: proxy uncached.
-			c.bypass(w, r, service, next)
-			return
+			// Redis is down: nothing is stored (the in-process layer only ever holds what Redis
+			// holds), but concurrent misses are still coalesced so the upstream is not stampeded.
+			store = false
 		}
 		if r.Method == http.MethodHead {
 			c.bypass(w, r, service, next)
 			return
 		}
-		c.fetch(w, r, service, key, rule, stale, next)
+		c.fetch(w, r, service, key, rule, stale, store, next)
 	})
 }
 
@@ -186,7 +187,9 @@ type fetchResult struct {
 	stored bool
 }
 
-func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, key string, rule cacheRule, stale *entry, next http.Handler) {
+// fetch makes one upstream request for key on behalf of every concurrent miss, stores the answer
+// when it is shareable and store is set, and serves it (or, if the upstream failed, a stale entry).
+func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, key string, rule cacheRule, stale *entry, store bool, next http.Handler) {
 	gen := c.generation(service)
 	v, _, _ := c.group.Do(key, func() (any, error) {
 		before := gen.Load()
@@ -213,7 +216,7 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, k
 		now := time.Now()
 		e := buf.entry(now)
 		ttl, ok := storable(buf, rule)
-		if !ok || buf.overflow {
+		if !ok || buf.overflow || !store {
 			return fetchResult{e: e}, nil
 		}
 		e.FreshUntil = now.Add(ttl)
