@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -122,7 +123,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.Consume(workers, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth",
 			Topics: []string{shared.TopicUser}}, handleUserEvent(logger, accounts, d.sessions, d.grants))
 	})
-	g.Go(func() error { return seed(workers, logger, cfg, prepare, accounts, h, ob) })
+	// Not ready until the indexes and the seeded accounts exist: before that the unique email index
+	// is missing and the accounts `make run` prints would answer 401.
+	var setUp atomic.Bool
+	ready.Add("setup", func(context.Context) error {
+		if !setUp.Load() {
+			return errors.New("creating indexes and seeded accounts")
+		}
+		return nil
+	})
+	g.Go(func() error {
+		err := seed(workers, logger, cfg, prepare, accounts, h, ob)
+		setUp.Store(workers.Err() == nil)
+		return err
+	})
 
 	err = g.Wait()
 	logger.Info("stopped serving; closing clients")
