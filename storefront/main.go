@@ -33,7 +33,7 @@ func main() {
 }
 
 // run loads the configuration, parses every page template (a broken template fails start-up, not a
-// request), and serves until ctx is cancelled.
+// request), and serves until ctx is cancelled. args is unused: everything is configured by environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	handler := NewServer(logger, cfg, metrics, ready, pages, gw)
 	srv := shared.NewHTTPServer(handler, logger)
-	logger.Info("storefront starting", "addr", ln.Addr().String(), "gateway", cfg.GatewayURL, "args", len(args))
+	logger.Info("storefront starting", "addr", ln.Addr().String(), "gateway", cfg.GatewayURL, "gateway_public", cfg.GatewayPublicURL)
 	var errs []error
 	if err := shared.Serve(ctx, logger, srv, ln, ready); err != nil {
 		errs = append(errs, err)

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// The admin console's operations pages: inventory, orders and users. Products are in handlers_admin.go.
+
+type adminInventoryView struct {
+	layout
+	Items   []stockView
+	Raw     []stockItem
+	PrevURL string
+	NextURL string
+}
+
+func handleAdminInventory(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := pageParam(r)
+		var list stockList
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/inventory/inventory?limit=50&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		view := adminInventoryView{layout: s.newLayout(w, r, "Inventory"), Raw: list.Items}
+		for _, it := range list.Items {
+			view.Items = append(view.Items, newStockView(it.SKU, map[string]stockItem{it.SKU: it}))
+		}
+		view.PrevURL, view.NextURL = pager("/admin/inventory", page, list.Total, list.Limit)
+		s.render(w, r, http.StatusOK, "admin_inventory.html", view)
+	})
+}
+
+func handleAdminInventoryAdjust(s *site) http.Handler {
+	type adjustRequest struct {
+		Delta  int    `json:"delta"`
+		Reason string `json:"reason"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sku := r.PathValue("sku")
+		delta, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("delta")))
+		if !validSKU(sku) || err != nil || delta == 0 || delta > 1_000_000 || delta < -1_000_000 {
+			s.renderError(w, r, badForm("The change must be a non-zero whole number, e.g. 5 or -3."))
+			return
+		}
+		reason := clip(strings.TrimSpace(r.PostFormValue("reason")), 200)
+		if reason == "" {
+			reason = "manual adjustment"
+		}
+		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
+			session: visitorFrom(r.Context()).session, body: adjustRequest{Delta: delta, Reason: reason}})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "adjusted")
+		redirect(w, r, "/admin/inventory")
+	})
+}
+
+// nextStatuses are the order states an admin may move an order to (ARCHITECTURE.md § Order states).
+var nextStatuses = map[string][]string{
+	"confirmed": {"cancelled"},
+	"paid":      {"shipped", "cancelled"},
+	"shipped":   {"delivered"},
+}
+
+type adminOrderRow struct {
+	order
+	Next []string
+}
+
+type adminOrdersView struct {
+	layout
+	Orders  []adminOrderRow
+	PrevURL string
+	NextURL string
+}
+
+func handleAdminOrders(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := pageParam(r)
+		var list orderList
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		view := adminOrdersView{layout: s.newLayout(w, r, "Orders")}
+		for _, o := range list.Items {
+			view.Orders = append(view.Orders, adminOrderRow{order: o, Next: nextStatuses[o.Status]})
+		}
+		view.PrevURL, view.NextURL = pager("/admin/orders", page, list.Total, list.Limit)
+		s.render(w, r, http.StatusOK, "admin_orders.html", view)
+	})
+}
+
+func handleAdminOrderStatus(s *site) http.Handler {
+	type statusRequest struct {
+		Status string `json:"status"`
+		Reason string `json:"reason,omitempty"`
+	}
+	allowed := map[string]bool{"shipped": true, "delivered": true, "cancelled": true}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		status := r.PostFormValue("status")
+		if !validID(id) || !allowed[status] {
+			s.renderError(w, r, badForm("Choose one of the offered statuses."))
+			return
+		}
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
+			session: visitorFrom(r.Context()).session, body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "status")
+		redirect(w, r, "/admin/orders")
+	})
+}
+
+type adminUsersView struct {
+	layout
+	Users   []apiUser
+	PrevURL string
+	NextURL string
+}
+
+func handleAdminUsers(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := pageParam(r)
+		var list userList
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users?limit=20&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		view := adminUsersView{layout: s.newLayout(w, r, "Users"), Users: list.Items}
+		view.PrevURL, view.NextURL = pager("/admin/users", page, list.Total, list.Limit)
+		s.render(w, r, http.StatusOK, "admin_users.html", view)
+	})
+}
+
+func handleAdminUserStatus(s *site) http.Handler {
+	type statusRequest struct {
+		Status string `json:"status"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		status := r.PostFormValue("status")
+		if !validID(id) || (status != "active" && status != "suspended") {
+			s.renderError(w, r, badForm("Status must be active or suspended."))
+			return
+		}
+		if u, _ := s.user(r); u != nil && u.ID == id && status == "suspended" {
+			s.renderError(w, r, badForm("You cannot suspend yourself."))
+			return
+		}
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status",
+			session: visitorFrom(r.Context()).session, body: statusRequest{Status: status}})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "status")
+		redirect(w, r, "/admin/users")
+	})
+}
