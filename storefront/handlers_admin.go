@@ -250,4 +250,3 @@ func handleAdminProductDelete(s *site) http.Handler {
 		redirect(w, r, "/admin/products")
 	})
 }
-
