@@ -92,6 +92,10 @@ func TestAdminProducts(t *testing.T) {
 	if p := b.get("/admin/products"); !strings.Contains(p.body, "Deleted.") || strings.Contains(p.body, "SKU-03") {
 		t.Error("product list after delete still shows SKU-03 or lacks the notice")
 	}
+	lists := gw.calls("GET /product/products")
+	if last := lists[len(lists)-1]; !strings.Contains(last.Query, "include_inactive=true") {
+		t.Errorf("admin product list query = %q, want include_inactive=true", last.Query)
+	}
 }
 
 func TestAdminInventoryOrdersUsers(t *testing.T) {

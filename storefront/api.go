@@ -123,6 +123,8 @@ type catalogQuery struct {
 	Sort     string
 	Page     int
 	Limit    int
+	// IncludeInactive lists inactive products too (admin only).
+	IncludeInactive bool
 }
 
 // sortOptions are the catalog orders offered, in the product API's vocabulary.
@@ -164,6 +166,12 @@ func parseCatalogQuery(v url.Values) catalogQuery {
 	if p, err := strconv.Atoi(v.Get("page")); err == nil && p > 0 && p <= 10000 {
 		q.Page = p
 	}
+	// A reversed range is a slip, not an error: swap it.
+	lo, errLo := parseCents(q.MinPrice)
+	hi, errHi := parseCents(q.MaxPrice)
+	if errLo == nil && errHi == nil && lo > hi {
+		q.MinPrice, q.MaxPrice = q.MaxPrice, q.MinPrice
+	}
 	return q
 }
 
@@ -197,6 +205,9 @@ func (g *gatewayClient) listProducts(ctx context.Context, session string, q cata
 	v := q.values(0)
 	v.Set("page", strconv.Itoa(max(q.Page, 1)))
 	v.Set("limit", strconv.Itoa(q.Limit))
+	if q.IncludeInactive {
+		v.Set("include_inactive", "true")
+	}
 	var out productList
 	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products?" + v.Encode(), session: session, out: &out})
 	return out, err

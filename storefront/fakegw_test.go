@@ -207,6 +207,14 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	})
 	mux.HandleFunc("GET /product/products", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		if c := q.Get("category"); strings.ContainsAny(c, " !") {
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"category": "must be a slug"})
+			return
+		}
+		if q.Get("include_inactive") == "true" && (!signedIn || user.Role != "admin") {
+			g.writeErr(w, 403, "forbidden", "include_inactive is for admins", nil)
+			return
+		}
 		page, _ := strconv.Atoi(q.Get("page"))
 		limit, _ := strconv.Atoi(q.Get("limit"))
 		page, limit = max(page, 1), min(max(limit, 1), 100)

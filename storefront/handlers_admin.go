@@ -22,7 +22,7 @@ func handleAdminProducts(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page := pageParam(r)
 		session := visitorFrom(r.Context()).session
-		list, err := s.gw.listProducts(r.Context(), session, catalogQuery{Page: page, Limit: 20})
+		list, err := s.gw.listProducts(r.Context(), session, catalogQuery{Page: page, Limit: 20, IncludeInactive: true})
 		if err != nil {
 			s.renderError(w, r, err)
 			return

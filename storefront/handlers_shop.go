@@ -130,6 +130,7 @@ type catalogView struct {
 	Pages      []pageLink
 	PrevURL    string
 	NextURL    string
+	Message    string
 }
 
 func handleCatalog(s *site) http.Handler {
@@ -137,6 +138,16 @@ func handleCatalog(s *site) http.Handler {
 		session := visitorFrom(r.Context()).session
 		q := parseCatalogQuery(r.URL.Query())
 		list, err := s.gw.listProducts(r.Context(), session, q)
+		var message string
+		if ae := asAPIError(err); err != nil && ae.Status == http.StatusBadRequest {
+			// A filter the catalog refuses (say, an unknown category spelling): show the page with
+			// the reason instead of an error page, so the visitor can fix the filter.
+			message = "No results: " + ae.Message
+			for k, v := range ae.Fields {
+				message += "; " + k + " " + v
+			}
+			err = nil
+		}
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -155,6 +166,7 @@ func handleCatalog(s *site) http.Handler {
 			Total:      list.Total,
 			Categories: s.categories(r.Context(), session),
 			Sorts:      sortOptions,
+			Message:    message,
 		}
 		limit := list.Limit
 		if limit <= 0 {

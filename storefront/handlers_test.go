@@ -39,6 +39,8 @@ func TestPages(t *testing.T) {
 		{"anon", anon, "/products?category=garden", 200, []string{"Garden", "Product 01", `<option value="garden" selected>`}},
 		{"anon", anon, "/products?q=Product+1&sort=price_desc&page=1", 200, []string{"Search: Product 1", `<option value="price_desc" selected>`}},
 		{"anon", anon, "/products?q=nothing-matches", 200, []string{"No products match"}},
+		{"anon", anon, "/products?category=bad+slug!", 200, []string{"No results: invalid request; category must be a slug"}},
+		{"anon", anon, "/products?minPrice=50&maxPrice=10", 200, []string{`name="minPrice" inputmode="decimal" placeholder="Min" value="10"`}},
 		{"anon", anon, "/products?page=2", 200, []string{"Product 13", `rel="prev"`}},
 		{"anon", anon, "/products/p05", 200, []string{"Product 05", "$15.99", "In stock", `name="sku" value="SKU-05"`}},
 		{"anon", anon, "/products/p01", 200, []string{"Out of stock", "sold out"}},
