@@ -30,6 +30,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	// `realtime -healthcheck` probes the running instance's /readyz: the container healthcheck.
+	if shared.IsHealthcheck(args) {
+		return shared.Probe(ctx, cfg.HTTPAddr)
+	}
 	logger := shared.NewLogger(stdout, "realtime", cfg.LogLevel)
 	metrics := shared.NewMetrics("realtime")
 	ready := shared.NewReadiness()
