@@ -184,7 +184,8 @@ func (c *responseCache) handle(service string, next http.Handler) http.Handler {
 // fetchResult is what one coalesced upstream request yields for every waiter.
 type fetchResult struct {
 	e      *entry
-	stored bool
+	stored bool // fetched and stored: MISS
+	hit    bool // found in the cache after all: HIT
 }
 
 // fetch makes one upstream request for key on behalf of every concurrent miss, stores the answer
@@ -193,6 +194,19 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, k
 	gen := c.generation(service)
 	v, _, _ := c.group.Do(key, func() (any, error) {
 		before := gen.Load()
+		// A miss that arrives just as the previous fetch for key finishes starts a new flight; look
+		// again so that it is served what that fetch stored rather than going upstream twice.
+		if store {
+			now := time.Now()
+			if e, ok := c.l1.Get(key, now); ok {
+				return fetchResult{e: e, hit: true}, nil
+			}
+			if b, err := c.kv.Get(r.Context(), key); err == nil {
+				if e, err := decodeEntry(b); err == nil && now.Before(e.FreshUntil) {
+					return fetchResult{e: e, hit: true}, nil
+				}
+			}
+		}
 		// Detached from this client's cancellation: other requests wait on the same fetch.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.timeout)
 		defer cancel()
@@ -236,6 +250,8 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, k
 	switch {
 	case res.e.Status >= 500 && stale != nil && now.Before(stale.StaleUntil):
 		c.serveEntry(w, r, service, stale, cacheStale, now)
+	case res.hit:
+		c.serveEntry(w, r, service, res.e, cacheHit, now)
 	case res.stored:
 		c.serveEntry(w, r, service, res.e, cacheMiss, now)
 	default:
