@@ -213,9 +213,18 @@ func (g *gatewayClient) listProducts(ctx context.Context, session string, q cata
 	return out, err
 }
 
-func (g *gatewayClient) getProduct(ctx context.Context, session, id string) (product, error) {
+// getProduct reads one product; includeInactive (admins only) also finds switched-off ones. The
+// product API answers 400 for a malformed ID: to a visitor that is simply no such product.
+func (g *gatewayClient) getProduct(ctx context.Context, session, id string, includeInactive bool) (product, error) {
 	var out product
-	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products/" + pathEscape(id), session: session, out: &out})
+	path := "/product/products/" + pathEscape(id)
+	if includeInactive {
+		path += "?include_inactive=true"
+	}
+	_, err := g.do(ctx, call{method: http.MethodGet, path: path, session: session, out: &out})
+	if isStatus(err, http.StatusBadRequest) {
+		err = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "No such product."}
+	}
 	return out, err
 }
 

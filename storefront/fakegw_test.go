@@ -245,6 +245,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		return product{}, false
 	}
 	mux.HandleFunc("GET /product/products/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.PathValue("id"), "bad") {
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"id": "must be a product ID (32 hex digits)"})
+			return
+		}
 		if p, ok := findProduct(func(p product) bool { return p.ID == r.PathValue("id") }); ok {
 			writeJSON(w, 200, p)
 			return

@@ -186,7 +186,7 @@ func handleAdminProductEdit(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
 			return
 		}
-		p, err := s.gw.getProduct(r.Context(), visitorFrom(r.Context()).session, id)
+		p, err := s.gw.getProduct(r.Context(), visitorFrom(r.Context()).session, id, true)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -226,7 +226,7 @@ func handleAdminProductDeleteConfirm(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
 			return
 		}
-		p, err := s.gw.getProduct(r.Context(), visitorFrom(r.Context()).session, id)
+		p, err := s.gw.getProduct(r.Context(), visitorFrom(r.Context()).session, id, true)
 		if err != nil {
 			s.renderError(w, r, err)
 			return

@@ -206,7 +206,7 @@ func handleProduct(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
 			return
 		}
-		p, err := s.gw.getProduct(r.Context(), session, id)
+		p, err := s.gw.getProduct(r.Context(), session, id, false)
 		if err != nil {
 			s.renderError(w, r, err)
 			return

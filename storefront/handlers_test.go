@@ -45,6 +45,7 @@ func TestPages(t *testing.T) {
 		{"anon", anon, "/products/p05", 200, []string{"Product 05", "$15.99", "In stock", `name="sku" value="SKU-05"`}},
 		{"anon", anon, "/products/p01", 200, []string{"Out of stock", "sold out"}},
 		{"anon", anon, "/products/nope", 404, []string{"product not found", "Request ID"}},
+		{"anon", anon, "/products/bad-id", 404, []string{"No such product."}},
 		{"anon", anon, "/cart", 200, []string{"Your cart is empty"}},
 		{"anon", anon, "/login", 200, []string{"Sign in", `name="password"`}},
 		{"anon", anon, "/register", 200, []string{"Create your account"}},
