@@ -31,6 +31,7 @@ type fakeGateway struct {
 	users     []apiUser
 	orders    map[string]order
 	idem      map[string]string // Idempotency-Key → order ID
+	idemBody  map[string]string // Idempotency-Key → the body first sent with it
 	requests  []fakeRequest
 	fail      map[string]int // "METHOD /path" prefix → status to answer with
 	nextID    int
@@ -60,6 +61,7 @@ func newFakeGateway(t testing.TB) *fakeGateway {
 		orders:    map[string]order{},
 		addresses: map[string][]address{},
 		idem:      map[string]string{},
+		idemBody:  map[string]string{},
 		fail:      map[string]int{},
 	}
 	cats := []string{"books", "garden", "kitchen", "toys"}
@@ -394,6 +396,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if id, ok := g.idem[rec.IdempotencyKey]; ok && rec.IdempotencyKey != "" {
+			if g.idemBody[rec.IdempotencyKey] != rec.Body {
+				g.writeErr(w, 409, "conflict", "Idempotency-Key was already used with a different request body", nil)
+				return
+			}
 			writeJSON(w, 200, g.orders[id])
 			return
 		}
@@ -406,6 +412,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.orders[o.ID] = o
 		if rec.IdempotencyKey != "" {
 			g.idem[rec.IdempotencyKey] = o.ID
+			g.idemBody[rec.IdempotencyKey] = rec.Body
 		}
 		writeJSON(w, 201, o)
 	}))

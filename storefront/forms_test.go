@@ -293,6 +293,16 @@ func TestCheckoutIdempotency(t *testing.T) {
 	if k5 := idemRe.FindStringSubmatch(p.body); p.status != http.StatusServiceUnavailable || k5 == nil || k5[1] != k3 {
 		t.Errorf("POST /checkout on 503: status = %d, key kept = %v", p.status, k5)
 	}
+	// The same key with other details (the API's 409) says to check the orders and mints a new key.
+	gw.mu.Lock()
+	delete(gw.fail, "POST /order/orders")
+	gw.mu.Unlock()
+	form.Set("idempotency_key", k1[1])
+	form.Set("street", "2 Other St")
+	p = b.post("/checkout", form)
+	if k6 := idemRe.FindStringSubmatch(p.body); p.status != http.StatusConflict || !strings.Contains(p.body, "already submitted with different details") || k6 == nil || k6[1] == k1[1] {
+		t.Errorf("POST /checkout reused key, other body: status = %d, want 409 with a notice and a new key", p.status)
+	}
 	// A forged or missing key is refused.
 	form.Set("idempotency_key", "not-a-key")
 	if p := b.post("/checkout", form); p.status != http.StatusBadRequest {

@@ -21,6 +21,7 @@ type checkoutView struct {
 	IdempotencyKey string
 	Errors         map[string]string
 	Message        string
+	CheckOrders    bool
 }
 
 // addressFields are the shipping address inputs and their labels, checked before calling the API.
@@ -126,7 +127,7 @@ func handleCheckoutPost(s *site) http.Handler {
 				loginRedirect(w, r)
 				return
 			}
-			if ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusConflict {
+			if ae.Status >= 400 && ae.Status < 500 {
 				// Refused before anything was made: the corrected form is a new attempt with a new key.
 				// After a 5xx or a timeout the order may exist, so the form keeps its key and a retry
 				// returns that order instead of making a second one.
@@ -136,6 +137,12 @@ func handleCheckoutPost(s *site) http.Handler {
 				view.Errors[strings.TrimPrefix(k, "shipping_address.")] = msg
 			}
 			view.Message = ae.Message
+			if ae.Status == http.StatusConflict {
+				// The key was already used with other details (changed after a failed attempt that
+				// may have gone through): say so; submitting again is a new, deliberate order.
+				view.Message = "This checkout was already submitted with different details. Please check your orders before placing it again."
+				view.CheckOrders = true
+			}
 			s.renderCheckout(w, r, ae.Status, c, view)
 			return
 		}
