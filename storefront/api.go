@@ -201,7 +201,14 @@ func clip(s string, n int) string {
 	return s
 }
 
+// Catalog and stock reads are public: they go without the visitor's session, so the gateway can
+// serve them from its shared cache (it never caches a request carrying a session) and does not
+// exchange the session for a token. Only the admin's include_inactive reads carry it.
+
 func (g *gatewayClient) listProducts(ctx context.Context, session string, q catalogQuery) (productList, error) {
+	if !q.IncludeInactive {
+		session = ""
+	}
 	v := q.values(0)
 	v.Set("page", strconv.Itoa(max(q.Page, 1)))
 	v.Set("limit", strconv.Itoa(q.Limit))
@@ -220,6 +227,8 @@ func (g *gatewayClient) getProduct(ctx context.Context, session, id string, incl
 	path := "/product/products/" + pathEscape(id)
 	if includeInactive {
 		path += "?include_inactive=true"
+	} else {
+		session = ""
 	}
 	_, err := g.do(ctx, call{method: http.MethodGet, path: path, session: session, out: &out})
 	if isStatus(err, http.StatusBadRequest) {
@@ -228,21 +237,21 @@ func (g *gatewayClient) getProduct(ctx context.Context, session, id string, incl
 	return out, err
 }
 
-func (g *gatewayClient) getProductBySKU(ctx context.Context, session, sku string) (product, error) {
+func (g *gatewayClient) getProductBySKU(ctx context.Context, sku string) (product, error) {
 	var out product
-	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products/sku/" + pathEscape(sku), session: session, out: &out})
+	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products/sku/" + pathEscape(sku), out: &out})
 	return out, err
 }
 
 // stockBySKU returns the stock of skus in one batch call, keyed by SKU. The inventory service may
 // answer a list or a bare array; both are accepted.
-func (g *gatewayClient) stockBySKU(ctx context.Context, session string, skus []string) (map[string]stockItem, error) {
+func (g *gatewayClient) stockBySKU(ctx context.Context, skus []string) (map[string]stockItem, error) {
 	out := map[string]stockItem{}
 	if len(skus) == 0 {
 		return out, nil
 	}
 	var raw json.RawMessage
-	_, err := g.do(ctx, call{method: http.MethodGet, path: "/inventory/inventory/batch?skus=" + url.QueryEscape(strings.Join(skus, ",")), session: session, out: &raw})
+	_, err := g.do(ctx, call{method: http.MethodGet, path: "/inventory/inventory/batch?skus=" + url.QueryEscape(strings.Join(skus, ",")), out: &raw})
 	if err != nil {
 		return out, err
 	}

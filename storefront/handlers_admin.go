@@ -27,7 +27,7 @@ func handleAdminProducts(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminProductsView{layout: s.newLayout(w, r, "Products"), Products: s.cardsWithStock(r.Context(), session, list.Items), Total: list.Total}
+		view := adminProductsView{layout: s.newLayout(w, r, "Products"), Products: s.cardsWithStock(r.Context(), list.Items), Total: list.Total}
 		view.PrevURL, view.NextURL = pager("/admin/products", page, list.Total, list.Limit)
 		s.render(w, r, http.StatusOK, "admin_products.html", view)
 	})

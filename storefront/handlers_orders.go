@@ -47,7 +47,7 @@ func handleCheckout(s *site) http.Handler {
 // only hides them) and renders the form.
 func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int, c cart, view checkoutView) {
 	session := visitorFrom(r.Context()).session
-	rows, subtotal, err := s.loadCart(r.Context(), session, c)
+	rows, subtotal, err := s.loadCart(r.Context(), c)
 	if err != nil {
 		s.renderError(w, r, err)
 		return

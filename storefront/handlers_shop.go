@@ -39,12 +39,12 @@ type productCard struct {
 }
 
 // cardsWithStock pairs products with their availability; a failing inventory only hides the badges.
-func (s *site) cardsWithStock(ctx context.Context, session string, items []product) []productCard {
+func (s *site) cardsWithStock(ctx context.Context, items []product) []productCard {
 	skus := make([]string, 0, len(items))
 	for _, p := range items {
 		skus = append(skus, p.SKU)
 	}
-	stock, err := s.gw.stockBySKU(ctx, session, skus)
+	stock, err := s.gw.stockBySKU(ctx, skus)
 	if err != nil {
 		s.logger.WarnContext(ctx, "stock lookup failed", "err", err, "request_id", shared.RequestIDFrom(ctx))
 	}
@@ -71,8 +71,8 @@ func handleHome(s *site) http.Handler {
 		}
 		view := homeView{
 			layout:     s.newLayout(w, r, "Welcome"),
-			Featured:   s.cardsWithStock(r.Context(), session, list.Items),
-			Categories: s.categories(r.Context(), session),
+			Featured:   s.cardsWithStock(r.Context(), list.Items),
+			Categories: s.categories(r.Context()),
 		}
 		s.render(w, r, http.StatusOK, "home.html", view)
 	})
@@ -80,7 +80,7 @@ func handleHome(s *site) http.Handler {
 
 // categories lists the catalog's categories from GET /product/categories, remembered for a minute
 // (the lock also keeps concurrent pages from asking at once). A failing call keeps the last list.
-func (s *site) categories(ctx context.Context, session string) []string {
+func (s *site) categories(ctx context.Context) []string {
 	s.catMu.Lock()
 	defer s.catMu.Unlock()
 	if time.Now().Before(s.catExpires) {
@@ -91,7 +91,7 @@ func (s *site) categories(ctx context.Context, session string) []string {
 			Name string `json:"name"`
 		} `json:"items"`
 	}
-	if _, err := s.gw.do(ctx, call{method: http.MethodGet, path: "/product/categories", session: session, out: &list}); err != nil {
+	if _, err := s.gw.do(ctx, call{method: http.MethodGet, path: "/product/categories", out: &list}); err != nil {
 		s.logger.WarnContext(ctx, "categories unavailable", "err", err)
 		s.catExpires = time.Now().Add(5 * time.Second)
 		return s.catCache
@@ -162,9 +162,9 @@ func handleCatalog(s *site) http.Handler {
 		view := catalogView{
 			layout:     s.newLayout(w, r, title),
 			Query:      q,
-			Products:   s.cardsWithStock(r.Context(), session, list.Items),
+			Products:   s.cardsWithStock(r.Context(), list.Items),
 			Total:      list.Total,
-			Categories: s.categories(r.Context(), session),
+			Categories: s.categories(r.Context()),
 			Sorts:      sortOptions,
 			Message:    message,
 		}
@@ -211,7 +211,7 @@ func handleProduct(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		stock, err := s.gw.stockBySKU(r.Context(), session, []string{p.SKU})
+		stock, err := s.gw.stockBySKU(r.Context(), []string{p.SKU})
 		if err != nil {
 			s.logger.WarnContext(r.Context(), "stock lookup failed", "err", err)
 		}
@@ -238,14 +238,14 @@ type cartView struct {
 
 // loadCart reads the products of the cart's lines concurrently (at most 20 lines, at most 8 calls
 // in flight). A product that is gone leaves a row the visitor can remove.
-func (s *site) loadCart(ctx context.Context, session string, c cart) ([]cartRow, string, error) {
+func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) {
 	rows := make([]cartRow, len(c.Lines))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, l := range c.Lines {
 		rows[i] = cartRow{SKU: l.SKU, Qty: l.Qty}
 		g.Go(func() error {
-			p, err := s.gw.getProductBySKU(gctx, session, l.SKU)
+			p, err := s.gw.getProductBySKU(gctx, l.SKU)
 			if isStatus(err, http.StatusNotFound) {
 				return nil
 			}
@@ -263,7 +263,7 @@ func (s *site) loadCart(ctx context.Context, session string, c cart) ([]cartRow,
 	for _, row := range rows {
 		skus = append(skus, row.SKU)
 	}
-	stock, _ := s.gw.stockBySKU(ctx, session, skus)
+	stock, _ := s.gw.stockBySKU(ctx, skus)
 	var total int64
 	currency := ""
 	for i := range rows {
@@ -282,7 +282,7 @@ func (s *site) loadCart(ctx context.Context, session string, c cart) ([]cartRow,
 
 func handleCart(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rows, subtotal, err := s.loadCart(r.Context(), visitorFrom(r.Context()).session, s.readCart(r))
+		rows, subtotal, err := s.loadCart(r.Context(), s.readCart(r))
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -319,7 +319,7 @@ func handleCartAdd(s *site) http.Handler {
 			return
 		}
 		// The SKU must name a product on sale, so the cart never holds made-up lines.
-		if _, err := s.gw.getProductBySKU(r.Context(), visitorFrom(r.Context()).session, sku); err != nil {
+		if _, err := s.gw.getProductBySKU(r.Context(), sku); err != nil {
 			s.renderError(w, r, err)
 			return
 		}
