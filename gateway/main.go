@@ -36,6 +36,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	// `gateway -healthcheck` probes the running instance's /readyz: the container healthcheck.
+	if shared.IsHealthcheck(args) {
+		return shared.Probe(ctx, cfg.Addr)
+	}
 	logger := shared.NewLogger(stdout, "gateway", cfg.LogLevel)
 	metrics := shared.NewMetrics("gateway")
 	ready := shared.NewReadiness()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"golang.org/x/sync/singleflight"
 )
 
 // rateLimiter keeps a token bucket per client IP in Redis for every proxied request, one per
@@ -36,6 +37,7 @@ type rateLimiter struct {
 	logger   *slog.Logger
 	limited  *shared.CounterVec
 	failOpen *shared.CounterVec
+	refills  singleflight.Group // one lease refill in flight per bucket key
 }
 
 func newRateLimiter(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared.Metrics) *rateLimiter {
@@ -101,35 +103,60 @@ func leaseSize(spec rateSpec) int { return min(max(spec.Burst/20, 1), 50) }
 
 // take takes a token and sets the RateLimit headers; it answers 429 and returns false when the bucket
 // is empty.
+//
+// Leased buckets refill one flight per key at a time: requests that find the lease empty wait for the
+// one Take in flight and share what it granted. Without that, N concurrent requests on a cold key each
+// leased Burst/20 tokens and overwrote each other's leases, so a burst of 60 requests could exhaust a
+// bucket of 150 and answer 429 to a client far inside its budget.
 func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec) bool {
 	if spec.Rate == 0 {
 		return true // limit off
 	}
-	now := time.Now()
-	want := 1
-	if bucket != "auth" {
-		want = leaseSize(spec)
+	if bucket == "auth" {
+		return l.answer(w, r, bucket, spec, l.takeStore(r, bucket, key, spec, 1))
 	}
-	if want > 1 {
+	want := leaseSize(spec)
+	for attempt := 0; ; attempt++ {
+		now := time.Now()
 		if ls, ok := l.leases.Get(key, now); ok {
 			if left := ls.tokens.Add(-1); left >= 0 {
 				setRateHeaders(w.Header(), spec, ls.remaining+int(left), ls.reset)
 				return true
 			}
 		}
+		if attempt == 3 {
+			// Crowded out of three refills in a row: take a single token, never wait longer.
+			return l.answer(w, r, bucket, spec, l.takeStore(r, bucket, key, spec, 1))
+		}
+		v, _, _ := l.refills.Do(key, func() (any, error) {
+			res := l.takeStore(r, bucket, key, spec, want)
+			if res.Allowed {
+				ls := &lease{remaining: res.Remaining, reset: res.Reset}
+				ls.tokens.Store(int64(res.Granted))
+				l.leases.Set(key, ls, now.Add(leaseTTL))
+			}
+			return res, nil
+		})
+		if res := v.(rateResult); !res.Allowed {
+			return l.answer(w, r, bucket, spec, res) // the bucket is empty: everyone waiting is refused
+		}
 	}
-	res, err := l.kv.Take(r.Context(), key, spec, want, now)
+}
+
+// takeStore takes want tokens from the store; a store failure lets the request through (fail open).
+func (l *rateLimiter) takeStore(r *http.Request, bucket, key string, spec rateSpec, want int) rateResult {
+	res, err := l.kv.Take(r.Context(), key, spec, want, time.Now())
 	if err != nil {
 		l.failOpen.Inc(bucket)
 		l.logger.DebugContext(r.Context(), "rate limit store failed; letting the request through", "bucket", bucket, "err", err)
-		return true
+		return rateResult{Allowed: true, Granted: want, Remaining: spec.Burst}
 	}
-	if res.Granted > 1 {
-		ls := &lease{remaining: res.Remaining, reset: res.Reset}
-		ls.tokens.Store(int64(res.Granted - 1))
-		l.leases.Set(key, ls, now.Add(leaseTTL))
-	}
-	setRateHeaders(w.Header(), spec, res.Remaining+max(res.Granted-1, 0), res.Reset)
+	return res
+}
+
+// answer applies one store result to the request: headers, and a 429 when it was refused.
+func (l *rateLimiter) answer(w http.ResponseWriter, r *http.Request, bucket string, spec rateSpec, res rateResult) bool {
+	setRateHeaders(w.Header(), spec, res.Remaining, res.Reset)
 	if res.Allowed {
 		return true
 	}

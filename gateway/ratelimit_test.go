@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -172,6 +174,46 @@ func TestRateLimitLeases(t *testing.T) {
 	}
 	if n := store.takes.Load(); n > 30 {
 		t.Errorf("store calls = %d for 210 requests, want about 20 (leases of 10)", n)
+	}
+}
+
+// slowStore answers Take after a Redis-like round trip, so concurrent requests overlap in it.
+type slowStore struct{ kvStore }
+
+func (s *slowStore) Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error) {
+	time.Sleep(2 * time.Millisecond)
+	return s.kvStore.Take(ctx, key, spec, want, now)
+}
+
+// TestRateLimitConcurrentBurst: concurrent requests on a cold key share one lease refill instead of
+// each leasing tokens and overwriting the others' leases, so a burst inside the budget all passes,
+// and a burst beyond it is cut at the budget (within one lease).
+func TestRateLimitConcurrentBurst(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		burst, requests, wantMin, wantMax int
+	}{
+		{burst: 150, requests: 60, wantMin: 60, wantMax: 60},
+		{burst: 100, requests: 300, wantMin: 100 - 5, wantMax: 100},
+	} {
+		spec, _ := parseRate(fmt.Sprintf("1/h:%d", tt.burst))
+		l := newRateLimiter(&slowStore{kvStore: newMemStore()}, Config{RateLimit: spec}, slog.New(slog.DiscardHandler), shared.NewMetrics("gateway"))
+		h := l.limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		var allowed atomic.Int64
+		var wg sync.WaitGroup
+		for range tt.requests {
+			wg.Go(func() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("POST", "/order/orders", nil))
+				if rec.Code == http.StatusOK {
+					allowed.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := int(allowed.Load()); n < tt.wantMin || n > tt.wantMax {
+			t.Errorf("%d concurrent requests against a burst of %d: %d allowed, want %d..%d", tt.requests, tt.burst, n, tt.wantMin, tt.wantMax)
+		}
 	}
 }
 
