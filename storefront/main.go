@@ -39,6 +39,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	// `storefront -healthcheck` probes the running instance's /readyz: the container healthcheck.
+	if shared.IsHealthcheck(args) {
+		return shared.Probe(ctx, cfg.HTTPAddr)
+	}
 	logger := shared.NewLogger(stdout, "storefront", cfg.LogLevel)
 	if cfg.secretGenerated {
 		logger.Warn("STOREFRONT_SECRET not set: using a random key, carts and forms do not survive a restart and instances cannot share them")
