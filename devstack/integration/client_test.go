@@ -77,7 +77,7 @@ func (c *client) login(email, password string) {
 	c.must(200, "POST", "/auth/login", map[string]string{"email": email, "password": password}, nil)
 }
 
-// eventually polls cond every 50 ms until it holds or within passes.
+// eventually polls cond every 100 ms until it holds or within passes.
 func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
 	tb.Helper()
 	deadline := time.Now().Add(within)
@@ -85,7 +85,7 @@ func eventually(tb testing.TB, within time.Duration, what string, cond func() bo
 		if time.Now().After(deadline) {
 			tb.Fatalf("%s: not within %s", what, within)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -42,7 +42,9 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	t1 := time.Now()
-	platform, err = stack.Start(ctx, stack.Options{Root: root, Dir: dir, PortOffset: offset, Mongo: "mem", Redis: "auto"})
+	platform, err = stack.Start(ctx, stack.Options{Root: root, Dir: dir, PortOffset: offset, Mongo: "mem", Redis: "auto",
+		// The tests log in and register more often than one person would within a minute.
+		Env: map[string]string{"GATEWAY_AUTH_RATE_LIMIT": "600/m:600"}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start:", err)
 		dumpLogs(dir)
