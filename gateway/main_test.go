@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/goshop/platform/shared/sharedtest"
 	"io"
 	"net"
 	"net/http"
@@ -33,7 +34,7 @@ func TestRun(t *testing.T) {
 	go func() { errc <- run(ctx, []string{"gateway"}, func(k string) string { return env[k] }, &out, &out) }()
 
 	base := "http://" + addr
-	waitFor(t, base+"/readyz", 5*time.Second)
+	sharedtest.WaitReady(t, base+"/readyz", 5*time.Second)
 	resp, err := http.Get(base + "/product/products?x=1")
 	if err != nil {
 		t.Fatal(err)
@@ -79,25 +80,6 @@ func freeAddr(tb testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// waitFor polls url until it answers 200 or the deadline passes.
-func waitFor(tb testing.TB, url string, within time.Duration) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s not ready within %s (last err %v)", url, within, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 type syncBuffer struct {
