@@ -116,6 +116,28 @@ func TestJWKSVerifier(t *testing.T) {
 	}
 }
 
+func TestJWKSVerifierAudience(t *testing.T) {
+	t.Parallel()
+	ks := newKeyServer(t)
+	v := shared.NewJWKSVerifier(ks.url, "iss-1", "shop-api")
+	withAud := func(aud string) shared.AccessClaims {
+		c := claims("u1", "iss-1", time.Minute)
+		if aud != "" {
+			c.Audience = jwt.ClaimStrings{aud}
+		}
+		return c
+	}
+	for _, tt := range []struct {
+		aud string
+		ok  bool
+	}{{"shop-api", true}, {"other-app", false}, {"", false}} {
+		_, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, "ec1", withAud(tt.aud), ks.ec))
+		if (err == nil) != tt.ok {
+			t.Errorf("audience %q: Verify err = %v, want ok %v", tt.aud, err, tt.ok)
+		}
+	}
+}
+
 func TestJWKSVerifierCachesAndSurvivesAuthDown(t *testing.T) {
 	t.Parallel()
 	ks := newKeyServer(t)
