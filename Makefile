@@ -31,7 +31,7 @@ test-contract:
 
 ## test-integration: the eight programs built and run against kfake, Redis and FerretDB
 test-integration:
-	cd devstack && $(GO) test -count=1 -timeout 20m -v ./integration/ 2>&1 | tee ../.devstack/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; exit $${PIPESTATUS[0]}
+	cd devstack && $(GO) test -count=1 -timeout 20m -v ./integration/ 2>&1 | tee ../.devstack/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|integration:)|_test.go'; exit $${PIPESTATUS[0]}
 
 ## build: static binaries in bin/
 build:
