@@ -67,14 +67,14 @@ func newMongoAccountStore(db *mongo.Database) *mongoAccountStore {
 	return &mongoAccountStore{c: db.Collection("accounts")}
 }
 
-// EnsureIndexes creates the unique email index and the outbox index. Creating an existing index is a
-// no-op, so every start calls it (retried until Mongo answers).
+// EnsureIndexes creates the unique email index and the outbox index when missing, so every start
+// calls it (retried until Mongo answers).
 func (s *mongoAccountStore) EnsureIndexes(ctx context.Context) error {
-	_, err := s.c.Indexes().CreateMany(ctx, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
+	err := shared.EnsureIndexes(ctx, s.c,
+		mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
 		// A plain index, not a partial one: FerretDB (devstack) does not implement partialFilterExpression.
-		{Keys: bson.D{{Key: "event_pending", Value: 1}}, Options: options.Index().SetName("event_pending")},
-	})
+		mongo.IndexModel{Keys: bson.D{{Key: "event_pending", Value: 1}}, Options: options.Index().SetName("event_pending")},
+	)
 	return shared.MongoErr("accounts.indexes", err)
 }
 

@@ -91,10 +91,10 @@ func newMongoStore(db *mongo.Database) *mongoStore {
 // EnsureIndexes creates the indexes the sweeper and relay query by. Uniqueness of SKUs and order IDs
 // is the _id index.
 func (s *mongoStore) EnsureIndexes(ctx context.Context) error {
-	if _, err := s.reservations.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "expires_at", Value: 1}}}); err != nil {
+	if err := shared.EnsureIndexes(ctx, s.reservations, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "expires_at", Value: 1}}}); err != nil {
 		return shared.MongoErr("inventory.indexes", err)
 	}
-	if _, err := s.outbox.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}}); err != nil {
+	if err := shared.EnsureIndexes(ctx, s.outbox, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}}); err != nil {
 		return shared.MongoErr("inventory.indexes", err)
 	}
 	return nil

@@ -97,37 +97,20 @@ func newMongoProductStore(db *mongo.Database, logger *slog.Logger) *mongoProduct
 	return &mongoProductStore{coll: db.Collection("products"), logger: logger}
 }
 
-// EnsureIndexes creates the indexes that do not exist yet. A server that refuses the text index is
-// logged and q falls back to $regex; any other failure is returned (the caller retries while Mongo is
-// down). Existing indexes are listed and skipped rather than created again: MongoDB accepts an
-// identical createIndexes, but FerretDB drops the connection on it, which kept a second product
-// instance from ever becoming ready.
+// EnsureIndexes creates the indexes that do not exist yet (shared.EnsureIndexes). A server that
+// refuses the text index is logged and q falls back to $regex; any other failure is returned (the
+// caller retries while Mongo is down).
 func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
-	have, err := s.indexNames(ctx)
+	err := shared.EnsureIndexes(ctx, s.coll,
+		mongo.IndexModel{Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true).SetName("sku_unique")},
+		mongo.IndexModel{Keys: bson.D{{Key: "category", Value: 1}, {Key: "price_cents", Value: 1}}, Options: options.Index().SetName("category_price")},
+		mongo.IndexModel{Keys: bson.D{{Key: "pending", Value: 1}}, Options: options.Index().SetName("pending")},
+	)
 	if err != nil {
 		return shared.MongoErr("products.indexes", err)
 	}
-	var missing []mongo.IndexModel
-	for _, m := range []mongo.IndexModel{
-		{Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true).SetName("sku_unique")},
-		{Keys: bson.D{{Key: "category", Value: 1}, {Key: "price_cents", Value: 1}}, Options: options.Index().SetName("category_price")},
-		{Keys: bson.D{{Key: "pending", Value: 1}}, Options: options.Index().SetName("pending")},
-	} {
-		if !have[*m.Options.Name] {
-			missing = append(missing, m)
-		}
-	}
-	if len(missing) > 0 {
-		if _, err := s.coll.Indexes().CreateMany(ctx, missing); err != nil {
-			return shared.MongoErr("products.indexes", err)
-		}
-	}
 	s.indexed.Store(true)
-	if have["text"] {
-		s.text.Store(true)
-		return nil
-	}
-	_, err = s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+	err = shared.EnsureIndexes(ctx, s.coll, mongo.IndexModel{
 		Keys:    bson.D{{Key: "name", Value: "text"}, {Key: "description", Value: "text"}},
 		Options: options.Index().SetName("text").SetWeights(bson.D{{Key: "name", Value: 10}, {Key: "description", Value: 2}}),
 	})
@@ -140,19 +123,6 @@ func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
 	}
 	s.text.Store(true)
 	return nil
-}
-
-// indexNames returns the names of the collection's existing indexes.
-func (s *mongoProductStore) indexNames(ctx context.Context) (map[string]bool, error) {
-	specs, err := s.coll.Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return nil, err
-	}
-	have := make(map[string]bool, len(specs))
-	for _, sp := range specs {
-		have[sp.Name] = true
-	}
-	return have, nil
 }
 
 // IndexCheck is a readiness check: an error until EnsureIndexes has created the unique SKU index.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
@@ -75,4 +77,46 @@ func MongoErr(op string, err error) error {
 		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// EnsureIndexes creates the indexes of models that coll does not have yet, matched by name (the
+// model's Name, or MongoDB's default "field_1_other_-1"). MongoDB treats re-creating an identical
+// index as a no-op, but FerretDB drops the connection on an existing compound index, which kept
+// services from becoming ready after a restart on persisted devstack data; listing first works on
+// both and costs one round trip.
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return err
+	}
+	have := make(map[string]bool, len(specs))
+	for _, sp := range specs {
+		have[sp.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		if !have[IndexName(m)] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = coll.Indexes().CreateMany(ctx, missing)
+	return err
+}
+
+// IndexName is the name MongoDB gives m: its explicit Name, else "key_value" pairs joined by "_"
+// ({created_at: 1, _id: 1} → "created_at_1__id_1", {name: "text"} → "name_text").
+func IndexName(m mongo.IndexModel) string {
+	if m.Options != nil && m.Options.Name != nil {
+		return *m.Options.Name
+	}
+	var parts []string
+	if keys, ok := m.Keys.(bson.D); ok {
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s_%v", k.Key, k.Value))
+		}
+	}
+	return strings.Join(parts, "_")
 }

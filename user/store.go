@@ -139,11 +139,11 @@ func newMongoProfileStore(db *mongo.Database) *mongoProfileStore {
 
 // EnsureIndexes creates the indexes the queries use: list order, status filter, outbox scan.
 func (s *mongoProfileStore) EnsureIndexes(ctx context.Context) error {
-	_, err := s.c.Indexes().CreateMany(ctx, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
-		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}},
-		{Keys: bson.D{{Key: "has_pending", Value: 1}}},
-	})
+	err := shared.EnsureIndexes(ctx, s.c,
+		mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "has_pending", Value: 1}}},
+	)
 	return shared.MongoErr("profiles.indexes", err)
 }
 
