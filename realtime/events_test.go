@@ -22,7 +22,7 @@ func TestRouteEvent(t *testing.T) {
 		{"inventory.rejected", `{"order_id":"o","user_id":"u2","shortages":[]}`, audience{userID: "u2"}, false},
 		{"user.updated", `{"user_id":"u3","name":"N"}`, audience{userID: "u3"}, false},
 		{"inventory.updated", `{"sku":"S","available":1}`, audience{public: true, sku: "S"}, false},
-		{"inventory.low_stock", `{"sku":"S"}`, audience{public: true, sku: "S"}, false},
+		{"inventory.low_stock", `{"sku":"S"}`, audience{}, false},
 		{"product.updated", `{"sku":"S","category":"books"}`, audience{public: true, sku: "S", category: "books"}, false},
 		{"product.deleted", `{"product_id":"p"}`, audience{public: true}, false},
 		{"order.unknown", `{"order_id":"o"}`, audience{}, false},

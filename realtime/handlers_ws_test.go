@@ -169,18 +169,19 @@ func TestRouting(t *testing.T) {
 		event(t, "order.mystery", map[string]any{"order_id": "o3"}), // no user: admins only
 		event(t, "product.updated", map[string]any{"product_id": "p1", "sku": "END"}),
 	)
-	public := []string{"inventory.updated:", "inventory.low_stock:"}
+	public := []string{"inventory.updated:"}
 	for _, tc := range []struct {
 		name string
 		c    *websocket.Conn
 		want []string
 	}{
-		{"alice", ca, []string{"order.confirmed:u-alice", public[0], public[1]}},
-		{"alice second tab", ca2, []string{"order.confirmed:u-alice", public[0], public[1]}},
-		{"alice by cookie", ccookie, []string{"order.confirmed:u-alice", public[0], public[1]}},
-		{"bob", cb, []string{public[0], "inventory.reserved:u-bob", public[1]}},
+		{"alice", ca, []string{"order.confirmed:u-alice", public[0]}},
+		{"alice second tab", ca2, []string{"order.confirmed:u-alice", public[0]}},
+		{"alice by cookie", ccookie, []string{"order.confirmed:u-alice", public[0]}},
+		{"bob", cb, []string{public[0], "inventory.reserved:u-bob"}},
 		{"anonymous", canon, public},
-		{"admin", cadm, []string{"order.confirmed:u-alice", public[0], "inventory.reserved:u-bob", "user.registered:u-carol", public[1], "order.mystery:"}},
+		// Low-stock alerts are for admins only (issue 7).
+		{"admin", cadm, []string{"order.confirmed:u-alice", public[0], "inventory.reserved:u-bob", "user.registered:u-carol", "inventory.low_stock:", "order.mystery:"}},
 	} {
 		if got := typesUntil(t, tc.c, "product.updated"); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 			t.Errorf("%s got %v, want %v", tc.name, got, tc.want)
@@ -467,7 +468,23 @@ func TestStatsAndClientJS(t *testing.T) {
 	e := newTestEnv(t, nil)
 	e.dial(t, "", nil)
 	e.consume(t, event(t, "product.created", map[string]any{"product_id": "p"}))
-	resp, err := http.Get(e.srv.URL + "/stats")
+	for _, auth := range []string{"", e.bearer(t, alice).Get("Authorization")} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/stats", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 401, false: 403}[auth == ""]; resp.StatusCode != want {
+			t.Errorf("GET /stats as %q: status = %d, want %d (admins only)", auth, resp.StatusCode, want)
+		}
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/stats", nil)
+	req.Header.Set("Authorization", e.bearer(t, sharedtest.Admin).Get("Authorization"))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
