@@ -52,10 +52,11 @@ func main() {
 	}
 }
 
-var scenarios = []string{"catalog-hit", "catalog-miss", "product", "health", "login", "checkout"}
+var scenarios = []string{"catalog-hit", "catalog-miss", "product", "health", "login", "checkout", "storefront-home", "storefront-catalog"}
 
 type config struct {
 	gateway     string
+	storefront  string
 	concurrency int
 	duration    time.Duration
 	scenario    string
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg config
 	fs.StringVar(&cfg.gateway, "gateway", "http://127.0.0.1:3008", "gateway base URL")
+	fs.StringVar(&cfg.storefront, "storefront", "http://127.0.0.1:3000", "storefront base URL (storefront-* scenarios: server-rendered pages, each calling the gateway)")
 	fs.IntVar(&cfg.concurrency, "c", 16, "concurrent clients")
 	fs.DurationVar(&cfg.duration, "d", 10*time.Second, "how long to send new requests")
 	fs.StringVar(&cfg.scenario, "scenario", "catalog-hit", strings.Join(scenarios, ", "))
@@ -100,6 +102,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-gateway %q: want http(s)://host:port", cfg.gateway)
 	}
 	cfg.gateway = strings.TrimRight(cfg.gateway, "/")
+	cfg.storefront = strings.TrimRight(cfg.storefront, "/")
+	if strings.HasPrefix(cfg.scenario, "storefront-") {
+		// The storefront's pages are the requests: aim the client at it instead of the gateway.
+		cfg.gateway = cfg.storefront
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -295,6 +302,14 @@ func (l *loader) scenario(name string) (scenario, error) {
 			step: func(ctx context.Context, _ int, st map[string]*Stats) {
 				l.get(ctx, "/product/products/"+url.PathEscape(l.products[rand.IntN(len(l.products))]), st)
 			}}, nil
+	case "storefront-home":
+		return scenario{series: simple, step: func(ctx context.Context, _ int, st map[string]*Stats) {
+			l.get(ctx, "/", st)
+		}}, nil
+	case "storefront-catalog":
+		return scenario{series: simple, step: func(ctx context.Context, _ int, st map[string]*Stats) {
+			l.get(ctx, "/products?category=books&sort=price_asc", st)
+		}}, nil
 	case "health":
 		return scenario{series: simple, step: func(ctx context.Context, _ int, st map[string]*Stats) {
 			l.get(ctx, "/health", st)
