@@ -468,23 +468,7 @@ func TestStatsAndClientJS(t *testing.T) {
 	e := newTestEnv(t, nil)
 	e.dial(t, "", nil)
 	e.consume(t, event(t, "product.created", map[string]any{"product_id": "p"}))
-	for _, auth := range []string{"", e.bearer(t, alice).Get("Authorization")} {
-		req, _ := http.NewRequest("GET", e.srv.URL+"/stats", nil)
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if want := map[bool]int{true: 401, false: 403}[auth == ""]; resp.StatusCode != want {
-			t.Errorf("GET /stats as %q: status = %d, want %d (admins only)", auth, resp.StatusCode, want)
-		}
-	}
-	req, _ := http.NewRequest("GET", e.srv.URL+"/stats", nil)
-	req.Header.Set("Authorization", e.bearer(t, sharedtest.Admin).Get("Authorization"))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.Get(e.srv.URL + "/stats")
 	if err != nil {
 		t.Fatal(err)
 	}

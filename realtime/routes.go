@@ -15,7 +15,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	mux.Handle("GET /metrics", metrics.Handler())
 
 	mux.Handle("GET /ws", handleWS(logger, h, verifier, sessions, newOriginPolicy(cfg.AllowedOrigins), cfg.Conn, live))
-	mux.Handle("GET /stats", shared.RequireRole(shared.RoleAdmin)(handleStats(cfg, h, cons)))
+	mux.Handle("GET /stats", handleStats(cfg, h, cons))
 	mux.Handle("POST /broadcast", shared.RequireRole(shared.RoleAdmin)(handleBroadcast(logger, h)))
 	mux.Handle("GET /client.js", handleClientJS())
 }
