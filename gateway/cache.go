@@ -123,7 +123,9 @@ func cacheKey(service, path string, query url.Values) string {
 	return b.String()
 }
 
-func indexKey(service string) string { return "gw:ci:" + service }
+// indexKey names the purge index of a service's cached entries ("gw:cz:", a sorted set; the earlier
+// "gw:ci:" plain sets are left to expire).
+func indexKey(service string) string { return "gw:cz:" + service }
 
 // credentialed reports whether r carries anything that may make the answer user-specific.
 func credentialed(r *http.Request) bool {

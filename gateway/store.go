@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -57,19 +58,31 @@ func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return b, err
 }
 
+// Set stores the entry and records it in the index, a sorted set scored by the entry's expiry (unix
+// ms). Each Set also drops the members that have already expired, so the index holds about as many
+// members as there are live entries: with a plain set, every distinct query string ever cached stayed
+// in the index until the next product write (the load run wrote 43 000 per start), and the purge
+// script then deleted them all in one blocking call.
 func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, index string) error {
+	now := time.Now()
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, key, val, ttl)
-		p.SAdd(ctx, index, key)
+		p.ZAdd(ctx, index, redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: key})
+		p.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
 		p.Expire(ctx, index, indexTTL)
 		return nil
 	})
 	return err
 }
 
-// purgeScript deletes every member of the index set and the set, atomically.
+// indexLen is the number of entries recorded in index (for tests and metrics).
+func (s *redisStore) indexLen(ctx context.Context, index string) (int64, error) {
+	return s.rdb.ZCard(ctx, index).Result()
+}
+
+// purgeScript deletes every member of the index and the index, atomically.
 var purgeScript = redis.NewScript(`
-local keys = redis.call('SMEMBERS', KEYS[1])
+local keys = redis.call('ZRANGE', KEYS[1], 0, -1)
 for i = 1, #keys, 500 do
   redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
 end

@@ -2,12 +2,53 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/goshop/platform/shared"
 )
+
+// TestRedisIndexDropsExpiredEntries: the purge index keeps only live entries, so distinct query
+// strings cannot grow it without bound between product writes. Needs REDIS_TEST_URL.
+func TestRedisIndexDropsExpiredEntries(t *testing.T) {
+	u := os.Getenv("REDIS_TEST_URL")
+	if u == "" {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	rdb, err := shared.NewRedis(shared.RedisConfig{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	kv := newRedisStore(rdb)
+	ctx := t.Context()
+	prefix := "gwtest:" + shared.NewID() + ":"
+	index := prefix + "idx"
+	defer kv.Purge(ctx, index)
+	for i := range 50 {
+		if err := kv.Set(ctx, fmt.Sprintf("%sshort%d", prefix, i), []byte("x"), 5*time.Millisecond, index); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Redis keeps real time: wait until the short entries have expired, then one more Set trims them.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, err := kv.Get(ctx, prefix+"short49"); errors.Is(err, errCacheMiss) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("short entries did not expire")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := kv.Set(ctx, prefix+"long", []byte("y"), time.Minute, index); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := kv.indexLen(ctx, index); err != nil || n != 1 {
+		t.Errorf("index members = %d, %v; want 1 (only the live entry)", n, err)
+	}
+}
 
 // TestStoreContract runs one contract against the in-memory store always and against Redis when
 // REDIS_TEST_URL is set (e.g. redis://127.0.0.1:6379/15; the test deletes only its own keys).
