@@ -23,6 +23,7 @@
   var indicator = document.getElementById("live-status");
   var toasts = document.getElementById("toasts");
   var lastSeq = 0, attempt = 0, everConnected = false, socket = null;
+  var heard = {}; // order IDs an event has updated: newer than any copy of the page
 
   function setState(state, text) {
     if (!indicator || !everConnected) return;
@@ -55,6 +56,7 @@
     var d = msg.data || {};
     var id = d.order_id, status = d.status || msg.type.replace("order.", "");
     if (!id) return;
+    heard[id] = true;
     var changed = false;
     document.querySelectorAll('[data-order-status="' + CSS.escape(id) + '"]').forEach(function (el) {
       if (el.textContent.toLowerCase() === status) return;
@@ -104,6 +106,31 @@
     else if (msg.type === "inventory.updated" || msg.type === "inventory.low_stock") onStock(msg);
   }
 
+  // A new connection hears only what happens from now on, and the saga confirms an order within
+  // milliseconds of placing it: often before this page's socket is open, which left the order page
+  // saying "pending" for good. So, once first connected, compare the order badges with a fresh copy
+  // of this page and apply any difference as if it had arrived as an event.
+  function catchUp() {
+    var badges = document.querySelectorAll("[data-order-status]");
+    if (!badges.length || !window.DOMParser) return;
+    fetch(location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        badges.forEach(function (el) {
+          var id = el.getAttribute("data-order-status");
+          if (heard[id]) return; // an event got here first, and it is newer than this copy
+          var now = fresh.querySelector('[data-order-status="' + CSS.escape(id) + '"]');
+          var status = now ? now.textContent.trim().toLowerCase() : "";
+          if (status && el.textContent.trim().toLowerCase() !== status) {
+            onOrder({ type: "order." + status, data: { order_id: id, status: status } });
+          }
+        });
+      })
+      .catch(function () { /* the page stays as rendered */ });
+  }
+
   function reconnectLater() {
     attempt++;
     if (!everConnected && attempt >= 3) return; // realtime absent: stay silent
@@ -122,7 +149,11 @@
         if (t && t.token) url.searchParams.set("access_token", t.token);
         if (lastSeq > 0) url.searchParams.set("since", String(lastSeq));
         try { socket = new WebSocket(url.toString()); } catch (e) { reconnectLater(); return; }
-        socket.onopen = function () { everConnected = true; attempt = 0; setState("connected", "Live"); };
+        socket.onopen = function () {
+          var first = !everConnected;
+          everConnected = true; attempt = 0; setState("connected", "Live");
+          if (first) catchUp();
+        };
         socket.onmessage = onMessage;
         socket.onclose = function () { socket = null; reconnectLater(); };
         socket.onerror = function () { /* onclose follows and schedules the retry */ };
