@@ -65,6 +65,13 @@
       pulse(el);
       changed = true;
     });
+    // A note written for the old status ("Paid. We will ship it soon.") would now contradict the badge.
+    if (changed) {
+      document.querySelectorAll('[data-order-note="' + CSS.escape(id) + '"]').forEach(function (el) {
+        el.className = "notice";
+        el.textContent = "This order is now " + status + ".";
+      });
+    }
     if (msg.type === "order.created" && document.getElementById("admin-orders")) {
       toast("New order #" + short(id) + ": reload to see it.");
       return;
