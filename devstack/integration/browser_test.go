@@ -122,6 +122,9 @@ func TestBrowserShop(t *testing.T) {
 	api.must(200, "PATCH", "/order/orders/"+orderID+"/status", map[string]string{"status": "shipped"}, nil,
 		"Authorization", "Bearer "+login.AccessToken)
 	shop.waitFor("order page turns Shipped without a reload", badge+`.textContent.trim() === 'Shipped' && window.__sameDocument === true`, 15*time.Second)
+	if note := shop.text(`[data-order-note]`); note != "This order is now shipped." {
+		shop.fail("order page note after turning Shipped = %q", note)
+	}
 	shop.screenshot("10-order-live-shipped")
 
 	// The admin, in a browser context of their own, creates a product with stock.
