@@ -84,6 +84,15 @@ type order struct {
 	UpdatedAt       time.Time   `json:"updated_at"`
 }
 
+// Units is how many items the order holds: the sum of its lines' quantities (two speakers are 2).
+func (o order) Units() int {
+	n := 0
+	for _, l := range o.Items {
+		n += l.Quantity
+	}
+	return n
+}
+
 type orderList struct {
 	Items []order `json:"items"`
 	Total int     `json:"total"`

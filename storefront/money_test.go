@@ -69,3 +69,11 @@ func FuzzParseCents(f *testing.F) {
 		}
 	})
 }
+
+func TestOrderUnitsCountsQuantities(t *testing.T) {
+	t.Parallel()
+	o := order{Items: []orderLine{{SKU: "A", Quantity: 2}, {SKU: "B", Quantity: 3}}}
+	if got := o.Units(); got != 5 {
+		t.Errorf("Units() = %d, want 5 (the sum of quantities, not the number of lines)", got)
+	}
+}
