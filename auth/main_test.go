@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,22 +16,12 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestRun starts the real program with every dependency down: it must serve liveness and its keys,
 // report the dependencies in /readyz, and stop cleanly when ctx is cancelled.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
-	dead := freeAddr(t) // nothing listens here
+	addr := sharedtest.FreeAddr(t)
+	dead := sharedtest.FreeAddr(t) // nothing listens here
 	keysDir := filepath.Join(t.TempDir(), "keys")
 	env := map[string]string{
 		"HTTP_ADDR":             addr,
@@ -162,8 +151,8 @@ func TestRunWithRedis(t *testing.T) {
 	if redisURL == "" {
 		t.Skip("REDIS_TEST_URL not set")
 	}
-	addr := freeAddr(t)
-	env := map[string]string{"HTTP_ADDR": addr, "REDIS_URL": redisURL, "KAFKA_BROKERS": freeAddr(t),
+	addr := sharedtest.FreeAddr(t)
+	env := map[string]string{"HTTP_ADDR": addr, "REDIS_URL": redisURL, "KAFKA_BROKERS": sharedtest.FreeAddr(t),
 		"AUTH_BCRYPT_COST": "4", "LOG_LEVEL": "error", "DEMO_EMAIL": "run-" + shared.NewID()[:8] + "@example.com"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/goshop/platform/shared/sharedtest"
 	"io"
 	"net"
 	"net/http"
@@ -29,7 +30,7 @@ func TestFailover(t *testing.T) {
 	}
 	a := httptest.NewServer(handler(0))
 	defer a.Close()
-	bAddr := freeAddr(t)
+	bAddr := sharedtest.FreeAddr(t)
 	startB := func() *httptest.Server {
 		ln, err := net.Listen("tcp", bAddr)
 		if err != nil {

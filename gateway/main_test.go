@@ -5,10 +5,8 @@ import (
 	"context"
 	"github.com/goshop/platform/shared/sharedtest"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 )
@@ -21,15 +19,15 @@ func TestRun(t *testing.T) {
 		io.WriteString(w, "product:"+r.URL.Path)
 	}))
 	defer upstream.Close()
-	addr := freeAddr(t)
+	addr := sharedtest.FreeAddr(t)
 	env := map[string]string{
 		"HTTP_ADDR":            addr,
-		"REDIS_URL":            "redis://" + freeAddr(t) + "/2",
+		"REDIS_URL":            "redis://" + sharedtest.FreeAddr(t) + "/2",
 		"PRODUCT_SERVICE_URLS": upstream.URL,
 		"LOG_LEVEL":            "error",
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
+	var out sharedtest.LogBuffer
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, []string{"gateway"}, func(k string) string { return env[k] }, &out, &out) }()
 
@@ -70,31 +68,4 @@ func TestRunBadConfig(t *testing.T) {
 			t.Errorf("run with bad config: error %q does not mention %s", err, want)
 		}
 	}
-}
-
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

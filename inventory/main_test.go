@@ -1,48 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // TestRun starts the program as main does (in-memory store, and MongoDB too when MONGO_TEST_URI is
 // set; Kafka unreachable), waits until it serves, checks /readyz reports Kafka, then cancels and
@@ -76,17 +45,17 @@ func dropDB(t *testing.T, uri, db string) {
 }
 
 func testRun(t *testing.T, extra map[string]string) {
-	addr := freeAddr(t)
+	addr := sharedtest.FreeAddr(t)
 	env := map[string]string{
 		"HTTP_ADDR":     addr,
-		"KAFKA_BROKERS": freeAddr(t), // nothing listens there
+		"KAFKA_BROKERS": sharedtest.FreeAddr(t), // nothing listens there
 		"LOG_LEVEL":     "warn",
 	}
 	for k, v := range extra {
 		env[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out sharedtest.LogBuffer
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, []string{"inventory"}, func(k string) string { return env[k] }, &out, &out) }()
 

@@ -4,45 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
-
-// syncBuffer is a goroutine-safe log sink for run.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // TestRun starts the real program with Kafka unreachable, against the in-memory store and, when
 // MONGO_TEST_URI is set, against MongoDB: it must serve /healthz, report Kafka in /readyz as 503,
@@ -64,13 +34,13 @@ func TestRun(t *testing.T) {
 func testRun(t *testing.T, mongoURI string) {
 	iss := sharedtest.NewIssuer(t)
 	products := newFakeProducts(t)
-	addr := freeAddr(t)
-	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": freeAddr(t), "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms",
+	addr := sharedtest.FreeAddr(t)
+	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": sharedtest.FreeAddr(t), "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms",
 		"JWKS_URL": iss.URL, "AUTH_ISSUER": iss.Name, "PRODUCT_URL": products.srv.URL, "MONGO_URI": mongoURI,
 		"MONGO_DB": "order_run_" + shared.NewID()[:12]}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out sharedtest.LogBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"order"}, func(k string) string { return env[k] }, &out, &out) }()
 

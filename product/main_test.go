@@ -15,17 +15,6 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
-// freeAddr returns a 127.0.0.1 address with a port nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestRun starts the whole program with a "broker" that accepts connections but speaks no Kafka: it
 // must serve, seed the demo catalog (events wait in the outbox), pass its container healthcheck, report
 // Kafka in /readyz once the broker is gone, and stop cleanly when its context ends. It runs on the in-memory store, and
@@ -53,7 +42,7 @@ func TestRun(t *testing.T) {
 
 func testRun(t *testing.T, extra map[string]string) {
 	iss := sharedtest.NewIssuer(t)
-	addr := freeAddr(t)
+	addr := sharedtest.FreeAddr(t)
 	broker, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,24 +13,13 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
-// freeAddr returns a free 127.0.0.1 port.
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestRun starts the program with Kafka down (it must still serve; /readyz says why) and stops it.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := sharedtest.FreeAddr(t)
 	env := map[string]string{
 		"HTTP_ADDR":     addr,
-		"KAFKA_BROKERS": freeAddr(t), // nothing listens there
+		"KAFKA_BROKERS": sharedtest.FreeAddr(t), // nothing listens there
 		"LOG_LEVEL":     "warn",
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"github.com/goshop/platform/shared/sharedtest"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,21 +11,10 @@ import (
 	"time"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestRun starts the real program against a fake gateway, waits for /readyz, and stops it.
 func TestRun(t *testing.T) {
 	gw := newFakeGateway(t)
-	addr := freeAddr(t)
+	addr := sharedtest.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

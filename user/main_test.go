@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,51 +15,22 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestRun starts the whole program with Kafka unreachable and no Mongo: it must serve, answer an
 // authenticated request, report Kafka in /readyz, and stop cleanly when its context ends.
 func TestRun(t *testing.T) {
 	t.Parallel()
 	iss := sharedtest.NewIssuer(t)
-	addr := freeAddr(t)
+	addr := sharedtest.FreeAddr(t)
 	env := map[string]string{
 		"HTTP_ADDR":     addr,
-		"KAFKA_BROKERS": freeAddr(t), // nothing listens there
+		"KAFKA_BROKERS": sharedtest.FreeAddr(t), // nothing listens there
 		"JWKS_URL":      iss.URL,
 		"AUTH_ISSUER":   iss.Name,
 		"LOG_LEVEL":     "debug",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs sharedtest.LogBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &logs, &logs) }()
 
@@ -124,9 +93,9 @@ func TestRunMongo(t *testing.T) {
 	}
 	t.Parallel()
 	iss := sharedtest.NewIssuer(t)
-	addr := freeAddr(t)
+	addr := sharedtest.FreeAddr(t)
 	dbName := "user_run_" + shared.NewID()[:8]
-	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": freeAddr(t), "JWKS_URL": iss.URL,
+	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": sharedtest.FreeAddr(t), "JWKS_URL": iss.URL,
 		"AUTH_ISSUER": iss.Name, "MONGO_URI": uri, "MONGO_DB": dbName}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
