@@ -1,7 +1,7 @@
 // Package integration runs the eight programs, built from this repository, against kfake, Redis
 // (redis-server when installed, else miniredis) with in-memory stores, and drives them from outside through the
-// gateway as curl and the storefront do. Ports are the defaults plus 1500, so `make run` may keep
-// running beside it.
+// gateway as curl and the storefront do. Ports are the defaults plus 1500 (INTEGRATION_PORT_OFFSET
+// changes it, so two runs can share a machine), so `make run` may keep running beside it.
 package integration
 
 import (
@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/goshop/platform/devstack/stack"
 )
 
-const offset = 1500
+// offset is added to every default port; INTEGRATION_PORT_OFFSET overrides it.
+var offset = 1500
 
 var platform *stack.Stack
 
@@ -24,6 +26,14 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	if v := os.Getenv("INTEGRATION_PORT_OFFSET"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 60000 {
+			fmt.Fprintf(os.Stderr, "INTEGRATION_PORT_OFFSET=%q: want a number 0-60000\n", v)
+			return 1
+		}
+		offset = n
+	}
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
