@@ -238,7 +238,7 @@ func (s *Stack) env(p Program, port int) []string {
 }
 
 func (s *Stack) spawn(name, program string, env []string) error {
-	logf, err := os.OpenFile(filepath.Join(s.opts.Dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := openRotating(filepath.Join(s.opts.Dir, "logs", name+".log"), maxLogBytes)
 	if err != nil {
 		return err
 	}
