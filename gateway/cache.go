@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,26 +27,55 @@ const (
 const maxCacheBody = 1 << 20
 
 // cacheRule declares one cacheable route of a service: a GET whose stripped path is Path (or starts
-// with it when Prefix) is cached for TTL unless the upstream says otherwise. Public routes may be
-// cached for requests that carry credentials; by default such requests bypass the cache.
+// with it when Prefix) is stored when its status is in TTLs, for that status's TTL unless the upstream
+// says otherwise. Public routes may be cached for requests that carry credentials; by default such
+// requests bypass the cache.
 type cacheRule struct {
 	Service string
 	Path    string
 	Prefix  bool
-	TTL     time.Duration
-	Public  bool
+	// TTLs maps each status the route stores to its TTL when the upstream gives none. For negative
+	// answers (4xx, 5xx) the TTL is also a ceiling on the upstream's own max-age.
+	TTLs   map[int]time.Duration
+	Public bool
 }
 
+// ttl returns the TTL of status on the route, 0 when the status is not stored.
+func (r cacheRule) ttl(status int) time.Duration { return r.TTLs[status] }
+
 // defaultCacheRules are the seed's TTLs: product list 60 s, one product 300 s, inventory 30 s; auth,
-// user, order and realtime never.
+// user, order and realtime never. Each stores cfg.CacheStatuses (200, 301, 404): the statuses below
+// 400 for the route's TTL, the others for at most cfg.CacheNegative (10 s), so a product created
+// after its 404 was cached shows up soon even if its product.created event is missed.
 func defaultCacheRules(cfg Config) []cacheRule {
-	rules := []cacheRule{
-		{Service: "product", Path: "/products", TTL: cfg.CacheProductList},
-		{Service: "product", Path: "/products/", Prefix: true, TTL: cfg.CacheProduct},
-		{Service: "inventory", Path: "/inventory", TTL: cfg.CacheInventory},
-		{Service: "inventory", Path: "/inventory/", Prefix: true, TTL: cfg.CacheInventory},
+	route := func(service, path string, prefix bool, ttl time.Duration) cacheRule {
+		r := cacheRule{Service: service, Path: path, Prefix: prefix, TTLs: map[int]time.Duration{}}
+		for _, s := range cfg.CacheStatuses {
+			switch {
+			case s < 400:
+				r.TTLs[s] = ttl
+			case cfg.CacheNegative > 0:
+				r.TTLs[s] = min(ttl, cfg.CacheNegative)
+			}
+		}
+		return r
 	}
-	return slices.DeleteFunc(rules, func(r cacheRule) bool { return r.TTL <= 0 })
+	var rules []cacheRule
+	for _, r := range []struct {
+		service, path string
+		prefix        bool
+		ttl           time.Duration
+	}{
+		{"product", "/products", false, cfg.CacheProductList},
+		{"product", "/products/", true, cfg.CacheProduct},
+		{"inventory", "/inventory", false, cfg.CacheInventory},
+		{"inventory", "/inventory/", true, cfg.CacheInventory},
+	} {
+		if r.ttl > 0 {
+			rules = append(rules, route(r.service, r.path, r.prefix, r.ttl))
+		}
+	}
+	return rules
 }
 
 func (c *responseCache) rule(service, path string) (cacheRule, bool) {
@@ -127,6 +155,10 @@ func cacheKey(service, path string, query url.Values) string {
 // "gw:ci:" plain sets are left to expire).
 func indexKey(service string) string { return "gw:cz:" + service }
 
+// pathIndexKey names the purge index of the entries of one stripped path, every query string
+// included, so an event about one product purges that product's entries and not the catalog's.
+func pathIndexKey(service, path string) string { return "gw:cp:" + service + ":" + path }
+
 // credentialed reports whether r carries anything that may make the answer user-specific.
 func credentialed(r *http.Request) bool {
 	if r.Header.Get("Authorization") != "" {
@@ -179,7 +211,7 @@ func (c *responseCache) handle(service string, next http.Handler) http.Handler {
 			c.bypass(w, r, service, next)
 			return
 		}
-		c.fetch(w, r, service, key, rule, stale, store, next)
+		c.fetch(w, r, service, path, key, rule, stale, store, next)
 	})
 }
 
@@ -192,7 +224,7 @@ type fetchResult struct {
 
 // fetch makes one upstream request for key on behalf of every concurrent miss, stores the answer
 // when it is shareable and store is set, and serves it (or, if the upstream failed, a stale entry).
-func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, key string, rule cacheRule, stale *entry, store bool, next http.Handler) {
+func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, path, key string, rule cacheRule, stale *entry, store bool, next http.Handler) {
 	gen := c.generation(service)
 	v, _, _ := c.group.Do(key, func() (any, error) {
 		before := gen.Load()
@@ -240,7 +272,7 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, k
 		if gen.Load() != before {
 			return fetchResult{e: e}, nil // a write purged the service meanwhile
 		}
-		if err := c.kv.Set(ctx, key, encodeEntry(e), ttl+c.staleFor, indexKey(service)); err != nil {
+		if err := c.kv.Set(ctx, key, encodeEntry(e), ttl+c.staleFor, indexKey(service), pathIndexKey(service, path)); err != nil {
 			c.logger.DebugContext(r.Context(), "cache store failed", "key", key, "err", err)
 			return fetchResult{e: e}, nil
 		}
@@ -324,6 +356,28 @@ func (c *responseCache) purge(ctx context.Context, service string) {
 func (c *responseCache) dropLocal(service string) {
 	c.generation(service).Add(1)
 	c.l1.DeletePrefix("gw:c:" + service + ":")
+}
+
+// purgePaths drops the entries of service's stripped paths (every query string of each), here and in
+// Redis. It does not announce the purge on the bus: it is called for Kafka events, which every gateway
+// instance reads itself. Redis failing is returned, so the event is retried.
+func (c *responseCache) purgePaths(ctx context.Context, service string, paths ...string) error {
+	c.generation(service).Add(1)
+	bases := make([]string, len(paths))
+	indexes := make([]string, len(paths))
+	for i, p := range paths {
+		bases[i] = cacheKey(service, p, nil)
+		indexes[i] = pathIndexKey(service, p)
+	}
+	c.l1.DeleteFunc(func(key string) bool {
+		for _, b := range bases {
+			if strings.HasPrefix(key, b) && (len(key) == len(b) || key[len(b)] == '?') {
+				return true
+			}
+		}
+		return false
+	})
+	return c.kv.Purge(ctx, indexes...)
 }
 
 func (c *responseCache) generation(service string) *atomic.Uint64 {

@@ -35,12 +35,14 @@ func etagMatches(ifNoneMatch, etag string) bool {
 	return false
 }
 
-// storable decides whether the upstream's answer may be shared, and for how long: 200 only, no
-// Set-Cookie, no private/no-store/no-cache, no Vary beyond Origin, no content encoding; the upstream's
-// s-maxage or max-age wins over the rule's TTL.
+// storable decides whether the upstream's answer may be shared, and for how long: a status the rule
+// stores, no Set-Cookie, no private/no-store/no-cache, no Vary beyond Origin, no content encoding. The
+// upstream's s-maxage or max-age wins over the rule's TTL, except that a negative answer (4xx, 5xx)
+// is never kept longer than the rule says.
 func storable(b *bufferWriter, rule cacheRule) (time.Duration, bool) {
 	h := b.header
-	if b.status != http.StatusOK || len(h.Values("Set-Cookie")) > 0 || h.Get("Content-Encoding") != "" {
+	ttl := rule.ttl(b.status)
+	if ttl <= 0 || len(h.Values("Set-Cookie")) > 0 || h.Get("Content-Encoding") != "" {
 		return 0, false
 	}
 	for _, v := range h.Values("Vary") {
@@ -50,7 +52,6 @@ func storable(b *bufferWriter, rule cacheRule) (time.Duration, bool) {
 			}
 		}
 	}
-	ttl := rule.TTL
 	var maxAge, sMaxAge = -1, -1
 	for _, v := range h.Values("Cache-Control") {
 		for _, d := range strings.Split(v, ",") {
@@ -65,11 +66,19 @@ func storable(b *bufferWriter, rule cacheRule) (time.Duration, bool) {
 			}
 		}
 	}
+	upstream := time.Duration(-1)
 	switch {
 	case sMaxAge >= 0:
-		ttl = time.Duration(sMaxAge) * time.Second
+		upstream = time.Duration(sMaxAge) * time.Second
 	case maxAge >= 0:
-		ttl = time.Duration(maxAge) * time.Second
+		upstream = time.Duration(maxAge) * time.Second
+	}
+	switch {
+	case upstream < 0:
+	case b.status >= 400:
+		ttl = min(ttl, upstream)
+	default:
+		ttl = upstream
 	}
 	return ttl, ttl > 0
 }

@@ -75,8 +75,8 @@ func TestCacheBypass(t *testing.T) {
 			w.Header().Set("Vary", "Accept-Language")
 			io.WriteString(w, "x")
 		}},
-		{name: "404", method: "GET", target: "/product/products/nope", respond: func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "not found", http.StatusNotFound)
+		{name: "302", method: "GET", target: "/product/products/old", respond: func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/products/new", http.StatusFound)
 		}},
 		{name: "500", method: "GET", target: "/product/products", respond: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "boom", http.StatusInternalServerError)
@@ -286,7 +286,7 @@ func TestCacheUpstreamMaxAge(t *testing.T) {
 			b.header.Set("Cache-Control", tt.cc)
 		}
 		b.Write([]byte("x"))
-		ttl, ok := storable(b, cacheRule{TTL: 60 * time.Second})
+		ttl, ok := storable(b, cacheRule{TTLs: map[int]time.Duration{200: 60 * time.Second}})
 		if ttl != tt.want || ok != tt.ok {
 			t.Errorf("storable(Cache-Control %q) = %s, %v; want %s, %v", tt.cc, ttl, ok, tt.want, tt.ok)
 		}
@@ -402,5 +402,100 @@ func TestCacheUpstreamDiesMidBody(t *testing.T) {
 	}
 	if keys := e.kv.Keys(); len(keys) != 0 {
 		t.Errorf("store after a truncated answer: %v, want empty", keys)
+	}
+}
+
+// TestCacheStatuses: 200, 301 and 404 are stored by default (HIT the second time), each only where
+// the configuration lists it; 404 for at most the negative TTL.
+func TestCacheStatuses(t *testing.T) {
+	t.Parallel()
+	notFound := func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no such product", http.StatusNotFound) }
+	moved := func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/products/p2", http.StatusMovedPermanently)
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		respond http.HandlerFunc
+		code    int
+		second  string // X-Cache-Status of the second request
+	}{
+		{"404 default", nil, notFound, 404, cacheHit},
+		{"301 default", nil, moved, 301, cacheHit},
+		{"404 not listed", map[string]string{"GATEWAY_CACHE_STATUSES": "200,301"}, notFound, 404, cacheBypass},
+		{"404 negative ttl off", map[string]string{"GATEWAY_CACHE_NEGATIVE_TTL": "0s"}, notFound, 404, cacheBypass},
+		{"301 not listed", map[string]string{"GATEWAY_CACHE_STATUSES": "200,404"}, moved, 301, cacheBypass},
+		{"200 not listed", map[string]string{"GATEWAY_CACHE_STATUSES": "404"}, nil, 200, cacheBypass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := newUpstream(t, "product")
+			if tt.respond != nil {
+				up.handle(tt.respond)
+			}
+			env := map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			e := newTestEnv(t, env)
+			first := e.do(t, "GET", "/product/products/p1", nil)
+			second := e.do(t, "GET", "/product/products/p1", nil)
+			wantFirst := cacheMiss
+			if tt.second == cacheBypass {
+				wantFirst = cacheBypass
+			}
+			if first.Code != tt.code || cacheStatus(first) != wantFirst {
+				t.Errorf("GET #1: %d %s, want %d %s", first.Code, cacheStatus(first), tt.code, wantFirst)
+			}
+			if second.Code != tt.code || cacheStatus(second) != tt.second {
+				t.Errorf("GET #2: %d %s, want %d %s", second.Code, cacheStatus(second), tt.code, tt.second)
+			}
+			if tt.code == 301 && second.Header().Get("Location") != "/products/p2" {
+				t.Errorf("cached 301: Location = %q, want /products/p2", second.Header().Get("Location"))
+			}
+			wantCalls := int64(1)
+			if tt.second == cacheBypass {
+				wantCalls = 2
+			}
+			if n := up.calls.Load(); n != wantCalls {
+				t.Errorf("upstream calls = %d, want %d", n, wantCalls)
+			}
+		})
+	}
+}
+
+// TestCacheNegativeTTL: a 404 is kept for the negative TTL even when the upstream allows longer; a
+// 200 or 301 for the upstream's max-age.
+func TestCacheNegativeTTL(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(func(k string) string { return map[string]string{"GATEWAY_CACHE_NEGATIVE_TTL": "10s"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := defaultCacheRules(cfg)[1] // /products/{id}, 300 s
+	tests := []struct {
+		status int
+		cc     string
+		want   time.Duration
+	}{
+		{404, "", 10 * time.Second},
+		{404, "max-age=600", 10 * time.Second},
+		{404, "max-age=3", 3 * time.Second},
+		{301, "", 300 * time.Second},
+		{301, "max-age=600", 600 * time.Second},
+		{200, "max-age=30", 30 * time.Second},
+		{302, "max-age=600", 0},
+		{500, "max-age=600", 0},
+	}
+	for _, tt := range tests {
+		b := newBufferWriter()
+		if tt.cc != "" {
+			b.header.Set("Cache-Control", tt.cc)
+		}
+		b.WriteHeader(tt.status)
+		if ttl, ok := storable(b, rule); ttl != tt.want || ok != (tt.want > 0) {
+			t.Errorf("storable(%d, Cache-Control %q) = %s, %v; want %s", tt.status, tt.cc, ttl, ok, tt.want)
+		}
 	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,14 @@ type Config struct {
 	Addr     string
 	LogLevel string
 	Redis    shared.RedisConfig
+	// Brokers are the Kafka brokers the cache reads product.events and inventory.events from
+	// (KAFKA_BROKERS, default 127.0.0.1:9092), as consumer group ConsumerGroup().
+	Brokers []string
+	// InstanceID names this instance's consumer group "gateway-<InstanceID>": every instance must
+	// see every event (each holds its own in-process cache layer), so instances cannot share a group.
+	// Default: GATEWAY_INSTANCE_ID, else "<HOSTNAME>-<port>" (stable across restarts of one
+	// container, so the group's committed offsets are reused), else "local-<port>".
+	InstanceID string
 	// AuthURL is auth's base URL for the session → access token exchange (GET /session).
 	AuthURL string
 	// Services are the upstreams, in serviceDefaults order.
@@ -58,11 +68,23 @@ type Config struct {
 	CacheProduct     time.Duration
 	CacheInventory   time.Duration
 	CacheStale       time.Duration
+	// CacheStatuses are the upstream statuses a cacheable route stores (default 200, 301, 404): below
+	// 400 for the route's TTL, 4xx (negative answers) for at most CacheNegative (default 10 s; 0
+	// stores none).
+	CacheStatuses []int
+	CacheNegative time.Duration
 	// L1Entries bounds the in-process cache layer; L1TTL caps how long an entry lives there, which
 	// bounds how stale another gateway instance's purge can leave this one. Default 4096 and 2 s.
 	L1Entries int
 	L1TTL     time.Duration
 }
+
+// ConsumerGroup is this instance's Kafka consumer group.
+func (c Config) ConsumerGroup() string { return "gateway-" + c.InstanceID }
+
+// cacheableStatuses are the statuses a response may be stored with: RFC 9110's heuristically
+// cacheable ones, minus 206 (the gateway drops Range from shared fetches).
+var cacheableStatuses = []int{200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501}
 
 // ServiceConfig is one upstream service and its instances.
 type ServiceConfig struct {
@@ -182,6 +204,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		CacheProduct:     dur("GATEWAY_CACHE_PRODUCT_TTL", 300*time.Second, true),
 		CacheInventory:   dur("GATEWAY_CACHE_INVENTORY_TTL", 30*time.Second, true),
 		CacheStale:       dur("GATEWAY_CACHE_STALE", 5*time.Minute, true),
+		CacheNegative:    dur("GATEWAY_CACHE_NEGATIVE_TTL", 10*time.Second, true),
+		Brokers:          shared.ParseBrokers(get("KAFKA_BROKERS", "127.0.0.1:9092")),
 		L1Entries:        integer("GATEWAY_CACHE_L1_ENTRIES", 4096),
 		L1TTL:            dur("GATEWAY_CACHE_L1_TTL", 2*time.Second, true),
 	}
@@ -193,6 +217,19 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			u.Path = "/" + strconv.Itoa(cfg.Redis.DB)
 			cfg.Redis.URL = u.String()
 		}
+	}
+	for _, v := range splitList(get("GATEWAY_CACHE_STATUSES", "200,301,404")) {
+		n, err := strconv.Atoi(v)
+		if err != nil || !slices.Contains(cacheableStatuses, n) {
+			errs = append(errs, fmt.Errorf("GATEWAY_CACHE_STATUSES: %q is not one of %v", v, cacheableStatuses))
+			continue
+		}
+		cfg.CacheStatuses = append(cfg.CacheStatuses, n)
+	}
+	cfg.InstanceID = get("GATEWAY_INSTANCE_ID", "")
+	if cfg.InstanceID == "" {
+		_, port, _ := net.SplitHostPort(cfg.Addr)
+		cfg.InstanceID = get("HOSTNAME", "local") + "-" + port
 	}
 	if cfg.BreakerFailures == 0 {
 		errs = append(errs, errors.New("GATEWAY_BREAKER_FAILURES: must be positive"))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,15 @@ func TestLoadConfig(t *testing.T) {
 	if cfg.Addr != "127.0.0.1:3008" || cfg.Redis.DB != 2 || len(cfg.Services) != 6 || cfg.HealthInterval != 3*time.Second ||
 		cfg.BreakerFailures != 5 || cfg.BreakerTimeout != 30*time.Second || cfg.Services[2].URLs[0].String() != "http://127.0.0.1:3002" {
 		t.Errorf("defaults = %+v", cfg)
+	}
+
+	if cfg.ConsumerGroup() != "gateway-local-3008" || !slices.Equal(cfg.CacheStatuses, []int{200, 301, 404}) ||
+		cfg.CacheNegative != 10*time.Second || !slices.Equal(cfg.Brokers, []string{"127.0.0.1:9092"}) {
+		t.Errorf("defaults: group %q, statuses %v, negative TTL %s, brokers %v", cfg.ConsumerGroup(), cfg.CacheStatuses, cfg.CacheNegative, cfg.Brokers)
+	}
+	cfg, err = loadConfig(env(map[string]string{"HOSTNAME": "gw-7f", "HTTP_ADDR": ":3008", "KAFKA_BROKERS": "k1:9092, k2:9092"}))
+	if err != nil || cfg.ConsumerGroup() != "gateway-gw-7f-3008" || len(cfg.Brokers) != 2 {
+		t.Errorf("HOSTNAME gw-7f: group %q, brokers %v, err %v; want gateway-gw-7f-3008 and 2 brokers", cfg.ConsumerGroup(), cfg.Brokers, err)
 	}
 
 	cfg, err = loadConfig(env(map[string]string{
@@ -41,12 +51,13 @@ func TestLoadConfig(t *testing.T) {
 		"AUTH_URL":                "auth",
 		"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8,nope",
 		"GATEWAY_MAX_BODY_BYTES":  "0",
+		"GATEWAY_CACHE_STATUSES":  "200,302",
 	}))
 	if err == nil {
 		t.Fatal("bad config: err = nil")
 	}
 	for _, name := range []string{"USER_SERVICE_URLS", "ORDER_SERVICE_URLS", "GATEWAY_HEALTH_INTERVAL", "REDIS_PORT", "AUTH_URL",
-		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES"} {
+		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("bad config error does not mention %s: %v", name, err)
 		}

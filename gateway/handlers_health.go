@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -14,12 +16,13 @@ func handleHealth() http.Handler {
 	})
 }
 
-// handleHealthDetailed reports Redis and every instance of every service: healthy (active checks),
-// circuit state and last check latency. 200 with status "ok" when every service has an instance that
-// can take requests and Redis answers, else 503 with status "degraded" (the gateway still serves what
-// it can; Redis down only means no cache and no rate limits).
+// handleHealthDetailed reports Redis, Kafka and every instance of every service: healthy (active
+// checks), circuit state and last check latency. 200 with status "ok" when every service has an
+// instance that can take requests and Redis and Kafka answer, else 503 with status "degraded" (the
+// gateway still serves what it can; Redis down means no cache and no rate limits, Kafka down means
+// writes that bypass the gateway are seen only when their cached answers expire).
 func handleHealthDetailed(gw *gateway) http.Handler {
-	type redisStatus struct {
+	type depStatus struct {
 		Status string `json:"status"`
 		Error  string `json:"error,omitempty"`
 	}
@@ -29,12 +32,22 @@ func handleHealthDetailed(gw *gateway) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res := response{Status: "ok", Info: map[string]any{}}
-		rs := redisStatus{Status: "up"}
+		rs := depStatus{Status: "up"}
 		if err := gw.kv.Ping(r.Context()); err != nil {
-			rs = redisStatus{Status: "down", Error: err.Error()}
+			rs = depStatus{Status: "down", Error: err.Error()}
 			res.Status = "degraded"
 		}
 		res.Info["redis"] = rs
+		if gw.kafkaPing != nil {
+			ks := depStatus{Status: "up"}
+			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+			if err := gw.kafkaPing(ctx); err != nil {
+				ks = depStatus{Status: "down", Error: err.Error()}
+				res.Status = "degraded"
+			}
+			cancel()
+			res.Info["kafka"] = ks
+		}
 		for i, name := range gw.services {
 			st := gw.pools[i].status()
 			if st.Status != "up" {

@@ -77,6 +77,18 @@ func (c *lru[V]) DeletePrefix(prefix string) {
 	}
 }
 
+// DeleteFunc removes every key for which drop returns true.
+func (c *lru[V]) DeleteFunc(drop func(key string) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, el := range c.items {
+		if drop(k) {
+			c.order.Remove(el)
+			delete(c.items, k)
+		}
+	}
+}
+
 // Len returns the number of entries, expired ones included until they are touched.
 func (c *lru[V]) Len() int {
 	c.mu.Lock()

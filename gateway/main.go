@@ -30,7 +30,7 @@ func main() {
 }
 
 // run starts the gateway and blocks until ctx is cancelled, then shuts down: HTTP first (in-flight
-// requests drain), then health checks and the purge subscription, then Redis.
+// requests drain), then health checks, the purge subscription and the event consumer, then Redis.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	store := newRedisStore(rdb)
 
 	gw := newGateway(logger, cfg, metrics, store)
+	gw.kafkaPing = shared.KafkaPing(cfg.Brokers)
 	bus := &redisBus{rdb: rdb}
 	gw.cache.bus = bus
 	ln, err := shared.Listen(ctx, cfg.Addr)
@@ -68,7 +69,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		runHealthChecks(hctx, gw.pools, &http.Client{Transport: newTransport(2 * time.Second)}, cfg.HealthInterval)
 	})
 	wg.Go(func() { bus.Run(hctx, gw.cache.dropLocal) })
-	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL)
+	// Kafka is optional at run time too: while it is down the consumer retries by itself and cached
+	// answers live at most their TTL; requests never wait for it.
+	wg.Go(func() {
+		shared.Consume(hctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics},
+			gw.events.handle)
+	})
+	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
+		"consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
 
 	serveErr := shared.Serve(ctx, logger, srv, ln, ready)
 	stopChecks()

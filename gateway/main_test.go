@@ -24,6 +24,7 @@ func TestRun(t *testing.T) {
 		"HTTP_ADDR":            addr,
 		"REDIS_URL":            "redis://" + sharedtest.FreeAddr(t) + "/2",
 		"PRODUCT_SERVICE_URLS": upstream.URL,
+		"KAFKA_BROKERS":        sharedtest.FreeAddr(t), // Kafka down too: the consumer retries quietly
 		"LOG_LEVEL":            "error",
 	}
 	ctx, cancel := context.WithCancel(t.Context())

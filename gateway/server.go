@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -21,8 +22,11 @@ type gateway struct {
 	proxies  map[string]*proxy
 	kv       kvStore
 	cache    *responseCache
+	events   *eventPurger
 	limiter  *rateLimiter
 	sessions *sessionExchanger
+	// kafkaPing reports whether a broker answers, for /health/detailed; nil: not shown (tests).
+	kafkaPing func(context.Context) error
 }
 
 // newGateway wires the gateway for cfg. kv is the Redis store (guarded here by a breaker and short
@@ -37,6 +41,7 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 		limiter:  newRateLimiter(guarded, cfg, logger, metrics),
 		sessions: newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, logger),
 	}
+	gw.events = newEventPurger(gw.cache, logger, metrics)
 	buffers := &bufferPool{}
 	for _, s := range cfg.Services {
 		p := newPool(s.Name, s.URLs, cfg.BreakerFailures, cfg.BreakerTimeout, logger, metrics)

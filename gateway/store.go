@@ -16,10 +16,11 @@ import (
 type kvStore interface {
 	// Get returns the value stored at key, or errCacheMiss.
 	Get(ctx context.Context, key string) ([]byte, error)
-	// Set stores val at key for ttl and records key in the set index, so that Purge(index) deletes it.
-	Set(ctx context.Context, key string, val []byte, ttl time.Duration, index string) error
-	// Purge deletes every key recorded in index, and index itself.
-	Purge(ctx context.Context, index string) error
+	// Set stores val at key for ttl and records key in each index, so that Purge of any of them
+	// deletes it.
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error
+	// Purge deletes every key recorded in each index, and the indexes themselves.
+	Purge(ctx context.Context, indexes ...string) error
 	// Take takes up to want (≥ 1) tokens from the token bucket at key (GCRA: spec.Rate per spec.Per,
 	// spec.Burst saved up) at time now: as many as are there, at least one, or none and a refusal.
 	Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error)
@@ -58,18 +59,20 @@ func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return b, err
 }
 
-// Set stores the entry and records it in the index, a sorted set scored by the entry's expiry (unix
+// Set stores the entry and records it in each index, a sorted set scored by the entry's expiry (unix
 // ms). Each Set also drops the members that have already expired, so the index holds about as many
 // members as there are live entries: with a plain set, every distinct query string ever cached stayed
 // in the index until the next product write (the load run wrote 43 000 per start), and the purge
 // script then deleted them all in one blocking call.
-func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, index string) error {
+func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
 	now := time.Now()
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, key, val, ttl)
-		p.ZAdd(ctx, index, redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: key})
-		p.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
-		p.Expire(ctx, index, indexTTL)
+		for _, index := range indexes {
+			p.ZAdd(ctx, index, redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: key})
+			p.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+			p.Expire(ctx, index, indexTTL)
+		}
 		return nil
 	})
 	return err
@@ -80,18 +83,25 @@ func (s *redisStore) indexLen(ctx context.Context, index string) (int64, error) 
 	return s.rdb.ZCard(ctx, index).Result()
 }
 
-// purgeScript deletes every member of the index and the index, atomically.
+// purgeScript deletes every member of each index (KEYS) and the indexes, atomically.
 var purgeScript = redis.NewScript(`
-local keys = redis.call('ZRANGE', KEYS[1], 0, -1)
-for i = 1, #keys, 500 do
-  redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
+local n = 0
+for _, index in ipairs(KEYS) do
+  local keys = redis.call('ZRANGE', index, 0, -1)
+  for i = 1, #keys, 500 do
+    redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
+  end
+  redis.call('DEL', index)
+  n = n + #keys
 end
-redis.call('DEL', KEYS[1])
-return #keys
+return n
 `)
 
-func (s *redisStore) Purge(ctx context.Context, index string) error {
-	return purgeScript.Run(ctx, s.rdb, []string{index}).Err()
+func (s *redisStore) Purge(ctx context.Context, indexes ...string) error {
+	if len(indexes) == 0 {
+		return nil
+	}
+	return purgeScript.Run(ctx, s.rdb, indexes).Err()
 }
 
 // gcraScript is a token bucket as GCRA over one key holding the theoretical arrival time (µs).
@@ -179,12 +189,12 @@ func (g *guardedStore) Get(ctx context.Context, key string) (b []byte, err error
 	return b, err
 }
 
-func (g *guardedStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, index string) error {
-	return g.do(ctx, func(ctx context.Context) error { return g.kv.Set(ctx, key, val, ttl, index) })
+func (g *guardedStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
+	return g.do(ctx, func(ctx context.Context) error { return g.kv.Set(ctx, key, val, ttl, indexes...) })
 }
 
-func (g *guardedStore) Purge(ctx context.Context, index string) error {
-	return g.do(ctx, func(ctx context.Context) error { return g.kv.Purge(ctx, index) })
+func (g *guardedStore) Purge(ctx context.Context, indexes ...string) error {
+	return g.do(ctx, func(ctx context.Context) error { return g.kv.Purge(ctx, indexes...) })
 }
 
 func (g *guardedStore) Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (r rateResult, err error) {

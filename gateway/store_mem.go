@@ -64,30 +64,34 @@ func (m *memStore) Get(_ context.Context, key string) ([]byte, error) {
 	return slices.Clone(v.b), nil
 }
 
-func (m *memStore) Set(_ context.Context, key string, val []byte, ttl time.Duration, index string) error {
+func (m *memStore) Set(_ context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
 		return m.err
 	}
 	m.values[key] = memValue{b: slices.Clone(val), expires: m.now().Add(ttl)}
-	if m.indexes[index] == nil {
-		m.indexes[index] = map[string]bool{}
+	for _, index := range indexes {
+		if m.indexes[index] == nil {
+			m.indexes[index] = map[string]bool{}
+		}
+		m.indexes[index][key] = true
 	}
-	m.indexes[index][key] = true
 	return nil
 }
 
-func (m *memStore) Purge(_ context.Context, index string) error {
+func (m *memStore) Purge(_ context.Context, indexes ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
 		return m.err
 	}
-	for k := range m.indexes[index] {
-		delete(m.values, k)
+	for _, index := range indexes {
+		for k := range m.indexes[index] {
+			delete(m.values, k)
+		}
+		delete(m.indexes, index)
 	}
-	delete(m.indexes, index)
 	return nil
 }
 

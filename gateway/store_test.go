@@ -92,6 +92,25 @@ func TestStoreContract(t *testing.T) {
 				}
 			}
 
+			// An entry in two indexes goes with either; a purge of one index leaves the other's own.
+			other, both := prefix+"idx2", prefix+"idx3"
+			t.Cleanup(func() { kv.Purge(ctx, other, both) })
+			if err := kv.Set(ctx, prefix+"c", []byte("C"), time.Minute, index, both); err != nil {
+				t.Fatal(err)
+			}
+			if err := kv.Set(ctx, prefix+"d", []byte("D"), time.Minute, other); err != nil {
+				t.Fatal(err)
+			}
+			if err := kv.Purge(ctx, both, prefix+"absent"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kv.Get(ctx, prefix+"c"); !errors.Is(err, errCacheMiss) {
+				t.Errorf("Get c after purging one of its indexes: err = %v, want errCacheMiss", err)
+			}
+			if b, err := kv.Get(ctx, prefix+"d"); err != nil || string(b) != "D" {
+				t.Errorf("Get d (another index) after the purge = %q, %v; want D", b, err)
+			}
+
 			// Token bucket: burst 3 at 1 per second.
 			spec := rateSpec{Rate: 1, Per: time.Second, Burst: 3}
 			now := time.Now()

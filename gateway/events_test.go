@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+func testEvent(tb testing.TB, typ, aggregateID string, data any) shared.Event {
+	tb.Helper()
+	e, err := shared.NewEvent(typ, aggregateID, data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// TestEventsPurgeProduct: a product event purges that product (by ID and SKU, any query string) and
+// every catalog list, and nothing else; a product created after its 404 was cached is served at once.
+func TestEventsPurgeProduct(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	var version atomicString
+	version.Store("v1")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/products/new" && version.Load() == "v1" {
+			http.Error(w, "not found", http.StatusNotFound)
+			return
+		}
+		io.WriteString(w, version.Load()+" "+r.URL.RequestURI())
+	})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	targets := []string{"/product/products?page=2", "/product/products", "/product/products/p1", "/product/products/p1?x=1",
+		"/product/products/sku/SKU-1", "/product/products/p10", "/product/products/p2", "/product/products/new"}
+	for _, target := range targets {
+		e.do(t, "GET", target, nil)
+		if rec := e.do(t, "GET", target, nil); cacheStatus(rec) != cacheHit {
+			t.Fatalf("GET %s twice: X-Cache-Status = %q, want HIT", target, cacheStatus(rec))
+		}
+	}
+	version.Store("v2")
+	ctx := t.Context()
+	for _, ev := range []shared.Event{
+		testEvent(t, "product.updated", "p1", map[string]any{"product_id": "p1", "sku": "SKU-1", "name": "x", "price_cents": 100}),
+		testEvent(t, "product.created", "new", map[string]any{"product_id": "new", "sku": "SKU-NEW", "stock": 3}),
+	} {
+		if err := e.gw.events.handle(ctx, ev); err != nil {
+			t.Fatalf("handle %s: %v", ev.Type, err)
+		}
+	}
+	want := map[string]string{
+		"/product/products?page=2":    cacheMiss,
+		"/product/products":           cacheMiss,
+		"/product/products/p1":        cacheMiss,
+		"/product/products/p1?x=1":    cacheMiss,
+		"/product/products/sku/SKU-1": cacheMiss,
+		"/product/products/new":       cacheMiss,
+		"/product/products/p10":       cacheHit, // shares a prefix with p1, not the path
+		"/product/products/p2":        cacheHit,
+	}
+	for target, status := range want {
+		rec := e.do(t, "GET", target, nil)
+		if cacheStatus(rec) != status {
+			t.Errorf("GET %s after the events: X-Cache-Status = %q, want %q", target, cacheStatus(rec), status)
+		}
+		if status == cacheMiss && (rec.Code != http.StatusOK || !strings.HasPrefix(rec.Body.String(), "v2 ")) {
+			t.Errorf("GET %s after the events: %d %q, want 200 v2", target, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestEventsPurgeInventory: inventory.updated purges the SKU's item, the list and batches; events
+// that concern no cached answer purge nothing.
+func TestEventsPurgeInventory(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "inventory")
+	e := newTestEnv(t, map[string]string{"INVENTORY_SERVICE_URLS": up.server.URL})
+	targets := []string{"/inventory/inventory/SKU-1", "/inventory/inventory/SKU-2", "/inventory/inventory", "/inventory/inventory/batch?skus=SKU-1,SKU-2"}
+	for _, target := range targets {
+		e.do(t, "GET", target, nil)
+	}
+	ctx := t.Context()
+	if err := e.gw.events.handle(ctx, testEvent(t, "inventory.reserved", "o1", map[string]any{"order_id": "o1"})); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range targets {
+		if rec := e.do(t, "GET", target, nil); cacheStatus(rec) != cacheHit {
+			t.Errorf("GET %s after inventory.reserved: X-Cache-Status = %q, want HIT", target, cacheStatus(rec))
+		}
+	}
+	if err := e.gw.events.handle(ctx, testEvent(t, "inventory.updated", "SKU-1", map[string]any{"sku": "SKU-1", "available": 4})); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{cacheMiss, cacheHit, cacheMiss, cacheMiss}
+	for i, target := range targets {
+		if rec := e.do(t, "GET", target, nil); cacheStatus(rec) != want[i] {
+			t.Errorf("GET %s after inventory.updated SKU-1: X-Cache-Status = %q, want %q", target, cacheStatus(rec), want[i])
+		}
+	}
+}
+
+// TestEventsAcrossInstances: two gateways on one Redis each consume the event; neither serves the
+// purged product from its in-process layer afterwards.
+func TestEventsAcrossInstances(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	var version atomicString
+	version.Store("v1")
+	up.handle(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, version.Load()) })
+	a := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	b := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	b.gw.cache.kv = a.gw.cache.kv // one Redis
+	for _, e := range []*testEnv{a, b, a, b} {
+		e.do(t, "GET", "/product/products/p1", nil) // fills Redis, then each in-process layer
+	}
+	version.Store("v2")
+	ev := testEvent(t, "product.deleted", "p1", map[string]any{"product_id": "p1", "sku": "SKU-1"})
+	for _, e := range []*testEnv{a, b} {
+		if err := e.gw.events.handle(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, e := range map[string]*testEnv{"a": a, "b": b} {
+		if rec := e.do(t, "GET", "/product/products/p1", nil); rec.Body.String() != "v2" {
+			t.Errorf("gateway %s after product.deleted: %s %q, want v2", name, cacheStatus(rec), rec.Body)
+		}
+	}
+}
+
+// TestEventsHandleErrors: malformed events are poison (dropped), old ones skipped, and a Redis
+// failure is returned so shared.Consume retries the event.
+func TestEventsHandleErrors(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	ctx := t.Context()
+	for _, ev := range []shared.Event{
+		{ID: "1", Type: "product.updated", Data: json.RawMessage(`{"sku":"S"}`)},
+		{ID: "2", Type: "product.created", Data: json.RawMessage(`[1]`)},
+		{ID: "3", Type: "inventory.updated", Data: json.RawMessage(`{"available":1}`)},
+	} {
+		if err := e.gw.events.handle(ctx, ev); !errors.Is(err, shared.ErrPoison) {
+			t.Errorf("handle %s %s: err = %v, want ErrPoison", ev.Type, ev.Data, err)
+		}
+	}
+	old := testEvent(t, "product.updated", "p1", map[string]any{"product_id": "p1"})
+	old.OccurredAt = time.Now().Add(-2 * maxEventAge)
+	e.kv.SetErr(errors.New("connection refused"))
+	if err := e.gw.events.handle(ctx, old); err != nil {
+		t.Errorf("handle an event older than %s: err = %v, want nil (skipped, Redis not asked)", maxEventAge, err)
+	}
+	fresh := testEvent(t, "product.updated", "p1", map[string]any{"product_id": "p1"})
+	if err := e.gw.events.handle(ctx, fresh); err == nil || errors.Is(err, shared.ErrPoison) {
+		t.Errorf("handle with Redis down: err = %v, want a retryable error", err)
+	}
+	e.kv.SetErr(nil)
+	if err := e.gw.events.handle(context.WithoutCancel(ctx), fresh); err != nil {
+		t.Errorf("handle again with Redis back: %v", err)
+	}
+}
+
+// TestHealthDetailedKafka: /health/detailed shows Kafka and is degraded while it is down.
+func TestHealthDetailedKafka(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "u")
+	env := map[string]string{}
+	for _, s := range serviceDefaults {
+		env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
+	}
+	e := newTestEnv(t, env)
+	var kafkaErr error
+	e.gw.kafkaPing = func(context.Context) error { return kafkaErr }
+	if rec := e.do(t, "GET", "/health/detailed", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"kafka":{"status":"up"}`) {
+		t.Errorf("GET /health/detailed with Kafka up: %d %s, want 200 and kafka up", rec.Code, rec.Body)
+	}
+	kafkaErr = errors.New("kafka: no broker reachable")
+	if rec := e.do(t, "GET", "/health/detailed", nil); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"kafka":{"status":"down"`) {
+		t.Errorf("GET /health/detailed with Kafka down: %d %s, want 503 and kafka down", rec.Code, rec.Body)
+	}
+	if rec := e.do(t, "GET", "/product/products", nil); rec.Code != http.StatusOK {
+		t.Errorf("GET /product/products with Kafka down: status = %d, want 200", rec.Code)
+	}
+}
