@@ -116,13 +116,6 @@ type userList struct {
 	Limit int       `json:"limit"`
 }
 
-// sessionInfo is auth's answer to GET /auth/session (and the user part of POST /auth/login).
-type sessionInfo struct {
-	User        apiUser `json:"user"`
-	AccessToken string  `json:"access_token"`
-	ExpiresIn   int     `json:"expires_in"`
-}
-
 // catalogQuery is the catalog's filter, mirrored in the page URL so it is shareable.
 type catalogQuery struct {
 	Category string
@@ -210,13 +203,13 @@ func clip(s string, n int) string {
 	return s
 }
 
-// Catalog and stock reads are public: they go without the visitor's session, so the gateway can
-// serve them from its shared cache (it never caches a request carrying a session) and does not
-// exchange the session for a token. Only the admin's include_inactive reads carry it.
+// Catalog and stock reads are public: they go without the visitor's token, so the gateway can serve
+// them from its shared cache (it never caches a request carrying credentials). Only the admin's
+// include_inactive reads carry it.
 
-func (g *gatewayClient) listProducts(ctx context.Context, session string, q catalogQuery) (productList, error) {
+func (g *gatewayClient) listProducts(ctx context.Context, token string, q catalogQuery) (productList, error) {
 	if !q.IncludeInactive {
-		session = ""
+		token = ""
 	}
 	v := q.values(0)
 	v.Set("page", strconv.Itoa(max(q.Page, 1)))
@@ -225,21 +218,21 @@ func (g *gatewayClient) listProducts(ctx context.Context, session string, q cata
 		v.Set("include_inactive", "true")
 	}
 	var out productList
-	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products?" + v.Encode(), session: session, out: &out})
+	_, err := g.do(ctx, call{method: http.MethodGet, path: "/product/products?" + v.Encode(), token: token, out: &out})
 	return out, err
 }
 
 // getProduct reads one product; includeInactive (admins only) also finds switched-off ones. The
 // product API answers 400 for a malformed ID: to a visitor that is simply no such product.
-func (g *gatewayClient) getProduct(ctx context.Context, session, id string, includeInactive bool) (product, error) {
+func (g *gatewayClient) getProduct(ctx context.Context, token, id string, includeInactive bool) (product, error) {
 	var out product
 	path := "/product/products/" + pathEscape(id)
 	if includeInactive {
 		path += "?include_inactive=true"
 	} else {
-		session = ""
+		token = ""
 	}
-	_, err := g.do(ctx, call{method: http.MethodGet, path: path, session: session, out: &out})
+	_, err := g.do(ctx, call{method: http.MethodGet, path: path, token: token, out: &out})
 	if isStatus(err, http.StatusBadRequest) {
 		err = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "No such product."}
 	}

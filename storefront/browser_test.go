@@ -93,13 +93,43 @@ func (b *browser) submit(from, action string, form url.Values) page {
 	return b.post(action, form)
 }
 
-// signIn logs in through the login form and checks the redirect.
+// signIn logs in through the login form and checks that it ends in a redirect away from sign-in.
 func (b *browser) signIn(email, password string) {
 	b.t.Helper()
-	p := b.submit("/login", "/login", url.Values{"email": {email}, "password": {password}})
-	if p.status != http.StatusSeeOther {
-		b.t.Fatalf("POST /login: status = %d, want %d\n%s", p.status, http.StatusSeeOther, p.body)
+	p, _ := b.signInFollow("/login", url.Values{"email": {email}, "password": {password}})
+	if p.status != http.StatusSeeOther || strings.HasPrefix(location(p), "/login") {
+		b.t.Fatalf("sign-in: status = %d, Location %q, want a 303 away from /login\n%s", p.status, location(p), p.body)
 	}
+}
+
+// signInFollow posts the login form of page from and follows the storefront's own redirects (the
+// authorization callback) until one leaves the sign-in flow; it returns that answer and the last
+// session cookie set on the way.
+func (b *browser) signInFollow(from string, form url.Values) (page, string) {
+	b.t.Helper()
+	p := b.submit(from, "/login", form)
+	var set string
+	for range 5 {
+		for _, v := range p.resp.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(v, cookieSession+"=") {
+				set = v
+			}
+		}
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(location(p), "/auth/") {
+			break
+		}
+		p = b.get(location(p))
+	}
+	return p, set
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func (b *browser) cookie(name string) *http.Cookie {

@@ -125,9 +125,10 @@ func TestChromium(t *testing.T) {
 	gw := newFakeGateway(t)
 	rt := &fakeRealtime{}
 	gw.realtime = rt
-	handler := newTestServer(t, gw)
-	customerSID := gw.login(fakeCustomer)
-	adminSID := gw.login(fakeAdmin)
+	store := newMemSessionStore()
+	handler, _ := newTestServerStore(t, gw, store)
+	customerSID := signedInSession(t, store, gw, fakeCustomer)
+	adminSID := signedInSession(t, store, gw, fakeAdmin)
 	anon := httptest.NewServer(handler)
 	defer anon.Close()
 	customer := httptest.NewServer(withSession(handler, customerSID))
@@ -221,7 +222,7 @@ func TestChromium(t *testing.T) {
 	rt.mu.Unlock()
 	signedIn := false
 	for _, x := range q {
-		signedIn = signedIn || strings.Contains(x, "access_token=tok-")
+		signedIn = signedIn || strings.Contains(x, "access_token=at-")
 	}
 	if !signedIn {
 		t.Errorf("realtime connections = %v, want access_token from /live/token", q)
@@ -243,10 +244,11 @@ func TestDemoServer(t *testing.T) {
 	rt := &fakeRealtime{messages: []string{`{"seq":1,"type":"order.paid","data":{"order_id":"ord-0003-abcdef","status":"paid"}}`,
 		`{"seq":2,"type":"inventory.updated","data":{"sku":"SKU-05","available":2}}`}}
 	gw.realtime = rt
-	h := newTestServer(t, gw)
+	store := newMemSessionStore()
+	h, _ := newTestServerStore(t, gw, store)
 	anon := httptest.NewServer(h)
-	customer := httptest.NewServer(withSession(h, gw.login(fakeCustomer)))
-	admin := httptest.NewServer(withSession(h, gw.login(fakeAdmin)))
+	customer := httptest.NewServer(withSession(h, signedInSession(t, store, gw, fakeCustomer)))
+	admin := httptest.NewServer(withSession(h, signedInSession(t, store, gw, fakeAdmin)))
 	t.Logf("gateway %s\nanonymous %s\ncustomer %s\nadmin %s", gw.srv.URL, anon.URL, customer.URL, admin.URL)
 	fmt.Printf("DEMO anon=%s customer=%s admin=%s\n", anon.URL, customer.URL, admin.URL)
 	time.Sleep(d)

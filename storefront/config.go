@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/goshop/platform/shared"
 )
 
 // Config is everything the storefront reads from the environment, once, at start.
@@ -18,9 +20,24 @@ type Config struct {
 	// GatewayPublicURL is the gateway as the browser reaches it, for the live-update WebSocket
 	// (GATEWAY_PUBLIC_URL). Default: GatewayURL.
 	GatewayPublicURL string
-	// Secret signs the cart cookie and the CSRF tokens (STOREFRONT_SECRET, at least 32 bytes). Default:
-	// random per process, logged as a warning, since carts then do not survive a restart.
+	// Secret keys the CSRF tokens (STOREFRONT_SECRET, at least 32 bytes). Default: random per process,
+	// logged as a warning, since open forms then fail after a restart and instances cannot share them.
 	Secret []byte
+	// Redis holds the sessions (carts, sign-in state): REDIS_URL, or REDIS_HOST, REDIS_PORT,
+	// REDIS_PASSWORD, REDIS_DB (default 6). When none of them is set the sessions live in memory
+	// (one instance only, lost at restart; logged as a warning).
+	Redis shared.RedisConfig
+	// RedisConfigured reports whether any REDIS_* variable was set.
+	RedisConfigured bool
+	// ClientID is the storefront's OAuth client at auth (STOREFRONT_CLIENT_ID). Default storefront.
+	ClientID string
+	// PublicURL is the storefront as the browser reaches it (STOREFRONT_PUBLIC_URL); the OAuth
+	// redirect URI is PublicURL + "/auth/callback" and must be registered at auth. Default
+	// http://localhost:3000.
+	PublicURL string
+	// Issuer is auth's issuer (AUTH_ISSUER), checked against the iss of every authorization
+	// response. Default http://localhost:3008/auth.
+	Issuer string
 	// CookieSecure adds the Secure flag to every cookie (STOREFRONT_COOKIE_SECURE). Default false, so
 	// the shop works on http://localhost; set it to true behind TLS.
 	CookieSecure bool
@@ -64,6 +81,46 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		cfg.Secret = make([]byte, 32)
 		rand.Read(cfg.Secret)
 		cfg.secretGenerated = true
+	}
+	cfg.Redis = shared.RedisConfig{DB: 6, Password: getenv("REDIS_PASSWORD"), URL: getenv("REDIS_URL"), Host: getenv("REDIS_HOST")}
+	for _, name := range []string{"REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"} {
+		if getenv(name) != "" {
+			cfg.RedisConfigured = true
+		}
+	}
+	for name, dst := range map[string]*int{"REDIS_PORT": &cfg.Redis.Port, "REDIS_DB": &cfg.Redis.DB} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 65535 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a valid number", name, v))
+			}
+			*dst = n
+		}
+	}
+	if cfg.Redis.URL != "" {
+		// A URL without a database would silently mean DB 0 (auth's sessions); ours is REDIS_DB (6).
+		if u, err := url.Parse(cfg.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			errs = append(errs, fmt.Errorf("REDIS_URL: %q is not a redis:// URL", cfg.Redis.URL))
+		} else if u.Path == "" || u.Path == "/" {
+			u.Path = "/" + strconv.Itoa(cfg.Redis.DB)
+			cfg.Redis.URL = u.String()
+		}
+	}
+	cfg.ClientID, cfg.PublicURL, cfg.Issuer = "storefront", "http://localhost:3000", "http://localhost:3008/auth"
+	if v := getenv("STOREFRONT_CLIENT_ID"); v != "" {
+		cfg.ClientID = v
+	}
+	if v := getenv("STOREFRONT_PUBLIC_URL"); v != "" {
+		cfg.PublicURL = strings.TrimRight(v, "/")
+		if err := checkBaseURL(cfg.PublicURL); err != nil {
+			errs = append(errs, fmt.Errorf("STOREFRONT_PUBLIC_URL: %w", err))
+		}
+	}
+	if v := getenv("AUTH_ISSUER"); v != "" {
+		cfg.Issuer = strings.TrimRight(v, "/")
+		if err := checkBaseURL(cfg.Issuer); err != nil {
+			errs = append(errs, fmt.Errorf("AUTH_ISSUER: %w", err))
+		}
 	}
 	if v := getenv("STOREFRONT_COOKIE_SECURE"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,8 +30,13 @@ type fakeGateway struct {
 	mu        sync.Mutex
 	products  []product
 	stock     map[string]stockItem
-	sessions  map[string]apiUser // session_id → user
-	passwords map[string]string  // email → password
+	sessions  map[string]apiUser   // auth's session_id → user
+	tokens    map[string]fakeGrant // access token → grant
+	refresh   map[string]fakeGrant // live refresh tokens → grant
+	codes     map[string]fakeCode  // authorization codes not yet used
+	tokenTTL  int                  // expires_in of issued access tokens (default 900)
+	issuer    string               // AUTH_ISSUER: srv.URL + "/auth"
+	passwords map[string]string    // email → password
 	users     []apiUser
 	orders    map[string]order
 	idem      map[string]string // Idempotency-Key → order ID
@@ -41,8 +50,24 @@ type fakeGateway struct {
 }
 
 type fakeRequest struct {
-	Method, Path, Query, Session, IdempotencyKey, RequestID string
-	Body                                                    string
+	// Session is auth's session behind the request: its session_id cookie, or the session its bearer
+	// token was issued from.
+	Method, Path, Query, Session, Token, IdempotencyKey, RequestID string
+	Body                                                           string
+}
+
+// fakeGrant is what an access or refresh token stands for.
+type fakeGrant struct {
+	user    apiUser
+	session string
+	client  string
+	expires time.Time
+}
+
+// fakeCode is an authorization code waiting for POST /auth/token.
+type fakeCode struct {
+	fakeGrant
+	redirectURI, challenge string
 }
 
 var (
@@ -56,6 +81,10 @@ func newFakeGateway(t testing.TB) *fakeGateway {
 		t:         t,
 		stock:     map[string]stockItem{},
 		sessions:  map[string]apiUser{},
+		tokens:    map[string]fakeGrant{},
+		refresh:   map[string]fakeGrant{},
+		codes:     map[string]fakeCode{},
+		tokenTTL:  900,
 		passwords: map[string]string{fakeAdmin.Email: "admin-Passw0rd!", fakeCustomer.Email: "demo-Passw0rd!"},
 		users:     []apiUser{fakeAdmin, fakeCustomer},
 		orders:    map[string]order{},
@@ -75,8 +104,43 @@ func newFakeGateway(t testing.TB) *fakeGateway {
 		g.stock[p.SKU] = stockItem{SKU: p.SKU, OnHand: i, Available: i - 1, LowStockThreshold: 3}
 	}
 	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
+	g.issuer = g.srv.URL + "/auth"
 	t.Cleanup(g.srv.Close)
 	return g
+}
+
+// issue mints an access and a refresh token for u in session sid. Callers hold mu.
+func (g *fakeGateway) issue(u apiUser, sid, client string) tokenAnswer {
+	g.nextID++
+	grant := fakeGrant{user: u, session: sid, client: client, expires: time.Now().Add(time.Duration(g.tokenTTL) * time.Second)}
+	at, rt := fmt.Sprintf("at-%d", g.nextID), fmt.Sprintf("rt-%d", g.nextID)
+	g.tokens[at], g.refresh[rt] = grant, grant
+	return tokenAnswer{AccessToken: at, TokenType: "Bearer", ExpiresIn: g.tokenTTL, RefreshToken: rt}
+}
+
+// signedIn returns an authState for u as the code flow would store it, for tests that start signed in.
+func (g *fakeGateway) signedIn(u apiUser) *authState {
+	sid := g.login(u)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t := g.issue(u, sid, "storefront")
+	return &authState{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: time.Now().Add(time.Duration(t.ExpiresIn) * time.Second), ClientID: "storefront", User: u}
+}
+
+// signedInSession stores a signed-in storefront session for u in store and returns its ID, for tests
+// (Chromium) that cannot sign in through the form.
+func signedInSession(tb testing.TB, store sessionStore, gw *fakeGateway, u apiUser) string {
+	tb.Helper()
+	sid := newSessionID()
+	b, _ := json.Marshal(gw.signedIn(u))
+	if err := store.SetValue(context.Background(), sid, valueAuth, string(b)); err != nil {
+		tb.Fatal(err)
+	}
+	return sid
+}
+
+func oauthErr(w http.ResponseWriter, status int, code string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": code})
 }
 
 // login returns a session ID for u, as if POST /auth/login had succeeded.
@@ -129,6 +193,16 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		rec.Session = c.Value
 	}
 	g.mu.Lock()
+	var user apiUser
+	signedIn := false
+	if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		rec.Token = t
+		if grant, ok := g.tokens[t]; ok && time.Now().Before(grant.expires) {
+			user, signedIn, rec.Session = grant.user, true, grant.session
+		}
+	} else if rec.Session != "" {
+		user, signedIn = g.sessions[rec.Session]
+	}
 	g.requests = append(g.requests, rec)
 	for prefix, status := range g.fail {
 		if strings.HasPrefix(r.Method+" "+r.URL.Path, prefix) {
@@ -137,7 +211,6 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	user, signedIn := g.sessions[rec.Session]
 	g.mu.Unlock()
 
 	mux := http.NewServeMux()
@@ -163,7 +236,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		sid := g.login(u)
 		http.SetCookie(w, &http.Cookie{Name: "session_id", Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
-		writeJSON(w, 200, map[string]any{"access_token": "tok-" + sid, "token_type": "Bearer", "expires_in": 900, "user": u})
+		g.mu.Lock()
+		t := g.issue(u, sid, "")
+		g.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"access_token": t.AccessToken, "token_type": "Bearer", "expires_in": t.ExpiresIn, "refresh_token": t.RefreshToken, "user": u})
 	})
 	mux.HandleFunc("POST /auth/register", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Email, Password, Name string }
@@ -184,15 +260,81 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("POST /auth/logout", func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		delete(g.sessions, rec.Session)
+		for _, m := range []map[string]fakeGrant{g.tokens, g.refresh} {
+			for k, grant := range m {
+				if grant.session == rec.Session {
+					delete(m, k)
+				}
+			}
+		}
 		g.mu.Unlock()
 		w.WriteHeader(204)
 	})
-	mux.HandleFunc("GET /auth/session", func(w http.ResponseWriter, r *http.Request) {
-		if !signedIn {
-			g.writeErr(w, 401, "unauthorized", "no session", nil)
+	mux.HandleFunc("GET /auth/authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("client_id") != "storefront" || !strings.HasSuffix(q.Get("redirect_uri"), "/auth/callback") {
+			g.writeErr(w, 400, "invalid", "unknown client_id or redirect_uri", nil)
 			return
 		}
-		writeJSON(w, 200, map[string]any{"user": user, "access_token": "tok-" + rec.Session, "token_type": "Bearer", "expires_in": 900})
+		if !signedIn {
+			g.writeErr(w, 401, "unauthorized", "sign in first (POST /login), then retry this request", nil)
+			return
+		}
+		if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || q.Get("response_type") != "code" {
+			http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"error": {"invalid_request"}, "state": {q.Get("state")}, "iss": {g.issuer}}.Encode(), http.StatusFound)
+			return
+		}
+		g.mu.Lock()
+		g.nextID++
+		code := fmt.Sprintf("code-%d", g.nextID)
+		g.codes[code] = fakeCode{fakeGrant: fakeGrant{user: user, session: rec.Session, client: "storefront"}, redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge")}
+		g.mu.Unlock()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}, "iss": {g.issuer}}.Encode(), http.StatusFound)
+	})
+	mux.HandleFunc("POST /auth/token", func(w http.ResponseWriter, r *http.Request) {
+		form, _ := url.ParseQuery(string(body))
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		switch form.Get("grant_type") {
+		case "authorization_code":
+			c, ok := g.codes[form.Get("code")]
+			delete(g.codes, form.Get("code"))
+			sum := sha256.Sum256([]byte(form.Get("code_verifier")))
+			if !ok || c.redirectURI != form.Get("redirect_uri") || form.Get("client_id") != c.client ||
+				base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+				oauthErr(w, 400, "invalid_grant")
+				return
+			}
+			writeJSON(w, 200, g.issue(c.user, c.session, c.client))
+		case "refresh_token":
+			grant, ok := g.refresh[form.Get("refresh_token")]
+			delete(g.refresh, form.Get("refresh_token"))
+			if !ok || form.Get("client_id") != grant.client {
+				oauthErr(w, 400, "invalid_grant")
+				return
+			}
+			if _, live := g.sessions[grant.session]; !live {
+				oauthErr(w, 400, "invalid_grant")
+				return
+			}
+			writeJSON(w, 200, g.issue(grant.user, grant.session, grant.client))
+		default:
+			oauthErr(w, 400, "unsupported_grant_type")
+		}
+	})
+	mux.HandleFunc("GET /auth/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		if !signedIn {
+			g.writeErr(w, 401, "unauthorized", "invalid token", nil)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"sub": user.ID, "email": user.Email, "name": user.Name, "role": user.Role, "email_verified": false})
+	})
+	mux.HandleFunc("POST /auth/revoke", func(w http.ResponseWriter, r *http.Request) {
+		form, _ := url.ParseQuery(string(body))
+		g.mu.Lock()
+		delete(g.refresh, form.Get("token"))
+		g.mu.Unlock()
+		w.WriteHeader(200)
 	})
 	mux.HandleFunc("GET /product/categories", func(w http.ResponseWriter, r *http.Request) {
 		counts := map[string]int{}
@@ -537,6 +679,14 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 				g.sessions[sid] = u
 			}
 		}
+		for _, m := range []map[string]fakeGrant{g.tokens, g.refresh} {
+			for k, grant := range m {
+				if grant.user.ID == user.ID {
+					grant.user.Name = in.Name
+					m[k] = grant
+				}
+			}
+		}
 		writeJSON(w, 200, profile{ID: user.ID, Email: user.Email, Name: in.Name})
 	}))
 	mux.HandleFunc("GET /user/users", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
@@ -582,10 +732,19 @@ func (g *fakeGateway) orderCount() int {
 	return len(g.orders)
 }
 
-// newTestServer builds the storefront's handler against gw, as run does.
+// newTestServer builds the storefront's handler against gw with an in-memory session store, as run
+// does without Redis.
 func newTestServer(tb testing.TB, gw *fakeGateway) http.Handler {
 	tb.Helper()
-	cfg, err := loadConfig(mapEnv(map[string]string{"GATEWAY_URL": gw.srv.URL, "STOREFRONT_SECRET": strings.Repeat("s", 32)}))
+	h, _ := newTestServerStore(tb, gw, newMemSessionStore())
+	return h
+}
+
+// newTestServerStore is newTestServer with the given session store; it also returns the config.
+func newTestServerStore(tb testing.TB, gw *fakeGateway, store sessionStore) (http.Handler, Config) {
+	tb.Helper()
+	cfg, err := loadConfig(mapEnv(map[string]string{"GATEWAY_URL": gw.srv.URL, "STOREFRONT_SECRET": strings.Repeat("s", 32),
+		"AUTH_ISSUER": gw.issuer, "STOREFRONT_PUBLIC_URL": "http://shop.test"}))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -597,7 +756,7 @@ func newTestServer(tb testing.TB, gw *fakeGateway) http.Handler {
 	ready := shared.NewReadiness()
 	client := newGatewayClient(cfg.GatewayURL, metrics)
 	ready.Add("gateway", client.ping)
-	return NewServer(slog.New(slog.DiscardHandler), cfg, metrics, ready, pg, client)
+	return NewServer(slog.New(slog.DiscardHandler), cfg, metrics, ready, pg, client, store), cfg
 }
 
 func mapEnv(m map[string]string) func(string) string {

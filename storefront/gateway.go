@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -23,7 +24,7 @@ const gatewayTimeout = 5 * time.Second
 const maxAPIBody = 4 << 20
 
 // gatewayClient calls the public API. Every call forwards the request ID and, when the visitor is
-// signed in, the gateway session as a session_id cookie (the gateway turns it into a bearer token).
+// signed in, the session's access token as a bearer token.
 type gatewayClient struct {
 	base   string
 	client *http.Client
@@ -75,11 +76,16 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("gateway: %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// asAPIError returns the *apiError in err's chain, or a 500 one.
+// asAPIError returns the *apiError in err's chain; a session store outage is a 503 (the visitor can
+// retry, nothing was changed); anything else a 500.
 func asAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	if errors.Is(err, shared.ErrUnavailable) {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: shared.CodeUnavailable,
+			Message: "Your cart and sign-in are temporarily unavailable. Nothing was changed; please try again in a moment."}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: shared.CodeInternal, Message: "Something went wrong on our side."}
 }
@@ -92,18 +98,22 @@ func isStatus(err error, status int) bool {
 
 // call is one request to the API.
 type call struct {
-	method  string
-	path    string // with the service prefix and query, e.g. /product/products?page=2
-	session string // gateway session ID, "" when signed out
-	body    any    // JSON-encoded when non-nil
-	header  map[string]string
-	out     any // decoded from a 2xx body when non-nil
+	method string
+	path   string     // with the service prefix and query, e.g. /product/products?page=2
+	token  string     // the visitor's access token, sent as a bearer token; "" when signed out
+	body   any        // JSON-encoded when non-nil
+	form   url.Values // form-encoded when non-nil (OAuth endpoints)
+	header map[string]string
+	out    any // decoded from a 2xx body when non-nil
 }
 
 // do performs c. A 2xx answer is decoded into c.out and its response returned (body closed), so the
 // caller can read headers and cookies; anything else becomes an *apiError.
 func (g *gatewayClient) do(ctx context.Context, c call) (*http.Response, error) {
 	var body io.Reader
+	if c.form != nil {
+		body = strings.NewReader(c.form.Encode())
+	}
 	if c.body != nil {
 		b, err := json.Marshal(c.body)
 		if err != nil {
@@ -119,14 +129,17 @@ func (g *gatewayClient) do(ctx context.Context, c call) (*http.Response, error) 
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	if id := shared.RequestIDFrom(ctx); id != "" {
 		req.Header.Set(shared.RequestIDHeader, id)
 	}
 	if ip := clientIPFrom(ctx); ip != "" {
 		req.Header.Set("X-Forwarded-For", ip)
 	}
-	if c.session != "" {
-		req.AddCookie(&http.Cookie{Name: "session_id", Value: c.session})
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	for k, v := range c.header {
 		req.Header.Set(k, v)

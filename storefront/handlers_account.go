@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,34 +25,24 @@ func handleLogin(s *site) http.Handler {
 	})
 }
 
-// startSession copies the gateway's session_id cookie from a login or register answer into the
-// storefront's own cookie. It reports false when the answer carried none.
-func (s *site) startSession(w http.ResponseWriter, r *http.Request, resp *http.Response) bool {
-	if resp == nil {
-		return false
+// passwordSignIn checks the credentials with auth and returns the tokens for a new session.
+func (s *site) passwordSignIn(ctx context.Context, email, password string) (*authState, error) {
+	var answer struct {
+		tokenAnswer
+		User apiUser `json:"user"`
 	}
-	for _, c := range resp.Cookies() {
-		if c.Name == "session_id" && validSessionValue(c.Value) {
-			if old := visitorFrom(r.Context()).session; old != "" {
-				s.sessions.drop(old)
-			}
-			maxAge := 7 * 24 * 3600
-			if c.MaxAge > 0 {
-				maxAge = c.MaxAge
-			}
-			s.setCookie(w, cookieSession, c.Value, maxAge)
-			return true
-		}
+	_, err := s.gw.do(ctx, call{method: http.MethodPost, path: "/auth/login", body: map[string]string{"email": email, "password": password}, out: &answer})
+	if err != nil {
+		return nil, err
 	}
-	return false
+	if answer.AccessToken == "" || answer.User.ID == "" {
+		return nil, &apiError{Status: http.StatusBadGateway, Code: shared.CodeUnavailable, Message: "Sign-in is temporarily unavailable. Please try again."}
+	}
+	return &authState{AccessToken: answer.AccessToken, RefreshToken: answer.RefreshToken, Expiry: expiry(answer.ExpiresIn), User: answer.User}, nil
 }
 
 // handleLoginPost signs in through POST /auth/login and keeps the session in the storefront's cookie.
 func handleLoginPost(s *site) http.Handler {
-	type loginRequest struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		view := authView{Next: safeNext(r.PostFormValue("next")), Email: strings.TrimSpace(r.PostFormValue("email"))}
 		password := r.PostFormValue("password")
@@ -61,9 +52,9 @@ func handleLoginPost(s *site) http.Handler {
 			s.render(w, r, http.StatusBadRequest, "login.html", view)
 			return
 		}
-		resp, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/login", body: loginRequest{Email: view.Email, Password: password}})
-		if err == nil && !s.startSession(w, r, resp) {
-			err = &apiError{Status: http.StatusBadGateway, Code: shared.CodeUnavailable, Message: "Sign-in is temporarily unavailable. Please try again."}
+		a, err := s.passwordSignIn(r.Context(), view.Email, password)
+		if err == nil {
+			err = s.signIn(w, r, a)
 		}
 		if err != nil {
 			ae := asAPIError(err)
@@ -122,7 +113,7 @@ func handleRegisterPost(s *site) http.Handler {
 			fail(http.StatusBadRequest)
 			return
 		}
-		resp, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/register", body: req})
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/register", body: req})
 		if err != nil {
 			ae := asAPIError(err)
 			if ae.Status >= 500 {
@@ -136,30 +127,30 @@ func handleRegisterPost(s *site) http.Handler {
 			fail(ae.Status)
 			return
 		}
-		if !s.startSession(w, r, resp) {
-			resp, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/login", body: map[string]string{"email": req.Email, "password": req.Password}})
-			if err != nil || !s.startSession(w, r, resp) {
-				// The account exists; only the automatic sign-in failed.
-				s.flash(w, "registered")
-				redirect(w, r, "/login?next="+url.QueryEscape(view.Next))
-				return
-			}
+		a, err := s.passwordSignIn(r.Context(), req.Email, req.Password)
+		if err == nil {
+			err = s.signIn(w, r, a)
+		}
+		if err != nil {
+			// The account exists; only the automatic sign-in failed.
+			s.logger.WarnContext(r.Context(), "sign-in after register failed", "err", err)
+			s.flash(w, "registered")
+			redirect(w, r, "/login?next="+url.QueryEscape(view.Next))
+			return
 		}
 		s.flash(w, "registered")
 		redirect(w, r, view.Next)
 	})
 }
 
-// handleLogout ends the session at auth (best effort) and always clears the storefront's cookie.
+// handleLogout revokes the session's tokens at auth and drops the session (see signOut). With the
+// session store down it says so and keeps the cookie, so signing out again later still works.
 func handleLogout(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if sess := visitorFrom(r.Context()).session; sess != "" {
-			if _, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/auth/logout", session: sess}); err != nil {
-				s.logger.WarnContext(r.Context(), "logout at auth failed", "err", err)
-			}
-			s.sessions.drop(sess)
+		if err := s.signOut(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
 		}
-		s.setCookie(w, cookieSession, "", -1)
 		s.flash(w, "signedout")
 		redirect(w, r, "/")
 	})

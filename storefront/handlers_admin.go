@@ -21,8 +21,8 @@ type adminProductsView struct {
 func handleAdminProducts(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page := pageParam(r)
-		session := visitorFrom(r.Context()).session
-		list, err := s.gw.listProducts(r.Context(), session, catalogQuery{Page: page, Limit: 20, IncludeInactive: true})
+		token := s.accessToken(r)
+		list, err := s.gw.listProducts(r.Context(), token, catalogQuery{Page: page, Limit: 20, IncludeInactive: true})
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -155,7 +155,7 @@ func (s *site) saveProduct(w http.ResponseWriter, r *http.Request, id string) {
 		fail(http.StatusBadRequest, "Please correct the marked fields.")
 		return
 	}
-	c := call{method: http.MethodPost, path: "/product/products", session: visitorFrom(r.Context()).session, body: body}
+	c := call{method: http.MethodPost, path: "/product/products", token: s.accessToken(r), body: body}
 	if !isNew {
 		c.method, c.path = http.MethodPut, "/product/products/"+url.PathEscape(id)
 	}
@@ -186,7 +186,7 @@ func handleAdminProductEdit(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
 			return
 		}
-		p, err := s.gw.getProduct(r.Context(), visitorFrom(r.Context()).session, id, true)
+		p, err := s.gw.getProduct(r.Context(), s.accessToken(r), id, true)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -226,7 +226,7 @@ func handleAdminProductDeleteConfirm(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
 			return
 		}
-		p, err := s.gw.getProduct(r.Context(), visitorFrom(r.Context()).session, id, true)
+		p, err := s.gw.getProduct(r.Context(), s.accessToken(r), id, true)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -242,7 +242,7 @@ func handleAdminProductDelete(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
 			return
 		}
-		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id), session: visitorFrom(r.Context()).session}); err != nil {
+		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id), token: s.accessToken(r)}); err != nil {
 			s.renderError(w, r, err)
 			return
 		}

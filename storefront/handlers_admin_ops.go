@@ -21,7 +21,7 @@ func handleAdminInventory(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page := pageParam(r)
 		var list stockList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/inventory/inventory?limit=50&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/inventory/inventory?limit=50&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -52,7 +52,7 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 			reason = "manual adjustment"
 		}
 		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
-			session: visitorFrom(r.Context()).session, body: adjustRequest{Delta: delta, Reason: reason}})
+			token: s.accessToken(r), body: adjustRequest{Delta: delta, Reason: reason}})
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -85,7 +85,7 @@ func handleAdminOrders(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page := pageParam(r)
 		var list orderList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -113,7 +113,7 @@ func handleAdminOrderStatus(s *site) http.Handler {
 			return
 		}
 		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
-			session: visitorFrom(r.Context()).session, body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}})
+			token: s.accessToken(r), body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}})
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -134,7 +134,7 @@ func handleAdminUsers(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page := pageParam(r)
 		var list userList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users?limit=20&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -161,7 +161,7 @@ func handleAdminUserStatus(s *site) http.Handler {
 			return
 		}
 		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status",
-			session: visitorFrom(r.Context()).session, body: statusRequest{Status: status}})
+			token: s.accessToken(r), body: statusRequest{Status: status}})
 		if err != nil {
 			s.renderError(w, r, err)
 			return

@@ -32,7 +32,11 @@ var addressFields = []struct{ Name, Label string }{
 
 func handleCheckout(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := s.readCart(r)
+		c, err := s.readCart(r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
 		if len(c.Lines) == 0 {
 			redirect(w, r, "/cart")
 			return
@@ -46,7 +50,7 @@ func handleCheckout(s *site) http.Handler {
 // renderCheckout fills the cart summary and the saved addresses (optional: a failing user service
 // only hides them) and renders the form.
 func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int, c cart, view checkoutView) {
-	session := visitorFrom(r.Context()).session
+	token := s.accessToken(r)
 	rows, subtotal, err := s.loadCart(r.Context(), c)
 	if err != nil {
 		s.renderError(w, r, err)
@@ -55,7 +59,7 @@ func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int
 	var saved struct {
 		Items []address `json:"items"`
 	}
-	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me/addresses", session: session, out: &saved}); err != nil {
+	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me/addresses", token: token, out: &saved}); err != nil {
 		s.logger.DebugContext(r.Context(), "saved addresses unavailable", "err", err)
 	}
 	view.layout = s.newLayout(w, r, "Checkout")
@@ -87,7 +91,11 @@ func handleCheckoutPost(s *site) http.Handler {
 		AddressID       string      `json:"address_id,omitempty"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := s.readCart(r)
+		c, err := s.readCart(r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
 		if len(c.Lines) == 0 {
 			// Most likely the second click of a double submit that arrived after the first emptied
 			// the cart: the order exists, so show the orders rather than an empty cart.
@@ -117,8 +125,8 @@ func handleCheckoutPost(s *site) http.Handler {
 			return
 		}
 		var created order
-		_, err := s.gw.do(r.Context(), call{
-			method: http.MethodPost, path: "/order/orders", session: visitorFrom(r.Context()).session,
+		_, err = s.gw.do(r.Context(), call{
+			method: http.MethodPost, path: "/order/orders", token: s.accessToken(r),
 			body: req, header: map[string]string{"Idempotency-Key": key}, out: &created,
 		})
 		if err != nil {
@@ -151,7 +159,11 @@ func handleCheckoutPost(s *site) http.Handler {
 			return
 		}
 		s.ordersPlaced.Inc()
-		s.writeCart(w, cart{})
+		if err := s.store.ClearCart(r.Context(), visitorFrom(r.Context()).sid); err != nil {
+			// The order exists; a cart still showing its items is the lesser evil (a new checkout
+			// form would carry a new idempotency key, so the visitor sees the order first).
+			s.logger.WarnContext(r.Context(), "cart not cleared after order", "order_id", created.ID, "err", err)
+		}
 		redirect(w, r, "/orders/"+url.PathEscape(created.ID))
 	})
 }
@@ -190,7 +202,7 @@ func handleOrders(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page := pageParam(r)
 		var list orderList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), session: visitorFrom(r.Context()).session, out: &list})
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -218,7 +230,7 @@ type payForm struct {
 
 func (s *site) renderOrder(w http.ResponseWriter, r *http.Request, status int, id string, pf payForm, payErr string) {
 	var o order
-	_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders/" + url.PathEscape(id), session: visitorFrom(r.Context()).session, out: &o})
+	_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders/" + url.PathEscape(id), token: s.accessToken(r), out: &o})
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -295,7 +307,7 @@ func handleOrderPay(s *site) http.Handler {
 			return
 		}
 		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/pay",
-			session: visitorFrom(r.Context()).session, body: req})
+			token: s.accessToken(r), body: req})
 		if err != nil {
 			ae := asAPIError(err)
 			if ae.Status >= 500 || ae.Status == http.StatusNotFound || ae.Status == http.StatusForbidden {
@@ -321,7 +333,7 @@ func handleOrderCancel(s *site) http.Handler {
 			return
 		}
 		_, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/cancel",
-			session: visitorFrom(r.Context()).session, body: struct{}{}})
+			token: s.accessToken(r), body: struct{}{}})
 		if err != nil {
 			s.renderError(w, r, err)
 			return

@@ -28,16 +28,16 @@ type accountView struct {
 
 // renderAccount shows the profile and the saved addresses; a failing address list only hides them.
 func (s *site) renderAccount(w http.ResponseWriter, r *http.Request, status int, view accountView) {
-	session := visitorFrom(r.Context()).session
+	token := s.accessToken(r)
 	var p profile
-	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me", session: session, out: &p}); err != nil {
+	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me", token: token, out: &p}); err != nil {
 		s.renderError(w, r, err)
 		return
 	}
 	var saved struct {
 		Items []address `json:"items"`
 	}
-	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me/addresses", session: session, out: &saved}); err != nil {
+	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me/addresses", token: token, out: &saved}); err != nil {
 		view.Message = "Your saved addresses cannot be shown right now."
 	}
 	view.layout = s.newLayout(w, r, "Your account")
@@ -65,7 +65,7 @@ func handleAccountProfile(s *site) http.Handler {
 			s.renderAccount(w, r, http.StatusBadRequest, accountView{ProfileError: "Your name must have 1 to 100 characters."})
 			return
 		}
-		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/me", session: visitorFrom(r.Context()).session, body: patch{Name: name}})
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/me", token: s.accessToken(r), body: patch{Name: name}})
 		if err != nil {
 			if ae := asAPIError(err); ae.Status < 500 && ae.Status != http.StatusUnauthorized {
 				s.renderAccount(w, r, ae.Status, accountView{ProfileError: ae.Message})
@@ -74,8 +74,8 @@ func handleAccountProfile(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		// The name in the header comes from the session lookup: forget it so the change shows at once.
-		s.sessions.drop(visitorFrom(r.Context()).session)
+		// The name in the header comes from the session: change it there so it shows at once.
+		s.updateUser(r, func(u *apiUser) { u.Name = name })
 		s.flash(w, "saved")
 		redirect(w, r, "/account")
 	})
@@ -89,7 +89,7 @@ func handleAddressCreate(s *site) http.Handler {
 			s.renderAccount(w, r, http.StatusBadRequest, accountView{NewAddress: a, Errors: errs})
 			return
 		}
-		_, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/user/users/me/addresses", session: visitorFrom(r.Context()).session, body: a})
+		_, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/user/users/me/addresses", token: s.accessToken(r), body: a})
 		if err != nil {
 			ae := asAPIError(err)
 			if ae.Status >= 500 || ae.Status == http.StatusUnauthorized {
@@ -114,7 +114,7 @@ func handleAddressDelete(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such address."})
 			return
 		}
-		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/user/users/me/addresses/" + url.PathEscape(id), session: visitorFrom(r.Context()).session}); err != nil {
+		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/user/users/me/addresses/" + url.PathEscape(id), token: s.accessToken(r)}); err != nil {
 			s.renderError(w, r, err)
 			return
 		}

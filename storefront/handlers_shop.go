@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -63,8 +65,8 @@ type homeView struct {
 
 func handleHome(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		session := visitorFrom(r.Context()).session
-		list, err := s.gw.listProducts(r.Context(), session, catalogQuery{Page: 1, Limit: 8, Sort: "newest"})
+		token := s.accessToken(r)
+		list, err := s.gw.listProducts(r.Context(), token, catalogQuery{Page: 1, Limit: 8, Sort: "newest"})
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -135,9 +137,9 @@ type catalogView struct {
 
 func handleCatalog(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		session := visitorFrom(r.Context()).session
+		token := s.accessToken(r)
 		q := parseCatalogQuery(r.URL.Query())
-		list, err := s.gw.listProducts(r.Context(), session, q)
+		list, err := s.gw.listProducts(r.Context(), token, q)
 		var message string
 		if ae := asAPIError(err); err != nil && ae.Status == http.StatusBadRequest {
 			// A filter the catalog refuses (say, an unknown category spelling): show the page with
@@ -200,13 +202,13 @@ type productView struct {
 
 func handleProduct(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		session := visitorFrom(r.Context()).session
+		token := s.accessToken(r)
 		id := r.PathValue("id")
 		if len(id) > 128 {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
 			return
 		}
-		p, err := s.gw.getProduct(r.Context(), session, id, false)
+		p, err := s.gw.getProduct(r.Context(), token, id, false)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -282,7 +284,12 @@ func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) 
 
 func handleCart(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rows, subtotal, err := s.loadCart(r.Context(), s.readCart(r))
+		c, err := s.readCart(r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		rows, subtotal, err := s.loadCart(r.Context(), c)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -323,9 +330,12 @@ func handleCartAdd(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		c := s.readCart(r)
-		c.add(sku, qty)
-		s.writeCart(w, c)
+		sid := s.ensureSession(w, r)
+		if err := s.store.AddToCart(r.Context(), sid, sku, qty); err != nil {
+			s.renderError(w, r, cartError(err))
+			return
+		}
+		s.setSessionCookie(w, sid) // the cookie lives as long as the session it names
 		s.flash(w, "added")
 		redirect(w, r, "/cart")
 	})
@@ -343,12 +353,23 @@ func handleCartUpdate(s *site) http.Handler {
 			s.renderError(w, r, badForm("Quantity must be between 0 and 99."))
 			return
 		}
-		c := s.readCart(r)
-		c.set(sku, qty)
-		s.writeCart(w, c)
+		sid := s.ensureSession(w, r)
+		if err := s.store.SetCartLine(r.Context(), sid, sku, qty); err != nil {
+			s.renderError(w, r, cartError(err))
+			return
+		}
+		s.setSessionCookie(w, sid)
 		s.flash(w, "cart")
 		redirect(w, r, "/cart")
 	})
+}
+
+// cartError turns a refused cart change into what the visitor sees; an outage stays a 503.
+func cartError(err error) error {
+	if errors.Is(err, errCartFull) {
+		return badForm(fmt.Sprintf("Your cart holds at most %d different products. Check out or remove one first.", maxCartLines))
+	}
+	return err
 }
 
 func handleNotFound(s *site) http.Handler {

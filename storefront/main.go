@@ -1,6 +1,6 @@
-// Command storefront serves the shop and the admin console as server-rendered HTML. It keeps no data
-// of its own: every page is built from the public API at GATEWAY_URL, and the browser's session is the
-// gateway's session_id, held in the storefront's own HttpOnly cookie.
+// Command storefront serves the shop and the admin console as server-rendered HTML. Every page is
+// built from the public API at GATEWAY_URL; the storefront's own data is the visitors' sessions (cart
+// and sign-in tokens) in Redis DB 6, named by a random ID in an HttpOnly cookie.
 package main
 
 import (
@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := shared.NewLogger(stdout, "storefront", cfg.LogLevel)
 	if cfg.secretGenerated {
-		logger.Warn("STOREFRONT_SECRET not set: using a random key, carts and forms do not survive a restart and instances cannot share them")
+		logger.Warn("STOREFRONT_SECRET not set: using a random key, open forms fail after a restart and instances cannot share them")
 	}
 	pages, err := parsePages(assets)
 	if err != nil {
@@ -55,12 +55,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	ready := shared.NewReadiness()
 	gw := newGatewayClient(cfg.GatewayURL, metrics)
 	ready.Add("gateway", gw.ping)
+	var store sessionStore
+	var closeRedis func() error
+	if cfg.RedisConfigured {
+		rdb, err := shared.NewRedis(cfg.Redis)
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		closeRedis = rdb.Close
+		store = &redisSessionStore{rdb: rdb}
+		ready.Add("redis", shared.RedisPing(rdb))
+	} else {
+		logger.Warn("no REDIS_URL or REDIS_HOST: carts and sign-ins are kept in memory, lost at restart and not shared between instances")
+		store = newMemSessionStore()
+	}
 
 	ln, err := shared.Listen(ctx, cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
-	handler := NewServer(logger, cfg, metrics, ready, pages, gw)
+	handler := NewServer(logger, cfg, metrics, ready, pages, gw, store)
 	srv := shared.NewHTTPServer(handler, logger)
 	logger.Info("storefront starting", "addr", ln.Addr().String(), "gateway", cfg.GatewayURL, "gateway_public", cfg.GatewayPublicURL)
 	var errs []error
@@ -68,6 +82,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		errs = append(errs, err)
 	}
 	gw.close()
+	if closeRedis != nil {
+		if err := closeRedis(); err != nil {
+			errs = append(errs, fmt.Errorf("redis close: %w", err))
+		}
+	}
 	logger.Info("storefront stopped")
 	return errors.Join(errs...)
 }

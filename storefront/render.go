@@ -139,7 +139,7 @@ func (s *site) newLayout(w http.ResponseWriter, r *http.Request, title string) l
 		User:      u,
 		CSRF:      s.csrfToken(visitorFrom(r.Context())),
 		Flash:     s.takeFlash(w, r),
-		CartCount: s.readCart(r).count(),
+		CartCount: s.cartCount(r),
 		Path:      r.URL.Path,
 		Static:    s.pages.version,
 		WSURL:     s.cfg.wsURL(),

@@ -8,18 +8,19 @@ import (
 	"strings"
 
 	"github.com/goshop/platform/shared"
+	"golang.org/x/sync/singleflight"
 )
 
-// site holds what every page handler needs: the parsed pages, the gateway client, the session cache
-// and the signing keys. It is built once in NewServer; nothing in it is global.
+// site holds what every page handler needs: the parsed pages, the gateway client, the session store
+// and the CSRF key. It is built once in NewServer; nothing in it is global.
 type site struct {
 	logger     *slog.Logger
 	cfg        Config
 	pages      *pages
 	gw         *gatewayClient
-	sessions   *sessionCache
+	store      sessionStore
+	refreshes  singleflight.Group // one token refresh in flight per session
 	csrfSecret []byte
-	cartSecret []byte
 	csp        string
 	catState
 
@@ -36,15 +37,14 @@ func deriveKey(secret []byte, purpose string) []byte {
 
 // NewServer returns the storefront's handler: the pages and forms of routes.go inside the platform's
 // middleware, the visitor middleware (session, CSRF) and the browser security headers.
-func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, pg *pages, gw *gatewayClient) http.Handler {
+func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, pg *pages, gw *gatewayClient, store sessionStore) http.Handler {
 	s := &site{
 		logger:       logger,
 		cfg:          cfg,
 		pages:        pg,
 		gw:           gw,
-		sessions:     newSessionCache(),
+		store:        store,
 		csrfSecret:   deriveKey(cfg.Secret, "storefront csrf v1"),
-		cartSecret:   deriveKey(cfg.Secret, "storefront cart v1"),
 		csp:          contentSecurityPolicy(cfg),
 		csrfRejected: metrics.Counter("storefront_csrf_rejected_total", "Form posts refused for a missing or wrong CSRF token."),
 		ordersPlaced: metrics.Counter("storefront_orders_placed_total", "Orders placed through the checkout form."),
@@ -95,7 +95,6 @@ func (s *site) requireUser(next http.Handler) http.Handler {
 			return
 		}
 		if u == nil {
-			s.dropSessionCookie(w, r)
 			loginRedirect(w, r)
 			return
 		}
@@ -114,13 +113,6 @@ func (s *site) requireAdmin(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	}))
-}
-
-// dropSessionCookie clears a session cookie that no longer names a live session.
-func (s *site) dropSessionCookie(w http.ResponseWriter, r *http.Request) {
-	if _, err := r.Cookie(cookieSession); err == nil {
-		s.setCookie(w, cookieSession, "", -1)
-	}
 }
 
 // handleStatic serves the embedded static files; URLs carry ?v=<hash>, so they can be cached long.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -15,79 +16,24 @@ import (
 
 // Cookie names. Every cookie is HttpOnly, SameSite=Lax, Path=/ and Secure when configured.
 const (
-	// cookieSession holds the gateway's session_id value, copied at login.
-	cookieSession = "sf_session"
-	// cookieCSRF holds a random per-browser key the CSRF tokens are bound to.
+	// cookieSession holds the storefront session ID: 256 random bits naming the server-side session
+	// (cart, sign-in state) in the sessionStore. Set when a visitor first needs a session.
+	cookieSession = "sf_sid"
+	// cookieCSRF holds a random per-browser key the CSRF tokens are bound to; renewed at sign-in and
+	// sign-out.
 	cookieCSRF = "sf_csrf"
-	// cookieCart holds the signed cart.
-	cookieCart = "sf_cart"
 	// cookieFlash holds the code of a one-time notice shown after a redirect.
 	cookieFlash = "sf_flash"
 )
 
-// sessionTTL is how long a session lookup (user and access token) is reused before asking auth
-// again, like the gateway's own cache: a suspended user or a logout elsewhere shows within 30 s.
-const sessionTTL = 30 * time.Second
-
-// maxSessions bounds the lookup cache; past it, expired entries are dropped, then everything.
-const maxSessions = 10000
-
-// sessionCache remembers GET /auth/session answers per gateway session for sessionTTL.
-type sessionCache struct {
-	mu      sync.Mutex
-	entries map[string]sessionEntry
-}
-
-type sessionEntry struct {
-	info    sessionInfo
-	expires time.Time
-}
-
-func newSessionCache() *sessionCache {
-	return &sessionCache{entries: make(map[string]sessionEntry)}
-}
-
-func (c *sessionCache) get(id string) (sessionInfo, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[id]
-	if !ok || !time.Now().Before(e.expires) {
-		return sessionInfo{}, false
-	}
-	return e.info, true
-}
-
-func (c *sessionCache) put(id string, info sessionInfo) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := time.Now()
-	if len(c.entries) >= maxSessions {
-		for k, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, k)
-			}
-		}
-		if len(c.entries) >= maxSessions {
-			clear(c.entries)
-		}
-	}
-	c.entries[id] = sessionEntry{info: info, expires: now.Add(sessionTTL)}
-}
-
-func (c *sessionCache) drop(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.entries, id)
-}
-
-// visitor is what the storefront knows about the browser of a request: its CSRF key, its gateway
-// session (if signed in) and, once looked up, the signed-in user.
+// visitor is what the storefront knows about the browser of a request: its CSRF key, its storefront
+// session (if it has one) and, once looked up, its sign-in state.
 type visitor struct {
 	csrfKey string
-	session string
+	sid     string
 
 	once sync.Once
-	info *sessionInfo
+	auth *authState
 	err  error
 }
 
@@ -101,55 +47,75 @@ func visitorFrom(ctx context.Context) *visitor {
 	return v
 }
 
-// user returns the signed-in user, asking auth (through the cache) at most once per request. It
-// returns nil, nil when signed out or when the session has ended, and nil, err when auth is
-// unreachable.
-func (s *site) user(r *http.Request) (*apiUser, error) {
+// newSessionID returns a fresh session ID: 32 random bytes, base64url.
+func newSessionID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// validSessionID accepts what newSessionID makes: 43 base64url characters.
+func validSessionID(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil
+}
+
+// ensureSession returns the visitor's session ID, starting a session (and setting its cookie) when the
+// visitor has none yet. Nothing is stored until the session is written to.
+func (s *site) ensureSession(w http.ResponseWriter, r *http.Request) string {
 	v := visitorFrom(r.Context())
-	if v.session == "" {
-		return nil, nil
+	if v.sid == "" {
+		v.sid = newSessionID()
+		s.setSessionCookie(w, v.sid)
 	}
-	v.once.Do(func() {
-		if info, ok := s.sessions.get(v.session); ok {
-			v.info = &info
-			return
-		}
-		var info sessionInfo
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/auth/session", session: v.session, out: &info})
-		switch {
-		case err == nil && info.User.ID != "":
-			s.sessions.put(v.session, info)
-			v.info = &info
-		case err == nil, isStatus(err, http.StatusUnauthorized), isStatus(err, http.StatusNotFound):
-			// The session ended (logout elsewhere, expiry, suspension): the visitor is signed out.
-			v.session = ""
-		default:
-			v.err = err
-		}
-	})
-	if v.info == nil {
-		return nil, v.err
-	}
-	u := v.info.User
-	return &u, nil
+	return v.sid
 }
 
-// accessToken returns the signed-in visitor's short-lived access token, for the live-update socket.
-func (s *site) accessToken(r *http.Request) string {
-	if u, _ := s.user(r); u == nil {
-		return ""
-	}
-	return visitorFrom(r.Context()).info.AccessToken
+// setSessionCookie (re)sets the session cookie; it lives as long as an untouched session in the store.
+func (s *site) setSessionCookie(w http.ResponseWriter, sid string) {
+	s.setCookie(w, cookieSession, sid, int(sessionTTL.Seconds()))
 }
 
-// csrfToken is the token forms carry: an HMAC of the browser's CSRF key and its session, so a token
-// is useless in another browser and changes when the visitor signs in or out.
+// readCart returns the visitor's cart; no session is an empty cart without asking the store.
+func (s *site) readCart(r *http.Request) (cart, error) {
+	sid := visitorFrom(r.Context()).sid
+	if sid == "" {
+		return cart{}, nil
+	}
+	return s.store.Cart(r.Context(), sid)
+}
+
+// cartCount is the item count for the header. It never fails a page: a slow or absent store shows 0.
+func (s *site) cartCount(r *http.Request) int {
+	if visitorFrom(r.Context()).sid == "" {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+	defer cancel()
+	c, err := s.store.Cart(ctx, visitorFrom(r.Context()).sid)
+	if err != nil {
+		s.logger.WarnContext(r.Context(), "cart count unavailable", "err", err)
+		return 0
+	}
+	return c.count()
+}
+
+// csrfToken is the token forms carry: an HMAC of the browser's CSRF key, so a token is useless in
+// another browser. The key is renewed at sign-in and sign-out, so a token from before no longer works.
 func (s *site) csrfToken(v *visitor) string {
 	m := hmac.New(sha256.New, s.csrfSecret)
 	m.Write([]byte(v.csrfKey))
-	m.Write([]byte{0})
-	m.Write([]byte(v.session))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// renewCSRF gives the browser a new CSRF key, for the rest of this request too.
+func (s *site) renewCSRF(w http.ResponseWriter, r *http.Request) {
+	v := visitorFrom(r.Context())
+	v.csrfKey = shared.NewID()
+	s.setCookie(w, cookieCSRF, v.csrfKey, 0)
 }
 
 var errCSRF = errors.New("csrf token missing or invalid")
@@ -188,8 +154,8 @@ func (s *site) withVisitor(next http.Handler) http.Handler {
 		if c, err := r.Cookie(cookieCSRF); err == nil && len(c.Value) == 32 {
 			v.csrfKey = c.Value
 		}
-		if c, err := r.Cookie(cookieSession); err == nil && validSessionValue(c.Value) {
-			v.session = c.Value
+		if c, err := r.Cookie(cookieSession); err == nil && validSessionID(c.Value) {
+			v.sid = c.Value
 		}
 		ctx := withClientIP(context.WithValue(r.Context(), visitorKey{}, v), r.RemoteAddr)
 		r = r.WithContext(ctx)
@@ -210,20 +176,6 @@ func (s *site) withVisitor(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// validSessionValue accepts what a session ID can look like: 1–256 URL-safe characters.
-func validSessionValue(s string) bool {
-	if len(s) == 0 || len(s) > 256 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' || c == '=' || c == '+' || c == '/') {
-			return false
-		}
-	}
-	return true
 }
 
 // flash codes and their notices; a cookie only ever selects one of these fixed texts.
