@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,6 +24,28 @@ func handleStats(cfg Config, h *hub, cons *consumer) http.Handler {
 		s.LastEventLagMilli = lag.Milliseconds()
 		w.Header().Set("Cache-Control", "no-store")
 		shared.Encode(w, http.StatusOK, s)
+	})
+}
+
+// handleGC serves admin-only POST /debug/gc: a full garbage collection, then the memory the process
+// holds for live objects and goroutine stacks. The load benchmark (devstack/cmd/rtload) reads it
+// before and after opening connections for the memory per connection; an operator can use it to tell
+// live memory from garbage. It costs one GC (milliseconds, stop-the-world phases only microseconds).
+func handleGC() http.Handler {
+	type memory struct {
+		HeapAlloc  uint64 `json:"heap_alloc_bytes"`  // live objects
+		HeapInuse  uint64 `json:"heap_inuse_bytes"`  // spans holding them (includes fragmentation)
+		StackInuse uint64 `json:"stack_inuse_bytes"` // goroutine stacks
+		Sys        uint64 `json:"sys_bytes"`         // obtained from the OS
+		Goroutines int    `json:"goroutines"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		w.Header().Set("Cache-Control", "no-store")
+		shared.Encode(w, http.StatusOK, memory{HeapAlloc: ms.HeapAlloc, HeapInuse: ms.HeapInuse, StackInuse: ms.StackInuse,
+			Sys: ms.Sys, Goroutines: runtime.NumGoroutine()})
 	})
 }
 

@@ -103,7 +103,7 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeTooManyRequests, "too many open connections for this user"))
 			return
 		}
-		out := &batchWriter{}
+		out := &batchWriter{timeout: cc.WriteTimeout}
 		conn, err := websocket.Accept(smallBuffers{w, out}, r, acceptOpts)
 		if err != nil {
 			logger.DebugContext(r.Context(), "websocket accept", "err", err)
@@ -163,10 +163,17 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // syscall per message was a third of realtime's CPU under fan-out. Bytes reach the socket in the
 // order they were flushed: while held nothing is written through, and release empties the buffer
 // before writes go through again.
+//
+// Every socket write is bounded by a deadline between timeout/2 and timeout ahead (none when timeout
+// is 0): the deadline is moved only when less than half of it is left, because moving it on every
+// write (a runtime timer update) cost ~5 % of the CPU under routed load, where most writes carry
+// one message.
 type batchWriter struct {
-	nc   net.Conn
-	mu   sync.Mutex
-	held *[]byte // non-nil between hold and release
+	nc       net.Conn
+	timeout  time.Duration
+	mu       sync.Mutex
+	held     *[]byte // non-nil between hold and release
+	deadline time.Time
 }
 
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
@@ -178,7 +185,19 @@ func (b *batchWriter) Write(p []byte) (int, error) {
 		*b.held = append(*b.held, p...)
 		return len(p), nil
 	}
+	b.armLocked()
 	return b.nc.Write(p)
+}
+
+// armLocked moves the socket's write deadline timeout ahead when less than half of it is left.
+func (b *batchWriter) armLocked() {
+	if b.timeout <= 0 {
+		return
+	}
+	if now := time.Now(); b.deadline.Sub(now) < b.timeout/2 {
+		b.deadline = now.Add(b.timeout)
+		b.nc.SetWriteDeadline(b.deadline)
+	}
 }
 
 // hold starts collecting flushed frames. A nil b does nothing (frames go out one by one).
@@ -193,9 +212,9 @@ func (b *batchWriter) hold() {
 	}
 }
 
-// release writes what was collected since hold, failing if the socket does not take it by deadline
-// (the caller then closes the connection), and lets writes through again.
-func (b *batchWriter) release(deadline time.Time) error {
+// release writes what was collected since hold (the caller closes the connection if that fails,
+// e.g. when the socket does not take it before the deadline) and lets writes through again.
+func (b *batchWriter) release() error {
 	if b == nil {
 		return nil
 	}
@@ -206,9 +225,8 @@ func (b *batchWriter) release(deadline time.Time) error {
 	if buf == nil || len(*buf) == 0 {
 		return nil
 	}
-	b.nc.SetWriteDeadline(deadline)
+	b.armLocked()
 	_, err := b.nc.Write(*buf)
-	b.nc.SetWriteDeadline(time.Time{})
 	if cap(*buf) <= 64<<10 { // do not keep huge buffers alive in the pool
 		*buf = (*buf)[:0]
 		batchPool.Put(buf)
@@ -225,22 +243,20 @@ type hello struct {
 	Seq    uint64 `json:"seq"`
 }
 
-// serveConn runs one connection: a writer goroutine drains the client's queue and pings; this
-// goroutine reads subscriptions. The read loop must run for the whole connection: coder/websocket
-// answers pings, sees pongs (so Ping returns) and sees the peer's close only while a Read is in progress.
+// serveConn runs one connection until it ends. This goroutine reads (subscriptions; coder/websocket
+// also answers pings, sees pongs and sees the peer's close only while a Read is in progress, so one
+// always is). Writing happens in short-lived goroutines: first one writes the hello and the backlog
+// or a resync, then the hub starts a writer whenever messages are queued for a connection nobody is
+// writing to (client.push), which exits when the queue is empty. Pings run on a timer. An idle
+// connection is therefore one parked goroutine, its buffers and coder/websocket's state.
 func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn *websocket.Conn, out *batchWriter, cc connConfig, hi hello, backlog []*outMsg, resync bool) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		code, why := writeLoop(ctx, h, c, conn, out, cc, hi, backlog, resync)
-		if code != 0 {
-			logger.InfoContext(ctx, "websocket closing", "user_id", c.id.UserID, "code", code, "reason", why)
-			conn.Close(websocket.StatusCode(code), why)
-		}
-		conn.CloseNow()
-	}()
+	s := &session{ctx: ctx, logger: logger, h: h, c: c, conn: conn, out: out, cc: cc}
+	c.running.Add(1)
+	go s.start(hi, backlog, resync)
+	s.schedulePing()
+
 	conn.SetReadLimit(16 << 10)
 	start := time.Now()
 	var readErr error
@@ -250,104 +266,148 @@ func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn
 			readErr = err
 			break
 		}
-		f, ok := parseSubscribe(p)
-		if !ok {
-			logger.DebugContext(ctx, "ignoring client message", "user_id", c.id.UserID, "bytes", len(p))
-			continue
-		}
-		h.subscribe(c, f)
-		ack, _ := json.Marshal(message{Type: "subscribed", Data: mustJSON(subscribeRequest{SKUs: keys(f, true), Categories: keys(f, false)}), OccurredAt: time.Now().UTC()})
-		wctx, wcancel := context.WithTimeout(ctx, cc.WriteTimeout)
-		err = conn.Write(wctx, websocket.MessageText, ack)
-		wcancel()
-		if err != nil {
-			break
-		}
+		s.received(p)
 	}
 	cancel()
+	s.stopPing()
 	conn.CloseNow()
-	<-done
+	c.close()
 	logger.InfoContext(ctx, "websocket closed", "user_id", c.id.UserID, "duration_s", time.Since(start).Round(time.Millisecond).Seconds(),
 		"peer_close_code", int(websocket.CloseStatus(readErr)))
 }
 
-// writeLoop writes the hello, the backlog or a resync, then live messages until the client is kicked
-// (its close code is returned) or the connection fails (code 0).
-func writeLoop(ctx context.Context, h *hub, c *client, conn *websocket.Conn, out *batchWriter, cc connConfig, hi hello, backlog []*outMsg, resync bool) (int, string) {
-	write := func(frame []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, cc.WriteTimeout)
-		defer cancel()
-		return conn.Write(wctx, websocket.MessageText, frame) == nil
+// session is one connection's writing side.
+type session struct {
+	ctx    context.Context // ends with the connection
+	logger *slog.Logger
+	h      *hub
+	c      *client
+	conn   *websocket.Conn
+	out    *batchWriter
+	cc     connConfig
+
+	mu        sync.Mutex
+	pingTimer *time.Timer // the next ping
+}
+
+// received handles a client message: a subscription is applied and acknowledged through the queue
+// (so the messages after the acknowledgement are the filtered ones); anything else is ignored.
+func (s *session) received(p []byte) {
+	f, ok := parseSubscribe(p)
+	if !ok {
+		s.logger.DebugContext(s.ctx, "ignoring client message", "user_id", s.c.id.UserID, "bytes", len(p))
+		return
 	}
+	ack, _ := json.Marshal(message{Type: "subscribed", Data: mustJSON(subscribeRequest{SKUs: keys(f, true), Categories: keys(f, false)}), OccurredAt: time.Now().UTC()})
+	s.h.subscribe(s.c, f, &outMsg{frame: ack})
+}
+
+// ping sends a ping and waits for its pong (off the writers: waiting must not delay messages). No
+// pong within PongTimeout closes the connection; otherwise the next ping is PingInterval later.
+func (s *session) ping() {
+	pctx, cancel := context.WithTimeout(s.ctx, s.cc.PongTimeout)
+	defer cancel()
+	if err := s.conn.Ping(pctx); err != nil {
+		s.conn.CloseNow() // dead peer: Read fails and the connection ends
+		return
+	}
+	s.schedulePing()
+}
+
+// schedulePing arranges the next ping PingInterval from now, unless the connection has ended.
+func (s *session) schedulePing() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() == nil {
+		s.pingTimer = time.AfterFunc(s.cc.PingInterval, s.ping)
+	}
+}
+
+// stopPing cancels the next ping; call after the connection's context ended.
+func (s *session) stopPing() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pingTimer != nil {
+		s.pingTimer.Stop()
+	}
+}
+
+// write writes one frame within WriteTimeout.
+func (s *session) write(frame []byte) bool {
+	wctx, cancel := context.WithTimeout(s.ctx, s.cc.WriteTimeout)
+	defer cancel()
+	return s.conn.Write(wctx, websocket.MessageText, frame) == nil
+}
+
+// start writes the hello, the resync or backlog, and then hands the output to the queue's writers.
+func (s *session) start(hi hello, backlog []*outMsg, resync bool) {
 	first, _ := json.Marshal(message{Type: "hello", Data: mustJSON(hi), OccurredAt: time.Now().UTC()})
-	if !write(first) {
-		return 0, ""
-	}
-	if resync {
+	ok := s.write(first)
+	if ok && resync {
 		rs, _ := json.Marshal(message{Seq: hi.Seq, Type: "resync",
 			Data: mustJSON(map[string]string{"reason": "missed messages are no longer buffered; reload state"}), OccurredAt: time.Now().UTC()})
-		if !write(rs) {
-			return 0, ""
-		}
+		ok = s.write(rs)
 	}
 	for _, m := range backlog {
-		if !write(m.frame) {
-			return 0, ""
+		if ok = ok && s.write(m.frame); !ok {
+			break
 		}
 	}
-	h.countSent(uint64(len(backlog)))
-	ping := time.NewTicker(cc.PingInterval)
-	defer ping.Stop()
-	var batch [][]byte
+	if !ok {
+		s.conn.CloseNow()
+		s.c.shut()
+		s.c.running.Done()
+		return
+	}
+	s.h.countSent(uint64(len(backlog)))
+	s.c.release(s.drain)
+	s.c.running.Done()
+}
+
+// drain is a connection's writer: it writes what is queued, in batches of at most maxBatch messages
+// or maxBatchBytes, each with one socket write (each Write only fills out's buffer, release sends
+// it), and returns when the queue is empty. A kicked client gets its close frame instead.
+func (s *session) drain() {
+	defer s.c.running.Done()
+	var buf [maxBatch]*outMsg
 	for {
-		select {
-		case <-ctx.Done():
-			return 0, ""
-		case <-c.kicked:
-			return c.kickCode, c.kickWhy
-		case m := <-c.send:
-			// Take whatever else is queued too (bounded), and write it all with one syscall: each
-			// Write only fills out's buffer, release sends it.
-			batch = append(batch[:0], m.frame)
-			size := len(m.frame)
-		drain:
-			for len(batch) < maxBatch && size < maxBatchBytes {
-				select {
-				case m := <-c.send:
-					batch = append(batch, m.frame)
-					size += len(m.frame)
-				default:
-					break drain
-				}
-			}
-			wctx, cancel := context.WithTimeout(ctx, cc.WriteTimeout)
-			deadline, _ := wctx.Deadline()
-			out.hold()
-			var err error
-			for _, f := range batch {
-				if err = conn.Write(wctx, websocket.MessageText, f); err != nil {
-					break
-				}
-			}
-			if rerr := out.release(deadline); err == nil {
-				err = rerr
-			}
-			cancel()
-			if err != nil {
-				return 0, ""
-			}
-			h.countSent(uint64(len(batch)))
-			clear(batch) // do not pin frames until the next message
-		case <-ping.C:
-			// Ping off the write loop: waiting for the pong must not delay messages.
-			go func() {
-				pctx, cancel := context.WithTimeout(ctx, cc.PongTimeout)
-				defer cancel()
-				if err := conn.Ping(pctx); err != nil {
-					conn.CloseNow() // dead peer: Read fails and the connection ends
-				}
-			}()
+		n, done, kicked := s.c.next(buf[:], maxBatchBytes)
+		if done {
+			return
 		}
+		if kicked {
+			code, why := s.c.kickedWith()
+			s.logger.InfoContext(s.ctx, "websocket closing", "user_id", s.c.id.UserID, "code", code, "reason", why)
+			s.conn.Close(websocket.StatusCode(code), why)
+			s.conn.CloseNow()
+			return
+		}
+		// While held, Write only encodes into out's buffer, and out bounds the socket write by
+		// WriteTimeout, so the writes need no context deadline (a deadline costs a timer and a
+		// context.AfterFunc per batch; coder/websocket's other writers, pings and closes, bound their
+		// own writes, so waiting for its write lock is bounded too).
+		s.out.hold()
+		var err error
+		sent := uint64(0)
+		for _, m := range buf[:n] {
+			if err = s.conn.Write(context.Background(), websocket.MessageText, m.frame); err != nil {
+				break
+			}
+			if m.seq != 0 { // acknowledgements are not messages of a stream
+				sent++
+			}
+		}
+		if rerr := s.out.release(); err == nil {
+			err = rerr
+		}
+		clear(buf[:n]) // do not pin frames
+		if err != nil {
+			// The connection is broken: the reader sees it, the client stops taking messages.
+			s.conn.CloseNow()
+			s.c.shut()
+			return
+		}
+		s.h.countSent(sent)
 	}
 }
 

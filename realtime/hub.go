@@ -38,19 +38,132 @@ type audience struct {
 	sku, category string
 }
 
-// client is one connection as the hub sees it. send is bounded: the hub never blocks on a client;
-// when send is full the client is kicked (kicked closed, kickCode set) and the message counted as
-// dropped.
+// client is one connection as the hub sees it: its identity, its subscription, and its send queue.
+//
+// The queue is bounded (hubConfig.SendQueue): the hub never blocks on a client; when the queue is
+// full the client is kicked and the message counted as dropped. No goroutine waits on an idle
+// connection's queue: the first message queued while nobody writes starts the connection's writer
+// (writer), which drains the queue and exits when it is empty, so an idle connection costs its
+// reader goroutine only. writing says a writer owns the output; it starts true because the
+// connection first writes its hello and backlog itself, then drains.
 type client struct {
-	id       shared.Identity // zero for anonymous
-	filter   *filter         // guarded by hub.mu
-	send     chan *outMsg
-	kicked   chan struct{}
+	id     shared.Identity // zero for anonymous
+	filter *filter         // guarded by hub.mu
+
+	mu       sync.Mutex
+	queue    []*outMsg
+	writing  bool
+	kicked   bool // to be closed with kickCode/kickWhy by the writer
+	closed   bool // the connection is gone: queue nothing more
 	kickCode int
 	kickWhy  string
+	writer   func()         // drains the queue, then calls running.Done; set by the connection
+	running  sync.WaitGroup // writers started by enqueue or kick
 }
 
 func (c *client) admin() bool { return c.id.IsAdmin() }
+
+// push queues m and starts a writer when none runs. It refuses m when c is kicked (ok false) or its
+// queue is full (ok false, full true: the caller kicks c). A closed connection, which is about to be
+// unregistered, silently takes nothing: its client resumes from its last seq.
+func (c *client) push(m *outMsg, max int) (ok, full bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return true, false
+	}
+	if c.kicked {
+		return false, false
+	}
+	if len(c.queue) >= max {
+		return false, true
+	}
+	c.queue = append(c.queue, m)
+	c.wakeLocked()
+	return true, false
+}
+
+// wakeLocked starts a writer unless one owns the output. Call with c.mu held.
+func (c *client) wakeLocked() {
+	if c.writing || c.writer == nil {
+		return
+	}
+	c.writing = true
+	c.running.Add(1)
+	go c.writer()
+}
+
+// kick asks the writer to close c with code and why (once), starting one if none runs.
+func (c *client) kick(code int, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kicked || c.closed {
+		return
+	}
+	c.kicked, c.kickCode, c.kickWhy = true, code, why
+	c.wakeLocked()
+}
+
+// next moves up to len(buf) queued messages, at most maxBytes in total (but at least one), into buf
+// for the writer. With nothing queued it releases the output (done true), unless c was kicked:
+// then kicked reports the close the writer must send after what was queued before the kick (the
+// output stays owned: nothing else is written).
+func (c *client) next(buf []*outMsg, maxBytes int) (n int, done, kicked bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kicked && len(c.queue) == 0 {
+		return 0, false, true
+	}
+	if len(c.queue) == 0 || c.closed {
+		c.writing = false
+		if cap(c.queue) > 16 { // a burst's backing array is not kept for an idle connection
+			c.queue = nil
+		}
+		return 0, true, false
+	}
+	size := 0
+	for n < len(buf) && n < len(c.queue) && (n == 0 || size+len(c.queue[n].frame) <= maxBytes) {
+		buf[n] = c.queue[n]
+		size += len(c.queue[n].frame)
+		n++
+	}
+	rest := copy(c.queue, c.queue[n:])
+	clear(c.queue[rest:])
+	c.queue = c.queue[:rest]
+	return n, false, false
+}
+
+// release ends the connection's own writing (hello and backlog): queued messages go to a writer now.
+func (c *client) release(writer func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writer = writer
+	c.writing = false
+	if len(c.queue) > 0 || c.kicked {
+		c.wakeLocked()
+	}
+}
+
+// shut marks c gone: nothing more is queued, and what is queued is dropped.
+func (c *client) shut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	c.queue = nil
+}
+
+// close shuts c and waits for its writers to finish.
+func (c *client) close() {
+	c.shut()
+	c.running.Wait()
+}
+
+// kickedWith returns the close code and reason of a kick.
+func (c *client) kickedWith() (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kickCode, c.kickWhy
+}
 
 // hubConfig bounds the hub: BufferSize messages and BufferAge per stream (defaults 1000, 5 min),
 // SendQueue messages per connection (default 256), MaxPerUser connections per signed-in user
@@ -66,6 +179,10 @@ type hubConfig struct {
 // user, and one for admins holding everything. One mutex guards it all: publishing a message, and
 // registering a client with its backlog, are each one atomic step, so a resuming client sees its
 // backlog and then the live messages with nothing lost or doubled in between.
+//
+// Publishing costs O(recipients), not O(connections): clients are indexed by user, by role, and for
+// public messages by subscription (everyPublic: no subscription; bySKU, byCategory: subscribed ones),
+// so a stock change of one product touches only the connections showing it and the admins.
 type hub struct {
 	cfg   hubConfig
 	epoch string // changes on every start: seqs of another epoch mean nothing here
@@ -76,13 +193,19 @@ type hub struct {
 	clients map[*client]struct{}
 	byUser  map[string]map[*client]struct{}
 	admins  map[*client]struct{}
-	public  ring
-	adminR  ring
-	users   map[string]*ring
+	anon    int // clients without a user
+	// Non-admin clients by what public messages they get (admins get everything through admins).
+	everyPublic map[*client]struct{}
+	bySKU       map[string]map[*client]struct{}
+	byCategory  map[string]map[*client]struct{}
+	public      ring
+	adminR      ring
+	users       map[string]*ring
 	// swept is the highest seq of any per-user buffer dropped by sweep: a user without a buffer may
 	// have missed messages up to it, so resuming from below it means resync (conservatively).
 	swept   uint64
 	sent    atomic.Uint64 // written by the writers without the lock
+	sentC   atomic.Pointer[shared.CounterVec]
 	dropped uint64
 	kicks   uint64
 	perType map[string]uint64
@@ -105,6 +228,7 @@ func (h *hub) instrument(m *shared.Metrics) {
 		dropped:   m.Counter("realtime_messages_dropped_total", "Messages not delivered because a send queue was full."),
 		kicked:    m.Counter("realtime_slow_consumers_disconnected_total", "Connections closed for a full send queue."),
 	}
+	h.sentC.Store(h.m.sent)
 }
 
 func newHub(cfg hubConfig, now func() time.Time) *hub {
@@ -125,7 +249,9 @@ func newHub(cfg hubConfig, now func() time.Time) *hub {
 	}
 	return &hub{cfg: cfg, epoch: shared.NewID(), now: now,
 		clients: make(map[*client]struct{}), byUser: make(map[string]map[*client]struct{}),
-		admins: make(map[*client]struct{}), users: make(map[string]*ring), perType: make(map[string]uint64)}
+		admins: make(map[*client]struct{}), users: make(map[string]*ring), perType: make(map[string]uint64),
+		everyPublic: make(map[*client]struct{}), bySKU: make(map[string]map[*client]struct{}),
+		byCategory: make(map[string]map[*client]struct{})}
 }
 
 // publish assigns the next seq to a message, buffers it for resume and queues it to every connected
@@ -150,12 +276,23 @@ func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, au
 	case aud.public:
 		h.public.add(m, h.cfg.BufferSize)
 		h.public.trim(cutoff)
-		for c := range h.clients {
-			if c.admin() || c.filter.match(aud) {
+		if aud.sku == "" && aud.category == "" { // about no product (an announcement): everyone
+			for c := range h.clients {
+				h.enqueue(c, m)
+			}
+			return m.seq
+		}
+		for c := range h.everyPublic {
+			h.enqueue(c, m)
+		}
+		for c := range h.bySKU[aud.sku] {
+			h.enqueue(c, m)
+		}
+		for c := range h.byCategory[aud.category] {
+			if !c.filter.skus[aud.sku] { // not already queued for its SKU
 				h.enqueue(c, m)
 			}
 		}
-		return m.seq
 	case aud.userID != "":
 		r := h.users[aud.userID]
 		if r == nil {
@@ -178,17 +315,13 @@ func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, au
 
 // enqueue hands m to c without blocking; a full queue kicks c. Call with h.mu held.
 func (h *hub) enqueue(c *client, m *outMsg) {
-	select {
-	case <-c.kicked:
-		h.drop(false)
-		return
-	default:
-	}
-	select {
-	case c.send <- m:
-	default:
-		h.kickLocked(c, policyViolation, "slow consumer: send queue full")
+	ok, full := c.push(m, h.cfg.SendQueue)
+	switch {
+	case full:
+		c.kick(policyViolation, "slow consumer: send queue full")
 		h.drop(true)
+	case !ok:
+		h.drop(false)
 	}
 }
 
@@ -214,21 +347,12 @@ const (
 	policyViolation = 1008
 )
 
-func (h *hub) kickLocked(c *client, code int, why string) {
-	select {
-	case <-c.kicked:
-	default:
-		c.kickCode, c.kickWhy = code, why
-		close(c.kicked)
-	}
-}
-
 // kickUser disconnects every connection of userID (e.g. a suspended account).
 func (h *hub) kickUser(userID string, code int, why string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.byUser[userID] {
-		h.kickLocked(c, code, why)
+		c.kick(code, why)
 	}
 }
 
@@ -250,8 +374,9 @@ func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *clien
 	if h.closed || (id.UserID != "" && len(h.byUser[id.UserID]) >= h.cfg.MaxPerUser) {
 		return nil, nil, false, h.seq, false
 	}
-	c = &client{id: id, send: make(chan *outMsg, h.cfg.SendQueue), kicked: make(chan struct{})}
+	c = &client{id: id, writing: true}
 	h.clients[c] = struct{}{}
+	h.index(c)
 	if id.UserID != "" {
 		set := h.byUser[id.UserID]
 		if set == nil {
@@ -262,6 +387,9 @@ func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *clien
 	}
 	if c.admin() {
 		h.admins[c] = struct{}{}
+	}
+	if id.UserID == "" {
+		h.anon++
 	}
 	if since == 0 && epoch == "" {
 		return c, nil, false, h.seq, true
@@ -292,17 +420,80 @@ func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *clien
 	return c, backlog, false, h.seq, true
 }
 
-// subscribe sets c's filter (nil: every public message).
-func (h *hub) subscribe(c *client, f *filter) {
+// subscribe sets c's filter (nil: every public message) and queues ack, if any, to c: messages
+// queued after the ack are filtered by f.
+func (h *hub) subscribe(c *client, f *filter, ack *outMsg) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	h.unindex(c)
 	c.filter = f
+	h.index(c)
+	if ack != nil {
+		h.enqueue(c, ack)
+	}
+}
+
+// index adds a non-admin client to the public recipients its filter selects. Call with h.mu held.
+func (h *hub) index(c *client) {
+	if c.admin() {
+		return
+	}
+	if c.filter == nil {
+		h.everyPublic[c] = struct{}{}
+		return
+	}
+	add := func(idx map[string]map[*client]struct{}, k string) {
+		set := idx[k]
+		if set == nil {
+			set = make(map[*client]struct{})
+			idx[k] = set
+		}
+		set[c] = struct{}{}
+	}
+	for k := range c.filter.skus {
+		add(h.bySKU, k)
+	}
+	for k := range c.filter.categories {
+		add(h.byCategory, k)
+	}
+}
+
+// unindex undoes index. Call with h.mu held.
+func (h *hub) unindex(c *client) {
+	delete(h.everyPublic, c)
+	if c.filter == nil {
+		return
+	}
+	del := func(idx map[string]map[*client]struct{}, k string) {
+		if set := idx[k]; set != nil {
+			delete(set, c)
+			if len(set) == 0 {
+				delete(idx, k)
+			}
+		}
+	}
+	for k := range c.filter.skus {
+		del(h.bySKU, k)
+	}
+	for k := range c.filter.categories {
+		del(h.byCategory, k)
+	}
 }
 
 // unregister removes c; it is idempotent.
 func (h *hub) unregister(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	h.unindex(c)
+	if c.id.UserID == "" {
+		h.anon--
+	}
 	delete(h.clients, c)
 	delete(h.admins, c)
 	if set := h.byUser[c.id.UserID]; set != nil {
@@ -316,10 +507,7 @@ func (h *hub) unregister(c *client) {
 // countSent records n messages written to clients.
 func (h *hub) countSent(n uint64) {
 	h.sent.Add(n)
-	h.mu.Lock()
-	sent := h.m.sent
-	h.mu.Unlock()
-	if sent != nil {
+	if sent := h.sentC.Load(); sent != nil {
 		sent.Add(n)
 	}
 }
@@ -345,7 +533,7 @@ func (h *hub) shutdown() {
 	defer h.mu.Unlock()
 	h.closed = true
 	for c := range h.clients {
-		h.kickLocked(c, goingAway, "server shutting down")
+		c.kick(goingAway, "server shutting down")
 	}
 }
 
@@ -374,12 +562,7 @@ func (h *hub) stats() hubStats {
 	defer h.mu.Unlock()
 	s := hubStats{Epoch: h.epoch, Seq: h.seq, Connections: len(h.clients), Users: len(h.byUser),
 		Admins: len(h.admins), MessagesSent: h.sent.Load(), MessagesDropped: h.dropped, SlowConsumers: h.kicks,
-		BufferedUsers: len(h.users), MessagesByType: make(map[string]uint64, len(h.perType))}
-	for c := range h.clients {
-		if c.id.UserID == "" {
-			s.Anonymous++
-		}
-	}
+		BufferedUsers: len(h.users), Anonymous: h.anon, MessagesByType: make(map[string]uint64, len(h.perType))}
 	for k, v := range h.perType {
 		s.MessagesByType[k] = v
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,7 +70,7 @@ func startConn(h *hub) (net.Conn, <-chan struct{}) {
 	served := make(chan struct{})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer close(served)
-		out := &batchWriter{}
+		out := &batchWriter{timeout: testConnConfig.WriteTimeout}
 		conn, err := websocket.Accept(smallBuffers{w, out}, r, nil)
 		if err != nil {
 			return
@@ -154,11 +155,13 @@ func TestKeepaliveKeepsLivePeer(t *testing.T) {
 			pings.Add(1)
 			return true
 		}})
+		var received atomic.Int64
 		go func() {
 			for { // reading answers pings
 				if _, _, err := client.Read(context.Background()); err != nil {
 					return
 				}
+				received.Add(1)
 			}
 		}()
 		time.Sleep(10*testConnConfig.PingInterval + time.Second)
@@ -171,10 +174,35 @@ func TestKeepaliveKeepsLivePeer(t *testing.T) {
 		if n := pings.Load(); n != 10 {
 			t.Fatalf("pings in 10 intervals = %d, want 10", n)
 		}
+		if n := writers(h); n != 0 {
+			t.Fatalf("idle connection: %d writers running, want 0 (a writer runs only while messages are queued)", n)
+		}
 		h.publish("product.updated", json.RawMessage(`{}`), time.Now(), audience{public: true})
+		synctest.Wait()
+		if got := received.Load(); got != 2 {
+			t.Fatalf("messages received = %d, want 2 (hello, product.updated)", got)
+		}
+		if n := writers(h); n != 0 {
+			t.Fatalf("after the queue drained: %d writers running, want 0", n)
+		}
 		client.Close(websocket.StatusNormalClosure, "")
 		<-done
 	})
+}
+
+// writers counts the connections of h whose writer is running.
+func writers(h *hub) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for c := range h.clients {
+		c.mu.Lock()
+		if c.writing {
+			n++
+		}
+		c.mu.Unlock()
+	}
+	return n
 }
 
 func TestWriteTimeoutClosesStuckPeer(t *testing.T) {
@@ -233,7 +261,8 @@ func TestBufferAge(t *testing.T) {
 // countingConn records each Write that reaches the "socket".
 type countingConn struct {
 	net.Conn
-	writes [][]byte
+	writes    [][]byte
+	deadlines []time.Time
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
@@ -241,7 +270,10 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (c *countingConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *countingConn) SetWriteDeadline(t time.Time) error {
+	c.deadlines = append(c.deadlines, t)
+	return nil
+}
 
 func TestBatchWriter(t *testing.T) {
 	t.Parallel()
@@ -260,7 +292,7 @@ func TestBatchWriter(t *testing.T) {
 	if len(nc.writes) != 1 {
 		t.Fatalf("socket writes while held = %d, want 1 (before hold)", len(nc.writes))
 	}
-	if err := out.release(time.Now().Add(time.Second)); err != nil {
+	if err := out.release(); err != nil {
 		t.Fatal(err)
 	}
 	put("d")
@@ -272,4 +304,28 @@ func TestBatchWriter(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("socket writes = %q, want %q", got, want)
 	}
+}
+
+func TestBatchWriterDeadline(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		nc := &countingConn{}
+		out := &batchWriter{nc: nc, timeout: 10 * time.Second}
+		start := time.Now()
+		out.Write([]byte("a"))
+		time.Sleep(4 * time.Second) // 6 s of the deadline left: kept
+		out.hold()
+		out.Write([]byte("b"))
+		if err := out.release(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // 4 s left, under half: moved
+		out.Write([]byte("c"))
+		time.Sleep(time.Minute) // expired while idle: moved before the next write
+		out.Write([]byte("d"))
+		want := []time.Time{start.Add(10 * time.Second), start.Add(16 * time.Second), start.Add(76 * time.Second)}
+		if len(nc.writes) != 4 || !slices.Equal(nc.deadlines, want) {
+			t.Fatalf("%d writes, deadlines %v; want 4 writes, deadlines %v", len(nc.writes), nc.deadlines, want)
+		}
+	})
 }

@@ -17,5 +17,6 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	mux.Handle("GET /ws", handleWS(logger, h, verifier, sessions, newOriginPolicy(cfg.AllowedOrigins), cfg.Conn, live))
 	mux.Handle("GET /stats", handleStats(cfg, h, cons))
 	mux.Handle("POST /broadcast", shared.RequireRole(shared.RoleAdmin)(handleBroadcast(logger, h)))
+	mux.Handle("POST /debug/gc", shared.RequireRole(shared.RoleAdmin)(handleGC()))
 	mux.Handle("GET /client.js", handleClientJS())
 }

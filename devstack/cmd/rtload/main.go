@@ -1,25 +1,35 @@
-// Command rtload measures a running realtime end to end: it holds -conns WebSocket connections,
-// publishes -events inventory.updated events to Kafka at -rate per second, and reports how many
-// connections it held, deliveries per second, the p50/p99 latency from the Kafka publish call to
-// client receipt, and realtime's memory per connection (from its /metrics, idle, after connecting).
+// Command rtload measures a running realtime end to end, through Kafka. It holds -conns WebSocket
+// connections of three classes (admins, signed-in customers, anonymous shoppers), lets each
+// non-admin connection subscribe to the products "on its page", publishes events to Kafka at -rate
+// per second with shared.KafkaPublisher, and reports per class the p50/p99 latency from the Kafka
+// publish call to client receipt, deliveries per second, messages realtime dropped, realtime's CPU
+// per 1,000 deliveries (from /proc/<pid>/stat) and its memory per idle connection (heap and stacks
+// after a forced GC, from its admin-only POST /debug/gc).
 //
-//	cd devstack && go run ./cmd/rtload -url ws://127.0.0.1:3009/ws -brokers 127.0.0.1:9092 -conns 5000 -events 2000 -rate 1000
+// Routed traffic, as a shop uses realtime (a broker and realtime running; see docs/realtime.md):
 //
-// Every connection is anonymous, so every event (public) goes to every connection.
+//	go run ./cmd/rtload -url ws://127.0.0.1:39009/ws -brokers 127.0.0.1:39092 -jwks 127.0.0.1:39400 \
+//	    -pid $(pgrep -n realtime-bin) -conns 5000 -admins 5 -users 1000 -subscribe 20 -skus 2000 \
+//	    -events 30000 -rate 1000
+//
+// The broadcast worst case (every event to every connection): -subscribe 0 -admins 0 -users 0.
+// Realtime must trust the issuer rtload runs on -jwks: JWKS_URL=http://<jwks>/.well-known/jwks.json
+// and AUTH_ISSUER=rtload. `rtload -kafka-serve 127.0.0.1:39092` only runs a Kafka-protocol broker
+// (kfake, as the devstack does) until interrupted.
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +38,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/goshop/platform/shared"
 )
@@ -41,151 +52,251 @@ func main() {
 	}
 }
 
+// warmupSKU is the SKU of the events that check the pipeline before the measurement; a probe
+// connection subscribes to it alone.
+const warmupSKU = "RTLOAD-WARMUP"
+
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	wsURL := fs.String("url", "ws://127.0.0.1:3009/ws", "realtime WebSocket URL")
-	metricsURL := fs.String("metrics", "", "realtime /metrics URL (default: from -url)")
 	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka brokers")
+	kafkaServe := fs.String("kafka-serve", "", "only run a kfake broker on this host:port until interrupted")
+	jwks := fs.String("jwks", "", "serve a token issuer's JWKS on this host:port (needed for -admins, -users and the memory figure)")
+	issuerName := fs.String("issuer", "rtload", `the issuer's "iss" (realtime's AUTH_ISSUER)`)
+	pid := fs.Int("pid", 0, "realtime's process ID, for its CPU time (0: not measured)")
 	conns := fs.Int("conns", 1000, "connections to hold")
+	admins := fs.Int("admins", 0, "of which admins (they receive every event)")
+	users := fs.Int("users", 0, "of which signed-in customers, each a distinct user (they receive their order events)")
+	subscribe := fs.Int("subscribe", 0, "SKUs each non-admin connection subscribes to (0: none, every public event)")
+	skus := fs.Int("skus", 1000, "SKUs the events and subscriptions are drawn from")
+	zipf := fs.Float64("zipf", 1.1, "popularity of SKUs: Zipf exponent (> 1), or 0 for uniform")
+	orders := fs.Float64("orders", 0.1, "share of events that are order events for a signed-in customer")
 	events := fs.Int("events", 1000, "events to publish")
 	rate := fs.Int("rate", 1000, "events per second")
-	publishers := fs.Int("publishers", 32, "concurrent Kafka publish calls (each waits for its ack)")
+	publishers := fs.Int("publishers", 64, "concurrent Kafka publish calls (each waits for its ack)")
+	seed := fs.Uint64("seed", 1, "random seed of the traffic model")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *metricsURL == "" {
-		u := strings.Replace(strings.Replace(*wsURL, "ws://", "http://", 1), "wss://", "https://", 1)
-		*metricsURL = strings.TrimSuffix(u, "/ws") + "/metrics"
+	if *kafkaServe != "" {
+		return serveKafka(ctx, *kafkaServe, stdout)
 	}
-
-	heap0, gor0, err := scrape(ctx, *metricsURL)
+	if (*admins > 0 || *users > 0) && *jwks == "" {
+		return errors.New("-admins and -users need -jwks (realtime must trust rtload's issuer)")
+	}
+	m, err := newModel(*conns, *admins, *users, *subscribe, *skus, *zipf, *orders, *seed)
 	if err != nil {
 		return err
 	}
-	clients, err := dialAll(ctx, *wsURL, *conns)
+	base := strings.TrimSuffix(strings.Replace(strings.Replace(*wsURL, "ws://", "http://", 1), "wss://", "https://", 1), "/ws")
+	var iss *issuer
+	if *jwks != "" {
+		if iss, err = newIssuer(*jwks, *issuerName); err != nil {
+			return err
+		}
+		defer iss.close()
+	}
+	fmt.Fprintf(stdout, "loadavg %s", loadavg())
+
+	mem0, err := memory(ctx, base, iss)
+	if err != nil {
+		return err
+	}
+	probe, err := dial(ctx, *wsURL, "", []string{warmupSKU})
+	if err != nil {
+		return fmt.Errorf("probe connection: %w", err)
+	}
+	defer probe.CloseNow()
+	clients, err := dialAll(ctx, *wsURL, m, iss)
 	defer func() {
 		for _, c := range clients {
-			c.CloseNow()
+			if c != nil {
+				c.CloseNow()
+			}
 		}
 	}()
 	if err != nil {
 		return err
 	}
-	time.Sleep(2 * time.Second) // let the server's allocations settle before measuring
-	heap1, gor1, err := scrape(ctx, *metricsURL)
-	if err != nil {
+	if mem1, err := memory(ctx, base, iss); err != nil {
 		return err
+	} else if mem1 != nil {
+		n := float64(len(clients) + 1)
+		fmt.Fprintf(stdout, "held %d connections (%d admin, %d customer, %d anonymous; %d SKUs subscribed each): realtime heap+stacks after GC %+.1f KiB/conn (heap %+.1f, stacks %+.1f), goroutines %+.2f/conn\n",
+			len(clients), *admins, *users, *conns-*admins-*users, *subscribe,
+			(mem1.total()-mem0.total())/1024/n, (mem1.HeapInuse-mem0.HeapInuse)/1024/n, (mem1.StackInuse-mem0.StackInuse)/1024/n,
+			(mem1.Goroutines-mem0.Goroutines)/n)
+	} else {
+		fmt.Fprintf(stdout, "held %d connections (no -jwks: memory not measured)\n", len(clients))
 	}
-	fmt.Fprintf(stdout, "held %d connections: server heap_alloc %+.1f KiB/conn (no forced GC: indicative only), goroutines %+.2f/conn\n",
-		len(clients), float64(int64(heap1)-int64(heap0))/1024/float64(len(clients)), float64(gor1-gor0)/float64(len(clients)))
 
 	var (
+		hist     [numClasses]histogram
 		received atomic.Int64
-		mu       sync.Mutex
-		lat      []time.Duration
+		lost     atomic.Int64
 		wg       sync.WaitGroup
 	)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for i, c := range clients {
+		h := &hist[m.class[i]]
 		wg.Go(func() {
-			var local []time.Duration
 			for {
 				_, p, err := c.Read(rctx)
 				if err != nil {
-					break
+					if rctx.Err() == nil {
+						lost.Add(1)
+					}
+					return
 				}
 				if t, ok := stamp(p); ok {
+					h.add(time.Since(time.Unix(0, t)))
 					received.Add(1)
-					if i%10 == 0 { // sample a tenth of the connections
-						local = append(local, time.Since(time.Unix(0, t)))
-					}
 				}
 			}
-			mu.Lock()
-			lat = append(lat, local...)
-			mu.Unlock()
 		})
 	}
 
 	pub := shared.NewKafkaPublisher(shared.ParseBrokers(*brokers))
 	defer pub.Close()
-	// Warm the writer (metadata, connections) so the first events do not carry that cost.
-	if err := publish(ctx, pub, -1); err != nil {
-		return fmt.Errorf("kafka: %w", err)
+	if err := warmUp(ctx, pub, probe); err != nil {
+		return err
 	}
-	want := int64(*events) * int64(len(clients))
-	start := time.Now()
-	base := received.Load() // the warm-up event
-	want += base
-	jobs := make(chan int)
-	var pubErr atomic.Value
+	stats0, err := getStats(ctx, base)
+	if err != nil {
+		return err
+	}
+	cpu0, err := cpuTime(*pid)
+	if err != nil {
+		return err
+	}
+	var want atomic.Int64
+	jobs := make(chan event, *publishers)
+	var pubErrs atomic.Int64
 	var pwg sync.WaitGroup
 	for range *publishers {
 		pwg.Go(func() {
-			for i := range jobs {
-				if err := publish(ctx, pub, i); err != nil {
-					pubErr.Store(err)
+			for e := range jobs {
+				if err := publish(ctx, pub, e); err != nil {
+					pubErrs.Add(1)
 				}
 			}
 		})
 	}
-	tick := time.NewTicker(time.Second / time.Duration(*rate))
+	start := time.Now()
+	interval := time.Second / time.Duration(*rate)
 	for i := range *events {
-		<-tick.C
-		jobs <- i
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		e := m.next()
+		want.Add(int64(e.want))
+		jobs <- e
 	}
-	tick.Stop()
 	close(jobs)
 	pwg.Wait()
 	published := time.Since(start)
 	deadline := time.Now().Add(time.Minute)
-	for received.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
+	for received.Load() < want.Load() && time.Now().Before(deadline) && ctx.Err() == nil && lost.Load() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	cpu1, _ := cpuTime(*pid)
+	stats1, err := getStats(ctx, base)
+	if err != nil {
+		return err
+	}
 	cancel()
 	wg.Wait()
-	if err, _ := pubErr.Load().(error); err != nil {
-		fmt.Fprintf(stdout, "some publishes failed: %v\n", err)
-	}
-	got := received.Load() - base
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[int(p*float64(len(lat)-1))]
-	}
-	fmt.Fprintf(stdout, "published %d events in %s (%.0f/s); delivered %d of %d in %s: %.0f deliveries/s\n",
-		*events, published.Round(time.Millisecond), float64(*events)/published.Seconds(), got, want-base,
+
+	got := received.Load()
+	fmt.Fprintf(stdout, "published %d events in %s (%.0f/s, %d failed); delivered %d of %d in %s: %.0f deliveries/s\n",
+		*events, published.Round(time.Millisecond), float64(*events)/published.Seconds(), pubErrs.Load(), got, want.Load(),
 		elapsed.Round(time.Millisecond), float64(got)/elapsed.Seconds())
-	fmt.Fprintf(stdout, "latency Kafka publish -> client: p50 %s  p99 %s  max %s (%d samples)\n",
-		pct(0.5).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond), pct(1).Round(100*time.Microsecond), len(lat))
-	if got < want-base {
+	for c := range numClasses {
+		h := &hist[c]
+		if h.n.Load() == 0 {
+			continue
+		}
+		fmt.Fprintf(stdout, "  %-9s  %9d deliveries  Kafka publish -> client p50 %8s  p99 %8s  max %8s\n", className[c], h.n.Load(),
+			h.quantile(0.5).Round(100*time.Microsecond), h.quantile(0.99).Round(100*time.Microsecond), h.quantile(1).Round(100*time.Microsecond))
+	}
+	fmt.Fprintf(stdout, "realtime: dropped %d, slow consumers disconnected %d, connections lost %d\n",
+		stats1.MessagesDropped-stats0.MessagesDropped, stats1.SlowConsumers-stats0.SlowConsumers, lost.Load())
+	if *pid != 0 && got > 0 {
+		cpu := cpu1 - cpu0
+		fmt.Fprintf(stdout, "realtime CPU %.2f s over the run: %.1f ms per 1,000 deliveries, %.0f µs per event\n",
+			cpu.Seconds(), cpu.Seconds()*1e6/float64(got), cpu.Seconds()*1e6/float64(*events))
+	}
+	fmt.Fprintf(stdout, "loadavg %s", loadavg())
+	if got < want.Load() {
 		return errors.New("not every message was delivered")
 	}
 	return nil
 }
 
-// dialAll opens n connections, 64 at a time, each read up to its hello.
-func dialAll(ctx context.Context, url string, n int) ([]*websocket.Conn, error) {
-	out := make([]*websocket.Conn, n)
+// dial connects to url (with a bearer token unless empty), reads the hello and, with skus, subscribes
+// and reads the acknowledgement.
+func dial(ctx context.Context, url, token string, skus []string) (*websocket.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var opts websocket.DialOptions
+	if token != "" {
+		opts.HTTPHeader = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	c, _, err := websocket.Dial(dctx, url, &opts)
+	if err != nil {
+		return nil, err
+	}
+	c.SetReadLimit(1 << 20)
+	if _, _, err = c.Read(dctx); err != nil { // hello
+		c.CloseNow()
+		return nil, err
+	}
+	if len(skus) == 0 {
+		return c, nil
+	}
+	sub, _ := json.Marshal(map[string]any{"type": "subscribe", "skus": skus})
+	if err := c.Write(dctx, websocket.MessageText, sub); err != nil {
+		c.CloseNow()
+		return nil, err
+	}
+	for { // public messages may arrive before the acknowledgement
+		_, p, err := c.Read(dctx)
+		if err != nil {
+			c.CloseNow()
+			return nil, err
+		}
+		if bytes.Contains(p, []byte(`"type":"subscribed"`)) {
+			return c, nil
+		}
+	}
+}
+
+// dialAll opens the model's connections, 64 at a time.
+func dialAll(ctx context.Context, url string, m *model, iss *issuer) ([]*websocket.Conn, error) {
+	out := make([]*websocket.Conn, len(m.class))
 	sem := make(chan struct{}, 64)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
 	)
-	for i := range n {
+	for i := range out {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(dctx, url, nil)
+			var token string
+			var err error
+			switch m.class[i] {
+			case admin:
+				token, err = iss.token(fmt.Sprintf("rtload-admin-%d", i), shared.RoleAdmin)
+			case customer:
+				token, err = iss.token(userID(i), shared.RoleCustomer)
+			}
+			var c *websocket.Conn
 			if err == nil {
-				_, _, err = c.Read(dctx) // hello
+				c, err = dial(ctx, url, token, m.subs[i])
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -199,22 +310,52 @@ func dialAll(ctx context.Context, url string, n int) ([]*websocket.Conn, error) 
 		})
 	}
 	wg.Wait()
-	held := out[:0]
-	for _, c := range out {
-		if c != nil {
-			held = append(held, c)
-		}
-	}
-	return held, first
+	return out, first
 }
 
-func publish(ctx context.Context, pub *shared.KafkaPublisher, i int) error {
-	data := fmt.Sprintf(`{"sku":"LOAD-%d","on_hand":%d,"reserved":0,"available":%d,"t":%d}`, i%100, i, i, time.Now().UnixNano())
-	e, err := shared.NewEvent("inventory.updated", fmt.Sprintf("LOAD-%d", i%100), jsonRaw(data))
+// warmUp publishes warm-up events until the probe connection receives one: realtime's consumer has
+// joined its group and caught up, so the measurement does not include that.
+func warmUp(ctx context.Context, pub *shared.KafkaPublisher, probe *websocket.Conn) error {
+	got := make(chan error, 1)
+	go func() {
+		_, _, err := probe.Read(ctx)
+		got <- err
+	}()
+	deadline := time.After(90 * time.Second)
+	for {
+		e, _ := shared.NewEvent("inventory.updated", warmupSKU, map[string]any{"sku": warmupSKU, "available": 0})
+		if err := pub.Publish(ctx, shared.TopicInventory, e); err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+		select {
+		case err := <-got:
+			return err
+		case <-time.After(500 * time.Millisecond):
+		case <-deadline:
+			return errors.New("warm-up: no event reached realtime's clients within 90 s (is realtime consuming this broker?)")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// publish sends e, stamped with the time of the publish call ("t", Unix nanoseconds).
+func publish(ctx context.Context, pub *shared.KafkaPublisher, e event) error {
+	t := time.Now().UnixNano()
+	if e.user >= 0 {
+		u := userID(e.user)
+		ev, err := shared.NewEvent("order.confirmed", "rtload-order", jsonRaw(fmt.Sprintf(`{"order_id":"rtload-order-%d","user_id":%q,"status":"confirmed","t":%d}`, t, u, t)))
+		if err != nil {
+			return err
+		}
+		return pub.Publish(ctx, shared.TopicOrder, ev)
+	}
+	sku := skuName(e.sku)
+	ev, err := shared.NewEvent("inventory.updated", sku, jsonRaw(fmt.Sprintf(`{"sku":%q,"on_hand":10,"reserved":0,"available":10,"t":%d}`, sku, t)))
 	if err != nil {
 		return err
 	}
-	return pub.Publish(ctx, shared.TopicInventory, e)
+	return pub.Publish(ctx, shared.TopicInventory, ev)
 }
 
 type jsonRaw string
@@ -235,27 +376,108 @@ func stamp(p []byte) (int64, bool) {
 	return t, err == nil
 }
 
-// scrape reads go_memstats_heap_alloc_bytes and go_goroutines from a /metrics page.
-func scrape(ctx context.Context, url string) (heap uint64, goroutines int, err error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// memStats is realtime's answer to POST /debug/gc: its memory right after a full GC.
+type memStats struct {
+	HeapInuse  float64 `json:"heap_inuse_bytes"`
+	StackInuse float64 `json:"stack_inuse_bytes"`
+	Goroutines float64 `json:"goroutines"`
+}
+
+func (m *memStats) total() float64 { return m.HeapInuse + m.StackInuse }
+
+// memory asks realtime, as an admin, to collect garbage and report its memory; nil without an issuer.
+func memory(ctx context.Context, base string, iss *issuer) (*memStats, error) {
+	if iss == nil {
+		return nil, nil
+	}
+	token, err := iss.token("rtload-admin", shared.RoleAdmin)
+	if err != nil {
+		return nil, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/debug/gc", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	var m memStats
+	if err := getJSON(req, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// stats is the part of realtime's GET /stats rtload reads.
+type stats struct {
+	MessagesDropped uint64 `json:"messages_dropped"`
+	SlowConsumers   uint64 `json:"slow_consumers_disconnected"`
+}
+
+func getStats(ctx context.Context, base string) (stats, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/stats", nil)
+	var s stats
+	return s, getJSON(req, &s)
+}
+
+func getJSON(req *http.Request, v any) error {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, 0, fmt.Errorf("metrics: %w", err)
+		return err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(line, "go_memstats_heap_alloc_bytes{"):
-			heap, _ = strconv.ParseUint(f[1], 10, 64)
-		case strings.HasPrefix(line, "go_goroutines{"):
-			goroutines, _ = strconv.Atoi(f[1])
-		}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s %s: %s %s", req.Method, req.URL, resp.Status, b)
 	}
-	return heap, goroutines, sc.Err()
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// cpuTime is the user+system CPU time of process pid (0: none), from /proc/<pid>/stat, in clock
+// ticks of 10 ms (USER_HZ is 100 on Linux).
+func cpuTime(pid int) (time.Duration, error) {
+	if pid == 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) in parentheses: state is the 3rd field
+	// of the line, utime the 14th, stime the 15th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too short", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return string(b)
+}
+
+// serveKafka runs a single kfake broker on addr with the platform's topics (3 partitions each, as
+// the devstack does) until ctx ends.
+func serveKafka(ctx context.Context, addr string, stdout io.Writer) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-kafka-serve %q: %w", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return fmt.Errorf("-kafka-serve %q: bad port", addr)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(p), kfake.SeedTopics(3, shared.AllTopics...),
+		kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3),
+		kfake.ListenFn(func(network, a string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort(host, port))
+		}))
+	if err != nil {
+		return fmt.Errorf("kfake: %w", err)
+	}
+	defer c.Close()
+	fmt.Fprintf(stdout, "kfake broker on %s\n", addr)
+	<-ctx.Done()
+	return nil
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// TestPublishReachesExactlyItsRecipients checks the hub's recipient indexes against the routing
+// rules stated directly (filter.match, owner, admins): random connections with random and changed
+// subscriptions, some gone, get exactly the messages the rules give them, each once.
+func TestPublishReachesExactlyItsRecipients(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 11))
+	h := newHub(hubConfig{SendQueue: 1 << 20, MaxPerUser: 1000}, nil)
+	pick := func(prefix string, n int) string {
+		if r.IntN(5) == 0 {
+			return ""
+		}
+		return fmt.Sprint(prefix, r.IntN(n))
+	}
+	randomFilter := func() *filter {
+		if r.IntN(4) == 0 {
+			return nil
+		}
+		f := &filter{skus: map[string]bool{}, categories: map[string]bool{}}
+		for range r.IntN(4) {
+			f.skus[fmt.Sprint("s", r.IntN(10))] = true
+		}
+		for range r.IntN(2) {
+			f.categories[fmt.Sprint("c", r.IntN(4))] = true
+		}
+		return f
+	}
+	var clients, gone []*client
+	for i := range 80 {
+		var id shared.Identity
+		switch i % 4 {
+		case 0:
+			id = shared.Identity{UserID: fmt.Sprint("a", i), Role: shared.RoleAdmin}
+		case 1, 2:
+			id = shared.Identity{UserID: fmt.Sprint("u", r.IntN(6)), Role: shared.RoleCustomer}
+		}
+		c, _, _, _, ok := h.register(id, 0, "")
+		if !ok {
+			t.Fatal("register refused")
+		}
+		for range r.IntN(3) { // subscribe, maybe again: the indexes must follow
+			h.subscribe(c, randomFilter(), nil)
+		}
+		if i%9 == 0 {
+			h.unregister(c)
+			gone = append(gone, c)
+			continue
+		}
+		clients = append(clients, c)
+	}
+	want := map[*client][]uint64{}
+	for range 400 {
+		var aud audience
+		switch r.IntN(3) {
+		case 0:
+			aud = audience{public: true, sku: pick("s", 12), category: pick("c", 5)}
+		case 1:
+			aud = audience{userID: pick("u", 7)}
+		}
+		seq := h.publish("t", json.RawMessage(`{}`), time.Now(), aud)
+		for _, c := range clients {
+			if c.admin() || (aud.public && c.filter.match(aud)) || (aud.userID != "" && aud.userID == c.id.UserID) {
+				want[c] = append(want[c], seq)
+			}
+		}
+	}
+	for i, c := range append(clients, gone...) {
+		var got []uint64
+		for _, m := range c.queue {
+			got = append(got, m.seq)
+		}
+		if !slices.Equal(got, want[c]) {
+			t.Errorf("client %d (%+v, filter %+v): got seqs %v, want %v", i, c.id, c.filter, got, want[c])
+		}
+	}
+}
