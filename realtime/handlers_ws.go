@@ -123,7 +123,9 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			"since", since, "backlog", len(backlog), "resync", resync)
 		// Serve from a fresh goroutine and return: net/http then drops its per-connection state (its
 		// buffers and this deep stack), which would otherwise be most of an idle connection's memory.
-		ctx := context.WithoutCancel(r.Context())
+		// A fresh context with the request ID for the logs: keeping r.Context() would keep the
+		// request's contexts alive as long as the connection.
+		ctx := shared.WithRequestID(context.Background(), shared.RequestIDFrom(r.Context()))
 		go func() {
 			defer live.wg.Done()
 			defer h.unregister(c)
@@ -261,12 +263,22 @@ func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn
 	start := time.Now()
 	var readErr error
 	for {
-		_, p, err := conn.Read(ctx)
+		// No context: nothing cancels a read but closing the connection, and a cancellable context
+		// would cost coder/websocket a context.AfterFunc per Read, kept for the idle connection.
+		_, p, err := conn.Read(context.Background())
 		if err != nil {
 			readErr = err
 			break
 		}
-		s.received(p)
+		// Handled on a goroutine of its own, waited for: decoding JSON takes a deep stack, which
+		// would otherwise stay with this goroutine, and so with an idle connection, for its life
+		// (the runtime shrinks a stack only when a quarter of it is used).
+		handled := make(chan struct{})
+		go func() {
+			defer close(handled)
+			s.received(p)
+		}()
+		<-handled
 	}
 	cancel()
 	s.stopPing()

@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	users := fs.Int("users", 0, "of which signed-in customers, each a distinct user (they receive their order events)")
 	subscribe := fs.Int("subscribe", 0, "SKUs each non-admin connection subscribes to (0: none, every public event)")
 	skus := fs.Int("skus", 1000, "SKUs the events and subscriptions are drawn from")
-	zipf := fs.Float64("zipf", 1.1, "popularity of SKUs: Zipf exponent (> 1), or 0 for uniform")
+	zipf := fs.Float64("zipf", 0, "popularity of SKUs: Zipf exponent (> 1), or 0 for uniform")
 	orders := fs.Float64("orders", 0.1, "share of events that are order events for a signed-in customer")
 	events := fs.Int("events", 1000, "events to publish")
 	rate := fs.Int("rate", 1000, "events per second")
