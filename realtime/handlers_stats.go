@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -91,17 +90,5 @@ func handleBroadcast(logger *slog.Logger, h *hub) http.Handler {
 		seq := h.publish("announcement", mustJSON(announcement{Message: strings.TrimSpace(req.Message), Level: req.Level, By: id.UserID}), now, audience{public: true})
 		logger.InfoContext(r.Context(), "broadcast", "by", id.UserID, "seq", seq)
 		shared.Encode(w, http.StatusAccepted, map[string]any{"seq": seq, "type": "announcement"})
-	})
-}
-
-//go:embed static/client.js
-var clientJS []byte
-
-// handleClientJS serves the browser client (static/client.js).
-func handleClientJS() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		w.Write(clientJS)
 	})
 }

@@ -490,13 +490,4 @@ func TestStatsAndClientJS(t *testing.T) {
 			t.Errorf("GET /metrics lacks %s", want)
 		}
 	}
-	resp, err = http.Get(e.srv.URL + "/client.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "backoffDelay") {
-		t.Fatalf("GET /client.js: status = %d, want 200 and the client", resp.StatusCode)
-	}
 }

@@ -37,7 +37,6 @@ func TestRun(t *testing.T) {
 		{"/readyz", http.StatusServiceUnavailable},
 		{"/metrics", http.StatusOK},
 		{"/stats", http.StatusOK},
-		{"/client.js", http.StatusOK},
 	} {
 		resp, err := http.Get("http://" + addr + tc.path)
 		if err != nil {

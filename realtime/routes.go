@@ -18,5 +18,4 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	mux.Handle("GET /stats", handleStats(cfg, h, cons))
 	mux.Handle("POST /broadcast", shared.RequireRole(shared.RoleAdmin)(handleBroadcast(logger, h)))
 	mux.Handle("POST /debug/gc", shared.RequireRole(shared.RoleAdmin)(handleGC()))
-	mux.Handle("GET /client.js", handleClientJS())
 }

@@ -64,11 +64,13 @@ func withSession(h http.Handler, sid string) http.Handler {
 }
 
 // fakeRealtime is a minimal WebSocket endpoint (RFC 6455 handshake, unmasked server text frames)
-// that sends each connection the queued messages, and records the query each client connected with.
+// that sends each connection the queued messages, and records the query and Authorization header
+// each client connected with.
 type fakeRealtime struct {
 	mu       sync.Mutex
 	messages []string
 	queries  []string
+	auths    []string
 }
 
 func (f *fakeRealtime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -84,6 +86,7 @@ func (f *fakeRealtime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	f.mu.Lock()
 	f.queries = append(f.queries, r.URL.RawQuery)
+	f.auths = append(f.auths, r.Header.Get("Authorization"))
 	msgs := append([]string(nil), f.messages...)
 	f.mu.Unlock()
 	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
@@ -217,15 +220,20 @@ func TestChromium(t *testing.T) {
 	if dom, ok := liveDOM(customer.URL+"/orders", `class="status status-paid`, `data-state="connected"`); !ok {
 		t.Errorf("orders page after order.paid: status not updated live\n%s", dom)
 	}
+	// The browser connected to the storefront's /realtime/ws; the storefront added the session's
+	// bearer token on the way to the gateway, and no token was in the browser's URL.
 	rt.mu.Lock()
-	q := append([]string(nil), rt.queries...)
+	q, auths := append([]string(nil), rt.queries...), append([]string(nil), rt.auths...)
 	rt.mu.Unlock()
 	signedIn := false
-	for _, x := range q {
-		signedIn = signedIn || strings.Contains(x, "access_token=at-")
+	for i := range q {
+		signedIn = signedIn || strings.HasPrefix(auths[i], "Bearer at-")
+		if strings.Contains(q[i], "access_token") {
+			t.Errorf("realtime connection %d had a token in its URL: %q", i, q[i])
+		}
 	}
 	if !signedIn {
-		t.Errorf("realtime connections = %v, want access_token from /live/token", q)
+		t.Errorf("realtime connections = %v with Authorization %v, want one with the session's bearer token", q, auths)
 	}
 }
 

@@ -17,9 +17,6 @@ type Config struct {
 	HTTPAddr string
 	// GatewayURL is the public API the server calls. Default http://127.0.0.1:3008.
 	GatewayURL string
-	// GatewayPublicURL is the gateway as the browser reaches it, for the live-update WebSocket
-	// (GATEWAY_PUBLIC_URL). Default: GatewayURL.
-	GatewayPublicURL string
 	// Secret keys the CSRF tokens (STOREFRONT_SECRET, at least 32 bytes). Default: random per process,
 	// logged as a warning, since open forms then fail after a restart and instances cannot share them.
 	Secret []byte
@@ -64,13 +61,6 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
 	if err := checkBaseURL(cfg.GatewayURL); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_URL: %w", err))
-	}
-	cfg.GatewayPublicURL = cfg.GatewayURL
-	if v := getenv("GATEWAY_PUBLIC_URL"); v != "" {
-		cfg.GatewayPublicURL = strings.TrimRight(v, "/")
-		if err := checkBaseURL(cfg.GatewayPublicURL); err != nil {
-			errs = append(errs, fmt.Errorf("GATEWAY_PUBLIC_URL: %w", err))
-		}
 	}
 	if v := getenv("STOREFRONT_SECRET"); v != "" {
 		if len(v) < 32 {
@@ -151,20 +141,5 @@ func checkBaseURL(s string) error {
 	return nil
 }
 
-// wsURL is the gateway's realtime WebSocket as the browser reaches it.
-func (c Config) wsURL() string {
-	u, _ := url.Parse(c.GatewayPublicURL)
-	if u.Scheme == "https" {
-		u.Scheme = "wss"
-	} else {
-		u.Scheme = "ws"
-	}
-	u.Path = strings.TrimRight(u.Path, "/") + "/realtime/ws"
-	return u.String()
-}
-
-// wsOrigin is the scheme://host the CSP must allow for the WebSocket.
-func (c Config) wsOrigin() string {
-	u, _ := url.Parse(c.wsURL())
-	return u.Scheme + "://" + u.Host
-}
+// redirectURI is the storefront's OAuth callback as registered at auth.
+func (c Config) redirectURI() string { return c.PublicURL + "/auth/callback" }

@@ -155,13 +155,3 @@ func handleLogout(s *site) http.Handler {
 		redirect(w, r, "/")
 	})
 }
-
-// handleLiveToken gives live.js (same origin only: no CORS) a fresh access token for the realtime
-// socket, so the token never sits in the HTML. Signed out, the token is empty and the script
-// connects anonymously or not at all.
-func handleLiveToken(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		shared.Encode(w, http.StatusOK, map[string]string{"token": s.accessToken(r), "ws_url": s.cfg.wsURL()})
-	})
-}

@@ -111,7 +111,7 @@ func TestSecurityHeaders(t *testing.T) {
 		p := b.get(path)
 		h := p.resp.Header
 		csp := h.Get("Content-Security-Policy")
-		for _, want := range []string{"default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self' ws://"} {
+		for _, want := range []string{"default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self';"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("GET %s: CSP %q lacks %q", path, csp, want)
 			}

@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	handler := NewServer(logger, cfg, metrics, ready, pages, gw, store)
 	srv := shared.NewHTTPServer(handler, logger)
-	logger.Info("storefront starting", "addr", ln.Addr().String(), "gateway", cfg.GatewayURL, "gateway_public", cfg.GatewayPublicURL)
+	logger.Info("storefront starting", "addr", ln.Addr().String(), "gateway", cfg.GatewayURL)
 	var errs []error
 	if err := shared.Serve(ctx, logger, srv, ln, ready); err != nil {
 		errs = append(errs, err)

@@ -74,26 +74,37 @@ func TestLoadConfig(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "defaults", env: map[string]string{}, check: func(t *testing.T, c Config) {
-			if c.HTTPAddr != "127.0.0.1:3000" || c.GatewayURL != "http://127.0.0.1:3008" || c.GatewayPublicURL != c.GatewayURL {
+			if c.HTTPAddr != "127.0.0.1:3000" || c.GatewayURL != "http://127.0.0.1:3008" || c.ClientID != "storefront" ||
+				c.PublicURL != "http://localhost:3000" || c.Issuer != "http://localhost:3008/auth" {
 				t.Errorf("defaults = %+v", c)
 			}
 			if !c.secretGenerated || len(c.Secret) != 32 {
 				t.Errorf("secret not generated")
 			}
-			if got, want := c.wsURL(), "ws://127.0.0.1:3008/realtime/ws"; got != want {
-				t.Errorf("wsURL = %q, want %q", got, want)
+			if c.RedisConfigured || c.Redis.DB != 6 {
+				t.Errorf("redis = %+v configured %v, want unconfigured with DB 6", c.Redis, c.RedisConfigured)
 			}
 		}},
-		{name: "public https gateway", env: map[string]string{"GATEWAY_PUBLIC_URL": "https://api.example.com/", "STOREFRONT_SECRET": strings.Repeat("k", 40), "STOREFRONT_COOKIE_SECURE": "true"}, check: func(t *testing.T, c Config) {
-			if got, want := c.wsURL(), "wss://api.example.com/realtime/ws"; got != want {
-				t.Errorf("wsURL = %q, want %q", got, want)
-			}
+		{name: "secure, redis by host", env: map[string]string{"STOREFRONT_SECRET": strings.Repeat("k", 40), "STOREFRONT_COOKIE_SECURE": "true",
+			"REDIS_HOST": "cache", "REDIS_PORT": "6380", "AUTH_ISSUER": "https://shop.example.com/auth/", "STOREFRONT_PUBLIC_URL": "https://shop.example.com/"}, check: func(t *testing.T, c Config) {
 			if !c.CookieSecure || c.secretGenerated {
 				t.Errorf("cfg = %+v", c)
 			}
+			if !c.RedisConfigured || c.Redis.Host != "cache" || c.Redis.Port != 6380 || c.Redis.DB != 6 {
+				t.Errorf("redis = %+v", c.Redis)
+			}
+			if c.Issuer != "https://shop.example.com/auth" || c.redirectURI() != "https://shop.example.com/auth/callback" {
+				t.Errorf("issuer %q, redirect URI %q", c.Issuer, c.redirectURI())
+			}
 		}},
-		{name: "all bad at once", env: map[string]string{"GATEWAY_URL": "nope", "STOREFRONT_SECRET": "short", "STOREFRONT_COOKIE_SECURE": "maybe", "LOG_LEVEL": "x", "GATEWAY_PUBLIC_URL": "::"},
-			wantErr: []string{"GATEWAY_URL", "STOREFRONT_SECRET", "STOREFRONT_COOKIE_SECURE", "LOG_LEVEL", "GATEWAY_PUBLIC_URL"}},
+		{name: "redis URL without a database gets DB 6", env: map[string]string{"REDIS_URL": "redis://:pw@cache:6379"}, check: func(t *testing.T, c Config) {
+			if c.Redis.URL != "redis://:pw@cache:6379/6" {
+				t.Errorf("REDIS_URL = %q", c.Redis.URL)
+			}
+		}},
+		{name: "all bad at once", env: map[string]string{"GATEWAY_URL": "nope", "STOREFRONT_SECRET": "short", "STOREFRONT_COOKIE_SECURE": "maybe", "LOG_LEVEL": "x",
+			"REDIS_URL": "http://x", "REDIS_DB": "-1", "AUTH_ISSUER": "x", "STOREFRONT_PUBLIC_URL": "ftp://x"},
+			wantErr: []string{"GATEWAY_URL", "STOREFRONT_SECRET", "STOREFRONT_COOKIE_SECURE", "LOG_LEVEL", "REDIS_URL", "REDIS_DB", "AUTH_ISSUER", "STOREFRONT_PUBLIC_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,16 +6,17 @@ import (
 	"testing"
 )
 
-// TestClientJS runs testdata/client_test.js under Node (skipped where node is not installed): reconnect
-// with backoff and jitter, resume by seq and epoch, resync, close.
-func TestClientJS(t *testing.T) {
+// TestRealtimeClientJS runs testdata/realtime_client_test.js under Node (skipped where node is not
+// installed) against static/realtime.js, the realtime service's browser client that the storefront
+// serves: reconnect with backoff and jitter, resume by seq and epoch, resync, close.
+func TestRealtimeClientJS(t *testing.T) {
 	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node not installed")
 	}
-	out, err := exec.Command(node, "testdata/client_test.js", "static/client.js").CombinedOutput()
+	out, err := exec.Command(node, "testdata/realtime_client_test.js", "static/realtime.js").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ok") {
-		t.Fatalf("client_test.js: %v\n%s", err, out)
+		t.Fatalf("realtime_client_test.js: %v\n%s", err, out)
 	}
 }

@@ -125,7 +125,6 @@ type layout struct {
 	CartCount int
 	Path      string
 	Static    string // version query for static URLs
-	WSURL     string // the realtime socket for live.js, "" to stay offline
 	RequestID string
 	Admin     bool // the admin console's navigation
 }
@@ -142,7 +141,6 @@ func (s *site) newLayout(w http.ResponseWriter, r *http.Request, title string) l
 		CartCount: s.cartCount(r),
 		Path:      r.URL.Path,
 		Static:    s.pages.version,
-		WSURL:     s.cfg.wsURL(),
 		RequestID: shared.RequestIDFrom(r.Context()),
 		Admin:     strings.HasPrefix(r.URL.Path, "/admin"),
 	}

@@ -38,7 +38,7 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("GET /register", v(handleRegister(s)))
 	mux.Handle("POST /register", v(handleRegisterPost(s)))
 	mux.Handle("POST /logout", v(handleLogout(s)))
-	mux.Handle("GET /live/token", v(handleLiveToken(s)))
+	mux.Handle("GET /realtime/ws", v(handleRealtime(s)))
 	mux.Handle("GET /account", v(user(handleAccount(s))))
 	mux.Handle("POST /account/profile", v(user(handleAccountProfile(s))))
 	mux.Handle("POST /account/addresses", v(user(handleAddressCreate(s))))

@@ -45,7 +45,7 @@ func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *
 		gw:           gw,
 		store:        store,
 		csrfSecret:   deriveKey(cfg.Secret, "storefront csrf v1"),
-		csp:          contentSecurityPolicy(cfg),
+		csp:          contentSecurityPolicy(),
 		csrfRejected: metrics.Counter("storefront_csrf_rejected_total", "Form posts refused for a missing or wrong CSRF token."),
 		ordersPlaced: metrics.Counter("storefront_orders_placed_total", "Orders placed through the checkout form."),
 	}
@@ -55,14 +55,15 @@ func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *
 }
 
 // contentSecurityPolicy allows only this origin's scripts and styles (no inline script or style at
-// all), images from anywhere over HTTPS (product photos), and the realtime socket on the gateway.
-func contentSecurityPolicy(cfg Config) string {
+// all) and images from anywhere over HTTPS (product photos). The live socket is this origin too
+// (handleRealtime), so connect-src is 'self' alone.
+func contentSecurityPolicy() string {
 	return strings.Join([]string{
 		"default-src 'self'",
 		"script-src 'self'",
 		"style-src 'self'",
 		"img-src 'self' data: https:",
-		"connect-src 'self' " + cfg.wsOrigin(),
+		"connect-src 'self'",
 		"font-src 'self'",
 		"object-src 'none'",
 		"base-uri 'none'",

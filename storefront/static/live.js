@@ -12,8 +12,7 @@
   });
 
   var body = document.body;
-  var wsBase = body && body.getAttribute("data-ws");
-  if (!wsBase || !("WebSocket" in window) || !window.fetch) return;
+  if (!body || !window.GoshopRealtime || !("WebSocket" in window) || !window.fetch) return;
 
   var signedIn = body.getAttribute("data-signed-in") === "true";
   var watchesStock = document.querySelector("[data-stock-sku]") !== null;
@@ -22,7 +21,7 @@
 
   var indicator = document.getElementById("live-status");
   var toasts = document.getElementById("toasts");
-  var lastSeq = 0, attempt = 0, everConnected = false, socket = null;
+  var everConnected = false, rt = null;
   var heard = {}; // order IDs an event has updated: newer than any copy of the page
 
   function setState(state, text) {
@@ -104,11 +103,8 @@
     }
   }
 
-  function onMessage(ev) {
-    var msg;
-    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+  function onMessage(msg) {
     if (!msg || typeof msg.type !== "string") return;
-    if (typeof msg.seq === "number" && msg.seq > lastSeq) lastSeq = msg.seq;
     if (msg.type.indexOf("order.") === 0) onOrder(msg);
     else if (msg.type === "inventory.updated" || msg.type === "inventory.low_stock") onStock(msg);
   }
@@ -138,36 +134,26 @@
       .catch(function () { /* the page stays as rendered */ });
   }
 
-  function reconnectLater() {
-    attempt++;
-    if (!everConnected && attempt >= 3) return; // realtime absent: stay silent
-    setState(attempt > 6 ? "offline" : "reconnecting", attempt > 6 ? "Offline" : "Reconnecting…");
-    var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(attempt, 5))) * (0.75 + Math.random() / 2);
-    setTimeout(connect, delay);
-  }
-
-  function connect() {
-    if (document.hidden && everConnected) { setTimeout(connect, 5000); return; }
-    fetch("/live/token", { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : {}; })
-      .catch(function () { return {}; })
-      .then(function (t) {
-        var url = new URL((t && t.ws_url) || wsBase);
-        if (t && t.token) url.searchParams.set("access_token", t.token);
-        if (lastSeq > 0) url.searchParams.set("since", String(lastSeq));
-        try { socket = new WebSocket(url.toString()); } catch (e) { reconnectLater(); return; }
-        socket.onopen = function () {
-          var first = !everConnected;
-          everConnected = true; attempt = 0; setState("connected", "Live");
-          if (first) catchUp();
-        };
-        socket.onmessage = onMessage;
-        socket.onclose = function () { socket = null; reconnectLater(); };
-        socket.onerror = function () { /* onclose follows and schedules the retry */ };
-      });
-  }
-
-  window.addEventListener("online", function () { if (!socket) { attempt = 0; connect(); } });
+  // The socket itself is static/realtime.js (the realtime service's client): reconnect with backoff
+  // and jitter, resume by seq and epoch. It connects to /realtime/ws on this origin, which the
+  // storefront forwards to the gateway with the session's access token, so no token is handled here.
+  rt = window.GoshopRealtime.connect({
+    onMessage: onMessage,
+    // Messages were missed (a realtime restart, or away too long): re-read what the page shows.
+    onResync: catchUp,
+    onState: function (state) {
+      if (state === "open") {
+        var first = !everConnected;
+        everConnected = true;
+        setState("connected", "Live");
+        if (first) catchUp();
+      }
+    },
+    onRetry: function (n) {
+      // Realtime absent (never reached): stay silent rather than show a broken indicator.
+      if (!everConnected && n >= 3) { rt.close(); return; }
+      setState(n > 6 ? "offline" : "reconnecting", n > 6 ? "Offline" : "Reconnecting…");
+    },
+  });
   window.addEventListener("offline", function () { setState("offline", "Offline"); });
-  connect();
 })();

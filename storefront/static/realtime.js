@@ -1,10 +1,11 @@
 // goshop realtime client: a dependency-free WebSocket client for GET /realtime/ws.
 //
-//   <script src="/realtime/client.js"></script>
+//   <script src="/static/realtime.js"></script>     (served by the storefront)
 //   const rt = GoshopRealtime.connect({
 //     onMessage: (m) => console.log(m.seq, m.type, m.data),   // {"seq","type","data","occurred_at"}
 //     onState: (s) => console.log(s),  // "connecting" | "open" | "reconnecting" | "closed"
 //     onResync: () => location.reload(),  // missed messages are gone: reload state
+//     onRetry: (n, ms) => {},  // before each reconnect: failures in a row so far, delay in ms
 //   });
 //   rt.close();
 //
@@ -28,7 +29,7 @@
     var l = root.location;
     if (!l) return "ws://127.0.0.1:3009/ws";
     var scheme = l.protocol === "https:" ? "wss:" : "ws:";
-    // Through the gateway the service lives under /realtime.
+    // The storefront (and the gateway) serve the socket at /realtime/ws on their own origin.
     return scheme + "//" + l.host + "/realtime/ws";
   }
 
@@ -42,6 +43,7 @@
     var onMessage = opts.onMessage || noop;
     var onState = opts.onState || noop;
     var onResync = opts.onResync || noop;
+    var onRetry = opts.onRetry || noop;
     var WS = opts.WebSocket || root.WebSocket;
     var timers = opts.timers || root;
 
@@ -131,6 +133,7 @@
       var d = backoffDelay(attempt, base, max);
       attempt++;
       retryTimer = timers.setTimeout(open, d);
+      onRetry(attempt, d);
     }
 
     open();

@@ -1,4 +1,4 @@
-// Run by TestClientJS: node testdata/client_test.js static/client.js
+// Run by TestRealtimeClientJS: node testdata/realtime_client_test.js static/realtime.js
 // Exercises reconnect, backoff bounds and resume with fake WebSocket and fake timers.
 "use strict";
 const assert = require("assert");
@@ -28,10 +28,12 @@ class FakeWS {
 
 const got = [];
 const states = [];
+const retries = [];
 let resyncs = 0;
 const c = rt.connect({
   url: "ws://x/ws", WebSocket: FakeWS, timers: fakeTimers,
   onMessage: (m) => got.push(m.seq), onState: (s) => states.push(s), onResync: () => resyncs++,
+  onRetry: (n, ms) => retries.push([n, ms]),
 });
 assert.strictEqual(sockets[0].url, "ws://x/ws");
 let ws = sockets[0];
@@ -59,6 +61,10 @@ for (let i = 0; i < 12; i++) {
   assert.ok(d <= prevCap, `retry ${i}: delay ${d} over cap ${prevCap}`);
 }
 assert.ok(d <= 30000);
+// onRetry saw every scheduled reconnect, counting failures in a row, with the delay used.
+assert.strictEqual(retries.length, 13);
+assert.deepStrictEqual(retries.map((r) => r[0]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+assert.strictEqual(retries[12][1], d);
 
 // A server with a new epoch sends resync: the client takes the new seq and tells the app.
 ws = sockets[sockets.length - 1];
