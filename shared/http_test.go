@@ -240,3 +240,44 @@ func TestStack(t *testing.T) {
 		}
 	}
 }
+
+// TestStackRoutesAndIDs: a route without wildcards is served with r.Pattern set and logged under its
+// pattern, path values still work, generated request IDs are 32 hex characters and differ, and a
+// handler changing a security header changes it for its own response only.
+func TestStackRoutesAndIDs(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		io.WriteString(w, r.Pattern+" "+r.Header.Get(RequestIDHeader))
+	})
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.PathValue("id")) })
+	h := Stack(logger, NewMetrics("test"), mux, Authenticate(staticVerifier{}))
+
+	seen := map[string]bool{}
+	for range 3 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/plain", nil))
+		id := rec.Header().Get(RequestIDHeader)
+		if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" || seen[id] {
+			t.Errorf("generated X-Request-ID = %q, want 32 new hex characters", id)
+		}
+		seen[id] = true
+		if want := "GET /plain " + id; rec.Body.String() != want {
+			t.Errorf("GET /plain: body = %q, want %q (pattern and the request's ID)", rec.Body, want)
+		}
+		if got := rec.Header().Get("X-Frame-Options"); got != "SAMEORIGIN" {
+			t.Errorf("GET /plain: X-Frame-Options = %q, want the handler's SAMEORIGIN", got)
+		}
+	}
+	if !strings.Contains(logs.String(), `"route":"GET /plain"`) {
+		t.Errorf("access log lacks the route pattern: %s", logs.String())
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/items/42", nil))
+	if rec.Body.String() != "42" || rec.Header().Get("X-Frame-Options") != "DENY" {
+		t.Errorf("GET /items/42: body %q, X-Frame-Options %q; want 42 and DENY", rec.Body, rec.Header().Get("X-Frame-Options"))
+	}
+}

@@ -21,13 +21,20 @@ type Metrics struct {
 	service string
 	start   time.Time
 
+	// requests maps reqKey to *histogram. A sync.Map because the set of series settles after the
+	// first requests and is then only read, by every request on every core: its reads take no lock
+	// (an RWMutex's read lock is a shared counter every core writes).
+	requests sync.Map
+
 	mu       sync.RWMutex
-	requests map[reqKey]*histogram
 	counters map[string]*CounterVec
 	gauges   []gaugeFunc
 }
 
-type reqKey struct{ route, method, status string }
+type reqKey struct {
+	route, method string
+	status        int
+}
 
 type gaugeFunc struct {
 	name, help string
@@ -56,7 +63,6 @@ func NewMetrics(service string) *Metrics {
 	return &Metrics{
 		service:  service,
 		start:    time.Now(),
-		requests: make(map[reqKey]*histogram),
 		counters: make(map[string]*CounterVec),
 	}
 }
@@ -83,16 +89,31 @@ func (m *Metrics) Counter(name, help string, labels ...string) *CounterVec {
 
 // Add adds n to the series with the label values, given in the order of the label names.
 func (c *CounterVec) Add(n uint64, values ...string) {
+	c.With(values...).Add(n)
+}
+
+// With returns the series with the label values, created at zero if new. A caller on a hot path
+// resolves its series once and then adds to it with no lookup, allocation or lock.
+func (c *CounterVec) With(values ...string) *Counter {
 	key := strings.Join(values, "\x00")
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	v, ok := c.values[key]
 	if !ok {
 		v = new(atomic.Uint64)
 		c.values[key] = v
 	}
-	c.mu.Unlock()
-	v.Add(n)
+	return (*Counter)(v)
 }
+
+// Counter is one series of a CounterVec.
+type Counter atomic.Uint64
+
+// Add adds n.
+func (c *Counter) Add(n uint64) { (*atomic.Uint64)(c).Add(n) }
+
+// Inc adds one.
+func (c *Counter) Inc() { (*atomic.Uint64)(c).Add(1) }
 
 // Inc adds one.
 func (c *CounterVec) Inc(values ...string) { c.Add(1, values...) }
@@ -139,19 +160,12 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 
 // Observe records one request; Middleware calls it, and so may a handler that serves without a route.
 func (m *Metrics) Observe(route, method string, status int, d time.Duration) {
-	k := reqKey{route: route, method: method, status: strconv.Itoa(status)}
-	m.mu.RLock()
-	h, ok := m.requests[k]
-	m.mu.RUnlock()
+	k := reqKey{route: route, method: method, status: status}
+	v, ok := m.requests.Load(k)
 	if !ok {
-		m.mu.Lock()
-		if h, ok = m.requests[k]; !ok {
-			h = new(histogram)
-			m.requests[k] = h
-		}
-		m.mu.Unlock()
+		v, _ = m.requests.LoadOrStore(k, new(histogram))
 	}
-	h.observe(d)
+	v.(*histogram).observe(d)
 }
 
 // Handler serves the registry in the Prometheus text exposition format 0.0.4.
@@ -168,21 +182,27 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	var b strings.Builder
 	svc := `service="` + m.service + `"`
 
-	m.mu.RLock()
-	keys := make([]reqKey, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
+	type series struct {
+		route, method, status string
+		h                     *histogram
 	}
-	slices.SortFunc(keys, func(a, b reqKey) int {
+	var keys []series
+	m.requests.Range(func(k, v any) bool {
+		rk := k.(reqKey)
+		keys = append(keys, series{rk.route, rk.method, strconv.Itoa(rk.status), v.(*histogram)})
+		return true
+	})
+	slices.SortFunc(keys, func(a, b series) int {
 		return strings.Compare(a.route+a.method+a.status, b.route+b.method+b.status)
 	})
+	m.mu.RLock()
 	b.WriteString("# HELP http_requests_total HTTP requests served, by route, method and status.\n# TYPE http_requests_total counter\n")
 	for _, k := range keys {
-		fmt.Fprintf(&b, "http_requests_total{%s,route=%q,method=%q,status=%q} %d\n", svc, k.route, k.method, k.status, m.requests[k].total.Load())
+		fmt.Fprintf(&b, "http_requests_total{%s,route=%q,method=%q,status=%q} %d\n", svc, k.route, k.method, k.status, k.h.total.Load())
 	}
 	b.WriteString("# HELP http_request_duration_seconds HTTP request latency.\n# TYPE http_request_duration_seconds histogram\n")
 	for _, k := range keys {
-		h := m.requests[k]
+		h := k.h
 		labels := fmt.Sprintf("%s,route=%q,method=%q,status=%q", svc, k.route, k.method, k.status)
 		var cum uint64
 		for i, le := range latencyBuckets {
