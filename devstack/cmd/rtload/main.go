@@ -170,6 +170,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	self0, _ := cpuTime(os.Getpid())
 	var want atomic.Int64
 	jobs := make(chan event, *publishers)
 	var pubErrs atomic.Int64
@@ -202,6 +203,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	elapsed := time.Since(start)
 	cpu1, _ := cpuTime(*pid)
+	self1, _ := cpuTime(os.Getpid())
 	stats1, err := getStats(ctx, base)
 	if err != nil {
 		return err
@@ -228,6 +230,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "realtime CPU %.2f s over the run: %.1f ms per 1,000 deliveries, %.0f µs per event\n",
 			cpu.Seconds(), cpu.Seconds()*1e6/float64(got), cpu.Seconds()*1e6/float64(*events))
 	}
+	fmt.Fprintf(stdout, "rtload CPU %.2f s (its clients and publishers, on the same machine)\n", (self1 - self0).Seconds())
 	fmt.Fprintf(stdout, "loadavg %s", loadavg())
 	if got < want.Load() {
 		return errors.New("not every message was delivered")
