@@ -123,6 +123,18 @@ func (b *browser) signInFollow(from string, form url.Values) (page, string) {
 	return p, set
 }
 
+// follow follows the storefront's sign-in redirects (/auth/...) from p.
+func (b *browser) follow(p page) page {
+	b.t.Helper()
+	for range 5 {
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(location(p), "/auth/") {
+			break
+		}
+		p = b.get(location(p))
+	}
+	return p
+}
+
 func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)

@@ -165,8 +165,8 @@ func TestRegister(t *testing.T) {
 	if p.status != http.StatusConflict || !strings.Contains(p.body, "already registered") {
 		t.Errorf("POST /register taken email: status = %d, want 409 with the API's message", p.status)
 	}
-	p = b.submit("/register", "/register", url.Values{"name": {"New <b>Person</b>"}, "email": {"new@shop.local"}, "password": {"long-enough-1"}})
-	if p.status != http.StatusSeeOther || b.cookie(cookieSession) == nil {
+	p = b.follow(b.submit("/register", "/register", url.Values{"name": {"New <b>Person</b>"}, "email": {"new@shop.local"}, "password": {"long-enough-1"}}))
+	if p.status != http.StatusSeeOther || b.cookie(cookieSession) == nil || strings.HasPrefix(location(p), "/login") {
 		t.Fatalf("POST /register: status = %d, Location %q, session %v, want 303 and signed in", p.status, location(p), b.cookie(cookieSession))
 	}
 	if len(gw.calls("POST /auth/login")) != 1 {

@@ -26,9 +26,10 @@ const maxAPIBody = 4 << 20
 // gatewayClient calls the public API. Every call forwards the request ID and, when the visitor is
 // signed in, the session's access token as a bearer token.
 type gatewayClient struct {
-	base   string
-	client *http.Client
-	calls  *shared.CounterVec
+	base       string
+	client     *http.Client
+	noRedirect *http.Client // same transport, answers 3xx instead of following (authorize)
+	calls      *shared.CounterVec
 }
 
 func newGatewayClient(base string, metrics *shared.Metrics) *gatewayClient {
@@ -38,7 +39,9 @@ func newGatewayClient(base string, metrics *shared.Metrics) *gatewayClient {
 	return &gatewayClient{
 		base:   base,
 		client: &http.Client{Transport: tr, Timeout: gatewayTimeout},
-		calls:  metrics.Counter("storefront_gateway_calls_total", "Calls to the public API by outcome.", "outcome"),
+		noRedirect: &http.Client{Transport: tr, Timeout: gatewayTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		calls: metrics.Counter("storefront_gateway_calls_total", "Calls to the public API by outcome.", "outcome"),
 	}
 }
 

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/goshop/platform/shared"
 )
 
 type authView struct {
@@ -25,23 +22,8 @@ func handleLogin(s *site) http.Handler {
 	})
 }
 
-// passwordSignIn checks the credentials with auth and returns the tokens for a new session.
-func (s *site) passwordSignIn(ctx context.Context, email, password string) (*authState, error) {
-	var answer struct {
-		tokenAnswer
-		User apiUser `json:"user"`
-	}
-	_, err := s.gw.do(ctx, call{method: http.MethodPost, path: "/auth/login", body: map[string]string{"email": email, "password": password}, out: &answer})
-	if err != nil {
-		return nil, err
-	}
-	if answer.AccessToken == "" || answer.User.ID == "" {
-		return nil, &apiError{Status: http.StatusBadGateway, Code: shared.CodeUnavailable, Message: "Sign-in is temporarily unavailable. Please try again."}
-	}
-	return &authState{AccessToken: answer.AccessToken, RefreshToken: answer.RefreshToken, Expiry: expiry(answer.ExpiresIn), User: answer.User}, nil
-}
-
-// handleLoginPost signs in through POST /auth/login and keeps the session in the storefront's cookie.
+// handleLoginPost checks the credentials and starts the authorization code flow (oidc.go); the
+// browser goes on to /auth/callback, which finishes the sign-in.
 func handleLoginPost(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		view := authView{Next: safeNext(r.PostFormValue("next")), Email: strings.TrimSpace(r.PostFormValue("email"))}
@@ -52,10 +34,7 @@ func handleLoginPost(s *site) http.Handler {
 			s.render(w, r, http.StatusBadRequest, "login.html", view)
 			return
 		}
-		a, err := s.passwordSignIn(r.Context(), view.Email, password)
-		if err == nil {
-			err = s.signIn(w, r, a)
-		}
+		callback, err := s.startSignIn(w, r, view.Email, password, view.Next, "signedin")
 		if err != nil {
 			ae := asAPIError(err)
 			if ae.Status >= 500 {
@@ -70,8 +49,7 @@ func handleLoginPost(s *site) http.Handler {
 			s.render(w, r, ae.Status, "login.html", view)
 			return
 		}
-		s.flash(w, "signedin")
-		redirect(w, r, view.Next)
+		redirect(w, r, callback)
 	})
 }
 
@@ -82,8 +60,8 @@ func handleRegister(s *site) http.Handler {
 	})
 }
 
-// handleRegisterPost creates the account through POST /auth/register and signs in: with the session
-// the answer carries, or else with a login call.
+// handleRegisterPost creates the account through POST /auth/register, then signs in through the
+// same code flow as the login form.
 func handleRegisterPost(s *site) http.Handler {
 	type registerRequest struct {
 		Email    string `json:"email"`
@@ -127,10 +105,7 @@ func handleRegisterPost(s *site) http.Handler {
 			fail(ae.Status)
 			return
 		}
-		a, err := s.passwordSignIn(r.Context(), req.Email, req.Password)
-		if err == nil {
-			err = s.signIn(w, r, a)
-		}
+		callback, err := s.startSignIn(w, r, req.Email, req.Password, view.Next, "registered")
 		if err != nil {
 			// The account exists; only the automatic sign-in failed.
 			s.logger.WarnContext(r.Context(), "sign-in after register failed", "err", err)
@@ -138,8 +113,7 @@ func handleRegisterPost(s *site) http.Handler {
 			redirect(w, r, "/login?next="+url.QueryEscape(view.Next))
 			return
 		}
-		s.flash(w, "registered")
-		redirect(w, r, view.Next)
+		redirect(w, r, callback)
 	})
 }
 

@@ -37,6 +37,7 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("POST /login", v(handleLoginPost(s)))
 	mux.Handle("GET /register", v(handleRegister(s)))
 	mux.Handle("POST /register", v(handleRegisterPost(s)))
+	mux.Handle("GET /auth/callback", v(handleAuthCallback(s)))
 	mux.Handle("POST /logout", v(handleLogout(s)))
 	mux.Handle("GET /realtime/ws", v(handleRealtime(s)))
 	mux.Handle("GET /account", v(user(handleAccount(s))))

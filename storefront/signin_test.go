@@ -64,15 +64,19 @@ func TestTokenRefresh(t *testing.T) {
 			t.Errorf("parallel GET /orders #%d: status = %d, want 200 (a refresh token used twice signs out)", i, st)
 		}
 	}
-	refreshes := gw.calls("POST /auth/token")
-	if len(refreshes) == 0 {
-		t.Fatal("no refresh with an access token about to expire")
-	}
-	for _, r := range refreshes {
+	refreshes := 0
+	for _, r := range gw.calls("POST /auth/token") {
 		form, _ := url.ParseQuery(r.Body)
 		if form.Get("grant_type") != "refresh_token" {
-			t.Errorf("refresh body = %s, want grant_type=refresh_token", r.Body)
+			continue
 		}
+		refreshes++
+		if form.Get("client_id") != "storefront" || !strings.HasPrefix(form.Get("refresh_token"), "rt-") {
+			t.Errorf("refresh body = %s, want client_id=storefront and the session's refresh token", r.Body)
+		}
+	}
+	if refreshes == 0 {
+		t.Fatal("no refresh with an access token about to expire")
 	}
 	orders := gw.calls("GET /order/orders")
 	last := orders[len(orders)-1]
@@ -139,4 +143,134 @@ func TestRedisDown(t *testing.T) {
 	if p := b.get("/orders"); p.status != http.StatusServiceUnavailable {
 		t.Errorf("GET /orders with Redis down: status = %d, want 503 (the sign-in state is unknown, not absent)", p.status)
 	}
+}
+
+// startLogin posts the login form and returns the callback URL the storefront sends the browser to,
+// without following it.
+func startLogin(t *testing.T, b *browser) *url.URL {
+	t.Helper()
+	p := b.submit("/login", "/login", url.Values{"email": {fakeCustomer.Email}, "password": {"demo-Passw0rd!"}, "next": {"/orders"}})
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(location(p), "/auth/callback?") {
+		t.Fatalf("POST /login: status = %d, Location %q, want 303 to /auth/callback", p.status, location(p))
+	}
+	u, err := url.Parse(location(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestAuthCallback: the callback signs in only with this browser's state, auth's issuer and a code
+// auth accepts with this login's PKCE verifier; anything else is a friendly page asking to sign in
+// again (never a 500), and nothing is signed in.
+func TestAuthCallback(t *testing.T) {
+	t.Parallel()
+	with := func(u *url.URL, k, v string) string {
+		q := u.Query()
+		q.Set(k, v)
+		return u.Path + "?" + q.Encode()
+	}
+	signedOut := func(t *testing.T, b *browser) {
+		t.Helper()
+		if p := b.get("/orders"); p.status != http.StatusSeeOther {
+			t.Errorf("after a refused callback GET /orders: status = %d, want 303 to sign-in", p.status)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		mutate func(t *testing.T, gw *fakeGateway, b *browser, u *url.URL) string
+		status int
+	}{
+		{"bad state", func(t *testing.T, _ *fakeGateway, _ *browser, u *url.URL) string {
+			return with(u, "state", randomToken())
+		}, http.StatusBadRequest},
+		{"missing state", func(t *testing.T, _ *fakeGateway, _ *browser, u *url.URL) string { return with(u, "state", "") }, http.StatusBadRequest},
+		{"wrong iss", func(t *testing.T, _ *fakeGateway, _ *browser, u *url.URL) string {
+			return with(u, "iss", "http://evil.example/auth")
+		}, http.StatusBadRequest},
+		{"auth refused", func(t *testing.T, _ *fakeGateway, _ *browser, u *url.URL) string {
+			q := u.Query()
+			q.Del("code")
+			q.Set("error", "access_denied")
+			return u.Path + "?" + q.Encode()
+		}, http.StatusBadRequest},
+		{"another browser's callback", func(t *testing.T, gw *fakeGateway, b *browser, u *url.URL) string {
+			other := newBrowser(t, &httptest.Server{URL: b.base})
+			return startLogin(t, other).String() // its code and state, our session
+		}, http.StatusBadRequest},
+		{"code refused at exchange", func(t *testing.T, _ *fakeGateway, _ *browser, u *url.URL) string {
+			return with(u, "code", "code-forged")
+		}, http.StatusBadRequest},
+		{"auth down at exchange", func(t *testing.T, gw *fakeGateway, _ *browser, u *url.URL) string {
+			gw.failWith("POST /auth/token", http.StatusServiceUnavailable)
+			return u.String()
+		}, http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			gw, srv := newSite(t)
+			b := newBrowser(t, srv)
+			u := startLogin(t, b)
+			p := b.get(tt.mutate(t, gw, b, u))
+			if p.status != tt.status || !strings.Contains(p.body, p.resp.Header.Get(shared.RequestIDHeader)) {
+				t.Fatalf("callback: status = %d, want %d with the request ID\n%s", p.status, tt.status, p.body)
+			}
+			if tt.status == http.StatusBadRequest && !strings.Contains(p.body, "Please sign in again") {
+				t.Errorf("callback: the page does not ask to sign in again")
+			}
+			signedOut(t, b)
+			// The pending login is spent: even the genuine callback no longer works.
+			if p := b.get(u.String()); p.status != http.StatusBadRequest {
+				t.Errorf("genuine callback after a refused one: status = %d, want 400", p.status)
+			}
+		})
+	}
+
+	t.Run("genuine, then replayed", func(t *testing.T) {
+		t.Parallel()
+		gw, srv := newSite(t)
+		b := newBrowser(t, srv)
+		u := startLogin(t, b)
+		// What the storefront asked of auth: code flow, PKCE S256, our client and redirect URI.
+		az := gw.calls("GET /auth/authorize")
+		q, _ := url.ParseQuery(az[len(az)-1].Query)
+		if q.Get("response_type") != "code" || q.Get("client_id") != "storefront" || q.Get("code_challenge_method") != "S256" ||
+			q.Get("redirect_uri") != "http://shop.test/auth/callback" || q.Get("state") != u.Query().Get("state") || az[len(az)-1].Session == "" {
+			t.Errorf("authorize request = %v (session %q)", q, az[len(az)-1].Session)
+		}
+		p := b.get(u.String())
+		if p.status != http.StatusSeeOther || location(p) != "/orders" {
+			t.Fatalf("callback: status = %d, Location %q, want 303 /orders", p.status, location(p))
+		}
+		if home := b.get("/"); !strings.Contains(home.body, "Welcome back") || !strings.Contains(home.body, "Signed in as "+fakeCustomer.Email) {
+			t.Errorf("after the callback the visitor is not signed in\n%s", home.body)
+		}
+		ex := gw.calls("POST /auth/token")
+		form, _ := url.ParseQuery(ex[len(ex)-1].Body)
+		if form.Get("grant_type") != "authorization_code" || form.Get("client_id") != "storefront" || len(form.Get("code_verifier")) != 43 ||
+			pkceChallenge(form.Get("code_verifier")) != q.Get("code_challenge") {
+			t.Errorf("code exchange = %v, want the verifier of the challenge sent", form)
+		}
+		if p := b.get(u.String()); p.status != http.StatusBadRequest {
+			t.Errorf("replayed callback: status = %d, want 400", p.status)
+		}
+	})
+
+	t.Run("callback without a session", func(t *testing.T) {
+		t.Parallel()
+		_, srv := newSite(t)
+		if p := newBrowser(t, srv).get("/auth/callback?code=x&state=y&iss=z"); p.status != http.StatusBadRequest {
+			t.Errorf("callback without a session: status = %d, want 400", p.status)
+		}
+	})
+	t.Run("authorize refused", func(t *testing.T) {
+		t.Parallel()
+		gw, srv := newSite(t)
+		gw.failWith("GET /auth/authorize", http.StatusBadRequest)
+		b := newBrowser(t, srv)
+		p := b.submit("/login", "/login", url.Values{"email": {fakeCustomer.Email}, "password": {"demo-Passw0rd!"}})
+		if p.status != http.StatusBadGateway || !strings.Contains(p.body, "not available right now") {
+			t.Errorf("POST /login with authorize refused: status = %d, want 502 with a friendly text", p.status)
+		}
+	})
 }

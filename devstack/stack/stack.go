@@ -215,6 +215,19 @@ func (s *Stack) env(p Program, port int) []string {
 	if p.Redis >= 0 {
 		env = append(env, "REDIS_DB="+strconv.Itoa(p.Redis))
 	}
+	if p.Name == "auth" {
+		// The storefront signs in through auth's code flow as the client "storefront"; its redirect
+		// URI moves with the port offset, and auth compares redirect URIs byte for byte.
+		sf := s.Port(3000)
+		env = append(env, fmt.Sprintf(`AUTH_CLIENTS=[{"id":"storefront","first_party":true,`+
+			`"redirect_uris":["http://localhost:%[1]d/auth/callback","http://127.0.0.1:%[1]d/auth/callback"],`+
+			`"grant_types":["authorization_code","refresh_token"],"scopes":["openid","profile","email","offline_access"]},`+
+			`{"id":"demo-app","redirect_uris":["http://127.0.0.1:8080/callback","http://localhost:8080/callback"],`+
+			`"grant_types":["authorization_code","refresh_token"],"scopes":["openid","profile","email","offline_access"]}]`, sf))
+	}
+	if p.Name == "storefront" {
+		env = append(env, fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)))
+	}
 	if p.Name == "gateway" {
 		// The storefront calls the gateway for every visitor from 127.0.0.1 and says who the visitor is
 		// in X-Forwarded-For; without trusting it all shoppers would share one rate-limit budget. On one
