@@ -95,6 +95,9 @@ type entry struct {
 	Stored     time.Time
 	FreshUntil time.Time
 	StaleUntil time.Time
+	// contentLength is len(Body) as a Content-Length header value, made once per entry rather than
+	// once per HIT; shared by every response that serves the entry, never written into.
+	contentLength []string
 }
 
 // responseCache serves shareable GET responses from an in-process LRU in front of Redis and makes one
@@ -111,6 +114,11 @@ type responseCache struct {
 	timeout time.Duration
 	logger  *slog.Logger
 	results *shared.CounterVec
+	// outcomes are results' series per service and X-Cache-Status, resolved once; statusValues the
+	// X-Cache-Status header values, shared by every response. Both are read-only after
+	// newResponseCache.
+	outcomes     map[string]map[string]*shared.Counter
+	statusValues map[string][]string
 
 	// generations count purges per service: a fetch that started before a purge must not store its
 	// (possibly pre-write) response after it.
@@ -130,16 +138,35 @@ func newResponseCache(kv kvStore, cfg Config, logger *slog.Logger, metrics *shar
 		results:     metrics.Counter("gateway_cache_requests_total", "Cache outcomes by service and X-Cache-Status.", "upstream", "status"),
 		generations: map[string]*atomic.Uint64{},
 	}
+	c.outcomes = map[string]map[string]*shared.Counter{}
+	c.statusValues = map[string][]string{}
+	for _, st := range []string{cacheHit, cacheMiss, cacheBypass, cacheStale} {
+		c.statusValues[st] = []string{st}
+	}
 	for _, s := range cfg.Services {
 		c.generations[s.Name] = new(atomic.Uint64)
+		c.outcomes[s.Name] = map[string]*shared.Counter{}
+		for st := range c.statusValues {
+			c.outcomes[s.Name][st] = c.results.With(s.Name, st)
+		}
 	}
 	return c
+}
+
+// count records one cache outcome of service.
+func (c *responseCache) count(service, status string) {
+	if ctr, ok := c.outcomes[service][status]; ok {
+		ctr.Inc()
+		return
+	}
+	c.results.Inc(service, status)
 }
 
 // cacheKey is the service plus the stripped path and the query with its parameters sorted, so
 // ?a=1&b=2 and ?b=2&a=1 share an entry. Method is not part of it: HEAD is answered from GET's entry.
 func cacheKey(service, path string, query url.Values) string {
 	var b strings.Builder
+	b.Grow(len("gw:c:") + len(service) + 1 + len(path))
 	b.WriteString("gw:c:")
 	b.WriteString(service)
 	b.WriteByte(':')
@@ -183,7 +210,11 @@ func (c *responseCache) handle(service string, next http.Handler) http.Handler {
 			c.bypass(w, r, service, next)
 			return
 		}
-		key := cacheKey(service, path, r.URL.Query())
+		var query url.Values
+		if r.URL.RawQuery != "" {
+			query = r.URL.Query()
+		}
+		key := cacheKey(service, path, query)
 		now := time.Now()
 		if e, ok := c.l1.Get(key, now); ok {
 			c.serveEntry(w, r, service, e, cacheHit, now)
@@ -310,8 +341,8 @@ func serveInto(buf *bufferWriter, r *http.Request, next http.Handler) (aborted b
 
 // bypass proxies r uncached.
 func (c *responseCache) bypass(w http.ResponseWriter, r *http.Request, service string, next http.Handler) {
-	w.Header().Set("X-Cache-Status", cacheBypass)
-	c.results.Inc(service, cacheBypass)
+	w.Header()["X-Cache-Status"] = c.statusValues[cacheBypass]
+	c.count(service, cacheBypass)
 	next.ServeHTTP(w, r)
 }
 
@@ -395,12 +426,12 @@ func (c *responseCache) generation(service string) *atomic.Uint64 {
 // against the entry's ETag).
 func (c *responseCache) serveEntry(w http.ResponseWriter, r *http.Request, service string, e *entry, status string, now time.Time) {
 	h := w.Header()
-	c.results.Inc(service, status)
+	c.count(service, status)
 	if status == cacheHit || status == cacheStale {
-		h.Set("Age", strconv.Itoa(int(now.Sub(e.Stored)/time.Second)))
+		h["Age"] = []string{strconv.Itoa(int(now.Sub(e.Stored) / time.Second))}
 	}
-	h.Set("X-Cache-Status", status)
-	if e.Status == http.StatusOK && etagMatches(r.Header.Get("If-None-Match"), e.Header.Get("Etag")) {
+	h["X-Cache-Status"] = c.statusValues[status]
+	if inm := r.Header.Get("If-None-Match"); inm != "" && e.Status == http.StatusOK && etagMatches(inm, e.Header.Get("Etag")) {
 		for _, k := range notModifiedHeaders {
 			if v, ok := e.Header[k]; ok {
 				h[k] = v
@@ -412,7 +443,11 @@ func (c *responseCache) serveEntry(w http.ResponseWriter, r *http.Request, servi
 	for k, v := range e.Header {
 		h[k] = v
 	}
-	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	if e.contentLength != nil {
+		h["Content-Length"] = e.contentLength
+	} else {
+		h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	}
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead {
 		w.Write(e.Body)

@@ -139,5 +139,6 @@ func (b *bufferWriter) entry(now time.Time) *entry {
 	for _, k := range unstoredHeaders {
 		delete(h, k)
 	}
-	return &entry{Status: b.status, Header: h, Body: b.body.Bytes(), Stored: now}
+	body := b.body.Bytes()
+	return &entry{Status: b.status, Header: h, Body: body, Stored: now, contentLength: []string{strconv.Itoa(len(body))}}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -86,6 +87,7 @@ func decodeEntry(b []byte) (*entry, error) {
 		return nil, d.err
 	}
 	e.Body = d.b
+	e.contentLength = []string{strconv.Itoa(len(e.Body))}
 	return e, nil
 }
 

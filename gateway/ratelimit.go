@@ -59,12 +59,15 @@ func (l *rateLimiter) limit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ip := clientIP(r, l.trusted)
-		if isAuthWrite(r) && !l.take(w, r, "auth", "gw:rl:auth:"+ip, l.auth) {
-			return
-		}
-		if !l.take(w, r, "ip", "gw:rl:ip:"+ip, l.general) {
-			return
+		authWrite := isAuthWrite(r) && l.auth.Rate != 0
+		if authWrite || l.general.Rate != 0 { // the address is work: only when a limit needs it
+			ip := clientIP(r, l.trusted)
+			if authWrite && !l.take(w, r, "auth", "gw:rl:auth:"+ip, l.auth) {
+				return
+			}
+			if !l.take(w, r, "ip", "gw:rl:ip:"+ip, l.general) {
+				return
+			}
 		}
 		if cred := credentialKey(r); cred != "" && !l.take(w, r, "user", "gw:rl:user:"+cred, l.user) {
 			return
@@ -188,6 +191,9 @@ func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	}
 	peer = peer.Unmap()
 	if !isTrusted(peer, trusted) {
+		if peer.Is4() && strings.IndexByte(host, ':') < 0 {
+			return host // dotted IPv4 (ParseAddr takes only the canonical form): host is peer.String()
+		}
 		return peer.String()
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
