@@ -80,7 +80,7 @@ func (e *apiError) Error() string {
 }
 
 // asAPIError returns the *apiError in err's chain; a session store outage is a 503 (the visitor can
-// retry, nothing was changed); anything else a 500.
+// retry); anything else a 500.
 func asAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -88,7 +88,7 @@ func asAPIError(err error) *apiError {
 	}
 	if errors.Is(err, shared.ErrUnavailable) {
 		return &apiError{Status: http.StatusServiceUnavailable, Code: shared.CodeUnavailable,
-			Message: "Your cart and sign-in are temporarily unavailable. Nothing was changed; please try again in a moment."}
+			Message: "Your cart and sign-in are temporarily unavailable. Please try again in a moment."}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: shared.CodeInternal, Message: "Something went wrong on our side."}
 }

@@ -85,15 +85,25 @@ func (s *site) readCart(r *http.Request) (cart, error) {
 	if sid == "" {
 		return cart{}, nil
 	}
-	return s.store.Cart(r.Context(), sid)
+	ctx, cancel := context.WithTimeout(r.Context(), storeReadTimeout)
+	defer cancel()
+	return s.store.Cart(ctx, sid)
 }
+
+// storeReadTimeout bounds the session reads every page makes (sign-in state, cart), so a session
+// store that is down or hanging costs a page at most this before it shows signed out or the 503
+// page; go-redis would otherwise retry for over a second. A healthy Redis answers in well under 1 ms.
+const storeReadTimeout = 500 * time.Millisecond
 
 // cartCount is the item count for the header. It never fails a page: a slow or absent store shows 0.
 func (s *site) cartCount(r *http.Request) int {
 	if visitorFrom(r.Context()).sid == "" {
 		return 0
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+	if _, err := s.user(r); errors.Is(err, shared.ErrUnavailable) {
+		return 0 // the store already failed this request: do not wait for it twice
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeReadTimeout)
 	defer cancel()
 	c, err := s.store.Cart(ctx, visitorFrom(r.Context()).sid)
 	if err != nil {

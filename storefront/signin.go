@@ -99,7 +99,9 @@ func (s *site) saveAuth(ctx context.Context, sid string, a *authState) error {
 
 // loadAuth reads the session's sign-in state, refreshing its tokens when due.
 func (s *site) loadAuth(ctx context.Context, sid string) (*authState, error) {
-	vals, err := s.store.Values(ctx, sid)
+	rctx, cancel := context.WithTimeout(ctx, storeReadTimeout)
+	vals, err := s.store.Values(rctx, sid)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
