@@ -59,6 +59,9 @@ func TestBrowserShop(t *testing.T) {
 	if p := shop.path(); strings.HasPrefix(p, "/register") {
 		shop.fail("after registering: still on %s", p)
 	}
+	// Signed in through auth's code flow: the browser holds the storefront's session ID and CSRF key
+	// only, never a token or auth's session.
+	shop.checkCookies(sf)
 
 	// Search from the header, open the product, add two to the cart.
 	shop.fill(map[string]string{"#q": "speaker"})
@@ -185,4 +188,29 @@ func clickCard(p *tab, name string) {
 		p.fail("no product card %q", name)
 	}
 	p.click("#goshop-pick")
+}
+
+// checkCookies fails unless every cookie the browser holds for url is the storefront's own, HttpOnly,
+// and none carries a token (a JWT starts "eyJ") or auth's session_id.
+func (p *tab) checkCookies(url string) {
+	p.t.Helper()
+	var res struct {
+		Cookies []struct {
+			Name, Value string
+			HTTPOnly    bool `json:"httpOnly"`
+		} `json:"cookies"`
+	}
+	if err := p.c.call(p.ctx, p.session, "Network.getCookies", map[string]any{"urls": []string{url}}, &res); err != nil {
+		p.fail("Network.getCookies: %v", err)
+	}
+	names := map[string]bool{}
+	for _, c := range res.Cookies {
+		names[c.Name] = true
+		if !strings.HasPrefix(c.Name, "sf_") || !c.HTTPOnly || strings.HasPrefix(c.Value, "eyJ") {
+			p.fail("cookie %s (HttpOnly %v) = %.12s…: want only HttpOnly sf_* cookies and no token", c.Name, c.HTTPOnly, c.Value)
+		}
+	}
+	if !names["sf_sid"] {
+		p.fail("no sf_sid session cookie after signing in: %+v", res.Cookies)
+	}
 }
