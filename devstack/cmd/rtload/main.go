@@ -122,10 +122,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	} else if mem1 != nil {
 		n := float64(len(clients) + 1)
-		fmt.Fprintf(stdout, "held %d connections (%d admin, %d customer, %d anonymous; %d SKUs subscribed each): realtime heap+stacks after GC %+.1f KiB/conn (heap %+.1f, stacks %+.1f), goroutines %+.2f/conn\n",
+		fmt.Fprintf(stdout, "held %d connections (%d admin, %d customer, %d anonymous; %d SKUs subscribed each): realtime heap in use + stacks after GC %+.1f KiB/conn (heap %+.1f of which live objects %+.1f, stacks %+.1f), goroutines %+.2f/conn\n",
 			len(clients), *admins, *users, *conns-*admins-*users, *subscribe,
-			(mem1.total()-mem0.total())/1024/n, (mem1.HeapInuse-mem0.HeapInuse)/1024/n, (mem1.StackInuse-mem0.StackInuse)/1024/n,
-			(mem1.Goroutines-mem0.Goroutines)/n)
+			(mem1.total()-mem0.total())/1024/n, (mem1.HeapInuse-mem0.HeapInuse)/1024/n, (mem1.HeapAlloc-mem0.HeapAlloc)/1024/n,
+			(mem1.StackInuse-mem0.StackInuse)/1024/n, (mem1.Goroutines-mem0.Goroutines)/n)
 	} else {
 		fmt.Fprintf(stdout, "held %d connections (no -jwks: memory not measured)\n", len(clients))
 	}
@@ -381,6 +381,7 @@ func stamp(p []byte) (int64, bool) {
 
 // memStats is realtime's answer to POST /debug/gc: its memory right after a full GC.
 type memStats struct {
+	HeapAlloc  float64 `json:"heap_alloc_bytes"`
 	HeapInuse  float64 `json:"heap_inuse_bytes"`
 	StackInuse float64 `json:"stack_inuse_bytes"`
 	Goroutines float64 `json:"goroutines"`
