@@ -80,19 +80,29 @@ func redisErr(op string, err error) error {
 	return fmt.Errorf("sessions.%s: %w: %v", op, shared.ErrUnavailable, err)
 }
 
-func (s *redisSessionStore) Cart(ctx context.Context, sid string) (cart, error) {
-	vk, ck := redisKeys(sid)
+// readSliding reads the hash read and slides the TTL of both of a session's hashes, in one
+// transaction.
+func (s *redisSessionStore) readSliding(ctx context.Context, op, read, other string) (map[string]string, error) {
 	var get *redis.MapStringStringCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		get = p.HGetAll(ctx, ck)
-		p.PExpire(ctx, ck, sessionTTL)
-		p.PExpire(ctx, vk, sessionTTL)
+		get = p.HGetAll(ctx, read)
+		p.PExpire(ctx, read, sessionTTL)
+		p.PExpire(ctx, other, sessionTTL)
 		return nil
 	})
 	if err != nil {
-		return cart{}, redisErr("cart", err)
+		return nil, redisErr(op, err)
 	}
-	return cartFromMap(get.Val()), nil
+	return get.Val(), nil
+}
+
+func (s *redisSessionStore) Cart(ctx context.Context, sid string) (cart, error) {
+	vk, ck := redisKeys(sid)
+	m, err := s.readSliding(ctx, "cart", ck, vk)
+	if err != nil {
+		return cart{}, err
+	}
+	return cartFromMap(m), nil
 }
 
 // cartFromMap builds a cart from stored lines, dropping anything that is not a valid line, so even
@@ -160,17 +170,7 @@ func (s *redisSessionStore) ClearCart(ctx context.Context, sid string) error {
 
 func (s *redisSessionStore) Values(ctx context.Context, sid string) (map[string]string, error) {
 	vk, ck := redisKeys(sid)
-	var get *redis.MapStringStringCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		get = p.HGetAll(ctx, vk)
-		p.PExpire(ctx, vk, sessionTTL)
-		p.PExpire(ctx, ck, sessionTTL)
-		return nil
-	})
-	if err != nil {
-		return nil, redisErr("values", err)
-	}
-	return get.Val(), nil
+	return s.readSliding(ctx, "values", vk, ck)
 }
 
 func (s *redisSessionStore) SetValue(ctx context.Context, sid, name, value string) error {
