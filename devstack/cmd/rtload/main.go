@@ -215,6 +215,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "published %d events in %s (%.0f/s, %d failed); delivered %d of %d in %s: %.0f deliveries/s\n",
 		*events, published.Round(time.Millisecond), float64(*events)/published.Seconds(), pubErrs.Load(), got, want.Load(),
 		elapsed.Round(time.Millisecond), float64(got)/elapsed.Seconds())
+	if lag := elapsed - published; got == want.Load() && lag > time.Second {
+		fmt.Fprintf(stdout, "  fell behind: the last delivery came %s after the last publish, so the latencies below are queueing, not response time\n",
+			lag.Round(time.Millisecond))
+	}
 	for c := range numClasses {
 		h := &hist[c]
 		if h.n.Load() == 0 {
