@@ -204,7 +204,7 @@ type hub struct {
 	// swept is the highest seq of any per-user buffer dropped by sweep: a user without a buffer may
 	// have missed messages up to it, so resuming from below it means resync (conservatively).
 	swept   uint64
-	sent    atomic.Uint64 // written by the writers without the lock
+	sent    atomic.Uint64                  // written by the writers without the lock
 	sentC   atomic.Pointer[shared.Counter] // h.m.sent's one series, for the writers: no lock, no lookup
 	dropped uint64
 	kicks   uint64
