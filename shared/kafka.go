@@ -162,12 +162,21 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics 
 // ConsumerConfig configures Consume. Group is the consumer group (the service's name). MaxWait bounds
 // how long a fetch waits for new data (default 500 ms; tests use ~100 ms so Close is quick).
 // RetryMax caps the backoff between attempts of a failing handler (default 30 s).
+//
+// CommitInterval 0 (the default) commits each message synchronously after its handler returned: one
+// broker round trip per event, and a crash redelivers at most the event in hand. A positive interval
+// commits handled offsets in the background that often (and once more when Consume returns): much
+// cheaper per event, at the price of redelivering up to an interval's worth of events after a crash.
+// Only for consumers whose handlers are cheap to repeat (realtime drops duplicates by ID; the
+// gateway's purges are idempotent); never needed for correctness, since every handler must be
+// idempotent anyway.
 type ConsumerConfig struct {
-	Brokers  []string
-	Group    string
-	Topics   []string
-	MaxWait  time.Duration
-	RetryMax time.Duration
+	Brokers        []string
+	Group          string
+	Topics         []string
+	MaxWait        time.Duration
+	RetryMax       time.Duration
+	CommitInterval time.Duration
 }
 
 // EventHandler handles one event. It must be idempotent: Consume delivers at least once.
@@ -194,7 +203,7 @@ func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handl
 		GroupTopics:    cfg.Topics,
 		MaxWait:        cfg.MaxWait,
 		StartOffset:    kafka.FirstOffset,
-		CommitInterval: 0,
+		CommitInterval: cfg.CommitInterval,
 		MinBytes:       1,
 		MaxBytes:       10 << 20,
 	})
