@@ -103,9 +103,7 @@ func (s *site) cartCount(r *http.Request) int {
 	if _, err := s.user(r); errors.Is(err, shared.ErrUnavailable) {
 		return 0 // the store already failed this request: do not wait for it twice
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), storeReadTimeout)
-	defer cancel()
-	c, err := s.store.Cart(ctx, visitorFrom(r.Context()).sid)
+	c, err := s.readCart(r)
 	if err != nil {
 		s.logger.WarnContext(r.Context(), "cart count unavailable", "err", err)
 		return 0

@@ -496,6 +496,11 @@ func (p *tab) trySnap(name string) error {
 	var res struct {
 		Data string `json:"data"`
 	}
+	// A capture waits for the tab's next frame, and a tab behind another (the admin's, opened later)
+	// may not draw one: once, under load, the customer's screenshot waited until the test's deadline.
+	if err := p.c.call(p.ctx, p.session, "Page.bringToFront", nil, nil); err != nil {
+		return err
+	}
 	if err := p.c.call(p.ctx, p.session, "Page.captureScreenshot", map[string]any{"format": "png"}, &res); err != nil {
 		return err
 	}
