@@ -98,6 +98,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "loadavg %s", loadavg())
 
+	// The baseline needs a realtime without connections (a previous run's may still be closing).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		st, err := getStats(ctx, base)
+		if err != nil {
+			return err
+		}
+		if st.Connections == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("realtime still holds %d connections: run rtload against an idle realtime", st.Connections)
+		}
+	}
 	mem0, err := memory(ctx, base, iss)
 	if err != nil {
 		return err
@@ -413,6 +426,7 @@ func memory(ctx context.Context, base string, iss *issuer) (*memStats, error) {
 
 // stats is the part of realtime's GET /stats rtload reads.
 type stats struct {
+	Connections     int    `json:"connections"`
 	MessagesDropped uint64 `json:"messages_dropped"`
 	SlowConsumers   uint64 `json:"slow_consumers_disconnected"`
 }
