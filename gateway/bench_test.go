@@ -30,12 +30,16 @@ func BenchmarkProxy(b *testing.B) {
 		name, target, l1 string
 	}{
 		{"passthrough", "/order/orders", "2s"},
+		{"passthrough-std", "/order/orders", "2s"},
 		{"hit-l1", "/product/products", "2s"},
 		{"hit-store", "/product/products", "0s"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			full := map[string]string{"LOG_LEVEL": "error", "GATEWAY_RATE_LIMIT": "1000000/s:1000000", "GATEWAY_CACHE_L1_TTL": bc.l1,
 				"ORDER_SERVICE_URLS": up.URL, "PRODUCT_SERVICE_URLS": up.URL}
+			if bc.name == "passthrough-std" {
+				full["GATEWAY_UPSTREAM_TRANSPORT"] = "std"
+			}
 			cfg, err := loadConfig(func(k string) string { return full[k] })
 			if err != nil {
 				b.Fatal(err)
@@ -70,7 +74,7 @@ func BenchmarkProxy(b *testing.B) {
 				return resp.Header.Get("X-Cache-Status")
 			}
 			get() // warm: fills the cache
-			want := map[string]string{"passthrough": cacheBypass, "hit-l1": cacheHit, "hit-store": cacheHit}[bc.name]
+			want := map[string]string{"passthrough": cacheBypass, "passthrough-std": cacheBypass, "hit-l1": cacheHit, "hit-store": cacheHit}[bc.name]
 			if got := get(); got != want {
 				b.Fatalf("GET %s: X-Cache-Status = %q, want %q", bc.target, got, want)
 			}

@@ -50,6 +50,9 @@ type Config struct {
 	BreakerTimeout  time.Duration
 	// UpstreamTimeout bounds the wait for an upstream's response headers. Default 10 s.
 	UpstreamTimeout time.Duration
+	// UpstreamTransport is "direct" (default: bodiless plain-HTTP requests on connTransport, the rest
+	// on http.Transport) or "std" (everything on http.Transport).
+	UpstreamTransport string
 	// MaxBody is the request body limit. Default 1 MiB.
 	MaxBody int64
 	// AllowedOrigins are the browser origins CORS allows, with credentials (host:port or full origin).
@@ -190,24 +193,25 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			Password: getenv("REDIS_PASSWORD"),
 			DB:       integer("REDIS_DB", 2),
 		},
-		AuthURL:          strings.TrimRight(get("AUTH_URL", "http://127.0.0.1:4000"), "/"),
-		HealthInterval:   dur("GATEWAY_HEALTH_INTERVAL", 3*time.Second, false),
-		UpstreamTimeout:  dur("GATEWAY_UPSTREAM_TIMEOUT", 10*time.Second, false),
-		BreakerFailures:  integer("GATEWAY_BREAKER_FAILURES", 5),
-		BreakerTimeout:   dur("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, false),
-		MaxBody:          int64(integer("GATEWAY_MAX_BODY_BYTES", 1<<20)),
-		AllowedOrigins:   splitList(get("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008")),
-		RateLimit:        rate("GATEWAY_RATE_LIMIT", "50/s:200"),
-		AuthRateLimit:    rate("GATEWAY_AUTH_RATE_LIMIT", "20/m:30"),
-		UserRateLimit:    rate("GATEWAY_USER_RATE_LIMIT", "30/s:150"),
-		CacheProductList: dur("GATEWAY_CACHE_PRODUCT_LIST_TTL", 60*time.Second, true),
-		CacheProduct:     dur("GATEWAY_CACHE_PRODUCT_TTL", 300*time.Second, true),
-		CacheInventory:   dur("GATEWAY_CACHE_INVENTORY_TTL", 30*time.Second, true),
-		CacheStale:       dur("GATEWAY_CACHE_STALE", 5*time.Minute, true),
-		CacheNegative:    dur("GATEWAY_CACHE_NEGATIVE_TTL", 10*time.Second, true),
-		Brokers:          shared.ParseBrokers(get("KAFKA_BROKERS", "127.0.0.1:9092")),
-		L1Entries:        integer("GATEWAY_CACHE_L1_ENTRIES", 4096),
-		L1TTL:            dur("GATEWAY_CACHE_L1_TTL", 2*time.Second, true),
+		AuthURL:           strings.TrimRight(get("AUTH_URL", "http://127.0.0.1:4000"), "/"),
+		HealthInterval:    dur("GATEWAY_HEALTH_INTERVAL", 3*time.Second, false),
+		UpstreamTimeout:   dur("GATEWAY_UPSTREAM_TIMEOUT", 10*time.Second, false),
+		UpstreamTransport: get("GATEWAY_UPSTREAM_TRANSPORT", "direct"),
+		BreakerFailures:   integer("GATEWAY_BREAKER_FAILURES", 5),
+		BreakerTimeout:    dur("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, false),
+		MaxBody:           int64(integer("GATEWAY_MAX_BODY_BYTES", 1<<20)),
+		AllowedOrigins:    splitList(get("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008")),
+		RateLimit:         rate("GATEWAY_RATE_LIMIT", "50/s:200"),
+		AuthRateLimit:     rate("GATEWAY_AUTH_RATE_LIMIT", "20/m:30"),
+		UserRateLimit:     rate("GATEWAY_USER_RATE_LIMIT", "30/s:150"),
+		CacheProductList:  dur("GATEWAY_CACHE_PRODUCT_LIST_TTL", 60*time.Second, true),
+		CacheProduct:      dur("GATEWAY_CACHE_PRODUCT_TTL", 300*time.Second, true),
+		CacheInventory:    dur("GATEWAY_CACHE_INVENTORY_TTL", 30*time.Second, true),
+		CacheStale:        dur("GATEWAY_CACHE_STALE", 5*time.Minute, true),
+		CacheNegative:     dur("GATEWAY_CACHE_NEGATIVE_TTL", 10*time.Second, true),
+		Brokers:           shared.ParseBrokers(get("KAFKA_BROKERS", "127.0.0.1:9092")),
+		L1Entries:         integer("GATEWAY_CACHE_L1_ENTRIES", 4096),
+		L1TTL:             dur("GATEWAY_CACHE_L1_TTL", 2*time.Second, true),
 	}
 	if cfg.Redis.URL != "" {
 		// A URL without a database would silently mean DB 0 (auth's); the gateway's is REDIS_DB (2).
@@ -230,6 +234,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if cfg.InstanceID == "" {
 		_, port, _ := net.SplitHostPort(cfg.Addr)
 		cfg.InstanceID = get("HOSTNAME", "local") + "-" + port
+	}
+	if cfg.UpstreamTransport != "direct" && cfg.UpstreamTransport != "std" {
+		errs = append(errs, fmt.Errorf("GATEWAY_UPSTREAM_TRANSPORT: %q is not direct or std", cfg.UpstreamTransport))
 	}
 	if cfg.BreakerFailures == 0 {
 		errs = append(errs, errors.New("GATEWAY_BREAKER_FAILURES: must be positive"))

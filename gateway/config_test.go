@@ -44,20 +44,21 @@ func TestLoadConfig(t *testing.T) {
 	}
 
 	_, err = loadConfig(env(map[string]string{
-		"USER_SERVICE_URLS":       "http://u:1/base",
-		"ORDER_SERVICE_URLS":      ",",
-		"GATEWAY_HEALTH_INTERVAL": "soon",
-		"REDIS_PORT":              "x",
-		"AUTH_URL":                "auth",
-		"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8,nope",
-		"GATEWAY_MAX_BODY_BYTES":  "0",
-		"GATEWAY_CACHE_STATUSES":  "200,302",
+		"USER_SERVICE_URLS":          "http://u:1/base",
+		"ORDER_SERVICE_URLS":         ",",
+		"GATEWAY_HEALTH_INTERVAL":    "soon",
+		"REDIS_PORT":                 "x",
+		"AUTH_URL":                   "auth",
+		"GATEWAY_TRUSTED_PROXIES":    "10.0.0.0/8,nope",
+		"GATEWAY_MAX_BODY_BYTES":     "0",
+		"GATEWAY_CACHE_STATUSES":     "200,302",
+		"GATEWAY_UPSTREAM_TRANSPORT": "fast",
 	}))
 	if err == nil {
 		t.Fatal("bad config: err = nil")
 	}
 	for _, name := range []string{"USER_SERVICE_URLS", "ORDER_SERVICE_URLS", "GATEWAY_HEALTH_INTERVAL", "REDIS_PORT", "AUTH_URL",
-		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES"} {
+		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES", "GATEWAY_UPSTREAM_TRANSPORT"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("bad config error does not mention %s: %v", name, err)
 		}

@@ -47,7 +47,11 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 		p := newPool(s.Name, s.URLs, cfg.BreakerFailures, cfg.BreakerTimeout, logger, metrics)
 		gw.services = append(gw.services, s.Name)
 		gw.pools = append(gw.pools, p)
-		gw.proxies[s.Name] = newProxy(s.Name, p, newTransport(cfg.UpstreamTimeout), buffers, logger, metrics)
+		var transport http.RoundTripper = newTransport(cfg.UpstreamTimeout)
+		if cfg.UpstreamTransport == "direct" {
+			transport = newConnTransport(transport, cfg.UpstreamTimeout)
+		}
+		gw.proxies[s.Name] = newProxy(s.Name, p, transport, buffers, logger, metrics)
 	}
 	return gw
 }
