@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -271,6 +275,53 @@ func TestAuthCallback(t *testing.T) {
 		p := b.submit("/login", "/login", url.Values{"email": {fakeCustomer.Email}, "password": {"demo-Passw0rd!"}})
 		if p.status != http.StatusBadGateway || !strings.Contains(p.body, "not available right now") {
 			t.Errorf("POST /login with authorize refused: status = %d, want 502 with a friendly text", p.status)
+		}
+	})
+}
+
+// TestRefreshWaitsForOtherInstance: when another instance holds the session's refresh lock, a request
+// waits for its result instead of spending the refresh token a second time; if none comes within
+// refreshWait it goes on with the old token while that is still valid, and fails once it is not.
+func TestRefreshWaitsForOtherInstance(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		store := newMemSessionStore()
+		s := &site{store: store, logger: slog.New(slog.DiscardHandler)}
+		sid := newSessionID()
+		old := &authState{AccessToken: "at-old", RefreshToken: "rt-old", Expiry: time.Now().Add(30 * time.Second), User: fakeCustomer}
+		if err := s.saveAuth(ctx, sid, old); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := store.Lock(ctx, sid, "refresh", time.Minute); !ok {
+			t.Fatal("could not take the lock as the other instance")
+		}
+
+		// The other instance stores its result after a second: the waiting request takes it.
+		go func() {
+			time.Sleep(time.Second)
+			s.saveAuth(ctx, sid, &authState{AccessToken: "at-new", RefreshToken: "rt-new", Expiry: time.Now().Add(15 * time.Minute), User: fakeCustomer})
+		}()
+		start := time.Now()
+		got, err := s.refresh(ctx, sid, old)
+		if err != nil || got == nil || got.AccessToken != "at-new" {
+			t.Fatalf("refresh while another instance refreshes = %+v, %v; want the other's at-new", got, err)
+		}
+		if waited := time.Since(start); waited < time.Second || waited > 2*time.Second {
+			t.Errorf("waited %v, want about 1 s", waited)
+		}
+
+		// Nobody finishes: after refreshWait the still-valid old token is used...
+		s.saveAuth(ctx, sid, old)
+		start = time.Now()
+		got, err = s.refresh(ctx, sid, old)
+		if err != nil || got.AccessToken != "at-old" || time.Since(start) < refreshWait {
+			t.Fatalf("refresh with the lock never released = %+v, %v after %v; want at-old after %v", got, err, time.Since(start), refreshWait)
+		}
+		// ...and once it has expired, the request fails (503) rather than using a dead token.
+		time.Sleep(time.Until(old.Expiry))
+		if got, err := s.refresh(ctx, sid, old); err == nil || asAPIError(err).Status != http.StatusServiceUnavailable {
+			t.Fatalf("refresh with an expired token and the lock held = %+v, %v; want a 503", got, err)
 		}
 	})
 }
