@@ -144,3 +144,49 @@ func TestParsePages(t *testing.T) {
 		t.Errorf("parsePages(broken cart.html): err = %v, want a parse error naming cart.html", err)
 	}
 }
+
+// TestRunRedisReadiness: with REDIS_URL set, run keeps sessions in Redis and /readyz names Redis when
+// it is unreachable; without any REDIS_* variable it warns that sessions are in memory.
+func TestRunRedisReadiness(t *testing.T) {
+	t.Parallel()
+	gw := newFakeGateway(t)
+	addr := sharedtest.FreeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		env := map[string]string{"HTTP_ADDR": addr, "GATEWAY_URL": gw.srv.URL, "REDIS_URL": "redis://" + closedAddr(t)}
+		done <- run(ctx, nil, mapEnv(env), io.Discard, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "redis") {
+				break
+			}
+			if resp.StatusCode == http.StatusOK {
+				t.Fatalf("GET /readyz with Redis down: 200 %s", body)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /readyz never named redis as failing (last err %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	var logs strings.Builder
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	run(ctx2, nil, mapEnv(map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "GATEWAY_URL": gw.srv.URL}), &logs, io.Discard)
+	if !strings.Contains(logs.String(), "kept in memory") {
+		t.Errorf("run without Redis did not warn about in-memory sessions:\n%s", logs.String())
+	}
+}
