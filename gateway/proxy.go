@@ -34,7 +34,7 @@ type proxy struct {
 	pool    *pool
 	rp      *httputil.ReverseProxy
 	logger  *slog.Logger
-	retries *shared.CounterVec
+	retries *shared.Counter
 }
 
 // newTransport returns the upstream transport: keep-alive pools sized for a busy gateway, bounded
@@ -70,9 +70,12 @@ func newProxy(service string, p *pool, transport http.RoundTripper, buffers http
 		service: service,
 		pool:    p,
 		logger:  logger,
-		retries: metrics.Counter("gateway_upstream_retries_total", "Idempotent requests retried on another instance.", "upstream"),
+		retries: metrics.Counter("gateway_upstream_retries_total", "Idempotent requests retried on another instance.", "upstream").With(service),
 	}
-	outcomes := metrics.Counter("gateway_upstream_responses_total", "Upstream round trips by outcome.", "upstream", "outcome")
+	outcomes := map[string]*shared.Counter{}
+	for _, o := range []string{"ok", "5xx", "error", "canceled", "client_error"} {
+		outcomes[o] = metrics.Counter("gateway_upstream_responses_total", "Upstream round trips by outcome.", "upstream", "outcome").With(service, o)
+	}
 	px.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			a := pr.In.Context().Value(attemptKey{}).(*attempt)
@@ -96,14 +99,17 @@ func newProxy(service string, p *pool, transport http.RoundTripper, buffers http
 	return px
 }
 
-// stripUpstreamHeaders drops headers the gateway owns, so the client does not get them twice or from
-// the wrong party: security headers and X-Request-ID (set by the gateway's middleware) and CORS.
+// gatewayOwnedHeaders are response headers only the gateway sets: security headers and X-Request-ID
+// (the gateway's middleware) and CORS. Canonical keys, so deleting them needs no canonicalization.
+var gatewayOwnedHeaders = []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+	http.CanonicalHeaderKey(shared.RequestIDHeader), "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
+	"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Expose-Headers", "Access-Control-Max-Age"}
+
+// stripUpstreamHeaders drops the upstream's copies of gatewayOwnedHeaders, so the client does not get
+// them twice or from the wrong party.
 func stripUpstreamHeaders(resp *http.Response) error {
-	h := resp.Header
-	for _, k := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", shared.RequestIDHeader,
-		"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods",
-		"Access-Control-Allow-Headers", "Access-Control-Expose-Headers", "Access-Control-Max-Age"} {
-		h.Del(k)
+	for _, k := range gatewayOwnedHeaders {
+		delete(resp.Header, k)
 	}
 	return nil
 }
@@ -177,7 +183,7 @@ func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 type retryTransport struct {
 	base     http.RoundTripper
 	proxy    *proxy
-	outcomes *shared.CounterVec
+	outcomes map[string]*shared.Counter // by outcome, of this proxy's service; read-only
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -191,7 +197,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if perr != nil {
 		return resp, err
 	}
-	t.proxy.retries.Inc(t.proxy.service)
+	t.proxy.retries.Inc()
 	a.inst, a.done = inst, done
 	retry := req.Clone(req.Context())
 	retry.URL.Scheme, retry.URL.Host, retry.Host = inst.url.Scheme, inst.url.Host, ""
@@ -221,7 +227,7 @@ func (t *retryTransport) report(req *http.Request, a *attempt, resp *http.Respon
 		outcome = "5xx"
 	}
 	a.done(err)
-	t.outcomes.Inc(t.proxy.service, outcome)
+	t.outcomes[outcome].Inc()
 }
 
 // retryable reports whether req may be sent again to another instance after err. Only a request
