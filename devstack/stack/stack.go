@@ -209,7 +209,6 @@ func (s *Stack) env(p Program, port int) []string {
 		"PRODUCT_URL="+u("product"),
 		"USER_URL="+u("user"),
 		"GATEWAY_URL="+u("gateway"),
-		"GATEWAY_PUBLIC_URL=http://localhost:"+strconv.Itoa(s.Port(3008)),
 		fmt.Sprintf("ALLOWED_ORIGINS=localhost:%[1]d,127.0.0.1:%[1]d,localhost:%[2]d,127.0.0.1:%[2]d", s.Port(3000), s.Port(3008)),
 	)
 	if p.Redis >= 0 {
