@@ -25,12 +25,12 @@ import (
 // still being sent, 100-continue and TLS.
 //
 // Idle connections are kept per host, newest first, at most maxIdle each, for at most idleTimeout
-// (below the upstreams' own idle timeout, so they are not closed under us as a rule). Before reuse a
-// connection is checked without blocking (a MSG_PEEK read): one the upstream has closed is dropped,
-// as http.Transport's reader goroutine would have noticed. If a reused connection still fails before
-// any byte of the answer arrives (closed in between), an idempotent request (GET, HEAD, or one with
-// an Idempotency-Key, the rule http.Transport follows) is sent once more on a new connection; it has
-// no body, so nothing needs replaying.
+// (below the upstreams' own idle timeout, so they are not closed under us as a rule). Before reuse for
+// a request that may not be sent twice, a connection is checked without blocking (a MSG_PEEK read):
+// one the upstream has closed is dropped, as http.Transport's reader goroutine would have noticed. If
+// a reused connection fails before any byte of the answer arrives (closed meanwhile), an idempotent
+// request (GET, HEAD, or one with an Idempotency-Key: the rule http.Transport follows) is sent once
+// more on a new connection; it has no body, so nothing needs replaying.
 type connTransport struct {
 	next          http.RoundTripper
 	dialer        *net.Dialer
@@ -82,7 +82,9 @@ func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	host := req.URL.Host
-	c, reused, err := t.get(ctx, host)
+	// A replayable request skips the liveness check (a syscall): if the kept connection turns out
+	// dead, it is simply sent again below. Others must not risk landing on a closed connection.
+	c, reused, err := t.get(ctx, host, !replayable(req))
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +156,9 @@ func (t *connTransport) roundTrip(ctx context.Context, c *upstreamConn, req *htt
 	return resp, nil
 }
 
-// get returns an idle connection to host that is still open, or a new one.
-func (t *connTransport) get(ctx context.Context, host string) (c *upstreamConn, reused bool, err error) {
+// get returns an idle connection to host (checked to be still open when check is set), or a new
+// one.
+func (t *connTransport) get(ctx context.Context, host string, check bool) (c *upstreamConn, reused bool, err error) {
 	now := time.Now()
 	for {
 		t.mu.Lock()
@@ -168,7 +171,7 @@ func (t *connTransport) get(ctx context.Context, host string) (c *upstreamConn, 
 		list[len(list)-1] = nil
 		t.idle[host] = list[:len(list)-1]
 		t.mu.Unlock()
-		if now.Sub(c.idleSince) < t.idleTimeout && alive(c) {
+		if now.Sub(c.idleSince) < t.idleTimeout && (!check || alive(c)) {
 			c.read = 0
 			return c, true, nil
 		}
