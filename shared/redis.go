@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -48,6 +49,24 @@ func NewRedis(cfg RedisConfig) (*redis.Client, error) {
 	opts.MinRetryBackoff = 8 * time.Millisecond
 	opts.MaxRetryBackoff = 512 * time.Millisecond
 	return redis.NewClient(opts), nil
+}
+
+// RedisURLWithDB checks that raw is a redis:// or rediss:// URL and, when it names no database, adds
+// db: a URL without one would silently mean DB 0 (auth's), while each service has its own
+// (ARCHITECTURE.md). An empty raw stays empty.
+func RedisURLWithDB(raw string, db int) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		// The URL may hold a password: do not echo it.
+		return "", fmt.Errorf("REDIS_URL: not a redis:// or rediss:// URL")
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/" + strconv.Itoa(db)
+	}
+	return u.String(), nil
 }
 
 // RedisPing is a readiness check for client.

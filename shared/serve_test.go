@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,6 +160,28 @@ func TestNewRedisConfig(t *testing.T) {
 	}
 	if _, err := NewRedis(RedisConfig{URL: "http://nope"}); err == nil {
 		t.Error("bad URL accepted")
+	}
+}
+
+func TestRedisURLWithDB(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ raw, want string }{
+		{"", ""},
+		{"redis://cache:6379", "redis://cache:6379/6"},
+		{"redis://:pw@cache:6379/", "redis://:pw@cache:6379/6"},
+		{"rediss://cache:6380/3", "rediss://cache:6380/3"},
+	} {
+		if got, err := RedisURLWithDB(tc.raw, 6); err != nil || got != tc.want {
+			t.Errorf("RedisURLWithDB(%q, 6) = %q, %v; want %q", tc.raw, got, err, tc.want)
+		}
+	}
+	for _, raw := range []string{"http://x", "cache:6379", "redis://:secret@[::1"} {
+		_, err := RedisURLWithDB(raw, 6)
+		if err == nil {
+			t.Errorf("RedisURLWithDB(%q) accepted", raw)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("error %q shows the password", err)
+		}
 	}
 }
 

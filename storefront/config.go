@@ -87,14 +87,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			*dst = n
 		}
 	}
-	if cfg.Redis.URL != "" {
-		// A URL without a database would silently mean DB 0 (auth's sessions); ours is REDIS_DB (6).
-		if u, err := url.Parse(cfg.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			errs = append(errs, fmt.Errorf("REDIS_URL: %q is not a redis:// URL", cfg.Redis.URL))
-		} else if u.Path == "" || u.Path == "/" {
-			u.Path = "/" + strconv.Itoa(cfg.Redis.DB)
-			cfg.Redis.URL = u.String()
-		}
+	// A URL without a database would silently mean DB 0 (auth's sessions); ours is REDIS_DB (6).
+	if u, err := shared.RedisURLWithDB(cfg.Redis.URL, cfg.Redis.DB); err != nil {
+		errs = append(errs, err)
+	} else {
+		cfg.Redis.URL = u
 	}
 	cfg.ClientID, cfg.PublicURL, cfg.Issuer = "storefront", "http://localhost:3000", "http://localhost:3008/auth"
 	if v := getenv("STOREFRONT_CLIENT_ID"); v != "" {
