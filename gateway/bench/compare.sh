@@ -6,8 +6,10 @@
 #
 #   gateway/bench/compare.sh [duration]        # default 10s per run; needs nginx, wrk, redis-server
 #
-# Env: CONNS (32), THREADS (2), REDIS_PORT (16393, a private redis-server started here), GOGC (100)
-# and ONLY (a regexp: run only the matching rows).
+# Env: CONNS (32), THREADS (2), REDIS_PORT (16393, a private redis-server started here), GOGC (unset:
+# the gateway's own default, 400), TRANSPORT (direct or std: GATEWAY_UPSTREAM_TRANSPORT) and ONLY (a
+# regexp: run only the matching rows). The gateway's Kafka is a closed port (16999): the consumer
+# retries in the background, as in production with Kafka down.
 set -euo pipefail
 DUR=${1:-10s}
 CONNS=${CONNS:-32}
@@ -45,10 +47,11 @@ nginx -p "$WORK/backend/" -c "$HERE/nginx-backend.conf"
 nginx -p "$WORK/proxy/" -c "$HERE/nginx-proxy.conf"
 
 (cd "$ROOT" && go build -o "$WORK/gateway-bin" ./gateway/)
-start_gateway() { # $1 = L1 TTL, $2 = rate limit
+start_gateway() { # $1 = L1 TTL, $2 = rate limit, $3 = GOMAXPROCS (default 2)
 	env -i PATH="$PATH" HTTP_ADDR=127.0.0.1:18083 LOG_LEVEL=warn REDIS_URL="redis://127.0.0.1:$REDIS_PORT/2" \
 		PRODUCT_SERVICE_URLS=http://127.0.0.1:18081 ORDER_SERVICE_URLS=http://127.0.0.1:18081 \
-		GATEWAY_CACHE_L1_TTL="$1" GATEWAY_RATE_LIMIT="$2" GOMAXPROCS=2 GOGC="${GOGC:-100}" \
+		GATEWAY_CACHE_L1_TTL="$1" GATEWAY_RATE_LIMIT="$2" GOMAXPROCS="${3:-2}" ${GOGC:+GOGC=$GOGC} \
+		KAFKA_BROKERS=127.0.0.1:16999 GATEWAY_UPSTREAM_TRANSPORT="${TRANSPORT:-direct}" \
 		"$WORK/gateway-bin" >"$WORK/gateway.log" 2>&1 &
 	GW=$!
 	for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18083/healthz >/dev/null && return; sleep 0.05; done
@@ -107,4 +110,10 @@ stop_gateway
 start_gateway 2s 1000000/s:1000000
 run "gateway HIT, in-process layer, Redis limit" http://127.0.0.1:18083/product/products "$GW"
 run "gateway pass-through, Redis rate limit" http://127.0.0.1:18083/order/orders "$GW"
+stop_gateway
+# One P, like one nginx worker: no hand-offs between threads and no idle threads spinning for work,
+# which on this shared 2-core machine is much of a Go server's CPU per request when it is not busy.
+start_gateway 2s off 1
+run "gateway HIT, GOMAXPROCS=1, no rate limit" http://127.0.0.1:18083/product/products "$GW"
+run "gateway pass-through, GOMAXPROCS=1, no limit" http://127.0.0.1:18083/order/orders "$GW"
 stop_gateway
