@@ -36,7 +36,7 @@ backend b 18182
 (cd "$ROOT" && go build -o "$WORK/gateway-bin" ./gateway/)
 env -i PATH="$PATH" HTTP_ADDR=127.0.0.1:18183 LOG_LEVEL=warn REDIS_URL=redis://127.0.0.1:1/2 \
 	ORDER_SERVICE_URLS=http://127.0.0.1:18181,http://127.0.0.1:18182 GATEWAY_RATE_LIMIT=off \
-	GATEWAY_BREAKER_TIMEOUT=3s GATEWAY_HEALTH_INTERVAL=1s \
+	GATEWAY_BREAKER_TIMEOUT=3s GATEWAY_HEALTH_INTERVAL=1s KAFKA_BROKERS=127.0.0.1:16999 \
 	"$WORK/gateway-bin" >"$WORK/gateway.log" 2>&1 &
 GW=$!
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18183/healthz >/dev/null && break; sleep 0.05; done
