@@ -146,6 +146,11 @@ func (t *connTransport) roundTrip(ctx context.Context, c *upstreamConn, req *htt
 	}
 	if t.headerTimeout > 0 {
 		c.conn.SetDeadline(time.Time{})
+		if ctx.Err() != nil {
+			// Cancelled just now: clearing the deadline may have undone the AfterFunc's.
+			resp.Body.Close()
+			return fail(ctx.Err())
+		}
 	}
 	reusable := !resp.Close && !req.Close
 	if resp.Body == http.NoBody {
