@@ -58,7 +58,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Issuer:        env("AUTH_ISSUER", "http://localhost:3008/auth"),
 		AuthURL:       env("AUTH_URL", "http://127.0.0.1:4000"),
 		LogLevel:      env("LOG_LEVEL", "info"),
-		Hub:           hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, MaxPerUser: 32},
+		Hub:           hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32},
 		Conn:          connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
 		MaxEventAge:   5 * time.Minute,
 		ShutdownGrace: 5 * time.Second,

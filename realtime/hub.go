@@ -166,13 +166,18 @@ func (c *client) kickedWith() (int, string) {
 }
 
 // hubConfig bounds the hub: BufferSize messages and BufferAge per stream (defaults 1000, 5 min),
-// SendQueue messages per connection (default 256), MaxPerUser connections per signed-in user
+// SendQueue messages per connection (default 256; AdminSendQueue for admins, default 4096), MaxPerUser connections per signed-in user
 // (default 32: tabs and devices; a runaway script must not hold thousands).
 type hubConfig struct {
 	BufferSize int
 	BufferAge  time.Duration
 	SendQueue  int
-	MaxPerUser int
+	// AdminSendQueue bounds an admin connection's queue instead (default 4096). Admins receive every
+	// event: at 1,000 events/s, 256 messages are a quarter of a second of slack, and a routed load
+	// test on this machine lost an admin dashboard to one scheduling hiccup. The queue holds
+	// pointers to shared frames and grows only while it is behind, so the bound costs nothing idle.
+	AdminSendQueue int
+	MaxPerUser     int
 }
 
 // hub routes messages to connected clients and keeps the resume buffers: one public stream, one per
@@ -240,6 +245,9 @@ func newHub(cfg hubConfig, now func() time.Time) *hub {
 	}
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = 256
+	}
+	if cfg.AdminSendQueue <= 0 {
+		cfg.AdminSendQueue = 4096
 	}
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = 32
@@ -315,7 +323,11 @@ func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, au
 
 // enqueue hands m to c without blocking; a full queue kicks c. Call with h.mu held.
 func (h *hub) enqueue(c *client, m *outMsg) {
-	ok, full := c.push(m, h.cfg.SendQueue)
+	limit := h.cfg.SendQueue
+	if c.admin() {
+		limit = h.cfg.AdminSendQueue
+	}
+	ok, full := c.push(m, limit)
 	switch {
 	case full:
 		c.kick(policyViolation, "slow consumer: send queue full")

@@ -86,3 +86,20 @@ func TestPublishReachesExactlyItsRecipients(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminQueueBoundedSeparately(t *testing.T) {
+	t.Parallel()
+	h := newHub(hubConfig{SendQueue: 2, AdminSendQueue: 5}, nil)
+	shopper, _, _, _, _ := h.register(shared.Identity{}, 0, "")
+	adm, _, _, _, _ := h.register(shared.Identity{UserID: "a", Role: shared.RoleAdmin}, 0, "")
+	for range 4 {
+		h.publish("inventory.updated", json.RawMessage(`{}`), time.Now(), audience{public: true, sku: "S"})
+	}
+	if s := h.stats(); s.SlowConsumers != 1 || s.MessagesDropped != 2 {
+		t.Fatalf("stats = %+v, want the shopper kicked (queue 2) with 2 messages dropped", s)
+	}
+	if !shopper.kicked || adm.kicked || len(adm.queue) != 4 {
+		t.Fatalf("shopper kicked %v, admin kicked %v with %d queued; want the admin (queue 5) to hold all 4",
+			shopper.kicked, adm.kicked, len(adm.queue))
+	}
+}
