@@ -166,8 +166,9 @@ func (c *client) kickedWith() (int, string) {
 }
 
 // hubConfig bounds the hub: BufferSize messages and BufferAge per stream (defaults 1000, 5 min),
-// SendQueue messages per connection (default 256; AdminSendQueue for admins, default 4096), MaxPerUser connections per signed-in user
-// (default 32: tabs and devices; a runaway script must not hold thousands).
+// SendQueue messages per connection (default 256; AdminSendQueue for admins, default 4096),
+// MaxPerUser connections per signed-in user (default 32: tabs and devices; a runaway script must not
+// hold thousands).
 type hubConfig struct {
 	BufferSize int
 	BufferAge  time.Duration
