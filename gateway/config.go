@@ -213,14 +213,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		L1Entries:         integer("GATEWAY_CACHE_L1_ENTRIES", 4096),
 		L1TTL:             dur("GATEWAY_CACHE_L1_TTL", 2*time.Second, true),
 	}
-	if cfg.Redis.URL != "" {
-		// A URL without a database would silently mean DB 0 (auth's); the gateway's is REDIS_DB (2).
-		if u, err := url.Parse(cfg.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			errs = append(errs, fmt.Errorf("REDIS_URL: %q is not a redis:// URL", cfg.Redis.URL))
-		} else if u.Path == "" || u.Path == "/" {
-			u.Path = "/" + strconv.Itoa(cfg.Redis.DB)
-			cfg.Redis.URL = u.String()
-		}
+	if u, err := shared.RedisURLWithDB(cfg.Redis.URL, cfg.Redis.DB); err != nil {
+		errs = append(errs, err) // never echoes the URL: it may hold a password
+	} else {
+		cfg.Redis.URL = u
 	}
 	for _, v := range splitList(get("GATEWAY_CACHE_STATUSES", "200,301,404")) {
 		n, err := strconv.Atoi(v)

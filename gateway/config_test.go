@@ -53,14 +53,18 @@ func TestLoadConfig(t *testing.T) {
 		"GATEWAY_MAX_BODY_BYTES":     "0",
 		"GATEWAY_CACHE_STATUSES":     "200,302",
 		"GATEWAY_UPSTREAM_TRANSPORT": "fast",
+		"REDIS_URL":                  "http://:s3cret@r:6379",
 	}))
 	if err == nil {
 		t.Fatal("bad config: err = nil")
 	}
 	for _, name := range []string{"USER_SERVICE_URLS", "ORDER_SERVICE_URLS", "GATEWAY_HEALTH_INTERVAL", "REDIS_PORT", "AUTH_URL",
-		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES", "GATEWAY_UPSTREAM_TRANSPORT"} {
+		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES", "GATEWAY_UPSTREAM_TRANSPORT", "REDIS_URL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("bad config error does not mention %s: %v", name, err)
 		}
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad config error shows the Redis password: %v", err)
 	}
 }

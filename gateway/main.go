@@ -79,8 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Kafka is optional at run time too: while it is down the consumer retries by itself and cached
 	// answers live at most their TTL; requests never wait for it.
 	wg.Go(func() {
-		shared.Consume(hctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics},
-			gw.events.handle)
+		// Purges are idempotent, so offsets are committed once a second rather than per event: a
+		// crash repeats at most a second of purges.
+		shared.Consume(hctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics,
+			CommitInterval: time.Second}, gw.events.handle)
 	})
 	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
 		"consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
