@@ -82,6 +82,9 @@ func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	host := req.URL.Host
+	if req.URL.Port() == "" {
+		host = net.JoinHostPort(req.URL.Hostname(), "80") // as http.Transport dials http://name
+	}
 	// A replayable request skips the liveness check (a syscall): if the kept connection turns out
 	// dead, it is simply sent again below. Others must not risk landing on a closed connection.
 	c, reused, err := t.get(ctx, host, !replayable(req))

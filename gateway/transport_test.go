@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -244,5 +245,22 @@ func TestReplayable(t *testing.T) {
 		if got := replayable(req); got != tt.want {
 			t.Errorf("replayable(%s, key %q) = %v, want %v", tt.method, tt.key, got, tt.want)
 		}
+	}
+}
+
+// TestConnTransportDefaultPort: an instance URL without a port is dialled on port 80, as
+// http.Transport would.
+func TestConnTransportDefaultPort(t *testing.T) {
+	t.Parallel()
+	tr := newConnTransport(newTransport(time.Second), time.Second)
+	tr.dialer = &net.Dialer{Timeout: 100 * time.Millisecond}
+	var dialed string
+	tr.dialer.Control = func(_, address string, _ syscall.RawConn) error {
+		dialed = address
+		return errors.New("not really")
+	}
+	get(t, tr, "GET", "http://127.0.0.1/x", nil)
+	if dialed != "127.0.0.1:80" {
+		t.Errorf("GET http://127.0.0.1/x dialled %q, want 127.0.0.1:80", dialed)
 	}
 }
