@@ -50,10 +50,23 @@ type upstreamConn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	read      int64 // bytes read from conn, to tell "nothing came back" from a partial answer
+	limit     int64 // while > 0, reading past this many bytes fails: bounds the response header
 	idleSince time.Time
 }
 
+// maxResponseHeader bounds an upstream's response header, as http.Transport's
+// MaxResponseHeaderBytes does (its default is 10 MB; ours are a few hundred bytes).
+const maxResponseHeader = 1 << 20
+
+var errHeaderTooLarge = errors.New("upstream response header larger than 1 MiB")
+
 func (c *upstreamConn) Read(p []byte) (int, error) {
+	if c.limit > 0 {
+		if c.read >= c.limit {
+			return 0, errHeaderTooLarge
+		}
+		p = p[:min(int64(len(p)), c.limit-c.read)]
+	}
 	n, err := c.conn.Read(p)
 	c.read += int64(n)
 	return n, err
@@ -134,6 +147,7 @@ func (t *connTransport) roundTrip(ctx context.Context, c *upstreamConn, req *htt
 	if err := c.bw.Flush(); err != nil {
 		return fail(err)
 	}
+	c.limit = c.read + maxResponseHeader
 	resp, err := http.ReadResponse(c.br, req)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 {
 		if resp.StatusCode == http.StatusSwitchingProtocols {
@@ -141,6 +155,7 @@ func (t *connTransport) roundTrip(ctx context.Context, c *upstreamConn, req *htt
 		}
 		resp, err = http.ReadResponse(c.br, req) // 100 Continue, 103 Early Hints: the answer follows
 	}
+	c.limit = 0 // the body is not bounded here (ReverseProxy streams it)
 	if err != nil {
 		if isTimeout(err) && ctx.Err() == nil {
 			err = fmt.Errorf("timeout awaiting response headers: %w", err)

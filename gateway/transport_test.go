@@ -264,3 +264,33 @@ func TestConnTransportDefaultPort(t *testing.T) {
 		t.Errorf("GET http://127.0.0.1/x dialled %q, want 127.0.0.1:80", dialed)
 	}
 }
+
+// TestConnTransportHeaderLimit: an upstream whose header never ends fails the request instead of
+// filling memory.
+func TestConnTransportHeaderLimit(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		http.ReadRequest(bufio.NewReader(c))
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+		line := "X-Filler: " + strings.Repeat("a", 1000) + "\r\n"
+		for range 2000 { // 2 MB of header
+			if _, err := io.WriteString(c, line); err != nil {
+				return
+			}
+		}
+	}()
+	tr := newConnTransport(newTransport(time.Second), 5*time.Second)
+	if _, _, err := get(t, tr, "GET", "http://"+ln.Addr().String()+"/", nil); !errors.Is(err, errHeaderTooLarge) {
+		t.Errorf("GET with a 2 MB header: err = %v, want errHeaderTooLarge", err)
+	}
+}
