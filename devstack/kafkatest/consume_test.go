@@ -163,3 +163,44 @@ func TestConsume(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPublish times shared.KafkaPublisher against kfake: one event per call, from one goroutine
+// (the latency a service's request or relay sees) and from many (throughput under concurrency).
+//
+//	cd devstack && go test -run '^$' -bench Publish -benchtime 200x ./kafkatest/
+func BenchmarkPublish(b *testing.B) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0), kfake.SeedTopics(3, "bench.events"),
+		kfake.ListenFn(func(network, address string) (net.Listener, error) { return net.Listen(network, "127.0.0.1:0") }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	pub := shared.NewKafkaPublisher(c.ListenAddrs())
+	defer pub.Close()
+	e, err := shared.NewEvent("bench.event", "agg", map[string]int{"n": 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := pub.Publish(ctx, "bench.events", e); err != nil { // connect and learn the metadata
+		b.Fatal(err)
+	}
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			if err := pub.Publish(ctx, "bench.events", e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.SetParallelism(32)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := pub.Publish(ctx, "bench.events", e); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
