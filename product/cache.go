@@ -14,6 +14,8 @@ import (
 const (
 	publicCacheControl  = "public, max-age=30"
 	privateCacheControl = "private, no-cache"
+	// notFoundCacheControl is a public single-product 404's: short, like the gateway's negative TTL.
+	notFoundCacheControl = "public, max-age=10"
 )
 
 // writeCacheable answers a read: body (JSON) with Cache-Control cc, a strong ETag (a hash of the

@@ -200,10 +200,14 @@ func TestIncludeInactive(t *testing.T) {
 			t.Errorf("GET %s: status = %d, want %d; %s", tt.path, w.Code, tt.status, w.Body)
 			continue
 		}
+		private := strings.Contains(tt.path, "include_inactive=true")
 		if w.Code != 200 {
+			// An admin's miss is not a public answer: never stored.
+			if cc := w.Header().Get("Cache-Control"); private && cc != "no-store" {
+				t.Errorf("GET %s: %d with Cache-Control %q, want no-store", tt.path, w.Code, cc)
+			}
 			continue
 		}
-		private := strings.Contains(tt.path, "include_inactive=true")
 		if cc := w.Header().Get("Cache-Control"); (cc == privateCacheControl) != private {
 			t.Errorf("GET %s: Cache-Control = %q, private want %v", tt.path, cc, private)
 		}

@@ -200,6 +200,11 @@ func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p
 	if err != nil {
 		if errors.Is(err, shared.ErrNotFound) {
 			err = shared.Errorf(shared.CodeNotFound, "product not found")
+			if cc == publicCacheControl {
+				// The same for everyone, so shareable for a short while: a scan of made-up IDs or an
+				// old link shared widely is answered by caches, and product.created purges it.
+				w.Header().Set("Cache-Control", notFoundCacheControl)
+			}
 		}
 		shared.WriteError(w, r, logger, err)
 		return

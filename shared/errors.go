@@ -111,14 +111,19 @@ type errorPayload struct {
 	Fields    map[string]string `json:"fields,omitempty"`
 }
 
-// WriteError writes err in the platform's error shape. 5xx errors are logged with their cause.
+// WriteError writes err in the platform's error shape with Cache-Control: no-store (unless the handler
+// set a Cache-Control already). 5xx errors are logged with their cause.
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	e := AsError(err)
 	status := e.Status()
 	if status >= 500 && logger != nil {
 		logger.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path, "request_id", RequestIDFrom(r.Context()))
 	}
-	w.Header().Set("Cache-Control", "no-store")
+	// Errors are not stored by caches, unless the handler said otherwise first: a public 404 may be
+	// cached briefly (the gateway caches 404s for at most GATEWAY_CACHE_NEGATIVE_TTL).
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	Encode(w, status, errorBody{Error: errorPayload{
 		Code:      e.Code,
 		Message:   e.Message,

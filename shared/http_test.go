@@ -74,6 +74,22 @@ func TestWriteErrorMapsErrors(t *testing.T) {
 	}
 }
 
+func TestWriteErrorCacheControl(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("GET", "/x", nil)
+	rec := httptest.NewRecorder()
+	WriteError(rec, r, nil, ErrNotFound)
+	if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("default Cache-Control = %q, want no-store", got)
+	}
+	rec = httptest.NewRecorder()
+	rec.Header().Set("Cache-Control", "public, max-age=10")
+	WriteError(rec, r, nil, ErrNotFound)
+	if got := rec.Header().Values("Cache-Control"); len(got) != 1 || got[0] != "public, max-age=10" {
+		t.Errorf("handler's Cache-Control became %q", got)
+	}
+}
+
 type createReq struct {
 	Name  string `json:"name"`
 	Count int    `json:"count"`
