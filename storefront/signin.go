@@ -154,9 +154,14 @@ func (s *site) refresh(ctx context.Context, sid string, a *authState) (*authStat
 	if err != nil {
 		return nil, err
 	}
-	if cur := decodeAuth(vals[valueAuth]); cur == nil || !needsRefresh(cur, time.Now()) {
+	cur := decodeAuth(vals[valueAuth])
+	if cur == nil || !needsRefresh(cur, time.Now()) {
 		return cur, nil
 	}
+	// Refresh with what is stored now, never with what this request read before the lock: if a
+	// refresh finished in between, a's refresh token is spent, and presenting it again would make
+	// auth revoke the whole family (reuse detection) and sign the visitor out.
+	a = cur
 	form := a.clientForm("grant_type", "refresh_token", "refresh_token", a.RefreshToken)
 	var t tokenAnswer
 	_, err = s.gw.do(ctx, call{method: http.MethodPost, path: "/auth/token", form: form, out: &t})
