@@ -30,6 +30,13 @@ func pathSKU(r *http.Request) (string, error) {
 	return sku, nil
 }
 
+// publicStockCacheControl is on the public stock reads (list, batch, one item): the same for
+// everyone, so the gateway may share them for the seed's 30 s. It purges them as soon as it sees an
+// inventory.updated, which follows every change of an item, so in practice a read is as old as the
+// event's trip through Kafka (milliseconds); the 30 s only bound a lost event or Kafka being down.
+// Reservations are decided on the store, never on a cached read.
+const publicStockCacheControl = "public, max-age=30"
+
 // handleStockList serves GET /inventory?page=&limit=: a page of stock items ordered by SKU.
 func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
 	type response struct {
@@ -51,7 +58,7 @@ func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Cache-Control", publicStockCacheControl)
 		shared.Encode(w, http.StatusOK, response{Items: items, Total: total, Page: page, Limit: limit})
 	})
 }
@@ -84,7 +91,7 @@ func handleStockGet(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Cache-Control", publicStockCacheControl)
 		shared.Encode(w, http.StatusOK, it)
 	})
 }
@@ -121,7 +128,7 @@ func handleStockBatch(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Cache-Control", publicStockCacheControl)
 		shared.Encode(w, http.StatusOK, response{Items: items, Total: len(items)})
 	})
 }

@@ -137,6 +137,17 @@ func TestHandlers(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t, out)
 			}
+			// Public stock reads may be shared by the gateway (it purges them on inventory.updated);
+			// every other read, errors and admin reads included, must never be stored.
+			want := "no-store"
+			if tc.method == "GET" && tc.status == 200 && strings.HasPrefix(tc.path, "/inventory") && !strings.HasSuffix(tc.path, "/movements") {
+				want = publicStockCacheControl
+			}
+			if cc := resp.Header.Get("Cache-Control"); tc.method == "GET" && (strings.HasPrefix(tc.path, "/inventory") || strings.HasPrefix(tc.path, "/reservations")) {
+				if cc != want {
+					t.Errorf("%s %s: Cache-Control = %q, want %q", tc.method, tc.path, cc, want)
+				}
+			}
 		})
 	}
 }
