@@ -21,7 +21,7 @@ import (
 // first-party public client "storefront" and also auth's login page (docs/storefront.md, "Sign-in"):
 //
 //  1. POST /login: auth checks the password (POST /auth/login) and starts an auth session. The
-//     storefront keeps that session's ID for the next step only; the browser never sees it.
+//     storefront keeps that session's ID server-side (sign-out ends it); the browser never sees it.
 //  2. The storefront stores a pending login (state, PKCE verifier, where to go next) in the
 //     browser's own session and makes the authorization request (GET /auth/authorize, S256
 //     challenge) with the auth session, as auth's login page hands a signed-in browser back.
@@ -45,6 +45,8 @@ type pendingLogin struct {
 	Next     string    `json:"next"`
 	Flash    string    `json:"flash"`
 	Created  time.Time `json:"created"`
+	// AuthSession is the auth session of step 1, handed to the sign-in state at the callback.
+	AuthSession string `json:"auth_session"`
 }
 
 // randomToken returns 32 random bytes, base64url (43 characters): state and PKCE verifier.
@@ -81,7 +83,7 @@ func (s *site) startSignIn(w http.ResponseWriter, r *http.Request, email, passwo
 	if authSession == "" {
 		return "", &apiError{Status: http.StatusBadGateway, Code: shared.CodeUnavailable, Message: "Sign-in is temporarily unavailable. Please try again."}
 	}
-	p := pendingLogin{State: randomToken(), Verifier: randomToken(), Next: safeNext(next), Flash: flash, Created: time.Now()}
+	p := pendingLogin{State: randomToken(), Verifier: randomToken(), Next: safeNext(next), Flash: flash, Created: time.Now(), AuthSession: authSession}
 	b, _ := json.Marshal(p)
 	sid := s.ensureSession(w, r)
 	if err := s.store.SetValue(ctx, sid, valueLogin, string(b)); err != nil {
@@ -207,7 +209,8 @@ func handleAuthCallback(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		a := &authState{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: expiry(t.ExpiresIn), ClientID: s.cfg.ClientID, User: u}
+		a := &authState{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: expiry(t.ExpiresIn), ClientID: s.cfg.ClientID, User: u,
+			AuthSession: p.AuthSession}
 		if err := s.signIn(w, r, a); err != nil {
 			s.renderError(w, r, err)
 			return

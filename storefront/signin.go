@@ -21,6 +21,10 @@ type authState struct {
 	// with refresh and revoke.
 	ClientID string  `json:"client_id,omitempty"`
 	User     apiUser `json:"user"`
+	// AuthSession is the auth session the sign-in started (POST /auth/login), kept server-side only:
+	// the tokens' refresh family hangs off it, and sign-out ends it with its cookie, which works
+	// even after the access token has expired.
+	AuthSession string `json:"auth_session,omitempty"`
 }
 
 // clientForm is an OAuth form with the state's client_id, when it has one.
@@ -176,7 +180,7 @@ func (s *site) refresh(ctx context.Context, sid string, a *authState) (*authStat
 	case t.AccessToken == "" || t.RefreshToken == "":
 		return stillValid(a)
 	}
-	next := &authState{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: expiry(t.ExpiresIn), ClientID: a.ClientID, User: a.User}
+	next := &authState{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: expiry(t.ExpiresIn), ClientID: a.ClientID, User: a.User, AuthSession: a.AuthSession}
 	if u, err := s.userinfo(ctx, t.AccessToken); err == nil {
 		next.User = u
 	}
@@ -272,18 +276,26 @@ func (s *site) signOut(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// endAtAuth revokes a's refresh token (RFC 7009) and ends the auth session its access token names,
-// with every refresh family issued from it. Best effort: failures are logged, the tokens then die
-// with their lifetimes.
+// endAtAuth revokes a's refresh token (RFC 7009) and ends the auth session behind it, with every
+// refresh family issued from it: by the session's own cookie when the sign-in kept it, else by the
+// access token while it is valid. Best effort: failures are logged, the tokens then die with their
+// lifetimes and the auth session after its idle timeout.
 func (s *site) endAtAuth(ctx context.Context, a *authState) {
 	form := a.clientForm("token", a.RefreshToken, "token_type_hint", "refresh_token")
 	if _, err := s.gw.do(ctx, call{method: http.MethodPost, path: "/auth/revoke", form: form}); err != nil {
 		s.logger.WarnContext(ctx, "revoke at auth failed", "err", err)
 	}
-	if time.Now().Before(a.Expiry) {
-		if _, err := s.gw.do(ctx, call{method: http.MethodPost, path: "/auth/logout", token: a.AccessToken}); err != nil {
-			s.logger.WarnContext(ctx, "logout at auth failed", "err", err)
-		}
+	logout := call{method: http.MethodPost, path: "/auth/logout"}
+	switch {
+	case a.AuthSession != "":
+		logout.header = map[string]string{"Cookie": (&http.Cookie{Name: "session_id", Value: a.AuthSession}).String()}
+	case time.Now().Before(a.Expiry):
+		logout.token = a.AccessToken
+	default:
+		return
+	}
+	if _, err := s.gw.do(ctx, logout); err != nil {
+		s.logger.WarnContext(ctx, "logout at auth failed", "err", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -324,4 +325,58 @@ func TestRefreshWaitsForOtherInstance(t *testing.T) {
 			t.Fatalf("refresh with an expired token and the lock held = %+v, %v; want a 503", got, err)
 		}
 	})
+}
+
+// TestSignOutEndsAuthSession: signing out ends the auth session the sign-in started (and with it
+// every refresh family issued from it), even when the access token has already expired and auth
+// cannot be reached for a refresh: the storefront keeps that session's ID server-side for this.
+func TestSignOutEndsAuthSession(t *testing.T) {
+	t.Parallel()
+	gw := newFakeGateway(t)
+	store := newMemSessionStore()
+	h, _ := newTestServerStore(t, gw, store)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	authSessions := func() int {
+		gw.mu.Lock()
+		defer gw.mu.Unlock()
+		n := 0
+		for _, u := range gw.sessions {
+			if u.ID == fakeCustomer.ID {
+				n++
+			}
+		}
+		return n
+	}
+	if n := authSessions(); n != 1 {
+		t.Fatalf("auth sessions of the customer after sign-in = %d, want 1", n)
+	}
+
+	// The access token expires and auth's token endpoint is down: no refresh can save it.
+	sid := b.cookie(cookieSession).Value
+	vals, err := store.Values(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := decodeAuth(vals[valueAuth])
+	if a == nil {
+		t.Fatal("no sign-in state in the session")
+	}
+	a.Expiry = time.Now().Add(-time.Minute)
+	raw, _ := json.Marshal(a)
+	if err := store.SetValue(context.Background(), sid, valueAuth, string(raw)); err != nil {
+		t.Fatal(err)
+	}
+	gw.failWith("POST /auth/token", http.StatusServiceUnavailable)
+
+	// The home page cannot show who is signed in now (auth unreachable): take the form's CSRF token
+	// from the sign-in page, which always has one.
+	if p := b.submit("/login", "/logout", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("POST /logout: status = %d, want 303", p.status)
+	}
+	if n := authSessions(); n != 0 {
+		t.Errorf("auth sessions of the customer after sign-out = %d, want 0 (left alive at auth)", n)
+	}
 }
