@@ -3,26 +3,21 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // redisClientForTest returns Redis-backed stores on REDIS_TEST_URL, or nil when it is unset. Nothing
 // is flushed: every test uses random keys.
 func redisClientForTest(t *testing.T) *redisTestClient {
-	url := os.Getenv("REDIS_TEST_URL")
-	if url == "" {
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
 		return nil
 	}
-	rdb, err := shared.NewRedis(shared.RedisConfig{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
 	return &redisTestClient{sessions: &redisSessionStore{rdb: rdb}, grants: &redisGrantStore{rdb: rdb},
 		limiter: &redisLimiter{rdb: rdb, prefix: "test:" + shared.NewID() + ":", policy: accountPolicy}}
 }

@@ -5,11 +5,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // BenchmarkProxy measures one request through the gateway over loopback HTTP, client → gateway →
@@ -45,12 +45,7 @@ func BenchmarkProxy(b *testing.B) {
 				b.Fatal(err)
 			}
 			var kv kvStore = newMemStore()
-			if u := os.Getenv("REDIS_TEST_URL"); u != "" {
-				rdb, err := shared.NewRedis(shared.RedisConfig{URL: u})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer rdb.Close()
+			if rdb := sharedtest.Redis(b); rdb != nil {
 				kv = newRedisStore(rdb)
 			}
 			logger := slog.New(slog.DiscardHandler)

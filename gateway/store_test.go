@@ -3,25 +3,20 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestRedisIndexDropsExpiredEntries: the purge index keeps only live entries, so distinct query
 // strings cannot grow it without bound between product writes. Needs REDIS_TEST_URL.
 func TestRedisIndexDropsExpiredEntries(t *testing.T) {
-	u := os.Getenv("REDIS_TEST_URL")
-	if u == "" {
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
 		t.Skip("REDIS_TEST_URL not set")
 	}
-	rdb, err := shared.NewRedis(shared.RedisConfig{URL: u})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
 	kv := newRedisStore(rdb)
 	ctx := t.Context()
 	prefix := "gwtest:" + shared.NewID() + ":"
@@ -55,12 +50,7 @@ func TestRedisIndexDropsExpiredEntries(t *testing.T) {
 func TestStoreContract(t *testing.T) {
 	t.Parallel()
 	stores := map[string]kvStore{"mem": newMemStore()}
-	if u := os.Getenv("REDIS_TEST_URL"); u != "" {
-		rdb, err := shared.NewRedis(shared.RedisConfig{URL: u})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rdb.Close() })
+	if rdb := sharedtest.Redis(t); rdb != nil {
 		stores["redis"] = newRedisStore(rdb)
 	}
 	for name, kv := range stores {

@@ -4,27 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // redisStoreForTest returns a Redis-backed store on REDIS_TEST_URL, or nil when it is unset. Nothing
 // is flushed: every test uses fresh random session IDs.
 func redisStoreForTest(t *testing.T) *redisSessionStore {
-	url := os.Getenv("REDIS_TEST_URL")
-	if url == "" {
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
 		return nil
 	}
-	rdb, err := shared.NewRedis(shared.RedisConfig{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
 	return &redisSessionStore{rdb: rdb}
 }
 

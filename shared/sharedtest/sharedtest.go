@@ -1,5 +1,6 @@
 // Package sharedtest holds test doubles for the shared plumbing: an in-memory event publisher, a token
-// issuer with a real JWKS endpoint, and helpers to wait for a started server. Only tests import it.
+// issuer with a real JWKS endpoint, the contract tests' Redis, and helpers to wait for a started
+// server. Only tests import it.
 package sharedtest
 
 import (
@@ -13,12 +14,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/goshop/platform/shared"
+	"github.com/redis/go-redis/v9"
 )
 
 // Publisher records published events; it implements shared.Publisher. Set Err to make Publish fail.
@@ -178,4 +181,21 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Redis returns a client for the Redis named by REDIS_TEST_URL (make test-contract points it at a
+// real redis-server), closed when the test ends, or nil when the variable is unset: the caller then
+// skips its Redis case. Nothing is flushed: tests must use keys of their own.
+func Redis(tb testing.TB) *redis.Client {
+	tb.Helper()
+	u := os.Getenv("REDIS_TEST_URL")
+	if u == "" {
+		return nil
+	}
+	rdb, err := shared.NewRedis(shared.RedisConfig{URL: u})
+	if err != nil {
+		tb.Fatalf("REDIS_TEST_URL: %v", err)
+	}
+	tb.Cleanup(func() { rdb.Close() })
+	return rdb
 }
