@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/goshop/platform/shared"
 )
@@ -56,22 +57,16 @@ func newIssuer(addr, name string) (*issuer, error) {
 
 func (iss *issuer) close() { iss.srv.Close() }
 
-// token returns an access token for userID with role, valid for an hour.
+// token returns an access token for userID with role, valid for an hour, signed as sharedtest's
+// issuer and auth sign theirs (jwt/v5, shared.AccessClaims).
 func (iss *issuer) token(userID, role string) (string, error) {
 	now := time.Now()
-	header, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": shared.AccessTokenType, "kid": iss.kid})
-	claims, _ := json.Marshal(map[string]any{"sub": userID, "role": role, "iss": iss.name,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
-	signing := b64(header) + "." + b64(claims)
-	digest := sha256.Sum256([]byte(signing))
-	r, s, err := ecdsa.Sign(rand.Reader, iss.key, digest[:])
-	if err != nil {
-		return "", err
-	}
-	sig := make([]byte, 64) // JWS ES256: r || s, 32 bytes each
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return signing + "." + b64(sig), nil
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, shared.AccessClaims{Role: role,
+		RegisteredClaims: jwt.RegisteredClaims{Subject: userID, Issuer: iss.name,
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})
+	t.Header["kid"] = iss.kid
+	t.Header["typ"] = shared.AccessTokenType
+	return t.SignedString(iss.key)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
