@@ -101,15 +101,23 @@ func (s *site) saveAuth(ctx context.Context, sid string, a *authState) error {
 	return s.store.SetValue(ctx, sid, valueAuth, string(b))
 }
 
+// storedAuth reads the session's sign-in state as stored (nil when signed out), without refreshing.
+func (s *site) storedAuth(ctx context.Context, sid string) (*authState, error) {
+	vals, err := s.store.Values(ctx, sid)
+	if err != nil {
+		return nil, err
+	}
+	return decodeAuth(vals[valueAuth]), nil
+}
+
 // loadAuth reads the session's sign-in state, refreshing its tokens when due.
 func (s *site) loadAuth(ctx context.Context, sid string) (*authState, error) {
 	rctx, cancel := context.WithTimeout(ctx, storeReadTimeout)
-	vals, err := s.store.Values(rctx, sid)
+	a, err := s.storedAuth(rctx, sid)
 	cancel()
 	if err != nil {
 		return nil, err
 	}
-	a := decodeAuth(vals[valueAuth])
 	if a == nil || !needsRefresh(a, time.Now()) {
 		return a, nil
 	}
@@ -141,11 +149,10 @@ func (s *site) refresh(ctx context.Context, sid string, a *authState) (*authStat
 		deadline := time.Now().Add(refreshWait)
 		for time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
-			vals, err := s.store.Values(ctx, sid)
+			b, err := s.storedAuth(ctx, sid)
 			if err != nil {
 				return nil, err
 			}
-			b := decodeAuth(vals[valueAuth])
 			if b == nil || !needsRefresh(b, time.Now()) {
 				return b, nil
 			}
@@ -154,11 +161,10 @@ func (s *site) refresh(ctx context.Context, sid string, a *authState) (*authStat
 	}
 	defer s.store.Unlock(context.WithoutCancel(ctx), sid, "refresh")
 	// Someone may have finished a refresh between our read and the lock.
-	vals, err := s.store.Values(ctx, sid)
+	cur, err := s.storedAuth(ctx, sid)
 	if err != nil {
 		return nil, err
 	}
-	cur := decodeAuth(vals[valueAuth])
 	if cur == nil || !needsRefresh(cur, time.Now()) {
 		return cur, nil
 	}
@@ -230,11 +236,11 @@ func (s *site) signIn(w http.ResponseWriter, r *http.Request, a *authState) erro
 	v := visitorFrom(r.Context())
 	sid := newSessionID()
 	if v.sid != "" {
-		vals, err := s.store.Values(r.Context(), v.sid)
+		old, err := s.storedAuth(r.Context(), v.sid)
 		if err != nil {
 			return err
 		}
-		if old := decodeAuth(vals[valueAuth]); old != nil {
+		if old != nil {
 			s.endAtAuth(r.Context(), old) // signing in again: the previous sign-in ends
 		}
 		if err := s.store.Rotate(r.Context(), v.sid, sid); err != nil {
@@ -260,11 +266,11 @@ func (s *site) signOut(w http.ResponseWriter, r *http.Request) error {
 	if v.sid == "" {
 		return nil
 	}
-	vals, err := s.store.Values(r.Context(), v.sid)
+	a, err := s.storedAuth(r.Context(), v.sid)
 	if err != nil {
 		return err
 	}
-	if a := decodeAuth(vals[valueAuth]); a != nil {
+	if a != nil {
 		s.endAtAuth(r.Context(), a)
 	}
 	if err := s.store.Delete(r.Context(), v.sid); err != nil {
