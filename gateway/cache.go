@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -120,10 +121,33 @@ type responseCache struct {
 	outcomes     map[string]map[string]*shared.Counter
 	statusValues map[string][]string
 
-	// generations count purges per service: a fetch that started before a purge must not store its
-	// (possibly pre-write) response after it.
+	// generations count purges per service and per path stripe: a fetch that started before a
+	// purge that concerns it must not store its (possibly pre-write) response after it.
 	genMu       sync.Mutex
-	generations map[string]*atomic.Uint64
+	generations map[string]*purgeGenerations
+}
+
+// pathStripes is how many path generation counters each service has (a power of two): 8 KiB per
+// service, whatever paths clients send.
+const pathStripes = 1024
+
+// purgeGenerations counts the purges of one service: all of it (writes, pub/sub) in service, and
+// of named paths (events) in the stripe of each path. Paths are striped by a hash of the stripped
+// path without its query, so a path's purge covers every query string of it. Two paths sharing a
+// stripe only make a fetch skip a store it could have made, never store one it must not.
+type purgeGenerations struct {
+	seed    maphash.Seed
+	service atomic.Uint64
+	paths   [pathStripes]atomic.Uint64
+}
+
+// path returns the counter of path's stripe.
+func (g *purgeGenerations) path(path string) *atomic.Uint64 {
+	return &g.paths[maphash.String(g.seed, path)&(pathStripes-1)]
+}
+
+func newPurgeGenerations() *purgeGenerations {
+	return &purgeGenerations{seed: maphash.MakeSeed()}
 }
 
 func newResponseCache(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared.Metrics) *responseCache {
@@ -136,7 +160,7 @@ func newResponseCache(kv kvStore, cfg Config, logger *slog.Logger, metrics *shar
 		timeout:     cfg.UpstreamTimeout + time.Second,
 		logger:      logger,
 		results:     metrics.Counter("gateway_cache_requests_total", "Cache outcomes by service and X-Cache-Status.", "upstream", "status"),
-		generations: map[string]*atomic.Uint64{},
+		generations: map[string]*purgeGenerations{},
 	}
 	c.outcomes = map[string]map[string]*shared.Counter{}
 	c.statusValues = map[string][]string{}
@@ -144,7 +168,7 @@ func newResponseCache(kv kvStore, cfg Config, logger *slog.Logger, metrics *shar
 		c.statusValues[st] = []string{st}
 	}
 	for _, s := range cfg.Services {
-		c.generations[s.Name] = new(atomic.Uint64)
+		c.generations[s.Name] = newPurgeGenerations()
 		c.outcomes[s.Name] = map[string]*shared.Counter{}
 		for st := range c.statusValues {
 			c.outcomes[s.Name][st] = c.results.With(s.Name, st)
@@ -256,9 +280,12 @@ type fetchResult struct {
 // fetch makes one upstream request for key on behalf of every concurrent miss, stores the answer
 // when it is shareable and store is set, and serves it (or, if the upstream failed, a stale entry).
 func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, path, key string, rule cacheRule, stale *entry, store bool, next http.Handler) {
-	gen := c.generation(service)
+	gens := c.generation(service)
+	pathGen := gens.path(path)
 	v, _, _ := c.group.Do(key, func() (any, error) {
-		before := gen.Load()
+		// Only purges of the whole service or of this path stop the store; the many events about
+		// other paths (a stock change per order) do not.
+		before, pathBefore := gens.service.Load(), pathGen.Load()
 		// A miss that arrives just as the previous fetch for key finishes starts a new flight; look
 		// again so that it is served what that fetch stored rather than going upstream twice.
 		if store {
@@ -300,8 +327,8 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, p
 		}
 		e.FreshUntil = now.Add(ttl)
 		e.StaleUntil = e.FreshUntil.Add(c.staleFor)
-		if gen.Load() != before {
-			return fetchResult{e: e}, nil // a write purged the service meanwhile
+		if gens.service.Load() != before || pathGen.Load() != pathBefore {
+			return fetchResult{e: e}, nil // the service or this path was purged meanwhile
 		}
 		if err := c.kv.Set(ctx, key, encodeEntry(e), ttl+c.staleFor, indexKey(service), pathIndexKey(service, path)); err != nil {
 			c.logger.DebugContext(r.Context(), "cache store failed", "key", key, "err", err)
@@ -385,18 +412,20 @@ func (c *responseCache) purge(ctx context.Context, service string) {
 // dropLocal forgets service's entries in the in-process layer, and makes fetches that started
 // before now not store their answers.
 func (c *responseCache) dropLocal(service string) {
-	c.generation(service).Add(1)
+	c.generation(service).service.Add(1)
 	c.l1.DeletePrefix("gw:c:" + service + ":")
 }
 
 // purgePaths drops the entries of service's stripped paths (every query string of each), here and in
 // Redis. It does not announce the purge on the bus: it is called for Kafka events, which every gateway
-// instance reads itself. Redis failing is returned, so the event is retried.
+// instance reads itself. Redis failing is returned, so the event is retried. Only fetches of these
+// paths that are under way are kept from storing, not the rest of the service's.
 func (c *responseCache) purgePaths(ctx context.Context, service string, paths ...string) error {
-	c.generation(service).Add(1)
+	gens := c.generation(service)
 	bases := make([]string, len(paths))
 	indexes := make([]string, len(paths))
 	for i, p := range paths {
+		gens.path(p).Add(1)
 		bases[i] = cacheKey(service, p, nil)
 		indexes[i] = pathIndexKey(service, p)
 	}
@@ -411,12 +440,13 @@ func (c *responseCache) purgePaths(ctx context.Context, service string, paths ..
 	return c.kv.Purge(ctx, indexes...)
 }
 
-func (c *responseCache) generation(service string) *atomic.Uint64 {
+// generation returns service's purge counters, made on first use for a service not configured.
+func (c *responseCache) generation(service string) *purgeGenerations {
 	c.genMu.Lock()
 	defer c.genMu.Unlock()
 	g, ok := c.generations[service]
 	if !ok {
-		g = new(atomic.Uint64)
+		g = newPurgeGenerations()
 		c.generations[service] = g
 	}
 	return g

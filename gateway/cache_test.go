@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -497,5 +499,103 @@ func TestCacheNegativeTTL(t *testing.T) {
 		if ttl, ok := storable(b, rule); ttl != tt.want || ok != (tt.want > 0) {
 			t.Errorf("storable(%d, Cache-Control %q) = %s, %v; want %s", tt.status, tt.cc, ttl, ok, tt.want)
 		}
+	}
+}
+
+// blockFirstFill makes up's first request wait for release once it has signalled arrived, so a
+// test can purge while that fill is under way; later requests are answered at once.
+func blockFirstFill(up *upstream) (arrived, release chan struct{}) {
+	arrived, release = make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		if first.CompareAndSwap(false, true) {
+			close(arrived)
+			<-release
+		}
+		io.WriteString(w, up.name+" "+r.URL.RequestURI())
+	})
+	return arrived, release
+}
+
+// pathOffStripes returns fmt.Sprintf(format, n) for the first n ≥ 1 whose purge stripe in service is
+// none of taken's, so a test about paths that do not share a stripe holds whatever the hash seed.
+func pathOffStripes(tb testing.TB, c *responseCache, service, format string, taken ...string) string {
+	tb.Helper()
+	g := c.generation(service)
+next:
+	for n := 1; n <= 100; n++ {
+		p := fmt.Sprintf(format, n)
+		for _, q := range taken {
+			if g.path(p) == g.path(q) {
+				continue next
+			}
+		}
+		return p
+	}
+	tb.Fatalf("no %q off the stripes of %v", format, taken)
+	return ""
+}
+
+// TestCacheFillRacesPurge: a fill under way when its path or its whole service is purged is served
+// but not stored (its answer may predate the write, and every query string of a purged path is
+// covered); a purge of another path of the service does not stop it.
+func TestCacheFillRacesPurge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		target string // the fill; its stripped path is target without "/inventory" and the query
+		purge  func(ctx context.Context, tb testing.TB, c *responseCache, path string)
+		stored bool
+	}{
+		{"another path purged", "/inventory/inventory/SKU-1", func(ctx context.Context, tb testing.TB, c *responseCache, path string) {
+			if err := c.purgePaths(ctx, "inventory", pathOffStripes(tb, c, "inventory", "/inventory/SKU-%d", path)); err != nil {
+				tb.Fatal(err)
+			}
+		}, true},
+		{"its path purged", "/inventory/inventory/SKU-1", func(ctx context.Context, tb testing.TB, c *responseCache, path string) {
+			if err := c.purgePaths(ctx, "inventory", "/inventory/SKU-2", path); err != nil {
+				tb.Fatal(err)
+			}
+		}, false},
+		{"its path purged, fill with a query", "/inventory/inventory/batch?skus=SKU-1,SKU-2", func(ctx context.Context, tb testing.TB, c *responseCache, path string) {
+			if err := c.purgePaths(ctx, "inventory", path); err != nil {
+				tb.Fatal(err)
+			}
+		}, false},
+		{"service purged", "/inventory/inventory/SKU-1", func(ctx context.Context, tb testing.TB, c *responseCache, path string) {
+			c.purge(ctx, "inventory")
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := newUpstream(t, "inventory")
+			arrived, release := blockFirstFill(up)
+			e := newTestEnv(t, map[string]string{"INVENTORY_SERVICE_URLS": up.server.URL})
+			u, err := url.Parse(tt.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := strings.TrimPrefix(u.Path, "/inventory")
+			done := make(chan *httptest.ResponseRecorder)
+			go func() { done <- e.do(t, "GET", tt.target, nil) }()
+			<-arrived // the fill has read the generations and is upstream
+			tt.purge(t.Context(), t, e.gw.cache, path)
+			close(release)
+			rec := <-done
+			wantFirst, wantNext, wantCalls := cacheBypass, cacheMiss, int64(2)
+			if tt.stored {
+				wantFirst, wantNext, wantCalls = cacheMiss, cacheHit, 1
+			}
+			if got := cacheStatus(rec); rec.Code != http.StatusOK || got != wantFirst {
+				t.Errorf("GET %s racing the purge: %d %s, want 200 %s", tt.target, rec.Code, got, wantFirst)
+			}
+			if rec := e.do(t, "GET", tt.target, nil); cacheStatus(rec) != wantNext {
+				t.Errorf("GET %s again: X-Cache-Status = %q, want %q", tt.target, cacheStatus(rec), wantNext)
+			}
+			if n := up.calls.Load(); n != wantCalls {
+				t.Errorf("upstream calls = %d, want %d", n, wantCalls)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,53 @@ func TestEventsPurgeInventory(t *testing.T) {
 		if rec := e.do(t, "GET", target, nil); cacheStatus(rec) != want[i] {
 			t.Errorf("GET %s after inventory.updated SKU-1: X-Cache-Status = %q, want %q", target, cacheStatus(rec), want[i])
 		}
+	}
+}
+
+// TestEventsDuringFill: under checkout load inventory.updated events keep coming while stock is
+// read; a fill under way is stored unless an event names its SKU (or the list or batch).
+func TestEventsDuringFill(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		sameSKU bool
+		stored  bool
+	}{
+		{"another SKU updated", false, true},
+		{"its SKU updated", true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := newUpstream(t, "inventory")
+			arrived, release := blockFirstFill(up)
+			e := newTestEnv(t, map[string]string{"INVENTORY_SERVICE_URLS": up.server.URL})
+			// SKUs whose paths share no purge stripe with the event's other paths, so the outcome
+			// does not depend on the hash seed.
+			path := pathOffStripes(t, e.gw.cache, "inventory", "/inventory/SKU-%d", "/inventory", "/inventory/batch")
+			sku := strings.TrimPrefix(path, "/inventory/")
+			if !tt.sameSKU {
+				sku = strings.TrimPrefix(pathOffStripes(t, e.gw.cache, "inventory", "/inventory/SKU-%d", path), "/inventory/")
+			}
+			target := "/inventory" + path
+			done := make(chan *httptest.ResponseRecorder)
+			go func() { done <- e.do(t, "GET", target, nil) }()
+			<-arrived
+			if err := e.gw.events.handle(t.Context(), testEvent(t, "inventory.updated", sku, map[string]any{"sku": sku, "available": 4})); err != nil {
+				t.Fatal(err)
+			}
+			close(release)
+			rec := <-done
+			wantFirst, wantNext := cacheBypass, cacheMiss
+			if tt.stored {
+				wantFirst, wantNext = cacheMiss, cacheHit
+			}
+			if cacheStatus(rec) != wantFirst {
+				t.Errorf("GET %s during inventory.updated %s: X-Cache-Status = %q, want %q", target, sku, cacheStatus(rec), wantFirst)
+			}
+			if rec := e.do(t, "GET", target, nil); cacheStatus(rec) != wantNext {
+				t.Errorf("GET %s again: X-Cache-Status = %q, want %q", target, cacheStatus(rec), wantNext)
+			}
+		})
 	}
 }
 
