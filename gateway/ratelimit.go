@@ -55,25 +55,51 @@ func isAuthWrite(r *http.Request) bool {
 // limit wraps a proxied route.
 func (l *rateLimiter) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
+		if l.allow(w, r) {
 			next.ServeHTTP(w, r)
-			return
 		}
-		authWrite := isAuthWrite(r) && l.auth.Rate != 0
-		if authWrite || l.general.Rate != 0 { // the address is work: only when a limit needs it
-			ip := clientIP(r, l.trusted)
-			if authWrite && !l.take(w, r, "auth", "gw:rl:auth:"+ip, l.auth) {
-				return
-			}
-			if !l.take(w, r, "ip", "gw:rl:ip:"+ip, l.general) {
-				return
-			}
-		}
-		if cred := credentialKey(r); cred != "" && !l.take(w, r, "user", "gw:rl:user:"+cred, l.user) {
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// allow takes r's tokens from every bucket that applies and sets the RateLimit headers; it answers
+// 429 and returns false when one is empty.
+func (l *rateLimiter) allow(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodOptions {
+		return true
+	}
+	authWrite := isAuthWrite(r) && l.auth.Rate != 0
+	if authWrite || l.general.Rate != 0 { // the address is work: only when a limit needs it
+		ip := clientIP(r, l.trusted)
+		if authWrite && !l.take(w, r, "auth", "gw:rl:auth:"+ip, l.auth) {
+			return false
+		}
+		if !l.take(w, r, "ip", "gw:rl:ip:"+ip, l.general) {
+			return false
+		}
+	}
+	if cred := credentialKey(r); cred != "" && !l.take(w, r, "user", "gw:rl:user:"+cred, l.user) {
+		return false
+	}
+	return true
+}
+
+// takeLeased takes r's token from its IP bucket's in-process lease and sets the RateLimit headers,
+// for a request that needs no other bucket (not credentialed, not a login). false: nothing was
+// taken or written, and r must go through allow (the lease is empty or gone: a refill, maybe a 429).
+func (l *rateLimiter) takeLeased(w http.ResponseWriter, r *http.Request) bool {
+	if l.general.Rate == 0 {
+		return true
+	}
+	ls, ok := l.leases.Get("gw:rl:ip:"+clientIP(r, l.trusted), time.Now())
+	if !ok {
+		return false
+	}
+	left := ls.tokens.Add(-1)
+	if left < 0 {
+		return false
+	}
+	setRateHeaders(w.Header(), l.general, ls.remaining+int(left), ls.reset)
+	return true
 }
 
 // credentialKey names the caller's credential without keeping it: a hash of the bearer token, else

@@ -64,8 +64,15 @@ func (gw *gateway) pool(service string) (*pool, bool) {
 	return gw.pools[i], true
 }
 
-// NewServer returns the gateway's handler: the platform middleware stack and CORS around the routes.
+// NewServer returns the gateway's handler: in-process cache hits answered up front (hitPath), and
+// everything else through the platform middleware stack and CORS around the routes.
 func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) http.Handler {
+	return newHitPath(gw, cfg.TrustedProxies, logger, metrics, newStack(logger, cfg, metrics, ready, gw))
+}
+
+// newStack is the gateway's handler for every request: the platform middleware stack, HSTS and CORS
+// around the routes.
+func newStack(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, logger, cfg, metrics, ready, gw)
 	return shared.Stack(logger, metrics, mux, hsts(cfg.TrustedProxies), cors(cfg.AllowedOrigins))
@@ -77,12 +84,20 @@ func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *
 func hsts(trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.TLS != nil || (strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") && peerTrusted(r, trusted)) {
-				w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			if isHTTPS(r, trusted) {
+				w.Header()["Strict-Transport-Security"] = hstsValue
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// hstsValue is Strict-Transport-Security's value, shared by every response that carries it.
+var hstsValue = []string{"max-age=63072000; includeSubDomains"}
+
+// isHTTPS reports whether r reached the shop over TLS: here, or at a trusted proxy in front.
+func isHTTPS(r *http.Request, trusted []netip.Prefix) bool {
+	return r.TLS != nil || (strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") && peerTrusted(r, trusted))
 }
 
 // bodyLimit refuses request bodies over max bytes: at once when Content-Length says so, else when the
