@@ -14,13 +14,13 @@ import (
 // hitPath answers the gateway's commonest request before the middleware stack runs: an anonymous GET
 // or HEAD of a cached route whose entry is in the in-process layer. The answer is the one the stack
 // gives (request ID, security headers, HSTS, the IP rate limit, the entry with X-Cache-Status and
-// Age, the request metrics), without the stack's per-layer work: a context and a copy of the request
-// for the request ID, a status recorder, the mux lookup, the identity step. That work was a sixth of
-// a HIT's CPU (docs/gateway.md, Numbers).
+// Age, the request metrics and access log line), without the stack's per-layer work: a context and
+// a copy of the request for the request ID, a status recorder, the mux lookup, the identity step.
+// That work was a sixth of a HIT's CPU (docs/gateway.md, Numbers).
 //
 // Anything it is not sure of goes to the stack unchanged: credentials or any cookie, CORS (Origin),
-// conditional requests, upgrades, a body, an escaped or unclean path, access logging on, an L1 miss,
-// and a rate limit that needs more than a token from the in-process lease (a refill, a 429).
+// conditional requests, upgrades, a body, an escaped or unclean path, an L1 miss, and a rate limit
+// that needs more than a token from the in-process lease (a refill, a 429).
 // TestHitPathSameAnswers sends the same requests through both and compares the answers.
 type hitPath struct {
 	cache   *responseCache
@@ -71,7 +71,7 @@ func (p *hitPath) serve(w http.ResponseWriter, r *http.Request) bool {
 	if strings.Contains(path, "//") || strings.Contains(path, "/.") { // the mux would redirect
 		return false
 	}
-	if _, ok := p.cache.rule(service, path); !ok || p.logger.Enabled(r.Context(), slog.LevelInfo) {
+	if _, ok := p.cache.rule(service, path); !ok {
 		return false
 	}
 	var query url.Values
@@ -84,17 +84,27 @@ func (p *hitPath) serve(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	wh := w.Header()
-	if id := h.Get(shared.RequestIDHeader); shared.SaneRequestID(id) {
+	id := h.Get(shared.RequestIDHeader)
+	if shared.SaneRequestID(id) {
 		wh[requestIDHeaderKey] = h[requestIDHeaderKey][:1:1]
 	} else {
-		wh[requestIDHeaderKey] = []string{shared.NewRequestID()}
+		id = shared.NewRequestID()
+		wh[requestIDHeaderKey] = []string{id}
 	}
 	shared.SetSecurityHeaders(wh)
 	if isHTTPS(r, p.trusted) {
 		wh["Strict-Transport-Security"] = hstsValue
 	}
 	p.cache.serveEntry(w, r, service, e, cacheHit, now)
-	p.metrics.Observe(pattern, r.Method, e.Status, time.Since(now))
+	took := time.Since(now)
+	p.metrics.Observe(pattern, r.Method, e.Status, took)
+	if ctx := r.Context(); p.logger.Enabled(ctx, slog.LevelInfo) {
+		var n int64
+		if r.Method != http.MethodHead {
+			n = int64(len(e.Body))
+		}
+		shared.LogAccess(ctx, p.logger, slog.LevelInfo, r, id, pattern, e.Status, n, took)
+	}
 	return true
 }
 

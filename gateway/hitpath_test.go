@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // hitPathCase is one request sent to the gateway in TestHitPathSameAnswers and TestHitPathTakes.
@@ -48,15 +50,16 @@ var hitPathCases = []hitPathCase{
 
 // hitPathGateway is a gateway in front of a fake product/inventory/order upstream, with its cache
 // primed (each cacheable target fetched once) and a generous rate limit.
-func hitPathGateway(t *testing.T, up *httptest.Server, fast bool) (http.Handler, *shared.Metrics) {
+func hitPathGateway(t *testing.T, up *httptest.Server, fast bool) (http.Handler, *shared.Metrics, *sharedtest.LogBuffer) {
 	t.Helper()
-	env := map[string]string{"LOG_LEVEL": "warn", "GATEWAY_RATE_LIMIT": "1/h:1000", "GATEWAY_TRUSTED_PROXIES": "192.0.2.0/24",
+	env := map[string]string{"GATEWAY_CACHE_L1_TTL": "1m", "GATEWAY_RATE_LIMIT": "1/h:1000", "GATEWAY_TRUSTED_PROXIES": "192.0.2.0/24",
 		"PRODUCT_SERVICE_URLS": up.URL, "INVENTORY_SERVICE_URLS": up.URL, "ORDER_SERVICE_URLS": up.URL}
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := shared.NewLogger(io.Discard, "gateway", "warn")
+	logs := &sharedtest.LogBuffer{}
+	logger := shared.NewLogger(logs, "gateway", "info")
 	metrics := shared.NewMetrics("gateway")
 	gw := newGateway(logger, cfg, metrics, newMemStore())
 	h := newStack(logger, cfg, metrics, shared.NewReadiness(), gw)
@@ -70,7 +73,7 @@ func hitPathGateway(t *testing.T, up *httptest.Server, fast bool) (http.Handler,
 			t.Fatalf("priming GET %s: X-Cache-Status %q, want MISS", target, got)
 		}
 	}
-	return h, metrics
+	return h, metrics, logs
 }
 
 func hitPathUpstream(t *testing.T) *httptest.Server {
@@ -104,11 +107,11 @@ func (c hitPathCase) request() *http.Request {
 
 // TestHitPathSameAnswers sends every case, and then enough requests to run the rate limit's leases
 // dry and into 429s, to a gateway with hitPath and to one with the middleware stack alone: status,
-// body, headers and request metrics must be the same.
+// body, headers, log lines and request metrics must be the same.
 func TestHitPathSameAnswers(t *testing.T) {
 	up := hitPathUpstream(t)
-	fast, fastMetrics := hitPathGateway(t, up, true)
-	stack, stackMetrics := hitPathGateway(t, up, false)
+	fast, fastMetrics, fastLogs := hitPathGateway(t, up, true)
+	stack, stackMetrics, stackLogs := hitPathGateway(t, up, false)
 	generatedID := regexp.MustCompile(`^[0-9a-f]{32}$`)
 	requestIDInBody := regexp.MustCompile(`"request_id":"[^"]*"`)
 	var cases []hitPathCase
@@ -121,8 +124,13 @@ func TestHitPathSameAnswers(t *testing.T) {
 	limited := 0
 	for i, c := range cases {
 		wf, ws := httptest.NewRecorder(), httptest.NewRecorder()
+		fastFrom, stackFrom := len(fastLogs.String()), len(stackLogs.String())
 		fast.ServeHTTP(wf, c.request())
 		stack.ServeHTTP(ws, c.request())
+		lf, ls := logLines(t, fastLogs.String()[fastFrom:]), logLines(t, stackLogs.String()[stackFrom:])
+		if len(lf) == 0 || !slices.Equal(lf, ls) {
+			t.Fatalf("request %d (%s %s, %s): log lines differ\nhitPath: %q\nstack:   %q", i, c.method, c.target, c.name, lf, ls)
+		}
 		bf, bs := requestIDInBody.ReplaceAll(wf.Body.Bytes(), nil), requestIDInBody.ReplaceAll(ws.Body.Bytes(), nil)
 		if wf.Code != ws.Code || !bytes.Equal(bf, bs) {
 			t.Fatalf("request %d (%s %s, %s): hitPath %d %q, stack %d %q", i, c.method, c.target, c.name, wf.Code, wf.Body, ws.Code, ws.Body)
@@ -131,7 +139,7 @@ func TestHitPathSameAnswers(t *testing.T) {
 			limited++
 		}
 		hf, hs := wf.Result().Header, ws.Result().Header
-		for _, k := range []string{"Date", "Ratelimit-Reset", "Retry-After"} {
+		for _, k := range []string{"Date", "Age", "Ratelimit-Reset", "Retry-After"} {
 			if (hf[k] == nil) != (hs[k] == nil) {
 				t.Errorf("request %d (%s): %s %q with hitPath, %q without", i, c.name, k, hf[k], hs[k])
 			}
@@ -161,7 +169,7 @@ func TestHitPathSameAnswers(t *testing.T) {
 // would pass with a hitPath that never answers anything.
 func TestHitPathTakes(t *testing.T) {
 	up := hitPathUpstream(t)
-	h, _ := hitPathGateway(t, up, true)
+	h, _, _ := hitPathGateway(t, up, true)
 	p := h.(*hitPath)
 	for _, c := range hitPathCases {
 		warm := hitPathCase{method: "GET", target: "/product/products", remote: c.remote}
@@ -186,6 +194,28 @@ func headersEqual(a, b http.Header) bool {
 		}
 	}
 	return true
+}
+
+// logLines returns the JSON log lines in s without what differs between two runs of one request
+// (time, request ID, duration).
+func logLines(t *testing.T, s string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		delete(m, "time")
+		delete(m, "request_id")
+		delete(m, "duration_ms")
+		b, _ := json.Marshal(m)
+		out = append(out, string(b))
+	}
+	return out
 }
 
 // requestCounts returns the http_requests_total lines of m's exposition.

@@ -189,18 +189,24 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			if rec.Status == 0 {
 				rec.Status = http.StatusOK
 			}
-			logger.LogAttrs(ctx, level, "request",
-				slog.String("request_id", RequestIDFrom(ctx)),
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.String("route", RouteFrom(ctx, r)),
-				slog.Int("status", rec.Status),
-				slog.Int64("bytes", rec.Bytes),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-				slog.String("remote", r.RemoteAddr),
-			)
+			LogAccess(ctx, logger, level, r, RequestIDFrom(ctx), RouteFrom(ctx, r), rec.Status, rec.Bytes, time.Since(start))
 		})
 	}
+}
+
+// LogAccess writes AccessLog's line for one request: for a handler that answers before the
+// middleware stack runs.
+func LogAccess(ctx context.Context, logger *slog.Logger, level slog.Level, r *http.Request, requestID, route string, status int, bytes int64, d time.Duration) {
+	logger.LogAttrs(ctx, level, "request",
+		slog.String("request_id", requestID),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Int64("bytes", bytes),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.String("remote", r.RemoteAddr),
+	)
 }
 
 // Recover turns a panic in a handler into a logged 500 in the error shape. http.ErrAbortHandler is
