@@ -2,7 +2,9 @@
 # compare.sh runs the gateway and nginx side by side as the same proxy in front of the same backend
 # (nginx serving a 2 KiB JSON document), on loopback with wrk, and prints a Markdown table:
 # throughput, p99 latency, and CPU seconds of the proxy process(es) per 100k requests (user+sys from
-# /proc, steadier than req/s on a shared machine).
+# /proc, steadier than req/s on a shared machine). Two reference rows show the floor of a Go server:
+# net/http answering from memory with a HIT's headers, and a bare httputil.ReverseProxy
+# (devstack/cmd/floorproxy).
 #
 #   gateway/bench/compare.sh [duration]        # default 10s per run; needs nginx, wrk, redis-server
 #
@@ -100,6 +102,16 @@ echo "| proxy, route                                 | cache  |    req/s  |   p9
 echo "|----------------------------------------------|--------|-----------|---------|------------|"
 run "nginx proxy_cache HIT (/product/products)" http://127.0.0.1:18082/product/products $(nginx_pids)
 run "nginx pass-through (/order/orders)" http://127.0.0.1:18082/order/orders $(nginx_pids)
+# The floor: what net/http and httputil.ReverseProxy cost with none of the gateway's work
+# (devstack/cmd/floorproxy), so the rows below show what is the gateway's own.
+(cd "$ROOT/devstack" && go build -o "$WORK/floor-bin" ./cmd/floorproxy)
+GOMAXPROCS=2 "$WORK/floor-bin" -addr 127.0.0.1:18084 -upstream http://127.0.0.1:18081 -body "$WORK/backend/html/data.json" >"$WORK/floor.log" 2>&1 &
+FLOOR=$!
+PIDS+=("$FLOOR")
+for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18084/healthz >/dev/null && break; sleep 0.05; done
+run "Go floor: net/http from memory, HIT headers" http://127.0.0.1:18084/hit "$FLOOR"
+run "Go floor: bare httputil.ReverseProxy" http://127.0.0.1:18084/pass/order/orders "$FLOOR"
+kill "$FLOOR"
 start_gateway 2s off
 run "gateway HIT, in-process layer, no rate limit" http://127.0.0.1:18083/product/products "$GW"
 run "gateway pass-through, no rate limit" http://127.0.0.1:18083/order/orders "$GW"
