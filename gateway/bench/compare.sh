@@ -103,9 +103,9 @@ echo "|----------------------------------------------|--------|-----------|-----
 run "nginx proxy_cache HIT (/product/products)" http://127.0.0.1:18082/product/products $(nginx_pids)
 run "nginx pass-through (/order/orders)" http://127.0.0.1:18082/order/orders $(nginx_pids)
 # The floor: what net/http and httputil.ReverseProxy cost with none of the gateway's work
-# (devstack/cmd/floorproxy), so the rows below show what is the gateway's own.
+# (devstack/cmd/floorproxy, with the gateway's GOGC), so the rows below show what is the gateway's own.
 (cd "$ROOT/devstack" && go build -o "$WORK/floor-bin" ./cmd/floorproxy)
-GOMAXPROCS=2 "$WORK/floor-bin" -addr 127.0.0.1:18084 -upstream http://127.0.0.1:18081 -body "$WORK/backend/html/data.json" >"$WORK/floor.log" 2>&1 &
+GOGC="${GOGC:-400}" GOMAXPROCS=2 "$WORK/floor-bin" -addr 127.0.0.1:18084 -upstream http://127.0.0.1:18081 -body "$WORK/backend/html/data.json" >"$WORK/floor.log" 2>&1 &
 FLOOR=$!
 PIDS+=("$FLOOR")
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18084/healthz >/dev/null && break; sleep 0.05; done
