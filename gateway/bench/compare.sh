@@ -19,34 +19,9 @@ THREADS=${THREADS:-2}
 REDIS_PORT=${REDIS_PORT:-16393}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-WORK=$(mktemp -d /tmp/gwbench.XXXXXX)
-TCK=$(getconf CLK_TCK)
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	[ -f "$WORK/proxy/logs/nginx.pid" ] && kill "$(cat "$WORK/proxy/logs/nginx.pid")" 2>/dev/null || true
-	[ -f "$WORK/backend/logs/nginx.pid" ] && kill "$(cat "$WORK/backend/logs/nginx.pid")" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-for bin in nginx wrk redis-server curl; do
-	command -v "$bin" >/dev/null || { echo "compare.sh: $bin not found (apt-get install -y nginx wrk redis-server curl)" >&2; exit 1; }
-done
-
-mkdir -p "$WORK/backend/logs" "$WORK/backend/html" "$WORK/proxy/logs" "$WORK/proxy/cache"
-{
-	printf '{"items":['
-	for i in $(seq 1 20); do printf '{"id":"p%02d","sku":"SKU-%02d","name":"Product %02d","price":19.99,"currency":"USD","category":"demo"},' "$i" "$i" "$i"; done
-	printf '{}],"total":21,"page":1,"limit":20}'
-} >"$WORK/backend/html/data.json"
-
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-nginx -p "$WORK/backend/" -c "$HERE/nginx-backend.conf"
-nginx -p "$WORK/proxy/" -c "$HERE/nginx-proxy.conf"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+bench_start "$REDIS_PORT" compare.sh
 
 (cd "$ROOT" && go build -o "$WORK/gateway-bin" ./gateway/)
 start_gateway() { # $1 = L1 TTL, $2 = rate limit, $3 = GOMAXPROCS (default 2)
@@ -60,20 +35,6 @@ start_gateway() { # $1 = L1 TTL, $2 = rate limit, $3 = GOMAXPROCS (default 2)
 	echo "gateway did not start:" >&2; cat "$WORK/gateway.log" >&2; exit 1
 }
 stop_gateway() { kill "$GW"; wait "$GW" 2>/dev/null || true; }
-
-cpu_ticks() { # sum of utime+stime over the given PIDs and their children's threads
-	local t=0 p f
-	for p in "$@"; do
-		read -r -a f <"/proc/$p/stat"
-		t=$((t + f[13] + f[14]))
-	done
-	echo "$t"
-}
-nginx_pids() {
-	local m
-	m=$(cat "$WORK/proxy/logs/nginx.pid")
-	echo "$m" $(pgrep -P "$m")
-}
 
 # run NAME URL PID... : warm up, then wrk for DUR, print a table row.
 run() {
