@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
@@ -24,9 +25,10 @@ import (
 // fails open: an outage of the limiter must not become an outage of the shop (logged by the store's
 // breaker when it opens).
 //
-// To keep the cost of a request low, the IP and credential buckets are taken from Redis in leases of
-// Burst/20 tokens (at most 50), spent in process for up to a second; a client can therefore exceed
-// its budget by at most one lease per gateway instance. The login bucket is never leased.
+// To keep the cost of a request low, the IP and credential buckets are taken from Redis in leases,
+// spent in process for up to a second: Burst/20 tokens (at most 50) at first, twice as many each time
+// a client spends one within a quarter second, up to Burst/4. A client can therefore exceed its
+// budget by at most one lease per gateway instance. The login bucket is never leased.
 type rateLimiter struct {
 	kv       kvStore
 	leases   *lru[*lease]
@@ -90,16 +92,7 @@ func (l *rateLimiter) takeLeased(w http.ResponseWriter, r *http.Request) bool {
 	if l.general.Rate == 0 {
 		return true
 	}
-	ls, ok := l.leases.Get("gw:rl:ip:"+clientIP(r, l.trusted), time.Now())
-	if !ok {
-		return false
-	}
-	left := ls.tokens.Add(-1)
-	if left < 0 {
-		return false
-	}
-	setRateHeaders(w.Header(), l.general, ls.remaining+int(left), ls.reset)
-	return true
+	return l.spendLeased(w, r, "ip", "gw:rl:ip:"+clientIP(r, l.trusted), l.general)
 }
 
 // credentialKey names the caller's credential without keeping it: a hash of the bearer token, else
@@ -118,17 +111,52 @@ func credentialKey(r *http.Request) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-// lease is tokens taken from Redis ahead of need for one bucket key.
+// lease is tokens taken from Redis ahead of need for one bucket key. Refills add to it; the counter
+// never stays below zero, so a request that found it empty costs nothing.
 type lease struct {
 	tokens    atomic.Int64
-	remaining int // what Redis had left after granting the lease
-	reset     time.Duration
+	size      atomic.Int64 // what the last refill asked for
+	remaining atomic.Int64 // what Redis had left after the last grant
+	reset     atomic.Int64 // time.Duration until Redis's bucket is full again, as of the last grant
+	granted   atomic.Int64 // when the last grant came, Unix nanoseconds
+}
+
+// spend takes a token; false when the lease is empty (nothing taken).
+func (ls *lease) spend() (left int64, ok bool) {
+	left = ls.tokens.Add(-1)
+	if left < 0 {
+		ls.tokens.Add(1)
+		return 0, false
+	}
+	return left, true
+}
+
+// busy reports whether the lease was spent down within a quarter of leaseTTL of its last grant.
+func (ls *lease) busy(now time.Time) bool {
+	return now.UnixNano()-ls.granted.Load() < int64(leaseTTL/4)
+}
+
+// add adds what Redis granted for a refill of size.
+func (ls *lease) add(res rateResult, size int, now time.Time) {
+	ls.size.Store(int64(size))
+	ls.remaining.Store(int64(res.Remaining))
+	ls.reset.Store(int64(res.Reset))
+	ls.granted.Store(now.UnixNano())
+	ls.tokens.Add(int64(res.Granted))
 }
 
 // leaseTTL is how long unspent leased tokens stay usable; they are lost (charged) afterwards.
 const leaseTTL = time.Second
 
+// leaseSize is a first lease: Burst/20, at most 50. A busy client's leases double from there up to
+// maxLeaseSize, so that one address sending thousands of requests a second (a load test, a server
+// calling the shop) costs a Redis call per few hundred requests, not per 50; an idle one goes back
+// to leaseSize.
 func leaseSize(spec rateSpec) int { return min(max(spec.Burst/20, 1), 50) }
+
+// maxLeaseSize caps a busy client's leases at a quarter of its burst: what it can lose to an expired
+// lease when it stops.
+func maxLeaseSize(spec rateSpec) int { return max(leaseSize(spec), spec.Burst/4) }
 
 // take takes a token and sets the RateLimit headers; it answers 429 and returns false when the bucket
 // is empty.
@@ -142,42 +170,80 @@ func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key s
 		return true // limit off
 	}
 	if bucket == "auth" {
-		return l.answer(w, r, bucket, spec, l.takeStore(r, bucket, key, spec, 1))
+		return l.answer(w, r, bucket, spec, l.takeStore(r.Context(), bucket, key, spec, 1))
 	}
-	want := leaseSize(spec)
 	for attempt := 0; ; attempt++ {
-		now := time.Now()
-		if ls, ok := l.leases.Get(key, now); ok {
-			if left := ls.tokens.Add(-1); left >= 0 {
-				setRateHeaders(w.Header(), spec, ls.remaining+int(left), ls.reset)
-				return true
-			}
+		if l.spendLeased(w, r, bucket, key, spec) {
+			return true
 		}
+		var res rateResult
 		if attempt == 3 {
 			// Crowded out of three refills in a row: take a single token, never wait longer.
-			return l.answer(w, r, bucket, spec, l.takeStore(r, bucket, key, spec, 1))
+			res = l.takeStore(r.Context(), bucket, key, spec, 1)
+		} else if res = l.refill(r.Context(), bucket, key, spec); res.Allowed {
+			continue
 		}
-		v, _, _ := l.refills.Do(key, func() (any, error) {
-			res := l.takeStore(r, bucket, key, spec, want)
-			if res.Allowed {
-				ls := &lease{remaining: res.Remaining, reset: res.Reset}
-				ls.tokens.Store(int64(res.Granted))
-				l.leases.Set(key, ls, now.Add(leaseTTL))
-			}
-			return res, nil
-		})
-		if res := v.(rateResult); !res.Allowed {
-			return l.answer(w, r, bucket, spec, res) // the bucket is empty: everyone waiting is refused
+		// Redis's bucket is empty, but a refill that landed meanwhile may have left tokens in the
+		// lease: refuse only when it has none either.
+		if !res.Allowed && l.spendLeased(w, r, bucket, key, spec) {
+			return true
 		}
+		return l.answer(w, r, bucket, spec, res)
 	}
 }
 
+// spendLeased takes a token from key's in-process lease and sets the RateLimit headers; false: the
+// lease is empty or gone, nothing was taken or written.
+func (l *rateLimiter) spendLeased(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec) bool {
+	now := time.Now()
+	ls, ok := l.leases.Get(key, now)
+	if !ok {
+		return false
+	}
+	left, ok := ls.spend()
+	if !ok {
+		return false
+	}
+	setRateHeaders(w.Header(), spec, int(ls.remaining.Load()+left), time.Duration(ls.reset.Load()))
+	return true
+}
+
+// refill takes a lease for key from the store, one flight per key at a time, and adds it to key's
+// lease (a new one if it has none or it expired): twice the last one's size if that was spent busily,
+// else leaseSize. A lease that the flight before this one refilled, after this one's caller found it
+// empty, is left as it is.
+func (l *rateLimiter) refill(ctx context.Context, bucket, key string, spec rateSpec) rateResult {
+	v, _, _ := l.refills.Do(key, func() (any, error) {
+		now := time.Now()
+		ls, ok := l.leases.Get(key, now)
+		size := leaseSize(spec)
+		if ok {
+			if ls.tokens.Load() > 0 {
+				return rateResult{Allowed: true}, nil
+			}
+			if ls.busy(now) {
+				size = min(int(ls.size.Load())*2, maxLeaseSize(spec))
+			}
+		} else {
+			ls = &lease{}
+		}
+		res := l.takeStore(ctx, bucket, key, spec, size)
+		if res.Allowed {
+			now = time.Now()
+			ls.add(res, size, now)
+			l.leases.Set(key, ls, now.Add(leaseTTL))
+		}
+		return res, nil
+	})
+	return v.(rateResult)
+}
+
 // takeStore takes want tokens from the store; a store failure lets the request through (fail open).
-func (l *rateLimiter) takeStore(r *http.Request, bucket, key string, spec rateSpec, want int) rateResult {
-	res, err := l.kv.Take(r.Context(), key, spec, want, time.Now())
+func (l *rateLimiter) takeStore(ctx context.Context, bucket, key string, spec rateSpec, want int) rateResult {
+	res, err := l.kv.Take(ctx, key, spec, want, time.Now())
 	if err != nil {
 		l.failOpen.Inc(bucket)
-		l.logger.DebugContext(r.Context(), "rate limit store failed; letting the request through", "bucket", bucket, "err", err)
+		l.logger.DebugContext(ctx, "rate limit store failed; letting the request through", "bucket", bucket, "err", err)
 		return rateResult{Allowed: true, Granted: want, Remaining: spec.Burst}
 	}
 	return res

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -292,4 +294,64 @@ func TestRateLimitPerCredential(t *testing.T) {
 	if code := send("10.0.0.4", ""); code != http.StatusOK {
 		t.Errorf("anonymous from the same address: status = %d, want 200", code)
 	}
+}
+
+// wantStore records what each Take asked for.
+type wantStore struct {
+	kvStore
+	mu    sync.Mutex
+	wants []int
+}
+
+func (w *wantStore) Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error) {
+	w.mu.Lock()
+	w.wants = append(w.wants, want)
+	w.mu.Unlock()
+	return w.kvStore.Take(ctx, key, spec, want, now)
+}
+
+// TestRateLimitLeasesGrowWhenBusy: a client that spends its leases fast gets leases twice as big
+// each time, up to a quarter of its burst, so thousands of requests a second from one address cost
+// a few store calls; a client that spends slowly keeps leases of the first size; and the budget
+// holds either way.
+func TestRateLimitLeasesGrowWhenBusy(t *testing.T) {
+	spec, _ := parseRate("1/h:1000") // first leases of 50, at most 250
+	run := func(t *testing.T, n int, gap time.Duration) (allowed int, wants []int) {
+		store := &wantStore{kvStore: newMemStore()}
+		l := newRateLimiter(store, Config{RateLimit: spec}, slog.New(slog.DiscardHandler), shared.NewMetrics("gateway"))
+		h := l.limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		for range n {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/product/products", nil))
+			if rec.Code == http.StatusOK {
+				allowed++
+			}
+			time.Sleep(gap)
+		}
+		return allowed, store.wants
+	}
+	t.Run("busy", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			allowed, wants := run(t, 1001, 0) // no time passes: every lease is spent at once
+			if allowed != 1000 {
+				t.Errorf("1001 requests against a burst of 1000: %d allowed, want 1000", allowed)
+			}
+			if want := []int{50, 100, 200, 250, 250, 250}; !slices.Equal(wants[:min(len(wants), 6)], want) {
+				t.Errorf("leases asked for %v, want %v then a refused one", wants, want)
+			}
+		})
+	})
+	t.Run("slow", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			_, wants := run(t, 120, 10*time.Millisecond) // 50 requests take 500 ms: not busy
+			for _, w := range wants {
+				if w != 50 {
+					t.Fatalf("leases asked for %v, want 50 each", wants)
+				}
+			}
+			if len(wants) < 2 {
+				t.Fatalf("leases asked for %v: the test did not refill", wants)
+			}
+		})
+	})
 }
