@@ -5,6 +5,9 @@
 # REDIS_TEST_URL → redis-server when installed. Point MONGO_TEST_URI at a real MongoDB to run them there.
 set -euo pipefail
 cd "$(dirname "$0")"
+# CONTRACT_MONGO_PORT / CONTRACT_REDIS_PORT move the embedded backends, so two runs can share a machine.
+mongo_port=${CONTRACT_MONGO_PORT:-27117}
+redis_port=${CONTRACT_REDIS_PORT:-6479}
 root=..
 state=$root/.devstack
 mkdir -p "$state"
@@ -14,17 +17,17 @@ trap cleanup EXIT
 
 if [ -z "${MONGO_TEST_URI:-}" ]; then
   go build -o "$state/bin/ferretdb" ./cmd/ferretdb
-  "$state/bin/ferretdb" -addr 127.0.0.1:27117 > "$state/ferretdb.out" 2>&1 &
+  "$state/bin/ferretdb" -addr 127.0.0.1:$mongo_port > "$state/ferretdb.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do grep -q '^ready' "$state/ferretdb.out" 2>/dev/null && break; sleep 0.1; done
   grep -q '^ready' "$state/ferretdb.out" || { echo "ferretdb did not start:"; cat "$state/ferretdb.out"; exit 1; }
-  export MONGO_TEST_URI=mongodb://127.0.0.1:27117/
+  export MONGO_TEST_URI=mongodb://127.0.0.1:$mongo_port/
 fi
 if [ -z "${REDIS_TEST_URL:-}" ] && command -v redis-server >/dev/null; then
-  redis-server --bind 127.0.0.1 --port 6479 --save "" --appendonly no > "$state/redis-contract.out" 2>&1 &
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no > "$state/redis-contract.out" 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/6479) 2>/dev/null && break; sleep 0.1; done
-  export REDIS_TEST_URL=redis://127.0.0.1:6479/15
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$redis_port) 2>/dev/null && break; sleep 0.1; done
+  export REDIS_TEST_URL=redis://127.0.0.1:$redis_port/15
 fi
 echo "contract tests: MONGO_TEST_URI=$MONGO_TEST_URI REDIS_TEST_URL=${REDIS_TEST_URL:-unset}"
 cd "$root" && go test -race -count=1 -timeout 20m ./...
