@@ -136,7 +136,7 @@ func (e *Env) Bool(name string, def bool) bool {
 
 // OneOf returns name's value, lower-cased, if it is one of allowed (compared ignoring case), or def.
 func (e *Env) OneOf(name, def string, allowed ...string) string {
-	kind := strings.Join(allowed, "|")
+	kind := strings.Join(allowed, "/")
 	v := e.read(name, kind, def)
 	if v == "" {
 		return def

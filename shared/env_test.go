@@ -147,7 +147,7 @@ func TestEnvVarsRecordsEveryRead(t *testing.T) {
 		{"TTL", "duration 1s..168h", "15m"},
 		{"N", "integer 0..4611686018427387904", "5"},
 		{"PASSWORD", "secret", ""},
-		{"LOG_LEVEL", "debug|info|warn|error", "info"},
+		{"LOG_LEVEL", "debug/info/warn/error", "info"},
 	}
 	if got := e.Vars(); !slices.Equal(got, want) {
 		t.Errorf("Vars =\n%v\nwant\n%v", got, want)
