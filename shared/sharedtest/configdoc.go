@@ -12,12 +12,17 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-// CheckConfigDoc fails tb unless the "## <program>" table of docs/config.md (found from the program's
-// folder, where its tests run) lists exactly the variables in vars, with the same kind and default.
-// vars are what the program's loadConfig read through a shared.Env with an empty environment, so the
-// list comes from the code; each failure says which row to add, change or remove.
-func CheckConfigDoc(tb testing.TB, program string, vars []shared.EnvVar) {
+// CheckConfigDoc runs read (the program's loadConfig on a shared.Env) with an empty environment and
+// fails tb unless the "## <program>" table of docs/config.md (found from the program's folder, where
+// its tests run) lists exactly the variables read, with the same kind and default. The list comes from
+// the code; each failure says which row to add, change or remove.
+func CheckConfigDoc(tb testing.TB, program string, read func(*shared.Env) error) {
 	tb.Helper()
+	env := shared.NewEnv(func(string) string { return "" })
+	if err := read(env); err != nil {
+		tb.Fatalf("defaults: %v", err)
+	}
+	vars := env.Vars()
 	path := filepath.Join("..", "docs", "config.md")
 	doc, err := os.ReadFile(path)
 	if err != nil {
