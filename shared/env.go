@@ -254,6 +254,25 @@ func (e *Env) Prefixes(name, def string) []netip.Prefix {
 	return out
 }
 
+// InstanceID returns name, the ID of one instance of a program that runs several (its Kafka consumer
+// group is "<program>-<ID>", since every instance must see every event), or by default
+// "<HOSTNAME>-<port of httpAddr>": stable across restarts of one container, so the group's committed
+// offsets are reused; "local-<port>" without HOSTNAME. Letters, digits, '-', '_' and '.' only.
+func (e *Env) InstanceID(name, httpAddr string) string {
+	id := e.String(name, "")
+	if id == "" {
+		_, port, _ := net.SplitHostPort(httpAddr)
+		id = e.String("HOSTNAME", "local") + "-" + port
+	}
+	for _, r := range id {
+		if !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			e.bad(name, id, "letters, digits, '-', '_' and '.' only")
+			break
+		}
+	}
+	return id
+}
+
 // Redis reads REDIS_URL, REDIS_HOST (default 127.0.0.1), REDIS_PORT (6379), REDIS_PASSWORD and
 // REDIS_DB (defDB, 0..15). A REDIS_URL without a database gets REDIS_DB (see RedisURLWithDB); its value
 // may hold a password and is never shown.

@@ -172,3 +172,25 @@ func TestAllTopicsIsACopy(t *testing.T) {
 		t.Errorf("AllTopics() = %v after a caller changed its copy", b)
 	}
 }
+
+func TestEnvInstanceID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env     map[string]string
+		want    string
+		wantErr bool
+	}{
+		{env: nil, want: "local-3009"},
+		{env: map[string]string{"HOSTNAME": "rt-7f9c"}, want: "rt-7f9c-3009"},
+		{env: map[string]string{"HOSTNAME": "rt-7f9c", "X_INSTANCE_ID": "blue.1"}, want: "blue.1"},
+		{env: map[string]string{"X_INSTANCE_ID": "a b"}, want: "a b", wantErr: true},
+		{env: map[string]string{"HOSTNAME": "evil/host"}, want: "evil/host-3009", wantErr: true},
+	}
+	for _, tt := range tests {
+		e := mapEnv(tt.env)
+		got := e.InstanceID("X_INSTANCE_ID", "127.0.0.1:3009")
+		if err := e.Err(); got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("InstanceID with %v = %q, err %v; want %q, error %v", tt.env, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
