@@ -105,7 +105,10 @@ func (e *Env) Int64(name string, def, lo, hi int64) int64 {
 // Duration returns name as a time.ParseDuration value in [lo, hi], or def.
 func (e *Env) Duration(name string, def, lo, hi time.Duration) time.Duration {
 	kind := "duration " + FormatDuration(lo) + ".." + FormatDuration(hi)
-	if hi == math.MaxInt64 {
+	switch {
+	case hi == math.MaxInt64 && lo == 1:
+		kind = "duration > 0"
+	case hi == math.MaxInt64:
 		kind = "duration >= " + FormatDuration(lo)
 	}
 	v := e.read(name, kind, FormatDuration(def))

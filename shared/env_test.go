@@ -1,6 +1,7 @@
 package shared
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -139,6 +140,7 @@ func TestEnvVarsRecordsEveryRead(t *testing.T) {
 	e.HostPort("HTTP_ADDR", "127.0.0.1:3000")
 	e.Duration("TTL", 15*time.Minute, time.Second, 7*24*time.Hour)
 	e.Int("N", 5, 0, 1<<62)
+	e.Duration("POLL", time.Second, 1, math.MaxInt64)
 	e.Secret("PASSWORD")
 	e.LogLevel()
 	e.IsSet("NOT_RECORDED")
@@ -146,6 +148,7 @@ func TestEnvVarsRecordsEveryRead(t *testing.T) {
 		{"HTTP_ADDR", "host:port", "127.0.0.1:3000"},
 		{"TTL", "duration 1s..168h", "15m"},
 		{"N", "integer 0..4611686018427387904", "5"},
+		{"POLL", "duration > 0", "1s"},
 		{"PASSWORD", "secret", ""},
 		{"LOG_LEVEL", "debug/info/warn/error", "info"},
 	}
