@@ -37,7 +37,7 @@ func CheckConfigDoc(tb testing.TB, program string, read func(*shared.Env) error)
 // message per difference: a variable read but not documented, documented but not read, or documented
 // with another kind or default. Cells may wrap values in backticks; an empty default cell means "".
 func ConfigDocDiff(doc, program string, vars []shared.EnvVar) []string {
-	rows, found := configDocTable(doc, program)
+	rows, found := ConfigDocTable(doc, program)
 	if !found {
 		return []string{fmt.Sprintf("no \"## %s\" section with a | variable | kind | default | meaning | table; add one with these rows:\n%s",
 			program, docRows(vars))}
@@ -66,8 +66,10 @@ func ConfigDocDiff(doc, program string, vars []shared.EnvVar) []string {
 	return out
 }
 
-// configDocTable returns the rows of the table under "## program", by variable name.
-func configDocTable(doc, program string) (map[string]shared.EnvVar, bool) {
+// ConfigDocTable returns the rows of the table under "## program" in a docs/config.md text, by
+// variable name, and whether that section exists. Each program's TestConfigDoc holds the table to
+// what the program reads, so other checks (compose.yaml) can rely on it.
+func ConfigDocTable(doc, program string) (map[string]shared.EnvVar, bool) {
 	rows := map[string]shared.EnvVar{}
 	in, found := false, false
 	for _, line := range strings.Split(doc, "\n") {
