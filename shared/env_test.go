@@ -197,3 +197,40 @@ func TestEnvInstanceID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEnv feeds one value to every reader: none may panic, and each either returns a value within its
+// bounds or reports the variable and keeps the default.
+func FuzzEnv(f *testing.F) {
+	for _, s := range []string{"", "7", "-1", "90s", "1h", "true", "WARN", "a,b", ":3000", "k:1,k:2", "http://x/", "mongodb://m",
+		"10.0.0.0/8", "::1", "redis://:p@r:6379", "9223372036854775807", "1e9", " , ", "\x00", "http://%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		e := NewEnv(func(string) string { return v })
+		if n := e.Int("I", 5, 0, 100); n < 0 || n > 100 {
+			t.Errorf("Int(%q) = %d, outside [0, 100]", v, n)
+		}
+		if d := e.Duration("D", time.Second, time.Millisecond, time.Hour); d < time.Millisecond || d > time.Hour {
+			t.Errorf("Duration(%q) = %s, outside [1ms, 1h]", v, d)
+		}
+		e.Bool("B", true)
+		if l := e.OneOf("O", "info", "debug", "info"); l != "debug" && l != "info" {
+			t.Errorf("OneOf(%q) = %q", v, l)
+		}
+		e.List("L", "x")
+		e.HostPort("HP", "h:1")
+		if hs := e.HostPorts("HPS", "h:1"); len(hs) == 0 {
+			t.Errorf("HostPorts(%q) is empty", v)
+		}
+		e.URL("U", "http://d")
+		e.BaseURL("BU", "http://d")
+		e.MongoURI()
+		e.Prefixes("TP", "")
+		e.Redis(2)
+		e.InstanceID("ID", "127.0.0.1:1")
+		// 17 reads, and HOSTNAME when the instance ID is unset.
+		if n := len(e.Vars()); n != 17 && !(strings.TrimSpace(v) == "" && n == 18) {
+			t.Errorf("Vars recorded %d reads, want 17", n)
+		}
+	})
+}
