@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -82,5 +81,5 @@ func TestLoadConfig(t *testing.T) {
 
 func TestConfigDoc(t *testing.T) {
 	t.Parallel()
-	sharedtest.CheckConfigDoc(t, "gateway", func(e *shared.Env) error { _, err := readConfig(e); return err })
+	sharedtest.CheckConfigDoc(t, "gateway", readConfig)
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -41,5 +40,5 @@ func TestLoadConfig(t *testing.T) {
 
 func TestConfigDoc(t *testing.T) {
 	t.Parallel()
-	sharedtest.CheckConfigDoc(t, "realtime", func(e *shared.Env) error { _, err := readConfig(e); return err })
+	sharedtest.CheckConfigDoc(t, "realtime", readConfig)
 }

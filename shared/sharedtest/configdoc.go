@@ -16,10 +16,10 @@ import (
 // fails tb unless the "## <program>" table of docs/config.md (found from the program's folder, where
 // its tests run) lists exactly the variables read, with the same kind and default. The list comes from
 // the code; each failure says which row to add, change or remove.
-func CheckConfigDoc(tb testing.TB, program string, read func(*shared.Env) error) {
+func CheckConfigDoc[C any](tb testing.TB, program string, read func(*shared.Env) (C, error)) {
 	tb.Helper()
 	env := shared.NewEnv(func(string) string { return "" })
-	if err := read(env); err != nil {
+	if _, err := read(env); err != nil {
 		tb.Fatalf("defaults: %v", err)
 	}
 	vars := env.Vars()
