@@ -2,14 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/goshop/platform/shared"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -68,125 +66,62 @@ type Config struct {
 
 // loadConfig reads the configuration through getenv, applying defaults, and reports every bad value
 // at once.
-func loadConfig(getenv func(string) string) (Config, error) {
-	var errs []error
-	str := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
-	num := func(name string, def, lo, hi int) int {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			errs = append(errs, fmt.Errorf("%s=%q: want an integer in [%d, %d]", name, v, lo, hi))
-			return def
-		}
-		return n
-	}
-	boolean := func(name string, def bool) bool {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return def
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
-			return def
-		}
-		return b
-	}
-	dur := func(name string, def, lo time.Duration) time.Duration {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < lo {
-			errs = append(errs, fmt.Errorf("%s=%q: want a duration of at least %s", name, v, lo))
-			return def
-		}
-		return d
-	}
+func loadConfig(getenv func(string) string) (Config, error) { return readConfig(shared.NewEnv(getenv)) }
 
+// readConfig is loadConfig on an Env, so that the docs test can see what was read.
+func readConfig(env *shared.Env) (Config, error) {
+	const atLeastMinute, forever = time.Minute, time.Duration(math.MaxInt64)
+	redis := env.Redis(0)
 	cfg := Config{
-		HTTPAddr:       str("HTTP_ADDR", "127.0.0.1:4000"),
-		LogLevel:       str("LOG_LEVEL", "info"),
-		MongoURI:       str("MONGO_URI", ""),
-		MongoDB:        str("MONGO_DB", "auth"),
-		RedisURL:       str("REDIS_URL", ""),
-		RedisHost:      str("REDIS_HOST", "127.0.0.1"),
-		RedisPort:      num("REDIS_PORT", 6379, 1, 65535),
-		RedisDB:        num("REDIS_DB", 0, 0, 15),
-		RedisPassword:  getenv("REDIS_PASSWORD"),
-		KafkaBrokers:   splitList(str("KAFKA_BROKERS", "127.0.0.1:9092")),
-		Issuer:         strings.TrimRight(str("AUTH_ISSUER", "http://localhost:3008/auth"), "/"),
-		SeedDemoData:   boolean("SEED_DEMO_DATA", true),
-		AdminEmail:     str("ADMIN_EMAIL", "admin@shop.local"),
-		AdminPassword:  str("ADMIN_PASSWORD", "admin-Passw0rd!"),
-		DemoEmail:      str("DEMO_EMAIL", "demo@shop.local"),
-		DemoPassword:   str("DEMO_PASSWORD", "demo-Passw0rd!"),
-		BcryptCost:     num("AUTH_BCRYPT_COST", 11, bcrypt.MinCost, 16),
-		AccessTTL:      dur("AUTH_ACCESS_TTL", 15*time.Minute, time.Minute),
-		SessionIdleTTL: dur("AUTH_SESSION_IDLE_TTL", 24*time.Hour, time.Minute),
-		SessionMaxTTL:  dur("AUTH_SESSION_MAX_TTL", 30*24*time.Hour, time.Minute),
-		RefreshTTL:     dur("AUTH_REFRESH_TTL", 30*24*time.Hour, time.Minute),
-		KeysDir:        str("AUTH_SIGNING_KEYS_DIR", ""),
-		LoginURL:       str("AUTH_LOGIN_URL", ""),
-		CookieSecure:   boolean("AUTH_COOKIE_SECURE", false),
+		HTTPAddr:       env.HostPort("HTTP_ADDR", "127.0.0.1:4000"),
+		LogLevel:       env.LogLevel(),
+		MongoURI:       env.MongoURI(),
+		MongoDB:        env.String("MONGO_DB", "auth"),
+		RedisURL:       redis.URL,
+		RedisHost:      redis.Host,
+		RedisPort:      redis.Port,
+		RedisDB:        redis.DB,
+		RedisPassword:  redis.Password,
+		KafkaBrokers:   env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
+		Issuer:         env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
+		SeedDemoData:   env.Bool("SEED_DEMO_DATA", true),
+		AdminEmail:     env.String("ADMIN_EMAIL", "admin@shop.local"),
+		AdminPassword:  env.String("ADMIN_PASSWORD", "admin-Passw0rd!"),
+		DemoEmail:      env.String("DEMO_EMAIL", "demo@shop.local"),
+		DemoPassword:   env.String("DEMO_PASSWORD", "demo-Passw0rd!"),
+		BcryptCost:     env.Int("AUTH_BCRYPT_COST", 11, bcrypt.MinCost, 16),
+		AccessTTL:      env.Duration("AUTH_ACCESS_TTL", 15*time.Minute, atLeastMinute, forever),
+		SessionIdleTTL: env.Duration("AUTH_SESSION_IDLE_TTL", 24*time.Hour, atLeastMinute, forever),
+		SessionMaxTTL:  env.Duration("AUTH_SESSION_MAX_TTL", 30*24*time.Hour, atLeastMinute, forever),
+		RefreshTTL:     env.Duration("AUTH_REFRESH_TTL", 30*24*time.Hour, atLeastMinute, forever),
+		KeysDir:        env.String("AUTH_SIGNING_KEYS_DIR", ""),
+		LoginURL:       env.URL("AUTH_LOGIN_URL", ""),
+		CookieSecure:   env.Bool("AUTH_COOKIE_SECURE", false),
+		TrustedProxies: env.Prefixes("AUTH_TRUSTED_PROXIES", "127.0.0.1/32,::1/128"),
 	}
-	if len(cfg.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("KAFKA_BROKERS: no broker"))
-	}
-	if u, err := url.Parse(cfg.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, fmt.Errorf("AUTH_ISSUER=%q: want an http(s) URL without query or fragment", cfg.Issuer))
-	}
-	if cfg.LoginURL != "" {
-		if u, err := url.Parse(cfg.LoginURL); err != nil || !u.IsAbs() {
-			errs = append(errs, fmt.Errorf("AUTH_LOGIN_URL=%q: want an absolute URL", cfg.LoginURL))
-		}
+	// The issuer is the base of the discovery document's endpoints: a query or fragment would break them.
+	if u, err := url.Parse(cfg.Issuer); err == nil && (u.RawQuery != "" || u.Fragment != "") {
+		env.Errorf("AUTH_ISSUER", "%q: want no query or fragment", cfg.Issuer)
 	}
 	if cfg.SessionMaxTTL < cfg.SessionIdleTTL {
-		errs = append(errs, errors.New("AUTH_SESSION_MAX_TTL must not be shorter than AUTH_SESSION_IDLE_TTL"))
+		env.Errorf("AUTH_SESSION_MAX_TTL", "must not be shorter than AUTH_SESSION_IDLE_TTL")
 	}
 	for _, e := range []struct{ name, v string }{{"ADMIN_EMAIL", cfg.AdminEmail}, {"DEMO_EMAIL", cfg.DemoEmail}} {
 		if _, err := normalizeEmail(e.v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %v", e.name, e.v, err))
+			env.Errorf(e.name, "%q: %v", e.v, err)
 		}
 	}
-	for _, p := range splitList(str("AUTH_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")) {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("AUTH_TRUSTED_PROXIES: %q: %v", p, err))
-			continue
+	serviceSecret := env.Secret("AUTH_SERVICE_CLIENT_SECRET")
+	cfg.Clients = shared.EnvParse(env, "AUTH_CLIENTS", "JSON list of clients", "", func(s string) ([]client, error) {
+		if s == "" {
+			return defaultClients(serviceSecret), nil
 		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx.Masked())
-	}
-	if raw := strings.TrimSpace(getenv("AUTH_CLIENTS")); raw != "" {
 		var cs []client
-		if err := json.Unmarshal([]byte(raw), &cs); err != nil {
-			errs = append(errs, fmt.Errorf("AUTH_CLIENTS: %v", err))
-		}
-		cfg.Clients = cs
-	} else {
-		cfg.Clients = defaultClients(getenv("AUTH_SERVICE_CLIENT_SECRET"))
-	}
+		err := json.Unmarshal([]byte(s), &cs)
+		return cs, err
+	})
 	if err := validateClients(cfg.Clients); err != nil {
-		errs = append(errs, fmt.Errorf("AUTH_CLIENTS: %w", err))
+		env.Errorf("AUTH_CLIENTS", "%v", err)
 	}
-	return cfg, errors.Join(errs...)
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return cfg, env.Err()
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
+	"math"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -142,136 +142,81 @@ func parseRate(s string) (rateSpec, error) {
 
 // loadConfig reads the configuration from getenv, with defaults in code, and reports every bad value
 // at once.
-func loadConfig(getenv func(string) string) (Config, error) {
-	var errs []error
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
-	dur := func(name string, def time.Duration, zeroOK bool) time.Duration {
-		v := get(name, "")
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || (d == 0 && !zeroOK) {
-			errs = append(errs, fmt.Errorf("%s: %q is not a valid duration", name, v))
-			return def
-		}
-		return d
-	}
-	integer := func(name string, def int) int {
-		v := get(name, "")
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a non-negative integer", name, v))
-			return def
-		}
-		return n
-	}
-	rate := func(name, def string) rateSpec {
-		r, err := parseRate(get(name, def))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			r, _ = parseRate(def)
-		}
-		return r
-	}
+func loadConfig(getenv func(string) string) (Config, error) { return readConfig(shared.NewEnv(getenv)) }
 
+// readConfig is loadConfig on an Env, so that the docs test can see what was read.
+func readConfig(env *shared.Env) (Config, error) {
+	const positive, forever = time.Nanosecond, time.Duration(math.MaxInt64)
+	rate := func(name, def string) rateSpec {
+		return shared.EnvParse(env, name, "rate RATE/UNIT:BURST (UNIT s, m or h) or off", def, parseRate)
+	}
 	cfg := Config{
-		Addr:     get("HTTP_ADDR", "127.0.0.1:3008"),
-		LogLevel: get("LOG_LEVEL", "info"),
-		Redis: shared.RedisConfig{
-			URL:      get("REDIS_URL", ""),
-			Host:     get("REDIS_HOST", "127.0.0.1"),
-			Port:     integer("REDIS_PORT", 6379),
-			Password: getenv("REDIS_PASSWORD"),
-			DB:       integer("REDIS_DB", 2),
-		},
-		AuthURL:           strings.TrimRight(get("AUTH_URL", "http://127.0.0.1:4000"), "/"),
-		HealthInterval:    dur("GATEWAY_HEALTH_INTERVAL", 3*time.Second, false),
-		UpstreamTimeout:   dur("GATEWAY_UPSTREAM_TIMEOUT", 10*time.Second, false),
-		UpstreamTransport: get("GATEWAY_UPSTREAM_TRANSPORT", "direct"),
-		BreakerFailures:   integer("GATEWAY_BREAKER_FAILURES", 5),
-		BreakerTimeout:    dur("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, false),
-		MaxBody:           int64(integer("GATEWAY_MAX_BODY_BYTES", 1<<20)),
-		AllowedOrigins:    splitList(get("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008")),
+		Addr:              env.HostPort("HTTP_ADDR", "127.0.0.1:3008"),
+		LogLevel:          env.LogLevel(),
+		Redis:             env.Redis(2),
+		AuthURL:           env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
+		HealthInterval:    env.Duration("GATEWAY_HEALTH_INTERVAL", 3*time.Second, positive, forever),
+		UpstreamTimeout:   env.Duration("GATEWAY_UPSTREAM_TIMEOUT", 10*time.Second, positive, forever),
+		UpstreamTransport: env.OneOf("GATEWAY_UPSTREAM_TRANSPORT", "direct", "direct", "std"),
+		BreakerFailures:   env.Int("GATEWAY_BREAKER_FAILURES", 5, 1, math.MaxInt),
+		BreakerTimeout:    env.Duration("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, positive, forever),
+		MaxBody:           env.Int64("GATEWAY_MAX_BODY_BYTES", 1<<20, 1, math.MaxInt64),
+		AllowedOrigins:    env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
 		RateLimit:         rate("GATEWAY_RATE_LIMIT", "50/s:200"),
 		AuthRateLimit:     rate("GATEWAY_AUTH_RATE_LIMIT", "20/m:30"),
 		UserRateLimit:     rate("GATEWAY_USER_RATE_LIMIT", "30/s:150"),
-		CacheProductList:  dur("GATEWAY_CACHE_PRODUCT_LIST_TTL", 60*time.Second, true),
-		CacheProduct:      dur("GATEWAY_CACHE_PRODUCT_TTL", 300*time.Second, true),
-		CacheInventory:    dur("GATEWAY_CACHE_INVENTORY_TTL", 30*time.Second, true),
-		CacheStale:        dur("GATEWAY_CACHE_STALE", 5*time.Minute, true),
-		CacheNegative:     dur("GATEWAY_CACHE_NEGATIVE_TTL", 10*time.Second, true),
-		Brokers:           shared.ParseBrokers(get("KAFKA_BROKERS", "127.0.0.1:9092")),
-		L1Entries:         integer("GATEWAY_CACHE_L1_ENTRIES", 4096),
-		L1TTL:             dur("GATEWAY_CACHE_L1_TTL", 2*time.Second, true),
+		CacheProductList:  env.Duration("GATEWAY_CACHE_PRODUCT_LIST_TTL", 60*time.Second, 0, forever),
+		CacheProduct:      env.Duration("GATEWAY_CACHE_PRODUCT_TTL", 300*time.Second, 0, forever),
+		CacheInventory:    env.Duration("GATEWAY_CACHE_INVENTORY_TTL", 30*time.Second, 0, forever),
+		CacheStale:        env.Duration("GATEWAY_CACHE_STALE", 5*time.Minute, 0, forever),
+		CacheNegative:     env.Duration("GATEWAY_CACHE_NEGATIVE_TTL", 10*time.Second, 0, forever),
+		Brokers:           env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
+		L1Entries:         env.Int("GATEWAY_CACHE_L1_ENTRIES", 4096, 0, math.MaxInt),
+		L1TTL:             env.Duration("GATEWAY_CACHE_L1_TTL", 2*time.Second, 0, forever),
+		CacheStatuses:     shared.EnvParse(env, "GATEWAY_CACHE_STATUSES", "list of statuses", "200,301,404", parseCacheStatuses),
+		TrustedProxies:    env.Prefixes("GATEWAY_TRUSTED_PROXIES", ""),
 	}
-	if u, err := shared.RedisURLWithDB(cfg.Redis.URL, cfg.Redis.DB); err != nil {
-		errs = append(errs, err) // never echoes the URL: it may hold a password
-	} else {
-		cfg.Redis.URL = u
+	cfg.InstanceID = env.InstanceID("GATEWAY_INSTANCE_ID", cfg.Addr)
+	for _, s := range serviceDefaults {
+		urls := shared.EnvParse(env, strings.ToUpper(s.name)+"_SERVICE_URLS", "list of instance urls", s.url, parseInstanceURLs)
+		cfg.Services = append(cfg.Services, ServiceConfig{Name: s.name, URLs: urls})
 	}
-	for _, v := range splitList(get("GATEWAY_CACHE_STATUSES", "200,301,404")) {
-		n, err := strconv.Atoi(v)
-		if err != nil || !slices.Contains(cacheableStatuses, n) {
-			errs = append(errs, fmt.Errorf("GATEWAY_CACHE_STATUSES: %q is not one of %v", v, cacheableStatuses))
+	return cfg, env.Err()
+}
+
+// parseCacheStatuses parses a comma-separated list of statuses, each one of cacheableStatuses.
+func parseCacheStatuses(s string) ([]int, error) {
+	var out []int
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v == "" {
 			continue
 		}
-		cfg.CacheStatuses = append(cfg.CacheStatuses, n)
+		n, err := strconv.Atoi(v)
+		if err != nil || !slices.Contains(cacheableStatuses, n) {
+			return nil, fmt.Errorf("%q is not one of %v", v, cacheableStatuses)
+		}
+		out = append(out, n)
 	}
-	cfg.InstanceID = get("GATEWAY_INSTANCE_ID", "")
-	if cfg.InstanceID == "" {
-		_, port, _ := net.SplitHostPort(cfg.Addr)
-		cfg.InstanceID = get("HOSTNAME", "local") + "-" + port
-	}
-	if cfg.UpstreamTransport != "direct" && cfg.UpstreamTransport != "std" {
-		errs = append(errs, fmt.Errorf("GATEWAY_UPSTREAM_TRANSPORT: %q is not direct or std", cfg.UpstreamTransport))
-	}
-	if cfg.BreakerFailures == 0 {
-		errs = append(errs, errors.New("GATEWAY_BREAKER_FAILURES: must be positive"))
-	}
-	if cfg.MaxBody == 0 {
-		errs = append(errs, errors.New("GATEWAY_MAX_BODY_BYTES: must be positive"))
-	}
-	if u, err := url.Parse(cfg.AuthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("AUTH_URL: %q is not an http(s) URL", cfg.AuthURL))
-	}
-	for _, p := range splitList(getenv("GATEWAY_TRUSTED_PROXIES")) {
-		pfx, err := netip.ParsePrefix(p)
+	return out, nil
+}
+
+// parseInstanceURLs parses a comma-separated list of at least one instance URL (parseInstanceURL).
+func parseInstanceURLs(s string) ([]*url.URL, error) {
+	var out []*url.URL
+	for _, raw := range strings.Split(s, ",") {
+		if raw = strings.TrimSpace(raw); raw == "" {
+			continue
+		}
+		u, err := parseInstanceURL(raw)
 		if err != nil {
-			addr, err2 := netip.ParseAddr(p)
-			if err2 != nil {
-				errs = append(errs, fmt.Errorf("GATEWAY_TRUSTED_PROXIES: %q is not an IP or CIDR", p))
-				continue
-			}
-			pfx = netip.PrefixFrom(addr, addr.BitLen())
+			return nil, err
 		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx.Masked())
+		out = append(out, u)
 	}
-	for _, s := range serviceDefaults {
-		name := strings.ToUpper(s.name) + "_SERVICE_URLS"
-		sc := ServiceConfig{Name: s.name}
-		for _, raw := range splitList(get(name, s.url)) {
-			u, err := parseInstanceURL(raw)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				continue
-			}
-			sc.URLs = append(sc.URLs, u)
-		}
-		if len(sc.URLs) == 0 {
-			errs = append(errs, fmt.Errorf("%s: no instance", name))
-		}
-		cfg.Services = append(cfg.Services, sc)
+	if len(out) == 0 {
+		return nil, errors.New("no instance")
 	}
-	return cfg, errors.Join(errs...)
+	return out, nil
 }
 
 // parseInstanceURL accepts http(s)://host:port with no path, query or credentials: the gateway
@@ -286,14 +231,4 @@ func parseInstanceURL(raw string) (*url.URL, error) {
 	}
 	u.Path = ""
 	return u, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

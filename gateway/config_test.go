@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -54,12 +56,20 @@ func TestLoadConfig(t *testing.T) {
 		"GATEWAY_CACHE_STATUSES":     "200,302",
 		"GATEWAY_UPSTREAM_TRANSPORT": "fast",
 		"REDIS_URL":                  "http://:s3cret@r:6379",
+		"GATEWAY_RATE_LIMIT":         "5/d:10",
+		"GATEWAY_BREAKER_FAILURES":   "0",
+		"GATEWAY_CACHE_STALE":        "-1s",
+		"GATEWAY_INSTANCE_ID":        "gw 1",
+		"KAFKA_BROKERS":              "k1",
+		"HTTP_ADDR":                  "3008",
+		"LOG_LEVEL":                  "loud",
 	}))
 	if err == nil {
 		t.Fatal("bad config: err = nil")
 	}
 	for _, name := range []string{"USER_SERVICE_URLS", "ORDER_SERVICE_URLS", "GATEWAY_HEALTH_INTERVAL", "REDIS_PORT", "AUTH_URL",
-		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES", "GATEWAY_UPSTREAM_TRANSPORT", "REDIS_URL"} {
+		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES", "GATEWAY_UPSTREAM_TRANSPORT", "REDIS_URL",
+		"GATEWAY_RATE_LIMIT", "GATEWAY_BREAKER_FAILURES", "GATEWAY_CACHE_STALE", "GATEWAY_INSTANCE_ID", "KAFKA_BROKERS", "HTTP_ADDR", "LOG_LEVEL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("bad config error does not mention %s: %v", name, err)
 		}
@@ -67,4 +77,9 @@ func TestLoadConfig(t *testing.T) {
 	if strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("bad config error shows the Redis password: %v", err)
 	}
+}
+
+func TestConfigDoc(t *testing.T) {
+	t.Parallel()
+	sharedtest.CheckConfigDoc(t, "gateway", readConfig)
 }

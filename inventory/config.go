@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -34,64 +31,23 @@ type Config struct {
 
 // loadConfig reads the configuration through getenv, applies defaults and reports every bad value at
 // once.
-func loadConfig(getenv func(string) string) (Config, error) {
+func loadConfig(getenv func(string) string) (Config, error) { return readConfig(shared.NewEnv(getenv)) }
+
+// readConfig is loadConfig on an Env, so that the docs test can see what was read.
+func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
-		HTTPAddr:          "127.0.0.1:3003",
-		MongoDB:           "inventory",
-		KafkaBrokers:      []string{"127.0.0.1:9092"},
-		JWKSURL:           "http://127.0.0.1:4000/.well-known/jwks.json",
-		AuthIssuer:        "http://localhost:3008/auth",
-		LogLevel:          "info",
-		ReservationTTL:    15 * time.Minute,
-		SweepInterval:     5 * time.Second,
-		LowStockThreshold: 5,
+		HTTPAddr:          env.HostPort("HTTP_ADDR", "127.0.0.1:3003"),
+		MongoURI:          env.MongoURI(),
+		MongoDB:           env.String("MONGO_DB", "inventory"),
+		KafkaBrokers:      env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
+		JWKSURL:           env.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
+		AuthIssuer:        env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
+		LogLevel:          env.LogLevel(),
+		ReservationTTL:    env.Duration("RESERVATION_TTL", 15*time.Minute, time.Second, 7*24*time.Hour),
+		SweepInterval:     env.Duration("RESERVATION_SWEEP_INTERVAL", 5*time.Second, 10*time.Millisecond, time.Hour),
+		LowStockThreshold: env.Int64("LOW_STOCK_THRESHOLD", 5, 0, maxQuantity),
 	}
-	var errs []error
-	str := func(name string, dst *string) {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			*dst = v
-		}
-	}
-	dur := func(name string, dst *time.Duration, lo, hi time.Duration) {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < lo || d > hi {
-			errs = append(errs, fmt.Errorf("%s: %q is not a duration between %s and %s", name, v, lo, hi))
-			return
-		}
-		*dst = d
-	}
-	str("HTTP_ADDR", &cfg.HTTPAddr)
-	str("MONGO_URI", &cfg.MongoURI)
-	str("MONGO_DB", &cfg.MongoDB)
-	str("JWKS_URL", &cfg.JWKSURL)
-	str("AUTH_ISSUER", &cfg.AuthIssuer)
-	str("LOG_LEVEL", &cfg.LogLevel)
-	if v := getenv("KAFKA_BROKERS"); strings.TrimSpace(v) != "" {
-		cfg.KafkaBrokers = shared.ParseBrokers(v)
-		if len(cfg.KafkaBrokers) == 0 {
-			errs = append(errs, fmt.Errorf("KAFKA_BROKERS: %q names no broker", v))
-		}
-	}
-	dur("RESERVATION_TTL", &cfg.ReservationTTL, time.Second, 7*24*time.Hour)
-	dur("RESERVATION_SWEEP_INTERVAL", &cfg.SweepInterval, 10*time.Millisecond, time.Hour)
-	if v := strings.TrimSpace(getenv("LOW_STOCK_THRESHOLD")); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 || n > maxQuantity {
-			errs = append(errs, fmt.Errorf("LOW_STOCK_THRESHOLD: %q is not an integer between 0 and %d", v, maxQuantity))
-		} else {
-			cfg.LowStockThreshold = n
-		}
-	}
-	switch cfg.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", cfg.LogLevel))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := env.Err(); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil

@@ -109,7 +109,8 @@ func TestLoadConfig(t *testing.T) {
 	if cfg.HTTPAddr != "127.0.0.1:3003" || cfg.ReservationTTL != 15*time.Minute || cfg.MongoDB != "inventory" {
 		t.Errorf("defaults = %+v", cfg)
 	}
-	bad := map[string]string{"RESERVATION_TTL": "soon", "LOW_STOCK_THRESHOLD": "-1", "LOG_LEVEL": "loud", "KAFKA_BROKERS": " , "}
+	bad := map[string]string{"RESERVATION_TTL": "soon", "LOW_STOCK_THRESHOLD": "-1", "LOG_LEVEL": "loud", "KAFKA_BROKERS": " , ",
+		"RESERVATION_SWEEP_INTERVAL": "1ms", "HTTP_ADDR": "3003"}
 	_, err = loadConfig(func(k string) string { return bad[k] })
 	if err == nil {
 		t.Fatal("loadConfig accepted bad values")

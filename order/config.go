@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
-	"strings"
+	"math"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -33,49 +30,24 @@ type Config struct {
 
 // loadConfig reads the configuration through getenv, applying defaults and reporting every bad value
 // at once.
-func loadConfig(getenv func(string) string) (Config, error) {
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
+func loadConfig(getenv func(string) string) (Config, error) { return readConfig(shared.NewEnv(getenv)) }
+
+// readConfig is loadConfig on an Env, so that the docs test can see what was read.
+func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
-		HTTPAddr:   get("HTTP_ADDR", "127.0.0.1:5003"),
-		MongoURI:   get("MONGO_URI", ""),
-		MongoDB:    get("MONGO_DB", "order"),
-		Brokers:    shared.ParseBrokers(get("KAFKA_BROKERS", "127.0.0.1:9092")),
-		JWKSURL:    get("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
-		AuthIssuer: get("AUTH_ISSUER", "http://localhost:3008/auth"),
-		ProductURL: strings.TrimRight(get("PRODUCT_URL", "http://127.0.0.1:3002"), "/"),
-		UserURL:    strings.TrimRight(get("USER_URL", "http://127.0.0.1:3001"), "/"),
-		LogLevel:   get("LOG_LEVEL", "info"),
+		HTTPAddr:   env.HostPort("HTTP_ADDR", "127.0.0.1:5003"),
+		MongoURI:   env.MongoURI(),
+		MongoDB:    env.String("MONGO_DB", "order"),
+		Brokers:    env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
+		JWKSURL:    env.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
+		AuthIssuer: env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
+		ProductURL: env.BaseURL("PRODUCT_URL", "http://127.0.0.1:3002"),
+		UserURL:    env.BaseURL("USER_URL", "http://127.0.0.1:3001"),
+		LogLevel:   env.LogLevel(),
+		TaxRateBPS: env.Int64("TAX_RATE_BPS", 800, 0, 10000),
+		OutboxPoll: env.Duration("OUTBOX_POLL", time.Second, time.Nanosecond, math.MaxInt64),
 	}
-	var errs []error
-	if len(cfg.Brokers) == 0 {
-		errs = append(errs, errors.New("KAFKA_BROKERS: no broker given"))
-	}
-	for name, v := range map[string]string{"JWKS_URL": cfg.JWKSURL, "PRODUCT_URL": cfg.ProductURL, "USER_URL": cfg.UserURL} {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", name, v))
-		}
-	}
-	switch cfg.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", cfg.LogLevel))
-	}
-	bps, err := strconv.ParseInt(get("TAX_RATE_BPS", "800"), 10, 64)
-	if err != nil || bps < 0 || bps > 10000 {
-		errs = append(errs, fmt.Errorf("TAX_RATE_BPS: %q is not an integer from 0 to 10000", getenv("TAX_RATE_BPS")))
-	}
-	cfg.TaxRateBPS = bps
-	poll, err := time.ParseDuration(get("OUTBOX_POLL", "1s"))
-	if err != nil || poll <= 0 {
-		errs = append(errs, fmt.Errorf("OUTBOX_POLL: %q is not a positive duration", getenv("OUTBOX_POLL")))
-	}
-	cfg.OutboxPoll = poll
-	if err := errors.Join(errs...); err != nil {
+	if err := env.Err(); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil

@@ -109,7 +109,8 @@ func TestLoadConfig(t *testing.T) {
 	if cfg.HTTPAddr != "127.0.0.1:5003" || cfg.MongoDB != "order" || cfg.TaxRateBPS != 800 || cfg.ProductURL != "http://127.0.0.1:3002" {
 		t.Errorf("defaults = %+v", cfg)
 	}
-	bad := map[string]string{"TAX_RATE_BPS": "-1", "LOG_LEVEL": "loud", "PRODUCT_URL": "ftp://x", "OUTBOX_POLL": "soon", "KAFKA_BROKERS": " , "}
+	bad := map[string]string{"TAX_RATE_BPS": "-1", "LOG_LEVEL": "loud", "PRODUCT_URL": "ftp://x", "OUTBOX_POLL": "soon", "KAFKA_BROKERS": " , ",
+		"USER_URL": "user", "JWKS_URL": "/jwks", "HTTP_ADDR": "5003", "MONGO_URI": "http://m"}
 	_, err = loadConfig(func(k string) string { return bad[k] })
 	if err == nil {
 		t.Fatal("loadConfig with bad values: err = nil")

@@ -1,14 +1,6 @@
 package main
 
-import (
-	"errors"
-	"fmt"
-	"net"
-	"strconv"
-	"strings"
-
-	"github.com/goshop/platform/shared"
-)
+import "github.com/goshop/platform/shared"
 
 // Config is the product service's configuration, read once at start (docs/config.md).
 type Config struct {
@@ -23,49 +15,19 @@ type Config struct {
 }
 
 // loadConfig reads the configuration through getenv, applying defaults and reporting every bad value.
-func loadConfig(getenv func(string) string) (Config, error) {
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
+func loadConfig(getenv func(string) string) (Config, error) { return readConfig(shared.NewEnv(getenv)) }
+
+// readConfig is loadConfig on an Env, so that the docs test can see what was read.
+func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
-		HTTPAddr:     get("HTTP_ADDR", "127.0.0.1:3002"),
-		MongoURI:     get("MONGO_URI", ""),
-		MongoDB:      get("MONGO_DB", "product"),
-		KafkaBrokers: shared.ParseBrokers(get("KAFKA_BROKERS", "127.0.0.1:9092")),
-		JWKSURL:      get("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
-		AuthIssuer:   get("AUTH_ISSUER", "http://localhost:3008/auth"),
-		LogLevel:     strings.ToLower(get("LOG_LEVEL", "info")),
+		HTTPAddr:     env.HostPort("HTTP_ADDR", "127.0.0.1:3002"),
+		MongoURI:     env.MongoURI(),
+		MongoDB:      env.String("MONGO_DB", "product"),
+		KafkaBrokers: env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
+		JWKSURL:      env.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
+		AuthIssuer:   env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
+		SeedDemoData: env.Bool("SEED_DEMO_DATA", true),
+		LogLevel:     env.LogLevel(),
 	}
-	var errs []error
-	if _, _, err := net.SplitHostPort(cfg.HTTPAddr); err != nil {
-		errs = append(errs, fmt.Errorf("HTTP_ADDR %q: %w", cfg.HTTPAddr, err))
-	}
-	if cfg.MongoURI != "" && !strings.HasPrefix(cfg.MongoURI, "mongodb://") && !strings.HasPrefix(cfg.MongoURI, "mongodb+srv://") {
-		errs = append(errs, fmt.Errorf("MONGO_URI must start with mongodb:// or mongodb+srv://"))
-	}
-	if len(cfg.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("KAFKA_BROKERS: no broker given"))
-	}
-	for _, b := range cfg.KafkaBrokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			errs = append(errs, fmt.Errorf("KAFKA_BROKERS %q: %w", b, err))
-		}
-	}
-	if !strings.HasPrefix(cfg.JWKSURL, "http://") && !strings.HasPrefix(cfg.JWKSURL, "https://") {
-		errs = append(errs, fmt.Errorf("JWKS_URL %q must be an http(s) URL", cfg.JWKSURL))
-	}
-	seed, err := strconv.ParseBool(get("SEED_DEMO_DATA", "true"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("SEED_DEMO_DATA %q: want true or false", getenv("SEED_DEMO_DATA")))
-	}
-	cfg.SeedDemoData = seed
-	switch cfg.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", cfg.LogLevel))
-	}
-	return cfg, errors.Join(errs...)
+	return cfg, env.Err()
 }

@@ -137,7 +137,8 @@ func TestLoadConfig(t *testing.T) {
 	if cfg.HTTPAddr != "127.0.0.1:3002" || cfg.MongoDB != "product" || !cfg.SeedDemoData || len(cfg.KafkaBrokers) != 1 || cfg.LogLevel != "info" {
 		t.Errorf("defaults = %+v", cfg)
 	}
-	bad := map[string]string{"HTTP_ADDR": "nope", "SEED_DEMO_DATA": "maybe", "LOG_LEVEL": "loud", "MONGO_URI": "http://x", "KAFKA_BROKERS": "a"}
+	bad := map[string]string{"HTTP_ADDR": "nope", "SEED_DEMO_DATA": "maybe", "LOG_LEVEL": "loud", "MONGO_URI": "http://x", "KAFKA_BROKERS": "a",
+		"JWKS_URL": "/jwks", "AUTH_ISSUER": "issuer"}
 	_, err = loadConfig(func(k string) string { return bad[k] })
 	if err == nil {
 		t.Fatal("loadConfig(bad values) = nil error")

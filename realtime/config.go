@@ -1,11 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"net"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -44,60 +39,26 @@ type Config struct {
 // ConsumerGroup is the Kafka consumer group of this instance.
 func (c Config) ConsumerGroup() string { return "realtime-" + c.InstanceID }
 
-func loadConfig(getenv func(string) string) (Config, error) {
-	env := func(k, def string) string {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return v
-		}
-		return def
-	}
-	cfg := Config{
-		HTTPAddr:      env("HTTP_ADDR", "127.0.0.1:3009"),
-		Brokers:       shared.ParseBrokers(env("KAFKA_BROKERS", "127.0.0.1:9092")),
-		JWKSURL:       env("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
-		Issuer:        env("AUTH_ISSUER", "http://localhost:3008/auth"),
-		AuthURL:       env("AUTH_URL", "http://127.0.0.1:4000"),
-		LogLevel:      env("LOG_LEVEL", "info"),
-		Hub:           hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32},
-		Conn:          connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
-		MaxEventAge:   5 * time.Minute,
-		ShutdownGrace: 5 * time.Second,
+// loadConfig reads the configuration through getenv, applying defaults, and reports every bad value
+// at once.
+func loadConfig(getenv func(string) string) (Config, error) { return readConfig(shared.NewEnv(getenv)) }
 
+// readConfig is loadConfig on an Env, so that the docs test can see what was read.
+func readConfig(env *shared.Env) (Config, error) {
+	cfg := Config{
+		HTTPAddr:       env.HostPort("HTTP_ADDR", "127.0.0.1:3009"),
+		Brokers:        env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
+		JWKSURL:        env.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
+		Issuer:         env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
+		AuthURL:        env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
+		AllowedOrigins: env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
+		LogLevel:       env.LogLevel(),
+		Hub:            hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32},
+		Conn:           connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
+		MaxEventAge:    5 * time.Minute,
+		ShutdownGrace:  5 * time.Second,
 		CommitInterval: time.Second,
 	}
-	for _, o := range strings.Split(env("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
-		}
-	}
-
-	var errs []error
-	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("HTTP_ADDR %q: want host:port", cfg.HTTPAddr))
-	}
-	if len(cfg.Brokers) == 0 {
-		errs = append(errs, errors.New("KAFKA_BROKERS: no broker"))
-	}
-	for _, k := range []string{"JWKS_URL", "AUTH_URL"} {
-		if u, err := url.Parse(env(k, "")); err != nil || (getenv(k) != "" && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "")) {
-			errs = append(errs, fmt.Errorf("%s %q: want an http(s) URL", k, getenv(k)))
-		}
-	}
-	switch cfg.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", cfg.LogLevel))
-	}
-	cfg.InstanceID = env("REALTIME_INSTANCE_ID", "")
-	if cfg.InstanceID == "" {
-		cfg.InstanceID = env("HOSTNAME", "local") + "-" + port
-	}
-	for _, r := range cfg.InstanceID {
-		if !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			errs = append(errs, fmt.Errorf("REALTIME_INSTANCE_ID %q: letters, digits, '-', '_' and '.' only", cfg.InstanceID))
-			break
-		}
-	}
-	return cfg, errors.Join(errs...)
+	cfg.InstanceID = env.InstanceID("REALTIME_INSTANCE_ID", cfg.HTTPAddr)
+	return cfg, env.Err()
 }

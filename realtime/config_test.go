@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -23,7 +25,8 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatalf("cfg = %+v, want group realtime-rt-7f9c-3009 and 2 origins", cfg)
 	}
 
-	bad := map[string]string{"HTTP_ADDR": "nope", "KAFKA_BROKERS": " , ", "JWKS_URL": "ftp://x", "AUTH_URL": "::", "LOG_LEVEL": "loud", "REALTIME_INSTANCE_ID": "a b"}
+	bad := map[string]string{"HTTP_ADDR": "nope", "KAFKA_BROKERS": " , ", "JWKS_URL": "ftp://x", "AUTH_URL": "::", "LOG_LEVEL": "loud", "REALTIME_INSTANCE_ID": "a b",
+		"AUTH_ISSUER": "issuer"}
 	_, err = loadConfig(func(k string) string { return bad[k] })
 	if err == nil {
 		t.Fatal("bad config accepted")
@@ -33,4 +36,9 @@ func TestLoadConfig(t *testing.T) {
 			t.Errorf("error %q does not mention %s", err, k)
 		}
 	}
+}
+
+func TestConfigDoc(t *testing.T) {
+	t.Parallel()
+	sharedtest.CheckConfigDoc(t, "realtime", readConfig)
 }

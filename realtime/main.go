@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return shared.Serve(gctx, logger, srv, ln, ready) })
 	g.Go(func() error {
-		return shared.Consume(gctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics,
+		return shared.Consume(gctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics(),
 			CommitInterval: cfg.CommitInterval}, cons.handle)
 	})
 	g.Go(func() error {

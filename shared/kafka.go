@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -21,8 +20,9 @@ const (
 	TopicOrder     = "order.events"
 )
 
-// AllTopics lists every topic, for EnsureTopics and for consumers of everything (realtime).
-var AllTopics = []string{TopicUser, TopicProduct, TopicInventory, TopicOrder}
+// AllTopics returns every topic, for EnsureTopics and for consumers of everything (realtime). Each
+// call returns a new slice, so no caller can change another's list.
+func AllTopics() []string { return []string{TopicUser, TopicProduct, TopicInventory, TopicOrder} }
 
 // Event is the envelope of every Kafka message value. ID is unique per event so consumers can drop
 // duplicates; AggregateID is also the message key, so one aggregate's events stay ordered.
@@ -59,15 +59,7 @@ type Publisher interface {
 }
 
 // ParseBrokers splits KAFKA_BROKERS ("host:port,host:port") and drops blanks.
-func ParseBrokers(s string) []string {
-	var out []string
-	for _, b := range strings.Split(s, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			out = append(out, b)
-		}
-	}
-	return out
-}
+func ParseBrokers(s string) []string { return splitComma(s) }
 
 // KafkaPublisher is a Publisher on a kafka-go Writer: hash partitioning by key, acks from all in-sync
 // replicas, a 2 ms batch window so a synchronous publish waits little (10 ms before: every hop of the

@@ -2,11 +2,7 @@ package main
 
 import (
 	"crypto/rand"
-	"errors"
-	"fmt"
-	"net/url"
-	"strconv"
-	"strings"
+	"slices"
 
 	"github.com/goshop/platform/shared"
 )
@@ -45,97 +41,32 @@ type Config struct {
 }
 
 // loadConfig reads the configuration through getenv, applies defaults and reports every bad value at once.
-func loadConfig(getenv func(string) string) (Config, error) {
+func loadConfig(getenv func(string) string) (Config, error) { return readConfig(shared.NewEnv(getenv)) }
+
+// readConfig is loadConfig on an Env, so that the docs test can see what was read.
+func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
-		HTTPAddr:   "127.0.0.1:3000",
-		GatewayURL: "http://127.0.0.1:3008",
-		LogLevel:   "info",
+		HTTPAddr:        env.HostPort("HTTP_ADDR", "127.0.0.1:3000"),
+		GatewayURL:      env.BaseURL("GATEWAY_URL", "http://127.0.0.1:3008"),
+		RedisConfigured: slices.ContainsFunc([]string{"REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"}, env.IsSet),
+		Redis:           env.Redis(6),
+		ClientID:        env.String("STOREFRONT_CLIENT_ID", "storefront"),
+		PublicURL:       env.BaseURL("STOREFRONT_PUBLIC_URL", "http://localhost:3000"),
+		Issuer:          env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
+		CookieSecure:    env.Bool("STOREFRONT_COOKIE_SECURE", false),
+		LogLevel:        env.LogLevel(),
 	}
-	var errs []error
-	if v := getenv("HTTP_ADDR"); v != "" {
-		cfg.HTTPAddr = v
-	}
-	if v := getenv("GATEWAY_URL"); v != "" {
-		cfg.GatewayURL = v
-	}
-	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
-	if err := checkBaseURL(cfg.GatewayURL); err != nil {
-		errs = append(errs, fmt.Errorf("GATEWAY_URL: %w", err))
-	}
-	if v := getenv("STOREFRONT_SECRET"); v != "" {
-		if len(v) < 32 {
-			errs = append(errs, errors.New("STOREFRONT_SECRET: must be at least 32 characters"))
+	if secret := env.Secret("STOREFRONT_SECRET"); secret != "" {
+		if len(secret) < 32 {
+			env.Errorf("STOREFRONT_SECRET", "must be at least 32 characters")
 		}
-		cfg.Secret = []byte(v)
+		cfg.Secret = []byte(secret)
 	} else {
 		cfg.Secret = make([]byte, 32)
 		rand.Read(cfg.Secret)
 		cfg.secretGenerated = true
 	}
-	cfg.Redis = shared.RedisConfig{DB: 6, Password: getenv("REDIS_PASSWORD"), URL: getenv("REDIS_URL"), Host: getenv("REDIS_HOST")}
-	for _, name := range []string{"REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"} {
-		if getenv(name) != "" {
-			cfg.RedisConfigured = true
-		}
-	}
-	for name, dst := range map[string]*int{"REDIS_PORT": &cfg.Redis.Port, "REDIS_DB": &cfg.Redis.DB} {
-		if v := getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 65535 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a valid number", name, v))
-			}
-			*dst = n
-		}
-	}
-	// A URL without a database would silently mean DB 0 (auth's sessions); ours is REDIS_DB (6).
-	if u, err := shared.RedisURLWithDB(cfg.Redis.URL, cfg.Redis.DB); err != nil {
-		errs = append(errs, err)
-	} else {
-		cfg.Redis.URL = u
-	}
-	cfg.ClientID, cfg.PublicURL, cfg.Issuer = "storefront", "http://localhost:3000", "http://localhost:3008/auth"
-	if v := getenv("STOREFRONT_CLIENT_ID"); v != "" {
-		cfg.ClientID = v
-	}
-	if v := getenv("STOREFRONT_PUBLIC_URL"); v != "" {
-		cfg.PublicURL = strings.TrimRight(v, "/")
-		if err := checkBaseURL(cfg.PublicURL); err != nil {
-			errs = append(errs, fmt.Errorf("STOREFRONT_PUBLIC_URL: %w", err))
-		}
-	}
-	if v := getenv("AUTH_ISSUER"); v != "" {
-		cfg.Issuer = strings.TrimRight(v, "/")
-		if err := checkBaseURL(cfg.Issuer); err != nil {
-			errs = append(errs, fmt.Errorf("AUTH_ISSUER: %w", err))
-		}
-	}
-	if v := getenv("STOREFRONT_COOKIE_SECURE"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("STOREFRONT_COOKIE_SECURE: %q is not a boolean", v))
-		}
-		cfg.CookieSecure = b
-	}
-	if v := getenv("LOG_LEVEL"); v != "" {
-		switch v {
-		case "debug", "info", "warn", "error":
-			cfg.LogLevel = v
-		default:
-			errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", v))
-		}
-	}
-	return cfg, errors.Join(errs...)
-}
-
-func checkBaseURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return err
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%q must be an http(s) URL with a host", s)
-	}
-	return nil
+	return cfg, env.Err()
 }
 
 // redirectURI is the storefront's OAuth callback as registered at auth.

@@ -103,8 +103,9 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}},
 		{name: "all bad at once", env: map[string]string{"GATEWAY_URL": "nope", "STOREFRONT_SECRET": "short", "STOREFRONT_COOKIE_SECURE": "maybe", "LOG_LEVEL": "x",
-			"REDIS_URL": "http://x", "REDIS_DB": "-1", "AUTH_ISSUER": "x", "STOREFRONT_PUBLIC_URL": "ftp://x"},
-			wantErr: []string{"GATEWAY_URL", "STOREFRONT_SECRET", "STOREFRONT_COOKIE_SECURE", "LOG_LEVEL", "REDIS_URL", "REDIS_DB", "AUTH_ISSUER", "STOREFRONT_PUBLIC_URL"}},
+			"REDIS_URL": "http://x", "REDIS_DB": "-1", "AUTH_ISSUER": "x", "STOREFRONT_PUBLIC_URL": "ftp://x", "REDIS_PORT": "70000", "HTTP_ADDR": "3000"},
+			wantErr: []string{"GATEWAY_URL", "STOREFRONT_SECRET", "STOREFRONT_COOKIE_SECURE", "LOG_LEVEL", "REDIS_URL", "REDIS_DB", "AUTH_ISSUER", "STOREFRONT_PUBLIC_URL",
+				"REDIS_PORT", "HTTP_ADDR"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

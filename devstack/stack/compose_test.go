@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // goRuntimeEnv are variables the Go runtime reads in every program.
@@ -65,27 +67,20 @@ func composeEnv(tb testing.TB, path string) map[string]map[string]string {
 	return out
 }
 
-// programReads reports whether the program's non-test Go files mention the variable as a string.
+// programReads reports whether the program reads the variable: whether its table in docs/config.md
+// lists it (each program's TestConfigDoc holds that table to what its loadConfig reads).
 func programReads(tb testing.TB, root, program, key string) bool {
 	tb.Helper()
-	files, _ := filepath.Glob(filepath.Join(root, program, "*.go"))
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if strings.Contains(string(b), `"`+key+`"`) {
-			return true
-		}
-		// The gateway builds <SERVICE>_SERVICE_URLS from its service table.
-		if strings.HasSuffix(key, "_SERVICE_URLS") && strings.Contains(string(b), `"_SERVICE_URLS"`) {
-			return true
-		}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "config.md"))
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return false
+	rows, found := sharedtest.ConfigDocTable(string(doc), program)
+	if !found {
+		tb.Fatalf("docs/config.md has no section for %s", program)
+	}
+	_, ok := rows[key]
+	return ok
 }
 
 // TestComposeMatchesCode keeps compose.yaml honest while no Docker engine can run it: every variable it

@@ -24,7 +24,7 @@ func startKafka(port int, dir string) (*kfake.Cluster, error) {
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.Ports(port),
-		kfake.SeedTopics(3, shared.AllTopics...),
+		kfake.SeedTopics(3, shared.AllTopics()...),
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(3),
 		kfake.ListenFn(func(network, address string) (net.Listener, error) {

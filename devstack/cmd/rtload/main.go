@@ -490,7 +490,7 @@ func serveKafka(ctx context.Context, addr string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-kafka-serve %q: bad port", addr)
 	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(p), kfake.SeedTopics(3, shared.AllTopics...),
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(p), kfake.SeedTopics(3, shared.AllTopics()...),
 		kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3),
 		kfake.ListenFn(func(network, a string) (net.Listener, error) {
 			return net.Listen(network, net.JoinHostPort(host, port))

@@ -48,7 +48,7 @@ var stock = map[string]int64{"SKU-A": 300, "SKU-B": 200, "SKU-C": 100}
 
 func run() error {
 	n := 500
-	cl, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(29093), kfake.SeedTopics(3, shared.AllTopics...), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
+	cl, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(29093), kfake.SeedTopics(3, shared.AllTopics()...), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
 	if err != nil {
 		return err
 	}

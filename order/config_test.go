@@ -1,0 +1,12 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+func TestConfigDoc(t *testing.T) {
+	t.Parallel()
+	sharedtest.CheckConfigDoc(t, "order", readConfig)
+}
