@@ -100,7 +100,6 @@ func TestUserRegisteredStoreDownIsRetried(t *testing.T) {
 	}
 }
 
-
 // TestEventTimesIncrease: back-to-back changes get strictly increasing occurred_at in whole
 // milliseconds, since auth applies a status event only if it is newer than the last one applied.
 func TestEventTimesIncrease(t *testing.T) {
