@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ type testEnv struct {
 	h        http.Handler
 	store    *memProductStore
 	pub      *sharedtest.Publisher
-	ob       *outbox
+	relay    *shared.Relay
 	admin    string
 	customer string
 }
@@ -31,14 +32,27 @@ func newTestEnv(tb testing.TB, seed bool) *testEnv {
 	metrics := shared.NewMetrics("product")
 	e := &testEnv{store: newMemProductStore(), pub: &sharedtest.Publisher{},
 		admin: iss.Bearer(tb, sharedtest.Admin), customer: iss.Bearer(tb, sharedtest.Customer)}
-	e.ob = newOutbox(e.store, e.pub, logger, metrics)
-	e.h = NewServer(logger, metrics, shared.NewReadiness(), iss.Verifier(), e.store, e.ob)
+	e.relay = shared.NewRelay(logger, productOutbox{e.store}, e.pub, metrics, shared.RelayConfig{})
+	wake := flushOnWake(e.relay)
+	e.h = NewServer(logger, metrics, shared.NewReadiness(), iss.Verifier(), e.store, wake)
 	if seed {
-		if err := seedDemo(context.Background(), logger, e.store, e.ob); err != nil {
+		if err := seedDemo(context.Background(), logger, e.store, wake); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	return e
+}
+
+// flushOnWake returns a wake function that flushes r at once, one flush at a time, so a handler's
+// events are published when its response is: tests read the publisher without waiting. A failed flush
+// leaves the events pending, as the running relay would until its next attempt.
+func flushOnWake(r *shared.Relay) func() {
+	var mu sync.Mutex
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		r.Flush(context.Background())
+	}
 }
 
 // do serves one request; auth is an Authorization header value or "".
