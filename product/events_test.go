@@ -23,7 +23,7 @@ func TestSeedDemo(t *testing.T) {
 	store := newMemProductStore()
 	pub := &sharedtest.Publisher{}
 	logger := shared.NewLogger(io.Discard, "product", "error")
-	wake := flushOnWake(shared.NewRelay(logger, productOutbox{store}, pub, shared.NewMetrics("product"), shared.RelayConfig{}))
+	wake := sharedtest.FlushOnWake(shared.NewRelay(logger, productOutbox{store}, pub, shared.NewMetrics("product"), shared.RelayConfig{}))
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {

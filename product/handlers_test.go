@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +32,7 @@ func newTestEnv(tb testing.TB, seed bool) *testEnv {
 	e := &testEnv{store: newMemProductStore(), pub: &sharedtest.Publisher{},
 		admin: iss.Bearer(tb, sharedtest.Admin), customer: iss.Bearer(tb, sharedtest.Customer)}
 	e.relay = shared.NewRelay(logger, productOutbox{e.store}, e.pub, metrics, shared.RelayConfig{})
-	wake := flushOnWake(e.relay)
+	wake := sharedtest.FlushOnWake(e.relay)
 	e.h = NewServer(logger, metrics, shared.NewReadiness(), iss.Verifier(), e.store, wake)
 	if seed {
 		if err := seedDemo(context.Background(), logger, e.store, wake); err != nil {
@@ -41,18 +40,6 @@ func newTestEnv(tb testing.TB, seed bool) *testEnv {
 		}
 	}
 	return e
-}
-
-// flushOnWake returns a wake function that flushes r at once, one flush at a time, so a handler's
-// events are published when its response is: tests read the publisher without waiting. A failed flush
-// leaves the events pending, as the running relay would until its next attempt.
-func flushOnWake(r *shared.Relay) func() {
-	var mu sync.Mutex
-	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		r.Flush(context.Background())
-	}
 }
 
 // do serves one request; auth is an Authorization header value or "".

@@ -3,6 +3,7 @@ package sharedtest
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/goshop/platform/shared"
@@ -111,4 +112,17 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// FlushOnWake returns a wake function for handlers under test that flushes r at once, one flush at a
+// time, so a handler's events are published by the time its response is: tests read the publisher
+// without waiting. A failed flush leaves the events pending, as the running relay would until its
+// next attempt.
+func FlushOnWake(r *shared.Relay) func() {
+	var mu sync.Mutex
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		r.Flush(context.Background())
+	}
 }
