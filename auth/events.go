@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -23,110 +22,49 @@ type userRegistered struct {
 	Role   string `json:"role"`
 }
 
-// outbox publishes user.registered for accounts whose EventPending flag is set. Register publishes at
-// once and clears the flag; when Kafka is down the flag stays, and Run retries with backoff until the
-// broker acknowledges, so the user service always gets the profile.
-type outbox struct {
-	logger   *slog.Logger
+// accountOutbox is the accounts' outbox as shared.Relay reads it: an account's user.registered is
+// pending while its EventPending flag is set, which Create sets in the same insert as the account, so
+// the user service always gets the profile even when Kafka was down at registration.
+type accountOutbox struct {
 	accounts accountStore
-	pub      shared.Publisher
-	wake     chan struct{}
 }
 
-func newOutbox(logger *slog.Logger, accounts accountStore, pub shared.Publisher) *outbox {
-	return &outbox{logger: logger, accounts: accounts, pub: pub, wake: make(chan struct{}, 1)}
-}
+var _ shared.OutboxStore = accountOutbox{}
 
-// inlineTimeout bounds the publish a request makes itself, so a Kafka outage slows a registration
-// by at most this much before the relay takes over.
-const inlineTimeout = 3 * time.Second
-
-// publishNow tries to publish a's user.registered now; on failure it leaves the account pending and
-// nudges Run.
-func (o *outbox) publishNow(ctx context.Context, a account) error {
-	if err := o.publish(ctx, a); err != nil {
-		o.nudge()
-		return err
-	}
-	return nil
-}
-
-func (o *outbox) publish(ctx context.Context, a account) error {
-	ctx, cancel := context.WithTimeout(ctx, inlineTimeout)
-	defer cancel()
-	e, err := shared.NewEvent(eventUserRegistered, a.ID, userRegistered{UserID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role})
+// PendingOutbox returns the user.registered events of up to limit accounts, oldest first.
+func (ob accountOutbox) PendingOutbox(ctx context.Context, limit int) ([]shared.OutboxEntry, error) {
+	pending, err := ob.accounts.PendingEvents(ctx, limit)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// The event ID is derived from the account, so a retry after a lost acknowledgement carries the
-	// same ID and consumers drop the duplicate.
-	e.ID = "user.registered-" + a.ID
-	if err := o.pub.Publish(ctx, shared.TopicUser, e); err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	if err := o.accounts.MarkPublished(ctx, a.ID); err != nil {
-		// Published but not marked: Run publishes again with the same event ID, harmless.
-		return fmt.Errorf("outbox: %w", err)
-	}
-	return nil
-}
-
-func (o *outbox) nudge() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run drains pending events until ctx ends: every 30 s, on a nudge, and after a failure with backoff
-// from 1 s doubling to 30 s (nudges do not cut a backoff short).
-func (o *outbox) Run(ctx context.Context) error {
-	const idle = 30 * time.Second
-	wait := time.Duration(0)
-	backoff := time.Second
-	for {
-		t := time.NewTimer(wait)
-		wake := o.wake
-		if backoff > time.Second {
-			wake = nil // backing off
-		}
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		case <-wake:
-			t.Stop()
-		}
-		if err := o.drain(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			o.logger.Warn("outbox: will retry", "err", err, "backoff", backoff.String())
-			wait = backoff
-			backoff = min(backoff*2, idle)
-			continue
-		}
-		wait, backoff = idle, time.Second
-	}
-}
-
-func (o *outbox) drain(ctx context.Context) error {
-	for {
-		pending, err := o.accounts.PendingEvents(ctx, 100)
+	out := make([]shared.OutboxEntry, 0, len(pending))
+	for _, a := range pending {
+		e, err := registeredEvent(a)
 		if err != nil {
+			return nil, err
+		}
+		out = append(out, shared.OutboxEntry{Topic: shared.TopicUser, Event: e})
+	}
+	return out, nil
+}
+
+// MarkPublished clears the accounts' EventPending flags. An account deleted meanwhile is skipped.
+func (ob accountOutbox) MarkPublished(ctx context.Context, entries []shared.OutboxEntry) error {
+	for _, e := range entries {
+		if err := ob.accounts.MarkPublished(ctx, e.Event.AggregateID); err != nil && !errors.Is(err, shared.ErrNotFound) {
 			return err
 		}
-		for _, a := range pending {
-			if err := o.publish(ctx, a); err != nil {
-				return err
-			}
-			o.logger.Info("outbox: published", "type", eventUserRegistered, "user_id", a.ID)
-		}
-		if len(pending) < 100 {
-			return nil
-		}
 	}
+	return nil
+}
+
+// registeredEvent is a's user.registered. Its ID and time derive from the account, so every publish
+// of it (a retry after a lost acknowledgement, two relays racing) is the same event, which consumers
+// drop as a duplicate.
+func registeredEvent(a account) (shared.Event, error) {
+	e, err := shared.NewEvent(eventUserRegistered, a.ID, userRegistered{UserID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role})
+	e.ID, e.OccurredAt = "user.registered-"+a.ID, a.CreatedAt.UTC()
+	return e, err
 }
 
 type userStatusChanged struct {

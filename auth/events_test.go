@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -123,34 +122,4 @@ func (f *flakySessions) DeleteUser(ctx context.Context, userID string) (int, err
 		return 0, shared.ErrUnavailable
 	}
 	return f.sessionStore.DeleteUser(ctx, userID)
-}
-
-// TestOutboxRelay: with Kafka down the relay backs off and retries; once Kafka is back the pending
-// event goes out with the same ID every time.
-func TestOutboxRelay(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		env := newTestEnv(t)
-		env.pub.SetErr(shared.ErrUnavailable)
-		a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error)
-		go func() { done <- env.d.outbox.Run(ctx) }()
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
-		if n := len(env.pub.Events(shared.TopicUser)); n != 0 {
-			t.Fatalf("published %d while Kafka is down", n)
-		}
-		env.pub.SetErr(nil)
-		time.Sleep(30 * time.Second) // at most one max backoff
-		synctest.Wait()
-		evs := env.pub.Events(shared.TopicUser)
-		if len(evs) != 1 || evs[0].AggregateID != a.ID || evs[0].ID != "user.registered-"+a.ID {
-			t.Fatalf("events = %+v, want one user.registered for %s", evs, a.ID)
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run = %v", err)
-		}
-	})
 }

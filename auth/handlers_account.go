@@ -74,7 +74,7 @@ func (req *registerRequest) Valid(context.Context) map[string]string {
 
 // handleRegister creates a customer account: 201 {"user":{...}}, 409 when the email is taken, 400 with
 // field messages. It does not sign in; the client calls /login next.
-func handleRegister(logger *slog.Logger, accounts accountStore, h *hasher, ob *outbox) http.Handler {
+func handleRegister(logger *slog.Logger, accounts accountStore, h *hasher, wake func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := shared.Decode[registerRequest](w, r)
 		if err != nil {
@@ -91,10 +91,7 @@ func handleRegister(logger *slog.Logger, accounts accountStore, h *hasher, ob *o
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		if err := ob.publishNow(r.Context(), a); err != nil {
-			// The account is saved with its event pending; the outbox relay publishes it later.
-			logger.WarnContext(r.Context(), "user.registered deferred to outbox", "user_id", a.ID, "err", err)
-		}
+		wake() // the account is saved with its user.registered pending: the relay publishes it
 		shared.Encode(w, http.StatusCreated, map[string]userJSON{"user": userOf(a)})
 	})
 }

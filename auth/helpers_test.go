@@ -22,6 +22,7 @@ type testEnv struct {
 	cfg     Config
 	d       deps
 	pub     *sharedtest.Publisher
+	relay   *shared.Relay
 	handler http.Handler
 }
 
@@ -53,16 +54,18 @@ func newTestEnv(tb testing.TB, edit ...func(*Config, *deps)) *testEnv {
 	}
 	pub := &sharedtest.Publisher{}
 	accounts := newMemAccountStore()
+	metrics := shared.NewMetrics("auth")
+	relay := shared.NewRelay(quietLogger, accountOutbox{accounts}, pub, metrics, shared.RelayConfig{})
 	d := deps{
 		accounts: accounts, sessions: newMemSessionStore(), grants: newMemGrantStore(),
 		accountLimiter: newMemLimiter(accountPolicy), ipLimiter: newMemLimiter(ipPolicy),
-		hasher: h, keys: keys, outbox: newOutbox(quietLogger, accounts, pub),
-		metrics: shared.NewMetrics("auth"), ready: shared.NewReadiness(),
+		hasher: h, keys: keys, wake: sharedtest.FlushOnWake(relay),
+		metrics: metrics, ready: shared.NewReadiness(),
 	}
 	for _, e := range edit {
 		e(&cfg, &d)
 	}
-	return &testEnv{cfg: cfg, d: d, pub: pub, handler: NewServer(quietLogger, cfg, d)}
+	return &testEnv{cfg: cfg, d: d, pub: pub, relay: relay, handler: NewServer(quietLogger, cfg, d)}
 }
 
 // addAccount creates an account directly in the store.

@@ -10,12 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/goshop/platform/shared"
-	"golang.org/x/sync/errgroup"
 )
 
 func main() {
@@ -27,10 +25,10 @@ func main() {
 	}
 }
 
-// run starts auth and blocks until ctx ends, then shuts down in order: HTTP, consumers and relays,
-// Kafka flush, Mongo and Redis. `auth rotate-keys` instead adds a signing key to
+// run starts auth and blocks until ctx ends, then shuts down in order: HTTP, consumer and outbox
+// relay, Kafka flush, Redis and Mongo. `auth rotate-keys` instead adds a signing key to
 // AUTH_SIGNING_KEYS_DIR and exits.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -45,15 +43,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := shared.NewLogger(stdout, "auth", cfg.LogLevel)
 	metrics := shared.NewMetrics("auth")
 	ready := shared.NewReadiness()
+	p := shared.NewProgram(logger, ready)
 
 	keys, err := openKeyring(cfg, logger)
 	if err != nil {
 		return err
 	}
-
 	var accounts accountStore
 	prepare := func(context.Context) error { return nil }
-	closeMongo := func() error { return nil }
 	if cfg.MongoURI == "" {
 		logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
 		accounts = newMemAccountStore()
@@ -62,30 +59,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		closeMongo = func() error { return client.Disconnect(context.Background()) }
+		p.OnClose("mongo", client.Disconnect)
 		store := newMongoAccountStore(client.Database(cfg.MongoDB))
 		accounts, prepare = store, store.EnsureIndexes
 		ready.Add("mongo", shared.MongoPing(client))
 	}
-
 	rdb, err := shared.NewRedis(shared.RedisConfig{URL: cfg.RedisURL, Host: cfg.RedisHost, Port: cfg.RedisPort,
 		Password: cfg.RedisPassword, DB: cfg.RedisDB})
 	if err != nil {
-		return errors.Join(err, closeMongo())
+		return p.Abort(err)
 	}
+	p.OnClose("redis", func(context.Context) error { return rdb.Close() })
 	ready.Add("redis", shared.RedisPing(rdb))
-
 	pub := shared.NewKafkaPublisher(cfg.KafkaBrokers)
+	p.OnClose("kafka", func(context.Context) error { return pub.Close() })
 	ready.Add("kafka", shared.KafkaPing(cfg.KafkaBrokers))
 
 	start := time.Now()
 	h, err := newHasher(cfg.BcryptCost)
 	if err != nil {
-		return errors.Join(err, pub.Close(), rdb.Close(), closeMongo())
+		return p.Abort(err)
 	}
 	logger.Info("bcrypt", "cost", cfg.BcryptCost, "hash_ms", time.Since(start).Milliseconds())
 
-	ob := newOutbox(logger, accounts, pub)
+	relay := shared.NewRelay(logger, accountOutbox{accounts}, pub, metrics, shared.RelayConfig{})
 	d := deps{
 		accounts:       accounts,
 		sessions:       &redisSessionStore{rdb: rdb},
@@ -94,53 +91,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ipLimiter:      &redisLimiter{rdb: rdb, prefix: "auth:rl:", policy: ipPolicy},
 		hasher:         h,
 		keys:           keys,
-		outbox:         ob,
+		wake:           relay.Wake,
 		metrics:        metrics,
 		ready:          ready,
 	}
-	srv := shared.NewHTTPServer(NewServer(logger, cfg, d), logger)
-	ln, err := shared.Listen(ctx, cfg.HTTPAddr)
-	if err != nil {
-		return errors.Join(err, pub.Close(), rdb.Close(), closeMongo())
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	// Workers stop only after HTTP has drained, so in-flight requests can still publish.
-	workers, stopWorkers := context.WithCancel(context.WithoutCancel(gctx))
-	defer stopWorkers()
-	go func() {
-		<-gctx.Done()
-		if ctx.Err() == nil {
-			stopWorkers() // a worker failed: stop the rest too
-		}
-	}()
-	g.Go(func() error {
-		defer stopWorkers()
-		return shared.Serve(gctx, logger, srv, ln, ready)
-	})
-	g.Go(func() error { return ob.Run(workers) })
-	g.Go(func() error {
-		return shared.Consume(workers, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth",
+	p.Go("outbox", relay.Run)
+	p.Go("consumer", func(ctx context.Context) error {
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth",
 			Topics: []string{shared.TopicUser}}, handleUserEvent(logger, accounts, d.sessions, d.grants))
 	})
 	// Not ready until the indexes and the seeded accounts exist: before that the unique email index
 	// is missing and the accounts `make run` prints would answer 401.
-	var setUp atomic.Bool
-	ready.Add("setup", func(context.Context) error {
-		if !setUp.Load() {
-			return errors.New("creating indexes and seeded accounts")
-		}
-		return nil
-	})
-	g.Go(func() error {
-		err := seed(workers, logger, cfg, prepare, accounts, h, ob)
-		setUp.Store(workers.Err() == nil)
-		return err
-	})
-
-	err = g.Wait()
-	logger.Info("stopped serving; closing clients")
-	return errors.Join(err, pub.Close(), rdb.Close(), closeMongo())
+	p.Setup("setup", append([]func(context.Context) error{prepare}, seedSteps(logger, cfg, accounts, h, relay.Wake)...)...)
+	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, d))
 }
 
 // openKeyring loads the signing keys from AUTH_SIGNING_KEYS_DIR, or generates two in memory.

@@ -19,7 +19,7 @@ type deps struct {
 	ipLimiter      limiter
 	hasher         *hasher
 	keys           *keyring
-	outbox         *outbox
+	wake           func() // wakes the outbox relay after a write
 	metrics        *shared.Metrics
 	ready          *shared.Readiness
 }

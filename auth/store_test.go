@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestAccountStore is the contract of accountStore, run against the in-memory store always and
@@ -40,6 +41,19 @@ func TestAccountStore(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			testAccountStoreContract(t, newStore(t))
+			t.Run("relay contract", func(t *testing.T) {
+				s := newStore(t)
+				sharedtest.OutboxContract{Store: accountOutbox{s}, SingleEvent: true, Write: func(t *testing.T, key string) string {
+					now := time.Now().UTC().Truncate(time.Millisecond)
+					a := account{ID: "u-" + key, Email: key + "@example.com", Name: key, Role: "customer", PasswordHash: []byte("h"),
+						Status: statusActive, CreatedAt: now, UpdatedAt: now, EventPending: true}
+					if err := s.Create(context.Background(), a); err != nil {
+						t.Fatal(err)
+					}
+					e, _ := registeredEvent(a)
+					return e.ID
+				}}.Run(t)
+			})
 		})
 	}
 }

@@ -6,14 +6,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sync"
 	"syscall"
 	"time"
 
@@ -57,46 +55,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
+	p := shared.NewProgram(logger, ready)
+	p.OnClose("redis", func(context.Context) error { return rdb.Close() })
 	store := newRedisStore(rdb)
 
 	gw := newGateway(logger, cfg, metrics, store)
 	gw.kafkaPing = shared.KafkaPing(cfg.Brokers)
 	bus := &redisBus{rdb: rdb}
 	gw.cache.bus = bus
-	ln, err := shared.Listen(ctx, cfg.Addr)
-	if err != nil {
-		rdb.Close()
-		return err
-	}
-	srv := shared.NewHTTPServer(NewServer(logger, cfg, metrics, ready, gw), logger)
-
-	hctx, stopChecks := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		runHealthChecks(hctx, gw.pools, &http.Client{Transport: newTransport(2 * time.Second)}, cfg.HealthInterval)
+	p.Go("health checks", func(ctx context.Context) error {
+		runHealthChecks(ctx, gw.pools, &http.Client{Transport: newTransport(2 * time.Second)}, cfg.HealthInterval)
+		return nil
 	})
-	wg.Go(func() { bus.Run(hctx, gw.cache.dropLocal) })
+	p.Go("purge bus", func(ctx context.Context) error { bus.Run(ctx, gw.cache.dropLocal); return nil })
 	// Kafka is optional at run time too: while it is down the consumer retries by itself and cached
-	// answers live at most their TTL; requests never wait for it.
-	wg.Go(func() {
-		// Purges are idempotent, so offsets are committed once a second rather than per event: a
-		// crash repeats at most a second of purges.
-		shared.Consume(hctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics,
+	// answers live at most their TTL; requests never wait for it. Purges are idempotent, so offsets
+	// are committed once a second rather than per event: a crash repeats at most a second of purges.
+	p.Go("consumer", func(ctx context.Context) error {
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics,
 			CommitInterval: time.Second}, gw.events.handle)
 	})
 	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
 		"consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
 
-	serveErr := shared.Serve(ctx, logger, srv, ln, ready)
-	stopChecks()
-	wg.Wait()
-	var errs []error
-	if serveErr != nil {
-		errs = append(errs, serveErr)
-	}
-	if err := rdb.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("redis close: %w", err))
-	}
-	logger.Info("gateway stopped")
-	return errors.Join(errs...)
+	return p.Run(ctx, cfg.Addr, NewServer(logger, cfg, metrics, ready, gw))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -17,12 +18,14 @@ import (
 // a publisher that discards, as in steady state. Run with -cpu 1 for the one-core number.
 func BenchmarkReserve(b *testing.B) {
 	s := newMemStore()
-	inv := newTestInventory(s)
+	logger := slog.New(slog.DiscardHandler)
+	relay := shared.NewRelay(logger, s, discardPublisher{}, shared.NewMetrics("inventory"), shared.RelayConfig{Batch: 500})
+	inv := newInventory(logger, s, shared.NewMetrics("inventory"), 15*time.Minute, 5, relay.Wake)
 	ctx, cancel := context.WithCancel(context.Background())
 	relayDone := make(chan struct{})
 	go func() {
 		defer close(relayDone)
-		inv.relay(ctx, discardPublisher{}, relayConfig{Batch: 500}, nil)
+		relay.Run(ctx)
 	}()
 	defer func() { cancel(); <-relayDone }()
 	for _, sku := range []string{"B-1", "B-2", "B-3", "B-4"} {

@@ -13,7 +13,7 @@ import (
 )
 
 func newTestInventory(s stockStore) *inventory {
-	return newInventory(slog.New(slog.NewTextHandler(io.Discard, nil)), s, shared.NewMetrics("inventory"), 15*time.Minute, 5)
+	return newInventory(slog.New(slog.NewTextHandler(io.Discard, nil)), s, shared.NewMetrics("inventory"), 15*time.Minute, 5, nil)
 }
 
 // outboxOf returns the stored events of type typ (all types when typ is "").

@@ -44,13 +44,18 @@ type inventory struct {
 	logger    *slog.Logger
 	ttl       time.Duration
 	threshold int64
-	// kick wakes the relay when events were written; buffered 1, sends never block.
-	kick    chan struct{}
+	// wake tells the outbox relay that events were written; it never blocks.
+	wake    func()
 	results *shared.CounterVec
 }
 
-func newInventory(logger *slog.Logger, store stockStore, metrics *shared.Metrics, ttl time.Duration, threshold int64) *inventory {
-	return &inventory{store: store, logger: logger, ttl: ttl, threshold: threshold, kick: make(chan struct{}, 1),
+// newInventory returns the domain over store; wake (the relay's Wake, or nil) is called after every
+// outbox write.
+func newInventory(logger *slog.Logger, store stockStore, metrics *shared.Metrics, ttl time.Duration, threshold int64, wake func()) *inventory {
+	if wake == nil {
+		wake = func() {}
+	}
+	return &inventory{store: store, logger: logger, ttl: ttl, threshold: threshold, wake: wake,
 		results: metrics.Counter("inventory_reservation_results_total", "Reservation outcomes by result.", "result")}
 }
 
@@ -113,10 +118,7 @@ func (inv *inventory) emit(ctx context.Context, events ...shared.Event) error {
 	if err := inv.store.AddOutbox(ctx, shared.TopicInventory, events...); err != nil {
 		return err
 	}
-	select {
-	case inv.kick <- struct{}{}:
-	default:
-	}
+	inv.wake()
 	return nil
 }
 

@@ -59,18 +59,9 @@ type stockStore interface {
 
 	// AddOutbox stores events for the relay; an event whose ID is already stored is skipped.
 	AddOutbox(ctx context.Context, topic string, events ...shared.Event) error
-	// PendingOutbox returns up to limit stored events, oldest first.
-	PendingOutbox(ctx context.Context, limit int) ([]outboxEntry, error)
-	// DeleteOutbox removes published events.
-	DeleteOutbox(ctx context.Context, ids ...string) error
-	// OutboxLen counts stored events.
-	OutboxLen(ctx context.Context) (int64, error)
-}
-
-// outboxEntry is an event waiting to be published to Topic.
-type outboxEntry struct {
-	Topic string
-	Event shared.Event
+	// OutboxStore: PendingOutbox returns up to limit stored events, oldest first; MarkPublished
+	// deletes the given events.
+	shared.OutboxStore
 }
 
 // mongoStore is the MongoDB stockStore. Collections: stock (_id = SKU; holds.<order> = held quantity,

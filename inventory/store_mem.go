@@ -18,7 +18,7 @@ type memStore struct {
 	mu           sync.RWMutex
 	stock        map[string]*memItem
 	reservations map[string]Reservation
-	outbox       map[string]outboxEntry
+	outbox       map[string]shared.OutboxEntry
 	outboxOrder  []string // event IDs in insertion order; deleted IDs are skipped lazily
 }
 
@@ -32,7 +32,7 @@ type memItem struct {
 var _ stockStore = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{stock: make(map[string]*memItem), reservations: make(map[string]Reservation), outbox: make(map[string]outboxEntry)}
+	return &memStore{stock: make(map[string]*memItem), reservations: make(map[string]Reservation), outbox: make(map[string]shared.OutboxEntry)}
 }
 
 func (it *memItem) snapshot() StockItem {
@@ -285,13 +285,13 @@ func (s *memStore) AddOutbox(_ context.Context, topic string, events ...shared.E
 		if _, ok := s.outbox[e.ID]; ok {
 			continue
 		}
-		s.outbox[e.ID] = outboxEntry{Topic: topic, Event: e}
+		s.outbox[e.ID] = shared.OutboxEntry{Topic: topic, Event: e}
 		s.outboxOrder = append(s.outboxOrder, e.ID)
 	}
 	return nil
 }
 
-func (s *memStore) PendingOutbox(_ context.Context, limit int) ([]outboxEntry, error) {
+func (s *memStore) PendingOutbox(_ context.Context, limit int) ([]shared.OutboxEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Drop the IDs of deleted events from the front, so the order slice does not grow forever.
@@ -303,7 +303,7 @@ func (s *memStore) PendingOutbox(_ context.Context, limit int) ([]outboxEntry, e
 		i++
 	}
 	s.outboxOrder = s.outboxOrder[i:]
-	var out []outboxEntry
+	var out []shared.OutboxEntry
 	for _, id := range s.outboxOrder {
 		if len(out) == limit {
 			break
@@ -315,17 +315,11 @@ func (s *memStore) PendingOutbox(_ context.Context, limit int) ([]outboxEntry, e
 	return out, nil
 }
 
-func (s *memStore) DeleteOutbox(_ context.Context, ids ...string) error {
+func (s *memStore) MarkPublished(_ context.Context, entries []shared.OutboxEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, id := range ids {
-		delete(s.outbox, id)
+	for _, e := range entries {
+		delete(s.outbox, e.Event.ID)
 	}
 	return nil
-}
-
-func (s *memStore) OutboxLen(_ context.Context) (int64, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return int64(len(s.outbox)), nil
 }

@@ -66,7 +66,7 @@ func BenchmarkCheckoutSaga(b *testing.B) {
 	h := newHarness(b)
 	inv := &loopbackInventory{co: h.co, seen: map[string]time.Time{}}
 	r := newRelay(slog.New(slog.DiscardHandler), h.store, inv, h.metrics, time.Second)
-	h.co.notify = r.Notify
+	h.co.wake = r.Wake
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go r.Run(ctx)

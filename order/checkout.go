@@ -17,17 +17,19 @@ type checkout struct {
 	logger   *slog.Logger
 	store    orderStore
 	payments paymentProvider
-	notify   func() // wakes the outbox relay
+	wake     func() // wakes the outbox relay
 	now      func() time.Time
 
 	moved *shared.CounterVec
 }
 
-func newCheckout(logger *slog.Logger, store orderStore, payments paymentProvider, metrics *shared.Metrics, notify func()) *checkout {
-	if notify == nil {
-		notify = func() {}
+// newCheckout returns the checkout over store; wake (the relay's Wake, or nil) is called after every
+// change.
+func newCheckout(logger *slog.Logger, store orderStore, payments paymentProvider, metrics *shared.Metrics, wake func()) *checkout {
+	if wake == nil {
+		wake = func() {}
 	}
-	return &checkout{logger: logger, store: store, payments: payments, notify: notify,
+	return &checkout{logger: logger, store: store, payments: payments, wake: wake,
 		now:   func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		moved: metrics.Counter("order_transitions_total", "Order state changes by target state and actor.", "to", "by"),
 	}
@@ -79,13 +81,42 @@ func (c *checkout) apply(ctx context.Context, id string, decide func(o Order) (*
 		if err != nil {
 			return o, err
 		}
-		c.moved.Inc(string(m.To), m.By.String())
-		c.logger.InfoContext(ctx, "order moved", "order_id", id, "from", string(o.Status), "to", string(m.To),
-			"by", m.By.String(), "reason", m.Reason, "request_id", shared.RequestIDFrom(ctx))
-		c.notify()
+		c.done(ctx, id, o.Status, m)
 		return n, nil
 	}
 	return Order{}, fmt.Errorf("order %s: %w", id, errBusy)
+}
+
+// create stores o, priced and addressed by the caller, as the owner's move from statusNone to
+// pending: the order, its idempotency record (key, hash) and its order.created event in one insert,
+// checked against the transition table like every other move. It returns the stored order, or an
+// error wrapping shared.ErrConflict when the user already used key.
+func (c *checkout) create(ctx context.Context, o Order, key, hash string) (Order, error) {
+	m := move{To: StatusPending, By: actorOwner}
+	if err := checkTransition(statusNone, m.To, m.By); err != nil {
+		return Order{}, err
+	}
+	o.ID, o.IdempotencyKey, o.RequestHash, o.Status = shared.NewID(), key, hash, m.To
+	o.CreatedAt = c.now()
+	o.UpdatedAt = o.CreatedAt
+	ev, err := newOrderEvent(o, m.To, "", o.CreatedAt)
+	if err != nil {
+		return Order{}, err
+	}
+	o.Events, o.EventSeq, o.SentSeq, o.OutboxPending, o.AppliedEvents = []storedEvent{ev}, 1, 0, true, []string{}
+	if err := c.store.Create(ctx, o); err != nil {
+		return Order{}, err
+	}
+	c.done(ctx, o.ID, statusNone, &m)
+	return o, nil
+}
+
+// done counts and logs a move that was stored and wakes the relay to publish its event.
+func (c *checkout) done(ctx context.Context, id string, from Status, m *move) {
+	c.moved.Inc(string(m.To), m.By.String())
+	c.logger.InfoContext(ctx, "order moved", "order_id", id, "from", string(from), "to", string(m.To),
+		"by", m.By.String(), "reason", m.Reason, "request_id", shared.RequestIDFrom(ctx))
+	c.wake()
 }
 
 // refund returns the payment of a cancelled paid order and records the refund. The cancellation is

@@ -161,3 +161,15 @@ func (b *httpAddressBook) Address(ctx context.Context, authorization, id string)
 	}
 	return a, nil
 }
+
+// sleepCtx sleeps d or until ctx ends; it reports whether the full sleep happened.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

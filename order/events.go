@@ -173,6 +173,6 @@ func (c *checkout) compensate(ctx context.Context, o Order, eventID string) erro
 		return err
 	}
 	c.logger.WarnContext(ctx, "late reservation for ended order: asking inventory to release", "order_id", o.ID, "status", string(o.Status), "event_id", eventID)
-	c.notify()
+	c.wake()
 	return nil
 }

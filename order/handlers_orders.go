@@ -149,7 +149,6 @@ type pricing struct {
 // 200 and "Idempotent-Replayed: true" (issue 5); the same key with another body is 409. Concurrent duplicates
 // race on the unique (user_id, idempotency_key) index, so one order is created.
 func handleOrderCreate(logger *slog.Logger, co *checkout, p pricing) http.Handler {
-	created := co.moved // counted as a transition into pending by the customer
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := shared.IdentityFrom(r.Context())
 		key := r.Header.Get("Idempotency-Key")
@@ -175,31 +174,18 @@ func handleOrderCreate(logger *slog.Logger, co *checkout, p pricing) http.Handle
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		o.ID, o.IdempotencyKey, o.RequestHash = shared.NewID(), key, hash
-		o.CreatedAt = co.now()
-		o.UpdatedAt = o.CreatedAt
-		ev, err := newOrderEvent(o, StatusPending, "", o.CreatedAt)
-		if err != nil {
-			shared.WriteError(w, r, logger, err)
-			return
-		}
-		ev.Type = "order.created"
-		o.Events, o.EventSeq, o.OutboxPending, o.AppliedEvents = []storedEvent{ev}, 1, true, []string{}
-		if err := co.store.Create(r.Context(), o); errors.Is(err, shared.ErrConflict) {
+		o, err = co.create(r.Context(), o, key, hash)
+		if errors.Is(err, shared.ErrConflict) {
 			// A concurrent request with the same key won the unique index.
 			if prev, gerr := co.store.GetByKey(r.Context(), id.UserID, key); gerr == nil {
 				replay(w, r, logger, prev, hash)
 				return
 			}
-			shared.WriteError(w, r, logger, err)
-			return
-		} else if err != nil {
+		}
+		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		co.notify()
-		created.Inc(string(StatusPending), actorOwner.String())
-		logger.InfoContext(r.Context(), "order created", "order_id", o.ID, "user_id", o.UserID, "total_cents", o.TotalCents, "request_id", shared.RequestIDFrom(r.Context()))
 		w.Header().Set("Location", "/orders/"+o.ID)
 		shared.Encode(w, http.StatusCreated, newOrderView(o))
 	})

@@ -90,7 +90,7 @@ type harness struct {
 	pub      *sharedtest.Publisher
 	pay      *stubPayments
 	co       *checkout
-	relay    *relay
+	relay    *shared.Relay
 	metrics  *shared.Metrics
 	products *fakeProducts
 	users    *fakeUsers

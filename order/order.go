@@ -57,10 +57,17 @@ func (a actor) String() string {
 	return "unknown"
 }
 
+// statusNone is the state before an order exists: creating an order is the move statusNone →
+// pending, made by its owner, and writes order.created.
+const statusNone Status = ""
+
 // transitions is the state machine: from → to → who may move it. Anything absent is illegal.
 // pending → cancelled is the owner withdrawing before inventory answered (issue #5) and the saga
 // when a reservation expires; paid → cancelled refunds and is for admins only.
 var transitions = map[Status]map[Status]actor{
+	statusNone: {
+		StatusPending: actorOwner,
+	},
 	StatusPending: {
 		StatusConfirmed: actorSaga,
 		StatusRejected:  actorSaga,
@@ -211,7 +218,16 @@ type eventDataLine struct {
 	Quantity       int64  `json:"quantity"`
 }
 
-// newOrderEvent builds the outbox entry "order.<status>" describing o in status with reason.
+// eventType is the type of the event a move into status writes: order.created for the creation (the
+// only move into pending), order.<status> for every other.
+func eventType(status Status) string {
+	if status == StatusPending {
+		return "order.created"
+	}
+	return "order." + string(status)
+}
+
+// newOrderEvent builds the outbox entry eventType(status) describing o in status with reason.
 func newOrderEvent(o Order, status Status, reason string, at time.Time) (storedEvent, error) {
 	d := orderEventData{OrderID: o.ID, UserID: o.UserID, Status: status, SubtotalCents: o.SubtotalCents,
 		TaxCents: o.TaxCents, TotalCents: o.TotalCents, Currency: o.Currency, Reason: reason,
@@ -219,7 +235,7 @@ func newOrderEvent(o Order, status Status, reason string, at time.Time) (storedE
 	for _, l := range o.Items {
 		d.Items = append(d.Items, eventDataLine{SKU: l.SKU, Name: l.Name, UnitPriceCents: l.UnitPriceCents, Quantity: l.Quantity})
 	}
-	e, err := shared.NewEvent("order."+string(status), o.ID, d)
+	e, err := shared.NewEvent(eventType(status), o.ID, d)
 	if err != nil {
 		return storedEvent{}, fmt.Errorf("order event: %w", err)
 	}

@@ -50,57 +50,6 @@ func checkPublished(t *testing.T, pub *sharedtest.Publisher, s orderStore, ids [
 	}
 }
 
-// TestRelayKafkaDownThenUp: while publishing fails nothing leaves the outbox and the relay backs
-// off; when Kafka returns, every event goes out in order and the outbox empties.
-func TestRelayKafkaDownThenUp(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		s := newMemOrderStore()
-		pub := &sharedtest.Publisher{}
-		pub.SetErr(errors.New("kafka: connection refused"))
-		m := shared.NewMetrics("order")
-		r := newRelay(slog.New(slog.DiscardHandler), s, pub, m, time.Second)
-		r.batch = 7 // several passes per round
-		ids := seedOrders(t, s, 20)
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		done := make(chan error, 1)
-		go func() { done <- r.Run(ctx) }()
-
-		time.Sleep(5 * time.Minute) // Kafka down for five minutes
-		synctest.Wait()
-		if n := len(pub.Events(shared.TopicOrder)); n != 0 {
-			t.Fatalf("%d events published while Kafka was down", n)
-		}
-		if un, _ := s.Unsent(context.Background(), 1000); len(un) != 20 {
-			t.Fatalf("%d orders with unsent events, want 20", len(un))
-		}
-		// Backoff doubles from 100 ms to 30 s: about 17 attempts in five minutes, not thousands.
-		if f := r.failures.Value(); f < 10 || f > 30 {
-			t.Errorf("publish attempts while down = %d, want backoff (10..30)", f)
-		}
-
-		pub.SetErr(nil)
-		time.Sleep(relayMaxBackoff)
-		synctest.Wait()
-		checkPublished(t, pub, s, ids)
-		if n := len(pub.Events(shared.TopicOrder)); n != 40 {
-			t.Errorf("published %d events, want 40 (each once)", n)
-		}
-
-		// A new order is sent at once when the relay is notified, without waiting for the poll.
-		more := seedOrders(t, s, 1)
-		r.Notify()
-		synctest.Wait()
-		checkPublished(t, pub, s, append(ids, more...))
-
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	})
-}
-
 // crashingStore fails MarkSent once, as a relay crashing between publish and mark would.
 type crashingStore struct {
 	orderStore

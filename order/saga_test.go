@@ -80,7 +80,7 @@ func TestSagaOnBus(t *testing.T) {
 		co := newCheckout(slog.New(slog.DiscardHandler), store, pay, metrics, nil)
 		inv := &busInventory{co: co, ttl: 15 * time.Minute, timers: map[string]*time.Timer{}, final: map[string]string{}}
 		r := newRelay(slog.New(slog.DiscardHandler), store, inv, metrics, time.Second)
-		co.notify = r.Notify
+		co.wake = r.Wake
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		go r.Run(ctx)
@@ -90,7 +90,7 @@ func TestSagaOnBus(t *testing.T) {
 			if err := store.Create(ctx, o); err != nil {
 				t.Fatal(err)
 			}
-			r.Notify()
+			r.Wake()
 			synctest.Wait()
 			return o.ID
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestOrderStore runs the store contract against the in-memory store, and against MongoDB when
@@ -51,7 +52,6 @@ func testOrder(tb testing.TB, user, key string, at time.Time) Order {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ev.Type = "order.created"
 	o.Events, o.EventSeq, o.OutboxPending = []storedEvent{ev}, 1, true
 	return o
 }
@@ -208,6 +208,38 @@ func testOrderStore(t *testing.T, newStore func(t *testing.T) orderStore) {
 		if got, _ := s.Get(ctx, b.ID); got.SentSeq != 2 {
 			t.Errorf("SentSeq = %d, want 2", got.SentSeq)
 		}
+	})
+
+	t.Run("relay contract", func(t *testing.T) {
+		s := newStore(t)
+		type agg struct {
+			id     string
+			status Status
+		}
+		aggs := map[string]*agg{}
+		next := map[Status]Status{StatusPending: StatusConfirmed, StatusConfirmed: StatusCancelled}
+		sharedtest.OutboxContract{Store: orderOutbox{s}, Write: func(t *testing.T, key string) string {
+			a, ok := aggs[key]
+			if !ok {
+				o := testOrder(t, "u1", key, base)
+				if err := s.Create(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+				aggs[key] = &agg{o.ID, o.Status}
+				return o.Events[0].ID
+			}
+			o, err := s.Get(ctx, a.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			to := next[a.status]
+			ev, _ := newOrderEvent(o, to, "", base)
+			if _, err := s.Transition(ctx, a.id, transition{From: a.status, To: to, Event: ev, At: base}); err != nil {
+				t.Fatal(err)
+			}
+			a.status = to
+			return ev.ID
+		}}.Run(t)
 	})
 
 	t.Run("list pages newest first with filters", func(t *testing.T) {

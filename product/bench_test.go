@@ -42,7 +42,7 @@ func BenchmarkProductList(b *testing.B) {
 	metrics := shared.NewMetrics("product")
 	store := newMemProductStore()
 	benchCatalog(b, store, 1000)
-	h := NewServer(logger, metrics, shared.NewReadiness(), iss.Verifier(), store, newOutbox(store, &sharedtest.Publisher{}, logger, metrics))
+	h := NewServer(logger, metrics, shared.NewReadiness(), iss.Verifier(), store, func() {})
 	path := "/products?category=electronics&minPrice=10&maxPrice=400&sort=price&limit=20"
 
 	w := httptest.NewRecorder()

@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -84,156 +84,47 @@ func deletedEvent(p product, now time.Time) (outboxEvent, error) {
 	return ev, err
 }
 
-// outbox publishes the events products carry in their outbox and acknowledges them in the store.
-// Delivery is at least once: an event is removed only after Kafka acknowledged it, so a crash, a Kafka
-// outage or two instances racing can publish it twice but never lose it (consumers dedupe by event ID).
-type outbox struct {
-	store     productStore
-	publisher shared.Publisher
-	logger    *slog.Logger
-	published *shared.CounterVec
-	failed    *shared.CounterVec
+// productOutbox is the products' outbox as shared.Relay reads it: every product keeps its events not
+// yet acknowledged in its own document (product.Outbox), each numbered by the version it produced.
+type productOutbox struct {
+	store productStore
 }
 
-func newOutbox(store productStore, pub shared.Publisher, logger *slog.Logger, m *shared.Metrics) *outbox {
-	return &outbox{store: store, publisher: pub, logger: logger,
-		published: m.Counter("product_events_published_total", "Product events acknowledged by Kafka.", "type"),
-		failed:    m.Counter("product_event_publish_failures_total", "Failed attempts to publish product events (they stay in the outbox).")}
-}
+var _ shared.OutboxStore = productOutbox{}
 
-// publishTimeout bounds the publish a write request makes before answering; after it the relay takes over.
-const publishTimeout = 3 * time.Second
-
-// flush publishes every event in p's outbox in the order they were applied, then removes them from the
-// outbox. A failure leaves them for the relay and is returned for logging only: the change itself is
-// already durable.
-func (o *outbox) flush(ctx context.Context, p product) error {
-	return o.publish(ctx, p.ID, slices.Collect(maps.Values(p.Outbox)))
-}
-
-// publish publishes evs of product id in sequence order and acknowledges them.
-func (o *outbox) publish(ctx context.Context, id string, evs []outboxEvent) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	slices.SortFunc(evs, func(a, b outboxEvent) int {
-		if a.Seq != b.Seq {
-			return cmp.Compare(a.Seq, b.Seq)
-		}
-		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
-			return c
-		}
-		return cmpString(a.ID, b.ID)
-	})
-	out := make([]shared.Event, len(evs))
-	ids := make([]string, len(evs))
-	for i, e := range evs {
-		out[i] = e.event(id)
-		ids[i] = e.ID
-	}
-	if err := o.publisher.Publish(ctx, shared.TopicProduct, out...); err != nil {
-		o.failed.Inc()
-		return fmt.Errorf("outbox %s: %w", id, err)
-	}
-	for _, e := range evs {
-		o.published.Inc(e.Type)
-	}
-	// The events are out; a failed ack only means they may be published again.
-	if err := o.store.Ack(context.WithoutCancel(ctx), id, ids); err != nil {
-		return fmt.Errorf("outbox %s ack: %w", id, err)
-	}
-	return nil
-}
-
-// afterWrite publishes the event evID that a request just wrote into p's outbox, preceded by any
-// older events stuck there (older than relayGrace: Kafka was down), bounded by publishTimeout and
-// detached from the client's cancellation. Younger events of concurrent requests are left to those
-// requests, so concurrent writes do not publish each other's events twice. Failures are logged; the
-// relay retries.
-func (o *outbox) afterWrite(ctx context.Context, p product, evID string) {
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
-	stuck := time.Now().Add(-relayGrace)
-	var evs []outboxEvent
-	for _, e := range p.Outbox {
-		if e.ID == evID || e.OccurredAt.Before(stuck) {
-			evs = append(evs, e)
-		}
-	}
-	if err := o.publish(pctx, p.ID, evs); err != nil {
-		o.logger.WarnContext(ctx, "product event not published yet, the relay will retry", "product_id", p.ID, "err", err)
-	}
-}
-
-// Relay timing: the relay looks for pending events every relayInterval, skips events younger than
-// relayGrace (the request that wrote them is still publishing them), and after a failure waits
-// relayInterval doubling up to relayMaxBackoff.
-const (
-	relayInterval   = time.Second
-	relayGrace      = 2 * time.Second
-	relayMaxBackoff = 30 * time.Second
-	relayBatch      = 100
-	// relayPublishTimeout bounds one product's publish by the relay.
-	relayPublishTimeout = 10 * time.Second
-)
-
-// relay publishes events left in outboxes (Kafka was down, or the process died between the write and
-// the publish) until ctx ends. It returns nil when ctx ends.
-func (o *outbox) relay(ctx context.Context) error {
-	wait := relayInterval
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		if err := o.relayOnce(ctx, time.Now()); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			wait = min(wait*2, relayMaxBackoff)
-			o.logger.Warn("outbox relay failed, backing off", "err", err, "retry_in", wait.String())
-			continue
-		}
-		wait = relayInterval
-	}
-}
-
-// relayOnce flushes every product whose oldest pending event is older than relayGrace at now.
-func (o *outbox) relayOnce(ctx context.Context, now time.Time) error {
-	ps, err := o.store.Pending(ctx, relayBatch)
+// PendingOutbox returns the outbox events of up to limit products, each product's in version order.
+func (ob productOutbox) PendingOutbox(ctx context.Context, limit int) ([]shared.OutboxEntry, error) {
+	ps, err := ob.store.Pending(ctx, limit)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []shared.OutboxEntry
 	for _, p := range ps {
-		oldest := now
-		for _, e := range p.Outbox {
-			if e.OccurredAt.Before(oldest) {
-				oldest = e.OccurredAt
-			}
+		evs := slices.SortedFunc(maps.Values(p.Outbox), func(a, b outboxEvent) int {
+			return cmp.Or(cmp.Compare(a.Seq, b.Seq), a.OccurredAt.Compare(b.OccurredAt), strings.Compare(a.ID, b.ID))
+		})
+		for _, e := range evs {
+			out = append(out, shared.OutboxEntry{Topic: shared.TopicProduct, Event: e.event(p.ID), Seq: e.Seq})
 		}
-		if now.Sub(oldest) < relayGrace {
-			continue
+	}
+	return out, nil
+}
+
+// MarkPublished removes the entries' events from their products' outboxes.
+func (ob productOutbox) MarkPublished(ctx context.Context, entries []shared.OutboxEntry) error {
+	byProduct := map[string][]string{}
+	var ids []string
+	for _, e := range entries {
+		id := e.Event.AggregateID
+		if _, ok := byProduct[id]; !ok {
+			ids = append(ids, id)
 		}
-		fctx, cancel := context.WithTimeout(ctx, relayPublishTimeout)
-		err := o.flush(fctx, p)
-		cancel()
-		if err != nil {
-			// Kafka is most likely down: stop here rather than wait out a timeout per product.
-			return err
+		byProduct[id] = append(byProduct[id], e.Event.ID)
+	}
+	for _, id := range ids {
+		if err := ob.store.Ack(ctx, id, byProduct[id]); err != nil {
+			return fmt.Errorf("outbox %s ack: %w", id, err)
 		}
 	}
 	return nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -34,9 +34,9 @@ func decodeProduct(w http.ResponseWriter, r *http.Request, create bool) (product
 }
 
 // handleProductCreate serves POST /products (admin): creates the product, records product.created with
-// the initial stock in the same write, publishes it, answers 201 with Location. 409 when the SKU
+// the initial stock in the same write, wakes the outbox relay, answers 201 with Location. 409 when the SKU
 // exists, deleted products included.
-func handleProductCreate(logger *slog.Logger, store productStore, ob *outbox) http.Handler {
+func handleProductCreate(logger *slog.Logger, store productStore, wake func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, p, stock, err := decodeProduct(w, r, true)
 		if err != nil {
@@ -52,9 +52,7 @@ func handleProductCreate(logger *slog.Logger, store productStore, ob *outbox) ht
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		for id := range p.Outbox { // a new product's outbox holds only its own event
-			ob.afterWrite(r.Context(), p, id)
-		}
+		wake()
 		w.Header().Set("Location", "/products/"+p.ID)
 		w.Header().Set("Cache-Control", "no-store")
 		shared.Encode(w, http.StatusCreated, viewOf(p))
@@ -62,7 +60,7 @@ func handleProductCreate(logger *slog.Logger, store productStore, ob *outbox) ht
 }
 
 // createProduct stores p as a new product with its product.created event and returns it with the
-// event in its outbox, ready for outbox.flush. The seeder uses it too.
+// event in its outbox. The seeder uses it too.
 func createProduct(ctx context.Context, store productStore, p product, stock int64) (product, error) {
 	t := now()
 	p.ID = shared.NewID()
@@ -84,7 +82,7 @@ func createProduct(ctx context.Context, store productStore, p product, stock int
 // product's fields (omitted "active", "images", "attributes" and "currency" keep their current values),
 // records product.updated. The SKU
 // cannot change: inventory and orders key stock and lines by it. 404 for absent or deleted products.
-func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, bySKU bool) http.Handler {
+func handleProductUpdate(logger *slog.Logger, store productStore, wake func(), bySKU bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cur, err := lookupForWrite(r, store, bySKU)
 		if err != nil {
@@ -109,10 +107,7 @@ func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, by
 		}
 		// A PUT replaces the product, so a concurrent write that wins is simply overwritten (last
 		// writer wins): read the new version and apply the body again.
-		var (
-			stored product
-			evID   string
-		)
+		var stored product
 		for attempt := 1; ; attempt++ {
 			next := p
 			// Omitted optional fields keep their values, so a form that does not show them (the
@@ -132,7 +127,6 @@ func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, by
 			next.ID, next.SKU, next.CreatedAt, next.UpdatedAt, next.Version = cur.ID, cur.SKU, cur.CreatedAt, now(), cur.Version
 			ev, err := updatedEvent(next, next.UpdatedAt)
 			if err == nil {
-				evID = ev.ID
 				stored, err = store.Update(r.Context(), next, ev)
 			}
 			if errors.Is(err, shared.ErrConflict) && attempt < maxWriteAttempts {
@@ -146,7 +140,7 @@ func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, by
 			}
 			break
 		}
-		ob.afterWrite(r.Context(), stored, evID)
+		wake()
 		w.Header().Set("Cache-Control", "no-store")
 		shared.Encode(w, http.StatusOK, viewOf(stored))
 	})
@@ -155,20 +149,15 @@ func handleProductUpdate(logger *slog.Logger, store productStore, ob *outbox, by
 // handleProductDelete serves DELETE /products/{id} (admin): a soft delete (the product disappears from
 // public reads, its SKU stays reserved), records product.deleted, answers 204. 404 when absent or
 // already deleted.
-func handleProductDelete(logger *slog.Logger, store productStore, ob *outbox) http.Handler {
+func handleProductDelete(logger *slog.Logger, store productStore, wake func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var (
-			stored product
-			evID   string
-		)
 		for attempt := 1; ; attempt++ {
 			cur, err := lookupForWrite(r, store, false)
 			if err == nil {
 				t := now()
 				var ev outboxEvent
 				if ev, err = deletedEvent(cur, t); err == nil {
-					evID = ev.ID
-					stored, err = store.Delete(r.Context(), cur, t, ev)
+					_, err = store.Delete(r.Context(), cur, t, ev)
 				}
 			}
 			if errors.Is(err, shared.ErrConflict) && attempt < maxWriteAttempts {
@@ -180,7 +169,7 @@ func handleProductDelete(logger *slog.Logger, store productStore, ob *outbox) ht
 			}
 			break
 		}
-		ob.afterWrite(r.Context(), stored, evID)
+		wake()
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

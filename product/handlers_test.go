@@ -19,7 +19,7 @@ type testEnv struct {
 	h        http.Handler
 	store    *memProductStore
 	pub      *sharedtest.Publisher
-	ob       *outbox
+	relay    *shared.Relay
 	admin    string
 	customer string
 }
@@ -31,10 +31,11 @@ func newTestEnv(tb testing.TB, seed bool) *testEnv {
 	metrics := shared.NewMetrics("product")
 	e := &testEnv{store: newMemProductStore(), pub: &sharedtest.Publisher{},
 		admin: iss.Bearer(tb, sharedtest.Admin), customer: iss.Bearer(tb, sharedtest.Customer)}
-	e.ob = newOutbox(e.store, e.pub, logger, metrics)
-	e.h = NewServer(logger, metrics, shared.NewReadiness(), iss.Verifier(), e.store, e.ob)
+	e.relay = shared.NewRelay(logger, productOutbox{e.store}, e.pub, metrics, shared.RelayConfig{})
+	wake := sharedtest.FlushOnWake(e.relay)
+	e.h = NewServer(logger, metrics, shared.NewReadiness(), iss.Verifier(), e.store, wake)
 	if seed {
-		if err := seedDemo(context.Background(), logger, e.store, e.ob); err != nil {
+		if err := seedDemo(context.Background(), logger, e.store, wake); err != nil {
 			tb.Fatal(err)
 		}
 	}

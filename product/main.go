@@ -4,17 +4,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/goshop/platform/shared"
-	"golang.org/x/sync/errgroup"
 )
 
 func main() {
@@ -27,8 +23,9 @@ func main() {
 }
 
 // run starts the service and blocks until ctx is cancelled, then shuts down in order: HTTP, the outbox
-// relay and seeder, the Kafka publisher (flushed), MongoDB. `product -healthcheck` instead probes the
-// running instance's /readyz (the container healthcheck) and returns nil when it answers 200.
+// relay (one last flush) and seeder, the Kafka publisher (flushed), MongoDB. `product -healthcheck`
+// instead probes the running instance's /readyz (the container healthcheck) and returns nil when it
+// answers 200.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -40,12 +37,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := shared.NewLogger(stdout, "product", cfg.LogLevel)
 	metrics := shared.NewMetrics("product")
 	ready := shared.NewReadiness()
+	p := shared.NewProgram(logger, ready)
 
 	var (
-		store   productStore
-		closers []func(context.Context) error
-		// prepare runs in the background before seeding: creating Mongo indexes, retried until Mongo
-		// answers.
+		store productStore
+		// prepare creates the Mongo indexes; it runs before seeding.
 		prepare = func(context.Context) error { return nil }
 	)
 	if cfg.MongoURI != "" {
@@ -53,90 +49,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
+		p.OnClose("mongo", client.Disconnect)
 		ready.Add("mongo", shared.MongoPing(client))
 		ms := newMongoProductStore(client.Database(cfg.MongoDB), logger)
 		store, prepare = ms, ms.EnsureIndexes
 		ready.Add("mongo_indexes", ms.IndexCheck)
-		closers = append(closers, func(ctx context.Context) error { return client.Disconnect(ctx) })
 	} else {
 		logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
 		store = newMemProductStore()
 	}
-
 	publisher := shared.NewKafkaPublisher(cfg.KafkaBrokers)
+	p.OnClose("kafka", func(context.Context) error { return publisher.Close() })
 	ready.Add("kafka", shared.KafkaPing(cfg.KafkaBrokers))
-	ob := newOutbox(store, publisher, logger, metrics)
-	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
 
-	ln, err := shared.Listen(ctx, cfg.HTTPAddr)
-	if err != nil {
-		return err
-	}
-	srv := shared.NewHTTPServer(NewServer(logger, metrics, ready, verifier, store, ob), logger)
-
-	// Background work outlives ctx until HTTP has drained, so requests in flight can still publish.
-	bgCtx, bgCancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer bgCancel()
-	g, gctx := errgroup.WithContext(bgCtx)
-	g.Go(func() error {
-		if err := retry(gctx, logger, "prepare store", prepare); err != nil {
-			return nil // cancelled
-		}
+	relay := shared.NewRelay(logger, productOutbox{store}, publisher, metrics, shared.RelayConfig{})
+	p.Go("outbox", relay.Run)
+	// Whether to seed is decided once, on the count at start, so a retry after a half-done seed
+	// finishes it.
+	seed := false
+	p.Setup("setup", prepare, func(ctx context.Context) error {
 		if !cfg.SeedDemoData {
 			return nil
 		}
-		var count int
-		if err := retry(gctx, logger, "count products", func(ctx context.Context) (err error) {
-			count, err = store.Count(ctx)
-			return err
-		}); err != nil {
-			return nil // cancelled
-		}
+		count, err := store.Count(ctx)
 		if count > 0 {
 			logger.Info("catalog not empty, demo data not seeded", "products", count)
+		}
+		seed = err == nil && count == 0
+		return err
+	}, func(ctx context.Context) error {
+		if !seed {
 			return nil
 		}
-		retry(gctx, logger, "seed demo catalog", func(ctx context.Context) error { return seedDemo(ctx, logger, store, ob) })
-		return nil
+		return seedDemo(ctx, logger, store, relay.Wake)
 	})
-	g.Go(func() error { return ob.relay(gctx) })
-
-	errs := []error{shared.Serve(ctx, logger, srv, ln, ready)}
-	bgCancel()
-	errs = append(errs, g.Wait())
-	if err := publisher.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("kafka close: %w", err))
-	}
-	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, c := range closers {
-		errs = append(errs, c(cctx))
-	}
-	logger.Info("stopped")
-	return errors.Join(errs...)
-}
-
-// retry calls f until it succeeds or ctx ends, waiting 500 ms doubling to 5 s between attempts (short,
-// because writes wait for the Mongo indexes).
-// It returns ctx's error when cancelled.
-func retry(ctx context.Context, logger *slog.Logger, what string, f func(context.Context) error) error {
-	wait := 500 * time.Millisecond
-	for {
-		err := f(ctx)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		logger.Warn(what+" failed, retrying", "err", err, "retry_in", wait.String())
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		wait = min(wait*2, 5*time.Second)
-	}
+	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
+	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, metrics, ready, verifier, store, relay.Wake))
 }

@@ -9,7 +9,7 @@ import (
 
 // addRoutes is the whole API of the product service. Reads are public and cacheable; writes need the
 // admin role. The gateway serves these under /product.
-func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics, ready *shared.Readiness, store productStore, ob *outbox) {
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics, ready *shared.Readiness, store productStore, wake func()) {
 	admin := shared.RequireRole(shared.RoleAdmin)
 
 	mux.HandleFunc("GET /healthz", shared.Healthz)
@@ -21,8 +21,8 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics,
 	mux.Handle("GET /products/sku/{sku}", handleProductGetBySKU(logger, store))
 	mux.Handle("GET /categories", handleCategories(logger, store))
 
-	mux.Handle("POST /products", admin(handleProductCreate(logger, store, ob)))
-	mux.Handle("PUT /products/{id}", admin(handleProductUpdate(logger, store, ob, false)))
-	mux.Handle("PUT /products/sku/{sku}", admin(handleProductUpdate(logger, store, ob, true)))
-	mux.Handle("DELETE /products/{id}", admin(handleProductDelete(logger, store, ob)))
+	mux.Handle("POST /products", admin(handleProductCreate(logger, store, wake)))
+	mux.Handle("PUT /products/{id}", admin(handleProductUpdate(logger, store, wake, false)))
+	mux.Handle("PUT /products/sku/{sku}", admin(handleProductUpdate(logger, store, wake, true)))
+	mux.Handle("DELETE /products/{id}", admin(handleProductDelete(logger, store, wake)))
 }

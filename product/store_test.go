@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestProductStore runs the store contract against the in-memory store always and against MongoDB
@@ -191,6 +192,37 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 		if err := s.Create(ctx, testProduct("SKU-2", "Again", "", "home", 1, base), mustEvent(t, evProductCreated)); !errors.Is(err, shared.ErrConflict) {
 			t.Errorf("Create with a deleted product's SKU: err = %v, want ErrConflict", err)
 		}
+	})
+
+	t.Run("relay contract", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		ids := map[string]string{}
+		sharedtest.OutboxContract{Store: productOutbox{s}, Write: func(t *testing.T, key string) string {
+			if ids[key] == "" {
+				p, err := createProduct(ctx, s, testProduct("SKU-"+key, "Mug", "", "home", 100, now()), 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[key] = p.ID
+				for id := range p.Outbox {
+					return id
+				}
+			}
+			p, err := s.Get(ctx, ids[key])
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Name += "+"
+			ev, err := updatedEvent(p, now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Update(ctx, p, ev); err != nil {
+				t.Fatal(err)
+			}
+			return ev.ID
+		}}.Run(t)
 	})
 
 	t.Run("list categories", func(t *testing.T) {

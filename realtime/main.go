@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/goshop/platform/shared"
 )
 
@@ -25,6 +23,9 @@ func main() {
 	}
 }
 
+// run starts realtime and blocks until ctx ends, then shuts down in order: HTTP (readiness turns
+// 503), then the consumer, the sweeper and the open WebSockets (closed going-away, waited for up to
+// SHUTDOWN_GRACE).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -45,40 +46,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	live := &conns{}
 	handler := NewServer(logger, cfg, metrics, ready, h, cons, verifier, newAuthSessions(cfg.AuthURL, verifier), live)
 
-	ln, err := shared.Listen(ctx, cfg.HTTPAddr)
-	if err != nil {
-		return err
-	}
-	srv := shared.NewHTTPServer(handler, logger)
-	logger.Info("starting", "addr", ln.Addr().String(), "consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return shared.Serve(gctx, logger, srv, ln, ready) })
-	g.Go(func() error {
-		return shared.Consume(gctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics(),
+	p := shared.NewProgram(logger, ready)
+	p.Go("consumer", func(ctx context.Context) error {
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics(),
 			CommitInterval: cfg.CommitInterval}, cons.handle)
 	})
-	g.Go(func() error {
+	p.Go("sweeper", func(ctx context.Context) error {
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
 			select {
-			case <-gctx.Done():
+			case <-ctx.Done():
 				return nil
 			case <-t.C:
 				h.sweep()
 			}
 		}
 	})
-	g.Go(func() error {
-		<-gctx.Done()
-		// http.Server.Shutdown does not see hijacked connections: close them ourselves, going-away,
-		// so clients reconnect (to another instance) at once.
-		ready.ShuttingDown()
+	// http.Server.Shutdown does not wait for hijacked connections, so HTTP has drained while the
+	// WebSockets are still open: close them ourselves, going-away, so clients reconnect (to another
+	// instance) at once, and wait up to the grace for them to go.
+	p.Go("websockets", func(ctx context.Context) error {
+		<-ctx.Done()
 		h.shutdown()
 		return live.wait(cfg.ShutdownGrace)
 	})
-	err = g.Wait()
-	logger.Info("stopped")
-	return err
+	logger.Info("starting", "addr", cfg.HTTPAddr, "consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
+	return p.Run(ctx, cfg.HTTPAddr, handler)
 }

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,7 +32,8 @@ func main() {
 }
 
 // run loads the configuration, parses every page template (a broken template fails start-up, not a
-// request), and serves until ctx is cancelled. args is unused: everything is configured by environment.
+// request), and serves until ctx is cancelled; then HTTP drains and the Redis and gateway clients
+// close. args is unused: everything is configured by environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -53,40 +53,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	metrics := shared.NewMetrics("storefront")
 	ready := shared.NewReadiness()
+	p := shared.NewProgram(logger, ready)
 	gw := newGatewayClient(cfg.GatewayURL, metrics)
+	p.OnClose("gateway client", func(context.Context) error { gw.close(); return nil })
 	ready.Add("gateway", gw.ping)
 	var store sessionStore
-	var closeRedis func() error
 	if cfg.RedisConfigured {
 		rdb, err := shared.NewRedis(cfg.Redis)
 		if err != nil {
-			return fmt.Errorf("redis: %w", err)
+			return p.Abort(fmt.Errorf("redis: %w", err))
 		}
-		closeRedis = rdb.Close
+		p.OnClose("redis", func(context.Context) error { return rdb.Close() })
 		store = &redisSessionStore{rdb: rdb}
 		ready.Add("redis", shared.RedisPing(rdb))
 	} else {
 		logger.Warn("no REDIS_URL or REDIS_HOST: carts and sign-ins are kept in memory, lost at restart and not shared between instances")
 		store = newMemSessionStore()
 	}
-
-	ln, err := shared.Listen(ctx, cfg.HTTPAddr)
-	if err != nil {
-		return err
-	}
-	handler := NewServer(logger, cfg, metrics, ready, pages, gw, store)
-	srv := shared.NewHTTPServer(handler, logger)
-	logger.Info("storefront starting", "addr", ln.Addr().String(), "gateway", cfg.GatewayURL)
-	var errs []error
-	if err := shared.Serve(ctx, logger, srv, ln, ready); err != nil {
-		errs = append(errs, err)
-	}
-	gw.close()
-	if closeRedis != nil {
-		if err := closeRedis(); err != nil {
-			errs = append(errs, fmt.Errorf("redis close: %w", err))
-		}
-	}
-	logger.Info("storefront stopped")
-	return errors.Join(errs...)
+	logger.Info("storefront starting", "addr", cfg.HTTPAddr, "gateway", cfg.GatewayURL)
+	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, metrics, ready, pages, gw, store))
 }

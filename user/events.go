@@ -99,124 +99,49 @@ func addEvent(p *Profile, typ string, data any) error {
 	return nil
 }
 
-// outboxRelay publishes the events waiting in profile outboxes and removes them once Kafka acknowledged
-// them. A failed publish leaves them in place and is retried with backoff, so a status change made
-// while Kafka is down is published when it returns, never dropped. Delivery is at least once.
-type outboxRelay struct {
-	logger    *slog.Logger
-	profiles  profileStore
-	pub       shared.Publisher
-	kick      chan struct{}
-	published *shared.CounterVec
-	failures  *shared.CounterVec
-
-	// Interval is the poll period when idle (default 5 s): it also picks up events left behind by a
-	// crash or by another instance. Backoff doubles from MinBackoff (100 ms) to MaxBackoff (10 s) while
-	// publishing fails: short, because a suspension takes effect in auth only once its event is out.
-	Interval, MinBackoff, MaxBackoff time.Duration
+// profileOutbox is the profiles' outbox as shared.Relay reads it: every profile keeps the events of
+// its changes, in order, in its own Outbox, written in the same atomic update as the change.
+type profileOutbox struct {
+	profiles profileStore
 }
 
-// pendingBatch is how many profiles with pending events one relay pass reads at a time.
-const pendingBatch = 100
+var _ shared.OutboxStore = profileOutbox{}
 
-func newOutboxRelay(logger *slog.Logger, profiles profileStore, pub shared.Publisher, metrics *shared.Metrics) *outboxRelay {
-	return &outboxRelay{
-		logger: logger, profiles: profiles, pub: pub, kick: make(chan struct{}, 1),
-		published:  metrics.Counter("user_outbox_published_total", "Events published from the outbox.", "type"),
-		failures:   metrics.Counter("user_outbox_publish_failures_total", "Failed outbox publish attempts."),
-		Interval:   5 * time.Second,
-		MinBackoff: 100 * time.Millisecond,
-		MaxBackoff: 10 * time.Second,
-	}
-}
-
-// Kick asks the relay to publish now; it never blocks.
-func (r *outboxRelay) Kick() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Run publishes pending events when kicked and every Interval until ctx ends.
-func (r *outboxRelay) Run(ctx context.Context) {
-	backoff := time.Duration(0)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		kick := r.kick
-		if backoff > 0 {
-			kick = nil // while Kafka is failing only the backoff timer retries
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-kick:
-		case <-t.C:
-		}
-		if err := r.Flush(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			backoff = min(max(backoff*2, r.MinBackoff), r.MaxBackoff)
-			r.logger.Warn("outbox publish failed, retrying", "err", err, "backoff", backoff.String())
-			t.Reset(backoff)
-			continue
-		}
-		backoff = 0
-		t.Reset(r.Interval)
-	}
-}
-
-// Flush publishes every pending event once, oldest first per user, and removes the published ones from
-// their outboxes. It returns the first error; what failed stays pending.
-func (r *outboxRelay) Flush(ctx context.Context) error {
-	for {
-		ps, err := r.profiles.Pending(ctx, pendingBatch)
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			if err := r.flushOne(ctx, p); err != nil {
-				r.failures.Inc()
-				return err
-			}
-		}
-		if len(ps) < pendingBatch {
-			return nil
-		}
-	}
-}
-
-func (r *outboxRelay) flushOne(ctx context.Context, p Profile) error {
-	done := make(map[string]bool, len(p.Outbox))
-	// One Publish per topic keeps a user's events in order: they share the key, so the partition.
-	byTopic := map[string][]shared.Event{}
-	var topics []string
-	for _, o := range p.Outbox {
-		if _, ok := byTopic[o.Topic]; !ok {
-			topics = append(topics, o.Topic)
-		}
-		byTopic[o.Topic] = append(byTopic[o.Topic], o.event())
-	}
-	for _, topic := range topics {
-		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := r.pub.Publish(pctx, topic, byTopic[topic]...)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("outbox %s: %w", p.ID, err)
-		}
-		for _, e := range byTopic[topic] {
-			done[e.ID] = true
-			r.published.Inc(e.Type)
-		}
-	}
-	_, err := r.profiles.Update(ctx, p.ID, func(q *Profile) error {
-		q.Outbox = slices.DeleteFunc(q.Outbox, func(o outboxEvent) bool { return done[o.ID] })
-		return nil
-	})
+// PendingOutbox returns the outbox events of up to limit profiles, each profile's in write order.
+func (ob profileOutbox) PendingOutbox(ctx context.Context, limit int) ([]shared.OutboxEntry, error) {
+	ps, err := ob.profiles.Pending(ctx, limit)
 	if err != nil {
-		return fmt.Errorf("outbox %s: ack: %w", p.ID, err)
+		return nil, err
+	}
+	var out []shared.OutboxEntry
+	for _, p := range ps {
+		for _, o := range p.Outbox {
+			out = append(out, shared.OutboxEntry{Topic: o.Topic, Event: o.event()})
+		}
+	}
+	return out, nil
+}
+
+// MarkPublished removes the entries' events from their profiles' outboxes, one update per profile.
+func (ob profileOutbox) MarkPublished(ctx context.Context, entries []shared.OutboxEntry) error {
+	done := map[string]map[string]bool{}
+	var ids []string
+	for _, e := range entries {
+		id := e.Event.AggregateID
+		if done[id] == nil {
+			done[id] = map[string]bool{}
+			ids = append(ids, id)
+		}
+		done[id][e.Event.ID] = true
+	}
+	for _, id := range ids {
+		_, err := ob.profiles.Update(ctx, id, func(q *Profile) error {
+			q.Outbox = slices.DeleteFunc(q.Outbox, func(o outboxEvent) bool { return done[id][o.ID] })
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("outbox %s: ack: %w", id, err)
+		}
 	}
 	return nil
 }

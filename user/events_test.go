@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/goshop/platform/shared"
-	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func registered(t *testing.T, d userRegistered) shared.Event {
@@ -100,83 +98,6 @@ func TestUserRegisteredStoreDownIsRetried(t *testing.T) {
 	if err == nil || errors.Is(err, shared.ErrPoison) {
 		t.Errorf("err = %v, want a retryable (non-poison) error", err)
 	}
-}
-
-// TestRelayRetriesUntilKafkaReturns runs the relay with a publisher that fails: the status change stays
-// in the outbox and is published, once, after Kafka comes back, with backoff in between.
-func TestRelayRetriesUntilKafkaReturns(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		profiles := newMemProfileStore()
-		pub := &sharedtest.Publisher{}
-		pub.SetErr(errors.New("kafka down"))
-		metrics := shared.NewMetrics("user")
-		relay := newOutboxRelay(discardLogger(), profiles, pub, metrics)
-
-		if err := profiles.Create(ctx, newProfile("u1", "a@example.com", "A", "customer", time.Now())); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := profiles.Update(ctx, "u1", func(p *Profile) error {
-			p.Status = statusSuspended
-			return addEvent(p, eventUserStatusChanged, userStatusChanged{UserID: "u1", Status: statusSuspended})
-		}); err != nil {
-			t.Fatal(err)
-		}
-		go relay.Run(ctx)
-
-		time.Sleep(10 * time.Minute)
-		synctest.Wait()
-		if n := relay.failures.Value(); n < 20 || n > 80 {
-			t.Errorf("publish attempts in 10 min of outage = %d, want backoff: between 20 and 80", n)
-		}
-		if p, _ := profiles.Get(ctx, "u1"); len(p.Outbox) != 1 {
-			t.Fatalf("outbox holds %d events during the outage, want 1", len(p.Outbox))
-		}
-
-		pub.SetErr(nil)
-		time.Sleep(relay.MaxBackoff)
-		synctest.Wait()
-		evs := pub.Events(shared.TopicUser)
-		if len(evs) != 1 || evs[0].Type != eventUserStatusChanged || evs[0].AggregateID != "u1" {
-			t.Fatalf("published %v after Kafka returned, want one user.status_changed", pub.Types(shared.TopicUser))
-		}
-		if p, _ := profiles.Get(ctx, "u1"); len(p.Outbox) != 0 || p.HasPending {
-			t.Errorf("outbox after publish = %d events (pending %v), want empty", len(p.Outbox), p.HasPending)
-		}
-		// Idle polls publish nothing more.
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if n := len(pub.Events(shared.TopicUser)); n != 1 {
-			t.Errorf("events published = %d, want still 1", n)
-		}
-		cancel()
-	})
-}
-
-func TestRelayKickPublishesAtOnce(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		profiles := newMemProfileStore()
-		pub := &sharedtest.Publisher{}
-		relay := newOutboxRelay(discardLogger(), profiles, pub, shared.NewMetrics("user"))
-		go relay.Run(ctx)
-		synctest.Wait() // the first pass at start finds nothing
-
-		profiles.Create(ctx, newProfile("u1", "a@example.com", "A", "customer", time.Now()))
-		profiles.Update(ctx, "u1", func(p *Profile) error {
-			return addEvent(p, eventUserUpdated, userUpdated{UserID: "u1", Name: "B"})
-		})
-		relay.Kick()
-		synctest.Wait()
-		if got := pub.Types(shared.TopicUser); len(got) != 1 {
-			t.Errorf("published %v right after Kick, want one event without waiting for the poll", got)
-		}
-		cancel()
-	})
 }
 
 // TestEventTimesIncrease: back-to-back changes get strictly increasing occurred_at in whole

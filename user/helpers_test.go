@@ -20,7 +20,7 @@ type testEnv struct {
 	h        http.Handler
 	profiles *memProfileStore
 	pub      *sharedtest.Publisher
-	relay    *outboxRelay
+	relay    *shared.Relay
 	iss      *sharedtest.Issuer
 	kicks    atomic.Int64
 }
@@ -30,7 +30,7 @@ func newTestEnv(t testing.TB) *testEnv {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	metrics := shared.NewMetrics("user")
 	env := &testEnv{profiles: newMemProfileStore(), pub: &sharedtest.Publisher{}, iss: sharedtest.NewIssuer(t)}
-	env.relay = newOutboxRelay(logger, env.profiles, env.pub, metrics)
+	env.relay = shared.NewRelay(logger, profileOutbox{env.profiles}, env.pub, metrics, shared.RelayConfig{})
 	env.h = NewServer(logger, metrics, shared.NewReadiness(), env.profiles, func() { env.kicks.Add(1) }, env.iss.Verifier())
 	return env
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 )
@@ -88,6 +89,27 @@ func testProfileStore(t *testing.T, atomic bool, newStore func(testing.TB) profi
 		if _, err := s.Get(ctx, "nobody"); !errors.Is(err, shared.ErrNotFound) {
 			t.Errorf("Get missing: err = %v, want ErrNotFound", err)
 		}
+	})
+
+	t.Run("relay contract", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		sharedtest.OutboxContract{Store: profileOutbox{s}, Write: func(t *testing.T, key string) string {
+			id := "u-" + key
+			if _, err := s.Get(ctx, id); errors.Is(err, shared.ErrNotFound) {
+				if err := s.Create(ctx, testProfile(id, key+"@example.com", "Ann", t0)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := s.Update(ctx, id, func(p *Profile) error {
+				p.Name += "+"
+				return addEvent(p, eventUserUpdated, userUpdated{UserID: id, Name: p.Name})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.Outbox[len(p.Outbox)-1].ID
+		}}.Run(t)
 	})
 
 	t.Run("get returns a copy", func(t *testing.T) {
