@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
@@ -71,15 +70,12 @@ func (p *hitPath) serve(w http.ResponseWriter, r *http.Request) bool {
 	if strings.Contains(path, "//") || strings.Contains(path, "/.") { // the mux would redirect
 		return false
 	}
-	if _, ok := p.cache.rule(service, path); !ok {
+	route, ok := p.cache.route(service, path)
+	if !ok {
 		return false
 	}
-	var query url.Values
-	if r.URL.RawQuery != "" {
-		query = r.URL.Query()
-	}
 	now := time.Now()
-	e, ok := p.cache.l1.Get(cacheKey(service, path, query), now)
+	e, ok := p.cache.l1.Get(route.key(service, path, r), now)
 	if !ok || !p.limiter.takeLeased(w, r) {
 		return false
 	}

@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	wg.Go(func() {
 		// Purges are idempotent, so offsets are committed once a second rather than per event: a
 		// crash repeats at most a second of purges.
-		shared.Consume(hctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics,
+		shared.Consume(hctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics(cfg.CacheRoutes),
 			CommitInterval: time.Second}, gw.events.handle)
 	})
 	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
