@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"sync"
 	"syscall"
 	"time"
@@ -153,7 +155,14 @@ func (t *connTransport) roundTrip(ctx context.Context, c *upstreamConn, req *htt
 		if resp.StatusCode == http.StatusSwitchingProtocols {
 			return fail(errors.New("upstream switched protocols on a request that did not ask to"))
 		}
-		resp, err = http.ReadResponse(c.br, req) // 100 Continue, 103 Early Hints: the answer follows
+		// 100 Continue, 103 Early Hints: passed on as http.Transport does (ReverseProxy forwards
+		// them to the client through the trace); the answer follows.
+		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+				return fail(err)
+			}
+		}
+		resp, err = http.ReadResponse(c.br, req)
 	}
 	c.limit = 0 // the body is not bounded here (ReverseProxy streams it)
 	if err != nil {
