@@ -44,8 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := shared.NewLogger(stdout, "gateway", cfg.LogLevel)
 	if getenv("GOGC") == "" {
 		// The gateway's live heap is small (caches are bounded; a few MB) and it allocates per request,
-		// so the default GOGC=100 collects very often: 400 trades some MB of heap for about a tenth of
-		// its CPU (docs/gateway.md). GOGC in the environment still wins.
+		// so the default GOGC=100 collects very often: 400 trades some MB of heap for CPU (numbers in
+		// docs/gateway.md). GOGC in the environment still wins.
 		debug.SetGCPercent(400)
 	}
 	metrics := shared.NewMetrics("gateway")

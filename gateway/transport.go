@@ -22,9 +22,10 @@ import (
 //
 // http.Transport runs a reader and a writer goroutine per connection and hands every request and
 // response across channels; behind a proxy on loopback those hand-offs and the scheduler work they
-// cause were about a quarter of the gateway's CPU per pass-through. Everything else (bodies,
-// upgrades, https, Expect) goes to next, an http.Transport, which handles early answers to a body
-// still being sent, 100-continue and TLS.
+// cause are a large share of a pass-through's CPU. Everything else (bodies, upgrades, https, Expect)
+// goes to next, an http.Transport, which handles early answers to a body still being sent,
+// 100-continue and TLS. TestConnTransportConformance holds it to http.Transport's answers.
+// Measured gain: 18% less CPU per pass-through than http.Transport (docs/gateway.md, Numbers).
 //
 // Idle connections are kept per host, newest first, at most maxIdle each, for at most idleTimeout
 // (below the upstreams' own idle timeout, so they are not closed under us as a rule). Before reuse for
