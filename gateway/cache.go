@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,7 +73,7 @@ func newResponseCache(kv kvStore, cfg Config, logger *slog.Logger, metrics *shar
 		l1:          newLRU[*entry](cfg.L1Entries),
 		l1TTL:       cfg.L1TTL,
 		staleFor:    cfg.CacheStale,
-		routes:      cfg.CacheRoutes,
+		routes:      slices.Clone(cfg.CacheRoutes),
 		writePurged: map[string][]*cacheRoute{},
 		timeout:     cfg.UpstreamTimeout + time.Second,
 		logger:      logger,
