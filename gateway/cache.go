@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"hash/maphash"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -26,67 +24,6 @@ const (
 
 // maxCacheBody is the largest body the cache stores; bigger responses are served but not kept.
 const maxCacheBody = 1 << 20
-
-// cacheRule declares one cacheable route of a service: a GET whose stripped path is Path (or starts
-// with it when Prefix) is stored when its status is in TTLs, for that status's TTL unless the upstream
-// says otherwise. Public routes may be cached for requests that carry credentials; by default such
-// requests bypass the cache.
-type cacheRule struct {
-	Service string
-	Path    string
-	Prefix  bool
-	// TTLs maps each status the route stores to its TTL when the upstream gives none. For negative
-	// answers (4xx, 5xx) the TTL is also a ceiling on the upstream's own max-age.
-	TTLs   map[int]time.Duration
-	Public bool
-}
-
-// ttl returns the TTL of status on the route, 0 when the status is not stored.
-func (r cacheRule) ttl(status int) time.Duration { return r.TTLs[status] }
-
-// defaultCacheRules are the seed's TTLs: product list 60 s, one product 300 s, inventory 30 s; auth,
-// user, order and realtime never. Each stores cfg.CacheStatuses (200, 301, 404): the statuses below
-// 400 for the route's TTL, the others for at most cfg.CacheNegative (10 s), so a product created
-// after its 404 was cached shows up soon even if its product.created event is missed.
-func defaultCacheRules(cfg Config) []cacheRule {
-	route := func(service, path string, prefix bool, ttl time.Duration) cacheRule {
-		r := cacheRule{Service: service, Path: path, Prefix: prefix, TTLs: map[int]time.Duration{}}
-		for _, s := range cfg.CacheStatuses {
-			switch {
-			case s < 400:
-				r.TTLs[s] = ttl
-			case cfg.CacheNegative > 0:
-				r.TTLs[s] = min(ttl, cfg.CacheNegative)
-			}
-		}
-		return r
-	}
-	var rules []cacheRule
-	for _, r := range []struct {
-		service, path string
-		prefix        bool
-		ttl           time.Duration
-	}{
-		{"product", "/products", false, cfg.CacheProductList},
-		{"product", "/products/", true, cfg.CacheProduct},
-		{"inventory", "/inventory", false, cfg.CacheInventory},
-		{"inventory", "/inventory/", true, cfg.CacheInventory},
-	} {
-		if r.ttl > 0 {
-			rules = append(rules, route(r.service, r.path, r.prefix, r.ttl))
-		}
-	}
-	return rules
-}
-
-func (c *responseCache) rule(service, path string) (cacheRule, bool) {
-	for _, r := range c.rules {
-		if r.Service == service && (path == r.Path || r.Prefix && strings.HasPrefix(path, r.Path)) {
-			return r, true
-		}
-	}
-	return cacheRule{}, false
-}
 
 // entry is one cached response. It is immutable once built: many requests write it concurrently.
 type entry struct {
@@ -108,7 +45,10 @@ type responseCache struct {
 	l1       *lru[*entry]
 	l1TTL    time.Duration
 	staleFor time.Duration
-	rules    []cacheRule
+	// routes is the cache table (cacheRoute); writePurged the rows of each service that its writes
+	// purge. Both are read-only after newResponseCache.
+	routes      []cacheRoute
+	writePurged map[string][]*cacheRoute
 	// bus announces purges to the other gateway instances; nil: this instance only.
 	bus     purgeBus
 	group   singleflight.Group
@@ -127,40 +67,23 @@ type responseCache struct {
 	generations map[string]*purgeGenerations
 }
 
-// pathStripes is how many path generation counters each service has (a power of two): 8 KiB per
-// service, whatever paths clients send.
-const pathStripes = 1024
-
-// purgeGenerations counts the purges of one service: all of it (writes, pub/sub) in service, and
-// of named paths (events) in the stripe of each path. Paths are striped by a hash of the stripped
-// path without its query, so a path's purge covers every query string of it. Two paths sharing a
-// stripe only make a fetch skip a store it could have made, never store one it must not.
-type purgeGenerations struct {
-	seed    maphash.Seed
-	service atomic.Uint64
-	paths   [pathStripes]atomic.Uint64
-}
-
-// path returns the counter of path's stripe.
-func (g *purgeGenerations) path(path string) *atomic.Uint64 {
-	return &g.paths[maphash.String(g.seed, path)&(pathStripes-1)]
-}
-
-func newPurgeGenerations() *purgeGenerations {
-	return &purgeGenerations{seed: maphash.MakeSeed()}
-}
-
 func newResponseCache(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared.Metrics) *responseCache {
 	c := &responseCache{
 		kv:          kv,
 		l1:          newLRU[*entry](cfg.L1Entries),
 		l1TTL:       cfg.L1TTL,
 		staleFor:    cfg.CacheStale,
-		rules:       defaultCacheRules(cfg),
+		routes:      slices.Clone(cfg.CacheRoutes),
+		writePurged: map[string][]*cacheRoute{},
 		timeout:     cfg.UpstreamTimeout + time.Second,
 		logger:      logger,
 		results:     metrics.Counter("gateway_cache_requests_total", "Cache outcomes by service and X-Cache-Status.", "upstream", "status"),
 		generations: map[string]*purgeGenerations{},
+	}
+	for i := range c.routes {
+		if r := &c.routes[i]; r.PurgeOnWrite {
+			c.writePurged[r.Service] = append(c.writePurged[r.Service], r)
+		}
 	}
 	c.outcomes = map[string]map[string]*shared.Counter{}
 	c.statusValues = map[string][]string{}
@@ -186,30 +109,6 @@ func (c *responseCache) count(service, status string) {
 	c.results.Inc(service, status)
 }
 
-// cacheKey is the service plus the stripped path and the query with its parameters sorted, so
-// ?a=1&b=2 and ?b=2&a=1 share an entry. Method is not part of it: HEAD is answered from GET's entry.
-func cacheKey(service, path string, query url.Values) string {
-	var b strings.Builder
-	b.Grow(len("gw:c:") + len(service) + 1 + len(path))
-	b.WriteString("gw:c:")
-	b.WriteString(service)
-	b.WriteByte(':')
-	b.WriteString(path)
-	if len(query) > 0 {
-		b.WriteByte('?')
-		b.WriteString(query.Encode()) // Encode sorts by key
-	}
-	return b.String()
-}
-
-// indexKey names the purge index of a service's cached entries ("gw:cz:", a sorted set; the earlier
-// "gw:ci:" plain sets are left to expire).
-func indexKey(service string) string { return "gw:cz:" + service }
-
-// pathIndexKey names the purge index of the entries of one stripped path, every query string
-// included, so an event about one product purges that product's entries and not the catalog's.
-func pathIndexKey(service, path string) string { return "gw:cp:" + service + ":" + path }
-
 // credentialed reports whether r carries anything that may make the answer user-specific.
 func credentialed(r *http.Request) bool {
 	if r.Header.Get("Authorization") != "" {
@@ -219,8 +118,23 @@ func credentialed(r *http.Request) bool {
 	return err == nil && c.Value != ""
 }
 
-// handle serves service's requests from the cache when it may, else through next; writes under
-// product purge that service's entries.
+// route returns the row of the cache table that a GET of service's stripped path matches. A path
+// with '?' or '#' in it (escaped by the client) matches none: its key could not be told apart from
+// another path's with a query.
+func (c *responseCache) route(service, path string) (*cacheRoute, bool) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, false
+	}
+	for i := range c.routes {
+		if r := &c.routes[i]; r.Service == service && r.matches(path) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// handle serves service's requests from the cache when their route's row allows it, else through
+// next; writes go through write, which purges what the table says they make wrong.
 func (c *responseCache) handle(service string, next http.Handler) http.Handler {
 	prefix := "/" + service
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -229,16 +143,12 @@ func (c *responseCache) handle(service string, next http.Handler) http.Handler {
 			c.write(w, r, service, next)
 			return
 		}
-		rule, ok := c.rule(service, path)
-		if !ok || (credentialed(r) && !rule.Public) || isUpgrade(r) {
+		route, ok := c.route(service, path)
+		if !ok || (credentialed(r) && !route.Public) || isUpgrade(r) {
 			c.bypass(w, r, service, next)
 			return
 		}
-		var query url.Values
-		if r.URL.RawQuery != "" {
-			query = r.URL.Query()
-		}
-		key := cacheKey(service, path, query)
+		key := route.key(service, path, r)
 		now := time.Now()
 		if e, ok := c.l1.Get(key, now); ok {
 			c.serveEntry(w, r, service, e, cacheHit, now)
@@ -266,7 +176,7 @@ func (c *responseCache) handle(service string, next http.Handler) http.Handler {
 			c.bypass(w, r, service, next)
 			return
 		}
-		c.fetch(w, r, service, path, key, rule, stale, store, next)
+		c.fetch(w, r, service, path, key, route, stale, store, next)
 	})
 }
 
@@ -279,13 +189,13 @@ type fetchResult struct {
 
 // fetch makes one upstream request for key on behalf of every concurrent miss, stores the answer
 // when it is shareable and store is set, and serves it (or, if the upstream failed, a stale entry).
-func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, path, key string, rule cacheRule, stale *entry, store bool, next http.Handler) {
+func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, path, key string, route *cacheRoute, stale *entry, store bool, next http.Handler) {
 	gens := c.generation(service)
 	pathGen := gens.path(path)
 	v, _, _ := c.group.Do(key, func() (any, error) {
-		// Only purges of the whole service or of this path stop the store; the many events about
-		// other paths (a stock change per order) do not.
-		before, pathBefore := gens.service.Load(), pathGen.Load()
+		// Only purges of this route or of this path stop the store; the many events about other
+		// paths (a stock change per order) do not.
+		before, pathBefore := gens.writes.Load(), pathGen.Load()
 		// A miss that arrives just as the previous fetch for key finishes starts a new flight; look
 		// again so that it is served what that fetch stored rather than going upstream twice.
 		if store {
@@ -321,16 +231,16 @@ func (c *responseCache) fetch(w http.ResponseWriter, r *http.Request, service, p
 		}
 		now := time.Now()
 		e := buf.entry(now)
-		ttl, ok := storable(buf, rule)
+		ttl, ok := storable(buf, route)
 		if !ok || buf.overflow || !store {
 			return fetchResult{e: e}, nil
 		}
 		e.FreshUntil = now.Add(ttl)
 		e.StaleUntil = e.FreshUntil.Add(c.staleFor)
-		if gens.service.Load() != before || pathGen.Load() != pathBefore {
-			return fetchResult{e: e}, nil // the service or this path was purged meanwhile
+		if route.PurgeOnWrite && gens.writes.Load() != before || pathGen.Load() != pathBefore {
+			return fetchResult{e: e}, nil // the route or this path was purged meanwhile
 		}
-		if err := c.kv.Set(ctx, key, encodeEntry(e), ttl+c.staleFor, indexKey(service), pathIndexKey(service, path)); err != nil {
+		if err := c.kv.Set(ctx, key, encodeEntry(e), ttl+c.staleFor, routeIndexKey(route.Name), pathIndexKey(service, path)); err != nil {
 			c.logger.DebugContext(r.Context(), "cache store failed", "key", key, "err", err)
 			return fetchResult{e: e}, nil
 		}
@@ -371,85 +281,6 @@ func (c *responseCache) bypass(w http.ResponseWriter, r *http.Request, service s
 	w.Header()["X-Cache-Status"] = c.statusValues[cacheBypass]
 	c.count(service, cacheBypass)
 	next.ServeHTTP(w, r)
-}
-
-// write proxies a write; one under product that did not fail as the client's fault purges the
-// product cache, here and in Redis, so the next read sees it.
-func (c *responseCache) write(w http.ResponseWriter, r *http.Request, service string, next http.Handler) {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-	default:
-		c.bypass(w, r, service, next) // OPTIONS, TRACE...: not a write
-		return
-	}
-	if service != "product" {
-		c.bypass(w, r, service, next)
-		return
-	}
-	rec := &shared.StatusRecorder{ResponseWriter: w}
-	c.bypass(rec, r, service, next)
-	if rec.Status >= 400 && rec.Status < 500 {
-		return
-	}
-	c.purge(r.Context(), service)
-}
-
-// purge drops every cached entry of service, here, in Redis, and (through the bus) in the other
-// gateway instances' in-process layers.
-func (c *responseCache) purge(ctx context.Context, service string) {
-	c.dropLocal(service)
-	if err := c.kv.Purge(ctx, indexKey(service)); err != nil {
-		c.logger.WarnContext(ctx, "cache purge failed; entries expire by TTL", "upstream", service, "err", err)
-	}
-	if c.bus != nil {
-		if err := c.bus.Publish(ctx, service); err != nil {
-			c.logger.WarnContext(ctx, "purge announcement failed; other gateways' in-process entries expire by TTL",
-				"upstream", service, "err", err)
-		}
-	}
-}
-
-// dropLocal forgets service's entries in the in-process layer, and makes fetches that started
-// before now not store their answers.
-func (c *responseCache) dropLocal(service string) {
-	c.generation(service).service.Add(1)
-	c.l1.DeletePrefix("gw:c:" + service + ":")
-}
-
-// purgePaths drops the entries of service's stripped paths (every query string of each), here and in
-// Redis. It does not announce the purge on the bus: it is called for Kafka events, which every gateway
-// instance reads itself. Redis failing is returned, so the event is retried. Only fetches of these
-// paths that are under way are kept from storing, not the rest of the service's.
-func (c *responseCache) purgePaths(ctx context.Context, service string, paths ...string) error {
-	gens := c.generation(service)
-	bases := make([]string, len(paths))
-	indexes := make([]string, len(paths))
-	for i, p := range paths {
-		gens.path(p).Add(1)
-		bases[i] = cacheKey(service, p, nil)
-		indexes[i] = pathIndexKey(service, p)
-	}
-	c.l1.DeleteFunc(func(key string) bool {
-		for _, b := range bases {
-			if strings.HasPrefix(key, b) && (len(key) == len(b) || key[len(b)] == '?') {
-				return true
-			}
-		}
-		return false
-	})
-	return c.kv.Purge(ctx, indexes...)
-}
-
-// generation returns service's purge counters, made on first use for a service not configured.
-func (c *responseCache) generation(service string) *purgeGenerations {
-	c.genMu.Lock()
-	defer c.genMu.Unlock()
-	g, ok := c.generations[service]
-	if !ok {
-		g = newPurgeGenerations()
-		c.generations[service] = g
-	}
-	return g
 }
 
 // serveEntry writes e with the status header, or 304 when the client already has it (If-None-Match

@@ -35,19 +35,19 @@ func etagMatches(ifNoneMatch, etag string) bool {
 	return false
 }
 
-// storable decides whether the upstream's answer may be shared, and for how long: a status the rule
-// stores, no Set-Cookie, no private/no-store/no-cache, no Vary beyond Origin, no content encoding. The
-// upstream's s-maxage or max-age wins over the rule's TTL, except that a negative answer (4xx, 5xx)
-// is never kept longer than the rule says.
-func storable(b *bufferWriter, rule cacheRule) (time.Duration, bool) {
+// storable decides whether the upstream's answer may be shared, and for how long (cacheRoute says
+// how the route's TTL and the upstream's Cache-Control combine): a status the route stores, no
+// Set-Cookie, no private/no-store/no-cache, no max-age=0, no Vary beyond Origin and the route's own,
+// no content encoding.
+func storable(b *bufferWriter, route *cacheRoute) (time.Duration, bool) {
 	h := b.header
-	ttl := rule.ttl(b.status)
+	ttl := route.ttl(b.status)
 	if ttl <= 0 || len(h.Values("Set-Cookie")) > 0 || h.Get("Content-Encoding") != "" {
 		return 0, false
 	}
 	for _, v := range h.Values("Vary") {
 		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" && !strings.EqualFold(f, "Origin") {
+			if f = strings.TrimSpace(f); f != "" && !route.varies(f) {
 				return 0, false
 			}
 		}
@@ -66,19 +66,12 @@ func storable(b *bufferWriter, rule cacheRule) (time.Duration, bool) {
 			}
 		}
 	}
-	upstream := time.Duration(-1)
-	switch {
-	case sMaxAge >= 0:
-		upstream = time.Duration(sMaxAge) * time.Second
-	case maxAge >= 0:
-		upstream = time.Duration(maxAge) * time.Second
-	}
-	switch {
-	case upstream < 0:
-	case b.status >= 400:
-		ttl = min(ttl, upstream)
-	default:
-		ttl = upstream
+	if sMaxAge >= 0 {
+		ttl = min(ttl, time.Duration(sMaxAge)*time.Second)
+	} else if maxAge == 0 || maxAge > 0 && b.status >= 400 {
+		// max-age=0 asks every cache to revalidate each time; on a negative answer max-age is the
+		// upstream's own cap. Otherwise max-age is the browsers' and the route's TTL stands.
+		ttl = min(ttl, time.Duration(maxAge)*time.Second)
 	}
 	return ttl, ttl > 0
 }

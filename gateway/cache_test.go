@@ -254,7 +254,7 @@ func TestCacheStaleIfError(t *testing.T) {
 	old := &entry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"items":[]}`),
 		Stored: now.Add(-2 * time.Minute), FreshUntil: now.Add(-time.Minute), StaleUntil: now.Add(time.Minute)}
 	key := cacheKey("product", "/products", url.Values{})
-	e.kv.Set(context.Background(), key, encodeEntry(old), time.Hour, indexKey("product"))
+	e.kv.Set(context.Background(), key, encodeEntry(old), time.Hour, routeIndexKey("product_list"))
 
 	rec := e.do(t, "GET", "/product/products", nil)
 	if rec.Code != http.StatusOK || cacheStatus(rec) != cacheStale || rec.Body.String() != `{"items":[]}` {
@@ -262,36 +262,9 @@ func TestCacheStaleIfError(t *testing.T) {
 	}
 	// Too old for stale-if-error: the error passes through.
 	old.StaleUntil = now.Add(-time.Second)
-	e.kv.Set(context.Background(), key, encodeEntry(old), time.Hour, indexKey("product"))
+	e.kv.Set(context.Background(), key, encodeEntry(old), time.Hour, routeIndexKey("product_list"))
 	if rec := e.do(t, "GET", "/product/products", nil); rec.Code != http.StatusBadGateway {
 		t.Errorf("GET with an entry past its stale window: status = %d, want the upstream's 502", rec.Code)
-	}
-}
-
-func TestCacheUpstreamMaxAge(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		cc   string
-		want time.Duration
-		ok   bool
-	}{
-		{"", 60 * time.Second, true},
-		{"public, max-age=5", 5 * time.Second, true},
-		{"max-age=5, s-maxage=7", 7 * time.Second, true},
-		{"max-age=0", 0, false},
-		{"Private", 0, false},
-		{"max-age=bogus", 0, false},
-	}
-	for _, tt := range tests {
-		b := newBufferWriter()
-		if tt.cc != "" {
-			b.header.Set("Cache-Control", tt.cc)
-		}
-		b.Write([]byte("x"))
-		ttl, ok := storable(b, cacheRule{TTLs: map[int]time.Duration{200: 60 * time.Second}})
-		if ttl != tt.want || ok != tt.ok {
-			t.Errorf("storable(Cache-Control %q) = %s, %v; want %s, %v", tt.cc, ttl, ok, tt.want, tt.ok)
-		}
 	}
 }
 
@@ -467,41 +440,6 @@ func TestCacheStatuses(t *testing.T) {
 	}
 }
 
-// TestCacheNegativeTTL: a 404 is kept for the negative TTL even when the upstream allows longer; a
-// 200 or 301 for the upstream's max-age.
-func TestCacheNegativeTTL(t *testing.T) {
-	t.Parallel()
-	cfg, err := loadConfig(func(k string) string { return map[string]string{"GATEWAY_CACHE_NEGATIVE_TTL": "10s"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	rule := defaultCacheRules(cfg)[1] // /products/{id}, 300 s
-	tests := []struct {
-		status int
-		cc     string
-		want   time.Duration
-	}{
-		{404, "", 10 * time.Second},
-		{404, "max-age=600", 10 * time.Second},
-		{404, "max-age=3", 3 * time.Second},
-		{301, "", 300 * time.Second},
-		{301, "max-age=600", 600 * time.Second},
-		{200, "max-age=30", 30 * time.Second},
-		{302, "max-age=600", 0},
-		{500, "max-age=600", 0},
-	}
-	for _, tt := range tests {
-		b := newBufferWriter()
-		if tt.cc != "" {
-			b.header.Set("Cache-Control", tt.cc)
-		}
-		b.WriteHeader(tt.status)
-		if ttl, ok := storable(b, rule); ttl != tt.want || ok != (tt.want > 0) {
-			t.Errorf("storable(%d, Cache-Control %q) = %s, %v; want %s", tt.status, tt.cc, ttl, ok, tt.want)
-		}
-	}
-}
-
 // blockFirstFill makes up's first request wait for release once it has signalled arrived, so a
 // test can purge while that fill is under way; later requests are answered at once.
 func blockFirstFill(up *upstream) (arrived, release chan struct{}) {
@@ -536,14 +474,14 @@ next:
 	return ""
 }
 
-// TestCacheFillRacesPurge: a fill under way when its path or its whole service is purged is served
-// but not stored (its answer may predate the write, and every query string of a purged path is
-// covered); a purge of another path of the service does not stop it.
+// TestCacheFillRacesPurge: a fill under way when its path or its route is purged is served but not
+// stored (its answer may predate the write, and every query string of a purged path is covered); a
+// purge of another path of the service does not stop it.
 func TestCacheFillRacesPurge(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		target string // the fill; its stripped path is target without "/inventory" and the query
+		target string // the fill; its stripped path is target without "/<service>" and the query
 		purge  func(ctx context.Context, tb testing.TB, c *responseCache, path string)
 		stored bool
 	}{
@@ -562,21 +500,22 @@ func TestCacheFillRacesPurge(t *testing.T) {
 				tb.Fatal(err)
 			}
 		}, false},
-		{"service purged", "/inventory/inventory/SKU-1", func(ctx context.Context, tb testing.TB, c *responseCache, path string) {
-			c.purge(ctx, "inventory")
+		{"its route purged by a write", "/product/products/p1", func(ctx context.Context, tb testing.TB, c *responseCache, path string) {
+			c.purge(ctx, "product")
 		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			up := newUpstream(t, "inventory")
-			arrived, release := blockFirstFill(up)
-			e := newTestEnv(t, map[string]string{"INVENTORY_SERVICE_URLS": up.server.URL})
 			u, err := url.Parse(tt.target)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := strings.TrimPrefix(u.Path, "/inventory")
+			service, path, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+			path = "/" + path
+			up := newUpstream(t, service)
+			arrived, release := blockFirstFill(up)
+			e := newTestEnv(t, map[string]string{strings.ToUpper(service) + "_SERVICE_URLS": up.server.URL})
 			done := make(chan *httptest.ResponseRecorder)
 			go func() { done <- e.do(t, "GET", tt.target, nil) }()
 			<-arrived // the fill has read the generations and is upstream

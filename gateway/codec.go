@@ -9,7 +9,8 @@ import (
 )
 
 // Cache entries are stored in Redis in a small binary format rather than JSON, so a HIT from Redis
-// costs a copy, not a parse of a base64 body:
+// costs a copy, not a parse of a base64 body. FuzzEntryRoundTrip holds it to a lossless round trip.
+// Measured gain: 11x less CPU than JSON to encode and decode a 2 KiB entry (docs/gateway.md).
 //
 //	version byte (1) | status uvarint | stored, fresh-until, stale-until varint (Unix ns) |
 //	header count uvarint | per header: name, value count, values (each uvarint length + bytes) |

@@ -65,12 +65,11 @@ type Config struct {
 	UserRateLimit rateSpec
 	// TrustedProxies are the peers whose X-Forwarded-For names the client (default none).
 	TrustedProxies []netip.Prefix
-	// Cache TTLs of the cacheable routes (zero disables the route), and how long an expired entry is
-	// kept for stale-if-error.
-	CacheProductList time.Duration
-	CacheProduct     time.Duration
-	CacheInventory   time.Duration
-	CacheStale       time.Duration
+	// CacheRoutes is the cache table (cacheRoute, defaultCacheRoutes), with each row's TTL from its
+	// GATEWAY_CACHE_<ROUTE>_TTL (0 drops the row). CacheStale is how long an expired entry is kept
+	// for stale-if-error. Default 5 min.
+	CacheRoutes []cacheRoute
+	CacheStale  time.Duration
 	// CacheStatuses are the upstream statuses a cacheable route stores (default 200, 301, 404): below
 	// 400 for the route's TTL, 4xx (negative answers) for at most CacheNegative (default 10 s; 0
 	// stores none).
@@ -165,9 +164,6 @@ func readConfig(env *shared.Env) (Config, error) {
 		RateLimit:         rate("GATEWAY_RATE_LIMIT", "50/s:200"),
 		AuthRateLimit:     rate("GATEWAY_AUTH_RATE_LIMIT", "20/m:30"),
 		UserRateLimit:     rate("GATEWAY_USER_RATE_LIMIT", "30/s:150"),
-		CacheProductList:  env.Duration("GATEWAY_CACHE_PRODUCT_LIST_TTL", 60*time.Second, 0, forever),
-		CacheProduct:      env.Duration("GATEWAY_CACHE_PRODUCT_TTL", 300*time.Second, 0, forever),
-		CacheInventory:    env.Duration("GATEWAY_CACHE_INVENTORY_TTL", 30*time.Second, 0, forever),
 		CacheStale:        env.Duration("GATEWAY_CACHE_STALE", 5*time.Minute, 0, forever),
 		CacheNegative:     env.Duration("GATEWAY_CACHE_NEGATIVE_TTL", 10*time.Second, 0, forever),
 		Brokers:           env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
@@ -176,6 +172,8 @@ func readConfig(env *shared.Env) (Config, error) {
 		CacheStatuses:     shared.EnvParse(env, "GATEWAY_CACHE_STATUSES", "list of statuses", "200,301,404", parseCacheStatuses),
 		TrustedProxies:    env.Prefixes("GATEWAY_TRUSTED_PROXIES", ""),
 	}
+	cfg.CacheRoutes = loadCacheRoutes(func(name string, def time.Duration) time.Duration { return env.Duration(name, def, 0, forever) },
+		cfg.CacheStatuses, cfg.CacheNegative)
 	cfg.InstanceID = env.InstanceID("GATEWAY_INSTANCE_ID", cfg.Addr)
 	for _, s := range serviceDefaults {
 		urls := shared.EnvParse(env, strings.ToUpper(s.name)+"_SERVICE_URLS", "list of instance urls", s.url, parseInstanceURLs)

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 // gives (request ID, security headers, HSTS, the IP rate limit, the entry with X-Cache-Status and
 // Age, the request metrics and access log line), without the stack's per-layer work: a context and
 // a copy of the request for the request ID, a status recorder, the mux lookup, the identity step.
-// Skipping it saves about 6% of a HIT's CPU (docs/gateway.md, Numbers).
+// Measured gain: 29% less handler CPU per HIT than the stack, about 5% of a HIT (docs/gateway.md).
 //
 // Anything it is not sure of goes to the stack unchanged: credentials or any cookie, CORS (Origin),
 // conditional requests, upgrades, a body, an escaped or unclean path, an L1 miss, and a rate limit
@@ -71,15 +70,12 @@ func (p *hitPath) serve(w http.ResponseWriter, r *http.Request) bool {
 	if strings.Contains(path, "//") || strings.Contains(path, "/.") { // the mux would redirect
 		return false
 	}
-	if _, ok := p.cache.rule(service, path); !ok {
+	route, ok := p.cache.route(service, path)
+	if !ok {
 		return false
 	}
-	var query url.Values
-	if r.URL.RawQuery != "" {
-		query = r.URL.Query()
-	}
 	now := time.Now()
-	e, ok := p.cache.l1.Get(cacheKey(service, path, query), now)
+	e, ok := p.cache.l1.Get(route.key(service, path, r), now)
 	if !ok || !p.limiter.takeLeased(w, r) {
 		return false
 	}

@@ -42,8 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := shared.NewLogger(stdout, "gateway", cfg.LogLevel)
 	if getenv("GOGC") == "" {
 		// The gateway's live heap is small (caches are bounded; a few MB) and it allocates per request,
-		// so the default GOGC=100 collects very often: 400 trades some MB of heap for about a tenth of
-		// its CPU (docs/gateway.md). GOGC in the environment still wins.
+		// so the default GOGC=100 collects very often: 400 trades some MB of heap for CPU (numbers in
+		// docs/gateway.md). GOGC in the environment still wins.
 		debug.SetGCPercent(400)
 	}
 	metrics := shared.NewMetrics("gateway")
@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// answers live at most their TTL; requests never wait for it. Purges are idempotent, so offsets
 	// are committed once a second rather than per event: a crash repeats at most a second of purges.
 	p.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics,
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics(cfg.CacheRoutes),
 			CommitInterval: time.Second}, gw.events.handle)
 	})
 	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,

@@ -41,7 +41,7 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 		limiter:  newRateLimiter(guarded, cfg, logger, metrics),
 		sessions: newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, logger),
 	}
-	gw.events = newEventPurger(gw.cache, logger, metrics)
+	gw.events = newEventPurger(gw.cache, cfg.CacheRoutes, logger, metrics)
 	buffers := &bufferPool{}
 	for _, s := range cfg.Services {
 		p := newPool(s.Name, s.URLs, cfg.BreakerFailures, cfg.BreakerTimeout, logger, metrics)

@@ -61,9 +61,8 @@ func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Set stores the entry and records it in each index, a sorted set scored by the entry's expiry (unix
 // ms). Each Set also drops the members that have already expired, so the index holds about as many
-// members as there are live entries: with a plain set, every distinct query string ever cached stayed
-// in the index until the next product write (the load run wrote 43 000 per start), and the purge
-// script then deleted them all in one blocking call.
+// members as there are live entries: with a plain set, every distinct query string ever cached would
+// stay in the index until the next purge, which would then delete them all in one blocking call.
 func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
 	now := time.Now()
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
