@@ -138,10 +138,18 @@ type loginResponse struct {
 // errBadCredentials is the one answer for an unknown email and a wrong password.
 var errBadCredentials = shared.Errorf(shared.CodeUnauthorized, "invalid email or password")
 
-// handleLogin checks credentials under the per-account and per-IP throttles and starts a session: 200
-// with the session_id cookie, an access token and a refresh token. 401 for bad credentials (the same
-// answer and about the same time whether or not the email exists), 429 with Retry-After while
-// throttled, 403 for a suspended account, 503 when Redis is down.
+// handleLogin checks credentials under the login throttles and starts a session: 200 with the
+// session_id cookie, an access token and a refresh token. 401 for bad credentials, 429 with
+// Retry-After while throttled, 403 for a suspended account (after the right password only), 503 when
+// Redis is down.
+//
+// Throttling counts failures per client (account+address) and per address; successes are not
+// counted. A client is refused while its own lockout runs, or while its address is locked and it has
+// itself failed on this account: a client that has not failed from its address is never refused, so
+// an attacker behind the same NAT or proxy cannot lock other people out, while a locked address gets
+// one guess per account. Known and unknown emails are counted and answered alike (an unknown one is
+// checked against a dummy bcrypt hash, a throttled one is refused before any hash is checked), so
+// status, body and time do not tell whether an account exists.
 func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc sessionCookies) http.Handler {
 	failures := d.metrics.Counter("auth_login_failures_total", "Failed logins by reason.", "reason")
 	logins := d.metrics.Counter("auth_logins_total", "Successful logins.")
@@ -158,7 +166,8 @@ func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"email": err.Error()}))
 			return
 		}
-		acctKey, ipKey := "acct:"+email, ipLimitKey(clientIP(r, cfg.TrustedProxies))
+		ipKey := ipLimitKey(clientIP(r, cfg.TrustedProxies))
+		acctKey := "acct:" + email + "|" + ipKey
 		if wait, err := throttled(ctx, d, acctKey, ipKey); err != nil || wait > 0 {
 			if err == nil {
 				failures.Inc("throttled")
@@ -228,14 +237,18 @@ func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc
 	})
 }
 
-// throttled returns the longer of the account's and the IP's remaining lockouts.
+// throttled returns how long the client (acctKey, an account+address pair) must wait: its own
+// lockout, or its address's lockout when the client has failed itself. 0 means go ahead.
 func throttled(ctx context.Context, d deps, acctKey, ipKey string) (time.Duration, error) {
-	w1, err1 := d.accountLimiter.Wait(ctx, acctKey)
-	w2, err2 := d.ipLimiter.Wait(ctx, ipKey)
+	client, err1 := d.accountLimiter.State(ctx, acctKey)
+	addr, err2 := d.ipLimiter.State(ctx, ipKey)
 	if err := errors.Join(err1, err2); err != nil {
 		return 0, err
 	}
-	return max(w1, w2), nil
+	if client.Failures == 0 {
+		return client.Wait, nil
+	}
+	return max(client.Wait, addr.Wait), nil
 }
 
 // tooMany sets Retry-After (whole seconds, rounded up) and returns the 429 error.
