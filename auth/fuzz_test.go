@@ -82,14 +82,14 @@ func FuzzAccessToken(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, _ := keys.sign(typAccess, accessClaims{AccessClaims: shared.AccessClaims{Role: "customer",
-		RegisteredClaims: jwt.RegisteredClaims{Issuer: "iss", Subject: "u", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}})
+	good, _ := keys.sign(typAccess, shared.AccessClaims{Role: "customer",
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: "iss", Subject: "u", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
 	f.Add(good)
 	f.Add("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1IiwiaXNzIjoiaXNzIn0.")
 	f.Add("a.b.c")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, raw string) {
-		var c accessClaims
+		var c shared.AccessClaims
 		err := keys.parse(typAccess, raw, "iss", &c)
 		if err == nil && raw != good {
 			// Only a re-encoding of the good token could verify; its claims must be the good ones.

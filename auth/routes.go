@@ -32,8 +32,8 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	mux.Handle("GET /authorize", handleAuthorize(logger, cfg, clients, d, sc))
 	mux.Handle("POST /authorize", handleAuthorize(logger, cfg, clients, d, sc)) // consent form
 	mux.Handle("POST /token", handleToken(logger, cfg, clients, d, tokens))
-	mux.Handle("GET /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer))))
-	mux.Handle("POST /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer))))
+	mux.Handle("GET /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts))))
+	mux.Handle("POST /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts))))
 	mux.Handle("POST /introspect", handleIntrospect(logger, cfg, clients, d))
 	mux.Handle("POST /revoke", handleRevoke(logger, clients, d.grants))
 }

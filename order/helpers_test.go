@@ -97,6 +97,7 @@ type harness struct {
 	customer string // Authorization header values
 	other    string
 	admin    string
+	iss      *sharedtest.Issuer
 }
 
 var otherCustomer = shared.Identity{UserID: "u-other", Email: "other@shop.local", Name: "Other", Role: shared.RoleCustomer}
@@ -105,7 +106,7 @@ func newHarness(tb testing.TB) *harness {
 	tb.Helper()
 	iss := sharedtest.NewIssuer(tb)
 	h := &harness{tb: tb, store: newMemOrderStore(), pub: &sharedtest.Publisher{}, pay: newStubPayments(),
-		metrics: shared.NewMetrics("order"), products: newFakeProducts(tb)}
+		metrics: shared.NewMetrics("order"), products: newFakeProducts(tb), iss: iss}
 	h.customer, h.other, h.admin = iss.Bearer(tb, sharedtest.Customer), iss.Bearer(tb, otherCustomer), iss.Bearer(tb, sharedtest.Admin)
 	h.users = newFakeUsers(tb, h.customer)
 	logger := slog.New(slog.DiscardHandler)

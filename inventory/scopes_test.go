@@ -1,0 +1,22 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+// TestRouteScopes: every route of routes.go against every kind of token; reads are public, the rest
+// needs an admin with a first-party token.
+func TestRouteScopes(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	sharedtest.CheckScopes(t, s.h, s.iss, "routes.go", map[string]string{
+		"GET /inventory":                 sharedtest.AccessPublic,
+		"GET /inventory/batch":           sharedtest.AccessPublic,
+		"GET /inventory/{sku}":           sharedtest.AccessPublic,
+		"POST /inventory/{sku}/adjust":   sharedtest.AccessAdmin,
+		"GET /inventory/{sku}/movements": sharedtest.AccessAdmin,
+		"GET /reservations/{order_id}":   sharedtest.AccessAdmin,
+	})
+}
