@@ -189,3 +189,84 @@ func CheckScopes(t *testing.T, h http.Handler, iss *Issuer, routesFile string, t
 		}
 	}
 }
+
+// Marker is where CheckBodies puts bad bytes into a BodyCase's body.
+const Marker = "§"
+
+// BodyCase is how CheckBodies sends one body-taking route. Body is a valid JSON object or form that
+// the route accepts (any status but 400 and 5xx), with Marker inside one text value; "" declares that
+// the route reads no body. Path fills the pattern's wildcards ("" fills them with "x"); Header holds
+// name, value pairs (Authorization, Idempotency-Key...).
+type BodyCase struct {
+	Path   string
+	Header []string
+	Body   string
+}
+
+// CheckBodies sends every POST, PUT and PATCH route of routesFile through h with: the body as given
+// (Marker removed), which must not be refused as bad input; a 2 MiB body, declared and chunked, which
+// must be a 413 too_large in the error shape; invalid UTF-8 (bytes FF FE, or %FF%FE in a form) and, in
+// JSON, an unpaired surrogate escape at Marker, which must be a 400 invalid. cases must name every
+// such route of the file.
+func CheckBodies(t *testing.T, h http.Handler, routesFile string, cases map[string]BodyCase) {
+	t.Helper()
+	for _, p := range RoutePatterns(t, routesFile) {
+		method, path := FillPattern(p, "x")
+		if method != http.MethodPost && method != http.MethodPut && method != http.MethodPatch {
+			continue
+		}
+		c, ok := cases[p]
+		if !ok {
+			t.Errorf("body-taking route %q of %s has no BodyCase", p, routesFile)
+			continue
+		}
+		if c.Body == "" {
+			continue
+		}
+		if c.Path != "" {
+			path = c.Path
+		}
+		form := !strings.HasPrefix(c.Body, "{")
+		send := func(body string, chunked bool) *httptest.ResponseRecorder {
+			r := httptest.NewRequest(method, path, strings.NewReader(body))
+			if chunked {
+				r.ContentLength = -1
+			}
+			r.Header.Set("Content-Type", "application/json")
+			if form {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			for i := 0; i+1 < len(c.Header); i += 2 {
+				r.Header.Set(c.Header[i], c.Header[i+1])
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			return rec
+		}
+		want := func(what string, rec *httptest.ResponseRecorder, status int, code string) {
+			t.Helper()
+			var e struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			json.Unmarshal(rec.Body.Bytes(), &e)
+			if rec.Code != status || e.Error.Code != code {
+				t.Errorf("%s %s with %s: %d %.200s, want %d %s in the error shape", method, path, what, rec.Code, rec.Body, status, code)
+			}
+		}
+		if rec := send(strings.Replace(c.Body, Marker, "", 1), false); rec.Code == http.StatusBadRequest || rec.Code >= 500 {
+			t.Errorf("%s %s with its valid body: %d %.200s; the case must be accepted for the other rows to mean anything", method, path, rec.Code, rec.Body)
+		}
+		huge := strings.Replace(c.Body, Marker, strings.Repeat("a", 2<<20), 1)
+		want("a 2 MiB body", send(huge, false), http.StatusRequestEntityTooLarge, shared.CodeTooLarge)
+		want("a 2 MiB chunked body", send(huge, true), http.StatusRequestEntityTooLarge, shared.CodeTooLarge)
+		if form {
+			// Form endpoints may answer in OAuth's error shape ({"error":"invalid_request"}).
+			if rec := send(strings.Replace(c.Body, Marker, "%FF%FE", 1), false); rec.Code != http.StatusBadRequest {
+				t.Errorf("%s %s with %%FF%%FE in a value: %d %.200s, want 400", method, path, rec.Code, rec.Body)
+			}
+			continue
+		}
+		want("bytes FF FE in a string", send(strings.Replace(c.Body, Marker, "\xff\xfe", 1), false), http.StatusBadRequest, shared.CodeInvalid)
+		want("an unpaired surrogate escape", send(strings.Replace(c.Body, Marker, `\udcff`, 1), false), http.StatusBadRequest, shared.CodeInvalid)
+	}
+}
