@@ -60,7 +60,9 @@ func newFakeProducts(tb testing.TB) *fakeProducts {
 // Authorization header is Owner.
 type fakeUsers struct {
 	Owner string
-	srv   *httptest.Server
+	// Forbidden is an Authorization value answered 403, like a token without scope addresses.
+	Forbidden string
+	srv       *httptest.Server
 }
 
 func newFakeUsers(tb testing.TB, owner string) *fakeUsers {
@@ -69,6 +71,10 @@ func newFakeUsers(tb testing.TB, owner string) *fakeUsers {
 	mux.HandleFunc("GET /users/me/addresses/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
 			http.Error(w, "{}", http.StatusUnauthorized)
+			return
+		}
+		if f.Forbidden != "" && r.Header.Get("Authorization") == f.Forbidden {
+			http.Error(w, "{}", http.StatusForbidden)
 			return
 		}
 		if r.PathValue("id") != "addr-1" || r.Header.Get("Authorization") != f.Owner {
