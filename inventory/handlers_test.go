@@ -23,7 +23,7 @@ type testServer struct {
 	iss   *sharedtest.Issuer
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	iss := sharedtest.NewIssuer(t)
 	s := newMemStore()

@@ -8,6 +8,23 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
+// TestRouteScopes: every route of routes.go against every kind of token; reads are public, writes need
+// an admin with a first-party token.
+func TestRouteScopes(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, false)
+	sharedtest.CheckScopes(t, e.h, e.iss, "routes.go", map[string]string{
+		"GET /products":           sharedtest.AccessPublic,
+		"GET /products/{id}":      sharedtest.AccessPublic,
+		"GET /products/sku/{sku}": sharedtest.AccessPublic,
+		"GET /categories":         sharedtest.AccessPublic,
+		"POST /products":          sharedtest.AccessAdmin,
+		"PUT /products/{id}":      sharedtest.AccessAdmin,
+		"PUT /products/sku/{sku}": sharedtest.AccessAdmin,
+		"DELETE /products/{id}":   sharedtest.AccessAdmin,
+	})
+}
+
 // TestRouteBodies: every body-taking route of routes.go answers 413 to a 2 MiB body and 400 to invalid
 // UTF-8 in a text field (which encoding/json would otherwise store as U+FFFD).
 func TestRouteBodies(t *testing.T) {

@@ -20,3 +20,14 @@ func TestRouteScopes(t *testing.T) {
 		"GET /reservations/{order_id}":   sharedtest.AccessAdmin,
 	})
 }
+
+// TestRouteBodies: every body-taking route of routes.go answers 413 to a 2 MiB body and 400 to invalid
+// UTF-8 in a text field (which encoding/json would otherwise store as U+FFFD).
+func TestRouteBodies(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	sharedtest.CheckBodies(t, s.h, "routes.go", map[string]sharedtest.BodyCase{
+		"POST /inventory/{sku}/adjust": {Path: "/inventory/MUG-1/adjust", Header: []string{"Authorization", s.admin},
+			Body: `{"delta":1,"reason":"restock` + sharedtest.Marker + `"}`},
+	})
+}
