@@ -73,16 +73,34 @@ func (req *registerRequest) Valid(context.Context) map[string]string {
 }
 
 // handleRegister creates a customer account: 201 {"user":{...}}, 409 when the email is taken, 400 with
-// field messages. It does not sign in; the client calls /login next.
-func handleRegister(logger *slog.Logger, accounts accountStore, h *hasher, wake func()) http.Handler {
+// field messages, 429 with Retry-After while the address is throttled. It does not sign in; the client
+// calls /login next.
+//
+// A 409 tells whether an email is registered, so each one counts as a failure of the caller's address
+// (ipLimiter, key "reg:<addr>", the address policy): an address that keeps hitting taken emails is
+// refused before any lookup, which caps enumeration through this endpoint per address.
+func handleRegister(logger *slog.Logger, cfg Config, d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := shared.Decode[registerRequest](w, r)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		a, err := createAccount(r.Context(), accounts, h, req.Email, req.Password, req.Name, shared.RoleCustomer)
+		regKey := "reg:" + ipLimitKey(clientIP(r, cfg.TrustedProxies))
+		st, err := d.ipLimiter.State(r.Context(), regKey)
+		if err == nil && st.Wait > 0 {
+			err = tooMany(w, st.Wait)
+		}
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		a, err := createAccount(r.Context(), d.accounts, d.hasher, req.Email, req.Password, req.Name, shared.RoleCustomer)
 		if errors.Is(err, shared.ErrConflict) {
+			if _, err := d.ipLimiter.Fail(r.Context(), regKey); err != nil {
+				shared.WriteError(w, r, logger, err)
+				return
+			}
 			shared.WriteError(w, r, logger, &shared.Error{Code: shared.CodeConflict, Message: "email already registered",
 				Fields: map[string]string{"email": "is already registered"}})
 			return
@@ -91,7 +109,7 @@ func handleRegister(logger *slog.Logger, accounts accountStore, h *hasher, wake 
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		wake() // the account is saved with its user.registered pending: the relay publishes it
+		d.wake() // the account is saved with its user.registered pending: the relay publishes it
 		shared.Encode(w, http.StatusCreated, map[string]userJSON{"user": userOf(a)})
 	})
 }

@@ -21,7 +21,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	mux.Handle("GET /metrics", d.metrics.Handler())
 
 	// Accounts and sessions (first party).
-	mux.Handle("POST /register", handleRegister(logger, d.accounts, d.hasher, d.wake))
+	mux.Handle("POST /register", handleRegister(logger, cfg, d))
 	mux.Handle("POST /login", handleLogin(logger, cfg, d, tokens, sc))
 	mux.Handle("POST /logout", handleLogout(logger, d.sessions, d.grants, sc, verifier))
 	mux.Handle("GET /session", handleSession(logger, cfg, d.accounts, d.sessions, tokens, sc))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -140,6 +141,37 @@ func TestLoginNoEnumeration(t *testing.T) {
 			if i == 0 && (known.status != http.StatusUnauthorized || known.compares != 1) {
 				t.Fatalf("first attempt: %+v, want 401 after one bcrypt comparison", known)
 			}
+		}
+	})
+}
+
+// TestRegisterEnumerationThrottled: a 409 says an email is registered, so an address that keeps hitting
+// taken emails is refused (429, before any lookup) until its lock ends; other addresses are not.
+func TestRegisterEnumerationThrottled(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		env := newTestEnv(t)
+		const prober, other = "192.0.2.77:1", "198.51.100.20:1"
+		register := func(from, email string) *httptest.ResponseRecorder {
+			return env.doFrom(t, from, "POST", "/register", `{"email":"`+email+`","password":"a-long-passw0rd","name":"N"}`)
+		}
+		env.addAccount(t, "taken@example.com", "right-password", shared.RoleCustomer)
+		for i := range ipPolicy.Threshold {
+			if w := register(prober, "taken@example.com"); w.Code != http.StatusConflict {
+				t.Fatalf("probe %d: status = %d, want 409", i+1, w.Code)
+			}
+		}
+		w := register(prober, "fresh1@example.com")
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("register after %d conflicts: status = %d, want 429 with Retry-After", ipPolicy.Threshold, w.Code)
+		}
+		if w := register(other, "fresh2@example.com"); w.Code != http.StatusCreated {
+			t.Fatalf("register from another address: status = %d, want 201", w.Code)
+		}
+		wait, _ := strconv.Atoi(w.Header().Get("Retry-After"))
+		time.Sleep(time.Duration(wait) * time.Second)
+		if w := register(prober, "fresh3@example.com"); w.Code != http.StatusCreated {
+			t.Fatalf("register after the lock: status = %d, want 201", w.Code)
 		}
 	})
 }
