@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+
+	"github.com/goshop/platform/shared"
 )
 
 // Grant types a client may be allowed.
@@ -25,8 +27,23 @@ type client struct {
 	// FirstParty clients (the storefront) skip the consent page.
 	FirstParty bool     `json:"first_party,omitempty"`
 	GrantTypes []string `json:"grant_types"`
-	// Scopes the client may request; "openid profile email" when empty.
+	// Scopes the client may request; "openid profile email" when empty. A third-party client's
+	// access token may use only the API routes its granted scopes allow (shared.APIScopes).
 	Scopes []string `json:"scopes,omitempty"`
+}
+
+// oidcScopes are the OpenID Connect scopes auth grants, besides the API's shared.APIScopes.
+var oidcScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// supportedScopes is every scope a client may be allowed: discovery's scopes_supported.
+func supportedScopes() []string {
+	out := slices.Clone(oidcScopes)
+	for _, s := range shared.APIScopes {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (c client) public() bool { return c.Secret == "" }
@@ -67,7 +84,7 @@ func defaultClients(serviceSecret string) []client {
 			ID:           "demo-app",
 			RedirectURIs: []string{"http://127.0.0.1:8080/callback", "http://localhost:8080/callback"},
 			GrantTypes:   []string{grantAuthorizationCode, grantRefreshToken},
-			Scopes:       []string{"openid", "profile", "email", "offline_access"},
+			Scopes:       supportedScopes(),
 		},
 	}
 	if serviceSecret != "" {
@@ -95,6 +112,11 @@ func validateClients(cs []client) error {
 		}
 		if c.allows(grantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 			errs = append(errs, fmt.Errorf("client %s: authorization_code needs redirect_uris", c.ID))
+		}
+		for _, s := range c.Scopes {
+			if s != "service" && !slices.Contains(supportedScopes(), s) {
+				errs = append(errs, fmt.Errorf("client %s: unknown scope %q", c.ID, s))
+			}
 		}
 		for _, u := range c.RedirectURIs {
 			p, err := url.Parse(u)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // FuzzParseAuthorize: any query string parses without panicking, and a request it accepts has a
@@ -82,14 +85,14 @@ func FuzzAccessToken(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, _ := keys.sign(typAccess, accessClaims{AccessClaims: shared.AccessClaims{Role: "customer",
-		RegisteredClaims: jwt.RegisteredClaims{Issuer: "iss", Subject: "u", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}})
+	good, _ := keys.sign(typAccess, shared.AccessClaims{Role: "customer",
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: "iss", Subject: "u", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
 	f.Add(good)
 	f.Add("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1IiwiaXNzIjoiaXNzIn0.")
 	f.Add("a.b.c")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, raw string) {
-		var c accessClaims
+		var c shared.AccessClaims
 		err := keys.parse(typAccess, raw, "iss", &c)
 		if err == nil && raw != good {
 			// Only a re-encoding of the good token could verify; its claims must be the good ones.
@@ -115,6 +118,48 @@ func FuzzNormalizeEmail(f *testing.F) {
 		}
 		if again, err := normalizeEmail(e); err != nil || again != e {
 			t.Fatalf("not idempotent: %q → %q → %q (%v)", s, e, again, err)
+		}
+	})
+}
+
+// FuzzAccountBodies sends arbitrary bodies to POST /register and POST /login: an answer or a 4xx in
+// the error shape, never a 5xx, and no replacement characters stored or echoed that were not sent.
+func FuzzAccountBodies(f *testing.F) {
+	for _, s := range []string{`{"email":"new@example.com","password":"a-long-passw0rd","name":"Ann"}`,
+		`{"email":"u@example.com","password":"right-password"}`, `{"email":"u@example.com","password":"a\udcff"}`,
+		"{\"email\":\"x@example.com\",\"password\":\"a-long-passw0rd\",\"name\":\"\xff\xfe\"}", `{"email":{"$ne":null}}`,
+		`{"email":"A@EXAMPLE.COM ","password":"right-password"}`, `[]`, ``} {
+		f.Add(s)
+	}
+	env := newTestEnv(f)
+	env.addAccount(f, "u@example.com", "right-password", shared.RoleCustomer)
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, path := range []string{"/register", "/login"} {
+			sharedtest.ServeFuzz(t, env.handler, http.MethodPost, path, body, nil)
+		}
+	})
+}
+
+// FuzzOAuthForms sends arbitrary form bodies to /token, /introspect and /revoke: an OAuth answer or a
+// 4xx, never a 5xx.
+func FuzzOAuthForms(f *testing.F) {
+	for _, s := range []string{"grant_type=client_credentials&scope=service", "token=abc&token=def", "token=%FF%FE",
+		"grant_type=refresh_token&refresh_token=a.b", "grant_type=authorization_code&code=x&code_verifier=y&redirect_uri=z",
+		"%zz", "client_id=storefront&client_secret=x", ""} {
+		f.Add(s)
+	}
+	env := newTestEnv(f)
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("internal-service:service-secret-123"))
+	f.Fuzz(func(t *testing.T, form string) {
+		for _, path := range []string{"/token", "/introspect", "/revoke"} {
+			r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Authorization", basic)
+			w := httptest.NewRecorder()
+			env.handler.ServeHTTP(w, r)
+			if w.Code >= 500 {
+				t.Fatalf("POST %s %q: status %d %s", path, form, w.Code, w.Body)
+			}
 		}
 	})
 }

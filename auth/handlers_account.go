@@ -73,16 +73,34 @@ func (req *registerRequest) Valid(context.Context) map[string]string {
 }
 
 // handleRegister creates a customer account: 201 {"user":{...}}, 409 when the email is taken, 400 with
-// field messages. It does not sign in; the client calls /login next.
-func handleRegister(logger *slog.Logger, accounts accountStore, h *hasher, wake func()) http.Handler {
+// field messages, 429 with Retry-After while the address is throttled. It does not sign in; the client
+// calls /login next.
+//
+// A 409 tells whether an email is registered, so each one counts as a failure of the caller's address
+// (ipLimiter, key "reg:<addr>", the address policy): an address that keeps hitting taken emails is
+// refused before any lookup, which caps enumeration through this endpoint per address.
+func handleRegister(logger *slog.Logger, cfg Config, d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := shared.Decode[registerRequest](w, r)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		a, err := createAccount(r.Context(), accounts, h, req.Email, req.Password, req.Name, shared.RoleCustomer)
+		regKey := "reg:" + ipLimitKey(clientIP(r, cfg.TrustedProxies))
+		st, err := d.ipLimiter.State(r.Context(), regKey)
+		if err == nil && st.Wait > 0 {
+			err = tooMany(w, st.Wait)
+		}
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		a, err := createAccount(r.Context(), d.accounts, d.hasher, req.Email, req.Password, req.Name, shared.RoleCustomer)
 		if errors.Is(err, shared.ErrConflict) {
+			if _, err := d.ipLimiter.Fail(r.Context(), regKey); err != nil {
+				shared.WriteError(w, r, logger, err)
+				return
+			}
 			shared.WriteError(w, r, logger, &shared.Error{Code: shared.CodeConflict, Message: "email already registered",
 				Fields: map[string]string{"email": "is already registered"}})
 			return
@@ -91,7 +109,7 @@ func handleRegister(logger *slog.Logger, accounts accountStore, h *hasher, wake 
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		wake() // the account is saved with its user.registered pending: the relay publishes it
+		d.wake() // the account is saved with its user.registered pending: the relay publishes it
 		shared.Encode(w, http.StatusCreated, map[string]userJSON{"user": userOf(a)})
 	})
 }
@@ -138,10 +156,18 @@ type loginResponse struct {
 // errBadCredentials is the one answer for an unknown email and a wrong password.
 var errBadCredentials = shared.Errorf(shared.CodeUnauthorized, "invalid email or password")
 
-// handleLogin checks credentials under the per-account and per-IP throttles and starts a session: 200
-// with the session_id cookie, an access token and a refresh token. 401 for bad credentials (the same
-// answer and about the same time whether or not the email exists), 429 with Retry-After while
-// throttled, 403 for a suspended account, 503 when Redis is down.
+// handleLogin checks credentials under the login throttles and starts a session: 200 with the
+// session_id cookie, an access token and a refresh token. 401 for bad credentials, 429 with
+// Retry-After while throttled, 403 for a suspended account (after the right password only), 503 when
+// Redis is down.
+//
+// Throttling counts failures per client (account+address) and per address; successes are not
+// counted. A client is refused while its own lockout runs, or while its address is locked and it has
+// itself failed on this account: a client that has not failed from its address is never refused, so
+// an attacker behind the same NAT or proxy cannot lock other people out, while a locked address gets
+// one guess per account. Known and unknown emails are counted and answered alike (an unknown one is
+// checked against a dummy bcrypt hash, a throttled one is refused before any hash is checked), so
+// status, body and time do not tell whether an account exists.
 func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc sessionCookies) http.Handler {
 	failures := d.metrics.Counter("auth_login_failures_total", "Failed logins by reason.", "reason")
 	logins := d.metrics.Counter("auth_logins_total", "Successful logins.")
@@ -158,7 +184,8 @@ func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"email": err.Error()}))
 			return
 		}
-		acctKey, ipKey := "acct:"+email, ipLimitKey(clientIP(r, cfg.TrustedProxies))
+		ipKey := ipLimitKey(clientIP(r, cfg.TrustedProxies))
+		acctKey := "acct:" + email + "|" + ipKey
 		if wait, err := throttled(ctx, d, acctKey, ipKey); err != nil || wait > 0 {
 			if err == nil {
 				failures.Inc("throttled")
@@ -228,14 +255,18 @@ func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc
 	})
 }
 
-// throttled returns the longer of the account's and the IP's remaining lockouts.
+// throttled returns how long the client (acctKey, an account+address pair) must wait: its own
+// lockout, or its address's lockout when the client has failed itself. 0 means go ahead.
 func throttled(ctx context.Context, d deps, acctKey, ipKey string) (time.Duration, error) {
-	w1, err1 := d.accountLimiter.Wait(ctx, acctKey)
-	w2, err2 := d.ipLimiter.Wait(ctx, ipKey)
+	client, err1 := d.accountLimiter.State(ctx, acctKey)
+	addr, err2 := d.ipLimiter.State(ctx, ipKey)
 	if err := errors.Join(err1, err2); err != nil {
 		return 0, err
 	}
-	return max(w1, w2), nil
+	if client.Failures == 0 {
+		return client.Wait, nil
+	}
+	return max(client.Wait, addr.Wait), nil
 }
 
 // tooMany sets Retry-After (whole seconds, rounded up) and returns the 429 error.

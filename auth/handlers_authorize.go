@@ -40,12 +40,15 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 		ctx := r.Context()
 		params := r.URL.Query()
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-			if err := r.ParseForm(); err != nil {
-				shared.WriteError(w, r, logger, shared.Errorf(shared.CodeInvalid, "malformed form"))
+			form, err := shared.DecodeForm(w, r, maxFormBody)
+			if err != nil {
+				shared.WriteError(w, r, logger, err)
 				return
 			}
-			params = r.PostForm
+			params = form
+		} else if err := shared.ValidUTF8Values(params); err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
 		}
 		req, oerr, redirectable := parseAuthorize(params, clients)
 		if oerr != nil && !redirectable {
@@ -83,10 +86,10 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 			case r.Method == http.MethodGet:
 				renderConsent(w, r, logger, consent, req, a, params, csrf, cfg.Issuer+"/authorize")
 				return
-			case subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf_token")), []byte(csrf)) != 1:
+			case subtle.ConstantTimeCompare([]byte(params.Get("csrf_token")), []byte(csrf)) != 1:
 				shared.WriteError(w, r, logger, shared.Errorf(shared.CodeForbidden, "bad or missing csrf_token"))
 				return
-			case r.PostForm.Get("consent") != "approve":
+			case params.Get("consent") != "approve":
 				redirectError(w, r, cfg, req, "access_denied", "the user denied the request")
 				return
 			}

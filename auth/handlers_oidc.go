@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/goshop/platform/shared"
 )
@@ -28,7 +26,7 @@ func handleDiscovery(cfg Config) http.Handler {
 		"grant_types_supported":                          []string{grantAuthorizationCode, grantRefreshToken, grantClientCredentials},
 		"subject_types_supported":                        []string{"public"},
 		"id_token_signing_alg_values_supported":          []string{"ES256"},
-		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
+		"scopes_supported":                               supportedScopes(),
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"claims_supported":                               []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "name", "role", "sid"},
@@ -51,7 +49,7 @@ func handleJWKS(keys *keyring) http.Handler {
 
 // handleUserinfo returns the caller's claims (OIDC Core §5.3), limited to the granted scopes when the
 // token came from an OAuth client.
-func handleUserinfo(logger *slog.Logger, accounts accountStore, keys *keyring, issuer string) http.Handler {
+func handleUserinfo(logger *slog.Logger, accounts accountStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ident, _ := shared.IdentityFrom(r.Context())
 		a, err := accounts.ByID(r.Context(), ident.UserID)
@@ -64,12 +62,11 @@ func handleUserinfo(logger *slog.Logger, accounts accountStore, keys *keyring, i
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		scope := scopeOf(r, keys, issuer)
 		out := map[string]any{"sub": a.ID}
-		if scope == nil || slices.Contains(scope, "email") {
+		if ident.Allows("email") {
 			out["email"], out["email_verified"] = a.Email, false
 		}
-		if scope == nil || slices.Contains(scope, "profile") {
+		if ident.Allows(shared.ScopeProfile) {
 			out["name"], out["role"] = a.Name, a.Role
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -77,23 +74,13 @@ func handleUserinfo(logger *slog.Logger, accounts accountStore, keys *keyring, i
 	})
 }
 
-// scopeOf returns the scopes of the request's bearer token (already verified by Authenticate), nil
-// for a first-party token, which has no scope and sees everything.
-func scopeOf(r *http.Request, keys *keyring, issuer string) []string {
-	var c accessClaims
-	if err := keys.parse(typAccess, shared.BearerToken(r), issuer, &c); err != nil || c.Scope == "" {
-		return nil
-	}
-	return strings.Fields(c.Scope)
-}
-
 // handleIntrospect answers RFC 7662 for confidential clients: refresh tokens are looked up (without
 // being used), access tokens verified and their account checked; anything else is {"active":false}.
 func handleIntrospect(logger *slog.Logger, cfg Config, clients clientRegistry, d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, oerr := parseForm(w, r)
-		if oerr != nil {
-			writeOAuthError(w, r, logger, oerr)
+		form, err := parseForm(w, r)
+		if err != nil {
+			writeOAuthError(w, r, logger, err)
 			return
 		}
 		token, oerr := single(form, "token")
@@ -135,7 +122,7 @@ func introspect(ctx context.Context, cfg Config, d deps, token string) (map[stri
 		return map[string]any{"active": true, "token_type": "refresh_token", "sub": g.UserID, "client_id": g.ClientID,
 			"scope": g.Scope, "exp": g.ExpiresAt.Unix(), "iss": cfg.Issuer, "sid": g.SessionID}, nil
 	}
-	var c accessClaims
+	var c shared.AccessClaims
 	if err := d.keys.parse(typAccess, token, cfg.Issuer, &c); err != nil {
 		return inactive, nil
 	}
@@ -166,9 +153,9 @@ func introspect(ctx context.Context, cfg Config, d deps, token string) (map[stri
 // they cannot be recalled from services that verify offline, so revoking one is a no-op.
 func handleRevoke(logger *slog.Logger, clients clientRegistry, grants grantStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, oerr := parseForm(w, r)
-		if oerr != nil {
-			writeOAuthError(w, r, logger, oerr)
+		form, err := parseForm(w, r)
+		if err != nil {
+			writeOAuthError(w, r, logger, err)
 			return
 		}
 		token, oerr := single(form, "token")

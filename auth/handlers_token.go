@@ -41,16 +41,21 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, logger *slog.Logger
 	writeOAuth(w, oe.status, oe)
 }
 
-// parseForm reads an x-www-form-urlencoded body of at most 64 KiB.
-func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
-		return nil, invalidRequest("Content-Type must be application/x-www-form-urlencoded")
+// maxFormBody is the body limit of auth's form endpoints (token, introspect, revoke, consent).
+const maxFormBody = 64 << 10
+
+// parseForm reads an x-www-form-urlencoded body of at most maxFormBody bytes with shared.DecodeForm:
+// an oversized body is a 413 in the platform's error shape, any other bad body (content type,
+// malformed, invalid UTF-8) an OAuth invalid_request.
+func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	vals, err := shared.DecodeForm(w, r, maxFormBody)
+	if err != nil {
+		if e := shared.AsError(err); e.Code == shared.CodeInvalid {
+			return nil, invalidRequest(e.Message)
+		}
+		return nil, err
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		return nil, invalidRequest("malformed form body")
-	}
-	return r.PostForm, nil
+	return vals, nil
 }
 
 // handleToken is the token endpoint: authorization_code (PKCE verified), refresh_token (rotated; a
@@ -59,9 +64,9 @@ func handleToken(logger *slog.Logger, cfg Config, clients clientRegistry, d deps
 	issued := d.metrics.Counter("auth_tokens_issued_total", "Tokens issued by /token, by grant type.", "grant_type")
 	reuse := d.metrics.Counter("auth_token_reuse_total", "Reused codes or refresh tokens (grant revoked).", "kind")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, oerr := parseForm(w, r)
-		if oerr != nil {
-			writeOAuthError(w, r, logger, oerr)
+		form, err := parseForm(w, r)
+		if err != nil {
+			writeOAuthError(w, r, logger, err)
 			return
 		}
 		req, oerr := parseTokenForm(form)
@@ -75,7 +80,6 @@ func handleToken(logger *slog.Logger, cfg Config, clients clientRegistry, d deps
 			return
 		}
 		var resp tokenResponse
-		var err error
 		switch req.GrantType {
 		case grantAuthorizationCode:
 			resp, err = exchangeCode(r.Context(), cfg, clients, d, tokens, req, id, secret)
@@ -136,13 +140,18 @@ func exchangeCode(ctx context.Context, cfg Config, clients clientRegistry, d dep
 	}
 	g := grant{FamilyID: code.FamilyID, UserID: a.ID, ClientID: c.ID, SessionID: code.SessionID, Scope: code.Scope,
 		AuthTime: code.AuthTime, ExpiresAt: time.Now().Add(cfg.RefreshTTL).UTC()}
-	return issueTokens(ctx, d, tokens, a, g, code.Nonce, c.allows(grantRefreshToken))
+	return issueTokens(ctx, d, tokens, a, g, code.Nonce, c.FirstParty, c.allows(grantRefreshToken))
 }
 
 // issueTokens mints the access token, an ID token when openid was granted, and (withRefresh) the
-// family's first refresh token.
-func issueTokens(ctx context.Context, d deps, tokens tokenIssuer, a account, g grant, nonce string, withRefresh bool) (tokenResponse, error) {
-	access, err := tokens.access(a, g.SessionID, g.ClientID, g.Scope)
+// family's first refresh token. A first-party client's access token carries no client or scope: it
+// has the user's full rights, like a token from POST /login.
+func issueTokens(ctx context.Context, d deps, tokens tokenIssuer, a account, g grant, nonce string, firstParty, withRefresh bool) (tokenResponse, error) {
+	clientID, scope := g.ClientID, g.Scope
+	if firstParty {
+		clientID, scope = "", ""
+	}
+	access, err := tokens.access(a, g.SessionID, clientID, scope)
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -237,7 +246,7 @@ func refreshGrant(ctx context.Context, cfg Config, clients clientRegistry, d dep
 		return tokenResponse{}, err
 	}
 	g.Scope = scope
-	resp, err := issueTokens(ctx, d, tokens, a, g, "", false)
+	resp, err := issueTokens(ctx, d, tokens, a, g, "", c.FirstParty, false)
 	if err != nil {
 		return tokenResponse{}, err
 	}

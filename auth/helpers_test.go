@@ -81,6 +81,12 @@ func (env *testEnv) addAccount(tb testing.TB, email, password, role string) acco
 // do sends a request through the server. body may be a string (JSON) or url.Values (form).
 func (env *testEnv) do(tb testing.TB, method, target string, body any, headers ...string) *httptest.ResponseRecorder {
 	tb.Helper()
+	return env.doFrom(tb, "192.0.2.10:5555", method, target, body, headers...)
+}
+
+// doFrom is do from the client address remote (host:port).
+func (env *testEnv) doFrom(tb testing.TB, remote, method, target string, body any, headers ...string) *httptest.ResponseRecorder {
+	tb.Helper()
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -90,7 +96,7 @@ func (env *testEnv) do(tb testing.TB, method, target string, body any, headers .
 		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	}
 	r := httptest.NewRequest(method, target, rd)
-	r.RemoteAddr = "192.0.2.10:5555"
+	r.RemoteAddr = remote
 	if ct != "" {
 		r.Header.Set("Content-Type", ct)
 	}

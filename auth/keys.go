@@ -243,12 +243,13 @@ type localVerifier struct {
 var _ shared.Verifier = localVerifier{}
 
 func (v localVerifier) Verify(_ context.Context, raw string) (shared.Identity, error) {
-	var c accessClaims
+	var c shared.AccessClaims
 	if err := v.keys.parse(typAccess, raw, v.issuer, &c); err != nil {
 		return shared.Identity{}, err
 	}
 	if c.Subject == "" {
 		return shared.Identity{}, fmt.Errorf("%w: no subject", shared.ErrUnauthorized)
 	}
-	return shared.Identity{UserID: c.Subject, Email: c.Email, Name: c.Name, Role: c.Role, SessionID: c.SessionID}, nil
+	return shared.Identity{UserID: c.Subject, Email: c.Email, Name: c.Name, Role: c.Role, SessionID: c.SessionID,
+		ClientID: c.ClientID, Scope: c.Scope}, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -21,8 +20,10 @@ type limitPolicy struct {
 	Window    time.Duration
 }
 
-// Login throttling defaults: an account locks after 5 failures (1 s, 2 s, 4 s ... 15 min), an IP after
-// 20 (it may be a NAT or the gateway's clients behind one address).
+// Login throttling defaults: one client (an account from one address) locks after 5 failures (1 s, 2 s,
+// 4 s ... 15 min), an address after 20 failures on any accounts (it may be a NAT or a proxy with many
+// people behind it, so an address lock only holds back clients that have failed themselves; see
+// handleLogin).
 var (
 	accountPolicy = limitPolicy{Threshold: 5, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute}
 	ipPolicy      = limitPolicy{Threshold: 20, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute}
@@ -40,10 +41,17 @@ func (p limitPolicy) lockFor(n int) time.Duration {
 	return min(d, p.Max)
 }
 
-// limiter throttles attempts per key (an email or an IP). Errors wrap shared.ErrUnavailable.
+// limitState is a key's live state: its failures within the window and the lockout still to wait.
+type limitState struct {
+	Failures int
+	Wait     time.Duration
+}
+
+// limiter throttles attempts per key (an account+address pair or an address). Errors wrap
+// shared.ErrUnavailable.
 type limiter interface {
-	// Wait returns how long key must still wait before its next attempt; 0 means go ahead.
-	Wait(ctx context.Context, key string) (time.Duration, error)
+	// State returns the key's failures and how long it must still wait; the zero state means go ahead.
+	State(ctx context.Context, key string) (limitState, error)
 	// Fail records a failed attempt and returns the lockout it caused (0 for none).
 	Fail(ctx context.Context, key string) (time.Duration, error)
 	// Reset forgets the key's failures, after a success.
@@ -73,19 +81,25 @@ end
 redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(win, lock)))
 return string.format('%.0f', lock)`)
 
-func (l *redisLimiter) Wait(ctx context.Context, key string) (time.Duration, error) {
-	v, err := l.rdb.HGet(ctx, l.prefix+key, "until").Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
+func (l *redisLimiter) State(ctx context.Context, key string) (limitState, error) {
+	v, err := l.rdb.HMGet(ctx, l.prefix+key, "n", "until").Result()
 	if err != nil {
-		return 0, redisErr("limiter.wait", err)
+		return limitState{}, redisErr("limiter.state", err)
 	}
-	until, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("limiter.wait: bad until %q", v)
+	var st limitState
+	if n, ok := v[0].(string); ok {
+		if st.Failures, err = strconv.Atoi(n); err != nil {
+			return limitState{}, fmt.Errorf("limiter.state: bad n %q", n)
+		}
 	}
-	return max(0, time.Until(time.UnixMilli(until))), nil
+	if u, ok := v[1].(string); ok {
+		until, err := strconv.ParseInt(u, 10, 64)
+		if err != nil {
+			return limitState{}, fmt.Errorf("limiter.state: bad until %q", u)
+		}
+		st.Wait = max(0, time.Until(time.UnixMilli(until)))
+	}
+	return st, nil
 }
 
 func (l *redisLimiter) Fail(ctx context.Context, key string) (time.Duration, error) {
@@ -136,10 +150,11 @@ func (l *memLimiter) get(key string) memLimit {
 	return s
 }
 
-func (l *memLimiter) Wait(_ context.Context, key string) (time.Duration, error) {
+func (l *memLimiter) State(_ context.Context, key string) (limitState, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return max(0, time.Until(l.get(key).until)), nil
+	s := l.get(key)
+	return limitState{Failures: s.n, Wait: max(0, time.Until(s.until))}, nil
 }
 
 func (l *memLimiter) Fail(_ context.Context, key string) (time.Duration, error) {

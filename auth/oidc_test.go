@@ -470,16 +470,17 @@ func TestUserinfoScopes(t *testing.T) {
 	a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
 	tokens := tokenIssuer{keys: env.d.keys, issuer: env.cfg.Issuer, ttl: env.cfg.AccessTTL}
 	for _, tt := range []struct {
-		scope               string
+		client, scope       string
 		wantEmail, wantName bool
-	}{{"openid", false, false}, {"openid email", true, false}, {"openid profile", false, true}, {"", true, true}} {
-		tok, _ := tokens.access(a, "", "demo-app", tt.scope)
+	}{{"demo-app", "openid", false, false}, {"demo-app", "openid email", true, false}, {"demo-app", "openid profile", false, true},
+		{"demo-app", "", false, false}, {"", "", true, true}} {
+		tok, _ := tokens.access(a, "", tt.client, tt.scope)
 		w := env.do(t, "GET", "/userinfo", nil, "Authorization", "Bearer "+tok)
 		ui := decodeBody[map[string]any](t, w)
 		_, hasEmail := ui["email"]
 		_, hasName := ui["name"]
 		if w.Code != 200 || ui["sub"] != a.ID || hasEmail != tt.wantEmail || hasName != tt.wantName {
-			t.Errorf("GET /userinfo scope %q: %d %v", tt.scope, w.Code, ui)
+			t.Errorf("GET /userinfo client %q scope %q: %d %v", tt.client, tt.scope, w.Code, ui)
 		}
 	}
 	// Service tokens have no user behind them.

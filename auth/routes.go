@@ -21,7 +21,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	mux.Handle("GET /metrics", d.metrics.Handler())
 
 	// Accounts and sessions (first party).
-	mux.Handle("POST /register", handleRegister(logger, d.accounts, d.hasher, d.wake))
+	mux.Handle("POST /register", handleRegister(logger, cfg, d))
 	mux.Handle("POST /login", handleLogin(logger, cfg, d, tokens, sc))
 	mux.Handle("POST /logout", handleLogout(logger, d.sessions, d.grants, sc, verifier))
 	mux.Handle("GET /session", handleSession(logger, cfg, d.accounts, d.sessions, tokens, sc))
@@ -32,8 +32,8 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	mux.Handle("GET /authorize", handleAuthorize(logger, cfg, clients, d, sc))
 	mux.Handle("POST /authorize", handleAuthorize(logger, cfg, clients, d, sc)) // consent form
 	mux.Handle("POST /token", handleToken(logger, cfg, clients, d, tokens))
-	mux.Handle("GET /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer))))
-	mux.Handle("POST /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts, d.keys, cfg.Issuer))))
+	mux.Handle("GET /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts))))
+	mux.Handle("POST /userinfo", bearer(shared.RequireAuth(handleUserinfo(logger, d.accounts))))
 	mux.Handle("POST /introspect", handleIntrospect(logger, cfg, clients, d))
 	mux.Handle("POST /revoke", handleRevoke(logger, clients, d.grants))
 }

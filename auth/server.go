@@ -12,9 +12,11 @@ import (
 
 // deps are the collaborators NewServer wires into handlers; run builds the real ones, tests fakes.
 type deps struct {
-	accounts       accountStore
-	sessions       sessionStore
-	grants         grantStore
+	accounts accountStore
+	sessions sessionStore
+	grants   grantStore
+	// accountLimiter counts failed logins per account and client address ("acct:<email>|ip:<addr>"),
+	// ipLimiter per client address; see handleLogin for how they combine.
 	accountLimiter limiter
 	ipLimiter      limiter
 	hasher         *hasher

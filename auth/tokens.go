@@ -11,14 +11,6 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-// accessClaims are the platform's access-token claims (shared.AccessClaims: sub, email, name, role,
-// sid, iss, exp) plus the OAuth client and scope when a client obtained the token.
-type accessClaims struct {
-	shared.AccessClaims
-	ClientID string `json:"client_id,omitempty"`
-	Scope    string `json:"scope,omitempty"`
-}
-
 // idClaims are an OpenID Connect ID token's claims.
 type idClaims struct {
 	Email    string `json:"email,omitempty"`
@@ -37,15 +29,14 @@ type tokenIssuer struct {
 }
 
 // access mints an access token for the account; sid is the session it belongs to (empty for
-// client_credentials), clientID and scope are set when an OAuth client asked.
+// client_credentials). clientID and scope are set only for a third-party client, whose token then
+// may do only what scope grants (shared.Identity.Allows); first-party tokens leave both empty.
 func (ti tokenIssuer) access(a account, sid, clientID, scope string) (string, error) {
 	now := time.Now()
-	c := accessClaims{
-		AccessClaims: shared.AccessClaims{Email: a.Email, Name: a.Name, Role: a.Role, SessionID: sid,
-			RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, ID: shared.NewID(),
-				IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}},
+	c := shared.AccessClaims{Email: a.Email, Name: a.Name, Role: a.Role, SessionID: sid,
 		ClientID: clientID, Scope: scope,
-	}
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, ID: shared.NewID(),
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}}
 	return ti.keys.sign(typAccess, c)
 }
 

@@ -68,7 +68,7 @@ func skipIfNotAtomic(t *testing.T, s stockStore) {
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func mustCreate(t *testing.T, s stockStore, sku string, onHand int64) {
+func mustCreate(t testing.TB, s stockStore, sku string, onHand int64) {
 	t.Helper()
 	created, err := s.CreateItem(context.Background(), StockItem{SKU: sku, OnHand: onHand, LowStockThreshold: 5, UpdatedAt: t0},
 		Movement{Delta: onHand, Reason: "initial stock", At: t0})

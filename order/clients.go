@@ -152,8 +152,11 @@ func (b *httpAddressBook) Address(ctx context.Context, authorization, id string)
 	switch {
 	case errors.As(err, &st) && (int(st) == http.StatusNotFound || int(st) == http.StatusBadRequest):
 		return Address{}, fmt.Errorf("address %s: %w", id, shared.ErrNotFound)
-	case errors.As(err, &st) && (int(st) == http.StatusUnauthorized || int(st) == http.StatusForbidden):
+	case errors.As(err, &st) && int(st) == http.StatusUnauthorized:
 		return Address{}, fmt.Errorf("address %s: %w", id, shared.ErrUnauthorized)
+	case errors.As(err, &st) && int(st) == http.StatusForbidden:
+		// The caller's token may not read the address book (a third-party token without scope addresses).
+		return Address{}, fmt.Errorf("address %s: %w", id, shared.ErrForbidden)
 	case errors.As(err, &st):
 		return Address{}, fmt.Errorf("address %s: %w: %w", id, shared.ErrUnavailable, err)
 	case err != nil:

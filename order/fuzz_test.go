@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func TestParseCents(t *testing.T) {
@@ -112,6 +115,46 @@ func FuzzParseCard(f *testing.F) {
 		}
 		if !time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC).After(now) {
 			t.Fatalf("accepted expired %d/%d", month, year)
+		}
+	})
+}
+
+// FuzzOrderActionBodies: any body on pay, cancel and the admin status change is an answer or a 4xx in
+// the error shape, never a 5xx, and the order's state stays one the state machine allows.
+func FuzzOrderActionBodies(f *testing.F) {
+	for _, s := range []string{`{"card_number":"4242424242424242","exp_month":12,"exp_year":2031,"cvc":"123"}`,
+		`{"reason":"changed my mind"}`, `{"status":"shipped","reason":"x"}`, `{"status":{"$ne":1}}`, `{"reason":"a\udcff"}`,
+		"{\"reason\":\"\xff\xfe\"}", `{"exp_month":1e400}`, `[]`, ``} {
+		f.Add(s)
+	}
+	h := newHarness(f)
+	o := h.create("k-fuzz", `[{"sku":"MUG-1","quantity":1}]`)
+	h.confirm(o.ID)
+	customer, admin := sharedtest.Customer, sharedtest.Admin
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, c := range []struct {
+			path   string
+			method string
+			as     *shared.Identity
+		}{{"/orders/" + o.ID + "/pay", "POST", &customer}, {"/orders/" + o.ID + "/cancel", "POST", &customer},
+			{"/orders/" + o.ID + "/status", "PATCH", &admin}} {
+			sharedtest.ServeFuzz(t, h.handler, c.method, c.path, body, c.as)
+		}
+	})
+}
+
+// FuzzOrderListQuery: any query on GET /orders is a 200 or a 400 in the error shape.
+func FuzzOrderListQuery(f *testing.F) {
+	for _, s := range []string{"", "page=2&limit=10", "status=paid", "status=%24ne", "limit=0", "page=abc", "status=%FF", "user_id=u-other"} {
+		f.Add(s)
+	}
+	h := newHarness(f)
+	h.create("k-list", `[{"sku":"MUG-1","quantity":1}]`)
+	customer := sharedtest.Customer
+	f.Fuzz(func(t *testing.T, query string) {
+		rec := sharedtest.ServeFuzz(t, h.handler, "GET", "/orders?"+query, "", &customer)
+		if rec.Code != 200 && rec.Code != 400 {
+			t.Fatalf("GET /orders?%s: status %d", query, rec.Code)
 		}
 	})
 }

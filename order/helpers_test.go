@@ -60,7 +60,9 @@ func newFakeProducts(tb testing.TB) *fakeProducts {
 // Authorization header is Owner.
 type fakeUsers struct {
 	Owner string
-	srv   *httptest.Server
+	// Forbidden is an Authorization value answered 403, like a token without scope addresses.
+	Forbidden string
+	srv       *httptest.Server
 }
 
 func newFakeUsers(tb testing.TB, owner string) *fakeUsers {
@@ -69,6 +71,10 @@ func newFakeUsers(tb testing.TB, owner string) *fakeUsers {
 	mux.HandleFunc("GET /users/me/addresses/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
 			http.Error(w, "{}", http.StatusUnauthorized)
+			return
+		}
+		if f.Forbidden != "" && r.Header.Get("Authorization") == f.Forbidden {
+			http.Error(w, "{}", http.StatusForbidden)
 			return
 		}
 		if r.PathValue("id") != "addr-1" || r.Header.Get("Authorization") != f.Owner {
@@ -97,6 +103,7 @@ type harness struct {
 	customer string // Authorization header values
 	other    string
 	admin    string
+	iss      *sharedtest.Issuer
 }
 
 var otherCustomer = shared.Identity{UserID: "u-other", Email: "other@shop.local", Name: "Other", Role: shared.RoleCustomer}
@@ -105,7 +112,7 @@ func newHarness(tb testing.TB) *harness {
 	tb.Helper()
 	iss := sharedtest.NewIssuer(tb)
 	h := &harness{tb: tb, store: newMemOrderStore(), pub: &sharedtest.Publisher{}, pay: newStubPayments(),
-		metrics: shared.NewMetrics("order"), products: newFakeProducts(tb)}
+		metrics: shared.NewMetrics("order"), products: newFakeProducts(tb), iss: iss}
 	h.customer, h.other, h.admin = iss.Bearer(tb, sharedtest.Customer), iss.Bearer(tb, otherCustomer), iss.Bearer(tb, sharedtest.Admin)
 	h.users = newFakeUsers(tb, h.customer)
 	logger := slog.New(slog.DiscardHandler)

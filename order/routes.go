@@ -7,9 +7,10 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-// addRoutes is the whole API of the order service (served without the gateway's /order prefix).
+// addRoutes is the whole API of the order service (served without the gateway's /order prefix). A
+// third-party client's token needs the route's scope (shared.RequireScope); admin routes never accept one.
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, _ Config, d deps) {
-	auth := shared.RequireAuth
+	read, write := shared.RequireScope(shared.ScopeOrdersRead), shared.RequireScope(shared.ScopeOrdersWrite)
 	admin := shared.RequireRole(shared.RoleAdmin)
 	store := d.checkout.store
 
@@ -17,10 +18,10 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, _ Config, d deps) {
 	mux.Handle("GET /readyz", d.readiness.Handler())
 	mux.Handle("GET /metrics", d.metrics.Handler())
 
-	mux.Handle("POST /orders", auth(handleOrderCreate(logger, d.checkout, d.pricing)))
-	mux.Handle("GET /orders", auth(handleOrderList(logger, store)))
-	mux.Handle("GET /orders/{id}", auth(handleOrderGet(logger, store)))
-	mux.Handle("POST /orders/{id}/pay", auth(handleOrderPay(logger, d.checkout)))
-	mux.Handle("POST /orders/{id}/cancel", auth(handleOrderCancel(logger, d.checkout)))
+	mux.Handle("POST /orders", write(handleOrderCreate(logger, d.checkout, d.pricing)))
+	mux.Handle("GET /orders", read(handleOrderList(logger, store)))
+	mux.Handle("GET /orders/{id}", read(handleOrderGet(logger, store)))
+	mux.Handle("POST /orders/{id}/pay", write(handleOrderPay(logger, d.checkout)))
+	mux.Handle("POST /orders/{id}/cancel", write(handleOrderCancel(logger, d.checkout)))
 	mux.Handle("PATCH /orders/{id}/status", admin(handleOrderStatus(logger, d.checkout)))
 }

@@ -22,6 +22,7 @@ type testEnv struct {
 	relay    *shared.Relay
 	admin    string
 	customer string
+	iss      *sharedtest.Issuer
 }
 
 func newTestEnv(tb testing.TB, seed bool) *testEnv {
@@ -30,7 +31,7 @@ func newTestEnv(tb testing.TB, seed bool) *testEnv {
 	logger := shared.NewLogger(io.Discard, "product", "error")
 	metrics := shared.NewMetrics("product")
 	e := &testEnv{store: newMemProductStore(), pub: &sharedtest.Publisher{},
-		admin: iss.Bearer(tb, sharedtest.Admin), customer: iss.Bearer(tb, sharedtest.Customer)}
+		admin: iss.Bearer(tb, sharedtest.Admin), customer: iss.Bearer(tb, sharedtest.Customer), iss: iss}
 	e.relay = shared.NewRelay(logger, productOutbox{e.store}, e.pub, metrics, shared.RelayConfig{})
 	wake := sharedtest.FlushOnWake(e.relay)
 	e.h = NewServer(logger, metrics, shared.NewReadiness(), iss.Verifier(), e.store, wake)

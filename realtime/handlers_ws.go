@@ -68,7 +68,8 @@ func (c *conns) wait(grace time.Duration) error {
 // handleWS upgrades GET /ws. Identity, in order: the Authorization bearer (verified by the
 // Authenticate middleware; the gateway injects it from the cookie), ?access_token=, or the session_id
 // cookie resolved once through auth's GET /session. No credentials means anonymous (public events
-// only); bad credentials mean 401 before the upgrade. ?since=N&epoch=E resumes.
+// only); bad credentials mean 401 before the upgrade, and a third-party client's token without
+// orders:read 403. ?since=N&epoch=E resumes.
 func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions sessionResolver, origins originPolicy, cc connConfig, live *conns) http.Handler {
 	acceptOpts := origins.acceptOptions()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -97,6 +98,12 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			}
 			shared.WriteError(w, r, logger, err)
+			return
+		}
+		if id.UserID != "" && !id.Allows(shared.ScopeOrdersRead) {
+			// A third-party token would receive the user's order events: it needs orders:read.
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+shared.ScopeOrdersRead+`"`)
+			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeForbidden, "the token was not granted scope %s", shared.ScopeOrdersRead))
 			return
 		}
 		if h.full(id.UserID) {

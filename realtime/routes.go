@@ -7,7 +7,8 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-// addRoutes is realtime's whole API.
+// addRoutes is realtime's whole API. /ws accepts anonymous callers; a third-party client's token
+// needs scope orders:read there (checked in handleWS, which finds the identity itself).
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, h *hub,
 	cons *consumer, verifier shared.Verifier, sessions sessionResolver, live *conns) {
 	mux.HandleFunc("GET /healthz", shared.Healthz)

@@ -15,6 +15,7 @@ const (
 	CodeNotFound        = "not_found"
 	CodeConflict        = "conflict"
 	CodeTooManyRequests = "too_many_requests"
+	CodeTooLarge        = "too_large"
 	CodeUnavailable     = "unavailable"
 	CodeInternal        = "internal"
 )
@@ -26,6 +27,7 @@ var codeStatus = map[string]int{
 	CodeNotFound:        http.StatusNotFound,
 	CodeConflict:        http.StatusConflict,
 	CodeTooManyRequests: http.StatusTooManyRequests,
+	CodeTooLarge:        http.StatusRequestEntityTooLarge,
 	CodeUnavailable:     http.StatusServiceUnavailable,
 	CodeInternal:        http.StatusInternalServerError,
 	// method_not_allowed is only produced by Routes for a path served under another method.

@@ -12,6 +12,20 @@ const (
 	RoleAdmin    = "admin"
 )
 
+// OAuth scopes of the platform's API, as auth's discovery document lists them. A token a third-party
+// client obtained may use only the routes its scopes grant (RequireScope, declared per route in each
+// service's routes.go); admin routes stay role-based and are never open to such a token.
+const (
+	ScopeProfile      = "profile"       // read the caller's profile (GET /users/me, /users/{own id})
+	ScopeProfileWrite = "profile:write" // change the caller's profile
+	ScopeAddresses    = "addresses"     // read and change the caller's address book
+	ScopeOrdersRead   = "orders:read"   // read the caller's orders
+	ScopeOrdersWrite  = "orders:write"  // place, pay and cancel the caller's orders
+)
+
+// APIScopes are the scopes above, in the order discovery lists them.
+var APIScopes = []string{ScopeProfile, ScopeProfileWrite, ScopeAddresses, ScopeOrdersRead, ScopeOrdersWrite}
+
 // Identity is the verified caller of a request, taken from an access token signed by auth.
 type Identity struct {
 	UserID    string `json:"user_id"`
@@ -19,15 +33,34 @@ type Identity struct {
 	Name      string `json:"name"`
 	Role      string `json:"role"`
 	SessionID string `json:"session_id,omitempty"`
-	// ClientID and Scope are set for tokens an OAuth client obtained (third-party apps, service
-	// clients with role "service"); empty for the platform's own logins. Handlers that serve only
-	// people can refuse a non-empty ClientID.
+	// ClientID and Scope are set for tokens a third-party OAuth client obtained (an app acting for a
+	// user, or a service client with role "service"): such a token may do only what Scope grants.
+	// Both are empty for first-party tokens (POST /login, the session exchange, first-party clients
+	// such as the storefront), which carry the user's full rights.
 	ClientID string `json:"client_id,omitempty"`
 	Scope    string `json:"scope,omitempty"`
 }
 
-// IsAdmin reports whether the caller has the admin role.
-func (id Identity) IsAdmin() bool { return id.Role == RoleAdmin }
+// IsAdmin reports whether the caller has the admin role and holds a first-party token: a third-party
+// app acting for an admin gets no admin powers (other users' orders, profiles), only its scopes.
+func (id Identity) IsAdmin() bool { return id.Role == RoleAdmin && !id.Delegated() }
+
+// Delegated reports whether a third-party client holds the token, so only its scopes count.
+func (id Identity) Delegated() bool { return id.ClientID != "" }
+
+// Allows reports whether the caller may use scope: always for a first-party token, for a delegated
+// one when scope is among its granted scopes.
+func (id Identity) Allows(scope string) bool {
+	if !id.Delegated() {
+		return true
+	}
+	for s := range strings.FieldsSeq(id.Scope) {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
 
 // Verifier turns a raw bearer token into an Identity. It returns an error wrapping ErrUnauthorized for
 // any token that is malformed, expired, not for this audience or not signed by a known key.
@@ -89,12 +122,34 @@ func RequireAuth(next http.Handler) http.Handler {
 	})
 }
 
-// RequireRole answers 401 without a caller and 403 unless the caller has role.
+// RequireScope answers 401 without a caller and 403 (with RFC 6750's insufficient_scope challenge)
+// when the caller's token is delegated and was not granted scope. It implies RequireAuth.
+func RequireScope(scope string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if id, _ := IdentityFrom(r.Context()); !id.Allows(scope) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
+				WriteError(w, r, nil, Errorf(CodeForbidden, "the token was not granted scope %s", scope))
+				return
+			}
+			next.ServeHTTP(w, r)
+		}))
+	}
+}
+
+// RequireRole answers 401 without a caller and 403 unless the caller has role and holds a first-party
+// token: no scope hands a role's powers (admin) to a third-party app.
 func RequireRole(role string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if id, _ := IdentityFrom(r.Context()); id.Role != role {
+			id, _ := IdentityFrom(r.Context())
+			if id.Role != role {
 				WriteError(w, r, nil, Errorf(CodeForbidden, "requires role %s", role))
+				return
+			}
+			if id.Delegated() {
+				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+				WriteError(w, r, nil, Errorf(CodeForbidden, "requires role %s with a first-party token", role))
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -1,13 +1,16 @@
 package shared
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultMaxBody is the body limit Decode applies: 1 MiB.
@@ -38,9 +41,10 @@ func Encode(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
-// Decode reads one JSON value of type T from the body: at most DefaultMaxBody bytes, no unknown
-// fields, no trailing data. If T implements Validator its field messages become a 400 *Error. Every
-// error returned is an *Error with code invalid.
+// Decode reads one JSON value of type T from the body: at most DefaultMaxBody bytes, valid UTF-8, no
+// unknown fields, no trailing data. If T implements Validator its field messages become a 400 *Error.
+// Every error returned is an *Error: too_large (413) for a body over the limit, invalid (400) for
+// anything else.
 func Decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	return DecodeLimit[T](w, r, DefaultMaxBody)
 }
@@ -51,8 +55,11 @@ func DecodeLimit[T any](w http.ResponseWriter, r *http.Request, max int64) (T, e
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return v, Errorf(CodeInvalid, "Content-Type must be application/json")
 	}
-	body := http.MaxBytesReader(w, r.Body, max)
-	if err := DecodeJSON(body, &v); err != nil {
+	body, err := ReadBody(w, r, max)
+	if err != nil {
+		return v, err
+	}
+	if err := DecodeJSON(bytes.NewReader(body), &v); err != nil {
 		return v, err
 	}
 	if val, ok := any(&v).(Validator); ok {
@@ -67,10 +74,92 @@ func DecodeLimit[T any](w http.ResponseWriter, r *http.Request, max int64) (T, e
 	return v, nil
 }
 
+// ReadBody reads the whole request body, at most max bytes: a Content-Length over max is refused
+// before anything is read, and a body that runs past max is read no further than max+1 bytes (the
+// server then closes the connection rather than draining the rest). Errors are *Error: too_large (413)
+// over the limit, invalid (400) when the body breaks off or is not valid UTF-8.
+func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, tooLarge(max)
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, tooLarge(max)
+	case err != nil:
+		return nil, &Error{Code: CodeInvalid, Message: "request body could not be read", Err: err}
+	case !utf8.Valid(b):
+		return nil, Errorf(CodeInvalid, "request body is not valid UTF-8")
+	}
+	return b, nil
+}
+
+func tooLarge(max int64) *Error {
+	return Errorf(CodeTooLarge, "request body is larger than %d bytes", max)
+}
+
+// DecodeForm reads an application/x-www-form-urlencoded body of at most max bytes into its values
+// (the body only: query parameters are not merged in). Errors are *Error: too_large (413) over the
+// limit, invalid (400) for another content type, a malformed body, or a key or value that is not
+// valid UTF-8 once percent-decoded.
+func DecodeForm(w http.ResponseWriter, r *http.Request, max int64) (url.Values, error) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+		return nil, Errorf(CodeInvalid, "Content-Type must be application/x-www-form-urlencoded")
+	}
+	body, err := ReadBody(w, r, max)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Message: "malformed form body", Err: err}
+	}
+	if err := ValidUTF8Values(vals); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}
+
+// ValidUTF8Values returns a 400 *Error naming the first key (in no set order) whose name or values
+// are not valid UTF-8, or nil: for form bodies and query strings, whose percent-escapes can carry any
+// bytes.
+func ValidUTF8Values(vals url.Values) error {
+	for k, vs := range vals {
+		if !utf8.ValidString(k) {
+			return Errorf(CodeInvalid, "a parameter name is not valid UTF-8")
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return &Error{Code: CodeInvalid, Message: fmt.Sprintf("parameter %q is not valid UTF-8", k),
+					Fields: map[string]string{k: "must be valid UTF-8"}}
+			}
+		}
+	}
+	return nil
+}
+
 // DecodeJSON decodes exactly one JSON value from rd into v, rejecting unknown fields and trailing data,
-// and explains what was wrong in an *Error with code invalid.
+// and explains what was wrong in an *Error with code invalid. encoding/json silently turns invalid
+// UTF-8 and lone UTF-16 surrogate escapes ("\udcff") into U+FFFD, so DecodeJSON reads the raw bytes
+// and refuses both first.
 func DecodeJSON(rd io.Reader, v any) error {
-	dec := json.NewDecoder(rd)
+	raw, err := io.ReadAll(rd)
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return tooLarge(maxErr.Limit)
+	case err != nil:
+		return &Error{Code: CodeInvalid, Message: "request body could not be read", Err: err}
+	case !utf8.Valid(raw):
+		return Errorf(CodeInvalid, "request body is not valid UTF-8")
+	case loneSurrogate(raw):
+		return Errorf(CodeInvalid, "request body holds an unpaired UTF-16 surrogate escape")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
@@ -79,6 +168,58 @@ func DecodeJSON(rd io.Reader, v any) error {
 		return Errorf(CodeInvalid, "body must hold a single JSON value")
 	}
 	return nil
+}
+
+// loneSurrogate reports whether raw JSON holds a \uXXXX escape of a UTF-16 surrogate that is not a
+// high surrogate directly followed by a low one. Backslashes only occur inside strings in valid JSON;
+// in invalid JSON the answer does not matter, the decoder refuses it anyway.
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 >= len(raw) || raw[i+1] != 'u' {
+			i++ // an escaped character, possibly a backslash
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		i += 5
+		switch {
+		case !ok || r < 0xd800 || r > 0xdfff:
+		case r >= 0xdc00:
+			return true
+		default:
+			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return true
+			}
+			if lo, ok := hex4(raw, i+3); !ok || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 parses the four hex digits at raw[i:i+4].
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 func decodeError(err error) *Error {
@@ -91,7 +232,7 @@ func decodeError(err error) *Error {
 	case errors.Is(err, io.EOF):
 		return Errorf(CodeInvalid, "request body is empty")
 	case errors.As(err, &maxErr):
-		return Errorf(CodeInvalid, "request body is larger than %d bytes", maxErr.Limit)
+		return tooLarge(maxErr.Limit)
 	case errors.As(err, &syntaxErr):
 		return Errorf(CodeInvalid, "malformed JSON at offset %d", syntaxErr.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):

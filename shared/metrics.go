@@ -159,13 +159,27 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 }
 
 // Observe records one request; Middleware calls it, and so may a handler that serves without a route.
+// route must come from a closed set (a registered mux pattern or "unmatched"); the method is mapped
+// onto the closed set of MethodLabel, so a client inventing methods cannot add series.
 func (m *Metrics) Observe(route, method string, status int, d time.Duration) {
-	k := reqKey{route: route, method: method, status: status}
+	k := reqKey{route: route, method: MethodLabel(method), status: status}
 	v, ok := m.requests.Load(k)
 	if !ok {
 		v, _ = m.requests.LoadOrStore(k, new(histogram))
 	}
 	v.(*histogram).observe(d)
+}
+
+// MethodLabel is the metrics label for an HTTP method: the method itself for the nine methods of
+// RFC 9110 and PATCH (RFC 5789), "other" for anything else. Method names are client-chosen tokens of
+// any length, so a label taken verbatim would let one client create series without bound.
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // Handler serves the registry in the Prometheus text exposition format 0.0.4.

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 var phoneShape = regexp.MustCompile(`^\+?[0-9]{7,15}$`)
@@ -132,5 +133,19 @@ func FuzzUserEvent(f *testing.F) {
 		if len(ps) != 1 || !validID(ps[0].ID) || (ps[0].Role != shared.RoleAdmin && ps[0].Role != shared.RoleCustomer) || ps[0].Status != statusActive {
 			t.Errorf("event %q created %+v", data, ps)
 		}
+	})
+}
+
+// FuzzProfilePatch sends arbitrary bodies to PATCH /users/me: a 200 or a 4xx in the error shape, and
+// what is stored holds no replacement characters the input did not.
+func FuzzProfilePatch(f *testing.F) {
+	for _, s := range []string{`{"name":"Ann"}`, `{"phone":"+1 555 0100"}`, `{"preferences":{"newsletter":true,"currency":"EUR"}}`,
+		`{"name":"a\udcff"}`, "{\"name\":\"\xff\xfe\"}", `{"name":{"$ne":null}}`, `{"role":"admin"}`, `[]`, ``} {
+		f.Add(s)
+	}
+	env := newTestEnv(f)
+	caller := ident("fuzz", shared.RoleCustomer)
+	f.Fuzz(func(t *testing.T, body string) {
+		sharedtest.ServeFuzz(t, env.h, http.MethodPatch, "/users/me", body, caller)
 	})
 }

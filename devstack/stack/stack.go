@@ -222,7 +222,8 @@ func (s *Stack) env(p Program, port int) []string {
 			`"redirect_uris":["http://localhost:%[1]d/auth/callback","http://127.0.0.1:%[1]d/auth/callback"],`+
 			`"grant_types":["authorization_code","refresh_token"],"scopes":["openid","profile","email","offline_access"]},`+
 			`{"id":"demo-app","redirect_uris":["http://127.0.0.1:8080/callback","http://localhost:8080/callback"],`+
-			`"grant_types":["authorization_code","refresh_token"],"scopes":["openid","profile","email","offline_access"]}]`, sf))
+			`"grant_types":["authorization_code","refresh_token"],"scopes":["openid","profile","email","offline_access",`+
+			`"profile:write","addresses","orders:read","orders:write"]}]`, sf))
 	}
 	if p.Name == "storefront" {
 		env = append(env, fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)))

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+// TestTokenScopes: discovery lists the API's scopes; a first-party client's token carries no client
+// or scope (full customer rights, like POST /login's), a third-party client's token carries its
+// client and exactly the scopes the user approved, and a refresh keeps them.
+func TestTokenScopes(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	lr, sid := env.login(t, "u@example.com", "right-password")
+
+	var disc struct {
+		Scopes []string `json:"scopes_supported"`
+	}
+	json.Unmarshal(env.do(t, "GET", "/.well-known/openid-configuration", nil).Body.Bytes(), &disc)
+	for _, s := range append([]string{"openid"}, shared.APIScopes...) {
+		if !slices.Contains(disc.Scopes, s) {
+			t.Errorf("scopes_supported = %v, lacks %s", disc.Scopes, s)
+		}
+	}
+
+	if id, err := env.verify(t, lr.AccessToken); err != nil || id.Delegated() {
+		t.Errorf("POST /login token: identity %+v, %v; want first-party", id, err)
+	}
+
+	// flow runs /authorize (approving the consent page when there is one) and /token for clientID.
+	flow := func(clientID, redirect, scope string) map[string]any {
+		t.Helper()
+		verifier := randomToken()
+		target := authorizeQuery(clientID, redirect, verifier, "scope", scope)
+		w := env.do(t, "GET", target, nil, "Cookie", "session_id="+sid)
+		if w.Code == http.StatusOK {
+			m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(w.Body.String())
+			if m == nil {
+				t.Fatalf("consent page for %s has no csrf_token", clientID)
+			}
+			u, _ := url.Parse(target)
+			form := u.Query()
+			form.Set("csrf_token", m[1])
+			form.Set("consent", "approve")
+			w = env.do(t, "POST", "/authorize", form, "Cookie", "session_id="+sid)
+		}
+		loc, _ := url.Parse(w.Header().Get("Location"))
+		if w.Code != http.StatusFound || loc.Query().Get("code") == "" {
+			t.Fatalf("authorize %s: %d %s", clientID, w.Code, w.Header().Get("Location"))
+		}
+		f := url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID}, "code": {loc.Query().Get("code")},
+			"redirect_uri": {redirect}, "code_verifier": {verifier}}
+		w = env.do(t, "POST", "/token", f)
+		if w.Code != http.StatusOK {
+			t.Fatalf("POST /token for %s: %d %s", clientID, w.Code, w.Body)
+		}
+		return decodeBody[map[string]any](t, w)
+	}
+
+	first := flow("storefront", storefrontRedirect, "openid profile offline_access")
+	if id, err := env.verify(t, first["access_token"].(string)); err != nil || id.Delegated() || id.ClientID != "" || id.Scope != "" {
+		t.Errorf("storefront token: identity %+v, %v; want first-party (no client, no scope)", id, err)
+	}
+
+	third := flow("demo-app", "http://127.0.0.1:8080/callback", "openid orders:read offline_access")
+	id, err := env.verify(t, third["access_token"].(string))
+	if err != nil || id.ClientID != "demo-app" || !id.Allows(shared.ScopeOrdersRead) || id.Allows(shared.ScopeOrdersWrite) ||
+		id.Allows(shared.ScopeAddresses) || id.Allows(shared.ScopeProfile) {
+		t.Fatalf("demo-app token: identity %+v, %v; want client demo-app with orders:read only", id, err)
+	}
+	w := env.do(t, "POST", "/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"demo-app"},
+		"refresh_token": {third["refresh_token"].(string)}})
+	if w.Code != http.StatusOK {
+		t.Fatalf("refresh for demo-app: %d %s", w.Code, w.Body)
+	}
+	refreshed := decodeBody[map[string]any](t, w)
+	if id, err := env.verify(t, refreshed["access_token"].(string)); err != nil || id.ClientID != "demo-app" || id.Allows(shared.ScopeOrdersWrite) {
+		t.Errorf("refreshed demo-app token: identity %+v, %v; want the same client and scopes", id, err)
+	}
+
+	// A third-party client cannot ask for a scope it is not registered for.
+	env2 := newTestEnv(t, func(cfg *Config, _ *deps) {
+		cfg.Clients = append(cfg.Clients, client{ID: "narrow-app", RedirectURIs: []string{"http://127.0.0.1:9/cb"},
+			GrantTypes: []string{grantAuthorizationCode}, Scopes: []string{"openid", shared.ScopeOrdersRead}})
+	})
+	env2.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	_, sid2 := env2.login(t, "u@example.com", "right-password")
+	w = env2.do(t, "GET", authorizeQuery("narrow-app", "http://127.0.0.1:9/cb", randomToken(), "scope", "openid addresses"), nil,
+		"Cookie", "session_id="+sid2)
+	if loc, _ := url.Parse(w.Header().Get("Location")); w.Code != http.StatusFound || loc.Query().Get("error") != "invalid_scope" {
+		t.Errorf("narrow-app asking for addresses: %d %s, want a redirect with invalid_scope", w.Code, w.Header().Get("Location"))
+	}
+}
+
+// TestRouteBodies: every body-taking route of routes.go, JSON and form, answers 413 to a 2 MiB body
+// and 400 to invalid UTF-8 in a text field or a percent-decoded form value.
+func TestRouteBodies(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	m := sharedtest.Marker
+	service := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("internal-service:service-secret-123"))}
+	authorize := "response_type=code&client_id=storefront&redirect_uri=" + storefrontRedirect +
+		"&code_challenge=" + challengeOf("v") + "&code_challenge_method=S256&scope=openid&state=st" + m
+	sharedtest.CheckBodies(t, env.handler, "routes.go", map[string]sharedtest.BodyCase{
+		"POST /register":   {Body: `{"email":"new@example.com","password":"a-long-passw0rd","name":"Ann` + m + `"}`},
+		"POST /login":      {Body: `{"email":"u@example.com","password":"right-password` + m + `"}`},
+		"POST /logout":     {},
+		"POST /authorize":  {Body: authorize},
+		"POST /token":      {Header: service, Body: "grant_type=client_credentials&scope=service" + m},
+		"POST /userinfo":   {},
+		"POST /introspect": {Header: service, Body: "token=abc" + m},
+		"POST /revoke":     {Header: service, Body: "token=abc" + m},
+	})
+}
