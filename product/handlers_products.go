@@ -51,11 +51,11 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 		dst  *int64
 	}{{"minPrice", &q.MinCents}, {"maxPrice", &q.MaxCents}} {
 		if s := v.Get(p.name); s != "" {
-			c, err := parseMoney(s)
+			c, err := shared.ParseCents(s)
 			if err != nil {
 				fields[p.name] = err.Error()
 			}
-			*p.dst = c
+			*p.dst = int64(c)
 		}
 	}
 	if q.MaxCents > 0 && q.MinCents > q.MaxCents {

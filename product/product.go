@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/goshop/platform/shared"
 )
 
 // product is the catalog entry as stored. Price is integer cents; SKU is normalised (see normalizeSKU)
@@ -67,7 +69,7 @@ type productView struct {
 	SKU         string            `json:"sku"`
 	Name        string            `json:"name"`
 	Description string            `json:"description"`
-	Price       money             `json:"price"`
+	Price       shared.Cents      `json:"price"`
 	Currency    string            `json:"currency"`
 	Category    string            `json:"category"`
 	Images      []string          `json:"images"`
@@ -78,7 +80,7 @@ type productView struct {
 }
 
 func viewOf(p product) productView {
-	v := productView{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description, Price: money(p.PriceCents),
+	v := productView{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description, Price: shared.Cents(p.PriceCents),
 		Currency: p.Currency, Category: p.Category, Images: p.Images, Attributes: p.Attributes, Active: p.Active,
 		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
 	if v.Images == nil {
@@ -103,13 +105,12 @@ const (
 	maxAttrValueLen  = 500
 	maxInitialStock  = 1_000_000
 	maxProductBody   = 64 << 10 // 64 KiB: ten image URLs and fifty attributes fit many times over
-	currencyDefault  = "USD"
 	productIDHexSize = 32
 )
 
 // productInput is the body of POST /products and PUT /products/{id|sku/{sku}}: the product JSON. The
 // read-only fields (id, created_at, updated_at) are accepted so a client may send back what it read;
-// id must then match the path. Price is kept as raw JSON so it is parsed exactly (parseMoney).
+// id must then match the path. Price is kept as raw JSON so it is parsed exactly (shared.ParseCents).
 type productInput struct {
 	ID          string            `json:"id"`
 	SKU         string            `json:"sku"`
@@ -160,17 +161,17 @@ func (in productInput) toProduct(create bool) (product, int64, map[string]string
 		fields["price"] = "is required"
 	} else if in.Price[0] == '"' || in.Price[0] == '{' || in.Price[0] == '[' {
 		fields["price"] = "must be a JSON number such as 99.99"
-	} else if cents, err := parseMoney(string(in.Price)); err != nil {
+	} else if cents, err := shared.ParseCents(string(in.Price)); err != nil {
 		fields["price"] = err.Error()
 	} else if cents == 0 {
 		fields["price"] = "must be greater than 0"
 	} else {
-		p.PriceCents = cents
+		p.PriceCents = int64(cents)
 	}
 	p.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
 	if p.Currency == "" {
-		p.Currency = currencyDefault
-	} else if !currencies[p.Currency] {
+		p.Currency = shared.DefaultCurrency
+	} else if !shared.KnownCurrency(p.Currency) {
 		fields["currency"] = "must be one of USD, EUR, GBP"
 	}
 	cat, msg := normalizeCategory(in.Category)

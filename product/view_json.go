@@ -26,7 +26,7 @@ func (v productView) appendJSON(b []byte) []byte {
 	b = append(b, `,"description":`...)
 	b = appendJSONString(b, v.Description)
 	b = append(b, `,"price":`...)
-	b = appendMoney(b, int64(v.Price))
+	b, _ = v.Price.AppendText(b)
 	b = append(b, `,"currency":`...)
 	b = appendJSONString(b, v.Currency)
 	b = append(b, `,"category":`...)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // plainView has productView's fields without its MarshalJSON, so encoding/json encodes it by
@@ -13,7 +15,7 @@ type plainView struct {
 	SKU         string            `json:"sku"`
 	Name        string            `json:"name"`
 	Description string            `json:"description"`
-	Price       money             `json:"price"`
+	Price       shared.Cents      `json:"price"`
 	Currency    string            `json:"currency"`
 	Category    string            `json:"category"`
 	Images      []string          `json:"images"`
@@ -59,7 +61,7 @@ func FuzzProductViewJSON(f *testing.F) {
 		if cents < 0 {
 			cents = -cents
 		}
-		checkViewJSON(t, productView{Name: name, Description: desc, Price: money(cents % (maxPriceCents + 1)),
+		checkViewJSON(t, productView{Name: name, Description: desc, Price: shared.Cents(cents % int64(shared.MaxCents+1)),
 			Images: []string{val}, Attributes: map[string]string{key: val, key + "x": name}, CreatedAt: time.Unix(cents%1e10, cents%1e9).UTC()})
 	})
 }
