@@ -128,7 +128,7 @@ func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, err
 	if !p.Active {
 		return productInfo{}, fmt.Errorf("product %s inactive: %w", sku, shared.ErrNotFound)
 	}
-	cents, err := parseCents(p.Price.String())
+	cents, err := shared.ParseCents(p.Price.String())
 	if err != nil || len(p.Currency) != 3 {
 		return productInfo{}, fmt.Errorf("product %s: bad price %q %q: %w", sku, p.Price, p.Currency, shared.ErrUnavailable)
 	}
@@ -136,7 +136,7 @@ func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, err
 	if name == "" {
 		name = sku
 	}
-	return productInfo{SKU: sku, Name: name, PriceCents: cents, Currency: p.Currency}, nil
+	return productInfo{SKU: sku, Name: name, PriceCents: int64(cents), Currency: p.Currency}, nil
 }
 
 // httpAddressBook is the addressBook backed by user's GET /users/me/addresses/{id}, called with the
