@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // The API's JSON shapes (ARCHITECTURE.md), with only the fields the pages use. Amounts stay
@@ -159,18 +161,18 @@ func parseCatalogQuery(v url.Values) catalogQuery {
 	if !validSort(q.Sort) {
 		q.Sort = ""
 	}
-	if _, err := parseCents(v.Get("minPrice")); err == nil {
-		q.MinPrice = strings.TrimSpace(v.Get("minPrice"))
-	}
-	if _, err := parseCents(v.Get("maxPrice")); err == nil {
-		q.MaxPrice = strings.TrimSpace(v.Get("maxPrice"))
+	for key, dst := range map[string]*string{"minPrice": &q.MinPrice, "maxPrice": &q.MaxPrice} {
+		s := strings.TrimSpace(v.Get(key)) // typed by people: spaces around the number are a slip
+		if _, err := shared.ParseCents(s); err == nil {
+			*dst = s
+		}
 	}
 	if p, err := strconv.Atoi(v.Get("page")); err == nil && p > 0 && p <= 10000 {
 		q.Page = p
 	}
 	// A reversed range is a slip, not an error: swap it.
-	lo, errLo := parseCents(q.MinPrice)
-	hi, errHi := parseCents(q.MaxPrice)
+	lo, errLo := shared.ParseCents(q.MinPrice)
+	hi, errHi := shared.ParseCents(q.MaxPrice)
 	if errLo == nil && errHi == nil && lo > hi {
 		q.MinPrice, q.MaxPrice = q.MaxPrice, q.MinPrice
 	}

@@ -90,10 +90,10 @@ func (f productForm) body(isNew bool) (productBody, map[string]string) {
 	if len(f.Description) > 5000 {
 		errs["description"] = "Description is too long."
 	}
-	if c, err := parseCents(f.Price); err != nil || c == 0 {
+	if c, err := shared.ParseCents(strings.TrimSpace(f.Price)); err != nil || c == 0 {
 		errs["price"] = "Price must be an amount like 19.99, above zero."
 	} else {
-		b.Price = centsNumber(c)
+		b.Price = json.Number(c.String())
 	}
 	if b.Currency == "" {
 		b.Currency = "USD"
@@ -193,8 +193,8 @@ func handleAdminProductEdit(s *site) http.Handler {
 		}
 		form := productForm{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description, Price: string(p.Price),
 			Currency: p.Currency, Category: p.Category, Images: strings.Join(p.Images, "\n"), Active: p.Active}
-		if c, ok := numberCents(p.Price); ok {
-			form.Price = formatDecimal(c)
+		if c, err := shared.ParseCents(string(p.Price)); err == nil {
+			form.Price = c.String()
 		}
 		view := adminProductFormView{layout: s.newLayout(w, r, "Edit "+p.Name), Form: form}
 		s.render(w, r, http.StatusOK, "admin_product_form.html", view)

@@ -77,8 +77,18 @@ func (p product) Image() string {
 	return ""
 }
 
+// moneyText renders an API amount (a JSON number kept as text) for people, "$1,234.50"; text that is
+// not an amount (shared.ParseCents) is shown as it is.
+func moneyText(n json.Number, currency string) string {
+	c, err := shared.ParseCents(string(n))
+	if err != nil {
+		return string(n)
+	}
+	return shared.Money{Amount: c, Currency: currency}.String()
+}
+
 var templateFuncs = template.FuncMap{
-	"money":     formatMoney,
+	"money":     moneyText,
 	"hasPrefix": strings.HasPrefix,
 	"date": func(t time.Time) string {
 		if t.IsZero() {
