@@ -141,9 +141,7 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 		body = append(body, `,"limit":`...)
 		body = strconv.AppendInt(body, int64(q.Limit), 10)
 		body = append(body, "}\n"...)
-		if err := writeCacheable(w, r, cc, body, last, false); err != nil {
-			logger.WarnContext(r.Context(), "write product list", "err", err)
-		}
+		writeCacheable(w, r, cc, body, last, false)
 		if cap(body) <= 256<<10 {
 			*buf = body
 			bufs.Put(buf)
@@ -210,9 +208,7 @@ func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p
 		return
 	}
 	body := append(viewOf(p).appendJSON(make([]byte, 0, 1024)), '\n')
-	if err := writeCacheable(w, r, cc, body, p.UpdatedAt, true); err != nil {
-		logger.WarnContext(r.Context(), "write product", "err", err)
-	}
+	writeCacheable(w, r, cc, body, p.UpdatedAt, true)
 }
 
 // handleCategories serves GET /categories: {"items":[{"name","count"}],"total"} over active products.
@@ -232,9 +228,7 @@ func handleCategories(logger *slog.Logger, store productStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		if err := writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{}, false); err != nil {
-			logger.WarnContext(r.Context(), "write categories", "err", err)
-		}
+		writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{}, false)
 	})
 }
 
