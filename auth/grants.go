@@ -53,7 +53,7 @@ type authCode struct {
 // newFamilyToken returns a token for a new family and the family ID.
 func newFamilyToken() (token, family string) {
 	family = shared.NewID()
-	return family + "." + randomToken(), family
+	return family + "." + shared.RandomToken(), family
 }
 
 // tokenFamily returns the family of a token, or false when it does not have the shape.

@@ -273,22 +273,12 @@ func (p pricing) build(r *http.Request, userID string, req createOrderRequest) (
 	return o, nil
 }
 
-// validOrderID reports whether s looks like an ID this service made (32 lowercase hex digits), so
-// anything else is a 404 without a store round trip.
-func validOrderID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil && strings.ToLower(s) == s
-}
-
 // loadVisible returns order {id} of the request if the caller owns it or is an admin; otherwise
 // shared.ErrNotFound, so other users cannot even learn that it exists.
 func loadVisible(r *http.Request, store orderStore) (Order, shared.Identity, error) {
 	id, _ := shared.IdentityFrom(r.Context())
 	orderID := r.PathValue("id")
-	if !validOrderID(orderID) {
+	if !shared.ValidID(orderID) {
 		return Order{}, id, shared.Errorf(shared.CodeNotFound, "order not found")
 	}
 	o, err := store.Get(r.Context(), orderID)

@@ -28,7 +28,7 @@ func TestOrderCreate(t *testing.T) {
 		}
 	}
 	v := decodeView(t, body)
-	if hdr.Get("Location") != "/orders/"+v.ID || !validOrderID(v.ID) {
+	if hdr.Get("Location") != "/orders/"+v.ID || !shared.ValidID(v.ID) {
 		t.Errorf("Location = %q for id %q", hdr.Get("Location"), v.ID)
 	}
 	o, err := h.store.Get(context.Background(), v.ID)

@@ -154,7 +154,7 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 func handleProductGet(logger *slog.Logger, store productStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if !validProductID(id) {
+		if !shared.ValidID(id) {
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"id": "must be a product ID (32 hex digits)"}))
 			return
 		}

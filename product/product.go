@@ -94,18 +94,17 @@ func viewOf(p product) productView {
 
 // Limits on product fields; each is reported as a field error when exceeded.
 const (
-	maxSKULen        = 64
-	maxNameLen       = 200
-	maxDescLen       = 5000
-	maxCategoryLen   = 50
-	maxImages        = 10
-	maxImageURLLen   = 2048
-	maxAttributes    = 50
-	maxAttrKeyLen    = 64
-	maxAttrValueLen  = 500
-	maxInitialStock  = 1_000_000
-	maxProductBody   = 64 << 10 // 64 KiB: ten image URLs and fifty attributes fit many times over
-	productIDHexSize = 32
+	maxSKULen       = 64
+	maxNameLen      = 200
+	maxDescLen      = 5000
+	maxCategoryLen  = 50
+	maxImages       = 10
+	maxImageURLLen  = 2048
+	maxAttributes   = 50
+	maxAttrKeyLen   = 64
+	maxAttrValueLen = 500
+	maxInitialStock = 1_000_000
+	maxProductBody  = 64 << 10 // 64 KiB: ten image URLs and fifty attributes fit many times over
 )
 
 // productInput is the body of POST /products and PUT /products/{id|sku/{sku}}: the product JSON. The
@@ -241,11 +240,8 @@ func normalizeSKU(s string) (string, string) {
 	if len(s) > maxSKULen {
 		return "", fmt.Sprintf("must be at most %d characters", maxSKULen)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return "", "may hold only letters, digits and '-'"
-		}
+	if !shared.IsWord(s, maxSKULen, "-") {
+		return "", "may hold only letters, digits and '-'"
 	}
 	return s, ""
 }
@@ -260,28 +256,10 @@ func normalizeCategory(s string) (string, string) {
 	if len(s) > maxCategoryLen {
 		return "", fmt.Sprintf("must be at most %d characters", maxCategoryLen)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return "", "may hold only letters, digits and '-'"
-		}
+	if !shared.IsWord(s, maxCategoryLen, "-") {
+		return "", "may hold only letters, digits and '-'"
 	}
 	return s, ""
-}
-
-// validProductID reports whether s has the shape of the IDs this service makes (shared.NewID: 32
-// lower-case hex digits), so a malformed path is a 400 before any store is asked.
-func validProductID(s string) bool {
-	if len(s) != productIDHexSize {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 func checkImageURL(s string) string {
