@@ -19,8 +19,6 @@ type Validator interface {
 	Valid(ctx context.Context) map[string]string
 }
 
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
 // Encode writes v as JSON with the status. An encoding error after the header is sent can only be
 // logged by the caller, so Encode marshals first and writes a 500 body when v cannot be encoded.
 func Encode(w http.ResponseWriter, status int, v any) error {
