@@ -304,12 +304,6 @@ func handleOrderGet(logger *slog.Logger, store orderStore) http.Handler {
 // handleOrderList serves GET /orders?status=&page=&limit=: the caller's orders, newest first; admins
 // see everyone's (optionally one user's with user_id=). page ≥ 1 (default 1), limit 1–100 (default 20).
 func handleOrderList(logger *slog.Logger, store orderStore) http.Handler {
-	type listResponse struct {
-		Items []orderView `json:"items"`
-		Total int64       `json:"total"`
-		Page  int         `json:"page"`
-		Limit int         `json:"limit"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := shared.IdentityFrom(r.Context())
 		q, fields := parseListQuery(r, id)
@@ -322,7 +316,7 @@ func handleOrderList(logger *slog.Logger, store orderStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		resp := listResponse{Items: make([]orderView, 0, len(orders)), Total: total, Page: q.Page, Limit: q.Limit}
+		resp := shared.Page[orderView]{Items: make([]orderView, 0, len(orders)), Total: int(total), Page: q.Page, Limit: q.Limit}
 		for _, o := range orders {
 			resp.Items = append(resp.Items, newOrderView(o))
 		}

@@ -29,12 +29,7 @@ type product struct {
 	CreatedAt   time.Time         `json:"created_at"`
 }
 
-type productList struct {
-	Items []product `json:"items"`
-	Total int       `json:"total"`
-	Page  int       `json:"page"`
-	Limit int       `json:"limit"`
-}
+type productList = shared.Page[product]
 
 type stockItem struct {
 	SKU               string    `json:"sku"`
@@ -45,12 +40,7 @@ type stockItem struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 }
 
-type stockList struct {
-	Items []stockItem `json:"items"`
-	Total int         `json:"total"`
-	Page  int         `json:"page"`
-	Limit int         `json:"limit"`
-}
+type stockList = shared.Page[stockItem]
 
 type address struct {
 	ID        string `json:"id,omitempty"`
@@ -95,13 +85,6 @@ func (o order) Units() int {
 	return n
 }
 
-type orderList struct {
-	Items []order `json:"items"`
-	Total int     `json:"total"`
-	Page  int     `json:"page"`
-	Limit int     `json:"limit"`
-}
-
 type apiUser struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
@@ -109,13 +92,6 @@ type apiUser struct {
 	Role      string    `json:"role"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
-}
-
-type userList struct {
-	Items []apiUser `json:"items"`
-	Total int       `json:"total"`
-	Page  int       `json:"page"`
-	Limit int       `json:"limit"`
 }
 
 // catalogQuery is the catalog's filter, mirrored in the page URL so it is shareable.

@@ -12,9 +12,8 @@ import (
 
 type adminProductsView struct {
 	layout
+	pagerLinks
 	Products []productCard
-	PrevURL  string
-	NextURL  string
 	Total    int
 }
 
@@ -27,8 +26,8 @@ func handleAdminProducts(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminProductsView{layout: s.newLayout(w, r, "Products"), Products: s.cardsWithStock(r.Context(), list.Items), Total: list.Total}
-		view.PrevURL, view.NextURL = pager("/admin/products", page, list.Total, list.Limit)
+		view := adminProductsView{layout: s.newLayout(w, r, "Products"), pagerLinks: pager("/admin/products", page, list.Total, list.Limit),
+			Products: s.cardsWithStock(r.Context(), list.Items), Total: list.Total}
 		s.render(w, r, http.StatusOK, "admin_products.html", view)
 	})
 }

@@ -11,26 +11,22 @@ import (
 
 type adminInventoryView struct {
 	layout
-	Items   []stockView
-	Raw     []stockItem
-	PrevURL string
-	NextURL string
+	pagerLinks
+	Items []stockView
+	Raw   []stockItem
 }
 
 func handleAdminInventory(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		var list stockList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/inventory/inventory?limit=50&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
+		items, links, err := fetchPage[stockItem](s, r, "/inventory/inventory?limit=50", "/admin/inventory")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminInventoryView{layout: s.newLayout(w, r, "Inventory"), Raw: list.Items}
-		for _, it := range list.Items {
+		view := adminInventoryView{layout: s.newLayout(w, r, "Inventory"), pagerLinks: links, Raw: items}
+		for _, it := range items {
 			view.Items = append(view.Items, newStockView(it.SKU, map[string]stockItem{it.SKU: it}))
 		}
-		view.PrevURL, view.NextURL = pager("/admin/inventory", page, list.Total, list.Limit)
 		s.render(w, r, http.StatusOK, "admin_inventory.html", view)
 	})
 }
@@ -76,25 +72,21 @@ type adminOrderRow struct {
 
 type adminOrdersView struct {
 	layout
-	Orders  []adminOrderRow
-	PrevURL string
-	NextURL string
+	pagerLinks
+	Orders []adminOrderRow
 }
 
 func handleAdminOrders(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		var list orderList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
+		orders, links, err := fetchPage[order](s, r, "/order/orders?limit=20", "/admin/orders")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminOrdersView{layout: s.newLayout(w, r, "Orders")}
-		for _, o := range list.Items {
+		view := adminOrdersView{layout: s.newLayout(w, r, "Orders"), pagerLinks: links}
+		for _, o := range orders {
 			view.Orders = append(view.Orders, adminOrderRow{order: o, Next: nextStatuses[o.Status]})
 		}
-		view.PrevURL, view.NextURL = pager("/admin/orders", page, list.Total, list.Limit)
 		s.render(w, r, http.StatusOK, "admin_orders.html", view)
 	})
 }
@@ -125,22 +117,18 @@ func handleAdminOrderStatus(s *site) http.Handler {
 
 type adminUsersView struct {
 	layout
-	Users   []apiUser
-	PrevURL string
-	NextURL string
+	pagerLinks
+	Users []apiUser
 }
 
 func handleAdminUsers(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		var list userList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
+		users, links, err := fetchPage[apiUser](s, r, "/user/users?limit=20", "/admin/users")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminUsersView{layout: s.newLayout(w, r, "Users"), Users: list.Items}
-		view.PrevURL, view.NextURL = pager("/admin/users", page, list.Total, list.Limit)
+		view := adminUsersView{layout: s.newLayout(w, r, "Users"), pagerLinks: links, Users: users}
 		s.render(w, r, http.StatusOK, "admin_users.html", view)
 	})
 }

@@ -170,9 +170,8 @@ func handleCheckoutPost(s *site) http.Handler {
 
 type ordersView struct {
 	layout
-	Orders  []order
-	PrevURL string
-	NextURL string
+	pagerLinks
+	Orders []order
 }
 
 // pageParam reads ?page=, 1 when absent or malformed.
@@ -184,31 +183,47 @@ func pageParam(r *http.Request) int {
 	return p
 }
 
-// pager returns the previous and next page links of a list at page.
-func pager(path string, page, total, limit int) (prev, next string) {
+// pagerLinks are the previous and next page links of a list page; views of lists embed it for the
+// "pager" template.
+type pagerLinks struct {
+	PrevURL string
+	NextURL string
+}
+
+// pager returns the links around page of the list at path, which shows limit items of total.
+func pager(path string, page, total, limit int) pagerLinks {
 	if limit <= 0 {
 		limit = 20
 	}
+	var l pagerLinks
 	if page > 1 {
-		prev = path + "?page=" + strconv.Itoa(page-1)
+		l.PrevURL = path + "?page=" + strconv.Itoa(page-1)
 	}
 	if page*limit < total {
-		next = path + "?page=" + strconv.Itoa(page+1)
+		l.NextURL = path + "?page=" + strconv.Itoa(page+1)
 	}
-	return prev, next
+	return l
+}
+
+// fetchPage reads, as the caller, the page the request asks for (pageParam) of an API list: GET api,
+// which carries its own ?limit=, with &page= added. The links point at the storefront list at path.
+func fetchPage[T any](s *site, r *http.Request, api, path string) ([]T, pagerLinks, error) {
+	page := pageParam(r)
+	var list shared.Page[T]
+	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: api + "&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list}); err != nil {
+		return nil, pagerLinks{}, err
+	}
+	return list.Items, pager(path, page, list.Total, list.Limit), nil
 }
 
 func handleOrders(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		var list orderList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
+		orders, links, err := fetchPage[order](s, r, "/order/orders?limit=20", "/orders")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		view := ordersView{layout: s.newLayout(w, r, "My orders"), Orders: list.Items}
-		view.PrevURL, view.NextURL = pager("/orders", page, list.Total, list.Limit)
+		view := ordersView{layout: s.newLayout(w, r, "My orders"), pagerLinks: links, Orders: orders}
 		s.render(w, r, http.StatusOK, "orders.html", view)
 	})
 }

@@ -147,12 +147,7 @@ func deleteAddress(p *Profile, id string) error {
 }
 
 // addressList is the answer of GET /users/me/addresses, in the platform's list shape.
-type addressList struct {
-	Items []Address `json:"items"`
-	Total int       `json:"total"`
-	Page  int       `json:"page"`
-	Limit int       `json:"limit"`
-}
+type addressList = shared.Page[Address]
 
 // handleAddressList answers GET /users/me/addresses: every address of the caller, in the order added.
 func handleAddressList(logger *slog.Logger, profiles profileStore) http.Handler {
