@@ -230,33 +230,25 @@ func (in productInput) toProduct(create bool) (product, int64, map[string]string
 	return p, stock, nil
 }
 
-// normalizeSKU upper-cases and trims s and checks it is 1-64 characters of [A-Z0-9-]. It returns the
-// normal form and "" or a message saying what is wrong.
-func normalizeSKU(s string) (string, string) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if s == "" {
-		return "", "is required"
-	}
-	if len(s) > maxSKULen {
-		return "", fmt.Sprintf("must be at most %d characters", maxSKULen)
-	}
-	if !shared.IsWord(s, maxSKULen, "-") {
-		return "", "may hold only letters, digits and '-'"
-	}
-	return s, ""
-}
+// normalizeSKU upper-cases and trims s and checks it is 1-64 characters of [A-Z0-9-] (normalizeWord).
+func normalizeSKU(s string) (string, string) { return normalizeWord(s, strings.ToUpper, maxSKULen) }
 
 // normalizeCategory lower-cases and trims s and checks it is a slug of 1-50 characters of [a-z0-9-]
 // ("home-kitchen").
 func normalizeCategory(s string) (string, string) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
+	return normalizeWord(s, strings.ToLower, maxCategoryLen)
+}
+
+// normalizeWord trims s, maps its case with toCase and checks it is 1 to maxLen characters of
+// letters, digits and '-'. It returns the normal form and "" or the field message saying what is wrong.
+func normalizeWord(s string, toCase func(string) string, maxLen int) (string, string) {
+	s = toCase(strings.TrimSpace(s))
+	switch {
+	case s == "":
 		return "", "is required"
-	}
-	if len(s) > maxCategoryLen {
-		return "", fmt.Sprintf("must be at most %d characters", maxCategoryLen)
-	}
-	if !shared.IsWord(s, maxCategoryLen, "-") {
+	case len(s) > maxLen:
+		return "", fmt.Sprintf("must be at most %d characters", maxLen)
+	case !shared.IsWord(s, maxLen, "-"):
 		return "", "may hold only letters, digits and '-'"
 	}
 	return s, ""

@@ -178,16 +178,36 @@ func handleAdminProductCreate(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.saveProduct(w, r, "") })
 }
 
+// productIDParam returns the {id} of an admin product page; for one that cannot be a product ID it
+// answers 404 and returns false.
+func (s *site) productIDParam(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+		return "", false
+	}
+	return id, true
+}
+
+// adminProduct reads, as the caller, the product of an admin product page, inactive ones included;
+// when it returns false the error page has been written.
+func (s *site) adminProduct(w http.ResponseWriter, r *http.Request) (product, bool) {
+	id, ok := s.productIDParam(w, r)
+	if !ok {
+		return product{}, false
+	}
+	p, err := s.gw.getProduct(r.Context(), s.accessToken(r), id, true)
+	if err != nil {
+		s.renderError(w, r, err)
+		return product{}, false
+	}
+	return p, true
+}
+
 func handleAdminProductEdit(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
-			return
-		}
-		p, err := s.gw.getProduct(r.Context(), s.accessToken(r), id, true)
-		if err != nil {
-			s.renderError(w, r, err)
+		p, ok := s.adminProduct(w, r)
+		if !ok {
 			return
 		}
 		form := productForm{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description, Price: string(p.Price),
@@ -202,9 +222,8 @@ func handleAdminProductEdit(s *site) http.Handler {
 
 func handleAdminProductUpdate(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+		id, ok := s.productIDParam(w, r)
+		if !ok {
 			return
 		}
 		s.saveProduct(w, r, id)
@@ -220,14 +239,8 @@ type adminProductDeleteView struct {
 // dialog, and a one-click delete in a long list is too easy to hit.
 func handleAdminProductDeleteConfirm(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
-			return
-		}
-		p, err := s.gw.getProduct(r.Context(), s.accessToken(r), id, true)
-		if err != nil {
-			s.renderError(w, r, err)
+		p, ok := s.adminProduct(w, r)
+		if !ok {
 			return
 		}
 		s.render(w, r, http.StatusOK, "admin_product_delete.html", adminProductDeleteView{layout: s.newLayout(w, r, "Delete "+p.Name), Product: p})
@@ -236,9 +249,8 @@ func handleAdminProductDeleteConfirm(s *site) http.Handler {
 
 func handleAdminProductDelete(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+		id, ok := s.productIDParam(w, r)
+		if !ok {
 			return
 		}
 		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id), token: s.accessToken(r)}); err != nil {
