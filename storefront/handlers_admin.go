@@ -253,11 +253,6 @@ func handleAdminProductDelete(s *site) http.Handler {
 		if !ok {
 			return
 		}
-		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id), token: s.accessToken(r)}); err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "deleted")
-		redirect(w, r, "/admin/products")
+		s.act(w, r, call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id)}, "deleted", "/admin/products")
 	})
 }

@@ -47,14 +47,8 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 		if reason == "" {
 			reason = "manual adjustment"
 		}
-		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
-			token: s.accessToken(r), body: adjustRequest{Delta: delta, Reason: reason}})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "adjusted")
-		redirect(w, r, "/admin/inventory")
+		s.act(w, r, call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
+			body: adjustRequest{Delta: delta, Reason: reason}}, "adjusted", "/admin/inventory")
 	})
 }
 
@@ -104,14 +98,8 @@ func handleAdminOrderStatus(s *site) http.Handler {
 			s.renderError(w, r, badForm("Choose one of the offered statuses."))
 			return
 		}
-		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
-			token: s.accessToken(r), body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "status")
-		redirect(w, r, "/admin/orders")
+		s.act(w, r, call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
+			body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}}, "status", "/admin/orders")
 	})
 }
 
@@ -148,13 +136,7 @@ func handleAdminUserStatus(s *site) http.Handler {
 			s.renderError(w, r, badForm("You cannot suspend yourself."))
 			return
 		}
-		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status",
-			token: s.accessToken(r), body: statusRequest{Status: status}})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "status")
-		redirect(w, r, "/admin/users")
+		s.act(w, r, call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status", body: statusRequest{Status: status}},
+			"status", "/admin/users")
 	})
 }

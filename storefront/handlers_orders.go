@@ -347,13 +347,7 @@ func handleOrderCancel(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
 			return
 		}
-		_, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/cancel",
-			token: s.accessToken(r), body: struct{}{}})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "cancelled")
-		redirect(w, r, "/orders/"+url.PathEscape(id))
+		s.act(w, r, call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/cancel", body: struct{}{}},
+			"cancelled", "/orders/"+url.PathEscape(id))
 	})
 }

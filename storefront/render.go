@@ -220,6 +220,19 @@ func (s *site) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, ae.Status, "error.html", view)
 }
 
+// act makes the API call c of a form post as the caller (c.token is set here). When it succeeds it
+// sets the flash and redirects to the page at to, so the message shows there once; otherwise it
+// renders the error page.
+func (s *site) act(w http.ResponseWriter, r *http.Request, c call, flash, to string) {
+	c.token = s.accessToken(r)
+	if _, err := s.gw.do(r.Context(), c); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.flash(w, flash)
+	redirect(w, r, to)
+}
+
 // redirect answers a form post or a guard with 303 See Other, so a reload never re-posts.
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
