@@ -192,14 +192,8 @@ func handleAddressGet(logger *slog.Logger, profiles profileStore) http.Handler {
 // the caller already has maxAddresses.
 func handleAddressCreate(logger *slog.Logger, profiles profileStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := shared.Decode[addressFields](w, r)
-		if err != nil {
-			shared.WriteError(w, r, logger, err)
-			return
-		}
-		id := caller(r)
-		if _, err := ensureProfile(r.Context(), profiles, id); err != nil {
-			shared.WriteError(w, r, logger, err)
+		body, id, ok := decodeForCaller[addressFields](w, r, logger, profiles)
+		if !ok {
 			return
 		}
 		a := Address{ID: shared.NewID(), Name: body.Name, Street: body.Street, City: body.City,
