@@ -178,21 +178,10 @@ func handleAdminProductCreate(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.saveProduct(w, r, "") })
 }
 
-// productIDParam returns the {id} of an admin product page; for one that cannot be a product ID it
-// answers 404 and returns false.
-func (s *site) productIDParam(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id := r.PathValue("id")
-	if !validID(id) {
-		s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
-		return "", false
-	}
-	return id, true
-}
-
 // adminProduct reads, as the caller, the product of an admin product page, inactive ones included;
 // when it returns false the error page has been written.
 func (s *site) adminProduct(w http.ResponseWriter, r *http.Request) (product, bool) {
-	id, ok := s.productIDParam(w, r)
+	id, ok := s.idParam(w, r, "product")
 	if !ok {
 		return product{}, false
 	}
@@ -222,7 +211,7 @@ func handleAdminProductEdit(s *site) http.Handler {
 
 func handleAdminProductUpdate(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := s.productIDParam(w, r)
+		id, ok := s.idParam(w, r, "product")
 		if !ok {
 			return
 		}
@@ -249,7 +238,7 @@ func handleAdminProductDeleteConfirm(s *site) http.Handler {
 
 func handleAdminProductDelete(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := s.productIDParam(w, r)
+		id, ok := s.idParam(w, r, "product")
 		if !ok {
 			return
 		}

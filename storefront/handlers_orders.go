@@ -275,11 +275,21 @@ func shortID(s string) string {
 
 func validID(id string) bool { return id != "" && len(id) <= 128 && !strings.ContainsAny(id, "/?#") }
 
+// idParam returns the {id} of a page about one thing (noun: "order", "product", ...); for one that
+// cannot be an ID it answers 404 "No such <noun>." and returns false.
+func (s *site) idParam(w http.ResponseWriter, r *http.Request, noun string) (string, bool) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such " + noun + "."})
+		return "", false
+	}
+	return id, true
+}
+
 func handleOrder(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+		id, ok := s.idParam(w, r, "order")
+		if !ok {
 			return
 		}
 		s.renderOrder(w, r, http.StatusOK, id, payForm{}, "")
@@ -296,9 +306,8 @@ func handleOrderPay(s *site) http.Handler {
 		CVC        string `json:"cvc"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+		id, ok := s.idParam(w, r, "order")
+		if !ok {
 			return
 		}
 		pf := payForm{
@@ -342,9 +351,8 @@ func handleOrderPay(s *site) http.Handler {
 
 func handleOrderCancel(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+		id, ok := s.idParam(w, r, "order")
+		if !ok {
 			return
 		}
 		s.act(w, r, call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/cancel", body: struct{}{}},
