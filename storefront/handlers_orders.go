@@ -30,15 +30,25 @@ var addressFields = []struct{ Name, Label string }{
 	{"zip_code", "ZIP / postal code"}, {"country", "Country"},
 }
 
+// cartToOrder returns the visitor's cart for checkout. When the cart cannot be read it renders the
+// error, when it is empty it redirects to emptyTo, and in both cases returns false.
+func (s *site) cartToOrder(w http.ResponseWriter, r *http.Request, emptyTo string) (cart, bool) {
+	c, err := s.readCart(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return cart{}, false
+	}
+	if len(c.Lines) == 0 {
+		redirect(w, r, emptyTo)
+		return cart{}, false
+	}
+	return c, true
+}
+
 func handleCheckout(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.readCart(r)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		if len(c.Lines) == 0 {
-			redirect(w, r, "/cart")
+		c, ok := s.cartToOrder(w, r, "/cart")
+		if !ok {
 			return
 		}
 		u, _ := s.user(r)
@@ -91,15 +101,10 @@ func handleCheckoutPost(s *site) http.Handler {
 		AddressID       string      `json:"address_id,omitempty"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.readCart(r)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		if len(c.Lines) == 0 {
-			// Most likely the second click of a double submit that arrived after the first emptied
-			// the cart: the order exists, so show the orders rather than an empty cart.
-			redirect(w, r, "/orders")
+		// An empty cart is most likely the second click of a double submit that arrived after the
+		// first emptied it: the order exists, so show the orders rather than an empty cart.
+		c, ok := s.cartToOrder(w, r, "/orders")
+		if !ok {
 			return
 		}
 		key := r.PostFormValue("idempotency_key")
@@ -125,7 +130,7 @@ func handleCheckoutPost(s *site) http.Handler {
 			return
 		}
 		var created order
-		_, err = s.gw.do(r.Context(), call{
+		_, err := s.gw.do(r.Context(), call{
 			method: http.MethodPost, path: "/order/orders", token: s.accessToken(r),
 			body: req, header: map[string]string{"Idempotency-Key": key}, out: &created,
 		})
