@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goshop/platform/shared"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -79,7 +80,7 @@ func (l *redisLimiter) Wait(ctx context.Context, key string) (time.Duration, err
 		return 0, nil
 	}
 	if err != nil {
-		return 0, redisErr("limiter.wait", err)
+		return 0, shared.RedisErr("limiter.wait", err)
 	}
 	until, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
@@ -93,7 +94,7 @@ func (l *redisLimiter) Fail(ctx context.Context, key string) (time.Duration, err
 	v, err := failScript.Run(ctx, l.rdb, []string{l.prefix + key}, time.Now().UnixMilli(), p.Threshold,
 		p.Base.Milliseconds(), p.Max.Milliseconds(), p.Window.Milliseconds()).Text()
 	if err != nil {
-		return 0, redisErr("limiter.fail", err)
+		return 0, shared.RedisErr("limiter.fail", err)
 	}
 	ms, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
@@ -103,7 +104,7 @@ func (l *redisLimiter) Fail(ctx context.Context, key string) (time.Duration, err
 }
 
 func (l *redisLimiter) Reset(ctx context.Context, key string) error {
-	return redisErr("limiter.reset", l.rdb.Del(ctx, l.prefix+key).Err())
+	return shared.RedisErr("limiter.reset", l.rdb.Del(ctx, l.prefix+key).Err())
 }
 
 // memLimiter is the in-memory limiter for tests (under testing/synctest) and for running without
