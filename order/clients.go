@@ -59,7 +59,7 @@ func (u *upstream) getJSON(ctx context.Context, path string, header http.Header,
 	backoff := u.retryBackoff
 	var last error
 	for attempt := 1; attempt <= u.attempts; attempt++ {
-		if attempt > 1 && !sleepCtx(ctx, backoff) {
+		if attempt > 1 && !shared.SleepCtx(ctx, backoff) {
 			break
 		}
 		backoff *= 2
@@ -160,16 +160,4 @@ func (b *httpAddressBook) Address(ctx context.Context, authorization, id string)
 		return Address{}, fmt.Errorf("address %s: %w", id, err)
 	}
 	return a, nil
-}
-
-// sleepCtx sleeps d or until ctx ends; it reports whether the full sleep happened.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
