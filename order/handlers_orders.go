@@ -54,7 +54,7 @@ func (r createOrderRequest) Valid(context.Context) map[string]string {
 		}
 		key := fmt.Sprintf("items[%d]", i)
 		switch {
-		case l.SKU == "" || len(l.SKU) > 64 || strings.TrimSpace(l.SKU) != l.SKU || !printable(l.SKU):
+		case l.SKU == "" || len(l.SKU) > 64 || strings.TrimSpace(l.SKU) != l.SKU || !shared.Printable(l.SKU, false):
 			f[key+".sku"] = "must be 1 to 64 printable characters"
 		case seen[l.SKU]:
 			f[key+".sku"] = "appears twice: put the whole quantity on one line"
@@ -73,7 +73,7 @@ func (r createOrderRequest) Valid(context.Context) map[string]string {
 		for k, v := range r.ShippingAddress.problems() {
 			f["shipping_address."+k] = v
 		}
-	case len(r.AddressID) > 128 || !printable(r.AddressID):
+	case len(r.AddressID) > 128 || !shared.Printable(r.AddressID, false):
 		f["address_id"] = "is not a valid address ID"
 	}
 	return f
@@ -87,21 +87,11 @@ func (a Address) problems() map[string]string {
 		switch {
 		case strings.TrimSpace(v) == "" && name != "state":
 			f[name] = "is required"
-		case len(v) > maxFieldLen || !printable(v):
+		case len(v) > maxFieldLen || !shared.Printable(v, false):
 			f[name] = fmt.Sprintf("must be at most %d printable characters", maxFieldLen)
 		}
 	}
 	return f
-}
-
-// printable reports whether s is valid UTF-8 without control characters.
-func printable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return false
-		}
-	}
-	return true
 }
 
 // parseCreateOrder decodes and validates a POST /orders body; every error is a 400 *shared.Error.

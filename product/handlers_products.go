@@ -43,7 +43,7 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 		q.Category = c
 	}
 	q.Q = strings.TrimSpace(v.Get("q"))
-	if len(q.Q) > maxQueryQ || !printable(q.Q, false) {
+	if len(q.Q) > maxQueryQ || !shared.Printable(q.Q, false) {
 		fields["q"] = fmt.Sprintf("must be text of at most %d characters", maxQueryQ)
 	}
 	for _, p := range []struct {

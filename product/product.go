@@ -146,14 +146,14 @@ func (in productInput) toProduct(create bool) (product, int64, map[string]string
 		fields["name"] = "is required"
 	case utf8.RuneCountInString(p.Name) > maxNameLen:
 		fields["name"] = fmt.Sprintf("must be at most %d characters", maxNameLen)
-	case !printable(p.Name, false):
+	case !shared.Printable(p.Name, false):
 		fields["name"] = "must be valid text without control characters"
 	}
 	p.Description = strings.TrimSpace(in.Description)
 	switch {
 	case utf8.RuneCountInString(p.Description) > maxDescLen:
 		fields["description"] = fmt.Sprintf("must be at most %d characters", maxDescLen)
-	case !printable(p.Description, true):
+	case !shared.Printable(p.Description, true):
 		fields["description"] = "must be valid text without control characters"
 	}
 	if len(in.Price) == 0 || string(in.Price) == "null" {
@@ -200,7 +200,7 @@ func (in productInput) toProduct(create bool) (product, int64, map[string]string
 				fields["attributes"] = msg
 				break
 			}
-			if utf8.RuneCountInString(v) > maxAttrValueLen || !printable(v, false) {
+			if utf8.RuneCountInString(v) > maxAttrValueLen || !shared.Printable(v, false) {
 				fields["attributes."+k] = fmt.Sprintf("must be text of at most %d characters", maxAttrValueLen)
 				continue
 			}
@@ -277,18 +277,4 @@ func checkAttrKey(k string) string {
 		}
 	}
 	return ""
-}
-
-// printable reports whether s is valid UTF-8 without control characters (newlines and tabs allowed
-// when multiline).
-func printable(s string, multiline bool) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
-			return false
-		}
-	}
-	return true
 }

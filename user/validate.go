@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/goshop/platform/shared"
@@ -46,10 +45,8 @@ func cleanText(s string, max int, required bool) (string, string) {
 	case utf8.RuneCountInString(s) > max:
 		return "", "must be at most " + strconv.Itoa(max) + " characters"
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return "", "must not contain control characters"
-		}
+	if !shared.Printable(s, false) {
+		return "", "must not contain control characters"
 	}
 	return s, ""
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // RandomTokenLen is the length of every RandomToken: 32 bytes in unpadded base64url.
@@ -53,6 +55,21 @@ func IsWord(s string, maxLen int, punct string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(punct, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Printable reports whether s is valid UTF-8 without control characters (Unicode category Cc: C0,
+// DEL and C1); with multiline, newlines, carriage returns and tabs are allowed. It is the check of
+// free text (names, descriptions, reasons, addresses) before it is stored, logged or rendered.
+func Printable(s string, multiline bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
 			return false
 		}
 	}

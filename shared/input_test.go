@@ -59,3 +59,29 @@ func TestRandomToken(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		s         string
+		multiline bool
+		want      bool
+	}{
+		{"Blue Mug", false, true},
+		{"é 漢字 😀 \u2028", false, true},
+		{"", false, true},
+		{"a\nb", false, false},
+		{"a\nb\r\n\tc", true, true},
+		{"a\x00b", true, false},
+		{"a\x1bb", true, false},
+		{"a\x7fb", false, false},
+		{"a\u0085b", true, false}, // C1 control (NEL)
+		{"a\xffb", false, false},
+		{"\xed\xa0\x80", false, false}, // a UTF-16 surrogate, invalid in UTF-8
+	}
+	for _, tt := range tests {
+		if got := Printable(tt.s, tt.multiline); got != tt.want {
+			t.Errorf("Printable(%q, %v) = %v, want %v", tt.s, tt.multiline, got, tt.want)
+		}
+	}
+}
