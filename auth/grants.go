@@ -53,7 +53,7 @@ type authCode struct {
 // newFamilyToken returns a token for a new family and the family ID.
 func newFamilyToken() (token, family string) {
 	family = shared.NewID()
-	return family + "." + randomToken(), family
+	return family + "." + shared.RandomToken(), family
 }
 
 // tokenFamily returns the family of a token, or false when it does not have the shape.
@@ -117,7 +117,7 @@ func (s *redisGrantStore) SaveCode(ctx context.Context, code string, c authCode,
 	if err != nil {
 		return fmt.Errorf("grants.save_code: %w", err)
 	}
-	return redisErr("grants.save_code", s.rdb.Set(ctx, "auth:code:"+tokenHash(code), b, ttl).Err())
+	return shared.RedisErr("grants.save_code", s.rdb.Set(ctx, "auth:code:"+tokenHash(code), b, ttl).Err())
 }
 
 var takeCodeScript = redis.NewScript(`
@@ -142,7 +142,7 @@ func (s *redisGrantStore) TakeCode(ctx context.Context, code string) (authCode, 
 	res, err := takeCodeScript.Run(ctx, s.rdb, []string{"auth:code:" + h, "auth:codeu:" + h, famKey(fam)},
 		usedMarkerTTL.Milliseconds()).StringSlice()
 	if err != nil {
-		return authCode{}, redisErr("grants.take_code", err)
+		return authCode{}, shared.RedisErr("grants.take_code", err)
 	}
 	switch res[0] {
 	case "ok":
@@ -179,7 +179,7 @@ func (s *redisGrantStore) StartFamily(ctx context.Context, g grant, token string
 		}
 		return nil
 	})
-	return redisErr("grants.start", err)
+	return shared.RedisErr("grants.start", err)
 }
 
 var rotateScript = redis.NewScript(`
@@ -210,7 +210,7 @@ func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant
 	res, err := rotateScript.Run(ctx, s.rdb,
 		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + h, "auth:rt:" + tokenHash(next)}).StringSlice()
 	if err != nil {
-		return grant{}, redisErr("grants.rotate", err)
+		return grant{}, shared.RedisErr("grants.rotate", err)
 	}
 	switch res[0] {
 	case "ok":
@@ -238,7 +238,7 @@ func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error)
 		return nil
 	})
 	if err != nil {
-		return grant{}, redisErr("grants.peek", err)
+		return grant{}, shared.RedisErr("grants.peek", err)
 	}
 	var out grant
 	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" {
@@ -249,7 +249,7 @@ func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error)
 }
 
 func (s *redisGrantStore) RevokeFamily(ctx context.Context, family string) error {
-	return redisErr("grants.revoke", s.rdb.Del(ctx, famKey(family)).Err())
+	return shared.RedisErr("grants.revoke", s.rdb.Del(ctx, famKey(family)).Err())
 }
 
 var revokeSetScript = redis.NewScript(`
@@ -259,9 +259,9 @@ redis.call('DEL', KEYS[1])
 return #fs`)
 
 func (s *redisGrantStore) RevokeSession(ctx context.Context, sessionID string) error {
-	return redisErr("grants.revoke_session", revokeSetScript.Run(ctx, s.rdb, []string{"auth:sfam:" + sessionID}).Err())
+	return shared.RedisErr("grants.revoke_session", revokeSetScript.Run(ctx, s.rdb, []string{"auth:sfam:" + sessionID}).Err())
 }
 
 func (s *redisGrantStore) RevokeUser(ctx context.Context, userID string) error {
-	return redisErr("grants.revoke_user", revokeSetScript.Run(ctx, s.rdb, []string{"auth:ufam:" + userID}).Err())
+	return shared.RedisErr("grants.revoke_user", revokeSetScript.Run(ctx, s.rdb, []string{"auth:ufam:" + userID}).Err())
 }

@@ -229,7 +229,7 @@ func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc
 			}
 		}
 		now := time.Now()
-		sess := session{ID: randomToken(), UserID: a.ID, CreatedAt: now.UTC(), ExpiresAt: now.Add(cfg.SessionMaxTTL).UTC()}
+		sess := session{ID: shared.RandomToken(), UserID: a.ID, CreatedAt: now.UTC(), ExpiresAt: now.Add(cfg.SessionMaxTTL).UTC()}
 		if err := d.sessions.Create(ctx, sess, cfg.SessionIdleTTL); err != nil {
 			shared.WriteError(w, r, logger, err)
 			return

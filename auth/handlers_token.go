@@ -162,7 +162,7 @@ func issueTokens(ctx context.Context, d deps, tokens tokenIssuer, a account, g g
 		}
 	}
 	if withRefresh {
-		refresh := g.FamilyID + "." + randomToken()
+		refresh := g.FamilyID + "." + shared.RandomToken()
 		if err := d.grants.StartFamily(ctx, g, refresh); err != nil {
 			return tokenResponse{}, err
 		}
@@ -237,7 +237,7 @@ func refreshGrant(ctx context.Context, cfg Config, clients clientRegistry, d dep
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	next := g.FamilyID + "." + randomToken()
+	next := g.FamilyID + "." + shared.RandomToken()
 	g, err = d.grants.Rotate(ctx, req.RefreshToken, next)
 	if errors.Is(err, shared.ErrNotFound) {
 		return tokenResponse{}, invalidGrant("unknown, expired or revoked refresh token")

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goshop/platform/shared"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -84,7 +85,7 @@ return string.format('%.0f', lock)`)
 func (l *redisLimiter) State(ctx context.Context, key string) (limitState, error) {
 	v, err := l.rdb.HMGet(ctx, l.prefix+key, "n", "until").Result()
 	if err != nil {
-		return limitState{}, redisErr("limiter.state", err)
+		return limitState{}, shared.RedisErr("limiter.state", err)
 	}
 	var st limitState
 	if n, ok := v[0].(string); ok {
@@ -107,7 +108,7 @@ func (l *redisLimiter) Fail(ctx context.Context, key string) (time.Duration, err
 	v, err := failScript.Run(ctx, l.rdb, []string{l.prefix + key}, time.Now().UnixMilli(), p.Threshold,
 		p.Base.Milliseconds(), p.Max.Milliseconds(), p.Window.Milliseconds()).Text()
 	if err != nil {
-		return 0, redisErr("limiter.fail", err)
+		return 0, shared.RedisErr("limiter.fail", err)
 	}
 	ms, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
@@ -117,7 +118,7 @@ func (l *redisLimiter) Fail(ctx context.Context, key string) (time.Duration, err
 }
 
 func (l *redisLimiter) Reset(ctx context.Context, key string) error {
-	return redisErr("limiter.reset", l.rdb.Del(ctx, l.prefix+key).Err())
+	return shared.RedisErr("limiter.reset", l.rdb.Del(ctx, l.prefix+key).Err())
 }
 
 // memLimiter is the in-memory limiter for tests (under testing/synctest) and for running without

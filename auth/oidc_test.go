@@ -133,7 +133,7 @@ func TestOIDCCodeFlow(t *testing.T) {
 	_, sid := env.login(t, "demo@shop.local", "demo-Passw0rd!")
 	c := newOIDCClient(t, env)
 	c.cookie = sid
-	verifier := randomToken() + "-verifier"
+	verifier := shared.RandomToken() + "-verifier"
 
 	// Discovery names the issuer and every endpoint under it.
 	resp, body := c.send("GET", "/.well-known/openid-configuration", nil)
@@ -152,7 +152,7 @@ func TestOIDCCodeFlow(t *testing.T) {
 
 	// A wrong verifier fails, and burns the code.
 	code := c.code(verifier)
-	st, out := c.token(exchange(code, randomToken()+"-wrong-verifier"))
+	st, out := c.token(exchange(code, shared.RandomToken()+"-wrong-verifier"))
 	wantOAuthError(t, "wrong verifier", st, out, 400, "invalid_grant")
 	st, out = c.token(exchange(code, verifier))
 	wantOAuthError(t, "code after wrong verifier", st, out, 400, "invalid_grant")
@@ -245,7 +245,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"unknown grant type", url.Values{"grant_type": {"password"}}, nil, 400, "unsupported_grant_type"},
 		{"repeated parameter", url.Values{"grant_type": {"refresh_token", "refresh_token"}}, nil, 400, "invalid_request"},
 		{"code without verifier", url.Values{"grant_type": {"authorization_code"}, "client_id": {"storefront"}, "code": {"x"}, "redirect_uri": {storefrontRedirect}}, nil, 400, "invalid_request"},
-		{"unknown code", exchange("0123456789abcdef0123456789abcdef."+randomToken(), randomToken()), nil, 400, "invalid_grant"},
+		{"unknown code", exchange("0123456789abcdef0123456789abcdef."+shared.RandomToken(), shared.RandomToken()), nil, 400, "invalid_grant"},
 		{"unknown client", url.Values{"grant_type": {"authorization_code"}, "client_id": {"nope"}}, nil, 401, "invalid_client"},
 		{"unknown refresh token", refresh("garbage"), nil, 400, "invalid_grant"},
 		{"client_credentials ok", url.Values{"grant_type": {"client_credentials"}}, basic("internal-service", "service-secret-123"), 200, ""},
@@ -282,7 +282,7 @@ func TestAuthorizeErrors(t *testing.T) {
 	env := newTestEnv(t, func(cfg *Config, _ *deps) { cfg.LoginURL = "http://localhost:3000/login" })
 	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
 	_, sid := env.login(t, "u@example.com", "right-password")
-	v := randomToken()
+	v := shared.RandomToken()
 	tests := []struct {
 		name      string
 		target    string
@@ -344,7 +344,7 @@ func TestConsent(t *testing.T) {
 	env := newTestEnv(t)
 	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
 	_, sid := env.login(t, "u@example.com", "right-password")
-	verifier := randomToken()
+	verifier := shared.RandomToken()
 	target := authorizeQuery("demo-app", "http://127.0.0.1:8080/callback", verifier)
 	w := env.do(t, "GET", target, nil, "Cookie", "session_id="+sid)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "Allow demo-app") {

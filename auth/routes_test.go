@@ -39,7 +39,7 @@ func TestTokenScopes(t *testing.T) {
 	// flow runs /authorize (approving the consent page when there is one) and /token for clientID.
 	flow := func(clientID, redirect, scope string) map[string]any {
 		t.Helper()
-		verifier := randomToken()
+		verifier := shared.RandomToken()
 		target := authorizeQuery(clientID, redirect, verifier, "scope", scope)
 		w := env.do(t, "GET", target, nil, "Cookie", "session_id="+sid)
 		if w.Code == http.StatusOK {
@@ -94,7 +94,7 @@ func TestTokenScopes(t *testing.T) {
 	})
 	env2.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
 	_, sid2 := env2.login(t, "u@example.com", "right-password")
-	w = env2.do(t, "GET", authorizeQuery("narrow-app", "http://127.0.0.1:9/cb", randomToken(), "scope", "openid addresses"), nil,
+	w = env2.do(t, "GET", authorizeQuery("narrow-app", "http://127.0.0.1:9/cb", shared.RandomToken(), "scope", "openid addresses"), nil,
 		"Cookie", "session_id="+sid2)
 	if loc, _ := url.Parse(w.Header().Get("Location")); w.Code != http.StatusFound || loc.Query().Get("error") != "invalid_scope" {
 		t.Errorf("narrow-app asking for addresses: %d %s, want a redirect with invalid_scope", w.Code, w.Header().Get("Location"))

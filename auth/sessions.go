@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -52,17 +51,6 @@ var _ sessionStore = (*redisSessionStore)(nil)
 func sessKey(hash string) string       { return "auth:sess:" + hash }
 func userSessKey(userID string) string { return "auth:usess:" + userID }
 
-// redisErr maps go-redis errors: redis.Nil → ErrNotFound, anything else → ErrUnavailable.
-func redisErr(op string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, redis.Nil):
-		return fmt.Errorf("%s: %w", op, shared.ErrNotFound)
-	}
-	return fmt.Errorf("%s: %w: %v", op, shared.ErrUnavailable, err)
-}
-
 func (s *redisSessionStore) Create(ctx context.Context, sess session, idle time.Duration) error {
 	b, err := json.Marshal(sess)
 	if err != nil {
@@ -78,7 +66,7 @@ func (s *redisSessionStore) Create(ctx context.Context, sess session, idle time.
 		p.Expire(ctx, userSessKey(sess.UserID), time.Until(sess.ExpiresAt))
 		return nil
 	})
-	return redisErr("sessions.create", err)
+	return shared.RedisErr("sessions.create", err)
 }
 
 // touchScript reads a session and extends its TTL in one step, so a concurrent Delete cannot be
@@ -92,7 +80,7 @@ return v`)
 func (s *redisSessionStore) Touch(ctx context.Context, id string, idle time.Duration) (session, error) {
 	v, err := touchScript.Run(ctx, s.rdb, []string{sessKey(tokenHash(id))}, idle.Milliseconds()).Text()
 	if err != nil {
-		return session{}, redisErr("sessions.touch", err)
+		return session{}, shared.RedisErr("sessions.touch", err)
 	}
 	var sess session
 	if err := json.Unmarshal([]byte(v), &sess); err != nil {
@@ -112,7 +100,7 @@ func (s *redisSessionStore) Touch(ctx context.Context, id string, idle time.Dura
 }
 
 func (s *redisSessionStore) Delete(ctx context.Context, sid string) error {
-	return redisErr("sessions.delete", s.rdb.Del(ctx, sessKey(sid)).Err())
+	return shared.RedisErr("sessions.delete", s.rdb.Del(ctx, sessKey(sid)).Err())
 }
 
 // deleteUserScript removes every session in the user's index and the index, atomically.
@@ -126,7 +114,7 @@ return n`)
 func (s *redisSessionStore) DeleteUser(ctx context.Context, userID string) (int, error) {
 	n, err := deleteUserScript.Run(ctx, s.rdb, []string{userSessKey(userID)}, "auth:sess:").Int()
 	if err != nil {
-		return 0, redisErr("sessions.delete_user", err)
+		return 0, shared.RedisErr("sessions.delete_user", err)
 	}
 	return n, nil
 }

@@ -48,9 +48,9 @@ func testSessionStoreContract(t *testing.T, s sessionStore) {
 	ctx := context.Background()
 	user := "u-" + shared.NewID()
 	now := time.Now()
-	a := session{ID: randomToken(), UserID: user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	b := session{ID: randomToken(), UserID: user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	other := session{ID: randomToken(), UserID: "other-" + user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	a := session{ID: shared.RandomToken(), UserID: user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	b := session{ID: shared.RandomToken(), UserID: user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	other := session{ID: shared.RandomToken(), UserID: "other-" + user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	for _, x := range []session{a, b, other} {
 		if err := s.Create(ctx, x, time.Minute); err != nil {
 			t.Fatalf("Create: %v", err)
@@ -92,7 +92,7 @@ func TestMemSessionSlidingExpiry(t *testing.T) {
 		s := newMemSessionStore()
 		idle := 10 * time.Minute
 		now := time.Now()
-		sess := session{ID: randomToken(), UserID: "u", CreatedAt: now, ExpiresAt: now.Add(25 * time.Minute)}
+		sess := session{ID: shared.RandomToken(), UserID: "u", CreatedAt: now, ExpiresAt: now.Add(25 * time.Minute)}
 		s.Create(ctx, sess, idle)
 		for i := range 2 {
 			time.Sleep(9 * time.Minute)
@@ -104,7 +104,7 @@ func TestMemSessionSlidingExpiry(t *testing.T) {
 		if _, err := s.Touch(ctx, sess.ID, idle); !errors.Is(err, shared.ErrNotFound) {
 			t.Fatalf("Touch past absolute end: err = %v, want ErrNotFound", err)
 		}
-		idleOnly := session{ID: randomToken(), UserID: "u", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+		idleOnly := session{ID: shared.RandomToken(), UserID: "u", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
 		s.Create(ctx, idleOnly, idle)
 		time.Sleep(idle)
 		if _, err := s.Touch(ctx, idleOnly.ID, idle); !errors.Is(err, shared.ErrNotFound) {
@@ -143,7 +143,7 @@ func testGrantStoreContract(t *testing.T, s grantStore) {
 	if err != nil || c.ClientID != "c" || c.FamilyID != fam {
 		t.Fatalf("TakeCode = %+v, %v", c, err)
 	}
-	rt1 := fam + "." + randomToken()
+	rt1 := fam + "." + shared.RandomToken()
 	if err := s.StartFamily(ctx, g, rt1); err != nil {
 		t.Fatalf("StartFamily: %v", err)
 	}
@@ -166,17 +166,17 @@ func testGrantStoreContract(t *testing.T, s grantStore) {
 	if err != nil || got.UserID != user || got.FamilyID != fam || got.Scope != "openid" {
 		t.Fatalf("Peek = %+v, %v", got, err)
 	}
-	next := fam + "." + randomToken()
+	next := fam + "." + shared.RandomToken()
 	if got, err := s.Rotate(ctx, rt, next); err != nil || got.UserID != user {
 		t.Fatalf("Rotate = %+v, %v", got, err)
 	}
 	if _, err := s.Peek(ctx, next); err != nil {
 		t.Fatalf("Peek rotated-in token: %v", err)
 	}
-	if _, err := s.Rotate(ctx, rt, fam+"."+randomToken()); !errors.Is(err, errRefreshReused) {
+	if _, err := s.Rotate(ctx, rt, fam+"."+shared.RandomToken()); !errors.Is(err, errRefreshReused) {
 		t.Fatalf("Rotate used token: err = %v, want errRefreshReused", err)
 	}
-	if _, err := s.Rotate(ctx, next, fam+"."+randomToken()); !errors.Is(err, shared.ErrNotFound) {
+	if _, err := s.Rotate(ctx, next, fam+"."+shared.RandomToken()); !errors.Is(err, shared.ErrNotFound) {
 		t.Fatalf("Rotate after family revoked: err = %v, want ErrNotFound", err)
 	}
 	forged, _ := newFamilyToken()

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"time"
 
@@ -47,13 +45,6 @@ func (ti tokenIssuer) idToken(a account, clientID, nonce string, authTime time.T
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, Audience: jwt.ClaimStrings{clientID},
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}}
 	return ti.keys.sign(typID, c)
-}
-
-// randomToken returns 32 random bytes, base64url: session IDs, refresh tokens, codes.
-func randomToken() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // tokenHash is what stores keep instead of a secret token, so a leaked Redis dump holds no usable

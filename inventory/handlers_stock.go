@@ -39,12 +39,6 @@ const publicStockCacheControl = "public, max-age=30"
 
 // handleStockList serves GET /inventory?page=&limit=: a page of stock items ordered by SKU.
 func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
-	type response struct {
-		Items []StockItem `json:"items"`
-		Total int64       `json:"total"`
-		Page  int         `json:"page"`
-		Limit int         `json:"limit"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fields := map[string]string{}
 		page := intParam(r, "page", 1, 1, maxPage, fields)
@@ -59,7 +53,7 @@ func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", publicStockCacheControl)
-		shared.Encode(w, http.StatusOK, response{Items: items, Total: total, Page: page, Limit: limit})
+		shared.Encode(w, http.StatusOK, shared.Page[StockItem]{Items: items, Total: int(total), Page: page, Limit: limit})
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // Bounds on quantities, so no sum can overflow and no absurd number reaches the store.
@@ -121,26 +123,12 @@ func normalizeSKU(s string) (string, error) {
 	if len(s) == 0 || len(s) > 64 {
 		return "", fmt.Errorf("must be 1 to 64 characters")
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return "", fmt.Errorf("may hold only letters, digits, '.', '_' and '-'")
-		}
+	if !shared.IsWord(s, 64, "._-") {
+		return "", fmt.Errorf("may hold only letters, digits, '.', '_' and '-'")
 	}
 	return s, nil
 }
 
 // validOrderID reports whether id can be an order ID: 1 to 64 characters of A-Z a-z 0-9 _ -. Order IDs
 // become Mongo field names (holds.<order>), so '.' and '$' must never get through.
-func validOrderID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func validOrderID(id string) bool { return shared.IsWord(id, 64, "_-") }

@@ -59,7 +59,7 @@ func (u *upstream) getJSON(ctx context.Context, path string, header http.Header,
 	backoff := u.retryBackoff
 	var last error
 	for attempt := 1; attempt <= u.attempts; attempt++ {
-		if attempt > 1 && !sleepCtx(ctx, backoff) {
+		if attempt > 1 && !shared.SleepCtx(ctx, backoff) {
 			break
 		}
 		backoff *= 2
@@ -128,7 +128,7 @@ func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, err
 	if !p.Active {
 		return productInfo{}, fmt.Errorf("product %s inactive: %w", sku, shared.ErrNotFound)
 	}
-	cents, err := parseCents(p.Price.String())
+	cents, err := shared.ParseCents(p.Price.String())
 	if err != nil || len(p.Currency) != 3 {
 		return productInfo{}, fmt.Errorf("product %s: bad price %q %q: %w", sku, p.Price, p.Currency, shared.ErrUnavailable)
 	}
@@ -136,7 +136,7 @@ func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, err
 	if name == "" {
 		name = sku
 	}
-	return productInfo{SKU: sku, Name: name, PriceCents: cents, Currency: p.Currency}, nil
+	return productInfo{SKU: sku, Name: name, PriceCents: int64(cents), Currency: p.Currency}, nil
 }
 
 // httpAddressBook is the addressBook backed by user's GET /users/me/addresses/{id}, called with the
@@ -163,16 +163,4 @@ func (b *httpAddressBook) Address(ctx context.Context, authorization, id string)
 		return Address{}, fmt.Errorf("address %s: %w", id, err)
 	}
 	return a, nil
-}
-
-// sleepCtx sleeps d or until ctx ends; it reports whether the full sleep happened.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -100,7 +100,7 @@ type cancelRequest struct {
 }
 
 func (c cancelRequest) Valid(context.Context) map[string]string {
-	if len(c.Reason) > maxFieldLen || !printable(c.Reason) {
+	if len(c.Reason) > maxFieldLen || !shared.Printable(c.Reason, false) {
 		return map[string]string{"reason": fmt.Sprintf("must be at most %d printable characters", maxFieldLen)}
 	}
 	return nil
@@ -167,7 +167,7 @@ func (s statusRequest) Valid(context.Context) map[string]string {
 	if !validStatus(s.Status) {
 		f["status"] = "must be one of pending, confirmed, rejected, paid, cancelled, shipped, delivered"
 	}
-	if len(s.Reason) > maxFieldLen || !printable(s.Reason) {
+	if len(s.Reason) > maxFieldLen || !shared.Printable(s.Reason, false) {
 		f["reason"] = fmt.Sprintf("must be at most %d printable characters", maxFieldLen)
 	}
 	return f

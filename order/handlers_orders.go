@@ -54,7 +54,7 @@ func (r createOrderRequest) Valid(context.Context) map[string]string {
 		}
 		key := fmt.Sprintf("items[%d]", i)
 		switch {
-		case l.SKU == "" || len(l.SKU) > 64 || strings.TrimSpace(l.SKU) != l.SKU || !printable(l.SKU):
+		case l.SKU == "" || len(l.SKU) > 64 || strings.TrimSpace(l.SKU) != l.SKU || !shared.Printable(l.SKU, false):
 			f[key+".sku"] = "must be 1 to 64 printable characters"
 		case seen[l.SKU]:
 			f[key+".sku"] = "appears twice: put the whole quantity on one line"
@@ -73,7 +73,7 @@ func (r createOrderRequest) Valid(context.Context) map[string]string {
 		for k, v := range r.ShippingAddress.problems() {
 			f["shipping_address."+k] = v
 		}
-	case len(r.AddressID) > 128 || !printable(r.AddressID):
+	case len(r.AddressID) > 128 || !shared.Printable(r.AddressID, false):
 		f["address_id"] = "is not a valid address ID"
 	}
 	return f
@@ -87,21 +87,11 @@ func (a Address) problems() map[string]string {
 		switch {
 		case strings.TrimSpace(v) == "" && name != "state":
 			f[name] = "is required"
-		case len(v) > maxFieldLen || !printable(v):
+		case len(v) > maxFieldLen || !shared.Printable(v, false):
 			f[name] = fmt.Sprintf("must be at most %d printable characters", maxFieldLen)
 		}
 	}
 	return f
-}
-
-// printable reports whether s is valid UTF-8 without control characters.
-func printable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return false
-		}
-	}
-	return true
 }
 
 // parseCreateOrder decodes and validates a POST /orders body; every error is a 400 *shared.Error.
@@ -263,7 +253,7 @@ func (p pricing) build(r *http.Request, userID string, req createOrderRequest) (
 			return Order{}, shared.Invalid(map[string]string{"items": fmt.Sprintf("products are priced in different currencies (%s, %s): order them separately", o.Currency, info.Currency)})
 		}
 		o.Items[i] = Line{SKU: l.SKU, Name: info.Name, UnitPriceCents: info.PriceCents, Quantity: l.Quantity}
-		o.SubtotalCents += info.PriceCents * l.Quantity // ≤ maxCents × maxQuantity × maxLines: no overflow
+		o.SubtotalCents += info.PriceCents * l.Quantity // ≤ shared.MaxCents × maxQuantity × maxLines: no overflow
 	}
 	if o.SubtotalCents > maxCents {
 		return Order{}, shared.Invalid(map[string]string{"items": "order total is too large"})
@@ -273,22 +263,12 @@ func (p pricing) build(r *http.Request, userID string, req createOrderRequest) (
 	return o, nil
 }
 
-// validOrderID reports whether s looks like an ID this service made (32 lowercase hex digits), so
-// anything else is a 404 without a store round trip.
-func validOrderID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil && strings.ToLower(s) == s
-}
-
 // loadVisible returns order {id} of the request if the caller owns it or is an admin; otherwise
 // shared.ErrNotFound, so other users cannot even learn that it exists.
 func loadVisible(r *http.Request, store orderStore) (Order, shared.Identity, error) {
 	id, _ := shared.IdentityFrom(r.Context())
 	orderID := r.PathValue("id")
-	if !validOrderID(orderID) {
+	if !shared.ValidID(orderID) {
 		return Order{}, id, shared.Errorf(shared.CodeNotFound, "order not found")
 	}
 	o, err := store.Get(r.Context(), orderID)
@@ -314,12 +294,6 @@ func handleOrderGet(logger *slog.Logger, store orderStore) http.Handler {
 // handleOrderList serves GET /orders?status=&page=&limit=: the caller's orders, newest first; admins
 // see everyone's (optionally one user's with user_id=). page ≥ 1 (default 1), limit 1–100 (default 20).
 func handleOrderList(logger *slog.Logger, store orderStore) http.Handler {
-	type listResponse struct {
-		Items []orderView `json:"items"`
-		Total int64       `json:"total"`
-		Page  int         `json:"page"`
-		Limit int         `json:"limit"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := shared.IdentityFrom(r.Context())
 		q, fields := parseListQuery(r, id)
@@ -332,7 +306,7 @@ func handleOrderList(logger *slog.Logger, store orderStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		resp := listResponse{Items: make([]orderView, 0, len(orders)), Total: total, Page: q.Page, Limit: q.Limit}
+		resp := shared.Page[orderView]{Items: make([]orderView, 0, len(orders)), Total: int(total), Page: q.Page, Limit: q.Limit}
 		for _, o := range orders {
 			resp.Items = append(resp.Items, newOrderView(o))
 		}

@@ -28,7 +28,7 @@ func TestOrderCreate(t *testing.T) {
 		}
 	}
 	v := decodeView(t, body)
-	if hdr.Get("Location") != "/orders/"+v.ID || !validOrderID(v.ID) {
+	if hdr.Get("Location") != "/orders/"+v.ID || !shared.ValidID(v.ID) {
 		t.Errorf("Location = %q for id %q", hdr.Get("Location"), v.ID)
 	}
 	o, err := h.store.Get(context.Background(), v.ID)
@@ -81,6 +81,8 @@ func TestOrderCreateErrors(t *testing.T) {
 		{"both addresses", h.customer, "k", `{"items":` + line + `,"address_id":"addr-1","shipping_address":` + addrJSON + `}`, http.StatusBadRequest, "address_id"},
 		{"incomplete address", h.customer, "k", `{"items":` + line + `,"shipping_address":{"name":"x"}}`, http.StatusBadRequest, "shipping_address.street"},
 		{"operator in address", h.customer, "k", `{"items":` + line + `,"shipping_address":{"name":{"$ne":null}}}`, http.StatusBadRequest, ""},
+		{"C0 control in address", h.customer, "k", `{"items":` + line + `,"shipping_address":{"name":"a\u001bb","street":"s","city":"c","zip_code":"1","country":"US"}}`, http.StatusBadRequest, "shipping_address.name"},
+		{"C1 control in address", h.customer, "k", `{"items":` + line + `,"shipping_address":{"name":"a\u0085b","street":"s","city":"c","zip_code":"1","country":"US"}}`, http.StatusBadRequest, "shipping_address.name"},
 		{"unknown address id", h.customer, "k", `{"items":` + line + `,"address_id":"addr-9"}`, http.StatusBadRequest, "address_id"},
 		{"someone else's address", h.other, "k", `{"items":` + line + `,"address_id":"addr-1"}`, http.StatusBadRequest, "address_id"},
 	}

@@ -246,3 +246,13 @@ func newOrderEvent(o Order, status Status, reason string, at time.Time) (storedE
 func (se storedEvent) envelope(orderID string) shared.Event {
 	return shared.Event{ID: se.ID, Type: se.Type, Version: 1, OccurredAt: se.OccurredAt, AggregateID: orderID, Data: []byte(se.Data)}
 }
+
+// maxCents bounds every amount the service computes (100 billion in major units). Unit prices are at
+// most shared.MaxCents, so a subtotal (quantity ≤ maxQuantity, lines ≤ maxLines) never overflows int64
+// before it is checked against this bound.
+const maxCents = 10_000_000_000_000
+
+// taxCents is subtotal × bps / 10000 rounded half up, in integers.
+func taxCents(subtotal, bps int64) int64 {
+	return (subtotal*bps + 5000) / 10000
+}

@@ -1,22 +1,26 @@
 package main
 
-import "time"
+import (
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
 
 // lineView, paymentView and orderView are the order's JSON (ARCHITECTURE.md § JSON shapes).
 type lineView struct {
-	SKU       string `json:"sku"`
-	Name      string `json:"name"`
-	UnitPrice Cents  `json:"unit_price"`
-	Quantity  int64  `json:"quantity"`
-	LineTotal Cents  `json:"line_total"`
+	SKU       string       `json:"sku"`
+	Name      string       `json:"name"`
+	UnitPrice shared.Cents `json:"unit_price"`
+	Quantity  int64        `json:"quantity"`
+	LineTotal shared.Cents `json:"line_total"`
 }
 
 type paymentView struct {
-	Last4    string    `json:"last4"`
-	Brand    string    `json:"brand"`
-	Amount   Cents     `json:"amount"`
-	PaidAt   time.Time `json:"paid_at"`
-	Refunded bool      `json:"refunded"`
+	Last4    string       `json:"last4"`
+	Brand    string       `json:"brand"`
+	Amount   shared.Cents `json:"amount"`
+	PaidAt   time.Time    `json:"paid_at"`
+	Refunded bool         `json:"refunded"`
 }
 
 type orderView struct {
@@ -24,9 +28,9 @@ type orderView struct {
 	UserID               string       `json:"user_id"`
 	Status               Status       `json:"status"`
 	Items                []lineView   `json:"items"`
-	Subtotal             Cents        `json:"subtotal"`
-	Tax                  Cents        `json:"tax"`
-	Total                Cents        `json:"total"`
+	Subtotal             shared.Cents `json:"subtotal"`
+	Tax                  shared.Cents `json:"tax"`
+	Total                shared.Cents `json:"total"`
 	Currency             string       `json:"currency"`
 	ShippingAddress      Address      `json:"shipping_address"`
 	StatusReason         string       `json:"status_reason"`
@@ -38,13 +42,13 @@ type orderView struct {
 
 func newOrderView(o Order) orderView {
 	v := orderView{ID: o.ID, UserID: o.UserID, Status: o.Status, Items: make([]lineView, 0, len(o.Items)),
-		Subtotal: Cents(o.SubtotalCents), Tax: Cents(o.TaxCents), Total: Cents(o.TotalCents), Currency: o.Currency,
+		Subtotal: shared.Cents(o.SubtotalCents), Tax: shared.Cents(o.TaxCents), Total: shared.Cents(o.TotalCents), Currency: o.Currency,
 		ShippingAddress: o.Address, StatusReason: o.StatusReason, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	for _, l := range o.Items {
-		v.Items = append(v.Items, lineView{SKU: l.SKU, Name: l.Name, UnitPrice: Cents(l.UnitPriceCents), Quantity: l.Quantity, LineTotal: Cents(l.UnitPriceCents * l.Quantity)})
+		v.Items = append(v.Items, lineView{SKU: l.SKU, Name: l.Name, UnitPrice: shared.Cents(l.UnitPriceCents), Quantity: l.Quantity, LineTotal: shared.Cents(l.UnitPriceCents * l.Quantity)})
 	}
 	if p := o.Payment; p != nil {
-		v.Payment = &paymentView{Last4: p.Last4, Brand: p.Brand, Amount: Cents(p.AmountCents), PaidAt: p.PaidAt, Refunded: p.RefundID != ""}
+		v.Payment = &paymentView{Last4: p.Last4, Brand: p.Brand, Amount: shared.Cents(p.AmountCents), PaidAt: p.PaidAt, Refunded: p.RefundID != ""}
 	}
 	if o.Status == StatusConfirmed {
 		v.ReservationExpiresAt = o.ReservationExpiresAt

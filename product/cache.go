@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -18,56 +18,32 @@ const (
 	notFoundCacheControl = "public, max-age=10"
 )
 
-// writeCacheable answers a read: body (JSON) with Cache-Control cc, a strong ETag (a hash of the
-// body, so every instance computes the same one) and Last-Modified (when lastModified is not zero).
-// A matching If-None-Match gets 304. If-Modified-Since is honoured only when trustModified is set:
-// for lists the newest updated_at can go backwards (the newest product deleted), so only ETags are
-// safe there.
-func writeCacheable(w http.ResponseWriter, r *http.Request, cc string, body []byte, lastModified time.Time, trustModified bool) error {
+// writeCacheable answers a GET or HEAD read with body (JSON), Cache-Control cc, a strong ETag (the
+// first 128 bits of the body's SHA-256, so every instance computes the same one) and Last-Modified
+// when lastModified is not zero.
+//
+// The conditional and range rules are net/http's (http.ServeContent, RFC 9110 § 13): If-None-Match
+// (weak comparison, lists, "*") answers 304 without body, Content-Type or Last-Modified, and wins
+// over If-Modified-Since; If-Match and If-Unmodified-Since answer 412; Range answers 206. lastModified
+// is a validator only when trustModified is set: for lists the newest updated_at can go backwards
+// (the newest product deleted), so there Last-Modified is informative and only the ETag validates.
+func writeCacheable(w http.ResponseWriter, r *http.Request, cc string, body []byte, lastModified time.Time, trustModified bool) {
 	sum := sha256.Sum256(body)
 	var tag [2 + 2*16]byte
 	tag[0] = '"'
 	hex.Encode(tag[1:], sum[:16])
 	tag[len(tag)-1] = '"'
-	etag := string(tag[:])
 
 	h := w.Header()
 	h.Set("Cache-Control", cc)
-	h.Set("ETag", etag)
-	if !lastModified.IsZero() {
-		h.Set("Last-Modified", lastModified.UTC().Format(http.TimeFormat))
-	}
-	if notModified(r, etag, lastModified, trustModified) {
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
+	h.Set("Etag", string(tag[:]))
 	h.Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err := w.Write(body)
-	return err
-}
-
-// notModified applies RFC 9110 § 13.2.2: If-None-Match (weak comparison) wins; If-Modified-Since is
-// consulted only without it.
-func notModified(r *http.Request, etag string, lastModified time.Time, trustModified bool) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		for _, t := range strings.Split(inm, ",") {
-			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-			if t == "*" || t == etag {
-				return true
-			}
+	validator := lastModified
+	if !trustModified {
+		if !lastModified.IsZero() {
+			h.Set("Last-Modified", lastModified.UTC().Format(http.TimeFormat))
 		}
-		return false
+		validator = time.Time{}
 	}
-	if !trustModified || lastModified.IsZero() {
-		return false
-	}
-	ims, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
-	if err != nil {
-		return false
-	}
-	return !lastModified.Truncate(time.Second).After(ims)
+	http.ServeContent(w, r, "", validator, bytes.NewReader(body))
 }

@@ -190,7 +190,7 @@ func lookupForWrite(r *http.Request, store productStore, bySKU bool) (product, e
 		p, err = store.GetBySKU(r.Context(), sku)
 	} else {
 		id := r.PathValue("id")
-		if !validProductID(id) {
+		if !shared.ValidID(id) {
 			return p, shared.Invalid(map[string]string{"id": "must be a product ID (32 hex digits)"})
 		}
 		p, err = store.Get(r.Context(), id)

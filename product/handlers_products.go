@@ -43,7 +43,7 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 		q.Category = c
 	}
 	q.Q = strings.TrimSpace(v.Get("q"))
-	if len(q.Q) > maxQueryQ || !printable(q.Q, false) {
+	if len(q.Q) > maxQueryQ || !shared.Printable(q.Q, false) {
 		fields["q"] = fmt.Sprintf("must be text of at most %d characters", maxQueryQ)
 	}
 	for _, p := range []struct {
@@ -51,11 +51,11 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 		dst  *int64
 	}{{"minPrice", &q.MinCents}, {"maxPrice", &q.MaxCents}} {
 		if s := v.Get(p.name); s != "" {
-			c, err := parseMoney(s)
+			c, err := shared.ParseCents(s)
 			if err != nil {
 				fields[p.name] = err.Error()
 			}
-			*p.dst = c
+			*p.dst = int64(c)
 		}
 	}
 	if q.MaxCents > 0 && q.MinCents > q.MaxCents {
@@ -141,9 +141,7 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 		body = append(body, `,"limit":`...)
 		body = strconv.AppendInt(body, int64(q.Limit), 10)
 		body = append(body, "}\n"...)
-		if err := writeCacheable(w, r, cc, body, last, false); err != nil {
-			logger.WarnContext(r.Context(), "write product list", "err", err)
-		}
+		writeCacheable(w, r, cc, body, last, false)
 		if cap(body) <= 256<<10 {
 			*buf = body
 			bufs.Put(buf)
@@ -156,7 +154,7 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 func handleProductGet(logger *slog.Logger, store productStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if !validProductID(id) {
+		if !shared.ValidID(id) {
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"id": "must be a product ID (32 hex digits)"}))
 			return
 		}
@@ -210,9 +208,7 @@ func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p
 		return
 	}
 	body := append(viewOf(p).appendJSON(make([]byte, 0, 1024)), '\n')
-	if err := writeCacheable(w, r, cc, body, p.UpdatedAt, true); err != nil {
-		logger.WarnContext(r.Context(), "write product", "err", err)
-	}
+	writeCacheable(w, r, cc, body, p.UpdatedAt, true)
 }
 
 // handleCategories serves GET /categories: {"items":[{"name","count"}],"total"} over active products.
@@ -232,9 +228,7 @@ func handleCategories(logger *slog.Logger, store productStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		if err := writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{}, false); err != nil {
-			logger.WarnContext(r.Context(), "write categories", "err", err)
-		}
+		writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{}, false)
 	})
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/goshop/platform/shared"
 )
 
 // product is the catalog entry as stored. Price is integer cents; SKU is normalised (see normalizeSKU)
@@ -67,7 +69,7 @@ type productView struct {
 	SKU         string            `json:"sku"`
 	Name        string            `json:"name"`
 	Description string            `json:"description"`
-	Price       money             `json:"price"`
+	Price       shared.Cents      `json:"price"`
 	Currency    string            `json:"currency"`
 	Category    string            `json:"category"`
 	Images      []string          `json:"images"`
@@ -78,7 +80,7 @@ type productView struct {
 }
 
 func viewOf(p product) productView {
-	v := productView{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description, Price: money(p.PriceCents),
+	v := productView{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description, Price: shared.Cents(p.PriceCents),
 		Currency: p.Currency, Category: p.Category, Images: p.Images, Attributes: p.Attributes, Active: p.Active,
 		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
 	if v.Images == nil {
@@ -92,24 +94,22 @@ func viewOf(p product) productView {
 
 // Limits on product fields; each is reported as a field error when exceeded.
 const (
-	maxSKULen        = 64
-	maxNameLen       = 200
-	maxDescLen       = 5000
-	maxCategoryLen   = 50
-	maxImages        = 10
-	maxImageURLLen   = 2048
-	maxAttributes    = 50
-	maxAttrKeyLen    = 64
-	maxAttrValueLen  = 500
-	maxInitialStock  = 1_000_000
-	maxProductBody   = 64 << 10 // 64 KiB: ten image URLs and fifty attributes fit many times over
-	currencyDefault  = "USD"
-	productIDHexSize = 32
+	maxSKULen       = 64
+	maxNameLen      = 200
+	maxDescLen      = 5000
+	maxCategoryLen  = 50
+	maxImages       = 10
+	maxImageURLLen  = 2048
+	maxAttributes   = 50
+	maxAttrKeyLen   = 64
+	maxAttrValueLen = 500
+	maxInitialStock = 1_000_000
+	maxProductBody  = 64 << 10 // 64 KiB: ten image URLs and fifty attributes fit many times over
 )
 
 // productInput is the body of POST /products and PUT /products/{id|sku/{sku}}: the product JSON. The
 // read-only fields (id, created_at, updated_at) are accepted so a client may send back what it read;
-// id must then match the path. Price is kept as raw JSON so it is parsed exactly (parseMoney).
+// id must then match the path. Price is kept as raw JSON so it is parsed exactly (shared.ParseCents).
 type productInput struct {
 	ID          string            `json:"id"`
 	SKU         string            `json:"sku"`
@@ -146,31 +146,31 @@ func (in productInput) toProduct(create bool) (product, int64, map[string]string
 		fields["name"] = "is required"
 	case utf8.RuneCountInString(p.Name) > maxNameLen:
 		fields["name"] = fmt.Sprintf("must be at most %d characters", maxNameLen)
-	case !printable(p.Name, false):
+	case !shared.Printable(p.Name, false):
 		fields["name"] = "must be valid text without control characters"
 	}
 	p.Description = strings.TrimSpace(in.Description)
 	switch {
 	case utf8.RuneCountInString(p.Description) > maxDescLen:
 		fields["description"] = fmt.Sprintf("must be at most %d characters", maxDescLen)
-	case !printable(p.Description, true):
+	case !shared.Printable(p.Description, true):
 		fields["description"] = "must be valid text without control characters"
 	}
 	if len(in.Price) == 0 || string(in.Price) == "null" {
 		fields["price"] = "is required"
 	} else if in.Price[0] == '"' || in.Price[0] == '{' || in.Price[0] == '[' {
 		fields["price"] = "must be a JSON number such as 99.99"
-	} else if cents, err := parseMoney(string(in.Price)); err != nil {
+	} else if cents, err := shared.ParseCents(string(in.Price)); err != nil {
 		fields["price"] = err.Error()
 	} else if cents == 0 {
 		fields["price"] = "must be greater than 0"
 	} else {
-		p.PriceCents = cents
+		p.PriceCents = int64(cents)
 	}
 	p.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
 	if p.Currency == "" {
-		p.Currency = currencyDefault
-	} else if !currencies[p.Currency] {
+		p.Currency = shared.DefaultCurrency
+	} else if !shared.KnownCurrency(p.Currency) {
 		fields["currency"] = "must be one of USD, EUR, GBP"
 	}
 	cat, msg := normalizeCategory(in.Category)
@@ -200,7 +200,7 @@ func (in productInput) toProduct(create bool) (product, int64, map[string]string
 				fields["attributes"] = msg
 				break
 			}
-			if utf8.RuneCountInString(v) > maxAttrValueLen || !printable(v, false) {
+			if utf8.RuneCountInString(v) > maxAttrValueLen || !shared.Printable(v, false) {
 				fields["attributes."+k] = fmt.Sprintf("must be text of at most %d characters", maxAttrValueLen)
 				continue
 			}
@@ -230,57 +230,28 @@ func (in productInput) toProduct(create bool) (product, int64, map[string]string
 	return p, stock, nil
 }
 
-// normalizeSKU upper-cases and trims s and checks it is 1-64 characters of [A-Z0-9-]. It returns the
-// normal form and "" or a message saying what is wrong.
-func normalizeSKU(s string) (string, string) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if s == "" {
-		return "", "is required"
-	}
-	if len(s) > maxSKULen {
-		return "", fmt.Sprintf("must be at most %d characters", maxSKULen)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return "", "may hold only letters, digits and '-'"
-		}
-	}
-	return s, ""
-}
+// normalizeSKU upper-cases and trims s and checks it is 1-64 characters of [A-Z0-9-] (normalizeWord).
+func normalizeSKU(s string) (string, string) { return normalizeWord(s, strings.ToUpper, maxSKULen) }
 
 // normalizeCategory lower-cases and trims s and checks it is a slug of 1-50 characters of [a-z0-9-]
 // ("home-kitchen").
 func normalizeCategory(s string) (string, string) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
-		return "", "is required"
-	}
-	if len(s) > maxCategoryLen {
-		return "", fmt.Sprintf("must be at most %d characters", maxCategoryLen)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return "", "may hold only letters, digits and '-'"
-		}
-	}
-	return s, ""
+	return normalizeWord(s, strings.ToLower, maxCategoryLen)
 }
 
-// validProductID reports whether s has the shape of the IDs this service makes (shared.NewID: 32
-// lower-case hex digits), so a malformed path is a 400 before any store is asked.
-func validProductID(s string) bool {
-	if len(s) != productIDHexSize {
-		return false
+// normalizeWord trims s, maps its case with toCase and checks it is 1 to maxLen characters of
+// letters, digits and '-'. It returns the normal form and "" or the field message saying what is wrong.
+func normalizeWord(s string, toCase func(string) string, maxLen int) (string, string) {
+	s = toCase(strings.TrimSpace(s))
+	switch {
+	case s == "":
+		return "", "is required"
+	case len(s) > maxLen:
+		return "", fmt.Sprintf("must be at most %d characters", maxLen)
+	case !shared.IsWord(s, maxLen, "-"):
+		return "", "may hold only letters, digits and '-'"
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return s, ""
 }
 
 func checkImageURL(s string) string {
@@ -306,18 +277,4 @@ func checkAttrKey(k string) string {
 		}
 	}
 	return ""
-}
-
-// printable reports whether s is valid UTF-8 without control characters (newlines and tabs allowed
-// when multiline).
-func printable(s string, multiline bool) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
-			return false
-		}
-	}
-	return true
 }

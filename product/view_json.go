@@ -7,11 +7,11 @@ import (
 	"unicode/utf8"
 )
 
-// MarshalJSON encodes the product by appending, without reflection: the list endpoint is the hottest
-// path of the shop and encoding/json's reflection, map-key sorting and time formatting were a third
-// of its CPU. The output is byte-for-byte what encoding/json produces for the same struct (keys in
-// field order, attributes sorted by key, HTML-safe escaping, RFC 3339 times), which
-// TestProductViewJSON and FuzzProductViewJSON check, so ETags stay stable across versions.
+// MarshalJSON encodes the product by appending, without reflection, because the list endpoint is
+// the hottest path of the shop. The output is byte-for-byte what encoding/json produces for the same
+// struct (keys in field order, attributes sorted by key, HTML-safe escaping, RFC 3339 times), which
+// TestProductViewJSON, TestProductListJSON and FuzzProductViewJSON check, so ETags stay stable.
+// Measured gain on BenchmarkProductList: 1.6x requests per CPU-second, 224 → 101 allocs (docs/product.md).
 func (v productView) MarshalJSON() ([]byte, error) {
 	return v.appendJSON(make([]byte, 0, 512)), nil
 }
@@ -26,7 +26,7 @@ func (v productView) appendJSON(b []byte) []byte {
 	b = append(b, `,"description":`...)
 	b = appendJSONString(b, v.Description)
 	b = append(b, `,"price":`...)
-	b = appendMoney(b, int64(v.Price))
+	b, _ = v.Price.AppendText(b)
 	b = append(b, `,"currency":`...)
 	b = appendJSONString(b, v.Currency)
 	b = append(b, `,"category":`...)

@@ -1,6 +1,7 @@
 package shared
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -137,6 +138,6 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 // ErrorJSON returns the error body for code and message as bytes, for writers outside a handler
 // (the gateway's proxy error handler, a breaker's 503).
 func ErrorJSON(code, message, requestID string) []byte {
-	b, _ := jsonMarshal(errorBody{Error: errorPayload{Code: code, Message: message, RequestID: requestID}})
+	b, _ := json.Marshal(errorBody{Error: errorPayload{Code: code, Message: message, RequestID: requestID}})
 	return b
 }

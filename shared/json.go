@@ -22,7 +22,15 @@ type Validator interface {
 	Valid(ctx context.Context) map[string]string
 }
 
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+// Page is the platform's list shape (ARCHITECTURE.md § JSON shapes), written by the services and
+// read by their clients: {"items":[...],"total":N,"page":P,"limit":L}. Total counts every match, not
+// only the items of this page; Page starts at 1.
+type Page[T any] struct {
+	Items []T `json:"items"`
+	Total int `json:"total"`
+	Page  int `json:"page"`
+	Limit int `json:"limit"`
+}
 
 // Encode writes v as JSON with the status. An encoding error after the header is sent can only be
 // logged by the caller, so Encode marshals first and writes a 500 body when v cannot be encoded.

@@ -209,7 +209,7 @@ func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handl
 				return nil
 			}
 			logger.Warn("kafka fetch", "err", err)
-			if !sleepCtx(ctx, time.Second) {
+			if !SleepCtx(ctx, time.Second) {
 				return nil
 			}
 			continue
@@ -245,15 +245,16 @@ func handleWithRetry(ctx context.Context, logger *slog.Logger, max time.Duration
 			return true
 		}
 		logger.Warn("event handler failed, retrying", "type", e.Type, "id", e.ID, "attempt", attempt, "err", err, "backoff", backoff.String())
-		if !sleepCtx(ctx, backoff) {
+		if !SleepCtx(ctx, backoff) {
 			return false
 		}
 		backoff = min(backoff*2, max)
 	}
 }
 
-// sleepCtx sleeps d or until ctx ends; it reports whether the full sleep happened.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// SleepCtx sleeps d or until ctx ends; it reports whether the full sleep happened, so retry loops
+// stop waiting the moment their context is cancelled.
+func SleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

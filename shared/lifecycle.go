@@ -176,7 +176,7 @@ func Retry(ctx context.Context, logger *slog.Logger, what string, fn func(contex
 		}
 		wait := b.Next()
 		logger.Warn(what+" failed, retrying", "err", err, "retry_in", wait.String())
-		if !sleepCtx(ctx, wait) {
+		if !SleepCtx(ctx, wait) {
 			return ctx.Err()
 		}
 	}

@@ -2,6 +2,7 @@ package shared
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -72,4 +73,17 @@ func RedisURLWithDB(raw string, db int) (string, error) {
 // RedisPing is a readiness check for client.
 func RedisPing(client *redis.Client) func(context.Context) error {
 	return func(ctx context.Context) error { return client.Ping(ctx).Err() }
+}
+
+// RedisErr translates go-redis errors into the package sentinels, as MongoErr does for MongoDB:
+// redis.Nil (no such key) → ErrNotFound, any other failure → ErrUnavailable (Redis down, slow or
+// refusing), nil → nil. op prefixes the message ("sessions.create").
+func RedisErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redis.Nil):
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
 }

@@ -53,17 +53,33 @@ func TestAdminProducts(t *testing.T) {
 	if bad.status != http.StatusBadRequest {
 		t.Errorf("POST /admin/products invalid: status = %d, want 400", bad.status)
 	}
+	// Prices follow the platform's one parser (shared.ParseCents) after trimming what people type.
+	for _, price := range []string{"0", "-0", "-1", "0.005", "1e-3", "1e999999", "10000000.01", "abc", "0x10", "1,5", ".5", "5.", strings.Repeat("9", 80)} {
+		p := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {"Thing"}, "sku": {"THING-1"}, "price": {price}, "category": {"toys"}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Price must be an amount") {
+			t.Errorf("POST /admin/products price %q: status = %d, want 400 with the price message", price, p.status)
+		}
+	}
+	if n := len(gw.calls("POST /product/products")); n != 0 {
+		t.Fatalf("invalid prices reached the API %d times", n)
+	}
+	if p := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {"Thing"}, "sku": {"THING-1"}, "price": {" 19.990 "}, "category": {"toys"}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST /admin/products price \" 19.990 \": status = %d, want 303", p.status)
+	} else if calls := gw.calls("POST /product/products"); len(calls) != 1 || !strings.Contains(calls[0].Body, `"price":19.99,`) {
+		t.Errorf("POST /admin/products price \" 19.990 \": API calls %+v, want one with price 19.99", calls)
+	}
+
 	form := url.Values{"name": {"Teapot"}, "sku": {"TEA-1"}, "price": {"24.50"}, "currency": {"usd"}, "category": {"kitchen"}, "stock": {"7"}, "active": {"1"}, "description": {"Brews tea."}, "images": {"https://img.example/teapot.jpg"}}
 	if p := b.submit("/admin/products/new", "/admin/products", form); p.status != http.StatusSeeOther || location(p) != "/admin/products" {
 		t.Fatalf("POST /admin/products: status = %d, Location %q\n%s", p.status, location(p), p.body)
 	}
 	calls := gw.calls("POST /product/products")
 	var sent map[string]any
-	dec := json.NewDecoder(strings.NewReader(calls[0].Body))
+	dec := json.NewDecoder(strings.NewReader(calls[len(calls)-1].Body))
 	dec.UseNumber()
 	dec.Decode(&sent)
 	if sent["price"] != json.Number("24.50") || sent["stock"] != json.Number("7") || sent["currency"] != "USD" || sent["active"] != true {
-		t.Errorf("create body = %s, want price 24.50, stock 7, USD, active", calls[0].Body)
+		t.Errorf("create body = %s, want price 24.50, stock 7, USD, active", calls[len(calls)-1].Body)
 	}
 	if p := b.submit("/admin/products/new", "/admin/products", form); p.status != http.StatusConflict || !strings.Contains(p.body, "already exists") {
 		t.Errorf("POST /admin/products duplicate SKU: status = %d, want 409 with the API's field message", p.status)

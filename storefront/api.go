@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // The API's JSON shapes (ARCHITECTURE.md), with only the fields the pages use. Amounts stay
@@ -27,12 +29,7 @@ type product struct {
 	CreatedAt   time.Time         `json:"created_at"`
 }
 
-type productList struct {
-	Items []product `json:"items"`
-	Total int       `json:"total"`
-	Page  int       `json:"page"`
-	Limit int       `json:"limit"`
-}
+type productList = shared.Page[product]
 
 type stockItem struct {
 	SKU               string    `json:"sku"`
@@ -43,12 +40,7 @@ type stockItem struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 }
 
-type stockList struct {
-	Items []stockItem `json:"items"`
-	Total int         `json:"total"`
-	Page  int         `json:"page"`
-	Limit int         `json:"limit"`
-}
+type stockList = shared.Page[stockItem]
 
 type address struct {
 	ID        string `json:"id,omitempty"`
@@ -93,13 +85,6 @@ func (o order) Units() int {
 	return n
 }
 
-type orderList struct {
-	Items []order `json:"items"`
-	Total int     `json:"total"`
-	Page  int     `json:"page"`
-	Limit int     `json:"limit"`
-}
-
 type apiUser struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
@@ -107,13 +92,6 @@ type apiUser struct {
 	Role      string    `json:"role"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
-}
-
-type userList struct {
-	Items []apiUser `json:"items"`
-	Total int       `json:"total"`
-	Page  int       `json:"page"`
-	Limit int       `json:"limit"`
 }
 
 // catalogQuery is the catalog's filter, mirrored in the page URL so it is shareable.
@@ -159,18 +137,18 @@ func parseCatalogQuery(v url.Values) catalogQuery {
 	if !validSort(q.Sort) {
 		q.Sort = ""
 	}
-	if _, err := parseCents(v.Get("minPrice")); err == nil {
-		q.MinPrice = strings.TrimSpace(v.Get("minPrice"))
-	}
-	if _, err := parseCents(v.Get("maxPrice")); err == nil {
-		q.MaxPrice = strings.TrimSpace(v.Get("maxPrice"))
+	for key, dst := range map[string]*string{"minPrice": &q.MinPrice, "maxPrice": &q.MaxPrice} {
+		s := strings.TrimSpace(v.Get(key)) // typed by people: spaces around the number are a slip
+		if _, err := shared.ParseCents(s); err == nil {
+			*dst = s
+		}
 	}
 	if p, err := strconv.Atoi(v.Get("page")); err == nil && p > 0 && p <= 10000 {
 		q.Page = p
 	}
 	// A reversed range is a slip, not an error: swap it.
-	lo, errLo := parseCents(q.MinPrice)
-	hi, errHi := parseCents(q.MaxPrice)
+	lo, errLo := shared.ParseCents(q.MinPrice)
+	hi, errHi := shared.ParseCents(q.MaxPrice)
 	if errLo == nil && errHi == nil && lo > hi {
 		q.MinPrice, q.MaxPrice = q.MaxPrice, q.MinPrice
 	}

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/goshop/platform/shared"
+
 // The cart lives in the visitor's server-side session (sessionStore: Redis DB 6, a hash SKU →
 // quantity). It holds SKUs and quantities only; names and prices are read from the catalog when the
 // cart is shown, and the order service prices the order itself.
@@ -28,15 +30,4 @@ func (c cart) count() int {
 }
 
 // validSKU accepts 1–64 characters of letters, digits, '-', '_' and '.'.
-func validSKU(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
+func validSKU(s string) bool { return shared.IsWord(s, 64, "-_.") }

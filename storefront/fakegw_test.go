@@ -131,7 +131,7 @@ func (g *fakeGateway) signedIn(u apiUser) *authState {
 // (Chromium) that cannot sign in through the form.
 func signedInSession(tb testing.TB, store sessionStore, gw *fakeGateway, u apiUser) string {
 	tb.Helper()
-	sid := newSessionID()
+	sid := shared.RandomToken()
 	b, _ := json.Marshal(gw.signedIn(u))
 	if err := store.SetValue(context.Background(), sid, valueAuth, string(b)); err != nil {
 		tb.Fatal(err)

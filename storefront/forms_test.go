@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/goshop/platform/shared"
 )
 
 // TestCSRF: every POST form is refused without this browser's token, with another browser's token,
@@ -89,7 +91,7 @@ func TestLoginFlow(t *testing.T) {
 		t.Errorf("login body = %s", logins[1].Body)
 	}
 	sess := b.cookie(cookieSession)
-	if sess == nil || !validSessionID(sess.Value) {
+	if sess == nil || !shared.ValidRandomToken(sess.Value) {
 		t.Fatalf("%s cookie = %v, want a 43-character random session ID", cookieSession, sess)
 	}
 	for _, c := range b.client.Jar.Cookies(mustURL(t, srv.URL)) {
@@ -213,7 +215,7 @@ func TestCart(t *testing.T) {
 	// A made-up session ID is an empty cart, not someone else's.
 	u, _ := url.Parse(srv.URL)
 	c := b.cookie(cookieSession)
-	c.Value = newSessionID()
+	c.Value = shared.RandomToken()
 	b.client.Jar.SetCookies(u, []*http.Cookie{c})
 	if p := b.get("/cart"); !strings.Contains(p.body, "Your cart is empty") {
 		t.Error("GET /cart with an unknown session ID: want an empty cart")

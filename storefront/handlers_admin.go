@@ -12,9 +12,8 @@ import (
 
 type adminProductsView struct {
 	layout
+	pagerLinks
 	Products []productCard
-	PrevURL  string
-	NextURL  string
 	Total    int
 }
 
@@ -27,8 +26,8 @@ func handleAdminProducts(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminProductsView{layout: s.newLayout(w, r, "Products"), Products: s.cardsWithStock(r.Context(), list.Items), Total: list.Total}
-		view.PrevURL, view.NextURL = pager("/admin/products", page, list.Total, list.Limit)
+		view := adminProductsView{layout: s.newLayout(w, r, "Products"), pagerLinks: pager("/admin/products", page, list.Total, list.Limit),
+			Products: s.cardsWithStock(r.Context(), list.Items), Total: list.Total}
 		s.render(w, r, http.StatusOK, "admin_products.html", view)
 	})
 }
@@ -90,10 +89,10 @@ func (f productForm) body(isNew bool) (productBody, map[string]string) {
 	if len(f.Description) > 5000 {
 		errs["description"] = "Description is too long."
 	}
-	if c, err := parseCents(f.Price); err != nil || c == 0 {
+	if c, err := shared.ParseCents(strings.TrimSpace(f.Price)); err != nil || c == 0 {
 		errs["price"] = "Price must be an amount like 19.99, above zero."
 	} else {
-		b.Price = centsNumber(c)
+		b.Price = json.Number(c.String())
 	}
 	if b.Currency == "" {
 		b.Currency = "USD"
@@ -179,22 +178,31 @@ func handleAdminProductCreate(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.saveProduct(w, r, "") })
 }
 
+// adminProduct reads, as the caller, the product of an admin product page, inactive ones included;
+// when it returns false the error page has been written.
+func (s *site) adminProduct(w http.ResponseWriter, r *http.Request) (product, bool) {
+	id, ok := s.idParam(w, r, "product")
+	if !ok {
+		return product{}, false
+	}
+	p, err := s.gw.getProduct(r.Context(), s.accessToken(r), id, true)
+	if err != nil {
+		s.renderError(w, r, err)
+		return product{}, false
+	}
+	return p, true
+}
+
 func handleAdminProductEdit(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
-			return
-		}
-		p, err := s.gw.getProduct(r.Context(), s.accessToken(r), id, true)
-		if err != nil {
-			s.renderError(w, r, err)
+		p, ok := s.adminProduct(w, r)
+		if !ok {
 			return
 		}
 		form := productForm{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description, Price: string(p.Price),
 			Currency: p.Currency, Category: p.Category, Images: strings.Join(p.Images, "\n"), Active: p.Active}
-		if c, ok := numberCents(p.Price); ok {
-			form.Price = formatDecimal(c)
+		if c, err := shared.ParseCents(string(p.Price)); err == nil {
+			form.Price = c.String()
 		}
 		view := adminProductFormView{layout: s.newLayout(w, r, "Edit "+p.Name), Form: form}
 		s.render(w, r, http.StatusOK, "admin_product_form.html", view)
@@ -203,9 +211,8 @@ func handleAdminProductEdit(s *site) http.Handler {
 
 func handleAdminProductUpdate(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+		id, ok := s.idParam(w, r, "product")
+		if !ok {
 			return
 		}
 		s.saveProduct(w, r, id)
@@ -221,14 +228,8 @@ type adminProductDeleteView struct {
 // dialog, and a one-click delete in a long list is too easy to hit.
 func handleAdminProductDeleteConfirm(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
-			return
-		}
-		p, err := s.gw.getProduct(r.Context(), s.accessToken(r), id, true)
-		if err != nil {
-			s.renderError(w, r, err)
+		p, ok := s.adminProduct(w, r)
+		if !ok {
 			return
 		}
 		s.render(w, r, http.StatusOK, "admin_product_delete.html", adminProductDeleteView{layout: s.newLayout(w, r, "Delete "+p.Name), Product: p})
@@ -237,16 +238,10 @@ func handleAdminProductDeleteConfirm(s *site) http.Handler {
 
 func handleAdminProductDelete(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
+		id, ok := s.idParam(w, r, "product")
+		if !ok {
 			return
 		}
-		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id), token: s.accessToken(r)}); err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "deleted")
-		redirect(w, r, "/admin/products")
+		s.act(w, r, call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id)}, "deleted", "/admin/products")
 	})
 }

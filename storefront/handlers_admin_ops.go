@@ -11,26 +11,22 @@ import (
 
 type adminInventoryView struct {
 	layout
-	Items   []stockView
-	Raw     []stockItem
-	PrevURL string
-	NextURL string
+	pagerLinks
+	Items []stockView
+	Raw   []stockItem
 }
 
 func handleAdminInventory(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		var list stockList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/inventory/inventory?limit=50&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
+		items, links, err := fetchPage[stockItem](s, r, "/inventory/inventory?limit=50", "/admin/inventory")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminInventoryView{layout: s.newLayout(w, r, "Inventory"), Raw: list.Items}
-		for _, it := range list.Items {
+		view := adminInventoryView{layout: s.newLayout(w, r, "Inventory"), pagerLinks: links, Raw: items}
+		for _, it := range items {
 			view.Items = append(view.Items, newStockView(it.SKU, map[string]stockItem{it.SKU: it}))
 		}
-		view.PrevURL, view.NextURL = pager("/admin/inventory", page, list.Total, list.Limit)
 		s.render(w, r, http.StatusOK, "admin_inventory.html", view)
 	})
 }
@@ -51,14 +47,8 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 		if reason == "" {
 			reason = "manual adjustment"
 		}
-		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
-			token: s.accessToken(r), body: adjustRequest{Delta: delta, Reason: reason}})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "adjusted")
-		redirect(w, r, "/admin/inventory")
+		s.act(w, r, call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
+			body: adjustRequest{Delta: delta, Reason: reason}}, "adjusted", "/admin/inventory")
 	})
 }
 
@@ -76,25 +66,21 @@ type adminOrderRow struct {
 
 type adminOrdersView struct {
 	layout
-	Orders  []adminOrderRow
-	PrevURL string
-	NextURL string
+	pagerLinks
+	Orders []adminOrderRow
 }
 
 func handleAdminOrders(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		var list orderList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
+		orders, links, err := fetchPage[order](s, r, "/order/orders?limit=20", "/admin/orders")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminOrdersView{layout: s.newLayout(w, r, "Orders")}
-		for _, o := range list.Items {
+		view := adminOrdersView{layout: s.newLayout(w, r, "Orders"), pagerLinks: links}
+		for _, o := range orders {
 			view.Orders = append(view.Orders, adminOrderRow{order: o, Next: nextStatuses[o.Status]})
 		}
-		view.PrevURL, view.NextURL = pager("/admin/orders", page, list.Total, list.Limit)
 		s.render(w, r, http.StatusOK, "admin_orders.html", view)
 	})
 }
@@ -112,35 +98,25 @@ func handleAdminOrderStatus(s *site) http.Handler {
 			s.renderError(w, r, badForm("Choose one of the offered statuses."))
 			return
 		}
-		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
-			token: s.accessToken(r), body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "status")
-		redirect(w, r, "/admin/orders")
+		s.act(w, r, call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
+			body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}}, "status", "/admin/orders")
 	})
 }
 
 type adminUsersView struct {
 	layout
-	Users   []apiUser
-	PrevURL string
-	NextURL string
+	pagerLinks
+	Users []apiUser
 }
 
 func handleAdminUsers(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		var list userList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
+		users, links, err := fetchPage[apiUser](s, r, "/user/users?limit=20", "/admin/users")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminUsersView{layout: s.newLayout(w, r, "Users"), Users: list.Items}
-		view.PrevURL, view.NextURL = pager("/admin/users", page, list.Total, list.Limit)
+		view := adminUsersView{layout: s.newLayout(w, r, "Users"), pagerLinks: links, Users: users}
 		s.render(w, r, http.StatusOK, "admin_users.html", view)
 	})
 }
@@ -160,13 +136,7 @@ func handleAdminUserStatus(s *site) http.Handler {
 			s.renderError(w, r, badForm("You cannot suspend yourself."))
 			return
 		}
-		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status",
-			token: s.accessToken(r), body: statusRequest{Status: status}})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "status")
-		redirect(w, r, "/admin/users")
+		s.act(w, r, call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status", body: statusRequest{Status: status}},
+			"status", "/admin/users")
 	})
 }

@@ -30,15 +30,25 @@ var addressFields = []struct{ Name, Label string }{
 	{"zip_code", "ZIP / postal code"}, {"country", "Country"},
 }
 
+// cartToOrder returns the visitor's cart for checkout. When the cart cannot be read it renders the
+// error, when it is empty it redirects to emptyTo, and in both cases returns false.
+func (s *site) cartToOrder(w http.ResponseWriter, r *http.Request, emptyTo string) (cart, bool) {
+	c, err := s.readCart(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return cart{}, false
+	}
+	if len(c.Lines) == 0 {
+		redirect(w, r, emptyTo)
+		return cart{}, false
+	}
+	return c, true
+}
+
 func handleCheckout(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.readCart(r)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		if len(c.Lines) == 0 {
-			redirect(w, r, "/cart")
+		c, ok := s.cartToOrder(w, r, "/cart")
+		if !ok {
 			return
 		}
 		u, _ := s.user(r)
@@ -91,15 +101,10 @@ func handleCheckoutPost(s *site) http.Handler {
 		AddressID       string      `json:"address_id,omitempty"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.readCart(r)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		if len(c.Lines) == 0 {
-			// Most likely the second click of a double submit that arrived after the first emptied
-			// the cart: the order exists, so show the orders rather than an empty cart.
-			redirect(w, r, "/orders")
+		// An empty cart is most likely the second click of a double submit that arrived after the
+		// first emptied it: the order exists, so show the orders rather than an empty cart.
+		c, ok := s.cartToOrder(w, r, "/orders")
+		if !ok {
 			return
 		}
 		key := r.PostFormValue("idempotency_key")
@@ -125,7 +130,7 @@ func handleCheckoutPost(s *site) http.Handler {
 			return
 		}
 		var created order
-		_, err = s.gw.do(r.Context(), call{
+		_, err := s.gw.do(r.Context(), call{
 			method: http.MethodPost, path: "/order/orders", token: s.accessToken(r),
 			body: req, header: map[string]string{"Idempotency-Key": key}, out: &created,
 		})
@@ -170,9 +175,8 @@ func handleCheckoutPost(s *site) http.Handler {
 
 type ordersView struct {
 	layout
-	Orders  []order
-	PrevURL string
-	NextURL string
+	pagerLinks
+	Orders []order
 }
 
 // pageParam reads ?page=, 1 when absent or malformed.
@@ -184,31 +188,47 @@ func pageParam(r *http.Request) int {
 	return p
 }
 
-// pager returns the previous and next page links of a list at page.
-func pager(path string, page, total, limit int) (prev, next string) {
+// pagerLinks are the previous and next page links of a list page; views of lists embed it for the
+// "pager" template.
+type pagerLinks struct {
+	PrevURL string
+	NextURL string
+}
+
+// pager returns the links around page of the list at path, which shows limit items of total.
+func pager(path string, page, total, limit int) pagerLinks {
 	if limit <= 0 {
 		limit = 20
 	}
+	var l pagerLinks
 	if page > 1 {
-		prev = path + "?page=" + strconv.Itoa(page-1)
+		l.PrevURL = path + "?page=" + strconv.Itoa(page-1)
 	}
 	if page*limit < total {
-		next = path + "?page=" + strconv.Itoa(page+1)
+		l.NextURL = path + "?page=" + strconv.Itoa(page+1)
 	}
-	return prev, next
+	return l
+}
+
+// fetchPage reads, as the caller, the page the request asks for (pageParam) of an API list: GET api,
+// which carries its own ?limit=, with &page= added. The links point at the storefront list at path.
+func fetchPage[T any](s *site, r *http.Request, api, path string) ([]T, pagerLinks, error) {
+	page := pageParam(r)
+	var list shared.Page[T]
+	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: api + "&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list}); err != nil {
+		return nil, pagerLinks{}, err
+	}
+	return list.Items, pager(path, page, list.Total, list.Limit), nil
 }
 
 func handleOrders(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		var list orderList
-		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders?limit=20&page=" + strconv.Itoa(page), token: s.accessToken(r), out: &list})
+		orders, links, err := fetchPage[order](s, r, "/order/orders?limit=20", "/orders")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		view := ordersView{layout: s.newLayout(w, r, "My orders"), Orders: list.Items}
-		view.PrevURL, view.NextURL = pager("/orders", page, list.Total, list.Limit)
+		view := ordersView{layout: s.newLayout(w, r, "My orders"), pagerLinks: links, Orders: orders}
 		s.render(w, r, http.StatusOK, "orders.html", view)
 	})
 }
@@ -260,11 +280,21 @@ func shortID(s string) string {
 
 func validID(id string) bool { return id != "" && len(id) <= 128 && !strings.ContainsAny(id, "/?#") }
 
+// idParam returns the {id} of a page about one thing (noun: "order", "product", ...); for one that
+// cannot be an ID it answers 404 "No such <noun>." and returns false.
+func (s *site) idParam(w http.ResponseWriter, r *http.Request, noun string) (string, bool) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such " + noun + "."})
+		return "", false
+	}
+	return id, true
+}
+
 func handleOrder(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+		id, ok := s.idParam(w, r, "order")
+		if !ok {
 			return
 		}
 		s.renderOrder(w, r, http.StatusOK, id, payForm{}, "")
@@ -281,9 +311,8 @@ func handleOrderPay(s *site) http.Handler {
 		CVC        string `json:"cvc"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+		id, ok := s.idParam(w, r, "order")
+		if !ok {
 			return
 		}
 		pf := payForm{
@@ -327,18 +356,11 @@ func handleOrderPay(s *site) http.Handler {
 
 func handleOrderCancel(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such order."})
+		id, ok := s.idParam(w, r, "order")
+		if !ok {
 			return
 		}
-		_, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/cancel",
-			token: s.accessToken(r), body: struct{}{}})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.flash(w, "cancelled")
-		redirect(w, r, "/orders/"+url.PathEscape(id))
+		s.act(w, r, call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/cancel", body: struct{}{}},
+			"cancelled", "/orders/"+url.PathEscape(id))
 	})
 }

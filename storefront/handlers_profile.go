@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/goshop/platform/shared"
 )
 
 // profile is the user service's GET /user/users/me, with the fields the account page shows.
@@ -109,9 +107,8 @@ func handleAddressCreate(s *site) http.Handler {
 
 func handleAddressDelete(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if !validID(id) {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such address."})
+		id, ok := s.idParam(w, r, "address")
+		if !ok {
 			return
 		}
 		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/user/users/me/addresses/" + url.PathEscape(id), token: s.accessToken(r)}); err != nil {

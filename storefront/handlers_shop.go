@@ -266,20 +266,20 @@ func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) 
 		skus = append(skus, row.SKU)
 	}
 	stock, _ := s.gw.stockBySKU(ctx, skus)
-	var total int64
+	var total shared.Cents
 	currency := ""
 	for i := range rows {
 		rows[i].Stock = newStockView(rows[i].SKU, stock)
 		if !rows[i].Found {
 			continue
 		}
-		cents, _ := numberCents(rows[i].Product.Price)
-		line := cents * int64(rows[i].Qty)
+		cents, _ := shared.ParseCents(string(rows[i].Product.Price))
+		line := cents * shared.Cents(rows[i].Qty)
 		total += line
 		currency = rows[i].Product.Currency
-		rows[i].LineTotal = formatCents(line, currency)
+		rows[i].LineTotal = shared.Money{Amount: line, Currency: currency}.String()
 	}
-	return rows, formatCents(total, currency), nil
+	return rows, shared.Money{Amount: total, Currency: currency}.String(), nil
 }
 
 func handleCart(s *site) http.Handler {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -49,13 +48,6 @@ type pendingLogin struct {
 	AuthSession string `json:"auth_session"`
 }
 
-// randomToken returns 32 random bytes, base64url (43 characters): state and PKCE verifier.
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 // pkceChallenge is the S256 challenge of verifier (RFC 7636 §4.2).
 func pkceChallenge(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))
@@ -83,7 +75,7 @@ func (s *site) startSignIn(w http.ResponseWriter, r *http.Request, email, passwo
 	if authSession == "" {
 		return "", &apiError{Status: http.StatusBadGateway, Code: shared.CodeUnavailable, Message: "Sign-in is temporarily unavailable. Please try again."}
 	}
-	p := pendingLogin{State: randomToken(), Verifier: randomToken(), Next: safeNext(next), Flash: flash, Created: time.Now(), AuthSession: authSession}
+	p := pendingLogin{State: shared.RandomToken(), Verifier: shared.RandomToken(), Next: safeNext(next), Flash: flash, Created: time.Now(), AuthSession: authSession}
 	b, _ := json.Marshal(p)
 	sid := s.ensureSession(w, r)
 	if err := s.store.SetValue(ctx, sid, valueLogin, string(b)); err != nil {

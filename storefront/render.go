@@ -77,8 +77,18 @@ func (p product) Image() string {
 	return ""
 }
 
+// moneyText renders an API amount (a JSON number kept as text) for people, "$1,234.50"; text that is
+// not an amount (shared.ParseCents) is shown as it is.
+func moneyText(n json.Number, currency string) string {
+	c, err := shared.ParseCents(string(n))
+	if err != nil {
+		return string(n)
+	}
+	return shared.Money{Amount: c, Currency: currency}.String()
+}
+
 var templateFuncs = template.FuncMap{
-	"money":     formatMoney,
+	"money":     moneyText,
 	"hasPrefix": strings.HasPrefix,
 	"date": func(t time.Time) string {
 		if t.IsZero() {
@@ -208,6 +218,19 @@ func (s *site) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	view := errorView{layout: s.newLayout(w, r, heading), Status: ae.Status, Heading: heading, Message: ae.Message, APIRef: ae.RequestID}
 	s.render(w, r, ae.Status, "error.html", view)
+}
+
+// act makes the API call c of a form post as the caller (c.token is set here). When it succeeds it
+// sets the flash and redirects to the page at to, so the message shows there once; otherwise it
+// renders the error page.
+func (s *site) act(w http.ResponseWriter, r *http.Request, c call, flash, to string) {
+	c.token = s.accessToken(r)
+	if _, err := s.gw.do(r.Context(), c); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.flash(w, flash)
+	redirect(w, r, to)
 }
 
 // redirect answers a form post or a guard with 303 See Other, so a reload never re-posts.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -47,28 +46,12 @@ func visitorFrom(ctx context.Context) *visitor {
 	return v
 }
 
-// newSessionID returns a fresh session ID: 32 random bytes, base64url.
-func newSessionID() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// validSessionID accepts what newSessionID makes: 43 base64url characters.
-func validSessionID(s string) bool {
-	if len(s) != 43 {
-		return false
-	}
-	_, err := base64.RawURLEncoding.DecodeString(s)
-	return err == nil
-}
-
 // ensureSession returns the visitor's session ID, starting a session (and setting its cookie) when the
 // visitor has none yet. Nothing is stored until the session is written to.
 func (s *site) ensureSession(w http.ResponseWriter, r *http.Request) string {
 	v := visitorFrom(r.Context())
 	if v.sid == "" {
-		v.sid = newSessionID()
+		v.sid = shared.RandomToken()
 		s.setSessionCookie(w, v.sid)
 	}
 	return v.sid
@@ -162,7 +145,7 @@ func (s *site) withVisitor(next http.Handler) http.Handler {
 		if c, err := r.Cookie(cookieCSRF); err == nil && len(c.Value) == 32 {
 			v.csrfKey = c.Value
 		}
-		if c, err := r.Cookie(cookieSession); err == nil && validSessionID(c.Value) {
+		if c, err := r.Cookie(cookieSession); err == nil && shared.ValidRandomToken(c.Value) {
 			v.sid = c.Value
 		}
 		ctx := withClientIP(context.WithValue(r.Context(), visitorKey{}, v), r.RemoteAddr)

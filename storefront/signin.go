@@ -234,7 +234,7 @@ func (s *site) userinfo(ctx context.Context, token string) (apiUser, error) {
 // could have been handed by someone else, is retired), carrying the cart over, with a new CSRF key.
 func (s *site) signIn(w http.ResponseWriter, r *http.Request, a *authState) error {
 	v := visitorFrom(r.Context())
-	sid := newSessionID()
+	sid := shared.RandomToken()
 	if v.sid != "" {
 		old, err := s.storedAuth(r.Context(), v.sid)
 		if err != nil {

@@ -127,7 +127,7 @@ func TestRedisDown(t *testing.T) {
 	t.Cleanup(srv.Close)
 	b := newBrowser(t, srv)
 	// A returning visitor: the browser already holds a session ID.
-	b.client.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: cookieSession, Value: newSessionID()}})
+	b.client.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: cookieSession, Value: shared.RandomToken()}})
 
 	for _, path := range []string{"/", "/products", "/products/p02"} {
 		if p := b.get(path); p.status != http.StatusOK {
@@ -187,7 +187,7 @@ func TestAuthCallback(t *testing.T) {
 		status int
 	}{
 		{"bad state", func(t *testing.T, _ *fakeGateway, _ *browser, u *url.URL) string {
-			return with(u, "state", randomToken())
+			return with(u, "state", shared.RandomToken())
 		}, http.StatusBadRequest},
 		{"missing state", func(t *testing.T, _ *fakeGateway, _ *browser, u *url.URL) string { return with(u, "state", "") }, http.StatusBadRequest},
 		{"wrong iss", func(t *testing.T, _ *fakeGateway, _ *browser, u *url.URL) string {
@@ -289,7 +289,7 @@ func TestRefreshWaitsForOtherInstance(t *testing.T) {
 		ctx := context.Background()
 		store := newMemSessionStore()
 		s := &site{store: store, logger: slog.New(slog.DiscardHandler)}
-		sid := newSessionID()
+		sid := shared.RandomToken()
 		old := &authState{AccessToken: "at-old", RefreshToken: "rt-old", Expiry: time.Now().Add(30 * time.Second), User: fakeCustomer}
 		if err := s.saveAuth(ctx, sid, old); err != nil {
 			t.Fatal(err)

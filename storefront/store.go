@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -72,14 +71,6 @@ func redisKeys(sid string) (values, cartKey string) {
 	return "sf:s:" + k, "sf:c:" + k
 }
 
-// redisErr wraps every go-redis failure as unavailable, with the operation's name.
-func redisErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("sessions.%s: %w: %v", op, shared.ErrUnavailable, err)
-}
-
 // readSliding reads the hash read and slides the TTL of both of a session's hashes, in one
 // transaction.
 func (s *redisSessionStore) readSliding(ctx context.Context, op, read, other string) (map[string]string, error) {
@@ -91,7 +82,7 @@ func (s *redisSessionStore) readSliding(ctx context.Context, op, read, other str
 		return nil
 	})
 	if err != nil {
-		return nil, redisErr(op, err)
+		return nil, shared.RedisErr("sessions."+op, err)
 	}
 	return get.Val(), nil
 }
@@ -147,7 +138,7 @@ func (s *redisSessionStore) changeLine(ctx context.Context, op, sid, sku string,
 	vk, ck := redisKeys(sid)
 	n, err := cartScript.Run(ctx, s.rdb, []string{ck, vk}, sku, qty, mode, maxQuantity, maxCartLines, sessionTTL.Milliseconds()).Int()
 	if err != nil {
-		return redisErr(op, err)
+		return shared.RedisErr("sessions."+op, err)
 	}
 	if n < 0 {
 		return errCartFull
@@ -165,7 +156,7 @@ func (s *redisSessionStore) SetCartLine(ctx context.Context, sid, sku string, qt
 
 func (s *redisSessionStore) ClearCart(ctx context.Context, sid string) error {
 	_, ck := redisKeys(sid)
-	return redisErr("clearCart", s.rdb.Del(ctx, ck).Err())
+	return shared.RedisErr("sessions.clearCart", s.rdb.Del(ctx, ck).Err())
 }
 
 func (s *redisSessionStore) Values(ctx context.Context, sid string) (map[string]string, error) {
@@ -184,7 +175,7 @@ func (s *redisSessionStore) SetValue(ctx context.Context, sid, name, value strin
 		}
 		return nil
 	})
-	return redisErr("setValue", err)
+	return shared.RedisErr("sessions.setValue", err)
 }
 
 // rotateScript renames both hashes of a session. KEYS: old values, old cart, new values, new cart.
@@ -202,19 +193,19 @@ return 1
 func (s *redisSessionStore) Rotate(ctx context.Context, from, to string) error {
 	fv, fc := redisKeys(from)
 	tv, tc := redisKeys(to)
-	return redisErr("rotate", rotateScript.Run(ctx, s.rdb, []string{fv, fc, tv, tc}, sessionTTL.Milliseconds()).Err())
+	return shared.RedisErr("sessions.rotate", rotateScript.Run(ctx, s.rdb, []string{fv, fc, tv, tc}, sessionTTL.Milliseconds()).Err())
 }
 
 func (s *redisSessionStore) Delete(ctx context.Context, sid string) error {
 	vk, ck := redisKeys(sid)
-	return redisErr("delete", s.rdb.Del(ctx, vk, ck).Err())
+	return shared.RedisErr("sessions.delete", s.rdb.Del(ctx, vk, ck).Err())
 }
 
 func (s *redisSessionStore) Lock(ctx context.Context, sid, name string, ttl time.Duration) (bool, error) {
 	ok, err := s.rdb.SetNX(ctx, "sf:l:"+sessionKey(sid)+":"+name, "1", ttl).Result()
-	return ok, redisErr("lock", err)
+	return ok, shared.RedisErr("sessions.lock", err)
 }
 
 func (s *redisSessionStore) Unlock(ctx context.Context, sid, name string) error {
-	return redisErr("unlock", s.rdb.Del(ctx, "sf:l:"+sessionKey(sid)+":"+name).Err())
+	return shared.RedisErr("sessions.unlock", s.rdb.Del(ctx, "sf:l:"+sessionKey(sid)+":"+name).Err())
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared/sharedtest"
+
+	"github.com/goshop/platform/shared"
 )
 
 // redisStoreForTest returns a Redis-backed store on REDIS_TEST_URL, or nil when it is unset. Nothing
@@ -35,7 +37,7 @@ func TestSessionStore(t *testing.T) {
 			t.Parallel()
 			testSessionStoreContract(t, rs)
 			// The TTL slides on every read, and the keys are a hash of the session ID.
-			sid := newSessionID()
+			sid := shared.RandomToken()
 			ctx := context.Background()
 			if err := rs.AddToCart(ctx, sid, "SKU-1", 1); err != nil {
 				t.Fatal(err)
@@ -57,7 +59,7 @@ func TestSessionStore(t *testing.T) {
 
 func testSessionStoreContract(t *testing.T, s sessionStore) {
 	ctx := context.Background()
-	sid := newSessionID()
+	sid := shared.RandomToken()
 	mustCart := func(sid string) cart {
 		t.Helper()
 		c, err := s.Cart(ctx, sid)
@@ -107,7 +109,7 @@ func testSessionStoreContract(t *testing.T, s sessionStore) {
 	}
 
 	// Line limit: a new line past maxCartLines is refused, existing lines still change.
-	full := newSessionID()
+	full := shared.RandomToken()
 	for i := range maxCartLines {
 		if err := s.AddToCart(ctx, full, fmt.Sprintf("SKU-%02d", i), 1); err != nil {
 			t.Fatalf("line %d: %v", i, err)
@@ -124,7 +126,7 @@ func testSessionStoreContract(t *testing.T, s sessionStore) {
 	}
 
 	// Two tabs adding at once: every add counts.
-	tabs := newSessionID()
+	tabs := shared.RandomToken()
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
@@ -154,7 +156,7 @@ func testSessionStoreContract(t *testing.T, s sessionStore) {
 	s.SetValue(ctx, sid, "auth", "y")
 
 	// Rotate moves cart and values; the old ID is empty afterwards.
-	to := newSessionID()
+	to := shared.RandomToken()
 	if err := s.Rotate(ctx, sid, to); err != nil {
 		t.Fatalf("Rotate: %v", err)
 	}
@@ -170,7 +172,7 @@ func testSessionStoreContract(t *testing.T, s sessionStore) {
 	if v, _ := s.Values(ctx, sid); len(v) != 0 {
 		t.Fatalf("old session still has values after Rotate: %v", v)
 	}
-	if err := s.Rotate(ctx, newSessionID(), newSessionID()); err != nil {
+	if err := s.Rotate(ctx, shared.RandomToken(), shared.RandomToken()); err != nil {
 		t.Fatalf("Rotate of an empty session: %v", err)
 	}
 
@@ -210,7 +212,7 @@ func TestMemSessionTTL(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		s := newMemSessionStore()
-		sid := newSessionID()
+		sid := shared.RandomToken()
 		s.AddToCart(ctx, sid, "SKU-1", 1)
 		time.Sleep(sessionTTL - time.Second)
 		if c, _ := s.Cart(ctx, sid); len(c.Lines) != 1 {

@@ -147,12 +147,7 @@ func deleteAddress(p *Profile, id string) error {
 }
 
 // addressList is the answer of GET /users/me/addresses, in the platform's list shape.
-type addressList struct {
-	Items []Address `json:"items"`
-	Total int       `json:"total"`
-	Page  int       `json:"page"`
-	Limit int       `json:"limit"`
-}
+type addressList = shared.Page[Address]
 
 // handleAddressList answers GET /users/me/addresses: every address of the caller, in the order added.
 func handleAddressList(logger *slog.Logger, profiles profileStore) http.Handler {
@@ -197,14 +192,8 @@ func handleAddressGet(logger *slog.Logger, profiles profileStore) http.Handler {
 // the caller already has maxAddresses.
 func handleAddressCreate(logger *slog.Logger, profiles profileStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := shared.Decode[addressFields](w, r)
-		if err != nil {
-			shared.WriteError(w, r, logger, err)
-			return
-		}
-		id := caller(r)
-		if _, err := ensureProfile(r.Context(), profiles, id); err != nil {
-			shared.WriteError(w, r, logger, err)
+		body, id, ok := decodeForCaller[addressFields](w, r, logger, profiles)
+		if !ok {
 			return
 		}
 		a := Address{ID: shared.NewID(), Name: body.Name, Street: body.Street, City: body.City,

@@ -11,12 +11,7 @@ import (
 )
 
 // userList is the answer of GET /users.
-type userList struct {
-	Items []profileView `json:"items"`
-	Total int64         `json:"total"`
-	Page  int           `json:"page"`
-	Limit int           `json:"limit"`
-}
+type userList = shared.Page[profileView]
 
 // handleUserList answers GET /users (admin): ?page=&limit= (≤100), ?status=active|suspended, ?q= on
 // email and name.
@@ -36,7 +31,7 @@ func handleUserList(logger *slog.Logger, profiles profileStore) http.Handler {
 		for _, p := range ps {
 			items = append(items, viewProfile(p))
 		}
-		shared.Encode(w, http.StatusOK, userList{Items: items, Total: total, Page: f.Page, Limit: f.Limit})
+		shared.Encode(w, http.StatusOK, userList{Items: items, Total: int(total), Page: f.Page, Limit: f.Limit})
 	})
 }
 

@@ -38,7 +38,7 @@ func TestUserList(t *testing.T) {
 	tests := []struct {
 		query       string
 		ids         []string
-		total       int64
+		total       int
 		page, limit int
 	}{
 		{"", []string{"u1", "u2", "u3"}, 3, 1, 20},

@@ -54,6 +54,22 @@ func ensureProfile(ctx context.Context, profiles profileStore, id shared.Identit
 	return profiles.Get(ctx, id.UserID)
 }
 
+// decodeForCaller decodes a request body of type T about the caller's own profile and makes sure
+// that profile exists (ensureProfile). When it returns false the error has been written.
+func decodeForCaller[T any](w http.ResponseWriter, r *http.Request, logger *slog.Logger, profiles profileStore) (T, shared.Identity, bool) {
+	body, err := shared.Decode[T](w, r)
+	if err != nil {
+		shared.WriteError(w, r, logger, err)
+		return body, shared.Identity{}, false
+	}
+	id := caller(r)
+	if _, err := ensureProfile(r.Context(), profiles, id); err != nil {
+		shared.WriteError(w, r, logger, err)
+		return body, id, false
+	}
+	return body, id, true
+}
+
 // handleMeGet answers GET /users/me: the caller's profile, created on first sight.
 func handleMeGet(logger *slog.Logger, profiles profileStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,14 +153,8 @@ func (b *profilePatch) apply(p *Profile, now time.Time, byAdmin bool) error {
 // user.updated through the outbox.
 func handleMePatch(logger *slog.Logger, profiles profileStore, kick func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := shared.Decode[profilePatch](w, r)
-		if err != nil {
-			shared.WriteError(w, r, logger, err)
-			return
-		}
-		id := caller(r)
-		if _, err := ensureProfile(r.Context(), profiles, id); err != nil {
-			shared.WriteError(w, r, logger, err)
+		body, id, ok := decodeForCaller[profilePatch](w, r, logger, profiles)
+		if !ok {
 			return
 		}
 		patchProfile(w, r, logger, profiles, kick, id.UserID, &body, false)

@@ -93,6 +93,19 @@ func (p Profile) clone() Profile {
 	return p
 }
 
+// updated is the state an Update stores: a copy of p changed by fn, with the ID kept, the version one
+// up and HasPending set from the outbox. fn's error is returned as it is.
+func (p Profile) updated(fn func(*Profile) error) (Profile, error) {
+	next := p.clone()
+	if err := fn(&next); err != nil {
+		return Profile{}, err
+	}
+	next.ID = p.ID
+	next.Version = p.Version + 1
+	next.HasPending = len(next.Outbox) > 0
+	return next, nil
+}
+
 // listFilter selects profiles for the admin list. Status "" means any; Q matches a case-insensitive
 // substring of the email or the name. Page starts at 1.
 type listFilter struct {
@@ -168,13 +181,10 @@ func (s *mongoProfileStore) Update(ctx context.Context, id string, fn func(*Prof
 		if err != nil {
 			return Profile{}, fmt.Errorf("profiles.update: %w", err)
 		}
-		next := cur.clone()
-		if err := fn(&next); err != nil {
+		next, err := cur.updated(fn)
+		if err != nil {
 			return Profile{}, err
 		}
-		next.ID = cur.ID
-		next.Version = cur.Version + 1
-		next.HasPending = len(next.Outbox) > 0
 		res, err := s.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: cur.Version}}, next)
 		if err != nil {
 			return Profile{}, shared.MongoErr("profiles.update", err)

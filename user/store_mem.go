@@ -55,13 +55,10 @@ func (s *memProfileStore) Update(_ context.Context, id string, fn func(*Profile)
 	if !ok {
 		return Profile{}, fmt.Errorf("profiles.update: %w", shared.ErrNotFound)
 	}
-	next := cur.clone()
-	if err := fn(&next); err != nil {
+	next, err := cur.updated(fn)
+	if err != nil {
 		return Profile{}, err
 	}
-	next.ID = cur.ID
-	next.Version = cur.Version + 1
-	next.HasPending = len(next.Outbox) > 0
 	s.profiles[id] = next.clone()
 	return next, nil
 }

@@ -4,8 +4,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/goshop/platform/shared"
 )
 
 // Limits of user input.
@@ -30,18 +31,7 @@ var currencies = map[string]bool{
 
 // validID reports whether s can be a user or address ID: 1 to 128 characters of [A-Za-z0-9._-]. Path
 // values failing it are answered 404 without touching the store.
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
+func validID(s string) bool { return shared.IsWord(s, 128, "-_.") }
 
 // cleanText trims s and checks it is valid UTF-8 without control characters, of at most max runes and,
 // when required, not empty. It returns the cleaned text or a message for the field.
@@ -55,10 +45,8 @@ func cleanText(s string, max int, required bool) (string, string) {
 	case utf8.RuneCountInString(s) > max:
 		return "", "must be at most " + strconv.Itoa(max) + " characters"
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return "", "must not contain control characters"
-		}
+	if !shared.Printable(s, false) {
+		return "", "must not contain control characters"
 	}
 	return s, ""
 }

@@ -1,0 +1,87 @@
+package shared
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestIsWord(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		s     string
+		max   int
+		punct string
+		want  bool
+	}{
+		{"SKU-1", 64, "-", true},
+		{"sku_1.a", 64, "-_.", true},
+		{"Z", 1, "", true},
+		{"", 64, "-", false},
+		{strings.Repeat("A", 65), 64, "-", false},
+		{strings.Repeat("A", 64), 64, "-", true},
+		{"a.b", 64, "-", false},
+		{"$where", 64, "-_", false},
+		{"a b", 64, "-", false},
+		{"a/b", 128, "-_.", false},
+		{"é", 64, "-", false},
+		{"A\x00", 64, "-", false},
+		{"a%2e", 64, "-", false},
+	}
+	for _, tt := range tests {
+		if got := IsWord(tt.s, tt.max, tt.punct); got != tt.want {
+			t.Errorf("IsWord(%q, %d, %q) = %v, want %v", tt.s, tt.max, tt.punct, got, tt.want)
+		}
+	}
+}
+
+func TestValidID(t *testing.T) {
+	t.Parallel()
+	if id := NewID(); !ValidID(id) {
+		t.Errorf("ValidID(NewID() = %q) = false", id)
+	}
+	for _, s := range []string{"", "0123456789abcdef0123456789abcde", "0123456789ABCDEF0123456789abcdef",
+		"0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0", "../3456789abcdef0123456789abcdef"} {
+		if ValidID(s) {
+			t.Errorf("ValidID(%q) = true, want false", s)
+		}
+	}
+}
+
+func TestRandomToken(t *testing.T) {
+	t.Parallel()
+	a, b := RandomToken(), RandomToken()
+	if len(a) != RandomTokenLen || a == b || !ValidRandomToken(a) {
+		t.Fatalf("RandomToken() = %q, %q: want two different valid tokens of %d characters", a, b, RandomTokenLen)
+	}
+	for _, s := range []string{"", a[:42], a + "A", a[:42] + "=", a[:42] + "+", a[:42] + "/"} {
+		if ValidRandomToken(s) {
+			t.Errorf("ValidRandomToken(%q) = true, want false", s)
+		}
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		s         string
+		multiline bool
+		want      bool
+	}{
+		{"Blue Mug", false, true},
+		{"é 漢字 😀 \u2028", false, true},
+		{"", false, true},
+		{"a\nb", false, false},
+		{"a\nb\r\n\tc", true, true},
+		{"a\x00b", true, false},
+		{"a\x1bb", true, false},
+		{"a\x7fb", false, false},
+		{"a\u0085b", true, false}, // C1 control (NEL)
+		{"a\xffb", false, false},
+		{"\xed\xa0\x80", false, false}, // a UTF-16 surrogate, invalid in UTF-8
+	}
+	for _, tt := range tests {
+		if got := Printable(tt.s, tt.multiline); got != tt.want {
+			t.Errorf("Printable(%q, %v) = %v, want %v", tt.s, tt.multiline, got, tt.want)
+		}
+	}
+}
