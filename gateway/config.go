@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -63,8 +62,9 @@ type Config struct {
 	AuthRateLimit rateSpec
 	// UserRateLimit is the budget per credential (bearer token or session cookie).
 	UserRateLimit rateSpec
-	// TrustedProxies are the peers whose X-Forwarded-For names the client (default none).
-	TrustedProxies []netip.Prefix
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Forwarded-Proto / X-Real-IP are believed
+	// (TRUSTED_PROXIES, default loopback: see shared.DefaultTrustedProxies).
+	TrustedProxies shared.TrustedProxies
 	// CacheRoutes is the cache table (cacheRoute, defaultCacheRoutes), with each row's TTL from its
 	// GATEWAY_CACHE_<ROUTE>_TTL (0 drops the row). CacheStale is how long an expired entry is kept
 	// for stale-if-error. Default 5 min.
@@ -170,7 +170,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		L1Entries:         env.Int("GATEWAY_CACHE_L1_ENTRIES", 4096, 0, math.MaxInt),
 		L1TTL:             env.Duration("GATEWAY_CACHE_L1_TTL", 2*time.Second, 0, forever),
 		CacheStatuses:     shared.EnvParse(env, "GATEWAY_CACHE_STATUSES", "list of statuses", "200,301,404", parseCacheStatuses),
-		TrustedProxies:    env.Prefixes("GATEWAY_TRUSTED_PROXIES", ""),
+		TrustedProxies:    shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
 	}
 	cfg.CacheRoutes = loadCacheRoutes(func(name string, def time.Duration) time.Duration { return env.Duration(name, def, 0, forever) },
 		cfg.CacheStatuses, cfg.CacheNegative)

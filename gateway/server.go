@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -75,16 +74,16 @@ func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *
 func newStack(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, logger, cfg, metrics, ready, gw)
-	return shared.Stack(logger, metrics, mux, hsts(cfg.TrustedProxies), cors(cfg.AllowedOrigins))
+	return shared.Stack(logger, metrics, mux, hsts(cfg.TrustedProxies), shared.SecureCookies(cfg.TrustedProxies), cors(cfg.AllowedOrigins))
 }
 
 // hsts adds Strict-Transport-Security (two years, subdomains) to answers to HTTPS requests: served
 // over TLS here, or arriving from a trusted proxy that says X-Forwarded-Proto: https. Over plain
 // HTTP the header would be ignored by browsers anyway, and a client cannot fake the proxy's word.
-func hsts(trusted []netip.Prefix) func(http.Handler) http.Handler {
+func hsts(trusted shared.TrustedProxies) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isHTTPS(r, trusted) {
+			if trusted.IsHTTPS(r) {
 				w.Header()["Strict-Transport-Security"] = hstsValue
 			}
 			next.ServeHTTP(w, r)
@@ -94,11 +93,6 @@ func hsts(trusted []netip.Prefix) func(http.Handler) http.Handler {
 
 // hstsValue is Strict-Transport-Security's value, shared by every response that carries it.
 var hstsValue = []string{"max-age=63072000; includeSubDomains"}
-
-// isHTTPS reports whether r reached the shop over TLS: here, or at a trusted proxy in front.
-func isHTTPS(r *http.Request, trusted []netip.Prefix) bool {
-	return r.TLS != nil || (strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") && peerTrusted(r, trusted))
-}
 
 // bodyLimit refuses request bodies over max bytes: at once when Content-Length says so, else when the
 // proxy reads past the limit (the ErrorHandler turns that into the same 400).

@@ -228,12 +228,6 @@ func (s *Stack) env(p Program, port int) []string {
 	if p.Name == "storefront" {
 		env = append(env, fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)))
 	}
-	if p.Name == "gateway" {
-		// The storefront calls the gateway for every visitor from 127.0.0.1 and says who the visitor is
-		// in X-Forwarded-For; without trusting it all shoppers would share one rate-limit budget. On one
-		// machine that also trusts curl's X-Forwarded-For: fine for development, not for production.
-		env = append(env, "GATEWAY_TRUSTED_PROXIES=127.0.0.1/32")
-	}
 	if p.Mongo {
 		env = append(env, "MONGO_URI="+s.mongo, "MONGO_DB="+p.Name)
 	}
