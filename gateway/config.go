@@ -52,8 +52,11 @@ type Config struct {
 	// UpstreamTransport is "direct" (default: bodiless plain-HTTP requests on connTransport, the rest
 	// on http.Transport) or "std" (everything on http.Transport).
 	UpstreamTransport string
-	// MaxBody is the request body limit. Default 1 MiB.
-	MaxBody int64
+	// MaxBody is the request body limit of every service but auth (GATEWAY_MAX_BODY_BYTES, default
+	// 1 MiB); AuthMaxBody auth's (GATEWAY_AUTH_MAX_BODY_BYTES, default 64 KiB: its requests are
+	// credentials and small forms).
+	MaxBody     int64
+	AuthMaxBody int64
 	// AllowedOrigins are the browser origins CORS allows, with credentials (host:port or full origin).
 	AllowedOrigins []string
 	// RateLimit is the per-client-IP budget for every proxied request; AuthRateLimit the stricter one
@@ -160,6 +163,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		BreakerFailures:   env.Int("GATEWAY_BREAKER_FAILURES", 5, 1, math.MaxInt),
 		BreakerTimeout:    env.Duration("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, positive, forever),
 		MaxBody:           env.Int64("GATEWAY_MAX_BODY_BYTES", 1<<20, 1, math.MaxInt64),
+		AuthMaxBody:       env.Int64("GATEWAY_AUTH_MAX_BODY_BYTES", 64<<10, 1, math.MaxInt64),
 		AllowedOrigins:    env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
 		RateLimit:         rate("GATEWAY_RATE_LIMIT", "50/s:200"),
 		AuthRateLimit:     rate("GATEWAY_AUTH_RATE_LIMIT", "20/m:30"),

@@ -22,7 +22,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	for _, service := range gw.services {
 		mux.Handle("/"+service+"/",
 			gw.limiter.limit(
-				bodyLimit(cfg.MaxBody,
+				bodyLimit(cfg.maxBody(service),
 					gw.sessions.identity(
 						gw.cache.handle(service, gw.proxies[service])))))
 	}

@@ -94,21 +94,6 @@ func hsts(trusted shared.TrustedProxies) func(http.Handler) http.Handler {
 // hstsValue is Strict-Transport-Security's value, shared by every response that carries it.
 var hstsValue = []string{"max-age=63072000; includeSubDomains"}
 
-// bodyLimit refuses request bodies over max bytes: at once when Content-Length says so, else when the
-// proxy reads past the limit (the ErrorHandler turns that into the same 400).
-func bodyLimit(max int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			shared.WriteError(w, r, nil, shared.Errorf(shared.CodeInvalid, "request body is larger than %d bytes", max))
-			return
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, max)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // cors answers preflights and sets the CORS response headers for allowed origins only, with
 // credentials (the session cookie). allowed holds host:port pairs or full origins.
 func cors(allowed []string) func(http.Handler) http.Handler {
