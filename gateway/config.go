@@ -57,7 +57,8 @@ type Config struct {
 	// credentials and small forms).
 	MaxBody     int64
 	AuthMaxBody int64
-	// AllowedOrigins are the browser origins CORS allows, with credentials (host:port or full origin).
+	// AllowedOrigins are the browser origins CORS allows, with credentials, and whose pages may send
+	// cookie-authenticated writes (host:port or full origin).
 	AllowedOrigins []string
 	// RateLimit is the per-client-IP budget for every proxied request; AuthRateLimit the stricter one
 	// for POST /auth/login and /auth/register. The zero value (env "off") disables a limit.
@@ -179,6 +180,9 @@ func readConfig(env *shared.Env) (Config, error) {
 	cfg.CacheRoutes = loadCacheRoutes(func(name string, def time.Duration) time.Duration { return env.Duration(name, def, 0, forever) },
 		cfg.CacheStatuses, cfg.CacheNegative)
 	cfg.InstanceID = env.InstanceID("GATEWAY_INSTANCE_ID", cfg.Addr)
+	if _, err := newCrossSiteGuard(cfg.AllowedOrigins); err != nil {
+		env.Errorf("ALLOWED_ORIGINS", "%v", err)
+	}
 	for _, s := range serviceDefaults {
 		urls := shared.EnvParse(env, strings.ToUpper(s.name)+"_SERVICE_URLS", "list of instance urls", s.url, parseInstanceURLs)
 		cfg.Services = append(cfg.Services, ServiceConfig{Name: s.name, URLs: urls})

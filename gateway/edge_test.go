@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -114,6 +117,136 @@ func TestBodyLimits(t *testing.T) {
 		}
 		if up.calls.Load() != before {
 			t.Errorf("%s %s with %d bytes: the upstream got the request", tc.method, tc.path, tc.size)
+		}
+	}
+}
+
+// routePattern matches a state-changing route registration in a service's source.
+var routePattern = regexp.MustCompile(`mux\.Handle(?:Func)?\("(POST|PUT|PATCH|DELETE) (/[^"]*)"`)
+
+// unsafeRoutes lists every state-changing route of the services behind the gateway, read from their
+// sources (so a new route is covered without editing a test), as "METHOD /service/path" with path
+// values filled in.
+func unsafeRoutes(tb testing.TB) []string {
+	tb.Helper()
+	var routes []string
+	for _, s := range serviceDefaults {
+		files, err := filepath.Glob(filepath.Join("..", s.name, "*.go"))
+		if err != nil || len(files) == 0 {
+			tb.Fatalf("sources of %s: %v", s.name, err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {
+				path := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(m[2], "x1")
+				routes = append(routes, m[1]+" /"+s.name+path)
+			}
+		}
+	}
+	if len(routes) < 20 {
+		tb.Fatalf("found %d state-changing routes in the services' sources, want 20 or more: %v", len(routes), routes)
+	}
+	return routes
+}
+
+// TestCrossSiteCookieRequests: for every state-changing route, a request the session cookie would
+// authenticate is refused (403) when it comes from a foreign page, and must be JSON (415) even from
+// the shop's own; bearer requests, cookie-less ones and non-browser ones are left alone. Login and
+// register are guarded without a cookie too: a foreign page must not log the visitor in.
+func TestCrossSiteCookieRequests(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "any")
+	env := map[string]string{"AUTH_URL": up.server.URL,
+		"GATEWAY_RATE_LIMIT": "off", "GATEWAY_AUTH_RATE_LIMIT": "off", "GATEWAY_USER_RATE_LIMIT": "off"}
+	for _, s := range serviceDefaults {
+		env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
+	}
+	e := newTestEnv(t, env)
+	const form, jsonCT = "application/x-www-form-urlencoded", "application/json"
+	type row struct {
+		name                       string
+		cookie, bearer             bool
+		origin, fetchSite, referer string
+		contentType                string
+		want                       int // 0: reaches the upstream
+	}
+	rows := []row{
+		{name: "cookie, foreign Origin, form", cookie: true, origin: "http://evil.example", contentType: form, want: 403},
+		{name: "cookie, foreign Origin, JSON", cookie: true, origin: "http://evil.example", contentType: jsonCT, want: 403},
+		{name: "cookie, null Origin", cookie: true, origin: "null", contentType: jsonCT, want: 403},
+		{name: "cookie, Sec-Fetch-Site cross-site", cookie: true, fetchSite: "cross-site", contentType: jsonCT, want: 403},
+		{name: "cookie, Sec-Fetch-Site same-site", cookie: true, fetchSite: "same-site", contentType: jsonCT, want: 403},
+		{name: "cookie, foreign Referer only", cookie: true, referer: "http://evil.example/page", contentType: jsonCT, want: 403},
+		{name: "cookie, allowed Origin, JSON", cookie: true, origin: "http://localhost:3000", contentType: jsonCT},
+		{name: "cookie, same origin, JSON", cookie: true, origin: "http://example.com", contentType: jsonCT},
+		{name: "cookie, Sec-Fetch-Site same-origin, JSON", cookie: true, fetchSite: "same-origin", contentType: "application/merge-patch+json"},
+		{name: "cookie, allowed Referer, JSON", cookie: true, referer: "http://localhost:3000/cart", contentType: jsonCT},
+		{name: "cookie, same origin, form", cookie: true, origin: "http://example.com", contentType: form, want: 415},
+		{name: "cookie, same origin, text/plain", cookie: true, origin: "http://example.com", contentType: "text/plain", want: 415},
+		{name: "cookie, no browser headers, text/plain", cookie: true, contentType: "text/plain", want: 415},
+		{name: "cookie, no browser headers, JSON (storefront, curl)", cookie: true, contentType: jsonCT},
+		{name: "bearer and cookie, foreign Origin, form", cookie: true, bearer: true, origin: "http://evil.example", contentType: form},
+		{name: "no cookie, foreign Origin, form", origin: "http://evil.example", contentType: form},
+	}
+	for _, route := range unsafeRoutes(t) {
+		method, path, _ := strings.Cut(route, " ")
+		for _, tc := range rows {
+			want := tc.want
+			switch {
+			case want == 415 && formRoutes[route]:
+				want = 0 // forms by protocol
+			case want == 0 && tc.origin == "http://evil.example" && sessionCreatingRoutes[route]:
+				want = 403 // login CSRF: guarded without a cookie, and with a bearer token
+			}
+			req := httptest.NewRequest(method, path, strings.NewReader(`{}`))
+			req.Header.Set("Content-Type", tc.contentType)
+			if tc.cookie {
+				req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "victim"})
+			}
+			if tc.bearer {
+				req.Header.Set("Authorization", "Bearer t")
+			}
+			for k, v := range map[string]string{"Origin": tc.origin, "Sec-Fetch-Site": tc.fetchSite, "Referer": tc.referer} {
+				if v != "" {
+					req.Header.Set(k, v)
+				}
+			}
+			before := up.calls.Load()
+			rec := httptest.NewRecorder()
+			e.handler.ServeHTTP(rec, req)
+			reached := up.calls.Load() != before
+			switch {
+			case want == 0 && !reached:
+				t.Errorf("%s %s (%s): status = %d, not passed on (%s)", method, path, tc.name, rec.Code, rec.Body)
+			case want != 0 && (rec.Code != want || reached):
+				t.Errorf("%s %s (%s): status = %d, reached upstream %v; want %d, not passed on", method, path, tc.name, rec.Code, reached, want)
+			case want != 0 && !strings.Contains(rec.Body.String(), `"error":{"code":`):
+				t.Errorf("%s %s (%s): body %s is not the error shape", method, path, tc.name, rec.Body)
+			}
+		}
+	}
+}
+
+// TestCrossSiteBodylessCookieRequest: a cookie request without body and Content-Type from the shop's
+// own pages passes (cancel, logout), and from a foreign page is refused.
+func TestCrossSiteBodylessCookieRequest(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "order")
+	e := newTestEnv(t, map[string]string{"ORDER_SERVICE_URLS": up.server.URL})
+	for origin, want := range map[string]int{"http://localhost:3000": http.StatusOK, "http://evil.example": http.StatusForbidden} {
+		req := httptest.NewRequest("POST", "/order/orders/o1/cancel", nil)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "victim"})
+		req.Header.Set("Origin", origin)
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("POST /order/orders/o1/cancel from %s without body: status = %d, want %d", origin, rec.Code, want)
 		}
 	}
 }

@@ -24,6 +24,7 @@ type gateway struct {
 	events   *eventPurger
 	limiter  *rateLimiter
 	sessions *sessionExchanger
+	guard    *crossSiteGuard
 	// kafkaPing reports whether a broker answers, for /health/detailed; nil: not shown (tests).
 	kafkaPing func(context.Context) error
 }
@@ -40,6 +41,8 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 		limiter:  newRateLimiter(guarded, cfg, logger, metrics),
 		sessions: newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, logger),
 	}
+	// loadConfig has checked the origins.
+	gw.guard, _ = newCrossSiteGuard(cfg.AllowedOrigins)
 	gw.events = newEventPurger(gw.cache, cfg.CacheRoutes, logger, metrics)
 	buffers := &bufferPool{}
 	for _, s := range cfg.Services {
