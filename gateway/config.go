@@ -66,6 +66,10 @@ type Config struct {
 	AuthRateLimit rateSpec
 	// UserRateLimit is the budget per credential (bearer token or session cookie).
 	UserRateLimit rateSpec
+	// SuspensionTTL is how long the gateway remembers that an account was suspended
+	// (GATEWAY_SUSPENSION_TTL, default 30m). It must be at least auth's access-token lifetime
+	// (AUTH_ACCESS_TTL, 15m): tokens issued before the suspension live that long.
+	SuspensionTTL time.Duration
 	// TrustedProxies are the peers whose X-Forwarded-For / X-Forwarded-Proto / X-Real-IP are believed
 	// (TRUSTED_PROXIES, default loopback: see shared.DefaultTrustedProxies).
 	TrustedProxies shared.TrustedProxies
@@ -165,6 +169,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		BreakerTimeout:    env.Duration("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, positive, forever),
 		MaxBody:           env.Int64("GATEWAY_MAX_BODY_BYTES", 1<<20, 1, math.MaxInt64),
 		AuthMaxBody:       env.Int64("GATEWAY_AUTH_MAX_BODY_BYTES", 64<<10, 1, math.MaxInt64),
+		SuspensionTTL:     env.Duration("GATEWAY_SUSPENSION_TTL", 30*time.Minute, time.Minute, forever),
 		AllowedOrigins:    env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
 		RateLimit:         rate("GATEWAY_RATE_LIMIT", "50/s:200"),
 		AuthRateLimit:     rate("GATEWAY_AUTH_RATE_LIMIT", "20/m:30"),

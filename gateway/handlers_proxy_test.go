@@ -60,6 +60,12 @@ type testEnv struct {
 
 func newTestEnv(tb testing.TB, env map[string]string) *testEnv {
 	tb.Helper()
+	return newTestEnvKV(tb, env, newMemStore())
+}
+
+// newTestEnvKV is newTestEnv on the given store, so several gateway copies can share one Redis.
+func newTestEnvKV(tb testing.TB, env map[string]string, kv *memStore) *testEnv {
+	tb.Helper()
 	full := map[string]string{"LOG_LEVEL": "error"}
 	for _, s := range serviceDefaults {
 		full[strings.ToUpper(s.name)+"_SERVICE_URLS"] = "http://" + closedAddr
@@ -74,7 +80,6 @@ func newTestEnv(tb testing.TB, env map[string]string) *testEnv {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	metrics := shared.NewMetrics("gateway")
-	kv := newMemStore()
 	gw := newGateway(logger, cfg, metrics, kv)
 	return &testEnv{handler: NewServer(logger, cfg, metrics, shared.NewReadiness(), gw), gw: gw, kv: kv}
 }

@@ -10,7 +10,7 @@ import (
 // addRoutes is the gateway's whole API. Every /{service}/ route runs, outermost first: the per-IP
 // rate limit, the cross-site guard (cookie-authenticated writes only from allowed origins, as JSON),
 // the body limit, the identity step (client identity headers deleted, session cookie →
-// bearer token), the response cache, and the load-balanced proxy.
+// bearer token, suspended accounts refused, logouts ended at every copy), the response cache, and the load-balanced proxy.
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) {
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", ready.Handler())
@@ -25,7 +25,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 			gw.limiter.limit(
 				gw.guard.handler(
 					bodyLimit(cfg.maxBody(service),
-						gw.sessions.identity(
+						identity(gw.sessions, gw.suspended,
 							gw.cache.handle(service, gw.proxies[service]))))))
 	}
 }

@@ -24,7 +24,9 @@ type gateway struct {
 	events   *eventPurger
 	limiter  *rateLimiter
 	sessions *sessionExchanger
-	guard    *crossSiteGuard
+	// suspended is the deny list of suspended accounts, fed by user.status_changed.
+	suspended *suspensions
+	guard     *crossSiteGuard
 	// kafkaPing reports whether a broker answers, for /health/detailed; nil: not shown (tests).
 	kafkaPing func(context.Context) error
 }
@@ -34,12 +36,13 @@ type gateway struct {
 func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvStore) *gateway {
 	guarded := newGuardedStore(kv, logger)
 	gw := &gateway{
-		cfg:      cfg,
-		proxies:  map[string]*proxy{},
-		kv:       guarded,
-		cache:    newResponseCache(guarded, cfg, logger, metrics),
-		limiter:  newRateLimiter(guarded, cfg, logger, metrics),
-		sessions: newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, logger),
+		cfg:       cfg,
+		proxies:   map[string]*proxy{},
+		kv:        guarded,
+		cache:     newResponseCache(guarded, cfg, logger, metrics),
+		limiter:   newRateLimiter(guarded, cfg, logger, metrics),
+		sessions:  newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, guarded, logger),
+		suspended: newSuspensions(guarded, cfg.SuspensionTTL, logger),
 	}
 	// loadConfig has checked the origins.
 	gw.guard, _ = newCrossSiteGuard(cfg.AllowedOrigins)
