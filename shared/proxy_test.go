@@ -49,6 +49,7 @@ func TestClientIP(t *testing.T) {
 		{"trusted peer, no header", "127.0.0.1:4000", nil, "127.0.0.1"},
 		{"trusted peer, one hop", "127.0.0.1:4000", map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, "198.51.100.1"},
 		{"right-most untrusted wins over client-chosen left", "127.0.0.1:4000", map[string][]string{"X-Forwarded-For": {"6.6.6.6, 198.51.100.1, 10.0.0.2"}}, "198.51.100.1"},
+		{"storefront -> gateway -> auth: visitor, not the storefront", "127.0.0.1:4000", map[string][]string{"X-Forwarded-For": {"198.51.100.1, 127.0.0.1"}}, "198.51.100.1"},
 		{"several header lines joined", "10.0.0.3:1", map[string][]string{"X-Forwarded-For": {"6.6.6.6", "198.51.100.1"}}, "198.51.100.1"},
 		{"malformed right-most hop: peer", "127.0.0.1:4000", map[string][]string{"X-Forwarded-For": {"1.2.3.4, garbage"}}, "127.0.0.1"},
 		{"malformed hop behind a trusted hop: last good", "127.0.0.1:4000", map[string][]string{"X-Forwarded-For": {"<script>, 10.0.0.9"}}, "10.0.0.9"},
