@@ -164,7 +164,7 @@ func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
-		tooLarge(w, r, maxErr.Limit)
+		tooLarge(w, r, nil, maxErr.Limit)
 		return
 	case r.Context().Err() != nil:
 		// The client left; nobody reads the answer.

@@ -194,6 +194,21 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	return s, s.WaitReady(ctx, 60*time.Second)
 }
 
+// StartCopy starts one more instance of program, called name, on port (before PortOffset), with the
+// program's environment plus env ("KEY=value"), and waits until every instance is ready. It is not
+// behind the gateway's pool; tests talk to it directly (a second gateway copy). Close stops it too.
+func (s *Stack) StartCopy(ctx context.Context, name, program string, port int, env ...string) error {
+	for _, p := range Programs {
+		if p.Name == program {
+			if err := s.spawn(name, program, append(s.env(p, s.Port(port)), env...)); err != nil {
+				return err
+			}
+			return s.WaitReady(ctx, 30*time.Second)
+		}
+	}
+	return fmt.Errorf("stack: no program %q", program)
+}
+
 // env is the environment of one program instance listening on port.
 func (s *Stack) env(p Program, port int) []string {
 	u := func(name string) string { return s.URL(name) }
