@@ -154,9 +154,10 @@ func TestSecurityEdgeCrossSiteCookie(t *testing.T) {
 	admin.must(201, "POST", "/product/products", map[string]any{"sku": sku, "name": "Edge Lamp", "description": "csrf test",
 		"price": 5, "currency": "USD", "category": "home-kitchen", "stock": 5}, nil)
 	var o order
+	key := fmt.Sprintf("edge-%d", time.Now().UnixNano())
 	eventually(t, 10*time.Second, "an order for the new product", func() bool {
 		return c.do("POST", "/order/orders", map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 1}},
-			"shipping_address": address}, &o, "Origin", own).StatusCode == 201
+			"shipping_address": address}, &o, "Origin", own, "Idempotency-Key", key).StatusCode == 201
 	})
 	code, _ := send(t, c, "POST", "/order/orders/"+o.ID+"/cancel", "x=1", "Origin", "http://evil.example", "Content-Type", "application/x-www-form-urlencoded")
 	var after order
