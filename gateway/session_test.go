@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // testJWT is a token with the given subject, shaped like auth's (the gateway reads sub only).
@@ -281,4 +282,30 @@ func TestSuspensionsTiming(t *testing.T) {
 			t.Errorf("event without data: err = %v, want ErrPoison", err)
 		}
 	})
+}
+
+// BenchmarkSessionLookup is what the identity step costs a cookie request on a cached session: one
+// store GET (Redis when REDIS_TEST_URL is set) and the suspension check. docs/gateway.md has numbers.
+func BenchmarkSessionLookup(b *testing.B) {
+	var kv kvStore = newMemStore()
+	if rdb := sharedtest.Redis(b); rdb != nil {
+		kv = newRedisStore(rdb)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	auth := &statefulAuth{sessions: map[string]string{"s1": testJWT("u1")}}
+	s := newSessionExchanger("http://auth.test", &http.Client{Transport: authTransport{auth}}, kv, logger)
+	deny := newSuspensions(kv, 30*time.Minute, logger)
+	ctx := b.Context()
+	if res, err := s.token(ctx, "s1"); err != nil || res.token == "" {
+		b.Fatalf("token = %+v, %v", res, err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		res, _ := s.token(ctx, "s1")
+		if deny.suspended(ctx, res.sub) {
+			b.Fatal("suspended")
+		}
+	}
+	b.StopTimer()
+	kv.Set(ctx, sessionKey("s1"), nil, time.Millisecond)
 }
