@@ -6,11 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestSecureCookiesBehindTLS: every cookie an upstream sets through the gateway is Secure when the
@@ -140,36 +139,17 @@ func (tc bodyRow) check(t *testing.T, client string, hc *http.Client, base strin
 	}
 }
 
-// routePattern matches a state-changing route registration in a service's source.
-var routePattern = regexp.MustCompile(`mux\.Handle(?:Func)?\("(POST|PUT|PATCH|DELETE) (/[^"]*)"`)
-
 // unsafeRoutes lists every state-changing route of the services behind the gateway, read from their
-// sources (so a new route is covered without editing a test), as "METHOD /service/path" with path
-// values filled in.
+// sources, as "METHOD /service/path".
 func unsafeRoutes(tb testing.TB) []string {
 	tb.Helper()
-	var routes []string
+	var services []string
 	for _, s := range serviceDefaults {
-		files, err := filepath.Glob(filepath.Join("..", s.name, "*.go"))
-		if err != nil || len(files) == 0 {
-			tb.Fatalf("sources of %s: %v", s.name, err)
-		}
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src, err := os.ReadFile(f)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {
-				path := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(m[2], "x1")
-				routes = append(routes, m[1]+" /"+s.name+path)
-			}
-		}
+		services = append(services, s.name)
 	}
+	routes := sharedtest.StateChangingRoutes(tb, "..", "x1", services...)
 	if len(routes) < 20 {
-		tb.Fatalf("found %d state-changing routes in the services' sources, want 20 or more: %v", len(routes), routes)
+		tb.Fatalf("found %d state-changing routes, want 20 or more: %v", len(routes), routes)
 	}
 	return routes
 }

@@ -11,13 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // The security edge group replays issue classes through the real gateway (and storefront): cookie
@@ -30,28 +30,15 @@ type edgeRoute struct{ method, path string }
 
 func (r edgeRoute) String() string { return r.method + " " + r.path }
 
-var routeRE = regexp.MustCompile(`mux\.Handle(?:Func)?\("(POST|PUT|PATCH|DELETE) (/[^"]*)"`)
-
 // stateChangingRoutes lists every POST/PUT/PATCH/DELETE route of the services behind the gateway,
 // read from their sources, with path values filled in.
 func stateChangingRoutes(tb testing.TB) []edgeRoute {
 	tb.Helper()
 	var routes []edgeRoute
-	for _, svc := range []string{"auth", "user", "product", "inventory", "order", "realtime"} {
-		files, _ := filepath.Glob(filepath.Join("..", "..", svc, "*.go"))
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src, err := os.ReadFile(f)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			for _, m := range routeRE.FindAllStringSubmatch(string(src), -1) {
-				path := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(m[2], "it-x1")
-				routes = append(routes, edgeRoute{m[1], "/" + svc + path})
-			}
-		}
+	for _, r := range sharedtest.StateChangingRoutes(tb, filepath.Join("..", ".."), "it-x1",
+		"auth", "user", "product", "inventory", "order", "realtime") {
+		method, path, _ := strings.Cut(r, " ")
+		routes = append(routes, edgeRoute{method, path})
 	}
 	if len(routes) < 20 {
 		tb.Fatalf("found %d state-changing routes, want 20 or more", len(routes))
@@ -245,7 +232,9 @@ func refreshTokenFor(t *testing.T, c *client) string {
 	if code != 200 || !strings.Contains(body, "refresh_token") {
 		t.Fatalf("POST /auth/token: %d %s", code, body)
 	}
-	decodeJSON(t, body, &tok)
+	if err := json.Unmarshal([]byte(body), &tok); err != nil {
+		t.Fatalf("POST /auth/token: %q: %v", body, err)
+	}
 	return tok.RefreshToken
 }
 
@@ -439,11 +428,4 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
-}
-
-func decodeJSON(tb testing.TB, body string, out any) {
-	tb.Helper()
-	if err := json.Unmarshal([]byte(body), out); err != nil {
-		tb.Fatalf("%q is not JSON: %v", body, err)
-	}
 }
