@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -308,4 +309,16 @@ func BenchmarkSessionLookup(b *testing.B) {
 	}
 	b.StopTimer()
 	kv.Set(ctx, sessionKey("s1"), nil, time.Millisecond)
+}
+
+// TestConsumedTopics: the gateway reads user.events (the deny list) besides its cache table's topics.
+func TestConsumedTopics(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	got := consumedTopics(e.gw.cfg.CacheRoutes)
+	for _, want := range []string{shared.TopicUser, shared.TopicProduct, shared.TopicInventory} {
+		if !slices.Contains(got, want) {
+			t.Errorf("consumed topics %v lack %s", got, want)
+		}
+	}
 }
