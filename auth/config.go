@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"math"
-	"net/netip"
 	"net/url"
 	"time"
 
@@ -57,9 +56,9 @@ type Config struct {
 	// CookieSecure forces the Secure flag on the session cookie; it is also set when the request came
 	// over TLS (directly or per X-Forwarded-Proto from a trusted proxy).
 	CookieSecure bool
-	// TrustedProxies are the peers whose X-Forwarded-For / X-Forwarded-Proto are believed (default
-	// loopback: the gateway on the same machine).
-	TrustedProxies []netip.Prefix
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Forwarded-Proto are believed
+	// (TRUSTED_PROXIES, default loopback: the gateway on the same machine).
+	TrustedProxies shared.TrustedProxies
 	// Clients are the registered OIDC clients (default: storefront, demo-app, order-service).
 	Clients []client
 }
@@ -97,7 +96,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		KeysDir:        env.String("AUTH_SIGNING_KEYS_DIR", ""),
 		LoginURL:       env.URL("AUTH_LOGIN_URL", ""),
 		CookieSecure:   env.Bool("AUTH_COOKIE_SECURE", false),
-		TrustedProxies: env.Prefixes("AUTH_TRUSTED_PROXIES", "127.0.0.1/32,::1/128"),
+		TrustedProxies: shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
 	}
 	// The issuer is the base of the discovery document's endpoints: a query or fragment would break them.
 	if u, err := url.Parse(cfg.Issuer); err == nil && (u.RawQuery != "" || u.Fragment != "") {

@@ -41,13 +41,13 @@ func (sc sessionCookies) id(r *http.Request) string {
 
 func (sc sessionCookies) set(w http.ResponseWriter, r *http.Request, id string) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: sc.cfg.CookieSecure || overTLS(r, sc.cfg.TrustedProxies),
+		SameSite: http.SameSiteLaxMode, Secure: sc.cfg.CookieSecure || sc.cfg.TrustedProxies.IsHTTPS(r),
 		MaxAge: int(sc.cfg.SessionMaxTTL.Seconds())})
 }
 
 func (sc sessionCookies) clear(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: sc.cfg.CookieSecure || overTLS(r, sc.cfg.TrustedProxies), MaxAge: -1})
+		SameSite: http.SameSiteLaxMode, Secure: sc.cfg.CookieSecure || sc.cfg.TrustedProxies.IsHTTPS(r), MaxAge: -1})
 }
 
 type registerRequest struct {
@@ -86,7 +86,7 @@ func handleRegister(logger *slog.Logger, cfg Config, d deps) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		regKey := "reg:" + ipLimitKey(clientIP(r, cfg.TrustedProxies))
+		regKey := "reg:" + ipLimitKey(cfg.TrustedProxies.ClientIP(r))
 		st, err := d.ipLimiter.State(r.Context(), regKey)
 		if err == nil && st.Wait > 0 {
 			err = tooMany(w, st.Wait)
@@ -184,7 +184,7 @@ func handleLogin(logger *slog.Logger, cfg Config, d deps, tokens tokenIssuer, sc
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"email": err.Error()}))
 			return
 		}
-		ipKey := ipLimitKey(clientIP(r, cfg.TrustedProxies))
+		ipKey := ipLimitKey(cfg.TrustedProxies.ClientIP(r))
 		acctKey := "acct:" + email + "|" + ipKey
 		if wait, err := throttled(ctx, d, acctKey, ipKey); err != nil || wait > 0 {
 			if err == nil {

@@ -131,7 +131,7 @@ func TestConfig(t *testing.T) {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	bad := map[string]string{"AUTH_BCRYPT_COST": "99", "REDIS_PORT": "x", "SEED_DEMO_DATA": "maybe",
-		"AUTH_ISSUER": "ftp://x", "AUTH_TRUSTED_PROXIES": "nope", "AUTH_CLIENTS": "[{}]", "ADMIN_EMAIL": "bad",
+		"AUTH_ISSUER": "ftp://x", "TRUSTED_PROXIES": "nope", "AUTH_CLIENTS": "[{}]", "ADMIN_EMAIL": "bad",
 		"AUTH_LOGIN_URL": "javascript:alert(1)", "LOG_LEVEL": "loud", "AUTH_ACCESS_TTL": "30s", "KAFKA_BROKERS": " , ", "MONGO_URI": "http://m",
 		"REDIS_DB": "16", "AUTH_SESSION_MAX_TTL": "1h"}
 	_, err = loadConfig(func(k string) string { return bad[k] })

@@ -2,10 +2,8 @@ package main
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 
 	"github.com/goshop/platform/shared"
 )
@@ -35,32 +33,6 @@ func NewServer(logger *slog.Logger, cfg Config, d deps) http.Handler {
 	return shared.Stack(logger, d.metrics, mux)
 }
 
-// clientIP is the caller's address: the peer, or, when the peer is a trusted proxy (the gateway), the
-// last address it appended to X-Forwarded-For. Earlier entries are client-supplied and ignored.
-func clientIP(r *http.Request, trusted []netip.Prefix) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	if !isTrusted(peer, trusted) {
-		return peer.String()
-	}
-	xff := r.Header.Values("X-Forwarded-For")
-	if len(xff) == 0 {
-		return peer.String()
-	}
-	parts := strings.Split(xff[len(xff)-1], ",")
-	if a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
-		return a.Unmap().String()
-	}
-	return peer.String()
-}
-
 // ipLimitKey is the throttling key for a client address: the address itself for IPv4, its /64 for
 // IPv6, since one subscriber usually holds a whole /64 and could otherwise rotate through it.
 func ipLimitKey(ip string) string {
@@ -70,23 +42,4 @@ func ipLimitKey(ip string) string {
 	}
 	p, _ := a.Prefix(64)
 	return "ip:" + p.String()
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// overTLS reports whether the client reached us over TLS, directly or through a trusted proxy.
-func overTLS(r *http.Request, trusted []netip.Prefix) bool {
-	if r.TLS != nil {
-		return true
-	}
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	peer, err := netip.ParseAddr(host)
-	return err == nil && isTrusted(peer.Unmap(), trusted) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -53,9 +52,13 @@ type Config struct {
 	// UpstreamTransport is "direct" (default: bodiless plain-HTTP requests on connTransport, the rest
 	// on http.Transport) or "std" (everything on http.Transport).
 	UpstreamTransport string
-	// MaxBody is the request body limit. Default 1 MiB.
-	MaxBody int64
-	// AllowedOrigins are the browser origins CORS allows, with credentials (host:port or full origin).
+	// MaxBody is the request body limit of every service but auth (GATEWAY_MAX_BODY_BYTES, default
+	// 1 MiB); AuthMaxBody auth's (GATEWAY_AUTH_MAX_BODY_BYTES, default 64 KiB: its requests are
+	// credentials and small forms).
+	MaxBody     int64
+	AuthMaxBody int64
+	// AllowedOrigins are the browser origins CORS allows, with credentials, and whose pages may send
+	// cookie-authenticated writes (host:port or full origin).
 	AllowedOrigins []string
 	// RateLimit is the per-client-IP budget for every proxied request; AuthRateLimit the stricter one
 	// for POST /auth/login and /auth/register. The zero value (env "off") disables a limit.
@@ -63,8 +66,13 @@ type Config struct {
 	AuthRateLimit rateSpec
 	// UserRateLimit is the budget per credential (bearer token or session cookie).
 	UserRateLimit rateSpec
-	// TrustedProxies are the peers whose X-Forwarded-For names the client (default none).
-	TrustedProxies []netip.Prefix
+	// SuspensionTTL is how long the gateway remembers that an account was suspended
+	// (GATEWAY_SUSPENSION_TTL, default 30m). It must be at least auth's access-token lifetime
+	// (AUTH_ACCESS_TTL, 15m): tokens issued before the suspension live that long.
+	SuspensionTTL time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Forwarded-Proto / X-Real-IP are believed
+	// (TRUSTED_PROXIES, default loopback: see shared.DefaultTrustedProxies).
+	TrustedProxies shared.TrustedProxies
 	// CacheRoutes is the cache table (cacheRoute, defaultCacheRoutes), with each row's TTL from its
 	// GATEWAY_CACHE_<ROUTE>_TTL (0 drops the row). CacheStale is how long an expired entry is kept
 	// for stale-if-error. Default 5 min.
@@ -160,6 +168,8 @@ func readConfig(env *shared.Env) (Config, error) {
 		BreakerFailures:   env.Int("GATEWAY_BREAKER_FAILURES", 5, 1, math.MaxInt),
 		BreakerTimeout:    env.Duration("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, positive, forever),
 		MaxBody:           env.Int64("GATEWAY_MAX_BODY_BYTES", 1<<20, 1, math.MaxInt64),
+		AuthMaxBody:       env.Int64("GATEWAY_AUTH_MAX_BODY_BYTES", 64<<10, 1, math.MaxInt64),
+		SuspensionTTL:     env.Duration("GATEWAY_SUSPENSION_TTL", 30*time.Minute, time.Minute, forever),
 		AllowedOrigins:    env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
 		RateLimit:         rate("GATEWAY_RATE_LIMIT", "50/s:200"),
 		AuthRateLimit:     rate("GATEWAY_AUTH_RATE_LIMIT", "20/m:30"),
@@ -170,11 +180,14 @@ func readConfig(env *shared.Env) (Config, error) {
 		L1Entries:         env.Int("GATEWAY_CACHE_L1_ENTRIES", 4096, 0, math.MaxInt),
 		L1TTL:             env.Duration("GATEWAY_CACHE_L1_TTL", 2*time.Second, 0, forever),
 		CacheStatuses:     shared.EnvParse(env, "GATEWAY_CACHE_STATUSES", "list of statuses", "200,301,404", parseCacheStatuses),
-		TrustedProxies:    env.Prefixes("GATEWAY_TRUSTED_PROXIES", ""),
+		TrustedProxies:    shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
 	}
 	cfg.CacheRoutes = loadCacheRoutes(func(name string, def time.Duration) time.Duration { return env.Duration(name, def, 0, forever) },
 		cfg.CacheStatuses, cfg.CacheNegative)
 	cfg.InstanceID = env.InstanceID("GATEWAY_INSTANCE_ID", cfg.Addr)
+	if _, err := newCrossSiteGuard(cfg.AllowedOrigins); err != nil {
+		env.Errorf("ALLOWED_ORIGINS", "%v", err)
+	}
 	for _, s := range serviceDefaults {
 		urls := shared.EnvParse(env, strings.ToUpper(s.name)+"_SERVICE_URLS", "list of instance urls", s.url, parseInstanceURLs)
 		cfg.Services = append(cfg.Services, ServiceConfig{Name: s.name, URLs: urls})

@@ -51,7 +51,7 @@ func TestLoadConfig(t *testing.T) {
 		"GATEWAY_HEALTH_INTERVAL":    "soon",
 		"REDIS_PORT":                 "x",
 		"AUTH_URL":                   "auth",
-		"GATEWAY_TRUSTED_PROXIES":    "10.0.0.0/8,nope",
+		"TRUSTED_PROXIES":            "10.0.0.0/8,nope",
 		"GATEWAY_MAX_BODY_BYTES":     "0",
 		"GATEWAY_CACHE_STATUSES":     "200,302",
 		"GATEWAY_UPSTREAM_TRANSPORT": "fast",
@@ -68,7 +68,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal("bad config: err = nil")
 	}
 	for _, name := range []string{"USER_SERVICE_URLS", "ORDER_SERVICE_URLS", "GATEWAY_HEALTH_INTERVAL", "REDIS_PORT", "AUTH_URL",
-		"GATEWAY_TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES", "GATEWAY_UPSTREAM_TRANSPORT", "REDIS_URL",
+		"TRUSTED_PROXIES", "GATEWAY_MAX_BODY_BYTES", "GATEWAY_CACHE_STATUSES", "GATEWAY_UPSTREAM_TRANSPORT", "REDIS_URL",
 		"GATEWAY_RATE_LIMIT", "GATEWAY_BREAKER_FAILURES", "GATEWAY_CACHE_STALE", "GATEWAY_INSTANCE_ID", "KAFKA_BROKERS", "HTTP_ADDR", "LOG_LEVEL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("bad config error does not mention %s: %v", name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -11,7 +12,26 @@ import (
 
 // The cache reads the topics of the event types its table lists and purges the paths each event
 // makes wrong, so a write that does not pass through the gateway (the product service's own admin
-// tools, the inventory reacting to orders) is seen at once rather than after the TTL.
+// tools, the inventory reacting to orders) is seen at once rather than after the TTL. The gateway also
+// reads user.events for its deny list of suspended accounts (suspend.go).
+
+// consumedTopics are the topics the gateway consumes: the cache table's, and user events.
+func consumedTopics(routes []cacheRoute) []string {
+	topics := eventTopics(routes)
+	if !slices.Contains(topics, shared.TopicUser) {
+		topics = append(topics, shared.TopicUser)
+	}
+	return topics
+}
+
+// handleEvent is the gateway's shared.EventHandler: account status changes go to the deny list,
+// everything else to the cache.
+func (gw *gateway) handleEvent(ctx context.Context, e shared.Event) error {
+	if e.Type == "user.status_changed" {
+		return gw.suspended.handle(ctx, e)
+	}
+	return gw.events.handle(ctx, e)
+}
 
 // maxEventAge: events older than this on arrival are skipped. A fresh consumer group starts at the
 // first offset; replaying the shop's history would purge the cache thousands of times for entries

@@ -3,7 +3,6 @@ package main
 import (
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -24,7 +23,7 @@ import (
 type hitPath struct {
 	cache   *responseCache
 	limiter *rateLimiter
-	trusted []netip.Prefix
+	trusted shared.TrustedProxies
 	logger  *slog.Logger
 	metrics *shared.Metrics
 	// patterns maps each service to its mux pattern, the request metrics' route label.
@@ -32,7 +31,7 @@ type hitPath struct {
 	next     http.Handler
 }
 
-func newHitPath(gw *gateway, trusted []netip.Prefix, logger *slog.Logger, metrics *shared.Metrics, next http.Handler) *hitPath {
+func newHitPath(gw *gateway, trusted shared.TrustedProxies, logger *slog.Logger, metrics *shared.Metrics, next http.Handler) *hitPath {
 	p := &hitPath{cache: gw.cache, limiter: gw.limiter, trusted: trusted, logger: logger, metrics: metrics,
 		patterns: map[string]string{}, next: next}
 	for _, s := range gw.services {
@@ -88,7 +87,7 @@ func (p *hitPath) serve(w http.ResponseWriter, r *http.Request) bool {
 		wh[requestIDHeaderKey] = []string{id}
 	}
 	shared.SetSecurityHeaders(wh)
-	if isHTTPS(r, p.trusted) {
+	if p.trusted.IsHTTPS(r) {
 		wh["Strict-Transport-Security"] = hstsValue
 	}
 	p.cache.serveEntry(w, r, service, e, cacheHit, now)

@@ -58,7 +58,7 @@ var hitPathCases = []hitPathCase{
 // primed (each cacheable target fetched once) and a generous rate limit.
 func hitPathGateway(t *testing.T, up *httptest.Server, fast bool) (http.Handler, *shared.Metrics, *sharedtest.LogBuffer) {
 	t.Helper()
-	env := map[string]string{"GATEWAY_CACHE_L1_TTL": "1m", "GATEWAY_RATE_LIMIT": "1/h:1000", "GATEWAY_TRUSTED_PROXIES": "192.0.2.0/24",
+	env := map[string]string{"GATEWAY_CACHE_L1_TTL": "1m", "GATEWAY_RATE_LIMIT": "1/h:1000", "TRUSTED_PROXIES": "192.0.2.0/24",
 		"PRODUCT_SERVICE_URLS": up.URL, "INVENTORY_SERVICE_URLS": up.URL, "ORDER_SERVICE_URLS": up.URL}
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {

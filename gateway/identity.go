@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goshop/platform/shared"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -36,53 +38,78 @@ func stripIdentityHeaders(h http.Header) {
 	}
 }
 
-// sessionExchanger turns a session_id cookie into a short-lived access token at auth's GET /session,
-// caching the answer (positive ≤ 30 s and never past the token's expiry, negative 5 s) in a bounded
-// in-process map, and making one call per session at a time.
+// sessionExchanger turns a session_id cookie into a short-lived access token at auth's GET /session.
+// Answers are cached in the gateway's Redis, shared by every gateway copy: positive ones for at most
+// ttl (30 s) and never past half the token's lifetime, negative ones for negTTL (5 s); one call per
+// session at a time per copy. A logout through any copy replaces the session's entry with a tombstone
+// (see endSession), so the old cookie is anonymous on the very next request at every copy. With Redis
+// unreachable, nothing is cached and every cookie request asks auth (coalesced per session).
 type sessionExchanger struct {
 	authURL string
 	client  *http.Client
-	cache   *lru[sessionResult]
+	kv      kvStore
 	group   singleflight.Group
 	logger  *slog.Logger
 	ttl     time.Duration
 	negTTL  time.Duration
 }
 
+// sessionResult is one exchange's answer; the zero value is "no such session".
 type sessionResult struct {
-	token string // "" for an unknown or expired session
+	token string
+	sub   string // the token's subject, for the suspension check
 }
 
-func newSessionExchanger(authURL string, client *http.Client, logger *slog.Logger) *sessionExchanger {
-	return &sessionExchanger{authURL: authURL, client: client, cache: newLRU[sessionResult](10000),
-		logger: logger, ttl: 30 * time.Second, negTTL: 5 * time.Second}
+func newSessionExchanger(authURL string, client *http.Client, kv kvStore, logger *slog.Logger) *sessionExchanger {
+	return &sessionExchanger{authURL: authURL, client: client, kv: kv, logger: logger,
+		ttl: 30 * time.Second, negTTL: 5 * time.Second}
 }
 
 // errAuthUnavailable means auth could not answer; the request passes on anonymous, uncached.
 var errAuthUnavailable = errors.New("auth unavailable")
 
-// token returns the access token for session sid, "" when auth does not know it.
-func (s *sessionExchanger) token(ctx context.Context, sid string) (string, error) {
+// sessionKey is the Redis key of a session's cached exchange: a hash, so the raw session ID is never
+// stored outside auth.
+func sessionKey(sid string) string {
 	sum := sha256.Sum256([]byte(sid))
-	key := hex.EncodeToString(sum[:]) // the raw session ID never sits in memory longer than the call
-	if res, ok := s.cache.Get(key, time.Now()); ok {
-		return res.token, nil
+	return "gw:sess:" + hex.EncodeToString(sum[:])
+}
+
+// token returns the access token for session sid, "" when auth does not know it (or it was logged
+// out through a gateway within the last tombstone TTL).
+func (s *sessionExchanger) token(ctx context.Context, sid string) (sessionResult, error) {
+	key := sessionKey(sid)
+	b, err := s.kv.Get(ctx, key)
+	if err == nil {
+		sub, tok, _ := strings.Cut(string(b), "\n")
+		return sessionResult{token: tok, sub: sub}, nil
 	}
+	cacheable := errors.Is(err, errCacheMiss)
 	v, err, _ := s.group.Do(key, func() (any, error) {
 		// Detached from one client's cancellation: others may be waiting on the same call.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		defer cancel()
 		tok, ttl, err := s.exchange(cctx, sid)
 		if err != nil {
-			return "", err
+			return sessionResult{}, err
 		}
-		s.cache.Set(key, sessionResult{token: tok}, time.Now().Add(ttl))
-		return tok, nil
+		res := sessionResult{token: tok, sub: tokenSubject(tok)}
+		if cacheable {
+			// SetNX: a logout's tombstone written meanwhile wins over this (older) answer.
+			s.kv.SetNX(cctx, key, []byte(res.sub+"\n"+res.token), ttl)
+		}
+		return res, nil
 	})
 	if err != nil {
-		return "", err
+		return sessionResult{}, err
 	}
-	return v.(string), nil
+	return v.(sessionResult), nil
+}
+
+// endSession makes sid anonymous at every gateway copy at once: its cached exchange becomes a
+// tombstone that outlives any positive entry a fill in flight could still write (fills use SetNX).
+func (s *sessionExchanger) endSession(ctx context.Context, sid string) error {
+	return s.kv.Set(ctx, sessionKey(sid), nil, 2*s.ttl)
 }
 
 func (s *sessionExchanger) exchange(ctx context.Context, sid string) (string, time.Duration, error) {
@@ -120,22 +147,70 @@ func (s *sessionExchanger) exchange(ctx context.Context, sid string) (string, ti
 	return body.AccessToken, ttl, nil
 }
 
+// logoutRoute is auth's logout; after it the cookie it carried must not work at any gateway copy.
+const logoutRoute = "/auth/logout"
+
 // identity deletes client-sent identity headers and, for a request with a session cookie and no
 // Authorization, injects the session's access token as a bearer token. An unknown session, or auth
-// being down, leaves the request anonymous: the upstream decides whether that is enough.
-func (s *sessionExchanger) identity(next http.Handler) http.Handler {
+// being down, leaves the request anonymous: the upstream decides whether that is enough. A request
+// whose credential (bearer token or session) belongs to a suspended account is refused with 403,
+// except the logout that clears its cookie. After a logout with a cookie that did not fail at auth,
+// the session is ended at every gateway copy (endSession).
+func identity(sessions *sessionExchanger, suspended *suspensions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stripIdentityHeaders(r.Header)
-		if r.Header.Get("Authorization") == "" {
-			if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && len(c.Value) <= 512 {
-				tok, err := s.token(r.Context(), c.Value)
-				if err != nil {
-					s.logger.WarnContext(r.Context(), "session exchange failed; passing on anonymous", "err", err)
-				} else if tok != "" {
-					r.Header.Set("Authorization", "Bearer "+tok)
-				}
+		logout := r.Method == http.MethodPost && r.URL.Path == logoutRoute
+		var sub, sid string
+		if a := r.Header.Get("Authorization"); a != "" {
+			if tok, ok := strings.CutPrefix(a, "Bearer "); ok {
+				sub = tokenSubject(tok)
+			}
+		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && len(c.Value) <= 512 {
+			sid = c.Value
+			res, err := sessions.token(r.Context(), sid)
+			if err != nil {
+				sessions.logger.WarnContext(r.Context(), "session exchange failed; passing on anonymous", "err", err)
+			} else if res.token != "" {
+				r.Header.Set("Authorization", "Bearer "+res.token)
+				sub = res.sub
 			}
 		}
-		next.ServeHTTP(w, r)
+		if sub != "" && !logout && suspended.suspended(r.Context(), sub) {
+			shared.WriteError(w, r, nil, shared.Errorf(shared.CodeForbidden, "this account is suspended"))
+			return
+		}
+		if !logout || sid == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := &shared.StatusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.Status < 500 {
+			if err := sessions.endSession(r.Context(), sid); err != nil {
+				sessions.logger.WarnContext(r.Context(), "logout: session not ended at the gateway", "err", err)
+			}
+		}
 	})
+}
+
+// tokenSubject is the sub claim of a JWT, read without checking the signature: it only ever denies
+// (a forged token naming a suspended account is refused, which the upstream would do anyway), and the
+// upstream verifies every token it accepts. "" for anything that is not a JWT with a sub.
+func tokenSubject(tok string) string {
+	_, rest, ok := strings.Cut(tok, ".")
+	payload, _, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || len(payload) > 8<<10 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(b, &claims) != nil {
+		return ""
+	}
+	return claims.Sub
 }

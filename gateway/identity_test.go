@@ -96,13 +96,13 @@ func TestSessionCacheExpiry(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		auth := &fakeAuth{sessions: map[string]string{"s1": "t1"}}
-		s := newSessionExchanger("http://auth.test", &http.Client{Transport: authTransport{auth}}, slog.New(slog.DiscardHandler))
+		s := newSessionExchanger("http://auth.test", &http.Client{Transport: authTransport{auth}}, newMemStore(), slog.New(slog.DiscardHandler))
 		token := func(sid string) string {
-			tok, err := s.token(t.Context(), sid)
+			res, err := s.token(t.Context(), sid)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return tok
+			return res.token
 		}
 		if tok := token("s1"); tok != "t1" {
 			t.Fatalf("token(s1) = %q, want t1", tok)

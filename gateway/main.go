@@ -69,11 +69,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 	p.Go("purge bus", func(ctx context.Context) error { bus.Run(ctx, gw.cache.dropLocal); return nil })
 	// Kafka is optional at run time too: while it is down the consumer retries by itself and cached
-	// answers live at most their TTL; requests never wait for it. Purges are idempotent, so offsets
-	// are committed once a second rather than per event: a crash repeats at most a second of purges.
+	// answers live at most their TTL; requests never wait for it. Purges and status changes are
+	// idempotent, so offsets are committed once a second rather than per event: a crash repeats at
+	// most a second of them.
 	p.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: eventTopics(cfg.CacheRoutes),
-			CommitInterval: time.Second}, gw.events.handle)
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: consumedTopics(cfg.CacheRoutes),
+			CommitInterval: time.Second}, gw.handleEvent)
 	})
 	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
 		"consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)

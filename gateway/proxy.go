@@ -158,13 +158,13 @@ func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 	shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable, Message: err.Error() + ", try again later", Err: err})
 }
 
-// errorHandler answers a failed round trip: a body over the limit is the client's 400, anything else
+// errorHandler answers a failed round trip: a body over the limit is the client's 413, anything else
 // the upstream's fault, 503 in the error shape.
 func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
-		shared.WriteError(w, r, nil, shared.Errorf(shared.CodeInvalid, "request body is larger than %d bytes", maxErr.Limit))
+		tooLarge(w, r, nil, maxErr.Limit)
 		return
 	case r.Context().Err() != nil:
 		// The client left; nobody reads the answer.

@@ -5,11 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,7 +32,7 @@ type rateLimiter struct {
 	general  rateSpec
 	user     rateSpec
 	auth     rateSpec
-	trusted  []netip.Prefix
+	trusted  shared.TrustedProxies
 	logger   *slog.Logger
 	limited  *shared.CounterVec
 	failOpen *shared.CounterVec
@@ -71,7 +68,7 @@ func (l *rateLimiter) allow(w http.ResponseWriter, r *http.Request) bool {
 	}
 	authWrite := isAuthWrite(r) && l.auth.Rate != 0
 	if authWrite || l.general.Rate != 0 { // the address is work: only when a limit needs it
-		ip := clientIP(r, l.trusted)
+		ip := l.trusted.ClientIP(r)
 		if authWrite && !l.take(w, r, "auth", "gw:rl:auth:"+ip, l.auth) {
 			return false
 		}
@@ -92,7 +89,7 @@ func (l *rateLimiter) takeLeased(w http.ResponseWriter, r *http.Request) bool {
 	if l.general.Rate == 0 {
 		return true
 	}
-	return l.spendLeased(w, r, "ip", "gw:rl:ip:"+clientIP(r, l.trusted), l.general)
+	return l.spendLeased(w, r, "ip", "gw:rl:ip:"+l.trusted.ClientIP(r), l.general)
 }
 
 // credentialKey names the caller's credential without keeping it: a hash of the bearer token, else
@@ -269,52 +266,3 @@ func setRateHeaders(h http.Header, spec rateSpec, remaining int, reset time.Dura
 }
 
 func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
-
-// clientIP is the peer's address, or, when the peer is a trusted proxy, the right-most address of
-// X-Forwarded-For that is not itself a trusted proxy.
-func clientIP(r *http.Request, trusted []netip.Prefix) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	if !isTrusted(peer, trusted) {
-		if peer.Is4() && strings.IndexByte(host, ':') < 0 {
-			return host // dotted IPv4 (ParseAddr takes only the canonical form): host is peer.String()
-		}
-		return peer.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if a = a.Unmap(); !isTrusted(a, trusted) {
-			return a.String()
-		}
-	}
-	return peer.String()
-}
-
-// peerTrusted reports whether the request's direct peer is a trusted proxy.
-func peerTrusted(r *http.Request, trusted []netip.Prefix) bool {
-	if len(trusted) == 0 {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && isTrusted(ap.Addr().Unmap(), trusted)
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}

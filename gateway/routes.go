@@ -8,8 +8,9 @@ import (
 )
 
 // addRoutes is the gateway's whole API. Every /{service}/ route runs, outermost first: the per-IP
-// rate limit, the body limit, the identity step (client identity headers deleted, session cookie →
-// bearer token), the response cache, and the load-balanced proxy.
+// rate limit, the cross-site guard (cookie-authenticated writes only from allowed origins, as JSON),
+// the body limit, the identity step (client identity headers deleted, session cookie →
+// bearer token, suspended accounts refused, logouts ended at every copy), the response cache, and the load-balanced proxy.
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) {
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", ready.Handler())
@@ -22,8 +23,9 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	for _, service := range gw.services {
 		mux.Handle("/"+service+"/",
 			gw.limiter.limit(
-				bodyLimit(cfg.MaxBody,
-					gw.sessions.identity(
-						gw.cache.handle(service, gw.proxies[service])))))
+				gw.guard.handler(
+					bodyLimit(cfg.maxBody(service),
+						identity(gw.sessions, gw.suspended,
+							gw.cache.handle(service, gw.proxies[service]))))))
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -25,6 +24,9 @@ type gateway struct {
 	events   *eventPurger
 	limiter  *rateLimiter
 	sessions *sessionExchanger
+	// suspended is the deny list of suspended accounts, fed by user.status_changed.
+	suspended *suspensions
+	guard     *crossSiteGuard
 	// kafkaPing reports whether a broker answers, for /health/detailed; nil: not shown (tests).
 	kafkaPing func(context.Context) error
 }
@@ -34,13 +36,16 @@ type gateway struct {
 func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvStore) *gateway {
 	guarded := newGuardedStore(kv, logger)
 	gw := &gateway{
-		cfg:      cfg,
-		proxies:  map[string]*proxy{},
-		kv:       guarded,
-		cache:    newResponseCache(guarded, cfg, logger, metrics),
-		limiter:  newRateLimiter(guarded, cfg, logger, metrics),
-		sessions: newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, logger),
+		cfg:       cfg,
+		proxies:   map[string]*proxy{},
+		kv:        guarded,
+		cache:     newResponseCache(guarded, cfg, logger, metrics),
+		limiter:   newRateLimiter(guarded, cfg, logger, metrics),
+		sessions:  newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, guarded, logger),
+		suspended: newSuspensions(guarded, cfg.SuspensionTTL, logger),
 	}
+	// loadConfig has checked the origins.
+	gw.guard, _ = newCrossSiteGuard(cfg.AllowedOrigins)
 	gw.events = newEventPurger(gw.cache, cfg.CacheRoutes, logger, metrics)
 	buffers := &bufferPool{}
 	for _, s := range cfg.Services {
@@ -75,16 +80,16 @@ func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *
 func newStack(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *shared.Readiness, gw *gateway) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, logger, cfg, metrics, ready, gw)
-	return shared.Stack(logger, metrics, mux, hsts(cfg.TrustedProxies), cors(cfg.AllowedOrigins))
+	return shared.Stack(logger, metrics, mux, hsts(cfg.TrustedProxies), shared.SecureCookies(cfg.TrustedProxies), cors(cfg.AllowedOrigins))
 }
 
 // hsts adds Strict-Transport-Security (two years, subdomains) to answers to HTTPS requests: served
 // over TLS here, or arriving from a trusted proxy that says X-Forwarded-Proto: https. Over plain
 // HTTP the header would be ignored by browsers anyway, and a client cannot fake the proxy's word.
-func hsts(trusted []netip.Prefix) func(http.Handler) http.Handler {
+func hsts(trusted shared.TrustedProxies) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isHTTPS(r, trusted) {
+			if trusted.IsHTTPS(r) {
 				w.Header()["Strict-Transport-Security"] = hstsValue
 			}
 			next.ServeHTTP(w, r)
@@ -94,26 +99,6 @@ func hsts(trusted []netip.Prefix) func(http.Handler) http.Handler {
 
 // hstsValue is Strict-Transport-Security's value, shared by every response that carries it.
 var hstsValue = []string{"max-age=63072000; includeSubDomains"}
-
-// isHTTPS reports whether r reached the shop over TLS: here, or at a trusted proxy in front.
-func isHTTPS(r *http.Request, trusted []netip.Prefix) bool {
-	return r.TLS != nil || (strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") && peerTrusted(r, trusted))
-}
-
-// bodyLimit refuses request bodies over max bytes: at once when Content-Length says so, else when the
-// proxy reads past the limit (the ErrorHandler turns that into the same 400).
-func bodyLimit(max int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			shared.WriteError(w, r, nil, shared.Errorf(shared.CodeInvalid, "request body is larger than %d bytes", max))
-			return
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, max)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
 
 // cors answers preflights and sets the CORS response headers for allowed origins only, with
 // credentials (the session cookie). allowed holds host:port pairs or full origins.

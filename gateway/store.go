@@ -19,6 +19,8 @@ type kvStore interface {
 	// Set stores val at key for ttl and records key in each index, so that Purge of any of them
 	// deletes it.
 	Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error
+	// SetNX stores val at key for ttl only when key holds nothing; it reports whether it stored.
+	SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error)
 	// Purge deletes every key recorded in each index, and the indexes themselves.
 	Purge(ctx context.Context, indexes ...string) error
 	// Take takes up to want (≥ 1) tokens from the token bucket at key (GCRA: spec.Rate per spec.Per,
@@ -75,6 +77,10 @@ func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.D
 		return nil
 	})
 	return err
+}
+
+func (s *redisStore) SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
+	return s.rdb.SetNX(ctx, key, val, ttl).Result()
 }
 
 // indexLen is the number of entries recorded in index (for tests and metrics).
@@ -190,6 +196,11 @@ func (g *guardedStore) Get(ctx context.Context, key string) (b []byte, err error
 
 func (g *guardedStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
 	return g.do(ctx, func(ctx context.Context) error { return g.kv.Set(ctx, key, val, ttl, indexes...) })
+}
+
+func (g *guardedStore) SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (ok bool, err error) {
+	err = g.do(ctx, func(ctx context.Context) error { ok, err = g.kv.SetNX(ctx, key, val, ttl); return err })
+	return ok, err
 }
 
 func (g *guardedStore) Purge(ctx context.Context, indexes ...string) error {

@@ -80,6 +80,19 @@ func (m *memStore) Set(_ context.Context, key string, val []byte, ttl time.Durat
 	return nil
 }
 
+func (m *memStore) SetNX(_ context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return false, m.err
+	}
+	if v, ok := m.values[key]; ok && m.now().Before(v.expires) {
+		return false, nil
+	}
+	m.values[key] = memValue{b: slices.Clone(val), expires: m.now().Add(ttl)}
+	return true, nil
+}
+
 func (m *memStore) Purge(_ context.Context, indexes ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

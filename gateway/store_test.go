@@ -82,6 +82,20 @@ func TestStoreContract(t *testing.T) {
 				}
 			}
 
+			// SetNX stores only over nothing: a logout's tombstone is never overwritten by a fill.
+			if ok, err := kv.SetNX(ctx, prefix+"nx", []byte("1"), time.Minute); !ok || err != nil {
+				t.Fatalf("SetNX on an absent key = %v, %v; want true", ok, err)
+			}
+			if ok, err := kv.SetNX(ctx, prefix+"nx", []byte("2"), time.Minute); ok || err != nil {
+				t.Fatalf("SetNX on a present key = %v, %v; want false", ok, err)
+			}
+			if b, _ := kv.Get(ctx, prefix+"nx"); string(b) != "1" {
+				t.Errorf("after a refused SetNX: value = %q, want 1", b)
+			}
+			if err := kv.Set(ctx, prefix+"nx", nil, time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+
 			// An entry in two indexes goes with either; a purge of one index leaves the other's own.
 			other, both := prefix+"idx2", prefix+"idx3"
 			t.Cleanup(func() { kv.Purge(ctx, other, both) })

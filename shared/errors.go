@@ -10,27 +10,29 @@ import (
 
 // Error codes of the platform's JSON error shape. The set is closed; codeStatus maps each to its status.
 const (
-	CodeInvalid         = "invalid"
-	CodeUnauthorized    = "unauthorized"
-	CodeForbidden       = "forbidden"
-	CodeNotFound        = "not_found"
-	CodeConflict        = "conflict"
-	CodeTooManyRequests = "too_many_requests"
-	CodeTooLarge        = "too_large"
-	CodeUnavailable     = "unavailable"
-	CodeInternal        = "internal"
+	CodeInvalid              = "invalid"
+	CodeUnauthorized         = "unauthorized"
+	CodeForbidden            = "forbidden"
+	CodeNotFound             = "not_found"
+	CodeConflict             = "conflict"
+	CodeTooManyRequests      = "too_many_requests"
+	CodeTooLarge             = "too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeUnavailable          = "unavailable"
+	CodeInternal             = "internal"
 )
 
 var codeStatus = map[string]int{
-	CodeInvalid:         http.StatusBadRequest,
-	CodeUnauthorized:    http.StatusUnauthorized,
-	CodeForbidden:       http.StatusForbidden,
-	CodeNotFound:        http.StatusNotFound,
-	CodeConflict:        http.StatusConflict,
-	CodeTooManyRequests: http.StatusTooManyRequests,
-	CodeTooLarge:        http.StatusRequestEntityTooLarge,
-	CodeUnavailable:     http.StatusServiceUnavailable,
-	CodeInternal:        http.StatusInternalServerError,
+	CodeInvalid:              http.StatusBadRequest,
+	CodeUnauthorized:         http.StatusUnauthorized,
+	CodeForbidden:            http.StatusForbidden,
+	CodeNotFound:             http.StatusNotFound,
+	CodeConflict:             http.StatusConflict,
+	CodeTooManyRequests:      http.StatusTooManyRequests,
+	CodeTooLarge:             http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeUnavailable:          http.StatusServiceUnavailable,
+	CodeInternal:             http.StatusInternalServerError,
 	// method_not_allowed is only produced by Routes for a path served under another method.
 	"method_not_allowed": http.StatusMethodNotAllowed,
 }

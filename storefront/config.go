@@ -34,6 +34,10 @@ type Config struct {
 	// CookieSecure adds the Secure flag to every cookie (STOREFRONT_COOKIE_SECURE). Default false, so
 	// the shop works on http://localhost; set it to true behind TLS.
 	CookieSecure bool
+	// TrustedProxies are the peers (a TLS-terminating proxy) whose X-Forwarded-For / -Proto are
+	// believed (TRUSTED_PROXIES, default loopback). Behind one that says https, every cookie is Secure
+	// and HSTS is sent even without CookieSecure.
+	TrustedProxies shared.TrustedProxies
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
 
@@ -54,6 +58,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		PublicURL:       env.BaseURL("STOREFRONT_PUBLIC_URL", "http://localhost:3000"),
 		Issuer:          env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
 		CookieSecure:    env.Bool("STOREFRONT_COOKIE_SECURE", false),
+		TrustedProxies:  shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
 		LogLevel:        env.LogLevel(),
 	}
 	if secret := env.Secret("STOREFRONT_SECRET"); secret != "" {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -215,12 +214,8 @@ func clientIPFrom(ctx context.Context) string {
 
 type clientIPKey struct{}
 
-func withClientIP(ctx context.Context, remoteAddr string) context.Context {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		return ctx
-	}
-	return context.WithValue(ctx, clientIPKey{}, host)
+func withClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
 }
 
 // pathEscape escapes one path segment taken from a URL or a form.

@@ -51,7 +51,7 @@ func NewServer(logger *slog.Logger, cfg Config, metrics *shared.Metrics, ready *
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, s, metrics, ready)
-	return shared.Stack(logger, metrics, mux, s.browserHeaders)
+	return shared.Stack(logger, metrics, mux, s.browserHeaders, shared.SecureCookies(s.cfg.TrustedProxies))
 }
 
 // contentSecurityPolicy allows only this origin's scripts and styles (no inline script or style at
@@ -79,7 +79,7 @@ func (s *site) browserHeaders(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", s.csp)
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		if s.cfg.CookieSecure {
+		if s.cfg.CookieSecure || s.cfg.TrustedProxies.IsHTTPS(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)

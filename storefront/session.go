@@ -148,7 +148,7 @@ func (s *site) withVisitor(next http.Handler) http.Handler {
 		if c, err := r.Cookie(cookieSession); err == nil && shared.ValidRandomToken(c.Value) {
 			v.sid = c.Value
 		}
-		ctx := withClientIP(context.WithValue(r.Context(), visitorKey{}, v), r.RemoteAddr)
+		ctx := withClientIP(context.WithValue(r.Context(), visitorKey{}, v), s.cfg.TrustedProxies.ClientIP(r))
 		r = r.WithContext(ctx)
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,6 +52,23 @@ func FillPattern(pattern, value string) (method, path string) {
 	}
 	path = strings.ReplaceAll(path, "{$}", "")
 	return method, wildcard.ReplaceAllString(path, value)
+}
+
+// StateChangingRoutes returns the POST, PUT, PATCH and DELETE routes of each service's routes.go under
+// root (the repository), as the gateway serves them: "METHOD /service/path" with wildcards filled by
+// value. Tables over every state-changing route at the gateway are built from it.
+func StateChangingRoutes(tb testing.TB, root, value string, services ...string) []string {
+	tb.Helper()
+	var out []string
+	for _, svc := range services {
+		for _, p := range RoutePatterns(tb, filepath.Join(root, svc, "routes.go")) {
+			switch method, path := FillPattern(p, value); method {
+			case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+				out = append(out, method+" /"+svc+path)
+			}
+		}
+	}
+	return out
 }
 
 // Access values for CheckScopes' table besides a scope name.
