@@ -66,6 +66,10 @@ type orderStore interface {
 	Unsent(ctx context.Context, limit int) ([]Order, error)
 	// MarkSent records that events[:upTo] of order id are published. It never moves SentSeq back.
 	MarkSent(ctx context.Context, id string, upTo int) error
+	// StalePending returns up to limit pending orders whose events are all published and which
+	// have not changed since before, least recently changed first: orders still waiting for
+	// inventory's answer (see checkout.reconcile).
+	StalePending(ctx context.Context, before time.Time, limit int) ([]Order, error)
 }
 
 // mongoOrderStore keeps orders in one collection, "orders". Indexes (created lazily, so start-up
@@ -256,4 +260,18 @@ func (s *mongoOrderStore) MarkSent(ctx context.Context, id string, upTo int) err
 		bson.D{{Key: "_id", Value: id}, {Key: "sent_seq", Value: bson.D{{Key: "$lt", Value: upTo}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "sent_seq", Value: upTo}}}})
 	return shared.MongoErr("orders.mark_sent", err)
+}
+
+func (s *mongoOrderStore) StalePending(ctx context.Context, before time.Time, limit int) ([]Order, error) {
+	cur, err := s.orders.Find(ctx, bson.D{{Key: "status", Value: StatusPending}, {Key: "outbox_pending", Value: false},
+		{Key: "updated_at", Value: bson.D{{Key: "$lt", Value: before}}}},
+		options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, shared.MongoErr("orders.stale_pending", err)
+	}
+	var out []Order
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, shared.MongoErr("orders.stale_pending", err)
+	}
+	return out, nil
 }

@@ -180,3 +180,19 @@ func (s *memOrderStore) MarkSent(_ context.Context, id string, upTo int) error {
 	s.orders[id] = o
 	return nil
 }
+
+func (s *memOrderStore) StalePending(_ context.Context, before time.Time, limit int) ([]Order, error) {
+	s.mu.RLock()
+	var out []Order
+	for _, o := range s.orders {
+		if o.Status == StatusPending && !o.OutboxPending && o.UpdatedAt.Before(before) {
+			out = append(out, o.clone())
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Order) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
