@@ -73,9 +73,9 @@ type Stack struct {
 	kafka  *kfake.Cluster
 	// kafkaFreeze holds the broker's connections still between PauseKafka and ResumeKafka.
 	kafkaFreeze freezer
-	redis  *redisServer
-	ferret func()
-	mongo  string
+	redis       *redisServer
+	ferret      func()
+	mongo       string
 
 	mu    sync.Mutex
 	procs map[string]*proc
@@ -84,10 +84,10 @@ type Stack struct {
 type proc struct {
 	name    string
 	program string
-	cmd  *exec.Cmd
-	done chan struct{}
-	env  []string
-	bin  string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	env     []string
+	bin     string
 }
 
 // Port returns the port a program or infrastructure piece listens on.
