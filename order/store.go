@@ -234,14 +234,19 @@ func (s *mongoOrderStore) SetRefund(ctx context.Context, id, refundID string, at
 }
 
 func (s *mongoOrderStore) Unsent(ctx context.Context, limit int) ([]Order, error) {
-	cur, err := s.orders.Find(ctx, bson.D{{Key: "outbox_pending", Value: true}},
-		options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
+	return s.oldestChanged(ctx, "orders.unsent", bson.D{{Key: "outbox_pending", Value: true}}, limit)
+}
+
+// oldestChanged returns up to limit orders matching filter, least recently changed first; op
+// prefixes its errors.
+func (s *mongoOrderStore) oldestChanged(ctx context.Context, op string, filter bson.D, limit int) ([]Order, error) {
+	cur, err := s.orders.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, shared.MongoErr("orders.unsent", err)
+		return nil, shared.MongoErr(op, err)
 	}
 	var out []Order
 	if err := cur.All(ctx, &out); err != nil {
-		return nil, shared.MongoErr("orders.unsent", err)
+		return nil, shared.MongoErr(op, err)
 	}
 	return out, nil
 }
@@ -263,15 +268,6 @@ func (s *mongoOrderStore) MarkSent(ctx context.Context, id string, upTo int) err
 }
 
 func (s *mongoOrderStore) StalePending(ctx context.Context, before time.Time, limit int) ([]Order, error) {
-	cur, err := s.orders.Find(ctx, bson.D{{Key: "status", Value: StatusPending}, {Key: "outbox_pending", Value: false},
-		{Key: "updated_at", Value: bson.D{{Key: "$lt", Value: before}}}},
-		options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, shared.MongoErr("orders.stale_pending", err)
-	}
-	var out []Order
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, shared.MongoErr("orders.stale_pending", err)
-	}
-	return out, nil
+	return s.oldestChanged(ctx, "orders.stale_pending", bson.D{{Key: "status", Value: StatusPending},
+		{Key: "outbox_pending", Value: false}, {Key: "updated_at", Value: bson.D{{Key: "$lt", Value: before}}}}, limit)
 }
