@@ -20,12 +20,15 @@ type scenario struct {
 	allowFailures bool
 	readers       int // product list readers beside the checkouts
 	lost          losses
+	// drainWithin bounds how long after heal the orders answered until then may take to be final.
+	drainWithin time.Duration
 }
 
-// timeline is what a run measured: when the fault started and was healed, and when the last order
-// answered before the heal was final.
+// timeline is what a run measured: when the fault started and was healed, when the last order
+// answered before the heal was final, and when every order of the load was (the load goes on for
+// cooldown after the heal, so that is at least cooldown later).
 type timeline struct {
-	start, healed, final time.Time
+	start, healed, final, allFinal time.Time
 	load                 *load
 	out                  outcome
 }
@@ -51,7 +54,7 @@ func run(t *testing.T, sc scenario) timeline {
 	tl.final, _ = waitFinalOf(t, admin, l.orderIDs(), drainFor)
 	time.Sleep(max(0, cooldown-time.Since(tl.healed)))
 	l.finish()
-	waitFinal(t, admin, l, drainFor)
+	tl.allFinal, _ = waitFinal(t, admin, l, drainFor)
 	tl.out = checkInvariants(t, admin, l, stockUnits, sc.lost)
 
 	fails := l.failures("")
@@ -62,6 +65,9 @@ func run(t *testing.T, sc scenario) timeline {
 	if bad := outside(fails, tl.start, to); len(bad) > 0 {
 		t.Errorf("%d requests failed outside the fault window (first: %s %d at %s, fault %s-%s)", len(bad),
 			bad[0].kind, bad[0].status, bad[0].start.Format("15:04:05.000"), tl.start.Format("15:04:05.000"), to.Format("15:04:05.000"))
+	}
+	if d := tl.allFinal.Sub(tl.healed); d > sc.drainWithin {
+		t.Errorf("the load's orders were all final %s after the fault ended, want <= %s", d.Round(10*time.Millisecond), sc.drainWithin)
 	}
 	if tl.out.orders == 0 {
 		t.Error("the load placed no order")
@@ -83,9 +89,10 @@ func (tl timeline) lastFailure() time.Duration {
 func (tl timeline) report(t *testing.T, extra string) {
 	t.Helper()
 	fmt.Printf("faults: %s: %d orders (%d confirmed, %d rejected, %d lost with the in-memory store), %d failed requests, "+
-		"last failure %s after the fault ended, orders placed until then all final %s after it%s\n",
+		"last failure %s after the fault ended, orders placed until then all final %s after it, every order final %s after it%s\n",
 		t.Name(), tl.out.orders, tl.out.confirmed, tl.out.rejected, tl.out.lost, len(tl.load.failures("")),
-		tl.lastFailure().Round(10*time.Millisecond), tl.final.Sub(tl.healed).Round(10*time.Millisecond), extra)
+		tl.lastFailure().Round(10*time.Millisecond), tl.final.Sub(tl.healed).Round(10*time.Millisecond),
+		tl.allFinal.Sub(tl.healed).Round(10*time.Millisecond), extra)
 }
 
 // waitReady waits until program's /readyz answers 200.
@@ -125,6 +132,9 @@ func killAndRestart(program string, down time.Duration, lost losses) scenario {
 			waitReady(t, program, 30*time.Second)
 		},
 		hold: down, grace: healthInterval + time.Second, allowFailures: true, lost: lost,
+		// The restarted consumer waits for the broker to drop the killed one (10 s session), and
+		// orders whose answer died with inventory wait for reconciliation.
+		drainWithin: 20 * time.Second,
 	}
 }
 
@@ -154,7 +164,7 @@ func TestBrokerFrozen(t *testing.T) {
 	tl := run(t, scenario{
 		inject: func(*testing.T) { platform.PauseKafka() },
 		heal:   func(*testing.T) { platform.ResumeKafka() },
-		hold:   15 * time.Second,
+		hold:   15 * time.Second, drainWithin: 15 * time.Second,
 	})
 	tl.report(t, "")
 }
@@ -171,6 +181,7 @@ func TestRedisKilled(t *testing.T) {
 			waitReady(t, "auth", 30*time.Second)
 		},
 		hold: 5 * time.Second, grace: healthInterval + time.Second, allowFailures: true, readers: 1,
+		drainWithin: 15 * time.Second,
 	})
 	tl.report(t, "")
 }
@@ -191,7 +202,7 @@ func TestProductInstanceHung(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		hold: 10 * time.Second, readers: 2,
+		hold: 10 * time.Second, readers: 2, drainWithin: 15 * time.Second,
 	})
 	var slowest time.Duration
 	reads := 0
