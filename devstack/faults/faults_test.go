@@ -29,8 +29,8 @@ type scenario struct {
 // cooldown after the heal, so that is at least cooldown later).
 type timeline struct {
 	start, healed, final, allFinal time.Time
-	load                 *load
-	out                  outcome
+	load                           *load
+	out                            outcome
 }
 
 const (
