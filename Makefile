@@ -5,15 +5,15 @@ PROGRAMS := auth user product inventory order gateway realtime storefront
 # Flags for the launcher, e.g. make run ARGS="-mongo=ferret" or ARGS="-mongo=mongodb://127.0.0.1:27017".
 ARGS     ?=
 
-.PHONY: run test build vet test-unit test-devstack test-contract test-integration clean
+.PHONY: run test build vet test-unit test-devstack test-contract test-integration test-faults clean
 
 ## run: build everything and run the platform (Ctrl-C stops it)
 run:
 	cd devstack && $(GO) build -o ../.devstack/devstack ./cmd/devstack
 	./.devstack/devstack -root . $(ARGS)
 
-## test: vet, unit tests with -race, the tooling module's tests, then the integration tests
-test: vet test-unit test-devstack test-contract test-integration
+## test: vet, unit tests with -race, the tooling module's tests, then the integration and fault tests
+test: vet test-unit test-devstack test-contract test-integration test-faults
 
 vet:
 	$(GO) vet ./...
@@ -23,7 +23,7 @@ test-unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 test-devstack:
-	cd devstack && $(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v /integration)
+	cd devstack && $(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e /integration -e /faults)
 
 ## test-contract: the unit tests again with MONGO_TEST_URI (embedded FerretDB) and REDIS_TEST_URL (redis-server)
 test-contract:
@@ -32,6 +32,11 @@ test-contract:
 ## test-integration: the eight programs built and run against kfake, Redis and FerretDB
 test-integration:
 	cd devstack && $(GO) test -count=1 -timeout 20m -v ./integration/ 2>&1 | tee ../.devstack/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|integration:)|_test.go'; exit $${PIPESTATUS[0]}
+
+## test-faults: kill -9, broker freeze, Redis loss and a hung instance under checkout load, with the
+## invariants checked (ports +20000, FAULTS_PORT_OFFSET moves them; under 5 minutes)
+test-faults:
+	mkdir -p .devstack && cd devstack && $(GO) test -count=1 -timeout 10m -v ./faults/ 2>&1 | tee ../.devstack/faults.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|faults:)|_test.go'; exit $${PIPESTATUS[0]}
 
 ## build: static binaries in bin/
 build:

@@ -156,6 +156,20 @@ func (b *Breaker) RetryAfter() time.Duration {
 	return b.expiry.Sub(now)
 }
 
+// Probe tells an open breaker that an out-of-band check (the gateway's active health check) found
+// its instance alive again: the breaker turns half-open at once instead of waiting out
+// Settings.Timeout, so trial requests decide within one health interval whether it closes. In any
+// other state Probe does nothing: a closed breaker has nothing to learn, and a half-open one is
+// already trying.
+func (b *Breaker) Probe() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if st, _ := b.currentState(now); st == StateOpen {
+		b.setState(StateHalfOpen, now)
+	}
+}
+
 // Allow admits one request or returns ErrOpenState or ErrTooManyRequests. When it admits, the caller
 // must call done exactly once with the request's outcome (nil for success).
 func (b *Breaker) Allow() (done func(err error), err error) {

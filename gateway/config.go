@@ -49,6 +49,11 @@ type Config struct {
 	BreakerTimeout  time.Duration
 	// UpstreamTimeout bounds the wait for an upstream's response headers. Default 10 s.
 	UpstreamTimeout time.Duration
+	// TryTimeout bounds the first try of a bodiless GET/HEAD when another instance could take it:
+	// without response headers by then, the try counts as a breaker failure and the request goes to
+	// the other instance (with the rest of UpstreamTimeout), so a hung instance costs at most this
+	// much per request. Default 800 ms; 0 turns it off.
+	TryTimeout time.Duration
 	// UpstreamTransport is "direct" (default: bodiless plain-HTTP requests on connTransport, the rest
 	// on http.Transport) or "std" (everything on http.Transport).
 	UpstreamTransport string
@@ -164,6 +169,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		AuthURL:           env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
 		HealthInterval:    env.Duration("GATEWAY_HEALTH_INTERVAL", 3*time.Second, positive, forever),
 		UpstreamTimeout:   env.Duration("GATEWAY_UPSTREAM_TIMEOUT", 10*time.Second, positive, forever),
+		TryTimeout:        env.Duration("GATEWAY_TRY_TIMEOUT", 800*time.Millisecond, 0, forever),
 		UpstreamTransport: env.OneOf("GATEWAY_UPSTREAM_TRANSPORT", "direct", "direct", "std"),
 		BreakerFailures:   env.Int("GATEWAY_BREAKER_FAILURES", 5, 1, math.MaxInt),
 		BreakerTimeout:    env.Duration("GATEWAY_BREAKER_TIMEOUT", 30*time.Second, positive, forever),

@@ -34,7 +34,8 @@ type instance struct {
 	checked  time.Time
 }
 
-// healthFallThreshold is how many failed checks in a row take an instance out; one success puts it back.
+// healthFallThreshold is how many failed checks in a row take an instance out; one success puts it back
+// and turns an open breaker half-open (Breaker.Probe).
 const healthFallThreshold = 2
 
 // pool is a service's instances, picked round-robin among those healthy with a breaker that admits.
@@ -171,6 +172,10 @@ func (inst *instance) applyCheck(seq uint64, latency time.Duration, err error, l
 	if err == nil {
 		inst.fails = 0
 		inst.lastErr = ""
+		// A process that answers /healthz again is worth trying now, not when the breaker's open
+		// timeout (30 s by default) runs out: a restarted instance must take traffic within one
+		// health interval. The half-open trials still decide whether it really serves.
+		inst.breaker.Probe()
 		if !was {
 			inst.healthy.Store(true)
 			logger.Info("instance healthy again", "upstream", service, "instance", inst.raw)

@@ -166,3 +166,84 @@ func TestPickPanicMode(t *testing.T) {
 		t.Errorf("panic mode picked %v, want both instances", seen)
 	}
 }
+
+// TestRecoveredInstanceReadmittedWithinOneInterval: the only instance of a service is killed, its
+// breaker opens on the failed requests (30 s timeout) and its health checks fail; once it answers
+// /healthz again the next check turns the breaker half-open, so requests reach it within one health
+// interval instead of after the breaker's timeout, and successful trials close it.
+func TestRecoveredInstanceReadmittedWithinOneInterval(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 3 * time.Second
+		p := testPool(t, "order:1")
+		tr := &fakeHealthTransport{}
+		tr.setDown("order:1")
+		for range 5 {
+			_, done, err := p.pick(nil)
+			if err != nil {
+				t.Fatalf("pick before the breaker opened: %v", err)
+			}
+			done(errBoom)
+		}
+		if st := p.instances[0].breaker.State(); st != StateOpen {
+			t.Fatalf("after 5 failures: breaker %s, want open", st)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go runHealthChecks(ctx, []*pool{p}, &http.Client{Transport: tr}, interval)
+		time.Sleep(2 * interval)
+		synctest.Wait()
+		if _, _, err := p.pick(nil); err == nil {
+			t.Fatal("pick while the instance is down and its breaker open: admitted, want errNoInstance")
+		}
+
+		tr.setDown() // restarted
+		time.Sleep(interval)
+		synctest.Wait()
+		inst, done, err := p.pick(nil)
+		if err != nil {
+			t.Fatalf("pick one health interval after the instance came back: %v, want it admitted", err)
+		}
+		done(nil)
+		if st := inst.breaker.State(); st != StateHalfOpen {
+			t.Fatalf("after one good trial: breaker %s, want half-open", st)
+		}
+		for range 2 {
+			_, done, err := p.pick(nil)
+			if err != nil {
+				t.Fatalf("trial pick: %v", err)
+			}
+			done(nil)
+		}
+		if st := inst.breaker.State(); st != StateClosed {
+			t.Errorf("after three good trials: breaker %s, want closed", st)
+		}
+		cancel()
+	})
+}
+
+// TestProbeOnlyOpensTheDoorWhenOpen: Probe turns only an open breaker half-open.
+func TestProbeOnlyOpensTheDoorWhenOpen(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBreaker(Settings{ReadyToTrip: func(c Counts) bool { return c.ConsecutiveFailures >= 1 }})
+		b.Probe()
+		if st := b.State(); st != StateClosed {
+			t.Fatalf("Probe on closed: %s, want closed", st)
+		}
+		done, _ := b.Allow()
+		done(errBoom)
+		b.Probe()
+		if st := b.State(); st != StateHalfOpen {
+			t.Fatalf("Probe on open: %s, want half-open", st)
+		}
+		done, _ = b.Allow()
+		done(errBoom)
+		if st := b.State(); st != StateOpen {
+			t.Fatalf("failed trial after Probe: %s, want open again", st)
+		}
+		if ra := b.RetryAfter(); ra != 30*time.Second {
+			t.Errorf("reopened: RetryAfter %s, want a full 30s", ra)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,9 @@ import (
 
 // errUpstream5xx marks a 5xx answer as a breaker failure.
 var errUpstream5xx = errors.New("upstream answered 5xx")
+
+// errTryTimeout ends a first try that got no response headers within proxy.tryTimeout.
+var errTryTimeout = errors.New("upstream try timed out awaiting response headers")
 
 // attempt carries the picked instance from the handler through Rewrite to the transport, which may
 // move it to another instance on retry.
@@ -35,6 +39,9 @@ type proxy struct {
 	rp      *httputil.ReverseProxy
 	logger  *slog.Logger
 	retries *shared.Counter
+	// tryTimeout bounds the first try of a request that may be retried on another instance (see
+	// firstTryLimit); 0: no bound but the transport's.
+	tryTimeout time.Duration
 }
 
 // newTransport returns the upstream transport: keep-alive pools sized for a busy gateway, bounded
@@ -188,9 +195,9 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := req.Context().Value(attemptKey{}).(*attempt)
-	resp, err := t.base.RoundTrip(req)
+	resp, err := t.try(req, t.firstTryLimit(req))
 	t.report(req, a, resp, err)
-	if err == nil || !retryable(req, err) {
+	if err == nil || !(errors.Is(err, errTryTimeout) || retryable(req, err)) {
 		return resp, err
 	}
 	inst, done, perr := t.proxy.pool.pick(a.inst)
@@ -204,6 +211,57 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err = t.base.RoundTrip(retry)
 	t.report(retry, a, resp, err)
 	return resp, err
+}
+
+// firstTryLimit is how long the first try of req may wait for response headers before the request
+// moves to another instance: proxy.tryTimeout for a bodiless GET or HEAD of a service with more than
+// one instance, else 0 (only the transport's UpstreamTimeout). A hung instance then costs a read at
+// most tryTimeout, and the breaker, counting each such try as a failure, soon stops sending it any.
+// Writes are not hedged: they may not be sent twice.
+func (t *retryTransport) firstTryLimit(req *http.Request) time.Duration {
+	if t.proxy.tryTimeout <= 0 || len(t.proxy.pool.instances) < 2 ||
+		(req.Method != http.MethodGet && req.Method != http.MethodHead) ||
+		(req.Body != nil && req.Body != http.NoBody) || isUpgrade(req) {
+		return 0
+	}
+	return t.proxy.tryTimeout
+}
+
+// try sends req through the base transport; with limit > 0 it gives up with errTryTimeout when the
+// response headers have not arrived within limit. The body of a response that did arrive in time is
+// not bounded by limit.
+func (t *retryTransport) try(req *http.Request, limit time.Duration) (*http.Response, error) {
+	if limit <= 0 {
+		return t.base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	timer := time.AfterFunc(limit, func() { cancel(errTryTimeout) })
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if !timer.Stop() && req.Context().Err() == nil {
+		if err == nil {
+			resp.Body.Close()
+		}
+		cancel(nil)
+		return nil, errTryTimeout
+	}
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	return resp, nil
+}
+
+// cancelOnClose releases a try's context once ReverseProxy is done with the body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // report tells the breaker how the round trip went: transport errors, timeouts and 5xx are failures,

@@ -57,6 +57,7 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 			transport = newConnTransport(transport, cfg.UpstreamTimeout)
 		}
 		gw.proxies[s.Name] = newProxy(s.Name, p, transport, buffers, logger, metrics)
+		gw.proxies[s.Name].tryTimeout = cfg.TryTimeout
 	}
 	return gw
 }

@@ -20,7 +20,8 @@ type checkout struct {
 	wake     func() // wakes the outbox relay
 	now      func() time.Time
 
-	moved *shared.CounterVec
+	moved      *shared.CounterVec
+	reconciled *shared.CounterVec
 }
 
 // newCheckout returns the checkout over store; wake (the relay's Wake, or nil) is called after every
@@ -30,8 +31,9 @@ func newCheckout(logger *slog.Logger, store orderStore, payments paymentProvider
 		wake = func() {}
 	}
 	return &checkout{logger: logger, store: store, payments: payments, wake: wake,
-		now:   func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
-		moved: metrics.Counter("order_transitions_total", "Order state changes by target state and actor.", "to", "by"),
+		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		moved:      metrics.Counter("order_transitions_total", "Order state changes by target state and actor.", "to", "by"),
+		reconciled: metrics.Counter("order_reconcile_nudges_total", "Pending orders whose order.created was queued again because inventory had not answered."),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -62,6 +63,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	relay := newRelay(logger, store, publisher, metrics, cfg.OutboxPoll)
 	co := newCheckout(logger, store, newStubPayments(), metrics, relay.Wake)
 	p.Go("outbox", relay.Run)
+	p.Go("reconcile", func(ctx context.Context) error {
+		return co.reconcile(ctx, cfg.ReconcileAfter, max(cfg.ReconcileAfter/3, time.Second))
+	})
 	p.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: "order", Topics: []string{shared.TopicInventory}}, co.handleInventoryEvent)
 	})

@@ -110,7 +110,8 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	bad := map[string]string{"TAX_RATE_BPS": "-1", "LOG_LEVEL": "loud", "PRODUCT_URL": "ftp://x", "OUTBOX_POLL": "soon", "KAFKA_BROKERS": " , ",
-		"USER_URL": "user", "JWKS_URL": "/jwks", "HTTP_ADDR": "5003", "MONGO_URI": "http://m"}
+		"USER_URL": "user", "JWKS_URL": "/jwks", "HTTP_ADDR": "5003", "MONGO_URI": "http://m",
+		"ORDER_RECONCILE_AFTER": "-1s"}
 	_, err = loadConfig(func(k string) string { return bad[k] })
 	if err == nil {
 		t.Fatal("loadConfig with bad values: err = nil")

@@ -66,6 +66,10 @@ type orderStore interface {
 	Unsent(ctx context.Context, limit int) ([]Order, error)
 	// MarkSent records that events[:upTo] of order id are published. It never moves SentSeq back.
 	MarkSent(ctx context.Context, id string, upTo int) error
+	// StalePending returns up to limit pending orders whose events are all published and which
+	// have not changed since before, least recently changed first: orders still waiting for
+	// inventory's answer (see checkout.reconcile).
+	StalePending(ctx context.Context, before time.Time, limit int) ([]Order, error)
 }
 
 // mongoOrderStore keeps orders in one collection, "orders". Indexes (created lazily, so start-up
@@ -230,14 +234,19 @@ func (s *mongoOrderStore) SetRefund(ctx context.Context, id, refundID string, at
 }
 
 func (s *mongoOrderStore) Unsent(ctx context.Context, limit int) ([]Order, error) {
-	cur, err := s.orders.Find(ctx, bson.D{{Key: "outbox_pending", Value: true}},
-		options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
+	return s.oldestChanged(ctx, "orders.unsent", bson.D{{Key: "outbox_pending", Value: true}}, limit)
+}
+
+// oldestChanged returns up to limit orders matching filter, least recently changed first; op
+// prefixes its errors.
+func (s *mongoOrderStore) oldestChanged(ctx context.Context, op string, filter bson.D, limit int) ([]Order, error) {
+	cur, err := s.orders.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, shared.MongoErr("orders.unsent", err)
+		return nil, shared.MongoErr(op, err)
 	}
 	var out []Order
 	if err := cur.All(ctx, &out); err != nil {
-		return nil, shared.MongoErr("orders.unsent", err)
+		return nil, shared.MongoErr(op, err)
 	}
 	return out, nil
 }
@@ -256,4 +265,9 @@ func (s *mongoOrderStore) MarkSent(ctx context.Context, id string, upTo int) err
 		bson.D{{Key: "_id", Value: id}, {Key: "sent_seq", Value: bson.D{{Key: "$lt", Value: upTo}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "sent_seq", Value: upTo}}}})
 	return shared.MongoErr("orders.mark_sent", err)
+}
+
+func (s *mongoOrderStore) StalePending(ctx context.Context, before time.Time, limit int) ([]Order, error) {
+	return s.oldestChanged(ctx, "orders.stale_pending", bson.D{{Key: "status", Value: StatusPending},
+		{Key: "outbox_pending", Value: false}, {Key: "updated_at", Value: bson.D{{Key: "$lt", Value: before}}}}, limit)
 }

@@ -149,10 +149,15 @@ func (s *memOrderStore) SetRefund(_ context.Context, id, refundID string, at tim
 }
 
 func (s *memOrderStore) Unsent(_ context.Context, limit int) ([]Order, error) {
+	return s.oldestChanged(func(o Order) bool { return o.OutboxPending }, limit), nil
+}
+
+// oldestChanged returns copies of up to limit orders that match, least recently changed first.
+func (s *memOrderStore) oldestChanged(match func(Order) bool, limit int) []Order {
 	s.mu.RLock()
 	var out []Order
 	for _, o := range s.orders {
-		if o.OutboxPending {
+		if match(o) {
 			out = append(out, o.clone())
 		}
 	}
@@ -161,7 +166,7 @@ func (s *memOrderStore) Unsent(_ context.Context, limit int) ([]Order, error) {
 	if len(out) > limit {
 		out = out[:limit]
 	}
-	return out, nil
+	return out
 }
 
 func (s *memOrderStore) MarkSent(_ context.Context, id string, upTo int) error {
@@ -179,4 +184,10 @@ func (s *memOrderStore) MarkSent(_ context.Context, id string, upTo int) error {
 	}
 	s.orders[id] = o
 	return nil
+}
+
+func (s *memOrderStore) StalePending(_ context.Context, before time.Time, limit int) ([]Order, error) {
+	return s.oldestChanged(func(o Order) bool {
+		return o.Status == StatusPending && !o.OutboxPending && o.UpdatedAt.Before(before)
+	}, limit), nil
 }

@@ -276,4 +276,35 @@ func testOrderStore(t *testing.T, newStore func(t *testing.T) orderStore) {
 			t.Errorf("List nobody = %v, total %d; want empty non-nil", got, total)
 		}
 	})
+
+	t.Run("stale pending: sent, unchanged, oldest first", func(t *testing.T) {
+		s := newStore(t)
+		mk := func(key string, at time.Time, sent bool) Order {
+			o := testOrder(t, "u1", key, at)
+			if err := s.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			if sent {
+				s.MarkSent(ctx, o.ID, 1)
+			}
+			return o
+		}
+		older := mk("older", base, true)
+		old := mk("old", base.Add(time.Minute), true)
+		mk("unsent", base, false)
+		mk("recent", base.Add(10*time.Minute), true)
+		done := mk("confirmed", base, true)
+		ev, _ := newOrderEvent(done, StatusConfirmed, "", base)
+		if _, err := s.Transition(ctx, done.ID, transition{From: StatusPending, To: StatusConfirmed, Event: ev, At: base}); err != nil {
+			t.Fatal(err)
+		}
+		s.MarkSent(ctx, done.ID, 2)
+		got, err := s.StalePending(ctx, base.Add(5*time.Minute), 10)
+		if err != nil || len(got) != 2 || got[0].ID != older.ID || got[1].ID != old.ID {
+			t.Fatalf("StalePending = %d orders, %v; want older, old", len(got), err)
+		}
+		if got, _ := s.StalePending(ctx, base.Add(5*time.Minute), 1); len(got) != 1 || got[0].ID != older.ID {
+			t.Errorf("StalePending limit 1 = %d orders, want older", len(got))
+		}
+	})
 }

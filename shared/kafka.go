@@ -199,6 +199,12 @@ func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handl
 		CommitInterval: cfg.CommitInterval,
 		MinBytes:       1,
 		MaxBytes:       10 << 20,
+		// A consumer killed without leaving its group keeps its partitions until the broker gives up
+		// on it: the session timeout, or the rebalance timeout when its replacement joins. kafka-go's
+		// default of 30 s for both would hold a restarted service's events that long; 10 s (Kafka's
+		// own session default before 3.0) is still three heartbeats.
+		SessionTimeout:   10 * time.Second,
+		RebalanceTimeout: 10 * time.Second,
 	})
 	defer r.Close()
 	logger = logger.With("group", cfg.Group)

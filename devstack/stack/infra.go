@@ -20,7 +20,8 @@ import (
 
 // startKafka runs kfake, a Kafka-protocol broker in Go, on addr with the platform's topics
 // (3 partitions each). With dir set, the log survives restarts.
-func startKafka(port int, dir string) (*kfake.Cluster, error) {
+// wrap wraps the broker's listener (fault injection); nil leaves it as it is.
+func startKafka(port int, dir string, wrap func(net.Listener) net.Listener) (*kfake.Cluster, error) {
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.Ports(port),
@@ -32,7 +33,11 @@ func startKafka(port int, dir string) (*kfake.Cluster, error) {
 			if err != nil {
 				return nil, err
 			}
-			return net.Listen(network, "127.0.0.1:"+p)
+			ln, err := net.Listen(network, "127.0.0.1:"+p)
+			if err != nil || wrap == nil {
+				return ln, err
+			}
+			return wrap(ln), nil
 		}),
 	}
 	if dir != "" {

@@ -61,6 +61,9 @@ type Options struct {
 	Env        map[string]string // extra environment for every program
 	Logs       io.Writer         // program logs, prefixed; nil discards (files in Dir/logs always)
 	Persist    bool              // keep Kafka's log in Dir/kafka across restarts
+	// SecondProduct starts product-2 even with in-memory stores, where it seeds its own copy of the
+	// demo catalog (same SKUs, other IDs): enough for fault tests that list products and order by SKU.
+	SecondProduct bool
 }
 
 // Stack is a running platform.
@@ -68,20 +71,23 @@ type Stack struct {
 	opts   Options
 	logger *slog.Logger
 	kafka  *kfake.Cluster
-	redis  *redisServer
-	ferret func()
-	mongo  string
+	// kafkaFreeze holds the broker's connections still between PauseKafka and ResumeKafka.
+	kafkaFreeze freezer
+	redis       *redisServer
+	ferret      func()
+	mongo       string
 
 	mu    sync.Mutex
 	procs map[string]*proc
 }
 
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	env  []string
-	bin  string
+	name    string
+	program string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	env     []string
+	bin     string
 }
 
 // Port returns the port a program or infrastructure piece listens on.
@@ -161,7 +167,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if opts.Persist {
 		kdir = filepath.Join(opts.Dir, "kafka")
 	}
-	if s.kafka, err = startKafka(s.Port(KafkaPort), kdir); err != nil {
+	if s.kafka, err = startKafka(s.Port(KafkaPort), kdir, s.kafkaFreeze.listener); err != nil {
 		return s, err
 	}
 	if s.redis, err = newRedis(opts.Redis, fmt.Sprintf("127.0.0.1:%d", s.Port(RedisPort)), filepath.Join(opts.Dir, "redis"), infraLog); err != nil {
@@ -183,9 +189,13 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		if err := s.spawn(p.Name, p.Name, s.env(p, s.Port(p.Port))); err != nil {
 			return s, err
 		}
-		if p.Name == "product" && s.mongo != "" {
-			// Shared stores: a second product instance behind the gateway shows round-robin and failover.
-			env := append(s.env(p, s.Port(SecondProductAt)), "SEED_DEMO_DATA=false")
+		if p.Name == "product" && s.secondProduct() {
+			// A second product instance behind the gateway shows round-robin and failover; with
+			// shared stores it leaves seeding to the first.
+			env := s.env(p, s.Port(SecondProductAt))
+			if s.mongo != "" {
+				env = append(env, "SEED_DEMO_DATA=false")
+			}
 			if err := s.spawn("product-2", p.Name, env); err != nil {
 				return s, err
 			}
@@ -208,6 +218,9 @@ func (s *Stack) StartCopy(ctx context.Context, name, program string, port int, e
 	}
 	return fmt.Errorf("stack: no program %q", program)
 }
+
+// secondProduct reports whether product-2 runs: with shared stores, or when asked for.
+func (s *Stack) secondProduct() bool { return s.mongo != "" || s.opts.SecondProduct }
 
 // env is the environment of one program instance listening on port.
 func (s *Stack) env(p Program, port int) []string {
@@ -248,7 +261,7 @@ func (s *Stack) env(p Program, port int) []string {
 	}
 	for _, q := range Programs {
 		urls := s.URL(q.Name)
-		if q.Name == "product" && s.mongo != "" {
+		if q.Name == "product" && s.secondProduct() {
 			urls += fmt.Sprintf(",http://127.0.0.1:%d", s.Port(SecondProductAt))
 		}
 		env = append(env, strings.ToUpper(q.Name)+"_SERVICE_URLS="+urls)
@@ -273,7 +286,7 @@ func (s *Stack) spawn(name, program string, env []string) error {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), env: env, bin: bin}
+	p := &proc{name: name, program: program, cmd: cmd, done: make(chan struct{}), env: env, bin: bin}
 	go func() {
 		cmd.Wait()
 		logf.Close()
@@ -375,6 +388,7 @@ func (p *proc) stop(grace time.Duration) error {
 		return nil
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Process.Signal(syscall.SIGCONT) // a process frozen by Pause handles SIGTERM only once continued
 	select {
 	case <-p.done:
 		return nil
@@ -407,6 +421,7 @@ func (s *Stack) Close() error {
 		}()
 	}
 	wg.Wait()
+	s.kafkaFreeze.thaw()
 	if s.kafka != nil {
 		s.kafka.Close()
 	}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Reconciliation: an order waits in pending for inventory's answer to its order.created. Both events
+// travel through the outbox and consumers with at-least-once delivery, so normally the answer comes.
+// But an answer can still be lost outside this service (an inventory instance killed with its
+// in-memory outbox, a broker that loses a partition's tail), and then the order would stay pending
+// forever. The reconciler bounds that: a pending order that has not changed for reconcileAfter, with
+// nothing left unsent in its outbox, gets its order.created queued again. Inventory treats a repeat
+// order.created as a question: it reserves if it never saw the order, and otherwise re-emits the
+// reservation's outcome under its fixed event ID (inventory.reserved, .rejected, .released), which
+// the saga applies once. A late repeat is harmless for the same reason.
+
+// reconcileBatch bounds how many orders one pass nudges, so a long outage does not flood the
+// outbox at once; the next pass takes the rest.
+const reconcileBatch = 100
+
+// reconcile runs a pass every interval until ctx ends. after 0 turns it off.
+func (c *checkout) reconcile(ctx context.Context, after, interval time.Duration) error {
+	if after <= 0 {
+		return nil
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if _, err := c.nudgeStale(ctx, after); err != nil && ctx.Err() == nil {
+			c.logger.Warn("reconcile: pass failed, next one retries", "err", err)
+		}
+	}
+}
+
+// nudgeStale queues order.created again for up to reconcileBatch pending orders unchanged for after
+// and returns how many it nudged. The queued event also refreshes the order's updated_at, so the same
+// order is asked again only after another full after.
+func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, error) {
+	now := c.now()
+	orders, err := c.store.StalePending(ctx, now.Add(-after), reconcileBatch)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	n := 0
+	for _, o := range orders {
+		ev, err := newOrderEvent(o, StatusPending, "", now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ev.Type = "order.created"
+		// The event's own ID, prefixed, is what Record remembers: unique per nudge, and never an
+		// inventory event's ID.
+		if err := c.store.Record(ctx, o.ID, "reconcile:"+ev.ID, &ev, now); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+		c.logger.WarnContext(ctx, "order still pending: asking inventory again", "order_id", o.ID,
+			"pending_for", now.Sub(o.CreatedAt).Round(time.Second).String())
+	}
+	if n > 0 {
+		c.reconciled.Add(uint64(n))
+		c.wake()
+	}
+	return n, errors.Join(errs...)
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/goshop/platform/shared"
+)
+
+// lossyInventory answers order.created like the real inventory (the first one reserves, a repeat
+// re-emits the same outcome under its fixed event ID), but the first answer for each order in lose
+// never reaches the order service: the event lost in a fault.
+type lossyInventory struct {
+	co *checkout
+
+	mu      sync.Mutex
+	lose    map[string]bool
+	created map[string]int // order.created seen per order
+}
+
+func (l *lossyInventory) Publish(_ context.Context, _ string, events ...shared.Event) error {
+	for _, e := range events {
+		if e.Type != "order.created" {
+			continue
+		}
+		var d orderEventData
+		json.Unmarshal(e.Data, &d)
+		l.mu.Lock()
+		l.created[d.OrderID]++
+		drop := l.lose[d.OrderID]
+		l.lose[d.OrderID] = false
+		l.mu.Unlock()
+		if drop {
+			continue
+		}
+		answer, _ := shared.NewEvent(evReserved, d.OrderID, map[string]any{"order_id": d.OrderID, "expires_at": time.Now().Add(15 * time.Minute)})
+		answer.ID = "reserved-" + d.OrderID // inventory's outcome IDs are fixed per order
+		if err := l.co.handleInventoryEvent(context.Background(), answer); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *lossyInventory) asked(id string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.created[id]
+}
+
+// TestReconcileRecoversLostReservation: inventory's inventory.reserved for one order is lost. Without
+// reconciliation that order stays pending forever; with it, order.created is queued again once the
+// order has waited ORDER_RECONCILE_AFTER, inventory re-answers, and the order is confirmed. Orders
+// that got their answer are never asked twice, and a confirmed order is not asked again later.
+func TestReconcileRecoversLostReservation(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const after = 30 * time.Second
+		store := newMemOrderStore()
+		metrics := shared.NewMetrics("order")
+		logger := slog.New(slog.DiscardHandler)
+		co := newCheckout(logger, store, newStubPayments(), metrics, nil)
+		inv := &lossyInventory{co: co, lose: map[string]bool{}, created: map[string]int{}}
+		r := newRelay(logger, store, inv, metrics, time.Second)
+		co.wake = r.Wake
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go r.Run(ctx)
+		go co.reconcile(ctx, after, after/3)
+
+		lost := testOrder(t, "u-demo", "lost", co.now())
+		fine := testOrder(t, "u-demo", "fine", co.now())
+		inv.lose[lost.ID] = true
+		for _, o := range []Order{lost, fine} {
+			if err := store.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.Wake()
+		synctest.Wait()
+		status := func(id string) Status {
+			o, err := store.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o.Status
+		}
+		if s := status(lost.ID); s != StatusPending {
+			t.Fatalf("order whose answer was lost: %s, want pending", s)
+		}
+		time.Sleep(after - time.Second)
+		synctest.Wait()
+		if n := inv.asked(lost.ID); n != 1 || status(lost.ID) != StatusPending {
+			t.Fatalf("before %s: asked %d times, status %s; want 1, pending", after, n, status(lost.ID))
+		}
+		time.Sleep(after/3 + time.Second)
+		synctest.Wait()
+		if s := status(lost.ID); s != StatusConfirmed {
+			t.Fatalf("%s after the lost answer: %s, want confirmed (reconciled)", after+after/3, s)
+		}
+		time.Sleep(5 * after)
+		synctest.Wait()
+		if n := inv.asked(lost.ID); n != 2 {
+			t.Errorf("order.created for the reconciled order sent %d times, want 2", n)
+		}
+		if n := inv.asked(fine.ID); n != 1 || status(fine.ID) != StatusConfirmed {
+			t.Errorf("answered order: asked %d times, %s; want 1, confirmed", n, status(fine.ID))
+		}
+		if n := co.reconciled.Value(); n != 1 {
+			t.Errorf("order_reconcile_nudges_total = %d, want 1", n)
+		}
+		cancel()
+	})
+}
+
+// TestReconcileWaitsForTheOutbox: while the broker is down the order's own order.created is still
+// unsent; asking again would only pile up copies, so nothing is queued until the outbox drained.
+func TestReconcileWaitsForTheOutbox(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		store := newMemOrderStore()
+		co := newCheckout(slog.New(slog.DiscardHandler), store, newStubPayments(), shared.NewMetrics("order"), nil)
+		o := testOrder(t, "u-demo", "k", co.now())
+		if err := store.Create(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Hour)
+		if n, err := co.nudgeStale(t.Context(), 30*time.Second); n != 0 || err != nil {
+			t.Fatalf("nudge with order.created unsent: %d, %v; want 0", n, err)
+		}
+		store.MarkSent(t.Context(), o.ID, 1)
+		if n, err := co.nudgeStale(t.Context(), 30*time.Second); n != 1 || err != nil {
+			t.Fatalf("nudge after the outbox drained: %d, %v; want 1", n, err)
+		}
+		if n, _ := co.nudgeStale(t.Context(), 30*time.Second); n != 0 {
+			t.Errorf("nudge right again: %d, want 0 (the nudge refreshed updated_at)", n)
+		}
+	})
+}
