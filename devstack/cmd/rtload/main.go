@@ -41,6 +41,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/goshop/platform/shared"
+	"golang.org/x/sync/errgroup"
 )
 
 func main() {
@@ -172,6 +173,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	pub := shared.NewKafkaPublisher(shared.ParseBrokers(*brokers))
 	defer pub.Close()
+	if err := releaseSKUs(ctx, pub, m.skus); err != nil {
+		return err
+	}
 	if err := warmUp(ctx, pub, probe); err != nil {
 		return err
 	}
@@ -357,6 +361,34 @@ func warmUp(ctx context.Context, pub *shared.KafkaPublisher, probe *websocket.Co
 			return ctx.Err()
 		}
 	}
+}
+
+// releaseSKUs publishes a product.created of an active product for each of the n SKUs and the
+// warm-up SKU: realtime sends stock updates to anonymous and customer connections only for SKUs it
+// knows as released. The events are stamped an hour ago, so realtime learns them without passing
+// them on to the connections (it skips events that old).
+func releaseSKUs(ctx context.Context, pub *shared.KafkaPublisher, n int) error {
+	at := time.Now().Add(-time.Hour)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32) // as the measured publishing: the publisher batches concurrent calls
+	for i := -1; i < n; i++ {
+		sku := warmupSKU
+		if i >= 0 {
+			sku = skuName(i)
+		}
+		g.Go(func() error {
+			e, err := shared.NewEvent("product.created", "rtload-"+sku, map[string]any{"product_id": "rtload-" + sku, "sku": sku, "active": true})
+			if err != nil {
+				return err
+			}
+			e.OccurredAt = at
+			if err := pub.Publish(gctx, shared.TopicProduct, e); err != nil {
+				return fmt.Errorf("kafka: %w", err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // publish sends e, stamped with the time of the publish call ("t", Unix nanoseconds).
