@@ -192,7 +192,7 @@ func TestRouting(t *testing.T) {
 		{"alice by cookie", ccookie, []string{"order.confirmed:u-alice", public[0]}},
 		{"bob", cb, []string{public[0], "inventory.reserved:u-bob"}},
 		{"anonymous", canon, public},
-		// Low-stock alerts are for admins only (issue 7).
+		// Low-stock alerts are for admins only.
 		{"admin", cadm, []string{"order.confirmed:u-alice", public[0], "inventory.reserved:u-bob", "user.registered:u-carol", "inventory.low_stock:", "order.mystery:"}},
 	} {
 		if got := typesUntil(t, tc.c, "product.updated"); strings.Join(got, ",") != strings.Join(tc.want, ",") {

@@ -19,9 +19,9 @@ type hubConfig struct {
 	BufferAge  time.Duration
 	SendQueue  int
 	// AdminSendQueue bounds an admin connection's queue instead (default 4096). Admins receive every
-	// event: at 1,000 events/s, 256 messages are a quarter of a second of slack, and a routed load
-	// test on this machine lost an admin dashboard to one scheduling hiccup. The queue holds
-	// pointers to shared frames and grows only while it is behind, so the bound costs nothing idle.
+	// event, so SendQueue would leave them a fraction of a second of slack at a busy shop's event
+	// rate (docs/realtime.md, slow consumers). The queue holds pointers to shared frames and grows
+	// only while it is behind, so the bound costs nothing idle.
 	AdminSendQueue int
 	MaxPerUser     int
 }

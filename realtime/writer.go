@@ -12,8 +12,8 @@ import (
 // does (4 KiB to read, 4 KiB to write): a 512 B reader, unless the client already pipelined frames
 // into net/http's, and a 1 KiB writer, enough for one typical message and its header in one flush
 // (bufio writes a bigger message straight through). They live as long as the connection, and would
-// otherwise be most of an idle connection's memory (issue 7: < 20 KB each). The writer flushes into
-// out, which batches socket writes for the write loop.
+// otherwise be most of an idle connection's memory (docs/realtime.md, memory per idle connection).
+// The writer flushes into out, which batches socket writes for the write loop.
 type smallBuffers struct {
 	http.ResponseWriter
 	out *batchWriter
@@ -36,14 +36,13 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // batchWriter is what coder/websocket's write buffer flushes into. Normally it writes through to
 // the socket; between hold and release it collects the flushed frames in a pooled buffer and release
 // writes them with one syscall. coder/websocket flushes every message and has no batch write, and a
-// syscall per message was a third of realtime's CPU under fan-out. Bytes reach the socket in the
+// syscall per message is the largest cost of fan-out (docs/realtime.md). Bytes reach the socket in the
 // order they were flushed: while held nothing is written through, and release empties the buffer
 // before writes go through again.
 //
 // Every socket write is bounded by a deadline between timeout/2 and timeout ahead (none when timeout
 // is 0): the deadline is moved only when less than half of it is left, because moving it on every
-// write (a runtime timer update) cost ~5 % of the CPU under routed load, where most writes carry
-// one message.
+// write is a runtime timer update, and under routed load most writes carry one message.
 type batchWriter struct {
 	nc       net.Conn
 	timeout  time.Duration
