@@ -12,9 +12,9 @@ import (
 
 // consumer turns Kafka events into hub messages, routed by its catalog (catalog.route). It is
 // idempotent over redeliveries: it remembers the IDs of the last dedupSize events (at-least-once
-// delivery repeats recent ones after a rebalance or restart). Events older than maxAge when they arrive are skipped: realtime pushes what is happening
-// now, and a fresh consumer group starting at the first offset must not replay the shop's history
-// into browsers.
+// delivery repeats recent ones after a rebalance or restart). Events older than maxAge when they
+// arrive are skipped: realtime pushes what is happening now, and a fresh consumer group starting at
+// the first offset must not replay the shop's history into browsers.
 type consumer struct {
 	hub    *hub
 	logger *slog.Logger
