@@ -27,11 +27,11 @@ func TestSecurityStorefrontCSRFBoundToSession(t *testing.T) {
 	mintedToken := formToken(attacker, "/login")
 	mintedKey := jarCookie(attacker, "sf_csrf")
 	other := newClient(t, sf)
-	sfSignIn(other, demoEmail, demoPass, "/")
+	sfSignIn(t, other, demoEmail, demoPass, "/")
 	otherToken := formToken(other, "/")
 
 	victim := newClient(t, sf)
-	sfSignIn(victim, demoEmail, demoPass, "/")
+	sfSignIn(t, victim, demoEmail, demoPass, "/")
 	ownKey := jarCookie(victim, "sf_csrf")
 	for _, path := range storefrontPosts {
 		for _, row := range []struct {
@@ -44,7 +44,7 @@ func TestSecurityStorefrontCSRFBoundToSession(t *testing.T) {
 			if row.key != "" {
 				setJarCookie(victim, "sf_csrf", row.key)
 			}
-			resp := postForm(victim, path, url.Values{"csrf_token": {row.token}, "sku": {"SKU-X"}, "quantity": {"1"},
+			resp := postForm(t, victim, path, url.Values{"csrf_token": {row.token}, "sku": {"SKU-X"}, "quantity": {"1"},
 				"email": {demoEmail}, "password": {demoPass}})
 			setJarCookie(victim, "sf_csrf", ownKey)
 			if !csrfRefused(resp) {
@@ -52,7 +52,7 @@ func TestSecurityStorefrontCSRFBoundToSession(t *testing.T) {
 			}
 		}
 		// The victim's own token passes the check (what the route then answers is its business).
-		resp := postForm(victim, path, url.Values{"csrf_token": {formToken(victim, "/login")}, "sku": {"SKU-X"},
+		resp := postForm(t, victim, path, url.Values{"csrf_token": {formToken(victim, "/login")}, "sku": {"SKU-X"},
 			"quantity": {"1"}, "email": {demoEmail}, "password": {demoPass}})
 		if csrfRefused(resp) || resp.StatusCode >= 500 {
 			t.Errorf("POST %s with the session's own token: status %d, want it past the CSRF check and no 5xx", path, resp.StatusCode)
@@ -70,11 +70,11 @@ func TestSecurityStorefrontOpenRedirect(t *testing.T) {
 		if page := c.must(200, "GET", "/login?next="+url.QueryEscape(next), nil, nil); strings.Contains(html.UnescapeString(readBody(page)), "evil.example") {
 			t.Errorf("GET /login?next=%q: the page carries the hostile destination", next)
 		}
-		if got := sfSignIn(c, demoEmail, demoPass, next); got != "/" {
+		if got := sfSignIn(t, c, demoEmail, demoPass, next); got != "/" {
 			t.Errorf("sign-in with next=%q ended at %q, want /", next, got)
 		}
 	}
-	if got := sfSignIn(newClient(t, sf), demoEmail, demoPass, "/orders"); got != "/orders" {
+	if got := sfSignIn(t, newClient(t, sf), demoEmail, demoPass, "/orders"); got != "/orders" {
 		t.Errorf("sign-in with next=/orders ended at %q, want /orders", got)
 	}
 }
@@ -91,28 +91,12 @@ func formToken(c *client, path string) string {
 	return html.UnescapeString(m[1])
 }
 
-// postForm posts form to path as a browser form.
-func postForm(c *client, path string, form url.Values) *http.Response {
-	c.tb.Helper()
-	req, err := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.tb.Fatalf("POST %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	readBody(resp)
-	return resp
-}
-
-// sfSignIn signs in through the storefront's login form with next and follows its redirects (the
-// authorization callback); it returns where the browser is sent at the end.
-func sfSignIn(c *client, email, password, next string) string {
-	c.tb.Helper()
-	resp := postForm(c, "/login", url.Values{"csrf_token": {formToken(c, "/login")}, "email": {email}, "password": {password}, "next": {next}})
+// sfSignIn signs in through the storefront's login form with next (postForm sends the same-origin
+// Origin a browser would) and follows its redirects (the authorization callback); it returns where
+// the browser is sent at the end.
+func sfSignIn(t *testing.T, c *client, email, password, next string) string {
+	t.Helper()
+	resp := postForm(t, c, "/login", url.Values{"csrf_token": {formToken(c, "/login")}, "email": {email}, "password": {password}, "next": {next}})
 	for range 5 {
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
