@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // RunFunc is a program's run: what main does, with the process's context, arguments, environment
@@ -26,8 +28,9 @@ type Program struct {
 	err     error
 }
 
-// stopWithin bounds how long Stop waits for run to return after its context is cancelled.
-const stopWithin = 20 * time.Second
+// stopWithin bounds how long Stop waits for run to return after its context is cancelled (auth may be
+// hashing its seeded accounts with bcrypt then).
+const stopWithin = 30 * time.Second
 
 // Start runs run(ctx, args, getenv, logs, logs) on its own goroutine, where getenv answers from env
 // alone (env must hold HTTP_ADDR), and waits up to within for GET Base+readyPath to answer 200. It
@@ -69,7 +72,7 @@ func Start(tb testing.TB, run RunFunc, args []string, env map[string]string, rea
 func (p *Program) Cancel() { p.cancel() }
 
 // Stop cancels the program's context and returns what run returned. It fails tb when run has not
-// returned within 20 s. Stopping twice returns the first answer again.
+// returned within 30 s. Stopping twice returns the first answer again.
 func (p *Program) Stop(tb testing.TB) error {
 	tb.Helper()
 	if p.stopped {
@@ -99,4 +102,26 @@ func Get(tb testing.TB, url string) (int, string) {
 		tb.Fatalf("GET %s: body: %v", url, err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// MongoDB returns a fresh database name, prefix followed by random characters, for a test against
+// the MongoDB at uri; the database is dropped when the test ends (a failure to reach uri then is
+// only logged: the test itself reports whether Mongo worked).
+func MongoDB(tb testing.TB, uri, prefix string) string {
+	tb.Helper()
+	name := prefix + shared.NewID()[:12]
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, false)
+		if err != nil {
+			tb.Logf("drop %s: %v", name, err)
+			return
+		}
+		defer c.Disconnect(context.Background())
+		if err := c.Database(name).Drop(ctx); err != nil {
+			tb.Logf("drop %s: %v", name, err)
+		}
+	})
+	return name
 }
