@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,15 +71,6 @@ type listBody struct {
 	Limit int              `json:"limit"`
 }
 
-func decodeBody[T any](tb testing.TB, w *httptest.ResponseRecorder) T {
-	tb.Helper()
-	var v T
-	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
-		tb.Fatalf("decode %s: %v", w.Body.String(), err)
-	}
-	return v
-}
-
 func TestProductReads(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, true)
@@ -130,7 +120,7 @@ func TestProductReads(t *testing.T) {
 			if w.Code != 200 || !strings.HasPrefix(tt.path, "/products?") {
 				return
 			}
-			l := decodeBody[listBody](t, w)
+			l := sharedtest.Decode[listBody](t, w)
 			if l.Total != tt.total || len(l.Items) != tt.items {
 				t.Errorf("GET %s: total %d with %d items, want %d with %d", tt.path, l.Total, len(l.Items), tt.total, tt.items)
 			}
