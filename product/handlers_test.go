@@ -45,23 +45,7 @@ func newTestEnv(tb testing.TB, seed bool) *testEnv {
 // do serves one request; auth is an Authorization header value or "".
 func (e *testEnv) do(tb testing.TB, method, path, body, auth string, hdr ...string) *httptest.ResponseRecorder {
 	tb.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	r := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		r.Header.Set("Authorization", auth)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		r.Header.Set(hdr[i], hdr[i+1])
-	}
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
-	return w
+	return sharedtest.Serve(e.h, method, path, body, append([]string{"Authorization", auth}, hdr...)...)
 }
 
 type listBody struct {

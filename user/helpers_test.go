@@ -37,20 +37,11 @@ func newTestEnv(t testing.TB) *testEnv {
 // do sends a request through the whole handler stack; as is the caller (nil: anonymous).
 func (env *testEnv) do(t *testing.T, method, path string, as *shared.Identity, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	auth := ""
 	if as != nil {
-		req.Header.Set("Authorization", env.iss.Bearer(t, *as))
+		auth = env.iss.Bearer(t, *as)
 	}
-	rec := httptest.NewRecorder()
-	env.h.ServeHTTP(rec, req)
-	return rec
+	return sharedtest.Serve(env.h, method, path, body, "Authorization", auth)
 }
 
 // wantError checks status, error code and, when given, the fields carrying messages.

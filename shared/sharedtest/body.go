@@ -2,7 +2,10 @@ package sharedtest
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -25,4 +28,26 @@ func Decode[T any](tb testing.TB, w *httptest.ResponseRecorder) T {
 		tb.Fatalf("decode %q: %v", w.Body.String(), err)
 	}
 	return v
+}
+
+// Serve sends one request to h through httptest and returns the recorded answer. A non-empty body is
+// sent as JSON (Content-Type application/json); header holds name, value pairs, and a pair with an
+// empty value is left out, so callers can pass an optional Authorization as is.
+func Serve(h http.Handler, method, target, body string, header ...string) *httptest.ResponseRecorder {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, target, rd)
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] != "" {
+			r.Header.Set(header[i], header[i+1])
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
 }
