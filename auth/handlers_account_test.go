@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -44,7 +45,7 @@ func TestRegister(t *testing.T) {
 				t.Fatalf("POST /register: status = %d, want %d; body %s", w.Code, tt.wantStatus, w.Body)
 			}
 			if tt.wantStatus != http.StatusCreated {
-				e := decodeBody[errorBody](t, w)
+				e := sharedtest.Decode[sharedtest.ErrorBody](t, w)
 				for _, f := range tt.wantFields {
 					if e.Error.Fields[f] == "" {
 						t.Errorf("POST /register: no message for field %q in %s", f, w.Body)
@@ -52,7 +53,7 @@ func TestRegister(t *testing.T) {
 				}
 				return
 			}
-			got := decodeBody[map[string]userJSON](t, w)["user"]
+			got := sharedtest.Decode[map[string]userJSON](t, w)["user"]
 			if got.Email != "new.user@example.com" || got.Role != shared.RoleCustomer || got.ID == "" {
 				t.Errorf("POST /register: user = %+v", got)
 			}
@@ -115,7 +116,7 @@ func TestLoginSessionLogout(t *testing.T) {
 	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" || cookie.Value == "" {
 		t.Fatalf("session cookie = %+v, want HttpOnly SameSite=Lax Path=/", cookie)
 	}
-	lr := decodeBody[loginResponse](t, w)
+	lr := sharedtest.Decode[loginResponse](t, w)
 	if lr.TokenType != "Bearer" || lr.ExpiresIn != 900 || lr.RefreshToken == "" || lr.User.ID != a.ID || lr.User.Role != "customer" {
 		t.Fatalf("login body = %+v", lr)
 	}
@@ -138,7 +139,7 @@ func TestLoginSessionLogout(t *testing.T) {
 		if w.Code != http.StatusOK {
 			t.Fatalf("GET /session by %s: status = %d, want 200; body %s", how.name, w.Code, w.Body)
 		}
-		sr := decodeBody[sessionResponse](t, w)
+		sr := sharedtest.Decode[sessionResponse](t, w)
 		if sr.User.ID != a.ID || sr.TokenType != "Bearer" || sr.ExpiresIn != 900 || sr.AccessToken == "" {
 			t.Errorf("GET /session by %s: body = %+v", how.name, sr)
 		}
@@ -202,7 +203,7 @@ func TestLoginErrors(t *testing.T) {
 			if w.Code != tt.wantStatus {
 				t.Fatalf("POST /login: status = %d, want %d; body %s", w.Code, tt.wantStatus, w.Body)
 			}
-			e := decodeBody[errorBody](t, w)
+			e := sharedtest.Decode[sharedtest.ErrorBody](t, w)
 			if e.Error.Code != tt.wantCode || e.Error.RequestID == "" {
 				t.Errorf("POST /login: error = %+v, want code %s with request_id", e.Error, tt.wantCode)
 			}
@@ -276,7 +277,7 @@ func TestRedisDownIs503(t *testing.T) {
 			t.Errorf("%s %s with Redis down: status = %d, want 503; body %s", c.method, c.path, w.Code, w.Body)
 			continue
 		}
-		if e := decodeBody[errorBody](t, w); e.Error.Code != "unavailable" {
+		if e := sharedtest.Decode[sharedtest.ErrorBody](t, w); e.Error.Code != "unavailable" {
 			t.Errorf("%s %s: code = %q, want unavailable", c.method, c.path, e.Error.Code)
 		}
 	}
@@ -306,7 +307,7 @@ func TestStaleBearerIgnored(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("POST /login with stale bearer: status = %d, want 200", w.Code)
 	}
-	lr := decodeBody[loginResponse](t, w)
+	lr := sharedtest.Decode[loginResponse](t, w)
 	if w := env.do(t, "POST", "/logout", nil, stale...); w.Code != http.StatusNoContent {
 		t.Errorf("POST /logout with stale bearer: status = %d, want 204", w.Code)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -108,24 +107,6 @@ func (env *testEnv) doFrom(tb testing.TB, remote, method, target string, body an
 	return w
 }
 
-func decodeBody[T any](tb testing.TB, w *httptest.ResponseRecorder) T {
-	tb.Helper()
-	var v T
-	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
-		tb.Fatalf("decode %q: %v", w.Body.String(), err)
-	}
-	return v
-}
-
-type errorBody struct {
-	Error struct {
-		Code      string            `json:"code"`
-		Message   string            `json:"message"`
-		RequestID string            `json:"request_id"`
-		Fields    map[string]string `json:"fields"`
-	} `json:"error"`
-}
-
 // login signs in and returns the login answer and the session cookie value.
 func (env *testEnv) login(tb testing.TB, email, password string) (loginResponse, string) {
 	tb.Helper()
@@ -139,7 +120,7 @@ func (env *testEnv) login(tb testing.TB, email, password string) (loginResponse,
 			sid = c.Value
 		}
 	}
-	return decodeBody[loginResponse](tb, w), sid
+	return sharedtest.Decode[loginResponse](tb, w), sid
 }
 
 // verify checks an access token with the real shared verifier against the server's JWKS.

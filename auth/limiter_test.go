@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func TestLimitPolicy(t *testing.T) {
@@ -132,7 +133,7 @@ func TestLoginThrottling(t *testing.T) {
 		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
 			t.Fatalf("right password while locked: status = %d Retry-After %q, want 429 and 1", w.Code, w.Header().Get("Retry-After"))
 		}
-		if e := decodeBody[errorBody](t, w); e.Error.Code != "too_many_requests" {
+		if e := sharedtest.Decode[sharedtest.ErrorBody](t, w); e.Error.Code != "too_many_requests" {
 			t.Fatalf("429 code = %q", e.Error.Code)
 		}
 		time.Sleep(time.Second)

@@ -20,11 +20,10 @@ import (
 // report the dependencies in /readyz, and stop cleanly when ctx is cancelled.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	addr := sharedtest.FreeAddr(t)
 	dead := sharedtest.FreeAddr(t) // nothing listens here
 	keysDir := filepath.Join(t.TempDir(), "keys")
 	env := map[string]string{
-		"HTTP_ADDR":             addr,
+		"HTTP_ADDR":             sharedtest.FreeAddr(t),
 		"REDIS_URL":             "redis://" + dead + "/0",
 		"KAFKA_BROKERS":         dead,
 		"AUTH_SIGNING_KEYS_DIR": keysDir,
@@ -32,13 +31,8 @@ func TestRun(t *testing.T) {
 		"AUTH_ISSUER":           "http://issuer.test/auth",
 		"LOG_LEVEL":             "error",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"auth"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
-	}()
-	base := "http://" + addr
-	sharedtest.WaitReady(t, base+"/healthz", 20*time.Second)
+	p := sharedtest.Start(t, run, []string{"auth"}, env, "/healthz", 20*time.Second)
+	base := p.Base
 
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
@@ -73,14 +67,8 @@ func TestRun(t *testing.T) {
 		t.Errorf("POST /login with Redis down: status = %d, want 503", resp.StatusCode)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v, want nil", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not return after cancel")
+	if err := p.Stop(t); err != nil {
+		t.Fatalf("run returned %v, want nil", err)
 	}
 
 	// The keys persisted: a restart publishes the same kids.
@@ -153,16 +141,10 @@ func TestRunWithRedis(t *testing.T) {
 	if redisURL == "" {
 		t.Skip("REDIS_TEST_URL not set")
 	}
-	addr := sharedtest.FreeAddr(t)
-	env := map[string]string{"HTTP_ADDR": addr, "REDIS_URL": redisURL, "KAFKA_BROKERS": sharedtest.FreeAddr(t),
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "REDIS_URL": redisURL, "KAFKA_BROKERS": sharedtest.FreeAddr(t),
 		"AUTH_BCRYPT_COST": "4", "LOG_LEVEL": "error", "DEMO_EMAIL": "run-" + shared.NewID()[:8] + "@example.com"}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"auth"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
-	}()
-	base := "http://" + addr
-	sharedtest.WaitReady(t, base+"/healthz", 20*time.Second)
+	p := sharedtest.Start(t, run, []string{"auth"}, env, "/healthz", 20*time.Second)
+	base := p.Base
 
 	body := `{"email":"` + env["DEMO_EMAIL"] + `","password":"demo-Passw0rd!"}`
 	var resp *http.Response
@@ -207,8 +189,7 @@ func TestRunWithRedis(t *testing.T) {
 	if st := get("GET", "/session"); st != http.StatusUnauthorized {
 		t.Errorf("GET /session after logout: status = %d, want 401", st)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := p.Stop(t); err != nil {
 		t.Fatalf("run returned %v", err)
 	}
 }

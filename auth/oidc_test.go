@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 const storefrontRedirect = "http://localhost:3000/auth/callback"
@@ -476,7 +477,7 @@ func TestUserinfoScopes(t *testing.T) {
 		{"demo-app", "", false, false}, {"", "", true, true}} {
 		tok, _ := tokens.access(a, "", tt.client, tt.scope)
 		w := env.do(t, "GET", "/userinfo", nil, "Authorization", "Bearer "+tok)
-		ui := decodeBody[map[string]any](t, w)
+		ui := sharedtest.Decode[map[string]any](t, w)
 		_, hasEmail := ui["email"]
 		_, hasName := ui["name"]
 		if w.Code != 200 || ui["sub"] != a.ID || hasEmail != tt.wantEmail || hasName != tt.wantName {
@@ -499,7 +500,7 @@ func TestRefreshOfSuspendedAccount(t *testing.T) {
 	lr, _ := env.login(t, "u@example.com", "right-password")
 	env.d.accounts.SetStatus(context.Background(), a.ID, statusSuspended, time.Now())
 	w := env.do(t, "POST", "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {lr.RefreshToken}})
-	if e := decodeBody[map[string]any](t, w); w.Code != 400 || e["error"] != "invalid_grant" {
+	if e := sharedtest.Decode[map[string]any](t, w); w.Code != 400 || e["error"] != "invalid_grant" {
 		t.Fatalf("refresh of suspended account: %d %v, want 400 invalid_grant", w.Code, e)
 	}
 	if _, err := env.d.grants.Peek(context.Background(), lr.RefreshToken); err == nil {

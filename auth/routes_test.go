@@ -63,7 +63,7 @@ func TestTokenScopes(t *testing.T) {
 		if w.Code != http.StatusOK {
 			t.Fatalf("POST /token for %s: %d %s", clientID, w.Code, w.Body)
 		}
-		return decodeBody[map[string]any](t, w)
+		return sharedtest.Decode[map[string]any](t, w)
 	}
 
 	first := flow("storefront", storefrontRedirect, "openid profile offline_access")
@@ -82,7 +82,7 @@ func TestTokenScopes(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("refresh for demo-app: %d %s", w.Code, w.Body)
 	}
-	refreshed := decodeBody[map[string]any](t, w)
+	refreshed := sharedtest.Decode[map[string]any](t, w)
 	if id, err := env.verify(t, refreshed["access_token"].(string)); err != nil || id.ClientID != "demo-app" || id.Allows(shared.ScopeOrdersWrite) {
 		t.Errorf("refreshed demo-app token: identity %+v, %v; want the same client and scopes", id, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // loginBody is a POST /login body.
@@ -128,7 +129,7 @@ func TestLoginNoEnumeration(t *testing.T) {
 		attempt := func(email, from string) answer {
 			before := compares.Load()
 			w := env.doFrom(t, from, "POST", "/login", loginBody(email, "wrong-password"))
-			e := decodeBody[errorBody](t, w)
+			e := sharedtest.Decode[sharedtest.ErrorBody](t, w)
 			return answer{w.Code, w.Header().Get("Retry-After"), e.Error.Code, e.Error.Message, compares.Load() - before,
 				len(e.Error.Fields) > 0, w.Body.Len() > 0}
 		}

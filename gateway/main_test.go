@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"github.com/goshop/platform/shared/sharedtest"
 	"io"
 	"net/http"
@@ -19,21 +18,15 @@ func TestRun(t *testing.T) {
 		io.WriteString(w, "product:"+r.URL.Path)
 	}))
 	defer upstream.Close()
-	addr := sharedtest.FreeAddr(t)
 	env := map[string]string{
-		"HTTP_ADDR":            addr,
+		"HTTP_ADDR":            sharedtest.FreeAddr(t),
 		"REDIS_URL":            "redis://" + sharedtest.FreeAddr(t) + "/2",
 		"PRODUCT_SERVICE_URLS": upstream.URL,
 		"KAFKA_BROKERS":        sharedtest.FreeAddr(t), // Kafka down too: the consumer retries quietly
 		"LOG_LEVEL":            "error",
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	var out sharedtest.LogBuffer
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, []string{"gateway"}, func(k string) string { return env[k] }, &out, &out) }()
-
-	base := "http://" + addr
-	sharedtest.WaitReady(t, base+"/readyz", 5*time.Second)
+	p := sharedtest.Start(t, run, []string{"gateway"}, env, "/readyz", 5*time.Second)
+	base := p.Base
 	resp, err := http.Get(base + "/product/products?x=1")
 	if err != nil {
 		t.Fatal(err)
@@ -46,14 +39,8 @@ func TestRun(t *testing.T) {
 	if got := resp.Header.Get("X-Cache-Status"); got != cacheBypass {
 		t.Errorf("GET /product/products with Redis down: X-Cache-Status = %q, want %q", got, cacheBypass)
 	}
-	cancel()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("run returned %v, want nil; log:\n%s", err, out.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return after cancel")
+	if err := p.Stop(t); err != nil {
+		t.Fatalf("run returned %v, want nil; log:\n%s", err, p.Logs)
 	}
 }
 

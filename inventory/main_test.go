@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -20,9 +18,7 @@ func TestRun(t *testing.T) {
 	t.Parallel()
 	stores := map[string]map[string]string{"mem": {}}
 	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
-		db := "inventory_run_" + shared.NewID()[:12]
-		stores["mongo"] = map[string]string{"MONGO_URI": uri, "MONGO_DB": db}
-		t.Cleanup(func() { dropDB(t, uri, db) })
+		stores["mongo"] = map[string]string{"MONGO_URI": uri, "MONGO_DB": sharedtest.MongoDB(t, uri, "inventory_run_")}
 	}
 	for name, extra := range stores {
 		t.Run(name, func(t *testing.T) {
@@ -32,35 +28,17 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func dropDB(t *testing.T, uri, db string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, false)
-	if err != nil {
-		t.Logf("drop %s: %v", db, err)
-		return
-	}
-	client.Database(db).Drop(ctx)
-	client.Disconnect(ctx)
-}
-
 func testRun(t *testing.T, extra map[string]string) {
-	addr := sharedtest.FreeAddr(t)
 	env := map[string]string{
-		"HTTP_ADDR":     addr,
+		"HTTP_ADDR":     sharedtest.FreeAddr(t),
 		"KAFKA_BROKERS": sharedtest.FreeAddr(t), // nothing listens there
 		"LOG_LEVEL":     "warn",
 	}
 	for k, v := range extra {
 		env[k] = v
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out sharedtest.LogBuffer
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, []string{"inventory"}, func(k string) string { return env[k] }, &out, &out) }()
-
-	base := "http://" + addr
-	sharedtest.WaitReady(t, base+"/healthz", 10*time.Second)
+	p := sharedtest.Start(t, run, []string{"inventory"}, env, "/healthz", 10*time.Second)
+	base, out := p.Base, p.Logs
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -85,14 +63,8 @@ func testRun(t *testing.T, extra map[string]string) {
 		t.Errorf("GET /inventory: status = %d, want %d", resp.StatusCode, http.StatusOK)
 	}
 
-	cancel()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("run returned %v, want nil", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return within 20s of cancel")
+	if err := p.Stop(t); err != nil {
+		t.Fatalf("run returned %v, want nil", err)
 	}
 	_, mongo := env["MONGO_URI"]
 	if warned := strings.Contains(out.String(), "MONGO_URI not set"); warned == mongo {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,22 +133,7 @@ func newHarness(tb testing.TB) *harness {
 // do sends a request through the whole middleware stack and returns the status and body.
 func (h *harness) do(method, path, auth, body string, header ...string) (int, string, http.Header) {
 	h.tb.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	h.handler.ServeHTTP(rec, req)
+	rec := sharedtest.Serve(h.handler, method, path, body, append([]string{"Authorization", auth}, header...)...)
 	return rec.Code, rec.Body.String(), rec.Header()
 }
 

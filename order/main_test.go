@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -34,18 +32,13 @@ func TestRun(t *testing.T) {
 func testRun(t *testing.T, mongoURI string) {
 	iss := sharedtest.NewIssuer(t)
 	products := newFakeProducts(t)
-	addr := sharedtest.FreeAddr(t)
-	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": sharedtest.FreeAddr(t), "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms",
-		"JWKS_URL": iss.URL, "AUTH_ISSUER": iss.Name, "PRODUCT_URL": products.srv.URL, "MONGO_URI": mongoURI,
-		"MONGO_DB": "order_run_" + shared.NewID()[:12]}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out sharedtest.LogBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"order"}, func(k string) string { return env[k] }, &out, &out) }()
-
-	base := "http://" + addr
-	sharedtest.WaitReady(t, base+"/healthz", 10*time.Second)
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "KAFKA_BROKERS": sharedtest.FreeAddr(t), "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms",
+		"JWKS_URL": iss.URL, "AUTH_ISSUER": iss.Name, "PRODUCT_URL": products.srv.URL, "MONGO_URI": mongoURI}
+	if mongoURI != "" {
+		env["MONGO_DB"] = sharedtest.MongoDB(t, mongoURI, "order_run_")
+	}
+	p := sharedtest.Start(t, run, []string{"order"}, env, "/healthz", 10*time.Second)
+	base, out := p.Base, p.Logs
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -86,14 +79,8 @@ func testRun(t *testing.T, mongoURI string) {
 		t.Errorf("GET /orders/%s: status = %d, want 200", v.ID, resp.StatusCode)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v\n%s", err, out.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("run did not return after cancel\n%s", out.String())
+	if err := p.Stop(t); err != nil {
+		t.Fatalf("run returned %v\n%s", err, out.String())
 	}
 	if mongoURI == "" && !strings.Contains(out.String(), "MONGO_URI not set") {
 		t.Errorf("log lacks the in-memory warning:\n%s", out.String())

@@ -5,16 +5,8 @@ import (
 	"testing"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
-
-// errorBody is the platform's error shape.
-type errorBody struct {
-	Error struct {
-		Code      string            `json:"code"`
-		RequestID string            `json:"request_id"`
-		Fields    map[string]string `json:"fields"`
-	} `json:"error"`
-}
 
 // TestBadInput: hostile or careless input gets 400 in the error shape (with field errors where a
 // field is to blame), never a 500, and never reaches the store.
@@ -94,7 +86,7 @@ func TestBadInput(t *testing.T) {
 			if w.Code != 400 {
 				t.Fatalf("POST /products %s: status = %d, want 400; %.300s", tt.name, w.Code, w.Body)
 			}
-			body := decodeBody[errorBody](t, w)
+			body := sharedtest.Decode[sharedtest.ErrorBody](t, w)
 			if body.Error.Code != shared.CodeInvalid || body.Error.RequestID == "" {
 				t.Errorf("POST /products %s: error %+v, want code invalid with a request ID", tt.name, body.Error)
 			}
@@ -106,7 +98,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("10 MB body", func(t *testing.T) {
 		t.Parallel()
 		w := e.do(t, "POST", "/products", huge, e.admin, "Content-Type", "application/json")
-		if w.Code != 413 || decodeBody[errorBody](t, w).Error.Code != shared.CodeTooLarge {
+		if w.Code != 413 || sharedtest.Decode[sharedtest.ErrorBody](t, w).Error.Code != shared.CodeTooLarge {
 			t.Errorf("POST /products 10 MB: status = %d, want 413 too_large; %.300s", w.Code, w.Body)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func eventData(t *testing.T, ev shared.Event) map[string]any {
@@ -47,7 +48,7 @@ func TestAdminWrites(t *testing.T) {
 		!strings.Contains(w.Body.String(), `"category":"home-kitchen"`) {
 		t.Errorf("POST /products body %s: want normalised SKU and category, exact price", w.Body)
 	}
-	p := decodeBody[map[string]any](t, w)
+	p := sharedtest.Decode[map[string]any](t, w)
 	id, _ := p["id"].(string)
 	if w.Header().Get("Location") != "/products/"+id {
 		t.Errorf("Location = %q, want /products/%s", w.Header().Get("Location"), id)
@@ -206,7 +207,7 @@ func TestIncludeInactive(t *testing.T) {
 			t.Errorf("GET %s: Cache-Control = %q, private want %v", tt.path, cc, private)
 		}
 		if strings.HasPrefix(tt.path, "/products?") {
-			if l := decodeBody[listBody](t, w); l.Total != tt.total {
+			if l := sharedtest.Decode[listBody](t, w); l.Total != tt.total {
 				t.Errorf("GET %s: total = %d, want %d", tt.path, l.Total, tt.total)
 			}
 		}

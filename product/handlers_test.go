@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,23 +45,7 @@ func newTestEnv(tb testing.TB, seed bool) *testEnv {
 // do serves one request; auth is an Authorization header value or "".
 func (e *testEnv) do(tb testing.TB, method, path, body, auth string, hdr ...string) *httptest.ResponseRecorder {
 	tb.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	r := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		r.Header.Set("Authorization", auth)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		r.Header.Set(hdr[i], hdr[i+1])
-	}
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
-	return w
+	return sharedtest.Serve(e.h, method, path, body, append([]string{"Authorization", auth}, hdr...)...)
 }
 
 type listBody struct {
@@ -70,15 +53,6 @@ type listBody struct {
 	Total int              `json:"total"`
 	Page  int              `json:"page"`
 	Limit int              `json:"limit"`
-}
-
-func decodeBody[T any](tb testing.TB, w *httptest.ResponseRecorder) T {
-	tb.Helper()
-	var v T
-	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
-		tb.Fatalf("decode %s: %v", w.Body.String(), err)
-	}
-	return v
 }
 
 func TestProductReads(t *testing.T) {
@@ -130,7 +104,7 @@ func TestProductReads(t *testing.T) {
 			if w.Code != 200 || !strings.HasPrefix(tt.path, "/products?") {
 				return
 			}
-			l := decodeBody[listBody](t, w)
+			l := sharedtest.Decode[listBody](t, w)
 			if l.Total != tt.total || len(l.Items) != tt.items {
 				t.Errorf("GET %s: total %d with %d items, want %d with %d", tt.path, l.Total, len(l.Items), tt.total, tt.items)
 			}

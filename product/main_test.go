@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -28,21 +27,13 @@ func TestRun(t *testing.T) {
 	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
 		t.Run("mongo", func(t *testing.T) {
 			t.Parallel()
-			db := "product_run_" + shared.NewID()[:12]
-			t.Cleanup(func() {
-				if c, err := shared.ConnectMongo(context.Background(), uri, shared.MongoOptions{}, false); err == nil {
-					c.Database(db).Drop(context.Background())
-					c.Disconnect(context.Background())
-				}
-			})
-			testRun(t, map[string]string{"MONGO_URI": uri, "MONGO_DB": db})
+			testRun(t, map[string]string{"MONGO_URI": uri, "MONGO_DB": sharedtest.MongoDB(t, uri, "product_run_")})
 		})
 	}
 }
 
 func testRun(t *testing.T, extra map[string]string) {
 	iss := sharedtest.NewIssuer(t)
-	addr := sharedtest.FreeAddr(t)
 	broker, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +48,7 @@ func testRun(t *testing.T, extra map[string]string) {
 		}
 	}()
 	env := map[string]string{
-		"HTTP_ADDR":     addr,
+		"HTTP_ADDR":     sharedtest.FreeAddr(t),
 		"KAFKA_BROKERS": broker.Addr().String(),
 		"JWKS_URL":      iss.URL,
 		"AUTH_ISSUER":   iss.Name,
@@ -66,11 +57,8 @@ func testRun(t *testing.T, extra map[string]string) {
 	for k, v := range extra {
 		env[k] = v
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
-	base := "http://" + addr
-	sharedtest.WaitReady(t, base+"/healthz", 5*time.Second)
+	p := sharedtest.Start(t, run, nil, env, "/healthz", 5*time.Second)
+	base := p.Base
 
 	// The catalog is seeded in the background; wait for it with a deadline.
 	deadline := time.Now().Add(10 * time.Second)
@@ -117,14 +105,8 @@ func testRun(t *testing.T, extra map[string]string) {
 		t.Errorf("GET /readyz with Kafka down: status = %d body %s, want 503 naming kafka", resp.StatusCode, body)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run returned %v, want nil", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return within 20s of cancel")
+	if err := p.Stop(t); err != nil {
+		t.Errorf("run returned %v, want nil", err)
 	}
 }
 

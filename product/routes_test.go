@@ -39,7 +39,7 @@ func TestRouteBodies(t *testing.T) {
 		if w.Code != http.StatusCreated {
 			t.Fatalf("POST /products %s: %d %s", sku, w.Code, w.Body)
 		}
-		return decodeBody[map[string]any](t, w)["id"].(string)
+		return sharedtest.Decode[map[string]any](t, w)["id"].(string)
 	}
 	id := create("BODY-2")
 	create("BODY-3")

@@ -29,10 +29,10 @@ type Config struct {
 	// ShutdownGrace bounds the wait for connections to close on shutdown (default 5 s).
 	ShutdownGrace time.Duration
 	// CommitInterval is how often consumed offsets are committed to Kafka (default 1 s), in the
-	// background: committing each event synchronously cost a broker round trip per event, ~40 % of
-	// realtime's CPU per event and most of its p99 at 1,000 events/s (docs/realtime.md, Numbers). A
-	// crash redelivers up to an interval of events; the new process has a new epoch, so clients
-	// resync anyway, and within a process redeliveries are dropped by event ID.
+	// background: committing each event synchronously costs a broker round trip before the next
+	// event can be handled (docs/realtime.md has the numbers). A crash redelivers up to an interval
+	// of events; the new process has a new epoch, so clients resync anyway, and within a process
+	// redeliveries are dropped by event ID.
 	CommitInterval time.Duration
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -11,40 +10,11 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-// publicTypes are the events every connection gets, anonymous ones included: stock badges and the
-// catalog. Nothing in them is about a person. inventory.low_stock is not among them: issue 7 makes
-// low-stock alerts an admin matter (it names no user, so it goes to admins only).
-var publicTypes = map[string]bool{
-	"product.created":   true,
-	"product.updated":   true,
-	"product.deleted":   true,
-	"inventory.updated": true,
-	"announcement":      true,
-}
-
-// routeEvent decides who gets e besides admins: public types go to everyone (but connections that
-// subscribed to some SKUs or categories get only those); an event whose data has a user_id goes to
-// that user; anything else to admins only. Data that is not a JSON object is a poison event.
-func routeEvent(e shared.Event) (audience, error) {
-	var d struct {
-		UserID   string `json:"user_id"`
-		SKU      string `json:"sku"`
-		Category string `json:"category"`
-	}
-	if err := json.Unmarshal(e.Data, &d); err != nil {
-		return audience{}, fmt.Errorf("event %s %s: data: %v: %w", e.Type, e.ID, err, shared.ErrPoison)
-	}
-	if publicTypes[e.Type] {
-		return audience{public: true, sku: d.SKU, category: d.Category}, nil
-	}
-	return audience{userID: d.UserID}, nil
-}
-
-// consumer turns Kafka events into hub messages. It is idempotent over redeliveries: it remembers the
-// IDs of the last dedupSize events (at-least-once delivery repeats recent ones after a rebalance or
-// restart). Events older than maxAge when they arrive are skipped: realtime pushes what is happening
-// now, and a fresh consumer group starting at the first offset must not replay the shop's history
-// into browsers.
+// consumer turns Kafka events into hub messages, routed by its catalog (catalog.route). It is
+// idempotent over redeliveries: it remembers the IDs of the last dedupSize events (at-least-once
+// delivery repeats recent ones after a rebalance or restart). Events older than maxAge when they
+// arrive are skipped: realtime pushes what is happening now, and a fresh consumer group starting at
+// the first offset must not replay the shop's history into browsers.
 type consumer struct {
 	hub    *hub
 	logger *slog.Logger
@@ -52,6 +22,7 @@ type consumer struct {
 	now    func() time.Time
 
 	mu        sync.Mutex
+	catalog   *catalog
 	seen      map[string]struct{}
 	order     []string // ring of seen IDs, oldest at next
 	next      int
@@ -83,12 +54,12 @@ func newConsumer(h *hub, logger *slog.Logger, maxAge time.Duration, now func() t
 		now = time.Now
 	}
 	return &consumer{hub: h, logger: logger, maxAge: maxAge, now: now,
-		seen: make(map[string]struct{}, dedupSize), order: make([]string, dedupSize)}
+		catalog: newCatalog(), seen: make(map[string]struct{}, dedupSize), order: make([]string, dedupSize)}
 }
 
 // handle is the shared.EventHandler for every topic.
 func (c *consumer) handle(ctx context.Context, e shared.Event) error {
-	aud, err := routeEvent(e)
+	d, err := parseEventData(e)
 	if err != nil {
 		return err
 	}
@@ -109,6 +80,10 @@ func (c *consumer) handle(ctx context.Context, e shared.Event) error {
 	c.consumed++
 	c.count("consumed")
 	c.lag = now.Sub(e.OccurredAt)
+	// Stale events still teach the catalog: a consumer starting at the first offset learns every
+	// product's state without replaying it to browsers.
+	aud := c.catalog.route(e.Type, d)
+	c.catalog.learn(e.Type, d)
 	if c.maxAge > 0 && !e.OccurredAt.IsZero() && c.lag > c.maxAge {
 		c.stale++
 		c.count("stale")

@@ -3,41 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"testing"
 	"time"
 
 	"github.com/goshop/platform/shared"
 )
-
-func TestRouteEvent(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		typ, data string
-		want      audience
-		poison    bool
-	}{
-		{"order.confirmed", `{"order_id":"o","user_id":"u1"}`, audience{userID: "u1"}, false},
-		{"inventory.rejected", `{"order_id":"o","user_id":"u2","shortages":[]}`, audience{userID: "u2"}, false},
-		{"user.updated", `{"user_id":"u3","name":"N"}`, audience{userID: "u3"}, false},
-		{"inventory.updated", `{"sku":"S","available":1}`, audience{public: true, sku: "S"}, false},
-		{"inventory.low_stock", `{"sku":"S"}`, audience{}, false},
-		{"product.updated", `{"sku":"S","category":"books"}`, audience{public: true, sku: "S", category: "books"}, false},
-		{"product.deleted", `{"product_id":"p"}`, audience{public: true}, false},
-		{"order.unknown", `{"order_id":"o"}`, audience{}, false},
-		{"order.created", `[1,2]`, audience{}, true},
-		{"order.created", `{"user_id":7}`, audience{}, true},
-	} {
-		got, err := routeEvent(shared.Event{ID: "e", Type: tc.typ, Data: json.RawMessage(tc.data)})
-		if tc.poison != errors.Is(err, shared.ErrPoison) {
-			t.Errorf("routeEvent(%s %s): err = %v, want poison %v", tc.typ, tc.data, err, tc.poison)
-		}
-		if err == nil && got != tc.want {
-			t.Errorf("routeEvent(%s %s) = %+v, want %+v", tc.typ, tc.data, got, tc.want)
-		}
-	}
-}
 
 func TestConsumerDedupAndStale(t *testing.T) {
 	t.Parallel()

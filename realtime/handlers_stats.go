@@ -92,3 +92,35 @@ func handleBroadcast(logger *slog.Logger, h *hub) http.Handler {
 		shared.Encode(w, http.StatusAccepted, map[string]any{"seq": seq, "type": "announcement"})
 	})
 }
+
+// hubStats is the body of GET /stats.
+type hubStats struct {
+	Instance          string            `json:"instance"`
+	Epoch             string            `json:"epoch"`
+	Seq               uint64            `json:"seq"`
+	Connections       int               `json:"connections"`
+	Users             int               `json:"users"`
+	Admins            int               `json:"admins"`
+	Anonymous         int               `json:"anonymous"`
+	MessagesSent      uint64            `json:"messages_sent"`
+	MessagesDropped   uint64            `json:"messages_dropped"`
+	SlowConsumers     uint64            `json:"slow_consumers_disconnected"`
+	BufferedUsers     int               `json:"buffered_users"`
+	MessagesByType    map[string]uint64 `json:"messages_by_type"`
+	EventsConsumed    uint64            `json:"events_consumed"`
+	EventsDuplicate   uint64            `json:"events_duplicate"`
+	EventsStale       uint64            `json:"events_stale"`
+	LastEventLagMilli int64             `json:"last_event_lag_ms"`
+}
+
+func (h *hub) stats() hubStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := hubStats{Epoch: h.epoch, Seq: h.seq, Connections: len(h.clients), Users: len(h.byUser),
+		Admins: len(h.admins), MessagesSent: h.sent.Load(), MessagesDropped: h.dropped, SlowConsumers: h.kicks,
+		BufferedUsers: len(h.users), Anonymous: h.anon, MessagesByType: make(map[string]uint64, len(h.perType))}
+	for k, v := range h.perType {
+		s.MessagesByType[k] = v
+	}
+	return s
+}

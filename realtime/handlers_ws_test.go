@@ -120,6 +120,17 @@ func event(tb testing.TB, typ string, data map[string]any) shared.Event {
 	return e
 }
 
+// release teaches the consumer's catalog that skus belong to active products, with stale
+// product.created events: nothing is published, later events about the SKUs are public.
+func (e *testEnv) release(tb testing.TB, skus ...string) {
+	tb.Helper()
+	for _, sku := range skus {
+		ev := event(tb, "product.created", map[string]any{"product_id": "p-" + sku, "sku": sku, "active": true})
+		ev.OccurredAt = time.Now().Add(-time.Hour)
+		e.consume(tb, ev)
+	}
+}
+
 func (e *testEnv) consume(tb testing.TB, evs ...shared.Event) {
 	tb.Helper()
 	for _, ev := range evs {
@@ -160,6 +171,7 @@ func TestRouting(t *testing.T) {
 		t.Fatalf("session cookie: hello user = %q, want %q", hi.UserID, alice.UserID)
 	}
 
+	e.release(t, "SKU-1")
 	e.consume(t,
 		event(t, "order.confirmed", map[string]any{"order_id": "o1", "user_id": alice.UserID, "status": "confirmed"}),
 		event(t, "inventory.updated", map[string]any{"sku": "SKU-1", "on_hand": 5, "reserved": 1, "available": 4}),
@@ -167,7 +179,7 @@ func TestRouting(t *testing.T) {
 		event(t, "user.registered", map[string]any{"user_id": "u-carol", "email": "c@x"}),
 		event(t, "inventory.low_stock", map[string]any{"sku": "SKU-1", "available": 1, "low_stock_threshold": 5}),
 		event(t, "order.mystery", map[string]any{"order_id": "o3"}), // no user: admins only
-		event(t, "product.updated", map[string]any{"product_id": "p1", "sku": "END"}),
+		event(t, "product.updated", map[string]any{"product_id": "p1", "sku": "END", "active": true}),
 	)
 	public := []string{"inventory.updated:"}
 	for _, tc := range []struct {
@@ -180,7 +192,7 @@ func TestRouting(t *testing.T) {
 		{"alice by cookie", ccookie, []string{"order.confirmed:u-alice", public[0]}},
 		{"bob", cb, []string{public[0], "inventory.reserved:u-bob"}},
 		{"anonymous", canon, public},
-		// Low-stock alerts are for admins only (issue 7).
+		// Low-stock alerts are for admins only.
 		{"admin", cadm, []string{"order.confirmed:u-alice", public[0], "inventory.reserved:u-bob", "user.registered:u-carol", "inventory.low_stock:", "order.mystery:"}},
 	} {
 		if got := typesUntil(t, tc.c, "product.updated"); strings.Join(got, ",") != strings.Join(tc.want, ",") {
@@ -228,6 +240,7 @@ func TestResume(t *testing.T) {
 	c.Close(websocket.StatusNormalClosure, "")
 
 	// Missed while away: two of hers, one of bob's, one public.
+	e.release(t, "S")
 	e.consume(t,
 		event(t, "order.confirmed", map[string]any{"order_id": "o1", "user_id": alice.UserID}),
 		event(t, "order.created", map[string]any{"order_id": "o9", "user_id": bob.UserID}),
@@ -264,6 +277,7 @@ func TestResume(t *testing.T) {
 	} {
 		if tc.name == "evicted" {
 			for i := range 5 {
+				e.release(t, fmt.Sprint("S", i))
 				e.consume(t, event(t, "inventory.updated", map[string]any{"sku": fmt.Sprint("S", i)}))
 			}
 		}
@@ -292,11 +306,12 @@ func TestSlowConsumerDropped(t *testing.T) {
 			got <- struct{}{}
 		}
 	}()
+	e.release(t, "S")
 	for i := 0; e.hub.stats().SlowConsumers == 0; i++ {
 		if i == 5000 {
 			t.Fatal("slow client never dropped")
 		}
-		e.consume(t, event(t, "inventory.updated", map[string]any{"sku": fmt.Sprint(i), "pad": big}))
+		e.consume(t, event(t, "inventory.updated", map[string]any{"sku": "S", "n": i, "pad": big}))
 		if _, ok := <-got; !ok { // the fast client keeps up: it must never be dropped
 			t.Fatalf("fast client lost its connection after %d messages", i)
 		}
@@ -467,7 +482,7 @@ func TestStatsAndClientJS(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.dial(t, "", nil)
-	e.consume(t, event(t, "product.created", map[string]any{"product_id": "p"}))
+	e.consume(t, event(t, "product.created", map[string]any{"product_id": "p", "active": true}))
 	resp, err := http.Get(e.srv.URL + "/stats")
 	if err != nil {
 		t.Fatal(err)

@@ -72,3 +72,66 @@ func keys(f *filter, skus bool) []string {
 	slices.Sort(out)
 	return out
 }
+
+// subscribe sets c's filter (nil: every public message) and queues ack, if any, to c: messages
+// queued after the ack are filtered by f.
+func (h *hub) subscribe(c *client, f *filter, ack *outMsg) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	h.unindex(c)
+	c.filter = f
+	h.index(c)
+	if ack != nil {
+		h.enqueue(c, ack)
+	}
+}
+
+// index adds a non-admin client to the public recipients its filter selects. Call with h.mu held.
+func (h *hub) index(c *client) {
+	if c.admin() {
+		return
+	}
+	if c.filter == nil {
+		h.everyPublic[c] = struct{}{}
+		return
+	}
+	add := func(idx map[string]map[*client]struct{}, k string) {
+		set := idx[k]
+		if set == nil {
+			set = make(map[*client]struct{})
+			idx[k] = set
+		}
+		set[c] = struct{}{}
+	}
+	for k := range c.filter.skus {
+		add(h.bySKU, k)
+	}
+	for k := range c.filter.categories {
+		add(h.byCategory, k)
+	}
+}
+
+// unindex undoes index. Call with h.mu held.
+func (h *hub) unindex(c *client) {
+	delete(h.everyPublic, c)
+	if c.filter == nil {
+		return
+	}
+	del := func(idx map[string]map[*client]struct{}, k string) {
+		if set := idx[k]; set != nil {
+			delete(set, c)
+			if len(set) == 0 {
+				delete(idx, k)
+			}
+		}
+	}
+	for k := range c.filter.skus {
+		del(h.bySKU, k)
+	}
+	for k := range c.filter.categories {
+		del(h.byCategory, k)
+	}
+}

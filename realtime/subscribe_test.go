@@ -21,11 +21,12 @@ func TestSubscribeFilter(t *testing.T) {
 	if m := readMsg(t, c); m.Type != "subscribed" || string(m.Data) != `{"skus":["SKU-1"],"categories":["books"]}` {
 		t.Fatalf("ack = %s %s, want subscribed with the lists", m.Type, m.Data)
 	}
+	e.release(t, "SKU-1", "SKU-2")
 	e.consume(t,
-		event(t, "inventory.updated", map[string]any{"sku": "SKU-2"}),                     // filtered out
-		event(t, "product.updated", map[string]any{"sku": "SKU-3", "category": "garden"}), // filtered out
+		event(t, "inventory.updated", map[string]any{"sku": "SKU-2"}),                                     // filtered out
+		event(t, "product.updated", map[string]any{"sku": "SKU-3", "category": "garden", "active": true}), // filtered out
 		event(t, "inventory.updated", map[string]any{"sku": "SKU-1"}),
-		event(t, "product.created", map[string]any{"sku": "SKU-9", "category": "books"}),
+		event(t, "product.created", map[string]any{"sku": "SKU-9", "category": "books", "active": true}),
 		event(t, "order.created", map[string]any{"order_id": "o", "user_id": alice.UserID}), // never filtered
 		event(t, "announcement", map[string]any{"message": "end"}),
 	)

@@ -14,46 +14,13 @@ import (
 // TestRun starts the real program against a fake gateway, waits for /readyz, and stops it.
 func TestRun(t *testing.T) {
 	gw := newFakeGateway(t)
-	addr := sharedtest.FreeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"storefront"}, mapEnv(map[string]string{"HTTP_ADDR": addr, "GATEWAY_URL": gw.srv.URL}), io.Discard, io.Discard)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /readyz: not ready within 10s (last err %v)", err)
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run returned early: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "GATEWAY_URL": gw.srv.URL}
+	p := sharedtest.Start(t, run, []string{"storefront"}, env, "/readyz", 10*time.Second)
+	if status, _ := sharedtest.Get(t, p.Base+"/"); status != http.StatusOK {
+		t.Errorf("GET /: status = %d, want %d", status, http.StatusOK)
 	}
-	resp, err := http.Get("http://" + addr + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /: status = %d, want %d", resp.StatusCode, http.StatusOK)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return after cancel")
+	if err := p.Stop(t); err != nil {
+		t.Errorf("run: %v", err)
 	}
 }
 
@@ -151,36 +118,22 @@ func TestParsePages(t *testing.T) {
 func TestRunRedisReadiness(t *testing.T) {
 	t.Parallel()
 	gw := newFakeGateway(t)
-	addr := sharedtest.FreeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		env := map[string]string{"HTTP_ADDR": addr, "GATEWAY_URL": gw.srv.URL, "REDIS_URL": "redis://" + closedAddr(t)}
-		done <- run(ctx, nil, mapEnv(env), io.Discard, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "GATEWAY_URL": gw.srv.URL, "REDIS_URL": "redis://" + closedAddr(t)}
+	p := sharedtest.Start(t, run, nil, env, "/healthz", 10*time.Second)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		status, body := sharedtest.Get(t, p.Base+"/readyz")
+		if status == http.StatusServiceUnavailable && strings.Contains(body, "redis") {
+			break
 		}
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "redis") {
-				break
-			}
-			if resp.StatusCode == http.StatusOK {
-				t.Fatalf("GET /readyz with Redis down: 200 %s", body)
-			}
+		if status == http.StatusOK {
+			t.Fatalf("GET /readyz with Redis down: 200 %s", body)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GET /readyz never named redis as failing (last err %v)", err)
+			t.Fatalf("GET /readyz never named redis as failing (last: %d %s)", status, body)
 		}
-		time.Sleep(20 * time.Millisecond)
+	}
+	if err := p.Stop(t); err != nil {
+		t.Errorf("run: %v", err)
 	}
 
 	var logs strings.Builder

@@ -247,10 +247,40 @@ func loginRedirect(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/login?next="+url.QueryEscape(next))
 }
 
-// safeNext keeps a post-login destination on this site: a local absolute path, never "//host".
+// maxNext bounds a post-login destination; longer ones become "/".
+const maxNext = 2048
+
+// safeNext keeps a post-login destination on this site: it returns s when s is a local absolute path
+// (with an optional query), else "/". Browsers drop TAB, CR and LF anywhere in a URL and read "\" as
+// "/", so "/<TAB>/evil.example" or "/\evil.example" would leave the site as "//evil.example"; s is
+// therefore accepted only when it is printable ASCII without backslashes, parses as a reference with
+// no scheme, host or user, starts with exactly one "/", and its percent-decoded path has none of
+// that either.
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
+	if s == "" || len(s) > maxNext || !localPath(s) {
+		return "/"
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	dec, err := url.PathUnescape(u.EscapedPath())
+	if err != nil || !localPath(dec) {
 		return "/"
 	}
 	return s
+}
+
+// localPath reports whether p is printable ASCII without backslashes that starts with "/" but not
+// "//".
+func localPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

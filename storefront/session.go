@@ -94,11 +94,17 @@ func (s *site) cartCount(r *http.Request) int {
 	return c.count()
 }
 
-// csrfToken is the token forms carry: an HMAC of the browser's CSRF key, so a token is useless in
-// another browser. The key is renewed at sign-in and sign-out, so a token from before no longer works.
+// csrfToken is the token forms carry: an HMAC, under the server's CSRF secret (derived from
+// STOREFRONT_SECRET), of the browser's CSRF key and its storefront session ID ("" before it has one).
+// A token is therefore useless in another browser and with another session: a key and token an
+// attacker minted for themselves and planted next to the victim's sf_sid do not check out, because
+// the victim's session ID is part of the MAC and the attacker cannot compute it without the secret.
+// Both inputs change at sign-in and sign-out, so a token from before no longer works.
 func (s *site) csrfToken(v *visitor) string {
 	m := hmac.New(sha256.New, s.csrfSecret)
 	m.Write([]byte(v.csrfKey))
+	m.Write([]byte{0})
+	m.Write([]byte(v.sid))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -111,8 +117,8 @@ func (s *site) renewCSRF(w http.ResponseWriter, r *http.Request) {
 
 var errCSRF = errors.New("csrf token missing or invalid")
 
-// checkCSRF verifies a form post: the csrf_token field matches this browser's token, and a present
-// Origin header names this host.
+// checkCSRF verifies a form post: the csrf_token field matches, in constant time, the token of this
+// browser's key and session, and a present Origin header names this host.
 func (s *site) checkCSRF(r *http.Request, v *visitor) error {
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		if o != "http://"+r.Host && o != "https://"+r.Host {

@@ -102,7 +102,7 @@ func FuzzAddressBody(f *testing.F) {
 		rec := serve(h, r)
 		switch {
 		case rec.Code == http.StatusCreated:
-			a := decodeBody[Address](t, rec)
+			a := sharedtest.Decode[Address](t, rec)
 			in := addressFields{Name: a.Name, Street: a.Street, City: a.City, State: a.State, ZipCode: a.ZipCode, Country: a.Country}
 			if p := in.Valid(context.Background()); len(p) > 0 {
 				t.Errorf("stored an invalid address %+v: %v", a, p)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 const homeJSON = `{"name":"Home","street":"1 Main St","city":"Springfield","state":"IL","zip_code":"62701","country":"us"}`
@@ -25,7 +26,7 @@ func addAddressVia(t *testing.T, env *testEnv, as *shared.Identity, body string)
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("POST /users/me/addresses: status = %d, want %d (%s)", rec.Code, http.StatusCreated, rec.Body.String())
 	}
-	return decodeBody[Address](t, rec)
+	return sharedtest.Decode[Address](t, rec)
 }
 
 func listAddresses(t *testing.T, env *testEnv, as *shared.Identity) addressList {
@@ -34,7 +35,7 @@ func listAddresses(t *testing.T, env *testEnv, as *shared.Identity) addressList 
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /users/me/addresses: status = %d, want %d", rec.Code, http.StatusOK)
 	}
-	return decodeBody[addressList](t, rec)
+	return sharedtest.Decode[addressList](t, rec)
 }
 
 func defaultIDs(l addressList) []string {
@@ -60,7 +61,7 @@ func TestAddressLifecycle(t *testing.T) {
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("POST /users/me/addresses: status = %d, want %d (%s)", rec.Code, http.StatusCreated, rec.Body.String())
 	}
-	home := decodeBody[Address](t, rec)
+	home := sharedtest.Decode[Address](t, rec)
 	want := Address{ID: home.ID, Name: "Home", Street: "1 Main St", City: "Springfield", State: "IL", ZipCode: "62701", Country: "US", IsDefault: true}
 	if home != want || !validID(home.ID) {
 		t.Errorf("created %+v, want %+v (first address is the default)", home, want)
@@ -81,7 +82,7 @@ func TestAddressLifecycle(t *testing.T) {
 	}
 
 	path := "/users/me/addresses/" + work.ID
-	if got := decodeBody[Address](t, env.do(t, http.MethodGet, path, me, "")); got != work {
+	if got := sharedtest.Decode[Address](t, env.do(t, http.MethodGet, path, me, "")); got != work {
 		t.Errorf("GET %s = %+v, want %+v", path, got, work)
 	}
 
@@ -90,7 +91,7 @@ func TestAddressLifecycle(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("PATCH %s: status = %d (%s)", path, rec.Code, rec.Body.String())
 	}
-	if got := decodeBody[Address](t, rec); got.City != "Chicago" || got.Name != "Work" || !got.IsDefault {
+	if got := sharedtest.Decode[Address](t, rec); got.City != "Chicago" || got.Name != "Work" || !got.IsDefault {
 		t.Errorf("PATCH %s = %+v, want city Chicago, name kept, default", path, got)
 	}
 	if d := defaultIDs(listAddresses(t, env, me)); len(d) != 1 || d[0] != work.ID {
@@ -102,13 +103,13 @@ func TestAddressLifecycle(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("PUT %s: status = %d (%s)", path, rec.Code, rec.Body.String())
 	}
-	if got := decodeBody[Address](t, rec); got != (Address{ID: work.ID, Name: "Office", Street: "2 Side St", City: "Peoria", ZipCode: "61602", Country: "US", IsDefault: true}) {
+	if got := sharedtest.Decode[Address](t, rec); got != (Address{ID: work.ID, Name: "Office", Street: "2 Side St", City: "Peoria", ZipCode: "61602", Country: "US", IsDefault: true}) {
 		t.Errorf("PUT %s = %+v", path, got)
 	}
 
 	// The default route moves the default back, atomically clearing the other.
 	rec = env.do(t, http.MethodPut, "/users/me/addresses/"+home.ID+"/default", me, "")
-	if rec.Code != http.StatusOK || !decodeBody[Address](t, rec).IsDefault {
+	if rec.Code != http.StatusOK || !sharedtest.Decode[Address](t, rec).IsDefault {
 		t.Fatalf("PUT default: status = %d (%s)", rec.Code, rec.Body.String())
 	}
 	if d := defaultIDs(listAddresses(t, env, me)); len(d) != 1 || d[0] != home.ID {
@@ -179,7 +180,7 @@ func TestAddressErrors(t *testing.T) {
 	wantError(t, http.MethodPost, "/users/me/addresses (text/plain)", serve(env.h, r), http.StatusBadRequest, shared.CodeInvalid)
 
 	// Nothing above changed the other user's address.
-	if got := decodeBody[Address](t, env.do(t, http.MethodGet, "/users/me/addresses/"+theirs.ID, other, "")); got != theirs {
+	if got := sharedtest.Decode[Address](t, env.do(t, http.MethodGet, "/users/me/addresses/"+theirs.ID, other, "")); got != theirs {
 		t.Errorf("other user's address = %+v, want unchanged %+v", got, theirs)
 	}
 }

@@ -58,7 +58,7 @@ func TestUserList(t *testing.T) {
 			t.Errorf("GET %s: status = %d, want %d (%s)", path, rec.Code, http.StatusOK, rec.Body.String())
 			continue
 		}
-		got := decodeBody[userList](t, rec)
+		got := sharedtest.Decode[userList](t, rec)
 		ids := []string{}
 		for _, p := range got.Items {
 			ids = append(ids, p.ID)
@@ -104,7 +104,7 @@ func TestUserGet(t *testing.T) {
 
 	for _, as := range []*shared.Identity{admin, owner} {
 		rec := env.do(t, http.MethodGet, "/users/u1", as, "")
-		if rec.Code != http.StatusOK || decodeBody[profileView](t, rec).Email != "ann@example.com" {
+		if rec.Code != http.StatusOK || sharedtest.Decode[profileView](t, rec).Email != "ann@example.com" {
 			t.Errorf("GET /users/u1 as %s: status = %d (%s), want 200 with the profile", as.UserID, rec.Code, rec.Body.String())
 		}
 	}
@@ -113,7 +113,7 @@ func TestUserGet(t *testing.T) {
 	missing := env.do(t, http.MethodGet, "/users/nobody", other, "")
 	wantError(t, http.MethodGet, "/users/u1 as u2", exists, http.StatusForbidden, shared.CodeForbidden)
 	wantError(t, http.MethodGet, "/users/nobody as u2", missing, http.StatusForbidden, shared.CodeForbidden)
-	if e1, e2 := decodeBody[errorBody](t, exists), decodeBody[errorBody](t, missing); e1.Error.Message != e2.Error.Message {
+	if e1, e2 := sharedtest.Decode[sharedtest.ErrorBody](t, exists), sharedtest.Decode[sharedtest.ErrorBody](t, missing); e1.Error.Message != e2.Error.Message {
 		t.Errorf("403 messages differ for existing and missing IDs: %q vs %q", e1.Error.Message, e2.Error.Message)
 	}
 	wantError(t, http.MethodGet, "/users/nobody", env.do(t, http.MethodGet, "/users/nobody", admin, ""), http.StatusNotFound, shared.CodeNotFound)
@@ -128,7 +128,7 @@ func TestUserStatus(t *testing.T) {
 	ctx := context.Background()
 
 	rec := env.do(t, http.MethodPatch, "/users/u1/status", admin, `{"status":"suspended"}`)
-	if rec.Code != http.StatusOK || decodeBody[profileView](t, rec).Status != statusSuspended {
+	if rec.Code != http.StatusOK || sharedtest.Decode[profileView](t, rec).Status != statusSuspended {
 		t.Fatalf("PATCH /users/u1/status: status = %d (%s), want 200 suspended", rec.Code, rec.Body.String())
 	}
 	if env.kicks.Load() != 1 {
@@ -152,7 +152,7 @@ func TestUserStatus(t *testing.T) {
 		t.Errorf("repeat PATCH: status = %d, kicks = %d; want 200 and no new event", rec.Code, env.kicks.Load())
 	}
 	// The suspended user still reads their profile, and sees the status.
-	if got := decodeBody[profileView](t, env.do(t, http.MethodGet, "/users/me", ident("u1", shared.RoleCustomer), "")); got.Status != statusSuspended {
+	if got := sharedtest.Decode[profileView](t, env.do(t, http.MethodGet, "/users/me", ident("u1", shared.RoleCustomer), "")); got.Status != statusSuspended {
 		t.Errorf("GET /users/me of suspended user: status %q", got.Status)
 	}
 
@@ -238,11 +238,11 @@ func TestUserPatch(t *testing.T) {
 	admin, owner, other := ident("adm", shared.RoleAdmin), ident("u1", shared.RoleCustomer), ident("u3", shared.RoleCustomer)
 
 	rec := env.do(t, http.MethodPatch, "/users/u1", owner, `{"phone":"+15550102030"}`)
-	if rec.Code != http.StatusOK || decodeBody[profileView](t, rec).Phone != "+15550102030" {
+	if rec.Code != http.StatusOK || sharedtest.Decode[profileView](t, rec).Phone != "+15550102030" {
 		t.Errorf("PATCH /users/u1 as owner: status = %d (%s)", rec.Code, rec.Body.String())
 	}
 	rec = env.do(t, http.MethodPatch, "/users/u2", admin, `{"name":"Robert"}`)
-	if rec.Code != http.StatusOK || decodeBody[profileView](t, rec).Name != "Robert" {
+	if rec.Code != http.StatusOK || sharedtest.Decode[profileView](t, rec).Name != "Robert" {
 		t.Errorf("PATCH /users/u2 (suspended) as admin: status = %d (%s), want 200", rec.Code, rec.Body.String())
 	}
 	if env.kicks.Load() != 1 {

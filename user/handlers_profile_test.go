@@ -19,13 +19,13 @@ func TestMeGetCreatesProfileFromToken(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /users/me: status = %d, want %d (%s)", rec.Code, http.StatusOK, rec.Body.String())
 	}
-	got := decodeBody[profileView](t, rec)
+	got := sharedtest.Decode[profileView](t, rec)
 	if got.ID != admin.UserID || got.Email != admin.Email || got.Name != admin.Name || got.Role != shared.RoleAdmin ||
 		got.Status != statusActive || got.Preferences.Currency != "USD" || got.CreatedAt.IsZero() {
 		t.Errorf("GET /users/me = %+v, want the token's identity, active, USD", got)
 	}
 	// Twice is the same profile, not a second creation.
-	again := decodeBody[profileView](t, env.do(t, http.MethodGet, "/users/me", &admin, ""))
+	again := sharedtest.Decode[profileView](t, env.do(t, http.MethodGet, "/users/me", &admin, ""))
 	if again != got {
 		t.Errorf("second GET /users/me = %+v, want %+v", again, got)
 	}
@@ -38,7 +38,7 @@ func TestMeGetPrefersRegisteredProfile(t *testing.T) {
 	if err := handleUserEvent(discardLogger(), env.profiles)(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
-	got := decodeBody[profileView](t, env.do(t, http.MethodGet, "/users/me", ident("u1", shared.RoleCustomer), ""))
+	got := sharedtest.Decode[profileView](t, env.do(t, http.MethodGet, "/users/me", ident("u1", shared.RoleCustomer), ""))
 	if got.Name != "From Event" {
 		t.Errorf("GET /users/me: name = %q, want the registered profile's %q", got.Name, "From Event")
 	}
@@ -125,12 +125,12 @@ func TestMePatch(t *testing.T) {
 			if rec.Code != tt.status {
 				t.Fatalf("PATCH /users/me: status = %d, want %d (%s)", rec.Code, tt.status, rec.Body.String())
 			}
-			got := decodeBody[profileView](t, rec)
+			got := sharedtest.Decode[profileView](t, rec)
 			if tt.check != nil {
 				tt.check(t, got)
 			}
 			// The answer is what is stored.
-			if stored := decodeBody[profileView](t, env.do(t, http.MethodGet, "/users/me", ident("u1", shared.RoleCustomer), "")); stored != got {
+			if stored := sharedtest.Decode[profileView](t, env.do(t, http.MethodGet, "/users/me", ident("u1", shared.RoleCustomer), "")); stored != got {
 				t.Errorf("GET after PATCH = %+v, want %+v", stored, got)
 			}
 		})

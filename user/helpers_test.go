@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,39 +37,11 @@ func newTestEnv(t testing.TB) *testEnv {
 // do sends a request through the whole handler stack; as is the caller (nil: anonymous).
 func (env *testEnv) do(t *testing.T, method, path string, as *shared.Identity, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	auth := ""
 	if as != nil {
-		req.Header.Set("Authorization", env.iss.Bearer(t, *as))
+		auth = env.iss.Bearer(t, *as)
 	}
-	rec := httptest.NewRecorder()
-	env.h.ServeHTTP(rec, req)
-	return rec
-}
-
-// errorBody is the platform's error shape as a client reads it.
-type errorBody struct {
-	Error struct {
-		Code      string            `json:"code"`
-		Message   string            `json:"message"`
-		RequestID string            `json:"request_id"`
-		Fields    map[string]string `json:"fields"`
-	} `json:"error"`
-}
-
-func decodeBody[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
-		t.Fatalf("decode %q: %v", rec.Body.String(), err)
-	}
-	return v
+	return sharedtest.Serve(env.h, method, path, body, "Authorization", auth)
 }
 
 // wantError checks status, error code and, when given, the fields carrying messages.
@@ -80,7 +51,7 @@ func wantError(t *testing.T, method, path string, rec *httptest.ResponseRecorder
 		t.Errorf("%s %s: status = %d, want %d (body %s)", method, path, rec.Code, status, rec.Body.String())
 		return
 	}
-	e := decodeBody[errorBody](t, rec)
+	e := sharedtest.Decode[sharedtest.ErrorBody](t, rec)
 	if e.Error.Code != code || e.Error.RequestID == "" {
 		t.Errorf("%s %s: error = %+v, want code %q with a request ID", method, path, e.Error, code)
 	}

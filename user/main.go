@@ -1,4 +1,4 @@
-// Command user serves user profiles, addresses and preferences, and the admin's user list (issue 3).
+// Command user serves user profiles, addresses and preferences, and the admin's user list.
 // Profiles are created from auth's user.registered events, or lazily from the caller's token.
 package main
 

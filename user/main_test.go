@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -20,24 +18,16 @@ import (
 func TestRun(t *testing.T) {
 	t.Parallel()
 	iss := sharedtest.NewIssuer(t)
-	addr := sharedtest.FreeAddr(t)
 	env := map[string]string{
-		"HTTP_ADDR":     addr,
+		"HTTP_ADDR":     sharedtest.FreeAddr(t),
 		"KAFKA_BROKERS": sharedtest.FreeAddr(t), // nothing listens there
 		"JWKS_URL":      iss.URL,
 		"AUTH_ISSUER":   iss.Name,
 		"LOG_LEVEL":     "debug",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs sharedtest.LogBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &logs, &logs) }()
+	p := sharedtest.Start(t, run, nil, env, "/healthz", 10*time.Second)
 
-	base := "http://" + addr
-	sharedtest.WaitReady(t, base+"/healthz", 10*time.Second)
-
-	req, _ := http.NewRequest(http.MethodGet, base+"/users/me", nil)
+	req, _ := http.NewRequest(http.MethodGet, p.Base+"/users/me", nil)
 	req.Header.Set("Authorization", iss.Bearer(t, sharedtest.Customer))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -47,26 +37,14 @@ func TestRun(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /users/me: status = %d, want %d", resp.StatusCode, http.StatusOK)
 	}
-	resp, err = http.Get(base + "/readyz")
-	if err != nil {
-		t.Fatal(err)
+	if status, _ := sharedtest.Get(t, p.Base+"/readyz"); status != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz with Kafka down: status = %d, want %d", status, http.StatusServiceUnavailable)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("GET /readyz with Kafka down: status = %d, want %d", resp.StatusCode, http.StatusServiceUnavailable)
-	}
-	if !strings.Contains(logs.String(), "MONGO_URI not set") {
+	if !strings.Contains(p.Logs.String(), "MONGO_URI not set") {
 		t.Errorf("no warning about the in-memory store in the logs")
 	}
-
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return within 20s of cancel")
+	if err := p.Stop(t); err != nil {
+		t.Errorf("run: %v", err)
 	}
 }
 
@@ -93,23 +71,10 @@ func TestRunMongo(t *testing.T) {
 	}
 	t.Parallel()
 	iss := sharedtest.NewIssuer(t)
-	addr := sharedtest.FreeAddr(t)
-	dbName := "user_run_" + shared.NewID()[:8]
-	env := map[string]string{"HTTP_ADDR": addr, "KAFKA_BROKERS": sharedtest.FreeAddr(t), "JWKS_URL": iss.URL,
-		"AUTH_ISSUER": iss.Name, "MONGO_URI": uri, "MONGO_DB": dbName}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
-	t.Cleanup(func() {
-		c, err := shared.ConnectMongo(context.Background(), uri, shared.MongoOptions{}, false)
-		if err == nil {
-			c.Database(dbName).Drop(context.Background())
-			c.Disconnect(context.Background())
-		}
-	})
-	base := "http://" + addr
-	sharedtest.WaitReady(t, base+"/healthz", 10*time.Second)
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "KAFKA_BROKERS": sharedtest.FreeAddr(t), "JWKS_URL": iss.URL,
+		"AUTH_ISSUER": iss.Name, "MONGO_URI": uri, "MONGO_DB": sharedtest.MongoDB(t, uri, "user_run_")}
+	p := sharedtest.Start(t, run, nil, env, "/healthz", 10*time.Second)
+	base := p.Base
 
 	call := func(method, path, body string) *http.Response {
 		t.Helper()
@@ -138,8 +103,7 @@ func TestRunMongo(t *testing.T) {
 	if rd.Checks["mongo"] != "ok" {
 		t.Errorf("/readyz mongo = %q, want ok", rd.Checks["mongo"])
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := p.Stop(t); err != nil {
 		t.Errorf("run: %v", err)
 	}
 }

@@ -88,12 +88,3 @@ func eventually(tb testing.TB, within time.Duration, what string, cond func() bo
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
-type errorBody struct {
-	Error struct {
-		Code      string            `json:"code"`
-		Message   string            `json:"message"`
-		RequestID string            `json:"request_id"`
-		Fields    map[string]string `json:"fields"`
-	} `json:"error"`
-}

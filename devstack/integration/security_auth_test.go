@@ -15,6 +15,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // The security group for auth and the services' input handling: scopes of third-party tokens, the
@@ -110,7 +112,7 @@ func TestSecurityAuthScopes(t *testing.T) {
 		if tt.method == "POST" {
 			body = map[string]any{"delta": 1, "reason": "scope test"}
 		}
-		var e errorBody
+		var e sharedtest.ErrorBody
 		resp := bearer.do(tt.method, tt.path, body, &e, "Authorization", "Bearer "+tt.token, "Idempotency-Key", "scope-test")
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s: %s %s = %d, want %d (%+v)", tt.name, tt.method, tt.path, resp.StatusCode, tt.want, e.Error)
@@ -144,7 +146,7 @@ func TestSecurityAuthLoginThrottle(t *testing.T) {
 	for i := range 7 {
 		var a, b []string
 		for _, email := range []string{known, unknown} {
-			var e errorBody
+			var e sharedtest.ErrorBody
 			resp := attacker.do("POST", "/auth/login", map[string]string{"email": email, "password": "wrong-password"}, &e)
 			got := []string{fmt.Sprint(resp.StatusCode), resp.Header.Get("Retry-After"), e.Error.Code, e.Error.Message}
 			if a == nil {
@@ -165,7 +167,7 @@ func TestSecurityAuthBadBodies(t *testing.T) {
 	gw := platform.URL("gateway")
 	admin := newClient(t, gw)
 	admin.login(adminEmail, adminPass)
-	raw := func(method, path, ct, body string, headers ...string) (int, errorBody) {
+	raw := func(method, path, ct, body string, headers ...string) (int, sharedtest.ErrorBody) {
 		req, _ := http.NewRequest(method, gw+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", ct)
 		req.Header.Set("Origin", gw)
@@ -177,7 +179,7 @@ func TestSecurityAuthBadBodies(t *testing.T) {
 			t.Fatalf("%s %s: %v", method, path, err)
 		}
 		defer resp.Body.Close()
-		var e errorBody
+		var e sharedtest.ErrorBody
 		b, _ := io.ReadAll(resp.Body)
 		json.Unmarshal(b, &e)
 		return resp.StatusCode, e

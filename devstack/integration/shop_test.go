@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 const (
@@ -185,7 +187,7 @@ func TestBadInputIsA4xx(t *testing.T) {
 		{"POST", "/order/orders", map[string]any{"items": []map[string]any{{"sku": "X", "quantity": -1}}}},
 	}
 	for _, tt := range tests {
-		var e errorBody
+		var e sharedtest.ErrorBody
 		resp := admin.do(tt.method, tt.path, tt.body, &e)
 		if resp.StatusCode < 400 || resp.StatusCode >= 500 || e.Error.Code == "" || e.Error.RequestID == "" {
 			t.Errorf("%s %s: status = %d, error = %+v; want a 4xx in the error shape", tt.method, tt.path, resp.StatusCode, e.Error)

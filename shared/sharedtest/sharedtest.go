@@ -1,6 +1,7 @@
 // Package sharedtest holds test doubles for the shared plumbing: an in-memory event publisher, a token
-// issuer with a real JWKS endpoint, the contract tests' Redis, and helpers to wait for a started
-// server. Only tests import it.
+// issuer with a real JWKS endpoint, the contract tests' Redis and a fresh Mongo database (MongoDB),
+// a program's run() started and stopped in-process (Start), one request through a handler (Serve)
+// and its JSON or error body (Decode, ErrorBody). Only tests import it.
 package sharedtest
 
 import (

@@ -1,7 +1,7 @@
-// Command kfakesmoke is the checkout integration run of docs/order.md, kept here (testdata: the go
-// tool ignores it) until it moves into devstack/, whose module has kfake:
+// Command kfakesmoke is the checkout load run behind the numbers of docs/order.md (the integration
+// suite checks the same saga with a few orders; this one measures it with 500):
 //
-//	cd devstack && go run ../order/testdata/kfakesmoke/main.go
+//	cd devstack && go run ./cmd/kfakesmoke
 //
 // It starts kfake on 127.0.0.1:29093, seeds three SKUs with product.created (stock 300/200/100),
 // builds and runs the real inventory and order programs (in-memory stores, RESERVATION_TTL=10s),

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
+)
+
+func TestRouteEvent(t *testing.T) {
+	t.Parallel()
+	cat := newCatalog()
+	for _, d := range []string{
+		`{"product_id":"p-s","sku":"S","active":true}`,
+		`{"product_id":"p-d","sku":"D","active":false}`,
+		`{"product_id":"p-n","sku":"N"}`, // no "active": counts as inactive
+	} {
+		var ed eventData
+		if err := json.Unmarshal([]byte(d), &ed); err != nil {
+			t.Fatal(err)
+		}
+		cat.learn("product.created", ed)
+	}
+	admins := audience{}
+	for _, tc := range []struct {
+		typ, data string
+		want      audience
+		poison    bool
+	}{
+		{"order.confirmed", `{"order_id":"o","user_id":"u1"}`, audience{userID: "u1"}, false},
+		{"inventory.rejected", `{"order_id":"o","user_id":"u2","shortages":[]}`, audience{userID: "u2"}, false},
+		{"user.updated", `{"user_id":"u3","name":"N"}`, audience{userID: "u3"}, false},
+		{"announcement", `{"message":"m"}`, audience{public: true}, false},
+		{"order.unknown", `{"order_id":"o"}`, admins, false},
+		{"inventory.low_stock", `{"sku":"S"}`, admins, false},
+		// Released products are public.
+		{"inventory.updated", `{"sku":"S","available":1}`, audience{public: true, sku: "S"}, false},
+		{"product.created", `{"sku":"S2","category":"books","active":true}`, audience{public: true, sku: "S2", category: "books"}, false},
+		{"product.updated", `{"sku":"S","category":"books","active":true}`, audience{public: true, sku: "S", category: "books"}, false},
+		{"product.deleted", `{"product_id":"p-s","sku":"S"}`, audience{public: true, sku: "S"}, false},
+		{"product.deleted", `{"product_id":"p-s"}`, audience{public: true}, false},
+		// Unreleased products, unknown SKUs and events that do not say "active" reach admins only,
+		// whatever a user_id or category in them says.
+		{"product.created", `{"sku":"D2","name":"Secret","price_cents":999,"stock":5,"active":false}`, admins, false},
+		{"product.created", `{"sku":"D3","category":"books"}`, admins, false},
+		{"product.created", `{"sku":"D4","user_id":"u1","active":false}`, admins, false},
+		{"product.updated", `{"sku":"S","category":"books","active":false}`, admins, false}, // unpublished
+		{"product.updated", `{"sku":"D","active":null}`, admins, false},
+		{"inventory.updated", `{"sku":"D","available":5}`, admins, false},
+		{"inventory.updated", `{"sku":"N","available":5}`, admins, false},
+		{"inventory.updated", `{"sku":"never-seen","available":5}`, admins, false},
+		{"inventory.updated", `{"available":5}`, admins, false},
+		{"inventory.updated", `{"sku":"D","user_id":"u1"}`, admins, false},
+		{"product.deleted", `{"product_id":"p-d","sku":"D"}`, admins, false},
+		{"product.deleted", `{"product_id":"p-d"}`, admins, false},
+		{"product.deleted", `{"product_id":"unknown"}`, admins, false},
+		// Data that is not an object of the right types is a poison event.
+		{"order.created", `[1,2]`, audience{}, true},
+		{"order.created", `{"user_id":7}`, audience{}, true},
+		{"product.created", `{"sku":"S","active":"yes"}`, audience{}, true},
+	} {
+		d, err := parseEventData(shared.Event{ID: "e", Type: tc.typ, Data: json.RawMessage(tc.data)})
+		if tc.poison != errors.Is(err, shared.ErrPoison) {
+			t.Errorf("parseEventData(%s %s): err = %v, want poison %v", tc.typ, tc.data, err, tc.poison)
+		}
+		if err != nil {
+			continue
+		}
+		if got := cat.route(tc.typ, d); got != tc.want {
+			t.Errorf("route(%s %s) = %+v, want %+v", tc.typ, tc.data, got, tc.want)
+		}
+	}
+}
+
+func TestCatalogLearns(t *testing.T) {
+	t.Parallel()
+	cat := newCatalog()
+	yes, no := true, false
+	steps := []struct {
+		typ  string
+		d    eventData
+		want map[string]bool // SKU -> released after the step
+	}{
+		{"product.created", eventData{ProductID: "p", SKU: "A", Active: &no}, map[string]bool{"A": false}},
+		{"product.updated", eventData{ProductID: "p", SKU: "A", Active: &yes}, map[string]bool{"A": true}},
+		{"product.updated", eventData{ProductID: "p", SKU: "B", Active: &yes}, map[string]bool{"A": false, "B": true}}, // SKU changed
+		{"product.updated", eventData{ProductID: "p", SKU: "B"}, map[string]bool{"B": false}},
+		{"product.updated", eventData{ProductID: "p", SKU: "B", Active: &yes}, map[string]bool{"B": true}},
+		{"product.deleted", eventData{ProductID: "p"}, map[string]bool{"B": false}},
+		{"inventory.updated", eventData{SKU: "B"}, map[string]bool{"B": false}},
+	}
+	for i, s := range steps {
+		cat.learn(s.typ, s.d)
+		for sku, want := range s.want {
+			if got := cat.released(sku); got != want {
+				t.Errorf("step %d (%s %+v): released(%q) = %v, want %v", i, s.typ, s.d, sku, got, want)
+			}
+		}
+	}
+}
+
+// TestDraftProductsReachAdminsOnly drives the whole path (consumer, hub, sockets, resume buffers):
+// nothing about a draft product reaches anonymous or customer connections, whether they take every
+// public message, subscribed to its SKU or its category, or resume from the start; admins see all of
+// it; once the product is activated the public sees it.
+func TestDraftProductsReachAdminsOnly(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	anon, hi := e.dial(t, "", nil)
+	cust, _ := e.dial(t, "", e.bearer(t, alice))
+	bySKU, _ := e.dial(t, "", nil)
+	byCat, _ := e.dial(t, "", e.bearer(t, bob))
+	admin, _ := e.dial(t, "", e.bearer(t, sharedtest.Admin))
+	subscribe(t, bySKU, `{"type":"subscribe","skus":["DRAFT-1","END"]}`)
+	subscribe(t, byCat, `{"type":"subscribe","categories":["secret"]}`)
+
+	draft := map[string]any{"product_id": "p-draft", "sku": "DRAFT-1", "name": "Unreleased", "price_cents": 4999,
+		"currency": "USD", "category": "secret", "active": false}
+	e.consume(t,
+		event(t, "product.created", merge(draft, map[string]any{"stock": 7})),
+		event(t, "inventory.updated", map[string]any{"sku": "DRAFT-1", "on_hand": 7, "reserved": 0, "available": 7}),
+		event(t, "product.updated", merge(draft, map[string]any{"name": "Still unreleased"})),
+		event(t, "inventory.low_stock", map[string]any{"sku": "DRAFT-1", "available": 1}),
+		event(t, "product.updated", merge(draft, map[string]any{"active": true})), // released
+		event(t, "inventory.updated", map[string]any{"sku": "DRAFT-1", "on_hand": 6, "reserved": 1, "available": 5}),
+		event(t, "product.updated", map[string]any{"product_id": "p-end", "sku": "END", "category": "secret", "active": true}),
+	)
+	public := []string{"product.updated", "inventory.updated"}
+	for _, tc := range []struct {
+		name string
+		c    *websocket.Conn
+		want []string
+	}{
+		{"anonymous", anon, public},
+		{"customer", cust, public},
+		{"subscribed to the SKU", bySKU, public},
+		{"subscribed to the category", byCat, public[:1]}, // stock messages carry no category
+		{"admin", admin, []string{"product.created", "inventory.updated", "product.updated", "inventory.low_stock",
+			"product.updated", "inventory.updated"}},
+	} {
+		if got := typesUntilSKU(t, tc.c, "END"); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// A connection resuming from the start gets the released product's messages only.
+	late, _ := e.dial(t, fmt.Sprintf("?since=0&epoch=%s", hi.Epoch), nil)
+	if got := typesUntilSKU(t, late, "END"); strings.Join(got, ",") != strings.Join(public, ",") {
+		t.Errorf("resumed anonymous got %v, want %v", got, public)
+	}
+}
+
+// typesUntilSKU reads c's messages up to the first whose data has the SKU marker and returns their
+// types.
+func typesUntilSKU(tb testing.TB, c *websocket.Conn, marker string) []string {
+	tb.Helper()
+	var out []string
+	for {
+		m := readMsg(tb, c)
+		var d struct {
+			SKU string `json:"sku"`
+		}
+		json.Unmarshal(m.Data, &d)
+		if d.SKU == marker {
+			return out
+		}
+		out = append(out, m.Type)
+	}
+}
+
+// subscribe sends a subscribe request on c and reads its acknowledgement.
+func subscribe(tb testing.TB, c *websocket.Conn, req string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, []byte(req)); err != nil {
+		tb.Fatal(err)
+	}
+	if m := readMsg(tb, c); m.Type != "subscribed" {
+		tb.Fatalf("subscribe %s: answer %q, want subscribed", req, m.Type)
+	}
+}
+
+// merge returns a copy of a with b's keys set.
+func merge(a, b map[string]any) map[string]any {
+	out := make(map[string]any, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
