@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -220,16 +221,121 @@ func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handl
 			}
 			continue
 		}
-		var e Event
-		if err := json.Unmarshal(m.Value, &e); err != nil || e.ID == "" || e.Type == "" {
-			logger.Error("dropping malformed event", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-		} else if !handleWithRetry(ctx, logger, cfg.RetryMax, e, m, handle) {
+		if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, cfg.RetryMax, e, m, handle) {
 			return nil
 		}
 		if err := r.CommitMessages(context.WithoutCancel(ctx), m); err != nil {
 			logger.Warn("kafka commit", "err", err, "topic", m.Topic, "offset", m.Offset)
 		}
 	}
+}
+
+// ReadTopic reads topic from the first offset of every partition up to its end as of the call (the
+// high watermark), calls handle for each event in partition order, and returns nil once every
+// partition is read: a start-up step that rebuilds state from a topic. It uses no consumer group and
+// commits nothing, so it neither moves nor shares any consumer's offsets. Partitions are read one
+// after another, so handle is never called concurrently; events published after the call are not
+// read (a consumer delivers those). A topic that does not exist yet reads as empty.
+//
+// Events are treated as in Consume: a value that is not an event envelope is logged and skipped, a
+// handler error is retried with backoff (100 ms doubling to 30 s), ErrPoison skips the event.
+// maxWait bounds one fetch's wait for data (default 500 ms). While Kafka is unreachable, looking up
+// the partitions fails (retry the whole read: Program.Setup does) and a fetch under way waits for
+// the broker to come back. It returns ctx's error as soon as ctx ends.
+func ReadTopic(ctx context.Context, logger *slog.Logger, brokers []string, topic string, maxWait time.Duration, handle EventHandler) error {
+	if maxWait == 0 {
+		maxWait = 500 * time.Millisecond
+	}
+	ends, err := partitionEnds(ctx, brokers, topic)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", topic, err)
+	}
+	for _, p := range ends {
+		if p.LastOffset <= p.FirstOffset {
+			continue // empty, or emptied by retention
+		}
+		if err := readPartition(ctx, logger, brokers, topic, p, maxWait, handle); err != nil {
+			return fmt.Errorf("read %s partition %d: %w", topic, p.Partition, err)
+		}
+	}
+	return nil
+}
+
+// partitionEnds returns the first and end offsets (the next offset to be written) of each partition
+// of topic, by partition; none when the topic does not exist.
+func partitionEnds(ctx context.Context, brokers []string, topic string) ([]kafka.PartitionOffsets, error) {
+	if len(brokers) == 0 {
+		return nil, errors.New("no brokers")
+	}
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, err
+	}
+	var reqs []kafka.OffsetRequest
+	for _, t := range md.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
+			return nil, nil
+		}
+		if t.Error != nil {
+			return nil, t.Error
+		}
+		for _, p := range t.Partitions {
+			reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
+		}
+	}
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	res, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, err
+	}
+	ends := res.Topics[topic]
+	for _, p := range ends {
+		if p.Error != nil {
+			return nil, fmt.Errorf("partition %d offsets: %w", p.Partition, p.Error)
+		}
+	}
+	slices.SortFunc(ends, func(a, b kafka.PartitionOffsets) int { return a.Partition - b.Partition })
+	return ends, nil
+}
+
+// readPartition hands the events of one partition from p.FirstOffset up to p.LastOffset to handle.
+func readPartition(ctx context.Context, logger *slog.Logger, brokers []string, topic string, p kafka.PartitionOffsets, maxWait time.Duration, handle EventHandler) error {
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.Partition,
+		MaxWait: maxWait, MinBytes: 1, MaxBytes: 10 << 20})
+	defer r.Close()
+	// The first offset, not p.FirstOffset: retention may have dropped that one since.
+	if err := r.SetOffset(kafka.FirstOffset); err != nil {
+		return err
+	}
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			return err
+		}
+		if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, 30*time.Second, e, m, handle) {
+			return ctx.Err()
+		}
+		if m.Offset+1 >= p.LastOffset {
+			return nil
+		}
+	}
+}
+
+// decodeEvent unmarshals m's value as an event envelope; a value that is not one is logged and
+// reported false, to be skipped.
+func decodeEvent(logger *slog.Logger, m kafka.Message) (Event, bool) {
+	var e Event
+	if err := json.Unmarshal(m.Value, &e); err != nil || e.ID == "" || e.Type == "" {
+		logger.Error("dropping malformed event", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
+		return Event{}, false
+	}
+	return e, true
 }
 
 // handleWithRetry calls handle until it succeeds or reports ErrPoison; false means ctx ended first.
