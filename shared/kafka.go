@@ -231,17 +231,13 @@ func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handl
 }
 
 // ReadTopic reads topic from the first offset of every partition up to its end as of the call (the
-// high watermark), calls handle for each event in partition order, and returns nil once every
-// partition is read: a start-up step that rebuilds state from a topic. It uses no consumer group and
-// commits nothing, so it neither moves nor shares any consumer's offsets. Partitions are read one
-// after another, so handle is never called concurrently; events published after the call are not
-// read (a consumer delivers those). A topic that does not exist yet reads as empty.
-//
-// Events are treated as in Consume: a value that is not an event envelope is logged and skipped, a
-// handler error is retried with backoff (100 ms doubling to 30 s), ErrPoison skips the event.
-// maxWait bounds one fetch's wait for data (default 500 ms). While Kafka is unreachable, looking up
-// the partitions fails (retry the whole read: Program.Setup does) and a fetch under way waits for
-// the broker to come back. It returns ctx's error as soon as ctx ends.
+// high watermark), calls handle for each event in partition order and returns nil once all are read:
+// a start-up step that rebuilds state from a topic. No consumer group, nothing committed. Partitions
+// are read one after another, so handle is never called concurrently; later events are left to a
+// consumer. A topic that does not exist reads as empty. Events are treated as in Consume (malformed
+// values and ErrPoison skipped, other handler errors retried with backoff up to 30 s). maxWait bounds
+// a fetch's wait (default 500 ms). An unreachable or silent broker fails the read (retry it whole, as
+// Program.Setup does); it returns ctx's error as soon as ctx ends.
 func ReadTopic(ctx context.Context, logger *slog.Logger, brokers []string, topic string, maxWait time.Duration, handle EventHandler) error {
 	if maxWait == 0 {
 		maxWait = 500 * time.Millisecond
@@ -261,22 +257,15 @@ func ReadTopic(ctx context.Context, logger *slog.Logger, brokers []string, topic
 	return nil
 }
 
-// partitionEnds returns the first and end offsets (the next offset to be written) of each partition
-// of topic, by partition; none when the topic does not exist.
+// partitionEnds returns each partition's first and end (next to be written) offsets, by partition.
 func partitionEnds(ctx context.Context, brokers []string, topic string) ([]kafka.PartitionOffsets, error) {
-	if len(brokers) == 0 {
-		return nil, errors.New("no brokers")
-	}
 	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
 	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, err
 	}
 	var reqs []kafka.OffsetRequest
-	for _, t := range md.Topics {
-		if t.Name != topic {
-			continue
-		}
+	for _, t := range md.Topics { // the one asked for
 		if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
 			return nil, nil
 		}
@@ -304,27 +293,59 @@ func partitionEnds(ctx context.Context, brokers []string, topic string) ([]kafka
 	return ends, nil
 }
 
-// readPartition hands the events of one partition from p.FirstOffset up to p.LastOffset to handle.
+// readPartition hands one partition's events from its first offset up to p.LastOffset to handle. It
+// fetches batches from the leader itself: a kafka.Reader prefetches, so each partition would cost a
+// MaxWait at its end.
 func readPartition(ctx context.Context, logger *slog.Logger, brokers []string, topic string, p kafka.PartitionOffsets, maxWait time.Duration, handle EventHandler) error {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.Partition,
-		MaxWait: maxWait, MinBytes: 1, MaxBytes: 10 << 20})
-	defer r.Close()
-	// The first offset, not p.FirstOffset: retention may have dropped that one since.
-	if err := r.SetOffset(kafka.FirstOffset); err != nil {
+	conn, err := dialLeader(ctx, brokers, topic, p.Partition)
+	if err != nil {
 		return err
 	}
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { conn.Close() })() // ends a fetch when ctx ends
+	// The first offset now, not p.FirstOffset: retention may have dropped that one since.
+	if _, err := conn.Seek(0, kafka.SeekStart); err != nil {
+		return errors.Join(ctx.Err(), err)
+	}
 	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			return err
-		}
-		if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, 30*time.Second, e, m, handle) {
-			return ctx.Err()
-		}
-		if m.Offset+1 >= p.LastOffset {
+		// The offset after the last one read; past the end also when the end is not a message.
+		if next, _ := conn.Offset(); next >= p.LastOffset {
 			return nil
 		}
+		conn.SetReadDeadline(time.Now().Add(maxWait + 10*time.Second)) // a silent broker fails the read
+		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: 10 << 20, MaxWait: maxWait})
+		for {
+			m, err := batch.ReadMessage()
+			if err != nil {
+				break // the batch's end, or its error, which Close returns
+			}
+			if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, 30*time.Second, e, m, handle) {
+				batch.Close()
+				return ctx.Err()
+			}
+			if m.Offset+1 >= p.LastOffset {
+				batch.Close()
+				return nil
+			}
+		}
+		if err := batch.Close(); err != nil {
+			return errors.Join(ctx.Err(), err)
+		}
 	}
+}
+
+// dialLeader connects to the leader of topic's partition through the first broker that answers.
+func dialLeader(ctx context.Context, brokers []string, topic string, partition int) (*kafka.Conn, error) {
+	d := &kafka.Dialer{Timeout: 10 * time.Second}
+	var errs []error
+	for _, b := range brokers {
+		conn, err := d.DialLeader(ctx, "tcp", b, topic, partition)
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
 }
 
 // decodeEvent unmarshals m's value as an event envelope; a value that is not one is logged and

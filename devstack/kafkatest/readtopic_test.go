@@ -99,26 +99,31 @@ func TestReadTopicContext(t *testing.T) {
 	}
 }
 
-// BenchmarkReadTopic times a start-up read of 10 000 events (3 partitions, 2 500 keys) from kfake:
+// BenchmarkReadTopic times a start-up read from kfake (3 partitions) of the demo catalog's 24
+// product.created events and of 10 000 events (2 500 products, four events each):
 //
-//	cd devstack && go test -run '^$' -bench ReadTopic -benchtime 3x ./kafkatest/
+//	cd devstack && go test -run '^$' -bench ReadTopic -benchtime 5x ./kafkatest/
 func BenchmarkReadTopic(b *testing.B) {
-	const topic = "bench.events"
-	_, brokers := cluster(b, topic)
-	keys := make([]string, 2500)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("product-%d", i)
-	}
-	publish(b, brokers, topic, keys, 0, 4)
-	ctx := context.Background()
-	for b.Loop() {
-		n := 0
-		if err := shared.ReadTopic(ctx, discard, brokers, topic, 100*time.Millisecond, func(context.Context, shared.Event) error { n++; return nil }); err != nil {
-			b.Fatal(err)
-		}
-		if n != 10000 {
-			b.Fatalf("read %d events, want 10000", n)
-		}
+	for _, bc := range []struct{ products, each int }{{24, 1}, {2500, 4}} {
+		b.Run(fmt.Sprintf("events=%d", bc.products*bc.each), func(b *testing.B) {
+			const topic = "bench.events"
+			_, brokers := cluster(b, topic)
+			keys := make([]string, bc.products)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("product-%d", i)
+			}
+			publish(b, brokers, topic, keys, 0, bc.each)
+			ctx := context.Background()
+			for b.Loop() {
+				n := 0
+				if err := shared.ReadTopic(ctx, discard, brokers, topic, 100*time.Millisecond, func(context.Context, shared.Event) error { n++; return nil }); err != nil {
+					b.Fatal(err)
+				}
+				if n != bc.products*bc.each {
+					b.Fatalf("read %d events, want %d", n, bc.products*bc.each)
+				}
+			}
+		})
 	}
 }
 
