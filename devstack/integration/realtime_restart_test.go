@@ -36,12 +36,14 @@ func TestRealtimeRestartKeepsReleasedProducts(t *testing.T) {
 	if err := platform.StopProgram("realtime"); err != nil {
 		t.Fatalf("stop realtime: %v", err)
 	}
+	restarted := time.Now()
 	if err := platform.Restart("realtime"); err != nil {
 		t.Fatalf("restart realtime: %v", err)
 	}
 	if err := platform.WaitReady(ctx, 60*time.Second); err != nil { // includes the catalog warm-up
 		t.Fatalf("after the restart: %v", err)
 	}
+	t.Logf("realtime ready (catalog warmed) %s after its restart", time.Since(restarted).Round(time.Millisecond))
 
 	anon := dialRealtime(ctx, t, gw, "")
 	subscribeTo(ctx, t, anon, draft, released)
