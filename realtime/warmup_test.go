@@ -60,18 +60,8 @@ func skusUntil(tb testing.TB, e *testEnv, admin bool, marker string) []string {
 	for _, sku := range []string{"REL", "DRAFT", "FLIP", "LATE", "GONE", "OLD", "NEW", "END", marker} {
 		e.consume(tb, event(tb, "inventory.updated", map[string]any{"sku": sku, "on_hand": 3, "reserved": 0, "available": 3}))
 	}
-	var got []string
-	for {
-		m := readMsg(tb, c)
-		var d struct {
-			SKU string `json:"sku"`
-		}
-		json.Unmarshal(m.Data, &d)
-		if d.SKU == marker {
-			return got
-		}
-		got = append(got, d.SKU)
-	}
+	_, skus := untilSKU(tb, c, marker)
+	return skus
 }
 
 // TestWarmUpAfterRestart: a restarted instance (fresh consumer, committed offsets past every product
