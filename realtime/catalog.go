@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -40,28 +42,71 @@ func parseEventData(e shared.Event) (eventData, error) {
 // an inactive product, so nothing about it (name, price, stock, even its SKU) may reach anonymous or
 // customer connections. Admins get everything anyway.
 //
-// The catalog fails closed: an SKU it has not seen in a product event is treated as unreleased. The
-// consumer teaches it every product event, stale ones included, so a process whose consumer group
-// starts at the first offset rebuilds it from the topic. An instance that resumes committed offsets
-// starts empty: stock of a product it has not seen since goes to admins only until the product's
-// next product.* event (docs/realtime.md, Routing).
+// The catalog fails closed: an SKU it has not seen in a product event is treated as unreleased. It
+// learns from two paths. The consumer teaches it every product event as it arrives, stale ones
+// included (learn). At start-up the warm-up (consumer.warmUp) reads product.events from the first
+// offset to the end as of start and hands over each product's last event (adopt), because an
+// instance that resumes committed offsets would otherwise know nothing of products that have not
+// changed since. Both paths apply events in partition order, and a product's events share a
+// partition (keyed by product ID), so the last event is the product's state. While the warm-up runs,
+// the catalog trusts only what the consumer taught it; for those products the consumer's state is
+// at least as new as the warm-up's, so adopt leaves them alone.
 //
 // A catalog is not safe for concurrent use: the consumer guards it with its mutex.
 type catalog struct {
 	active map[string]bool   // by SKU; absent: never seen
 	skuOf  map[string]string // product ID -> its SKU, to forget the old SKU when a product's changes
+	live   map[string]bool   // products (productKey) the consumer taught; nil once adopt ran
 }
 
 func newCatalog() *catalog {
-	return &catalog{active: make(map[string]bool), skuOf: make(map[string]string)}
+	return &catalog{active: make(map[string]bool), skuOf: make(map[string]string), live: make(map[string]bool)}
 }
 
 // released reports whether sku belongs to a product the catalog knows as active.
 func (c *catalog) released(sku string) bool { return sku != "" && c.active[sku] }
 
-// learn applies a product event to the catalog; other events change nothing. An event without the
-// "active" field counts as inactive (fail closed).
+// isProductEvent reports whether typ is an event about a product's state.
+func isProductEvent(typ string) bool {
+	return typ == evProductCreated || typ == evProductUpdated || typ == evProductDeleted
+}
+
+// productKey names the product a product event is about: its ID, or its SKU in an event without one.
+func productKey(d eventData) string {
+	if d.ProductID != "" {
+		return d.ProductID
+	}
+	return "sku:" + d.SKU
+}
+
+// learn applies a product event the consumer received to the catalog; other events change nothing.
+// An event without the "active" field counts as inactive (fail closed).
 func (c *catalog) learn(typ string, d eventData) {
+	if c.live != nil && isProductEvent(typ) {
+		c.live[productKey(d)] = true
+	}
+	c.apply(typ, d)
+}
+
+// adopt ends the warm-up: it applies last, each product's last event read from product.events by
+// productKey, for every product the consumer has not taught the catalog meanwhile. A product whose
+// last event deleted it adds nothing.
+func (c *catalog) adopt(last map[string]productEvent) {
+	for key, e := range last {
+		if !c.live[key] && e.typ != evProductDeleted {
+			c.apply(e.typ, e.d)
+		}
+	}
+	c.live = nil
+}
+
+// productEvent is a product event as the catalog reads it.
+type productEvent struct {
+	typ string
+	d   eventData
+}
+
+func (c *catalog) apply(typ string, d eventData) {
 	switch typ {
 	case evProductCreated, evProductUpdated:
 		if old, ok := c.skuOf[d.ProductID]; ok && old != d.SKU {
@@ -80,6 +125,39 @@ func (c *catalog) learn(typ string, d eventData) {
 		}
 		delete(c.active, sku)
 		delete(c.skuOf, d.ProductID)
+	}
+}
+
+// warmUp returns realtime's start-up step: it reads product.events with read (shared.ReadTopic from
+// the first offset to the end as of the call; a fake in tests), keeps each product's last event and
+// hands them to the catalog (catalog.adopt). Sent to nobody and not remembered as seen, so the
+// consumer still delivers the recent ones it re-reads. A failed read keeps nothing: the retry starts
+// over.
+func (c *consumer) warmUp(read func(context.Context, shared.EventHandler) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		start := time.Now()
+		n := 0
+		last := make(map[string]productEvent)
+		err := read(ctx, func(_ context.Context, e shared.Event) error {
+			if !isProductEvent(e.Type) {
+				return nil
+			}
+			d, err := parseEventData(e)
+			if err != nil {
+				return err
+			}
+			n++
+			last[productKey(d)] = productEvent{e.Type, d}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("catalog warm-up: %w", err)
+		}
+		c.mu.Lock()
+		c.catalog.adopt(last)
+		c.mu.Unlock()
+		c.logger.InfoContext(ctx, "catalog warmed up", "events", n, "products", len(last), "took", time.Since(start).String())
+		return nil
 	}
 }
 

@@ -160,7 +160,14 @@ func TestDraftProductsReachAdminsOnly(t *testing.T) {
 // types.
 func typesUntilSKU(tb testing.TB, c *websocket.Conn, marker string) []string {
 	tb.Helper()
-	var out []string
+	types, _ := untilSKU(tb, c, marker)
+	return types
+}
+
+// untilSKU reads c's messages up to the first whose data has the SKU marker and returns the types
+// and SKUs of those before it.
+func untilSKU(tb testing.TB, c *websocket.Conn, marker string) (types, skus []string) {
+	tb.Helper()
 	for {
 		m := readMsg(tb, c)
 		var d struct {
@@ -168,9 +175,9 @@ func typesUntilSKU(tb testing.TB, c *websocket.Conn, marker string) []string {
 		}
 		json.Unmarshal(m.Data, &d)
 		if d.SKU == marker {
-			return out
+			return types, skus
 		}
-		out = append(out, m.Type)
+		types, skus = append(types, m.Type), append(skus, d.SKU)
 	}
 }
 

@@ -47,6 +47,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	handler := NewServer(logger, cfg, metrics, ready, h, cons, verifier, newAuthSessions(cfg.AuthURL, verifier), live)
 
 	p := shared.NewProgram(logger, ready)
+	p.Setup("catalog", cons.warmUp(func(ctx context.Context, fn shared.EventHandler) error {
+		return shared.ReadTopic(ctx, logger, cfg.Brokers, shared.TopicProduct, 0, fn)
+	}))
 	p.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics(),
 			CommitInterval: cfg.CommitInterval}, cons.handle)

@@ -21,19 +21,26 @@ import (
 // broker starts a one-broker kfake cluster on a free loopback port with one 3-partition topic.
 func broker(t *testing.T, topic string) []string {
 	t.Helper()
+	_, addrs := cluster(t, topic)
+	return addrs
+}
+
+// cluster is broker that also returns the cluster, to stop it early; it is closed at the end of tb.
+func cluster(tb testing.TB, topic string) (*kfake.Cluster, []string) {
+	tb.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0), kfake.SeedTopics(3, topic),
 		kfake.ListenFn(func(network, address string) (net.Listener, error) {
 			return net.Listen(network, "127.0.0.1:0")
 		}))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(c.Close)
-	return c.ListenAddrs()
+	tb.Cleanup(c.Close)
+	return c, c.ListenAddrs()
 }
 
 // publish sends n events for each of keys, numbered per key, through the platform's publisher.
-func publish(t *testing.T, brokers []string, topic string, keys []string, from, n int) {
+func publish(t testing.TB, brokers []string, topic string, keys []string, from, n int) {
 	t.Helper()
 	pub := shared.NewKafkaPublisher(brokers)
 	defer pub.Close()
