@@ -166,13 +166,9 @@ func (s *mongoStore) Get(ctx context.Context, sku string) (StockItem, error) {
 }
 
 func (s *mongoStore) find(ctx context.Context, op string, filter bson.D, opts *options.FindOptions) ([]StockItem, error) {
-	cur, err := s.stock.Find(ctx, filter, opts.SetProjection(itemProjection))
+	docs, err := shared.FindAll[stockDoc](ctx, s.stock, op, filter, opts.SetProjection(itemProjection))
 	if err != nil {
-		return nil, shared.MongoErr(op, err)
-	}
-	var docs []stockDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, shared.MongoErr(op, err)
+		return nil, err
 	}
 	out := make([]StockItem, 0, len(docs))
 	for _, d := range docs {

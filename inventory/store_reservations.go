@@ -170,13 +170,6 @@ func (s *mongoStore) DueReservations(ctx context.Context, now, stale time.Time, 
 		bson.D{{Key: "state", Value: stateHeld}, {Key: "expires_at", Value: bson.D{{Key: "$lte", Value: now}}}},
 		bson.D{{Key: "state", Value: stateReleasing}, {Key: "updated_at", Value: bson.D{{Key: "$lt", Value: stale}}}},
 	}}}
-	cur, err := s.reservations.Find(ctx, filter, options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "expires_at", Value: 1}}))
-	if err != nil {
-		return nil, shared.MongoErr("reservations.due", err)
-	}
-	var out []Reservation
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, shared.MongoErr("reservations.due", err)
-	}
-	return out, nil
+	return shared.FindAll[Reservation](ctx, s.reservations, "reservations.due", filter,
+		options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "expires_at", Value: 1}}))
 }
