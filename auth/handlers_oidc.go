@@ -78,23 +78,14 @@ func handleUserinfo(logger *slog.Logger, accounts accountStore) http.Handler {
 // being used), access tokens verified and their account checked; anything else is {"active":false}.
 func handleIntrospect(logger *slog.Logger, cfg Config, clients clientRegistry, d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := parseForm(w, r)
+		token, id, secret, err := tokenForm(w, r)
 		if err != nil {
 			writeOAuthError(w, r, logger, err)
 			return
 		}
-		token, oerr := single(form, "token")
-		if oerr != nil {
-			writeOAuthError(w, r, logger, oerr)
-			return
-		}
-		id, secret, oerr := clientCredentials(r, form.Get("client_id"), form.Get("client_secret"))
-		if oerr == nil {
-			var c client
-			c, oerr = authenticateClient(clients, id, secret)
-			if oerr == nil && c.public() {
-				oerr = oauthErr(http.StatusUnauthorized, "invalid_client", "introspection needs a confidential client")
-			}
+		c, oerr := authenticateClient(clients, id, secret)
+		if oerr == nil && c.public() {
+			oerr = oauthErr(http.StatusUnauthorized, "invalid_client", "introspection needs a confidential client")
 		}
 		if oerr != nil {
 			writeOAuthError(w, r, logger, oerr)
@@ -107,6 +98,24 @@ func handleIntrospect(logger *slog.Logger, cfg Config, clients clientRegistry, d
 		}
 		writeOAuth(w, http.StatusOK, out)
 	})
+}
+
+// tokenForm reads an introspection (RFC 7662) or revocation (RFC 7009) request: its one token and
+// the client's credentials, from Basic auth or the form. Errors are OAuth errors for writeOAuthError.
+func tokenForm(w http.ResponseWriter, r *http.Request) (token, id, secret string, err error) {
+	form, err := parseForm(w, r)
+	if err != nil {
+		return "", "", "", err
+	}
+	token, oerr := single(form, "token")
+	if oerr != nil {
+		return "", "", "", oerr
+	}
+	id, secret, oerr = clientCredentials(r, form.Get("client_id"), form.Get("client_secret"))
+	if oerr != nil {
+		return "", "", "", oerr
+	}
+	return token, id, secret, nil
 }
 
 func introspect(ctx context.Context, cfg Config, d deps, token string) (map[string]any, error) {
@@ -153,24 +162,18 @@ func introspect(ctx context.Context, cfg Config, d deps, token string) (map[stri
 // they cannot be recalled from services that verify offline, so revoking one is a no-op.
 func handleRevoke(logger *slog.Logger, clients clientRegistry, grants grantStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := parseForm(w, r)
+		token, id, secret, err := tokenForm(w, r)
 		if err != nil {
 			writeOAuthError(w, r, logger, err)
 			return
 		}
-		token, oerr := single(form, "token")
-		if oerr != nil {
-			writeOAuthError(w, r, logger, oerr)
-			return
-		}
-		id, secret, oerr := clientCredentials(r, form.Get("client_id"), form.Get("client_secret"))
 		var c client
-		if oerr == nil && id != "" {
-			c, oerr = authenticateClient(clients, id, secret)
-		}
-		if oerr != nil {
-			writeOAuthError(w, r, logger, oerr)
-			return
+		if id != "" {
+			var oerr *oauthError
+			if c, oerr = authenticateClient(clients, id, secret); oerr != nil {
+				writeOAuthError(w, r, logger, oerr)
+				return
+			}
 		}
 		g, err := grants.Peek(r.Context(), token)
 		if err != nil && !errors.Is(err, shared.ErrNotFound) {

@@ -126,16 +126,8 @@ func (s *mongoAccountStore) SetPasswordHash(ctx context.Context, id string, hash
 }
 
 func (s *mongoAccountStore) PendingEvents(ctx context.Context, limit int) ([]account, error) {
-	cur, err := s.c.Find(ctx, bson.D{{Key: "event_pending", Value: true}},
+	return shared.FindAll[account](ctx, s.c, "accounts.pending", bson.D{{Key: "event_pending", Value: true}},
 		options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "created_at", Value: 1}}))
-	if err != nil {
-		return nil, shared.MongoErr("accounts.pending", err)
-	}
-	var out []account
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, shared.MongoErr("accounts.pending", err)
-	}
-	return out, nil
 }
 
 func (s *mongoAccountStore) MarkPublished(ctx context.Context, id string) error {

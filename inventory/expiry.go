@@ -46,14 +46,7 @@ func (inv *inventory) Sweep(ctx context.Context, batch int) (int, error) {
 
 // sweeper runs Sweep every interval until ctx ends. Errors are logged; the next round retries.
 func (inv *inventory) sweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	shared.Every(ctx, interval, func(ctx context.Context) {
 		n, err := inv.Sweep(ctx, 100)
 		if err != nil && ctx.Err() == nil {
 			inv.logger.Warn("reservation sweep failed", "err", err)
@@ -61,5 +54,5 @@ func (inv *inventory) sweeper(ctx context.Context, interval time.Duration) {
 		if n > 0 {
 			inv.logger.Info("released expired reservations", "count", n)
 		}
-	}
+	})
 }

@@ -54,13 +54,10 @@ func onlyDuplicates(err error) bool {
 }
 
 func (s *mongoStore) PendingOutbox(ctx context.Context, limit int) ([]shared.OutboxEntry, error) {
-	cur, err := s.outbox.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit)))
+	docs, err := shared.FindAll[outboxDoc](ctx, s.outbox, "outbox.pending", bson.D{},
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, shared.MongoErr("outbox.pending", err)
-	}
-	var docs []outboxDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, shared.MongoErr("outbox.pending", err)
+		return nil, err
 	}
 	out := make([]shared.OutboxEntry, 0, len(docs))
 	for _, d := range docs {

@@ -136,8 +136,8 @@ type pricing struct {
 
 // handleOrderCreate serves POST /orders. The Idempotency-Key header is required: the first request
 // with a key creates the order (201); a retry with the same key and body answers the same order with
-// 200 and "Idempotent-Replayed: true" (issue 5); the same key with another body is 409. Concurrent duplicates
-// race on the unique (user_id, idempotency_key) index, so one order is created.
+// 200 and "Idempotent-Replayed: true"; the same key with another body is 409. Concurrent duplicates race
+// on the unique (user_id, idempotency_key) index, so one order is created.
 func handleOrderCreate(logger *slog.Logger, co *checkout, p pricing) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := shared.IdentityFrom(r.Context())

@@ -62,7 +62,7 @@ func (a actor) String() string {
 const statusNone Status = ""
 
 // transitions is the state machine: from → to → who may move it. Anything absent is illegal.
-// pending → cancelled is the owner withdrawing before inventory answered (issue #5) and the saga
+// pending → cancelled is the owner withdrawing before inventory answered and the saga
 // when a reservation expires; paid → cancelled refunds and is for admins only.
 var transitions = map[Status]map[Status]actor{
 	statusNone: {

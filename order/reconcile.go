@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // Reconciliation: an order waits in pending for inventory's answer to its order.created. Both events
@@ -25,18 +27,12 @@ func (c *checkout) reconcile(ctx context.Context, after, interval time.Duration)
 	if after <= 0 {
 		return nil
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	shared.Every(ctx, interval, func(ctx context.Context) {
 		if _, err := c.nudgeStale(ctx, after); err != nil && ctx.Err() == nil {
 			c.logger.Warn("reconcile: pass failed, next one retries", "err", err)
 		}
-	}
+	})
+	return nil
 }
 
 // nudgeStale queues order.created again for up to reconcileBatch pending orders unchanged for after

@@ -155,13 +155,9 @@ func (s *mongoOrderStore) List(ctx context.Context, q listQuery) ([]Order, int64
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
 		SetSkip(int64((q.Page - 1) * q.Limit)).SetLimit(int64(q.Limit)).
 		SetProjection(bson.D{{Key: "events", Value: 0}, {Key: "applied_events", Value: 0}})
-	cur, err := s.orders.Find(ctx, filter, opts)
+	out, err := shared.FindAll[Order](ctx, s.orders, "orders.list", filter, opts)
 	if err != nil {
-		return nil, 0, shared.MongoErr("orders.list", err)
-	}
-	out := []Order{}
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, 0, shared.MongoErr("orders.list", err)
+		return nil, 0, err
 	}
 	return out, total, nil
 }
@@ -240,15 +236,7 @@ func (s *mongoOrderStore) Unsent(ctx context.Context, limit int) ([]Order, error
 // oldestChanged returns up to limit orders matching filter, least recently changed first; op
 // prefixes its errors.
 func (s *mongoOrderStore) oldestChanged(ctx context.Context, op string, filter bson.D, limit int) ([]Order, error) {
-	cur, err := s.orders.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, shared.MongoErr(op, err)
-	}
-	var out []Order
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, shared.MongoErr(op, err)
-	}
-	return out, nil
+	return shared.FindAll[Order](ctx, s.orders, op, filter, options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
 }
 
 func (s *mongoOrderStore) MarkSent(ctx context.Context, id string, upTo int) error {

@@ -256,13 +256,9 @@ func (s *mongoProductStore) List(ctx context.Context, q productQuery) ([]product
 	}
 	sort = append(sort, bson.E{Key: "_id", Value: 1}) // a total order, so pages never overlap
 	opts := options.Find().SetSort(sort).SetSkip(int64((q.Page - 1) * q.Limit)).SetLimit(int64(q.Limit)).SetProjection(projection)
-	cur, err := s.coll.Find(ctx, filter, opts)
+	out, err := shared.FindAll[product](ctx, s.coll, "products.list", filter, opts)
 	if err != nil {
-		return nil, 0, shared.MongoErr("products.list", err)
-	}
-	out := make([]product, 0, q.Limit)
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, 0, shared.MongoErr("products.list", err)
+		return nil, 0, err
 	}
 	for i := range out {
 		out[i].Outbox = nil // the textScore projection cannot exclude fields at the same time
@@ -292,16 +288,8 @@ func (s *mongoProductStore) Count(ctx context.Context) (int, error) {
 }
 
 func (s *mongoProductStore) Pending(ctx context.Context, limit int) ([]product, error) {
-	cur, err := s.coll.Find(ctx, bson.D{{Key: "pending", Value: bson.D{{Key: "$gt", Value: 0}}}},
+	return shared.FindAll[product](ctx, s.coll, "products.pending", bson.D{{Key: "pending", Value: bson.D{{Key: "$gt", Value: 0}}}},
 		options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "updated_at", Value: 1}}))
-	if err != nil {
-		return nil, shared.MongoErr("products.pending", err)
-	}
-	var out []product
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, shared.MongoErr("products.pending", err)
-	}
-	return out, nil
 }
 
 func (s *mongoProductStore) Ack(ctx context.Context, id string, eventIDs []string) error {

@@ -105,11 +105,14 @@ func AsError(err error) *Error {
 	return &Error{Code: CodeInternal, Message: "internal error", Err: err}
 }
 
-type errorBody struct {
-	Error errorPayload `json:"error"`
+// ErrorBody is the platform's JSON error shape, {"error":{...}}: what WriteError writes and what a
+// client of a service decodes.
+type ErrorBody struct {
+	Error ErrorPayload `json:"error"`
 }
 
-type errorPayload struct {
+// ErrorPayload is the inside of ErrorBody. Fields (per-field validation messages) is omitted when empty.
+type ErrorPayload struct {
 	Code      string            `json:"code"`
 	Message   string            `json:"message"`
 	RequestID string            `json:"request_id"`
@@ -129,7 +132,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if w.Header().Get("Cache-Control") == "" {
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	Encode(w, status, errorBody{Error: errorPayload{
+	Encode(w, status, ErrorBody{Error: ErrorPayload{
 		Code:      e.Code,
 		Message:   e.Message,
 		RequestID: RequestIDFrom(r.Context()),
@@ -140,6 +143,6 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 // ErrorJSON returns the error body for code and message as bytes, for writers outside a handler
 // (the gateway's proxy error handler, a breaker's 503).
 func ErrorJSON(code, message, requestID string) []byte {
-	b, _ := json.Marshal(errorBody{Error: errorPayload{Code: code, Message: message, RequestID: requestID}})
+	b, _ := json.Marshal(ErrorBody{Error: ErrorPayload{Code: code, Message: message, RequestID: requestID}})
 	return b
 }

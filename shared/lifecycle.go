@@ -181,3 +181,19 @@ func Retry(ctx context.Context, logger *slog.Logger, what string, fn func(contex
 		}
 	}
 }
+
+// Every calls fn each interval until ctx ends, the first time one interval after the start, and
+// returns once ctx is done. Calls never overlap: after one that ran longer than interval the next
+// comes at once (time.Ticker keeps one missed tick) and the ticks missed besides are dropped.
+func Every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}

@@ -79,6 +79,21 @@ func MongoErr(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// FindAll returns the documents of coll that filter matches, decoded into T: never nil, an empty
+// slice when nothing matches (so it encodes as []). Errors of the query and of decoding go through
+// MongoErr with op.
+func FindAll[T any](ctx context.Context, coll *mongo.Collection, op string, filter any, opts ...*options.FindOptions) ([]T, error) {
+	cur, err := coll.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, MongoErr(op, err)
+	}
+	out := []T{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, MongoErr(op, err)
+	}
+	return out, nil
+}
+
 // EnsureIndexes creates the indexes of models that coll does not have yet, matched by name (the
 // model's Name, or MongoDB's default "field_1_other_-1"). MongoDB treats re-creating an identical
 // index as a no-op, but FerretDB drops the connection on an existing compound index, which kept

@@ -2,7 +2,9 @@ package shared
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,23 +31,32 @@ func TestIndexName(t *testing.T) {
 	}
 }
 
-// TestEnsureIndexesTwice runs against MONGO_TEST_URI (MongoDB or FerretDB; skipped without it): a
-// second start finds its indexes and creates nothing, and the names match what the server made.
-func TestEnsureIndexesTwice(t *testing.T) {
+// testCollection returns a collection in a fresh database of the MongoDB at MONGO_TEST_URI (MongoDB
+// or FerretDB), dropped when t ends, and a context for the test; without MONGO_TEST_URI, t is skipped.
+func testCollection(t *testing.T) (context.Context, *mongo.Collection) {
+	t.Helper()
 	uri := os.Getenv("MONGO_TEST_URI")
 	if uri == "" {
 		t.Skip("MONGO_TEST_URI not set")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	client, err := ConnectMongo(ctx, uri, MongoOptions{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Disconnect(context.Background())
 	db := client.Database("shared_test_" + NewID()[:8])
-	defer db.Drop(context.Background())
-	coll := db.Collection("things")
+	t.Cleanup(func() {
+		db.Drop(context.Background())
+		client.Disconnect(context.Background())
+	})
+	return ctx, db.Collection("things")
+}
+
+// TestEnsureIndexesTwice runs against MONGO_TEST_URI (MongoDB or FerretDB; skipped without it): a
+// second start finds its indexes and creates nothing, and the names match what the server made.
+func TestEnsureIndexesTwice(t *testing.T) {
+	ctx, coll := testCollection(t)
 	models := []mongo.IndexModel{
 		{Keys: bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
 		{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("user_created")},
@@ -68,5 +79,35 @@ func TestEnsureIndexesTwice(t *testing.T) {
 		if !names[IndexName(m)] {
 			t.Errorf("index %q not found among %v", IndexName(m), names)
 		}
+	}
+}
+
+// TestFindAll runs against MONGO_TEST_URI (MongoDB or FerretDB; skipped without it): matches come
+// back decoded in the asked order, no match is an empty (not nil) slice, and a failing query is
+// prefixed with op.
+func TestFindAll(t *testing.T) {
+	ctx, coll := testCollection(t)
+	type thing struct {
+		ID   string `bson:"_id"`
+		Kind string `bson:"kind"`
+		N    int    `bson:"n"`
+	}
+	for _, th := range []thing{{"a", "x", 3}, {"b", "y", 1}, {"c", "x", 2}} {
+		if _, err := coll.InsertOne(ctx, th); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := FindAll[thing](ctx, coll, "things.list", bson.D{{Key: "kind", Value: "x"}}, options.Find().SetSort(bson.D{{Key: "n", Value: 1}}))
+	if err != nil || len(got) != 2 || got[0].ID != "c" || got[1].ID != "a" {
+		t.Errorf("FindAll(kind=x, by n) = %+v, %v; want c then a", got, err)
+	}
+	none, err := FindAll[thing](ctx, coll, "things.list", bson.D{{Key: "kind", Value: "z"}})
+	if err != nil || none == nil || len(none) != 0 {
+		t.Errorf("FindAll(kind=z) = %#v, %v; want an empty, non-nil slice", none, err)
+	}
+	_, err = FindAll[thing](ctx, coll, "things.bad", bson.D{{Key: "$nope", Value: 1}})
+	if err == nil || !strings.HasPrefix(err.Error(), "things.bad: ") || errors.Is(err, ErrNotFound) {
+		t.Errorf("FindAll(bad operator) error = %v, want one prefixed with things.bad", err)
 	}
 }

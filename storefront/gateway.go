@@ -177,14 +177,7 @@ func (g *gatewayClient) do(ctx context.Context, c call) (*http.Response, error) 
 
 // decodeAPIError reads the platform's error shape; anything else keeps a generic message for its status.
 func decodeAPIError(resp *http.Response, data []byte) *apiError {
-	var body struct {
-		Error struct {
-			Code      string            `json:"code"`
-			Message   string            `json:"message"`
-			RequestID string            `json:"request_id"`
-			Fields    map[string]string `json:"fields"`
-		} `json:"error"`
-	}
+	var body shared.ErrorBody
 	ae := &apiError{Status: resp.StatusCode, RequestID: resp.Header.Get(shared.RequestIDHeader)}
 	if json.Unmarshal(data, &body) == nil && body.Error.Message != "" {
 		ae.Code, ae.Message, ae.Fields = body.Error.Code, body.Error.Message, body.Error.Fields

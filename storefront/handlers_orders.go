@@ -30,6 +30,19 @@ var addressFields = []struct{ Name, Label string }{
 	{"zip_code", "ZIP / postal code"}, {"country", "Country"},
 }
 
+// addressForm is what the "address-fields" partial in base.html renders: one address's inputs with
+// their field errors. ID prefixes the inputs' ids, so it is unique on the page.
+type addressForm struct {
+	ID      string
+	Address address
+	Errors  map[string]string
+}
+
+// AddressForm is the checkout page's new shipping address; its inputs are #f-name, #f-street, ...
+func (v checkoutView) AddressForm() addressForm {
+	return addressForm{ID: "f", Address: v.Address, Errors: v.Errors}
+}
+
 // cartToOrder returns the visitor's cart for checkout. When the cart cannot be read it renders the
 // error, when it is empty it redirects to emptyTo, and in both cases returns false.
 func (s *site) cartToOrder(w http.ResponseWriter, r *http.Request, emptyTo string) (cart, bool) {

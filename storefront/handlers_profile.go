@@ -24,6 +24,11 @@ type accountView struct {
 	ProfileError string
 }
 
+// AddressForm is the account page's address being added; its inputs are #a-name, #a-street, ...
+func (v accountView) AddressForm() addressForm {
+	return addressForm{ID: "a", Address: v.NewAddress, Errors: v.Errors}
+}
+
 // renderAccount shows the profile and the saved addresses; a failing address list only hides them.
 func (s *site) renderAccount(w http.ResponseWriter, r *http.Request, status int, view accountView) {
 	token := s.accessToken(r)

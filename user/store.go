@@ -217,27 +217,16 @@ func (s *mongoProfileStore) List(ctx context.Context, f listFilter) ([]Profile, 
 		SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).
 		SetSkip(int64((f.Page - 1) * f.Limit)).
 		SetLimit(int64(f.Limit))
-	cur, err := s.c.Find(ctx, filter, opts)
+	out, err := shared.FindAll[Profile](ctx, s.c, "profiles.list", filter, opts)
 	if err != nil {
-		return nil, 0, shared.MongoErr("profiles.list", err)
-	}
-	out := []Profile{}
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, 0, shared.MongoErr("profiles.list", err)
+		return nil, 0, err
 	}
 	return out, total, nil
 }
 
 func (s *mongoProfileStore) Pending(ctx context.Context, limit int) ([]Profile, error) {
-	cur, err := s.c.Find(ctx, bson.D{{Key: "has_pending", Value: true}}, options.Find().SetLimit(int64(limit)))
-	if err != nil {
-		return nil, shared.MongoErr("profiles.pending", err)
-	}
-	var out []Profile
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, shared.MongoErr("profiles.pending", err)
-	}
-	return out, nil
+	return shared.FindAll[Profile](ctx, s.c, "profiles.pending", bson.D{{Key: "has_pending", Value: true}},
+		options.Find().SetLimit(int64(limit)))
 }
 
 // errNoProfile reports whether err says the profile does not exist.

@@ -7,18 +7,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/goshop/platform/shared"
 )
 
 // ErrorBody is the platform's JSON error shape as a client reads it
-// ({"error":{"code","message","request_id","fields"}}, shared/ARCHITECTURE.md § Errors).
-type ErrorBody struct {
-	Error struct {
-		Code      string            `json:"code"`
-		Message   string            `json:"message"`
-		RequestID string            `json:"request_id"`
-		Fields    map[string]string `json:"fields"`
-	} `json:"error"`
-}
+// ({"error":{"code","message","request_id","fields"}}, shared/ARCHITECTURE.md § Errors): the one
+// definition WriteError encodes.
+type ErrorBody = shared.ErrorBody
 
 // Decode decodes the JSON body a handler wrote into a T; a body that is not a T fails tb.
 func Decode[T any](tb testing.TB, w *httptest.ResponseRecorder) T {
