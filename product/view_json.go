@@ -11,7 +11,7 @@ import (
 // the hottest path of the shop. The output is byte-for-byte what encoding/json produces for the same
 // struct (keys in field order, attributes sorted by key, HTML-safe escaping, RFC 3339 times), which
 // TestProductViewJSON, TestProductListJSON and FuzzProductViewJSON check, so ETags stay stable.
-// Its measured gain over encoding/json (BenchmarkProductList) is in docs/product.md.
+// Measured gain on BenchmarkProductList: 1.6x requests per CPU-second, 224 → 101 allocs (docs/product.md).
 func (v productView) MarshalJSON() ([]byte, error) {
 	return v.appendJSON(make([]byte, 0, 512)), nil
 }
