@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		s.Setup("mongo_indexes", ms.ensureIndexes)
 		store = ms
 	}
-	publisher := s.OpenKafkaPublisher(cfg.Brokers)
+	publisher := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 
 	relay := newRelay(logger, store, publisher, metrics, cfg.OutboxPoll)
 	co := newCheckout(logger, store, newStubPayments(), metrics, relay.Wake)
@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return co.reconcile(ctx, cfg.ReconcileAfter, max(cfg.ReconcileAfter/3, time.Second))
 	})
 	s.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: "order", Topics: []string{shared.TopicInventory}}, co.handleInventoryEvent)
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "order", Topics: []string{shared.TopicInventory}}, co.handleInventoryEvent)
 	})
 	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, deps{
 		checkout:  co,

@@ -49,12 +49,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		s.Setup("mongo_indexes", ms.EnsureIndexes)
 		profiles = ms
 	}
-	pub := s.OpenKafkaPublisher(cfg.Brokers)
+	pub := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 
 	relay := shared.NewRelay(logger, profileOutbox{profiles}, pub, metrics, shared.RelayConfig{})
 	s.Go("outbox", relay.Run)
 	s.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: "user", Topics: []string{shared.TopicUser}},
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "user", Topics: []string{shared.TopicUser}},
 			countEvents(metrics, handleUserEvent(logger, profiles)))
 	})
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
