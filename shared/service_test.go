@@ -17,13 +17,11 @@ import (
 func TestServiceOpen(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name       string
-		mongoURI   string
-		redis      shared.RedisConfig
-		wantDB     bool
-		wantRedis  bool
-		wantChecks []string
-		wantLog    string
+		name, mongoURI    string
+		redis             shared.RedisConfig
+		wantDB, wantRedis bool // a database from OpenMongo, a client from OpenRedis
+		wantChecks        []string
+		wantLog           string // "": nothing logged
 	}{
 		{name: "memory", redis: shared.RedisConfig{Port: 1}, wantRedis: true,
 			wantChecks: []string{"kafka", "redis"}, wantLog: "MONGO_URI not set"},
