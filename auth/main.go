@@ -59,8 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		store := newMongoAccountStore(db)
 		accounts, prepare = store, store.EnsureIndexes
 	}
-	rdb, err := s.OpenRedis(shared.RedisConfig{URL: cfg.RedisURL, Host: cfg.RedisHost, Port: cfg.RedisPort,
-		Password: cfg.RedisPassword, DB: cfg.RedisDB})
+	rdb, err := s.OpenRedis(cfg.Redis)
 	if err != nil {
 		return s.Abort(err)
 	}
