@@ -53,16 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			CommitInterval: cfg.CommitInterval}, cons.handle)
 	})
 	s.Go("sweeper", func(ctx context.Context) error {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				h.sweep()
-			}
-		}
+		shared.Every(ctx, time.Minute, func(context.Context) { h.sweep() })
+		return nil
 	})
 	// http.Server.Shutdown does not wait for hijacked connections, so HTTP has drained while the
 	// WebSockets are still open: close them ourselves, going-away, so clients reconnect (to another
