@@ -19,11 +19,8 @@ type Config struct {
 	MongoURI string
 	MongoDB  string
 
-	RedisURL      string
-	RedisHost     string
-	RedisPort     int
-	RedisDB       int
-	RedisPassword string
+	// Redis holds sessions, grants and rate limits (REDIS_*, default DB 0).
+	Redis shared.RedisConfig
 
 	KafkaBrokers []string
 
@@ -70,17 +67,12 @@ func loadConfig(getenv func(string) string) (Config, error) { return readConfig(
 // readConfig is loadConfig on an Env, so that the docs test can see what was read.
 func readConfig(env *shared.Env) (Config, error) {
 	const atLeastMinute, forever = time.Minute, time.Duration(math.MaxInt64)
-	redis := env.Redis(0)
 	cfg := Config{
 		HTTPAddr:       env.HostPort("HTTP_ADDR", "127.0.0.1:4000"),
 		LogLevel:       env.LogLevel(),
 		MongoURI:       env.MongoURI(),
 		MongoDB:        env.String("MONGO_DB", "auth"),
-		RedisURL:       redis.URL,
-		RedisHost:      redis.Host,
-		RedisPort:      redis.Port,
-		RedisDB:        redis.DB,
-		RedisPassword:  redis.Password,
+		Redis:          env.Redis(0),
 		KafkaBrokers:   env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
 		Issuer:         env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
 		SeedDemoData:   env.Bool("SEED_DEMO_DATA", true),

@@ -40,49 +40,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 1 && args[1] == "rotate-keys" {
 		return rotateKeys(cfg, stdout)
 	}
-	logger := shared.NewLogger(stdout, "auth", cfg.LogLevel)
-	metrics := shared.NewMetrics("auth")
-	ready := shared.NewReadiness()
-	p := shared.NewProgram(logger, ready)
+	s := shared.NewService(stdout, "auth", cfg.LogLevel)
+	logger := s.Logger
 
 	keys, err := openKeyring(cfg, logger)
 	if err != nil {
 		return err
 	}
+	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
+	if err != nil {
+		return err
+	}
 	var accounts accountStore
 	prepare := func(context.Context) error { return nil }
-	if cfg.MongoURI == "" {
-		logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
+	if db == nil {
 		accounts = newMemAccountStore()
 	} else {
-		client, err := shared.ConnectMongo(ctx, cfg.MongoURI, shared.MongoOptions{AppName: "auth"}, false)
-		if err != nil {
-			return err
-		}
-		p.OnClose("mongo", client.Disconnect)
-		store := newMongoAccountStore(client.Database(cfg.MongoDB))
+		store := newMongoAccountStore(db)
 		accounts, prepare = store, store.EnsureIndexes
-		ready.Add("mongo", shared.MongoPing(client))
 	}
-	rdb, err := shared.NewRedis(shared.RedisConfig{URL: cfg.RedisURL, Host: cfg.RedisHost, Port: cfg.RedisPort,
-		Password: cfg.RedisPassword, DB: cfg.RedisDB})
+	rdb, err := s.OpenRedis(cfg.Redis)
 	if err != nil {
-		return p.Abort(err)
+		return s.Abort(err)
 	}
-	p.OnClose("redis", func(context.Context) error { return rdb.Close() })
-	ready.Add("redis", shared.RedisPing(rdb))
-	pub := shared.NewKafkaPublisher(cfg.KafkaBrokers)
-	p.OnClose("kafka", func(context.Context) error { return pub.Close() })
-	ready.Add("kafka", shared.KafkaPing(cfg.KafkaBrokers))
+	pub := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 
 	start := time.Now()
 	h, err := newHasher(cfg.BcryptCost)
 	if err != nil {
-		return p.Abort(err)
+		return s.Abort(err)
 	}
 	logger.Info("bcrypt", "cost", cfg.BcryptCost, "hash_ms", time.Since(start).Milliseconds())
 
-	relay := shared.NewRelay(logger, accountOutbox{accounts}, pub, metrics, shared.RelayConfig{})
+	relay := shared.NewRelay(logger, accountOutbox{accounts}, pub, s.Metrics, shared.RelayConfig{})
 	d := deps{
 		accounts:       accounts,
 		sessions:       &redisSessionStore{rdb: rdb},
@@ -92,18 +82,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		hasher:         h,
 		keys:           keys,
 		wake:           relay.Wake,
-		metrics:        metrics,
-		ready:          ready,
+		metrics:        s.Metrics,
+		ready:          s.Ready,
 	}
-	p.Go("outbox", relay.Run)
-	p.Go("consumer", func(ctx context.Context) error {
+	s.Go("outbox", relay.Run)
+	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth",
 			Topics: []string{shared.TopicUser}}, handleUserEvent(logger, accounts, d.sessions, d.grants))
 	})
 	// Not ready until the indexes and the seeded accounts exist: before that the unique email index
 	// is missing and the accounts `make run` prints would answer 401.
-	p.Setup("setup", append([]func(context.Context) error{prepare}, seedSteps(logger, cfg, accounts, h, relay.Wake)...)...)
-	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, d))
+	s.Setup("setup", append([]func(context.Context) error{prepare}, seedSteps(logger, cfg, accounts, h, relay.Wake)...)...)
+	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, d))
 }
 
 // openKeyring loads the signing keys from AUTH_SIGNING_KEYS_DIR, or generates two in memory.

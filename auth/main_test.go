@@ -114,7 +114,7 @@ func TestConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.HTTPAddr != "127.0.0.1:4000" || cfg.Issuer != "http://localhost:3008/auth" || cfg.RedisDB != 0 ||
+	if cfg.HTTPAddr != "127.0.0.1:4000" || cfg.Issuer != "http://localhost:3008/auth" || cfg.Redis.DB != 0 ||
 		cfg.AccessTTL != 15*time.Minute || !cfg.SeedDemoData || cfg.AdminEmail != "admin@shop.local" || len(cfg.Clients) != 2 {
 		t.Errorf("defaults = %+v", cfg)
 	}

@@ -39,15 +39,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if shared.IsHealthcheck(args) {
 		return shared.Probe(ctx, cfg.Addr)
 	}
-	logger := shared.NewLogger(stdout, "gateway", cfg.LogLevel)
+	s := shared.NewService(stdout, "gateway", cfg.LogLevel)
+	logger := s.Logger
 	if getenv("GOGC") == "" {
 		// The gateway's live heap is small (caches are bounded; a few MB) and it allocates per request,
 		// so the default GOGC=100 collects very often: 400 trades some MB of heap for CPU (numbers in
 		// docs/gateway.md). GOGC in the environment still wins.
 		debug.SetGCPercent(400)
 	}
-	metrics := shared.NewMetrics("gateway")
-	ready := shared.NewReadiness()
 
 	// Redis is optional at run time: when it is down the cache bypasses and rate limits fail open, so
 	// it is reported by /health/detailed and not by /readyz (the gateway still serves).
@@ -55,29 +54,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	p := shared.NewProgram(logger, ready)
-	p.OnClose("redis", func(context.Context) error { return rdb.Close() })
+	s.OnClose("redis", func(context.Context) error { return rdb.Close() })
 	store := newRedisStore(rdb)
 
-	gw := newGateway(logger, cfg, metrics, store)
+	gw := newGateway(logger, cfg, s.Metrics, store)
 	gw.kafkaPing = shared.KafkaPing(cfg.Brokers)
 	bus := &redisBus{rdb: rdb}
 	gw.cache.bus = bus
-	p.Go("health checks", func(ctx context.Context) error {
+	s.Go("health checks", func(ctx context.Context) error {
 		runHealthChecks(ctx, gw.pools, &http.Client{Transport: newTransport(2 * time.Second)}, cfg.HealthInterval)
 		return nil
 	})
-	p.Go("purge bus", func(ctx context.Context) error { bus.Run(ctx, gw.cache.dropLocal); return nil })
+	s.Go("purge bus", func(ctx context.Context) error { bus.Run(ctx, gw.cache.dropLocal); return nil })
 	// Kafka is optional at run time too: while it is down the consumer retries by itself and cached
 	// answers live at most their TTL; requests never wait for it. Purges and status changes are
 	// idempotent, so offsets are committed once a second rather than per event: a crash repeats at
 	// most a second of them.
-	p.Go("consumer", func(ctx context.Context) error {
+	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: consumedTopics(cfg.CacheRoutes),
 			CommitInterval: time.Second}, gw.handleEvent)
 	})
 	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
 		"consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
 
-	return p.Run(ctx, cfg.Addr, NewServer(logger, cfg, metrics, ready, gw))
+	return s.Run(ctx, cfg.Addr, NewServer(logger, cfg, s.Metrics, s.Ready, gw))
 }

@@ -34,37 +34,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if shared.IsHealthcheck(args) {
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
-	logger := shared.NewLogger(stdout, "inventory", cfg.LogLevel)
-	metrics := shared.NewMetrics("inventory")
-	ready := shared.NewReadiness()
-	p := shared.NewProgram(logger, ready)
-
-	var store stockStore
-	if cfg.MongoURI != "" {
-		client, err := shared.ConnectMongo(ctx, cfg.MongoURI, shared.MongoOptions{AppName: "inventory"}, false)
-		if err != nil {
-			return err
-		}
-		p.OnClose("mongo", client.Disconnect)
-		ms := newMongoStore(client.Database(cfg.MongoDB))
-		ready.Add("mongo", shared.MongoPing(client))
-		p.Setup("mongo_indexes", func(ctx context.Context) error { return ensureIndexes(ctx, logger, ms) })
-		store = ms
-	} else {
-		logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
-		store = newMemStore()
+	s := shared.NewService(stdout, "inventory", cfg.LogLevel)
+	logger, metrics := s.Logger, s.Metrics
+	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
+	if err != nil {
+		return err
 	}
-	pub := shared.NewKafkaPublisher(cfg.KafkaBrokers)
-	p.OnClose("kafka", func(context.Context) error { return pub.Close() })
-	ready.Add("kafka", shared.KafkaPing(cfg.KafkaBrokers))
+	var store stockStore
+	if db == nil {
+		store = newMemStore()
+	} else {
+		ms := newMongoStore(db)
+		s.Setup("mongo_indexes", func(ctx context.Context) error { return ensureIndexes(ctx, logger, ms) })
+		store = ms
+	}
+	pub := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 	relay := shared.NewRelay(logger, store, pub, metrics, shared.RelayConfig{})
 	inv := newInventory(logger, store, metrics, cfg.ReservationTTL, cfg.LowStockThreshold, relay.Wake)
 
-	p.Go("outbox", relay.Run)
-	p.Go("consumer", func(ctx context.Context) error { return consume(ctx, logger, cfg.KafkaBrokers, inv.handleEvent) })
-	p.Go("sweeper", func(ctx context.Context) error { inv.sweeper(ctx, cfg.SweepInterval); return nil })
+	s.Go("outbox", relay.Run)
+	s.Go("consumer", func(ctx context.Context) error { return consume(ctx, logger, cfg.KafkaBrokers, inv.handleEvent) })
+	s.Go("sweeper", func(ctx context.Context) error { inv.sweeper(ctx, cfg.SweepInterval); return nil })
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
-	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, inv, metrics, ready, verifier))
+	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, inv, metrics, s.Ready, verifier))
 }
 
 // ensureIndexes creates the Mongo indexes and then the retention index, whose failure is only a

@@ -11,15 +11,9 @@ import (
 // Config is the order service's configuration, read once at start by loadConfig. Env names follow
 // docs/config.md; TAX_RATE_BPS, OUTBOX_POLL and ORDER_RECONCILE_AFTER are this service's own (docs/order.md).
 type Config struct {
-	HTTPAddr   string   // HTTP_ADDR, default 127.0.0.1:5003
-	MongoURI   string   // MONGO_URI, empty = in-memory store
-	MongoDB    string   // MONGO_DB, default "order"
-	Brokers    []string // KAFKA_BROKERS, default 127.0.0.1:9092
-	JWKSURL    string   // JWKS_URL
-	AuthIssuer string   // AUTH_ISSUER
-	ProductURL string   // PRODUCT_URL, default http://127.0.0.1:3002
-	UserURL    string   // USER_URL, default http://127.0.0.1:3001
-	LogLevel   string   // LOG_LEVEL, default info
+	shared.BackendConfig        // HTTP_ADDR 127.0.0.1:5003, MONGO_DB "order"
+	ProductURL           string // PRODUCT_URL, default http://127.0.0.1:3002
+	UserURL              string // USER_URL, default http://127.0.0.1:3001
 	// TaxRateBPS is the sales tax in basis points of the subtotal (TAX_RATE_BPS, default 800 = 8.00%,
 	// 0..10000). Tax is rounded half up to the cent.
 	TaxRateBPS int64
@@ -39,15 +33,9 @@ func loadConfig(getenv func(string) string) (Config, error) { return readConfig(
 // readConfig is loadConfig on an Env, so that the docs test can see what was read.
 func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
-		HTTPAddr:       env.HostPort("HTTP_ADDR", "127.0.0.1:5003"),
-		MongoURI:       env.MongoURI(),
-		MongoDB:        env.String("MONGO_DB", "order"),
-		Brokers:        env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
-		JWKSURL:        env.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
-		AuthIssuer:     env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
+		BackendConfig:  env.Backend("order", "127.0.0.1:5003"),
 		ProductURL:     env.BaseURL("PRODUCT_URL", "http://127.0.0.1:3002"),
 		UserURL:        env.BaseURL("USER_URL", "http://127.0.0.1:3001"),
-		LogLevel:       env.LogLevel(),
 		TaxRateBPS:     env.Int64("TAX_RATE_BPS", 800, 0, 10000),
 		OutboxPoll:     env.Duration("OUTBOX_POLL", time.Second, time.Nanosecond, math.MaxInt64),
 		ReconcileAfter: env.Duration("ORDER_RECONCILE_AFTER", 30*time.Second, 0, math.MaxInt64),

@@ -36,44 +36,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if shared.IsHealthcheck(args) {
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
-	logger := shared.NewLogger(stdout, "order", cfg.LogLevel)
-	metrics := shared.NewMetrics("order")
-	ready := shared.NewReadiness()
-	p := shared.NewProgram(logger, ready)
-
-	var store orderStore
-	if cfg.MongoURI != "" {
-		client, err := shared.ConnectMongo(ctx, cfg.MongoURI, shared.MongoOptions{AppName: "order"}, false)
-		if err != nil {
-			return err
-		}
-		p.OnClose("mongo", client.Disconnect)
-		ms := newMongoOrderStore(client.Database(cfg.MongoDB))
-		ready.Add("mongo", ms.ready)
-		p.Setup("mongo_indexes", ms.ensureIndexes)
-		store = ms
-	} else {
-		logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
-		store = newMemOrderStore()
+	s := shared.NewService(stdout, "order", cfg.LogLevel)
+	logger, metrics := s.Logger, s.Metrics
+	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
+	if err != nil {
+		return err
 	}
-	ready.Add("kafka", shared.KafkaPing(cfg.Brokers))
-	publisher := shared.NewKafkaPublisher(cfg.Brokers)
-	p.OnClose("kafka", func(context.Context) error { return publisher.Close() })
+	var store orderStore
+	if db == nil {
+		store = newMemOrderStore()
+	} else {
+		ms := newMongoOrderStore(db)
+		s.Setup("mongo_indexes", ms.ensureIndexes)
+		store = ms
+	}
+	publisher := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 
 	relay := newRelay(logger, store, publisher, metrics, cfg.OutboxPoll)
 	co := newCheckout(logger, store, newStubPayments(), metrics, relay.Wake)
-	p.Go("outbox", relay.Run)
-	p.Go("reconcile", func(ctx context.Context) error {
+	s.Go("outbox", relay.Run)
+	s.Go("reconcile", func(ctx context.Context) error {
 		return co.reconcile(ctx, cfg.ReconcileAfter, max(cfg.ReconcileAfter/3, time.Second))
 	})
-	p.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: "order", Topics: []string{shared.TopicInventory}}, co.handleInventoryEvent)
+	s.Go("consumer", func(ctx context.Context) error {
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "order", Topics: []string{shared.TopicInventory}}, co.handleInventoryEvent)
 	})
-	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, deps{
+	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, deps{
 		checkout:  co,
 		pricing:   pricing{catalog: newHTTPCatalog(cfg.ProductURL), addresses: newHTTPAddressBook(cfg.UserURL), taxBPS: cfg.TaxRateBPS},
 		verifier:  shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, ""),
 		metrics:   metrics,
-		readiness: ready,
+		readiness: s.Ready,
 	}))
 }

@@ -109,14 +109,6 @@ func (s *mongoOrderStore) ensureIndexes(ctx context.Context) error {
 	return nil
 }
 
-// ready is the /readyz check: ping by creating the indexes (a no-op once done) and a cheap read.
-func (s *mongoOrderStore) ready(ctx context.Context) error {
-	if err := s.ensureIndexes(ctx); err != nil {
-		return err
-	}
-	return s.orders.Database().Client().Ping(ctx, nil)
-}
-
 func (s *mongoOrderStore) Create(ctx context.Context, o Order) error {
 	if err := s.ensureIndexes(ctx); err != nil {
 		return err

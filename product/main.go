@@ -34,40 +34,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if shared.IsHealthcheck(args) {
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
-	logger := shared.NewLogger(stdout, "product", cfg.LogLevel)
-	metrics := shared.NewMetrics("product")
-	ready := shared.NewReadiness()
-	p := shared.NewProgram(logger, ready)
-
+	s := shared.NewService(stdout, "product", cfg.LogLevel)
+	logger, metrics := s.Logger, s.Metrics
+	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
+	if err != nil {
+		return err
+	}
 	var (
 		store productStore
 		// prepare creates the Mongo indexes; it runs before seeding.
 		prepare = func(context.Context) error { return nil }
 	)
-	if cfg.MongoURI != "" {
-		client, err := shared.ConnectMongo(ctx, cfg.MongoURI, shared.MongoOptions{AppName: "product"}, false)
-		if err != nil {
-			return err
-		}
-		p.OnClose("mongo", client.Disconnect)
-		ready.Add("mongo", shared.MongoPing(client))
-		ms := newMongoProductStore(client.Database(cfg.MongoDB), logger)
-		store, prepare = ms, ms.EnsureIndexes
-		ready.Add("mongo_indexes", ms.IndexCheck)
-	} else {
-		logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
+	if db == nil {
 		store = newMemProductStore()
+	} else {
+		ms := newMongoProductStore(db, logger)
+		store, prepare = ms, ms.EnsureIndexes
+		s.Ready.Add("mongo_indexes", ms.IndexCheck)
 	}
-	publisher := shared.NewKafkaPublisher(cfg.KafkaBrokers)
-	p.OnClose("kafka", func(context.Context) error { return publisher.Close() })
-	ready.Add("kafka", shared.KafkaPing(cfg.KafkaBrokers))
+	publisher := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 
 	relay := shared.NewRelay(logger, productOutbox{store}, publisher, metrics, shared.RelayConfig{})
-	p.Go("outbox", relay.Run)
+	s.Go("outbox", relay.Run)
 	// Whether to seed is decided once, on the count at start, so a retry after a half-done seed
 	// finishes it.
 	seed := false
-	p.Setup("setup", prepare, func(ctx context.Context) error {
+	s.Setup("setup", prepare, func(ctx context.Context) error {
 		if !cfg.SeedDemoData {
 			return nil
 		}
@@ -84,5 +76,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seedDemo(ctx, logger, store, relay.Wake)
 	})
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
-	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, metrics, ready, verifier, store, relay.Wake))
+	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, metrics, s.Ready, verifier, store, relay.Wake))
 }

@@ -35,45 +35,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if shared.IsHealthcheck(args) {
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
-	logger := shared.NewLogger(stdout, "realtime", cfg.LogLevel)
-	metrics := shared.NewMetrics("realtime")
-	ready := shared.NewReadiness()
-	ready.Add("kafka", shared.KafkaPing(cfg.Brokers))
+	s := shared.NewService(stdout, "realtime", cfg.LogLevel)
+	logger := s.Logger
+	s.Ready.Add("kafka", shared.KafkaPing(cfg.Brokers))
 
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.Issuer, "")
 	h := newHub(cfg.Hub, nil)
 	cons := newConsumer(h, logger, cfg.MaxEventAge, nil)
 	live := &conns{}
-	handler := NewServer(logger, cfg, metrics, ready, h, cons, verifier, newAuthSessions(cfg.AuthURL, verifier), live)
+	handler := NewServer(logger, cfg, s.Metrics, s.Ready, h, cons, verifier, newAuthSessions(cfg.AuthURL, verifier), live)
 
-	p := shared.NewProgram(logger, ready)
-	p.Setup("catalog", cons.warmUp(func(ctx context.Context, fn shared.EventHandler) error {
+	s.Setup("catalog", cons.warmUp(func(ctx context.Context, fn shared.EventHandler) error {
 		return shared.ReadTopic(ctx, logger, cfg.Brokers, shared.TopicProduct, 0, fn)
 	}))
-	p.Go("consumer", func(ctx context.Context) error {
+	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics(),
 			CommitInterval: cfg.CommitInterval}, cons.handle)
 	})
-	p.Go("sweeper", func(ctx context.Context) error {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				h.sweep()
-			}
-		}
+	s.Go("sweeper", func(ctx context.Context) error {
+		shared.Every(ctx, time.Minute, func(context.Context) { h.sweep() })
+		return nil
 	})
 	// http.Server.Shutdown does not wait for hijacked connections, so HTTP has drained while the
 	// WebSockets are still open: close them ourselves, going-away, so clients reconnect (to another
 	// instance) at once, and wait up to the grace for them to go.
-	p.Go("websockets", func(ctx context.Context) error {
+	s.Go("websockets", func(ctx context.Context) error {
 		<-ctx.Done()
 		h.shutdown()
 		return live.wait(cfg.ShutdownGrace)
 	})
 	logger.Info("starting", "addr", cfg.HTTPAddr, "consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
-	return p.Run(ctx, cfg.HTTPAddr, handler)
+	return s.Run(ctx, cfg.HTTPAddr, handler)
 }

@@ -63,8 +63,8 @@ type Publisher interface {
 func ParseBrokers(s string) []string { return splitComma(s) }
 
 // KafkaPublisher is a Publisher on a kafka-go Writer: hash partitioning by key, acks from all in-sync
-// replicas, a 2 ms batch window so a synchronous publish waits little (10 ms before: every hop of the
-// checkout saga paid it; see BenchmarkPublish in devstack/kafkatest).
+// replicas, a 2 ms batch window so a synchronous publish (every hop of the checkout saga) waits little
+// (docs/performance.md; BenchmarkPublish in devstack/kafkatest).
 type KafkaPublisher struct {
 	w *kafka.Writer
 }

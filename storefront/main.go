@@ -43,7 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if shared.IsHealthcheck(args) {
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
-	logger := shared.NewLogger(stdout, "storefront", cfg.LogLevel)
+	s := shared.NewService(stdout, "storefront", cfg.LogLevel)
+	logger := s.Logger
 	if cfg.secretGenerated {
 		logger.Warn("STOREFRONT_SECRET not set: using a random key, open forms fail after a restart and instances cannot share them")
 	}
@@ -51,25 +52,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
-	metrics := shared.NewMetrics("storefront")
-	ready := shared.NewReadiness()
-	p := shared.NewProgram(logger, ready)
-	gw := newGatewayClient(cfg.GatewayURL, metrics)
-	p.OnClose("gateway client", func(context.Context) error { gw.close(); return nil })
-	ready.Add("gateway", gw.ping)
+	gw := newGatewayClient(cfg.GatewayURL, s.Metrics)
+	s.OnClose("gateway client", func(context.Context) error { gw.close(); return nil })
+	s.Ready.Add("gateway", gw.ping)
 	var store sessionStore
 	if cfg.RedisConfigured {
-		rdb, err := shared.NewRedis(cfg.Redis)
+		rdb, err := s.OpenRedis(cfg.Redis)
 		if err != nil {
-			return p.Abort(fmt.Errorf("redis: %w", err))
+			return s.Abort(fmt.Errorf("redis: %w", err))
 		}
-		p.OnClose("redis", func(context.Context) error { return rdb.Close() })
 		store = &redisSessionStore{rdb: rdb}
-		ready.Add("redis", shared.RedisPing(rdb))
 	} else {
 		logger.Warn("no REDIS_URL or REDIS_HOST: carts and sign-ins are kept in memory, lost at restart and not shared between instances")
 		store = newMemSessionStore()
 	}
 	logger.Info("storefront starting", "addr", cfg.HTTPAddr, "gateway", cfg.GatewayURL)
-	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, metrics, ready, pages, gw, store))
+	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, s.Metrics, s.Ready, pages, gw, store))
 }

@@ -5,19 +5,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func TestLoadConfig(t *testing.T) {
 	t.Parallel()
-	want := Config{HTTPAddr: "127.0.0.1:3001", MongoDB: "user", Brokers: []string{"127.0.0.1:9092"},
-		JWKSURL: "http://127.0.0.1:4000/.well-known/jwks.json", AuthIssuer: "http://localhost:3008/auth", LogLevel: "info"}
+	want := Config{shared.BackendConfig{HTTPAddr: "127.0.0.1:3001", MongoDB: "user", KafkaBrokers: []string{"127.0.0.1:9092"},
+		JWKSURL: "http://127.0.0.1:4000/.well-known/jwks.json", AuthIssuer: "http://localhost:3008/auth", LogLevel: "info"}}
 	if cfg, err := loadConfig(func(string) string { return "" }); err != nil || !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults: cfg = %+v, err = %v; want %+v", cfg, err, want)
 	}
 	good := map[string]string{"HTTP_ADDR": ":3001", "KAFKA_BROKERS": "k1:9092, k2:9092", "LOG_LEVEL": "DEBUG", "MONGO_URI": "mongodb+srv://m.example"}
 	cfg, err := loadConfig(func(k string) string { return good[k] })
-	if err != nil || cfg.HTTPAddr != ":3001" || len(cfg.Brokers) != 2 || cfg.LogLevel != "debug" || cfg.MongoURI != good["MONGO_URI"] {
+	if err != nil || cfg.HTTPAddr != ":3001" || len(cfg.KafkaBrokers) != 2 || cfg.LogLevel != "debug" || cfg.MongoURI != good["MONGO_URI"] {
 		t.Errorf("good values: cfg = %+v, err = %v", cfg, err)
 	}
 	bad := map[string]string{"HTTP_ADDR": "3001", "MONGO_URI": "http://m", "KAFKA_BROKERS": "k1", "JWKS_URL": "/jwks", "LOG_LEVEL": "loud"}

@@ -35,36 +35,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if shared.IsHealthcheck(args) {
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
-	logger := shared.NewLogger(stdout, "user", cfg.LogLevel)
-	metrics := shared.NewMetrics("user")
-	ready := shared.NewReadiness()
-	p := shared.NewProgram(logger, ready)
-
-	var profiles profileStore
-	if cfg.MongoURI != "" {
-		client, err := shared.ConnectMongo(ctx, cfg.MongoURI, shared.MongoOptions{AppName: "user"}, false)
-		if err != nil {
-			return err
-		}
-		p.OnClose("mongo", client.Disconnect)
-		ready.Add("mongo", shared.MongoPing(client))
-		ms := newMongoProfileStore(client.Database(cfg.MongoDB))
-		p.Setup("mongo_indexes", ms.EnsureIndexes)
-		profiles = ms
-	} else {
-		logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
-		profiles = newMemProfileStore()
+	s := shared.NewService(stdout, "user", cfg.LogLevel)
+	logger, metrics := s.Logger, s.Metrics
+	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
+	if err != nil {
+		return err
 	}
-	pub := shared.NewKafkaPublisher(cfg.Brokers)
-	p.OnClose("kafka", func(context.Context) error { return pub.Close() })
-	ready.Add("kafka", shared.KafkaPing(cfg.Brokers))
+	var profiles profileStore
+	if db == nil {
+		profiles = newMemProfileStore()
+	} else {
+		ms := newMongoProfileStore(db)
+		s.Setup("mongo_indexes", ms.EnsureIndexes)
+		profiles = ms
+	}
+	pub := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 
 	relay := shared.NewRelay(logger, profileOutbox{profiles}, pub, metrics, shared.RelayConfig{})
-	p.Go("outbox", relay.Run)
-	p.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: "user", Topics: []string{shared.TopicUser}},
+	s.Go("outbox", relay.Run)
+	s.Go("consumer", func(ctx context.Context) error {
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "user", Topics: []string{shared.TopicUser}},
 			countEvents(metrics, handleUserEvent(logger, profiles)))
 	})
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
-	return p.Run(ctx, cfg.HTTPAddr, NewServer(logger, metrics, ready, profiles, relay.Wake, verifier))
+	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, metrics, s.Ready, profiles, relay.Wake, verifier))
 }

@@ -1,0 +1,75 @@
+package shared
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/mongo"
+)
+
+// Service is what every program's run() starts with once its configuration is read: the JSON logger,
+// the metrics, the readiness checks behind /readyz and the Program that runs and stops it all. Its
+// Open* methods connect the clients several programs share and register each one's readiness check
+// and closer, so a run() keeps only what is its own:
+//
+//	s := shared.NewService(stdout, "user", cfg.LogLevel)
+//	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
+//	pub := s.OpenKafkaPublisher(cfg.Brokers)
+//	...
+//	return s.Run(ctx, cfg.HTTPAddr, NewServer(s.Logger, s.Metrics, s.Ready, ...))
+type Service struct {
+	*Program
+	Name    string
+	Logger  *slog.Logger
+	Metrics *Metrics
+	Ready   *Readiness
+}
+
+// NewService returns the Service of the program called name, logging JSON to stdout at level
+// (LOG_LEVEL; an unknown level means info) with "service": name on every line.
+func NewService(stdout io.Writer, name, level string) *Service {
+	logger := NewLogger(stdout, name, level)
+	ready := NewReadiness()
+	return &Service{Program: NewProgram(logger, ready), Name: name, Logger: logger, Metrics: NewMetrics(name), Ready: ready}
+}
+
+// OpenMongo connects to uri (MONGO_URI) without waiting for the server, which may come up later, and
+// returns database db; the client disconnects at shutdown and /readyz checks it as "mongo". With uri
+// empty it logs that data is kept in memory and returns nil, nil: the program then uses its in-memory
+// store. The error is a malformed URI.
+func (s *Service) OpenMongo(ctx context.Context, uri, db string) (*mongo.Database, error) {
+	if uri == "" {
+		s.Logger.Warn("MONGO_URI not set: in-memory store, data is not persisted")
+		return nil, nil
+	}
+	client, err := ConnectMongo(ctx, uri, MongoOptions{AppName: s.Name}, false)
+	if err != nil {
+		return nil, err
+	}
+	s.OnClose("mongo", client.Disconnect)
+	s.Ready.Add("mongo", MongoPing(client))
+	return client.Database(db), nil
+}
+
+// OpenKafkaPublisher returns a publisher to brokers (it connects lazily), flushed and closed at
+// shutdown; /readyz checks the brokers as "kafka".
+func (s *Service) OpenKafkaPublisher(brokers []string) *KafkaPublisher {
+	pub := NewKafkaPublisher(brokers)
+	s.OnClose("kafka", func(context.Context) error { return pub.Close() })
+	s.Ready.Add("kafka", KafkaPing(brokers))
+	return pub
+}
+
+// OpenRedis returns a client for cfg, closed at shutdown; /readyz checks it as "redis". The error is
+// a bad configuration (NewRedis); a server that is down is only reported by /readyz.
+func (s *Service) OpenRedis(cfg RedisConfig) (*redis.Client, error) {
+	rdb, err := NewRedis(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.OnClose("redis", func(context.Context) error { return rdb.Close() })
+	s.Ready.Add("redis", RedisPing(rdb))
+	return rdb, nil
+}
