@@ -8,22 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/goshop/platform/shared"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "auth:", err)
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("auth", run) }
 
 // run starts auth and blocks until ctx ends, then shuts down in order: HTTP, consumer and outbox
 // relay, Kafka flush, Redis and Mongo. `auth rotate-keys` instead adds a signing key to

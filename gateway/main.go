@@ -9,24 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/goshop/platform/shared"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		stop()
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("gateway", run) }
 
 // run starts the gateway and blocks until ctx is cancelled, then shuts down: HTTP first (in-flight
 // requests drain), then health checks, the purge subscription and the event consumer, then Redis.

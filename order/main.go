@@ -5,24 +5,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/goshop/platform/shared"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "order:", err)
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("order", run) }
 
 // run starts the order service and blocks until ctx ends, then shuts down in order: HTTP, the
 // consumer and the relay (one last flush), the Kafka writer, Mongo. It starts even when Mongo or

@@ -6,21 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/goshop/platform/shared"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "product:", err)
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("product", run) }
 
 // run starts the service and blocks until ctx is cancelled, then shuts down in order: HTTP, the outbox
 // relay (one last flush) and seeder, the Kafka publisher (flushed), MongoDB. `product -healthcheck`

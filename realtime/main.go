@@ -6,22 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/goshop/platform/shared"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "realtime:", err)
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("realtime", run) }
 
 // run starts realtime and blocks until ctx ends, then shuts down in order: HTTP (readiness turns
 // 503), then the consumer, the sweeper and the open WebSockets (closed going-away, waited for up to

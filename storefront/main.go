@@ -8,9 +8,6 @@ import (
 	"embed"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/goshop/platform/shared"
 )
@@ -21,15 +18,7 @@ import (
 //go:embed templates static
 var assets embed.FS
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "storefront:", err)
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("storefront", run) }
 
 // run loads the configuration, parses every page template (a broken template fails start-up, not a
 // request), and serves until ctx is cancelled; then HTTP drains and the Redis and gateway clients

@@ -4,24 +4,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/goshop/platform/shared"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("user", run) }
 
 // run starts the service and blocks until ctx is cancelled, then shuts down in order: HTTP, consumer
 // and outbox relay (one last flush), Kafka publisher flush, Mongo. It starts even when Kafka or Mongo
