@@ -77,13 +77,6 @@ func fromAddr(ip string) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-type loginAnswer struct {
-	AccessToken string `json:"access_token"`
-	User        struct {
-		ID string `json:"id"`
-	} `json:"user"`
-}
-
 // TestSecurityEdgeCrossSiteCookie: every state-changing route refuses a request authenticated by the
 // session cookie from a foreign page (403) and a cookie request that is not JSON (415, except OAuth
 // form endpoints); the same with a bearer token is not the guard's business. The audit's request
@@ -91,8 +84,7 @@ type loginAnswer struct {
 func TestSecurityEdgeCrossSiteCookie(t *testing.T) {
 	gw := platform.URL("gateway")
 	c := newClient(t, gw)
-	var login loginAnswer
-	c.must(200, "POST", "/auth/login", map[string]string{"email": demoEmail, "password": demoPass}, &login)
+	login := c.login(demoEmail, demoPass)
 	cookie := "session_id=" + sessionCookieOf(t, c)
 	// The table sends the cookie itself: the logout row would otherwise make the jar drop it.
 	c.http.Jar = nil
@@ -138,8 +130,7 @@ func TestSecurityEdgeCrossSiteCookie(t *testing.T) {
 	admin := newClient(t, gw)
 	admin.login(adminEmail, adminPass)
 	sku := fmt.Sprintf("EDGE-%d", time.Now().UnixNano()%1e9)
-	admin.must(201, "POST", "/product/products", map[string]any{"sku": sku, "name": "Edge Lamp", "description": "csrf test",
-		"price": 5, "currency": "USD", "category": "home-kitchen", "stock": 5}, nil)
+	newStockedProduct(t, admin, sku, "Edge Lamp", 5, 5)
 	var o order
 	key := fmt.Sprintf("edge-%d", time.Now().UnixNano())
 	eventually(t, 10*time.Second, "an order for the new product", func() bool {
@@ -253,10 +244,7 @@ func TestSecurityEdgeSuspension(t *testing.T) {
 	gw, gw2 := platform.URL("gateway"), secondGateway(t)
 	email := fmt.Sprintf("edge-%d@example.com", time.Now().UnixNano())
 	const pass = "edge-Passw0rd!"
-	c := newClient(t, gw)
-	c.must(201, "POST", "/auth/register", map[string]string{"email": email, "password": pass, "name": "Edge"}, nil)
-	var login loginAnswer
-	c.must(200, "POST", "/auth/login", map[string]string{"email": email, "password": pass}, &login)
+	c, login := newCustomer(t, email, pass)
 	rt := refreshTokenFor(t, c)
 	cookie := "session_id=" + sessionCookieOf(t, c)
 	bearer := "Bearer " + login.AccessToken

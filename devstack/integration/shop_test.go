@@ -106,14 +106,9 @@ func TestCheckoutSaga(t *testing.T) {
 	admin := newClient(t, platform.URL("gateway"))
 	admin.login(adminEmail, adminPass)
 	sku := fmt.Sprintf("IT-%d", time.Now().UnixNano()%1e9)
-	admin.must(201, "POST", "/product/products", map[string]any{
-		"sku": sku, "name": "Integration Lamp", "description": "made by the saga test", "price": 12.34,
-		"currency": "USD", "category": "home-kitchen", "stock": 5}, nil)
+	newStockedProduct(t, admin, sku, "Integration Lamp", 12.34, 5)
 	inv := newClient(t, platform.URL("gateway"))
 	var s stock
-	eventually(t, 10*time.Second, "inventory creates the stock item from product.created", func() bool {
-		return inv.do("GET", "/inventory/inventory/"+sku, nil, &s).StatusCode == 200 && s.OnHand == 5
-	})
 
 	c := newClient(t, platform.URL("gateway"))
 	c.login(demoEmail, demoPass)
@@ -164,10 +159,7 @@ func TestCheckoutSaga(t *testing.T) {
 	}
 
 	// Another customer cannot see the order.
-	other := newClient(t, platform.URL("gateway"))
-	email := fmt.Sprintf("it-%d@example.com", time.Now().UnixNano())
-	other.must(201, "POST", "/auth/register", map[string]string{"email": email, "password": "Another-Passw0rd!", "name": "Other"}, nil)
-	other.login(email, "Another-Passw0rd!")
+	other, _ := newCustomer(t, fmt.Sprintf("it-%d@example.com", time.Now().UnixNano()), "Another-Passw0rd!")
 	if resp := other.do("GET", "/order/orders/"+o.ID, nil, nil); resp.StatusCode != 404 && resp.StatusCode != 403 {
 		t.Errorf("another customer GET /order/orders/%s: status = %d, want 404 or 403", o.ID, resp.StatusCode)
 	}
