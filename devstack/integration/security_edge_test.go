@@ -20,7 +20,7 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
-// The security edge group replays issue classes through the real gateway (and storefront): cookie
+// The security edge group replays classes of attack through the real gateway (and storefront): cookie
 // requests from foreign pages, suspended accounts, logout at two gateway copies, Secure cookies
 // behind TLS, X-Forwarded-For from untrusted peers, oversized bodies. Route tables are read from the
 // services' routes, so a new route is covered without editing this file.
@@ -79,8 +79,8 @@ func fromAddr(ip string) *http.Client {
 
 // TestSecurityEdgeCrossSiteCookie: every state-changing route refuses a request authenticated by the
 // session cookie from a foreign page (403) and a cookie request that is not JSON (415, except OAuth
-// form endpoints); the same with a bearer token is not the guard's business. The audit's request
-// (form POST cancelling an order from evil.example) no longer cancels it.
+// form endpoints); the same with a bearer token is not the guard's business. A form POST from
+// evil.example that cancels an order, end to end, does not cancel it.
 func TestSecurityEdgeCrossSiteCookie(t *testing.T) {
 	gw := platform.URL("gateway")
 	c := newClient(t, gw)
@@ -124,7 +124,8 @@ func TestSecurityEdgeCrossSiteCookie(t *testing.T) {
 		}
 	}
 
-	// The audit's request, end to end (a fresh session: the table above logged the first one out).
+	// A cross-site form POST cancelling an order, end to end (a fresh session: the table above logged
+	// the first one out).
 	c = newClient(t, gw)
 	c.login(demoEmail, demoPass)
 	admin := newClient(t, gw)
