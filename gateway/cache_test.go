@@ -94,11 +94,7 @@ func TestCacheBypass(t *testing.T) {
 			if tt.respond != nil {
 				up.handle(tt.respond)
 			}
-			env := map[string]string{}
-			for _, s := range serviceDefaults {
-				env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
-			}
-			e := newTestEnv(t, env)
+			e := newTestEnv(t, withEveryService(nil, up.server.URL))
 			for i := range 2 {
 				rec := e.do(t, tt.method, tt.target, tt.header)
 				if got := cacheStatus(rec); got != cacheBypass {

@@ -209,11 +209,7 @@ func TestEventsHandleErrors(t *testing.T) {
 func TestHealthDetailedKafka(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t, "u")
-	env := map[string]string{}
-	for _, s := range serviceDefaults {
-		env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
-	}
-	e := newTestEnv(t, env)
+	e := newTestEnv(t, withEveryService(nil, up.server.URL))
 	var kafkaErr error
 	e.gw.kafkaPing = func(context.Context) error { return kafkaErr }
 	if rec := e.do(t, "GET", "/health/detailed", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"kafka":{"status":"up"}`) {
