@@ -22,7 +22,7 @@ func TestNoOversellUnderConcurrentCheckout(t *testing.T) {
 	for i := range customers {
 		customers[i], _ = newCustomer(t, fmt.Sprintf("rush-%d-%s@example.com", i, sku), "Rush-Passw0rd!")
 	}
-	body := map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 1}}, "shipping_address": address}
+	body := orderBody(sku, 1)
 	ids := make([]string, orders)
 	var wg sync.WaitGroup
 	for i := range orders {

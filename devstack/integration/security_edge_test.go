@@ -135,8 +135,7 @@ func TestSecurityEdgeCrossSiteCookie(t *testing.T) {
 	var o order
 	key := fmt.Sprintf("edge-%d", time.Now().UnixNano())
 	eventually(t, 10*time.Second, "an order for the new product", func() bool {
-		return c.do("POST", "/order/orders", map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 1}},
-			"shipping_address": address}, &o, "Origin", own, "Idempotency-Key", key).StatusCode == 201
+		return c.do("POST", "/order/orders", orderBody(sku, 1), &o, "Origin", own, "Idempotency-Key", key).StatusCode == 201
 	})
 	code, _ := send(t, c, "POST", "/order/orders/"+o.ID+"/cancel", "x=1", "Origin", "http://evil.example", "Content-Type", "application/x-www-form-urlencoded")
 	var after order
@@ -285,8 +284,7 @@ func TestSecurityEdgeSuspension(t *testing.T) {
 		}
 		t.Logf("suspension: %s refused %s after PATCH /user/users/{id}/status", tc.name, time.Since(start).Round(time.Millisecond))
 	}
-	resp := api.do("POST", "/order/orders", map[string]any{"items": []map[string]any{{"sku": "X", "quantity": 1}},
-		"shipping_address": address}, nil, "Authorization", bearer, "Idempotency-Key", "edge-suspended")
+	resp := api.do("POST", "/order/orders", orderBody("X", 1), nil, "Authorization", bearer, "Idempotency-Key", "edge-suspended")
 	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != 403 || !strings.Contains(string(body), "this account is suspended") {
 		t.Errorf("suspended account's token places an order: %d %s, want the gateway's 403", resp.StatusCode, body)
 	}

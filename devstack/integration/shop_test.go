@@ -99,6 +99,11 @@ type stock struct {
 
 var address = map[string]string{"name": "Demo", "street": "1 Main St", "city": "Springfield", "state": "IL", "zip_code": "62701", "country": "US"}
 
+// orderBody is the POST /order/orders body for quantity units of sku, shipped to address.
+func orderBody(sku string, quantity int) map[string]any {
+	return map[string]any{"items": []map[string]any{{"sku": sku, "quantity": quantity}}, "shipping_address": address}
+}
+
 // TestCheckoutSaga drives the whole saga through the gateway: the order is reserved by inventory over
 // Kafka, paid, and the stock leaves; a retried POST with the same Idempotency-Key is the same order;
 // an order larger than the stock is rejected and holds nothing.
@@ -112,7 +117,7 @@ func TestCheckoutSaga(t *testing.T) {
 
 	c := newClient(t, platform.URL("gateway"))
 	c.login(demoEmail, demoPass)
-	body := map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 2}}, "shipping_address": address}
+	body := orderBody(sku, 2)
 	key := fmt.Sprintf("saga-%d", time.Now().UnixNano())
 	var o, again order
 	c.must(201, "POST", "/order/orders", body, &o, "Idempotency-Key", key)
@@ -143,7 +148,7 @@ func TestCheckoutSaga(t *testing.T) {
 	})
 
 	// More than what is left: rejected, and nothing stays reserved.
-	big := map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 4}}, "shipping_address": address}
+	big := orderBody(sku, 4)
 	var r order
 	c.must(201, "POST", "/order/orders", big, &r, "Idempotency-Key", key+"-big")
 	eventually(t, 10*time.Second, "order rejected after inventory.rejected", func() bool {
