@@ -14,6 +14,17 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
+// newCatalogUpstream serves the same 2 KiB JSON catalog page to every request, closed when b ends.
+func newCatalogUpstream(b *testing.B) *httptest.Server {
+	body := `{"items":[` + strings.Repeat(`{"id":"p","name":"Product","price":9.99},`, 50) + `{}],"total":51}`
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, body)
+	}))
+	b.Cleanup(up.Close)
+	return up
+}
+
 // BenchmarkProxy measures one request through the gateway over loopback HTTP, client → gateway →
 // upstream, with a 2 KiB JSON body: pass-through (uncached), a cache HIT from the in-process layer,
 // and a HIT from the shared store (in-process layer off). The store is in memory unless
@@ -21,12 +32,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkProxy -benchtime 20000x ./gateway/
 func BenchmarkProxy(b *testing.B) {
-	body := `{"items":[` + strings.Repeat(`{"id":"p","name":"Product","price":9.99},`, 50) + `{}],"total":51}`
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, body)
-	}))
-	defer up.Close()
+	up := newCatalogUpstream(b)
 
 	for _, bc := range []struct {
 		name, target, l1 string
@@ -100,12 +106,7 @@ func (d *discardWriter) WriteHeader(int)             {}
 //
 //	go test -run '^$' -bench BenchmarkHandler -benchmem ./gateway/
 func BenchmarkHandler(b *testing.B) {
-	body := `{"items":[` + strings.Repeat(`{"id":"p","name":"Product","price":9.99},`, 50) + `{}],"total":51}`
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, body)
-	}))
-	defer up.Close()
+	up := newCatalogUpstream(b)
 	// hit-stack is a HIT through the middleware stack alone, without hitPath in front.
 	for _, bc := range []struct{ name, target string }{{"hit", "/product/products"}, {"hit-stack", "/product/products"}, {"passthrough", "/order/orders"}} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -12,7 +12,7 @@ import (
 
 var errBoom = errors.New("boom")
 
-// run admits one request and reports err, failing the test if the breaker refuses.
+// admit admits one request and reports err, failing the test if the breaker refuses.
 func admit(tb testing.TB, b *Breaker, err error) {
 	tb.Helper()
 	done, aerr := b.Allow()
@@ -20,6 +20,16 @@ func admit(tb testing.TB, b *Breaker, err error) {
 		tb.Fatalf("Allow in state %s: %v, want admitted", b.State(), aerr)
 	}
 	done(err)
+}
+
+// toHalfOpen trips a breaker on default Settings (5 consecutive failures) and waits out its 30 s
+// open timeout; call it inside a synctest bubble.
+func toHalfOpen(tb testing.TB, b *Breaker) {
+	tb.Helper()
+	for range 5 {
+		admit(tb, b, errBoom)
+	}
+	time.Sleep(30 * time.Second)
 }
 
 func TestBreakerLifecycle(t *testing.T) {
@@ -92,10 +102,7 @@ func TestBreakerHalfOpenFailureReopens(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := NewBreaker(Settings{})
-		for range 5 {
-			admit(t, b, errBoom)
-		}
-		time.Sleep(30 * time.Second)
+		toHalfOpen(t, b)
 		admit(t, b, nil)
 		admit(t, b, errBoom)
 		if st := b.State(); st != StateOpen {
@@ -115,10 +122,7 @@ func TestBreakerIgnoresStaleGeneration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range 5 {
-			admit(t, b, errBoom)
-		}
-		time.Sleep(30 * time.Second)
+		toHalfOpen(t, b)
 		if st := b.State(); st != StateHalfOpen {
 			t.Fatalf("state = %s, want half-open", st)
 		}
@@ -144,10 +148,7 @@ func TestBreakerExcludesCancellation(t *testing.T) {
 			t.Fatalf("after 40 client cancellations: state %s counts %+v, want closed with no failures", st, c)
 		}
 		// In half-open a cancelled trial gives its slot back.
-		for range 5 {
-			admit(t, b, errBoom)
-		}
-		time.Sleep(30 * time.Second)
+		toHalfOpen(t, b)
 		for range 10 {
 			admit(t, b, context.Canceled)
 		}

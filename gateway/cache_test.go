@@ -94,11 +94,7 @@ func TestCacheBypass(t *testing.T) {
 			if tt.respond != nil {
 				up.handle(tt.respond)
 			}
-			env := map[string]string{}
-			for _, s := range serviceDefaults {
-				env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
-			}
-			e := newTestEnv(t, env)
+			e := newTestEnv(t, withEveryService(nil, up.server.URL))
 			for i := range 2 {
 				rec := e.do(t, tt.method, tt.target, tt.header)
 				if got := cacheStatus(rec); got != cacheBypass {
@@ -186,24 +182,9 @@ func TestCacheStampede(t *testing.T) {
 
 func TestCacheInvalidatedByProductWrite(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, "product")
-	var version atomicString
-	version.Store("v1")
-	up.handle(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			version.Store("v2")
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		io.WriteString(w, version.Load())
-	})
+	up, _ := newVersionedUpstream(t)
 	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
-	for _, target := range []string{"/product/products", "/product/products/p1"} {
-		e.do(t, "GET", target, nil)
-		if rec := e.do(t, "GET", target, nil); cacheStatus(rec) != cacheHit {
-			t.Fatalf("GET %s twice: X-Cache-Status = %q, want HIT", target, cacheStatus(rec))
-		}
-	}
+	e.warm(t, "/product/products", "/product/products/p1")
 	e.do(t, "PUT", "/product/products/p1", nil)
 	if keys := e.kv.Keys(); len(keys) != 0 {
 		t.Errorf("Redis keys after a product write: %v, want none", keys)
@@ -276,6 +257,33 @@ type atomicString struct {
 func (a *atomicString) Store(s string) { a.mu.Lock(); a.s = s; a.mu.Unlock() }
 func (a *atomicString) Load() string   { a.mu.Lock(); defer a.mu.Unlock(); return a.s }
 
+// newVersionedUpstream starts a product upstream that answers every GET with the current version,
+// "v1" at first; any other method is a write that makes it "v2". Tests may also set it themselves.
+func newVersionedUpstream(tb testing.TB) (*upstream, *atomicString) {
+	tb.Helper()
+	up := newUpstream(tb, "product")
+	version := &atomicString{s: "v1"}
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			version.Store("v2")
+			return
+		}
+		io.WriteString(w, version.Load())
+	})
+	return up, version
+}
+
+// warm GETs each target twice through the gateway and stops the test unless the second is a HIT.
+func (e *testEnv) warm(tb testing.TB, targets ...string) {
+	tb.Helper()
+	for _, target := range targets {
+		e.do(tb, "GET", target, nil)
+		if rec := e.do(tb, "GET", target, nil); cacheStatus(rec) != cacheHit {
+			tb.Fatalf("GET %s twice: X-Cache-Status = %q, want HIT", target, cacheStatus(rec))
+		}
+	}
+}
+
 // TestCacheConditionalRequests: a client's If-None-Match never shapes the shared entry, and is
 // answered 304 from it when the ETag matches.
 func TestCacheConditionalRequests(t *testing.T) {
@@ -320,16 +328,7 @@ func TestCacheConditionalRequests(t *testing.T) {
 // the other's in-process entries at once (not after the layer's TTL).
 func TestCachePurgeReachesOtherGateways(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, "product")
-	var version atomicString
-	version.Store("v1")
-	up.handle(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			version.Store("v2")
-			return
-		}
-		io.WriteString(w, version.Load())
-	})
+	up, _ := newVersionedUpstream(t)
 	env := map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL, "GATEWAY_CACHE_L1_TTL": "1h"}
 	a, b := newTestEnv(t, env), newTestEnv(t, env)
 	b.gw.cache.kv = a.gw.cache.kv // one Redis

@@ -64,12 +64,8 @@ func TestBodyLimits(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "%d %d", r.ContentLength, len(b))
 	})
-	env := map[string]string{"GATEWAY_MAX_BODY_BYTES": "1000", "GATEWAY_AUTH_MAX_BODY_BYTES": "100",
-		"GATEWAY_RATE_LIMIT": "off", "GATEWAY_AUTH_RATE_LIMIT": "off"}
-	for _, s := range serviceDefaults {
-		env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
-	}
-	e := newTestEnv(t, env)
+	e := newTestEnv(t, withEveryService(map[string]string{"GATEWAY_MAX_BODY_BYTES": "1000", "GATEWAY_AUTH_MAX_BODY_BYTES": "100",
+		"GATEWAY_RATE_LIMIT": "off", "GATEWAY_AUTH_RATE_LIMIT": "off"}, up.server.URL))
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)
 	clients := map[string]*http.Client{"keep-alive": srv.Client(),
@@ -161,12 +157,8 @@ func unsafeRoutes(tb testing.TB) []string {
 func TestCrossSiteCookieRequests(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t, "any")
-	env := map[string]string{"AUTH_URL": up.server.URL,
-		"GATEWAY_RATE_LIMIT": "off", "GATEWAY_AUTH_RATE_LIMIT": "off", "GATEWAY_USER_RATE_LIMIT": "off"}
-	for _, s := range serviceDefaults {
-		env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
-	}
-	e := newTestEnv(t, env)
+	e := newTestEnv(t, withEveryService(map[string]string{"AUTH_URL": up.server.URL,
+		"GATEWAY_RATE_LIMIT": "off", "GATEWAY_AUTH_RATE_LIMIT": "off", "GATEWAY_USER_RATE_LIMIT": "off"}, up.server.URL))
 	const form, jsonCT = "application/x-www-form-urlencoded", "application/json"
 	type row struct {
 		name                       string

@@ -40,12 +40,7 @@ func TestEventsPurgeProduct(t *testing.T) {
 	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
 	targets := []string{"/product/products?page=2", "/product/products", "/product/products/p1", "/product/products/p1?x=1",
 		"/product/products/sku/SKU-1", "/product/products/p10", "/product/products/p2", "/product/products/new"}
-	for _, target := range targets {
-		e.do(t, "GET", target, nil)
-		if rec := e.do(t, "GET", target, nil); cacheStatus(rec) != cacheHit {
-			t.Fatalf("GET %s twice: X-Cache-Status = %q, want HIT", target, cacheStatus(rec))
-		}
-	}
+	e.warm(t, targets...)
 	version.Store("v2")
 	ctx := t.Context()
 	for _, ev := range []shared.Event{
@@ -158,10 +153,7 @@ func TestEventsDuringFill(t *testing.T) {
 // purged product from its in-process layer afterwards.
 func TestEventsAcrossInstances(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, "product")
-	var version atomicString
-	version.Store("v1")
-	up.handle(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, version.Load()) })
+	up, version := newVersionedUpstream(t)
 	a := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
 	b := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
 	b.gw.cache.kv = a.gw.cache.kv // one Redis
@@ -217,11 +209,7 @@ func TestEventsHandleErrors(t *testing.T) {
 func TestHealthDetailedKafka(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t, "u")
-	env := map[string]string{}
-	for _, s := range serviceDefaults {
-		env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = up.server.URL
-	}
-	e := newTestEnv(t, env)
+	e := newTestEnv(t, withEveryService(nil, up.server.URL))
 	var kafkaErr error
 	e.gw.kafkaPing = func(context.Context) error { return kafkaErr }
 	if rec := e.do(t, "GET", "/health/detailed", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"kafka":{"status":"up"}`) {

@@ -66,10 +66,7 @@ func newTestEnv(tb testing.TB, env map[string]string) *testEnv {
 // newTestEnvKV is newTestEnv on the given store, so several gateway copies can share one Redis.
 func newTestEnvKV(tb testing.TB, env map[string]string, kv *memStore) *testEnv {
 	tb.Helper()
-	full := map[string]string{"LOG_LEVEL": "error"}
-	for _, s := range serviceDefaults {
-		full[strings.ToUpper(s.name)+"_SERVICE_URLS"] = "http://" + closedAddr
-	}
+	full := withEveryService(map[string]string{"LOG_LEVEL": "error"}, "http://"+closedAddr)
 	full["AUTH_URL"] = "http://" + closedAddr
 	for k, v := range env {
 		full[k] = v
@@ -82,6 +79,18 @@ func newTestEnvKV(tb testing.TB, env map[string]string, kv *memStore) *testEnv {
 	metrics := shared.NewMetrics("gateway")
 	gw := newGateway(logger, cfg, metrics, kv)
 	return &testEnv{handler: NewServer(logger, cfg, metrics, shared.NewReadiness(), gw), gw: gw, kv: kv}
+}
+
+// withEveryService points every service's *_SERVICE_URLS in env at url and returns env (a new map
+// when env is nil).
+func withEveryService(env map[string]string, url string) map[string]string {
+	if env == nil {
+		env = map[string]string{}
+	}
+	for _, s := range serviceDefaults {
+		env[strings.ToUpper(s.name)+"_SERVICE_URLS"] = url
+	}
+	return env
 }
 
 // closedAddr is a port on which nothing listens (port 1 is reserved, connections are refused).

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -71,11 +70,7 @@ func conformanceUpstream(w http.ResponseWriter, r *http.Request) {
 // when the answer is one that must end it; it serves several requests on one connection otherwise.
 func rawUpstream(tb testing.TB, canned map[string]string) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
+	ln := listenLocal(tb)
 	go func() {
 		for {
 			conn, err := ln.Accept()

@@ -147,11 +147,7 @@ func TestConnTransportDropsClosedAndUnfinished(t *testing.T) {
 // new connection.
 func TestConnTransportRetriesDeadConnection(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLocal(t)
 	var accepted atomic.Int64
 	go func() {
 		for {
@@ -269,11 +265,7 @@ func TestConnTransportDefaultPort(t *testing.T) {
 // filling memory.
 func TestConnTransportHeaderLimit(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLocal(t)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
@@ -293,4 +285,15 @@ func TestConnTransportHeaderLimit(t *testing.T) {
 	if _, _, err := get(t, tr, "GET", "http://"+ln.Addr().String()+"/", nil); !errors.Is(err, errHeaderTooLarge) {
 		t.Errorf("GET with a 2 MB header: err = %v, want errHeaderTooLarge", err)
 	}
+}
+
+// listenLocal listens on a free loopback port, closed when the test ends.
+func listenLocal(tb testing.TB) net.Listener {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	return ln
 }

@@ -24,6 +24,15 @@ func (c createReq) Valid(context.Context) map[string]string {
 	return nil
 }
 
+// newPost is a POST to target with body, and with Content-Type ct unless ct is empty.
+func newPost(target, body, ct string) *http.Request {
+	r := httptest.NewRequest("POST", target, strings.NewReader(body))
+	if ct != "" {
+		r.Header.Set("Content-Type", ct)
+	}
+	return r
+}
+
 func TestDecode(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -53,10 +62,7 @@ func TestDecode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
-			if tt.ct != "" {
-				r.Header.Set("Content-Type", tt.ct)
-			}
+			r := newPost("/", tt.body, tt.ct)
 			v, err := Decode[createReq](httptest.NewRecorder(), r)
 			if (err != nil) != (tt.status != 0) {
 				t.Fatalf("Decode(%q) err = %v, want status %d", tt.name, err, tt.status)
@@ -139,10 +145,7 @@ func TestDecodeForm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest("POST", "/?q=from-query", strings.NewReader(tt.body))
-			if tt.ct != "" {
-				r.Header.Set("Content-Type", tt.ct)
-			}
+			r := newPost("/?q=from-query", tt.body, tt.ct)
 			vals, err := DecodeForm(httptest.NewRecorder(), r, 64)
 			if tt.status == 0 {
 				if err != nil || vals.Get("a") != "1" && vals.Get("b") == "" || vals.Has("q") {
@@ -199,9 +202,7 @@ func FuzzDecodeForm(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		r := httptest.NewRequest("POST", "/", strings.NewReader(s))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		vals, err := DecodeForm(httptest.NewRecorder(), r, 64)
+		vals, err := DecodeForm(httptest.NewRecorder(), newPost("/", s, "application/x-www-form-urlencoded"), 64)
 		if err != nil {
 			if st := AsError(err).Status(); st != http.StatusBadRequest && st != http.StatusRequestEntityTooLarge {
 				t.Fatalf("DecodeForm(%q) = %v, want a 400 or 413", s, err)

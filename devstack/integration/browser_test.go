@@ -118,10 +118,7 @@ func TestBrowserShop(t *testing.T) {
 	shop.waitFor("live layer connected on the order page", `document.querySelector('#live-status[data-state="connected"]') !== null`, 10*time.Second)
 	shop.must("window.__sameDocument = true", nil)
 	api := newClient(t, platform.URL("gateway"))
-	var login struct {
-		AccessToken string `json:"access_token"`
-	}
-	api.must(200, "POST", "/auth/login", map[string]string{"email": adminEmail, "password": adminPass}, &login)
+	login := api.login(adminEmail, adminPass)
 	api.must(200, "PATCH", "/order/orders/"+orderID+"/status", map[string]string{"status": "shipped"}, nil,
 		"Authorization", "Bearer "+login.AccessToken)
 	shop.waitFor("order page turns Shipped without a reload", badge+`.textContent.trim() === 'Shipped' && window.__sameDocument === true`, 15*time.Second)

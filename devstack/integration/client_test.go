@@ -72,9 +72,43 @@ func (c *client) must(want int, method, path string, body any, out any, headers 
 	return resp
 }
 
-func (c *client) login(email, password string) {
+// loginAnswer is the part of POST /auth/login's answer the tests use.
+type loginAnswer struct {
+	AccessToken string `json:"access_token"`
+	User        struct {
+		ID string `json:"id"`
+	} `json:"user"`
+}
+
+// login signs the client in (its jar keeps the session cookie) and returns the answer.
+func (c *client) login(email, password string) loginAnswer {
 	c.tb.Helper()
-	c.must(200, "POST", "/auth/login", map[string]string{"email": email, "password": password}, nil)
+	var a loginAnswer
+	c.must(200, "POST", "/auth/login", map[string]string{"email": email, "password": password}, &a)
+	return a
+}
+
+// newCustomer registers email through the gateway and returns a client signed in as it.
+func newCustomer(tb testing.TB, email, password string) (*client, loginAnswer) {
+	tb.Helper()
+	c := newClient(tb, platform.URL("gateway"))
+	c.must(201, "POST", "/auth/register", map[string]string{"email": email, "password": password, "name": "Integration Customer"}, nil)
+	return c, c.login(email, password)
+}
+
+// newStockedProduct creates a product with units in stock through the gateway as admin, then waits
+// until inventory, fed by product.created, shows the stock to anyone (so the gateway's cache holds
+// that answer too).
+func newStockedProduct(tb testing.TB, admin *client, sku, name string, price float64, units int) {
+	tb.Helper()
+	admin.must(201, "POST", "/product/products", map[string]any{
+		"sku": sku, "name": name, "description": "made by the integration tests", "price": price,
+		"currency": "USD", "category": "home-kitchen", "stock": units}, nil)
+	anon := newClient(tb, platform.URL("gateway"))
+	var s stock
+	eventually(tb, 10*time.Second, "inventory creates the stock item of "+sku+" from product.created", func() bool {
+		return anon.do("GET", "/inventory/inventory/"+sku, nil, &s).StatusCode == 200 && s.OnHand == units
+	})
 }
 
 // eventually polls cond every 100 ms until it holds or within passes.

@@ -15,23 +15,14 @@ func TestNoOversellUnderConcurrentCheckout(t *testing.T) {
 	admin := newClient(t, platform.URL("gateway"))
 	admin.login(adminEmail, adminPass)
 	sku := fmt.Sprintf("RUSH-%d", time.Now().UnixNano()%1e9)
-	admin.must(201, "POST", "/product/products", map[string]any{
-		"sku": sku, "name": "Limited Edition Mug", "description": "only twenty made", "price": 9.99,
-		"currency": "USD", "category": "home-kitchen", "stock": stockUnits}, nil)
-	var s stock
-	eventually(t, 10*time.Second, "stock item created", func() bool {
-		return admin.do("GET", "/inventory/inventory/"+sku, nil, &s).StatusCode == 200 && s.OnHand == stockUnits
-	})
+	newStockedProduct(t, admin, sku, "Limited Edition Mug", 9.99, stockUnits)
 
 	// Four customers rush at once (one customer's burst would meet the gateway's per-user rate limit).
 	customers := make([]*client, 4)
 	for i := range customers {
-		customers[i] = newClient(t, platform.URL("gateway"))
-		email := fmt.Sprintf("rush-%d-%s@example.com", i, sku)
-		customers[i].must(201, "POST", "/auth/register", map[string]string{"email": email, "password": "Rush-Passw0rd!", "name": "Rusher"}, nil)
-		customers[i].login(email, "Rush-Passw0rd!")
+		customers[i], _ = newCustomer(t, fmt.Sprintf("rush-%d-%s@example.com", i, sku), "Rush-Passw0rd!")
 	}
-	body := map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 1}}, "shipping_address": address}
+	body := orderBody(sku, 1)
 	ids := make([]string, orders)
 	var wg sync.WaitGroup
 	for i := range orders {
@@ -76,6 +67,7 @@ func TestNoOversellUnderConcurrentCheckout(t *testing.T) {
 	if statuses["confirmed"] != stockUnits || statuses["rejected"] != orders-stockUnits {
 		t.Fatalf("statuses = %v, want %d confirmed and %d rejected", statuses, stockUnits, orders-stockUnits)
 	}
+	var s stock
 	admin.must(200, "GET", "/inventory/inventory/"+sku, nil, &s)
 	if s.OnHand != stockUnits || s.Reserved != stockUnits || s.Available != 0 {
 		t.Errorf("after the rush: %+v, want on_hand %d reserved %d available 0", s, stockUnits, stockUnits)

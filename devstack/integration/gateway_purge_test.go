@@ -13,10 +13,7 @@ import (
 // public, max-age=10 on it), answers the product as soon as product.created purges that 404.
 func TestGatewayPurgedByProductEvents(t *testing.T) {
 	gw := newClient(t, platform.URL("gateway"))
-	var login struct {
-		AccessToken string `json:"access_token"`
-	}
-	gw.must(200, "POST", "/auth/login", map[string]string{"email": adminEmail, "password": adminPass}, &login)
+	login := gw.login(adminEmail, adminPass)
 	direct := newClient(t, platform.URL("product"))
 	bearer := []string{"Authorization", "Bearer " + login.AccessToken}
 

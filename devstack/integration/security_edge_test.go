@@ -20,7 +20,7 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
-// The security edge group replays issue classes through the real gateway (and storefront): cookie
+// The security edge group replays classes of attack through the real gateway (and storefront): cookie
 // requests from foreign pages, suspended accounts, logout at two gateway copies, Secure cookies
 // behind TLS, X-Forwarded-For from untrusted peers, oversized bodies. Route tables are read from the
 // services' routes, so a new route is covered without editing this file.
@@ -77,22 +77,14 @@ func fromAddr(ip string) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-type loginAnswer struct {
-	AccessToken string `json:"access_token"`
-	User        struct {
-		ID string `json:"id"`
-	} `json:"user"`
-}
-
 // TestSecurityEdgeCrossSiteCookie: every state-changing route refuses a request authenticated by the
 // session cookie from a foreign page (403) and a cookie request that is not JSON (415, except OAuth
-// form endpoints); the same with a bearer token is not the guard's business. The audit's request
-// (form POST cancelling an order from evil.example) no longer cancels it.
+// form endpoints); the same with a bearer token is not the guard's business. A form POST from
+// evil.example that cancels an order, end to end, does not cancel it.
 func TestSecurityEdgeCrossSiteCookie(t *testing.T) {
 	gw := platform.URL("gateway")
 	c := newClient(t, gw)
-	var login loginAnswer
-	c.must(200, "POST", "/auth/login", map[string]string{"email": demoEmail, "password": demoPass}, &login)
+	login := c.login(demoEmail, demoPass)
 	cookie := "session_id=" + sessionCookieOf(t, c)
 	// The table sends the cookie itself: the logout row would otherwise make the jar drop it.
 	c.http.Jar = nil
@@ -132,19 +124,18 @@ func TestSecurityEdgeCrossSiteCookie(t *testing.T) {
 		}
 	}
 
-	// The audit's request, end to end (a fresh session: the table above logged the first one out).
+	// A cross-site form POST cancelling an order, end to end (a fresh session: the table above logged
+	// the first one out).
 	c = newClient(t, gw)
 	c.login(demoEmail, demoPass)
 	admin := newClient(t, gw)
 	admin.login(adminEmail, adminPass)
 	sku := fmt.Sprintf("EDGE-%d", time.Now().UnixNano()%1e9)
-	admin.must(201, "POST", "/product/products", map[string]any{"sku": sku, "name": "Edge Lamp", "description": "csrf test",
-		"price": 5, "currency": "USD", "category": "home-kitchen", "stock": 5}, nil)
+	newStockedProduct(t, admin, sku, "Edge Lamp", 5, 5)
 	var o order
 	key := fmt.Sprintf("edge-%d", time.Now().UnixNano())
 	eventually(t, 10*time.Second, "an order for the new product", func() bool {
-		return c.do("POST", "/order/orders", map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 1}},
-			"shipping_address": address}, &o, "Origin", own, "Idempotency-Key", key).StatusCode == 201
+		return c.do("POST", "/order/orders", orderBody(sku, 1), &o, "Origin", own, "Idempotency-Key", key).StatusCode == 201
 	})
 	code, _ := send(t, c, "POST", "/order/orders/"+o.ID+"/cancel", "x=1", "Origin", "http://evil.example", "Content-Type", "application/x-www-form-urlencoded")
 	var after order
@@ -253,10 +244,7 @@ func TestSecurityEdgeSuspension(t *testing.T) {
 	gw, gw2 := platform.URL("gateway"), secondGateway(t)
 	email := fmt.Sprintf("edge-%d@example.com", time.Now().UnixNano())
 	const pass = "edge-Passw0rd!"
-	c := newClient(t, gw)
-	c.must(201, "POST", "/auth/register", map[string]string{"email": email, "password": pass, "name": "Edge"}, nil)
-	var login loginAnswer
-	c.must(200, "POST", "/auth/login", map[string]string{"email": email, "password": pass}, &login)
+	c, login := newCustomer(t, email, pass)
 	rt := refreshTokenFor(t, c)
 	cookie := "session_id=" + sessionCookieOf(t, c)
 	bearer := "Bearer " + login.AccessToken
@@ -296,8 +284,7 @@ func TestSecurityEdgeSuspension(t *testing.T) {
 		}
 		t.Logf("suspension: %s refused %s after PATCH /user/users/{id}/status", tc.name, time.Since(start).Round(time.Millisecond))
 	}
-	resp := api.do("POST", "/order/orders", map[string]any{"items": []map[string]any{{"sku": "X", "quantity": 1}},
-		"shipping_address": address}, nil, "Authorization", bearer, "Idempotency-Key", "edge-suspended")
+	resp := api.do("POST", "/order/orders", orderBody("X", 1), nil, "Authorization", bearer, "Idempotency-Key", "edge-suspended")
 	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != 403 || !strings.Contains(string(body), "this account is suspended") {
 		t.Errorf("suspended account's token places an order: %d %s, want the gateway's 403", resp.StatusCode, body)
 	}

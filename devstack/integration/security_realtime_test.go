@@ -120,9 +120,5 @@ func dialRealtime(ctx context.Context, tb testing.TB, gw, token string) *websock
 // bearerOf logs in through the gateway and returns the access token.
 func bearerOf(tb testing.TB, email, password string) string {
 	tb.Helper()
-	var login struct {
-		AccessToken string `json:"access_token"`
-	}
-	newClient(tb, platform.URL("gateway")).must(200, "POST", "/auth/login", map[string]string{"email": email, "password": password}, &login)
-	return login.AccessToken
+	return newClient(tb, platform.URL("gateway")).login(email, password).AccessToken
 }

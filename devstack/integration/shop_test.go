@@ -99,6 +99,11 @@ type stock struct {
 
 var address = map[string]string{"name": "Demo", "street": "1 Main St", "city": "Springfield", "state": "IL", "zip_code": "62701", "country": "US"}
 
+// orderBody is the POST /order/orders body for quantity units of sku, shipped to address.
+func orderBody(sku string, quantity int) map[string]any {
+	return map[string]any{"items": []map[string]any{{"sku": sku, "quantity": quantity}}, "shipping_address": address}
+}
+
 // TestCheckoutSaga drives the whole saga through the gateway: the order is reserved by inventory over
 // Kafka, paid, and the stock leaves; a retried POST with the same Idempotency-Key is the same order;
 // an order larger than the stock is rejected and holds nothing.
@@ -106,18 +111,13 @@ func TestCheckoutSaga(t *testing.T) {
 	admin := newClient(t, platform.URL("gateway"))
 	admin.login(adminEmail, adminPass)
 	sku := fmt.Sprintf("IT-%d", time.Now().UnixNano()%1e9)
-	admin.must(201, "POST", "/product/products", map[string]any{
-		"sku": sku, "name": "Integration Lamp", "description": "made by the saga test", "price": 12.34,
-		"currency": "USD", "category": "home-kitchen", "stock": 5}, nil)
+	newStockedProduct(t, admin, sku, "Integration Lamp", 12.34, 5)
 	inv := newClient(t, platform.URL("gateway"))
 	var s stock
-	eventually(t, 10*time.Second, "inventory creates the stock item from product.created", func() bool {
-		return inv.do("GET", "/inventory/inventory/"+sku, nil, &s).StatusCode == 200 && s.OnHand == 5
-	})
 
 	c := newClient(t, platform.URL("gateway"))
 	c.login(demoEmail, demoPass)
-	body := map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 2}}, "shipping_address": address}
+	body := orderBody(sku, 2)
 	key := fmt.Sprintf("saga-%d", time.Now().UnixNano())
 	var o, again order
 	c.must(201, "POST", "/order/orders", body, &o, "Idempotency-Key", key)
@@ -148,7 +148,7 @@ func TestCheckoutSaga(t *testing.T) {
 	})
 
 	// More than what is left: rejected, and nothing stays reserved.
-	big := map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 4}}, "shipping_address": address}
+	big := orderBody(sku, 4)
 	var r order
 	c.must(201, "POST", "/order/orders", big, &r, "Idempotency-Key", key+"-big")
 	eventually(t, 10*time.Second, "order rejected after inventory.rejected", func() bool {
@@ -164,10 +164,7 @@ func TestCheckoutSaga(t *testing.T) {
 	}
 
 	// Another customer cannot see the order.
-	other := newClient(t, platform.URL("gateway"))
-	email := fmt.Sprintf("it-%d@example.com", time.Now().UnixNano())
-	other.must(201, "POST", "/auth/register", map[string]string{"email": email, "password": "Another-Passw0rd!", "name": "Other"}, nil)
-	other.login(email, "Another-Passw0rd!")
+	other, _ := newCustomer(t, fmt.Sprintf("it-%d@example.com", time.Now().UnixNano()), "Another-Passw0rd!")
 	if resp := other.do("GET", "/order/orders/"+o.ID, nil, nil); resp.StatusCode != 404 && resp.StatusCode != 403 {
 		t.Errorf("another customer GET /order/orders/%s: status = %d, want 404 or 403", o.ID, resp.StatusCode)
 	}
