@@ -140,9 +140,10 @@ func findPIDs(root string, ports []int) ([]int, error) {
 	return pids, nil
 }
 
-// writeCPU prints the platform's CPU time between two samples, in total and per process, and per
-// confirmed order.
-func writeCPU(w io.Writer, before, after []proc, confirmed int) {
+// writeCPU prints the platform's CPU time between two samples, in total and per process, per confirmed
+// order and, in total, per finished order (a rejection takes the same hops as a confirmation). A
+// process missing from either sample is left out.
+func writeCPU(w io.Writer, before, after []proc, confirmed, finished int) {
 	was := map[int]time.Duration{}
 	for _, p := range before {
 		was[p.PID] = p.CPU
@@ -158,8 +159,8 @@ func writeCPU(w io.Writer, before, after []proc, confirmed int) {
 		total += used
 		parts = append(parts, fmt.Sprintf("%s(%d) %s", p.Name, p.PID, perOrder(used, confirmed)))
 	}
-	fmt.Fprintf(w, "cpu      platform %s over %d confirmed orders = %s/order; %d processes, /proc utime+stime\n",
-		ms(total), confirmed, perOrderMS(total, confirmed), len(parts))
+	fmt.Fprintf(w, "cpu      platform %s over %d confirmed orders = %s/order (%s per finished order); %d processes, /proc utime+stime\n",
+		ms(total), confirmed, perOrderMS(total, confirmed), perOrderMS(total, finished), len(parts))
 	for _, p := range parts {
 		fmt.Fprintf(w, "%-8s %s\n", "", p)
 	}

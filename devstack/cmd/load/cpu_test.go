@@ -95,15 +95,15 @@ func TestWriteCPU(t *testing.T) {
 	before := []proc{{1, "order", time.Second}, {2, "gateway", 2 * time.Second}, {3, "gone", 0}}
 	after := []proc{{1, "order", 3 * time.Second}, {2, "gateway", 3 * time.Second}, {4, "new", time.Hour}}
 	var out bytes.Buffer
-	writeCPU(&out, before, after, 1000)
-	for _, want := range []string{"platform 3000.00ms over 1000 confirmed orders = 3.00ms/order; 2 processes",
+	writeCPU(&out, before, after, 1000, 1500)
+	for _, want := range []string{"platform 3000.00ms over 1000 confirmed orders = 3.00ms/order (2.00ms per finished order); 2 processes",
 		"order(1) 2000.00ms = 2.00ms/order", "gateway(2) 1000.00ms = 1.00ms/order"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
 	out.Reset()
-	writeCPU(&out, before, after, 0)
+	writeCPU(&out, before, after, 0, 0)
 	if !strings.Contains(out.String(), "= ?/order") {
 		t.Errorf("no orders should print ?/order:\n%s", out.String())
 	}

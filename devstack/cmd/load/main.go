@@ -175,11 +175,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sc.final(stdout, elapsed, series)
 	}
 	if sc.cpu && len(cpuBefore) > 0 {
-		confirmed := 0
+		confirmed, finished := 0, 0
 		for _, s := range series {
 			confirmed += s.Status["confirmed"]
+			finished += s.Status["confirmed"] + s.Status["rejected"]
 		}
-		writeCPU(stdout, cpuBefore, cpuAfter, confirmed)
+		writeCPU(stdout, cpuBefore, cpuAfter, confirmed, finished)
 	}
 	if sc.cleanup != nil {
 		sc.cleanup(ctx, stdout)
