@@ -46,11 +46,17 @@ type loader struct {
 }
 
 func newLoader(cfg config) *loader {
+	// Keep as many idle connections as requests may be in flight, so a busy moment does not end in
+	// closed connections and new dials (which would be measured): -c clients, or -max-inflight arrivals.
+	conns := cfg.concurrency
+	if cfg.rate > 0 {
+		conns = max(conns, cfg.maxInFlight)
+	}
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.concurrency * 2,
-		MaxIdleConnsPerHost: cfg.concurrency,
+		MaxIdleConns:        conns * 2,
+		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,
 		// Like curl: no Accept-Encoding, so answers are plain and the gateway's cache applies to them.
 		DisableCompression:    true,
