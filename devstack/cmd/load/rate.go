@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // lateAfter is how far behind its due time an arrival may start and still count as on time: the
@@ -34,7 +36,7 @@ func openLoop(ctx context.Context, rate float64, d time.Duration, maxInFlight in
 	for i := 0; ; i++ {
 		// Each due time from start, not from the previous one, so rounding never accumulates.
 		due := start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
-		if due.Sub(start) >= d || !sleepUntil(ctx, due) {
+		if due.Sub(start) >= d || !shared.SleepCtx(ctx, time.Until(due)) || ctx.Err() != nil {
 			break
 		}
 		a.Due++
@@ -55,20 +57,4 @@ func openLoop(ctx context.Context, rate float64, d time.Duration, maxInFlight in
 	}
 	wg.Wait()
 	return a
-}
-
-// sleepUntil waits for t; false if ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	wait := time.Until(t)
-	if wait <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
