@@ -15,12 +15,12 @@ import (
 	"time"
 )
 
-// checkout registers and logs in the customers, then each client places an order and polls it to its
-// final status, again and again.
+// checkout registers and logs in the customers and opens each one's realtime socket; then each client
+// (closed loop) or arrival (open loop) places an order and waits for its final event on the socket.
 func (l *loader) checkout() scenario {
 	final := map[string]bool{"confirmed": true, "rejected": true}
-	sc := scenario{series: []string{"create", "poll", "saga"}, ok: map[string]func(string) bool{"saga": func(s string) bool { return final[s] }},
-		setupDone: fmt.Sprintf("%d customers registered and logged in", l.cfg.customers)}
+	sc := scenario{series: []string{"create", "saga"}, ok: map[string]func(string) bool{"saga": func(s string) bool { return final[s] }},
+		setupDone: fmt.Sprintf("%d customers registered, logged in, realtime sockets open", l.cfg.customers), cpu: true}
 	sc.setup = func(ctx context.Context) error {
 		if err := l.refreshSKUs(ctx); err != nil {
 			return err
@@ -47,6 +47,18 @@ func (l *loader) checkout() scenario {
 			})
 		}
 		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		// One socket per customer, as one browser tab, open before the first order so no event is missed.
+		for i, token := range l.tokens {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				errs[i] = l.events.watch(ctx, l.cfg.gateway, token)
+			})
+		}
+		wg.Wait()
 		return errors.Join(errs...)
 	}
 	sc.step = func(ctx context.Context, client int, st map[string]*Stats) {
@@ -65,7 +77,7 @@ func (l *loader) checkout() scenario {
 		}
 		st["create"].Add(r.took, r.outcome, r.cache)
 		if r.outcome != "201" {
-			backoff(ctx, r.outcome)
+			l.backoff(ctx, r.outcome)
 			return
 		}
 		var o struct {
@@ -76,28 +88,12 @@ func (l *loader) checkout() scenario {
 			st["saga"].Add(time.Since(start), "bad-body", "")
 			return
 		}
-		for !final[o.Status] {
-			if time.Since(start) > l.cfg.sagaTimeout {
-				st["saga"].Add(time.Since(start), "timeout:"+o.Status, "")
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(l.cfg.poll):
-			}
-			r, ok := l.do(ctx, http.MethodGet, "/order/orders/"+url.PathEscape(o.ID), token, nil, nil, true)
-			if !ok {
-				return
-			}
-			st["poll"].Add(r.took, r.outcome, r.cache)
-			if r.outcome == "200" {
-				_ = json.Unmarshal(r.body, &o)
-			} else {
-				backoff(ctx, r.outcome)
-			}
+		status, took, ok := l.events.await(ctx, o.ID, start, l.cfg.sagaTimeout)
+		if !ok {
+			return
 		}
-		st["saga"].Add(time.Since(start), o.Status, "")
+		st["saga"].Add(took, status, "")
+		o.Status = status
 		if o.Status == "confirmed" && l.cfg.cancel {
 			l.mu.Lock()
 			l.confirmed = append(l.confirmed, [2]string{token, o.ID})
@@ -105,6 +101,10 @@ func (l *loader) checkout() scenario {
 		}
 	}
 	sc.cleanup = func(ctx context.Context, w io.Writer) {
+		l.events.close()
+		if lost := l.events.lost.Load(); lost > 0 {
+			fmt.Fprintf(w, "note: %d realtime sockets ended during the run; their customers' orders timed out\n", lost)
+		}
 		if len(l.confirmed) == 0 {
 			return
 		}
@@ -134,17 +134,20 @@ func (l *loader) checkout() scenario {
 		for _, s := range series {
 			if s.Name == "saga" {
 				done := s.Status["confirmed"] + s.Status["rejected"]
-				fmt.Fprintf(w, "orders   %d finished (%d confirmed, %d rejected), %.1f orders/s; saga = POST sent → final status seen (poll every %s)\n",
-					done, s.Status["confirmed"], s.Status["rejected"], float64(done)/elapsed.Seconds(), l.cfg.poll)
+				fmt.Fprintf(w, "orders   %d finished (%d confirmed, %d rejected), %.1f orders/s; saga = POST sent → order.confirmed/rejected read on the customer's realtime socket\n",
+					done, s.Status["confirmed"], s.Status["rejected"], float64(done)/elapsed.Seconds())
 			}
 		}
 	}
 	return sc
 }
 
-// backoff pauses a client briefly after an error answer, so a failing platform is not hammered by a
-// tight loop of instant errors.
-func backoff(ctx context.Context, outcome string) {
+// backoff pauses a closed-loop client briefly after an error answer, so a failing platform is not
+// hammered by a tight loop of instant errors. Open-loop arrivals keep their schedule: no pause.
+func (l *loader) backoff(ctx context.Context, outcome string) {
+	if l.cfg.rate > 0 {
+		return
+	}
 	d := 50 * time.Millisecond
 	if outcome == "429" || outcome == "503" {
 		d = 200 * time.Millisecond

@@ -27,6 +27,7 @@ type scenario struct {
 	step      func(ctx context.Context, client int, st map[string]*Stats)
 	final     func(w io.Writer, elapsed time.Duration, series []*Stats)
 	cleanup   func(ctx context.Context, w io.Writer)
+	cpu       bool // report the platform's CPU time per confirmed order (the "saga" series)
 }
 
 type loader struct {
@@ -38,45 +39,70 @@ type loader struct {
 	products []string                 // product IDs (product)
 	tokens   []string                 // access tokens of the customers (checkout)
 	skus     atomic.Pointer[[]string] // in-stock SKUs, refreshed during checkout
+	events   *orderEvents             // the customers' realtime sockets (checkout)
 
 	mu        sync.Mutex
 	confirmed [][2]string // token, order ID of every confirmed order (checkout), cancelled afterwards
 }
 
 func newLoader(cfg config) *loader {
+	// Keep as many idle connections as requests may be in flight, so a busy moment does not end in
+	// closed connections and new dials (which would be measured): -c clients, or -max-inflight arrivals.
+	conns := cfg.concurrency
+	if cfg.rate > 0 {
+		conns = max(conns, cfg.maxInFlight)
+	}
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.concurrency * 2,
-		MaxIdleConnsPerHost: cfg.concurrency,
+		MaxIdleConns:        conns * 2,
+		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,
 		// Like curl: no Accept-Encoding, so answers are plain and the gateway's cache applies to them.
 		DisableCompression:    true,
 		ResponseHeaderTimeout: cfg.timeout,
 	}
-	return &loader{cfg: cfg, client: &http.Client{Transport: tr, Timeout: cfg.timeout}, salt: rand.IntN(1_000_000)}
+	return &loader{cfg: cfg, client: &http.Client{Transport: tr, Timeout: cfg.timeout}, salt: rand.IntN(1_000_000), events: newOrderEvents()}
 }
 
-// drive runs the clients until the duration is over (requests already sent are finished) or ctx ends,
-// and returns the elapsed time and the merged series.
-func (l *loader) drive(ctx context.Context, sc scenario) (time.Duration, []*Stats) {
-	per := make([]map[string]*Stats, l.cfg.concurrency)
+// drive runs the load until the duration is over (requests already sent are finished) or ctx ends,
+// and returns the elapsed time, the merged series and, in open-loop mode (-rate), what the scheduler
+// did (nil in closed-loop mode).
+func (l *loader) drive(ctx context.Context, sc scenario) (time.Duration, []*Stats, *arrivals) {
 	start := time.Now()
-	deadline := start.Add(l.cfg.duration)
-	var wg sync.WaitGroup
-	for i := range l.cfg.concurrency {
-		st := map[string]*Stats{}
-		for _, name := range sc.series {
-			st[name] = NewStats(name)
-		}
-		per[i] = st
-		wg.Go(func() {
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				sc.step(ctx, i, st)
+	var per []map[string]*Stats
+	var sched *arrivals
+	if l.cfg.rate > 0 {
+		// Arrival i is step(i): the checkout's customer i mod -customers. Each arrival records into a
+		// series of its own, merged under a lock when it is done (a few hundred a second).
+		all := newSeries(sc.series)
+		var mu sync.Mutex
+		a := openLoop(ctx, l.cfg.rate, l.cfg.duration, l.cfg.maxInFlight, func(ctx context.Context, i int) {
+			st := newSeries(sc.series)
+			sc.step(ctx, i, st)
+			mu.Lock()
+			defer mu.Unlock()
+			for name, s := range st {
+				all[name].Merge(s)
 			}
 		})
+		per, sched = []map[string]*Stats{all}, &a
+	} else {
+		// Closed loop: each client sends its next step when the previous one is done.
+		deadline := start.Add(l.cfg.duration)
+		per = make([]map[string]*Stats, l.cfg.concurrency)
+		var wg sync.WaitGroup
+		for i := range l.cfg.concurrency {
+			st := newSeries(sc.series)
+			per[i] = st
+			wg.Go(func() {
+				for ctx.Err() == nil && time.Now().Before(deadline) {
+					sc.step(ctx, i, st)
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	elapsed := time.Since(start)
 	var out []*Stats
 	for _, name := range sc.series {
@@ -87,7 +113,16 @@ func (l *loader) drive(ctx context.Context, sc scenario) (time.Duration, []*Stat
 		all.OK = sc.ok[name]
 		out = append(out, all)
 	}
-	return elapsed, out
+	return elapsed, out, sched
+}
+
+// newSeries returns an empty Stats for each name.
+func newSeries(names []string) map[string]*Stats {
+	st := make(map[string]*Stats, len(names))
+	for _, name := range names {
+		st[name] = NewStats(name)
+	}
+	return st
 }
 
 // result is one HTTP attempt.

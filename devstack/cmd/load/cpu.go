@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goshop/platform/devstack/stack"
+)
+
+// clockTick is the unit of utime and stime in /proc/<pid>/stat: USER_HZ, 100 on every Linux
+// architecture Go runs on (sysconf(_SC_CLK_TCK) would need cgo).
+const clockTick = 10 * time.Millisecond
+
+// proc is one process of the platform.
+type proc struct {
+	PID  int
+	Name string // /proc/<pid>/comm
+	CPU  time.Duration
+}
+
+// parseStat returns utime+stime from the text of /proc/<pid>/stat. The command name (field 2) is in
+// parentheses and may hold spaces and parentheses itself, so the fields are counted after the last ')'.
+func parseStat(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("stat: no ')' after the command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("stat: %d fields after the command name, want ≥ 13", len(f))
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("stat: utime/stime: %w", err)
+	}
+	return time.Duration(utime+stime) * clockTick, nil
+}
+
+// sampleCPU reads the CPU time used so far by each process; a process that is gone is left out.
+func sampleCPU(root string, pids []int) []proc {
+	var out []proc
+	for _, pid := range pids {
+		dir := filepath.Join(root, strconv.Itoa(pid))
+		b, err := os.ReadFile(filepath.Join(dir, "stat"))
+		if err != nil {
+			continue
+		}
+		cpu, err := parseStat(b)
+		if err != nil {
+			continue
+		}
+		name, _ := os.ReadFile(filepath.Join(dir, "comm"))
+		out = append(out, proc{PID: pid, Name: strings.TrimSpace(string(name)), CPU: cpu})
+	}
+	return out
+}
+
+// platformPorts are the ports the platform listens on with the gateway at gatewayPort: the eight
+// programs and the launcher's Kafka, Redis and Mongo (kfake, miniredis and FerretDB run inside the
+// launcher, so its process is "the broker").
+func platformPorts(gatewayPort int) []int {
+	offset := gatewayPort - 3008
+	ports := []int{stack.KafkaPort + offset, stack.RedisPort + offset, stack.MongoPort + offset}
+	for _, p := range stack.Programs {
+		ports = append(ports, p.Port+offset)
+	}
+	return ports
+}
+
+// listeningInodes parses /proc/net/tcp or tcp6 and returns the socket inode of every listening
+// socket on one of ports.
+func listeningInodes(r io.Reader, ports []int) map[string]bool {
+	inodes := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	sc.Scan() // header
+	for sc.Scan() {
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+		f := strings.Fields(sc.Text())
+		if len(f) < 10 || f[3] != "0A" { // 0A: TCP_LISTEN
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		port, err := strconv.ParseUint(hexPort, 16, 16)
+		if ok && err == nil && slices.Contains(ports, int(port)) && f[9] != "0" {
+			inodes[f[9]] = true
+		}
+	}
+	return inodes
+}
+
+// findPIDs returns, sorted, the processes under root (normally /proc) that hold a socket listening on
+// one of ports. Only processes whose fd directory this user may read are seen, which covers a
+// platform the same user started.
+func findPIDs(root string, ports []int) ([]int, error) {
+	inodes := map[string]bool{}
+	for _, name := range []string{"net/tcp", "net/tcp6"} {
+		f, err := os.Open(filepath.Join(root, name))
+		if err != nil {
+			continue
+		}
+		for ino := range listeningInodes(f, ports) {
+			inodes[ino] = true
+		}
+		f.Close()
+	}
+	if len(inodes) == 0 {
+		return nil, fmt.Errorf("no process listens on %v", ports)
+	}
+	dirs, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		fds, _ := os.ReadDir(filepath.Join(root, d.Name(), "fd"))
+		for _, fd := range fds {
+			link, err := os.Readlink(filepath.Join(root, d.Name(), "fd", fd.Name()))
+			if ino, ok := strings.CutPrefix(link, "socket:["); err == nil && ok && inodes[strings.TrimSuffix(ino, "]")] {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	slices.Sort(pids)
+	return pids, nil
+}
+
+// writeCPU prints the platform's CPU time between two samples, in total and per process, per confirmed
+// order and, in total, per finished order (a rejection takes the same hops as a confirmation). A
+// process missing from either sample is left out.
+func writeCPU(w io.Writer, before, after []proc, confirmed, finished int) {
+	was := map[int]time.Duration{}
+	for _, p := range before {
+		was[p.PID] = p.CPU
+	}
+	var total time.Duration
+	var parts []string
+	for _, p := range after {
+		cpu0, ok := was[p.PID]
+		if !ok {
+			continue
+		}
+		used := p.CPU - cpu0
+		total += used
+		parts = append(parts, fmt.Sprintf("%s(%d) %s", p.Name, p.PID, perOrder(used, confirmed)))
+	}
+	fmt.Fprintf(w, "cpu      platform %s over %d confirmed orders = %s/order (%s per finished order); %d processes, /proc utime+stime\n",
+		ms(total), confirmed, perOrderMS(total, confirmed), perOrderMS(total, finished), len(parts))
+	for _, p := range parts {
+		fmt.Fprintf(w, "%-8s %s\n", "", p)
+	}
+}
+
+func perOrder(d time.Duration, n int) string { return ms(d) + " = " + perOrderMS(d, n) + "/order" }
+
+func perOrderMS(d time.Duration, n int) string {
+	if n == 0 {
+		return "?"
+	}
+	return ms(d / time.Duration(n))
+}

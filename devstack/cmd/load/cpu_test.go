@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseStat(t *testing.T) {
+	b, err := os.ReadFile("testdata/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// utime 314 + stime 27 ticks; the command name "order (v2) x" holds spaces and parentheses.
+	if got, err := parseStat(b); err != nil || got != 3410*time.Millisecond {
+		t.Errorf("parseStat = %v, %v; want 3.41s", got, err)
+	}
+	for _, bad := range []string{"", "12 (x", "12 (x) S 1 2", "12 (x) S 1 2 3 4 5 6 7 8 9 10 u s 13"} {
+		if _, err := parseStat([]byte(bad)); err == nil {
+			t.Errorf("parseStat(%q) accepted", bad)
+		}
+	}
+}
+
+// fakeProc builds a /proc with the tcp fixture, the platform process 12345 (listening socket 111),
+// process 77 holding the established socket 333 on the same port, and process 80 listening on port 80.
+func fakeProc(t *testing.T) string {
+	root := t.TempDir()
+	mk := func(path, content string) {
+		t.Helper()
+		p := filepath.Join(root, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(pid, fd, target string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(root, pid, "fd"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(root, pid, "fd", fd)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tcp, err := os.ReadFile("testdata/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stat, err := os.ReadFile("testdata/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk("net/tcp", string(tcp))
+	mk("12345/stat", string(stat))
+	mk("12345/comm", "order\n")
+	link("12345", "0", "/dev/null")
+	link("12345", "7", "socket:[111]")
+	link("77", "3", "socket:[333]")
+	link("80", "3", "socket:[444]")
+	return root
+}
+
+func TestFindPIDsByListeningPort(t *testing.T) {
+	root := fakeProc(t)
+	pids, err := findPIDs(root, []int{15320, 9999})
+	if err != nil || !slices.Equal(pids, []int{12345}) {
+		t.Errorf("findPIDs = %v, %v; want [12345] (listening on 15320; 77 only has a connection to it)", pids, err)
+	}
+	if _, err := findPIDs(root, []int{9999}); err == nil {
+		t.Error("no listener on 9999, yet no error")
+	}
+	got := sampleCPU(root, []int{12345, 4242})
+	if len(got) != 1 || got[0] != (proc{PID: 12345, Name: "order", CPU: 3410 * time.Millisecond}) {
+		t.Errorf("sampleCPU = %+v; want order 3.41s, the vanished 4242 left out", got)
+	}
+}
+
+func TestPlatformPortsFollowTheGateway(t *testing.T) {
+	ports := platformPorts(3008 + 12400)
+	for _, want := range []int{15408, 16400, 21492, 18779, 39417} { // gateway, auth, kafka, redis, mongo
+		if !slices.Contains(ports, want) {
+			t.Errorf("platformPorts lacks %d: %v", want, ports)
+		}
+	}
+}
+
+func TestWriteCPU(t *testing.T) {
+	before := []proc{{1, "order", time.Second}, {2, "gateway", 2 * time.Second}, {3, "gone", 0}}
+	after := []proc{{1, "order", 3 * time.Second}, {2, "gateway", 3 * time.Second}, {4, "new", time.Hour}}
+	var out bytes.Buffer
+	writeCPU(&out, before, after, 1000, 1500)
+	for _, want := range []string{"platform 3000.00ms over 1000 confirmed orders = 3.00ms/order (2.00ms per finished order); 2 processes",
+		"order(1) 2000.00ms = 2.00ms/order", "gateway(2) 1000.00ms = 1.00ms/order"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	writeCPU(&out, before, after, 0, 0)
+	if !strings.Contains(out.String(), "= ?/order") {
+		t.Errorf("no orders should print ?/order:\n%s", out.String())
+	}
+}
