@@ -39,7 +39,10 @@ type createOrderRequest struct {
 }
 
 // Valid checks the request's shape; prices and address IDs are checked against their services later.
-func (r createOrderRequest) Valid(context.Context) map[string]string {
+func (r createOrderRequest) Valid(context.Context) map[string]string { return r.problems(true) }
+
+// problems returns the request's field messages; an order needs an address, a quote does not.
+func (r createOrderRequest) problems(needAddress bool) map[string]string {
 	f := map[string]string{}
 	switch {
 	case len(r.Items) == 0:
@@ -68,7 +71,9 @@ func (r createOrderRequest) Valid(context.Context) map[string]string {
 	case r.ShippingAddress != nil && r.AddressID != "":
 		f["address_id"] = "give either shipping_address or address_id, not both"
 	case r.ShippingAddress == nil && r.AddressID == "":
-		f["shipping_address"] = "shipping_address or address_id is required"
+		if needAddress {
+			f["shipping_address"] = "shipping_address or address_id is required"
+		}
 	case r.ShippingAddress != nil:
 		for k, v := range r.ShippingAddress.problems() {
 			f["shipping_address."+k] = v
@@ -127,11 +132,13 @@ func validKey(k string) bool {
 	return true
 }
 
-// pricing is what handleOrderCreate needs beyond the store: prices, saved addresses, the tax rate.
+// pricing is what handleOrderCreate and handleOrderQuote need beyond the store: prices, saved
+// addresses, the tax rate and the shipping rule.
 type pricing struct {
 	catalog   catalog
 	addresses addressBook
 	taxBPS    int64
+	shipping  shippingRule
 }
 
 // handleOrderCreate serves POST /orders. The Idempotency-Key header is required: the first request
@@ -220,7 +227,7 @@ func (p pricing) build(r *http.Request, userID string, req createOrderRequest) (
 			addr = a
 			return err
 		})
-	} else {
+	} else if req.ShippingAddress != nil { // a quote may leave the address out
 		addr = *req.ShippingAddress
 	}
 	if err := g.Wait(); errors.Is(err, shared.ErrNotFound) {
@@ -259,7 +266,8 @@ func (p pricing) build(r *http.Request, userID string, req createOrderRequest) (
 		return Order{}, shared.Invalid(map[string]string{"items": "order total is too large"})
 	}
 	o.TaxCents = taxCents(o.SubtotalCents, p.taxBPS)
-	o.TotalCents = o.SubtotalCents + o.TaxCents
+	o.ShippingCents = p.shipping.cents(o.SubtotalCents)
+	o.TotalCents = o.SubtotalCents + o.TaxCents + o.ShippingCents
 	return o, nil
 }
 

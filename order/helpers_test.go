@@ -117,12 +117,12 @@ func newHarness(tb testing.TB) *harness {
 	logger := slog.New(slog.DiscardHandler)
 	h.relay = newRelay(logger, h.store, h.pub, h.metrics, 1)
 	h.co = newCheckout(logger, h.store, h.pay, h.metrics, nil)
-	cfg := Config{TaxRateBPS: 800}
+	cfg := Config{TaxRateBPS: 800, Shipping: shippingRule{FlatCents: 499, FreeOverCents: 5000}}
 	catalog := newHTTPCatalog(h.products.srv.URL)
 	catalog.up.retryBackoff = 1 // keep retry tests fast
 	h.handler = NewServer(logger, cfg, deps{
 		checkout:  h.co,
-		pricing:   pricing{catalog: catalog, addresses: newHTTPAddressBook(h.users.srv.URL), taxBPS: 800},
+		pricing:   pricing{catalog: catalog, addresses: newHTTPAddressBook(h.users.srv.URL), taxBPS: cfg.TaxRateBPS, shipping: cfg.Shipping},
 		verifier:  iss.Verifier(),
 		metrics:   h.metrics,
 		readiness: shared.NewReadiness(),

@@ -30,6 +30,7 @@ type orderView struct {
 	Items                []lineView   `json:"items"`
 	Subtotal             shared.Cents `json:"subtotal"`
 	Tax                  shared.Cents `json:"tax"`
+	Shipping             shared.Cents `json:"shipping"`
 	Total                shared.Cents `json:"total"`
 	Currency             string       `json:"currency"`
 	ShippingAddress      Address      `json:"shipping_address"`
@@ -42,7 +43,7 @@ type orderView struct {
 
 func newOrderView(o Order) orderView {
 	v := orderView{ID: o.ID, UserID: o.UserID, Status: o.Status, Items: make([]lineView, 0, len(o.Items)),
-		Subtotal: shared.Cents(o.SubtotalCents), Tax: shared.Cents(o.TaxCents), Total: shared.Cents(o.TotalCents), Currency: o.Currency,
+		Subtotal: shared.Cents(o.SubtotalCents), Tax: shared.Cents(o.TaxCents), Shipping: shared.Cents(o.ShippingCents), Total: shared.Cents(o.TotalCents), Currency: o.Currency,
 		ShippingAddress: o.Address, StatusReason: o.StatusReason, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	for _, l := range o.Items {
 		v.Items = append(v.Items, lineView{SKU: l.SKU, Name: l.Name, UnitPrice: shared.Cents(l.UnitPriceCents), Quantity: l.Quantity, LineTotal: shared.Cents(l.UnitPriceCents * l.Quantity)})
