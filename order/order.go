@@ -258,19 +258,3 @@ const maxCents = 10_000_000_000_000
 func taxCents(subtotal, bps int64) int64 {
 	return (subtotal*bps + 5000) / 10000
 }
-
-// shippingRule is the shipping charge of an order: FlatCents, or nothing once the subtotal reaches
-// FreeOverCents (0 turns free shipping off). Quote and creation both price through pricing.build,
-// so a quote's shipping is always the order's.
-type shippingRule struct {
-	FlatCents     int64
-	FreeOverCents int64
-}
-
-// cents is the shipping charge for subtotal.
-func (s shippingRule) cents(subtotal int64) int64 {
-	if s.FreeOverCents > 0 && subtotal >= s.FreeOverCents {
-		return 0
-	}
-	return s.FlatCents
-}
