@@ -90,21 +90,7 @@ func TestOrderCreateErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, resp, _ := h.do("POST", "/orders", tt.auth, tt.body, "Idempotency-Key", tt.key)
-			if code != tt.want {
-				t.Fatalf("POST /orders: status = %d, want %d: %s", code, tt.want, resp)
-			}
-			var e struct {
-				Error struct {
-					Code   string            `json:"code"`
-					Fields map[string]string `json:"fields"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal([]byte(resp), &e); err != nil || e.Error.Code == "" {
-				t.Fatalf("POST /orders: body %q is not the error shape", resp)
-			}
-			if tt.wantField != "" && e.Error.Fields[tt.wantField] == "" {
-				t.Errorf("POST /orders: fields = %v, want one for %s", e.Error.Fields, tt.wantField)
-			}
+			checkRefusal(t, "POST /orders", code, tt.want, resp, tt.wantField)
 		})
 	}
 	if n, _, _ := h.store.List(context.Background(), listQuery{Page: 1, Limit: 100}); len(n) != 0 {

@@ -120,17 +120,6 @@ func (r quoteRequest) Valid(context.Context) map[string]string {
 	return createOrderRequest(r).problems(false)
 }
 
-// quoteView is the answer of POST /orders/quote: the lines and amounts the same request to
-// POST /orders would create the order with, to the cent.
-type quoteView struct {
-	Items    []lineView   `json:"items"`
-	Subtotal shared.Cents `json:"subtotal"`
-	Tax      shared.Cents `json:"tax"`
-	Shipping shared.Cents `json:"shipping"`
-	Total    shared.Cents `json:"total"`
-	Currency string       `json:"currency"`
-}
-
 // handleOrderQuote serves POST /orders/quote: it prices the lines through pricing.build, the code
 // that prices POST /orders, and changes nothing (no order, no event, no reservation, no idempotency
 // record). The answer depends on live prices, so it is never cached.
@@ -147,9 +136,7 @@ func handleOrderQuote(logger *slog.Logger, p pricing) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		v := newOrderView(o)
 		w.Header().Set("Cache-Control", "private, no-store")
-		shared.Encode(w, http.StatusOK, quoteView{Items: v.Items, Subtotal: v.Subtotal, Tax: v.Tax,
-			Shipping: v.Shipping, Total: v.Total, Currency: v.Currency})
+		shared.Encode(w, http.StatusOK, newOrderView(o).priceView)
 	})
 }

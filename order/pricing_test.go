@@ -53,7 +53,7 @@ func TestQuoteEqualsOrder(t *testing.T) {
 		if cc := hdr.Get("Cache-Control"); cc != "private, no-store" {
 			t.Errorf("quote Cache-Control = %q, want private, no-store", cc)
 		}
-		var q quoteView
+		var q priceView
 		if err := json.Unmarshal([]byte(quote), &q); err != nil {
 			t.Fatal(err)
 		}
@@ -124,21 +124,7 @@ func TestQuoteRefusals(t *testing.T) {
 				header = append(header, "Content-Type", tt.contentType)
 			}
 			code, resp, _ := h.do("POST", "/orders/quote", tt.auth, tt.body, header...)
-			if code != tt.want {
-				t.Fatalf("POST /orders/quote: status = %d, want %d: %.300s", code, tt.want, resp)
-			}
-			var e struct {
-				Error struct {
-					Code   string            `json:"code"`
-					Fields map[string]string `json:"fields"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal([]byte(resp), &e); err != nil || e.Error.Code == "" {
-				t.Fatalf("POST /orders/quote: body %.300q is not the error shape", resp)
-			}
-			if tt.wantField != "" && e.Error.Fields[tt.wantField] == "" {
-				t.Errorf("POST /orders/quote: fields = %v, want one for %s", e.Error.Fields, tt.wantField)
-			}
+			checkRefusal(t, "POST /orders/quote", code, tt.want, resp, tt.wantField)
 		})
 	}
 }

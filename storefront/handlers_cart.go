@@ -180,13 +180,7 @@ func handleCartAdd(s *site) http.Handler {
 		} else {
 			err = s.store.AddToCart(r.Context(), sid, sku, qty)
 		}
-		if err != nil {
-			s.renderError(w, r, cartError(err))
-			return
-		}
-		s.setSessionCookie(w, sid) // the cookie lives as long as the session it names
-		s.flash(w, flash)
-		redirect(w, r, "/cart")
+		s.cartChanged(w, r, sid, err, flash)
 	})
 }
 
@@ -228,7 +222,13 @@ func handleCartRemove(s *site) http.Handler {
 // setLine stores sku's quantity (0 removes it), then shows the cart with the flash.
 func (s *site) setLine(w http.ResponseWriter, r *http.Request, sku string, qty int, flash string) {
 	sid := s.ensureSession(w, r)
-	if err := s.store.SetCartLine(r.Context(), sid, sku, qty); err != nil {
+	s.cartChanged(w, r, sid, s.store.SetCartLine(r.Context(), sid, sku, qty), flash)
+}
+
+// cartChanged answers a cart change in session sid: the error page when err is not nil, else the
+// cart with the flash. The cookie is re-sent, so it lives as long as the session it names.
+func (s *site) cartChanged(w http.ResponseWriter, r *http.Request, sid string, err error, flash string) {
+	if err != nil {
 		s.renderError(w, r, cartError(err))
 		return
 	}
