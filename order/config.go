@@ -9,7 +9,8 @@ import (
 )
 
 // Config is the order service's configuration, read once at start by loadConfig. Env names follow
-// docs/config.md; TAX_RATE_BPS, OUTBOX_POLL and ORDER_RECONCILE_AFTER are this service's own (docs/order.md).
+// docs/config.md; TAX_RATE_BPS, SHIPPING_FLAT_CENTS,
+// FREE_SHIPPING_OVER_CENTS, OUTBOX_POLL and ORDER_RECONCILE_AFTER are this service's own (docs/order.md).
 type Config struct {
 	shared.BackendConfig        // HTTP_ADDR 127.0.0.1:5003, MONGO_DB "order"
 	ProductURL           string // PRODUCT_URL, default http://127.0.0.1:3002
@@ -17,6 +18,9 @@ type Config struct {
 	// TaxRateBPS is the sales tax in basis points of the subtotal (TAX_RATE_BPS, default 800 = 8.00%,
 	// 0..10000). Tax is rounded half up to the cent.
 	TaxRateBPS int64
+	// Shipping is the flat shipping charge and the subtotal from which shipping is free
+	// (SHIPPING_FLAT_CENTS, default 499; FREE_SHIPPING_OVER_CENTS, default 5000; both 0..shared.MaxCents).
+	Shipping shippingRule
 	// OutboxPoll is how often the relay looks for unsent events when nothing woke it
 	// (OUTBOX_POLL, default 1s).
 	OutboxPoll time.Duration
@@ -33,10 +37,12 @@ func loadConfig(getenv func(string) string) (Config, error) { return readConfig(
 // readConfig is loadConfig on an Env, so that the docs test can see what was read.
 func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
-		BackendConfig:  env.Backend("order", "127.0.0.1:5003"),
-		ProductURL:     env.BaseURL("PRODUCT_URL", "http://127.0.0.1:3002"),
-		UserURL:        env.BaseURL("USER_URL", "http://127.0.0.1:3001"),
-		TaxRateBPS:     env.Int64("TAX_RATE_BPS", 800, 0, 10000),
+		BackendConfig: env.Backend("order", "127.0.0.1:5003"),
+		ProductURL:    env.BaseURL("PRODUCT_URL", "http://127.0.0.1:3002"),
+		UserURL:       env.BaseURL("USER_URL", "http://127.0.0.1:3001"),
+		TaxRateBPS:    env.Int64("TAX_RATE_BPS", 800, 0, 10000),
+		Shipping: shippingRule{FlatCents: env.Int64("SHIPPING_FLAT_CENTS", 499, 0, int64(shared.MaxCents)),
+			FreeOverCents: env.Int64("FREE_SHIPPING_OVER_CENTS", 5000, 0, int64(shared.MaxCents))},
 		OutboxPoll:     env.Duration("OUTBOX_POLL", time.Second, time.Nanosecond, math.MaxInt64),
 		ReconcileAfter: env.Duration("ORDER_RECONCILE_AFTER", 30*time.Second, 0, math.MaxInt64),
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/goshop/platform/shared"
-	"golang.org/x/sync/errgroup"
 )
 
 // Limits of an order request.
@@ -39,7 +38,10 @@ type createOrderRequest struct {
 }
 
 // Valid checks the request's shape; prices and address IDs are checked against their services later.
-func (r createOrderRequest) Valid(context.Context) map[string]string {
+func (r createOrderRequest) Valid(context.Context) map[string]string { return r.problems(true) }
+
+// problems returns the request's field messages; an order needs an address, a quote does not.
+func (r createOrderRequest) problems(needAddress bool) map[string]string {
 	f := map[string]string{}
 	switch {
 	case len(r.Items) == 0:
@@ -68,7 +70,9 @@ func (r createOrderRequest) Valid(context.Context) map[string]string {
 	case r.ShippingAddress != nil && r.AddressID != "":
 		f["address_id"] = "give either shipping_address or address_id, not both"
 	case r.ShippingAddress == nil && r.AddressID == "":
-		f["shipping_address"] = "shipping_address or address_id is required"
+		if needAddress {
+			f["shipping_address"] = "shipping_address or address_id is required"
+		}
 	case r.ShippingAddress != nil:
 		for k, v := range r.ShippingAddress.problems() {
 			f["shipping_address."+k] = v
@@ -125,13 +129,6 @@ func validKey(k string) bool {
 		}
 	}
 	return true
-}
-
-// pricing is what handleOrderCreate needs beyond the store: prices, saved addresses, the tax rate.
-type pricing struct {
-	catalog   catalog
-	addresses addressBook
-	taxBPS    int64
 }
 
 // handleOrderCreate serves POST /orders. The Idempotency-Key header is required: the first request
@@ -191,76 +188,6 @@ func replay(w http.ResponseWriter, r *http.Request, logger *slog.Logger, o Order
 	w.Header().Set("Idempotent-Replayed", "true")
 	w.Header().Set("Location", "/orders/"+o.ID)
 	shared.Encode(w, http.StatusOK, newOrderView(o))
-}
-
-// build prices req with the product service and resolves its address: the order in pending state,
-// without ID and events.
-func (p pricing) build(r *http.Request, userID string, req createOrderRequest) (Order, error) {
-	ctx := r.Context()
-	o := Order{UserID: userID, Status: StatusPending, Items: make([]Line, len(req.Items))}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	missing := make([]bool, len(req.Items))
-	infos := make([]productInfo, len(req.Items))
-	for i, l := range req.Items {
-		g.Go(func() error {
-			info, err := p.catalog.Product(gctx, l.SKU)
-			if errors.Is(err, shared.ErrNotFound) {
-				missing[i] = true
-				return nil
-			}
-			infos[i] = info
-			return err
-		})
-	}
-	var addr Address
-	if req.AddressID != "" {
-		g.Go(func() error {
-			a, err := p.addresses.Address(gctx, r.Header.Get("Authorization"), req.AddressID)
-			addr = a
-			return err
-		})
-	} else {
-		addr = *req.ShippingAddress
-	}
-	if err := g.Wait(); errors.Is(err, shared.ErrNotFound) {
-		return Order{}, shared.Invalid(map[string]string{"address_id": "you have no saved address with this ID"})
-	} else if errors.Is(err, shared.ErrUnauthorized) {
-		return Order{}, shared.Errorf(shared.CodeUnauthorized, "the user service refused your credentials")
-	} else if err != nil {
-		return Order{}, fmt.Errorf("pricing: %w", err)
-	}
-	fields := map[string]string{}
-	for i, m := range missing {
-		if m {
-			fields[fmt.Sprintf("items[%d].sku", i)] = "no active product with this SKU"
-		}
-	}
-	if len(fields) > 0 {
-		return Order{}, shared.Invalid(fields)
-	}
-	if req.AddressID != "" {
-		if f := addr.problems(); len(f) > 0 {
-			return Order{}, shared.Invalid(map[string]string{"address_id": "the saved address is incomplete: edit it first"})
-		}
-	}
-	o.Address = addr
-	for i, l := range req.Items {
-		info := infos[i]
-		if i == 0 {
-			o.Currency = info.Currency
-		} else if info.Currency != o.Currency {
-			return Order{}, shared.Invalid(map[string]string{"items": fmt.Sprintf("products are priced in different currencies (%s, %s): order them separately", o.Currency, info.Currency)})
-		}
-		o.Items[i] = Line{SKU: l.SKU, Name: info.Name, UnitPriceCents: info.PriceCents, Quantity: l.Quantity}
-		o.SubtotalCents += info.PriceCents * l.Quantity // ≤ shared.MaxCents × maxQuantity × maxLines: no overflow
-	}
-	if o.SubtotalCents > maxCents {
-		return Order{}, shared.Invalid(map[string]string{"items": "order total is too large"})
-	}
-	o.TaxCents = taxCents(o.SubtotalCents, p.taxBPS)
-	o.TotalCents = o.SubtotalCents + o.TaxCents
-	return o, nil
 }
 
 // loadVisible returns order {id} of the request if the caller owns it or is an admin; otherwise

@@ -21,8 +21,9 @@ func TestOrderCreate(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("POST /orders: status = %d, want 201: %s", code, body)
 	}
-	// 2 × 19.99 + 7.50 = 47.48; tax 8% = 3.7984 → 3.80; total 51.28. Exact decimals in JSON.
-	for _, want := range []string{`"subtotal":47.48`, `"tax":3.80`, `"total":51.28`, `"unit_price":19.99`, `"line_total":39.98`, `"unit_price":7.50`, `"status":"pending"`, `"currency":"USD"`, `"name":"T-shirt"`, `"user_id":"u-demo"`} {
+	// 2 × 19.99 + 7.50 = 47.48; tax 8% = 3.7984 → 3.80; shipping 4.99 (under 50.00); total 56.27.
+	// Exact decimals in JSON.
+	for _, want := range []string{`"subtotal":47.48`, `"tax":3.80`, `"shipping":4.99`, `"total":56.27`, `"unit_price":19.99`, `"line_total":39.98`, `"unit_price":7.50`, `"status":"pending"`, `"currency":"USD"`, `"name":"T-shirt"`, `"user_id":"u-demo"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("POST /orders body lacks %s: %s", want, body)
 		}
@@ -42,7 +43,7 @@ func TestOrderCreate(t *testing.T) {
 	if err := json.Unmarshal([]byte(o.Events[0].Data), &data); err != nil {
 		t.Fatal(err)
 	}
-	if data.OrderID != v.ID || data.UserID != "u-demo" || data.TotalCents != 5128 || data.SubtotalCents != 4748 || data.TaxCents != 380 ||
+	if data.OrderID != v.ID || data.UserID != "u-demo" || data.TotalCents != 5627 || data.SubtotalCents != 4748 || data.TaxCents != 380 || data.ShippingCents != 499 ||
 		data.Status != StatusPending || len(data.Items) != 2 || data.Items[0].UnitPriceCents != 1999 || data.Items[1].Quantity != 1 {
 		t.Errorf("order.created data = %+v", data)
 	}
@@ -89,21 +90,7 @@ func TestOrderCreateErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, resp, _ := h.do("POST", "/orders", tt.auth, tt.body, "Idempotency-Key", tt.key)
-			if code != tt.want {
-				t.Fatalf("POST /orders: status = %d, want %d: %s", code, tt.want, resp)
-			}
-			var e struct {
-				Error struct {
-					Code   string            `json:"code"`
-					Fields map[string]string `json:"fields"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal([]byte(resp), &e); err != nil || e.Error.Code == "" {
-				t.Fatalf("POST /orders: body %q is not the error shape", resp)
-			}
-			if tt.wantField != "" && e.Error.Fields[tt.wantField] == "" {
-				t.Errorf("POST /orders: fields = %v, want one for %s", e.Error.Fields, tt.wantField)
-			}
+			checkRefusal(t, "POST /orders", code, tt.want, resp, tt.wantField)
 		})
 	}
 	if n, _, _ := h.store.List(context.Background(), listQuery{Page: 1, Limit: 100}); len(n) != 0 {
@@ -119,8 +106,8 @@ func TestOrderCreateWithSavedAddress(t *testing.T) {
 		t.Fatalf("POST /orders with address_id: status = %d, want 201: %s", code, body)
 	}
 	v := decodeView(t, body)
-	if v.ShippingAddress.City != "Springfield" || v.ShippingAddress.ZipCode != "62701" || v.Total != 2430 {
-		t.Errorf("order = %+v; want the saved address and total 24.30", v)
+	if v.ShippingAddress.City != "Springfield" || v.ShippingAddress.ZipCode != "62701" || v.Total != 2929 {
+		t.Errorf("order = %+v; want the saved address and total 29.29 (22.50 + 1.80 tax + 4.99 shipping)", v)
 	}
 }
 

@@ -117,12 +117,12 @@ func newHarness(tb testing.TB) *harness {
 	logger := slog.New(slog.DiscardHandler)
 	h.relay = newRelay(logger, h.store, h.pub, h.metrics, 1)
 	h.co = newCheckout(logger, h.store, h.pay, h.metrics, nil)
-	cfg := Config{TaxRateBPS: 800}
+	cfg := Config{TaxRateBPS: 800, Shipping: shippingRule{FlatCents: 499, FreeOverCents: 5000}}
 	catalog := newHTTPCatalog(h.products.srv.URL)
 	catalog.up.retryBackoff = 1 // keep retry tests fast
 	h.handler = NewServer(logger, cfg, deps{
 		checkout:  h.co,
-		pricing:   pricing{catalog: catalog, addresses: newHTTPAddressBook(h.users.srv.URL), taxBPS: 800},
+		pricing:   pricing{catalog: catalog, addresses: newHTTPAddressBook(h.users.srv.URL), taxBPS: cfg.TaxRateBPS, shipping: cfg.Shipping},
 		verifier:  iss.Verifier(),
 		metrics:   h.metrics,
 		readiness: shared.NewReadiness(),
@@ -207,3 +207,24 @@ func (h *harness) outboxTypes(id string) []string {
 }
 
 const payJSON = `{"card_number":"4242 4242 4242 4242","exp_month":12,"exp_year":2031,"cvc":"123"}`
+
+// checkRefusal fails the test unless a refused request answered want in the error shape, with a
+// message for wantField when that is not empty.
+func checkRefusal(t *testing.T, route string, code, want int, resp, wantField string) {
+	t.Helper()
+	if code != want {
+		t.Fatalf("%s: status = %d, want %d: %.300s", route, code, want, resp)
+	}
+	var e struct {
+		Error struct {
+			Code   string            `json:"code"`
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(resp), &e); err != nil || e.Error.Code == "" {
+		t.Fatalf("%s: body %.300q is not the error shape", route, resp)
+	}
+	if wantField != "" && e.Error.Fields[wantField] == "" {
+		t.Errorf("%s: fields = %v, want one for %s", route, e.Error.Fields, wantField)
+	}
+}

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, deps{
 		checkout:  co,
-		pricing:   pricing{catalog: newHTTPCatalog(cfg.ProductURL), addresses: newHTTPAddressBook(cfg.UserURL), taxBPS: cfg.TaxRateBPS},
+		pricing:   pricing{catalog: newHTTPCatalog(cfg.ProductURL), addresses: newHTTPAddressBook(cfg.UserURL), taxBPS: cfg.TaxRateBPS, shipping: cfg.Shipping},
 		verifier:  shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, ""),
 		metrics:   metrics,
 		readiness: s.Ready,

@@ -65,8 +65,8 @@ func testRun(t *testing.T, mongoURI string) {
 	var v orderView
 	json.NewDecoder(resp.Body).Decode(&v)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || v.Total != 1620 || v.Status != StatusPending {
-		t.Fatalf("POST /orders: status = %d order %+v, want 201 pending total 16.20\n%s", resp.StatusCode, v, out.String())
+	if resp.StatusCode != http.StatusCreated || v.Total != 2119 || v.Status != StatusPending {
+		t.Fatalf("POST /orders: status = %d order %+v, want 201 pending total 21.19 (15.00 + 1.20 tax + 4.99 default shipping)\n%s", resp.StatusCode, v, out.String())
 	}
 	req, _ = http.NewRequest("GET", base+"/orders/"+v.ID, nil)
 	req.Header.Set("Authorization", iss.Bearer(t, sharedtest.Customer))

@@ -155,7 +155,8 @@ type Order struct {
 	Items          []Line   `bson:"items"`
 	SubtotalCents  int64    `bson:"subtotal_cents"`
 	TaxCents       int64    `bson:"tax_cents"`
-	TotalCents     int64    `bson:"total_cents"`
+	ShippingCents  int64    `bson:"shipping_cents"`
+	TotalCents     int64    `bson:"total_cents"` // SubtotalCents + TaxCents + ShippingCents
 	Currency       string   `bson:"currency"`
 	Address        Address  `bson:"shipping_address"`
 	Payment        *Payment `bson:"payment,omitempty"`
@@ -206,6 +207,7 @@ type orderEventData struct {
 	Items         []eventDataLine `json:"items"`
 	SubtotalCents int64           `json:"subtotal_cents"`
 	TaxCents      int64           `json:"tax_cents"`
+	ShippingCents int64           `json:"shipping_cents"`
 	TotalCents    int64           `json:"total_cents"`
 	Currency      string          `json:"currency"`
 	Reason        string          `json:"reason"`
@@ -230,7 +232,7 @@ func eventType(status Status) string {
 // newOrderEvent builds the outbox entry eventType(status) describing o in status with reason.
 func newOrderEvent(o Order, status Status, reason string, at time.Time) (storedEvent, error) {
 	d := orderEventData{OrderID: o.ID, UserID: o.UserID, Status: status, SubtotalCents: o.SubtotalCents,
-		TaxCents: o.TaxCents, TotalCents: o.TotalCents, Currency: o.Currency, Reason: reason,
+		TaxCents: o.TaxCents, ShippingCents: o.ShippingCents, TotalCents: o.TotalCents, Currency: o.Currency, Reason: reason,
 		Items: make([]eventDataLine, 0, len(o.Items))}
 	for _, l := range o.Items {
 		d.Items = append(d.Items, eventDataLine{SKU: l.SKU, Name: l.Name, UnitPriceCents: l.UnitPriceCents, Quantity: l.Quantity})

@@ -19,6 +19,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, _ Config, d deps) {
 	mux.Handle("GET /metrics", d.metrics.Handler())
 
 	mux.Handle("POST /orders", write(handleOrderCreate(logger, d.checkout, d.pricing)))
+	mux.Handle("POST /orders/quote", write(handleOrderQuote(logger, d.pricing)))
 	mux.Handle("GET /orders", read(handleOrderList(logger, store)))
 	mux.Handle("GET /orders/{id}", read(handleOrderGet(logger, store)))
 	mux.Handle("POST /orders/{id}/pay", write(handleOrderPay(logger, d.checkout)))

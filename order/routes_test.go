@@ -15,6 +15,7 @@ func TestRouteScopes(t *testing.T) {
 	h := newHarness(t)
 	sharedtest.CheckScopes(t, h.handler, h.iss, "routes.go", map[string]string{
 		"POST /orders":              shared.ScopeOrdersWrite,
+		"POST /orders/quote":        shared.ScopeOrdersWrite,
 		"GET /orders":               shared.ScopeOrdersRead,
 		"GET /orders/{id}":          shared.ScopeOrdersRead,
 		"POST /orders/{id}/pay":     shared.ScopeOrdersWrite,
@@ -53,6 +54,7 @@ func TestRouteBodies(t *testing.T) {
 	sharedtest.CheckBodies(t, h.handler, "routes.go", map[string]sharedtest.BodyCase{
 		"POST /orders": {Header: append(customer, "Idempotency-Key", "k-bodies"),
 			Body: `{"items":` + lines1 + `,"shipping_address":{"name":"Demo` + m + `","street":"1 Main St","city":"Springfield","state":"IL","zip_code":"62701","country":"US"}}`},
+		"POST /orders/quote": {Header: customer, Body: `{"items":` + lines1 + `,"shipping_address":{"name":"Demo` + m + `","street":"1 Main St","city":"Springfield","state":"IL","zip_code":"62701","country":"US"}}`},
 		"POST /orders/{id}/pay": {Path: "/orders/" + toPay.ID + "/pay", Header: customer,
 			Body: `{"card_number":"4242424242424242","exp_month":12,"exp_year":2031,"cvc":"123` + m + `"}`},
 		"POST /orders/{id}/cancel":  {Path: "/orders/" + toCancel.ID + "/cancel", Header: customer, Body: `{"reason":"changed my mind` + m + `"}`},

@@ -23,15 +23,21 @@ type paymentView struct {
 	Refunded bool         `json:"refunded"`
 }
 
+// priceView is an order's lines and amounts; alone, it is the answer of POST /orders/quote.
+type priceView struct {
+	Items    []lineView   `json:"items"`
+	Subtotal shared.Cents `json:"subtotal"`
+	Tax      shared.Cents `json:"tax"`
+	Shipping shared.Cents `json:"shipping"`
+	Total    shared.Cents `json:"total"`
+	Currency string       `json:"currency"`
+}
+
 type orderView struct {
-	ID                   string       `json:"id"`
-	UserID               string       `json:"user_id"`
-	Status               Status       `json:"status"`
-	Items                []lineView   `json:"items"`
-	Subtotal             shared.Cents `json:"subtotal"`
-	Tax                  shared.Cents `json:"tax"`
-	Total                shared.Cents `json:"total"`
-	Currency             string       `json:"currency"`
+	ID     string `json:"id"`
+	UserID string `json:"user_id"`
+	Status Status `json:"status"`
+	priceView
 	ShippingAddress      Address      `json:"shipping_address"`
 	StatusReason         string       `json:"status_reason"`
 	Payment              *paymentView `json:"payment,omitempty"`
@@ -41,8 +47,8 @@ type orderView struct {
 }
 
 func newOrderView(o Order) orderView {
-	v := orderView{ID: o.ID, UserID: o.UserID, Status: o.Status, Items: make([]lineView, 0, len(o.Items)),
-		Subtotal: shared.Cents(o.SubtotalCents), Tax: shared.Cents(o.TaxCents), Total: shared.Cents(o.TotalCents), Currency: o.Currency,
+	v := orderView{ID: o.ID, UserID: o.UserID, Status: o.Status, priceView: priceView{Items: make([]lineView, 0, len(o.Items)),
+		Subtotal: shared.Cents(o.SubtotalCents), Tax: shared.Cents(o.TaxCents), Shipping: shared.Cents(o.ShippingCents), Total: shared.Cents(o.TotalCents), Currency: o.Currency},
 		ShippingAddress: o.Address, StatusReason: o.StatusReason, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	for _, l := range o.Items {
 		v.Items = append(v.Items, lineView{SKU: l.SKU, Name: l.Name, UnitPrice: shared.Cents(l.UnitPriceCents), Quantity: l.Quantity, LineTotal: shared.Cents(l.UnitPriceCents * l.Quantity)})

@@ -68,6 +68,7 @@ type order struct {
 	Items           []orderLine `json:"items"`
 	Subtotal        json.Number `json:"subtotal"`
 	Tax             json.Number `json:"tax"`
+	Shipping        json.Number `json:"shipping"`
 	Total           json.Number `json:"total"`
 	Currency        string      `json:"currency"`
 	ShippingAddress *address    `json:"shipping_address"`

@@ -146,6 +146,9 @@ func TestChromium(t *testing.T) {
 	orderPath := location(b.submit("/checkout", "/checkout", map[string][]string{"idempotency_key": {key}, "address_id": {"addr-1"}}))
 	orderID := strings.TrimPrefix(orderPath, "/orders/")
 	gw.setOrderStatus(orderID, "confirmed")
+	// A cart for the cart and checkout pages: one line over the free-shipping threshold's other side.
+	b.submit("/products/p05", "/cart/add", map[string][]string{"sku": {"SKU-05"}, "quantity": {"2"}})
+	b.submit("/products/p07", "/cart/add", map[string][]string{"sku": {"SKU-07"}, "quantity": {"1"}})
 
 	dir := os.Getenv("STOREFRONT_SCREENSHOTS")
 	shots := []struct{ name, url, size string }{{"home", anon.URL + "/", "1280,900"}}
@@ -161,7 +164,9 @@ func TestChromium(t *testing.T) {
 			struct{ name, url, size string }{"order", customer.URL + orderPath, "1280,900"},
 			struct{ name, url, size string }{"orders", customer.URL + "/orders", "1280,900"},
 			struct{ name, url, size string }{"account", customer.URL + "/account", "1280,900"},
+			struct{ name, url, size string }{"cart", customer.URL + "/cart", "1280,900"},
 			struct{ name, url, size string }{"checkout", customer.URL + "/checkout", "1280,900"},
+			struct{ name, url, size string }{"phone-cart", customer.URL + "/cart", "390,844"},
 			struct{ name, url, size string }{"admin-products", admin.URL + "/admin/products", "1280,900"},
 			struct{ name, url, size string }{"admin-product-new", admin.URL + "/admin/products/new", "1280,900"},
 			struct{ name, url, size string }{"admin-inventory", admin.URL + "/admin/inventory", "1280,900"},

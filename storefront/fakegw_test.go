@@ -159,13 +159,15 @@ func (g *fakeGateway) failWith(prefix string, status int) {
 	g.fail[prefix] = status
 }
 
-// calls returns the recorded requests whose "METHOD path" starts with prefix.
+// calls returns the recorded requests whose "METHOD path" starts with prefix, or is exactly prefix
+// without its "$" when it ends with one ("POST /order/orders$" is not the quote).
 func (g *fakeGateway) calls(prefix string) []fakeRequest {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	exact, isExact := strings.CutSuffix(prefix, "$")
 	var out []fakeRequest
 	for _, r := range g.requests {
-		if strings.HasPrefix(r.Method+" "+r.Path, prefix) {
+		if key := r.Method + " " + r.Path; isExact && key == exact || !isExact && strings.HasPrefix(key, prefix) {
 			out = append(out, r)
 		}
 	}
@@ -517,6 +519,37 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		it.Available += in.Delta
 		g.stock[it.SKU] = it
 		writeJSON(w, 200, it)
+	}))
+	// The quote prices like the real order service's defaults (8 % tax half up, 4.99 shipping under
+	// 50.00), so pages show numbers worth checking; the equality with real orders is tested in
+	// devstack/integration/quote_test.go.
+	mux.HandleFunc("POST /order/orders/quote", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Items []struct {
+				SKU      string `json:"sku"`
+				Quantity int64  `json:"quantity"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || len(in.Items) == 0 {
+			g.writeErr(w, 400, "invalid", "invalid quote", nil)
+			return
+		}
+		var sub shared.Cents
+		for i, it := range in.Items {
+			p, ok := findProduct(func(p product) bool { return p.SKU == it.SKU && p.Active })
+			if !ok {
+				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{fmt.Sprintf("items[%d].sku", i): "no active product with this SKU"})
+				return
+			}
+			c, _ := shared.ParseCents(string(p.Price))
+			sub += c * shared.Cents(it.Quantity)
+		}
+		tax := (sub*800 + 5000) / 10000
+		ship := shared.Cents(499)
+		if sub >= 5000 {
+			ship = 0
+		}
+		writeJSON(w, 200, map[string]any{"items": []any{}, "subtotal": sub, "tax": tax, "shipping": ship, "total": sub + tax + ship, "currency": "USD"})
 	}))
 	mux.HandleFunc("POST /order/orders", requireUser(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {

@@ -14,7 +14,7 @@ import (
 type checkoutView struct {
 	layout
 	Rows           []cartRow
-	Subtotal       string
+	Summary        priceSummary
 	Addresses      []address
 	Address        address
 	AddressID      string
@@ -70,8 +70,8 @@ func handleCheckout(s *site) http.Handler {
 	})
 }
 
-// renderCheckout fills the cart summary and the saved addresses (optional: a failing user service
-// only hides them) and renders the form.
+// renderCheckout fills the cart, its price summary from the order service's quote and the saved
+// addresses (optional: a failing user service only hides them) and renders the form.
 func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int, c cart, view checkoutView) {
 	token := s.accessToken(r)
 	rows, subtotal, err := s.loadCart(r.Context(), c)
@@ -86,7 +86,7 @@ func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int
 		s.logger.DebugContext(r.Context(), "saved addresses unavailable", "err", err)
 	}
 	view.layout = s.newLayout(w, r, "Checkout")
-	view.Rows, view.Subtotal, view.Addresses = rows, subtotal, saved.Items
+	view.Rows, view.Summary, view.Addresses = rows, s.summarize(r, c, subtotal), saved.Items
 	s.render(w, r, status, "checkout.html", view)
 }
 
@@ -104,10 +104,6 @@ func validIdempotencyKey(k string) bool {
 }
 
 func handleCheckoutPost(s *site) http.Handler {
-	type orderItem struct {
-		SKU      string `json:"sku"`
-		Quantity int    `json:"quantity"`
-	}
 	type orderRequest struct {
 		Items           []orderItem `json:"items"`
 		ShippingAddress *address    `json:"shipping_address,omitempty"`
@@ -127,10 +123,7 @@ func handleCheckoutPost(s *site) http.Handler {
 		}
 		view := checkoutView{IdempotencyKey: key, Errors: map[string]string{}}
 		view.AddressID = strings.TrimSpace(r.PostFormValue("address_id"))
-		req := orderRequest{}
-		for _, l := range c.Lines {
-			req.Items = append(req.Items, orderItem{SKU: l.SKU, Quantity: l.Qty})
-		}
+		req := orderRequest{Items: orderItems(c)}
 		if view.AddressID != "" && len(view.AddressID) <= 128 {
 			req.AddressID = view.AddressID
 		} else {

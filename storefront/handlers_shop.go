@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/goshop/platform/shared"
-	"golang.org/x/sync/errgroup"
 )
 
 // stockView is a product's availability badge; Known is false when inventory did not answer.
@@ -220,156 +216,6 @@ func handleProduct(s *site) http.Handler {
 		view := productView{layout: s.newLayout(w, r, p.Name), Product: p, Stock: newStockView(p.SKU, stock)}
 		s.render(w, r, http.StatusOK, "product.html", view)
 	})
-}
-
-type cartRow struct {
-	SKU       string
-	Qty       int
-	Product   product
-	Found     bool
-	LineTotal string
-	Stock     stockView
-}
-
-type cartView struct {
-	layout
-	Rows     []cartRow
-	Subtotal string
-	Missing  bool
-}
-
-// loadCart reads the products of the cart's lines concurrently (at most 20 lines, at most 8 calls
-// in flight). A product that is gone leaves a row the visitor can remove.
-func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) {
-	rows := make([]cartRow, len(c.Lines))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, l := range c.Lines {
-		rows[i] = cartRow{SKU: l.SKU, Qty: l.Qty}
-		g.Go(func() error {
-			p, err := s.gw.getProductBySKU(gctx, l.SKU)
-			if isStatus(err, http.StatusNotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			rows[i].Product, rows[i].Found = p, true
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, "", err
-	}
-	skus := make([]string, 0, len(rows))
-	for _, row := range rows {
-		skus = append(skus, row.SKU)
-	}
-	stock, _ := s.gw.stockBySKU(ctx, skus)
-	var total shared.Cents
-	currency := ""
-	for i := range rows {
-		rows[i].Stock = newStockView(rows[i].SKU, stock)
-		if !rows[i].Found {
-			continue
-		}
-		cents, _ := shared.ParseCents(string(rows[i].Product.Price))
-		line := cents * shared.Cents(rows[i].Qty)
-		total += line
-		currency = rows[i].Product.Currency
-		rows[i].LineTotal = shared.Money{Amount: line, Currency: currency}.String()
-	}
-	return rows, shared.Money{Amount: total, Currency: currency}.String(), nil
-}
-
-func handleCart(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.readCart(r)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		rows, subtotal, err := s.loadCart(r.Context(), c)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		view := cartView{layout: s.newLayout(w, r, "Your cart"), Rows: rows, Subtotal: subtotal}
-		for _, row := range rows {
-			if !row.Found {
-				view.Missing = true
-			}
-		}
-		s.render(w, r, http.StatusOK, "cart.html", view)
-	})
-}
-
-// formQty reads a quantity field: an integer in [lo, maxQuantity].
-func formQty(r *http.Request, field string, lo int) (int, bool) {
-	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue(field)))
-	if err != nil || n < lo || n > maxQuantity {
-		return 0, false
-	}
-	return n, true
-}
-
-func badForm(msg string) error {
-	return &apiError{Status: http.StatusBadRequest, Code: shared.CodeInvalid, Message: msg}
-}
-
-func handleCartAdd(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sku := r.PostFormValue("sku")
-		qty, ok := formQty(r, "quantity", 1)
-		if !validSKU(sku) || !ok {
-			s.renderError(w, r, badForm("Choose a product and a quantity between 1 and 99."))
-			return
-		}
-		// The SKU must name a product on sale, so the cart never holds made-up lines.
-		if _, err := s.gw.getProductBySKU(r.Context(), sku); err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		sid := s.ensureSession(w, r)
-		if err := s.store.AddToCart(r.Context(), sid, sku, qty); err != nil {
-			s.renderError(w, r, cartError(err))
-			return
-		}
-		s.setSessionCookie(w, sid) // the cookie lives as long as the session it names
-		s.flash(w, "added")
-		redirect(w, r, "/cart")
-	})
-}
-
-// handleCartUpdate sets a line's quantity; 0 (or the remove button) takes it out.
-func handleCartUpdate(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sku := r.PostFormValue("sku")
-		qty, ok := formQty(r, "quantity", 0)
-		if r.PostFormValue("remove") != "" {
-			qty, ok = 0, true
-		}
-		if !validSKU(sku) || !ok {
-			s.renderError(w, r, badForm("Quantity must be between 0 and 99."))
-			return
-		}
-		sid := s.ensureSession(w, r)
-		if err := s.store.SetCartLine(r.Context(), sid, sku, qty); err != nil {
-			s.renderError(w, r, cartError(err))
-			return
-		}
-		s.setSessionCookie(w, sid)
-		s.flash(w, "cart")
-		redirect(w, r, "/cart")
-	})
-}
-
-// cartError turns a refused cart change into what the visitor sees; an outage stays a 503.
-func cartError(err error) error {
-	if errors.Is(err, errCartFull) {
-		return badForm(fmt.Sprintf("Your cart holds at most %d different products. Check out or remove one first.", maxCartLines))
-	}
-	return err
 }
 
 func handleNotFound(s *site) http.Handler {

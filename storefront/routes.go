@@ -25,6 +25,8 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("GET /cart", v(handleCart(s)))
 	mux.Handle("POST /cart/add", v(handleCartAdd(s)))
 	mux.Handle("POST /cart/update", v(handleCartUpdate(s)))
+	mux.Handle("POST /cart/remove", v(handleCartRemove(s)))
+	mux.Handle("POST /cart/clear", v(handleCartClear(s)))
 	mux.Handle("GET /checkout", v(user(handleCheckout(s))))
 	mux.Handle("POST /checkout", v(user(handleCheckoutPost(s))))
 	mux.Handle("GET /orders", v(user(handleOrders(s))))

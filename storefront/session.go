@@ -179,6 +179,10 @@ func (s *site) withVisitor(next http.Handler) http.Handler {
 var flashes = map[string]string{
 	"added":      "Added to your cart.",
 	"cart":       "Cart updated.",
+	"capped":     "We do not have that many in stock, so the quantity is now all that is available.",
+	"soldout":    "That product is out of stock now, so it was taken out of your cart.",
+	"removed":    "Removed from your cart.",
+	"cleared":    "Your cart is empty now.",
 	"signedin":   "Welcome back! You are signed in.",
 	"registered": "Your account is ready. Welcome!",
 	"signedout":  "You are signed out.",

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// setStock sets how many of sku the fake inventory can sell.
+func (g *fakeGateway) setStock(sku string, available int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	it := g.stock[sku]
+	it.Available, it.OnHand = available, available
+	g.stock[sku] = it
+}
+
+// TestCartStockCap: the fake sells SKU-0n with n-1 available. A line never holds more than that:
+// asking for more sets the quantity to what is available and says so, a sold-out product is refused,
+// and a line over stock after stock fell blocks checkout with a message on its row.
+func TestCartStockCap(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"2"}})
+	if p := b.submit("/cart", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"2"}}); p.status != http.StatusSeeOther || location(p) != "/cart" {
+		t.Fatalf("POST /cart/add past stock: status %d Location %q, want 303 /cart", p.status, location(p))
+	}
+	page := b.get("/cart")
+	if !strings.Contains(page.body, `value="3"`) || !strings.Contains(page.body, "We do not have that many in stock") || !strings.Contains(page.body, `max="3"`) {
+		t.Errorf("GET /cart after adding 4 of 3 available: want quantity 3, input max 3 and the capped notice\n%s", page.body)
+	}
+	b.submit("/cart", "/cart/update", url.Values{"sku": {"SKU-04"}, "quantity": {"99"}})
+	if page = b.get("/cart"); !strings.Contains(page.body, `value="3"`) || !strings.Contains(page.body, "We do not have that many in stock") {
+		t.Errorf("POST /cart/update 99 of 3 available: want quantity 3 and the notice\n%s", page.body)
+	}
+	if p := b.submit("/products/p02", "/cart/add", url.Values{"sku": {"SKU-01"}, "quantity": {"1"}}); p.status != http.StatusConflict || !strings.Contains(p.body, "out of stock") {
+		t.Errorf("POST /cart/add of a sold-out product: status %d, want 409 saying it is out of stock", p.status)
+	}
+	if page = b.get("/cart"); strings.Contains(page.body, "SKU-01") || strings.Contains(page.body, "Product 01") {
+		t.Error("a sold-out product reached the cart")
+	}
+
+	// Stock falls below the line: the row says so and checkout is withheld until it is lowered.
+	gw.setStock("SKU-04", 2)
+	page = b.get("/cart")
+	if !strings.Contains(page.body, "Only 2 available: lower the quantity to check out.") || strings.Contains(page.body, `href="/checkout"`) {
+		t.Errorf("GET /cart with 3 in the cart and 2 available: want the row message and no checkout link\n%s", page.body)
+	}
+	gw.setStock("SKU-04", 0)
+	b.submit("/cart", "/cart/update", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+	if page = b.get("/cart"); !strings.Contains(page.body, "out of stock now, so it was taken out") || !strings.Contains(page.body, "Your cart is empty") {
+		t.Errorf("POST /cart/update of a sold-out line: want it taken out with the notice\n%s", page.body)
+	}
+
+	// Inventory down: the cart does not cap (the order's reservation is the final check).
+	gw.failWith("GET /inventory", http.StatusServiceUnavailable)
+	b.submit("/products/p06", "/cart/add", url.Values{"sku": {"SKU-06"}, "quantity": {"9"}})
+	if page = b.get("/cart"); !strings.Contains(page.body, `value="9"`) {
+		t.Errorf("POST /cart/add with inventory down: want quantity 9 kept\n%s", page.body)
+	}
+}
+
+// TestCartRemoveAndClear: remove takes out one line, clear all of them; bad input is a 400 page.
+func TestCartRemoveAndClear(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	if p := b.submit("/login", "/cart/clear", url.Values{}); p.status != http.StatusSeeOther || location(p) != "/cart" {
+		t.Errorf("POST /cart/clear without a session: status %d Location %q, want 303 /cart", p.status, location(p))
+	}
+	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+	b.submit("/products/p06", "/cart/add", url.Values{"sku": {"SKU-06"}, "quantity": {"2"}})
+	b.submit("/products/p08", "/cart/add", url.Values{"sku": {"SKU-08"}, "quantity": {"1"}})
+	if p := b.submit("/cart", "/cart/remove", url.Values{"sku": {"SKU-06"}}); p.status != http.StatusSeeOther || location(p) != "/cart" {
+		t.Fatalf("POST /cart/remove: status %d Location %q, want 303 /cart", p.status, location(p))
+	}
+	page := b.get("/cart")
+	if strings.Contains(page.body, "Product 06") || !strings.Contains(page.body, "Product 04") || !strings.Contains(page.body, "Product 08") || !strings.Contains(page.body, "Removed from your cart.") {
+		t.Errorf("GET /cart after removing SKU-06: want 04 and 08 left and the notice\n%s", page.body)
+	}
+	for _, form := range []url.Values{{}, {"sku": {"bad sku/.."}}, {"sku": {strings.Repeat("A", 65)}}} {
+		if p := b.submit("/cart", "/cart/remove", form); p.status != http.StatusBadRequest {
+			t.Errorf("POST /cart/remove %v: status %d, want 400", form, p.status)
+		}
+	}
+	if p := b.submit("/cart", "/cart/remove", url.Values{"sku": {"SKU-99"}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST /cart/remove of a SKU not in the cart: status %d, want 303 (nothing to do)", p.status)
+	}
+	b.submit("/cart", "/cart/clear", url.Values{})
+	if page = b.get("/cart"); !strings.Contains(page.body, "Your cart is empty") || !strings.Contains(page.body, "Your cart is empty now.") {
+		t.Errorf("GET /cart after clear: want the empty cart and the notice\n%s", page.body)
+	}
+}
+
+// TestCartPriceSummary: signed in, the cart and checkout pages show the order service's quote
+// (subtotal, tax, shipping, total); signed out, the subtotal and a note; a failing quote only
+// replaces the amounts with a note.
+func TestCartPriceSummary(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	anon := newBrowser(t, srv)
+	anon.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"2"}})
+	if page := anon.get("/cart"); !strings.Contains(page.body, "$25.98") || !strings.Contains(page.body, "Sign in to see tax and shipping") || strings.Contains(page.body, `data-summary="total"`) {
+		t.Errorf("GET /cart signed out: want subtotal $25.98 and the sign-in note\n%s", page.body)
+	}
+
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"2"}})
+	// 2 × 12.99 = 25.98, tax 2.08, shipping 4.99 (under 50.00), total 33.05.
+	want := []string{`data-summary="subtotal">$25.98`, `data-summary="tax">$2.08`, `data-summary="shipping">$4.99`, `data-summary="total"><strong>$33.05`}
+	for _, path := range []string{"/cart", "/checkout"} {
+		page := b.get(path)
+		for _, w := range want {
+			w = strings.Replace(w, "<strong>", map[string]string{"/cart": "<strong>", "/checkout": ""}[path], 1)
+			if !strings.Contains(page.body, w) {
+				t.Errorf("GET %s: lacks %s\n%s", path, w, page.body)
+			}
+		}
+	}
+	b.submit("/products/p06", "/cart/add", url.Values{"sku": {"SKU-06"}, "quantity": {"2"}})
+	// + 2 × 18.99 = 63.96, tax 5.12, free shipping, total 69.08.
+	if page := b.get("/checkout"); !strings.Contains(page.body, `data-summary="shipping">$0.00`) || !strings.Contains(page.body, `data-summary="total">$69.08`) {
+		t.Errorf("GET /checkout over the free-shipping threshold: want shipping $0.00 and total $69.08\n%s", page.body)
+	}
+	if calls := gw.calls("POST /order/orders/quote"); len(calls) == 0 || calls[0].Token == "" || strings.Contains(calls[0].Body, "price") {
+		t.Errorf("quote calls = %+v, want the user's bearer token and only SKUs and quantities", calls)
+	}
+
+	gw.failWith("POST /order/orders/quote", http.StatusServiceUnavailable)
+	for _, path := range []string{"/cart", "/checkout"} {
+		if page := b.get(path); page.status != http.StatusOK || !strings.Contains(page.body, "cannot be calculated right now") || strings.Contains(page.body, `data-summary="total"`) {
+			t.Errorf("GET %s with the quote failing: status %d, want 200 with the subtotal and a note\n%s", path, page.status, page.body)
+		}
+	}
+}
