@@ -6,16 +6,30 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // The storefront's state-changing routes (storefront/routes.go), with sample path values.
-var storefrontPosts = []string{"/cart/add", "/cart/update", "/checkout", "/orders/x/pay", "/orders/x/cancel",
-	"/login", "/register", "/account/profile", "/account/addresses", "/account/addresses/x/delete",
-	"/admin/products", "/admin/products/x", "/admin/products/x/delete", "/admin/inventory/SKU-X/adjust",
-	"/admin/orders/x/status", "/admin/users/x/status", "/no/such/page", "/logout"}
+// storefrontPosts lists every form post of storefront/routes.go (path values filled with "x"), plus
+// a path no route has, so a route added there is in the CSRF table below without editing this file.
+// /logout comes last: the victim's own token signs the victim out there.
+func storefrontPosts(tb testing.TB) []string {
+	var out []string
+	for _, p := range sharedtest.RoutePatterns(tb, filepath.Join("..", "..", "storefront", "routes.go")) {
+		if method, path := sharedtest.FillPattern(p, "x"); method == http.MethodPost && path != "/logout" {
+			out = append(out, path)
+		}
+	}
+	if len(out) < 10 {
+		tb.Fatalf("storefront/routes.go: %d POST routes found, want the whole site's forms", len(out))
+	}
+	return append(out, "/no/such/page", "/logout")
+}
 
 // TestSecurityStorefrontCSRFBoundToSession replays, through the running storefront, each
 // state-changing form post of a signed-in customer without a token, with another session's token,
@@ -33,7 +47,7 @@ func TestSecurityStorefrontCSRFBoundToSession(t *testing.T) {
 	victim := newClient(t, sf)
 	sfSignIn(t, victim, demoEmail, demoPass, "/")
 	ownKey := jarCookie(victim, "sf_csrf")
-	for _, path := range storefrontPosts {
+	for _, path := range storefrontPosts(t) {
 		for _, row := range []struct {
 			name, key, token string
 		}{
