@@ -21,11 +21,22 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	mux.Handle("GET /health/services/{service}", handleHealthService(gw))
 
 	for _, service := range gw.services {
-		mux.Handle("/"+service+"/",
-			gw.limiter.limit(
-				gw.guard.handler(
-					bodyLimit(cfg.maxBody(service),
-						identity(gw.sessions, gw.suspended,
-							gw.cache.handle(service, gw.proxies[service]))))))
+		chain := gw.limiter.limit(
+			gw.guard.handler(
+				bodyLimit(cfg.maxBody(service),
+					identity(gw.sessions, gw.suspended,
+						gw.cache.handle(service, gw.proxies[service])))))
+		mux.Handle("/"+service+"/", chain)
+		if service == "auth" {
+			// The original platform's clients look for discovery and the key set at the site's
+			// root. They are auth's documents, answered by auth (its Cache-Control included) through
+			// the same chain as /auth/...; the proxy leaves a path without the /auth prefix as it is.
+			for _, p := range wellKnownPaths {
+				mux.Handle("GET "+p, chain)
+			}
+		}
 	}
 }
+
+// wellKnownPaths are auth's documents also served at the gateway's root.
+var wellKnownPaths = []string{"/.well-known/openid-configuration", "/.well-known/jwks.json"}

@@ -42,9 +42,19 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 		}
 		q.Category = c
 	}
-	q.Q = strings.TrimSpace(v.Get("q"))
+	// search is the original platform's name for q. Both at once is refused rather than one
+	// silently winning, so a client that sends both learns which one it meant.
+	qName := "q"
+	if v.Has("search") {
+		if v.Has("q") {
+			fields["search"] = "is an alias of q: send one of them, not both"
+		} else {
+			qName = "search"
+		}
+	}
+	q.Q = strings.TrimSpace(v.Get(qName))
 	if len(q.Q) > maxQueryQ || !shared.Printable(q.Q, false) {
-		fields["q"] = fmt.Sprintf("must be text of at most %d characters", maxQueryQ)
+		fields[qName] = fmt.Sprintf("must be text of at most %d characters", maxQueryQ)
 	}
 	for _, p := range []struct {
 		name string

@@ -150,6 +150,11 @@ func TestChromium(t *testing.T) {
 	b.submit("/products/p05", "/cart/add", map[string][]string{"sku": {"SKU-05"}, "quantity": {"2"}})
 	b.submit("/products/p07", "/cart/add", map[string][]string{"sku": {"SKU-07"}, "quantity": {"1"}})
 
+	// A product with a gallery (same-origin images, so they load without network).
+	gw.editProduct("p06", func(p *product) {
+		p.Images = []string{"/static/favicon.svg", "/static/favicon.svg?2", "/static/favicon.svg?3"}
+	})
+
 	dir := os.Getenv("STOREFRONT_SCREENSHOTS")
 	shots := []struct{ name, url, size string }{{"home", anon.URL + "/", "1280,900"}}
 	if dir != "" {
@@ -173,6 +178,8 @@ func TestChromium(t *testing.T) {
 			struct{ name, url, size string }{"admin-orders", admin.URL + "/admin/orders", "1280,900"},
 			struct{ name, url, size string }{"admin-users", admin.URL + "/admin/users", "1280,900"},
 			struct{ name, url, size string }{"customer-admin-403", customer.URL + "/admin/products", "1280,900"},
+			struct{ name, url, size string }{"product-gallery", anon.URL + "/products/p06?img=2", "1280,900"},
+			struct{ name, url, size string }{"phone-product-gallery", anon.URL + "/products/p06?img=2", "390,844"},
 			struct{ name, url, size string }{"phone-catalog", anon.URL + "/products", "390,844"},
 			struct{ name, url, size string }{"phone-order", customer.URL + orderPath, "390,844"},
 		)
@@ -191,6 +198,16 @@ func TestChromium(t *testing.T) {
 		}
 	}
 	t.Logf("screenshots in %s", dir)
+
+	// The gallery in a real browser, script running: the chosen image is in the frame, every image
+	// has a thumbnail link, and the quantity is capped at the 5 available.
+	gallery := chromium(t, bin, "--dump-dom", anon.URL+"/products/p06?img=2")
+	for _, want := range []string{`alt="Product 06, image 2 of 3"`, `href="/products/p06?img=1#gallery"`, `href="/products/p06?img=3#gallery"`,
+		`alt="Show image 3 of 3"`, `max="5"`, `<section class="related"`} {
+		if !strings.Contains(gallery, want) {
+			t.Errorf("product gallery in Chromium: DOM lacks %q\n%s", want, gallery)
+		}
+	}
 
 	// The live layer: stock and order status change in the page without a reload.
 	msg := func(seq int, typ string, data map[string]any) string {

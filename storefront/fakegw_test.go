@@ -207,7 +207,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	g.requests = append(g.requests, rec)
 	for prefix, status := range g.fail {
-		if strings.HasPrefix(r.Method+" "+r.URL.Path, prefix) {
+		if strings.HasPrefix(r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery, prefix) {
 			g.mu.Unlock()
 			g.writeErr(w, status, "unavailable", "injected failure", nil)
 			return

@@ -26,12 +26,7 @@ type cartRow struct {
 func (r cartRow) Over() bool { return r.Stock.Known && r.Qty > r.Stock.Available }
 
 // Max is the largest quantity the line's input offers: what is available, at most maxQuantity.
-func (r cartRow) Max() int {
-	if r.Stock.Known && r.Stock.Available < maxQuantity {
-		return max(r.Stock.Available, 0)
-	}
-	return maxQuantity
-}
+func (r cartRow) Max() int { return r.Stock.Max() }
 
 type cartView struct {
 	layout

@@ -31,6 +31,15 @@ func newStockView(sku string, stock map[string]stockItem) stockView {
 	return stockView{SKU: sku, Known: true, Available: it.Available, Low: it.Available > 0 && it.Available <= threshold}
 }
 
+// Max is the largest quantity a form offers: what is available, at most maxQuantity (all of
+// maxQuantity when inventory did not answer: the order's reservation is the final check).
+func (v stockView) Max() int {
+	if v.Known && v.Available < maxQuantity {
+		return max(v.Available, 0)
+	}
+	return maxQuantity
+}
+
 type productCard struct {
 	product
 	Stock stockView
@@ -187,34 +196,6 @@ func handleCatalog(s *site) http.Handler {
 			view.NextURL = link(q.Page + 1)
 		}
 		s.render(w, r, http.StatusOK, "catalog.html", view)
-	})
-}
-
-type productView struct {
-	layout
-	Product product
-	Stock   stockView
-}
-
-func handleProduct(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := s.accessToken(r)
-		id := r.PathValue("id")
-		if len(id) > 128 {
-			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such product."})
-			return
-		}
-		p, err := s.gw.getProduct(r.Context(), token, id, false)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		stock, err := s.gw.stockBySKU(r.Context(), []string{p.SKU})
-		if err != nil {
-			s.logger.WarnContext(r.Context(), "stock lookup failed", "err", err)
-		}
-		view := productView{layout: s.newLayout(w, r, p.Name), Product: p, Stock: newStockView(p.SKU, stock)}
-		s.render(w, r, http.StatusOK, "product.html", view)
 	})
 }
 

@@ -66,15 +66,24 @@ func parsePages(assets fs.FS) (*pages, error) {
 	return p, nil
 }
 
-// Image is the product's first displayable image URL, "" for the placeholder. Only http(s) and
-// site-relative URLs are used, so a stored "javascript:" URL never reaches an attribute.
+// Image is the product's first displayable image URL, "" for the placeholder.
 func (p product) Image() string {
-	for _, img := range p.Images {
-		if u, err := url.Parse(img); err == nil && (u.Scheme == "https" || u.Scheme == "http" || (u.Scheme == "" && strings.HasPrefix(img, "/") && !strings.HasPrefix(img, "//"))) {
-			return img
-		}
+	if imgs := p.DisplayImages(); len(imgs) > 0 {
+		return imgs[0]
 	}
 	return ""
+}
+
+// DisplayImages are the product's image URLs that may be shown, in order. Only http(s) and
+// site-relative URLs are used, so a stored "javascript:" URL never reaches an attribute.
+func (p product) DisplayImages() []string {
+	var out []string
+	for _, img := range p.Images {
+		if u, err := url.Parse(img); err == nil && (u.Scheme == "https" || u.Scheme == "http" || (u.Scheme == "" && strings.HasPrefix(img, "/") && !strings.HasPrefix(img, "//"))) {
+			out = append(out, img)
+		}
+	}
+	return out
 }
 
 // moneyText renders an API amount (a JSON number kept as text) for people, "$1,234.50"; text that is
