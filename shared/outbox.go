@@ -36,6 +36,33 @@ type RelayConfig struct {
 	MaxBackoff     time.Duration // cap of the doubling wait while passes fail; default 10 s
 	PublishTimeout time.Duration // bound of one Publish call; default 10 s
 	FinalFlush     time.Duration // bound of the last flush when Run's context ends; default 5 s
+	// OnePerPublish gives each entry its own Publish call (default: consecutive entries of one topic
+	// share a call), for a publisher that cannot deliver a batch atomically, such as SMTP: a failure
+	// in the middle then never re-sends the entries before it.
+	OnePerPublish bool
+	// Hold, when set, keeps Run from publishing: it logs Hold once as a warning and only reads the
+	// outbox every Interval so the gauges stay current (mail queued while no SMTP server is set).
+	Hold string
+	// Metrics renames the relay's metrics; the zero value keeps the outbox_* names.
+	Metrics RelayMetrics
+}
+
+// RelayMetrics names a relay's metrics, for a relay that carries something other than Kafka events.
+// Each empty field keeps its outbox_* default. With Label set, both counters carry that one label,
+// valued by the entry's Topic, instead of topic (and type on the published counter).
+type RelayMetrics struct {
+	Published, Errors, Pending, Oldest MetricName
+	Label                              string
+}
+
+// MetricName is a metric's name and help text.
+type MetricName struct{ Name, Help string }
+
+func (n MetricName) or(def MetricName) MetricName {
+	if n.Name == "" {
+		return def
+	}
+	return n
 }
 
 func (c RelayConfig) withDefaults() RelayConfig {
@@ -74,20 +101,31 @@ type Relay struct {
 
 	published *CounterVec
 	errors    *CounterVec
+	byTopic   bool // the counters carry the entry's Topic only (RelayMetrics.Label)
 	pending   atomic.Int64
 	oldest    atomic.Int64 // UnixNano of the oldest pending entry seen by the last pass; 0 when none
 }
 
 // NewRelay returns a relay of store's outbox to publisher that registers its metrics in metrics.
 func NewRelay(logger *slog.Logger, store OutboxStore, publisher Publisher, metrics *Metrics, cfg RelayConfig) *Relay {
-	r := &Relay{logger: logger, store: store, publisher: publisher, cfg: cfg.withDefaults(), wake: make(chan struct{}, 1),
-		published: metrics.Counter("outbox_published_total", "Events the outbox relay published.", "topic", "type"),
-		errors:    metrics.Counter("outbox_publish_errors_total", "Failed publish calls of the outbox relay (the events stay in the outbox).", "topic"),
+	r := &Relay{logger: logger, store: store, publisher: publisher, cfg: cfg.withDefaults(), wake: make(chan struct{}, 1)}
+	names := cfg.Metrics
+	published := names.Published.or(MetricName{"outbox_published_total", "Events the outbox relay published."})
+	errs := names.Errors.or(MetricName{"outbox_publish_errors_total", "Failed publish calls of the outbox relay (the events stay in the outbox)."})
+	pending := names.Pending.or(MetricName{"outbox_pending", "Outbox entries waiting at the relay's last pass (at most a batch)."})
+	oldest := names.Oldest.or(MetricName{"outbox_oldest_pending_seconds", "Age of the oldest outbox entry waiting at the relay's last pass."})
+	if names.Label != "" {
+		r.byTopic = true
+		r.published = metrics.Counter(published.Name, published.Help, names.Label)
+		r.errors = metrics.Counter(errs.Name, errs.Help, names.Label)
+	} else {
+		r.published = metrics.Counter(published.Name, published.Help, "topic", "type")
+		r.errors = metrics.Counter(errs.Name, errs.Help, "topic")
 	}
-	metrics.Gauge("outbox_pending", "Outbox entries waiting at the relay's last pass (at most a batch).", func() float64 {
+	metrics.Gauge(pending.Name, pending.Help, func() float64 {
 		return float64(r.pending.Load())
 	})
-	metrics.Gauge("outbox_oldest_pending_seconds", "Age of the oldest outbox entry waiting at the relay's last pass.", func() float64 {
+	metrics.Gauge(oldest.Name, oldest.Help, func() float64 {
 		if o := r.oldest.Load(); o != 0 {
 			return time.Since(time.Unix(0, o)).Seconds()
 		}
@@ -110,6 +148,10 @@ func (r *Relay) Wake() {
 // FinalFlush, for the events of the last requests; what fails stays in the outbox for the next start.
 // It returns nil.
 func (r *Relay) Run(ctx context.Context) error {
+	if r.cfg.Hold != "" {
+		r.hold(ctx)
+		return nil
+	}
 	backoff := Backoff{Min: r.cfg.MinBackoff, Max: r.cfg.MaxBackoff}
 	wait, failing := time.Duration(0), false
 	for {
@@ -155,7 +197,7 @@ func (r *Relay) Flush(ctx context.Context) error {
 		r.observe(entries)
 		for start := 0; start < len(entries); {
 			end := start + 1
-			for end < len(entries) && entries[end].Topic == entries[start].Topic {
+			for !r.cfg.OnePerPublish && end < len(entries) && entries[end].Topic == entries[start].Topic {
 				end++
 			}
 			if err := r.publish(ctx, entries[start:end]); err != nil {
@@ -185,7 +227,11 @@ func (r *Relay) publish(ctx context.Context, run []OutboxEntry) error {
 		return fmt.Errorf("outbox publish: %w", err)
 	}
 	for _, e := range events {
-		r.published.Inc(topic, e.Type)
+		if r.byTopic {
+			r.published.Inc(topic)
+		} else {
+			r.published.Inc(topic, e.Type)
+		}
 	}
 	// The events are out: a failed acknowledgement only means they are published again.
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.PublishTimeout)
@@ -194,6 +240,19 @@ func (r *Relay) publish(ctx context.Context, run []OutboxEntry) error {
 		return fmt.Errorf("outbox mark published: %w", err)
 	}
 	return nil
+}
+
+// hold is Run while the relay must not publish: it warns once and keeps the gauges current.
+func (r *Relay) hold(ctx context.Context) {
+	r.logger.Warn("outbox relay held: entries stay pending", "reason", r.cfg.Hold)
+	check := func(ctx context.Context) {
+		entries, err := r.store.PendingOutbox(ctx, r.cfg.Batch)
+		if err == nil {
+			r.observe(entries)
+		}
+	}
+	check(ctx)
+	Every(ctx, r.cfg.Interval, check)
 }
 
 // observe records entries as what waits in the outbox now, for the gauges.

@@ -1,0 +1,259 @@
+package shared
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// MailQueue is a mail outbox. Enqueue stores a mail to send; it is an OutboxStore whose entries carry
+// one mail each (Topic and Type the mail's Kind, Event.ID its ID, Event.Data the Mail as JSON, in
+// CreatedAt order), so the shared Relay delivers it at least once.
+type MailQueue interface {
+	// Enqueue stores m, stamping CreatedAt when zero. A mail that fails Check is refused with its 400
+	// *Error; a second Enqueue of an ID already queued or sent is a no-op returning nil, so a
+	// redelivered event never sends twice.
+	Enqueue(ctx context.Context, m Mail) error
+	// Reject sets the mail with id aside for good (the server refused it), with the reason: it is no
+	// longer pending and is never sent. An unknown or already finished id is ignored.
+	Reject(ctx context.Context, id, reason string) error
+	OutboxStore
+}
+
+// Queue states. A sent or rejected mail keeps its metadata (the idempotency key) and loses its
+// bodies: a body may hold a single-use link that must not outlive its delivery.
+const (
+	mailPending  = "pending"
+	mailSent     = "sent"
+	mailRejected = "rejected"
+)
+
+func mailEntry(m Mail) (OutboxEntry, error) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return OutboxEntry{}, err
+	}
+	return OutboxEntry{Topic: m.Kind, Event: Event{ID: m.ID, Type: m.Kind, Version: 1, OccurredAt: m.CreatedAt,
+		AggregateID: m.ID, Data: data}}, nil
+}
+
+func stamp(m *Mail) {
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = time.Now().UTC()
+	}
+	m.CreatedAt = m.CreatedAt.Truncate(time.Millisecond) // what Mongo keeps
+}
+
+// MemMailQueue is a MailQueue in memory, for tests and for programs run without Mongo.
+type MemMailQueue struct {
+	mu    sync.Mutex
+	mails map[string]*memMail
+}
+
+type memMail struct {
+	Mail
+	status, reason string
+}
+
+var _ MailQueue = (*MemMailQueue)(nil)
+
+// NewMemMailQueue returns an empty in-memory queue.
+func NewMemMailQueue() *MemMailQueue { return &MemMailQueue{mails: map[string]*memMail{}} }
+
+func (q *MemMailQueue) Enqueue(_ context.Context, m Mail) error {
+	if err := m.Check(); err != nil {
+		return err
+	}
+	stamp(&m)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.mails[m.ID]; !ok {
+		q.mails[m.ID] = &memMail{Mail: m, status: mailPending}
+	}
+	return nil
+}
+
+func (q *MemMailQueue) Reject(_ context.Context, id, reason string) error {
+	q.finish(id, mailRejected, reason)
+	return nil
+}
+
+func (q *MemMailQueue) PendingOutbox(_ context.Context, limit int) ([]OutboxEntry, error) {
+	q.mu.Lock()
+	var pending []Mail
+	for _, m := range q.mails {
+		if m.status == mailPending {
+			pending = append(pending, m.Mail)
+		}
+	}
+	q.mu.Unlock()
+	slices.SortFunc(pending, func(a, b Mail) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	out := make([]OutboxEntry, 0, min(limit, len(pending)))
+	for _, m := range pending[:min(limit, len(pending))] {
+		e, err := mailEntry(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (q *MemMailQueue) MarkPublished(_ context.Context, entries []OutboxEntry) error {
+	for _, e := range entries {
+		q.finish(e.Event.ID, mailSent, "")
+	}
+	return nil
+}
+
+func (q *MemMailQueue) finish(id, status, reason string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if m, ok := q.mails[id]; ok && m.status == mailPending {
+		m.status, m.reason, m.Text, m.HTML = status, reason, "", ""
+	}
+}
+
+// Status returns the state of the mail with id ("pending", "sent", "rejected"; "" when unknown) and
+// the mail as stored (bodies are emptied once it is finished). For tests.
+func (q *MemMailQueue) Status(id string) (string, Mail) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if m, ok := q.mails[id]; ok {
+		return m.status, m.Mail
+	}
+	return "", Mail{}
+}
+
+// MongoMailQueue is a MailQueue in a Mongo collection, one document per mail (the Mail's fields plus
+// status, sent_at and reason).
+type MongoMailQueue struct{ coll *mongo.Collection }
+
+var _ MailQueue = (*MongoMailQueue)(nil)
+
+// NewMongoMailQueue returns a queue in coll; call EnsureIndexes at start-up.
+func NewMongoMailQueue(coll *mongo.Collection) *MongoMailQueue { return &MongoMailQueue{coll: coll} }
+
+// EnsureIndexes creates the index PendingOutbox reads by.
+func (q *MongoMailQueue) EnsureIndexes(ctx context.Context) error {
+	return EnsureIndexes(ctx, q.coll, mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}})
+}
+
+type mongoMail struct {
+	Mail   `bson:",inline"`
+	Status string `bson:"status"`
+}
+
+func (q *MongoMailQueue) Enqueue(ctx context.Context, m Mail) error {
+	if err := m.Check(); err != nil {
+		return err
+	}
+	stamp(&m)
+	_, err := q.coll.InsertOne(ctx, mongoMail{Mail: m, Status: mailPending})
+	if err = MongoErr("mails.enqueue", err); errors.Is(err, ErrConflict) {
+		return nil // queued or sent before: the ID is the idempotency key
+	}
+	return err
+}
+
+func (q *MongoMailQueue) Reject(ctx context.Context, id, reason string) error {
+	return q.finish(ctx, "mails.reject", []string{id}, bson.M{"status": mailRejected, "reason": reason})
+}
+
+func (q *MongoMailQueue) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit))
+	docs, err := FindAll[mongoMail](ctx, q.coll, "mails.pending", bson.M{"status": mailPending}, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OutboxEntry, 0, len(docs))
+	for _, d := range docs {
+		e, err := mailEntry(d.Mail)
+		if err != nil {
+			return nil, fmt.Errorf("mails.pending: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (q *MongoMailQueue) MarkPublished(ctx context.Context, entries []OutboxEntry) error {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.Event.ID
+	}
+	return q.finish(ctx, "mails.mark_sent", ids, bson.M{"status": mailSent})
+}
+
+// finish moves pending mails to a final state and drops their bodies.
+func (q *MongoMailQueue) finish(ctx context.Context, op string, ids []string, set bson.M) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	set["finished_at"] = time.Now().UTC()
+	_, err := q.coll.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}, "status": mailPending},
+		bson.M{"$set": set, "$unset": bson.M{"text": "", "html": ""}})
+	return MongoErr(op, err)
+}
+
+// NewMailRelay returns a Relay that sends q's mail with m, one mail per Publish call, retrying
+// failures with the relay's backoff (the mail stays queued). A mail the server refused for good
+// (ErrMailRejected) is set aside with Reject and logged. Without an SMTP server the relay holds: mail
+// waits in the queue and one warning is logged. Metrics: mail_sent_total{kind},
+// mail_failed_total{kind} (failed attempts), mail_queue_pending (at most a batch) and
+// mail_queue_oldest_seconds.
+func NewMailRelay(logger *slog.Logger, q MailQueue, m *Mailer, metrics *Metrics) *Relay {
+	cfg := RelayConfig{OnePerPublish: true, PublishTimeout: m.Timeout + 5*time.Second,
+		Metrics: RelayMetrics{
+			Published: MetricName{"mail_sent_total", "Mails the SMTP server accepted."},
+			Errors:    MetricName{"mail_failed_total", "Failed attempts to send a mail (retried unless rejected for good)."},
+			Pending:   MetricName{"mail_queue_pending", "Mails waiting at the mail relay's last pass (at most a batch)."},
+			Oldest:    MetricName{"mail_queue_oldest_seconds", "Age of the oldest mail waiting at the mail relay's last pass."},
+			Label:     "kind",
+		}}
+	if !m.Enabled() {
+		cfg.Hold = "SMTP_ADDR is not set: mail stays queued"
+	}
+	return NewRelay(logger.With("relay", "mail"), q, mailPublisher{logger: logger, q: q, m: m}, metrics, cfg)
+}
+
+// mailPublisher is the Relay's Publisher for mail: each event is a queued Mail.
+type mailPublisher struct {
+	logger *slog.Logger
+	q      MailQueue
+	m      *Mailer
+}
+
+func (p mailPublisher) Publish(ctx context.Context, _ string, events ...Event) error {
+	for _, e := range events {
+		var ml Mail
+		err := e.Decode(&ml)
+		if err == nil {
+			err = p.m.Send(ctx, ml)
+		} else {
+			ml.ID, ml.Kind, err = e.ID, e.Type, fmt.Errorf("%w: %w", ErrMailRejected, err)
+		}
+		if errors.Is(err, ErrMailRejected) {
+			p.logger.Error("mail rejected for good, set aside", "mail_id", ml.ID, "kind", ml.Kind, "err", err)
+			if rerr := p.q.Reject(context.WithoutCancel(ctx), ml.ID, err.Error()); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
