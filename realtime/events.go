@@ -93,6 +93,10 @@ func (c *consumer) handle(ctx context.Context, e shared.Event) error {
 	c.mu.Unlock()
 
 	c.hub.publish(e.Type, e.Data, e.OccurredAt, aud)
+	// The bell's live bump. Every instance pushes to its own connections; storing is the notifier's.
+	if n, list, ok := notificationFor(e); ok {
+		pushNotification(c.hub, n, list)
+	}
 	if e.Type == "user.status_changed" {
 		var d struct {
 			UserID string `json:"user_id"`

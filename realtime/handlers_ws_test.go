@@ -56,7 +56,7 @@ func newTestEnv(tb testing.TB, mutate func(*Config)) *testEnv {
 	cons := newConsumer(h, logger, cfg.MaxEventAge, nil)
 	live := &conns{}
 	handler := NewServer(logger, cfg, shared.NewMetrics("realtime"), shared.NewReadiness(), h, cons, iss.Verifier(),
-		fakeSessions{"s-alice": alice}, live)
+		fakeSessions{"s-alice": alice}, live, newMemNotifications(nil))
 	srv := httptest.NewServer(handler)
 	tb.Cleanup(func() {
 		h.shutdown()
