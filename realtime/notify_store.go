@@ -79,7 +79,7 @@ func listKey(l notifyList) string {
 	return "notify:list:" + l.kind
 }
 
-func (s *redisNotifications) listKey(l notifyList) string { return s.prefix + listKey(l) }
+func (s *redisNotifications) listKey(l notifyList) string  { return s.prefix + listKey(l) }
 func (s *redisNotifications) readKey(reader string) string { return s.prefix + "notify:read:" + reader }
 
 // addScript: KEYS[1] the idempotency key, KEYS[2] the list; ARGV the notification, the cap, the
