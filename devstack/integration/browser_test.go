@@ -25,16 +25,7 @@ func TestBrowserShop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	shots := os.Getenv("BROWSER_SCREENSHOTS")
-	if shots == "" {
-		var err error
-		if shots, err = os.MkdirTemp("", "goshop-browser-"); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
+	shots := screenshotDir(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -173,6 +164,23 @@ func TestBrowserShop(t *testing.T) {
 		t.Logf("page errors seen (not failures): %q", errs)
 	}
 	t.Logf("browser flow done in %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
+}
+
+// screenshotDir is where a browser test saves its screenshots: $BROWSER_SCREENSHOTS, or a temporary
+// directory, named in the log.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	shots := os.Getenv("BROWSER_SCREENSHOTS")
+	if shots == "" {
+		var err error
+		if shots, err = os.MkdirTemp("", "goshop-browser-"); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	return shots
 }
 
 // clickCard opens the product card whose title is name.
