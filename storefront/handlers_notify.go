@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -20,6 +21,66 @@ const bellTimeout = time.Second
 
 // maxBanners is how many unread announcements a page shows at once (newest first).
 const maxBanners = 3
+
+// bellTTL is how long a session's bell is reused: a shopper clicking through pages (or a cart
+// flow loading several) costs one API call per bellTTL against the user's gateway budget instead of
+// one per page. The /notifications page and the mark-read form always refresh it, and live.js
+// bumps the count in open pages, so a reload shows at most bellTTL of lag.
+const bellTTL = 3 * time.Second
+
+// maxBellCache bounds the bells kept; when full (after dropping expired ones) a bell is not kept.
+const maxBellCache = 10000
+
+// bellCache keeps each session's bell (the count and at most maxBanners banners: small) for bellTTL,
+// in this instance's memory. The zero value is ready to use.
+type bellCache struct {
+	mu sync.Mutex
+	m  map[string]bellEntry
+}
+
+type bellEntry struct {
+	b   bell
+	exp time.Time
+}
+
+// get returns sid's bell unless it expired.
+func (c *bellCache) get(sid string) (bell, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[sid]
+	if !ok || !time.Now().Before(e.exp) {
+		return bell{}, false
+	}
+	return e.b, true
+}
+
+// put keeps b for sid for bellTTL.
+func (c *bellCache) put(sid string, b bell) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.m == nil {
+		c.m = make(map[string]bellEntry)
+	}
+	if len(c.m) >= maxBellCache {
+		for k, e := range c.m {
+			if !now.Before(e.exp) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= maxBellCache {
+			return
+		}
+	}
+	c.m[sid] = bellEntry{b: b, exp: now.Add(bellTTL)}
+}
+
+// forget drops sid's bell (after the visitor marked something read).
+func (c *bellCache) forget(sid string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, sid)
+}
 
 // notificationItem is one notification as realtime's API answers it.
 type notificationItem struct {
@@ -100,10 +161,18 @@ func (s *site) notifications(r *http.Request) (notificationList, error) {
 	return l, nil
 }
 
-// bell is the header's bell for r; signed out or on failure, an unknown count (logged, not shown).
+// bell is the header's bell for r: the session's kept one when fresh (bellCache), else from the API
+// (the notifications this request already read, if any); signed out or on failure, an unknown count
+// (logged, not shown, not kept).
 func (s *site) bell(r *http.Request) bell {
 	if u, _ := s.user(r); u == nil {
 		return bell{}
+	}
+	v := visitorFrom(r.Context())
+	if v.notes == nil {
+		if b, ok := s.bells.get(v.sid); ok {
+			return b
+		}
 	}
 	l, err := s.notifications(r)
 	if err != nil {
@@ -116,6 +185,7 @@ func (s *site) bell(r *http.Request) bell {
 			b.Banners = append(b.Banners, n)
 		}
 	}
+	s.bells.put(v.sid, b)
 	return b
 }
 
@@ -154,6 +224,7 @@ func handleNotificationsRead(s *site) http.Handler {
 			s.renderError(w, r, &apiError{Status: http.StatusBadRequest, Code: shared.CodeInvalid, Message: "Choose a notification to mark as read."})
 			return
 		}
+		s.bells.forget(visitorFrom(r.Context()).sid)
 		next := "/notifications"
 		if n := r.PostFormValue("next"); n != "" {
 			next = safeNext(n)

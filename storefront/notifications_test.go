@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -101,10 +103,48 @@ func TestNotificationCentre(t *testing.T) {
 	checkPage(customer, "/notifications", 200, nil, []string{"Mark all read", "Unread: "})
 	checkPage(admin, "/", 200, []string{`Notifications, 2 unread`, "Free shipping today"}, nil)
 
-	// Realtime down: pages still render, the bell without a count; the page itself says so.
+	// Realtime down: pages still render, the bell without a count; the page itself says so. (A new
+	// session: the customer's keeps its bell for bellTTL.)
 	gw.failWith("GET /realtime/notifications", http.StatusServiceUnavailable)
-	checkPage(customer, "/orders", 200, []string{`id="bell-label">Notifications<`}, []string{"data-bell-known"})
-	checkPage(customer, "/notifications", 503, []string{"Temporarily unavailable"}, nil)
+	fresh := newBrowser(t, srv)
+	fresh.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	checkPage(fresh, "/orders", 200, []string{`id="bell-label">Notifications<`}, []string{"data-bell-known"})
+	checkPage(fresh, "/notifications", 503, []string{"Temporarily unavailable"}, nil)
+}
+
+// TestBellCache: a session's bell is reused for bellTTL and no longer, forgotten on demand, and the
+// cache never holds more than maxBellCache bells.
+func TestBellCache(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var c bellCache
+		c.put("s1", bell{Known: true, Unread: 2})
+		time.Sleep(bellTTL - time.Millisecond)
+		if b, ok := c.get("s1"); !ok || b.Unread != 2 {
+			t.Errorf("get before bellTTL = %+v, %v; want the bell", b, ok)
+		}
+		time.Sleep(time.Millisecond)
+		if _, ok := c.get("s1"); ok {
+			t.Error("get at bellTTL: still kept")
+		}
+		c.put("s2", bell{Known: true})
+		c.forget("s2")
+		if _, ok := c.get("s2"); ok {
+			t.Error("get after forget: still kept")
+		}
+		for i := range maxBellCache {
+			c.put(fmt.Sprint("full-", i), bell{Known: true})
+		}
+		c.put("one-more", bell{Known: true})
+		if _, ok := c.get("one-more"); ok || len(c.m) > maxBellCache {
+			t.Errorf("full cache: kept one more (%d bells), want at most %d", len(c.m), maxBellCache)
+		}
+		time.Sleep(bellTTL) // every bell expired: the next put sweeps them
+		c.put("after", bell{Known: true})
+		if _, ok := c.get("after"); !ok || len(c.m) != 1 {
+			t.Errorf("after expiry: %d bells kept, want 1", len(c.m))
+		}
+	})
 }
 
 func TestTimeAgo(t *testing.T) {
