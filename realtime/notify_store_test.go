@@ -217,3 +217,34 @@ func TestRedisNotificationTTLs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNotificationView is GET /notifications' store work for an admin with full lists (50 of
+// their own, 50 admins', 50 announcements, 150 read IDs): one Redis round trip and the merge. Run
+// it against Redis with REDIS_TEST_URL (docs/realtime.md has the numbers).
+func BenchmarkNotificationView(b *testing.B) {
+	rdb := sharedtest.Redis(b)
+	if rdb == nil {
+		b.Skip("REDIS_TEST_URL not set")
+	}
+	ctx := context.Background()
+	s := &redisNotifications{rdb: rdb, prefix: "bench:" + shared.NewID() + ":"}
+	now := time.Now()
+	lists := []notifyList{{kind: listUser, userID: "u"}, {kind: listAll}, {kind: listAdmins}}
+	for i := range notifyKeep {
+		for _, l := range lists {
+			n := note(fmt.Sprintf("%s-%02d", l.kind, i), now.Add(time.Duration(i-notifyKeep)*time.Minute))
+			n.Body = "Order #0123abcd ($123.45) is confirmed. Pay to complete it."
+			if _, err := s.Add(ctx, l, n, n.ID, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.MarkRead(ctx, "u", lists, nil, true, now); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if items, _, err := s.View(ctx, "u", lists, now); err != nil || len(items) != notifyKeep {
+			b.Fatalf("View: %d items, %v", len(items), err)
+		}
+	}
+}
