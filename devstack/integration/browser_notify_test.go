@@ -17,14 +17,7 @@ import (
 // to none after "Mark all read"; the /notifications page and an announcement's banner fit a 390 px
 // phone as well as 1280 px, and dismissing the banner (no JavaScript needed) removes it.
 func TestBrowserNotifications(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("BROWSER TEST SKIPPED: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	shots := screenshotDir(t)
+	bin, shots := browserEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	browser := startChrome(ctx, t, bin)

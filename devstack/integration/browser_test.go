@@ -18,14 +18,7 @@ import (
 // product as admin that the shop then finds. Screenshots of the main pages go to
 // $BROWSER_SCREENSHOTS, or to a temporary directory named in the log.
 func TestBrowserShop(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("BROWSER TEST SKIPPED: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	shots := screenshotDir(t)
+	bin, shots := browserEnv(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -166,11 +159,17 @@ func TestBrowserShop(t *testing.T) {
 	t.Logf("browser flow done in %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
 }
 
-// screenshotDir is where a browser test saves its screenshots: $BROWSER_SCREENSHOTS, or a temporary
-// directory, named in the log.
-func screenshotDir(t *testing.T) string {
+// browserEnv skips the test without Chromium or in -short mode, else returns Chromium's binary and
+// where to save screenshots: $BROWSER_SCREENSHOTS, or a temporary directory, named in the log.
+func browserEnv(t *testing.T) (bin, shots string) {
 	t.Helper()
-	shots := os.Getenv("BROWSER_SCREENSHOTS")
+	if bin = findChromium(); bin == "" {
+		t.Skip("BROWSER TEST SKIPPED: no chromium on PATH (apt-get install -y chromium)")
+	}
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	shots = os.Getenv("BROWSER_SCREENSHOTS")
 	if shots == "" {
 		var err error
 		if shots, err = os.MkdirTemp("", "goshop-browser-"); err != nil {
@@ -180,7 +179,7 @@ func screenshotDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots in %s", shots)
-	return shots
+	return bin, shots
 }
 
 // clickCard opens the product card whose title is name.
