@@ -147,6 +147,9 @@ func TestCacheTable(t *testing.T) {
 		{"/order/orders", nil, ""},
 		{"/auth/session", nil, ""},
 		{"/user/users/me", nil, ""},
+		// One user's notifications, whatever the credential (or none: then it is a 401).
+		{"/realtime/notifications", nil, ""},
+		{"/realtime/notifications", http.Header{"Authorization": {"Bearer t"}}, ""},
 		// An escaped '?' or '#' would give the key of another path's query string.
 		{"/product/products/p1%3Fx=1", nil, ""},
 		{"/product/products/p1%23x", nil, ""},

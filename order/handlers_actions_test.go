@@ -156,6 +156,22 @@ func TestOrderCancel(t *testing.T) {
 	if got := h.outboxTypes(pending); strings.Join(got, ",") != "order.created,order.cancelled" {
 		t.Errorf("pending outbox = %v (one cancel event despite two calls)", got)
 	}
+	// Each event names the status the order left, so consumers can tell a refund from a cancellation.
+	for id, want := range map[string]string{pending: "order.created:,order.cancelled:pending",
+		paid: "order.created:,order.confirmed:pending,order.paid:confirmed,order.cancelled:paid"} {
+		o, _ := h.store.Get(context.Background(), id)
+		var got []string
+		for _, e := range o.Events {
+			var d orderEventData
+			if err := json.Unmarshal([]byte(e.Data), &d); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, e.Type+":"+string(d.PreviousStatus))
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("order events type:previous_status = %v, want %s", got, want)
+		}
+	}
 	code, body, _ := h.do("GET", "/orders/"+paid, h.customer, "")
 	if v := decodeView(t, body); code != http.StatusOK || v.Payment == nil || !v.Payment.Refunded {
 		t.Errorf("GET paid-then-cancelled order: payment = %+v, want refunded", v.Payment)

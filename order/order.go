@@ -211,6 +211,9 @@ type orderEventData struct {
 	TotalCents    int64           `json:"total_cents"`
 	Currency      string          `json:"currency"`
 	Reason        string          `json:"reason"`
+	// PreviousStatus is the status the order left (absent in order.created): order.cancelled with
+	// previous_status "paid" is a refund, which the shopper is told about as such.
+	PreviousStatus Status `json:"previous_status,omitempty"`
 }
 
 type eventDataLine struct {
@@ -229,11 +232,15 @@ func eventType(status Status) string {
 	return "order." + string(status)
 }
 
-// newOrderEvent builds the outbox entry eventType(status) describing o in status with reason.
+// newOrderEvent builds the outbox entry eventType(status) describing o, read before the move, in
+// status with reason.
 func newOrderEvent(o Order, status Status, reason string, at time.Time) (storedEvent, error) {
 	d := orderEventData{OrderID: o.ID, UserID: o.UserID, Status: status, SubtotalCents: o.SubtotalCents,
 		TaxCents: o.TaxCents, ShippingCents: o.ShippingCents, TotalCents: o.TotalCents, Currency: o.Currency, Reason: reason,
 		Items: make([]eventDataLine, 0, len(o.Items))}
+	if o.Status != status {
+		d.PreviousStatus = o.Status
+	}
 	for _, l := range o.Items {
 		d.Items = append(d.Items, eventDataLine{SKU: l.SKU, Name: l.Name, UnitPriceCents: l.UnitPriceCents, Quantity: l.Quantity})
 	}

@@ -142,8 +142,9 @@ func TestDraftProductsReachAdminsOnly(t *testing.T) {
 		{"customer", cust, public},
 		{"subscribed to the SKU", bySKU, public},
 		{"subscribed to the category", byCat, public[:1]}, // stock messages carry no category
-		{"admin", admin, []string{"product.created", "inventory.updated", "product.updated", "inventory.low_stock",
-			"product.updated", "inventory.updated"}},
+		// Admins get each product and low-stock event's notification (audience "admins") after it.
+		{"admin", admin, []string{"product.created", "notification", "inventory.updated", "product.updated", "notification",
+			"inventory.low_stock", "notification", "product.updated", "notification", "inventory.updated"}},
 	} {
 		if got := typesUntilSKU(t, tc.c, "END"); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 			t.Errorf("%s got %v, want %v", tc.name, got, tc.want)

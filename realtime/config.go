@@ -21,6 +21,9 @@ type Config struct {
 	AllowedOrigins []string
 	LogLevel       string
 	InstanceID     string
+	// Redis keeps the notification centre: REDIS_URL, or REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
+	// REDIS_DB (default 5, ARCHITECTURE.md).
+	Redis shared.RedisConfig
 
 	Hub  hubConfig
 	Conn connConfig
@@ -53,6 +56,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		AuthURL:        env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
 		AllowedOrigins: env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
 		LogLevel:       env.LogLevel(),
+		Redis:          env.Redis(5),
 		Hub:            hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32},
 		Conn:           connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
 		MaxEventAge:    5 * time.Minute,

@@ -93,6 +93,10 @@ func (c *consumer) handle(ctx context.Context, e shared.Event) error {
 	c.mu.Unlock()
 
 	c.hub.publish(e.Type, e.Data, e.OccurredAt, aud)
+	// The bell's live bump. Every instance pushes to its own connections; storing is the notifier's.
+	if n, list, ok := notificationFor(e); ok {
+		pushNotification(c.hub, n, list)
+	}
 	if e.Type == "user.status_changed" {
 		var d struct {
 			UserID string `json:"user_id"`
@@ -111,4 +115,49 @@ func (c *consumer) counts() (consumed, duplicate, stale uint64, lag time.Duratio
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.consumed, c.duplicate, c.stale, c.lag
+}
+
+// notifier turns events into stored notifications. It runs in a consumer group shared by every
+// realtime instance (notifyGroup), so each event is normally handled by one instance; the store's
+// idempotency key makes a redelivery or a rebalance write nothing twice. A store error is returned,
+// so shared.Consume retries the event until Redis is back: this group lags, the live push (the
+// per-instance group) does not.
+type notifier struct {
+	store  notificationStore
+	logger *slog.Logger
+	now    func() time.Time
+	count  *shared.CounterVec // by result: added, duplicate, old; nil in tests
+}
+
+// notifyGroup is the consumer group of the notifier, one for all instances.
+const notifyGroup = "realtime-notifications"
+
+// notifyTopics are the topics whose events can make a notification.
+var notifyTopics = []string{shared.TopicOrder, shared.TopicInventory, shared.TopicProduct}
+
+func (n *notifier) handle(ctx context.Context, e shared.Event) error {
+	nt, list, ok := notificationFor(e)
+	if !ok {
+		return nil
+	}
+	if age := n.now().Sub(e.OccurredAt); !e.OccurredAt.IsZero() && age > notifyMaxEventAge {
+		n.inc("old")
+		return nil
+	}
+	added, err := n.store.Add(ctx, list, nt, e.ID, notifyMaxEventAge)
+	if err != nil {
+		return err
+	}
+	if added {
+		n.inc("added")
+	} else {
+		n.inc("duplicate")
+	}
+	return nil
+}
+
+func (n *notifier) inc(result string) {
+	if n.count != nil {
+		n.count.Inc(result)
+	}
 }

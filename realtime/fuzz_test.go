@@ -34,3 +34,16 @@ func FuzzWSQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMarkReadBody: any body on POST /notifications/read is a 200 or a 4xx in the error shape.
+func FuzzMarkReadBody(f *testing.F) {
+	for _, s := range []string{`{"ids":["a1b2"]}`, `{"all":true}`, `{"all":true,"ids":["x"]}`, `{"ids":[]}`, `{"ids":"x"}`,
+		`{"ids":[{"$ne":null}]}`, `{"ids":["a\udcff"]}`, "{\"ids\":[\"\xff\xfe\"]}", `{"ids":["../../x"]}`, `[]`, ``} {
+		f.Add(s)
+	}
+	h, _ := routeServer(f)
+	customer := sharedtest.Customer
+	f.Fuzz(func(t *testing.T, body string) {
+		sharedtest.ServeFuzz(t, h, http.MethodPost, "/notifications/read", body, &customer)
+	})
+}

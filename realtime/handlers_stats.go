@@ -69,8 +69,11 @@ func (b broadcastRequest) Valid(context.Context) map[string]string {
 }
 
 // handleBroadcast serves admin-only POST /broadcast: an "announcement" message to every connection
-// of this instance (public, so buffered for resume like any public event). Answers 202 with its seq.
-func handleBroadcast(logger *slog.Logger, h *hub) http.Handler {
+// of this instance (public, so buffered for resume like any public event), kept once in the
+// notification centre's announcement list (every reader sees it, until it dismisses it) and pushed
+// as a "notification" too. Answers 202 with its seq and the notification's ID; 503 when the
+// notification cannot be stored, and then nothing is sent.
+func handleBroadcast(logger *slog.Logger, h *hub, notes notificationStore) http.Handler {
 	type announcement struct {
 		Message string `json:"message"`
 		Level   string `json:"level"`
@@ -87,9 +90,17 @@ func handleBroadcast(logger *slog.Logger, h *hub) http.Handler {
 		}
 		id, _ := shared.IdentityFrom(r.Context())
 		now := time.Now().UTC()
-		seq := h.publish("announcement", mustJSON(announcement{Message: strings.TrimSpace(req.Message), Level: req.Level, By: id.UserID}), now, audience{public: true})
-		logger.InfoContext(r.Context(), "broadcast", "by", id.UserID, "seq", seq)
-		shared.Encode(w, http.StatusAccepted, map[string]any{"seq": seq, "type": "announcement"})
+		msg := strings.TrimSpace(req.Message)
+		n := announcementNotification(msg, req.Level, now)
+		all := notifyList{kind: listAll}
+		if _, err := notes.Add(r.Context(), all, n, n.ID, notifyMaxEventAge); err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
+		seq := h.publish("announcement", mustJSON(announcement{Message: msg, Level: req.Level, By: id.UserID}), now, audience{public: true})
+		pushNotification(h, n, all)
+		logger.InfoContext(r.Context(), "broadcast", "by", id.UserID, "seq", seq, "notification_id", n.ID)
+		shared.Encode(w, http.StatusAccepted, map[string]any{"seq": seq, "type": "announcement", "notification_id": n.ID})
 	})
 }
 

@@ -56,7 +56,7 @@ func newTestEnv(tb testing.TB, mutate func(*Config)) *testEnv {
 	cons := newConsumer(h, logger, cfg.MaxEventAge, nil)
 	live := &conns{}
 	handler := NewServer(logger, cfg, shared.NewMetrics("realtime"), shared.NewReadiness(), h, cons, iss.Verifier(),
-		fakeSessions{"s-alice": alice}, live)
+		fakeSessions{"s-alice": alice}, live, newMemNotifications(nil))
 	srv := httptest.NewServer(handler)
 	tb.Cleanup(func() {
 		h.shutdown()
@@ -187,13 +187,17 @@ func TestRouting(t *testing.T) {
 		c    *websocket.Conn
 		want []string
 	}{
-		{"alice", ca, []string{"order.confirmed:u-alice", public[0]}},
-		{"alice second tab", ca2, []string{"order.confirmed:u-alice", public[0]}},
-		{"alice by cookie", ccookie, []string{"order.confirmed:u-alice", public[0]}},
+		// Each order event the bell counts is followed by its "notification" for the same user.
+		{"alice", ca, []string{"order.confirmed:u-alice", "notification:u-alice", public[0]}},
+		{"alice second tab", ca2, []string{"order.confirmed:u-alice", "notification:u-alice", public[0]}},
+		{"alice by cookie", ccookie, []string{"order.confirmed:u-alice", "notification:u-alice", public[0]}},
 		{"bob", cb, []string{public[0], "inventory.reserved:u-bob"}},
 		{"anonymous", canon, public},
 		// Low-stock alerts are for admins only.
-		{"admin", cadm, []string{"order.confirmed:u-alice", public[0], "inventory.reserved:u-bob", "user.registered:u-carol", "inventory.low_stock:", "order.mystery:"}},
+		// Admins also get every user's notifications (the page bumps its bell only for its own) and
+		// the admins' ones (low stock).
+		{"admin", cadm, []string{"order.confirmed:u-alice", "notification:u-alice", public[0], "inventory.reserved:u-bob", "user.registered:u-carol",
+			"inventory.low_stock:", "notification:", "order.mystery:"}},
 	} {
 		if got := typesUntil(t, tc.c, "product.updated"); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 			t.Errorf("%s got %v, want %v", tc.name, got, tc.want)
@@ -251,7 +255,7 @@ func TestResume(t *testing.T) {
 	c2, _ := e.dial(t, q, e.bearer(t, alice))
 	var got []string
 	last := first.Seq
-	for range 3 {
+	for range 5 {
 		m := readMsg(t, c2)
 		if m.Seq <= last {
 			t.Fatalf("seq %d after %d: want increasing", m.Seq, last)
@@ -259,7 +263,7 @@ func TestResume(t *testing.T) {
 		last = m.Seq
 		got = append(got, m.Type)
 	}
-	if want := "order.confirmed,inventory.updated,order.paid"; strings.Join(got, ",") != want {
+	if want := "order.confirmed,notification,inventory.updated,order.paid,notification"; strings.Join(got, ",") != want {
 		t.Fatalf("resumed %v, want %s", got, want)
 	}
 	// Live messages follow the backlog.

@@ -33,7 +33,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	h := newHub(cfg.Hub, nil)
 	cons := newConsumer(h, logger, cfg.MaxEventAge, nil)
 	live := &conns{}
-	handler := NewServer(logger, cfg, s.Metrics, s.Ready, h, cons, verifier, newAuthSessions(cfg.AuthURL, verifier), live)
+	rdb, err := s.OpenRedis(cfg.Redis)
+	if err != nil {
+		return s.Abort(err)
+	}
+	notes := &redisNotifications{rdb: rdb}
+	notify := &notifier{store: notes, logger: logger, now: time.Now,
+		count: s.Metrics.Counter("realtime_notifications_total", "Events the notifier handled, by result: added, duplicate, old.", "result")}
+	handler := NewServer(logger, cfg, s.Metrics, s.Ready, h, cons, verifier, newAuthSessions(cfg.AuthURL, verifier), live, notes)
 
 	s.Setup("catalog", cons.warmUp(func(ctx context.Context, fn shared.EventHandler) error {
 		return shared.ReadTopic(ctx, logger, cfg.Brokers, shared.TopicProduct, 0, fn)
@@ -41,6 +48,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics(),
 			CommitInterval: cfg.CommitInterval}, cons.handle)
+	})
+	// The notification centre's writer: one group for every instance, retrying while Redis is down
+	// without holding up the live push above.
+	s.Go("notifier", func(ctx context.Context) error {
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: notifyGroup, Topics: notifyTopics,
+			CommitInterval: cfg.CommitInterval}, notify.handle)
 	})
 	s.Go("sweeper", func(ctx context.Context) error {
 		shared.Every(ctx, time.Minute, func(context.Context) { h.sweep() })

@@ -21,7 +21,7 @@ func routeServer(tb testing.TB) (http.Handler, *sharedtest.Issuer) {
 	tb.Cleanup(h.shutdown)
 	logger := shared.NewLogger(io.Discard, "realtime", "error")
 	return NewServer(logger, cfg, shared.NewMetrics("realtime"), shared.NewReadiness(), h,
-		newConsumer(h, logger, cfg.MaxEventAge, nil), iss.Verifier(), fakeSessions{}, &conns{}), iss
+		newConsumer(h, logger, cfg.MaxEventAge, nil), iss.Verifier(), fakeSessions{}, &conns{}, newMemNotifications(nil)), iss
 }
 
 // TestRouteScopes: every route of routes.go against every kind of token; the socket is open to
@@ -34,6 +34,9 @@ func TestRouteScopes(t *testing.T) {
 		"GET /stats":      sharedtest.AccessPublic,
 		"POST /broadcast": sharedtest.AccessAdmin,
 		"POST /debug/gc":  sharedtest.AccessAdmin,
+		// The notification centre tells the user's orders: a third-party token needs orders:read.
+		"GET /notifications":       shared.ScopeOrdersRead,
+		"POST /notifications/read": shared.ScopeOrdersRead,
 	})
 }
 
@@ -45,5 +48,7 @@ func TestRouteBodies(t *testing.T) {
 	sharedtest.CheckBodies(t, handler, "routes.go", map[string]sharedtest.BodyCase{
 		"POST /broadcast": {Header: []string{"Authorization", iss.Bearer(t, sharedtest.Admin)}, Body: `{"message":"hello` + sharedtest.Marker + `"}`},
 		"POST /debug/gc":  {},
+		// An ID that names nothing of the caller's is accepted and changes nothing.
+		"POST /notifications/read": {Header: []string{"Authorization", iss.Bearer(t, sharedtest.Customer)}, Body: `{"ids":["abc` + sharedtest.Marker + `"]}`},
 	})
 }

@@ -47,6 +47,7 @@ type fakeGateway struct {
 	addresses map[string][]address // user ID → saved addresses
 	// realtime, when set, serves GET /realtime/ws.
 	realtime http.Handler
+	notes    fakeNotifications // realtime's notification centre
 }
 
 type fakeRequest struct {
@@ -219,6 +220,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	if g.realtime != nil {
 		mux.Handle("GET /realtime/ws", g.realtime)
 	}
+	g.notes.routes(mux, g, user, signedIn, body)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("POST /auth/login", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Email, Password string }

@@ -20,7 +20,7 @@ import (
 // defines its own "title" and "content" without clashing with the others.
 var pageNames = []string{
 	"home.html", "catalog.html", "product.html", "cart.html", "checkout.html", "orders.html", "order.html",
-	"login.html", "register.html", "account.html", "error.html",
+	"login.html", "register.html", "account.html", "error.html", "notifications.html",
 	"admin_products.html", "admin_product_form.html", "admin_product_delete.html", "admin_inventory.html", "admin_orders.html", "admin_users.html",
 }
 
@@ -97,6 +97,7 @@ func moneyText(n json.Number, currency string) string {
 }
 
 var templateFuncs = template.FuncMap{
+	"ago":       timeAgo,
 	"money":     moneyText,
 	"hasPrefix": strings.HasPrefix,
 	"date": func(t time.Time) string {
@@ -146,6 +147,7 @@ type layout struct {
 	Static    string // version query for static URLs
 	RequestID string
 	Admin     bool // the admin console's navigation
+	Bell      bell // the notification bell and the announcement banners
 }
 
 // newLayout fills the layout for r. A failing session lookup shows the page signed out rather than
@@ -162,6 +164,7 @@ func (s *site) newLayout(w http.ResponseWriter, r *http.Request, title string) l
 		Static:    s.pages.version,
 		RequestID: shared.RequestIDFrom(r.Context()),
 		Admin:     strings.HasPrefix(r.URL.Path, "/admin"),
+		Bell:      s.bell(r),
 	}
 }
 

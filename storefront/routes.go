@@ -46,6 +46,8 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("POST /account/profile", v(user(handleAccountProfile(s))))
 	mux.Handle("POST /account/addresses", v(user(handleAddressCreate(s))))
 	mux.Handle("POST /account/addresses/{id}/delete", v(user(handleAddressDelete(s))))
+	mux.Handle("GET /notifications", v(user(handleNotifications(s))))
+	mux.Handle("POST /notifications/read", v(user(handleNotificationsRead(s))))
 
 	// Admin console.
 	mux.Handle("GET /admin", v(admin(http.RedirectHandler("/admin/products", http.StatusSeeOther))))

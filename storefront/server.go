@@ -23,6 +23,7 @@ type site struct {
 	csrfSecret []byte
 	csp        string
 	catState
+	bells bellCache // each session's notification bell, for a few seconds
 
 	csrfRejected *shared.CounterVec
 	ordersPlaced *shared.CounterVec

@@ -34,6 +34,8 @@ type visitor struct {
 	once sync.Once
 	auth *authState
 	err  error
+
+	notes *notificationList // read once per request by s.notifications
 }
 
 type visitorKey struct{}
@@ -192,6 +194,7 @@ var flashes = map[string]string{
 	"deleted":    "Deleted.",
 	"adjusted":   "Stock adjusted.",
 	"status":     "Status changed.",
+	"read":       "Marked as read.",
 }
 
 func (s *site) flash(w http.ResponseWriter, code string) { s.setCookie(w, cookieFlash, code, 60) }

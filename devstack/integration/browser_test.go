@@ -18,23 +18,7 @@ import (
 // product as admin that the shop then finds. Screenshots of the main pages go to
 // $BROWSER_SCREENSHOTS, or to a temporary directory named in the log.
 func TestBrowserShop(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("BROWSER TEST SKIPPED: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	shots := os.Getenv("BROWSER_SCREENSHOTS")
-	if shots == "" {
-		var err error
-		if shots, err = os.MkdirTemp("", "goshop-browser-"); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
+	bin, shots := browserEnv(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -173,6 +157,29 @@ func TestBrowserShop(t *testing.T) {
 		t.Logf("page errors seen (not failures): %q", errs)
 	}
 	t.Logf("browser flow done in %s; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
+}
+
+// browserEnv skips the test without Chromium or in -short mode, else returns Chromium's binary and
+// where to save screenshots: $BROWSER_SCREENSHOTS, or a temporary directory, named in the log.
+func browserEnv(t *testing.T) (bin, shots string) {
+	t.Helper()
+	if bin = findChromium(); bin == "" {
+		t.Skip("BROWSER TEST SKIPPED: no chromium on PATH (apt-get install -y chromium)")
+	}
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	shots = os.Getenv("BROWSER_SCREENSHOTS")
+	if shots == "" {
+		var err error
+		if shots, err = os.MkdirTemp("", "goshop-browser-"); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	return bin, shots
 }
 
 // clickCard opens the product card whose title is name.

@@ -103,10 +103,34 @@
     }
   }
 
+  // The bell: realtime sends a "notification" after each event that makes one. Admins' sockets hear
+  // every user's, so count only this user's, the admins' list on an admin's page, and announcements;
+  // once each (a resumed socket may hear one again).
+  var bellEl = document.getElementById("bell"), counted = {};
+  function onNotification(msg) {
+    var d = msg.data || {};
+    if (!bellEl || !d.id || counted[d.id]) return;
+    var mine = (d.audience === "user" && d.user_id === bellEl.getAttribute("data-bell-user")) ||
+      (d.audience === "admins" && bellEl.getAttribute("data-bell-admin") === "true") || d.audience === "all";
+    if (!mine) return;
+    counted[d.id] = true;
+    if (bellEl.getAttribute("data-bell-known") === "true") {
+      var count = document.getElementById("bell-count"), label = document.getElementById("bell-label");
+      var n = (parseInt(count.textContent, 10) || 0) + 1;
+      count.textContent = String(n);
+      count.hidden = false;
+      label.textContent = "Notifications, " + n + " unread";
+      pulse(count);
+    }
+    // Order events already toast; announcements have no other message that shows them.
+    if (d.audience === "all") toast(String(d.body || d.title || ""));
+  }
+
   function onMessage(msg) {
     if (!msg || typeof msg.type !== "string") return;
     if (msg.type.indexOf("order.") === 0) onOrder(msg);
     else if (msg.type === "inventory.updated" || msg.type === "inventory.low_stock") onStock(msg);
+    else if (msg.type === "notification") onNotification(msg);
   }
 
   // A new connection hears only what happens from now on, and the saga confirms an order within
