@@ -274,6 +274,10 @@ func TestNetworkPoliciesAreTheArchitecture(t *testing.T) {
 	for _, o := range overlays {
 		t.Run(o, func(t *testing.T) {
 			m := render(t, o)
+			// A pod added later without its own policy must start with nothing allowed.
+			if !slices.ContainsFunc(m.policies, isDefaultDeny) {
+				t.Errorf("overlay %s: no NetworkPolicy denies all ingress and egress of every pod", o)
+			}
 			got, want := allowedEdges(m), expectedEdges(m)
 			for _, e := range slices.Sorted(maps.Keys(want)) {
 				if !got[e] {
@@ -349,4 +353,11 @@ func secretValue(m *manifests, c *corev1.Container, name string) string {
 		}
 	}
 	return ""
+}
+
+// isDefaultDeny reports whether np selects every pod and allows nothing either way.
+func isDefaultDeny(np networkingv1.NetworkPolicy) bool {
+	sel := np.Spec.PodSelector
+	return len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0 && len(np.Spec.Ingress) == 0 && len(np.Spec.Egress) == 0 &&
+		slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) && slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
 }

@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -141,8 +142,8 @@ func TestAvailability(t *testing.T) {
 				if notAutoscaled[p.Name] != "" {
 					t.Errorf("prod: %s is autoscaled, but %s", p.Name, notAutoscaled[p.Name])
 				}
-				if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas < 2 || hpa.Spec.MaxReplicas < *hpa.Spec.MinReplicas {
-					t.Errorf("prod: %s autoscaler min %v max %d, want min >= 2 <= max", p.Name, hpa.Spec.MinReplicas, hpa.Spec.MaxReplicas)
+				if min := hpa.Spec.MinReplicas; min == nil || *min < 2 || hpa.Spec.MaxReplicas < *min {
+					t.Errorf("prod: %s autoscaler min %v max %d, want 2 <= min <= max", p.Name, deref(min), hpa.Spec.MaxReplicas)
 				}
 				if len(hpa.Spec.Metrics) != 1 || hpa.Spec.Metrics[0].Resource == nil || hpa.Spec.Metrics[0].Resource.Name != corev1.ResourceCPU {
 					t.Errorf("prod: %s autoscaler does not scale on CPU alone", p.Name)
@@ -205,4 +206,12 @@ func (m *manifests) tlsIngressTo(service string) bool {
 		}
 	}
 	return false
+}
+
+// deref shows an optional count: "unset" or its value.
+func deref(p *int32) string {
+	if p == nil {
+		return "unset"
+	}
+	return strconv.Itoa(int(*p))
 }
