@@ -112,23 +112,9 @@ func containerEnv(m *manifests, c *corev1.Container) (map[string]envSource, []st
 	return env, problems
 }
 
-func (m *manifests) configMap(name string) *corev1.ConfigMap {
-	for i := range m.configMaps {
-		if m.configMaps[i].Name == name {
-			return &m.configMaps[i]
-		}
-	}
-	return nil
-}
+func (m *manifests) configMap(name string) *corev1.ConfigMap { return named(m.configMaps, name) }
 
-func (m *manifests) secret(name string) *corev1.Secret {
-	for i := range m.secrets {
-		if m.secrets[i].Name == name {
-			return &m.secrets[i]
-		}
-	}
-	return nil
-}
+func (m *manifests) secret(name string) *corev1.Secret { return named(m.secrets, name) }
 
 // loadedBy counts the containers that load the ConfigMap whole.
 func (m *manifests) loadedBy(name string) int {

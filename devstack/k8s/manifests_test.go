@@ -69,12 +69,28 @@ func (m *manifests) workloads() []workload {
 }
 
 // deployment returns the Deployment named name, or nil.
-func (m *manifests) deployment(name string) *appsv1.Deployment {
-	for i := range m.deployments {
-		if m.deployments[i].Name == name {
-			return &m.deployments[i]
+func (m *manifests) deployment(name string) *appsv1.Deployment { return named(m.deployments, name) }
+
+// named returns the object of list called name, or nil.
+func named[T any, P interface {
+	*T
+	GetName() string
+}](list []T, name string) *T {
+	for i := range list {
+		if P(&list[i]).GetName() == name {
+			return &list[i]
 		}
 	}
+	return nil
+}
+
+// add decodes raw strictly and appends it to list.
+func add[T any](list *[]T, raw []byte) error {
+	var v T
+	if err := strictDecode(raw, &v); err != nil {
+		return err
+	}
+	*list = append(*list, v)
 	return nil
 }
 
@@ -114,35 +130,25 @@ func renderDir(dir string) (*manifests, error) {
 		var derr error
 		switch r.GetApiVersion() + " " + r.GetKind() {
 		case "apps/v1 Deployment":
-			m.deployments = append(m.deployments, appsv1.Deployment{})
-			derr = strictDecode(raw, &m.deployments[len(m.deployments)-1])
+			derr = add(&m.deployments, raw)
 		case "apps/v1 StatefulSet":
-			m.statefulSets = append(m.statefulSets, appsv1.StatefulSet{})
-			derr = strictDecode(raw, &m.statefulSets[len(m.statefulSets)-1])
+			derr = add(&m.statefulSets, raw)
 		case "v1 Service":
-			m.services = append(m.services, corev1.Service{})
-			derr = strictDecode(raw, &m.services[len(m.services)-1])
+			derr = add(&m.services, raw)
 		case "v1 ConfigMap":
-			m.configMaps = append(m.configMaps, corev1.ConfigMap{})
-			derr = strictDecode(raw, &m.configMaps[len(m.configMaps)-1])
+			derr = add(&m.configMaps, raw)
 		case "v1 Secret":
-			m.secrets = append(m.secrets, corev1.Secret{})
-			derr = strictDecode(raw, &m.secrets[len(m.secrets)-1])
+			derr = add(&m.secrets, raw)
 		case "v1 Namespace":
-			m.namespaces = append(m.namespaces, corev1.Namespace{})
-			derr = strictDecode(raw, &m.namespaces[len(m.namespaces)-1])
+			derr = add(&m.namespaces, raw)
 		case "networking.k8s.io/v1 NetworkPolicy":
-			m.policies = append(m.policies, networkingv1.NetworkPolicy{})
-			derr = strictDecode(raw, &m.policies[len(m.policies)-1])
+			derr = add(&m.policies, raw)
 		case "networking.k8s.io/v1 Ingress":
-			m.ingresses = append(m.ingresses, networkingv1.Ingress{})
-			derr = strictDecode(raw, &m.ingresses[len(m.ingresses)-1])
+			derr = add(&m.ingresses, raw)
 		case "policy/v1 PodDisruptionBudget":
-			m.pdbs = append(m.pdbs, policyv1.PodDisruptionBudget{})
-			derr = strictDecode(raw, &m.pdbs[len(m.pdbs)-1])
+			derr = add(&m.pdbs, raw)
 		case "autoscaling/v2 HorizontalPodAutoscaler":
-			m.hpas = append(m.hpas, autoscalingv2.HorizontalPodAutoscaler{})
-			derr = strictDecode(raw, &m.hpas[len(m.hpas)-1])
+			derr = add(&m.hpas, raw)
 		default:
 			derr = fmt.Errorf("kind %s %s is not one this test knows: add it to renderDir", r.GetApiVersion(), r.GetKind())
 		}

@@ -178,11 +178,4 @@ func containerPort(c *corev1.Container, ref intstr.IntOrString) (corev1.Containe
 	return corev1.ContainerPort{}, false
 }
 
-func (m *manifests) service(name string) *corev1.Service {
-	for i := range m.services {
-		if m.services[i].Name == name {
-			return &m.services[i]
-		}
-	}
-	return nil
-}
+func (m *manifests) service(name string) *corev1.Service { return named(m.services, name) }
