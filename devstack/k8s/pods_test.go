@@ -113,8 +113,9 @@ func (m *manifests) programPort(name string) (int, bool) {
 	return 0, false
 }
 
-// TestAvailability: dev runs one copy of each program without autoscaling; prod at least two, with
-// an autoscaler on CPU for each stateless program; in both a PodDisruptionBudget lets at most one
+// TestAvailability: dev runs one copy of each program without autoscaling; prod at least two: an
+// autoscaler on CPU with a minimum of two for each stateless program, two replicas for the others;
+// in both a PodDisruptionBudget lets at most one
 // copy go at a time and the copies spread over nodes. Prod exposes storefront and gateway through
 // TLS Ingresses.
 func TestAvailability(t *testing.T) {
@@ -125,22 +126,23 @@ func TestAvailability(t *testing.T) {
 			if d == nil {
 				t.Fatalf("overlay %s: no Deployment %s", o, p.Name)
 			}
-			replicas := int32(1)
-			if d.Spec.Replicas != nil {
-				replicas = *d.Spec.Replicas
-			}
+			replicas := d.Spec.Replicas
 			pods := labels.Set(d.Spec.Template.Labels)
 			hpa := m.hpa(p.Name)
 			switch {
-			case o == "dev" && (replicas != 1 || hpa != nil):
-				t.Errorf("dev: %s has %d replicas (autoscaler: %v), want 1 and none", p.Name, replicas, hpa != nil)
-			case o == "prod" && replicas < 2:
-				t.Errorf("prod: %s has %d replicas, want at least 2", p.Name, replicas)
+			case o == "dev" && (replicas == nil || *replicas != 1 || hpa != nil):
+				t.Errorf("dev: %s has %s replicas (autoscaler: %v), want 1 and none", p.Name, deref(replicas), hpa != nil)
 			case o == "prod" && hpa == nil && notAutoscaled[p.Name] == "":
 				t.Errorf("prod: %s has no HorizontalPodAutoscaler", p.Name)
+			case o == "prod" && hpa == nil && (replicas == nil || *replicas < 2):
+				t.Errorf("prod: %s has %s replicas, want at least 2", p.Name, deref(replicas))
 			case o == "prod" && hpa != nil:
 				if notAutoscaled[p.Name] != "" {
 					t.Errorf("prod: %s is autoscaled, but %s", p.Name, notAutoscaled[p.Name])
+				}
+				// An apply would otherwise set the count back under the autoscaler's feet.
+				if replicas != nil {
+					t.Errorf("prod: %s sets replicas %d and has an autoscaler, which owns the count", p.Name, *replicas)
 				}
 				if min := hpa.Spec.MinReplicas; min == nil || *min < 2 || hpa.Spec.MaxReplicas < *min {
 					t.Errorf("prod: %s autoscaler min %v max %d, want 2 <= min <= max", p.Name, deref(min), hpa.Spec.MaxReplicas)
