@@ -179,3 +179,27 @@ func containerPort(c *corev1.Container, ref intstr.IntOrString) (corev1.Containe
 }
 
 func (m *manifests) service(name string) *corev1.Service { return named(m.services, name) }
+
+// TestAuthKeysShared: auth reads its signing keys from AUTH_SIGNING_KEYS_DIR, a mounted volume; where
+// auth runs in more than one copy that volume is a Secret, so every copy signs with and publishes the
+// same keys (docs/auth.md: keys in memory or per pod would make one copy's tokens unknown to the JWKS
+// another copy serves).
+func TestAuthKeysShared(t *testing.T) {
+	for _, o := range overlays {
+		m := render(t, o)
+		c := programContainer(t, m, "auth")
+		env, _ := containerEnv(m, c)
+		dir := env["AUTH_SIGNING_KEYS_DIR"].value
+		i := slices.IndexFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.MountPath == dir })
+		if dir == "" || i < 0 {
+			t.Errorf("overlay %s: AUTH_SIGNING_KEYS_DIR %q is not a volume mounted in auth", o, dir)
+			continue
+		}
+		spec := &m.deployment("auth").Spec.Template.Spec
+		v := spec.Volumes[slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == c.VolumeMounts[i].Name })]
+		several := m.hpa("auth") != nil || m.deployment("auth").Spec.Replicas == nil || *m.deployment("auth").Spec.Replicas > 1
+		if several && v.Secret == nil {
+			t.Errorf("overlay %s: auth runs in several copies with its keys in volume %s, which is not a Secret", o, v.Name)
+		}
+	}
+}
