@@ -120,7 +120,8 @@ func allows(m *manifests, from, to map[string]string, port corev1.ContainerPort,
 }
 
 // peersMatch reports whether a rule's peers include the pod labelled l in this namespace (nil l:
-// the ingress controller's namespace).
+// "public", the ingress controller's namespace or an address block). Egress to address blocks is
+// outsideEgress's.
 func peersMatch(peers []networkingv1.NetworkPolicyPeer, l map[string]string) bool {
 	if len(peers) == 0 {
 		return true
@@ -128,7 +129,9 @@ func peersMatch(peers []networkingv1.NetworkPolicyPeer, l map[string]string) boo
 	for _, p := range peers {
 		switch {
 		case p.IPBlock != nil:
-			continue // addresses: outsideEgress
+			if l == nil {
+				return true // addresses reach from outside the cluster like the ingress controller
+			}
 		case p.NamespaceSelector != nil:
 			if l == nil && p.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] == ingressNamespace {
 				return true

@@ -63,6 +63,7 @@ func TestImagesAndPorts(t *testing.T) {
 	if !known {
 		t.Fatalf("Dockerfile USER %s: no known numeric ID", img.user)
 	}
+	tables := configTables(t)
 	for _, o := range overlays {
 		m := render(t, o)
 		for _, p := range stack.Programs {
@@ -82,7 +83,7 @@ func TestImagesAndPorts(t *testing.T) {
 			if got, want := env["HTTP_ADDR"].value, ":"+strconv.Itoa(p.Port); got != want {
 				t.Errorf("overlay %s: %s HTTP_ADDR = %q, want %q", o, p.Name, got, want)
 			}
-			if _, reads := configTables(t)[p.Name]["REDIS_DB"]; reads && p.Redis >= 0 {
+			if _, reads := tables[p.Name]["REDIS_DB"]; reads && p.Redis >= 0 {
 				if got := env["REDIS_DB"].value; got != strconv.Itoa(p.Redis) {
 					t.Errorf("overlay %s: %s REDIS_DB = %q, want %d (ARCHITECTURE.md)", o, p.Name, got, p.Redis)
 				}
