@@ -20,7 +20,7 @@ import (
 // diagram, completed with what the code calls and the diagram leaves out (the services fetching
 // auth's JWKS, realtime and the gateway asking auth for sessions, order asking user for addresses,
 // the gateway reading Kafka for cache purges, auth and user sending mail). The diagram's Redis edges
-// of inventory, order and realtime are left out: none of them reads a Redis variable. "public" is
+// of inventory and order are left out: neither reads a Redis variable. "public" is
 // the ingress controller; mongo, kafka, redis and mail are pods in dev and addresses outside in prod.
 var architectureEdges = []string{
 	"public -> storefront", "public -> gateway",
@@ -30,7 +30,7 @@ var architectureEdges = []string{
 	"order -> product", "order -> user",
 	"auth -> mongo", "user -> mongo", "product -> mongo", "inventory -> mongo", "order -> mongo",
 	"auth -> kafka", "user -> kafka", "product -> kafka", "inventory -> kafka", "order -> kafka", "gateway -> kafka", "realtime -> kafka",
-	"auth -> redis", "gateway -> redis", "storefront -> redis",
+	"auth -> redis", "gateway -> redis", "realtime -> redis", "storefront -> redis",
 	"auth -> mail", "user -> mail",
 }
 
