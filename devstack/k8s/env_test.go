@@ -235,3 +235,21 @@ func TestProdSecretKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestProdBehindTLS: behind the prod Ingresses' TLS every cookie is Secure and the public URLs are
+// https, so a session cookie never travels in clear and OAuth redirects stay on TLS.
+func TestProdBehindTLS(t *testing.T) {
+	m := render(t, "prod")
+	want := map[string]map[string]string{
+		"auth":       {"AUTH_COOKIE_SECURE": "true", "AUTH_ISSUER": "https://"},
+		"storefront": {"STOREFRONT_COOKIE_SECURE": "true", "STOREFRONT_PUBLIC_URL": "https://", "AUTH_ISSUER": "https://"},
+	}
+	for program, vars := range want {
+		env, _ := containerEnv(m, programContainer(t, m, program))
+		for name, prefix := range vars {
+			if got := env[name].value; !strings.HasPrefix(got, prefix) {
+				t.Errorf("prod: %s %s = %q, want %s...", program, name, got, prefix)
+			}
+		}
+	}
+}
