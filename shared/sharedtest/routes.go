@@ -23,20 +23,31 @@ var routePattern = regexp.MustCompile(`mux\.Handle(?:Func)?\(\s*"([^"]+)"`)
 // are derived from the code and a new route cannot be forgotten.
 func RoutePatterns(tb testing.TB, file string) []string {
 	tb.Helper()
+	var out []string
+	for _, p := range AllRoutePatterns(tb, file) {
+		switch p {
+		case "GET /healthz", "GET /readyz", "GET /metrics":
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		tb.Fatalf("%s registers no routes", file)
+	}
+	return out
+}
+
+// AllRoutePatterns returns every literal pattern file registers, the plumbing routes included (what
+// a probe or a scraper may call).
+func AllRoutePatterns(tb testing.TB, file string) []string {
+	tb.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var out []string
 	for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {
-		switch m[1] {
-		case "GET /healthz", "GET /readyz", "GET /metrics":
-			continue
-		}
 		out = append(out, m[1])
-	}
-	if len(out) == 0 {
-		tb.Fatalf("%s registers no routes", file)
 	}
 	return out
 }
