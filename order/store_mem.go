@@ -64,7 +64,7 @@ func (s *memOrderStore) List(_ context.Context, q listQuery) ([]Order, int64, er
 	s.mu.RLock()
 	var all []Order
 	for _, o := range s.orders {
-		if (q.UserID == "" || o.UserID == q.UserID) && (q.Status == "" || o.Status == q.Status) {
+		if q.match(o) {
 			all = append(all, o)
 		}
 	}
