@@ -22,6 +22,7 @@ var pageNames = []string{
 	"home.html", "catalog.html", "product.html", "cart.html", "checkout.html", "orders.html", "order.html",
 	"login.html", "register.html", "account.html", "error.html", "notifications.html",
 	"admin_products.html", "admin_product_form.html", "admin_product_delete.html", "admin_inventory.html", "admin_orders.html", "admin_users.html",
+	"admin_order.html",
 }
 
 // pages is the parsed template set of every page plus the static files' cache-busting version.
