@@ -198,3 +198,26 @@ func TestFilterPager(t *testing.T) {
 		t.Errorf("unfiltered prev = %q, want /admin/users", l.PrevURL)
 	}
 }
+
+// BenchmarkAdminOrdersPage measures the storefront's share of a filtered admin order list: the
+// request through the session, CSRF and layout middleware, the API call to a fake gateway on
+// loopback answering 20 orders, and the render. The service's own time is BenchmarkAdminOrderList
+// (order) and BenchmarkAdminProductList (product). Run:
+//
+//	go test -run '^$' -bench AdminOrdersPage -benchtime 300x ./storefront/
+func BenchmarkAdminOrdersPage(b *testing.B) {
+	gw, srv := newSite(b)
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		gw.putOrder(order{ID: fmt.Sprintf("%012x", i), UserID: "u-bob", Status: "paid", Total: "10.00", Currency: "USD", CreatedAt: at,
+			Customer: &orderCustomer{Email: fmt.Sprintf("bob%d@x.test", i), Name: "Bob Buyer"}})
+	}
+	br := newBrowser(b, srv)
+	br.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	path := "/admin/orders?status=paid&email=bob&from=2026-01-01&to=2026-03-31"
+	for b.Loop() {
+		if p := br.get(path); p.status != http.StatusOK {
+			b.Fatalf("GET %s: status = %d", path, p.status)
+		}
+	}
+}
