@@ -61,8 +61,8 @@ func adminNext(s Status) []Status {
 	return out
 }
 
-// history turns o's events into its timeline, oldest first. Each event's data names the state and
-// the reason; its By names the actor. Events stored before actors were recorded get one from their
+// history turns o's status changes into its timeline, oldest first. Each event's data names the
+// state and the reason; its By names the actor. Events stored before actors were recorded get one from their
 // type: creation and payment are the customer's, confirmation and rejection the saga's.
 func history(o Order) []historyEntry {
 	out := make([]historyEntry, 0, len(o.Events))
@@ -76,6 +76,11 @@ func history(o Order) []historyEntry {
 			if d.Status == "created" {
 				d.Status = StatusPending
 			}
+		}
+		if len(out) > 0 && out[len(out)-1].Status == d.Status {
+			// Not a change: an event queued again without one (reconcile's order.created nudge, the
+			// order.cancelled that releases a late reservation); the table has no self-loops.
+			continue
 		}
 		out = append(out, historyEntry{Status: d.Status, At: e.OccurredAt, Reason: d.Reason, By: historyBy(o, e)})
 	}
