@@ -115,17 +115,54 @@ func fetchList[T any](s *site, r *http.Request, api string, f listFilter, limit 
 // option is one choice of a filter's select.
 type option struct{ Value, Label string }
 
+// options turns values into choices labelled with title, after first (the "any" choice).
+func options(first option, values []string) []option {
+	out := []option{first}
+	for _, v := range values {
+		out = append(out, option{v, title(v)})
+	}
+	return out
+}
+
+// filterSelect is one labelled select of an admin filter, for base.html's "filter-select".
+type filterSelect struct {
+	Name, Label  string
+	Options      []option
+	Value, Error string
+}
+
+// filterInput is one labelled input of an admin filter, for base.html's "filter-input": Type is
+// the input type (search, date), Hint its placeholder.
+type filterInput struct {
+	Name, Label, Type, Hint string
+	Value, Error            string
+}
+
+// Input returns the input for parameter name with its current value and message.
+func (l adminList) Input(name, label, typ, hint string) filterInput {
+	return filterInput{Name: name, Label: label, Type: typ, Hint: hint, Value: l.Filter.Get(name), Error: l.Errors[name]}
+}
+
+// Select returns the select for parameter name with its current value and message.
+func (l adminList) Select(name, label string, opts []option) filterSelect {
+	return filterSelect{Name: name, Label: label, Options: opts, Value: l.Filter.Get(name), Error: l.Errors[name]}
+}
+
 type adminProductsView struct {
 	layout
 	adminList
 	Products   []productCard
-	Categories []string
-	Sorts      []struct{ Value, Label string }
+	Categories []option
+	Sorts      []option
 	States     []option
 }
 
 func handleAdminProducts(s *site) http.Handler {
 	states := []option{{"", "Active and inactive"}, {"true", "Active only"}, {"false", "Inactive only"}}
+	sorts := []option{{"", "Newest (or relevance)"}}
+	for _, o := range sortOptions[1:] {
+		sorts = append(sorts, option(o))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := readFilter(r, "q", "sku", "category", "active", "sort")
 		items, list, status, err := fetchList[product](s, r, "/product/products?include_inactive=true", f, 20, "/admin/products")
@@ -133,8 +170,8 @@ func handleAdminProducts(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminProductsView{layout: s.newLayout(w, r, "Products"), adminList: list,
-			Products: s.cardsWithStock(r.Context(), items), Categories: s.categories(r.Context()), Sorts: sortOptions, States: states}
+		view := adminProductsView{layout: s.newLayout(w, r, "Products"), adminList: list, Products: s.cardsWithStock(r.Context(), items),
+			Categories: options(option{"", "All categories"}, s.categories(r.Context())), Sorts: sorts, States: states}
 		s.render(w, r, status, "admin_products.html", view)
 	})
 }
@@ -171,7 +208,7 @@ type adminOrdersView struct {
 	layout
 	adminList
 	Orders   []order
-	Statuses []string
+	Statuses []option
 }
 
 func handleAdminOrders(s *site) http.Handler {
@@ -182,7 +219,8 @@ func handleAdminOrders(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminOrdersView{layout: s.newLayout(w, r, "Orders"), adminList: list, Orders: orders, Statuses: orderStatuses}
+		view := adminOrdersView{layout: s.newLayout(w, r, "Orders"), adminList: list, Orders: orders,
+			Statuses: options(option{"", "Any status"}, orderStatuses)}
 		s.render(w, r, status, "admin_orders.html", view)
 	})
 }
@@ -190,7 +228,8 @@ func handleAdminOrders(s *site) http.Handler {
 type adminUsersView struct {
 	layout
 	adminList
-	Users []apiUser
+	Users    []apiUser
+	Statuses []option
 }
 
 func handleAdminUsers(s *site) http.Handler {
@@ -201,7 +240,8 @@ func handleAdminUsers(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminUsersView{layout: s.newLayout(w, r, "Users"), adminList: list, Users: users}
+		view := adminUsersView{layout: s.newLayout(w, r, "Users"), adminList: list, Users: users,
+			Statuses: options(option{"", "Any status"}, []string{"active", "suspended"})}
 		s.render(w, r, status, "admin_users.html", view)
 	})
 }

@@ -120,14 +120,7 @@ var templateFuncs = template.FuncMap{
 		}
 		return s
 	},
-	// title turns a slug such as "home-kitchen" into "Home kitchen".
-	"title": func(s string) string {
-		if s == "" {
-			return s
-		}
-		s = strings.ReplaceAll(s, "-", " ")
-		return strings.ToUpper(s[:1]) + s[1:]
-	},
+	"title": title,
 	"dict": func(kv ...string) map[string]string {
 		m := make(map[string]string, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -135,6 +128,15 @@ var templateFuncs = template.FuncMap{
 		}
 		return m
 	},
+}
+
+// title turns a slug such as "home-kitchen" into "Home kitchen".
+func title(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, "-", " ")
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // layout is what base.html needs; every page view embeds it.

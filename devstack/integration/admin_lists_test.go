@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,23 +17,7 @@ import (
 // when, why) and moves it on with its own form. The pages are checked at 390 px for horizontal
 // overflow. Screenshots go to $BROWSER_SCREENSHOTS or a temporary directory named in the log.
 func TestBrowserAdminLists(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("BROWSER TEST SKIPPED: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	shots := os.Getenv("BROWSER_SCREENSHOTS")
-	if shots == "" {
-		var err error
-		if shots, err = os.MkdirTemp("", "goshop-admin-lists-"); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
+	bin, shots := browserEnv(t)
 
 	// Data through the API: a product, and two new customers with one order each; Alice pays hers,
 	// Bob's stays confirmed and holds its stock.
