@@ -26,7 +26,8 @@ func FuzzAdjustBody(f *testing.F) {
 
 // FuzzStockQuery: any query on the list and batch reads is a 200 or a 400 in the error shape.
 func FuzzStockQuery(f *testing.F) {
-	for _, s := range []string{"", "page=2&limit=10", "limit=0", "page=abc", "skus=MUG-1,MUG-2", "skus=", "skus=%FF", "skus=%7B%22%24gt%22%3A%22%22%7D", "low_stock=true"} {
+	for _, s := range []string{"", "page=2&limit=10", "limit=0", "page=abc", "skus=MUG-1,MUG-2", "skus=", "skus=%FF", "skus=%7B%22%24gt%22%3A%22%22%7D", "low_stock=true",
+		"level=low&sku=mug", "level=%24ne", "sku=.%2A", "sku=%FF", "level=reserved&sku=A-"} {
 		f.Add(s)
 	}
 	ts := newTestServer(f)

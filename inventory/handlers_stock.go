@@ -37,23 +37,23 @@ func pathSKU(r *http.Request) (string, error) {
 // Reservations are decided on the store, never on a cached read.
 const publicStockCacheControl = "public, max-age=30"
 
-// handleStockList serves GET /inventory?page=&limit=: a page of stock items ordered by SKU.
+// handleStockList serves GET /inventory?level=&sku=&page=&limit= (parseStockQuery): a page of stock
+// items ordered by SKU. A bad parameter is 400 naming it.
 func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fields := map[string]string{}
-		page := intParam(r, "page", 1, 1, maxPage, fields)
-		limit := intParam(r, "limit", defaultLimit, 1, maxLimit, fields)
+		q := parseStockQuery(r, fields)
 		if len(fields) > 0 {
 			shared.WriteError(w, r, logger, shared.Invalid(fields))
 			return
 		}
-		items, total, err := store.List(r.Context(), page, limit)
+		items, total, err := store.List(r.Context(), q)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
 		w.Header().Set("Cache-Control", publicStockCacheControl)
-		shared.Encode(w, http.StatusOK, shared.Page[StockItem]{Items: items, Total: int(total), Page: page, Limit: limit})
+		shared.Encode(w, http.StatusOK, shared.Page[StockItem]{Items: items, Total: int(total), Page: q.Page, Limit: q.Limit})
 	})
 }
 

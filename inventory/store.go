@@ -24,8 +24,8 @@ type stockStore interface {
 	MarkDeleted(ctx context.Context, sku string, at time.Time) (StockItem, error)
 	// Get returns one item. ErrNotFound.
 	Get(ctx context.Context, sku string) (StockItem, error)
-	// List returns a page (1-based) of items ordered by SKU and the total count.
-	List(ctx context.Context, page, limit int) ([]StockItem, int64, error)
+	// List returns a page of the items q selects, ordered by SKU, and the total count selected.
+	List(ctx context.Context, q stockQuery) ([]StockItem, int64, error)
 	// Batch returns the items of the SKUs that exist, ordered by SKU.
 	Batch(ctx context.Context, skus []string) ([]StockItem, error)
 	// Adjust adds m.Delta to on hand and records m, unless that would take on hand below reserved
@@ -79,9 +79,16 @@ func newMongoStore(db *mongo.Database) *mongoStore {
 	return &mongoStore{stock: db.Collection("stock"), reservations: db.Collection("reservations"), outbox: db.Collection("outbox")}
 }
 
-// EnsureIndexes creates the indexes the sweeper and relay query by. Uniqueness of SKUs and order IDs
-// is the _id index.
+// EnsureIndexes creates the indexes the sweeper, the relay and the list's levels query by.
+// Uniqueness of SKUs and order IDs, and the SKU prefix search, are the _id index.
 func (s *mongoStore) EnsureIndexes(ctx context.Context) error {
+	if err := shared.EnsureIndexes(ctx, s.stock,
+		mongo.IndexModel{Keys: bson.D{{Key: "low_stock_threshold", Value: 1}, {Key: "available", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "available", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "reserved", Value: 1}}},
+	); err != nil {
+		return shared.MongoErr("inventory.indexes", err)
+	}
 	if err := shared.EnsureIndexes(ctx, s.reservations, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "expires_at", Value: 1}}}); err != nil {
 		return shared.MongoErr("inventory.indexes", err)
 	}
@@ -177,13 +184,17 @@ func (s *mongoStore) find(ctx context.Context, op string, filter bson.D, opts *o
 	return out, nil
 }
 
-func (s *mongoStore) List(ctx context.Context, page, limit int) ([]StockItem, int64, error) {
-	total, err := s.stock.CountDocuments(ctx, bson.D{})
+func (s *mongoStore) List(ctx context.Context, q stockQuery) ([]StockItem, int64, error) {
+	filter, err := mongoStockFilter(ctx, s.stock, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := s.stock.CountDocuments(ctx, filter)
 	if err != nil {
 		return nil, 0, shared.MongoErr("stock.list", err)
 	}
-	items, err := s.find(ctx, "stock.list", bson.D{}, options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64((page-1)*limit)).SetLimit(int64(limit)))
+	items, err := s.find(ctx, "stock.list", filter, options.Find().
+		SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64((q.Page-1)*q.Limit)).SetLimit(int64(q.Limit)))
 	return items, total, err
 }
 

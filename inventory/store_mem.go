@@ -73,16 +73,18 @@ func (s *memStore) Get(_ context.Context, sku string) (StockItem, error) {
 	return it.snapshot(), nil
 }
 
-func (s *memStore) List(_ context.Context, page, limit int) ([]StockItem, int64, error) {
+func (s *memStore) List(_ context.Context, q stockQuery) ([]StockItem, int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	skus := make([]string, 0, len(s.stock))
-	for sku := range s.stock {
-		skus = append(skus, sku)
+	for sku, it := range s.stock {
+		if q.match(it.snapshot()) {
+			skus = append(skus, sku)
+		}
 	}
 	sort.Strings(skus)
 	out := []StockItem{}
-	for i := (page - 1) * limit; i < len(skus) && len(out) < limit; i++ {
+	for i := (q.Page - 1) * q.Limit; i < len(skus) && len(out) < q.Limit; i++ {
 		out = append(out, s.stock[skus[i]].snapshot())
 	}
 	return out, int64(len(skus)), nil

@@ -95,6 +95,8 @@ func TestStoreContract(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 
+			t.Run("list levels", func(t *testing.T) { testStockListLevels(t, newStore(t)) })
+
 			t.Run("items", func(t *testing.T) {
 				s := newStore(t)
 				mustCreate(t, s, "B-1", 10)
@@ -107,11 +109,11 @@ func TestStoreContract(t *testing.T) {
 				if _, err := s.Get(ctx, "NOPE"); !errors.Is(err, shared.ErrNotFound) {
 					t.Errorf("Get(NOPE) err = %v, want ErrNotFound", err)
 				}
-				items, total, err := s.List(ctx, 1, 1)
+				items, total, err := s.List(ctx, stockQuery{Page: 1, Limit: 1})
 				if err != nil || total != 2 || len(items) != 1 || items[0].SKU != "A-1" {
 					t.Errorf("List(1,1) = %+v, %d, %v, want [A-1], 2", items, total, err)
 				}
-				items, _, _ = s.List(ctx, 2, 1)
+				items, _, _ = s.List(ctx, stockQuery{Page: 2, Limit: 1})
 				if len(items) != 1 || items[0].SKU != "B-1" {
 					t.Errorf("List(2,1) = %+v, want [B-1]", items)
 				}

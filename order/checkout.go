@@ -75,6 +75,7 @@ func (c *checkout) apply(ctx context.Context, id string, decide func(o Order) (*
 		if err != nil {
 			return o, err
 		}
+		ev.By = actorOf(ctx, m.By)
 		n, err := c.store.Transition(ctx, id, transition{From: o.Status, To: m.To, Reason: m.Reason, Event: ev, At: at,
 			AppliedEventID: m.AppliedEventID, Payment: m.Payment, ReservationExpiresAt: m.ReservationExpiresAt})
 		if errors.Is(err, errStale) {
@@ -105,12 +106,24 @@ func (c *checkout) create(ctx context.Context, o Order, key, hash string) (Order
 	if err != nil {
 		return Order{}, err
 	}
+	ev.By = actorOf(ctx, m.By)
 	o.Events, o.EventSeq, o.SentSeq, o.OutboxPending, o.AppliedEvents = []storedEvent{ev}, 1, 0, true, []string{}
 	if err := c.store.Create(ctx, o); err != nil {
 		return Order{}, err
 	}
 	c.done(ctx, o.ID, statusNone, &m)
 	return o, nil
+}
+
+// actorOf is who makes a move by in ctx, for the order's history: the kind always, and the signed-in
+// caller of the request for the moves people make (owner, admin, payment). Saga moves are the
+// system's even when a request's context carries them.
+func actorOf(ctx context.Context, by actor) *eventActor {
+	a := &eventActor{Kind: by.String()}
+	if id, ok := shared.IdentityFrom(ctx); ok && by != actorSaga {
+		a.UserID, a.Name, a.Email = id.UserID, id.Name, id.Email
+	}
+	return a
 }
 
 // done counts and logs a move that was stored and wakes the relay to publish its event.

@@ -95,7 +95,8 @@ func FuzzOrderActionBodies(f *testing.F) {
 
 // FuzzOrderListQuery: any query on GET /orders is a 200 or a 400 in the error shape.
 func FuzzOrderListQuery(f *testing.F) {
-	for _, s := range []string{"", "page=2&limit=10", "status=paid", "status=%24ne", "limit=0", "page=abc", "status=%FF", "user_id=u-other"} {
+	for _, s := range []string{"", "page=2&limit=10", "status=paid", "status=%24ne", "limit=0", "page=abc", "status=%FF", "user_id=u-other",
+		"email=a%2Bb%40x&id=AbC1&from=2026-01-01&to=2026-01-31", "email=%5E.%2A", "id=%24ne", "from=2026-02-30", "to=9999-12-31T23:59:59.999999999%2B14:00", "from=-0001-01-01"} {
 		f.Add(s)
 	}
 	h := newHarness(f)

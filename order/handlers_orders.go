@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/goshop/platform/shared"
@@ -161,6 +160,7 @@ func handleOrderCreate(logger *slog.Logger, co *checkout, p pricing) http.Handle
 			shared.WriteError(w, r, logger, err)
 			return
 		}
+		o.CustomerEmail, o.CustomerName = strings.ToLower(id.Email), id.Name
 		o, err = co.create(r.Context(), o, key, hash)
 		if errors.Is(err, shared.ErrConflict) {
 			// A concurrent request with the same key won the unique index.
@@ -205,21 +205,23 @@ func loadVisible(r *http.Request, store orderStore) (Order, shared.Identity, err
 	return o, id, err
 }
 
-// handleOrderGet serves GET /orders/{id}: the owner's or, for admins, any order.
+// handleOrderGet serves GET /orders/{id}: the owner's or, for admins, any order with its history and
+// the next statuses an admin may set (viewFor).
 func handleOrderGet(logger *slog.Logger, store orderStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o, _, err := loadVisible(r, store)
+		o, id, err := loadVisible(r, store)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "private, no-store")
-		shared.Encode(w, http.StatusOK, newOrderView(o))
+		shared.Encode(w, http.StatusOK, viewFor(o, id, true))
 	})
 }
 
-// handleOrderList serves GET /orders?status=&page=&limit=: the caller's orders, newest first; admins
-// see everyone's (optionally one user's with user_id=). page ≥ 1 (default 1), limit 1–100 (default 20).
+// handleOrderList serves GET /orders?status=&email=&id=&from=&to=&page=&limit= (parseListQuery): the
+// caller's orders, newest first; admins see everyone's (optionally one user's with user_id=), each
+// with the next statuses an admin may set. A bad parameter is 400 naming it.
 func handleOrderList(logger *slog.Logger, store orderStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := shared.IdentityFrom(r.Context())
@@ -235,43 +237,9 @@ func handleOrderList(logger *slog.Logger, store orderStore) http.Handler {
 		}
 		resp := shared.Page[orderView]{Items: make([]orderView, 0, len(orders)), Total: int(total), Page: q.Page, Limit: q.Limit}
 		for _, o := range orders {
-			resp.Items = append(resp.Items, newOrderView(o))
+			resp.Items = append(resp.Items, viewFor(o, id, false))
 		}
 		w.Header().Set("Cache-Control", "private, no-store")
 		shared.Encode(w, http.StatusOK, resp)
 	})
-}
-
-// parseListQuery reads GET /orders parameters for caller id.
-func parseListQuery(r *http.Request, id shared.Identity) (listQuery, map[string]string) {
-	v := r.URL.Query()
-	q := listQuery{UserID: id.UserID, Page: 1, Limit: 20}
-	f := map[string]string{}
-	if s := v.Get("status"); s != "" {
-		if !validStatus(Status(s)) {
-			f["status"] = "must be one of pending, confirmed, rejected, paid, cancelled, shipped, delivered"
-		}
-		q.Status = Status(s)
-	}
-	if s := v.Get("page"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100000 {
-			f["page"] = "must be an integer from 1 to 100000"
-		}
-		q.Page = n
-	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			f["limit"] = "must be an integer from 1 to 100"
-		}
-		q.Limit = n
-	}
-	if id.IsAdmin() {
-		q.UserID = v.Get("user_id") // "" = everyone
-		if len(q.UserID) > 128 {
-			f["user_id"] = "is too long"
-		}
-	}
-	return q, f
 }

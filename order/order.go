@@ -141,13 +141,30 @@ type storedEvent struct {
 	Type       string    `bson:"type"`
 	OccurredAt time.Time `bson:"occurred_at"`
 	Data       string    `bson:"data"` // the JSON of orderEventData
+	// By is who made the change: the actor kind always (saga, payment, owner, admin), the person's
+	// ID, name and e-mail when a signed-in user did. Events stored before it was recorded have none.
+	By *eventActor `bson:"by,omitempty"`
+}
+
+// eventActor is who made one change of an order (storedEvent.By). It is kept in the order only,
+// not published: consumers learn the user from the event's data.
+type eventActor struct {
+	Kind   string `bson:"kind"`
+	UserID string `bson:"user_id,omitempty"`
+	Name   string `bson:"name,omitempty"`
+	Email  string `bson:"email,omitempty"`
 }
 
 // Order is the aggregate as stored. IdempotencyKey and RequestHash are the idempotency record of the
 // POST that created it; (UserID, IdempotencyKey) is unique.
 type Order struct {
-	ID             string   `bson:"_id"`
-	UserID         string   `bson:"user_id"`
+	ID     string `bson:"_id"`
+	UserID string `bson:"user_id"`
+	// CustomerEmail (lower case) and CustomerName are the customer's as the access token named them
+	// when the order was placed, so the admin list shows and filters them without asking the user
+	// service. Orders placed before they were recorded have neither.
+	CustomerEmail  string   `bson:"customer_email,omitempty"`
+	CustomerName   string   `bson:"customer_name,omitempty"`
 	IdempotencyKey string   `bson:"idempotency_key"`
 	RequestHash    string   `bson:"request_hash"`
 	Status         Status   `bson:"status"`
@@ -188,6 +205,12 @@ func (o Order) clone() Order {
 	o.Items = append([]Line(nil), o.Items...)
 	o.AppliedEvents = append([]string(nil), o.AppliedEvents...)
 	o.Events = append([]storedEvent(nil), o.Events...)
+	for i, e := range o.Events {
+		if e.By != nil {
+			by := *e.By
+			o.Events[i].By = &by
+		}
+	}
 	if o.Payment != nil {
 		p := *o.Payment
 		o.Payment = &p

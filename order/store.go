@@ -30,15 +30,6 @@ type transition struct {
 	ReservationExpiresAt *time.Time // set on → confirmed
 }
 
-// listQuery selects orders for GET /orders: UserID "" means every user (admins), Status "" every
-// status. Page is 1-based.
-type listQuery struct {
-	UserID string
-	Status Status
-	Page   int
-	Limit  int
-}
-
 // orderStore keeps orders together with their outbox and idempotency record. Every method that
 // changes an order is one atomic single-document write, so an order change and its events can never
 // be separated.
@@ -74,7 +65,7 @@ type orderStore interface {
 
 // mongoOrderStore keeps orders in one collection, "orders". Indexes (created lazily, so start-up
 // does not need Mongo): unique (user_id, idempotency_key); (user_id, created_at); (status,
-// created_at); (outbox_pending).
+// created_at); (outbox_pending); (created_at, _id); (customer_email, created_at).
 type mongoOrderStore struct {
 	orders *mongo.Collection
 
@@ -101,6 +92,9 @@ func (s *mongoOrderStore) ensureIndexes(ctx context.Context) error {
 		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("user_created")},
 		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("status_created")},
 		mongo.IndexModel{Keys: bson.D{{Key: "outbox_pending", Value: 1}}, Options: options.Index().SetName("outbox_pending")},
+		// The admin list: newest first over everything or a date range, and by customer e-mail prefix.
+		mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("created")},
+		mongo.IndexModel{Keys: bson.D{{Key: "customer_email", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("customer_email_created")},
 	)
 	if err != nil {
 		return shared.MongoErr("orders.indexes", err)
@@ -133,13 +127,7 @@ func (s *mongoOrderStore) GetByKey(ctx context.Context, userID, key string) (Ord
 }
 
 func (s *mongoOrderStore) List(ctx context.Context, q listQuery) ([]Order, int64, error) {
-	filter := bson.D{}
-	if q.UserID != "" {
-		filter = append(filter, bson.E{Key: "user_id", Value: q.UserID})
-	}
-	if q.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
-	}
+	filter := q.bson()
 	total, err := s.orders.CountDocuments(ctx, filter)
 	if err != nil {
 		return nil, 0, shared.MongoErr("orders.count", err)

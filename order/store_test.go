@@ -277,6 +277,8 @@ func testOrderStore(t *testing.T, newStore func(t *testing.T) orderStore) {
 		}
 	})
 
+	t.Run("list filters", func(t *testing.T) { testOrderListFilters(t, newStore) })
+
 	t.Run("stale pending: sent, unchanged, oldest first", func(t *testing.T) {
 		s := newStore(t)
 		mk := func(key string, at time.Time, sent bool) Order {

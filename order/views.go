@@ -34,9 +34,10 @@ type priceView struct {
 }
 
 type orderView struct {
-	ID     string `json:"id"`
-	UserID string `json:"user_id"`
-	Status Status `json:"status"`
+	ID       string        `json:"id"`
+	UserID   string        `json:"user_id"`
+	Customer *customerView `json:"customer,omitempty"` // absent on orders placed before it was recorded
+	Status   Status        `json:"status"`
 	priceView
 	ShippingAddress      Address      `json:"shipping_address"`
 	StatusReason         string       `json:"status_reason"`
@@ -44,6 +45,10 @@ type orderView struct {
 	ReservationExpiresAt *time.Time   `json:"reservation_expires_at,omitempty"`
 	CreatedAt            time.Time    `json:"created_at"`
 	UpdatedAt            time.Time    `json:"updated_at"`
+	// NextStatuses (admins only) are the states an admin may set now; History (admins, one order)
+	// is the order's timeline. See viewFor.
+	NextStatuses []Status       `json:"next_statuses,omitempty"`
+	History      []historyEntry `json:"history,omitempty"`
 }
 
 func newOrderView(o Order) orderView {
@@ -52,6 +57,9 @@ func newOrderView(o Order) orderView {
 		ShippingAddress: o.Address, StatusReason: o.StatusReason, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	for _, l := range o.Items {
 		v.Items = append(v.Items, lineView{SKU: l.SKU, Name: l.Name, UnitPrice: shared.Cents(l.UnitPriceCents), Quantity: l.Quantity, LineTotal: shared.Cents(l.UnitPriceCents * l.Quantity)})
+	}
+	if o.CustomerEmail != "" || o.CustomerName != "" {
+		v.Customer = &customerView{Email: o.CustomerEmail, Name: o.CustomerName}
 	}
 	if p := o.Payment; p != nil {
 		v.Payment = &paymentView{Last4: p.Last4, Brand: p.Brand, Amount: shared.Cents(p.AmountCents), PaidAt: p.PaidAt, Refunded: p.RefundID != ""}

@@ -183,6 +183,12 @@ func TestIncludeInactive(t *testing.T) {
 		{"/products?category=electronics&include_inactive=true", e.customer, 403, 0},
 		{"/products?category=electronics&include_inactive=true", e.admin, 200, 5},
 		{"/products?include_inactive=yes", e.admin, 400, 0},
+		{"/products?active=false", "", 401, 0},
+		{"/products?active=false", e.customer, 403, 0},
+		{"/products?active=false", e.admin, 200, 1},
+		{"/products?category=electronics&include_inactive=true&active=true", e.admin, 200, 4},
+		{"/products?sku=elec-cam&active=false", e.admin, 200, 1},
+		{"/products?sku=elec-hp&include_inactive=true", e.admin, 200, 0},
 		{"/products/" + cam.ID, e.admin, 404, 0},
 		{"/products/" + cam.ID + "?include_inactive=true", e.customer, 403, 0},
 		{"/products/" + cam.ID + "?include_inactive=true", e.admin, 200, 0},
@@ -195,7 +201,7 @@ func TestIncludeInactive(t *testing.T) {
 			t.Errorf("GET %s: status = %d, want %d; %s", tt.path, w.Code, tt.status, w.Body)
 			continue
 		}
-		private := strings.Contains(tt.path, "include_inactive=true")
+		private := strings.Contains(tt.path, "include_inactive=true") || strings.Contains(tt.path, "active=false")
 		if w.Code != 200 {
 			// An admin's miss is not a public answer: never stored.
 			if cc := w.Header().Get("Cache-Control"); private && cc != "no-store" {

@@ -35,6 +35,24 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	default:
 		fields["include_inactive"] = "must be true or false"
 	}
+	// active narrows to one value of the flag; active=false lists switched-off products, so it
+	// needs what include_inactive needs.
+	switch v.Get("active") {
+	case "":
+	case "true", "false":
+		a := v.Get("active") == "true"
+		q.Active = &a
+		q.IncludeInactive = q.IncludeInactive || !a
+	default:
+		fields["active"] = "must be true or false"
+	}
+	if s := v.Get("sku"); s != "" {
+		sku, msg := normalizeSKU(s)
+		if msg != "" {
+			fields["sku"] = "the start of a SKU " + msg
+		}
+		q.SKU = sku
+	}
 	if s := v.Get("category"); s != "" {
 		c, msg := normalizeCategory(s)
 		if msg != "" {
@@ -106,8 +124,10 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	return q, nil
 }
 
-// handleProductList serves GET /products: a page of active products. With include_inactive=true (admins
-// only: 401/403 otherwise) inactive products are listed too, in a private response.
+// handleProductList serves GET /products: a page of active products, narrowed by category, q (name and
+// description), sku (a SKU prefix), price range, and sorted. With include_inactive=true or
+// active=false (admins only: 401/403 otherwise) inactive products are listed too, in a private
+// response; active=true|false keeps one value of the flag.
 func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 	// Bodies are built in pooled buffers: the list is the hottest path, and a page is ~10 KB of garbage
 	// per request otherwise. w.Write copies, so a buffer is free again once the response is written.

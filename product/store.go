@@ -29,6 +29,8 @@ const (
 // at 1.
 type productQuery struct {
 	IncludeInactive bool
+	Active          *bool  // only products with this active flag (false needs IncludeInactive)
+	SKU             string // a prefix of the normalised (upper-case) SKU
 	Category        string
 	Q               string
 	MinCents        int64
@@ -206,6 +208,12 @@ func (s *mongoProductStore) List(ctx context.Context, q productQuery) ([]product
 	filter := bson.D{{Key: "deleted_at", Value: nil}}
 	if !q.IncludeInactive {
 		filter = append(filter, bson.E{Key: "active", Value: true})
+	}
+	if q.Active != nil && q.IncludeInactive {
+		filter = append(filter, bson.E{Key: "active", Value: *q.Active})
+	}
+	if q.SKU != "" {
+		filter = append(filter, bson.E{Key: "sku", Value: shared.PrefixRegex(q.SKU)})
 	}
 	if q.Category != "" {
 		filter = append(filter, bson.E{Key: "category", Value: q.Category})

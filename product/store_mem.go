@@ -177,7 +177,7 @@ func (s *memProductStore) List(_ context.Context, q productQuery) ([]product, in
 	}
 	var page []*memProduct
 	total := 0
-	if q.Q == "" && q.Sort == sortPrice && !(q.IncludeInactive && q.Category != "") {
+	if q.Q == "" && q.Sort == sortPrice && !(q.IncludeInactive && q.Category != "") && q.SKU == "" && q.Active == nil {
 		// Already in order: take the page without copying or sorting the candidates.
 		total = len(cands)
 		start := min((q.Page-1)*q.Limit, total)
@@ -186,7 +186,8 @@ func (s *memProductStore) List(_ context.Context, q productQuery) ([]product, in
 		terms := words(q.Q)
 		matched := make([]scored, 0, len(cands))
 		for _, mp := range cands {
-			if q.Category != "" && mp.p.Category != q.Category {
+			if q.Category != "" && mp.p.Category != q.Category || !strings.HasPrefix(mp.p.SKU, q.SKU) ||
+				q.Active != nil && q.IncludeInactive && mp.p.Active != *q.Active {
 				continue
 			}
 			score := 0

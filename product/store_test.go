@@ -272,6 +272,13 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 			{"inactive too", productQuery{IncludeInactive: true, Category: "electronics", Sort: sortPrice}, []string{"E-4", "E-2", "E-3", "E-1"}, 4},
 			{"inactive too, all", productQuery{IncludeInactive: true, Sort: sortPrice, Limit: 2}, []string{"E-4", "B-1"}, 6},
 			{"inactive too, text", productQuery{IncludeInactive: true, Q: "radio"}, []string{"E-4"}, 1},
+			{"sku prefix", productQuery{SKU: "E-", Sort: sortPrice}, []string{"E-2", "E-3", "E-1"}, 3},
+			{"sku prefix is anchored", productQuery{SKU: "-1"}, []string{}, 0},
+			{"sku prefix, inactive too", productQuery{SKU: "E", IncludeInactive: true, Sort: sortPrice}, []string{"E-4", "E-2", "E-3", "E-1"}, 4},
+			{"inactive only", productQuery{Active: ptr(false), IncludeInactive: true}, []string{"E-4"}, 1},
+			{"active only, admin", productQuery{Active: ptr(true), IncludeInactive: true, Category: "books", Sort: sortPrice}, []string{"B-1", "B-2"}, 2},
+			{"inactive only by price", productQuery{Active: ptr(false), IncludeInactive: true, Sort: sortPrice}, []string{"E-4"}, 1},
+			{"sku and text", productQuery{SKU: "B", Q: "wireless", IncludeInactive: true}, []string{"B-2"}, 1},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -305,3 +312,5 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }

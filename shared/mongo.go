@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -134,4 +135,12 @@ func IndexName(m mongo.IndexModel) string {
 		}
 	}
 	return strings.Join(parts, "_")
+}
+
+// PrefixRegex is the $regex filter value matching strings that start with prefix taken literally:
+// quoted (regexp.QuoteMeta), so client text never becomes a pattern, and anchored with "^" and
+// case-sensitive, so an index on the field serves it as a range scan. Store the field normalised
+// (e.g. lower case) and normalise the prefix the same way.
+func PrefixRegex(prefix string) bson.D {
+	return bson.D{{Key: "$regex", Value: "^" + regexp.QuoteMeta(prefix)}}
 }

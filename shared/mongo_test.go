@@ -111,3 +111,19 @@ func TestFindAll(t *testing.T) {
 		t.Errorf("FindAll(bad operator) error = %v, want one prefixed with things.bad", err)
 	}
 }
+
+// TestPrefixRegex: client text is quoted and anchored, so it matches only literally and at the start.
+func TestPrefixRegex(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"abc", `^abc`},
+		{"a.b*", `^a\.b\*`},
+		{"^(x|y)$", `^\^\(x\|y\)\$`},
+		{"", `^`},
+	} {
+		got := PrefixRegex(tt.in)
+		if len(got) != 1 || got[0].Key != "$regex" || got[0].Value != tt.want {
+			t.Errorf("PrefixRegex(%q) = %v, want {$regex: %q}", tt.in, got, tt.want)
+		}
+	}
+}

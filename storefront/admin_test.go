@@ -16,7 +16,7 @@ func TestAdminForbidden(t *testing.T) {
 	customer := newBrowser(t, srv)
 	customer.signIn(fakeCustomer.Email, "demo-Passw0rd!")
 	anon := newBrowser(t, srv)
-	gets := []string{"/admin", "/admin/products", "/admin/products/new", "/admin/products/p01/edit", "/admin/products/p01/delete", "/admin/inventory", "/admin/orders", "/admin/users"}
+	gets := []string{"/admin", "/admin/products", "/admin/products/new", "/admin/products/p01/edit", "/admin/products/p01/delete", "/admin/inventory", "/admin/orders", "/admin/orders/o-1", "/admin/users"}
 	for _, path := range gets {
 		if p := customer.get(path); p.status != http.StatusForbidden || !strings.Contains(p.body, "Not allowed") {
 			t.Errorf("GET %s as customer: status = %d, want %d", path, p.status, http.StatusForbidden)
@@ -144,7 +144,7 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 	id := strings.TrimPrefix(location(c.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "address_id": {"addr-1"}})), "/orders/")
 	gw.setOrderStatus(id, "paid")
 	page := b.get("/admin/orders")
-	if !strings.Contains(page.body, `<option value="shipped">Shipped</option>`) {
+	if !strings.Contains(page.body, `<select id="s-`+id+`" name="status"><option value="shipped">Shipped</option>`) {
 		t.Errorf("GET /admin/orders: paid order offers no shipped option")
 	}
 	if p := b.submit("/admin/orders", "/admin/orders/"+id+"/status", url.Values{"status": {"shipped"}}); p.status != http.StatusSeeOther {

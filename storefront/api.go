@@ -75,6 +75,40 @@ type order struct {
 	StatusReason    string      `json:"status_reason"`
 	CreatedAt       time.Time   `json:"created_at"`
 	UpdatedAt       time.Time   `json:"updated_at"`
+	// Customer is who placed it (absent on orders placed before the order service recorded it).
+	Customer *orderCustomer `json:"customer"`
+	Payment  *orderPayment  `json:"payment"`
+	// NextStatuses and History come to admins only: the statuses an admin may set now (the order
+	// service's state machine decides) and the order's timeline.
+	NextStatuses []string       `json:"next_statuses"`
+	History      []orderHistory `json:"history"`
+}
+
+type orderCustomer struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+type orderPayment struct {
+	Last4    string      `json:"last4"`
+	Brand    string      `json:"brand"`
+	Amount   json.Number `json:"amount"`
+	PaidAt   time.Time   `json:"paid_at"`
+	Refunded bool        `json:"refunded"`
+}
+
+// orderHistory is one change of an order: the status it moved to, when, why, and who made it (Kind
+// "customer", "admin", "system" or "unknown", with the person when known).
+type orderHistory struct {
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+	By     struct {
+		Kind   string `json:"kind"`
+		UserID string `json:"user_id"`
+		Name   string `json:"name"`
+		Email  string `json:"email"`
+	} `json:"by"`
 }
 
 // Units is how many items the order holds: the sum of its lines' quantities (two speakers are 2).

@@ -155,6 +155,22 @@ func TestChromium(t *testing.T) {
 		p.Images = []string{"/static/favicon.svg", "/static/favicon.svg?2", "/static/favicon.svg?3"}
 	})
 
+	// A shipped order with its history and a customer, for the admin order pages.
+	shipped := order{ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9", UserID: "u-bob", Status: "shipped", Currency: "USD", CreatedAt: time.Now().UTC(),
+		Items:    []orderLine{{SKU: "SKU-05", Name: "Product 05", UnitPrice: "15.99", Quantity: 2, LineTotal: "31.98"}},
+		Subtotal: "31.98", Tax: "2.56", Shipping: "4.99", Total: "39.53",
+		ShippingAddress: &address{Name: "Bob Buyer", Street: "1 Main St", City: "Springfield", State: "IL", ZipCode: "62701", Country: "US"},
+		Customer:        &orderCustomer{Email: "bob.buyer-with-a-long-address@example.com", Name: "Bob Buyer"},
+		Payment:         &orderPayment{Last4: "4242", Brand: "visa", Amount: "39.53", PaidAt: time.Now().UTC()}}
+	shipped.History = make([]orderHistory, 4)
+	for i, st := range []string{"pending", "confirmed", "paid", "shipped"} {
+		shipped.History[i].Status, shipped.History[i].At = st, shipped.CreatedAt.Add(time.Duration(i)*time.Minute)
+		shipped.History[i].By.Kind, shipped.History[i].By.Name, shipped.History[i].By.Email = "customer", "Bob Buyer", "bob.buyer-with-a-long-address@example.com"
+	}
+	shipped.History[1].By.Kind = "system"
+	shipped.History[3].By.Kind, shipped.History[3].By.Name, shipped.History[3].By.Email, shipped.History[3].Reason = "admin", "Ada Admin", "admin@shop.local", "DHL 1234567890"
+	gw.putOrder(shipped)
+
 	dir := os.Getenv("STOREFRONT_SCREENSHOTS")
 	shots := []struct{ name, url, size string }{{"home", anon.URL + "/", "1280,900"}}
 	if dir != "" {
@@ -182,6 +198,13 @@ func TestChromium(t *testing.T) {
 			struct{ name, url, size string }{"phone-product-gallery", anon.URL + "/products/p06?img=2", "390,844"},
 			struct{ name, url, size string }{"phone-catalog", anon.URL + "/products", "390,844"},
 			struct{ name, url, size string }{"phone-order", customer.URL + orderPath, "390,844"},
+			struct{ name, url, size string }{"admin-order", admin.URL + "/admin/orders/" + shipped.ID, "1280,900"},
+			struct{ name, url, size string }{"phone-admin-order", admin.URL + "/admin/orders/" + shipped.ID, "390,1400"},
+			struct{ name, url, size string }{"admin-orders-filtered", admin.URL + "/admin/orders?status=shipped&email=bob&from=2026-01-01", "1280,900"},
+			struct{ name, url, size string }{"phone-admin-orders", admin.URL + "/admin/orders?status=shipped&email=bob", "390,1200"},
+			struct{ name, url, size string }{"phone-admin-products", admin.URL + "/admin/products?sku=SKU&active=true", "390,1200"},
+			struct{ name, url, size string }{"phone-admin-inventory", admin.URL + "/admin/inventory?level=low", "390,1200"},
+			struct{ name, url, size string }{"phone-admin-users", admin.URL + "/admin/users?status=active", "390,1200"},
 		)
 	} else {
 		dir = t.TempDir()

@@ -43,6 +43,9 @@ type fakeGateway struct {
 	idemBody  map[string]string // Idempotency-Key → the body first sent with it
 	requests  []fakeRequest
 	fail      map[string]int // "METHOD /path" prefix → status to answer with
+	// refuse is a query parameter → field message: a list request carrying it is answered 400
+	// invalid naming it, as a service refuses a bad filter.
+	refuse    map[string]string
 	nextID    int
 	addresses map[string][]address // user ID → saved addresses
 	// realtime, when set, serves GET /realtime/ws.
@@ -93,6 +96,7 @@ func newFakeGateway(t testing.TB) *fakeGateway {
 		idem:      map[string]string{},
 		idemBody:  map[string]string{},
 		fail:      map[string]int{},
+		refuse:    map[string]string{},
 	}
 	cats := []string{"books", "garden", "kitchen", "toys"}
 	for i := 1; i <= 14; i++ {
@@ -211,6 +215,13 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery, prefix) {
 			g.mu.Unlock()
 			g.writeErr(w, status, "unavailable", "injected failure", nil)
+			return
+		}
+	}
+	for param, msg := range g.refuse {
+		if r.Method == http.MethodGet && r.URL.Query().Has(param) {
+			g.mu.Unlock()
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{param: msg})
 			return
 		}
 	}
@@ -597,7 +608,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		var items []order
 		g.mu.Lock()
 		for _, o := range g.orders {
-			if user.Role == "admin" || o.UserID == user.ID {
+			if user.Role == "admin" {
+				o.NextStatuses = fakeNextStatuses[o.Status]
+				items = append(items, o)
+			} else if o.UserID == user.ID {
 				items = append(items, o)
 			}
 		}
@@ -623,6 +637,11 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	mux.HandleFunc("GET /order/orders/{id}", requireUser(func(w http.ResponseWriter, r *http.Request) {
 		if o, ok := orderOf(w, r); ok {
+			if user.Role == "admin" {
+				o.NextStatuses = fakeNextStatuses[o.Status]
+			} else {
+				o.History = nil
+			}
 			writeJSON(w, 200, o)
 		}
 	}))
@@ -750,6 +769,17 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.writeErr(w, 404, "not_found", "no route for "+r.Method+" "+r.URL.Path, nil)
 	})
 	mux.ServeHTTP(w, r)
+}
+
+// fakeNextStatuses is what the fake order service tells admins they may set, by status: a fixture
+// for the pages, not the order service's rule.
+var fakeNextStatuses = map[string][]string{"paid": {"shipped", "cancelled"}, "shipped": {"delivered"}}
+
+// putOrder stores o as the order service would answer it.
+func (g *fakeGateway) putOrder(o order) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.orders[o.ID] = o
 }
 
 // setOrderStatus changes an order behind the storefront's back, like the saga would.

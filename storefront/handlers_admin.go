@@ -10,28 +10,6 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-type adminProductsView struct {
-	layout
-	pagerLinks
-	Products []productCard
-	Total    int
-}
-
-func handleAdminProducts(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		token := s.accessToken(r)
-		list, err := s.gw.listProducts(r.Context(), token, catalogQuery{Page: page, Limit: 20, IncludeInactive: true})
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		view := adminProductsView{layout: s.newLayout(w, r, "Products"), pagerLinks: pager("/admin/products", page, list.Total, list.Limit),
-			Products: s.cardsWithStock(r.Context(), list.Items), Total: list.Total}
-		s.render(w, r, http.StatusOK, "admin_products.html", view)
-	})
-}
-
 // productForm is the create/edit form as typed, re-shown with field messages when refused.
 type productForm struct {
 	ID          string

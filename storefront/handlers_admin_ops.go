@@ -7,29 +7,8 @@ import (
 	"strings"
 )
 
-// The admin console's operations pages: inventory, orders and users. Products are in handlers_admin.go.
-
-type adminInventoryView struct {
-	layout
-	pagerLinks
-	Items []stockView
-	Raw   []stockItem
-}
-
-func handleAdminInventory(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		items, links, err := fetchPage[stockItem](s, r, "/inventory/inventory?limit=50", "/admin/inventory")
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		view := adminInventoryView{layout: s.newLayout(w, r, "Inventory"), pagerLinks: links, Raw: items}
-		for _, it := range items {
-			view.Items = append(view.Items, newStockView(it.SKU, map[string]stockItem{it.SKU: it}))
-		}
-		s.render(w, r, http.StatusOK, "admin_inventory.html", view)
-	})
-}
+// The admin console's actions on inventory, orders and users; their lists are in handlers_admin_lists.go,
+// products in handlers_admin.go.
 
 func handleAdminInventoryAdjust(s *site) http.Handler {
 	type adjustRequest struct {
@@ -52,39 +31,6 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 	})
 }
 
-// nextStatuses are the order states an admin may move an order to (ARCHITECTURE.md § Order states).
-var nextStatuses = map[string][]string{
-	"confirmed": {"cancelled"},
-	"paid":      {"shipped", "cancelled"},
-	"shipped":   {"delivered"},
-}
-
-type adminOrderRow struct {
-	order
-	Next []string
-}
-
-type adminOrdersView struct {
-	layout
-	pagerLinks
-	Orders []adminOrderRow
-}
-
-func handleAdminOrders(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		orders, links, err := fetchPage[order](s, r, "/order/orders?limit=20", "/admin/orders")
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		view := adminOrdersView{layout: s.newLayout(w, r, "Orders"), pagerLinks: links}
-		for _, o := range orders {
-			view.Orders = append(view.Orders, adminOrderRow{order: o, Next: nextStatuses[o.Status]})
-		}
-		s.render(w, r, http.StatusOK, "admin_orders.html", view)
-	})
-}
-
 func handleAdminOrderStatus(s *site) http.Handler {
 	type statusRequest struct {
 		Status string `json:"status"`
@@ -98,26 +44,13 @@ func handleAdminOrderStatus(s *site) http.Handler {
 			s.renderError(w, r, badForm("Choose one of the offered statuses."))
 			return
 		}
-		s.act(w, r, call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
-			body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}}, "status", "/admin/orders")
-	})
-}
-
-type adminUsersView struct {
-	layout
-	pagerLinks
-	Users []apiUser
-}
-
-func handleAdminUsers(s *site) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		users, links, err := fetchPage[apiUser](s, r, "/user/users?limit=20", "/admin/users")
-		if err != nil {
-			s.renderError(w, r, err)
-			return
+		// The order page's forms come back to the order; the list's to the list.
+		back := "/admin/orders"
+		if r.PostFormValue("back") == "order" {
+			back += "/" + url.PathEscape(id)
 		}
-		view := adminUsersView{layout: s.newLayout(w, r, "Users"), pagerLinks: links, Users: users}
-		s.render(w, r, http.StatusOK, "admin_users.html", view)
+		s.act(w, r, call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
+			body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}}, "status", back)
 	})
 }
 
@@ -138,5 +71,31 @@ func handleAdminUserStatus(s *site) http.Handler {
 		}
 		s.act(w, r, call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status", body: statusRequest{Status: status}},
 			"status", "/admin/users")
+	})
+}
+
+// adminOrderView is the admin's page of one order: what was bought, where it goes, how it was paid,
+// its timeline, and a form for each status an admin may set now.
+type adminOrderView struct {
+	layout
+	Order order
+}
+
+// handleAdminOrder shows GET /admin/orders/{id}. The order service decides the next statuses from
+// its state machine, so the page offers exactly the moves that will be accepted; an unknown or
+// malformed ID is the 404 page.
+func handleAdminOrder(s *site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := s.idParam(w, r, "order")
+		if !ok {
+			return
+		}
+		var o order
+		_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/order/orders/" + url.PathEscape(id), token: s.accessToken(r), out: &o})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "admin_order.html", adminOrderView{layout: s.newLayout(w, r, "Order "+shortID(o.ID)), Order: o})
 	})
 }

@@ -22,6 +22,7 @@ var pageNames = []string{
 	"home.html", "catalog.html", "product.html", "cart.html", "checkout.html", "orders.html", "order.html",
 	"login.html", "register.html", "account.html", "error.html", "notifications.html",
 	"admin_products.html", "admin_product_form.html", "admin_product_delete.html", "admin_inventory.html", "admin_orders.html", "admin_users.html",
+	"admin_order.html",
 }
 
 // pages is the parsed template set of every page plus the static files' cache-busting version.
@@ -119,14 +120,7 @@ var templateFuncs = template.FuncMap{
 		}
 		return s
 	},
-	// title turns a slug such as "home-kitchen" into "Home kitchen".
-	"title": func(s string) string {
-		if s == "" {
-			return s
-		}
-		s = strings.ReplaceAll(s, "-", " ")
-		return strings.ToUpper(s[:1]) + s[1:]
-	},
+	"title": title,
 	"dict": func(kv ...string) map[string]string {
 		m := make(map[string]string, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -134,6 +128,15 @@ var templateFuncs = template.FuncMap{
 		}
 		return m
 	},
+}
+
+// title turns a slug such as "home-kitchen" into "Home kitchen".
+func title(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, "-", " ")
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // layout is what base.html needs; every page view embeds it.

@@ -61,6 +61,7 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("GET /admin/inventory", v(admin(handleAdminInventory(s))))
 	mux.Handle("POST /admin/inventory/{sku}/adjust", v(admin(handleAdminInventoryAdjust(s))))
 	mux.Handle("GET /admin/orders", v(admin(handleAdminOrders(s))))
+	mux.Handle("GET /admin/orders/{id}", v(admin(handleAdminOrder(s))))
 	mux.Handle("POST /admin/orders/{id}/status", v(admin(handleAdminOrderStatus(s))))
 	mux.Handle("GET /admin/users", v(admin(handleAdminUsers(s))))
 	mux.Handle("POST /admin/users/{id}/status", v(admin(handleAdminUserStatus(s))))

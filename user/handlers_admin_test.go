@@ -49,6 +49,7 @@ func TestUserList(t *testing.T) {
 		{"?status=active&q=EXAMPLE", []string{"u1", "u2"}, 2, 1, 20},
 		{"?q=bo", []string{"u2"}, 1, 1, 20},
 		{"?q=%7B%22%24ne%22%3Anull%7D", []string{}, 0, 1, 20}, // {"$ne":null} is only text
+		{"?q=.%2A", []string{}, 0, 1, 20},                     // a pattern is only text too
 		{"?limit=100", []string{"u1", "u2", "u3"}, 3, 1, 100},
 	}
 	for _, tt := range tests {

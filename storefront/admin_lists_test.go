@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAdminListFilters: each admin list passes exactly its filter parameters from the page URL to
+// its API (the page, and the API's limit, set by the page; anything else in the URL dropped, so a
+// crafted link cannot widen the query), and shows them back in its labelled form.
+func TestAdminListFilters(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	tests := []struct {
+		page, query string
+		api         string
+		want        url.Values
+		shown       []string
+	}{
+		{"/admin/orders", "status=paid&email=Bob%40x.test&id=ab12&from=2026-01-01&to=2026-01-31&page=2&limit=999&user_id=u-x",
+			"GET /order/orders$", url.Values{"status": {"paid"}, "email": {"Bob@x.test"}, "id": {"ab12"}, "from": {"2026-01-01"}, "to": {"2026-01-31"}, "page": {"2"}, "limit": {"20"}},
+			[]string{`<option value="paid" selected>`, `id="f-email" name="email" type="search" value="Bob@x.test"`, `id="f-from" name="from" type="date" value="2026-01-01"`, `<label for="f-to">`}},
+		{"/admin/products", "q=mug&sku=MUG&category=toys&active=false&sort=name&include_inactive=false",
+			"GET /product/products$", url.Values{"include_inactive": {"true"}, "q": {"mug"}, "sku": {"MUG"}, "category": {"toys"}, "active": {"false"}, "sort": {"name"}, "page": {"1"}, "limit": {"20"}},
+			[]string{`<option value="false" selected>Inactive only</option>`, `<option value="toys" selected>`, `<option value="name" selected>`, `<label for="f-sku">`}},
+		{"/admin/inventory", "level=low&sku=SKU-0&page=3",
+			"GET /inventory/inventory$", url.Values{"level": {"low"}, "sku": {"SKU-0"}, "page": {"3"}, "limit": {"50"}},
+			[]string{`<option value="low" selected>Low stock</option>`, `id="f-sku" name="sku" type="search" value="SKU-0"`, `<label for="f-level">`}},
+		{"/admin/users", "q=ann&status=suspended&role=admin",
+			"GET /user/users$", url.Values{"q": {"ann"}, "status": {"suspended"}, "page": {"1"}, "limit": {"20"}},
+			[]string{`<option value="suspended" selected>`, `id="f-q" name="q" type="search" value="ann"`, `<label for="f-status">`}},
+	}
+	for _, tt := range tests {
+		p := b.get(tt.page + "?" + tt.query)
+		if p.status != http.StatusOK {
+			t.Errorf("GET %s?%s: status = %d, want 200", tt.page, tt.query, p.status)
+			continue
+		}
+		calls := gw.calls(tt.api)
+		if len(calls) == 0 {
+			t.Errorf("GET %s: %s never called", tt.page, tt.api)
+			continue
+		}
+		got, _ := url.ParseQuery(calls[len(calls)-1].Query)
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("GET %s?%s: API query = %v, want %v", tt.page, tt.query, got, tt.want)
+		}
+		for _, s := range tt.shown {
+			if !strings.Contains(p.body, s) {
+				t.Errorf("GET %s?%s: page lacks %s", tt.page, tt.query, s)
+			}
+		}
+		if !strings.Contains(p.body, `<a href="`+tt.page+`">Clear filters</a>`) {
+			t.Errorf("GET %s?%s: no Clear filters link", tt.page, tt.query)
+		}
+	}
+	if p := b.get("/admin/orders"); strings.Contains(p.body, "Clear filters") {
+		t.Error("GET /admin/orders without a filter offers to clear one")
+	}
+}
+
+// TestAdminListRefusedFilter: a filter value the API refuses shows the list page again with status
+// 400, the API's message beside the field it names and the value as typed, never an error page or a
+// 500; hostile text is escaped, not interpreted.
+func TestAdminListRefusedFilter(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	gw.refuse["from"] = "must be a date YYYY-MM-DD or an RFC 3339 time"
+	gw.refuse["level"] = "must be one of all, low, out, reserved"
+	gw.refuse["active"] = "must be true or false"
+	gw.refuse["status"] = "must be active or suspended"
+	tests := []struct{ path, field, value string }{
+		{"/admin/orders?from=yesterday", "from", "yesterday"},
+		{"/admin/orders?from=" + url.QueryEscape(`"><script>alert(1)</script>`), "from", "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"},
+		{"/admin/inventory?level=lots", "level", ""},
+		{"/admin/products?active=maybe", "active", ""},
+		{"/admin/users?status=gone", "status", ""},
+	}
+	for _, tt := range tests {
+		p := b.get(tt.path)
+		if p.status != http.StatusBadRequest {
+			t.Errorf("GET %s: status = %d, want 400", tt.path, p.status)
+			continue
+		}
+		for _, want := range []string{gw.refuse[tt.field], `aria-describedby="fe-` + tt.field + `"`, `aria-invalid="true"`, `class="admin-filter"`} {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("GET %s: page lacks %q", tt.path, want)
+			}
+		}
+		if tt.value != "" && !strings.Contains(p.body, `value="`+tt.value+`"`) {
+			t.Errorf("GET %s: the typed value is not shown back escaped", tt.path)
+		}
+		if strings.Contains(p.body, "<script>alert") {
+			t.Errorf("GET %s: filter text reached the page unescaped", tt.path)
+		}
+	}
+}
+
+// TestAdminOrdersCustomer: the admin order list shows who ordered (name and e-mail) and links each
+// row to the order's page; an order placed before the customer was recorded shows the user ID.
+func TestAdminOrdersCustomer(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	gw.putOrder(order{ID: "0a1b2c3d4e5f", UserID: "u-bob", Status: "paid", Total: "10.00", Currency: "USD", CreatedAt: at,
+		Customer: &orderCustomer{Email: "bob@x.test", Name: "Bob <Buyer>"}})
+	gw.putOrder(order{ID: "99aa88bb77cc", UserID: "u-0123456789", Status: "pending", Total: "5.00", Currency: "USD", CreatedAt: at})
+	p := b.get("/admin/orders")
+	for _, want := range []string{`<a href="/admin/orders/0a1b2c3d4e5f">`, `Bob &lt;Buyer&gt;`, `bob@x.test`, `<code title="u-0123456789">u-012345</code>`,
+		`<a href="/admin/orders/99aa88bb77cc">`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("GET /admin/orders: page lacks %s", want)
+		}
+	}
+}
+
+// TestAdminOrderPage: the order page shows items, address, payment, the timeline with who, when and
+// why, and one form per status the order service offers, coming back to the page; unknown and
+// malformed IDs are the 404 page and customers get 403.
+func TestAdminOrderPage(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	o := order{ID: "0a1b2c3d4e5f", UserID: "u-bob", Status: "paid", Currency: "USD", CreatedAt: at,
+		Items:    []orderLine{{SKU: "MUG-1", Name: "Blue mug", UnitPrice: "4.00", Quantity: 2, LineTotal: "8.00"}},
+		Subtotal: "8.00", Tax: "0.64", Shipping: "4.99", Total: "13.63",
+		ShippingAddress: &address{Name: "Bob Buyer", Street: "1 Main St", City: "Springfield", ZipCode: "62701", Country: "US"},
+		Customer:        &orderCustomer{Email: "bob@x.test", Name: "Bob Buyer"},
+		Payment:         &orderPayment{Last4: "4242", Brand: "visa", Amount: "13.63", PaidAt: at.Add(2 * time.Minute)},
+	}
+	o.History = make([]orderHistory, 3)
+	o.History[0].Status, o.History[0].At, o.History[0].By.Kind, o.History[0].By.Name, o.History[0].By.Email = "pending", at, "customer", "Bob Buyer", "bob@x.test"
+	o.History[1].Status, o.History[1].At, o.History[1].By.Kind = "confirmed", at.Add(time.Minute), "system"
+	o.History[2].Status, o.History[2].At, o.History[2].By.Kind, o.History[2].Reason = "paid", at.Add(2*time.Minute), "customer", "<b>paid</b> by card"
+	gw.putOrder(o)
+
+	p := b.get("/admin/orders/" + o.ID)
+	if p.status != http.StatusOK {
+		t.Fatalf("GET /admin/orders/%s: status = %d", o.ID, p.status)
+	}
+	for _, want := range []string{"Blue mug", "13.63", "1 Main St", "Visa ···· 4242", `id="order-timeline"`,
+		`<time datetime="2026-03-01T10:00:00Z">`, "by customer Bob Buyer &lt;bob@x.test&gt;", "by system", "&lt;b&gt;paid&lt;/b&gt; by card",
+		`data-next-status="shipped"`, `data-next-status="cancelled"`, `<label for="reason-shipped">`, `name="back" value="order"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("GET /admin/orders/%s: page lacks %s", o.ID, want)
+		}
+	}
+	if strings.Contains(p.body, `data-next-status="delivered"`) {
+		t.Error("a paid order offers delivered")
+	}
+	if r := b.submit("/admin/orders/"+o.ID, "/admin/orders/"+o.ID+"/status", url.Values{"status": {"shipped"}, "back": {"order"}, "reason": {"DHL 1"}}); r.status != http.StatusSeeOther || location(r) != "/admin/orders/"+o.ID {
+		t.Errorf("POST status from the order page: %d to %q, want 303 back to the order", r.status, location(r))
+	}
+	if calls := gw.calls("PATCH /order/orders/" + o.ID + "/status"); len(calls) != 1 || !strings.Contains(calls[0].Body, `"reason":"DHL 1"`) {
+		t.Errorf("status calls = %+v", calls)
+	}
+	if p := b.get("/admin/orders/" + o.ID); !strings.Contains(p.body, `data-next-status="delivered"`) {
+		t.Error("after shipping, the page does not offer delivered")
+	}
+	for _, path := range []string{"/admin/orders/ffffffffffff", "/admin/orders/" + strings.Repeat("a", 200), "/admin/orders/a%2Fb"} {
+		if p := b.get(path); p.status != http.StatusNotFound || !strings.Contains(p.body, "Not found") {
+			t.Errorf("GET %s: status = %d, want the 404 page", path, p.status)
+		}
+	}
+	c := newBrowser(t, srv)
+	c.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	if p := c.get("/admin/orders/" + o.ID); p.status != http.StatusForbidden {
+		t.Errorf("GET /admin/orders/%s as customer: status = %d, want 403", o.ID, p.status)
+	}
+}
+
+// TestFilterPager: pager links keep the filter and the page number, and drop page 1.
+func TestFilterPager(t *testing.T) {
+	t.Parallel()
+	r, _ := http.NewRequest("GET", "/admin/orders?status=paid&email=a%2Bb%40x&page=2&junk=1", nil)
+	f := readFilter(r, "status", "email")
+	l := f.pager("/admin/orders", 100, 20)
+	if l.PrevURL != "/admin/orders?email=a%2Bb%40x&status=paid" || l.NextURL != "/admin/orders?email=a%2Bb%40x&page=3&status=paid" {
+		t.Errorf("pager = %+v", l)
+	}
+	if l := f.pager("/admin/orders", 40, 20); l.NextURL != "" {
+		t.Errorf("last page has a next link: %+v", l)
+	}
+	r, _ = http.NewRequest("GET", "/admin/users?page=2", nil)
+	if l := readFilter(r, "q").pager("/admin/users", 40, 20); l.PrevURL != "/admin/users" {
+		t.Errorf("unfiltered prev = %q, want /admin/users", l.PrevURL)
+	}
+}
+
+// BenchmarkAdminOrdersPage measures the storefront's share of a filtered admin order list: the
+// request through the session, CSRF and layout middleware, the API call to a fake gateway on
+// loopback answering 20 orders, and the render. The service's own time is BenchmarkAdminOrderList
+// (order) and BenchmarkAdminProductList (product). Run:
+//
+//	go test -run '^$' -bench AdminOrdersPage -benchtime 300x ./storefront/
+func BenchmarkAdminOrdersPage(b *testing.B) {
+	gw, srv := newSite(b)
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		gw.putOrder(order{ID: fmt.Sprintf("%012x", i), UserID: "u-bob", Status: "paid", Total: "10.00", Currency: "USD", CreatedAt: at,
+			Customer: &orderCustomer{Email: fmt.Sprintf("bob%d@x.test", i), Name: "Bob Buyer"}})
+	}
+	br := newBrowser(b, srv)
+	br.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	path := "/admin/orders?status=paid&email=bob&from=2026-01-01&to=2026-03-31"
+	for b.Loop() {
+		if p := br.get(path); p.status != http.StatusOK {
+			b.Fatalf("GET %s: status = %d", path, p.status)
+		}
+	}
+}
