@@ -88,8 +88,20 @@ func TestBrowserNotifications(t *testing.T) {
 	// An announcement: a banner on the next page, on a phone too; dismissing it is a plain form post.
 	msg := fmt.Sprintf("Free shipping all weekend %d", time.Now().UnixNano()%1e6)
 	admin.must(202, "POST", "/realtime/broadcast", map[string]string{"message": msg, "level": "warning"}, nil, "Authorization", "Bearer "+adminLogin.AccessToken)
-	shop.navigate(sf + "/orders")
-	shop.waitFor("the banner shows the announcement", fmt.Sprintf(`[...document.querySelectorAll('.banner')].some(b => b.textContent.includes(%q))`, msg), 5*time.Second)
+	// A page may reuse the bell the storefront kept for this session up to bellTTL (3 s) ago, from
+	// before the announcement: the documented lag. So reload until the banner is there, within 10 s.
+	banner := fmt.Sprintf(`[...document.querySelectorAll('.banner')].some(b => b.textContent.includes(%q))`, msg)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		shop.navigate(sf + "/orders")
+		var shown bool
+		if err := shop.eval(banner, &shown); err == nil && shown {
+			break
+		}
+		if time.Now().After(deadline) {
+			shop.fail("the banner shows the announcement: not within 10s of reloads")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	shop.checkFits(390)
 	shop.screenshot("notify-05-banner-390")
 	shop.viewport(1280, 900)
