@@ -8,12 +8,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // Services are the programs that serve GET /openapi.json, in the gateway's order.
 var Services = []string{"auth", "user", "product", "inventory", "order", "realtime"}
+
+// Documents are the hand-written documents: the services' and the gateway's own (its routes and
+// the answers it adds to every proxied route), which GET /openapi.json at the gateway merges.
+var Documents = append(slices.Clone(Services), "gateway")
 
 // Parse loads an OpenAPI document from its JSON bytes (no external references are followed) and
 // validates it: the OpenAPI 3.1 structure, every schema as JSON Schema 2020-12, every example

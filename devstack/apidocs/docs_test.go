@@ -20,7 +20,7 @@ var root = filepath.Join("..", "..")
 // keeps them), and that every operation declares its error answers in the error shape.
 func TestDocumentsValid(t *testing.T) {
 	ops := map[string]string{}
-	for _, svc := range Services {
+	for _, svc := range Documents {
 		doc, _, err := Load(context.Background(), root, svc)
 		if err != nil {
 			t.Error(err)
@@ -55,13 +55,19 @@ var probes = []string{"GET /healthz", "GET /readyz", "GET /metrics"}
 // removed without its description. Path templates compare by their text; mux wildcards and path
 // parameters must have the same names.
 func TestDocumentsMatchRoutes(t *testing.T) {
-	for _, svc := range Services {
+	for _, svc := range Documents {
 		doc, _, err := Load(context.Background(), root, svc)
 		if err != nil {
 			t.Error(err)
 			continue
 		}
 		routes := append(sharedtest.RoutePatterns(t, filepath.Join(root, svc, "routes.go")), probes...)
+		if svc == "gateway" {
+			// The gateway's per-service routes are built in a loop ("/"+service+"/"): the pattern
+			// reader sees their first literal only. Its own GET /openapi.json is an API, described.
+			routes = slices.DeleteFunc(routes, func(p string) bool { return !strings.Contains(p, " /") })
+			routes = append(routes, "GET /openapi.json")
+		}
 		documented := Operations(doc)
 		for _, r := range routes {
 			if !slices.Contains(documented, r) {
@@ -84,7 +90,7 @@ func TestDocumentsSecuritySchemes(t *testing.T) {
 	const issuer = "/auth"
 	want := slices.Clone(shared.APIScopes)
 	slices.Sort(want)
-	for _, svc := range Services {
+	for _, svc := range Documents {
 		doc, _, err := Load(context.Background(), root, svc)
 		if err != nil {
 			t.Error(err)
