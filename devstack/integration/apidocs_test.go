@@ -58,17 +58,11 @@ func TestAPIDocuments(t *testing.T) {
 // Chromium under the gateway's CSP with no console error (a CSP refusal is one), and "Try it" sends
 // a request from the page and shows the answer.
 func TestAPIDocsInBrowser(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("BROWSER TEST SKIPPED: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	bin, shots := browserEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	browser := startChrome(ctx, t, bin)
-	p := browser.newTab(ctx, t, t.TempDir(), browser.newContext(ctx, t))
+	p := browser.newTab(ctx, t, shots, browser.newContext(ctx, t))
 	p.navigate(platform.URL("gateway") + "/docs")
 	p.waitFor("the page lists the operations", `document.querySelectorAll('section.op').length > 60`, 10*time.Second)
 	var n int
