@@ -19,6 +19,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", d.ready.Handler())
 	mux.Handle("GET /metrics", d.metrics.Handler())
+	mux.Handle("GET /openapi.json", shared.Document(openAPIDocument))
 
 	// Accounts and sessions (first party).
 	mux.Handle("POST /register", handleRegister(logger, cfg, d))

@@ -20,6 +20,12 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	mux.Handle("GET /health/detailed", handleHealthDetailed(gw))
 	mux.Handle("GET /health/services/{service}", handleHealthService(gw))
 
+	// The merged API document builds from the upstreams, so it is rate limited like their routes.
+	mux.Handle("GET /openapi.json", gw.limiter.limit(newAPIDocs(logger, gw, cfg.UpstreamTimeout)))
+	docs := handleDocs()
+	mux.Handle("GET /docs", docs)
+	mux.Handle("GET /docs/{file}", docs)
+
 	for _, service := range gw.services {
 		chain := gw.limiter.limit(
 			gw.guard.handler(

@@ -15,6 +15,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, inv *inventory, metrics 
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", ready.Handler())
 	mux.Handle("GET /metrics", metrics.Handler())
+	mux.Handle("GET /openapi.json", shared.Document(openAPIDocument))
 
 	mux.Handle("GET /inventory", handleStockList(logger, inv.store))
 	mux.Handle("GET /inventory/batch", handleStockBatch(logger, inv.store))

@@ -17,6 +17,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, _ Config, d deps) {
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", d.readiness.Handler())
 	mux.Handle("GET /metrics", d.metrics.Handler())
+	mux.Handle("GET /openapi.json", shared.Document(openAPIDocument))
 
 	mux.Handle("POST /orders", write(handleOrderCreate(logger, d.checkout, d.pricing)))
 	mux.Handle("POST /orders/quote", write(handleOrderQuote(logger, d.pricing)))

@@ -15,6 +15,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics,
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", ready.Handler())
 	mux.Handle("GET /metrics", metrics.Handler())
+	mux.Handle("GET /openapi.json", shared.Document(openAPIDocument))
 
 	mux.Handle("GET /products", handleProductList(logger, store))
 	mux.Handle("GET /products/{id}", handleProductGet(logger, store))

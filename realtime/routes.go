@@ -17,6 +17,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", ready.Handler())
 	mux.Handle("GET /metrics", metrics.Handler())
+	mux.Handle("GET /openapi.json", shared.Document(openAPIDocument))
 
 	mux.Handle("GET /ws", handleWS(logger, h, verifier, sessions, newOriginPolicy(cfg.AllowedOrigins), cfg.Conn, live))
 	mux.Handle("GET /stats", handleStats(cfg, h, cons))

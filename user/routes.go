@@ -21,6 +21,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics,
 	mux.HandleFunc("GET /healthz", shared.Healthz)
 	mux.Handle("GET /readyz", ready.Handler())
 	mux.Handle("GET /metrics", metrics.Handler())
+	mux.Handle("GET /openapi.json", shared.Document(openAPIDocument))
 
 	mux.Handle("GET /users/me", profile(handleMeGet(logger, profiles)))
 	mux.Handle("PATCH /users/me", profileWrite(handleMePatch(logger, profiles, kick)))

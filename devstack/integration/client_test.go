@@ -17,11 +17,21 @@ type client struct {
 	base string
 }
 
+// A client of the gateway checks every request and answer against the merged OpenAPI document
+// (validatingTransport).
 func newClient(tb testing.TB, base string) *client {
 	tb.Helper()
 	jar, _ := cookiejar.New(nil)
-	return &client{tb: tb, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	c := &client{tb: tb, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if base == platform.URL("gateway") {
+		contract := loadContract(base)
+		if contract.err != nil {
+			tb.Fatalf("OpenAPI contract: %v", contract.err)
+		}
+		c.http.Transport = &validatingTransport{tb: tb, base: http.DefaultTransport, contract: contract}
+	}
+	return c
 }
 
 // do sends a request with an optional JSON body and headers (name, value pairs) and decodes a JSON

@@ -5,7 +5,9 @@
 package integration
 
 import (
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/goshop/platform/devstack/stack"
@@ -14,8 +16,21 @@ import (
 var platform *stack.Stack
 
 func TestMain(m *testing.M) {
-	os.Exit(stack.RunTests(m, stack.TestSuite{Label: "integration", OffsetEnv: "INTEGRATION_PORT_OFFSET", DefaultOffset: 1500,
+	os.Exit(stack.RunTests(contractReport{m}, stack.TestSuite{Label: "integration", OffsetEnv: "INTEGRATION_PORT_OFFSET", DefaultOffset: 1500,
 		// The tests log in and register more often than one person would within a minute.
 		Options: stack.Options{Mongo: "mem", Redis: "auto", Env: map[string]string{"GATEWAY_AUTH_RATE_LIMIT": "600/m:600"}}},
 		func(s *stack.Stack) { platform = s }))
+}
+
+// contractReport runs the tests, then says how much of the API the OpenAPI check saw.
+type contractReport struct{ m *testing.M }
+
+func (r contractReport) Run() int {
+	code := r.m.Run()
+	if contract.doc != nil {
+		n, exercised, missed := contract.coverage()
+		fmt.Printf("integration: OpenAPI contract: %d request/response pairs validated; %d of %d operations exercised; not exercised: %s\n",
+			n, len(exercised), len(exercised)+len(missed), strings.Join(missed, ", "))
+	}
+	return code
 }

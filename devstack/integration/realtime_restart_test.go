@@ -24,12 +24,14 @@ func TestRealtimeRestartKeepsReleasedProducts(t *testing.T) {
 	const released = "ELEC-CAM-005" // a demo product, active since the seed
 
 	draft := fmt.Sprintf("DRAFT-RS-%d", time.Now().UnixNano())
+	// The socket is open before the draft exists: its stock event cannot go out before anyone listens.
+	first := dialRealtime(ctx, t, gw, admin)
 	api.must(201, "POST", "/product/products", map[string]any{"sku": draft, "name": "Unreleased " + draft,
 		"description": "not for sale yet", "price": 19.99, "currency": "USD", "category": "home-kitchen",
 		"stock": 3, "active": false}, nil, auth...)
 	// Wait until realtime has consumed the draft (its stock reached an admin), so its offsets are
 	// past it and past the whole demo catalog when it stops.
-	readUntil(ctx, t, dialRealtime(ctx, t, gw, admin), "admin", func(typ string, d msgData) bool {
+	readUntil(ctx, t, first, "admin", func(typ string, d msgData) bool {
 		return typ == "inventory.updated" && d.SKU == draft
 	})
 

@@ -19,14 +19,14 @@ import (
 var routePattern = regexp.MustCompile(`mux\.Handle(?:Func)?\(\s*"([^"]+)"`)
 
 // RoutePatterns returns the patterns ("POST /orders/{id}/pay") that file, a service's routes.go,
-// registers, without the plumbing routes /healthz, /readyz and /metrics, so route tables in tests
-// are derived from the code and a new route cannot be forgotten.
+// registers, without the plumbing routes every service has (/healthz, /readyz, /metrics and its
+// /openapi.json), so route tables in tests are derived from the code and a new route cannot be forgotten.
 func RoutePatterns(tb testing.TB, file string) []string {
 	tb.Helper()
 	var out []string
 	for _, p := range AllRoutePatterns(tb, file) {
 		switch p {
-		case "GET /healthz", "GET /readyz", "GET /metrics":
+		case "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json":
 			continue
 		}
 		out = append(out, p)

@@ -80,6 +80,7 @@ func printBanner(w io.Writer, s *stack.Stack, getenv func(string) string, took t
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "storefront\thttp://localhost:%d\tthe shop; /admin for admins\n", s.Port(3000))
 	fmt.Fprintf(tw, "gateway (API)\thttp://localhost:%d\ttry /health/detailed, /product/products\n", s.Port(3008))
+	fmt.Fprintf(tw, "API reference\thttp://localhost:%d/docs\tevery service, try-it-out; /openapi.json\n", s.Port(3008))
 	fmt.Fprintf(tw, "realtime\tws://localhost:%d/ws\talso ws://localhost:%d/realtime/ws\n", s.Port(3009), s.Port(3008))
 	fmt.Fprintf(tw, "kafka\t127.0.0.1:%d\tkfake\n", s.Port(stack.KafkaPort))
 	fmt.Fprintf(tw, "redis\t127.0.0.1:%d\t%s\n", s.Port(stack.RedisPort), s.RedisMode())
