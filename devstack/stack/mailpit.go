@@ -19,23 +19,49 @@ const (
 // mailSenders are the programs that send mail: they get SMTP_ADDR and the public URLs their links use.
 var mailSenders = map[string]bool{"auth": true, "user": true}
 
-// buildMailpit builds Mailpit, the version devstack/go.mod pins as a tool, into dir/bin/mailpit. It is
-// a separate process rather than a library inside the launcher: Mailpit keeps its configuration and
-// servers in package globals and has no way to stop them, and as a process it stops, restarts and
-// keeps its own log like the programs. A binary newer than devstack/go.mod and go.sum is kept, so a
-// second `make run` does not link it again.
+// buildMailpit builds Mailpit, the version devstack/go.mod pins as a tool, and puts it at
+// dir/bin/mailpit. It is a separate process rather than a library inside the launcher: Mailpit keeps
+// its configuration and servers in package globals and has no way to stop them, and as a process it
+// stops, restarts and keeps its own log like the programs. The binary is kept in
+// root/.devstack/tools and rebuilt only when devstack/go.mod or go.sum changed, so `make run` and the
+// test groups (each in its own temporary dir) link it once, not every time.
 func buildMailpit(ctx context.Context, root, dir string, out io.Writer) error {
-	bin := filepath.Join(dir, "bin", "mailpit")
+	tool := filepath.Join(root, ".devstack", "tools", "mailpit")
 	mod := filepath.Join(root, "devstack")
-	if fresh(bin, filepath.Join(mod, "go.mod"), filepath.Join(mod, "go.sum")) {
+	if !fresh(tool, filepath.Join(mod, "go.mod"), filepath.Join(mod, "go.sum")) {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", tool, "github.com/axllent/mailpit")
+		cmd.Dir, cmd.Stdout, cmd.Stderr = mod, out, out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("go build mailpit: %w", err)
+		}
+	}
+	bin := filepath.Join(dir, "bin", "mailpit")
+	if bin == tool {
 		return nil
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/axllent/mailpit")
-	cmd.Dir, cmd.Stdout, cmd.Stderr = mod, out, out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build mailpit: %w", err)
+	os.Remove(bin)
+	if err := os.Link(tool, bin); err == nil {
+		return nil
 	}
-	return nil
+	return copyFile(tool, bin)
+}
+
+// copyFile copies an executable, for when dir is on another file system than the tool.
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
 }
 
 // fresh reports whether file exists and is newer than every one of deps.
