@@ -103,8 +103,11 @@ func TestOrderMailsOnceThroughMailpit(t *testing.T) {
 	c.must(200, "GET", "/user/users/me", nil, nil)
 
 	var o order
+	ordered := time.Now()
 	c.must(201, "POST", "/order/orders", orderBody(sku, 2), &o, "Idempotency-Key", "mail-"+sku)
 	confirmation := waitMail(t, email, "confirmed")
+	t.Logf("order placed → confirmation in Mailpit: %s (saga, order.confirmed, mail queue, SMTP; polled every 100 ms)",
+		time.Since(ordered).Round(time.Millisecond))
 	confirmed := findEvent(t, o.ID, "order.confirmed")
 	if want := "<" + confirmed.ID + "@localhost>"; "<"+confirmation.MessageID+">" != want && confirmation.MessageID != want {
 		t.Errorf("confirmation Message-ID = %q, want %s (the event ID)", confirmation.MessageID, want)
