@@ -13,8 +13,8 @@ func main() { shared.Main("user", run) }
 
 // run starts the service and blocks until ctx is cancelled, then shuts down in order: HTTP, consumers,
 // outbox and mail relays (one last flush each), Kafka publisher flush, Mongo. The order mails come
-// from order.events (mail.go) through the mail queue in Mongo ("mails"). It starts even when Kafka or Mongo
-// are down; /readyz reports them until they return.
+// from order.events (mail.go) through the mail queue (Mongo collection "mails"). It starts even when
+// Kafka or Mongo are down; /readyz reports them until they return.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
