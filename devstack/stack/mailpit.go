@@ -106,14 +106,17 @@ func (s *Stack) MailpitURL() string {
 	return fmt.Sprintf("http://127.0.0.1:%d", s.Port(MailpitHTTPPort))
 }
 
-// mailEnv is the environment of a program that sends mail: Mailpit, and the public URLs of the links
-// in its mails (which move with the port offset).
-func (s *Stack) mailEnv() []string {
-	return []string{
+// mailEnv is the environment of program p when it sends mail: Mailpit, and the public URLs of the
+// links in its mails (which move with the port offset).
+func (s *Stack) mailEnv(p string) []string {
+	env := []string{
 		"SMTP_ADDR=" + s.SMTPAddr(),
 		fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)),
-		fmt.Sprintf("PUBLIC_API_URL=http://localhost:%d", s.Port(3008)),
-		// A fixed development key, so that unsubscribe links survive a restart of user.
-		"UNSUBSCRIBE_SECRET=devstack-unsubscribe-key-not-for-production",
 	}
+	if p == "user" {
+		env = append(env, fmt.Sprintf("PUBLIC_API_URL=http://localhost:%d", s.Port(3008)),
+			// A fixed development key, so that unsubscribe links survive a restart of user.
+			"UNSUBSCRIBE_SECRET=devstack-unsubscribe-key-not-for-production")
+	}
+	return env
 }

@@ -238,7 +238,7 @@ func (s *Stack) env(p Program, port int) []string {
 		env = append(env, "MONGO_URI="+s.mongo, "MONGO_DB="+p.Name)
 	}
 	if mailSenders[p.Name] {
-		env = append(env, s.mailEnv()...)
+		env = append(env, s.mailEnv(p.Name)...)
 	}
 	for _, q := range Programs {
 		urls := s.URL(q.Name)
