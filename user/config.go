@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -23,6 +24,10 @@ type Config struct {
 	// UnsubscribeSecret keys the unsubscribe links (UNSUBSCRIBE_SECRET, 32+ characters); empty: a
 	// random key per start, so links in mails sent before a restart stop working.
 	UnsubscribeSecret string
+	// OrderMailMaxAge skips the mail of an order event older than this (ORDER_MAIL_MAX_AGE, default
+	// 24h): the first start of the mail consumer reads order.events from its beginning and must not
+	// mail every past order; an outage longer than this loses its mails (each skip is logged).
+	OrderMailMaxAge time.Duration
 }
 
 // minSecretLen is the shortest UNSUBSCRIBE_SECRET accepted: 32 characters.
@@ -40,6 +45,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		StorefrontURL:     env.BaseURL("STOREFRONT_PUBLIC_URL", "http://localhost:3000"),
 		PublicAPIURL:      env.BaseURL("PUBLIC_API_URL", "http://localhost:3008"),
 		UnsubscribeSecret: env.Secret("UNSUBSCRIBE_SECRET"),
+		OrderMailMaxAge:   env.Duration("ORDER_MAIL_MAX_AGE", 24*time.Hour, time.Minute, 30*24*time.Hour),
 	}
 	if n := len(cfg.UnsubscribeSecret); n > 0 && n < minSecretLen {
 		env.Errorf("UNSUBSCRIBE_SECRET", "want at least %d characters", minSecretLen)

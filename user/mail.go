@@ -101,12 +101,13 @@ type orderMailer struct {
 	wake     func() // the mail relay's Wake
 	shop     shared.MailConfig
 	links    links
+	maxAge   time.Duration // events older than this cause no mail (Config.OrderMailMaxAge)
 	text     *texttemplate.Template
 	html     *htmltemplate.Template
 }
 
 // newOrderMailer parses the embedded templates; an error is a bug in them.
-func newOrderMailer(logger *slog.Logger, profiles profileStore, queue shared.MailQueue, wake func(), shop shared.MailConfig, l links) (*orderMailer, error) {
+func newOrderMailer(logger *slog.Logger, profiles profileStore, queue shared.MailQueue, wake func(), shop shared.MailConfig, l links, maxAge time.Duration) (*orderMailer, error) {
 	text, err := texttemplate.ParseFS(mailFS, "templates/order_mail.txt")
 	if err != nil {
 		return nil, fmt.Errorf("order mail text template: %w", err)
@@ -115,12 +116,13 @@ func newOrderMailer(logger *slog.Logger, profiles profileStore, queue shared.Mai
 	if err != nil {
 		return nil, fmt.Errorf("order mail html template: %w", err)
 	}
-	return &orderMailer{logger: logger, profiles: profiles, queue: queue, wake: wake, shop: shop, links: l, text: text, html: html}, nil
+	return &orderMailer{logger: logger, profiles: profiles, queue: queue, wake: wake, shop: shop, links: l, maxAge: maxAge,
+		text: text, html: html}, nil
 }
 
-// handle is the order.events handler. It queues the mail e causes, if any; an event for a user this
-// service does not know, or whose mail cannot be built (a bad address on file), is logged and
-// skipped rather than retried for ever. Store failures are returned, so Consume retries.
+// handle is the order.events handler. It queues the mail e causes, if any; an event older than
+// maxAge, for a user this service does not know, or whose mail cannot be built (a bad address on
+// file), is logged and skipped rather than sent late or retried for ever. Store failures are returned, so Consume retries.
 func (om *orderMailer) handle(ctx context.Context, e shared.Event) error {
 	kind, ok := orderMails[e.Type]
 	if !ok {
@@ -137,6 +139,10 @@ func (om *orderMailer) handle(ctx context.Context, e shared.Event) error {
 		kind = orderRefunded
 	}
 	log := om.logger.With("event_id", e.ID, "type", e.Type, "order_id", d.OrderID, "user_id", d.UserID)
+	if age := time.Since(e.OccurredAt); age > om.maxAge {
+		log.InfoContext(ctx, "order mail skipped: event too old", "age", age.Round(time.Second).String())
+		return nil
+	}
 	p, err := om.profiles.Get(ctx, d.UserID)
 	if errNoProfile(err) {
 		log.WarnContext(ctx, "order mail skipped: unknown user")

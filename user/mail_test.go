@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
@@ -35,7 +36,7 @@ func newMailEnv(t *testing.T) *mailEnv {
 	}
 	om, err := newOrderMailer(discardLogger(), env.profiles, env.queue, func() { env.wakes++ },
 		shared.MailConfig{ShopName: "GoShop", ShopAddress: "1 Market Street, Springfield"},
-		links{storefront: "https://shop.example", api: "https://api.shop.example", unsub: testUnsubscribeKey})
+		links{storefront: "https://shop.example", api: "https://api.shop.example", unsub: testUnsubscribeKey}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +191,14 @@ func TestOrderMailSkips(t *testing.T) {
 	bad.Data = json.RawMessage(`{"order_id":`)
 	badID := orderEventOf(t, "order.paid", mailUser, nil)
 	badID.ID = "not-hex"
+	old := orderEventOf(t, "order.paid", mailUser, nil)
+	old.OccurredAt = time.Now().Add(-2 * time.Hour) // older than the mailer's maxAge of 1 h
 	tests := []struct {
 		name   string
 		e      shared.Event
 		poison bool
 	}{
+		{"event older than ORDER_MAIL_MAX_AGE (a first start reading history)", old, false},
 		{"unknown user", orderEventOf(t, "order.paid", "u-nobody", nil), false},
 		{"bad address on file", orderEventOf(t, "order.paid", "u-badmail", nil), false},
 		{"malformed data", bad, true},

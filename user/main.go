@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	s.Go("mail", mailRelay.Run)
 	unsub := newUnsubscribeKey(logger, cfg.UnsubscribeSecret)
 	orderMail, err := newOrderMailer(logger, profiles, mails, mailRelay.Wake, cfg.Mail,
-		links{storefront: cfg.StorefrontURL, api: cfg.PublicAPIURL, unsub: unsub})
+		links{storefront: cfg.StorefrontURL, api: cfg.PublicAPIURL, unsub: unsub}, cfg.OrderMailMaxAge)
 	if err != nil {
 		return s.Abort(err)
 	}
