@@ -55,7 +55,7 @@ var orderMails = map[string]orderMailKind{
 		Intro: "We are sorry: we could not reserve every item of your order, so it was not placed. Nothing was charged."},
 }
 
-// orderRefunded is order.cancelled of a paid order.
+// orderRefunded is order.cancelled of a paid order (previous_status "paid").
 var orderRefunded = orderMailKind{Kind: "order_refunded", Subject: "Order %s was cancelled and refunded", ShowItems: true,
 	Intro: "Your order was cancelled and your payment is being refunded to your card."}
 
@@ -75,7 +75,8 @@ type orderEvent struct {
 	TotalCents    int64  `json:"total_cents"`
 	Currency      string `json:"currency"`
 	Reason        string `json:"reason"`
-	Refund        bool   `json:"refund"`
+	// PreviousStatus is the status the order left: order.cancelled from "paid" is a refund.
+	PreviousStatus string `json:"previous_status"`
 }
 
 // mailView is what the order mail templates show.
@@ -135,7 +136,7 @@ func (om *orderMailer) handle(ctx context.Context, e shared.Event) error {
 	if !shared.ValidID(e.ID) || !validID(d.UserID) || !validID(d.OrderID) {
 		return fmt.Errorf("%w: %s %s: bad event, user or order ID", shared.ErrPoison, e.Type, e.ID)
 	}
-	if e.Type == "order.cancelled" && d.Refund {
+	if e.Type == "order.cancelled" && d.PreviousStatus == "paid" {
 		kind = orderRefunded
 	}
 	log := om.logger.With("event_id", e.ID, "type", e.Type, "order_id", d.OrderID, "user_id", d.UserID)
