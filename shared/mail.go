@@ -46,7 +46,7 @@ var ErrMailRejected = errors.New("mail rejected")
 
 // Check reports what is wrong with m as a 400 *Error whose fields name the bad ones: an ID that is
 // not NewID's shape, a Kind that is not a short word, a To that is not one address (net/mail) or holds
-// CR/LF, a Subject with control characters, a body over MaxMailBody or not UTF-8, an Unsubscribe that
+// CR/LF, a Subject with control characters or an RFC 2047 encoded-word, a body over MaxMailBody or not UTF-8, an Unsubscribe that
 // is not an absolute http(s) URL. It returns nil for a good mail.
 func (m Mail) Check() error {
 	bad := map[string]string{}
@@ -64,6 +64,10 @@ func (m Mail) Check() error {
 		bad["subject"] = "is required"
 	case !Printable(m.Subject, false):
 		bad["subject"] = "must be one line of printable UTF-8"
+	case strings.Contains(m.Subject, "=?"):
+		// ASCII passes through QEncoding unencoded, so "=?utf-8?q?...?=" would reach mail programs as
+		// an encoded-word and decode to whatever it hides, line breaks included.
+		bad["subject"] = "must not contain =? (an encoded-word)"
 	case utf8.RuneCountInString(m.Subject) > MaxMailSubject:
 		bad["subject"] = fmt.Sprintf("must be at most %d characters", MaxMailSubject)
 	}

@@ -138,13 +138,25 @@ func (q *MemMailQueue) Status(id string) (string, Mail) {
 }
 
 // MongoMailQueue is a MailQueue in a Mongo collection, one document per mail (the Mail's fields plus
-// status, sent_at and reason).
-type MongoMailQueue struct{ coll *mongo.Collection }
+// status, finished_at, reason and the lease). Several copies of a program share the collection, each
+// with its own relay: PendingOutbox leases what it returns to its own queue value for Lease, so
+// another copy does not send the same mail at the same time (which its recipient would get twice);
+// a mail whose sender died is taken over once the lease runs out.
+type MongoMailQueue struct {
+	coll  *mongo.Collection
+	owner string
+	// Lease is how long the mails PendingOutbox returns stay reserved to this queue; default 2 min,
+	// longer than a relay's attempt at one mail (Mailer.Timeout + 5 s).
+	Lease time.Duration
+	now   func() time.Time
+}
 
 var _ MailQueue = (*MongoMailQueue)(nil)
 
 // NewMongoMailQueue returns a queue in coll; call EnsureIndexes at start-up.
-func NewMongoMailQueue(coll *mongo.Collection) *MongoMailQueue { return &MongoMailQueue{coll: coll} }
+func NewMongoMailQueue(coll *mongo.Collection) *MongoMailQueue {
+	return &MongoMailQueue{coll: coll, owner: NewID(), Lease: 2 * time.Minute, now: time.Now}
+}
 
 // EnsureIndexes creates the index PendingOutbox reads by.
 func (q *MongoMailQueue) EnsureIndexes(ctx context.Context) error {
@@ -172,19 +184,35 @@ func (q *MongoMailQueue) Reject(ctx context.Context, id, reason string) error {
 	return q.finish(ctx, "mails.reject", []string{id}, bson.M{"status": mailRejected, "reason": reason})
 }
 
+// PendingOutbox leases up to limit pending mails, oldest first, that no other copy holds (never
+// leased, lease run out, or leased by q itself), one atomic claim each.
 func (q *MongoMailQueue) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	docs, err := FindAll[mongoMail](ctx, q.coll, "mails.pending", bson.M{"status": mailPending}, opts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]OutboxEntry, 0, len(docs))
-	for _, d := range docs {
+	now := q.now().UTC()
+	opts := options.FindOneAndUpdate().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).
+		SetReturnDocument(options.After)
+	claim := bson.M{"$set": bson.M{"lease_owner": q.owner, "lease_until": now.Add(q.Lease)}}
+	var out []OutboxEntry
+	taken := bson.A{}
+	for len(out) < limit {
+		filter := bson.M{"status": mailPending, "_id": bson.M{"$nin": taken}, "$or": bson.A{
+			bson.M{"lease_until": bson.M{"$exists": false}},
+			bson.M{"lease_until": bson.M{"$lte": now}},
+			bson.M{"lease_owner": q.owner},
+		}}
+		var d mongoMail
+		err := q.coll.FindOneAndUpdate(ctx, filter, claim, opts).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			break
+		}
+		if err != nil {
+			return nil, MongoErr("mails.pending", err)
+		}
 		e, err := mailEntry(d.Mail)
 		if err != nil {
 			return nil, fmt.Errorf("mails.pending: %w", err)
 		}
 		out = append(out, e)
+		taken = append(taken, d.ID)
 	}
 	return out, nil
 }

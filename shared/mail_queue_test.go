@@ -113,6 +113,54 @@ func TestMongoMailQueue(t *testing.T) {
 	})
 }
 
+// TestMongoMailQueueLease runs against MONGO_TEST_URI (skipped without it): two copies of a program
+// sharing the collection never hold the same mail at once, each copy gets its own leased mails again,
+// and a mail whose lease ran out (its sender died) is taken over.
+func TestMongoMailQueueLease(t *testing.T) {
+	ctx, coll := shared.TestCollection(t)
+	a, b := shared.NewMongoMailQueue(coll), shared.NewMongoMailQueue(coll)
+	t0 := time.Now()
+	shared.SetMailQueueClock(a, func() time.Time { return t0 })
+	later := t0
+	shared.SetMailQueueClock(b, func() time.Time { return later })
+	m1, m2 := testMail(), testMail()
+	m2.CreatedAt = time.Now().Add(time.Millisecond)
+	for _, m := range []shared.Mail{m1, m2} {
+		if err := a.Enqueue(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(q *shared.MongoMailQueue) []string {
+		t.Helper()
+		got, err := q.PendingOutbox(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range got {
+			out = append(out, e.Event.ID)
+		}
+		return out
+	}
+	both := []string{m1.ID, m2.ID}
+	if got := ids(a); !slices.Equal(got, both) {
+		t.Fatalf("copy a: pending %v, want %v", got, both)
+	}
+	if got := ids(b); len(got) != 0 {
+		t.Errorf("copy b while a holds the lease: pending %v, want none", got)
+	}
+	if got := ids(a); !slices.Equal(got, both) {
+		t.Errorf("copy a again (its own lease): pending %v, want %v", got, both)
+	}
+	later = t0.Add(3 * time.Minute) // a's lease (2 min) ran out: a died while sending
+	if got := ids(b); !slices.Equal(got, both) {
+		t.Fatalf("copy b after a's lease ran out: pending %v, want %v", got, both)
+	}
+	if got := ids(a); len(got) != 0 {
+		t.Errorf("copy a while b holds the lease: pending %v, want none", got)
+	}
+}
+
 // mailRelay returns a queue and a running mail relay sending to srv over net.Pipe, for a synctest
 // bubble; stop ends the relay and waits for it.
 func mailRelay(t *testing.T, srv *smtpServer) (q *shared.MemMailQueue, r *shared.Relay, metrics *shared.Metrics, stop func()) {

@@ -36,6 +36,7 @@ func TestMailCheck(t *testing.T) {
 		{"over-long address", func(m *shared.Mail) { m.To = strings.Repeat("a", 250) + "@example.com" }, "to"},
 		{"over-long name", func(m *shared.Mail) { m.To = strings.Repeat("J", 101) + " <jane@example.com>" }, "to"},
 		{"CRLF in subject", func(m *shared.Mail) { m.Subject = "Hi\r\nBcc: all@example.com" }, "subject"},
+		{"encoded-word subject", func(m *shared.Mail) { m.Subject = "=?utf-8?q?Hi=0D=0ABcc:_all@example.com?=" }, "subject"},
 		{"empty subject", func(m *shared.Mail) { m.Subject = " " }, "subject"},
 		{"over-long subject", func(m *shared.Mail) { m.Subject = strings.Repeat("s", 201) }, "subject"},
 		{"over-long text", func(m *shared.Mail) { m.Text = strings.Repeat("x", shared.MaxMailBody+1) }, "text"},

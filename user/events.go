@@ -147,9 +147,9 @@ func (ob profileOutbox) MarkPublished(ctx context.Context, entries []shared.Outb
 }
 
 // countEvents wraps h to count consumed events by type and result (ok, poison, error) in
-// user_events_consumed_total.
+// user_events_consumed_total (user.events and, for the mails, order.events).
 func countEvents(metrics *shared.Metrics, h shared.EventHandler) shared.EventHandler {
-	c := metrics.Counter("user_events_consumed_total", "Events consumed from user.events.", "type", "result")
+	c := metrics.Counter("user_events_consumed_total", "Events the user service consumed, by type and result.", "type", "result")
 	return func(ctx context.Context, e shared.Event) error {
 		err := h(ctx, e)
 		result := "ok"

@@ -296,7 +296,7 @@ func TestStoreFailures(t *testing.T) {
 		{errors.New("mongo: secret internals"), http.StatusInternalServerError, shared.CodeInternal},
 	} {
 		iss := sharedtest.NewIssuer(t)
-		h := NewServer(discardLogger(), shared.NewMetrics("user"), shared.NewReadiness(), brokenStore{tt.err}, func() {}, iss.Verifier())
+		h := NewServer(discardLogger(), shared.NewMetrics("user"), shared.NewReadiness(), brokenStore{tt.err}, func() {}, iss.Verifier(), testUnsubscribeKey)
 		env := &testEnv{h: h, iss: iss}
 		admin, me := ident("adm", shared.RoleAdmin), ident("u1", shared.RoleCustomer)
 		for _, rt := range []struct {

@@ -12,20 +12,28 @@ import (
 
 // profileView is a profile as the API shows it.
 type profileView struct {
-	ID          string      `json:"id"`
-	Email       string      `json:"email"`
-	Name        string      `json:"name"`
-	Role        string      `json:"role"`
-	Status      string      `json:"status"`
-	Phone       string      `json:"phone"`
-	Preferences Preferences `json:"preferences"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
+	ID          string          `json:"id"`
+	Email       string          `json:"email"`
+	Name        string          `json:"name"`
+	Role        string          `json:"role"`
+	Status      string          `json:"status"`
+	Phone       string          `json:"phone"`
+	Preferences preferencesView `json:"preferences"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+// preferencesView is Preferences as the API shows them.
+type preferencesView struct {
+	Newsletter  bool   `json:"newsletter"`
+	Currency    string `json:"currency"`
+	OrderEmails bool   `json:"order_emails"`
 }
 
 func viewProfile(p Profile) profileView {
+	prefs := preferencesView{Newsletter: p.Preferences.Newsletter, Currency: p.Preferences.Currency, OrderEmails: p.Preferences.orderEmails()}
 	return profileView{ID: p.ID, Email: p.Email, Name: p.Name, Role: p.Role, Status: p.Status,
-		Phone: p.Phone, Preferences: p.Preferences, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		Phone: p.Phone, Preferences: prefs, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 // errSuspended refuses changes to a suspended account's profile.
@@ -91,8 +99,9 @@ type profilePatch struct {
 }
 
 type preferencesPatch struct {
-	Newsletter *bool   `json:"newsletter"`
-	Currency   *string `json:"currency"`
+	Newsletter  *bool   `json:"newsletter"`
+	Currency    *string `json:"currency"`
+	OrderEmails *bool   `json:"order_emails"`
 }
 
 // Valid checks and normalizes the fields that are present.
@@ -143,6 +152,9 @@ func (b *profilePatch) apply(p *Profile, now time.Time, byAdmin bool) error {
 		}
 		if b.Preferences.Currency != nil {
 			p.Preferences.Currency = *b.Preferences.Currency
+		}
+		if v := b.Preferences.OrderEmails; v != nil {
+			p.Preferences.OrderEmailsOff = !*v
 		}
 	}
 	p.UpdatedAt = now.UTC().Truncate(time.Millisecond)

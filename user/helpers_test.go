@@ -30,7 +30,7 @@ func newTestEnv(t testing.TB) *testEnv {
 	metrics := shared.NewMetrics("user")
 	env := &testEnv{profiles: newMemProfileStore(), pub: &sharedtest.Publisher{}, iss: sharedtest.NewIssuer(t)}
 	env.relay = shared.NewRelay(logger, profileOutbox{env.profiles}, env.pub, metrics, shared.RelayConfig{})
-	env.h = NewServer(logger, metrics, shared.NewReadiness(), env.profiles, func() { env.kicks.Add(1) }, env.iss.Verifier())
+	env.h = NewServer(logger, metrics, shared.NewReadiness(), env.profiles, func() { env.kicks.Add(1) }, env.iss.Verifier(), testUnsubscribeKey)
 	return env
 }
 

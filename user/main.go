@@ -11,9 +11,10 @@ import (
 
 func main() { shared.Main("user", run) }
 
-// run starts the service and blocks until ctx is cancelled, then shuts down in order: HTTP, consumer
-// and outbox relay (one last flush), Kafka publisher flush, Mongo. It starts even when Kafka or Mongo
-// are down; /readyz reports them until they return.
+// run starts the service and blocks until ctx is cancelled, then shuts down in order: HTTP, consumers,
+// outbox and mail relays (one last flush each), Kafka publisher flush, Mongo. The order mails come
+// from order.events (mail.go) through the mail queue (Mongo collection "mails"). It starts even when
+// Kafka or Mongo are down; /readyz reports them until they return.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -38,6 +39,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		profiles = ms
 	}
 	pub := s.OpenKafkaPublisher(cfg.KafkaBrokers)
+	var mails shared.MailQueue = shared.NewMemMailQueue()
+	if db != nil {
+		mq := shared.NewMongoMailQueue(db.Collection("mails"))
+		s.Setup("mail_indexes", mq.EnsureIndexes)
+		mails = mq
+	}
+	mailRelay := shared.NewMailRelay(logger, mails, shared.NewMailer(cfg.Mail), metrics)
+	s.Go("mail", mailRelay.Run)
+	unsub := newUnsubscribeKey(logger, cfg.UnsubscribeSecret)
+	orderMail, err := newOrderMailer(logger, profiles, mails, mailRelay.Wake, cfg.Mail,
+		links{storefront: cfg.StorefrontURL, api: cfg.PublicAPIURL, unsub: unsub}, cfg.OrderMailMaxAge)
+	if err != nil {
+		return s.Abort(err)
+	}
 
 	relay := shared.NewRelay(logger, profileOutbox{profiles}, pub, metrics, shared.RelayConfig{})
 	s.Go("outbox", relay.Run)
@@ -45,6 +60,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "user", Topics: []string{shared.TopicUser}},
 			countEvents(metrics, handleUserEvent(logger, profiles)))
 	})
+	s.Go("order_mail_consumer", func(ctx context.Context) error {
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: orderMailGroup, Topics: []string{shared.TopicOrder}},
+			countEvents(metrics, orderMail.handle))
+	})
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
-	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, metrics, s.Ready, profiles, relay.Wake, verifier))
+	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, metrics, s.Ready, profiles, relay.Wake, verifier, unsub))
 }

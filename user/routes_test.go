@@ -26,6 +26,7 @@ func TestRouteScopes(t *testing.T) {
 		"GET /users/{id}":                      shared.ScopeProfile,
 		"PATCH /users/{id}":                    shared.ScopeProfileWrite,
 		"PATCH /users/{id}/status":             sharedtest.AccessAdmin,
+		"POST /users/{id}/unsubscribe":         sharedtest.AccessPublic,
 	})
 }
 
@@ -45,5 +46,7 @@ func TestRouteBodies(t *testing.T) {
 		"PUT /users/me/addresses/{id}/default": {},
 		"PATCH /users/{id}":                    {Path: "/users/" + sharedtest.Admin.UserID, Header: as, Body: `{"name":"Ann` + sharedtest.Marker + `"}`},
 		"PATCH /users/{id}/status":             {Path: "/users/u-nobody/status", Header: as, Body: `{"status":"active` + sharedtest.Marker + `"}`},
+		"POST /users/{id}/unsubscribe": {Path: "/users/u-nobody/unsubscribe?token=" + testUnsubscribeKey.token("u-nobody"),
+			Body: "List-Unsubscribe=One-Click" + sharedtest.Marker},
 	})
 }

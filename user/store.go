@@ -47,11 +47,18 @@ type Profile struct {
 	LastEventAt time.Time `bson:"last_event_at"`
 }
 
-// Preferences are the user's shop settings.
+// Preferences are the user's shop settings. OrderEmailsOff turns the optional order mails (shipped,
+// delivered) off; it is stored negated so that profiles written before it existed read as on. The
+// API shows it as "order_emails" (preferencesView). Confirmations, receipts, cancellations and
+// rejections are records of a purchase and always sent.
 type Preferences struct {
-	Newsletter bool   `bson:"newsletter" json:"newsletter"`
-	Currency   string `bson:"currency" json:"currency"`
+	Newsletter     bool   `bson:"newsletter"`
+	Currency       string `bson:"currency"`
+	OrderEmailsOff bool   `bson:"order_emails_off"`
 }
+
+// orderEmails reports whether the optional order mails are on (the default).
+func (p Preferences) orderEmails() bool { return !p.OrderEmailsOff }
 
 // Address is a postal address of a user; IsDefault marks the default shipping address (at most one).
 type Address struct {

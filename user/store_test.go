@@ -71,6 +71,7 @@ func testProfileStore(t *testing.T, atomic bool, newStore func(testing.TB) profi
 		s := newStore(t)
 		p := testProfile("u1", "a@example.com", "Ann", t0)
 		p.Phone = "+15550102030"
+		p.Preferences.OrderEmailsOff = true // stored negated: must round-trip
 		p.Addresses = []Address{{ID: "a1", Name: "Home", Street: "1 Main St", City: "Springfield", ZipCode: "12345", Country: "US", IsDefault: true}}
 		if err := s.Create(ctx, p); err != nil {
 			t.Fatalf("Create: %v", err)

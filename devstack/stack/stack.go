@@ -1,5 +1,6 @@
 // Package stack runs the whole platform on one machine: a Kafka-protocol broker (kfake), Redis
-// (redis-server or miniredis), optionally FerretDB for the Mongo wire protocol, and the eight programs
+// (redis-server or miniredis), optionally FerretDB for the Mongo wire protocol, Mailpit (SMTP and a
+// web inbox for the mail the platform sends), and the eight programs
 // built from the repository. The launcher (devstack/cmd/devstack, `make run`) and the integration tests
 // both use it.
 package stack
@@ -106,7 +107,7 @@ func (s *Stack) MongoMode() string {
 	return s.opts.Mongo
 }
 
-// Build compiles the eight programs into dir/bin with one `go build`.
+// Build compiles the eight programs into dir/bin with one `go build`, and Mailpit (buildMailpit).
 func Build(ctx context.Context, root, dir string, out io.Writer) error {
 	bin := filepath.Join(dir, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
@@ -121,7 +122,7 @@ func Build(ctx context.Context, root, dir string, out io.Writer) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go build: %w", err)
 	}
-	return nil
+	return buildMailpit(ctx, root, dir, out)
 }
 
 // Start brings up the infrastructure and the programs (already built into Dir/bin by Build) and waits
@@ -172,6 +173,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		s.mongo = "mongodb://" + addr + "/"
 	default:
 		s.mongo = opts.Mongo
+	}
+	if err := s.startMailpit(); err != nil {
+		return s, err
 	}
 
 	for _, p := range Programs {
@@ -233,6 +237,9 @@ func (s *Stack) env(p Program, port int) []string {
 	if p.Mongo {
 		env = append(env, "MONGO_URI="+s.mongo, "MONGO_DB="+p.Name)
 	}
+	if mailSenders[p.Name] {
+		env = append(env, s.mailEnv(p.Name)...)
+	}
 	for _, q := range Programs {
 		urls := s.URL(q.Name)
 		if q.Name == "product" && s.secondProduct() {
@@ -250,8 +257,8 @@ func (s *Stack) env(p Program, port int) []string {
 func (s *Stack) StopRedis()        { s.redis.Stop() }
 func (s *Stack) StartRedis() error { return s.redis.Start() }
 
-// Close stops the programs (SIGTERM, in reverse start order, so the gateway goes first), then Kafka,
-// Redis and FerretDB.
+// Close stops the programs and Mailpit (SIGTERM, in reverse start order, so the gateway goes first),
+// then Kafka, Redis and FerretDB.
 func (s *Stack) Close() error {
 	var errs []error
 	s.mu.Lock()

@@ -1,6 +1,6 @@
 // Command devstack runs the whole platform on one machine (`make run`): it builds the eight programs,
-// starts a Kafka-protocol broker (kfake), Redis (redis-server when installed, else miniredis) and,
-// with -mongo=ferret, FerretDB; starts every program with matching configuration; waits until all are
+// starts a Kafka-protocol broker (kfake), Redis (redis-server when installed, else miniredis), Mailpit
+// (SMTP and a web inbox for the platform's mail) and, with -mongo=ferret, FerretDB; starts every program with matching configuration; waits until all are
 // ready; prints the URLs and the seeded accounts; and stops everything cleanly on Ctrl-C.
 package main
 
@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	dir := filepath.Join(absRoot, ".devstack")
 	if !*noBuild {
-		fmt.Fprintln(stdout, "building the eight programs ...")
+		fmt.Fprintln(stdout, "building the eight programs and Mailpit ...")
 		t := time.Now()
 		if err := stack.Build(ctx, absRoot, dir, stderr); err != nil {
 			return err
@@ -85,6 +85,7 @@ func printBanner(w io.Writer, s *stack.Stack, getenv func(string) string, took t
 	fmt.Fprintf(tw, "kafka\t127.0.0.1:%d\tkfake\n", s.Port(stack.KafkaPort))
 	fmt.Fprintf(tw, "redis\t127.0.0.1:%d\t%s\n", s.Port(stack.RedisPort), s.RedisMode())
 	fmt.Fprintf(tw, "stores\t%s\t\n", s.MongoMode())
+	fmt.Fprintf(tw, "mail inbox\thttp://localhost:%d\tMailpit: every mail the shop sends; SMTP on %s\n", s.Port(stack.MailpitHTTPPort), s.SMTPAddr())
 	tw.Flush()
 	fmt.Fprintf(w, "\naccounts:\n  admin     %s / %s\n  customer  %s / %s\n\nlogs: .devstack/logs/*.log   stop: Ctrl-C\n\n",
 		or("ADMIN_EMAIL", "admin@shop.local"), or("ADMIN_PASSWORD", "admin-Passw0rd!"),
