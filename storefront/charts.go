@@ -41,20 +41,19 @@ type dayRow struct {
 
 // dayChart is revenue (bars, left axis) and orders (line, right axis) per UTC day.
 type dayChart struct {
-	Bars           []chartBar
-	Points         []chartBar // X, Y the centre; Label the tooltip
-	Line           string     // the polyline's points
-	Grid           []float64  // y of each horizontal grid line
-	RevenueTicks   []chartText
-	OrderTicks     []chartText
-	DateTicks      []chartText
-	Rows           []dayRow
-	Summary        string // the SVG's <desc>
-	Currency       string
-	Width, Height  int
-	PlotL, PlotR   int
-	PlotT, PlotB   int
-	HasData, Empty bool
+	Bars          []chartBar
+	Points        []chartBar // X, Y the centre; Label the tooltip
+	Line          string     // the polyline's points
+	Grid          []float64  // y of each horizontal grid line
+	RevenueTicks  []chartText
+	OrderTicks    []chartText
+	DateTicks     []chartText
+	Rows          []dayRow
+	Summary       string // the SVG's <desc>
+	Currency      string
+	Width, Height int
+	PlotL, PlotR  int
+	PlotT, PlotB  int
 }
 
 // statusChart is one horizontal bar per order status.
@@ -73,7 +72,7 @@ type statusBar struct {
 // round1 keeps one decimal, enough for pixels and short in the page.
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten (at least 1), so axis ticks are round.
+// niceCeil rounds v up to 1, 2 or 5 times a power of ten, at least 1.
 func niceCeil(v float64) float64 {
 	if v <= 1 {
 		return 1
@@ -100,7 +99,6 @@ func newDayChart(st *orderStats) dayChart {
 	c := dayChart{Currency: st.Currency, Width: dayChartW, Height: dayChartH, PlotL: dayPlotLeft, PlotR: dayPlotRight, PlotT: dayPlotTop, PlotB: dayPlotBottom}
 	n := len(st.ByDay)
 	if n == 0 {
-		c.Empty = true
 		return c
 	}
 	maxRev, maxOrders, best := 0.0, 0, 0
@@ -111,8 +109,8 @@ func newDayChart(st *orderStats) dayChart {
 		maxOrders = max(maxOrders, d.Orders)
 		c.Rows = append(c.Rows, dayRow{Date: d.Date, Revenue: moneyText(d.Revenue, st.Currency), Orders: d.Orders})
 	}
-	c.HasData = maxRev > 0 || maxOrders > 0
-	revTop, ordTop := niceCeil(maxRev), niceCeil(float64(maxOrders))
+	// Four grid steps of a round size each, so order ticks are whole numbers.
+	revTop, ordTop := 4*niceCeil(maxRev/4), 4*niceCeil(float64(maxOrders)/4)
 	plotW, plotH := float64(dayPlotRight-dayPlotLeft), float64(dayPlotBottom-dayPlotTop)
 	slot := plotW / float64(n)
 	var line []string
@@ -124,7 +122,8 @@ func newDayChart(st *orderStats) dayChart {
 		cx, cy := round1(x+slot/2), round1(dayPlotBottom-float64(d.Orders)/ordTop*plotH)
 		c.Points = append(c.Points, chartBar{X: cx, Y: cy, Label: tip})
 		line = append(line, strconv.FormatFloat(cx, 'f', -1, 64)+","+strconv.FormatFloat(cy, 'f', -1, 64))
-		if i%7 == 0 || i == n-1 {
+		if (n-1-i)%7 == 0 { // a label every week, ending today
+
 			c.DateTicks = append(c.DateTicks, chartText{X: round1(x + slot/2), Y: dayPlotBottom + 18, Text: shortDate(d.Date)})
 		}
 	}

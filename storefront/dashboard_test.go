@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,17 +52,19 @@ func (g *fakeGateway) dashboardRoutes(mux *http.ServeMux, requireAdmin func(http
 
 func paidStatus(s string) bool { return s == "paid" || s == "shipped" || s == "delivered" }
 
+// fakeDay is one day of the fake's order stats.
+type fakeDay struct {
+	Date    string       `json:"date"`
+	Orders  int          `json:"orders"`
+	Revenue shared.Cents `json:"revenue"`
+}
+
 // orderStats is the fake's answer to GET /order/orders/stats at now.
 func (g *fakeGateway) orderStats(now time.Time) map[string]any {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	from := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -29)
-	type day struct {
-		Date    string       `json:"date"`
-		Orders  int          `json:"orders"`
-		Revenue shared.Cents `json:"revenue"`
-	}
-	days := make([]day, 30)
+	days := make([]fakeDay, 30)
 	for i := range days {
 		days[i].Date = from.AddDate(0, 0, i).Format(time.DateOnly)
 	}
@@ -217,4 +223,81 @@ func TestDayChartScales(t *testing.T) {
 	if len(flat.Bars) != 1 || flat.Bars[0].H != 0 {
 		t.Errorf("chart of one empty day = %+v", flat.Bars)
 	}
+}
+
+// TestChromiumDashboard: in a real browser, the dashboard's figures are the APIs' figures, and an
+// order event on the live socket makes the page fetch and show the new ones without a reload.
+// Screenshots at phone and desktop width go to $STOREFRONT_SCREENSHOTS when set.
+func TestChromiumDashboard(t *testing.T) {
+	bin := findChromium()
+	if bin == "" {
+		t.Skip("BROWSER CHECK SKIPPED: no chromium on PATH (apt-get install -y chromium)")
+	}
+	if testing.Short() {
+		t.Skip("browser check skipped in -short mode")
+	}
+	now := time.Now().UTC()
+	if now.Hour() == 23 && now.Minute() >= 55 {
+		t.Skip("too close to midnight UTC")
+	}
+	gw := newFakeGateway(t)
+	seedDashboard(gw, now)
+	rt := &fakeRealtime{messages: []string{`{"seq":1,"type":"order.created","data":{"order_id":"ord-dash-live","status":"pending"}}`}}
+	// The new order exists once the page's socket connects, that is after the page was rendered.
+	var once sync.Once
+	gw.realtime = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() {
+			gw.addOrder(order{ID: "ord-dash-live", UserID: fakeCustomer.ID, Status: "paid", Total: "5.00", Currency: "USD",
+				Items: []orderLine{{SKU: "SKU-03", Quantity: 1}}, CreatedAt: time.Now()})
+		})
+		rt.ServeHTTP(w, r)
+	})
+	store := newMemSessionStore()
+	handler, _ := newTestServerStore(t, gw, store)
+	admin := httptest.NewServer(withSession(handler, signedInSession(t, store, gw, fakeAdmin)))
+	defer admin.Close()
+
+	var dom string
+	for range 3 { // the socket is real network: on a loaded machine the dump may come first
+		dom = chromium(t, bin, "--virtual-time-budget=8000", "--dump-dom", admin.URL+"/admin")
+		if strings.Contains(dom, "Updated at") {
+			break
+		}
+	}
+	if !strings.Contains(dom, "Updated at") {
+		t.Fatalf("the dashboard did not refresh after order.created\n%s", dom)
+	}
+	api := gw.orderStats(time.Now())
+	days := api["by_day"].([]fakeDay)
+	today := days[len(days)-1]
+	wants := map[string]string{
+		"revenue-today":   shared.Money{Amount: today.Revenue, Currency: "USD"}.String(),
+		"revenue-30d":     shared.Money{Amount: api["revenue"].(shared.Cents), Currency: "USD"}.String(),
+		"waiting-to-ship": "4", // the fixture's 3 paid orders and the new one
+		"sold":            strconv.Itoa(2*5 + 1),
+	}
+	if wants["revenue-today"] != "$17.50" {
+		t.Fatalf("fake API revenue today = %s, want $17.50 (fixture changed?)", wants["revenue-today"])
+	}
+	for card, want := range wants {
+		if got := statValue(t, dom, card); got != want {
+			t.Errorf("in Chromium, card %s = %q, want %q as the API answers", card, got, want)
+		}
+	}
+	if !strings.Contains(dom, `data-status-count="paid">3<`) {
+		t.Errorf("in Chromium, the status table does not show 3 paid orders (30 days)")
+	}
+
+	dir := os.Getenv("STOREFRONT_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for name, size := range map[string]string{"admin-dashboard": "1280,1100", "phone-admin-dashboard": "390,2200"} {
+		file := filepath.Join(dir, name+".png")
+		chromium(t, bin, "--screenshot="+file, "--window-size="+size, admin.URL+"/admin")
+		if st, err := os.Stat(file); err != nil || st.Size() < 2000 {
+			t.Errorf("screenshot %s: %v", name, err)
+		}
+	}
+	t.Logf("screenshots in %s", dir)
 }
