@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -181,5 +183,61 @@ func TestParseStatsDefaults(t *testing.T) {
 	q, _ := parseStatsQuery(httptest.NewRequest("GET", "/orders/stats", nil), now)
 	if v := foldStats(q, nil); len(v.ByDay) != statsDefaultDays || v.ByDay[29].Date != "2026-03-31" {
 		t.Errorf("default range has %d days ending %v, want 30 ending 2026-03-31", len(v.ByDay), v.ByDay)
+	}
+}
+
+// BenchmarkOrderStats measures GET /orders/stats (the dashboard's default: 30 days) through the whole
+// stack with 10,000 orders spread over the last 30 days in the memory store, and in MongoDB when
+// MONGO_TEST_URI is set. Run: go test -run '^$' -bench OrderStats -benchtime 200x ./order/
+func BenchmarkOrderStats(b *testing.B) {
+	now := time.Now().UTC()
+	start := now.Truncate(24*time.Hour).AddDate(0, 0, 1-statsDefaultDays) // the default range's first day
+	orders := make([]Order, 10_000)
+	for i := range orders {
+		at := start.Add(now.Sub(start) / 10_000 * time.Duration(i))
+		orders[i] = statsOrder(b, at, statuses[i%len(statuses)], int64(1000+i), "USD")
+	}
+	run := func(b *testing.B, store orderStore) {
+		h := newHarness(b)
+		h.handler = NewServer(slog.New(slog.DiscardHandler), Config{}, deps{checkout: newCheckout(slog.New(slog.DiscardHandler), store, h.pay, h.metrics, nil),
+			verifier: h.iss.Verifier(), metrics: h.metrics, readiness: shared.NewReadiness()})
+		b.ResetTimer()
+		for b.Loop() {
+			if code, body, _ := h.do("GET", "/orders/stats", h.admin, ""); code != http.StatusOK || !strings.Contains(body, `"orders":10000`) {
+				b.Fatalf("GET /orders/stats: %d %.200s", code, body)
+			}
+		}
+	}
+	b.Run("mem", func(b *testing.B) {
+		s := newMemOrderStore()
+		for _, o := range orders {
+			s.Create(context.Background(), o)
+		}
+		run(b, s)
+	})
+	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
+		b.Run("mongo", func(b *testing.B) {
+			ctx := context.Background()
+			client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer client.Disconnect(ctx)
+			db := client.Database("order_bench_" + shared.NewID()[:12])
+			defer db.Drop(ctx)
+			s := newMongoOrderStore(db)
+			if err := s.ensureIndexes(ctx); err != nil {
+				b.Fatal(err)
+			}
+			docs := make([]any, 0, len(orders))
+			for _, o := range orders {
+				o.CreatedDay = dayOf(o.CreatedAt)
+				docs = append(docs, o)
+			}
+			if _, err := s.orders.InsertMany(ctx, docs); err != nil {
+				b.Fatal(err)
+			}
+			run(b, s)
+		})
 	}
 }
