@@ -301,3 +301,35 @@ func TestChromiumDashboard(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", dir)
 }
+
+// BenchmarkDashboard measures GET /admin's server time: the five API calls (concurrent, over loopback
+// HTTP to the fake gateway, which computes the stats from 10,000 orders and 1,000 products' stock
+// as the services' memory stores do) and the render with both charts.
+// Run: go test -run '^$' -bench Dashboard -benchtime 200x ./storefront/
+func BenchmarkDashboard(b *testing.B) {
+	gw := newFakeGateway(b)
+	now := time.Now().UTC()
+	statuses := orderStatuses
+	for i := range 10_000 {
+		gw.addOrder(order{ID: fmt.Sprintf("ord-bench-%05d", i), UserID: fakeCustomer.ID, Status: statuses[i%len(statuses)],
+			Total: json.Number(fmt.Sprintf("%d.%02d", 10+i%90, i%100)), Currency: "USD", Items: []orderLine{{SKU: "SKU-01", Quantity: 1 + i%3}},
+			CreatedAt: now.Add(-time.Duration(i%(30*24)) * time.Hour)})
+	}
+	gw.mu.Lock()
+	for i := range 1000 {
+		p := product{ID: fmt.Sprintf("pb%04d", i), SKU: fmt.Sprintf("BENCH-%04d", i), Name: "Bench", Price: "1.00", Currency: "USD", Category: "books", Active: true}
+		gw.products = append(gw.products, p)
+		gw.stock[p.SKU] = stockItem{SKU: p.SKU, OnHand: i % 20, Available: i % 20, LowStockThreshold: 5}
+	}
+	gw.mu.Unlock()
+	store := newMemSessionStore()
+	h, _ := newTestServerStore(b, gw, store)
+	h = withSession(h, signedInSession(b, store, gw, fakeAdmin))
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin", nil))
+		if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "Not available right now") {
+			b.Fatalf("GET /admin: status = %d\n%.2000s", rec.Code, rec.Body)
+		}
+	}
+}
