@@ -116,7 +116,7 @@ func TestBrowserShop(t *testing.T) {
 	admin.navigate(sf + "/login")
 	admin.fill(map[string]string{"#email": adminEmail, "#password": adminPass})
 	admin.click(`form[action="/login"] button[type=submit]`)
-	admin.waitFor("admin signed in", `document.querySelector('a[href="/admin/products"]') !== null`, 5*time.Second)
+	admin.waitFor("admin signed in", `document.querySelector('a[href="/admin"]') !== null`, 5*time.Second)
 	admin.navigate(sf + "/admin/products/new")
 	name := fmt.Sprintf("Browser Lantern %d", stamp)
 	sku := fmt.Sprintf("BRW-%d", stamp)

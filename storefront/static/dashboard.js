@@ -1,5 +1,5 @@
-// GoShop admin dashboard: when an order event (or a low-stock alert) arrives on the live socket that
-// live.js keeps open, fetch this page again and swap in its figures and charts. The page is complete
+// GoShop admin dashboard: when an order or stock event arrives on the live socket that live.js keeps
+// open, fetch this page again and swap in its figures and charts. The page is complete
 // without this script; reloading it does the same by hand. Nothing here builds HTML from strings:
 // the fresh figures are nodes parsed from the server's own page.
 (function () {
@@ -23,7 +23,7 @@
         if (open && next.querySelector("details")) next.querySelector("details").open = true;
         now.replaceWith(next);
         var note = document.getElementById("dash-updated");
-        if (note) note.textContent = "Updated at " + new Date().toLocaleTimeString() + " after a new order event. Days are UTC.";
+        if (note) note.textContent = "Updated at " + new Date().toLocaleTimeString() + " after live order or stock events. Days are UTC.";
       })
       .catch(function () { /* the figures stay as they were; a reload shows the latest */ })
       .then(function () {
@@ -32,7 +32,7 @@
       });
   }
 
-  // Events come in bursts (order.created, then confirmed, then inventory updates): one fetch for each.
+  // Events come in bursts (order.created, inventory's holds, order.confirmed): one fetch per burst.
   function schedule() {
     clearTimeout(timer);
     timer = setTimeout(refresh, 400);
@@ -40,6 +40,6 @@
 
   document.addEventListener("goshop:live", function (ev) {
     var type = ev.detail && ev.detail.type;
-    if (typeof type === "string" && (type.indexOf("order.") === 0 || type === "inventory.low_stock")) schedule();
+    if (typeof type === "string" && (type.indexOf("order.") === 0 || type.indexOf("inventory.") === 0)) schedule();
   });
 })();
