@@ -143,10 +143,13 @@ func TestOrderStatsRoute(t *testing.T) {
 		}
 	}
 
-	code, body, _ := h.do("GET", march, h.admin, "")
+	code, body, hdr := h.do("GET", march, h.admin, "")
 	var got statsView
 	if err := json.Unmarshal([]byte(body), &got); code != http.StatusOK || err != nil {
 		t.Fatalf("GET %s: %d %v %s", march, code, err, body)
+	}
+	if cc := hdr.Get("Cache-Control"); cc != "private, no-store" {
+		t.Errorf("GET %s: Cache-Control = %q, want private, no-store (admin figures are never shared)", march, cc)
 	}
 	want := statsView{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC),
 		Currency: "USD", Revenue: 2000, Orders: 5,
