@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,19 +18,9 @@ import (
 // product and user totals); then a customer places and pays an order through the API, and the open
 // page shows the new figures by itself (dashboard.js over the live socket), without a reload.
 func TestBrowserDashboard(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("BROWSER TEST SKIPPED: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	bin, shots := browserEnv(t)
 	if now := time.Now().UTC(); now.Hour() == 23 && now.Minute() >= 58 {
 		t.Skip("too close to midnight UTC: today's card would change day during the test")
-	}
-	shots := os.Getenv("BROWSER_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
