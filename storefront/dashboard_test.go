@@ -229,13 +229,7 @@ func TestDayChartScales(t *testing.T) {
 // order event on the live socket makes the page fetch and show the new ones without a reload.
 // Screenshots at phone and desktop width go to $STOREFRONT_SCREENSHOTS when set.
 func TestChromiumDashboard(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("BROWSER CHECK SKIPPED: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser check skipped in -short mode")
-	}
+	bin := chromiumOrSkip(t)
 	now := time.Now().UTC()
 	if now.Hour() == 23 && now.Minute() >= 55 {
 		t.Skip("too close to midnight UTC")

@@ -108,11 +108,7 @@ func TestBrowserDashboard(t *testing.T) {
 		tab.fail("%s: the dashboard's cards %v differ from the APIs' %v", what, got, want)
 	}
 
-	admin := browser.newTab(ctx, t, shots, browser.newContext(ctx, t))
-	admin.navigate(sf + "/login")
-	admin.fill(map[string]string{"#email": adminEmail, "#password": adminPass})
-	admin.click(`form[action="/login"] button[type=submit]`)
-	admin.waitFor("admin signed in", `document.querySelector('a[href="/admin"]') !== null`, 5*time.Second)
+	admin := signedInTab(ctx, t, browser, shots, sf, adminEmail, adminPass)
 	admin.navigate(sf + "/admin")
 	admin.waitFor("dashboard with both charts", `document.querySelector('svg[data-chart="days"] title') !== null && document.querySelector('svg[data-chart="status"]') !== null`, 5*time.Second)
 	same(admin, "after loading /admin", true)
