@@ -12,9 +12,9 @@ import (
 
 // stockStats is the answer of GET /inventory/stats (docs/inventory.md). Skus, OnHand, Reserved,
 // Available, LowStock and OutOfStock cover live items (deleted ones are left out); Sold covers every
-// item, since units sold stay sold when a product is removed later. LowStock counts items with
-// 0 < available <= their low_stock_threshold (the threshold inventory.low_stock events use);
-// OutOfStock those with nothing available.
+// item, since units sold stay sold when a product is removed later. LowStock and OutOfStock count
+// the live items GET /inventory?level=low and ?level=out list: 0 < available <= the item's
+// low_stock_threshold (the threshold inventory.low_stock events use), and nothing available.
 type stockStats struct {
 	SKUs       int64 `json:"skus"`
 	OnHand     int64 `json:"on_hand"`
@@ -35,10 +35,11 @@ func (st *stockStats) add(it StockItem) {
 	st.OnHand += it.OnHand
 	st.Reserved += it.Reserved
 	st.Available += it.Available
+	// The same rules as the admin list's ?level=out and ?level=low (list.go).
 	switch {
-	case it.Available <= 0:
+	case stockQuery{Level: levelOut}.match(it):
 		st.OutOfStock++
-	case it.Available <= it.LowStockThreshold:
+	case stockQuery{Level: levelLow}.match(it):
 		st.LowStock++
 	}
 }
