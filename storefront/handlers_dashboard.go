@@ -54,36 +54,24 @@ type dashboardData struct {
 // leaves its field nil and is logged; the page shows the rest.
 func (s *site) loadDashboard(ctx context.Context, token string) dashboardData {
 	var d dashboardData
-	total := func(path string, dst **int) func() error {
-		return func() error {
-			var page shared.Page[json.RawMessage]
-			if _, err := s.gw.do(ctx, call{method: http.MethodGet, path: path, token: token, out: &page}); err != nil {
-				return err
-			}
-			*dst = &page.Total
-			return nil
-		}
+	get := func(path string, out any) error {
+		_, err := s.gw.do(ctx, call{method: http.MethodGet, path: path, token: token, out: out})
+		return err
 	}
+	var orders orderStats
+	var stock inventoryStats
+	var toShip, products, accounts shared.Page[json.RawMessage]
+	// Each source fills its own variable; its field is set only once it succeeded.
 	calls := map[string]func() error{
-		"order stats": func() error {
-			var st orderStats
-			_, err := s.gw.do(ctx, call{method: http.MethodGet, path: "/order/orders/stats", token: token, out: &st})
-			if err == nil {
-				d.Orders = &st
-			}
-			return err
+		"order stats":     func() error { return set(&d.Orders, &orders, get("/order/orders/stats", &orders)) },
+		"inventory stats": func() error { return set(&d.Stock, &stock, get("/inventory/inventory/stats", &stock)) },
+		"orders to ship": func() error {
+			return set(&d.WaitingToShip, &toShip.Total, get("/order/orders?status=paid&limit=1", &toShip))
 		},
-		"inventory stats": func() error {
-			var st inventoryStats
-			_, err := s.gw.do(ctx, call{method: http.MethodGet, path: "/inventory/inventory/stats", token: token, out: &st})
-			if err == nil {
-				d.Stock = &st
-			}
-			return err
+		"products": func() error {
+			return set(&d.Products, &products.Total, get("/product/products?limit=1&include_inactive=true", &products))
 		},
-		"orders to ship": total("/order/orders?status=paid&limit=1", &d.WaitingToShip),
-		"products":       total("/product/products?limit=1&include_inactive=true", &d.Products),
-		"accounts":       total("/user/users?limit=1", &d.Accounts),
+		"accounts": func() error { return set(&d.Accounts, &accounts.Total, get("/user/users?limit=1", &accounts)) },
 	}
 	var g errgroup.Group // each call fills its own field; one failing does not cancel the others
 	for name, fn := range calls {
@@ -96,6 +84,14 @@ func (s *site) loadDashboard(ctx context.Context, token string) dashboardData {
 	}
 	g.Wait()
 	return d
+}
+
+// set points *dst at v when err is nil, and returns err.
+func set[T any](dst **T, v *T, err error) error {
+	if err == nil {
+		*dst = v
+	}
+	return err
 }
 
 // revenueCard is one revenue figure: the amount as people read it and the orders behind it.
