@@ -21,13 +21,16 @@ const (
 )
 
 // StockItem is the stock of one SKU. Available is always OnHand - Reserved and never negative:
-// every change is one conditional update that keeps Reserved <= OnHand.
+// every change is one conditional update that keeps Reserved <= OnHand. Sold is the units that left
+// with paid orders (committed reservations) less those a refund put back; it changes in the same
+// write as the commit or restock, so once per order and SKU.
 type StockItem struct {
 	SKU               string    `json:"sku"`
 	OnHand            int64     `json:"on_hand"`
 	Reserved          int64     `json:"reserved"`
 	Available         int64     `json:"available"`
 	LowStockThreshold int64     `json:"low_stock_threshold"`
+	Sold              int64     `json:"sold"`
 	Deleted           bool      `json:"deleted,omitempty"`
 	UpdatedAt         time.Time `json:"updated_at"`
 }

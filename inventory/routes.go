@@ -19,6 +19,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, inv *inventory, metrics 
 
 	mux.Handle("GET /inventory", handleStockList(logger, inv.store))
 	mux.Handle("GET /inventory/batch", handleStockBatch(logger, inv.store))
+	mux.Handle("GET /inventory/stats", admin(handleStockStats(logger, inv.store)))
 	mux.Handle("GET /inventory/{sku}", handleStockGet(logger, inv.store))
 	mux.Handle("POST /inventory/{sku}/adjust", admin(handleStockAdjust(logger, inv)))
 	mux.Handle("GET /inventory/{sku}/movements", admin(handleStockMovements(logger, inv.store)))

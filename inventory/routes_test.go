@@ -14,6 +14,7 @@ func TestRouteScopes(t *testing.T) {
 	sharedtest.CheckScopes(t, s.h, s.iss, "routes.go", map[string]string{
 		"GET /inventory":                 sharedtest.AccessPublic,
 		"GET /inventory/batch":           sharedtest.AccessPublic,
+		"GET /inventory/stats":           sharedtest.AccessAdmin,
 		"GET /inventory/{sku}":           sharedtest.AccessPublic,
 		"POST /inventory/{sku}/adjust":   sharedtest.AccessAdmin,
 		"GET /inventory/{sku}/movements": sharedtest.AccessAdmin,

@@ -40,11 +40,13 @@ type stockStore interface {
 	Hold(ctx context.Context, sku, orderID string, qty int64, at time.Time) (item StockItem, held bool, err error)
 	// Unhold gives the order's hold on sku back; changed is false when it held nothing there.
 	Unhold(ctx context.Context, sku, orderID string, at time.Time) (item StockItem, changed bool, err error)
-	// CommitHold makes the order's hold on sku leave: on hand and reserved both drop by its quantity.
-	// changed is false when there was no hold.
+	// CommitHold makes the order's hold on sku leave: on hand and reserved both drop by its quantity
+	// and sold grows by it, in the same write. changed is false when there was no hold.
 	CommitHold(ctx context.Context, sku, orderID string, at time.Time) (item StockItem, changed bool, err error)
-	// Restock puts qty of a refunded order back on hand, once per SKU and order.
+	// Restock puts qty of a refunded order back on hand and takes it off sold, once per SKU and order.
 	Restock(ctx context.Context, sku, orderID string, qty int64, at time.Time) (item StockItem, changed bool, err error)
+	// Stats sums every item into the figures of GET /inventory/stats (stats.go).
+	Stats(ctx context.Context) (stockStats, error)
 
 	// CreateReservation inserts r; ErrConflict when the order already has one.
 	CreateReservation(ctx context.Context, r Reservation) error
@@ -114,6 +116,7 @@ type stockDoc struct {
 	// reserved, so a plain {available: {$gte: qty}} filter (no $expr) makes holds atomic.
 	Available         int64            `bson:"available"`
 	LowStockThreshold int64            `bson:"low_stock_threshold"`
+	Sold              int64            `bson:"sold"` // absent (0) on items stored before the counter
 	Deleted           bool             `bson:"deleted"`
 	UpdatedAt         time.Time        `bson:"updated_at"`
 	Holds             map[string]int64 `bson:"holds,omitempty"`
@@ -123,7 +126,7 @@ type stockDoc struct {
 
 func (d stockDoc) item() StockItem {
 	return StockItem{SKU: d.SKU, OnHand: d.OnHand, Reserved: d.Reserved, Available: d.Available,
-		LowStockThreshold: d.LowStockThreshold, Deleted: d.Deleted, UpdatedAt: d.UpdatedAt.UTC()}
+		LowStockThreshold: d.LowStockThreshold, Sold: d.Sold, Deleted: d.Deleted, UpdatedAt: d.UpdatedAt.UTC()}
 }
 
 // itemProjection leaves out the per-order maps and movements that reads do not need.

@@ -47,7 +47,7 @@ func (s *memStore) CreateItem(_ context.Context, item StockItem, m Movement) (bo
 	if _, ok := s.stock[item.SKU]; ok {
 		return false, nil
 	}
-	item.Reserved, item.Deleted = 0, false
+	item.Reserved, item.Sold, item.Deleted = 0, 0, false
 	s.stock[item.SKU] = &memItem{item: item, holds: map[string]int64{}, refunds: map[string]int64{}, movements: []Movement{m}}
 	return true, nil
 }
@@ -174,6 +174,7 @@ func (s *memStore) takeHold(op, sku, orderID string, at time.Time, commit bool) 
 	it.item.Reserved -= qty
 	if commit {
 		it.item.OnHand -= qty
+		it.item.Sold += qty
 	}
 	it.item.UpdatedAt = at
 	return it.snapshot(), true, nil
@@ -191,6 +192,7 @@ func (s *memStore) Restock(_ context.Context, sku, orderID string, qty int64, at
 	}
 	it.refunds[orderID] = qty
 	it.item.OnHand += qty
+	it.item.Sold -= qty
 	it.item.UpdatedAt = at
 	return it.snapshot(), true, nil
 }

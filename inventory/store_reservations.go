@@ -66,7 +66,7 @@ func (s *mongoStore) takeHold(ctx context.Context, op, sku, orderID string, at t
 	var d stockDoc
 	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
 		options.FindOne().SetProjection(bson.D{{Key: field, Value: 1}, {Key: "on_hand", Value: 1}, {Key: "reserved", Value: 1}, {Key: "available", Value: 1},
-			{Key: "low_stock_threshold", Value: 1}, {Key: "deleted", Value: 1}, {Key: "updated_at", Value: 1}})).Decode(&d)
+			{Key: "low_stock_threshold", Value: 1}, {Key: "sold", Value: 1}, {Key: "deleted", Value: 1}, {Key: "updated_at", Value: 1}})).Decode(&d)
 	if err != nil {
 		return StockItem{}, false, shared.MongoErr(op, err)
 	}
@@ -77,7 +77,7 @@ func (s *mongoStore) takeHold(ctx context.Context, op, sku, orderID string, at t
 	// Released stock becomes available again; committed stock leaves on hand and available stays.
 	inc := bson.D{{Key: "reserved", Value: -qty}, {Key: "available", Value: qty}}
 	if commit {
-		inc = bson.D{{Key: "reserved", Value: -qty}, {Key: "on_hand", Value: -qty}}
+		inc = bson.D{{Key: "reserved", Value: -qty}, {Key: "on_hand", Value: -qty}, {Key: "sold", Value: qty}}
 	}
 	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, {Key: field, Value: qty}}, bson.D{
 		{Key: "$inc", Value: inc},
@@ -98,7 +98,7 @@ func (s *mongoStore) takeHold(ctx context.Context, op, sku, orderID string, at t
 func (s *mongoStore) Restock(ctx context.Context, sku, orderID string, qty int64, at time.Time) (StockItem, bool, error) {
 	field := "refunds." + orderID
 	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, exists(field, false)}, bson.D{
-		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: qty}, {Key: "available", Value: qty}}},
+		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: qty}, {Key: "available", Value: qty}, {Key: "sold", Value: -qty}}},
 		{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: "updated_at", Value: at}}},
 	})
 	if errors.Is(err, mongo.ErrNoDocuments) {

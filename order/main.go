@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else {
 		ms := newMongoOrderStore(db)
 		s.Setup("mongo_indexes", ms.ensureIndexes)
+		s.Setup("created_day", ms.backfillCreatedDay)
 		store = ms
 	}
 	publisher := s.OpenKafkaPublisher(cfg.KafkaBrokers)

@@ -188,6 +188,9 @@ type Order struct {
 	OutboxPending bool          `bson:"outbox_pending"` // EventSeq > SentSeq (maybe stale-true)
 	CreatedAt     time.Time     `bson:"created_at"`
 	UpdatedAt     time.Time     `bson:"updated_at"`
+	// CreatedDay is the UTC date of CreatedAt (YYYY-MM-DD), set by the Mongo store on insert: the
+	// stats aggregation groups by it (see stats.go).
+	CreatedDay string `bson:"created_day,omitempty"`
 }
 
 // applied reports whether the inventory event id was already applied to o.

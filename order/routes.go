@@ -23,6 +23,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, _ Config, d deps) {
 	mux.Handle("POST /orders/quote", write(handleOrderQuote(logger, d.pricing)))
 	mux.Handle("GET /orders", read(handleOrderList(logger, store)))
 	mux.Handle("GET /orders/{id}", read(handleOrderGet(logger, store)))
+	mux.Handle("GET /orders/stats", admin(handleOrderStats(logger, store)))
 	mux.Handle("POST /orders/{id}/pay", write(handleOrderPay(logger, d.checkout)))
 	mux.Handle("POST /orders/{id}/cancel", write(handleOrderCancel(logger, d.checkout)))
 	mux.Handle("PATCH /orders/{id}/status", admin(handleOrderStatus(logger, d.checkout)))

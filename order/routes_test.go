@@ -18,6 +18,7 @@ func TestRouteScopes(t *testing.T) {
 		"POST /orders/quote":        shared.ScopeOrdersWrite,
 		"GET /orders":               shared.ScopeOrdersRead,
 		"GET /orders/{id}":          shared.ScopeOrdersRead,
+		"GET /orders/stats":         sharedtest.AccessAdmin,
 		"POST /orders/{id}/pay":     shared.ScopeOrdersWrite,
 		"POST /orders/{id}/cancel":  shared.ScopeOrdersWrite,
 		"PATCH /orders/{id}/status": sharedtest.AccessAdmin,

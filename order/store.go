@@ -61,11 +61,14 @@ type orderStore interface {
 	// have not changed since before, least recently changed first: orders still waiting for
 	// inventory's answer (see checkout.reconcile).
 	StalePending(ctx context.Context, before time.Time, limit int) ([]Order, error)
+	// Stats returns, for the orders created in [from, to), one bucket per UTC day, status and
+	// currency with their count and summed totals, sorted by day, status and currency (stats.go).
+	Stats(ctx context.Context, from, to time.Time) ([]statsBucket, error)
 }
 
 // mongoOrderStore keeps orders in one collection, "orders". Indexes (created lazily, so start-up
 // does not need Mongo): unique (user_id, idempotency_key); (user_id, created_at); (status,
-// created_at); (outbox_pending); (created_at, _id); (customer_email, created_at).
+// created_at); (outbox_pending); (created_at, _id); (customer_email, created_at); created_stats (stats.go).
 type mongoOrderStore struct {
 	orders *mongo.Collection
 
@@ -95,6 +98,7 @@ func (s *mongoOrderStore) ensureIndexes(ctx context.Context) error {
 		// The admin list: newest first over everything or a date range, and by customer e-mail prefix.
 		mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("created")},
 		mongo.IndexModel{Keys: bson.D{{Key: "customer_email", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("customer_email_created")},
+		statsIndex,
 	)
 	if err != nil {
 		return shared.MongoErr("orders.indexes", err)
@@ -110,6 +114,7 @@ func (s *mongoOrderStore) Create(ctx context.Context, o Order) error {
 	if o.AppliedEvents == nil {
 		o.AppliedEvents = []string{} // $push needs an array, not null
 	}
+	o.CreatedDay = dayOf(o.CreatedAt)
 	_, err := s.orders.InsertOne(ctx, o)
 	return shared.MongoErr("orders.create", err)
 }

@@ -309,4 +309,6 @@ func testOrderStore(t *testing.T, newStore func(t *testing.T) orderStore) {
 			t.Errorf("StalePending limit 1 = %d orders, want older", len(got))
 		}
 	})
+
+	t.Run("stats buckets by UTC day, status and currency", func(t *testing.T) { testOrderStats(t, newStore(t)) })
 }

@@ -33,6 +33,20 @@ func findChromium() string {
 	return ""
 }
 
+// chromiumOrSkip returns Chromium's path, or skips the test (saying so) when there is none or in
+// -short mode.
+func chromiumOrSkip(t *testing.T) string {
+	t.Helper()
+	bin := findChromium()
+	if bin == "" {
+		t.Skip("BROWSER CHECK SKIPPED: no chromium on PATH (apt-get install -y chromium)")
+	}
+	if testing.Short() {
+		t.Skip("browser check skipped in -short mode")
+	}
+	return bin
+}
+
 // chromium runs one headless Chromium command against url and returns its stdout.
 func chromium(t *testing.T, bin string, args ...string) string {
 	t.Helper()
@@ -118,13 +132,7 @@ func writeFrame(w *bufio.ReadWriter, payload []byte) {
 }
 
 func TestChromium(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("BROWSER CHECK SKIPPED: no chromium on PATH (apt-get install -y chromium)")
-	}
-	if testing.Short() {
-		t.Skip("browser check skipped in -short mode")
-	}
+	bin := chromiumOrSkip(t)
 	gw := newFakeGateway(t)
 	rt := &fakeRealtime{}
 	gw.realtime = rt

@@ -443,6 +443,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			h(w, r)
 		}
 	}
+	g.dashboardRoutes(mux, requireAdmin) // dashboard_test.go
 	mux.HandleFunc("POST /product/products", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
 		var in productBody
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -607,7 +608,11 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("GET /order/orders", requireUser(func(w http.ResponseWriter, r *http.Request) {
 		var items []order
 		g.mu.Lock()
+		status := r.URL.Query().Get("status")
 		for _, o := range g.orders {
+			if status != "" && o.Status != status {
+				continue
+			}
 			if user.Role == "admin" {
 				o.NextStatuses = fakeNextStatuses[o.Status]
 				items = append(items, o)
@@ -616,7 +621,12 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		g.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"items": items, "total": len(items), "page": 1, "limit": 20})
+		limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+		if err != nil {
+			limit = 20
+		}
+		limit = min(max(limit, 1), 100)
+		writeJSON(w, 200, map[string]any{"items": items[:min(limit, len(items))], "total": len(items), "page": 1, "limit": limit})
 	}))
 	orderOf := func(w http.ResponseWriter, r *http.Request) (order, bool) {
 		g.mu.Lock()

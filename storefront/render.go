@@ -23,6 +23,7 @@ var pageNames = []string{
 	"login.html", "register.html", "account.html", "error.html", "notifications.html",
 	"admin_products.html", "admin_product_form.html", "admin_product_delete.html", "admin_inventory.html", "admin_orders.html", "admin_users.html",
 	"admin_order.html",
+	"admin_dashboard.html",
 }
 
 // pages is the parsed template set of every page plus the static files' cache-busting version.

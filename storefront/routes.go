@@ -50,7 +50,7 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("POST /notifications/read", v(user(handleNotificationsRead(s))))
 
 	// Admin console.
-	mux.Handle("GET /admin", v(admin(http.RedirectHandler("/admin/products", http.StatusSeeOther))))
+	mux.Handle("GET /admin", v(admin(handleAdminDashboard(s))))
 	mux.Handle("GET /admin/products", v(admin(handleAdminProducts(s))))
 	mux.Handle("GET /admin/products/new", v(admin(handleAdminProductNew(s))))
 	mux.Handle("POST /admin/products", v(admin(handleAdminProductCreate(s))))

@@ -27,11 +27,7 @@ func TestBrowserNotifications(t *testing.T) {
 	email := fmt.Sprintf("bell-%d@example.com", time.Now().UnixNano()%1e9)
 	api, _ := newCustomer(t, email, "bell-Passw0rd!")
 
-	shop := browser.newTab(ctx, t, shots, browser.newContext(ctx, t))
-	shop.navigate(sf + "/login")
-	shop.fill(map[string]string{"#email": email, "#password": "bell-Passw0rd!"})
-	shop.click(`form[action="/login"] button[type=submit]`)
-	shop.waitFor("signed in", `document.body.dataset.signedIn === 'true'`, 5*time.Second)
+	shop := signedInTab(ctx, t, browser, shots, sf, email, "bell-Passw0rd!")
 	shop.navigate(sf + "/orders")
 	shop.waitFor("the bell has a count", `document.querySelector('#bell[data-bell-known="true"]') !== null`, 5*time.Second)
 	// Announcements made by other tests are unread for this new customer too.

@@ -112,11 +112,7 @@ func TestBrowserShop(t *testing.T) {
 	shop.screenshot("10-order-live-shipped")
 
 	// The admin, in a browser context of their own, creates a product with stock.
-	admin := browser.newTab(ctx, t, shots, browser.newContext(ctx, t))
-	admin.navigate(sf + "/login")
-	admin.fill(map[string]string{"#email": adminEmail, "#password": adminPass})
-	admin.click(`form[action="/login"] button[type=submit]`)
-	admin.waitFor("admin signed in", `document.querySelector('a[href="/admin/products"]') !== null`, 5*time.Second)
+	admin := signedInTab(ctx, t, browser, shots, sf, adminEmail, adminPass)
 	admin.navigate(sf + "/admin/products/new")
 	name := fmt.Sprintf("Browser Lantern %d", stamp)
 	sku := fmt.Sprintf("BRW-%d", stamp)
@@ -180,6 +176,18 @@ func browserEnv(t *testing.T) (bin, shots string) {
 	}
 	t.Logf("screenshots in %s", shots)
 	return bin, shots
+}
+
+// signedInTab opens a tab in a browser context of its own and signs in as email through the
+// storefront's login form at sf.
+func signedInTab(ctx context.Context, t *testing.T, b *chrome, shots, sf, email, password string) *tab {
+	t.Helper()
+	p := b.newTab(ctx, t, shots, b.newContext(ctx, t))
+	p.navigate(sf + "/login")
+	p.fill(map[string]string{"#email": email, "#password": password})
+	p.click(`form[action="/login"] button[type=submit]`)
+	p.waitFor("signed in as "+email, `document.body.dataset.signedIn === 'true'`, 5*time.Second)
+	return p
 }
 
 // clickCard opens the product card whose title is name.

@@ -128,6 +128,8 @@
 
   function onMessage(msg) {
     if (!msg || typeof msg.type !== "string") return;
+    // Page scripts (the admin dashboard's) listen for this instead of opening a socket of their own.
+    document.dispatchEvent(new CustomEvent("goshop:live", { detail: msg }));
     if (msg.type.indexOf("order.") === 0) onOrder(msg);
     else if (msg.type === "inventory.updated" || msg.type === "inventory.low_stock") onStock(msg);
     else if (msg.type === "notification") onNotification(msg);
