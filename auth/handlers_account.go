@@ -19,10 +19,12 @@ type userJSON struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
 	Role  string `json:"role"`
+	// EmailVerified: the account holder followed a link mailed to Email.
+	EmailVerified bool `json:"email_verified"`
 }
 
 func userOf(a account) userJSON {
-	return userJSON{ID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role}
+	return userJSON{ID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role, EmailVerified: a.EmailVerified}
 }
 
 // sessionCookies sets and reads the session_id cookie.
