@@ -112,6 +112,10 @@ func handleRegister(logger *slog.Logger, cfg Config, d deps) http.Handler {
 			return
 		}
 		d.wake() // the account is saved with its user.registered pending: the relay publishes it
+		// The account exists either way: a lost verification mail is one POST /email/resend away.
+		if err := d.mail.sendLink(r.Context(), d.links, mailEmailVerify, linkVerify, a, a.Email); err != nil {
+			logger.WarnContext(r.Context(), "verification mail", "user_id", a.ID, "err", err)
+		}
 		shared.Encode(w, http.StatusCreated, map[string]userJSON{"user": userOf(a)})
 	})
 }

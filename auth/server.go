@@ -17,6 +17,12 @@ type deps struct {
 	// ipLimiter per client address; see handleLogin for how they combine.
 	accountLimiter limiter
 	ipLimiter      limiter
+	// mailLimiter counts mailed links per recipient address ("mail:to:<email>", mailPolicy),
+	// mailIPLimiter the anonymous forgot requests per client address (mailIPPolicy).
+	mailLimiter   limiter
+	mailIPLimiter limiter
+	links         linkStore
+	mail          *accountMail
 	hasher         *hasher
 	keys           *keyring
 	wake           func() // wakes the outbox relay after a write
