@@ -23,11 +23,11 @@ type deps struct {
 	mailIPLimiter limiter
 	links         linkStore
 	mail          *accountMail
-	hasher         *hasher
-	keys           *keyring
-	wake           func() // wakes the outbox relay after a write
-	metrics        *shared.Metrics
-	ready          *shared.Readiness
+	hasher        *hasher
+	keys          *keyring
+	wake          func() // wakes the outbox relay after a write
+	metrics       *shared.Metrics
+	ready         *shared.Readiness
 }
 
 // NewServer returns auth's HTTP handler: the routes of routes.go inside the platform middleware.
