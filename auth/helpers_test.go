@@ -40,6 +40,9 @@ func (q *mailRecorder) Enqueue(_ context.Context, m shared.Mail) error {
 	if q.err != nil {
 		return q.err
 	}
+	if err := m.Check(); err != nil {
+		return err // what the real queues refuse
+	}
 	q.mails = append(q.mails, m)
 	return nil
 }

@@ -88,8 +88,9 @@ func (m *accountMail) link(page, token string) string {
 	return m.storefront + page + "?" + url.Values{"token": {token}}.Encode()
 }
 
-// render builds the mail of kind for a, sent to to (a's address unless it is a new one). It does not
-// queue it, so a caller can do the same work for an address without an account.
+// render builds and checks (shared.Mail.Check) the mail of kind for a, sent to to (a's address unless
+// it is a new one). It does not queue it, so a caller can do the same work for an address without an
+// account.
 func (m *accountMail) render(kind string, a account, to string, d mailData) (shared.Mail, error) {
 	d.Subject = m.cfg.ShopName + ": " + mailSubjects[kind]
 	d.Name, d.To, d.ShopName, d.ShopAddress = a.Name, to, m.cfg.ShopName, m.cfg.ShopAddress
@@ -103,8 +104,11 @@ func (m *accountMail) render(kind string, a account, to string, d mailData) (sha
 	if err := m.html[kind].ExecuteTemplate(&html, "mail", d); err != nil {
 		return shared.Mail{}, fmt.Errorf("mail %s: %w", kind, err)
 	}
-	return shared.Mail{ID: shared.NewID(), Kind: kind, To: to, Subject: d.Subject, Text: text.String(),
-		HTML: html.String(), CreatedAt: time.Now().UTC()}, nil
+	m2 := shared.Mail{ID: shared.NewID(), Kind: kind, To: to, Subject: d.Subject, Text: text.String(),
+		HTML: html.String(), CreatedAt: time.Now().UTC()}
+	// The queue checks again; checking here makes an unsendable address (say, non-ASCII) the same 400
+	// whether an account has it or not.
+	return m2, m2.Check()
 }
 
 // send renders and queues the mail of kind, then wakes the relay.
