@@ -59,6 +59,9 @@ func newProfile(id, email, name, role string, now time.Time) Profile {
 // own events among them) are ignored.
 func handleUserEvent(logger *slog.Logger, profiles profileStore) shared.EventHandler {
 	return func(ctx context.Context, e shared.Event) error {
+		if e.Type == eventUserEmailVerified {
+			return applyEmailVerified(ctx, logger, profiles, e)
+		}
 		if e.Type != eventUserRegistered {
 			return nil
 		}
