@@ -145,6 +145,10 @@ func handleReset(logger *slog.Logger, d deps) http.Handler {
 			return
 		}
 		if err := setPassword(ctx, d, a, req.Password); err != nil {
+			// Put the link back so the user can retry once the store answers again.
+			if serr := d.links.Save(ctx, l); serr != nil {
+				logger.WarnContext(ctx, "reset link not restored", "user_id", a.ID, "err", serr)
+			}
 			shared.WriteError(w, r, logger, err)
 			return
 		}
@@ -174,22 +178,29 @@ func takeLink(ctx context.Context, d deps, purpose, token string) (account, link
 }
 
 // setPassword stores a new password for a, ends every session and refresh family of the account and
-// any pending reset link, and mails the notice. The order is the one that fails safe: the new hash
-// first, then the old sessions end (a failure here is a 503 the user retries with the same
-// password), and the notice last.
+// any pending reset link, and mails the notice. Sessions end before and after the new hash is stored:
+// killed in between, nothing signed in with the old password survives but what started in that
+// instant, and a session that logs in with the old password while the hash changes is ended by the
+// second pass. The notice comes last, so a failure never announces a change that did not happen.
 func setPassword(ctx context.Context, d deps, a account, password string) error {
 	hash, err := d.hasher.hash(password)
 	if err != nil {
 		return err
 	}
+	if err := endSessions(ctx, d, a.ID); err != nil {
+		return err
+	}
 	if err := d.accounts.SetPasswordHash(ctx, a.ID, hash); err != nil {
 		return err
 	}
-	if _, err := d.sessions.DeleteUser(ctx, a.ID); err != nil {
-		return err
-	}
-	if err := errors.Join(d.grants.RevokeUser(ctx, a.ID), d.links.Delete(ctx, a.ID, linkReset)); err != nil {
+	if err := errors.Join(endSessions(ctx, d, a.ID), d.links.Delete(ctx, a.ID, linkReset)); err != nil {
 		return err
 	}
 	return d.mail.send(ctx, mailPasswordChanged, a, a.Email, mailData{Link: d.mail.link("/forgot-password", "")})
+}
+
+// endSessions ends every session and refresh-token family of the user.
+func endSessions(ctx context.Context, d deps, userID string) error {
+	_, err := d.sessions.DeleteUser(ctx, userID)
+	return errors.Join(err, d.grants.RevokeUser(ctx, userID))
 }

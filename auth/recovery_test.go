@@ -224,3 +224,44 @@ func TestForgotThrottle(t *testing.T) {
 		}
 	})
 }
+
+// TestResetDuringOutage: a reset that cannot end the sessions is a 503, mails no notice, and leaves
+// the link usable for a retry, which then ends the sessions.
+func TestResetDuringOutage(t *testing.T) {
+	t.Parallel()
+	flaky := &flakySessions{}
+	env := newTestEnv(t, func(_ *Config, d *deps) { flaky.sessionStore = d.sessions; d.sessions = flaky })
+	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	_, sid := env.login(t, "u@example.com", "right-password")
+	token := env.forgot(t, "u@example.com", "u@example.com")
+	flaky.fail = true
+	if w := env.do(t, "POST", "/password/reset", resetBody(token, "a-new-passw0rd")); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("reset with the session store down: status = %d, want 503; body %s", w.Code, w.Body)
+	}
+	if m := env.mails.sent(); m[len(m)-1].Kind == mailPasswordChanged {
+		t.Errorf("a password_changed notice was queued for a failed reset")
+	}
+	flaky.fail = false
+	if w := env.do(t, "POST", "/password/reset", resetBody(token, "a-new-passw0rd")); w.Code != http.StatusNoContent {
+		t.Fatalf("retry: status = %d, want 204; body %s", w.Code, w.Body)
+	}
+	if w := env.do(t, "GET", "/session", nil, "Cookie", "session_id="+sid); w.Code != http.StatusUnauthorized {
+		t.Errorf("old session after the retry: status = %d, want 401", w.Code)
+	}
+}
+
+// TestResetLinkOfOldAddress: a reset link mailed before the account moved to another address does
+// not work: whoever reads the old mailbox no longer controls the account.
+func TestResetLinkOfOldAddress(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "old@example.com", "right-password", shared.RoleCustomer)
+	token := env.forgot(t, "old@example.com", "old@example.com")
+	if err := env.d.accounts.VerifyEmail(context.Background(), a.ID, "new@example.com", time.Now().UTC().Truncate(time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	w := env.do(t, "POST", "/password/reset", resetBody(token, "a-new-passw0rd"))
+	if e := sharedtest.Decode[sharedtest.ErrorBody](t, w); w.Code != http.StatusBadRequest || e.Error.Code != shared.CodeInvalidToken {
+		t.Errorf("reset with a link mailed to the old address: %d %s, want 400 invalid_token", w.Code, w.Body)
+	}
+}
