@@ -141,14 +141,7 @@ type loginRequest struct {
 }
 
 func (req *loginRequest) Valid(context.Context) map[string]string {
-	fields := map[string]string{}
-	if req.Email == "" {
-		fields["email"] = "is required"
-	}
-	if req.Password == "" {
-		fields["password"] = "is required"
-	}
-	return fields
+	return required("email", req.Email, "password", req.Password)
 }
 
 type loginResponse struct {

@@ -39,10 +39,7 @@ type verifyRequest struct {
 }
 
 func (req *verifyRequest) Valid(context.Context) map[string]string {
-	if req.Token == "" {
-		return map[string]string{"token": "is required"}
-	}
-	return nil
+	return required("token", req.Token)
 }
 
 // handleVerify confirms the address a verification link was mailed to: 200 {"user":{...}} with
@@ -132,14 +129,7 @@ type changePasswordRequest struct {
 }
 
 func (req *changePasswordRequest) Valid(context.Context) map[string]string {
-	fields := map[string]string{}
-	if req.CurrentPassword == "" {
-		fields["current_password"] = "is required"
-	}
-	if req.Password == "" {
-		fields["password"] = "is required"
-	}
-	return fields
+	return required("current_password", req.CurrentPassword, "password", req.Password)
 }
 
 // handleChangePassword sets a new password for the signed-in caller, who must give the current one:
@@ -181,10 +171,7 @@ type changeEmailRequest struct {
 }
 
 func (req *changeEmailRequest) Valid(context.Context) map[string]string {
-	fields := map[string]string{}
-	if req.Password == "" {
-		fields["password"] = "is required"
-	}
+	fields := required("password", req.Password)
 	email, err := normalizeEmail(req.Email)
 	if err != nil {
 		fields["email"] = err.Error()

@@ -105,12 +105,16 @@ type resetRequest struct {
 }
 
 func (req *resetRequest) Valid(context.Context) map[string]string {
+	return required("token", req.Token, "password", req.Password)
+}
+
+// required returns "is required" for every field (name, value pairs) whose value is empty.
+func required(kv ...string) map[string]string {
 	fields := map[string]string{}
-	if req.Token == "" {
-		fields["token"] = "is required"
-	}
-	if req.Password == "" {
-		fields["password"] = "is required"
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			fields[kv[i]] = "is required"
+		}
 	}
 	return fields
 }

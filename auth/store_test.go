@@ -9,34 +9,17 @@ import (
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
+	"go.mongodb.org/mongo-driver/mongo"
 )
 
 // TestAccountStore is the contract of accountStore, run against the in-memory store always and
 // against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped after).
 func TestAccountStore(t *testing.T) {
 	t.Parallel()
-	stores := map[string]func(t *testing.T) accountStore{
-		"mem": func(*testing.T) accountStore { return newMemAccountStore() },
-	}
-	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
-		stores["mongo"] = func(t *testing.T) accountStore {
-			ctx := context.Background()
-			client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db := client.Database("auth_test_" + shared.NewID()[:12])
-			t.Cleanup(func() {
-				db.Drop(context.Background())
-				client.Disconnect(context.Background())
-			})
-			s := newMongoAccountStore(db)
-			if err := s.EnsureIndexes(ctx); err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}
-	}
+	stores := contractStores(func() accountStore { return newMemAccountStore() }, func(db *mongo.Database) (accountStore, func(context.Context) error) {
+		s := newMongoAccountStore(db)
+		return s, s.EnsureIndexes
+	})
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -56,6 +39,34 @@ func TestAccountStore(t *testing.T) {
 			})
 		})
 	}
+}
+
+// contractStores are the stores a contract test runs against: the memory one always, and the Mongo
+// one on a fresh database (dropped after, its indexes made) when MONGO_TEST_URI is set.
+func contractStores[S any](mem func() S, onMongo func(*mongo.Database) (S, func(context.Context) error)) map[string]func(*testing.T) S {
+	stores := map[string]func(*testing.T) S{"mem": func(*testing.T) S { return mem() }}
+	uri := os.Getenv("MONGO_TEST_URI")
+	if uri == "" {
+		return stores
+	}
+	stores["mongo"] = func(t *testing.T) S {
+		ctx := context.Background()
+		client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := client.Database("auth_test_" + shared.NewID()[:12])
+		t.Cleanup(func() {
+			db.Drop(context.Background())
+			client.Disconnect(context.Background())
+		})
+		s, indexes := onMongo(db)
+		if err := indexes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return stores
 }
 
 func testAccountStoreContract(t *testing.T, s accountStore) {
@@ -174,28 +185,10 @@ func testAccountStoreContract(t *testing.T, s accountStore) {
 // TestLinkStore is the contract of linkStore: memory always, MongoDB with MONGO_TEST_URI.
 func TestLinkStore(t *testing.T) {
 	t.Parallel()
-	stores := map[string]func(t *testing.T) linkStore{
-		"mem": func(*testing.T) linkStore { return newMemLinkStore() },
-	}
-	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
-		stores["mongo"] = func(t *testing.T) linkStore {
-			ctx := context.Background()
-			client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db := client.Database("auth_test_" + shared.NewID()[:12])
-			t.Cleanup(func() {
-				db.Drop(context.Background())
-				client.Disconnect(context.Background())
-			})
-			s := newMongoLinkStore(db)
-			if err := s.EnsureIndexes(ctx); err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}
-	}
+	stores := contractStores(func() linkStore { return newMemLinkStore() }, func(db *mongo.Database) (linkStore, func(context.Context) error) {
+		s := newMongoLinkStore(db)
+		return s, s.EnsureIndexes
+	})
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

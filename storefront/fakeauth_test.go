@@ -15,7 +15,7 @@ const (
 // accountRoutes adds auth's recovery and e-mail routes to the fake gateway: password forgot/reset/
 // change and e-mail verify/resend/change, with auth's answers (docs/auth.md). An address starting
 // with "busy" is throttled.
-func (g *fakeGateway) accountRoutes(mux *http.ServeMux, body []byte, user apiUser, signedIn bool) {
+func (g *fakeGateway) accountRoutes(mux *http.ServeMux, body []byte, user apiUser, requireUser func(http.HandlerFunc) http.HandlerFunc) {
 	var in map[string]string
 	decode := func(w http.ResponseWriter) bool {
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -23,15 +23,6 @@ func (g *fakeGateway) accountRoutes(mux *http.ServeMux, body []byte, user apiUse
 			return false
 		}
 		return true
-	}
-	requireUser := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if !signedIn {
-				g.writeErr(w, 401, "unauthorized", "authentication required", nil)
-				return
-			}
-			h(w, r)
-		}
 	}
 	invalidToken := func(w http.ResponseWriter) {
 		g.writeErr(w, 400, "invalid_token", "the link is invalid or has expired; ask for a new one", nil)

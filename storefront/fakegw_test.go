@@ -775,7 +775,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		g.writeErr(w, 404, "not_found", "user not found", nil)
 	}))
-	g.accountRoutes(mux, body, user, signedIn)
+	g.accountRoutes(mux, body, user, requireUser)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.writeErr(w, 404, "not_found", "no route for "+r.Method+" "+r.URL.Path, nil)
 	})
