@@ -140,6 +140,11 @@ func (s *mongoAccountStore) SetPasswordHash(ctx context.Context, id string, hash
 }
 
 func (s *mongoAccountStore) VerifyEmail(ctx context.Context, id, email string, at time.Time) error {
+	// The unique index decides; the lookup first only turns the common case into ErrConflict on
+	// FerretDB (devstack), which reports a unique violation in an update as an internal error.
+	if other, err := s.ByEmail(ctx, email); err == nil && other.ID != id {
+		return fmt.Errorf("accounts.verify_email: %w: email taken", shared.ErrConflict)
+	}
 	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "email", Value: email}, {Key: "email_verified", Value: true},
 			{Key: "email_verified_at", Value: at}, {Key: "email_event_pending", Value: true}, {Key: "updated_at", Value: time.Now().UTC()}}}})
