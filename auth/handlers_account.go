@@ -74,9 +74,9 @@ func (req *registerRequest) Valid(context.Context) map[string]string {
 	return fields
 }
 
-// handleRegister creates a customer account: 201 {"user":{...}}, 409 when the email is taken, 400 with
-// field messages, 429 with Retry-After while the address is throttled. It does not sign in; the client
-// calls /login next.
+// handleRegister creates a customer account and mails it a verification link: 201 {"user":{...}}, 409
+// when the email is taken, 400 with field messages, 429 with Retry-After while the address is
+// throttled. It does not sign in; the client calls /login next.
 //
 // A 409 tells whether an email is registered, so each one counts as a failure of the caller's address
 // (ipLimiter, key "reg:<addr>", the address policy): an address that keeps hitting taken emails is
