@@ -265,3 +265,20 @@ func TestResetLinkOfOldAddress(t *testing.T) {
 		t.Errorf("reset with a link mailed to the old address: %d %s, want 400 invalid_token", w.Code, w.Body)
 	}
 }
+
+// TestMailEscapesNames: a name with markup is text in the HTML part, never markup.
+func TestMailEscapesNames(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	h, _ := env.d.hasher.hash("right-password")
+	a := account{ID: shared.NewID(), Email: "x@example.com", Name: `<img src=x onerror=alert(1)>`, Role: shared.RoleCustomer,
+		PasswordHash: h, Status: statusActive}
+	if err := env.d.accounts.Create(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	env.forgot(t, "x@example.com", "x@example.com")
+	m := env.lastMail(t, mailPasswordReset, "x@example.com")
+	if strings.Contains(m.HTML, "<img") || !strings.Contains(m.HTML, "&lt;img src=x") {
+		t.Errorf("HTML part does not escape the name:\n%s", m.HTML)
+	}
+}
