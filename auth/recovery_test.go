@@ -282,3 +282,41 @@ func TestMailEscapesNames(t *testing.T) {
 		t.Errorf("HTML part does not escape the name:\n%s", m.HTML)
 	}
 }
+
+// racingAccounts runs before just before storing a new password hash: a login that lands while a
+// reset is under way.
+type racingAccounts struct {
+	accountStore
+	before func()
+}
+
+func (r *racingAccounts) SetPasswordHash(ctx context.Context, id string, hash []byte) error {
+	if r.before != nil {
+		r.before()
+	}
+	return r.accountStore.SetPasswordHash(ctx, id, hash)
+}
+
+// TestResetEndsSessionsStartedDuringIt: a login with the old password that lands while the reset
+// stores the new hash is ended too (sessions end on both sides of the write).
+func TestResetEndsSessionsStartedDuringIt(t *testing.T) {
+	t.Parallel()
+	racing := &racingAccounts{}
+	env := newTestEnv(t, func(_ *Config, d *deps) { racing.accountStore = d.accounts; d.accounts = racing })
+	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	token := env.forgot(t, "u@example.com", "u@example.com")
+	var sid string
+	racing.before = func() {
+		racing.before = nil
+		_, sid = env.login(t, "u@example.com", "right-password")
+	}
+	if w := env.do(t, "POST", "/password/reset", resetBody(token, "a-new-passw0rd")); w.Code != http.StatusNoContent {
+		t.Fatalf("POST /password/reset: status = %d, want 204; body %s", w.Code, w.Body)
+	}
+	if sid == "" {
+		t.Fatal("the racing login did not run")
+	}
+	if w := env.do(t, "GET", "/session", nil, "Cookie", "session_id="+sid); w.Code != http.StatusUnauthorized {
+		t.Errorf("session started during the reset: status = %d, want 401", w.Code)
+	}
+}
