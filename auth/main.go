@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if db == nil {
 		accounts, links, mailQueue = newMemAccountStore(), newMemLinkStore(), shared.NewMemMailQueue()
 	} else {
-		store, ls, mq := newMongoAccountStore(db), newMongoLinkStore(db), shared.NewMongoMailQueue(db.Collection("mail"))
+		store, ls, mq := newMongoAccountStore(db), newMongoLinkStore(db), shared.NewMongoMailQueue(db.Collection("mails"))
 		accounts, links, mailQueue = store, ls, mq
 		prepare = append(prepare, store.EnsureIndexes, ls.EnsureIndexes, mq.EnsureIndexes)
 	}
