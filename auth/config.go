@@ -58,6 +58,12 @@ type Config struct {
 	TrustedProxies shared.TrustedProxies
 	// Clients are the registered OIDC clients (default: storefront, demo-app, order-service).
 	Clients []client
+	// StorefrontURL is the storefront as browsers reach it (STOREFRONT_PUBLIC_URL, default
+	// http://localhost:3000): mailed links lead to its /reset-password and /verify-email pages.
+	StorefrontURL string
+	// Mail is the SMTP server and sender of account mails (SMTP_ADDR, MAIL_FROM, SHOP_NAME ...; see
+	// docs/config.md). An empty Addr keeps mail queued until one is configured.
+	Mail shared.MailConfig
 }
 
 // loadConfig reads the configuration through getenv, applying defaults, and reports every bad value
@@ -89,6 +95,8 @@ func readConfig(env *shared.Env) (Config, error) {
 		LoginURL:       env.URL("AUTH_LOGIN_URL", ""),
 		CookieSecure:   env.Bool("AUTH_COOKIE_SECURE", false),
 		TrustedProxies: shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
+		StorefrontURL:  env.BaseURL("STOREFRONT_PUBLIC_URL", "http://localhost:3000"),
+		Mail:           env.Mail(),
 	}
 	// The issuer is the base of the discovery document's endpoints: a query or fragment would break them.
 	if u, err := url.Parse(cfg.Issuer); err == nil && (u.RawQuery != "" || u.Fragment != "") {

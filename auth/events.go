@@ -13,6 +13,7 @@ import (
 const (
 	eventUserRegistered    = "user.registered"
 	eventUserStatusChanged = "user.status_changed"
+	eventUserEmailVerified = "user.email_verified"
 )
 
 type userRegistered struct {
@@ -22,9 +23,18 @@ type userRegistered struct {
 	Role   string `json:"role"`
 }
 
+// userEmailVerified is the data of user.email_verified: the account's e-mail is now Email, verified
+// (a first verification, or a change of address, which applies only once the new one is verified).
+type userEmailVerified struct {
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+}
+
 // accountOutbox is the accounts' outbox as shared.Relay reads it: an account's user.registered is
 // pending while its EventPending flag is set, which Create sets in the same insert as the account, so
-// the user service always gets the profile even when Kafka was down at registration.
+// the user service always gets the profile even when Kafka was down at registration. Its
+// user.email_verified is pending while EmailEventPending is set, by the same write as the
+// verification; it follows user.registered, so the profile exists when it arrives.
 type accountOutbox struct {
 	accounts accountStore
 }
@@ -39,11 +49,20 @@ func (ob accountOutbox) PendingOutbox(ctx context.Context, limit int) ([]shared.
 	}
 	out := make([]shared.OutboxEntry, 0, len(pending))
 	for _, a := range pending {
-		e, err := registeredEvent(a)
-		if err != nil {
-			return nil, err
+		if a.EventPending {
+			e, err := registeredEvent(a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, shared.OutboxEntry{Topic: shared.TopicUser, Event: e})
 		}
-		out = append(out, shared.OutboxEntry{Topic: shared.TopicUser, Event: e})
+		if a.EmailEventPending {
+			e, err := emailVerifiedEvent(a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, shared.OutboxEntry{Topic: shared.TopicUser, Event: e})
+		}
 	}
 	return out, nil
 }
@@ -51,11 +70,27 @@ func (ob accountOutbox) PendingOutbox(ctx context.Context, limit int) ([]shared.
 // MarkPublished clears the accounts' EventPending flags. An account deleted meanwhile is skipped.
 func (ob accountOutbox) MarkPublished(ctx context.Context, entries []shared.OutboxEntry) error {
 	for _, e := range entries {
-		if err := ob.accounts.MarkPublished(ctx, e.Event.AggregateID); err != nil && !errors.Is(err, shared.ErrNotFound) {
+		var err error
+		if e.Event.Type == eventUserEmailVerified {
+			err = ob.accounts.MarkEmailPublished(ctx, e.Event.AggregateID, e.Event.OccurredAt)
+		} else {
+			err = ob.accounts.MarkPublished(ctx, e.Event.AggregateID)
+		}
+		if err != nil && !errors.Is(err, shared.ErrNotFound) {
 			return err
 		}
 	}
 	return nil
+}
+
+// emailVerifiedEvent is a's user.email_verified. Like registeredEvent its ID and time derive from the
+// account (the verification's time), so a re-publish is a duplicate, and a later verification (a
+// second change of address) is a new event that consumers apply after it.
+func emailVerifiedEvent(a account) (shared.Event, error) {
+	e, err := shared.NewEvent(eventUserEmailVerified, a.ID, userEmailVerified{UserID: a.ID, Email: a.Email})
+	at := a.EmailVerifiedAt.UTC()
+	e.ID, e.OccurredAt = fmt.Sprintf("user.email_verified-%s-%d", a.ID, at.UnixMilli()), at
+	return e, err
 }
 
 // registeredEvent is a's user.registered. Its ID and time derive from the account, so every publish

@@ -122,19 +122,20 @@ func FuzzNormalizeEmail(f *testing.F) {
 	})
 }
 
-// FuzzAccountBodies sends arbitrary bodies to POST /register and POST /login: an answer or a 4xx in
-// the error shape, never a 5xx, and no replacement characters stored or echoed that were not sent.
+// FuzzAccountBodies sends arbitrary bodies to POST /register, /login, /password/forgot,
+// /password/reset and /email/verify: an answer or a 4xx in the error shape, never a 5xx, and no replacement characters stored or echoed that were not sent.
 func FuzzAccountBodies(f *testing.F) {
 	for _, s := range []string{`{"email":"new@example.com","password":"a-long-passw0rd","name":"Ann"}`,
 		`{"email":"u@example.com","password":"right-password"}`, `{"email":"u@example.com","password":"a\udcff"}`,
 		"{\"email\":\"x@example.com\",\"password\":\"a-long-passw0rd\",\"name\":\"\xff\xfe\"}", `{"email":{"$ne":null}}`,
-		`{"email":"A@EXAMPLE.COM ","password":"right-password"}`, `[]`, ``} {
+		`{"email":"A@EXAMPLE.COM ","password":"right-password"}`, `[]`, ``,
+		`{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","password":"a-long-passw0rd"}`, `{"email":"u@example.com\r\nBcc: x@y.z"}`} {
 		f.Add(s)
 	}
 	env := newTestEnv(f)
 	env.addAccount(f, "u@example.com", "right-password", shared.RoleCustomer)
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, path := range []string{"/register", "/login"} {
+		for _, path := range []string{"/register", "/login", "/password/forgot", "/password/reset", "/email/verify"} {
 			sharedtest.ServeFuzz(t, env.handler, http.MethodPost, path, body, nil)
 		}
 	})

@@ -19,10 +19,12 @@ type userJSON struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
 	Role  string `json:"role"`
+	// EmailVerified: the account holder followed a link mailed to Email.
+	EmailVerified bool `json:"email_verified"`
 }
 
 func userOf(a account) userJSON {
-	return userJSON{ID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role}
+	return userJSON{ID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role, EmailVerified: a.EmailVerified}
 }
 
 // sessionCookies sets and reads the session_id cookie.
@@ -72,9 +74,9 @@ func (req *registerRequest) Valid(context.Context) map[string]string {
 	return fields
 }
 
-// handleRegister creates a customer account: 201 {"user":{...}}, 409 when the email is taken, 400 with
-// field messages, 429 with Retry-After while the address is throttled. It does not sign in; the client
-// calls /login next.
+// handleRegister creates a customer account and mails it a verification link: 201 {"user":{...}}, 409
+// when the email is taken, 400 with field messages, 429 with Retry-After while the address is
+// throttled. It does not sign in; the client calls /login next.
 //
 // A 409 tells whether an email is registered, so each one counts as a failure of the caller's address
 // (ipLimiter, key "reg:<addr>", the address policy): an address that keeps hitting taken emails is
@@ -110,6 +112,10 @@ func handleRegister(logger *slog.Logger, cfg Config, d deps) http.Handler {
 			return
 		}
 		d.wake() // the account is saved with its user.registered pending: the relay publishes it
+		// The account exists either way: a lost verification mail is one POST /email/resend away.
+		if err := d.mail.sendLink(r.Context(), d.links, mailEmailVerify, linkVerify, a, a.Email); err != nil {
+			logger.WarnContext(r.Context(), "verification mail", "user_id", a.ID, "err", err)
+		}
 		shared.Encode(w, http.StatusCreated, map[string]userJSON{"user": userOf(a)})
 	})
 }
@@ -135,14 +141,7 @@ type loginRequest struct {
 }
 
 func (req *loginRequest) Valid(context.Context) map[string]string {
-	fields := map[string]string{}
-	if req.Email == "" {
-		fields["email"] = "is required"
-	}
-	if req.Password == "" {
-		fields["password"] = "is required"
-	}
-	return fields
+	return required("email", req.Email, "password", req.Password)
 }
 
 type loginResponse struct {

@@ -64,7 +64,7 @@ func handleUserinfo(logger *slog.Logger, accounts accountStore) http.Handler {
 		}
 		out := map[string]any{"sub": a.ID}
 		if ident.Allows("email") {
-			out["email"], out["email_verified"] = a.Email, false
+			out["email"], out["email_verified"] = a.Email, a.EmailVerified
 		}
 		if ident.Allows(shared.ScopeProfile) {
 			out["name"], out["role"] = a.Name, a.Role

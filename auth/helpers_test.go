@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,35 @@ type testEnv struct {
 	d       deps
 	pub     *sharedtest.Publisher
 	relay   *shared.Relay
+	mails   *mailRecorder
 	handler http.Handler
+}
+
+// mailRecorder is a mail queue that keeps what was enqueued, in order.
+type mailRecorder struct {
+	mu    sync.Mutex
+	mails []shared.Mail
+	err   error // returned by Enqueue when set
+}
+
+func (q *mailRecorder) Enqueue(_ context.Context, m shared.Mail) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
+	}
+	if err := m.Check(); err != nil {
+		return err // what the real queues refuse
+	}
+	q.mails = append(q.mails, m)
+	return nil
+}
+
+// sent returns the mails enqueued so far.
+func (q *mailRecorder) sent() []shared.Mail {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]shared.Mail(nil), q.mails...)
 }
 
 func testConfig(tb testing.TB) Config {
@@ -55,16 +84,23 @@ func newTestEnv(tb testing.TB, edit ...func(*Config, *deps)) *testEnv {
 	accounts := newMemAccountStore()
 	metrics := shared.NewMetrics("auth")
 	relay := shared.NewRelay(quietLogger, accountOutbox{accounts}, pub, metrics, shared.RelayConfig{})
+	mails := &mailRecorder{}
+	mail, err := newAccountMail(mails, func() {}, shared.MailConfig{ShopName: "GoShop", ShopAddress: "1 Test Street"}, "http://shop.test")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	d := deps{
 		accounts: accounts, sessions: newMemSessionStore(), grants: newMemGrantStore(),
 		accountLimiter: newMemLimiter(accountPolicy), ipLimiter: newMemLimiter(ipPolicy),
+		mailLimiter: newMemLimiter(mailPolicy), mailIPLimiter: newMemLimiter(mailIPPolicy),
+		links: newMemLinkStore(), mail: mail,
 		hasher: h, keys: keys, wake: sharedtest.FlushOnWake(relay),
 		metrics: metrics, ready: shared.NewReadiness(),
 	}
 	for _, e := range edit {
 		e(&cfg, &d)
 	}
-	return &testEnv{cfg: cfg, d: d, pub: pub, relay: relay, handler: NewServer(quietLogger, cfg, d)}
+	return &testEnv{cfg: cfg, d: d, pub: pub, relay: relay, mails: mails, handler: NewServer(quietLogger, cfg, d)}
 }
 
 // addAccount creates an account directly in the store.

@@ -42,12 +42,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	var accounts accountStore
-	prepare := func(context.Context) error { return nil }
+	var links linkStore
+	var mailQueue shared.MailQueue
+	prepare := []func(context.Context) error{}
 	if db == nil {
-		accounts = newMemAccountStore()
+		accounts, links, mailQueue = newMemAccountStore(), newMemLinkStore(), shared.NewMemMailQueue()
 	} else {
-		store := newMongoAccountStore(db)
-		accounts, prepare = store, store.EnsureIndexes
+		store, ls, mq := newMongoAccountStore(db), newMongoLinkStore(db), shared.NewMongoMailQueue(db.Collection("mails"))
+		accounts, links, mailQueue = store, ls, mq
+		prepare = append(prepare, store.EnsureIndexes, ls.EnsureIndexes, mq.EnsureIndexes)
 	}
 	rdb, err := s.OpenRedis(cfg.Redis)
 	if err != nil {
@@ -63,12 +66,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("bcrypt", "cost", cfg.BcryptCost, "hash_ms", time.Since(start).Milliseconds())
 
 	relay := shared.NewRelay(logger, accountOutbox{accounts}, pub, s.Metrics, shared.RelayConfig{})
+	mailRelay := shared.NewMailRelay(logger, mailQueue, shared.NewMailer(cfg.Mail), s.Metrics)
+	mail, err := newAccountMail(mailQueue, mailRelay.Wake, cfg.Mail, cfg.StorefrontURL)
+	if err != nil {
+		return s.Abort(err)
+	}
 	d := deps{
 		accounts:       accounts,
 		sessions:       &redisSessionStore{rdb: rdb},
 		grants:         &redisGrantStore{rdb: rdb},
 		accountLimiter: &redisLimiter{rdb: rdb, prefix: "auth:rl:", policy: accountPolicy},
 		ipLimiter:      &redisLimiter{rdb: rdb, prefix: "auth:rl:", policy: ipPolicy},
+		mailLimiter:    &redisLimiter{rdb: rdb, prefix: "auth:rl:", policy: mailPolicy},
+		mailIPLimiter:  &redisLimiter{rdb: rdb, prefix: "auth:rl:", policy: mailIPPolicy},
+		links:          links,
+		mail:           mail,
 		hasher:         h,
 		keys:           keys,
 		wake:           relay.Wake,
@@ -76,13 +88,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ready:          s.Ready,
 	}
 	s.Go("outbox", relay.Run)
+	s.Go("mail", mailRelay.Run)
 	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth",
 			Topics: []string{shared.TopicUser}}, handleUserEvent(logger, accounts, d.sessions, d.grants))
 	})
 	// Not ready until the indexes and the seeded accounts exist: before that the unique email index
 	// is missing and the accounts `make run` prints would answer 401.
-	s.Setup("setup", append([]func(context.Context) error{prepare}, seedSteps(logger, cfg, accounts, h, relay.Wake)...)...)
+	s.Setup("setup", append(prepare, seedSteps(logger, cfg, accounts, h, relay.Wake)...)...)
 	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, d))
 }
 

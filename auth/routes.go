@@ -27,6 +27,14 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, d deps) {
 	mux.Handle("POST /logout", handleLogout(logger, d.sessions, d.grants, sc, verifier))
 	mux.Handle("GET /session", handleSession(logger, cfg, d.accounts, d.sessions, tokens, sc))
 
+	// Recovery and e-mail (mailed links; handlers_recovery.go, handlers_email.go).
+	mux.Handle("POST /password/forgot", handleForgot(logger, cfg, d))
+	mux.Handle("POST /password/reset", handleReset(logger, d))
+	mux.Handle("POST /password/change", bearer(requireFirstParty(handleChangePassword(logger, cfg, d))))
+	mux.Handle("POST /email/verify", handleVerify(logger, d))
+	mux.Handle("POST /email/resend", bearer(requireFirstParty(handleResend(logger, d))))
+	mux.Handle("POST /email/change", bearer(requireFirstParty(handleChangeEmail(logger, cfg, d))))
+
 	// OpenID Connect provider.
 	mux.Handle("GET /.well-known/openid-configuration", handleDiscovery(cfg))
 	mux.Handle("GET /.well-known/jwks.json", handleJWKS(d.keys))

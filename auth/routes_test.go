@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
@@ -111,14 +113,31 @@ func TestRouteBodies(t *testing.T) {
 	service := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("internal-service:service-secret-123"))}
 	authorize := "response_type=code&client_id=storefront&redirect_uri=" + storefrontRedirect +
 		"&code_challenge=" + challengeOf("v") + "&code_challenge_method=S256&scope=openid&state=st" + m
+	// One account per credential-changing route, so the order the rows run in does not matter.
+	bearer := func(email string) []string {
+		env.addAccount(t, email, "right-password", shared.RoleCustomer)
+		lr, _ := env.login(t, email, "right-password")
+		return []string{"Authorization", "Bearer " + lr.AccessToken}
+	}
+	resetToken := env.forgot(t, "u@example.com", "u@example.com")
+	a, _ := env.d.accounts.ByEmail(context.Background(), "u@example.com")
+	l, verifyToken := newLink(linkVerify, a.ID, a.Email, time.Now())
+	env.d.links.Save(context.Background(), l)
 	sharedtest.CheckBodies(t, env.handler, "routes.go", map[string]sharedtest.BodyCase{
-		"POST /register":   {Body: `{"email":"new@example.com","password":"a-long-passw0rd","name":"Ann` + m + `"}`},
-		"POST /login":      {Body: `{"email":"u@example.com","password":"right-password` + m + `"}`},
-		"POST /logout":     {},
-		"POST /authorize":  {Body: authorize},
-		"POST /token":      {Header: service, Body: "grant_type=client_credentials&scope=service" + m},
-		"POST /userinfo":   {},
-		"POST /introspect": {Header: service, Body: "token=abc" + m},
-		"POST /revoke":     {Header: service, Body: "token=abc" + m},
+		"POST /password/forgot": {Body: `{"email":"nobody` + m + `@example.com"}`},
+		"POST /password/reset":  {Body: `{"token":"` + resetToken + `","password":"a-new-passw0rd` + m + `"}`},
+		// The valid body changes the password: the later sends are refused before it is checked.
+		"POST /password/change": {Header: bearer("c@example.com"), Body: `{"current_password":"right-password","password":"b-new-passw0rd` + m + `"}`},
+		"POST /email/verify":    {Body: `{"token":"` + verifyToken + m + `"}`},
+		"POST /email/resend":    {},
+		"POST /email/change":    {Header: bearer("e@example.com"), Body: `{"password":"right-password","email":"new` + m + `@example.com"}`},
+		"POST /register":        {Body: `{"email":"new@example.com","password":"a-long-passw0rd","name":"Ann` + m + `"}`},
+		"POST /login":           {Body: `{"email":"u@example.com","password":"right-password` + m + `"}`},
+		"POST /logout":          {},
+		"POST /authorize":       {Body: authorize},
+		"POST /token":           {Header: service, Body: "grant_type=client_credentials&scope=service" + m},
+		"POST /userinfo":        {},
+		"POST /introspect":      {Header: service, Body: "token=abc" + m},
+		"POST /revoke":          {Header: service, Body: "token=abc" + m},
 	})
 }

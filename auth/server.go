@@ -17,11 +17,17 @@ type deps struct {
 	// ipLimiter per client address; see handleLogin for how they combine.
 	accountLimiter limiter
 	ipLimiter      limiter
-	hasher         *hasher
-	keys           *keyring
-	wake           func() // wakes the outbox relay after a write
-	metrics        *shared.Metrics
-	ready          *shared.Readiness
+	// mailLimiter counts mailed links per recipient address ("mail:to:<email>", mailPolicy),
+	// mailIPLimiter the anonymous forgot requests per client address (mailIPPolicy).
+	mailLimiter   limiter
+	mailIPLimiter limiter
+	links         linkStore
+	mail          *accountMail
+	hasher        *hasher
+	keys          *keyring
+	wake          func() // wakes the outbox relay after a write
+	metrics       *shared.Metrics
+	ready         *shared.Readiness
 }
 
 // NewServer returns auth's HTTP handler: the routes of routes.go inside the platform middleware.

@@ -33,6 +33,12 @@ type account struct {
 	// flag is the outbox, written in the same document as the account, so no event is lost when Kafka
 	// is down and no transaction is needed.
 	EventPending bool `bson:"event_pending"`
+	// EmailVerified is set when the holder followed a verification link mailed to Email, at
+	// EmailVerifiedAt (whole milliseconds); EmailEventPending is the outbox flag of the
+	// user.email_verified event that tells the user service, cleared once Kafka has it.
+	EmailVerified     bool      `bson:"email_verified"`
+	EmailVerifiedAt   time.Time `bson:"email_verified_at"`
+	EmailEventPending bool      `bson:"email_event_pending"`
 }
 
 func (a account) suspended() bool { return a.Status == statusSuspended }
@@ -50,10 +56,17 @@ type accountStore interface {
 	SetStatus(ctx context.Context, id, status string, at time.Time) (bool, error)
 	// SetPasswordHash replaces the password hash (a re-hash at a new bcrypt cost); ErrNotFound.
 	SetPasswordHash(ctx context.Context, id string, hash []byte) error
-	// PendingEvents returns up to limit accounts whose user.registered is not yet published.
+	// VerifyEmail sets the account's email to the verified address email at at, and marks its
+	// user.email_verified pending; ErrConflict when another account has that email, ErrNotFound.
+	VerifyEmail(ctx context.Context, id, email string, at time.Time) error
+	// PendingEvents returns up to limit accounts with an event not yet published (EventPending or
+	// EmailEventPending), oldest first.
 	PendingEvents(ctx context.Context, limit int) ([]account, error)
 	// MarkPublished clears EventPending; ErrNotFound.
 	MarkPublished(ctx context.Context, id string) error
+	// MarkEmailPublished clears EmailEventPending if the account was verified at at, so a newer
+	// verification that raced the relay stays pending. A missing account is not an error.
+	MarkEmailPublished(ctx context.Context, id string, at time.Time) error
 }
 
 // mongoAccountStore keeps accounts in the "accounts" collection.
@@ -74,6 +87,7 @@ func (s *mongoAccountStore) EnsureIndexes(ctx context.Context) error {
 		mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
 		// A plain index, not a partial one: FerretDB (devstack) does not implement partialFilterExpression.
 		mongo.IndexModel{Keys: bson.D{{Key: "event_pending", Value: 1}}, Options: options.Index().SetName("event_pending")},
+		mongo.IndexModel{Keys: bson.D{{Key: "email_event_pending", Value: 1}}, Options: options.Index().SetName("email_event_pending")},
 	)
 	return shared.MongoErr("accounts.indexes", err)
 }
@@ -125,8 +139,37 @@ func (s *mongoAccountStore) SetPasswordHash(ctx context.Context, id string, hash
 	return nil
 }
 
+func (s *mongoAccountStore) VerifyEmail(ctx context.Context, id, email string, at time.Time) error {
+	// The unique index decides; the lookup first only turns the common case into ErrConflict on
+	// FerretDB (devstack), which reports a unique violation in an update as an internal error.
+	if other, err := s.ByEmail(ctx, email); err == nil && other.ID != id {
+		return fmt.Errorf("accounts.verify_email: %w: email taken", shared.ErrConflict)
+	}
+	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "email", Value: email}, {Key: "email_verified", Value: true},
+			{Key: "email_verified_at", Value: at}, {Key: "email_event_pending", Value: true}, {Key: "updated_at", Value: time.Now().UTC()}}}})
+	if err != nil {
+		return shared.MongoErr("accounts.verify_email", err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("accounts.verify_email: %w", shared.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *mongoAccountStore) MarkEmailPublished(ctx context.Context, id string, at time.Time) error {
+	_, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "email_verified_at", Value: at}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "email_event_pending", Value: false}}}})
+	if err != nil {
+		return shared.MongoErr("accounts.mark_email_published", err)
+	}
+	// Nothing matched: a newer verification is pending (or the account is gone).
+	return nil
+}
+
 func (s *mongoAccountStore) PendingEvents(ctx context.Context, limit int) ([]account, error) {
-	return shared.FindAll[account](ctx, s.c, "accounts.pending", bson.D{{Key: "event_pending", Value: true}},
+	return shared.FindAll[account](ctx, s.c, "accounts.pending", bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "event_pending", Value: true}}, bson.D{{Key: "email_event_pending", Value: true}}}}},
 		options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "created_at", Value: 1}}))
 }
 

@@ -94,7 +94,7 @@ func (s *memAccountStore) PendingEvents(_ context.Context, limit int) ([]account
 	defer s.mu.RUnlock()
 	var out []account
 	for _, a := range s.byID {
-		if a.EventPending {
+		if a.EventPending || a.EmailEventPending {
 			out = append(out, clone(a))
 		}
 	}
@@ -114,5 +114,33 @@ func (s *memAccountStore) MarkPublished(_ context.Context, id string) error {
 	}
 	a.EventPending = false
 	s.byID[id] = a
+	return nil
+}
+
+func (s *memAccountStore) VerifyEmail(_ context.Context, id, email string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byID[id]
+	if !ok {
+		return fmt.Errorf("accounts.verify_email: %w", shared.ErrNotFound)
+	}
+	if owner, taken := s.byEmail[email]; taken && owner != id {
+		return fmt.Errorf("accounts.verify_email: %w: email taken", shared.ErrConflict)
+	}
+	delete(s.byEmail, a.Email)
+	s.byEmail[email] = id
+	a.Email, a.EmailVerified, a.EmailVerifiedAt, a.EmailEventPending, a.UpdatedAt = email, true, at, true, time.Now().UTC()
+	s.byID[id] = a
+	return nil
+}
+
+func (s *memAccountStore) MarkEmailPublished(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byID[id]
+	if ok && a.EmailVerifiedAt.Equal(at) {
+		a.EmailEventPending = false
+		s.byID[id] = a
+	}
 	return nil
 }

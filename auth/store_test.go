@@ -9,34 +9,17 @@ import (
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
+	"go.mongodb.org/mongo-driver/mongo"
 )
 
 // TestAccountStore is the contract of accountStore, run against the in-memory store always and
 // against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped after).
 func TestAccountStore(t *testing.T) {
 	t.Parallel()
-	stores := map[string]func(t *testing.T) accountStore{
-		"mem": func(*testing.T) accountStore { return newMemAccountStore() },
-	}
-	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
-		stores["mongo"] = func(t *testing.T) accountStore {
-			ctx := context.Background()
-			client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db := client.Database("auth_test_" + shared.NewID()[:12])
-			t.Cleanup(func() {
-				db.Drop(context.Background())
-				client.Disconnect(context.Background())
-			})
-			s := newMongoAccountStore(db)
-			if err := s.EnsureIndexes(ctx); err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}
-	}
+	stores := contractStores(func() accountStore { return newMemAccountStore() }, func(db *mongo.Database) (accountStore, func(context.Context) error) {
+		s := newMongoAccountStore(db)
+		return s, s.EnsureIndexes
+	})
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -56,6 +39,34 @@ func TestAccountStore(t *testing.T) {
 			})
 		})
 	}
+}
+
+// contractStores are the stores a contract test runs against: the memory one always, and the Mongo
+// one on a fresh database (dropped after, its indexes made) when MONGO_TEST_URI is set.
+func contractStores[S any](mem func() S, onMongo func(*mongo.Database) (S, func(context.Context) error)) map[string]func(*testing.T) S {
+	stores := map[string]func(*testing.T) S{"mem": func(*testing.T) S { return mem() }}
+	uri := os.Getenv("MONGO_TEST_URI")
+	if uri == "" {
+		return stores
+	}
+	stores["mongo"] = func(t *testing.T) S {
+		ctx := context.Background()
+		client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := client.Database("auth_test_" + shared.NewID()[:12])
+		t.Cleanup(func() {
+			db.Drop(context.Background())
+			client.Disconnect(context.Background())
+		})
+		s, indexes := onMongo(db)
+		if err := indexes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return stores
 }
 
 func testAccountStoreContract(t *testing.T, s accountStore) {
@@ -125,5 +136,97 @@ func testAccountStoreContract(t *testing.T, s accountStore) {
 	}
 	if _, err := s.SetStatus(ctx, "nope", statusActive, t2); !errors.Is(err, shared.ErrNotFound) {
 		t.Fatalf("SetStatus unknown: err = %v, want ErrNotFound", err)
+	}
+
+	// E-mail verification: a change of address goes through the unique index, and the outbox flag
+	// is cleared only for the verification the relay published.
+	other := account{ID: "b1", Email: "b@example.com", Role: "customer", Status: statusActive, CreatedAt: now, UpdatedAt: now}
+	if err := s.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VerifyEmail(ctx, "a1", "b@example.com", t1); !errors.Is(err, shared.ErrConflict) {
+		t.Fatalf("VerifyEmail onto a taken address: err = %v, want ErrConflict", err)
+	}
+	if err := s.VerifyEmail(ctx, "nope", "z@example.com", t1); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("VerifyEmail unknown: err = %v, want ErrNotFound", err)
+	}
+	if err := s.VerifyEmail(ctx, "a1", "new@example.com", t1); err != nil {
+		t.Fatalf("VerifyEmail: %v", err)
+	}
+	if got, err := s.ByEmail(ctx, "new@example.com"); err != nil || got.ID != "a1" || !got.EmailVerified || !got.EmailVerifiedAt.Equal(t1) {
+		t.Fatalf("ByEmail(new) = %+v, %v", got, err)
+	}
+	if _, err := s.ByEmail(ctx, "a@example.com"); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("ByEmail(old) after the change: err = %v, want ErrNotFound", err)
+	}
+	if err := s.Create(ctx, account{ID: "c1", Email: "a@example.com", Status: statusActive, CreatedAt: now}); err != nil {
+		t.Fatalf("Create with the freed address: %v", err)
+	}
+	if pending, _ := s.PendingEvents(ctx, 10); len(pending) != 1 || pending[0].ID != "a1" || !pending[0].EmailEventPending {
+		t.Fatalf("PendingEvents after VerifyEmail = %+v", pending)
+	}
+	if err := s.VerifyEmail(ctx, "a1", "new@example.com", t2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkEmailPublished(ctx, "a1", t1); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := s.PendingEvents(ctx, 10); len(pending) != 1 {
+		t.Fatalf("MarkEmailPublished of an older verification cleared the newer one's flag")
+	}
+	if err := s.MarkEmailPublished(ctx, "a1", t2); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := s.PendingEvents(ctx, 10); len(pending) != 0 {
+		t.Fatalf("PendingEvents after MarkEmailPublished = %+v", pending)
+	}
+}
+
+// TestLinkStore is the contract of linkStore: memory always, MongoDB with MONGO_TEST_URI.
+func TestLinkStore(t *testing.T) {
+	t.Parallel()
+	stores := contractStores(func() linkStore { return newMemLinkStore() }, func(db *mongo.Database) (linkStore, func(context.Context) error) {
+		s := newMongoLinkStore(db)
+		return s, s.EnsureIndexes
+	})
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, ctx := newStore(t), context.Background()
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			old, _ := newLink(linkReset, "u1", "u@example.com", now)
+			l, _ := newLink(linkReset, "u1", "u@example.com", now)
+			v, _ := newLink(linkVerify, "u1", "new@example.com", now)
+			for _, x := range []link{old, l, v} {
+				if err := s.Save(ctx, x); err != nil {
+					t.Fatalf("Save: %v", err)
+				}
+			}
+			if _, err := s.Take(ctx, linkReset, old.Hash, now); !errors.Is(err, shared.ErrNotFound) {
+				t.Fatalf("Take of a replaced link: err = %v, want ErrNotFound", err)
+			}
+			if _, err := s.Take(ctx, linkVerify, l.Hash, now); !errors.Is(err, shared.ErrNotFound) {
+				t.Fatalf("Take for the wrong purpose: err = %v, want ErrNotFound", err)
+			}
+			if _, err := s.Take(ctx, linkReset, l.Hash, l.ExpiresAt); !errors.Is(err, shared.ErrNotFound) {
+				t.Fatalf("Take at its expiry: err = %v, want ErrNotFound", err)
+			}
+			got, err := s.Take(ctx, linkReset, l.Hash, now)
+			if err != nil || got.UserID != "u1" || got.Email != "u@example.com" || !got.ExpiresAt.Equal(l.ExpiresAt) {
+				t.Fatalf("Take = %+v, %v", got, err)
+			}
+			if _, err := s.Take(ctx, linkReset, l.Hash, now); !errors.Is(err, shared.ErrNotFound) {
+				t.Fatalf("second Take: err = %v, want ErrNotFound", err)
+			}
+			if err := s.Delete(ctx, "u1", linkVerify); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Take(ctx, linkVerify, v.Hash, now); !errors.Is(err, shared.ErrNotFound) {
+				t.Fatalf("Take after Delete: err = %v, want ErrNotFound", err)
+			}
+			if err := s.Delete(ctx, "nobody", linkReset); err != nil {
+				t.Fatalf("Delete of nothing: %v", err)
+			}
+		})
 	}
 }

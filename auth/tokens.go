@@ -12,6 +12,7 @@ import (
 // idClaims are an OpenID Connect ID token's claims.
 type idClaims struct {
 	Email    string `json:"email,omitempty"`
+	Verified bool   `json:"email_verified,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Nonce    string `json:"nonce,omitempty"`
 	AuthTime int64  `json:"auth_time,omitempty"`
@@ -32,7 +33,7 @@ type tokenIssuer struct {
 func (ti tokenIssuer) access(a account, sid, clientID, scope string) (string, error) {
 	now := time.Now()
 	c := shared.AccessClaims{Email: a.Email, Name: a.Name, Role: a.Role, SessionID: sid,
-		ClientID: clientID, Scope: scope,
+		ClientID: clientID, Scope: scope, EmailVerified: a.EmailVerified,
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, ID: shared.NewID(),
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}}
 	return ti.keys.sign(typAccess, c)
@@ -41,7 +42,7 @@ func (ti tokenIssuer) access(a account, sid, clientID, scope string) (string, er
 // idToken mints an OpenID Connect ID token for clientID.
 func (ti tokenIssuer) idToken(a account, clientID, nonce string, authTime time.Time) (string, error) {
 	now := time.Now()
-	c := idClaims{Email: a.Email, Name: a.Name, Nonce: nonce, AuthTime: authTime.Unix(), AZP: clientID,
+	c := idClaims{Email: a.Email, Verified: a.EmailVerified, Name: a.Name, Nonce: nonce, AuthTime: authTime.Unix(), AZP: clientID,
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, Audience: jwt.ClaimStrings{clientID},
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}}
 	return ti.keys.sign(typID, c)

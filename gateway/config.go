@@ -66,7 +66,8 @@ type Config struct {
 	// cookie-authenticated writes (host:port or full origin).
 	AllowedOrigins []string
 	// RateLimit is the per-client-IP budget for every proxied request; AuthRateLimit the stricter one
-	// for POST /auth/login and /auth/register. The zero value (env "off") disables a limit.
+	// for the anonymous credential routes (authWrites: login, register, password forgot and reset,
+	// e-mail verify). The zero value (env "off") disables a limit.
 	RateLimit     rateSpec
 	AuthRateLimit rateSpec
 	// UserRateLimit is the budget per credential (bearer token or session cookie).

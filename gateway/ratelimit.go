@@ -46,9 +46,14 @@ func newRateLimiter(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared
 	}
 }
 
-// isAuthWrite reports whether r is a login or registration attempt.
+// authWrites are the anonymous credential routes under the stricter auth budget: guesses at a
+// password or a mailed token, and requests that make auth send mail.
+var authWrites = map[string]bool{"/auth/login": true, "/auth/register": true, "/auth/password/forgot": true,
+	"/auth/password/reset": true, "/auth/email/verify": true}
+
+// isAuthWrite reports whether r is a login, registration, password-reset or verification attempt.
 func isAuthWrite(r *http.Request) bool {
-	return r.Method == http.MethodPost && (r.URL.Path == "/auth/login" || r.URL.Path == "/auth/register")
+	return r.Method == http.MethodPost && authWrites[r.URL.Path]
 }
 
 // limit wraps a proxied route.

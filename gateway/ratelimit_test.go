@@ -73,6 +73,27 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestAuthRateLimitCoversRecovery: the anonymous recovery routes share the stricter auth budget.
+func TestAuthRateLimitCoversRecovery(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "auth")
+	e := newTestEnv(t, map[string]string{"AUTH_SERVICE_URLS": up.server.URL, "GATEWAY_RATE_LIMIT": "off", "GATEWAY_AUTH_RATE_LIMIT": "1/h:2"})
+	for i, route := range []string{"/auth/password/forgot", "/auth/password/reset", "/auth/email/verify"} {
+		ip := fmt.Sprintf("10.0.1.%d:1234", i+1)
+		var codes []int
+		for range 3 {
+			req := httptest.NewRequest("POST", route, nil)
+			req.RemoteAddr = ip
+			rec := httptest.NewRecorder()
+			e.handler.ServeHTTP(rec, req)
+			codes = append(codes, rec.Code)
+		}
+		if codes[0] != http.StatusOK || codes[1] != http.StatusOK || codes[2] != http.StatusTooManyRequests {
+			t.Errorf("POST %s three times within a burst of 2: %v, want 200 200 429", route, codes)
+		}
+	}
+}
+
 func TestParseRate(t *testing.T) {
 	t.Parallel()
 	for in, ok := range map[string]bool{"20/s:200": true, "10/m:20": true, "1/h:1": true, "0/s:1": false, "x": false,

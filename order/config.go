@@ -28,6 +28,10 @@ type Config struct {
 	// is queued again so inventory re-answers (ORDER_RECONCILE_AFTER, default 30s; 0 turns it off).
 	// Passes run every ReconcileAfter/3, at least every second.
 	ReconcileAfter time.Duration
+	// RequireVerifiedEmail refuses POST /orders (403 email_unverified) to a caller whose access token
+	// does not say email_verified (REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT, default false: unverified
+	// customers can shop).
+	RequireVerifiedEmail bool
 }
 
 // loadConfig reads the configuration through getenv, applying defaults and reporting every bad value
@@ -46,6 +50,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		OutboxPoll:     env.Duration("OUTBOX_POLL", time.Second, time.Nanosecond, math.MaxInt64),
 		ReconcileAfter: env.Duration("ORDER_RECONCILE_AFTER", 30*time.Second, 0, math.MaxInt64),
 	}
+	cfg.RequireVerifiedEmail = env.Bool("REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT", false)
 	if err := env.Err(); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}

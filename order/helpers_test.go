@@ -107,7 +107,7 @@ type harness struct {
 
 var otherCustomer = shared.Identity{UserID: "u-other", Email: "other@shop.local", Name: "Other", Role: shared.RoleCustomer}
 
-func newHarness(tb testing.TB) *harness {
+func newHarness(tb testing.TB, edit ...func(*Config)) *harness {
 	tb.Helper()
 	iss := sharedtest.NewIssuer(tb)
 	h := &harness{tb: tb, store: newMemOrderStore(), pub: &sharedtest.Publisher{}, pay: newStubPayments(),
@@ -118,6 +118,9 @@ func newHarness(tb testing.TB) *harness {
 	h.relay = newRelay(logger, h.store, h.pub, h.metrics, 1)
 	h.co = newCheckout(logger, h.store, h.pay, h.metrics, nil)
 	cfg := Config{TaxRateBPS: 800, Shipping: shippingRule{FlatCents: 499, FreeOverCents: 5000}}
+	for _, e := range edit {
+		e(&cfg)
+	}
 	catalog := newHTTPCatalog(h.products.srv.URL)
 	catalog.up.retryBackoff = 1 // keep retry tests fast
 	h.handler = NewServer(logger, cfg, deps{

@@ -20,6 +20,10 @@ const (
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeUnavailable          = "unavailable"
 	CodeInternal             = "internal"
+	// CodeInvalidToken: a mailed link's token is unknown, used or expired (auth's reset and verify).
+	CodeInvalidToken = "invalid_token"
+	// CodeEmailUnverified: the route needs a verified e-mail address (order's checkout, when required).
+	CodeEmailUnverified = "email_unverified"
 )
 
 var codeStatus = map[string]int{
@@ -33,6 +37,8 @@ var codeStatus = map[string]int{
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeInternal:             http.StatusInternalServerError,
+	CodeInvalidToken:         http.StatusBadRequest,
+	CodeEmailUnverified:      http.StatusForbidden,
 	// method_not_allowed is only produced by Routes for a path served under another method.
 	"method_not_allowed": http.StatusMethodNotAllowed,
 }

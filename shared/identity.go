@@ -39,6 +39,10 @@ type Identity struct {
 	// such as the storefront), which carry the user's full rights.
 	ClientID string `json:"client_id,omitempty"`
 	Scope    string `json:"scope,omitempty"`
+
+	// EmailVerified is the token's email_verified claim: the holder proved to auth that Email reaches
+	// them (REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT in order relies on it).
+	EmailVerified bool `json:"email_verified,omitempty"`
 }
 
 // IsAdmin reports whether the caller has the admin role and holds a first-party token: a third-party

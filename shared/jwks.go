@@ -76,6 +76,9 @@ type AccessClaims struct {
 	SessionID string `json:"sid,omitempty"`
 	ClientID  string `json:"client_id,omitempty"`
 	Scope     string `json:"scope,omitempty"`
+
+	// EmailVerified says auth has seen the holder of Email follow a link mailed to that address.
+	EmailVerified bool `json:"email_verified,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -135,7 +138,7 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 		role = RoleCustomer
 	}
 	return Identity{UserID: c.Subject, Email: c.Email, Name: c.Name, Role: role, SessionID: c.SessionID,
-		ClientID: c.ClientID, Scope: c.Scope}, nil
+		ClientID: c.ClientID, Scope: c.Scope, EmailVerified: c.EmailVerified}, nil
 }
 
 func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, error) {

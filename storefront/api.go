@@ -127,6 +127,8 @@ type apiUser struct {
 	Role      string    `json:"role"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
+	// EmailVerified: the user followed a link auth mailed to Email (the banner asks until then).
+	EmailVerified bool `json:"email_verified"`
 }
 
 // catalogQuery is the catalog's filter, mirrored in the page URL so it is shareable.

@@ -213,6 +213,12 @@ func TestChromium(t *testing.T) {
 			struct{ name, url, size string }{"phone-admin-products", admin.URL + "/admin/products?sku=SKU&active=true", "390,1200"},
 			struct{ name, url, size string }{"phone-admin-inventory", admin.URL + "/admin/inventory?level=low", "390,1200"},
 			struct{ name, url, size string }{"phone-admin-users", admin.URL + "/admin/users?status=active", "390,1200"},
+			struct{ name, url, size string }{"forgot-password", anon.URL + "/forgot-password", "1280,900"},
+			struct{ name, url, size string }{"phone-forgot-password", anon.URL + "/forgot-password", "390,844"},
+			struct{ name, url, size string }{"reset-password", anon.URL + "/reset-password?token=" + fakeResetToken, "1280,900"},
+			struct{ name, url, size string }{"phone-reset-password", anon.URL + "/reset-password?token=" + fakeResetToken, "390,844"},
+			struct{ name, url, size string }{"verify-email", anon.URL + "/verify-email?token=" + fakeVerifyToken, "1280,900"},
+			struct{ name, url, size string }{"phone-account", customer.URL + "/account", "390,1800"},
 		)
 	} else {
 		dir = t.TempDir()
@@ -238,6 +244,17 @@ func TestChromium(t *testing.T) {
 		if !strings.Contains(gallery, want) {
 			t.Errorf("product gallery in Chromium: DOM lacks %q\n%s", want, gallery)
 		}
+	}
+
+	// The reset page in a real browser: the form carries the mailed token and the unverified banner
+	// offers a resend to a signed-in customer.
+	reset := chromium(t, bin, "--dump-dom", anon.URL+"/reset-password?token="+fakeResetToken)
+	if !strings.Contains(reset, `name="token" value="`+fakeResetToken+`"`) || !strings.Contains(reset, `autocomplete="new-password"`) {
+		t.Errorf("reset page in Chromium: no token or new-password input\n%s", reset)
+	}
+	if account := chromium(t, bin, "--dump-dom", customer.URL+"/account"); !strings.Contains(account, `class="notice verify-banner"`) ||
+		!strings.Contains(account, `action="/account/password"`) {
+		t.Errorf("account page in Chromium: no verify banner or password form")
 	}
 
 	// The live layer: stock and order status change in the page without a reload.

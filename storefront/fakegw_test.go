@@ -342,7 +342,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.writeErr(w, 401, "unauthorized", "invalid token", nil)
 			return
 		}
-		writeJSON(w, 200, map[string]any{"sub": user.ID, "email": user.Email, "name": user.Name, "role": user.Role, "email_verified": false})
+		writeJSON(w, 200, map[string]any{"sub": user.ID, "email": user.Email, "name": user.Name, "role": user.Role, "email_verified": user.EmailVerified})
 	})
 	mux.HandleFunc("POST /auth/revoke", func(w http.ResponseWriter, r *http.Request) {
 		form, _ := url.ParseQuery(string(body))
@@ -775,6 +775,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		g.writeErr(w, 404, "not_found", "user not found", nil)
 	}))
+	g.accountRoutes(mux, body, user, requireUser)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.writeErr(w, 404, "not_found", "no route for "+r.Method+" "+r.URL.Path, nil)
 	})

@@ -22,6 +22,8 @@ type accountView struct {
 	Errors       map[string]string
 	Message      string
 	ProfileError string
+	// Security is the sign-in section (handlers_credentials.go).
+	Security securityView
 }
 
 // AddressForm is the account page's address being added; its inputs are #a-name, #a-street, ...
@@ -47,6 +49,9 @@ func (s *site) renderAccount(w http.ResponseWriter, r *http.Request, status int,
 	view.Profile, view.Addresses = p, saved.Items
 	if view.Errors == nil {
 		view.Errors = map[string]string{}
+	}
+	if view.Security.Errors == nil {
+		view.Security.Errors = map[string]string{}
 	}
 	s.render(w, r, status, "account.html", view)
 }

@@ -24,6 +24,7 @@ var pageNames = []string{
 	"admin_products.html", "admin_product_form.html", "admin_product_delete.html", "admin_inventory.html", "admin_orders.html", "admin_users.html",
 	"admin_order.html",
 	"admin_dashboard.html",
+	"forgot_password.html", "reset_password.html", "verify_email.html",
 }
 
 // pages is the parsed template set of every page plus the static files' cache-busting version.

@@ -48,6 +48,15 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("POST /account/addresses/{id}/delete", v(user(handleAddressDelete(s))))
 	mux.Handle("GET /notifications", v(user(handleNotifications(s))))
 	mux.Handle("POST /notifications/read", v(user(handleNotificationsRead(s))))
+	mux.Handle("POST /account/password", v(user(handleAccountPassword(s))))
+	mux.Handle("POST /account/email", v(user(handleAccountEmail(s))))
+	mux.Handle("POST /account/verify", v(user(handleAccountVerifyResend(s))))
+	mux.Handle("GET /forgot-password", v(handleForgotPassword(s)))
+	mux.Handle("POST /forgot-password", v(handleForgotPasswordPost(s)))
+	mux.Handle("GET /reset-password", v(handleResetPassword(s)))
+	mux.Handle("POST /reset-password", v(handleResetPasswordPost(s)))
+	mux.Handle("GET /verify-email", v(handleVerifyEmail(s)))
+	mux.Handle("POST /verify-email", v(handleVerifyEmailPost(s)))
 
 	// Admin console.
 	mux.Handle("GET /admin", v(admin(handleAdminDashboard(s))))

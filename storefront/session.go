@@ -195,6 +195,12 @@ var flashes = map[string]string{
 	"adjusted":   "Stock adjusted.",
 	"status":     "Status changed.",
 	"read":       "Marked as read.",
+
+	"passwordreset":   "Your password is changed. Sign in with the new one; every device that was signed in is signed out.",
+	"passwordchanged": "Your password is changed. Other devices that were signed in are signed out.",
+	"emailverified":   "Thank you! Your email address is confirmed.",
+	"emailchange":     "Almost done: we have sent a link to your new address. Your address changes when you follow it.",
+	"verifysent":      "We have sent you a new link. It works for 30 minutes.",
 }
 
 func (s *site) flash(w http.ResponseWriter, code string) { s.setCookie(w, cookieFlash, code, 60) }

@@ -220,6 +220,8 @@ func (s *site) userinfo(ctx context.Context, token string) (apiUser, error) {
 		Email string `json:"email"`
 		Name  string `json:"name"`
 		Role  string `json:"role"`
+
+		EmailVerified bool `json:"email_verified"`
 	}
 	if _, err := s.gw.do(ctx, call{method: http.MethodGet, path: "/auth/userinfo", token: token, out: &info}); err != nil {
 		return apiUser{}, err
@@ -227,7 +229,7 @@ func (s *site) userinfo(ctx context.Context, token string) (apiUser, error) {
 	if info.Sub == "" {
 		return apiUser{}, &apiError{Status: http.StatusBadGateway, Code: shared.CodeUnavailable, Message: "Sign-in gave an unexpected answer. Please try again."}
 	}
-	return apiUser{ID: info.Sub, Email: info.Email, Name: info.Name, Role: info.Role}, nil
+	return apiUser{ID: info.Sub, Email: info.Email, Name: info.Name, Role: info.Role, EmailVerified: info.EmailVerified}, nil
 }
 
 // signIn starts a signed-in session holding a: under a new session ID (the old one, which a visitor

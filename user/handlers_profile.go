@@ -21,6 +21,9 @@ type profileView struct {
 	Preferences preferencesView `json:"preferences"`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
+
+	// EmailVerified: auth has seen the user follow a link mailed to Email.
+	EmailVerified bool `json:"email_verified"`
 }
 
 // preferencesView is Preferences as the API shows them.
@@ -33,7 +36,8 @@ type preferencesView struct {
 func viewProfile(p Profile) profileView {
 	prefs := preferencesView{Newsletter: p.Preferences.Newsletter, Currency: p.Preferences.Currency, OrderEmails: p.Preferences.orderEmails()}
 	return profileView{ID: p.ID, Email: p.Email, Name: p.Name, Role: p.Role, Status: p.Status,
-		Phone: p.Phone, Preferences: prefs, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		Phone: p.Phone, Preferences: prefs, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		EmailVerified: p.EmailVerified}
 }
 
 // errSuspended refuses changes to a suspended account's profile.

@@ -45,6 +45,11 @@ type Profile struct {
 	// LastEventAt is the occurred_at of the user's latest event: each next one is at least 1 ms later,
 	// because consumers (auth) order status events by occurred_at at millisecond precision.
 	LastEventAt time.Time `bson:"last_event_at"`
+
+	// EmailVerified mirrors auth's account: set by user.email_verified (which also carries a changed
+	// address), applied only when newer than EmailVerifiedAt, the occurred_at of the one applied last.
+	EmailVerified   bool      `bson:"email_verified"`
+	EmailVerifiedAt time.Time `bson:"email_verified_at"`
 }
 
 // Preferences are the user's shop settings. OrderEmailsOff turns the optional order mails (shipped,

@@ -108,7 +108,7 @@ func (iss *Issuer) Verifier() *shared.JWKSVerifier {
 func (iss *Issuer) Token(tb testing.TB, id shared.Identity, ttl time.Duration) string {
 	tb.Helper()
 	now := time.Now()
-	c := shared.AccessClaims{Email: id.Email, Name: id.Name, Role: id.Role, SessionID: id.SessionID,
+	c := shared.AccessClaims{Email: id.Email, EmailVerified: id.EmailVerified, Name: id.Name, Role: id.Role, SessionID: id.SessionID,
 		ClientID: id.ClientID, Scope: id.Scope,
 		RegisteredClaims: jwt.RegisteredClaims{Subject: id.UserID, Issuer: iss.Name,
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}}
