@@ -46,11 +46,7 @@ func TestBrowserAdminLists(t *testing.T) {
 	defer cancel()
 	browser := startChrome(ctx, t, bin)
 	sf := platform.URL("storefront")
-	admin := browser.newTab(ctx, t, shots, browser.newContext(ctx, t))
-	admin.navigate(sf + "/login")
-	admin.fill(map[string]string{"#email": adminEmail, "#password": adminPass})
-	admin.click(`form[action="/login"] button[type=submit]`)
-	admin.waitFor("admin signed in", `document.querySelector('a[href="/admin/products"]') !== null`, 5*time.Second)
+	admin := signedInTab(ctx, t, browser, shots, sf, adminEmail, adminPass)
 
 	rows := func(table string) int {
 		var n int
