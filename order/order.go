@@ -160,10 +160,9 @@ type eventActor struct {
 	Email  string `bson:"email,omitempty"`
 }
 
-// withTrace returns se carrying the trace of ctx (shared.Event.WithTrace).
+// withTrace returns se carrying the trace of ctx (shared.TraceOf).
 func (se storedEvent) withTrace(ctx context.Context) storedEvent {
-	e := shared.Event{}.WithTrace(ctx)
-	se.TraceParent, se.TraceState = e.TraceParent, e.TraceState
+	se.TraceParent, se.TraceState = shared.TraceOf(ctx)
 	return se
 }
 

@@ -188,17 +188,26 @@ func (t *traceTransport) CloseIdleConnections() {
 	}
 }
 
-// WithTrace returns e carrying the trace of ctx in its envelope (traceparent, tracestate), so that a
-// relay publishing it later, from a context of its own, continues the trace of the request or event
-// that caused it. Without a span in ctx, e is returned unchanged.
+// WithTrace returns e carrying the trace of ctx in its envelope (TraceOf), so that a relay
+// publishing it later, from a context of its own, continues the trace of the request or event that
+// caused it. Without a span in ctx, e is returned unchanged.
 func (e Event) WithTrace(ctx context.Context) Event {
+	if p, s := TraceOf(ctx); p != "" {
+		e.TraceParent, e.TraceState = p, s
+	}
+	return e
+}
+
+// TraceOf returns the W3C traceparent and tracestate of the span in ctx, or "", "" without one: what
+// an outbox keeping events in a form of its own stores beside each, to build the envelope's
+// TraceParent and TraceState when it is published.
+func TraceOf(ctx context.Context) (traceparent, tracestate string) {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
-		return e
+		return "", ""
 	}
 	c := propagation.MapCarrier{}
 	traceContext.Inject(ctx, c)
-	e.TraceParent, e.TraceState = c["traceparent"], c["tracestate"]
-	return e
+	return c["traceparent"], c["tracestate"]
 }
 
 // traceOf returns ctx with the trace of e's envelope as its remote parent, or ctx when e has none
