@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -50,7 +51,11 @@ func (s *Service) StartTracing(ctx context.Context, cfg TracingConfig) error {
 	}
 	s.Tracing = t
 	s.OnClose("tracing", t.Shutdown)
-	s.Logger.Info("tracing on", "otlp_endpoint", cfg.Endpoint)
+	endpoint := cfg.Endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		endpoint = u.Redacted() // a collector URL may carry a password
+	}
+	s.Logger.Info("tracing on", "otlp_endpoint", endpoint)
 	return nil
 }
 

@@ -320,3 +320,18 @@ func TestTracingConfigRefusesBadValues(t *testing.T) {
 		t.Errorf("bad endpoint kept: %q", cfg.Endpoint)
 	}
 }
+
+// TestStartTracingHidesPassword: the start-up line names the collector without a password its URL
+// may carry.
+func TestStartTracingHidesPassword(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	s := NewService(&buf, "svc", "info")
+	if err := s.StartTracing(context.Background(), TracingConfig{Endpoint: "http://user:s3cret@127.0.0.1:1", BatchDelay: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Tracing.Shutdown(context.Background())
+	if !strings.Contains(buf.String(), "tracing on") || strings.Contains(buf.String(), "s3cret") {
+		t.Errorf("start-up log = %s, want the endpoint without its password", buf.String())
+	}
+}
