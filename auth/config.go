@@ -15,6 +15,8 @@ import (
 type Config struct {
 	HTTPAddr string
 	LogLevel string
+	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
+	Tracing shared.TracingConfig
 
 	MongoURI string
 	MongoDB  string
@@ -76,6 +78,7 @@ func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
 		HTTPAddr:       env.HostPort("HTTP_ADDR", "127.0.0.1:4000"),
 		LogLevel:       env.LogLevel(),
+		Tracing:        env.Tracing(),
 		MongoURI:       env.MongoURI(),
 		MongoDB:        env.String("MONGO_DB", "auth"),
 		Redis:          env.Redis(0),

@@ -31,6 +31,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return rotateKeys(cfg, stdout)
 	}
 	s := shared.NewService(stdout, "auth", cfg.LogLevel)
+	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
+		return err
+	}
 	logger := s.Logger
 
 	keys, err := openKeyring(cfg, logger)
@@ -90,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	s.Go("outbox", relay.Run)
 	s.Go("mail", mailRelay.Run)
 	s.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth",
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth", Tracing: s.Tracing,
 			Topics: []string{shared.TopicUser}}, handleUserEvent(logger, accounts, d.sessions, d.grants))
 	})
 	// Not ready until the indexes and the seeded accounts exist: before that the unique email index

@@ -93,6 +93,8 @@ type Config struct {
 	// bounds how stale another gateway instance's purge can leave this one. Default 4096 and 2 s.
 	L1Entries int
 	L1TTL     time.Duration
+	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
+	Tracing shared.TracingConfig
 }
 
 // ConsumerGroup is this instance's Kafka consumer group.
@@ -166,6 +168,7 @@ func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
 		Addr:              env.HostPort("HTTP_ADDR", "127.0.0.1:3008"),
 		LogLevel:          env.LogLevel(),
+		Tracing:           env.Tracing(),
 		Redis:             env.Redis(2),
 		AuthURL:           env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
 		HealthInterval:    env.Duration("GATEWAY_HEALTH_INTERVAL", 3*time.Second, positive, forever),

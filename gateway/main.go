@@ -29,6 +29,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.Probe(ctx, cfg.Addr)
 	}
 	s := shared.NewService(stdout, "gateway", cfg.LogLevel)
+	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
+		return err
+	}
 	logger := s.Logger
 	if getenv("GOGC") == "" {
 		// The gateway's live heap is small (caches are bounded; a few MB) and it allocates per request,
@@ -60,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// idempotent, so offsets are committed once a second rather than per event: a crash repeats at
 	// most a second of them.
 	s.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: consumedTopics(cfg.CacheRoutes),
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: consumedTopics(cfg.CacheRoutes), Tracing: s.Tracing,
 			CommitInterval: time.Second}, gw.handleEvent)
 	})
 	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,

@@ -41,7 +41,7 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 		kv:        guarded,
 		cache:     newResponseCache(guarded, cfg, logger, metrics),
 		limiter:   newRateLimiter(guarded, cfg, logger, metrics),
-		sessions:  newSessionExchanger(cfg.AuthURL, &http.Client{Transport: newTransport(3 * time.Second)}, guarded, logger),
+		sessions:  newSessionExchanger(cfg.AuthURL, &http.Client{Transport: shared.TraceTransport(newTransport(3*time.Second), "auth")}, guarded, logger),
 		suspended: newSuspensions(guarded, cfg.SuspensionTTL, logger),
 	}
 	// loadConfig has checked the origins.

@@ -91,9 +91,9 @@ func (inv *inventory) handleEvent(ctx context.Context, e shared.Event) error {
 // consume reads product.events and order.events as consumer group "inventory" until ctx ends. One
 // reader for both keeps the group to one member per instance; both kinds of event need the same
 // store, so one blocking the other while it is down costs nothing.
-func consume(ctx context.Context, logger *slog.Logger, brokers []string, h shared.EventHandler) error {
+func consume(ctx context.Context, logger *slog.Logger, brokers []string, tracing *shared.Tracing, h shared.EventHandler) error {
 	err := shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: brokers, Group: "inventory",
-		Topics: []string{shared.TopicProduct, shared.TopicOrder}}, h)
+		Topics: []string{shared.TopicProduct, shared.TopicOrder}, Tracing: tracing}, h)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("consume: %w", err)
 	}

@@ -24,6 +24,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
 	s := shared.NewService(stdout, "inventory", cfg.LogLevel)
+	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
+		return err
+	}
 	logger, metrics := s.Logger, s.Metrics
 	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
 	if err != nil {
@@ -42,7 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	inv := newInventory(logger, store, metrics, cfg.ReservationTTL, cfg.LowStockThreshold, relay.Wake)
 
 	s.Go("outbox", relay.Run)
-	s.Go("consumer", func(ctx context.Context) error { return consume(ctx, logger, cfg.KafkaBrokers, inv.handleEvent) })
+	s.Go("consumer", func(ctx context.Context) error {
+		return consume(ctx, logger, cfg.KafkaBrokers, s.Tracing, inv.handleEvent)
+	})
 	s.Go("sweeper", func(ctx context.Context) error { inv.sweeper(ctx, cfg.SweepInterval); return nil })
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
 	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, inv, metrics, s.Ready, verifier))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func newTestInventory(s stockStore) *inventory {
@@ -297,5 +298,26 @@ func TestReserveResumesAfterCrash(t *testing.T) {
 				t.Errorf("Release of a reserving order: err = %v, want a retryable ErrUnavailable", err)
 			}
 		})
+	}
+}
+
+// TestEventsKeepTrace: the events inventory writes keep the trace of what caused them (here the
+// consumed order.created), so the relay's later publish continues it.
+func TestEventsKeepTrace(t *testing.T) {
+	t.Parallel()
+	s := newMemStore()
+	inv := newTestInventory(s)
+	ctx, want := sharedtest.TracedContext(t)
+	if _, err := inv.CreateItem(ctx, "SKU-T", 5); err != nil {
+		t.Fatal(err)
+	}
+	events := outboxOf(t, s, "")
+	if len(events) == 0 {
+		t.Fatal("no event written")
+	}
+	for _, e := range events {
+		if e.TraceParent != want {
+			t.Errorf("%s traceparent = %q, want %q", e.Type, e.TraceParent, want)
+		}
 	}
 }

@@ -115,6 +115,9 @@ func (inv *inventory) emit(ctx context.Context, events ...shared.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	for i := range events {
+		events[i] = events[i].WithTrace(ctx)
+	}
 	if err := inv.store.AddOutbox(ctx, shared.TopicInventory, events...); err != nil {
 		return err
 	}

@@ -76,6 +76,7 @@ func (c *checkout) apply(ctx context.Context, id string, decide func(o Order) (*
 			return o, err
 		}
 		ev.By = actorOf(ctx, m.By)
+		ev = ev.withTrace(ctx)
 		n, err := c.store.Transition(ctx, id, transition{From: o.Status, To: m.To, Reason: m.Reason, Event: ev, At: at,
 			AppliedEventID: m.AppliedEventID, Payment: m.Payment, ReservationExpiresAt: m.ReservationExpiresAt})
 		if errors.Is(err, errStale) {
@@ -107,6 +108,7 @@ func (c *checkout) create(ctx context.Context, o Order, key, hash string) (Order
 		return Order{}, err
 	}
 	ev.By = actorOf(ctx, m.By)
+	ev = ev.withTrace(ctx)
 	o.Events, o.EventSeq, o.SentSeq, o.OutboxPending, o.AppliedEvents = []storedEvent{ev}, 1, 0, true, []string{}
 	if err := c.store.Create(ctx, o); err != nil {
 		return Order{}, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestCheckoutCreate: creating an order is a move like every other: the table's statusNone →
@@ -49,5 +50,23 @@ func TestCheckoutCreate(t *testing.T) {
 	}
 	if err := checkTransition(statusNone, StatusConfirmed, actorOwner); err == nil {
 		t.Error("checkTransition(none → confirmed) = nil, want creation only into pending")
+	}
+}
+
+// TestCheckoutEventsKeepTrace: order.created keeps the trace of the request that placed the order,
+// so the relay's later publish continues it.
+func TestCheckoutEventsKeepTrace(t *testing.T) {
+	t.Parallel()
+	store := newMemOrderStore()
+	co := newCheckout(slog.New(slog.DiscardHandler), store, newStubPayments(), shared.NewMetrics("order"), nil)
+	ctx, want := sharedtest.TracedContext(t)
+	o, err := co.create(ctx, Order{UserID: "u1", Items: []Line{{SKU: "SKU-1", Name: "One", UnitPriceCents: 100, Quantity: 1}},
+		SubtotalCents: 100, TotalCents: 100, Currency: "USD"}, "k1", "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := store.Get(context.Background(), o.ID)
+	if e := got.Events[0].envelope(o.ID); e.TraceParent != want {
+		t.Errorf("order.created traceparent = %q, want %q", e.TraceParent, want)
 	}
 }

@@ -44,8 +44,9 @@ type upstream struct {
 	retryBackoff   time.Duration
 }
 
-func newUpstream(base string) *upstream {
-	return &upstream{base: base, client: &http.Client{}, attempts: 3, attemptTimeout: 2 * time.Second, retryBackoff: 100 * time.Millisecond}
+// newUpstream returns the client of the service called peer (its client spans' name) at base.
+func newUpstream(base, peer string) *upstream {
+	return &upstream{base: base, client: &http.Client{Transport: shared.TraceTransport(nil, peer)}, attempts: 3, attemptTimeout: 2 * time.Second, retryBackoff: 100 * time.Millisecond}
 }
 
 // errStatus is a non-2xx answer that is not worth retrying.
@@ -108,7 +109,7 @@ func (u *upstream) once(ctx context.Context, path string, header http.Header, v 
 // httpCatalog is the catalog backed by product's GET /products/sku/{sku}.
 type httpCatalog struct{ up *upstream }
 
-func newHTTPCatalog(base string) *httpCatalog { return &httpCatalog{up: newUpstream(base)} }
+func newHTTPCatalog(base string) *httpCatalog { return &httpCatalog{up: newUpstream(base, "product")} }
 
 func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, error) {
 	var p struct {
@@ -143,7 +144,9 @@ func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, err
 // caller's own Authorization header so user answers for that caller only.
 type httpAddressBook struct{ up *upstream }
 
-func newHTTPAddressBook(base string) *httpAddressBook { return &httpAddressBook{up: newUpstream(base)} }
+func newHTTPAddressBook(base string) *httpAddressBook {
+	return &httpAddressBook{up: newUpstream(base, "user")}
+}
 
 func (b *httpAddressBook) Address(ctx context.Context, authorization, id string) (Address, error) {
 	var a Address

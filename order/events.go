@@ -168,6 +168,7 @@ func (c *checkout) compensate(ctx context.Context, o Order, eventID string) erro
 	if err != nil {
 		return err
 	}
+	ev = ev.withTrace(ctx)
 	ev.Type = "order.cancelled"
 	if err := c.store.Record(ctx, o.ID, eventID, &ev, at); err != nil {
 		return err

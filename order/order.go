@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -144,6 +145,10 @@ type storedEvent struct {
 	// By is who made the change: the actor kind always (saga, payment, owner, admin), the person's
 	// ID, name and e-mail when a signed-in user did. Events stored before it was recorded have none.
 	By *eventActor `bson:"by,omitempty"`
+	// TraceParent and TraceState are the trace of the request or event that made it (withTrace),
+	// published with it; empty without tracing.
+	TraceParent string `bson:"traceparent,omitempty"`
+	TraceState  string `bson:"tracestate,omitempty"`
 }
 
 // eventActor is who made one change of an order (storedEvent.By). It is kept in the order only,
@@ -153,6 +158,12 @@ type eventActor struct {
 	UserID string `bson:"user_id,omitempty"`
 	Name   string `bson:"name,omitempty"`
 	Email  string `bson:"email,omitempty"`
+}
+
+// withTrace returns se carrying the trace of ctx (shared.TraceOf).
+func (se storedEvent) withTrace(ctx context.Context) storedEvent {
+	se.TraceParent, se.TraceState = shared.TraceOf(ctx)
+	return se
 }
 
 // Order is the aggregate as stored. IdempotencyKey and RequestHash are the idempotency record of the
@@ -279,7 +290,8 @@ func newOrderEvent(o Order, status Status, reason string, at time.Time) (storedE
 
 // envelope turns a stored event back into the Kafka envelope for order id.
 func (se storedEvent) envelope(orderID string) shared.Event {
-	return shared.Event{ID: se.ID, Type: se.Type, Version: 1, OccurredAt: se.OccurredAt, AggregateID: orderID, Data: []byte(se.Data)}
+	return shared.Event{ID: se.ID, Type: se.Type, Version: 1, OccurredAt: se.OccurredAt, AggregateID: orderID, Data: []byte(se.Data),
+		TraceParent: se.TraceParent, TraceState: se.TraceState}
 }
 
 // maxCents bounds every amount the service computes (100 billion in major units). Unit prices are at

@@ -45,11 +45,21 @@ type outboxEvent struct {
 	Type       string    `bson:"type"`
 	OccurredAt time.Time `bson:"occurred_at"`
 	Data       string    `bson:"data"`
+	// TraceParent and TraceState are the trace of the request that made it (withTrace), published
+	// with it; empty without tracing.
+	TraceParent string `bson:"traceparent,omitempty"`
+	TraceState  string `bson:"tracestate,omitempty"`
 }
 
 func (o outboxEvent) event(aggregateID string) shared.Event {
 	return shared.Event{ID: o.ID, Type: o.Type, Version: 1, OccurredAt: o.OccurredAt.UTC(),
-		AggregateID: aggregateID, Data: json.RawMessage(o.Data)}
+		AggregateID: aggregateID, Data: json.RawMessage(o.Data), TraceParent: o.TraceParent, TraceState: o.TraceState}
+}
+
+// withTrace returns o carrying the trace of ctx (shared.TraceOf).
+func (o outboxEvent) withTrace(ctx context.Context) outboxEvent {
+	o.TraceParent, o.TraceState = shared.TraceOf(ctx)
+	return o
 }
 
 // newOutboxEvent builds an event of typ with data, stamped now.

@@ -69,6 +69,7 @@ func createProduct(ctx context.Context, store productStore, p product, stock int
 	if err != nil {
 		return p, err
 	}
+	ev = ev.withTrace(ctx)
 	if err := store.Create(ctx, p, ev); err != nil {
 		return p, err
 	}
@@ -127,7 +128,7 @@ func handleProductUpdate(logger *slog.Logger, store productStore, wake func(), b
 			next.ID, next.SKU, next.CreatedAt, next.UpdatedAt, next.Version = cur.ID, cur.SKU, cur.CreatedAt, now(), cur.Version
 			ev, err := updatedEvent(next, next.UpdatedAt)
 			if err == nil {
-				stored, err = store.Update(r.Context(), next, ev)
+				stored, err = store.Update(r.Context(), next, ev.withTrace(r.Context()))
 			}
 			if errors.Is(err, shared.ErrConflict) && attempt < maxWriteAttempts {
 				if cur, err = lookupForWrite(r, store, bySKU); err == nil {
@@ -157,7 +158,7 @@ func handleProductDelete(logger *slog.Logger, store productStore, wake func()) h
 				t := now()
 				var ev outboxEvent
 				if ev, err = deletedEvent(cur, t); err == nil {
-					_, err = store.Delete(r.Context(), cur, t, ev)
+					_, err = store.Delete(r.Context(), cur, t, ev.withTrace(r.Context()))
 				}
 			}
 			if errors.Is(err, shared.ErrConflict) && attempt < maxWriteAttempts {

@@ -25,6 +25,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
 	s := shared.NewService(stdout, "product", cfg.LogLevel)
+	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
+		return err
+	}
 	logger, metrics := s.Logger, s.Metrics
 	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
 	if err != nil {

@@ -314,3 +314,21 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestEventsKeepTrace: product.created keeps the trace of the request that created the product.
+func TestEventsKeepTrace(t *testing.T) {
+	t.Parallel()
+	ctx, want := sharedtest.TracedContext(t)
+	p, err := createProduct(ctx, newMemProductStore(), testProduct("SKU-T", "Mug", "", "home", 100, now()), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Outbox) != 1 {
+		t.Fatalf("outbox = %v, want product.created", p.Outbox)
+	}
+	for _, ev := range p.Outbox {
+		if e := ev.event(p.ID); e.TraceParent != want {
+			t.Errorf("%s traceparent = %q, want %q", e.Type, e.TraceParent, want)
+		}
+	}
+}

@@ -37,6 +37,8 @@ type Config struct {
 	// of events; the new process has a new epoch, so clients resync anyway, and within a process
 	// redeliveries are dropped by event ID.
 	CommitInterval time.Duration
+	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
+	Tracing shared.TracingConfig
 }
 
 // ConsumerGroup is the Kafka consumer group of this instance.
@@ -56,6 +58,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		AuthURL:        env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
 		AllowedOrigins: env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
 		LogLevel:       env.LogLevel(),
+		Tracing:        env.Tracing(),
 		Redis:          env.Redis(5),
 		Hub:            hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32},
 		Conn:           connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},

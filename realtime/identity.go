@@ -34,7 +34,7 @@ type authSessions struct {
 
 func newAuthSessions(baseURL string, verifier shared.Verifier) *authSessions {
 	return &authSessions{baseURL: strings.TrimRight(baseURL, "/"), verifier: verifier,
-		client: &http.Client{Timeout: 3 * time.Second}}
+		client: &http.Client{Transport: shared.TraceTransport(nil, "auth"), Timeout: 3 * time.Second}}
 }
 
 var _ sessionResolver = (*authSessions)(nil)

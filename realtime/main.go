@@ -26,6 +26,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
 	s := shared.NewService(stdout, "realtime", cfg.LogLevel)
+	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
+		return err
+	}
 	logger := s.Logger
 	s.Ready.Add("kafka", shared.KafkaPing(cfg.Brokers))
 
@@ -47,13 +50,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}))
 	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics(),
-			CommitInterval: cfg.CommitInterval}, cons.handle)
+			CommitInterval: cfg.CommitInterval, Tracing: s.Tracing}, cons.handle)
 	})
 	// The notification centre's writer: one group for every instance, retrying while Redis is down
 	// without holding up the live push above.
 	s.Go("notifier", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: notifyGroup, Topics: notifyTopics,
-			CommitInterval: cfg.CommitInterval}, notify.handle)
+			CommitInterval: cfg.CommitInterval, Tracing: s.Tracing}, notify.handle)
 	})
 	s.Go("sweeper", func(ctx context.Context) error {
 		shared.Every(ctx, time.Minute, func(context.Context) { h.sweep() })

@@ -286,6 +286,8 @@ type BackendConfig struct {
 	KafkaBrokers []string // KAFKA_BROKERS, at least one host:port; default 127.0.0.1:9092
 	JWKSURL      string   // JWKS_URL, auth's key set; default http://127.0.0.1:4000/.well-known/jwks.json
 	AuthIssuer   string   // AUTH_ISSUER, the "iss" of access tokens; default http://localhost:3008/auth
+
+	Tracing TracingConfig // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY (see Env.Tracing)
 }
 
 // Backend reads the BackendConfig of the program called name, whose default HTTP_ADDR is httpAddr.
@@ -298,6 +300,7 @@ func (e *Env) Backend(name, httpAddr string) BackendConfig {
 		KafkaBrokers: e.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
 		JWKSURL:      e.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
 		AuthIssuer:   e.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
+		Tracing:      e.Tracing(),
 	}
 }
 

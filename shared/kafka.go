@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Topics of the platform, one per owning service.
@@ -27,6 +28,8 @@ func AllTopics() []string { return []string{TopicUser, TopicProduct, TopicInvent
 
 // Event is the envelope of every Kafka message value. ID is unique per event so consumers can drop
 // duplicates; AggregateID is also the message key, so one aggregate's events stay ordered.
+// TraceParent and TraceState are the W3C trace context of what caused the event (WithTrace), kept
+// with it in the outbox so that the relay's publish continues that trace; empty without tracing.
 type Event struct {
 	ID          string          `json:"id"`
 	Type        string          `json:"type"`
@@ -34,6 +37,8 @@ type Event struct {
 	OccurredAt  time.Time       `json:"occurred_at"`
 	AggregateID string          `json:"aggregate_id"`
 	Data        json.RawMessage `json:"data"`
+	TraceParent string          `json:"traceparent,omitempty"`
+	TraceState  string          `json:"tracestate,omitempty"`
 }
 
 // NewEvent builds a version-1 event with a fresh ID and the current time.
@@ -66,7 +71,8 @@ func ParseBrokers(s string) []string { return splitComma(s) }
 // replicas, a 2 ms batch window so a synchronous publish (every hop of the checkout saga) waits little
 // (docs/performance.md; BenchmarkPublish in devstack/kafkatest).
 type KafkaPublisher struct {
-	w *kafka.Writer
+	w       *kafka.Writer
+	tracing *Tracing // producer spans; nil: none
 }
 
 // NewKafkaPublisher returns a publisher for brokers. It connects lazily; Close flushes it.
@@ -82,9 +88,11 @@ func NewKafkaPublisher(brokers []string) *KafkaPublisher {
 	}}
 }
 
-// Publish writes events to topic keyed by aggregate ID, with the request ID of ctx as a header.
+// Publish writes events to topic keyed by aggregate ID, with the request ID of ctx and the trace
+// context (of the envelope, else of ctx) as headers.
 func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Event) error {
 	msgs := make([]kafka.Message, 0, len(events))
+	var spans []trace.Span
 	for _, e := range events {
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -95,9 +103,14 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 		if id := RequestIDFrom(ctx); id != "" {
 			m.Headers = append(m.Headers, kafka.Header{Key: RequestIDHeader, Value: []byte(id)})
 		}
+		if span := p.tracing.startPublish(ctx, topic, e, &m); span != nil {
+			spans = append(spans, span)
+		}
 		msgs = append(msgs, m)
 	}
-	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
+	err := p.w.WriteMessages(ctx, msgs...)
+	endSpans(spans, err)
+	if err != nil {
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}
 	return nil
@@ -171,6 +184,7 @@ type ConsumerConfig struct {
 	MaxWait        time.Duration
 	RetryMax       time.Duration
 	CommitInterval time.Duration
+	Tracing        *Tracing // a consumer span per event, in the trace its headers carry; nil: none
 }
 
 // EventHandler handles one event. It must be idempotent: Consume delivers at least once.
@@ -221,7 +235,7 @@ func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handl
 			}
 			continue
 		}
-		if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, cfg.RetryMax, e, m, handle) {
+		if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, cfg.Tracing, cfg.Group, cfg.RetryMax, e, m, handle) {
 			return nil
 		}
 		if err := r.CommitMessages(context.WithoutCancel(ctx), m); err != nil {
@@ -319,7 +333,9 @@ func readPartition(ctx context.Context, logger *slog.Logger, brokers []string, t
 			if err != nil {
 				break // the batch's end, or its error, which Close returns
 			}
-			if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, 30*time.Second, e, m, handle) {
+			// No spans: a rebuild replays history into traces long finished; the handler's log lines
+			// still carry each event's trace ID.
+			if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, nil, "", 30*time.Second, e, m, handle) {
 				batch.Close()
 				return ctx.Err()
 			}
@@ -360,12 +376,18 @@ func decodeEvent(logger *slog.Logger, m kafka.Message) (Event, bool) {
 }
 
 // handleWithRetry calls handle until it succeeds or reports ErrPoison; false means ctx ended first.
-func handleWithRetry(ctx context.Context, logger *slog.Logger, max time.Duration, e Event, m kafka.Message, handle EventHandler) bool {
+// The handler's context carries the message's request ID and trace, in a consumer span of group
+// when tracing is on.
+func handleWithRetry(ctx context.Context, logger *slog.Logger, tracing *Tracing, group string, max time.Duration, e Event, m kafka.Message, handle EventHandler) bool {
 	hctx := ctx
 	for _, h := range m.Headers {
 		if h.Key == RequestIDHeader && SaneRequestID(string(h.Value)) {
 			hctx = WithRequestID(ctx, string(h.Value))
 		}
+	}
+	hctx, span := tracing.startConsume(hctx, group, e, m)
+	if span != nil {
+		defer span.End()
 	}
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {

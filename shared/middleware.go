@@ -266,7 +266,8 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // Routes wraps mux so that requests it has no route for (404) or no method for (405, Allow kept)
-// answer in the error shape instead of net/http's plain text. Matched routes are served unwrapped.
+// answer in the error shape instead of net/http's plain text, and names the request's server span
+// (Tracing.Handler) by the pattern. Matched routes are served unwrapped.
 // A pattern without wildcards is served by the handler the lookup found (with r.Pattern set, as the
 // mux would), so the common request is matched once, not twice; patterns with {wildcards} go through
 // the mux again, which records the path values.
@@ -276,6 +277,7 @@ func Routes(mux *http.ServeMux) http.Handler {
 		if info, ok := r.Context().Value(requestIDKey).(*requestInfo); ok {
 			info.route = pattern
 		}
+		nameServerSpan(r.Context(), pattern)
 		switch {
 		case pattern == "":
 			mux.ServeHTTP(&plainErrorWriter{ResponseWriter: w, r: r}, r)

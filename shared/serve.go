@@ -69,11 +69,12 @@ func Serve(ctx context.Context, logger *slog.Logger, srv *http.Server, ln net.Li
 }
 
 // NewLogger returns the platform's JSON logger for service at level ("debug", "info", "warn", "error";
-// anything else is info).
+// anything else is info). A line logged with a context that holds a span carries trace_id and
+// span_id.
 func NewLogger(w io.Writer, service, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
+	return slog.New(traceLogHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})}).With("service", service)
 }

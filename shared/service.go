@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -25,6 +27,9 @@ type Service struct {
 	Logger  *slog.Logger
 	Metrics *Metrics
 	Ready   *Readiness
+	// Tracing makes the program's spans once StartTracing ran; nil (tracing off) until then or
+	// without OTEL_EXPORTER_OTLP_ENDPOINT.
+	Tracing *Tracing
 }
 
 // NewService returns the Service of the program called name, logging JSON to stdout at level
@@ -33,6 +38,30 @@ func NewService(stdout io.Writer, name, level string) *Service {
 	logger := NewLogger(stdout, name, level)
 	ready := NewReadiness()
 	return &Service{Program: NewProgram(logger, ready), Name: name, Logger: logger, Metrics: NewMetrics(name), Ready: ready}
+}
+
+// StartTracing turns tracing on when cfg names an OTLP receiver (Env.Tracing); call it before the
+// Open* methods and Run, which use it: Run then starts a server span per request, the Kafka publisher
+// a producer span per event. Spans still waiting are sent at shutdown, after every other closer
+// registered later (the Kafka flush makes spans too). The error is an exporter that cannot be built.
+func (s *Service) StartTracing(ctx context.Context, cfg TracingConfig) error {
+	t, err := NewTracing(ctx, s.Name, cfg)
+	if err != nil || t == nil {
+		return err
+	}
+	s.Tracing = t
+	s.OnClose("tracing", t.Shutdown)
+	endpoint := cfg.Endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		endpoint = u.Redacted() // a collector URL may carry a password
+	}
+	s.Logger.Info("tracing on", "otlp_endpoint", endpoint)
+	return nil
+}
+
+// Run is Program.Run with the handler inside Tracing.Handler, so every request gets its server span.
+func (s *Service) Run(ctx context.Context, addr string, handler http.Handler) error {
+	return s.Program.Run(ctx, addr, s.Tracing.Handler(handler))
 }
 
 // OpenMongo connects to uri (MONGO_URI) without waiting for the server, which may come up later, and
@@ -57,6 +86,7 @@ func (s *Service) OpenMongo(ctx context.Context, uri, db string) (*mongo.Databas
 // shutdown; /readyz checks the brokers as "kafka".
 func (s *Service) OpenKafkaPublisher(brokers []string) *KafkaPublisher {
 	pub := NewKafkaPublisher(brokers)
+	pub.tracing = s.Tracing
 	s.OnClose("kafka", func(context.Context) error { return pub.Close() })
 	s.Ready.Add("kafka", KafkaPing(brokers))
 	return pub

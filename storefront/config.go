@@ -40,6 +40,8 @@ type Config struct {
 	TrustedProxies shared.TrustedProxies
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
+	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
+	Tracing shared.TracingConfig
 
 	secretGenerated bool
 }
@@ -60,6 +62,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		CookieSecure:    env.Bool("STOREFRONT_COOKIE_SECURE", false),
 		TrustedProxies:  shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
 		LogLevel:        env.LogLevel(),
+		Tracing:         env.Tracing(),
 	}
 	if secret := env.Secret("STOREFRONT_SECRET"); secret != "" {
 		if len(secret) < 32 {

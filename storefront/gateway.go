@@ -35,10 +35,11 @@ func newGatewayClient(base string, metrics *shared.Metrics) *gatewayClient {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	tr.ResponseHeaderTimeout = gatewayTimeout
+	traced := shared.TraceTransport(tr, "gateway")
 	return &gatewayClient{
 		base:   base,
-		client: &http.Client{Transport: tr, Timeout: gatewayTimeout},
-		noRedirect: &http.Client{Transport: tr, Timeout: gatewayTimeout,
+		client: &http.Client{Transport: traced, Timeout: gatewayTimeout},
+		noRedirect: &http.Client{Transport: traced, Timeout: gatewayTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		calls: metrics.Counter("storefront_gateway_calls_total", "Calls to the public API by outcome.", "outcome"),
 	}

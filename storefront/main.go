@@ -33,6 +33,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
 	s := shared.NewService(stdout, "storefront", cfg.LogLevel)
+	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
+		return err
+	}
 	logger := s.Logger
 	if cfg.secretGenerated {
 		logger.Warn("STOREFRONT_SECRET not set: using a random key, open forms fail after a restart and instances cannot share them")

@@ -25,6 +25,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.Probe(ctx, cfg.HTTPAddr)
 	}
 	s := shared.NewService(stdout, "user", cfg.LogLevel)
+	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
+		return err
+	}
 	logger, metrics := s.Logger, s.Metrics
 	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
 	if err != nil {
@@ -57,11 +60,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	relay := shared.NewRelay(logger, profileOutbox{profiles}, pub, metrics, shared.RelayConfig{})
 	s.Go("outbox", relay.Run)
 	s.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "user", Topics: []string{shared.TopicUser}},
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "user", Topics: []string{shared.TopicUser}, Tracing: s.Tracing},
 			countEvents(metrics, handleUserEvent(logger, profiles)))
 	})
 	s.Go("order_mail_consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: orderMailGroup, Topics: []string{shared.TopicOrder}},
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: orderMailGroup, Topics: []string{shared.TopicOrder}, Tracing: s.Tracing},
 			countEvents(metrics, orderMail.handle))
 	})
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")

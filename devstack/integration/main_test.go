@@ -15,11 +15,20 @@ import (
 
 var platform *stack.Stack
 
+// traces receives every program's spans (TestCheckoutIsOneTrace): tracing is on for the whole suite,
+// so every test also runs the traced code paths.
+var traces *otlpReceiver
+
 func TestMain(m *testing.M) {
-	os.Exit(stack.RunTests(contractReport{m}, stack.TestSuite{Label: "integration", OffsetEnv: "INTEGRATION_PORT_OFFSET", DefaultOffset: 1500,
-		// The tests log in and register more often than one person would within a minute.
-		Options: stack.Options{Mongo: "mem", Redis: "auto", Env: map[string]string{"GATEWAY_AUTH_RATE_LIMIT": "600/m:600"}}},
-		func(s *stack.Stack) { platform = s }))
+	traces = newOTLPReceiver()
+	code := stack.RunTests(contractReport{m}, stack.TestSuite{Label: "integration", OffsetEnv: "INTEGRATION_PORT_OFFSET", DefaultOffset: 1500,
+		// The tests log in and register more often than one person would within a minute. Spans are
+		// sent every 100 ms, so a test waits little for them.
+		Options: stack.Options{Mongo: "mem", Redis: "auto", OTLPEndpoint: traces.srv.URL,
+			Env: map[string]string{"GATEWAY_AUTH_RATE_LIMIT": "600/m:600", "OTEL_BSP_SCHEDULE_DELAY": "100"}}},
+		func(s *stack.Stack) { platform = s })
+	traces.srv.Close()
+	os.Exit(code)
 }
 
 // contractReport runs the tests, then says how much of the API the OpenAPI check saw.

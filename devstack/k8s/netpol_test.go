@@ -37,6 +37,11 @@ var architectureEdges = []string{
 // inClusterEdges are the backends' own: replica set members and KRaft controllers reach each other.
 var inClusterEdges = []string{"mongo -> mongo", "kafka -> kafka"}
 
+// traceEdges are every program's spans to the trace viewer, Jaeger, which only dev runs (prod's
+// receiver, when the operator sets one, is outside: docs/operations.md).
+var traceEdges = []string{"auth -> jaeger", "user -> jaeger", "product -> jaeger", "inventory -> jaeger",
+	"order -> jaeger", "gateway -> jaeger", "realtime -> jaeger", "storefront -> jaeger"}
+
 // nodeOf names the node of the architecture a pod is: its app.kubernetes.io/name, Mailpit as "mail".
 func nodeOf(podLabels map[string]string) string {
 	n := podLabels["app.kubernetes.io/name"]
@@ -261,7 +266,7 @@ func expectedEdges(m *manifests) map[string]bool {
 		want[e] = true
 	}
 	if m.overlay == "dev" {
-		for _, e := range inClusterEdges {
+		for _, e := range append(inClusterEdges, traceEdges...) {
 			want[e] = true
 		}
 	}
@@ -305,7 +310,7 @@ var address = regexp.MustCompile(`(?:^|[/@,])([a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*):
 func TestConfiguredAddressesAreEdges(t *testing.T) {
 	tables := configTables(t)
 	want := map[string]bool{}
-	for _, e := range append(architectureEdges, inClusterEdges...) {
+	for _, e := range slices.Concat(architectureEdges, inClusterEdges, traceEdges) {
 		want[e] = true
 	}
 	for _, o := range overlays {

@@ -63,6 +63,9 @@ type Options struct {
 	// SecondProduct starts product-2 even with in-memory stores, where it seeds its own copy of the
 	// demo catalog (same SKUs, other IDs): enough for fault tests that list products and order by SKU.
 	SecondProduct bool
+	// OTLPEndpoint, when set, is every program's OTEL_EXPORTER_OTLP_ENDPOINT (an OTLP/HTTP receiver
+	// such as Jaeger's :4318): tracing on. Empty: off, as in production without a receiver.
+	OTLPEndpoint string
 }
 
 // Stack is a running platform.
@@ -246,6 +249,9 @@ func (s *Stack) env(p Program, port int) []string {
 			urls += fmt.Sprintf(",http://127.0.0.1:%d", s.Port(SecondProductAt))
 		}
 		env = append(env, strings.ToUpper(q.Name)+"_SERVICE_URLS="+urls)
+	}
+	if s.opts.OTLPEndpoint != "" {
+		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+s.opts.OTLPEndpoint)
 	}
 	for k, v := range s.opts.Env {
 		env = append(env, k+"="+v)

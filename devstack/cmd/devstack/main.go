@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	offset := fs.Int("port-offset", 0, "added to every port")
 	quiet := fs.Bool("quiet", false, "do not print program logs (they are always in .devstack/logs)")
 	noBuild := fs.Bool("no-build", false, "use the binaries already in .devstack/bin")
+	otlp := fs.String("otlp", "", "OTLP/HTTP trace receiver for every program (OTEL_EXPORTER_OTLP_ENDPOINT), e.g. http://127.0.0.1:4318 for Jaeger; empty: tracing off")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -58,7 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logs = nil
 	}
 	start := time.Now()
-	s, err := stack.Start(ctx, stack.Options{Root: absRoot, Dir: dir, PortOffset: *offset, Mongo: *mongo, Redis: *redis, Logs: logs, Persist: *mongo != "mem"})
+	s, err := stack.Start(ctx, stack.Options{Root: absRoot, Dir: dir, PortOffset: *offset, Mongo: *mongo, Redis: *redis, Logs: logs, Persist: *mongo != "mem",
+		OTLPEndpoint: *otlp})
 	if err != nil {
 		return err
 	}
