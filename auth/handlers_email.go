@@ -154,7 +154,9 @@ func handleChangePassword(logger *slog.Logger, cfg Config, d deps) http.Handler 
 			}
 		}
 		if err == nil {
-			err = setPassword(ctx, d, a, req.Password)
+			if err = setPassword(ctx, d, a, req.Password); errors.Is(err, errPasswordStored) {
+				err = passwordStoredError(err)
+			}
 		}
 		if err != nil {
 			shared.WriteError(w, r, logger, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -149,8 +150,12 @@ func handleReset(logger *slog.Logger, d deps) http.Handler {
 			return
 		}
 		if err := setPassword(ctx, d, a, req.Password); err != nil {
-			// Put the link back so the user can retry once the store answers again.
-			if serr := d.links.Save(ctx, l); serr != nil {
+			// Put the link back so the user can retry once the store answers again, unless the new
+			// password is already stored: then the link is spent (single use holds whatever failed
+			// after), and the user signs in with the new password or asks for a new link.
+			if errors.Is(err, errPasswordStored) {
+				err = passwordStoredError(err)
+			} else if serr := d.links.Save(ctx, l); serr != nil {
 				logger.WarnContext(ctx, "reset link not restored", "user_id", a.ID, "err", serr)
 			}
 			shared.WriteError(w, r, logger, err)
@@ -197,10 +202,25 @@ func setPassword(ctx context.Context, d deps, a account, password string) error 
 	if err := d.accounts.SetPasswordHash(ctx, a.ID, hash); err != nil {
 		return err
 	}
-	if err := errors.Join(endSessions(ctx, d, a.ID), d.links.Delete(ctx, a.ID, linkReset)); err != nil {
-		return err
+	err = errors.Join(endSessions(ctx, d, a.ID), d.links.Delete(ctx, a.ID, linkReset))
+	if err == nil {
+		err = d.mail.send(ctx, mailPasswordChanged, a, a.Email, mailData{Link: d.mail.link("/forgot-password", "")})
 	}
-	return d.mail.send(ctx, mailPasswordChanged, a, a.Email, mailData{Link: d.mail.link("/forgot-password", "")})
+	if err != nil {
+		return fmt.Errorf("%w: %w", errPasswordStored, err)
+	}
+	return nil
+}
+
+// errPasswordStored marks a setPassword failure that came after the new hash was stored: the
+// password has changed, so whatever authorised the change (a reset link) must not be handed back.
+var errPasswordStored = errors.New("new password stored")
+
+// passwordStoredError is the answer to a setPassword failure marked errPasswordStored: a 503 that
+// tells the user the new password works, so nobody retries a change that happened.
+func passwordStoredError(err error) error {
+	return &shared.Error{Code: shared.CodeUnavailable, Err: err,
+		Message: "the new password is set, but ending other sessions or mailing the notice failed: sign in with the new password"}
 }
 
 // endSessions ends every session and refresh-token family of the user.

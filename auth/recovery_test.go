@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -319,4 +320,28 @@ func TestResetEndsSessionsStartedDuringIt(t *testing.T) {
 	if w := env.do(t, "GET", "/session", nil, "Cookie", "session_id="+sid); w.Code != http.StatusUnauthorized {
 		t.Errorf("session started during the reset: status = %d, want 401", w.Code)
 	}
+}
+
+// TestResetLinkSingleUseWhenNoticeFails: once the new password is stored the link is spent, even
+// when a later step (here the notice's queue) fails: the answer is a 503 that says the password is
+// set, the new password signs in, and the link no longer works.
+func TestResetLinkSingleUseWhenNoticeFails(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	token := env.forgot(t, "u@example.com", "u@example.com")
+	env.mails.mu.Lock()
+	env.mails.err = errors.New("mail queue down")
+	env.mails.mu.Unlock()
+	w := env.do(t, "POST", "/password/reset", resetBody(token, "a-new-passw0rd"))
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "new password is set") {
+		t.Fatalf("reset with the mail queue down: status = %d, want 503 saying the password is set; body %s", w.Code, w.Body)
+	}
+	env.mails.mu.Lock()
+	env.mails.err = nil
+	env.mails.mu.Unlock()
+	if w := env.do(t, "POST", "/password/reset", resetBody(token, "an-attacker-passw0rd")); w.Code != http.StatusBadRequest {
+		t.Fatalf("second use of the link: status = %d, want 400; body %s", w.Code, w.Body)
+	}
+	env.login(t, "u@example.com", "a-new-passw0rd")
 }
