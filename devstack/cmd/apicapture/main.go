@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sec := newSecrets()
-	c := &capturer{docs: map[string]*document{}, edits: map[string][]edit{}, scrub: newScrubber()}
+	c := &capturer{docs: map[string]*document{}, edits: map[string][]edit{}, scrub: newScrubber(defaultPorts(*offset))}
 	for _, svc := range services {
 		data, err := os.ReadFile(filepath.Join(abs, svc, "openapi.json"))
 		if err != nil {
@@ -180,6 +180,17 @@ func examples(n *node, at string) []string {
 		}
 	}
 	return out
+}
+
+// defaultPorts moves the programs' ports at offset back to their defaults in URLs.
+func defaultPorts(offset int) *strings.Replacer {
+	var pairs []string
+	for _, p := range stack.Programs {
+		for _, host := range []string{"localhost", "127.0.0.1"} {
+			pairs = append(pairs, fmt.Sprintf("%s:%d", host, p.Port+offset), fmt.Sprintf("%s:%d", host, p.Port))
+		}
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 // leaked returns a secret that is still in data, if any.

@@ -32,7 +32,8 @@ func newSecrets() secrets {
 }
 
 // captureEnv is the platform's extra configuration: auth's clients as the stack registers them plus
-// the confidential one; the sign-in routes' rate limit low enough that a burst meets it; the
+// the confidential one; the sign-in routes' rate limit high enough for the script, the budget per credential low enough
+// that a burst meets it; the
 // unsubscribe key.
 func captureEnv(offset int, sec secrets) map[string]string {
 	sf := 3000 + offset
@@ -45,7 +46,8 @@ func captureEnv(offset int, sec secrets) map[string]string {
 			`"profile:write","addresses","orders:read","orders:write"]},`+
 			`{"id":"%[3]s","secret":"%[4]s","grant_types":["client_credentials"],"scopes":["service"]}]`,
 			sf, demoAppRedirect, serviceClient, sec.service),
-		"GATEWAY_AUTH_RATE_LIMIT": "60/m:60",
+		"GATEWAY_AUTH_RATE_LIMIT": "600/m:600",
+		"GATEWAY_USER_RATE_LIMIT": "20/s:40",
 		"UNSUBSCRIBE_SECRET":      sec.unsubscribe,
 	}
 }
@@ -60,6 +62,20 @@ func script(c *capturer, s *stack.Stack, sec secrets) {
 	userScript(c, s, p, sec)
 	realtimeScript(c, s, p)
 	gatewayScript(c, p)
+	stopped(c, s, p)
+}
+
+// stopped captures the gateway's answer for each of the three services while it is stopped: the
+// last step, as the platform is closed next.
+func stopped(c *capturer, s *stack.Stack, p *people) {
+	routes := map[string]string{"auth": "/auth/session", "user": "/user/users/me", "realtime": "/realtime/stats"}
+	for _, svc := range services {
+		if err := s.StopProgram(svc); err != nil {
+			c.problems = append(c.problems, "stop "+svc+": "+err.Error())
+			continue
+		}
+		c.comp(p.anon.do("GET", routes[svc], nil), svc, "Unavailable", 503, "down")
+	}
 }
 
 // compAll records a's body as the example of component in every document.
@@ -74,6 +90,7 @@ func (c *capturer) compAll(a *answer, component string, status int, name string)
 func gatewayScript(c *capturer, p *people) {
 	c.compAll(p.anon.do("GET", "/user/users/me", nil), "Unauthorized", 401, "missing")
 	c.compAll(p.demo.do("GET", "/user/users", nil), "Forbidden", 403, "role")
+	c.compAll(p.adminThirdParty.do("GET", "/user/users", nil), "Forbidden", 403, "delegated")
 	evil := p.demo.cookieOnly()
 	evil.origin = "https://evil.example"
 	c.compAll(evil.do("PATCH", "/user/users/me", obj("name", "Mallory")), "Forbidden", 403, "cross_site")
@@ -81,16 +98,17 @@ func gatewayScript(c *capturer, p *people) {
 	c.compAll(p.anon.do("POST", "/auth/register", big), "TooLarge", 413, "too_large")
 	c.compAll(p.demo.cookieOnly().do("PATCH", "/user/users/me", url.Values{"name": {"Form"}}), "UnsupportedMediaType", 415, "form")
 
-	// The sign-in routes' budget (60 a minute in this run): a run of forgotten-password requests
-	// meets it; the first 429 is kept.
+	// The budget per credential (40 at once in this run): one token's rapid reads meet it; the
+	// first 429 is kept.
 	var limited *answer
-	for i := 0; i < 90 && limited == nil; i++ {
-		if a := p.anon.do("POST", "/auth/password/forgot", obj("email", fmt.Sprintf("nobody-%d@example.com", i))); a.status == 429 {
+	burst := c.bearerOnly(p.gw, p.demo.bearer)
+	for i := 0; i < 200 && limited == nil; i++ {
+		if a := burst.do("GET", "/realtime/notifications", nil); a.status == 429 {
 			limited = a
 		}
 	}
 	if limited == nil {
-		c.problems = append(c.problems, "90 POST /auth/password/forgot: none was rate limited")
+		c.problems = append(c.problems, "200 GET /realtime/notifications with one token: none was rate limited")
 		return
 	}
 	c.compAll(limited, "TooManyRequests", 429, "limited")

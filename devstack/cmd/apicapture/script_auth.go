@@ -18,8 +18,10 @@ type people struct {
 	demo        *client // the seeded customer: session cookie in the jar, bearer set
 	demoID      string
 	admin       *client // bearer only
-	thirdParty  *client // demo-app's token for the demo customer, scope "openid profile"
-	suspendedID string
+	thirdParty  *client // demo-app's token for the demo customer, scope "openid profile offline_access"
+	// adminThirdParty is demo-app's token for the admin (scope "openid profile").
+	adminThirdParty *client
+	suspendedID     string
 }
 
 const (
@@ -112,6 +114,11 @@ func authScript(c *capturer, s *stack.Stack, serviceSecret string) *people {
 	c.resp(p.anon.do("POST", "/auth/login", obj("email", demoEmail, "password", "not-the-Passw0rd")), doc, "POST /login", 401, "")
 	p.admin = c.client(p.gw)
 	p.admin.login(adminEmail, adminPassword)
+	var at struct {
+		AccessToken string `json:"access_token"`
+	}
+	c.codeFlow(p.admin.cookieOnly(), "openid profile").json(&at)
+	p.adminThirdParty = c.bearerOnly(p.gw, at.AccessToken)
 	p.admin.http.Jar = nil // bearer only from here on
 	const suspEmail = "suspended.customer@example.com"
 	var sus struct {
@@ -128,7 +135,8 @@ func authScript(c *capturer, s *stack.Stack, serviceSecret string) *people {
 	c.req("user", "PATCH /users/{id}/status", "application/json", status)
 	c.resp(p.admin.do("PATCH", "/user/users/"+sus.User.ID+"/status", status), "user", "PATCH /users/{id}/status", 200, "")
 	c.eventually("auth refuses the suspended account", func() bool {
-		a := p.anon.do("POST", "/auth/login", obj("email", suspEmail, "password", ncPassword))
+		// A fresh client each time: a login that still succeeds must not leave its cookie behind.
+		a := c.client(p.gw).do("POST", "/auth/login", obj("email", suspEmail, "password", ncPassword))
 		if a.status == 403 {
 			c.resp(a, doc, "POST /login", 403, "")
 		}
@@ -204,7 +212,8 @@ func oidcScript(c *capturer, p *people, s *stack.Stack, serviceSecret, refresh s
 	c.resp(p.anon.do("GET", "/auth/.well-known/openid-configuration", nil), doc, "GET /.well-known/openid-configuration", 200, "")
 	c.resp(p.anon.do("GET", "/auth/.well-known/jwks.json", nil), doc, "GET /.well-known/jwks.json", 200, "")
 	c.resp(p.demo.cookieOnly().do("POST", "/auth/authorize", url.Values{"response_type": {"code"}, "client_id": {"demo-app"},
-		"redirect_uri": {demoAppRedirect}, "scope": {"openid"}, "consent": {"approve"}, "csrf_token": {"forged"}}),
+		"redirect_uri": {demoAppRedirect}, "scope": {"openid"}, "state": {"st"}, "code_challenge_method": {"S256"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "consent": {"approve"}, "csrf_token": {"forged"}}),
 		doc, "POST /authorize", 403, "")
 
 	// A refresh by demo-app, the same refresh token again (the grant is revoked), an unknown client.
@@ -225,8 +234,11 @@ func oidcScript(c *capturer, p *people, s *stack.Stack, serviceSecret, refresh s
 	ib, iform := formObj("token", p.demo.bearer)
 	c.req(doc, "POST /introspect", "application/x-www-form-urlencoded", ib)
 	c.resp(svc.do("POST", "/auth/introspect", iform, "Authorization", basic), doc, "POST /introspect", 200, "")
-	c.resp(svc.do("POST", "/auth/introspect", url.Values{}, "Authorization", basic), doc, "POST /introspect", 400, "")
-	c.resp(svc.do("POST", "/auth/introspect", iform), doc, "POST /introspect", 401, "")
+	// Without a token the answer is an unknown token's (RFC 7662); a repeated parameter is the 400.
+	twice := url.Values{"token": {p.demo.bearer, p.demo.bearer}}
+	c.resp(svc.do("POST", "/auth/introspect", twice, "Authorization", basic), doc, "POST /introspect", 400, "")
+	_, public := formObj("token", p.demo.bearer, "client_id", "demo-app")
+	c.resp(svc.do("POST", "/auth/introspect", public), doc, "POST /introspect", 401, "")
 
 	// Revocation of a fresh grant's refresh token by its client.
 	var again struct {
@@ -236,7 +248,8 @@ func oidcScript(c *capturer, p *people, s *stack.Stack, serviceSecret, refresh s
 	rb, rform := formObj("token", again.RefreshToken, "client_id", "demo-app")
 	c.req(doc, "POST /revoke", "application/x-www-form-urlencoded", rb)
 	c.resp(p.anon.do("POST", "/auth/revoke", rform), doc, "POST /revoke", 200, "")
-	c.resp(p.anon.do("POST", "/auth/revoke", url.Values{"client_id": {"demo-app"}}), doc, "POST /revoke", 400, "")
+	c.resp(p.anon.do("POST", "/auth/revoke", url.Values{"token": {again.RefreshToken, again.RefreshToken}, "client_id": {"demo-app"}}),
+		doc, "POST /revoke", 400, "")
 	_, rbad := formObj("token", again.RefreshToken, "client_id", "no-such-app")
 	c.resp(p.anon.do("POST", "/auth/revoke", rbad), doc, "POST /revoke", 401, "")
 

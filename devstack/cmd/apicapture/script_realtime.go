@@ -1,6 +1,10 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"io"
+	"net/http"
 	"strings"
 
 	"github.com/goshop/platform/devstack/stack"
@@ -15,6 +19,7 @@ func realtimeScript(c *capturer, s *stack.Stack, p *people) {
 	c.req(doc, "POST /broadcast", "application/json", msg)
 	sent := p.admin.do("POST", "/realtime/broadcast", msg)
 	c.resp(sent, doc, "POST /broadcast", 202, "")
+	c.comp(p.admin.do("POST", "/realtime/broadcast", obj("message", "", "level", "shouting")), doc, "BadRequest", 400, "")
 	var n struct {
 		NotificationID string `json:"notification_id"`
 	}
@@ -36,5 +41,45 @@ func realtimeScript(c *capturer, s *stack.Stack, p *people) {
 	c.resp(me.do("GET", "/realtime/ws?since=yesterday", nil), doc, "GET /ws", 400, "")
 	c.resp(p.thirdParty.do("GET", "/realtime/ws", nil), doc, "GET /ws", 403, "")
 
+	wsLimit(c, p)
 	probes(c, doc, s)
+}
+
+// wsLimit opens WebSockets for one customer through the gateway, holding each open, until realtime
+// refuses one for too many (its per-user limit is 32), then closes them all.
+func wsLimit(c *capturer, p *people) {
+	cust := c.client(p.gw)
+	cust.must(201, "POST", "/auth/register", obj("email", "many.tabs@example.com", "password", "correct-horse-battery", "name", "Many Tabs"))
+	cust.login("many.tabs@example.com", "correct-horse-battery")
+	cust.http.Jar = nil
+	var open []io.Closer
+	defer func() {
+		for _, o := range open {
+			o.Close()
+		}
+	}()
+	for range 40 {
+		key := make([]byte, 16)
+		rand.Read(key)
+		req, _ := http.NewRequest("GET", p.gw+"/realtime/ws", nil)
+		req.Header.Set("Authorization", "Bearer "+cust.bearer)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Version", "13")
+		req.Header.Set("Sec-WebSocket-Key", base64.StdEncoding.EncodeToString(key))
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			c.problems = append(c.problems, "GET /realtime/ws: "+err.Error())
+			return
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			open = append(open, resp.Body)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		c.resp(&answer{status: resp.StatusCode, header: resp.Header, body: body, op: "GET /realtime/ws"}, "realtime", "GET /ws", 429, "")
+		return
+	}
+	c.problems = append(c.problems, "40 WebSockets for one customer: none refused")
 }

@@ -78,7 +78,7 @@ func userScript(c *capturer, s *stack.Stack, p *people, sec secrets) {
 	c.req(doc, "POST /users/{id}/unsubscribe", "application/x-www-form-urlencoded", body)
 	tok := unsubscribeToken(sec.unsubscribe, p.demoID)
 	c.scrub.add(tok)
-	c.resp(p.anon.do("POST", "/user/users/"+p.demoID+"/unsubscribe?token="+url.QueryEscape(tok), form), doc, "POST /users/{id}/unsubscribe", 200, "")
+	c.resp(c.client(p.gw).do("POST", "/user/users/"+p.demoID+"/unsubscribe?token="+url.QueryEscape(tok), form), doc, "POST /users/{id}/unsubscribe", 200, "")
 
 	probes(c, doc, s)
 }

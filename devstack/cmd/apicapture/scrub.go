@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,21 +19,29 @@ var secretFields = []string{"access_token", "refresh_token", "id_token", "client
 // example, with a placeholder of the same shape: the same length, each character of the same class,
 // separators kept, and a JWT's header and claims kept with its signature replaced, so it still reads
 // like the real thing but authenticates nobody. The same secret always becomes the same placeholder,
-// so a refresh token in one answer and in the next request still match.
+// so a refresh token in one answer and in the next request still match. It also moves the ports of
+// the capture's platform back to the defaults (ports), in JWT claims too, so the documents show
+// http://localhost:3008 whatever offset the capture ran at.
 type scrubber struct {
-	secrets map[string]string // real → placeholder
+	secrets map[string]string // real → placeholder, made by apply
 	order   []string
+	ports   *strings.Replacer
 }
 
-func newScrubber() *scrubber { return &scrubber{secrets: map[string]string{}} }
+func newScrubber(ports *strings.Replacer) *scrubber {
+	return &scrubber{secrets: map[string]string{}, ports: ports}
+}
 
 // add registers a secret.
 func (s *scrubber) add(secret string) {
-	if len(secret) < 8 || s.secrets[secret] != "" {
+	if len(secret) < 8 {
+		return
+	}
+	if _, ok := s.secrets[secret]; ok {
 		return
 	}
 	s.order = append(s.order, secret)
-	s.secrets[secret] = placeholder(secret, len(s.order))
+	s.secrets[secret] = ""
 }
 
 // learn registers the secrets of an answer: the session cookie and the secret fields of a JSON body.
@@ -54,7 +63,7 @@ func (s *scrubber) learn(a *answer) {
 }
 
 // apply replaces every known secret in raw, longest first (so a secret inside another cannot leave
-// part of the longer one).
+// part of the longer one), and moves the ports back to the defaults.
 func (s *scrubber) apply(raw []byte) []byte {
 	keys := append([]string(nil), s.order...)
 	for i := range keys { // longest first: a few dozen secrets, insertion sort is enough
@@ -62,18 +71,28 @@ func (s *scrubber) apply(raw []byte) []byte {
 			keys[j], keys[j-1] = keys[j-1], keys[j]
 		}
 	}
+	for i, k := range s.order {
+		if s.secrets[k] == "" {
+			s.secrets[k] = s.placeholder(k, i+1)
+		}
+	}
 	for _, k := range keys {
 		raw = bytes.ReplaceAll(raw, []byte(k), []byte(s.secrets[k]))
 	}
-	return raw
+	return []byte(s.ports.Replace(string(raw)))
 }
 
-// placeholder makes the n-th secret's stand-in: a JWT keeps header and claims and gets another
-// signature; anything else keeps a short prefix before its first '.' ("rt1.") and its separators.
-func placeholder(secret string, n int) string {
+// placeholder makes the n-th secret's stand-in: a JWT keeps its header and its claims (with the
+// ports moved back) and gets another signature; anything else keeps a short prefix before its first
+// '.' ("rt1.") and its separators.
+func (s *scrubber) placeholder(secret string, n int) string {
 	keep := 0
 	if parts := strings.Split(secret, "."); len(parts) == 3 && strings.HasPrefix(secret, "eyJ") {
+		if claims, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
+			parts[1] = base64.RawURLEncoding.EncodeToString([]byte(s.ports.Replace(string(claims))))
+		}
 		keep = len(parts[0]) + len(parts[1]) + 2
+		secret = strings.Join(parts, ".")
 	} else if i := strings.IndexByte(secret, '.'); i > 0 && i <= 4 {
 		keep = i + 1
 	}

@@ -66,7 +66,7 @@ func TestSpliceReplaces(t *testing.T) {
 
 // TestScrub checks that secrets become placeholders of the same shape, everywhere, consistently.
 func TestScrub(t *testing.T) {
-	s := newScrubber()
+	s := newScrubber(strings.NewReplacer("localhost:6808", "localhost:3008"))
 	jwt := "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXJlYWw"
 	rt := "rt1.5f0c9a7e2d4b4c1e9a8b7c6d5e4f3a2b"
 	s.learn(&answer{body: []byte(`{"access_token":"` + jwt + `","refresh_token":"` + rt + `","token_type":"Bearer"}`)})
