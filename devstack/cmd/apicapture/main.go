@@ -189,6 +189,8 @@ func defaultPorts(offset int) *strings.Replacer {
 		for _, host := range []string{"localhost", "127.0.0.1"} {
 			pairs = append(pairs, fmt.Sprintf("%s:%d", host, p.Port+offset), fmt.Sprintf("%s:%d", host, p.Port))
 		}
+		// An instance is named after its address when nothing else names it: realtime's "local-3009".
+		pairs = append(pairs, fmt.Sprintf("local-%d", p.Port+offset), fmt.Sprintf("local-%d", p.Port))
 	}
 	return strings.NewReplacer(pairs...)
 }

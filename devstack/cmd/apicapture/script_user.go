@@ -12,10 +12,10 @@ import (
 func userScript(c *capturer, s *stack.Stack, p *people, sec secrets) {
 	const doc = "user"
 	me := c.bearerOnly(p.gw, p.demo.bearer)
-	c.resp(me.do("GET", "/user/users/me", nil), doc, "GET /users/me", 200, "")
 	patch := obj("name", "Demo Customer", "phone", "+1 (555) 010-2030", "preferences", map[string]string{"currency": "EUR"})
 	c.req(doc, "PATCH /users/me", "application/json", patch)
 	c.resp(me.do("PATCH", "/user/users/me", patch), doc, "PATCH /users/me", 200, "")
+	c.resp(me.do("GET", "/user/users/me", nil), doc, "GET /users/me", 200, "")
 	c.comp(me.do("PATCH", "/user/users/me", obj("name", "", "phone", "call me")), doc, "BadRequest", 400, "")
 
 	addr := obj("name", "Demo Customer", "street", "1 Market St", "city", "Springfield", "state", "IL",
