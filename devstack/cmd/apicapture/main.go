@@ -13,23 +13,25 @@
 // cookie, the reset and verification tokens from the mails, the confidential client's secret. Each
 // becomes a placeholder of the same shape (a JWT keeps its header and claims and loses its
 // signature), the same secret always the same placeholder (scrubber). Timestamps and IDs stay as
-// captured. Every answer's status is checked against the documented one; a mismatch is printed and
-// that example is left alone, and the documents are validated (apidocs.Parse: every example against
-// its schema) before they are written; any problem makes the command fail without writing.
+// captured. Every answer's status is checked against the documented one, and the documents are
+// validated (apidocs.Parse: every example against its schema) before they are written; any problem
+// (a status the document does not describe, a mail that never came, an invalid example, a secret
+// left) is printed and the command fails without writing anything.
 //
-// Examples that stay hand-written, and why:
-//   - auth POST /introspect 200: not when the confidential client is configured (below it is); the
-//     documented answer is an access token's, which the script captures.
-//   - realtime GET /ws 429 (too many open connections for one user): it needs the per-user
-//     connection limit's worth of open WebSockets held open; the message is the handler's constant.
-//   - the components no route's answer is captured for: Internal (a 500 cannot be caused from
-//     outside), NotFound and Conflict in auth and realtime, BadRequest in realtime, which no
-//     route of theirs references, and the gateway's Unavailable in auth, user and realtime, which
-//     needs the service stopped (the product document's was captured that way).
-//   - the probes' 401, 403, 429 and 503 are the shared components above.
+// Examples that stay hand-written, and why (the command prints the list of every run):
+//   - auth's and realtime's components.responses NotFound and Conflict, and user's Conflict: no
+//     operation of theirs references them (each operation's own 404 and 409 are captured), so no
+//     real answer belongs to them; they are kept for the gateway's merge and for future routes.
+//   - components.responses Internal has no example: a 500 cannot be caused from outside.
 //
-// The product, inventory and order documents were captured by an earlier scripted run (see the
-// README's section on the API documents); this command leaves them alone.
+// What the script sets up to reach answers a plain platform would not give: a confidential client
+// (capture-service) for introspection's 200, a known UNSUBSCRIBE_SECRET for the one-click link, a
+// per-credential rate limit of 20/s:40 so that a burst meets the gateway's 429, 33 WebSockets held
+// open for realtime's per-user limit (32), and, last, each of the three services stopped in turn for
+// the gateway's 503.
+//
+// The product, inventory and order documents were captured by an earlier scripted run that was not
+// kept (commit 34bc8ca); this command leaves them alone.
 package main
 
 import (
