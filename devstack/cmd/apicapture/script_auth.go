@@ -175,6 +175,11 @@ func authScript(c *capturer, s *stack.Stack, serviceSecret string) *people {
 	c.resp(p.thirdParty.do("POST", "/auth/password/change", pw), doc, "POST /password/change", 403, "")
 	nc.must(204, "POST", "/auth/password/change", pw)
 
+	// Sign-out (no body to capture: 204) of a session of its own.
+	out := c.client(p.gw)
+	out.login(ncEmail, "a-new-Passw0rd!")
+	out.cookieOnly().must(204, "POST", "/auth/logout", nil)
+
 	// A fresh, unverified account asks for its link again.
 	rs := c.client(p.gw)
 	rs.must(201, "POST", "/auth/register", obj("email", "resend.customer@example.com", "password", ncPassword, "name", "Resend Customer"))
@@ -256,9 +261,11 @@ func oidcScript(c *capturer, p *people, s *stack.Stack, serviceSecret, refresh s
 	probes(c, doc, s)
 }
 
-// probes captures the liveness and readiness answers on the service's own port.
+// probes captures the liveness and readiness answers on the service's own port (and checks that
+// it serves its metrics).
 func probes(c *capturer, svc string, s *stack.Stack) {
 	own := c.client(s.URL(svc))
 	c.resp(own.do("GET", "/healthz", nil), svc, "GET /healthz", 200, "")
 	c.resp(own.do("GET", "/readyz", nil), svc, "GET /readyz", 200, "")
+	own.must(200, "GET", "/metrics", nil)
 }
