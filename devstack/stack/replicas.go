@@ -1,7 +1,10 @@
 package stack
 
 import (
+	"context"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -97,6 +100,36 @@ func (s *Stack) checkReplicas() error {
 	}
 	if s.opts.Replicas > 1 && s.mongo == "" {
 		return fmt.Errorf("stack: %d replicas need shared stores (Mongo \"ferret\" or a mongodb:// URI); in-memory stores are one per process", s.opts.Replicas)
+	}
+	return nil
+}
+
+// authKeysDir is the AUTH_SIGNING_KEYS_DIR every auth copy shares when there are several: with keys in
+// memory each copy would sign with its own, which the others and the verifiers (JWKS_URL names the
+// first copy) do not know. Empty with one copy.
+func (s *Stack) authKeysDir() string {
+	for _, p := range Programs {
+		if p.Name == "auth" && s.copies(p) > 1 {
+			return filepath.Join(s.opts.Dir, "auth-keys")
+		}
+	}
+	return ""
+}
+
+// prepareAuthKeys fills authKeysDir before any auth copy starts, with `auth rotate-keys` (three keys on
+// a fresh directory): copies started together on an empty directory would each generate their own.
+func (s *Stack) prepareAuthKeys(ctx context.Context) error {
+	dir := s.authKeysDir()
+	if dir == "" {
+		return nil
+	}
+	if pems, _ := filepath.Glob(filepath.Join(dir, "*.pem")); len(pems) >= 2 {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(s.opts.Dir, "bin", "auth"), "rotate-keys")
+	cmd.Env = s.env(Programs[0], s.Port(Programs[0].Port))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("auth rotate-keys: %w: %s", err, out)
 	}
 	return nil
 }

@@ -182,6 +182,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if err := s.checkReplicas(); err != nil {
 		return s, err
 	}
+	if err := s.prepareAuthKeys(ctx); err != nil {
+		return s, err
+	}
 	if err := s.startMailpit(); err != nil {
 		return s, err
 	}
@@ -233,6 +236,9 @@ func (s *Stack) env(p Program, port int) []string {
 			`{"id":"demo-app","redirect_uris":["http://127.0.0.1:8080/callback","http://localhost:8080/callback"],`+
 			`"grant_types":["authorization_code","refresh_token"],"scopes":["openid","profile","email","offline_access",`+
 			`"profile:write","addresses","orders:read","orders:write"]}]`, sf))
+	}
+	if dir := s.authKeysDir(); dir != "" && p.Name == "auth" {
+		env = append(env, "AUTH_SIGNING_KEYS_DIR="+dir)
 	}
 	if p.Name == "storefront" {
 		env = append(env, fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)))
