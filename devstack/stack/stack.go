@@ -241,7 +241,9 @@ func (s *Stack) env(p Program, port int) []string {
 		env = append(env, "AUTH_SIGNING_KEYS_DIR="+dir)
 	}
 	if p.Name == "storefront" {
-		env = append(env, fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)))
+		// One CSRF key for every copy: a form one copy rendered may be posted to another.
+		env = append(env, fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)),
+			"STOREFRONT_SECRET=devstack-storefront-csrf-key-not-for-production")
 	}
 	if p.Mongo {
 		env = append(env, "MONGO_URI="+s.mongo, "MONGO_DB="+p.Name)
