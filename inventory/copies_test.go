@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -89,4 +93,48 @@ func TestTwoCopiesOneStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTwoCopiesExpireHoldOnce: two inventory copies run their reservation sweepers over the store
+// they share, on the same interval, so their sweeps coincide. Holds taken through either copy
+// expire after the TTL exactly once: one inventory.released each, the stock back once, and both
+// copies see it.
+func TestTwoCopiesExpireHoldOnce(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		db := newMemStore()
+		store1, store2 := db, db // copy 1's and copy 2's view of the inventory database
+		c1, c2 := newTestInventory(store1), newTestInventory(store2) // TTL 15m
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for _, c := range []*inventory{c1, c2} {
+			wg.Go(func() { c.sweeper(ctx, 5*time.Second) })
+		}
+		defer func() { cancel(); wg.Wait() }()
+
+		mustHandle(t, c1.handleEvent, productEvent(t, "product.created", "HOLD", 40))
+		mustHandle(t, c2.handleEvent, productEvent(t, "product.created", "HOLD", 40))
+		const orders = 10
+		for i := range orders {
+			c := []*inventory{c1, c2}[i%2]
+			mustHandle(t, c.handleEvent, orderEvent(t, "order.created", fmt.Sprint("hold-", i), orderLine{"HOLD", 2}))
+		}
+		time.Sleep(16 * time.Minute)
+		synctest.Wait()
+		for name, s := range map[string]stockStore{"copy 1": store1, "copy 2": store2} {
+			checkItem(t, s, "HOLD", 40, 0)
+			released := map[string]int{}
+			for _, e := range outboxOf(t, s, evReleased) {
+				released[e.AggregateID]++
+			}
+			for i := range orders {
+				if id := fmt.Sprint("hold-", i); released[id] != 1 {
+					t.Errorf("%s: order %s released %d times, want once", name, id, released[id])
+				}
+			}
+		}
+		if got := c1.results.Value("released_expired") + c2.results.Value("released_expired"); got != orders {
+			t.Errorf("released_expired over both copies = %d, want %d", got, orders)
+		}
+	})
 }
