@@ -102,7 +102,7 @@ func printBanner(w io.Writer, s *stack.Stack, getenv func(string) string, took t
 	fmt.Fprintf(tw, "stores\t%s\t\n", s.MongoMode())
 	fmt.Fprintf(tw, "mail inbox\thttp://localhost:%d\tMailpit: every mail the shop sends; SMTP on %s\n", s.Port(stack.MailpitHTTPPort), s.SMTPAddr())
 	tw.Flush()
-	fmt.Fprintln(w, "\ninstances (each behind the gateway):")
+	fmt.Fprintln(w, "\ninstances (the gateway round-robins over each service's copies):")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, p := range stack.Programs {
 		var urls []string
