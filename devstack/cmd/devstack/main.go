@@ -43,6 +43,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if *replicas < 1 || *replicas > stack.MaxReplicas {
+		return fmt.Errorf("-replicas=%d: want 1-%d", *replicas, stack.MaxReplicas)
+	}
 	var notes []string
 	if *replicas > 1 && *mongo == "mem" {
 		// Copies of a stateful service must share its store; in-memory stores are one per process.
