@@ -5,7 +5,7 @@ PROGRAMS := auth user product inventory order gateway realtime storefront
 # Flags for the launcher, e.g. make run ARGS="-mongo=ferret" or ARGS="-mongo=mongodb://127.0.0.1:27017".
 ARGS     ?=
 
-.PHONY: run test build vet test-unit test-devstack test-contract test-integration test-faults clean
+.PHONY: run test build vet test-unit test-devstack test-contract test-integration test-replicas test-faults clean
 
 ## run: build everything and run the platform (Ctrl-C stops it)
 run:
@@ -13,7 +13,7 @@ run:
 	./.devstack/devstack -root . $(ARGS)
 
 ## test: vet, unit tests with -race, the tooling module's tests, then the integration and fault tests
-test: vet test-unit test-devstack test-contract test-integration test-faults
+test: vet test-unit test-devstack test-contract test-integration test-replicas test-faults
 
 vet:
 	$(GO) vet ./...
@@ -32,6 +32,11 @@ test-contract:
 ## test-integration: the eight programs built and run against kfake, Redis and FerretDB
 test-integration:
 	cd devstack && $(GO) test -count=1 -timeout 20m -v ./integration/ 2>&1 | tee ../.devstack/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|integration:)|_test.go'; exit $${PIPESTATUS[0]}
+
+## test-replicas: the integration suite again with two copies of auth, user, product, inventory, order
+## and realtime behind the gateway, on embedded FerretDB (docs/operations.md § Many copies)
+test-replicas:
+	mkdir -p .devstack && cd devstack && INTEGRATION_REPLICAS=2 $(GO) test -count=1 -timeout 25m -v ./integration/ 2>&1 | tee ../.devstack/integration-replicas.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|integration:)|_test.go'; exit $${PIPESTATUS[0]}
 
 ## test-faults: kill -9, broker freeze, Redis loss and a hung instance under checkout load, with the
 ## invariants checked (ports +20000, FAULTS_PORT_OFFSET moves them; under 5 minutes)

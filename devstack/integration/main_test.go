@@ -7,6 +7,7 @@ package integration
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,12 +22,25 @@ var traces *otlpReceiver
 
 func TestMain(m *testing.M) {
 	traces = newOTLPReceiver()
+	// The tests log in and register more often than one person would within a minute. Spans are
+	// sent every 100 ms, so a test waits little for them.
+	opts := stack.Options{Mongo: "mem", Redis: "auto", OTLPEndpoint: traces.srv.URL,
+		Env: map[string]string{"GATEWAY_AUTH_RATE_LIMIT": "600/m:600", "OTEL_BSP_SCHEDULE_DELAY": "100"}}
+	// INTEGRATION_REPLICAS=N runs N copies of each back-end service (make test-replicas): they share
+	// their stores, so the suite then runs on embedded FerretDB.
+	if v := os.Getenv("INTEGRATION_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > stack.MaxReplicas {
+			fmt.Fprintf(os.Stderr, "INTEGRATION_REPLICAS=%q: want a number 1-%d\n", v, stack.MaxReplicas)
+			os.Exit(1)
+		}
+		opts.Replicas = n
+		if n > 1 {
+			opts.Mongo = "ferret"
+		}
+	}
 	code := stack.RunTests(contractReport{m}, stack.TestSuite{Label: "integration", OffsetEnv: "INTEGRATION_PORT_OFFSET", DefaultOffset: 1500,
-		// The tests log in and register more often than one person would within a minute. Spans are
-		// sent every 100 ms, so a test waits little for them.
-		Options: stack.Options{Mongo: "mem", Redis: "auto", OTLPEndpoint: traces.srv.URL,
-			Env: map[string]string{"GATEWAY_AUTH_RATE_LIMIT": "600/m:600", "OTEL_BSP_SCHEDULE_DELAY": "100"}}},
-		func(s *stack.Stack) { platform = s })
+		Options: opts}, func(s *stack.Stack) { platform = s })
 	traces.srv.Close()
 	os.Exit(code)
 }

@@ -44,10 +44,9 @@ var Programs = []Program{
 
 // Infrastructure ports, before Options.PortOffset.
 const (
-	KafkaPort       = 9092
-	RedisPort       = 6379
-	MongoPort       = 27017
-	SecondProductAt = 3012 // the second product instance when stores are shared
+	KafkaPort = 9092
+	RedisPort = 6379
+	MongoPort = 27017
 )
 
 // Options configures Start. The zero value runs everything on the default ports with in-memory stores.
@@ -60,6 +59,9 @@ type Options struct {
 	Env        map[string]string // extra environment for every program
 	Logs       io.Writer         // program logs, prefixed; nil discards (files in Dir/logs always)
 	Persist    bool              // keep Kafka's log in Dir/kafka across restarts
+	// Replicas is how many copies of each Replicated program run (0 or 1: one; at most MaxReplicas).
+	// More than one needs shared stores (Mongo "ferret" or a URI); only the first copy seeds demo data.
+	Replicas int
 	// SecondProduct starts product-2 even with in-memory stores, where it seeds its own copy of the
 	// demo catalog (same SKUs, other IDs): enough for fault tests that list products and order by SKU.
 	SecondProduct bool
@@ -177,31 +179,32 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	default:
 		s.mongo = opts.Mongo
 	}
+	if err := s.checkReplicas(); err != nil {
+		return s, err
+	}
+	if err := s.prepareAuthKeys(ctx); err != nil {
+		return s, err
+	}
 	if err := s.startMailpit(); err != nil {
 		return s, err
 	}
 
 	for _, p := range Programs {
-		if err := s.spawn(p.Name, p.Name, s.env(p, s.Port(p.Port))); err != nil {
-			return s, err
-		}
-		if p.Name == "product" && s.secondProduct() {
-			// A second product instance behind the gateway shows round-robin and failover; with
-			// shared stores it leaves seeding to the first.
-			env := s.env(p, s.Port(SecondProductAt))
-			if s.mongo != "" {
+		for k := 1; k <= s.copies(p); k++ {
+			// Every copy is behind the gateway's pool (round-robin, failover); with shared stores
+			// the first seeds the demo data and the others leave it alone.
+			env := s.env(p, s.Port(ReplicaPort(p, k)))
+			if k > 1 && s.mongo != "" {
 				env = append(env, "SEED_DEMO_DATA=false")
 			}
-			if err := s.spawn("product-2", p.Name, env); err != nil {
+			if err := s.spawn(InstanceName(p, k), p.Name, env); err != nil {
 				return s, err
 			}
 		}
 	}
-	return s, s.WaitReady(ctx, 60*time.Second)
+	// A copy more is six programs more starting on the same two cores.
+	return s, s.WaitReady(ctx, time.Duration(30+30*max(s.opts.Replicas, 1))*time.Second)
 }
-
-// secondProduct reports whether product-2 runs: with shared stores, or when asked for.
-func (s *Stack) secondProduct() bool { return s.mongo != "" || s.opts.SecondProduct }
 
 // env is the environment of one program instance listening on port.
 func (s *Stack) env(p Program, port int) []string {
@@ -234,8 +237,13 @@ func (s *Stack) env(p Program, port int) []string {
 			`"grant_types":["authorization_code","refresh_token"],"scopes":["openid","profile","email","offline_access",`+
 			`"profile:write","addresses","orders:read","orders:write"]}]`, sf))
 	}
+	if dir := s.authKeysDir(); dir != "" && p.Name == "auth" {
+		env = append(env, "AUTH_SIGNING_KEYS_DIR="+dir)
+	}
 	if p.Name == "storefront" {
-		env = append(env, fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)))
+		// One CSRF key for every copy: a form one copy rendered may be posted to another.
+		env = append(env, fmt.Sprintf("STOREFRONT_PUBLIC_URL=http://localhost:%d", s.Port(3000)),
+			"STOREFRONT_SECRET=devstack-storefront-csrf-key-not-for-production")
 	}
 	if p.Mongo {
 		env = append(env, "MONGO_URI="+s.mongo, "MONGO_DB="+p.Name)
@@ -244,11 +252,7 @@ func (s *Stack) env(p Program, port int) []string {
 		env = append(env, s.mailEnv(p.Name)...)
 	}
 	for _, q := range Programs {
-		urls := s.URL(q.Name)
-		if q.Name == "product" && s.secondProduct() {
-			urls += fmt.Sprintf(",http://127.0.0.1:%d", s.Port(SecondProductAt))
-		}
-		env = append(env, strings.ToUpper(q.Name)+"_SERVICE_URLS="+urls)
+		env = append(env, strings.ToUpper(q.Name)+"_SERVICE_URLS="+s.serviceURLs(q.Name))
 	}
 	if s.opts.OTLPEndpoint != "" {
 		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+s.opts.OTLPEndpoint)

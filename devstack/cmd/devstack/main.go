@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -38,8 +39,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	quiet := fs.Bool("quiet", false, "do not print program logs (they are always in .devstack/logs)")
 	noBuild := fs.Bool("no-build", false, "use the binaries already in .devstack/bin")
 	otlp := fs.String("otlp", "", "OTLP/HTTP trace receiver for every program (OTEL_EXPORTER_OTLP_ENDPOINT), e.g. http://127.0.0.1:4318 for Jaeger; empty: tracing off")
+	replicas := fs.Int("replicas", 1, fmt.Sprintf("copies of auth, user, product, inventory, order and realtime (1-%d), all behind the gateway; more than one needs shared stores, so -mongo=mem (the default) becomes -mongo=ferret", stack.MaxReplicas))
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *replicas < 1 || *replicas > stack.MaxReplicas {
+		return fmt.Errorf("-replicas=%d: want 1-%d", *replicas, stack.MaxReplicas)
+	}
+	var notes []string
+	if *replicas > 1 && *mongo == "mem" {
+		// Copies of a stateful service must share its store; in-memory stores are one per process.
+		mongoSet := false
+		fs.Visit(func(f *flag.Flag) { mongoSet = mongoSet || f.Name == "mongo" })
+		if mongoSet {
+			return fmt.Errorf("-replicas=%d needs shared stores: -mongo=ferret or a mongodb:// URI, not -mongo=mem", *replicas)
+		}
+		*mongo = "ferret"
+		notes = append(notes, fmt.Sprintf("-replicas=%d: stores switched from in-memory to FerretDB, which copies can share", *replicas))
 	}
 	absRoot, err := filepath.Abs(*root)
 	if err != nil {
@@ -60,18 +76,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	start := time.Now()
 	s, err := stack.Start(ctx, stack.Options{Root: absRoot, Dir: dir, PortOffset: *offset, Mongo: *mongo, Redis: *redis, Logs: logs, Persist: *mongo != "mem",
-		OTLPEndpoint: *otlp})
+		OTLPEndpoint: *otlp, Replicas: *replicas})
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
-	printBanner(stdout, s, getenv, took)
+	printBanner(stdout, s, getenv, took, notes)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping ...")
 	return s.Close()
 }
 
-func printBanner(w io.Writer, s *stack.Stack, getenv func(string) string, took time.Duration) {
+func printBanner(w io.Writer, s *stack.Stack, getenv func(string) string, took time.Duration, notes []string) {
 	or := func(k, def string) string {
 		if v := getenv(k); v != "" {
 			return v
@@ -89,6 +105,19 @@ func printBanner(w io.Writer, s *stack.Stack, getenv func(string) string, took t
 	fmt.Fprintf(tw, "stores\t%s\t\n", s.MongoMode())
 	fmt.Fprintf(tw, "mail inbox\thttp://localhost:%d\tMailpit: every mail the shop sends; SMTP on %s\n", s.Port(stack.MailpitHTTPPort), s.SMTPAddr())
 	tw.Flush()
+	fmt.Fprintln(w, "\ninstances (the gateway round-robins over each service's copies):")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, p := range stack.Programs {
+		var urls []string
+		for _, in := range s.Instances(p.Name) {
+			urls = append(urls, in.Name+" "+in.URL)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", p.Name, strings.Join(urls, "\t"))
+	}
+	tw.Flush()
+	for _, n := range notes {
+		fmt.Fprintln(w, "\nnote: "+n)
+	}
 	fmt.Fprintf(w, "\naccounts:\n  admin     %s / %s\n  customer  %s / %s\n\nlogs: .devstack/logs/*.log   stop: Ctrl-C\n\n",
 		or("ADMIN_EMAIL", "admin@shop.local"), or("ADMIN_PASSWORD", "admin-Passw0rd!"),
 		or("DEMO_EMAIL", "demo@shop.local"), or("DEMO_PASSWORD", "demo-Passw0rd!"))
