@@ -20,12 +20,14 @@ const MaxReplicas = 7
 // ReplicaBase is the first port of the copies after the first (before Options.PortOffset).
 //
 // Copy k ≥ 2 of the program at index i of Programs listens on ReplicaBase + 8(k-2) + i, so the block is
-// 15000-15047. It was chosen by arithmetic, not by luck: with every port offset a suite or helper uses
-// on this machine (0, 100-950 and 3200-4600 in steps of 50, 1500, 20000), no base port (1025,
-// 3000-3018, 4000, 5003, 6379, 8025, 9092, 27017) plus one offset equals a replica port plus another
-// (the base ports plus offsets up to 4600 end at 13692, plus 20000 start at 21025), and two suites'
-// replica blocks never meet because the block is narrower than the smallest step between offsets (50).
-const ReplicaBase = 15000
+// 12643-12690. It was chosen by arithmetic, not by luck (TestReplicaPortsCollideWithNothing): with
+// every port offset a suite or helper uses on this machine (0, 100-950 and 3200-4600 in steps of 50,
+// 1500, 20000), no base port (1025, 3000-3018, 4000, 5003, 6379, 8025, 9092, 27017) plus one offset
+// equals a replica port plus another, two suites' replica blocks never meet, and at the suites'
+// default offsets (0, 1500, 20000) every copy listens below 32768, where Linux's ephemeral ports
+// begin: a port in that range can be taken at random by an outgoing connection ("address in use").
+// Few bases pass all three; the next free ones are 12644, 12693 and 12694.
+const ReplicaBase = 12643
 
 // ReplicaPort is the port of copy k (1-based) of program p before the port offset: its own port for
 // the first copy, ReplicaBase + 8(k-2) + index for the others.

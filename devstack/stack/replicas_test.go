@@ -41,6 +41,13 @@ func TestReplicaPortsCollideWithNothing(t *testing.T) {
 			replicas[port] = InstanceName(p, k)
 		}
 	}
+	for _, o := range []int{0, 1500, 20000} { // make run, the integration and the faults suites
+		for port, name := range replicas {
+			if port+o >= 32768 {
+				t.Errorf("%s at default offset %d: port %d is in Linux's ephemeral range (32768-60999)", name, o, port+o)
+			}
+		}
+	}
 	offs := offsetsInUse()
 	taken := map[int]string{}
 	for _, o := range offs {
