@@ -112,6 +112,39 @@ func TestFindAll(t *testing.T) {
 	}
 }
 
+// TestFindOne runs against MONGO_TEST_URI (skipped without it): a match comes back decoded (with the
+// projection applied), no match is ErrNotFound prefixed with op, and a failing query is prefixed with op.
+func TestFindOne(t *testing.T) {
+	ctx, coll := testCollection(t)
+	type thing struct {
+		ID   string `bson:"_id"`
+		Kind string `bson:"kind"`
+		N    int    `bson:"n"`
+	}
+	for _, th := range []thing{{"a", "x", 3}, {"b", "y", 1}} {
+		if _, err := coll.InsertOne(ctx, th); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := FindOne[thing](ctx, coll, "things.get", bson.D{{Key: "kind", Value: "y"}})
+	if err != nil || got != (thing{"b", "y", 1}) {
+		t.Errorf("FindOne(kind=y) = %+v, %v; want b", got, err)
+	}
+	got, err = FindOne[thing](ctx, coll, "things.get", bson.D{{Key: "_id", Value: "a"}}, options.FindOne().SetProjection(bson.D{{Key: "n", Value: 0}}))
+	if err != nil || got != (thing{ID: "a", Kind: "x"}) {
+		t.Errorf("FindOne(_id=a, without n) = %+v, %v; want a without n", got, err)
+	}
+	got, err = FindOne[thing](ctx, coll, "things.get", bson.D{{Key: "_id", Value: "z"}})
+	if !errors.Is(err, ErrNotFound) || !strings.HasPrefix(err.Error(), "things.get: ") || got != (thing{}) {
+		t.Errorf("FindOne(_id=z) = %+v, %v; want the zero thing and things.get: ErrNotFound", got, err)
+	}
+	_, err = FindOne[thing](ctx, coll, "things.bad", bson.D{{Key: "$nope", Value: 1}})
+	if err == nil || !strings.HasPrefix(err.Error(), "things.bad: ") || errors.Is(err, ErrNotFound) {
+		t.Errorf("FindOne(bad operator) error = %v, want one prefixed with things.bad", err)
+	}
+}
+
 // TestPrefixRegex: client text is quoted and anchored, so it matches only literally and at the start.
 func TestPrefixRegex(t *testing.T) {
 	t.Parallel()
