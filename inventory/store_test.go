@@ -323,3 +323,14 @@ func TestStoreContract(t *testing.T) {
 		})
 	}
 }
+
+// eachStore runs test in parallel, as a subtest per store testStores gives, each with a fresh store.
+func eachStore(t *testing.T, test func(t *testing.T, s stockStore)) {
+	t.Helper()
+	for name, newStore := range testStores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newStore(t))
+		})
+	}
+}
