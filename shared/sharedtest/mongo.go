@@ -47,3 +47,23 @@ func Ferret(db *mongo.Database) bool {
 	err := db.RunCommand(context.Background(), bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info)
 	return err == nil && info["ferretdbVersion"] != nil
 }
+
+// EachStore runs test as parallel subtests of t, one per store a program can run on: "mem" with
+// mongoEnv empty, and, when MONGO_TEST_URI is set, "mongo" with mongoEnv holding MONGO_URI and a
+// fresh MONGO_DB (prefix followed by random characters, dropped after; MongoDB). mongoEnv is what
+// the program's environment adds.
+func EachStore(t *testing.T, prefix string, test func(t *testing.T, mongoEnv map[string]string)) {
+	t.Helper()
+	stores := map[string]func(t *testing.T) map[string]string{"mem": func(*testing.T) map[string]string { return map[string]string{} }}
+	if uri := MongoTestURI(); uri != "" {
+		stores["mongo"] = func(t *testing.T) map[string]string {
+			return map[string]string{"MONGO_URI": uri, "MONGO_DB": MongoDB(t, uri, prefix)}
+		}
+	}
+	for name, env := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, env(t))
+		})
+	}
+}

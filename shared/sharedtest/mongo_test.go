@@ -2,7 +2,10 @@ package sharedtest
 
 import (
 	"context"
+	"path"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -39,5 +42,30 @@ func TestMongo(t *testing.T) {
 	}
 	if slices.Contains(names, name) {
 		t.Errorf("database %s still there after its test ended", name)
+	}
+}
+
+// TestEachStore: "mem" gets no Mongo settings; "mongo", only with MONGO_TEST_URI, gets its URI and a
+// fresh database named by the prefix.
+func TestEachStore(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]map[string]string{}
+	t.Run("run", func(t *testing.T) {
+		EachStore(t, "sharedtest_each_", func(t *testing.T, env map[string]string) {
+			mu.Lock()
+			defer mu.Unlock()
+			got[path.Base(t.Name())] = env
+		})
+	})
+	if env, ok := got["mem"]; !ok || len(env) != 0 {
+		t.Errorf("mem: ran %t with %v, want an empty environment", ok, env)
+	}
+	env, ok := got["mongo"]
+	if uri := MongoTestURI(); uri == "" {
+		if ok {
+			t.Errorf("mongo ran without MONGO_TEST_URI")
+		}
+	} else if !ok || env["MONGO_URI"] != uri || !strings.HasPrefix(env["MONGO_DB"], "sharedtest_each_") || len(env) != 2 {
+		t.Errorf("mongo: ran %t with %v, want MONGO_URI %s and a MONGO_DB with the prefix", ok, env, uri)
 	}
 }
