@@ -141,21 +141,31 @@ func (s *redisGrantStore) TakeCode(ctx context.Context, code string) (authCode, 
 	h := tokenHash(code)
 	res, err := takeCodeScript.Run(ctx, s.rdb, []string{"auth:code:" + h, "auth:codeu:" + h, famKey(fam)},
 		usedMarkerTTL.Milliseconds()).StringSlice()
+	c, err := scriptAnswer[authCode]("grants.take_code", res, err, errCodeReused)
 	if err != nil {
-		return authCode{}, shared.RedisErr("grants.take_code", err)
+		return authCode{}, err
 	}
-	switch res[0] {
-	case "ok":
-		var c authCode
-		if err := json.Unmarshal([]byte(res[1]), &c); err != nil {
-			return authCode{}, fmt.Errorf("grants.take_code: %w", err)
-		}
-		c.FamilyID = fam
-		return c, nil
-	case "reused":
-		return authCode{}, fmt.Errorf("grants.take_code: %w", errCodeReused)
+	c.FamilyID = fam
+	return c, nil
+}
+
+// scriptAnswer reads the answer of takeCodeScript or rotateScript: {'ok', json} is the JSON decoded
+// into T, {'reused'} the error reused, anything else shared.ErrNotFound; a failed call (err) is a
+// shared.RedisErr. Every error is prefixed with op and comes with the zero T.
+func scriptAnswer[T any](op string, res []string, err error, reused error) (T, error) {
+	var v T
+	switch {
+	case err != nil:
+		return v, shared.RedisErr(op, err)
+	case res[0] == "reused":
+		return v, fmt.Errorf("%s: %w", op, reused)
+	case res[0] != "ok":
+		return v, fmt.Errorf("%s: %w", op, shared.ErrNotFound)
 	}
-	return authCode{}, fmt.Errorf("grants.take_code: %w", shared.ErrNotFound)
+	if err := json.Unmarshal([]byte(res[1]), &v); err != nil {
+		return *new(T), fmt.Errorf("%s: %w", op, err)
+	}
+	return v, nil
 }
 
 func (s *redisGrantStore) StartFamily(ctx context.Context, g grant, token string) error {
@@ -209,21 +219,12 @@ func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant
 	h := tokenHash(token)
 	res, err := rotateScript.Run(ctx, s.rdb,
 		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + h, "auth:rt:" + tokenHash(next)}).StringSlice()
+	g, err := scriptAnswer[grant]("grants.rotate", res, err, errRefreshReused)
 	if err != nil {
-		return grant{}, shared.RedisErr("grants.rotate", err)
+		return grant{}, err
 	}
-	switch res[0] {
-	case "ok":
-		var g grant
-		if err := json.Unmarshal([]byte(res[1]), &g); err != nil {
-			return grant{}, fmt.Errorf("grants.rotate: %w", err)
-		}
-		g.FamilyID = fam
-		return g, nil
-	case "reused":
-		return grant{}, fmt.Errorf("grants.rotate: %w", errRefreshReused)
-	}
-	return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
+	g.FamilyID = fam
+	return g, nil
 }
 
 func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error) {

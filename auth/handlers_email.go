@@ -34,6 +34,17 @@ func callerAccount(ctx context.Context, accounts accountStore) (account, error) 
 	return a, err
 }
 
+// callerRequest decodes the body into T (shared.Decode) and, when that succeeds, loads the signed-in
+// caller's account (callerAccount).
+func callerRequest[T any](w http.ResponseWriter, r *http.Request, accounts accountStore) (T, account, error) {
+	req, err := shared.Decode[T](w, r)
+	if err != nil {
+		return req, account{}, err
+	}
+	a, err := callerAccount(r.Context(), accounts)
+	return req, a, err
+}
+
 type verifyRequest struct {
 	Token string `json:"token"`
 }
@@ -140,11 +151,7 @@ func (req *changePasswordRequest) Valid(context.Context) map[string]string {
 func handleChangePassword(logger *slog.Logger, cfg Config, d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		req, err := shared.Decode[changePasswordRequest](w, r)
-		var a account
-		if err == nil {
-			a, err = callerAccount(ctx, d.accounts)
-		}
+		req, a, err := callerRequest[changePasswordRequest](w, r, d.accounts)
 		if err == nil {
 			err = checkCurrentPassword(ctx, w, r, cfg, d, a, req.CurrentPassword, "current_password")
 		}
@@ -190,11 +197,7 @@ func (req *changeEmailRequest) Valid(context.Context) map[string]string {
 func handleChangeEmail(logger *slog.Logger, cfg Config, d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		req, err := shared.Decode[changeEmailRequest](w, r)
-		var a account
-		if err == nil {
-			a, err = callerAccount(ctx, d.accounts)
-		}
+		req, a, err := callerRequest[changeEmailRequest](w, r, d.accounts)
 		if err == nil && req.Email == a.Email {
 			err = shared.Invalid(map[string]string{"email": "is already your address"})
 		}

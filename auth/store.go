@@ -98,15 +98,11 @@ func (s *mongoAccountStore) Create(ctx context.Context, a account) error {
 }
 
 func (s *mongoAccountStore) ByEmail(ctx context.Context, email string) (account, error) {
-	var a account
-	err := s.c.FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&a)
-	return a, shared.MongoErr("accounts.by_email", err)
+	return shared.FindOne[account](ctx, s.c, "accounts.by_email", bson.D{{Key: "email", Value: email}})
 }
 
 func (s *mongoAccountStore) ByID(ctx context.Context, id string) (account, error) {
-	var a account
-	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&a)
-	return a, shared.MongoErr("accounts.by_id", err)
+	return shared.FindOne[account](ctx, s.c, "accounts.by_id", bson.D{{Key: "_id", Value: id}})
 }
 
 func (s *mongoAccountStore) SetStatus(ctx context.Context, id, status string, at time.Time) (bool, error) {

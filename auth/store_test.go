@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -45,23 +44,12 @@ func TestAccountStore(t *testing.T) {
 // one on a fresh database (dropped after, its indexes made) when MONGO_TEST_URI is set.
 func contractStores[S any](mem func() S, onMongo func(*mongo.Database) (S, func(context.Context) error)) map[string]func(*testing.T) S {
 	stores := map[string]func(*testing.T) S{"mem": func(*testing.T) S { return mem() }}
-	uri := os.Getenv("MONGO_TEST_URI")
-	if uri == "" {
+	if sharedtest.MongoTestURI() == "" {
 		return stores
 	}
 	stores["mongo"] = func(t *testing.T) S {
-		ctx := context.Background()
-		client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := client.Database("auth_test_" + shared.NewID()[:12])
-		t.Cleanup(func() {
-			db.Drop(context.Background())
-			client.Disconnect(context.Background())
-		})
-		s, indexes := onMongo(db)
-		if err := indexes(ctx); err != nil {
+		s, indexes := onMongo(sharedtest.Mongo(t, "auth_test_"))
+		if err := indexes(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return s

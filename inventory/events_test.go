@@ -16,12 +16,12 @@ func TestEventPayloads(t *testing.T) {
 	inv := newTestInventory(s)
 	ctx := context.Background()
 	mustHandle(t, inv.handleEvent, productEvent(t, "product.created", "P-1", 6))
-	mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"P-1", 2}))  // reserved, low_stock
-	mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o2", orderLine{"P-1", 50})) // rejected
-	mustHandle(t, inv.handleEvent, orderEvent(t, "order.paid", "o1"))                          // committed
-	mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o1"))                     // released
-	mustHandle(t, inv.handleEvent, orderEvent(t, "order.shipped", "o1"))                       // ignored
-	mustHandle(t, inv.handleEvent, orderEvent(t, "user.registered", "o1"))                     // ignored
+	deliver(t, inv, "order.created", "o1", orderLine{"P-1", 2})  // reserved, low_stock
+	deliver(t, inv, "order.created", "o2", orderLine{"P-1", 50}) // rejected
+	deliver(t, inv, "order.paid", "o1")                          // committed
+	deliver(t, inv, "order.cancelled", "o1")                     // released
+	deliver(t, inv, "order.shipped", "o1")                       // ignored
+	deliver(t, inv, "user.registered", "o1")                     // ignored
 
 	want := map[string]struct {
 		keys      []string

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -40,12 +39,7 @@ func TestReservationExpiry(t *testing.T) {
 			t.Fatalf("after 15m05s: state = %s, want released", st)
 		}
 		checkItem(t, s, "A", 6, 0)
-		rel := outboxOf(t, s, evReleased)
-		if len(rel) != 1 {
-			t.Fatalf("inventory.released events = %d, want 1", len(rel))
-		}
-		var d releasedData
-		json.Unmarshal(rel[0].Data, &d)
+		d, _ := oneEvent[releasedData](t, s, evReleased)
 		if d.Reason != reasonExpired || d.OrderID != "unpaid" {
 			t.Errorf("released = %+v, want order unpaid reason expired", d)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,16 +15,7 @@ import (
 // expects a clean shutdown.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	stores := map[string]map[string]string{"mem": {}}
-	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
-		stores["mongo"] = map[string]string{"MONGO_URI": uri, "MONGO_DB": sharedtest.MongoDB(t, uri, "inventory_run_")}
-	}
-	for name, extra := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			testRun(t, extra)
-		})
-	}
+	sharedtest.EachStore(t, "inventory_run_", testRun)
 }
 
 func testRun(t *testing.T, extra map[string]string) {

@@ -33,6 +33,21 @@ func outboxOf(t *testing.T, s stockStore, typ string) []shared.Event {
 	return out
 }
 
+// oneEvent returns the one stored event of type typ and its data decoded into T; it stops the test
+// when there is not exactly one or its data does not decode.
+func oneEvent[T any](t *testing.T, s stockStore, typ string) (T, shared.Event) {
+	t.Helper()
+	var data T
+	events := outboxOf(t, s, typ)
+	if len(events) != 1 {
+		t.Fatalf("%s events = %d, want 1", typ, len(events))
+	}
+	if err := json.Unmarshal(events[0].Data, &data); err != nil {
+		t.Fatalf("%s data: %v", typ, err)
+	}
+	return data, events[0]
+}
+
 func orderEvent(t *testing.T, typ, orderID string, lines ...orderLine) shared.Event {
 	t.Helper()
 	e, err := shared.NewEvent(typ, orderID, map[string]any{"order_id": orderID, "user_id": "u1", "status": "pending",
@@ -60,6 +75,12 @@ func mustHandle(t *testing.T, h shared.EventHandler, e shared.Event) {
 	}
 }
 
+// deliver hands inv a new order event typ of orderID with lines, failing the test on an error.
+func deliver(t *testing.T, inv *inventory, typ, orderID string, lines ...orderLine) {
+	t.Helper()
+	mustHandle(t, inv.handleEvent, orderEvent(t, typ, orderID, lines...))
+}
+
 func state(t *testing.T, s stockStore, orderID string) resState {
 	t.Helper()
 	r, err := s.GetReservation(context.Background(), orderID)
@@ -71,203 +92,172 @@ func state(t *testing.T, s stockStore, orderID string) resState {
 
 func TestProductEvents(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newStore(t)
-			inv := newTestInventory(s)
-			created := productEvent(t, "product.created", "mug-1", 40)
-			mustHandle(t, inv.handleEvent, created)
-			mustHandle(t, inv.handleEvent, created) // the same event again
-			checkItem(t, s, "MUG-1", 40, 0)
-			if _, err := inv.Adjust(context.Background(), "MUG-1", -10, "broken", "admin"); err != nil {
-				t.Fatal(err)
+	eachStore(t, func(t *testing.T, s stockStore) {
+		inv := newTestInventory(s)
+		created := productEvent(t, "product.created", "mug-1", 40)
+		mustHandle(t, inv.handleEvent, created)
+		mustHandle(t, inv.handleEvent, created) // the same event again
+		checkItem(t, s, "MUG-1", 40, 0)
+		if _, err := inv.Adjust(context.Background(), "MUG-1", -10, "broken", "admin"); err != nil {
+			t.Fatal(err)
+		}
+		// A later duplicate (new event ID, same SKU) never resets stock.
+		mustHandle(t, inv.handleEvent, productEvent(t, "product.created", "MUG-1", 40))
+		checkItem(t, s, "MUG-1", 30, 0)
+		if n := len(outboxOf(t, s, evUpdated)); n != 2 {
+			t.Errorf("inventory.updated events = %d, want 2 (create, adjust)", n)
+		}
+		mustHandle(t, inv.handleEvent, productEvent(t, "product.created", "low-1", 3))
+		if n := len(outboxOf(t, s, evLowStock)); n != 1 {
+			t.Errorf("inventory.low_stock events after creating 3 with threshold 5 = %d, want 1", n)
+		}
+		del, _ := shared.NewEvent("product.deleted", "p-MUG-1", map[string]string{"product_id": "p-MUG-1", "sku": "MUG-1"})
+		mustHandle(t, inv.handleEvent, del)
+		if st, _ := inv.Reserve(context.Background(), orderData{OrderID: "o1", UserID: "u1", Items: []orderLine{{"MUG-1", 1}}}); st != stateRejected {
+			t.Errorf("reserve of a deleted product = %s, want rejected", st)
+		}
+		for _, bad := range []string{`{"sku":{"$gt":""},"stock":1}`, `{"sku":"A","stock":-1}`, `not json`} {
+			e := shared.Event{ID: "x", Type: "product.created", Data: json.RawMessage(bad)}
+			if err := inv.handleProductEvent(context.Background(), e); !errors.Is(err, shared.ErrPoison) {
+				t.Errorf("product.created %s: err = %v, want ErrPoison", bad, err)
 			}
-			// A later duplicate (new event ID, same SKU) never resets stock.
-			mustHandle(t, inv.handleEvent, productEvent(t, "product.created", "MUG-1", 40))
-			checkItem(t, s, "MUG-1", 30, 0)
-			if n := len(outboxOf(t, s, evUpdated)); n != 2 {
-				t.Errorf("inventory.updated events = %d, want 2 (create, adjust)", n)
-			}
-			mustHandle(t, inv.handleEvent, productEvent(t, "product.created", "low-1", 3))
-			if n := len(outboxOf(t, s, evLowStock)); n != 1 {
-				t.Errorf("inventory.low_stock events after creating 3 with threshold 5 = %d, want 1", n)
-			}
-			del, _ := shared.NewEvent("product.deleted", "p-MUG-1", map[string]string{"product_id": "p-MUG-1", "sku": "MUG-1"})
-			mustHandle(t, inv.handleEvent, del)
-			if st, _ := inv.Reserve(context.Background(), orderData{OrderID: "o1", UserID: "u1", Items: []orderLine{{"MUG-1", 1}}}); st != stateRejected {
-				t.Errorf("reserve of a deleted product = %s, want rejected", st)
-			}
-			for _, bad := range []string{`{"sku":{"$gt":""},"stock":1}`, `{"sku":"A","stock":-1}`, `not json`} {
-				e := shared.Event{ID: "x", Type: "product.created", Data: json.RawMessage(bad)}
-				if err := inv.handleProductEvent(context.Background(), e); !errors.Is(err, shared.ErrPoison) {
-					t.Errorf("product.created %s: err = %v, want ErrPoison", bad, err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestReserveAllOrNothing(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newStore(t)
-			inv := newTestInventory(s)
-			mustCreate(t, s, "A", 5)
-			mustCreate(t, s, "B", 2)
-			mustCreate(t, s, "C", 1)
-			mustCreate(t, s, "D", 20)
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"a", 3}, orderLine{"B", 5}, orderLine{"C", 9}, orderLine{"ghost", 1}))
-			if st := state(t, s, "o1"); st != stateRejected {
-				t.Fatalf("o1 state = %s, want rejected", st)
+	eachStore(t, func(t *testing.T, s stockStore) {
+		inv := newTestInventory(s)
+		mustCreate(t, s, "A", 5)
+		mustCreate(t, s, "B", 2)
+		mustCreate(t, s, "C", 1)
+		mustCreate(t, s, "D", 20)
+		deliver(t, inv, "order.created", "o1", orderLine{"a", 3}, orderLine{"B", 5}, orderLine{"C", 9}, orderLine{"ghost", 1})
+		if st := state(t, s, "o1"); st != stateRejected {
+			t.Fatalf("o1 state = %s, want rejected", st)
+		}
+		checkItem(t, s, "A", 5, 0) // the line taken first was given back
+		checkItem(t, s, "B", 2, 0)
+		d, rej := oneEvent[rejectedData](t, s, evRejected)
+		want := []Shortage{{"B", 5, 2}, {"C", 9, 1}, {"GHOST", 1, 0}}
+		if len(d.Shortages) != len(want) {
+			t.Fatalf("shortages = %+v, want %+v", d.Shortages, want)
+		}
+		for i := range want {
+			if d.Shortages[i] != want[i] {
+				t.Errorf("shortage %d = %+v, want %+v", i, d.Shortages[i], want[i])
 			}
-			checkItem(t, s, "A", 5, 0) // the line taken first was given back
-			checkItem(t, s, "B", 2, 0)
-			rej := outboxOf(t, s, evRejected)
-			if len(rej) != 1 {
-				t.Fatalf("inventory.rejected events = %d, want 1", len(rej))
-			}
-			var d rejectedData
-			json.Unmarshal(rej[0].Data, &d)
-			want := []Shortage{{"B", 5, 2}, {"C", 9, 1}, {"GHOST", 1, 0}}
-			if len(d.Shortages) != len(want) {
-				t.Fatalf("shortages = %+v, want %+v", d.Shortages, want)
-			}
-			for i := range want {
-				if d.Shortages[i] != want[i] {
-					t.Errorf("shortage %d = %+v, want %+v", i, d.Shortages[i], want[i])
-				}
-			}
-			if d.OrderID != "o1" || d.UserID != "u1" || rej[0].AggregateID != "o1" {
-				t.Errorf("rejected event = %+v / %s", d, rej[0].AggregateID)
-			}
+		}
+		if d.OrderID != "o1" || d.UserID != "u1" || rej.AggregateID != "o1" {
+			t.Errorf("rejected event = %+v / %s", d, rej.AggregateID)
+		}
 
-			// Two lines of the same SKU are one hold of their sum.
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 2}, orderLine{"A", 3}, orderLine{"B", 2}, orderLine{"D", 16}))
-			if st := state(t, s, "o2"); st != stateHeld {
-				t.Fatalf("o2 state = %s, want held", st)
-			}
-			checkItem(t, s, "A", 5, 5)
-			checkItem(t, s, "B", 2, 2)
-			res := outboxOf(t, s, evReserved)
-			if len(res) != 1 {
-				t.Fatalf("inventory.reserved events = %d, want 1", len(res))
-			}
-			var rd reservedData
-			json.Unmarshal(res[0].Data, &rd)
-			if len(rd.Items) != 3 || rd.Items[0] != (Line{"A", 5}) || rd.ExpiresAt.IsZero() {
-				t.Errorf("reserved event = %+v", rd)
-			}
-			if n := len(outboxOf(t, s, evLowStock)); n != 1 {
-				t.Errorf("inventory.low_stock events = %d, want 1 (D fell from 20 to 4; A and B were low already)", n)
-			}
+		// Two lines of the same SKU are one hold of their sum.
+		deliver(t, inv, "order.created", "o2", orderLine{"A", 2}, orderLine{"A", 3}, orderLine{"B", 2}, orderLine{"D", 16})
+		if st := state(t, s, "o2"); st != stateHeld {
+			t.Fatalf("o2 state = %s, want held", st)
+		}
+		checkItem(t, s, "A", 5, 5)
+		checkItem(t, s, "B", 2, 2)
+		rd, _ := oneEvent[reservedData](t, s, evReserved)
+		if len(rd.Items) != 3 || rd.Items[0] != (Line{"A", 5}) || rd.ExpiresAt.IsZero() {
+			t.Errorf("reserved event = %+v", rd)
+		}
+		if n := len(outboxOf(t, s, evLowStock)); n != 1 {
+			t.Errorf("inventory.low_stock events = %d, want 1 (D fell from 20 to 4; A and B were low already)", n)
+		}
 
-			// Invalid lines are rejected with a reason, not dropped, so the order does not hang.
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o3", orderLine{"A", 0}))
-			if st := state(t, s, "o3"); st != stateRejected {
-				t.Errorf("o3 (quantity 0) state = %s, want rejected", st)
-			}
-			if err := inv.handleOrderEvent(context.Background(), orderEvent(t, "order.created", "bad.id$", orderLine{"A", 1})); !errors.Is(err, shared.ErrPoison) {
-				t.Errorf("order with a bad ID: err = %v, want ErrPoison", err)
-			}
-		})
-	}
+		// Invalid lines are rejected with a reason, not dropped, so the order does not hang.
+		deliver(t, inv, "order.created", "o3", orderLine{"A", 0})
+		if st := state(t, s, "o3"); st != stateRejected {
+			t.Errorf("o3 (quantity 0) state = %s, want rejected", st)
+		}
+		if err := inv.handleOrderEvent(context.Background(), orderEvent(t, "order.created", "bad.id$", orderLine{"A", 1})); !errors.Is(err, shared.ErrPoison) {
+			t.Errorf("order with a bad ID: err = %v, want ErrPoison", err)
+		}
+	})
 }
 
 func TestOrderLifecycleOnce(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newStore(t)
-			inv := newTestInventory(s)
-			mustCreate(t, s, "A", 10)
-			created := orderEvent(t, "order.created", "o1", orderLine{"A", 4})
-			mustHandle(t, inv.handleEvent, created)
-			mustHandle(t, inv.handleEvent, created) // duplicate delivery
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 4}))
-			checkItem(t, s, "A", 10, 4)
-			if n := len(outboxOf(t, s, evReserved)); n != 1 {
-				t.Errorf("inventory.reserved events after 3 deliveries = %d, want 1", n)
-			}
-			paid := orderEvent(t, "order.paid", "o1")
-			mustHandle(t, inv.handleEvent, paid)
-			mustHandle(t, inv.handleEvent, paid)
-			checkItem(t, s, "A", 6, 0)
-			if n := len(outboxOf(t, s, evCommitted)); n != 1 {
-				t.Errorf("inventory.committed events = %d, want 1", n)
-			}
-			cancelled := orderEvent(t, "order.cancelled", "o1")
-			mustHandle(t, inv.handleEvent, cancelled) // a refund: stock comes back
-			mustHandle(t, inv.handleEvent, cancelled)
-			mustHandle(t, inv.handleEvent, paid) // late duplicate payment changes nothing
-			checkItem(t, s, "A", 10, 0)
-			rel := outboxOf(t, s, evReleased)
-			if len(rel) != 1 {
-				t.Fatalf("inventory.released events = %d, want 1", len(rel))
-			}
-			var d releasedData
-			json.Unmarshal(rel[0].Data, &d)
-			if d.Reason != reasonCancelled || d.OrderID != "o1" {
-				t.Errorf("released = %+v, want reason cancelled", d)
-			}
+	eachStore(t, func(t *testing.T, s stockStore) {
+		inv := newTestInventory(s)
+		mustCreate(t, s, "A", 10)
+		created := orderEvent(t, "order.created", "o1", orderLine{"A", 4})
+		mustHandle(t, inv.handleEvent, created)
+		mustHandle(t, inv.handleEvent, created) // duplicate delivery
+		deliver(t, inv, "order.created", "o1", orderLine{"A", 4})
+		checkItem(t, s, "A", 10, 4)
+		if n := len(outboxOf(t, s, evReserved)); n != 1 {
+			t.Errorf("inventory.reserved events after 3 deliveries = %d, want 1", n)
+		}
+		paid := orderEvent(t, "order.paid", "o1")
+		mustHandle(t, inv.handleEvent, paid)
+		mustHandle(t, inv.handleEvent, paid)
+		checkItem(t, s, "A", 6, 0)
+		if n := len(outboxOf(t, s, evCommitted)); n != 1 {
+			t.Errorf("inventory.committed events = %d, want 1", n)
+		}
+		cancelled := orderEvent(t, "order.cancelled", "o1")
+		mustHandle(t, inv.handleEvent, cancelled) // a refund: stock comes back
+		mustHandle(t, inv.handleEvent, cancelled)
+		mustHandle(t, inv.handleEvent, paid) // late duplicate payment changes nothing
+		checkItem(t, s, "A", 10, 0)
+		d, _ := oneEvent[releasedData](t, s, evReleased)
+		if d.Reason != reasonCancelled || d.OrderID != "o1" {
+			t.Errorf("released = %+v, want reason cancelled", d)
+		}
 
-			// Held then cancelled: the hold is released.
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 10}))
-			checkItem(t, s, "A", 10, 10)
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o2"))
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o2"))
-			checkItem(t, s, "A", 10, 0)
-		})
-	}
+		// Held then cancelled: the hold is released.
+		deliver(t, inv, "order.created", "o2", orderLine{"A", 10})
+		checkItem(t, s, "A", 10, 10)
+		deliver(t, inv, "order.cancelled", "o2")
+		deliver(t, inv, "order.cancelled", "o2")
+		checkItem(t, s, "A", 10, 0)
+	})
 }
 
 func TestOutOfOrderEvents(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newStore(t)
-			inv := newTestInventory(s)
-			mustCreate(t, s, "A", 10)
+	eachStore(t, func(t *testing.T, s stockStore) {
+		inv := newTestInventory(s)
+		mustCreate(t, s, "A", 10)
 
-			// Cancelled before created: the late order.created reserves nothing.
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o1"))
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 3}))
-			checkItem(t, s, "A", 10, 0)
-			if st := state(t, s, "o1"); st != stateCancelled {
-				t.Errorf("o1 state = %s, want cancelled", st)
-			}
+		// Cancelled before created: the late order.created reserves nothing.
+		deliver(t, inv, "order.cancelled", "o1")
+		deliver(t, inv, "order.created", "o1", orderLine{"A", 3})
+		checkItem(t, s, "A", 10, 0)
+		if st := state(t, s, "o1"); st != stateCancelled {
+			t.Errorf("o1 state = %s, want cancelled", st)
+		}
 
-			// Paid before created: reserved and committed at once when created arrives.
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.paid", "o2"))
-			checkItem(t, s, "A", 10, 0)
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o2", orderLine{"A", 3}))
-			checkItem(t, s, "A", 7, 0)
-			if st := state(t, s, "o2"); st != stateCommitted {
-				t.Errorf("o2 state = %s, want committed", st)
-			}
-			if n := len(outboxOf(t, s, evCommitted)); n != 1 {
-				t.Errorf("inventory.committed events = %d, want 1", n)
-			}
+		// Paid before created: reserved and committed at once when created arrives.
+		deliver(t, inv, "order.paid", "o2")
+		checkItem(t, s, "A", 10, 0)
+		deliver(t, inv, "order.created", "o2", orderLine{"A", 3})
+		checkItem(t, s, "A", 7, 0)
+		if st := state(t, s, "o2"); st != stateCommitted {
+			t.Errorf("o2 state = %s, want committed", st)
+		}
+		if n := len(outboxOf(t, s, evCommitted)); n != 1 {
+			t.Errorf("inventory.committed events = %d, want 1", n)
+		}
 
-			// Paid, then cancelled, then created: nothing is held.
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.paid", "o3"))
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.cancelled", "o3"))
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o3", orderLine{"A", 3}))
-			checkItem(t, s, "A", 7, 0)
+		// Paid, then cancelled, then created: nothing is held.
+		deliver(t, inv, "order.paid", "o3")
+		deliver(t, inv, "order.cancelled", "o3")
+		deliver(t, inv, "order.created", "o3", orderLine{"A", 3})
+		checkItem(t, s, "A", 7, 0)
 
-			// Paid after the reservation was rejected: nothing to commit.
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o4", orderLine{"A", 100}))
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.paid", "o4"))
-			checkItem(t, s, "A", 7, 0)
-			if st := state(t, s, "o4"); st != stateRejected {
-				t.Errorf("o4 state = %s, want rejected", st)
-			}
-		})
-	}
+		// Paid after the reservation was rejected: nothing to commit.
+		deliver(t, inv, "order.created", "o4", orderLine{"A", 100})
+		deliver(t, inv, "order.paid", "o4")
+		checkItem(t, s, "A", 7, 0)
+		if st := state(t, s, "o4"); st != stateRejected {
+			t.Errorf("o4 state = %s, want rejected", st)
+		}
+	})
 }
 
 // TestReserveResumesAfterCrash simulates an instance that died after holding some lines: the
@@ -275,30 +265,26 @@ func TestOutOfOrderEvents(t *testing.T) {
 // it without holding that line twice.
 func TestReserveResumesAfterCrash(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newStore(t)
-			inv := newTestInventory(s)
-			ctx := context.Background()
-			mustCreate(t, s, "A", 10)
-			mustCreate(t, s, "B", 10)
-			s.CreateReservation(ctx, Reservation{OrderID: "o1", UserID: "u1", State: stateReserving,
-				Items: []Line{{"A", 4}, {"B", 4}}, CreatedAt: t0, UpdatedAt: t0})
-			s.Hold(ctx, "A", "o1", 4, t0)
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 4}, orderLine{"B", 4}))
-			checkItem(t, s, "A", 10, 4)
-			checkItem(t, s, "B", 10, 4)
-			if st := state(t, s, "o1"); st != stateHeld {
-				t.Errorf("o1 state = %s, want held", st)
-			}
-			// A cancel while another attempt is mid-way is retried, not applied half.
-			s.CreateReservation(ctx, Reservation{OrderID: "o2", State: stateReserving, CreatedAt: t0, UpdatedAt: t0})
-			if _, err := inv.Release(ctx, "o2", "u1", reasonCancelled); !errors.Is(err, shared.ErrUnavailable) {
-				t.Errorf("Release of a reserving order: err = %v, want a retryable ErrUnavailable", err)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, s stockStore) {
+		inv := newTestInventory(s)
+		ctx := context.Background()
+		mustCreate(t, s, "A", 10)
+		mustCreate(t, s, "B", 10)
+		s.CreateReservation(ctx, Reservation{OrderID: "o1", UserID: "u1", State: stateReserving,
+			Items: []Line{{"A", 4}, {"B", 4}}, CreatedAt: t0, UpdatedAt: t0})
+		s.Hold(ctx, "A", "o1", 4, t0)
+		deliver(t, inv, "order.created", "o1", orderLine{"A", 4}, orderLine{"B", 4})
+		checkItem(t, s, "A", 10, 4)
+		checkItem(t, s, "B", 10, 4)
+		if st := state(t, s, "o1"); st != stateHeld {
+			t.Errorf("o1 state = %s, want held", st)
+		}
+		// A cancel while another attempt is mid-way is retried, not applied half.
+		s.CreateReservation(ctx, Reservation{OrderID: "o2", State: stateReserving, CreatedAt: t0, UpdatedAt: t0})
+		if _, err := inv.Release(ctx, "o2", "u1", reasonCancelled); !errors.Is(err, shared.ErrUnavailable) {
+			t.Errorf("Release of a reserving order: err = %v, want a retryable ErrUnavailable", err)
+		}
+	})
 }
 
 // TestEventsKeepTrace: the events inventory writes keep the trace of what caused them (here the

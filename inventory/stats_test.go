@@ -28,83 +28,75 @@ func checkSold(t *testing.T, s stockStore, sku string, want int64) {
 func TestStockStats(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newStore(t)
-			if st, err := s.Stats(ctx); err != nil || st != (stockStats{}) {
-				t.Fatalf("Stats of an empty store = %+v, %v, want zeros", st, err)
+	eachStore(t, func(t *testing.T, s stockStore) {
+		if st, err := s.Stats(ctx); err != nil || st != (stockStats{}) {
+			t.Fatalf("Stats of an empty store = %+v, %v, want zeros", st, err)
+		}
+		mustCreate(t, s, "A", 10) // threshold 5
+		mustCreate(t, s, "B", 4)  // low from the start
+		mustCreate(t, s, "C", 2)
+		mustCreate(t, s, "GONE", 7)
+		for _, h := range []struct {
+			sku, order string
+			qty        int64
+		}{{"A", "o1", 3}, {"A", "o2", 1}, {"C", "o1", 2}, {"GONE", "o1", 1}} {
+			if _, held, err := s.Hold(ctx, h.sku, h.order, h.qty, t0); err != nil || !held {
+				t.Fatalf("Hold(%s, %s) = %v, %v", h.sku, h.order, held, err)
 			}
-			mustCreate(t, s, "A", 10) // threshold 5
-			mustCreate(t, s, "B", 4)  // low from the start
-			mustCreate(t, s, "C", 2)
-			mustCreate(t, s, "GONE", 7)
-			for _, h := range []struct {
-				sku, order string
-				qty        int64
-			}{{"A", "o1", 3}, {"A", "o2", 1}, {"C", "o1", 2}, {"GONE", "o1", 1}} {
-				if _, held, err := s.Hold(ctx, h.sku, h.order, h.qty, t0); err != nil || !held {
-					t.Fatalf("Hold(%s, %s) = %v, %v", h.sku, h.order, held, err)
-				}
-			}
-			for range 2 { // the second commit is a redelivered order.paid: no change
-				for _, sku := range []string{"A", "C", "GONE"} {
-					if _, _, err := s.CommitHold(ctx, sku, "o1", t0); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			checkSold(t, s, "A", 3)
-			if _, err := s.MarkDeleted(ctx, "GONE", t0); err != nil {
-				t.Fatal(err)
-			}
-			// A: on hand 7, o2 holds 1, available 6 (not low); B: 4 available (low); C: 0 (out).
-			want := stockStats{SKUs: 3, OnHand: 7 + 4 + 0, Reserved: 1, Available: 6 + 4 + 0, Sold: 3 + 2 + 1, LowStock: 1, OutOfStock: 1}
-			if st, err := s.Stats(ctx); err != nil || st != want {
-				t.Fatalf("Stats = %+v, %v\nwant %+v", st, err, want)
-			}
-			for range 2 { // a refund, delivered twice, puts C back once
-				if _, _, err := s.Restock(ctx, "C", "o1", 2, t0); err != nil {
+		}
+		for range 2 { // the second commit is a redelivered order.paid: no change
+			for _, sku := range []string{"A", "C", "GONE"} {
+				if _, _, err := s.CommitHold(ctx, sku, "o1", t0); err != nil {
 					t.Fatal(err)
 				}
 			}
-			checkSold(t, s, "C", 0)
-			want.OnHand, want.Available, want.Sold, want.LowStock, want.OutOfStock = 13, 12, 4, 2, 0
-			if st, err := s.Stats(ctx); err != nil || st != want {
-				t.Fatalf("Stats after the refund = %+v, %v\nwant %+v", st, err, want)
+		}
+		checkSold(t, s, "A", 3)
+		if _, err := s.MarkDeleted(ctx, "GONE", t0); err != nil {
+			t.Fatal(err)
+		}
+		// A: on hand 7, o2 holds 1, available 6 (not low); B: 4 available (low); C: 0 (out).
+		want := stockStats{SKUs: 3, OnHand: 7 + 4 + 0, Reserved: 1, Available: 6 + 4 + 0, Sold: 3 + 2 + 1, LowStock: 1, OutOfStock: 1}
+		if st, err := s.Stats(ctx); err != nil || st != want {
+			t.Fatalf("Stats = %+v, %v\nwant %+v", st, err, want)
+		}
+		for range 2 { // a refund, delivered twice, puts C back once
+			if _, _, err := s.Restock(ctx, "C", "o1", 2, t0); err != nil {
+				t.Fatal(err)
 			}
-			if ms, ok := s.(*mongoStore); ok {
-				restarted := newMongoStore(ms.stock.Database())
-				if st, err := restarted.Stats(ctx); err != nil || st != want {
-					t.Fatalf("Stats from a new store on the same database = %+v, %v\nwant %+v", st, err, want)
-				}
+		}
+		checkSold(t, s, "C", 0)
+		want.OnHand, want.Available, want.Sold, want.LowStock, want.OutOfStock = 13, 12, 4, 2, 0
+		if st, err := s.Stats(ctx); err != nil || st != want {
+			t.Fatalf("Stats after the refund = %+v, %v\nwant %+v", st, err, want)
+		}
+		if ms, ok := s.(*mongoStore); ok {
+			restarted := newMongoStore(ms.stock.Database())
+			if st, err := restarted.Stats(ctx); err != nil || st != want {
+				t.Fatalf("Stats from a new store on the same database = %+v, %v\nwant %+v", st, err, want)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestSoldOncePerOrder: through the event handlers, a paid order's units count as sold once however
 // often order.paid arrives, and a refund takes them off once.
 func TestSoldOncePerOrder(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newStore(t)
-			inv := newTestInventory(s)
-			mustCreate(t, s, "A", 10)
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.created", "o1", orderLine{"A", 4}))
-			paid := orderEvent(t, "order.paid", "o1")
-			mustHandle(t, inv.handleEvent, paid)
-			mustHandle(t, inv.handleEvent, paid)                              // redelivered
-			mustHandle(t, inv.handleEvent, orderEvent(t, "order.paid", "o1")) // a duplicate with a new ID
-			checkSold(t, s, "A", 4)
-			cancelled := orderEvent(t, "order.cancelled", "o1")
-			mustHandle(t, inv.handleEvent, cancelled)
-			mustHandle(t, inv.handleEvent, cancelled)
-			checkSold(t, s, "A", 0)
-		})
-	}
+	eachStore(t, func(t *testing.T, s stockStore) {
+		inv := newTestInventory(s)
+		mustCreate(t, s, "A", 10)
+		deliver(t, inv, "order.created", "o1", orderLine{"A", 4})
+		paid := orderEvent(t, "order.paid", "o1")
+		mustHandle(t, inv.handleEvent, paid)
+		mustHandle(t, inv.handleEvent, paid) // redelivered
+		deliver(t, inv, "order.paid", "o1")  // a duplicate with a new ID
+		checkSold(t, s, "A", 4)
+		cancelled := orderEvent(t, "order.cancelled", "o1")
+		mustHandle(t, inv.handleEvent, cancelled)
+		mustHandle(t, inv.handleEvent, cancelled)
+		checkSold(t, s, "A", 0)
+	})
 }
 
 // TestStockStatsRoute: GET /inventory/stats answers admins only, with the store's figures, never

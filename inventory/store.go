@@ -167,10 +167,9 @@ func (s *mongoStore) MarkDeleted(ctx context.Context, sku string, at time.Time) 
 }
 
 func (s *mongoStore) Get(ctx context.Context, sku string) (StockItem, error) {
-	var d stockDoc
-	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}}, options.FindOne().SetProjection(itemProjection)).Decode(&d)
+	d, err := shared.FindOne[stockDoc](ctx, s.stock, "stock.get", bson.D{{Key: "_id", Value: sku}}, options.FindOne().SetProjection(itemProjection))
 	if err != nil {
-		return StockItem{}, shared.MongoErr("stock.get", err)
+		return StockItem{}, err
 	}
 	return d.item(), nil
 }
@@ -237,11 +236,10 @@ func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockI
 }
 
 func (s *mongoStore) Movements(ctx context.Context, sku string) ([]Movement, error) {
-	var d stockDoc
-	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
-		options.FindOne().SetProjection(bson.D{{Key: "movements", Value: 1}})).Decode(&d)
+	d, err := shared.FindOne[stockDoc](ctx, s.stock, "stock.movements", bson.D{{Key: "_id", Value: sku}},
+		options.FindOne().SetProjection(bson.D{{Key: "movements", Value: 1}}))
 	if err != nil {
-		return nil, shared.MongoErr("stock.movements", err)
+		return nil, err
 	}
 	return d.Movements, nil
 }

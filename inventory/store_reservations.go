@@ -40,11 +40,10 @@ func (s *mongoStore) Hold(ctx context.Context, sku, orderID string, qty int64, a
 		return StockItem{}, false, shared.MongoErr("stock.hold", err)
 	}
 	// Not taken: tell a replay (the order already holds it) from a shortage.
-	var d stockDoc
-	err = s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
-		options.FindOne().SetProjection(bson.D{{Key: "refunds", Value: 0}, {Key: "movements", Value: 0}})).Decode(&d)
+	d, err := shared.FindOne[stockDoc](ctx, s.stock, "stock.hold", bson.D{{Key: "_id", Value: sku}},
+		options.FindOne().SetProjection(bson.D{{Key: "refunds", Value: 0}, {Key: "movements", Value: 0}}))
 	if err != nil {
-		return StockItem{}, false, shared.MongoErr("stock.hold", err)
+		return StockItem{}, false, err
 	}
 	_, replay := d.Holds[orderID]
 	return d.item(), replay, nil
@@ -63,12 +62,11 @@ func (s *mongoStore) CommitHold(ctx context.Context, sku, orderID string, at tim
 // concurrent change of the same hold makes the update miss instead of applying a stale number.
 func (s *mongoStore) takeHold(ctx context.Context, op, sku, orderID string, at time.Time, commit bool) (StockItem, bool, error) {
 	field := "holds." + orderID
-	var d stockDoc
-	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
+	d, err := shared.FindOne[stockDoc](ctx, s.stock, op, bson.D{{Key: "_id", Value: sku}},
 		options.FindOne().SetProjection(bson.D{{Key: field, Value: 1}, {Key: "on_hand", Value: 1}, {Key: "reserved", Value: 1}, {Key: "available", Value: 1},
-			{Key: "low_stock_threshold", Value: 1}, {Key: "sold", Value: 1}, {Key: "deleted", Value: 1}, {Key: "updated_at", Value: 1}})).Decode(&d)
+			{Key: "low_stock_threshold", Value: 1}, {Key: "sold", Value: 1}, {Key: "deleted", Value: 1}, {Key: "updated_at", Value: 1}}))
 	if err != nil {
-		return StockItem{}, false, shared.MongoErr(op, err)
+		return StockItem{}, false, err
 	}
 	qty, ok := d.Holds[orderID]
 	if !ok {
@@ -120,9 +118,7 @@ func (s *mongoStore) CreateReservation(ctx context.Context, r Reservation) error
 }
 
 func (s *mongoStore) GetReservation(ctx context.Context, orderID string) (Reservation, error) {
-	var r Reservation
-	err := s.reservations.FindOne(ctx, bson.D{{Key: "_id", Value: orderID}}).Decode(&r)
-	return r, shared.MongoErr("reservations.get", err)
+	return shared.FindOne[Reservation](ctx, s.reservations, "reservations.get", bson.D{{Key: "_id", Value: orderID}})
 }
 
 func (s *mongoStore) TransitionReservation(ctx context.Context, orderID string, from []resState, u reservationUpdate) (Reservation, error) {

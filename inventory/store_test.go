@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
-	"go.mongodb.org/mongo-driver/bson"
 )
 
 // testStores returns the stores the contract runs against: the in-memory one always, MongoDB when
@@ -23,35 +21,22 @@ func testStores(t *testing.T) map[string]func(t *testing.T) stockStore {
 	stores := map[string]func(t *testing.T) stockStore{
 		"mem": func(*testing.T) stockStore { return newMemStore() },
 	}
-	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
-		stores["mongo"] = func(t *testing.T) stockStore { return newTestMongoStore(t, uri) }
+	if sharedtest.MongoTestURI() != "" {
+		stores["mongo"] = newTestMongoStore
 	}
 	return stores
 }
 
-func newTestMongoStore(t *testing.T, uri string) stockStore {
+func newTestMongoStore(t *testing.T) stockStore {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{AppName: "inventory-test"}, true)
-	if err != nil {
-		t.Fatalf("MONGO_TEST_URI set but unreachable: %v", err)
-	}
-	db := client.Database(fmt.Sprintf("inventory_test_%s", shared.NewID()[:12]))
+	db := sharedtest.Mongo(t, "inventory_test_")
 	s := newMongoStore(db)
-	var info bson.M
-	if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err == nil && info["ferretdbVersion"] != nil {
+	if sharedtest.Ferret(db) {
 		nonAtomic.Store(s, true)
 	}
-	if err := s.EnsureIndexes(ctx); err != nil {
+	if err := s.EnsureIndexes(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		db.Drop(ctx)
-		client.Disconnect(ctx)
-	})
 	return s
 }
 
@@ -320,6 +305,17 @@ func TestStoreContract(t *testing.T) {
 					return after[len(after)-1].ID
 				}}.Run(t)
 			})
+		})
+	}
+}
+
+// eachStore runs test in parallel, as a subtest per store testStores gives, each with a fresh store.
+func eachStore(t *testing.T, test func(t *testing.T, s stockStore)) {
+	t.Helper()
+	for name, newStore := range testStores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newStore(t))
 		})
 	}
 }

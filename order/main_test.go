@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,26 +17,16 @@ import (
 // accept an order (kept in the outbox), and stop cleanly when its context ends.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	stores := map[string]string{"mem": ""}
-	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
-		stores["mongo"] = uri
-	}
-	for name, uri := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			testRun(t, uri)
-		})
-	}
+	sharedtest.EachStore(t, "order_run_", testRun)
 }
 
-func testRun(t *testing.T, mongoURI string) {
+func testRun(t *testing.T, mongoEnv map[string]string) {
+	mongoURI := mongoEnv["MONGO_URI"]
 	iss := sharedtest.NewIssuer(t)
 	products := newFakeProducts(t)
 	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "KAFKA_BROKERS": sharedtest.FreeAddr(t), "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms",
-		"JWKS_URL": iss.URL, "AUTH_ISSUER": iss.Name, "PRODUCT_URL": products.srv.URL, "MONGO_URI": mongoURI}
-	if mongoURI != "" {
-		env["MONGO_DB"] = sharedtest.MongoDB(t, mongoURI, "order_run_")
-	}
+		"JWKS_URL": iss.URL, "AUTH_ISSUER": iss.Name, "PRODUCT_URL": products.srv.URL}
+	maps.Copy(env, mongoEnv)
 	p := sharedtest.Start(t, run, []string{"order"}, env, "/healthz", 10*time.Second)
 	base, out := p.Base, p.Logs
 	resp, err := http.Get(base + "/readyz")

@@ -48,17 +48,12 @@ func (ob orderOutbox) PendingOutbox(ctx context.Context, limit int) ([]shared.Ou
 
 // MarkPublished advances each order's SentSeq to the highest Seq among entries.
 func (ob orderOutbox) MarkPublished(ctx context.Context, entries []shared.OutboxEntry) error {
-	upTo := map[string]int64{}
-	var ids []string
-	for _, e := range entries {
-		id := e.Event.AggregateID
-		if _, ok := upTo[id]; !ok {
-			ids = append(ids, id)
+	for id, es := range shared.ByAggregate(entries) {
+		var upTo int64
+		for _, e := range es {
+			upTo = max(upTo, e.Seq)
 		}
-		upTo[id] = max(upTo[id], e.Seq)
-	}
-	for _, id := range ids {
-		if err := ob.store.MarkSent(ctx, id, int(upTo[id])); err != nil {
+		if err := ob.store.MarkSent(ctx, id, int(upTo)); err != nil {
 			return err
 		}
 	}

@@ -120,15 +120,11 @@ func (s *mongoOrderStore) Create(ctx context.Context, o Order) error {
 }
 
 func (s *mongoOrderStore) Get(ctx context.Context, id string) (Order, error) {
-	var o Order
-	err := s.orders.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&o)
-	return o, shared.MongoErr("orders.get", err)
+	return shared.FindOne[Order](ctx, s.orders, "orders.get", bson.D{{Key: "_id", Value: id}})
 }
 
 func (s *mongoOrderStore) GetByKey(ctx context.Context, userID, key string) (Order, error) {
-	var o Order
-	err := s.orders.FindOne(ctx, bson.D{{Key: "user_id", Value: userID}, {Key: "idempotency_key", Value: key}}).Decode(&o)
-	return o, shared.MongoErr("orders.get_by_key", err)
+	return shared.FindOne[Order](ctx, s.orders, "orders.get_by_key", bson.D{{Key: "user_id", Value: userID}, {Key: "idempotency_key", Value: key}})
 }
 
 func (s *mongoOrderStore) List(ctx context.Context, q listQuery) ([]Order, int64, error) {

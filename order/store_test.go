@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -21,23 +20,12 @@ func TestOrderStore(t *testing.T) {
 		t.Parallel()
 		testOrderStore(t, func(t *testing.T) orderStore { return newMemOrderStore() })
 	})
-	uri := os.Getenv("MONGO_TEST_URI")
-	if uri == "" {
+	if sharedtest.MongoTestURI() == "" {
 		t.Log("MONGO_TEST_URI not set: Mongo contract skipped")
 		return
 	}
 	t.Run("mongo", func(t *testing.T) {
-		ctx := context.Background()
-		client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { client.Disconnect(context.Background()) })
-		testOrderStore(t, func(t *testing.T) orderStore {
-			db := client.Database("order_test_" + shared.NewID()[:12])
-			t.Cleanup(func() { db.Drop(context.Background()) })
-			return newMongoOrderStore(db)
-		})
+		testOrderStore(t, func(t *testing.T) orderStore { return newMongoOrderStore(sharedtest.Mongo(t, "order_test_")) })
 	})
 }
 

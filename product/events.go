@@ -122,17 +122,12 @@ func (ob productOutbox) PendingOutbox(ctx context.Context, limit int) ([]shared.
 
 // MarkPublished removes the entries' events from their products' outboxes.
 func (ob productOutbox) MarkPublished(ctx context.Context, entries []shared.OutboxEntry) error {
-	byProduct := map[string][]string{}
-	var ids []string
-	for _, e := range entries {
-		id := e.Event.AggregateID
-		if _, ok := byProduct[id]; !ok {
-			ids = append(ids, id)
+	for id, es := range shared.ByAggregate(entries) {
+		evIDs := make([]string, len(es))
+		for i, e := range es {
+			evIDs[i] = e.Event.ID
 		}
-		byProduct[id] = append(byProduct[id], e.Event.ID)
-	}
-	for _, id := range ids {
-		if err := ob.store.Ack(ctx, id, byProduct[id]); err != nil {
+		if err := ob.store.Ack(ctx, id, evIDs); err != nil {
 			return fmt.Errorf("outbox %s ack: %w", id, err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,16 +19,7 @@ import (
 // also on MongoDB when MONGO_TEST_URI is set.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	t.Run("mem", func(t *testing.T) {
-		t.Parallel()
-		testRun(t, nil)
-	})
-	if uri := os.Getenv("MONGO_TEST_URI"); uri != "" {
-		t.Run("mongo", func(t *testing.T) {
-			t.Parallel()
-			testRun(t, map[string]string{"MONGO_URI": uri, "MONGO_DB": sharedtest.MongoDB(t, uri, "product_run_")})
-		})
-	}
+	sharedtest.EachStore(t, "product_run_", testRun)
 }
 
 func testRun(t *testing.T, extra map[string]string) {

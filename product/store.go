@@ -155,9 +155,7 @@ func (s *mongoProductStore) GetBySKU(ctx context.Context, sku string) (product, 
 }
 
 func (s *mongoProductStore) findOne(ctx context.Context, op string, filter bson.D) (product, error) {
-	var p product
-	err := s.coll.FindOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: "outbox", Value: 0}})).Decode(&p)
-	return p, shared.MongoErr(op, err)
+	return shared.FindOne[product](ctx, s.coll, op, filter, options.FindOne().SetProjection(bson.D{{Key: "outbox", Value: 0}}))
 }
 
 func (s *mongoProductStore) Update(ctx context.Context, p product, ev outboxEvent) (product, error) {

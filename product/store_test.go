@@ -21,31 +21,20 @@ func TestProductStore(t *testing.T) {
 		t.Parallel()
 		testStoreContract(t, func(t *testing.T) productStore { return newMemProductStore() })
 	})
-	uri := os.Getenv("MONGO_TEST_URI")
-	if uri == "" {
+	if sharedtest.MongoTestURI() == "" {
 		t.Log("MONGO_TEST_URI not set: skipping the Mongo store")
 		return
 	}
 	t.Run("mongo", func(t *testing.T) {
 		t.Parallel()
-		testStoreContract(t, func(t *testing.T) productStore { return newTestMongoStore(t, uri) })
+		testStoreContract(t, func(t *testing.T) productStore { return newTestMongoStore(t) })
 	})
 }
 
-func newTestMongoStore(t *testing.T, uri string) *mongoProductStore {
+func newTestMongoStore(t *testing.T) *mongoProductStore {
 	t.Helper()
-	ctx := context.Background()
-	client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
-	if err != nil {
-		t.Fatalf("connect %s: %v", uri, err)
-	}
-	db := client.Database("product_test_" + shared.NewID()[:12])
-	t.Cleanup(func() {
-		db.Drop(context.Background())
-		client.Disconnect(context.Background())
-	})
-	s := newMongoProductStore(db, shared.NewLogger(os.Stderr, "product-test", "warn"))
-	if err := s.EnsureIndexes(ctx); err != nil {
+	s := newMongoProductStore(sharedtest.Mongo(t, "product_test_"), shared.NewLogger(os.Stderr, "product-test", "warn"))
+	if err := s.EnsureIndexes(context.Background()); err != nil {
 		t.Fatalf("EnsureIndexes: %v", err)
 	}
 	return s

@@ -95,6 +95,17 @@ func FindAll[T any](ctx context.Context, coll *mongo.Collection, op string, filt
 	return out, nil
 }
 
+// FindOne returns the first document of coll that filter matches, decoded into T, or the zero T and
+// the error through MongoErr with op: no match is ErrNotFound.
+func FindOne[T any](ctx context.Context, coll *mongo.Collection, op string, filter any, opts ...*options.FindOneOptions) (T, error) {
+	var v T
+	if err := coll.FindOne(ctx, filter, opts...).Decode(&v); err != nil {
+		var zero T
+		return zero, MongoErr(op, err)
+	}
+	return v, nil
+}
+
 // EnsureIndexes creates the indexes of models that coll does not have yet, matched by name (the
 // model's Name, or MongoDB's default "field_1_other_-1"). MongoDB treats re-creating an identical
 // index as a no-op, but FerretDB drops the connection on an existing compound index, which kept

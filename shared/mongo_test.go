@@ -82,21 +82,30 @@ func TestEnsureIndexesTwice(t *testing.T) {
 	}
 }
 
-// TestFindAll runs against MONGO_TEST_URI (MongoDB or FerretDB; skipped without it): matches come
-// back decoded in the asked order, no match is an empty (not nil) slice, and a failing query is
-// prefixed with op.
-func TestFindAll(t *testing.T) {
+// thing is the document TestFindAll and TestFindOne read.
+type thing struct {
+	ID   string `bson:"_id"`
+	Kind string `bson:"kind"`
+	N    int    `bson:"n"`
+}
+
+// testThings returns a fresh collection (testCollection) holding things.
+func testThings(t *testing.T, things ...thing) (context.Context, *mongo.Collection) {
+	t.Helper()
 	ctx, coll := testCollection(t)
-	type thing struct {
-		ID   string `bson:"_id"`
-		Kind string `bson:"kind"`
-		N    int    `bson:"n"`
-	}
-	for _, th := range []thing{{"a", "x", 3}, {"b", "y", 1}, {"c", "x", 2}} {
+	for _, th := range things {
 		if _, err := coll.InsertOne(ctx, th); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return ctx, coll
+}
+
+// TestFindAll runs against MONGO_TEST_URI (MongoDB or FerretDB; skipped without it): matches come
+// back decoded in the asked order, no match is an empty (not nil) slice, and a failing query is
+// prefixed with op.
+func TestFindAll(t *testing.T) {
+	ctx, coll := testThings(t, thing{"a", "x", 3}, thing{"b", "y", 1}, thing{"c", "x", 2})
 
 	got, err := FindAll[thing](ctx, coll, "things.list", bson.D{{Key: "kind", Value: "x"}}, options.Find().SetSort(bson.D{{Key: "n", Value: 1}}))
 	if err != nil || len(got) != 2 || got[0].ID != "c" || got[1].ID != "a" {
@@ -109,6 +118,29 @@ func TestFindAll(t *testing.T) {
 	_, err = FindAll[thing](ctx, coll, "things.bad", bson.D{{Key: "$nope", Value: 1}})
 	if err == nil || !strings.HasPrefix(err.Error(), "things.bad: ") || errors.Is(err, ErrNotFound) {
 		t.Errorf("FindAll(bad operator) error = %v, want one prefixed with things.bad", err)
+	}
+}
+
+// TestFindOne runs against MONGO_TEST_URI (skipped without it): a match comes back decoded (with the
+// projection applied), no match is ErrNotFound prefixed with op, and a failing query is prefixed with op.
+func TestFindOne(t *testing.T) {
+	ctx, coll := testThings(t, thing{"a", "x", 3}, thing{"b", "y", 1})
+
+	got, err := FindOne[thing](ctx, coll, "things.get", bson.D{{Key: "kind", Value: "y"}})
+	if err != nil || got != (thing{"b", "y", 1}) {
+		t.Errorf("FindOne(kind=y) = %+v, %v; want b", got, err)
+	}
+	got, err = FindOne[thing](ctx, coll, "things.get", bson.D{{Key: "_id", Value: "a"}}, options.FindOne().SetProjection(bson.D{{Key: "n", Value: 0}}))
+	if err != nil || got != (thing{ID: "a", Kind: "x"}) {
+		t.Errorf("FindOne(_id=a, without n) = %+v, %v; want a without n", got, err)
+	}
+	got, err = FindOne[thing](ctx, coll, "things.get", bson.D{{Key: "_id", Value: "z"}})
+	if !errors.Is(err, ErrNotFound) || !strings.HasPrefix(err.Error(), "things.get: ") || got != (thing{}) {
+		t.Errorf("FindOne(_id=z) = %+v, %v; want the zero thing and things.get: ErrNotFound", got, err)
+	}
+	_, err = FindOne[thing](ctx, coll, "things.bad", bson.D{{Key: "$nope", Value: 1}})
+	if err == nil || !strings.HasPrefix(err.Error(), "things.bad: ") || errors.Is(err, ErrNotFound) {
+		t.Errorf("FindOne(bad operator) error = %v, want one prefixed with things.bad", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package shared
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,28 @@ type OutboxEntry struct {
 	Topic string
 	Event Event
 	Seq   int64
+}
+
+// ByAggregate yields entries grouped by their event's AggregateID: each aggregate once, in the order
+// it first appears, with its entries in their order. A store that keeps events per aggregate
+// acknowledges a group in one write (MarkPublished).
+func ByAggregate(entries []OutboxEntry) iter.Seq2[string, []OutboxEntry] {
+	return func(yield func(string, []OutboxEntry) bool) {
+		groups := map[string][]OutboxEntry{}
+		var ids []string
+		for _, e := range entries {
+			id := e.Event.AggregateID
+			if _, ok := groups[id]; !ok {
+				ids = append(ids, id)
+			}
+			groups[id] = append(groups[id], e)
+		}
+		for _, id := range ids {
+			if !yield(id, groups[id]) {
+				return
+			}
+		}
+	}
 }
 
 // OutboxStore is the part of a service's store the Relay uses. Events are written to the outbox in the

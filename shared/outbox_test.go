@@ -222,3 +222,35 @@ func TestRelayWakeAndShutdownFlush(t *testing.T) {
 		}
 	})
 }
+
+// TestByAggregate: each aggregate comes once, in the order it first appears, with its entries in
+// their order; stopping early stops the iteration.
+func TestByAggregate(t *testing.T) {
+	t.Parallel()
+	entry := func(agg, id string) shared.OutboxEntry {
+		return shared.OutboxEntry{Event: shared.Event{ID: id, AggregateID: agg}}
+	}
+	entries := []shared.OutboxEntry{entry("b", "1"), entry("a", "2"), entry("b", "3"), entry("c", "4"), entry("a", "5")}
+	var got []string
+	for id, es := range shared.ByAggregate(entries) {
+		s := id + ":"
+		for _, e := range es {
+			s += e.Event.ID
+		}
+		got = append(got, s)
+	}
+	if want := []string{"b:13", "a:25", "c:4"}; !slices.Equal(got, want) {
+		t.Errorf("ByAggregate = %v, want %v", got, want)
+	}
+	n := 0
+	for range shared.ByAggregate(entries) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("ByAggregate after break: %d groups, want 1", n)
+	}
+	for id := range shared.ByAggregate(nil) {
+		t.Errorf("ByAggregate(nil) yielded %q", id)
+	}
+}

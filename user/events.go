@@ -127,19 +127,13 @@ func (ob profileOutbox) PendingOutbox(ctx context.Context, limit int) ([]shared.
 
 // MarkPublished removes the entries' events from their profiles' outboxes, one update per profile.
 func (ob profileOutbox) MarkPublished(ctx context.Context, entries []shared.OutboxEntry) error {
-	done := map[string]map[string]bool{}
-	var ids []string
-	for _, e := range entries {
-		id := e.Event.AggregateID
-		if done[id] == nil {
-			done[id] = map[string]bool{}
-			ids = append(ids, id)
+	for id, es := range shared.ByAggregate(entries) {
+		done := map[string]bool{}
+		for _, e := range es {
+			done[e.Event.ID] = true
 		}
-		done[id][e.Event.ID] = true
-	}
-	for _, id := range ids {
 		_, err := ob.profiles.Update(ctx, id, func(q *Profile) error {
-			q.Outbox = slices.DeleteFunc(q.Outbox, func(o outboxEvent) bool { return done[id][o.ID] })
+			q.Outbox = slices.DeleteFunc(q.Outbox, func(o outboxEvent) bool { return done[o.ID] })
 			return nil
 		})
 		if err != nil {

@@ -173,9 +173,7 @@ func (s *mongoProfileStore) EnsureIndexes(ctx context.Context) error {
 }
 
 func (s *mongoProfileStore) Get(ctx context.Context, id string) (Profile, error) {
-	var p Profile
-	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
-	return p, shared.MongoErr("profiles.get", err)
+	return shared.FindOne[Profile](ctx, s.c, "profiles.get", bson.D{{Key: "_id", Value: id}})
 }
 
 func (s *mongoProfileStore) Create(ctx context.Context, p Profile) error {

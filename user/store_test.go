@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
-	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 )
 
 // TestProfileStore is the contract every profileStore meets: run against the in-memory store always,
@@ -23,33 +20,22 @@ func TestProfileStore(t *testing.T) {
 		t.Parallel()
 		testProfileStore(t, true, func(testing.TB) profileStore { return newMemProfileStore() })
 	})
-	uri := os.Getenv("MONGO_TEST_URI")
-	if uri == "" {
+	if sharedtest.MongoTestURI() == "" {
 		t.Log("MONGO_TEST_URI not set: Mongo contract skipped")
 		return
 	}
 	t.Run("mongo", func(t *testing.T) {
 		t.Parallel()
-		ctx := context.Background()
-		client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{}, true)
-		if err != nil {
-			t.Fatalf("connect %s: %v", uri, err)
-		}
-		t.Cleanup(func() { client.Disconnect(context.Background()) })
 		// FerretDB (the devstack's Mongo-wire server on SQLite) does not apply a filtered replace
 		// atomically, so the compare-and-swap race cannot be judged there; MongoDB does.
-		var info bson.M
-		client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info)
-		_, ferret := info["ferretdbVersion"]
-		testProfileStore(t, !ferret, func(tb testing.TB) profileStore { return newTestMongoStore(tb, client) })
+		atomic := !sharedtest.Ferret(sharedtest.Mongo(t, "user_probe_"))
+		testProfileStore(t, atomic, func(tb testing.TB) profileStore { return newTestMongoStore(tb) })
 	})
 }
 
-func newTestMongoStore(tb testing.TB, client *mongo.Client) profileStore {
+func newTestMongoStore(tb testing.TB) profileStore {
 	tb.Helper()
-	db := client.Database(fmt.Sprintf("user_test_%d_%s", time.Now().UnixNano(), shared.NewID()[:6]))
-	tb.Cleanup(func() { db.Drop(context.Background()) })
-	s := newMongoProfileStore(db)
+	s := newMongoProfileStore(sharedtest.Mongo(tb, "user_test_"))
 	if err := s.EnsureIndexes(context.Background()); err != nil {
 		tb.Fatalf("indexes: %v", err)
 	}

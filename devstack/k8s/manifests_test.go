@@ -84,14 +84,32 @@ func named[T any, P interface {
 	return nil
 }
 
-// add decodes raw strictly and appends it to list.
-func add[T any](list *[]T, raw []byte) error {
-	var v T
-	if err := strictDecode(raw, &v); err != nil {
-		return err
+// into returns a decoder that decodes raw strictly and appends it to list.
+func into[T any](list *[]T) func(raw []byte) error {
+	return func(raw []byte) error {
+		var v T
+		if err := strictDecode(raw, &v); err != nil {
+			return err
+		}
+		*list = append(*list, v)
+		return nil
 	}
-	*list = append(*list, v)
-	return nil
+}
+
+// decoders maps each "apiVersion Kind" an overlay may hold to the list of m that keeps it.
+func (m *manifests) decoders() map[string]func(raw []byte) error {
+	return map[string]func(raw []byte) error{
+		"apps/v1 Deployment":                     into(&m.deployments),
+		"apps/v1 StatefulSet":                    into(&m.statefulSets),
+		"v1 Service":                             into(&m.services),
+		"v1 ConfigMap":                           into(&m.configMaps),
+		"v1 Secret":                              into(&m.secrets),
+		"v1 Namespace":                           into(&m.namespaces),
+		"networking.k8s.io/v1 NetworkPolicy":     into(&m.policies),
+		"networking.k8s.io/v1 Ingress":           into(&m.ingresses),
+		"policy/v1 PodDisruptionBudget":          into(&m.pdbs),
+		"autoscaling/v2 HorizontalPodAutoscaler": into(&m.hpas),
+	}
 }
 
 var (
@@ -120,6 +138,7 @@ func renderDir(dir string) (*manifests, error) {
 		return nil, fmt.Errorf("kustomize: %w", err)
 	}
 	m := &manifests{overlay: filepath.Base(dir)}
+	decoders := m.decoders()
 	var errs []string
 	for _, r := range rm.Resources() {
 		raw, err := r.MarshalJSON()
@@ -127,30 +146,9 @@ func renderDir(dir string) (*manifests, error) {
 			return nil, err
 		}
 		id := r.GetKind() + "/" + r.GetName()
-		var derr error
-		switch r.GetApiVersion() + " " + r.GetKind() {
-		case "apps/v1 Deployment":
-			derr = add(&m.deployments, raw)
-		case "apps/v1 StatefulSet":
-			derr = add(&m.statefulSets, raw)
-		case "v1 Service":
-			derr = add(&m.services, raw)
-		case "v1 ConfigMap":
-			derr = add(&m.configMaps, raw)
-		case "v1 Secret":
-			derr = add(&m.secrets, raw)
-		case "v1 Namespace":
-			derr = add(&m.namespaces, raw)
-		case "networking.k8s.io/v1 NetworkPolicy":
-			derr = add(&m.policies, raw)
-		case "networking.k8s.io/v1 Ingress":
-			derr = add(&m.ingresses, raw)
-		case "policy/v1 PodDisruptionBudget":
-			derr = add(&m.pdbs, raw)
-		case "autoscaling/v2 HorizontalPodAutoscaler":
-			derr = add(&m.hpas, raw)
-		default:
-			derr = fmt.Errorf("kind %s %s is not one this test knows: add it to renderDir", r.GetApiVersion(), r.GetKind())
+		derr := fmt.Errorf("kind %s %s is not one this test knows: add it to decoders", r.GetApiVersion(), r.GetKind())
+		if decode, ok := decoders[r.GetApiVersion()+" "+r.GetKind()]; ok {
+			derr = decode(raw)
 		}
 		if derr != nil {
 			errs = append(errs, id+": "+derr.Error())

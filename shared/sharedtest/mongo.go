@@ -1,0 +1,69 @@
+package sharedtest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/goshop/platform/shared"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+)
+
+// MongoTestURI is the MongoDB a contract test may use, from MONGO_TEST_URI (make test-contract points
+// it at FerretDB); "" when unset, and the caller skips its Mongo case.
+func MongoTestURI() string { return os.Getenv("MONGO_TEST_URI") }
+
+// Mongo returns a fresh database, prefix followed by random characters, on MongoTestURI's server; it
+// is dropped and the client disconnected when the test ends. It returns nil when MONGO_TEST_URI is
+// unset, and fails the test when the server does not answer.
+func Mongo(tb testing.TB, prefix string) *mongo.Database {
+	tb.Helper()
+	uri := MongoTestURI()
+	if uri == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := shared.ConnectMongo(ctx, uri, shared.MongoOptions{AppName: prefix + "test"}, true)
+	if err != nil {
+		tb.Fatalf("MONGO_TEST_URI set but unreachable: %v", err)
+	}
+	db := client.Database(prefix + shared.NewID()[:12])
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		db.Drop(ctx)
+		client.Disconnect(ctx)
+	})
+	return db
+}
+
+// Ferret reports whether db is served by FerretDB (the devstack's Mongo-wire server on SQLite), which
+// does not apply concurrent filtered updates atomically: tests that judge such races skip it.
+func Ferret(db *mongo.Database) bool {
+	var info bson.M
+	err := db.RunCommand(context.Background(), bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info)
+	return err == nil && info["ferretdbVersion"] != nil
+}
+
+// EachStore runs test as parallel subtests of t, one per store a program can run on: "mem" with
+// mongoEnv empty, and, when MONGO_TEST_URI is set, "mongo" with mongoEnv holding MONGO_URI and a
+// fresh MONGO_DB (prefix followed by random characters, dropped after; MongoDB). mongoEnv is what
+// the program's environment adds.
+func EachStore(t *testing.T, prefix string, test func(t *testing.T, mongoEnv map[string]string)) {
+	t.Helper()
+	stores := map[string]func(t *testing.T) map[string]string{"mem": func(*testing.T) map[string]string { return map[string]string{} }}
+	if uri := MongoTestURI(); uri != "" {
+		stores["mongo"] = func(t *testing.T) map[string]string {
+			return map[string]string{"MONGO_URI": uri, "MONGO_DB": MongoDB(t, uri, prefix)}
+		}
+	}
+	for name, env := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, env(t))
+		})
+	}
+}
