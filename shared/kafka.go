@@ -65,9 +65,15 @@ type Publisher interface {
 // ParseBrokers splits KAFKA_BROKERS ("host:port,host:port") and drops blanks.
 func ParseBrokers(s string) []string { return splitComma(s) }
 
+// PublishBatchWindow (50 µs) is how long the publisher waits for more messages to fill a batch.
+// Every caller publishes synchronously (the outbox relay hands over a whole batch of events in one
+// Publish and waits for the ack), so nothing would join a waiting batch: the window is pure latency on
+// each hop of the checkout saga. It was 10 ms, then 2 ms (docs/performance.md); not zero, because
+// kafka-go treats 0 as its 1 s default.
+const PublishBatchWindow = 50 * time.Microsecond
+
 // KafkaPublisher is a Publisher on a kafka-go Writer: hash partitioning by key, acks from all in-sync
-// replicas, a 2 ms batch window so a synchronous publish (every hop of the checkout saga) waits little
-// (docs/performance.md; BenchmarkPublish in devstack/kafkatest).
+// replicas, and a batch window of PublishBatchWindow.
 type KafkaPublisher struct {
 	w       *kafka.Writer
 	tracing *Tracing // producer spans; nil: none
@@ -79,7 +85,7 @@ func NewKafkaPublisher(brokers []string) *KafkaPublisher {
 		Addr:                   kafka.TCP(brokers...),
 		Balancer:               &kafka.Hash{},
 		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           2 * time.Millisecond,
+		BatchTimeout:           PublishBatchWindow,
 		WriteTimeout:           10 * time.Second,
 		MaxAttempts:            5,
 		AllowAutoTopicCreation: true,

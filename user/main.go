@@ -64,7 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			countEvents(metrics, handleUserEvent(logger, profiles)))
 	})
 	s.Go("order_mail_consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: orderMailGroup, Topics: []string{shared.TopicOrder}, Tracing: s.Tracing},
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: orderMailGroup, Topics: []string{shared.TopicOrder},
+			CommitInterval: shared.SagaCommitInterval, Tracing: s.Tracing},
 			countEvents(metrics, orderMail.handle))
 	})
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")
