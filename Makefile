@@ -5,7 +5,7 @@ PROGRAMS := auth user product inventory order gateway realtime storefront
 # Flags for the launcher, e.g. make run ARGS="-mongo=ferret" or ARGS="-mongo=mongodb://127.0.0.1:27017".
 ARGS     ?=
 
-.PHONY: run test build vet test-unit test-devstack test-contract test-integration test-replicas test-faults clean
+.PHONY: run test bench build vet test-unit test-devstack test-contract test-integration test-replicas test-faults clean
 
 ## run: build everything and run the platform (Ctrl-C stops it)
 run:
@@ -42,6 +42,11 @@ test-replicas:
 ## invariants checked (ports +20000, FAULTS_PORT_OFFSET moves them; under 5 minutes)
 test-faults:
 	mkdir -p .devstack && cd devstack && $(GO) test -count=1 -timeout 10m -v ./faults/ 2>&1 | tee ../.devstack/faults.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|faults:)|_test.go'; exit $${PIPESTATUS[0]}
+
+## bench: the checkout regression guard (#19): the platform on ports +4600, checkout -c 8 for 10 s,
+## orders/s, saga p50/p99 and CPU per order beside docs/performance.md's baseline. Not part of test.
+bench:
+	./devstack/bench.sh
 
 ## build: static binaries in bin/
 build:

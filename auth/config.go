@@ -17,6 +17,8 @@ type Config struct {
 	LogLevel string
 	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
 	Tracing shared.TracingConfig
+	// PprofAddr is PPROF_ADDR, the profiling listener (shared.Service.ServePprof); empty: off.
+	PprofAddr string
 
 	MongoURI string
 	MongoDB  string
@@ -79,6 +81,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		HTTPAddr:       env.HostPort("HTTP_ADDR", "127.0.0.1:4000"),
 		LogLevel:       env.LogLevel(),
 		Tracing:        env.Tracing(),
+		PprofAddr:      env.Pprof(),
 		MongoURI:       env.MongoURI(),
 		MongoDB:        env.String("MONGO_DB", "auth"),
 		Redis:          env.Redis(0),

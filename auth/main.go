@@ -34,6 +34,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
 		return err
 	}
+	if err := s.ServePprof(cfg.PprofAddr); err != nil {
+		return err
+	}
 	logger := s.Logger
 
 	keys, err := openKeyring(cfg, logger)

@@ -95,6 +95,8 @@ type Config struct {
 	L1TTL     time.Duration
 	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
 	Tracing shared.TracingConfig
+	// PprofAddr is PPROF_ADDR, the profiling listener (shared.Service.ServePprof); empty: off.
+	PprofAddr string
 }
 
 // ConsumerGroup is this instance's Kafka consumer group.
@@ -169,6 +171,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		Addr:              env.HostPort("HTTP_ADDR", "127.0.0.1:3008"),
 		LogLevel:          env.LogLevel(),
 		Tracing:           env.Tracing(),
+		PprofAddr:         env.Pprof(),
 		Redis:             env.Redis(2),
 		AuthURL:           env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
 		HealthInterval:    env.Duration("GATEWAY_HEALTH_INTERVAL", 3*time.Second, positive, forever),

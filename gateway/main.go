@@ -32,6 +32,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
 		return err
 	}
+	if err := s.ServePprof(cfg.PprofAddr); err != nil {
+		return err
+	}
 	logger := s.Logger
 	if getenv("GOGC") == "" {
 		// The gateway's live heap is small (caches are bounded; a few MB) and it allocates per request,

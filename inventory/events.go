@@ -93,7 +93,7 @@ func (inv *inventory) handleEvent(ctx context.Context, e shared.Event) error {
 // store, so one blocking the other while it is down costs nothing.
 func consume(ctx context.Context, logger *slog.Logger, brokers []string, tracing *shared.Tracing, h shared.EventHandler) error {
 	err := shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: brokers, Group: "inventory",
-		Topics: []string{shared.TopicProduct, shared.TopicOrder}, Tracing: tracing}, h)
+		Topics: []string{shared.TopicProduct, shared.TopicOrder}, CommitInterval: shared.SagaCommitInterval, Tracing: tracing}, h)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("consume: %w", err)
 	}

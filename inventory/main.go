@@ -27,6 +27,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
 		return err
 	}
+	if err := s.ServePprof(cfg.PprofAddr); err != nil {
+		return err
+	}
 	logger, metrics := s.Logger, s.Metrics
 	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
 	if err != nil {

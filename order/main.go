@@ -29,6 +29,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
 		return err
 	}
+	if err := s.ServePprof(cfg.PprofAddr); err != nil {
+		return err
+	}
 	logger, metrics := s.Logger, s.Metrics
 	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
 	if err != nil {
@@ -52,7 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return co.reconcile(ctx, cfg.ReconcileAfter, max(cfg.ReconcileAfter/3, time.Second))
 	})
 	s.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "order", Topics: []string{shared.TopicInventory}, Tracing: s.Tracing}, co.handleInventoryEvent)
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "order", Topics: []string{shared.TopicInventory},
+			CommitInterval: shared.SagaCommitInterval, Tracing: s.Tracing}, co.handleInventoryEvent)
 	})
 	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, deps{
 		checkout:  co,

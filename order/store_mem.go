@@ -17,12 +17,26 @@ type memOrderStore struct {
 	mu     sync.RWMutex
 	orders map[string]Order
 	byKey  map[[2]string]string // (user ID, idempotency key) → order ID: the unique index
+	// unsent holds the IDs of the orders with OutboxPending set, as Mongo's index on outbox_pending:
+	// the relay asks for them after every write, and scanning every order ever placed made each
+	// pass cost O(orders) under the lock the checkout writes take.
+	unsent map[string]struct{}
 }
 
 var _ orderStore = (*memOrderStore)(nil)
 
 func newMemOrderStore() *memOrderStore {
-	return &memOrderStore{orders: make(map[string]Order), byKey: make(map[[2]string]string)}
+	return &memOrderStore{orders: make(map[string]Order), byKey: make(map[[2]string]string), unsent: make(map[string]struct{})}
+}
+
+// put stores o under s.mu (held for writing) and keeps the unsent index in step.
+func (s *memOrderStore) put(o Order) {
+	s.orders[o.ID] = o
+	if o.OutboxPending {
+		s.unsent[o.ID] = struct{}{}
+	} else {
+		delete(s.unsent, o.ID)
+	}
 }
 
 func (s *memOrderStore) Create(_ context.Context, o Order) error {
@@ -35,7 +49,7 @@ func (s *memOrderStore) Create(_ context.Context, o Order) error {
 	if _, ok := s.orders[o.ID]; ok {
 		return fmt.Errorf("orders.create: id: %w", shared.ErrConflict)
 	}
-	s.orders[o.ID] = o.clone()
+	s.put(o.clone())
 	s.byKey[k] = o.ID
 	return nil
 }
@@ -115,7 +129,7 @@ func (s *memOrderStore) Transition(_ context.Context, id string, t transition) (
 		at := *t.ReservationExpiresAt
 		o.ReservationExpiresAt = &at
 	}
-	s.orders[id] = o
+	s.put(o)
 	return o.clone(), nil
 }
 
@@ -137,7 +151,7 @@ func (s *memOrderStore) Record(_ context.Context, id, eventID string, ev *stored
 		o.EventSeq++
 		o.OutboxPending = true
 	}
-	s.orders[id] = o
+	s.put(o)
 	return nil
 }
 
@@ -150,27 +164,42 @@ func (s *memOrderStore) SetRefund(_ context.Context, id, refundID string, at tim
 	}
 	o = o.clone()
 	o.Payment.RefundID, o.UpdatedAt = refundID, at
-	s.orders[id] = o
+	s.put(o)
 	return nil
 }
 
 func (s *memOrderStore) Unsent(_ context.Context, limit int) ([]Order, error) {
-	return s.oldestChanged(func(o Order) bool { return o.OutboxPending }, limit), nil
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Order, 0, len(s.unsent))
+	for id := range s.unsent {
+		out = append(out, s.orders[id])
+	}
+	return oldestFirst(out, limit), nil
 }
 
 // oldestChanged returns copies of up to limit orders that match, least recently changed first.
 func (s *memOrderStore) oldestChanged(match func(Order) bool, limit int) []Order {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	var out []Order
 	for _, o := range s.orders {
 		if match(o) {
-			out = append(out, o.clone())
+			out = append(out, o)
 		}
 	}
-	s.mu.RUnlock()
+	return oldestFirst(out, limit)
+}
+
+// oldestFirst sorts the stored orders out (held under s.mu) by their last change, oldest first, and
+// returns copies of the first limit: only those are cloned.
+func oldestFirst(out []Order, limit int) []Order {
 	slices.SortFunc(out, func(a, b Order) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
 	if len(out) > limit {
 		out = out[:limit]
+	}
+	for i := range out {
+		out[i] = out[i].clone()
 	}
 	return out
 }
@@ -188,7 +217,7 @@ func (s *memOrderStore) MarkSent(_ context.Context, id string, upTo int) error {
 	if o.EventSeq == upTo {
 		o.OutboxPending = false
 	}
-	s.orders[id] = o
+	s.put(o)
 	return nil
 }
 

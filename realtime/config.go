@@ -39,6 +39,8 @@ type Config struct {
 	CommitInterval time.Duration
 	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
 	Tracing shared.TracingConfig
+	// PprofAddr is PPROF_ADDR, the profiling listener (shared.Service.ServePprof); empty: off.
+	PprofAddr string
 }
 
 // ConsumerGroup is the Kafka consumer group of this instance.
@@ -59,6 +61,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		AllowedOrigins: env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
 		LogLevel:       env.LogLevel(),
 		Tracing:        env.Tracing(),
+		PprofAddr:      env.Pprof(),
 		Redis:          env.Redis(5),
 		Hub:            hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32},
 		Conn:           connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},

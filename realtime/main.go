@@ -29,6 +29,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
 		return err
 	}
+	if err := s.ServePprof(cfg.PprofAddr); err != nil {
+		return err
+	}
 	logger := s.Logger
 	s.Ready.Add("kafka", shared.KafkaPing(cfg.Brokers))
 

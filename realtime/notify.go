@@ -80,6 +80,9 @@ type notifyData struct {
 // events that make none (and for an order event without its user or order ID). Its ID is derived from
 // the event's, so every instance builds the same notification from one event.
 func notificationFor(e shared.Event) (n notification, list notifyList, ok bool) {
+	if !makesNotification(e.Type) {
+		return notification{}, notifyList{}, false // most events of a checkout: no data to decode
+	}
 	var d notifyData
 	if json.Unmarshal(e.Data, &d) != nil {
 		return notification{}, notifyList{}, false
@@ -142,6 +145,18 @@ func notificationFor(e shared.Event) (n notification, list notifyList, ok bool) 
 		}
 	}
 	return n, list, true
+}
+
+// makesNotification reports whether an event of type typ can make a notification: the types
+// notificationFor's switch knows. Both the live consumer and the notifier ask for every event, so the
+// others (inventory.reserved, inventory.updated, ...) are turned away before their data is decoded.
+func makesNotification(typ string) bool {
+	switch typ {
+	case "order.confirmed", "order.rejected", "order.paid", "order.shipped", "order.delivered", "order.cancelled",
+		"order.created", "inventory.low_stock", "product.created", "product.updated":
+		return true
+	}
+	return false
 }
 
 // announcementNotification is the notification of a POST /broadcast.

@@ -287,7 +287,8 @@ type BackendConfig struct {
 	JWKSURL      string   // JWKS_URL, auth's key set; default http://127.0.0.1:4000/.well-known/jwks.json
 	AuthIssuer   string   // AUTH_ISSUER, the "iss" of access tokens; default http://localhost:3008/auth
 
-	Tracing TracingConfig // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY (see Env.Tracing)
+	Tracing   TracingConfig // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY (see Env.Tracing)
+	PprofAddr string        // PPROF_ADDR, the profiling listener (Service.ServePprof); default empty: off
 }
 
 // Backend reads the BackendConfig of the program called name, whose default HTTP_ADDR is httpAddr.
@@ -301,6 +302,7 @@ func (e *Env) Backend(name, httpAddr string) BackendConfig {
 		JWKSURL:      e.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
 		AuthIssuer:   e.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
 		Tracing:      e.Tracing(),
+		PprofAddr:    e.Pprof(),
 	}
 }
 

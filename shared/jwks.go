@@ -89,7 +89,9 @@ const AccessTokenType = "at+jwt"
 // JWKSVerifier verifies RS256/ES256 access tokens against the key set at a URL. Keys are cached and
 // fetched again when a token names an unknown kid (at most once per MinRefresh, default 10 s, so a flood
 // of forged kids cannot hammer auth) or when the cache is older than MaxAge (default 1 h). No request
-// ever waits on auth when the key is already known.
+// ever waits on auth when the key is already known. A token verified once is remembered until its
+// expiry for as long as its key stays in the set (verifiedTokens), so repeating it costs no signature
+// check.
 type JWKSVerifier struct {
 	URL        string
 	Issuer     string // required "iss"; empty skips the check
@@ -102,6 +104,8 @@ type JWKSVerifier struct {
 	keys    map[string]crypto.PublicKey
 	fetched time.Time
 	tried   time.Time
+
+	verified verifiedTokens
 }
 
 // NewJWKSVerifier returns a verifier for the key set at url.
@@ -112,6 +116,13 @@ func NewJWKSVerifier(url, issuer, audience string) *JWKSVerifier {
 
 // Verify implements Verifier.
 func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	now := time.Now()
+	if e, ok := v.verified.get(raw, now); ok {
+		if k, err := v.key(ctx, e.kid); err == nil && k == e.key {
+			return e.id, nil
+		}
+		v.verified.forget(raw) // its key was retired or replaced: check the token afresh
+	}
 	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"RS256", "ES256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second)}
 	if v.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(v.Issuer))
@@ -120,12 +131,16 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 		opts = append(opts, jwt.WithAudience(v.Audience))
 	}
 	var c AccessClaims
+	var kid string
+	var key crypto.PublicKey
 	_, err := jwt.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); !strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), AccessTokenType) {
 			return nil, fmt.Errorf("token type %q is not %s", typ, AccessTokenType)
 		}
-		kid, _ := t.Header["kid"].(string)
-		return v.key(ctx, kid)
+		kid, _ = t.Header["kid"].(string)
+		var err error
+		key, err = v.key(ctx, kid)
+		return key, err
 	}, opts...)
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
@@ -137,8 +152,10 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 	if role == "" {
 		role = RoleCustomer
 	}
-	return Identity{UserID: c.Subject, Email: c.Email, Name: c.Name, Role: role, SessionID: c.SessionID,
-		ClientID: c.ClientID, Scope: c.Scope, EmailVerified: c.EmailVerified}, nil
+	id := Identity{UserID: c.Subject, Email: c.Email, Name: c.Name, Role: role, SessionID: c.SessionID,
+		ClientID: c.ClientID, Scope: c.Scope, EmailVerified: c.EmailVerified}
+	v.verified.put(raw, verifiedToken{id: id, kid: kid, key: key, exp: c.ExpiresAt.Time}, now)
+	return id, nil
 }
 
 func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, error) {

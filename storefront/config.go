@@ -42,6 +42,8 @@ type Config struct {
 	LogLevel string
 	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
 	Tracing shared.TracingConfig
+	// PprofAddr is PPROF_ADDR, the profiling listener (shared.Service.ServePprof); empty: off.
+	PprofAddr string
 
 	secretGenerated bool
 }
@@ -63,6 +65,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		TrustedProxies:  shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
 		LogLevel:        env.LogLevel(),
 		Tracing:         env.Tracing(),
+		PprofAddr:       env.Pprof(),
 	}
 	if secret := env.Secret("STOREFRONT_SECRET"); secret != "" {
 		if len(secret) < 32 {

@@ -36,6 +36,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
 		return err
 	}
+	if err := s.ServePprof(cfg.PprofAddr); err != nil {
+		return err
+	}
 	logger := s.Logger
 	if cfg.secretGenerated {
 		logger.Warn("STOREFRONT_SECRET not set: using a random key, open forms fail after a restart and instances cannot share them")

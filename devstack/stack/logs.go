@@ -20,6 +20,17 @@ type prefixWriter struct {
 	buf  []byte
 }
 
+// programOutput is where a program's output goes: its log file and, prefixed and made readable,
+// logs. With logs discarded (the launcher's -quiet, the test suites) it is the file alone: the
+// prefix writer parses every JSON line to render it, which under load cost the launcher more CPU than
+// some of the programs (docs/performance.md), only to throw the result away.
+func programOutput(file, logs io.Writer, name string) io.Writer {
+	if logs == io.Discard {
+		return file
+	}
+	return io.MultiWriter(file, newPrefixWriter(logs, name))
+}
+
 // outMu serialises lines from all programs so they never interleave mid-line.
 var outMu sync.Mutex
 

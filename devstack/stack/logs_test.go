@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,22 @@ func TestPrefixWriterSplitsLines(t *testing.T) {
 	w.Write([]byte("o\n"))
 	if got, want := out.String(), "order      | one\norder      | two\n"; got != want {
 		t.Errorf("output = %q, want %q", got, want)
+	}
+}
+
+// TestProgramOutputQuiet checks that discarded logs cost nothing per line: the program's output goes
+// straight to its file, without the prefix writer's parsing, and still reaches the file.
+func TestProgramOutputQuiet(t *testing.T) {
+	t.Parallel()
+	var file bytes.Buffer
+	w := programOutput(&file, io.Discard, "order")
+	if w != io.Writer(&file) {
+		t.Errorf("programOutput(file, io.Discard) = %T, want the file itself", w)
+	}
+	var shown bytes.Buffer
+	w = programOutput(&file, &shown, "order")
+	io.WriteString(w, `{"level":"INFO","msg":"hello"}`+"\n")
+	if !strings.Contains(shown.String(), "order") || !strings.Contains(file.String(), `"msg":"hello"`) {
+		t.Errorf("programOutput(file, logs): logs got %q, file %q; want both", shown.String(), file.String())
 	}
 }

@@ -47,7 +47,7 @@ func (s *Stack) spawn(name, program string, env []string) error {
 	bin := filepath.Join(s.opts.Dir, "bin", program)
 	cmd := exec.Command(bin)
 	cmd.Env = env
-	w := io.MultiWriter(logf, newPrefixWriter(s.opts.Logs, name))
+	w := programOutput(logf, s.opts.Logs, name)
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -68,7 +68,14 @@ type Options struct {
 	// OTLPEndpoint, when set, is every program's OTEL_EXPORTER_OTLP_ENDPOINT (an OTLP/HTTP receiver
 	// such as Jaeger's :4318): tracing on. Empty: off, as in production without a receiver.
 	OTLPEndpoint string
+	// Pprof gives every program instance a PPROF_ADDR: 127.0.0.1 on its own port + PprofPortShift
+	// (the gateway's profiles on 3058 + PortOffset), for `go tool pprof` under load.
+	Pprof bool
 }
+
+// PprofPortShift is how far above its HTTP port a program serves pprof with Options.Pprof: clear of
+// every other port of the platform (3000-3012, 4000, 5003 and the infrastructure's).
+const PprofPortShift = 50
 
 // Stack is a running platform.
 type Stack struct {
@@ -253,6 +260,9 @@ func (s *Stack) env(p Program, port int) []string {
 	}
 	for _, q := range Programs {
 		env = append(env, strings.ToUpper(q.Name)+"_SERVICE_URLS="+s.serviceURLs(q.Name))
+	}
+	if s.opts.Pprof {
+		env = append(env, fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", port+PprofPortShift))
 	}
 	if s.opts.OTLPEndpoint != "" {
 		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+s.opts.OTLPEndpoint)

@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	noBuild := fs.Bool("no-build", false, "use the binaries already in .devstack/bin")
 	otlp := fs.String("otlp", "", "OTLP/HTTP trace receiver for every program (OTEL_EXPORTER_OTLP_ENDPOINT), e.g. http://127.0.0.1:4318 for Jaeger; empty: tracing off")
 	replicas := fs.Int("replicas", 1, fmt.Sprintf("copies of auth, user, product, inventory, order and realtime (1-%d), all behind the gateway; more than one needs shared stores, so -mongo=mem (the default) becomes -mongo=ferret", stack.MaxReplicas))
+	pprof := fs.Bool("pprof", false, fmt.Sprintf("serve net/http/pprof from every program on its port + %d (PPROF_ADDR), e.g. the gateway's on %d", stack.PprofPortShift, 3008+stack.PprofPortShift))
+	stateDir := fs.String("dir", "", "state directory (binaries, logs, data); default ROOT/.devstack")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -62,6 +64,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	dir := filepath.Join(absRoot, ".devstack")
+	if *stateDir != "" {
+		if dir, err = filepath.Abs(*stateDir); err != nil {
+			return err
+		}
+	}
 	if !*noBuild {
 		fmt.Fprintln(stdout, "building the eight programs and Mailpit ...")
 		t := time.Now()
@@ -76,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	start := time.Now()
 	s, err := stack.Start(ctx, stack.Options{Root: absRoot, Dir: dir, PortOffset: *offset, Mongo: *mongo, Redis: *redis, Logs: logs, Persist: *mongo != "mem",
-		OTLPEndpoint: *otlp, Replicas: *replicas})
+		OTLPEndpoint: *otlp, Replicas: *replicas, Pprof: *pprof})
 	if err != nil {
 		return err
 	}

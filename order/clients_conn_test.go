@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestUpstreamReusesConnections: concurrent look-ups, round after round, share a pool of kept-alive
+// connections instead of dialling most of them anew (DefaultTransport keeps only 2 idle per host).
+func TestUpstreamReusesConnections(t *testing.T) {
+	t.Parallel()
+	var dials atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"sku":"A-1","name":"A","price":1.00,"currency":"USD","active":true}` + "\n"))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	up := newUpstream(srv.URL, "product")
+	const parallel, rounds = 8, 10
+	for range rounds {
+		var wg sync.WaitGroup
+		for range parallel {
+			wg.Go(func() {
+				var v map[string]any
+				if err := up.getJSON(context.Background(), "/products/sku/A-1", nil, &v); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if n := dials.Load(); n > 2*parallel {
+		t.Errorf("%d look-ups in rounds of %d opened %d connections, want at most %d", parallel*rounds, parallel, n, 2*parallel)
+	}
+}
