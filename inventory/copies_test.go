@@ -103,7 +103,7 @@ func TestTwoCopiesExpireHoldOnce(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		db := newMemStore()
-		store1, store2 := db, db // copy 1's and copy 2's view of the inventory database
+		store1, store2 := db, db                                     // copy 1's and copy 2's view of the inventory database
 		c1, c2 := newTestInventory(store1), newTestInventory(store2) // TTL 15m
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
