@@ -67,11 +67,12 @@ func sampleCPU(root string, pids []int) []proc {
 }
 
 // platformPorts are the ports the platform listens on with the gateway at gatewayPort: the eight
-// programs and the launcher's Kafka, Redis and Mongo (kfake, miniredis and FerretDB run inside the
-// launcher, so its process is "the broker").
+// programs, the launcher's Kafka, Redis and Mongo (kfake, miniredis and FerretDB run inside the
+// launcher, so its process is "the broker"), and Mailpit's SMTP port: the mail server the order mail
+// goes to is work an order costs, like the broker's.
 func platformPorts(gatewayPort int) []int {
 	offset := gatewayPort - 3008
-	ports := []int{stack.KafkaPort + offset, stack.RedisPort + offset, stack.MongoPort + offset}
+	ports := []int{stack.KafkaPort + offset, stack.RedisPort + offset, stack.MongoPort + offset, stack.MailpitSMTPPort + offset}
 	for _, p := range stack.Programs {
 		ports = append(ports, p.Port+offset)
 	}

@@ -84,7 +84,7 @@ func TestFindPIDsByListeningPort(t *testing.T) {
 
 func TestPlatformPortsFollowTheGateway(t *testing.T) {
 	ports := platformPorts(3008 + 12400)
-	for _, want := range []int{15408, 16400, 21492, 18779, 39417} { // gateway, auth, kafka, redis, mongo
+	for _, want := range []int{15408, 16400, 21492, 18779, 39417, 13425} { // gateway, auth, kafka, redis, mongo, mailpit
 		if !slices.Contains(ports, want) {
 			t.Errorf("platformPorts lacks %d: %v", want, ports)
 		}
