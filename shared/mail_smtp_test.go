@@ -165,7 +165,7 @@ func (s *smtpServer) mails() []smtpSession {
 }
 
 // listen serves s on 127.0.0.1:0 until t ends and returns its address.
-func (s *smtpServer) listen(t *testing.T) string {
+func (s *smtpServer) listen(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
