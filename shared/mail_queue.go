@@ -54,10 +54,13 @@ func stamp(m *Mail) {
 	m.CreatedAt = m.CreatedAt.Truncate(time.Millisecond) // what Mongo keeps
 }
 
-// MemMailQueue is a MailQueue in memory, for tests and for programs run without Mongo.
+// MemMailQueue is a MailQueue in memory, for tests and for programs run without Mongo. It keeps
+// every mail (the IDs are the idempotency keys) and the pending ones apart, so a relay pass reads
+// what waits, not every mail sent since start.
 type MemMailQueue struct {
-	mu    sync.Mutex
-	mails map[string]*memMail
+	mu      sync.Mutex
+	mails   map[string]*memMail
+	pending map[string]*memMail
 }
 
 type memMail struct {
@@ -68,7 +71,9 @@ type memMail struct {
 var _ MailQueue = (*MemMailQueue)(nil)
 
 // NewMemMailQueue returns an empty in-memory queue.
-func NewMemMailQueue() *MemMailQueue { return &MemMailQueue{mails: map[string]*memMail{}} }
+func NewMemMailQueue() *MemMailQueue {
+	return &MemMailQueue{mails: map[string]*memMail{}, pending: map[string]*memMail{}}
+}
 
 func (q *MemMailQueue) Enqueue(_ context.Context, m Mail) error {
 	if err := m.Check(); err != nil {
@@ -78,7 +83,8 @@ func (q *MemMailQueue) Enqueue(_ context.Context, m Mail) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, ok := q.mails[m.ID]; !ok {
-		q.mails[m.ID] = &memMail{Mail: m, status: mailPending}
+		mm := &memMail{Mail: m, status: mailPending}
+		q.mails[m.ID], q.pending[m.ID] = mm, mm
 	}
 	return nil
 }
@@ -90,11 +96,9 @@ func (q *MemMailQueue) Reject(_ context.Context, id, reason string) error {
 
 func (q *MemMailQueue) PendingOutbox(_ context.Context, limit int) ([]OutboxEntry, error) {
 	q.mu.Lock()
-	var pending []Mail
-	for _, m := range q.mails {
-		if m.status == mailPending {
-			pending = append(pending, m.Mail)
-		}
+	pending := make([]Mail, 0, len(q.pending))
+	for _, m := range q.pending {
+		pending = append(pending, m.Mail)
 	}
 	q.mu.Unlock()
 	slices.SortFunc(pending, func(a, b Mail) int {
@@ -121,8 +125,9 @@ func (q *MemMailQueue) MarkPublished(_ context.Context, entries []OutboxEntry) e
 func (q *MemMailQueue) finish(id, status, reason string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if m, ok := q.mails[id]; ok && m.status == mailPending {
+	if m, ok := q.pending[id]; ok {
 		m.status, m.reason, m.Text, m.HTML = status, reason, "", ""
+		delete(q.pending, id)
 	}
 }
 
