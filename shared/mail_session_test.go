@@ -35,6 +35,27 @@ func connections(sessions []smtpSession) []int {
 	return out
 }
 
+// wantSent fails t unless srv accepted exactly the mails ids, in order, on the connections conns.
+func wantSent(t *testing.T, srv *smtpServer, ids []string, conns []int) {
+	t.Helper()
+	if got := messageIDs(t, srv.mails()); !slices.Equal(got, ids) {
+		t.Fatalf("server accepted %v, want each of %v once, in order", got, ids)
+	}
+	if c := connections(srv.mails()); !slices.Equal(c, conns) {
+		t.Errorf("connections of the mails = %v, want %v", c, conns)
+	}
+}
+
+// relayBatch starts a mail relay to srv (mailRelay), queues n mails and lets one pass run.
+func relayBatch(t *testing.T, srv *smtpServer, n int) (q *shared.MemMailQueue, ids []string, r *shared.Relay, metrics *shared.Metrics, stop func()) {
+	t.Helper()
+	q, r, metrics, stop = mailRelay(t, srv)
+	ids = enqueueMails(t, q, n)
+	r.Wake()
+	synctest.Wait()
+	return q, ids, r, metrics, stop
+}
+
 // wantStatus fails t unless each mail of ids has status want in q.
 func wantStatus(t *testing.T, q *shared.MemMailQueue, want string, ids ...string) {
 	t.Helper()
@@ -88,17 +109,9 @@ func TestMailerKeepsSession(t *testing.T) {
 func TestMailRelaySessionPerBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := &smtpServer{}
-		q, r, _, stop := mailRelay(t, srv)
+		q, ids, r, _, stop := relayBatch(t, srv, 3)
 		defer stop()
-		ids := enqueueMails(t, q, 3)
-		r.Wake()
-		synctest.Wait()
-		if got := messageIDs(t, srv.mails()); !slices.Equal(got, ids) {
-			t.Fatalf("sent %v, want %v", got, ids)
-		}
-		if c := connections(srv.mails()); !slices.Equal(c, []int{1, 1, 1}) {
-			t.Errorf("connections of the mails = %v, want [1 1 1]", c)
-		}
+		wantSent(t, srv, ids, []int{1, 1, 1})
 		idle := shared.NewMailer(shared.MailConfig{}).IdleTimeout
 		time.Sleep(idle - time.Nanosecond)
 		synctest.Wait()
@@ -126,17 +139,9 @@ func TestMailRelayServerHangsUp(t *testing.T) {
 	t.Run("between mails", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := &smtpServer{closeAfter: 1}
-			q, r, metrics, stop := mailRelay(t, srv)
+			_, ids, _, metrics, stop := relayBatch(t, srv, 3)
 			defer stop()
-			ids := enqueueMails(t, q, 3)
-			r.Wake()
-			synctest.Wait()
-			if got := messageIDs(t, srv.mails()); !slices.Equal(got, ids) {
-				t.Fatalf("sent %v, want %v in one pass", got, ids)
-			}
-			if c := connections(srv.mails()); !slices.Equal(c, []int{1, 2, 3}) {
-				t.Errorf("connections of the mails = %v, want [1 2 3]", c)
-			}
+			wantSent(t, srv, ids, []int{1, 2, 3})
 			if failed := metrics.Counter("mail_failed_total", "").Value("order_confirmed"); failed != 0 {
 				t.Errorf("mail_failed_total = %d, want 0", failed)
 			}
@@ -145,11 +150,8 @@ func TestMailRelayServerHangsUp(t *testing.T) {
 	t.Run("during DATA", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := &smtpServer{dataReplies: []string{"250 ok", "drop"}}
-			q, r, metrics, stop := mailRelay(t, srv)
+			q, ids, _, metrics, stop := relayBatch(t, srv, 3)
 			defer stop()
-			ids := enqueueMails(t, q, 3)
-			r.Wake()
-			synctest.Wait()
 			if got := messageIDs(t, srv.mails()); !slices.Equal(got, ids[:1]) {
 				t.Fatalf("first pass sent %v, want %v", got, ids[:1])
 			}
@@ -157,12 +159,7 @@ func TestMailRelayServerHangsUp(t *testing.T) {
 			wantStatus(t, q, "pending", ids[1:]...)
 			time.Sleep(100 * time.Millisecond) // the relay's first backoff
 			synctest.Wait()
-			if got := messageIDs(t, srv.mails()); !slices.Equal(got, ids) {
-				t.Fatalf("sent %v, want each of %v once, in order", got, ids)
-			}
-			if c := connections(srv.mails()); !slices.Equal(c, []int{1, 2, 2}) {
-				t.Errorf("connections of the mails = %v, want [1 2 2]", c)
-			}
+			wantSent(t, srv, ids, []int{1, 2, 2})
 			wantStatus(t, q, "sent", ids...)
 			if failed := metrics.Counter("mail_failed_total", "").Value("order_confirmed"); failed != 1 {
 				t.Errorf("mail_failed_total = %d, want 1", failed)
@@ -178,21 +175,13 @@ func TestMailRelaySessionReplies(t *testing.T) {
 	t.Run("4xx to RCPT", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := &smtpServer{rcptReplies: []string{"250 ok", "452 mailbox full"}}
-			q, r, _, stop := mailRelay(t, srv)
+			q, ids, _, _, stop := relayBatch(t, srv, 3)
 			defer stop()
-			ids := enqueueMails(t, q, 3)
-			r.Wake()
-			synctest.Wait()
 			wantStatus(t, q, "sent", ids[0])
 			wantStatus(t, q, "pending", ids[1:]...)
 			time.Sleep(100 * time.Millisecond)
 			synctest.Wait()
-			if got := messageIDs(t, srv.mails()); !slices.Equal(got, ids) {
-				t.Fatalf("sent %v, want each of %v once, in order", got, ids)
-			}
-			if c := connections(srv.mails()); !slices.Equal(c, []int{1, 2, 2}) {
-				t.Errorf("connections of the mails = %v, want [1 2 2]", c)
-			}
+			wantSent(t, srv, ids, []int{1, 2, 2})
 		})
 	})
 	for _, tt := range []struct {
@@ -205,24 +194,15 @@ func TestMailRelaySessionReplies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv := tt.srv
-				q, r, _, stop := mailRelay(t, srv)
+				q, ids, _, _, stop := relayBatch(t, srv, 3)
 				defer stop()
-				ids := enqueueMails(t, q, 3)
-				r.Wake()
-				synctest.Wait()
 				wantStatus(t, q, "sent", ids[0])
 				wantStatus(t, q, "rejected", ids[1])
 				time.Sleep(100 * time.Millisecond)
 				synctest.Wait()
-				want := []string{ids[0], ids[2]}
-				if got := messageIDs(t, srv.mails()); !slices.Equal(got, want) {
-					t.Fatalf("sent %v, want %v", got, want)
-				}
-				wantStatus(t, q, "sent", want...)
+				wantSent(t, srv, []string{ids[0], ids[2]}, []int{1, 2})
+				wantStatus(t, q, "sent", ids[0], ids[2])
 				wantStatus(t, q, "rejected", ids[1])
-				if c := connections(srv.mails()); !slices.Equal(c, []int{1, 2}) {
-					t.Errorf("connections of the mails = %v, want [1 2]", c)
-				}
 			})
 		})
 	}
