@@ -72,7 +72,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("bcrypt", "cost", cfg.BcryptCost, "hash_ms", time.Since(start).Milliseconds())
 
 	relay := shared.NewRelay(logger, accountOutbox{accounts}, pub, s.Metrics, shared.RelayConfig{})
-	mailRelay := shared.NewMailRelay(logger, mailQueue, shared.NewMailer(cfg.Mail), s.Metrics)
+	mailer := shared.NewMailer(cfg.Mail)
+	s.OnClose("smtp", mailer.Close)
+	mailRelay := shared.NewMailRelay(logger, mailQueue, mailer, s.Metrics)
 	mail, err := newAccountMail(mailQueue, mailRelay.Wake, cfg.Mail, cfg.StorefrontURL)
 	if err != nil {
 		return s.Abort(err)

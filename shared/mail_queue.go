@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -28,6 +27,8 @@ type MailQueue interface {
 	// longer pending and is never sent. An unknown or already finished id is ignored.
 	Reject(ctx context.Context, id, reason string) error
 	OutboxStore
+	// pendingMails is PendingOutbox's mails as they are, for the mail relay (mailOutbox).
+	pendingMails(ctx context.Context, limit int) ([]Mail, error)
 }
 
 // Queue states. A sent or rejected mail keeps its metadata (the idempotency key) and loses its
@@ -38,13 +39,37 @@ const (
 	mailRejected = "rejected"
 )
 
+// mailEntry is m as an outbox entry: its header (mailHeader) and the Mail as JSON.
 func mailEntry(m Mail) (OutboxEntry, error) {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return OutboxEntry{}, err
 	}
+	e := mailHeader(m)
+	e.Event.Data = data
+	return e, nil
+}
+
+// mailHeader is m's outbox entry without data: Topic and Type its Kind, ID its ID.
+func mailHeader(m Mail) OutboxEntry {
 	return OutboxEntry{Topic: m.Kind, Event: Event{ID: m.ID, Type: m.Kind, Version: 1, OccurredAt: m.CreatedAt,
-		AggregateID: m.ID, Data: data}}, nil
+		AggregateID: m.ID}}
+}
+
+// entries turns mails into outbox entries (mailEntry).
+func entries(mails []Mail, err error) ([]OutboxEntry, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OutboxEntry, 0, len(mails))
+	for _, m := range mails {
+		e, err := mailEntry(m)
+		if err != nil {
+			return nil, fmt.Errorf("mails.pending: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 func stamp(m *Mail) {
@@ -54,10 +79,13 @@ func stamp(m *Mail) {
 	m.CreatedAt = m.CreatedAt.Truncate(time.Millisecond) // what Mongo keeps
 }
 
-// MemMailQueue is a MailQueue in memory, for tests and for programs run without Mongo.
+// MemMailQueue is a MailQueue in memory, for tests and for programs run without Mongo. It keeps
+// every mail (the IDs are the idempotency keys) and the pending ones apart, so a relay pass reads
+// what waits, not every mail sent since start.
 type MemMailQueue struct {
-	mu    sync.Mutex
-	mails map[string]*memMail
+	mu      sync.Mutex
+	mails   map[string]*memMail
+	pending map[string]*memMail
 }
 
 type memMail struct {
@@ -68,7 +96,9 @@ type memMail struct {
 var _ MailQueue = (*MemMailQueue)(nil)
 
 // NewMemMailQueue returns an empty in-memory queue.
-func NewMemMailQueue() *MemMailQueue { return &MemMailQueue{mails: map[string]*memMail{}} }
+func NewMemMailQueue() *MemMailQueue {
+	return &MemMailQueue{mails: map[string]*memMail{}, pending: map[string]*memMail{}}
+}
 
 func (q *MemMailQueue) Enqueue(_ context.Context, m Mail) error {
 	if err := m.Check(); err != nil {
@@ -78,7 +108,8 @@ func (q *MemMailQueue) Enqueue(_ context.Context, m Mail) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, ok := q.mails[m.ID]; !ok {
-		q.mails[m.ID] = &memMail{Mail: m, status: mailPending}
+		mm := &memMail{Mail: m, status: mailPending}
+		q.mails[m.ID], q.pending[m.ID] = mm, mm
 	}
 	return nil
 }
@@ -88,27 +119,21 @@ func (q *MemMailQueue) Reject(_ context.Context, id, reason string) error {
 	return nil
 }
 
-func (q *MemMailQueue) PendingOutbox(_ context.Context, limit int) ([]OutboxEntry, error) {
+func (q *MemMailQueue) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	return entries(q.pendingMails(ctx, limit))
+}
+
+func (q *MemMailQueue) pendingMails(_ context.Context, limit int) ([]Mail, error) {
 	q.mu.Lock()
-	var pending []Mail
-	for _, m := range q.mails {
-		if m.status == mailPending {
-			pending = append(pending, m.Mail)
-		}
+	pending := make([]Mail, 0, len(q.pending))
+	for _, m := range q.pending {
+		pending = append(pending, m.Mail)
 	}
 	q.mu.Unlock()
 	slices.SortFunc(pending, func(a, b Mail) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	out := make([]OutboxEntry, 0, min(limit, len(pending)))
-	for _, m := range pending[:min(limit, len(pending))] {
-		e, err := mailEntry(m)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return pending[:min(limit, len(pending))], nil
 }
 
 func (q *MemMailQueue) MarkPublished(_ context.Context, entries []OutboxEntry) error {
@@ -121,8 +146,9 @@ func (q *MemMailQueue) MarkPublished(_ context.Context, entries []OutboxEntry) e
 func (q *MemMailQueue) finish(id, status, reason string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if m, ok := q.mails[id]; ok && m.status == mailPending {
+	if m, ok := q.pending[id]; ok {
 		m.status, m.reason, m.Text, m.HTML = status, reason, "", ""
+		delete(q.pending, id)
 	}
 }
 
@@ -187,11 +213,15 @@ func (q *MongoMailQueue) Reject(ctx context.Context, id, reason string) error {
 // PendingOutbox leases up to limit pending mails, oldest first, that no other copy holds (never
 // leased, lease run out, or leased by q itself), one atomic claim each.
 func (q *MongoMailQueue) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	return entries(q.pendingMails(ctx, limit))
+}
+
+func (q *MongoMailQueue) pendingMails(ctx context.Context, limit int) ([]Mail, error) {
 	now := q.now().UTC()
 	opts := options.FindOneAndUpdate().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).
 		SetReturnDocument(options.After)
 	claim := bson.M{"$set": bson.M{"lease_owner": q.owner, "lease_until": now.Add(q.Lease)}}
-	var out []OutboxEntry
+	var out []Mail
 	taken := bson.A{}
 	for len(out) < limit {
 		filter := bson.M{"status": mailPending, "_id": bson.M{"$nin": taken}, "$or": bson.A{
@@ -207,11 +237,7 @@ func (q *MongoMailQueue) PendingOutbox(ctx context.Context, limit int) ([]Outbox
 		if err != nil {
 			return nil, MongoErr("mails.pending", err)
 		}
-		e, err := mailEntry(d.Mail)
-		if err != nil {
-			return nil, fmt.Errorf("mails.pending: %w", err)
-		}
-		out = append(out, e)
+		out = append(out, d.Mail)
 		taken = append(taken, d.ID)
 	}
 	return out, nil
@@ -234,54 +260,4 @@ func (q *MongoMailQueue) finish(ctx context.Context, op string, ids []string, se
 	_, err := q.coll.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}, "status": mailPending},
 		bson.M{"$set": set, "$unset": bson.M{"text": "", "html": ""}})
 	return MongoErr(op, err)
-}
-
-// NewMailRelay returns a Relay that sends q's mail with m, one mail per Publish call, retrying
-// failures with the relay's backoff (the mail stays queued). A mail the server refused for good
-// (ErrMailRejected) is set aside with Reject and logged. Without an SMTP server the relay holds: mail
-// waits in the queue and one warning is logged. Metrics: mail_sent_total{kind},
-// mail_failed_total{kind} (failed attempts), mail_queue_pending (at most a batch) and
-// mail_queue_oldest_seconds.
-func NewMailRelay(logger *slog.Logger, q MailQueue, m *Mailer, metrics *Metrics) *Relay {
-	cfg := RelayConfig{OnePerPublish: true, PublishTimeout: m.Timeout + 5*time.Second,
-		Metrics: RelayMetrics{
-			Published: MetricName{"mail_sent_total", "Mails the SMTP server accepted."},
-			Errors:    MetricName{"mail_failed_total", "Failed attempts to send a mail (retried unless rejected for good)."},
-			Pending:   MetricName{"mail_queue_pending", "Mails waiting at the mail relay's last pass (at most a batch)."},
-			Oldest:    MetricName{"mail_queue_oldest_seconds", "Age of the oldest mail waiting at the mail relay's last pass."},
-			Label:     "kind",
-		}}
-	if !m.Enabled() {
-		cfg.Hold = "SMTP_ADDR is not set: mail stays queued"
-	}
-	return NewRelay(logger.With("relay", "mail"), q, mailPublisher{logger: logger, q: q, m: m}, metrics, cfg)
-}
-
-// mailPublisher is the Relay's Publisher for mail: each event is a queued Mail.
-type mailPublisher struct {
-	logger *slog.Logger
-	q      MailQueue
-	m      *Mailer
-}
-
-func (p mailPublisher) Publish(ctx context.Context, _ string, events ...Event) error {
-	for _, e := range events {
-		var ml Mail
-		err := e.Decode(&ml)
-		if err == nil {
-			err = p.m.Send(ctx, ml)
-		} else {
-			ml.ID, ml.Kind, err = e.ID, e.Type, fmt.Errorf("%w: %w", ErrMailRejected, err)
-		}
-		if errors.Is(err, ErrMailRejected) {
-			p.logger.Error("mail rejected for good, set aside", "mail_id", ml.ID, "kind", ml.Kind, "err", err)
-			if rerr := p.q.Reject(context.WithoutCancel(ctx), ml.ID, err.Error()); rerr != nil {
-				return errors.Join(err, rerr)
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -162,7 +162,7 @@ func TestMongoMailQueueLease(t *testing.T) {
 }
 
 // mailRelay returns a queue and a running mail relay sending to srv over net.Pipe, for a synctest
-// bubble; stop ends the relay and waits for it.
+// bubble; stop ends the relay, waits for it and closes the mailer's kept session.
 func mailRelay(t *testing.T, srv *smtpServer) (q *shared.MemMailQueue, r *shared.Relay, metrics *shared.Metrics, stop func()) {
 	q, metrics = shared.NewMemMailQueue(), shared.NewMetrics("test")
 	m := shared.NewMailer(shared.MailConfig{Addr: "127.0.0.1:25", From: "shop@shop.example"})
@@ -171,7 +171,11 @@ func mailRelay(t *testing.T, srv *smtpServer) (q *shared.MemMailQueue, r *shared
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
-	return q, r, metrics, func() { cancel(); <-done }
+	return q, r, metrics, func() {
+		cancel()
+		<-done
+		m.Close(context.Background())
+	}
 }
 
 func messageIDs(t *testing.T, sessions []smtpSession) []string {

@@ -18,14 +18,20 @@ import (
 
 // smtpServer is a minimal SMTP server for tests, speaking net/textproto over any connection (TCP on
 // 127.0.0.1:0, or net.Pipe inside a synctest bubble). It offers STARTTLS when tls is set and AUTH
-// PLAIN when auth is, answers each RCPT with the next of rcptReplies (then 250), and records every
-// mail it accepted.
+// PLAIN when auth is, answers each MAIL, RCPT and end of DATA with the next of mailReplies,
+// rcptReplies and dataReplies (then 250; "drop" closes the connection without a reply), hangs up
+// after closeAfter mails on one connection when it is set, and records every mail it accepted.
 type smtpServer struct {
 	tls         *tls.Config
 	auth        bool
+	closeAfter  int
 	mu          sync.Mutex
+	mailReplies []string
 	rcptReplies []string
+	dataReplies []string
 	rcpts       int
+	conns       int // connections served
+	quits       int // QUITs answered
 	got         []smtpSession
 }
 
@@ -35,14 +41,18 @@ type smtpSession struct {
 	Auth       string // the decoded AUTH PLAIN response: "\x00user\x00password"
 	From, To   string
 	Data       string
-	Connection int
+	Connection int // which connection of the server's carried it, from 1
 }
 
 func (s *smtpServer) serve(c net.Conn) {
 	defer func() { c.Close() }()
+	s.mu.Lock()
+	s.conns++
+	sess := smtpSession{Connection: s.conns}
+	s.mu.Unlock()
 	tp := textproto.NewConn(c)
 	tp.PrintfLine("220 test ESMTP")
-	var sess smtpSession
+	accepted := 0
 	for {
 		line, err := tp.ReadLine()
 		if err != nil {
@@ -80,22 +90,38 @@ func (s *smtpServer) serve(c net.Conn) {
 			tp.PrintfLine("235 ok")
 		case "MAIL":
 			sess.From = arg
-			tp.PrintfLine("250 ok")
+			if !reply(tp, s.next(&s.mailReplies)) {
+				return
+			}
 		case "RCPT":
 			sess.To = arg
-			tp.PrintfLine("%s", s.rcptReply())
+			s.mu.Lock()
+			s.rcpts++
+			s.mu.Unlock()
+			if !reply(tp, s.next(&s.rcptReplies)) {
+				return
+			}
 		case "DATA":
 			tp.PrintfLine("354 go on")
 			data, err := tp.ReadDotBytes()
 			if err != nil {
 				return
 			}
-			sess.Data = string(data)
-			s.mu.Lock()
-			s.got = append(s.got, sess)
-			s.mu.Unlock()
-			tp.PrintfLine("250 queued")
+			r := s.next(&s.dataReplies)
+			if strings.HasPrefix(r, "2") {
+				sess.Data = string(data)
+				s.mu.Lock()
+				s.got = append(s.got, sess)
+				s.mu.Unlock()
+				accepted++
+			}
+			if !reply(tp, r) || accepted == s.closeAfter {
+				return
+			}
 		case "QUIT":
+			s.mu.Lock()
+			s.quits++
+			s.mu.Unlock()
 			tp.PrintfLine("221 bye")
 			return
 		default:
@@ -104,16 +130,32 @@ func (s *smtpServer) serve(c net.Conn) {
 	}
 }
 
-func (s *smtpServer) rcptReply() string {
+// next pops the next scripted reply from list, "250 ok" when it is empty.
+func (s *smtpServer) next(list *[]string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rcpts++
-	if len(s.rcptReplies) > 0 {
-		r := s.rcptReplies[0]
-		s.rcptReplies = s.rcptReplies[1:]
+	if len(*list) > 0 {
+		r := (*list)[0]
+		*list = (*list)[1:]
 		return r
 	}
 	return "250 ok"
+}
+
+// reply sends r, or reports false for "drop": the caller hangs up without a reply.
+func reply(tp *textproto.Conn, r string) bool {
+	if r == "drop" {
+		return false
+	}
+	tp.PrintfLine("%s", r)
+	return true
+}
+
+// counts returns how many connections the server served and how many QUITs it answered.
+func (s *smtpServer) counts() (conns, quits int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns, s.quits
 }
 
 func (s *smtpServer) mails() []smtpSession {
@@ -123,7 +165,7 @@ func (s *smtpServer) mails() []smtpSession {
 }
 
 // listen serves s on 127.0.0.1:0 until t ends and returns its address.
-func (s *smtpServer) listen(t *testing.T) string {
+func (s *smtpServer) listen(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -201,6 +243,7 @@ func TestMailerSMTP(t *testing.T) {
 			m := shared.NewMailer(shared.MailConfig{Addr: srv.listen(t), Username: tt.user, Password: "s3cret",
 				From: "GoShop <shop@shop.example>"})
 			m.TLS = cliTLS
+			t.Cleanup(func() { m.Close(context.Background()) })
 			err := m.Send(context.Background(), testMail())
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Send: err = %v, want error %v", err, tt.wantErr)

@@ -39,3 +39,38 @@ func BenchmarkAddressPatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOrderMailRender measures building the order confirmation (both parts) from a decoded
+// event and profile: what the order mail consumer does per checkout besides the store calls.
+func BenchmarkOrderMailRender(b *testing.B) {
+	env := newMailEnv(b)
+	e := orderEventOf(b, "order.confirmed", mailUser, nil)
+	var d orderEvent
+	if err := e.Decode(&d); err != nil {
+		b.Fatal(err)
+	}
+	p, err := env.profiles.Get(b.Context(), mailUser)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := env.om.render(e, orderMails[e.Type], d, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOrderMailHandle measures the order mail consumer's handler for one order.confirmed:
+// decode, profile read, render, enqueue (in memory).
+func BenchmarkOrderMailHandle(b *testing.B) {
+	env := newMailEnv(b)
+	e := orderEventOf(b, "order.confirmed", mailUser, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.ID = shared.NewID()
+		if err := env.om.handle(b.Context(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -192,7 +192,10 @@ func (om *orderMailer) render(e shared.Event, kind orderMailKind, d orderEvent, 
 		}
 		v.Subtotal, v.Tax, v.Shipping, v.Total = money(d.SubtotalCents), money(d.TaxCents), money(d.ShippingCents), money(d.TotalCents)
 	}
+	// Sized for a confirmation with a few lines, so the buffers do not grow step by step.
 	var text, html bytes.Buffer
+	text.Grow(1 << 10)
+	html.Grow(4 << 10)
 	if err := om.text.Execute(&text, v); err != nil {
 		return shared.Mail{}, fmt.Errorf("render %s: %w", kind.Kind, err)
 	}

@@ -27,7 +27,7 @@ type mailEnv struct {
 	wakes    int
 }
 
-func newMailEnv(t *testing.T) *mailEnv {
+func newMailEnv(t testing.TB) *mailEnv {
 	t.Helper()
 	env := &mailEnv{profiles: newMemProfileStore(), queue: shared.NewMemMailQueue()}
 	p := newProfile(mailUser, "zoe@example.com", "Zoë Åberg", shared.RoleCustomer, testTime)
@@ -45,7 +45,7 @@ func newMailEnv(t *testing.T) *mailEnv {
 }
 
 // orderEventOf returns an order event of typ for user, with two lines and totals.
-func orderEventOf(t *testing.T, typ, user string, edit func(d map[string]any)) shared.Event {
+func orderEventOf(t testing.TB, typ, user string, edit func(d map[string]any)) shared.Event {
 	t.Helper()
 	d := map[string]any{"order_id": "0123456789abcdef0123456789abcdef", "user_id": user, "status": strings.TrimPrefix(typ, "order."),
 		"items": []map[string]any{

@@ -51,7 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		s.Setup("mail_indexes", mq.EnsureIndexes)
 		mails = mq
 	}
-	mailRelay := shared.NewMailRelay(logger, mails, shared.NewMailer(cfg.Mail), metrics)
+	mailer := shared.NewMailer(cfg.Mail)
+	s.OnClose("smtp", mailer.Close)
+	mailRelay := shared.NewMailRelay(logger, mails, mailer, metrics)
 	s.Go("mail", mailRelay.Run)
 	unsub := newUnsubscribeKey(logger, cfg.UnsubscribeSecret)
 	orderMail, err := newOrderMailer(logger, profiles, mails, mailRelay.Wake, cfg.Mail,
