@@ -15,10 +15,7 @@ import (
 // against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped after).
 func TestAccountStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "auth_test_", func() accountStore { return newMemAccountStore() }, func(db *mongo.Database) (accountStore, func(context.Context) error) {
-		s := newMongoAccountStore(db)
-		return s, s.EnsureIndexes
-	})
+	stores := sharedtest.ContractStores(t, "auth_test_", func() accountStore { return newMemAccountStore() }, func(db *mongo.Database) accountStore { return newMongoAccountStore(db) })
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -156,10 +153,7 @@ func testAccountStoreContract(t *testing.T, s accountStore) {
 // TestLinkStore is the contract of linkStore: memory always, MongoDB with MONGO_TEST_URI.
 func TestLinkStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "auth_test_", func() linkStore { return newMemLinkStore() }, func(db *mongo.Database) (linkStore, func(context.Context) error) {
-		s := newMongoLinkStore(db)
-		return s, s.EnsureIndexes
-	})
+	stores := sharedtest.ContractStores(t, "auth_test_", func() linkStore { return newMemLinkStore() }, func(db *mongo.Database) linkStore { return newMongoLinkStore(db) })
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -17,9 +17,7 @@ import (
 // MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestOrderStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "order_test_", func() orderStore { return newMemOrderStore() }, func(db *mongo.Database) (orderStore, func(context.Context) error) {
-		return newMongoOrderStore(db), nil // Create makes its indexes itself
-	})
+	stores := sharedtest.ContractStores(t, "order_test_", func() orderStore { return newMemOrderStore() }, func(db *mongo.Database) orderStore { return newMongoOrderStore(db) })
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

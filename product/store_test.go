@@ -18,9 +18,8 @@ import (
 // when MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestProductStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "product_test_", func() productStore { return newMemProductStore() }, func(db *mongo.Database) (productStore, func(context.Context) error) {
-		s := newMongoProductStore(db, shared.NewLogger(os.Stderr, "product-test", "warn"))
-		return s, s.EnsureIndexes
+	stores := sharedtest.ContractStores(t, "product_test_", func() productStore { return newMemProductStore() }, func(db *mongo.Database) productStore {
+		return newMongoProductStore(db, shared.NewLogger(os.Stderr, "product-test", "warn"))
 	})
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {

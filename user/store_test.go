@@ -17,10 +17,7 @@ import (
 // and against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestProfileStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "user_test_", func() profileStore { return newMemProfileStore() }, func(db *mongo.Database) (profileStore, func(context.Context) error) {
-		s := newMongoProfileStore(db)
-		return s, s.EnsureIndexes
-	})
+	stores := sharedtest.ContractStores(t, "user_test_", func() profileStore { return newMemProfileStore() }, func(db *mongo.Database) profileStore { return newMongoProfileStore(db) })
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -70,10 +70,10 @@ func EachStore(t *testing.T, prefix string, test func(t *testing.T, mongoEnv map
 
 // ContractStores are the stores a store's contract test runs against, by subtest name: "mem", a new
 // memory store from mem on each call, always; and, when MONGO_TEST_URI is set, "mongo": onMongo's
-// store on a fresh database (prefix followed by random characters, dropped after) with the indexes
-// made by the function onMongo returns beside it (nil when the store has none). Without
-// MONGO_TEST_URI it logs that the Mongo case is skipped.
-func ContractStores[S any](tb testing.TB, prefix string, mem func() S, onMongo func(*mongo.Database) (S, func(context.Context) error)) map[string]func(testing.TB) S {
+// store on a fresh database (prefix followed by random characters, dropped after), its indexes made
+// first when it has an EnsureIndexes method, as the program does at start. Without MONGO_TEST_URI it
+// logs that the Mongo case is skipped.
+func ContractStores[S any](tb testing.TB, prefix string, mem func() S, onMongo func(*mongo.Database) S) map[string]func(testing.TB) S {
 	tb.Helper()
 	stores := map[string]func(testing.TB) S{"mem": func(testing.TB) S { return mem() }}
 	if MongoTestURI() == "" {
@@ -82,9 +82,9 @@ func ContractStores[S any](tb testing.TB, prefix string, mem func() S, onMongo f
 	}
 	stores["mongo"] = func(tb testing.TB) S {
 		tb.Helper()
-		s, indexes := onMongo(Mongo(tb, prefix))
-		if indexes != nil {
-			if err := indexes(context.Background()); err != nil {
+		s := onMongo(Mongo(tb, prefix))
+		if ix, ok := any(s).(interface{ EnsureIndexes(context.Context) error }); ok {
+			if err := ix.EnsureIndexes(context.Background()); err != nil {
 				tb.Fatalf("%s indexes: %v", prefix, err)
 			}
 		}
