@@ -34,20 +34,12 @@ func TestRun(t *testing.T) {
 	p := sharedtest.Start(t, run, []string{"auth"}, env, "/healthz", 20*time.Second)
 	base := p.Base
 
-	resp, err := http.Get(base + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ready struct {
-		Failed []string `json:"failed"`
-	}
-	json.NewDecoder(resp.Body).Decode(&ready)
-	resp.Body.Close()
+	ready := sharedtest.GetReadyz(t, base)
 	// "setup" (indexes and seeded accounts) may still be running: bcrypt takes a while.
-	if failed := strings.TrimSuffix(strings.Join(ready.Failed, ","), ",setup"); resp.StatusCode != http.StatusServiceUnavailable || failed != "kafka,redis" {
-		t.Errorf("GET /readyz: %d %v, want 503 naming kafka and redis", resp.StatusCode, ready.Failed)
+	if failed := strings.TrimSuffix(strings.Join(ready.Failed, ","), ",setup"); ready.Status != http.StatusServiceUnavailable || failed != "kafka,redis" {
+		t.Errorf("GET /readyz: %d %v, want 503 naming kafka and redis", ready.Status, ready.Failed)
 	}
-	resp, err = http.Get(base + "/.well-known/jwks.json")
+	resp, err := http.Get(base + "/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,7 @@ import (
 // against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped after).
 func TestAccountStore(t *testing.T) {
 	t.Parallel()
-	stores := contractStores(func() accountStore { return newMemAccountStore() }, func(db *mongo.Database) (accountStore, func(context.Context) error) {
-		s := newMongoAccountStore(db)
-		return s, s.EnsureIndexes
-	})
+	stores := sharedtest.ContractStores(t, "auth_test_", func() accountStore { return newMemAccountStore() }, func(db *mongo.Database) accountStore { return newMongoAccountStore(db) })
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -38,23 +35,6 @@ func TestAccountStore(t *testing.T) {
 			})
 		})
 	}
-}
-
-// contractStores are the stores a contract test runs against: the memory one always, and the Mongo
-// one on a fresh database (dropped after, its indexes made) when MONGO_TEST_URI is set.
-func contractStores[S any](mem func() S, onMongo func(*mongo.Database) (S, func(context.Context) error)) map[string]func(*testing.T) S {
-	stores := map[string]func(*testing.T) S{"mem": func(*testing.T) S { return mem() }}
-	if sharedtest.MongoTestURI() == "" {
-		return stores
-	}
-	stores["mongo"] = func(t *testing.T) S {
-		s, indexes := onMongo(sharedtest.Mongo(t, "auth_test_"))
-		if err := indexes(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	return stores
 }
 
 func testAccountStoreContract(t *testing.T, s accountStore) {
@@ -173,10 +153,7 @@ func testAccountStoreContract(t *testing.T, s accountStore) {
 // TestLinkStore is the contract of linkStore: memory always, MongoDB with MONGO_TEST_URI.
 func TestLinkStore(t *testing.T) {
 	t.Parallel()
-	stores := contractStores(func() linkStore { return newMemLinkStore() }, func(db *mongo.Database) (linkStore, func(context.Context) error) {
-		s := newMongoLinkStore(db)
-		return s, s.EnsureIndexes
-	})
+	stores := sharedtest.ContractStores(t, "auth_test_", func() linkStore { return newMemLinkStore() }, func(db *mongo.Database) linkStore { return newMongoLinkStore(db) })
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,22 +28,14 @@ func testRun(t *testing.T, extra map[string]string) {
 	}
 	p := sharedtest.Start(t, run, []string{"inventory"}, env, "/healthz", 10*time.Second)
 	base, out := p.Base, p.Logs
-	resp, err := http.Get(base + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ready struct {
-		Checks map[string]string `json:"checks"`
-	}
-	json.NewDecoder(resp.Body).Decode(&ready)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || ready.Checks["kafka"] == "ok" || ready.Checks["kafka"] == "" {
-		t.Errorf("GET /readyz without Kafka: status = %d, checks %v, want %d naming kafka", resp.StatusCode, ready.Checks, http.StatusServiceUnavailable)
+	ready := sharedtest.GetReadyz(t, base)
+	if ready.Status != http.StatusServiceUnavailable || ready.Checks["kafka"] == "ok" || ready.Checks["kafka"] == "" {
+		t.Errorf("GET /readyz without Kafka: status = %d, checks %v, want %d naming kafka", ready.Status, ready.Checks, http.StatusServiceUnavailable)
 	}
 	if _, mongo := env["MONGO_URI"]; mongo && ready.Checks["mongo"] != "ok" {
 		t.Errorf("GET /readyz: mongo check = %q, want ok", ready.Checks["mongo"])
 	}
-	resp, err = http.Get(base + "/inventory")
+	resp, err := http.Get(base + "/inventory")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,32 +12,20 @@ import (
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
+	"go.mongodb.org/mongo-driver/mongo"
 )
 
-// testStores returns the stores the contract runs against: the in-memory one always, MongoDB when
-// MONGO_TEST_URI is set (a fresh database per call, dropped after the test).
-func testStores(t *testing.T) map[string]func(t *testing.T) stockStore {
+// testStores returns the stores the contract runs against (sharedtest.ContractStores); a Mongo store
+// on FerretDB is marked non-atomic.
+func testStores(t *testing.T) map[string]func(testing.TB) stockStore {
 	t.Helper()
-	stores := map[string]func(t *testing.T) stockStore{
-		"mem": func(*testing.T) stockStore { return newMemStore() },
-	}
-	if sharedtest.MongoTestURI() != "" {
-		stores["mongo"] = newTestMongoStore
-	}
-	return stores
-}
-
-func newTestMongoStore(t *testing.T) stockStore {
-	t.Helper()
-	db := sharedtest.Mongo(t, "inventory_test_")
-	s := newMongoStore(db)
-	if sharedtest.Ferret(db) {
-		nonAtomic.Store(s, true)
-	}
-	if err := s.EnsureIndexes(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return sharedtest.ContractStores(t, "inventory_test_", func() stockStore { return newMemStore() }, func(db *mongo.Database) stockStore {
+		s := newMongoStore(db)
+		if sharedtest.Ferret(db) {
+			nonAtomic.Store(s, true)
+		}
+		return s
+	})
 }
 
 // nonAtomic holds the test stores whose server does not apply concurrent updates atomically

@@ -16,7 +16,7 @@ import (
 // testOrderListFilters is the store contract of the admin list's filters (listQuery): customer
 // e-mail prefix, order ID prefix and created_at range, alone and together, with search text that
 // would be a pattern if it were not quoted.
-func testOrderListFilters(t *testing.T, newStore func(t *testing.T) orderStore) {
+func testOrderListFilters(t *testing.T, newStore func(testing.TB) orderStore) {
 	ctx := context.Background()
 	s := newStore(t)
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -29,17 +29,9 @@ func testRun(t *testing.T, mongoEnv map[string]string) {
 	maps.Copy(env, mongoEnv)
 	p := sharedtest.Start(t, run, []string{"order"}, env, "/healthz", 10*time.Second)
 	base, out := p.Base, p.Logs
-	resp, err := http.Get(base + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ready struct {
-		Checks map[string]string `json:"checks"`
-	}
-	json.NewDecoder(resp.Body).Decode(&ready)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || ready.Checks["kafka"] == "ok" {
-		t.Errorf("GET /readyz with Kafka down: status = %d checks %v, want 503 naming kafka", resp.StatusCode, ready.Checks)
+	ready := sharedtest.GetReadyz(t, base)
+	if ready.Status != http.StatusServiceUnavailable || ready.Checks["kafka"] == "ok" {
+		t.Errorf("GET /readyz with Kafka down: status = %d checks %v, want 503 naming kafka", ready.Status, ready.Checks)
 	}
 	if mongoURI != "" && ready.Checks["mongo"] != "ok" {
 		t.Errorf("GET /readyz: mongo check = %q, want ok", ready.Checks["mongo"])
@@ -48,7 +40,7 @@ func testRun(t *testing.T, mongoEnv map[string]string) {
 	req, _ := http.NewRequest("POST", base+"/orders", strings.NewReader(`{"items":[{"sku":"MUG-1","quantity":2}],"shipping_address":`+addrJSON+`}`))
 	req.Header.Set("Authorization", iss.Bearer(t, sharedtest.Customer))
 	req.Header.Set("Idempotency-Key", "run-1")
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,23 +10,20 @@ import (
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
+	"go.mongodb.org/mongo-driver/mongo"
 )
 
 // TestOrderStore runs the store contract against the in-memory store, and against MongoDB when
 // MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestOrderStore(t *testing.T) {
 	t.Parallel()
-	t.Run("mem", func(t *testing.T) {
-		t.Parallel()
-		testOrderStore(t, func(t *testing.T) orderStore { return newMemOrderStore() })
-	})
-	if sharedtest.MongoTestURI() == "" {
-		t.Log("MONGO_TEST_URI not set: Mongo contract skipped")
-		return
+	stores := sharedtest.ContractStores(t, "order_test_", func() orderStore { return newMemOrderStore() }, func(db *mongo.Database) orderStore { return newMongoOrderStore(db) })
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testOrderStore(t, newStore)
+		})
 	}
-	t.Run("mongo", func(t *testing.T) {
-		testOrderStore(t, func(t *testing.T) orderStore { return newMongoOrderStore(sharedtest.Mongo(t, "order_test_")) })
-	})
 }
 
 // testOrder returns a pending order of user with its order.created event, created at.
@@ -44,7 +41,7 @@ func testOrder(tb testing.TB, user, key string, at time.Time) Order {
 	return o
 }
 
-func testOrderStore(t *testing.T, newStore func(t *testing.T) orderStore) {
+func testOrderStore(t *testing.T, newStore func(testing.TB) orderStore) {
 	ctx := context.Background()
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,14 +86,8 @@ func testRun(t *testing.T, extra map[string]string) {
 		t.Error("run -healthcheck with the broker gone = nil, want an error")
 	}
 
-	resp, err := http.Get(base + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "kafka") {
-		t.Errorf("GET /readyz with Kafka down: status = %d body %s, want 503 naming kafka", resp.StatusCode, body)
+	if ready := sharedtest.GetReadyz(t, base); ready.Status != http.StatusServiceUnavailable || !slices.Contains(ready.Failed, "kafka") {
+		t.Errorf("GET /readyz with Kafka down: status = %d checks %v, want 503 naming kafka", ready.Status, ready.Checks)
 	}
 
 	if err := p.Stop(t); err != nil {

@@ -11,33 +11,22 @@ import (
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
+	"go.mongodb.org/mongo-driver/mongo"
 )
 
 // TestProductStore runs the store contract against the in-memory store always and against MongoDB
 // when MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestProductStore(t *testing.T) {
 	t.Parallel()
-	t.Run("mem", func(t *testing.T) {
-		t.Parallel()
-		testStoreContract(t, func(t *testing.T) productStore { return newMemProductStore() })
+	stores := sharedtest.ContractStores(t, "product_test_", func() productStore { return newMemProductStore() }, func(db *mongo.Database) productStore {
+		return newMongoProductStore(db, shared.NewLogger(os.Stderr, "product-test", "warn"))
 	})
-	if sharedtest.MongoTestURI() == "" {
-		t.Log("MONGO_TEST_URI not set: skipping the Mongo store")
-		return
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testStoreContract(t, newStore)
+		})
 	}
-	t.Run("mongo", func(t *testing.T) {
-		t.Parallel()
-		testStoreContract(t, func(t *testing.T) productStore { return newTestMongoStore(t) })
-	})
-}
-
-func newTestMongoStore(t *testing.T) *mongoProductStore {
-	t.Helper()
-	s := newMongoProductStore(sharedtest.Mongo(t, "product_test_"), shared.NewLogger(os.Stderr, "product-test", "warn"))
-	if err := s.EnsureIndexes(context.Background()); err != nil {
-		t.Fatalf("EnsureIndexes: %v", err)
-	}
-	return s
 }
 
 // testProduct returns a valid product with the given SKU, category, price and creation time.
@@ -64,7 +53,7 @@ func skus(ps []product) []string {
 	return out
 }
 
-func testStoreContract(t *testing.T, newStore func(t *testing.T) productStore) {
+func testStoreContract(t *testing.T, newStore func(testing.TB) productStore) {
 	ctx := context.Background()
 	base := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
@@ -93,14 +92,7 @@ func TestRunMongo(t *testing.T) {
 	if resp := call(http.MethodPost, "/users/me/addresses", homeJSON); resp.StatusCode != http.StatusCreated {
 		t.Errorf("POST /users/me/addresses: status = %d, want 201", resp.StatusCode)
 	}
-	resp, err := http.Get(base + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rd struct{ Checks map[string]string }
-	json.NewDecoder(resp.Body).Decode(&rd)
-	resp.Body.Close()
-	if rd.Checks["mongo"] != "ok" {
+	if rd := sharedtest.GetReadyz(t, base); rd.Checks["mongo"] != "ok" {
 		t.Errorf("/readyz mongo = %q, want ok", rd.Checks["mongo"])
 	}
 	if err := p.Stop(t); err != nil {

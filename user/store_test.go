@@ -10,36 +10,23 @@ import (
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
+	"go.mongodb.org/mongo-driver/mongo"
 )
 
 // TestProfileStore is the contract every profileStore meets: run against the in-memory store always,
 // and against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestProfileStore(t *testing.T) {
 	t.Parallel()
-	t.Run("mem", func(t *testing.T) {
-		t.Parallel()
-		testProfileStore(t, true, func(testing.TB) profileStore { return newMemProfileStore() })
-	})
-	if sharedtest.MongoTestURI() == "" {
-		t.Log("MONGO_TEST_URI not set: Mongo contract skipped")
-		return
+	stores := sharedtest.ContractStores(t, "user_test_", func() profileStore { return newMemProfileStore() }, func(db *mongo.Database) profileStore { return newMongoProfileStore(db) })
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// FerretDB (the devstack's Mongo-wire server on SQLite) does not apply a filtered replace
+			// atomically, so the compare-and-swap race cannot be judged there; MongoDB does.
+			atomic := name == "mem" || !sharedtest.Ferret(sharedtest.Mongo(t, "user_probe_"))
+			testProfileStore(t, atomic, newStore)
+		})
 	}
-	t.Run("mongo", func(t *testing.T) {
-		t.Parallel()
-		// FerretDB (the devstack's Mongo-wire server on SQLite) does not apply a filtered replace
-		// atomically, so the compare-and-swap race cannot be judged there; MongoDB does.
-		atomic := !sharedtest.Ferret(sharedtest.Mongo(t, "user_probe_"))
-		testProfileStore(t, atomic, func(tb testing.TB) profileStore { return newTestMongoStore(tb) })
-	})
-}
-
-func newTestMongoStore(tb testing.TB) profileStore {
-	tb.Helper()
-	s := newMongoProfileStore(sharedtest.Mongo(tb, "user_test_"))
-	if err := s.EnsureIndexes(context.Background()); err != nil {
-		tb.Fatalf("indexes: %v", err)
-	}
-	return s
 }
 
 func testProfile(id, email, name string, created time.Time) Profile {

@@ -67,3 +67,28 @@ func EachStore(t *testing.T, prefix string, test func(t *testing.T, mongoEnv map
 		})
 	}
 }
+
+// ContractStores are the stores a store's contract test runs against, by subtest name: "mem", a new
+// memory store from mem on each call, always; and, when MONGO_TEST_URI is set, "mongo": onMongo's
+// store on a fresh database (prefix followed by random characters, dropped after), its indexes made
+// first when it has an EnsureIndexes method, as the program does at start. Without MONGO_TEST_URI it
+// logs that the Mongo case is skipped.
+func ContractStores[S any](tb testing.TB, prefix string, mem func() S, onMongo func(*mongo.Database) S) map[string]func(testing.TB) S {
+	tb.Helper()
+	stores := map[string]func(testing.TB) S{"mem": func(testing.TB) S { return mem() }}
+	if MongoTestURI() == "" {
+		tb.Log("MONGO_TEST_URI not set: Mongo contract skipped")
+		return stores
+	}
+	stores["mongo"] = func(tb testing.TB) S {
+		tb.Helper()
+		s := onMongo(Mongo(tb, prefix))
+		if ix, ok := any(s).(interface{ EnsureIndexes(context.Context) error }); ok {
+			if err := ix.EnsureIndexes(context.Background()); err != nil {
+				tb.Fatalf("%s indexes: %v", prefix, err)
+			}
+		}
+		return s
+	}
+	return stores
+}

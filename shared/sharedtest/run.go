@@ -2,6 +2,7 @@ package sharedtest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"maps"
 	"net/http"
@@ -102,6 +103,27 @@ func Get(tb testing.TB, url string) (int, string) {
 		tb.Fatalf("GET %s: body: %v", url, err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// Readyz is a program's /readyz answer: the status code, each check's result by name, and the names
+// of the checks that failed.
+type Readyz struct {
+	Status int               `json:"-"`
+	Checks map[string]string `json:"checks"`
+	Failed []string          `json:"failed"`
+}
+
+// GetReadyz sends GET base+"/readyz" and decodes the answer; a transport error or a body that is not
+// the readiness JSON fails tb.
+func GetReadyz(tb testing.TB, base string) Readyz {
+	tb.Helper()
+	status, body := Get(tb, base+"/readyz")
+	var rd Readyz
+	if err := json.Unmarshal([]byte(body), &rd); err != nil {
+		tb.Fatalf("GET %s/readyz: status %d, body %q: %v", base, status, body, err)
+	}
+	rd.Status = status
+	return rd
 }
 
 // MongoDB returns a fresh database name, prefix followed by random characters, for a test against

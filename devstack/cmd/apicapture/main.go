@@ -41,30 +41,22 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/goshop/platform/devstack/apidocs"
 	"github.com/goshop/platform/devstack/stack"
+	"github.com/goshop/platform/shared"
 )
 
 // services are the documents this command refreshes.
 var services = []string{"auth", "user", "realtime"}
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "apicapture:", err)
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("apicapture", run) }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	root := fs.String("root", "..", "repository root")

@@ -160,7 +160,7 @@ func TestRunCheckout(t *testing.T) {
 			args := append([]string{"load", "-gateway", srv.URL, "-scenario", "checkout", "-d", "300ms",
 				"-pids", fmt.Sprint(os.Getpid()), "-saga-timeout", "5s"}, mode...)
 			var out, errOut bytes.Buffer
-			if err := run(t.Context(), args, &out, &errOut); err != nil {
+			if err := run(t.Context(), args, nil, &out, &errOut); err != nil {
 				t.Fatal(err, errOut.String())
 			}
 			report := out.String()

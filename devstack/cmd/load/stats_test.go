@@ -118,7 +118,7 @@ func TestRun(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"load", "-gateway", srv.URL, "-c", "2", "-d", "200ms"}, &out, &errOut)
+	err := run(context.Background(), []string{"load", "-gateway", srv.URL, "-c", "2", "-d", "200ms"}, nil, &out, &errOut)
 	if err != nil {
 		t.Fatal(err, errOut.String())
 	}
@@ -127,7 +127,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if err := run(context.Background(), []string{"load", "-scenario", "nope"}, &out, &errOut); err == nil {
+	if err := run(context.Background(), []string{"load", "-scenario", "nope"}, nil, &out, &errOut); err == nil {
 		t.Error("unknown scenario accepted")
 	}
 }

@@ -25,30 +25,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/goshop/platform/shared"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "rtload:", err)
-		os.Exit(1)
-	}
-}
+func main() { shared.Main("rtload", run) }
 
 // warmupSKU is the SKU of the events that check the pipeline before the measurement; a probe
 // connection subscribes to it alone.
 const warmupSKU = "RTLOAD-WARMUP"
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, _ func(string) string, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	wsURL := fs.String("url", "ws://127.0.0.1:3009/ws", "realtime WebSocket URL")
 	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka brokers")
