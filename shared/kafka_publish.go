@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
+	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -24,50 +26,47 @@ const (
 	publishBackoff  = 50 * time.Millisecond
 )
 
-// KafkaPublisher is a Publisher that sends each Publish as one produce request per partition
-// (usually one: an outbox batch is mostly one aggregate's events) and returns when the broker
-// acknowledged it: hash partitioning by key as kafka.Hash (the partition a key maps to is kafka-go's
-// Writer's), acks from all in-sync replicas, topics created on first use.
+// KafkaPublisher is a Publisher that sends each Publish as one produce request per partition leader
+// (one request in a one-broker cluster, whatever partitions the events map to) and returns when the
+// broker acknowledged it: hash partitioning by key as kafka.Hash (the partition a key maps to is
+// kafka-go's Writer's), acks from all in-sync replicas, topics created on first use.
 //
-// It calls the produce API directly instead of through a kafka.Writer: every caller publishes
-// synchronously and waits for the ack, so the Writer's batching only added work and waiting to
-// each publish (a hand-off to a goroutine per partition, a batch timer, and a 100-message buffer
-// allocated and cleared per batch; docs/performance.md).
+// It speaks the produce API itself instead of going through a kafka.Writer: every caller publishes
+// synchronously and waits for the ack, so the Writer's batching only added work and waiting to each
+// publish (a hand-off to a goroutine per partition, a batch timer, a 100-message buffer allocated and
+// cleared per batch) and sent one request per partition where the protocol takes a leader's
+// partitions in one (docs/performance.md).
 type KafkaPublisher struct {
 	addr      net.Addr
 	transport *kafka.Transport
-	client    *kafka.Client
 	balancer  kafka.Hash
 	tracing   *Tracing // producer spans; nil: none
 }
 
 // NewKafkaPublisher returns a publisher for brokers. It connects lazily; Close closes its connections.
 func NewKafkaPublisher(brokers []string) *KafkaPublisher {
-	addr := kafka.TCP(brokers...)
-	tr := &kafka.Transport{}
-	return &KafkaPublisher{addr: addr, transport: tr, client: &kafka.Client{Addr: addr, Transport: tr, Timeout: 10 * time.Second}}
+	return &KafkaPublisher{addr: kafka.TCP(brokers...), transport: &kafka.Transport{}}
 }
 
 // Publish writes events to topic keyed by aggregate ID, with the request ID of ctx and the trace
 // context (of the envelope, else of ctx) as headers. One aggregate's events keep their order: they
-// map to one partition and go in one request.
+// map to one partition, in one request.
 func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	var n int
-	err := retry(ctx, func() (err error) { n, err = p.partitions(ctx, topic); return err })
+	var leaders map[int32]int32
+	err := retry(ctx, func() (err error) { leaders, err = p.leaders(ctx, topic); return err })
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}
-	all := make([]int, n)
+	all := make([]int, len(leaders))
 	for i := range all {
 		all[i] = i
 	}
 	var (
 		spans  []trace.Span
-		order  []int // partitions in the order of their first event
-		byPart = map[int][]kafka.Message{}
+		byPart = map[int32][]kafka.Message{}
 		now    = time.Now()
 	)
 	for _, e := range events {
@@ -76,7 +75,7 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 			endSpans(spans, err)
 			return fmt.Errorf("publish %s: %w", e.Type, err)
 		}
-		m := kafka.Message{Topic: topic, Key: []byte(e.AggregateID), Value: b,
+		m := kafka.Message{Key: []byte(e.AggregateID), Value: b, Time: now,
 			Headers: []kafka.Header{{Key: "type", Value: []byte(e.Type)}}}
 		if id := RequestIDFrom(ctx); id != "" {
 			m.Headers = append(m.Headers, kafka.Header{Key: RequestIDHeader, Value: []byte(id)})
@@ -84,14 +83,36 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 		if span := p.tracing.startPublish(ctx, topic, e, &m); span != nil {
 			spans = append(spans, span)
 		}
-		part := p.balancer.Balance(m, all...)
-		if _, ok := byPart[part]; !ok {
-			order = append(order, part)
-		}
-		m.Time = now
+		part := int32(p.balancer.Balance(m, all...))
 		byPart[part] = append(byPart[part], m)
 	}
-	err = p.produceAll(ctx, topic, order, byPart)
+	byLeader := map[int32]map[int32][]kafka.Message{}
+	for part, msgs := range byPart {
+		l := leaders[part]
+		if byLeader[l] == nil {
+			byLeader[l] = map[int32][]kafka.Message{}
+		}
+		byLeader[l][part] = msgs
+	}
+	errs := make([]error, 0, len(byLeader))
+	if len(byLeader) == 1 {
+		for _, parts := range byLeader {
+			errs = append(errs, p.produce(ctx, topic, parts))
+		}
+	} else {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, parts := range byLeader {
+			wg.Go(func() {
+				err := p.produce(ctx, topic, parts)
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+	}
+	err = errors.Join(errs...)
 	endSpans(spans, err)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", topic, err)
@@ -99,45 +120,51 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 	return nil
 }
 
-// produceAll sends each partition's records, the partitions concurrently, and joins their errors.
-func (p *KafkaPublisher) produceAll(ctx context.Context, topic string, order []int, byPart map[int][]kafka.Message) error {
-	if len(order) == 1 {
-		return p.produce(ctx, topic, order[0], byPart[order[0]])
-	}
-	errs := make([]error, len(order))
-	var wg sync.WaitGroup
-	for i, part := range order {
-		wg.Go(func() { errs[i] = p.produce(ctx, topic, part, byPart[part]) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// produce sends msgs to one partition and waits for the ack, retrying temporary failures.
-func (p *KafkaPublisher) produce(ctx context.Context, topic string, partition int, msgs []kafka.Message) error {
-	err := retry(ctx, func() error {
-		// A record's key and value are readers, used up by a request: each attempt gets new ones.
-		records := make([]kafka.Record, len(msgs))
-		for i, m := range msgs {
-			records[i] = kafka.Record{Time: m.Time, Key: kafka.NewBytes(m.Key), Value: kafka.NewBytes(m.Value), Headers: m.Headers}
+// produce sends parts (partition → its messages, all led by one broker) in one produce request and
+// waits for the ack; partitions that fail with a temporary error are sent again.
+func (p *KafkaPublisher) produce(ctx context.Context, topic string, parts map[int32][]kafka.Message) error {
+	return retry(ctx, func() error {
+		req := &produceAPI.Request{Acks: int16(kafka.RequireAll), Timeout: timeoutMs(ctx),
+			Topics: []produceAPI.RequestTopic{{Topic: topic, Partitions: make([]produceAPI.RequestPartition, 0, len(parts))}}}
+		for part, msgs := range parts {
+			// A record's key and value are readers, used up by a request: each attempt gets new ones.
+			records := make([]kafka.Record, len(msgs))
+			for i, m := range msgs {
+				records[i] = kafka.Record{Time: m.Time, Key: kafka.NewBytes(m.Key), Value: kafka.NewBytes(m.Value), Headers: m.Headers}
+			}
+			req.Topics[0].Partitions = append(req.Topics[0].Partitions, produceAPI.RequestPartition{Partition: part,
+				RecordSet: protocol.RecordSet{Records: protocol.NewRecordReader(records...)}})
 		}
-		res, err := p.client.Produce(ctx, &kafka.ProduceRequest{Topic: topic, Partition: partition,
-			RequiredAcks: kafka.RequireAll, Records: kafka.NewRecordReader(records...)})
+		r, err := p.transport.RoundTrip(ctx, p.addr, req)
 		if err != nil {
 			return err
 		}
-		if res.Error != nil {
-			return res.Error
+		var errs []error
+		for _, t := range r.(*produceAPI.Response).Topics {
+			for _, rp := range t.Partitions {
+				switch {
+				case rp.ErrorCode != 0:
+					errs = append(errs, fmt.Errorf("partition %d: %w", rp.Partition, kafka.Error(rp.ErrorCode)))
+				case len(rp.RecordErrors) > 0:
+					errs = append(errs, fmt.Errorf("partition %d record %d: %s", rp.Partition, rp.RecordErrors[0].BatchIndex, rp.RecordErrors[0].BatchIndexErrorMessage))
+				default:
+					delete(parts, rp.Partition) // acknowledged: not sent again
+				}
+			}
 		}
-		for i, rerr := range res.RecordErrors {
-			return fmt.Errorf("record %d: %w", i, rerr)
+		if len(errs) == 0 && len(parts) > 0 {
+			errs = append(errs, fmt.Errorf("%d partitions missing from the produce response", len(parts)))
 		}
-		return nil
+		return errors.Join(errs...)
 	})
-	if err != nil {
-		return fmt.Errorf("partition %d: %w", partition, err)
+}
+
+// timeoutMs is the broker-side bound of a produce request: what is left of ctx, else 10 s.
+func timeoutMs(ctx context.Context) int32 {
+	if d, ok := ctx.Deadline(); ok {
+		return int32(max(time.Until(d).Milliseconds(), 1))
 	}
-	return nil
+	return 10_000
 }
 
 // retry calls f up to publishAttempts times while it fails with a retriable error, waiting
@@ -166,26 +193,38 @@ func retriable(err error) bool {
 	return errors.As(err, &nerr) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
-// partitions returns topic's partition count, creating the topic when the broker allows it. The
-// transport caches metadata, so this is a round trip only now and then.
-func (p *KafkaPublisher) partitions(ctx context.Context, topic string) (int, error) {
+// leaders returns the leader broker of each of topic's partitions, creating the topic when the
+// broker allows it. The transport caches metadata, so this is a round trip only now and then.
+func (p *KafkaPublisher) leaders(ctx context.Context, topic string) (map[int32]int32, error) {
 	r, err := p.transport.RoundTrip(ctx, p.addr, &metadataAPI.Request{TopicNames: []string{topic}, AllowAutoTopicCreation: true})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for _, t := range r.(*metadataAPI.Response).Topics {
 		if t.Name != topic {
 			continue
 		}
 		if t.ErrorCode != 0 {
-			return 0, kafka.Error(t.ErrorCode)
+			return nil, kafka.Error(t.ErrorCode)
 		}
-		if len(t.Partitions) == 0 {
-			return 0, kafka.UnknownTopicOrPartition
+		out := make(map[int32]int32, len(t.Partitions))
+		for _, pt := range t.Partitions {
+			if pt.ErrorCode != 0 {
+				return nil, kafka.Error(pt.ErrorCode)
+			}
+			out[pt.PartitionIndex] = pt.LeaderID
 		}
-		return len(t.Partitions), nil
+		for i := range int32(len(out)) {
+			if _, ok := out[i]; !ok {
+				return nil, fmt.Errorf("partition %d: %w", i, kafka.UnknownTopicOrPartition)
+			}
+		}
+		if len(out) == 0 {
+			return nil, kafka.UnknownTopicOrPartition
+		}
+		return out, nil
 	}
-	return 0, kafka.UnknownTopicOrPartition
+	return nil, kafka.UnknownTopicOrPartition
 }
 
 // Close closes the publisher's idle connections. Publish returns only once its events are
