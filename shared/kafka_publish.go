@@ -41,7 +41,20 @@ type KafkaPublisher struct {
 	transport *kafka.Transport
 	balancer  kafka.Hash
 	tracing   *Tracing // producer spans; nil: none
+
+	mu     sync.Mutex
+	layout map[string]topicLayout // by topic; see leaders
 }
+
+// topicLayout is a topic's partition leaders as the broker last named them.
+type topicLayout struct {
+	leaders map[int32]int32 // partition → leader broker ID
+	at      time.Time
+}
+
+// layoutTTL is how long a topic's partition leaders are used without asking the broker again; a
+// failed produce forgets them at once.
+const layoutTTL = 5 * time.Second
 
 // NewKafkaPublisher returns a publisher for brokers. It connects lazily; Close closes its connections.
 func NewKafkaPublisher(brokers []string) *KafkaPublisher {
@@ -56,7 +69,7 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 		return nil
 	}
 	var leaders map[int32]int32
-	err := retry(ctx, func() (err error) { leaders, err = p.leaders(ctx, topic); return err })
+	err := retry(ctx, func() (err error) { leaders, err = p.cachedLeaders(ctx, topic); return err })
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}
@@ -70,7 +83,7 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 		now    = time.Now()
 	)
 	for _, e := range events {
-		b, err := json.Marshal(e)
+		b, err := json.Marshal(&e) // a pointer: no copy of the envelope into an interface
 		if err != nil {
 			endSpans(spans, err)
 			return fmt.Errorf("publish %s: %w", e.Type, err)
@@ -115,6 +128,7 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 	err = errors.Join(errs...)
 	endSpans(spans, err)
 	if err != nil {
+		p.forget(topic) // a leader may have moved
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}
 	return nil
@@ -191,6 +205,35 @@ func retriable(err error) bool {
 	}
 	var nerr net.Error
 	return errors.As(err, &nerr) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+// cachedLeaders is leaders, remembered for layoutTTL: asking the transport (which caches too) cost
+// a fifth of each publish.
+func (p *KafkaPublisher) cachedLeaders(ctx context.Context, topic string) (map[int32]int32, error) {
+	p.mu.Lock()
+	l, ok := p.layout[topic]
+	p.mu.Unlock()
+	if ok && time.Since(l.at) < layoutTTL {
+		return l.leaders, nil
+	}
+	leaders, err := p.leaders(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if p.layout == nil {
+		p.layout = map[string]topicLayout{}
+	}
+	p.layout[topic] = topicLayout{leaders: leaders, at: time.Now()}
+	p.mu.Unlock()
+	return leaders, nil
+}
+
+// forget drops topic's remembered leaders, so the next publish asks the broker.
+func (p *KafkaPublisher) forget(topic string) {
+	p.mu.Lock()
+	delete(p.layout, topic)
+	p.mu.Unlock()
 }
 
 // leaders returns the leader broker of each of topic's partitions, creating the topic when the
