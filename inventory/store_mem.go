@@ -18,8 +18,12 @@ type memStore struct {
 	mu           sync.RWMutex
 	stock        map[string]*memItem
 	reservations map[string]Reservation
-	outbox       map[string]shared.OutboxEntry
-	outboxOrder  []string // event IDs in insertion order; deleted IDs are skipped lazily
+	// sweepable holds the order IDs of the reservations in state held or releasing, the only ones
+	// DueReservations can return: the sweeper asks every few seconds, and settled reservations
+	// are kept forever.
+	sweepable   map[string]struct{}
+	outbox      map[string]shared.OutboxEntry
+	outboxOrder []string // event IDs in insertion order; deleted IDs are skipped lazily
 }
 
 type memItem struct {
@@ -32,7 +36,7 @@ type memItem struct {
 var _ stockStore = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{stock: make(map[string]*memItem), reservations: make(map[string]Reservation), outbox: make(map[string]shared.OutboxEntry)}
+	return &memStore{stock: make(map[string]*memItem), reservations: make(map[string]Reservation), sweepable: make(map[string]struct{}), outbox: make(map[string]shared.OutboxEntry)}
 }
 
 func (it *memItem) snapshot() StockItem {
@@ -216,8 +220,18 @@ func (s *memStore) CreateReservation(_ context.Context, r Reservation) error {
 	if settled(r.State) && r.SettledAt == nil {
 		r.SettledAt = &r.UpdatedAt
 	}
-	s.reservations[r.OrderID] = cloneReservation(r)
+	s.putReservation(cloneReservation(r))
 	return nil
+}
+
+// putReservation stores r under s.mu (held for writing) and keeps the sweepable index in step.
+func (s *memStore) putReservation(r Reservation) {
+	s.reservations[r.OrderID] = r
+	if r.State == stateHeld || r.State == stateReleasing {
+		s.sweepable[r.OrderID] = struct{}{}
+	} else {
+		delete(s.sweepable, r.OrderID)
+	}
 }
 
 func (s *memStore) GetReservation(_ context.Context, orderID string) (Reservation, error) {
@@ -262,7 +276,7 @@ func (s *memStore) TransitionReservation(_ context.Context, orderID string, from
 	}
 	r.Committed = r.Committed || u.Committed
 	r.CommitRequested = r.CommitRequested || u.CommitRequested
-	s.reservations[orderID] = r
+	s.putReservation(r)
 	return cloneReservation(r), nil
 }
 
@@ -270,8 +284,8 @@ func (s *memStore) DueReservations(_ context.Context, now, stale time.Time, limi
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []Reservation
-	for _, r := range s.reservations {
-		if r.State == stateHeld && !r.ExpiresAt.After(now) || r.State == stateReleasing && r.UpdatedAt.Before(stale) {
+	for id := range s.sweepable {
+		if r := s.reservations[id]; r.State == stateHeld && !r.ExpiresAt.After(now) || r.State == stateReleasing && r.UpdatedAt.Before(stale) {
 			out = append(out, cloneReservation(r))
 		}
 	}

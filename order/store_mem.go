@@ -21,12 +21,15 @@ type memOrderStore struct {
 	// the relay asks for them after every write, and scanning every order ever placed made each
 	// pass cost O(orders) under the lock the checkout writes take.
 	unsent map[string]struct{}
+	// pending holds the IDs of the orders in status pending, for StalePending: the reconciler asks
+	// every few seconds, and only the orders still waiting for inventory can be stale.
+	pending map[string]struct{}
 }
 
 var _ orderStore = (*memOrderStore)(nil)
 
 func newMemOrderStore() *memOrderStore {
-	return &memOrderStore{orders: make(map[string]Order), byKey: make(map[[2]string]string), unsent: make(map[string]struct{})}
+	return &memOrderStore{orders: make(map[string]Order), byKey: make(map[[2]string]string), unsent: make(map[string]struct{}), pending: make(map[string]struct{})}
 }
 
 // put stores o under s.mu (held for writing) and keeps the unsent index in step.
@@ -36,6 +39,11 @@ func (s *memOrderStore) put(o Order) {
 		s.unsent[o.ID] = struct{}{}
 	} else {
 		delete(s.unsent, o.ID)
+	}
+	if o.Status == StatusPending {
+		s.pending[o.ID] = struct{}{}
+	} else {
+		delete(s.pending, o.ID)
 	}
 }
 
@@ -178,19 +186,6 @@ func (s *memOrderStore) Unsent(_ context.Context, limit int) ([]Order, error) {
 	return oldestFirst(out, limit), nil
 }
 
-// oldestChanged returns copies of up to limit orders that match, least recently changed first.
-func (s *memOrderStore) oldestChanged(match func(Order) bool, limit int) []Order {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []Order
-	for _, o := range s.orders {
-		if match(o) {
-			out = append(out, o)
-		}
-	}
-	return oldestFirst(out, limit)
-}
-
 // oldestFirst sorts the stored orders out (held under s.mu) by their last change, oldest first, and
 // returns copies of the first limit: only those are cloned.
 func oldestFirst(out []Order, limit int) []Order {
@@ -222,7 +217,13 @@ func (s *memOrderStore) MarkSent(_ context.Context, id string, upTo int) error {
 }
 
 func (s *memOrderStore) StalePending(_ context.Context, before time.Time, limit int) ([]Order, error) {
-	return s.oldestChanged(func(o Order) bool {
-		return o.Status == StatusPending && !o.OutboxPending && o.UpdatedAt.Before(before)
-	}, limit), nil
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Order
+	for id := range s.pending {
+		if o := s.orders[id]; !o.OutboxPending && o.UpdatedAt.Before(before) {
+			out = append(out, o)
+		}
+	}
+	return oldestFirst(out, limit), nil
 }

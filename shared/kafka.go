@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Topics of the platform, one per owning service.
@@ -64,64 +63,6 @@ type Publisher interface {
 
 // ParseBrokers splits KAFKA_BROKERS ("host:port,host:port") and drops blanks.
 func ParseBrokers(s string) []string { return splitComma(s) }
-
-// PublishBatchWindow (50 µs) is how long the publisher waits for more messages to fill a batch.
-// Every caller publishes synchronously (the outbox relay hands over a whole batch of events in one
-// Publish and waits for the ack), so nothing would join a waiting batch: the window is pure latency on
-// each hop of the checkout saga. It was 10 ms, then 2 ms (docs/performance.md); not zero, because
-// kafka-go treats 0 as its 1 s default.
-const PublishBatchWindow = 50 * time.Microsecond
-
-// KafkaPublisher is a Publisher on a kafka-go Writer: hash partitioning by key, acks from all in-sync
-// replicas, and a batch window of PublishBatchWindow.
-type KafkaPublisher struct {
-	w       *kafka.Writer
-	tracing *Tracing // producer spans; nil: none
-}
-
-// NewKafkaPublisher returns a publisher for brokers. It connects lazily; Close flushes it.
-func NewKafkaPublisher(brokers []string) *KafkaPublisher {
-	return &KafkaPublisher{w: &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
-		Balancer:               &kafka.Hash{},
-		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           PublishBatchWindow,
-		WriteTimeout:           10 * time.Second,
-		MaxAttempts:            5,
-		AllowAutoTopicCreation: true,
-	}}
-}
-
-// Publish writes events to topic keyed by aggregate ID, with the request ID of ctx and the trace
-// context (of the envelope, else of ctx) as headers.
-func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Event) error {
-	msgs := make([]kafka.Message, 0, len(events))
-	var spans []trace.Span
-	for _, e := range events {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("publish %s: %w", e.Type, err)
-		}
-		m := kafka.Message{Topic: topic, Key: []byte(e.AggregateID), Value: b,
-			Headers: []kafka.Header{{Key: "type", Value: []byte(e.Type)}}}
-		if id := RequestIDFrom(ctx); id != "" {
-			m.Headers = append(m.Headers, kafka.Header{Key: RequestIDHeader, Value: []byte(id)})
-		}
-		if span := p.tracing.startPublish(ctx, topic, e, &m); span != nil {
-			spans = append(spans, span)
-		}
-		msgs = append(msgs, m)
-	}
-	err := p.w.WriteMessages(ctx, msgs...)
-	endSpans(spans, err)
-	if err != nil {
-		return fmt.Errorf("publish %s: %w", topic, err)
-	}
-	return nil
-}
-
-// Close flushes pending messages and closes the writer.
-func (p *KafkaPublisher) Close() error { return p.w.Close() }
 
 // KafkaPing returns a readiness check that dials the first reachable broker.
 func KafkaPing(brokers []string) func(context.Context) error {
