@@ -211,3 +211,85 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	})
 }
+
+// TestConsumeBatches: a batch handler sees every event once per success, in order per key, gets
+// more than one event per call when the reader holds them, and a poison event and a failing one in
+// a batch cost no other event; what was handled is committed.
+func TestConsumeBatches(t *testing.T) {
+	t.Parallel()
+	const topic = "test.events"
+	brokers := broker(t, topic)
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	cfg := shared.ConsumerConfig{Brokers: brokers, Group: "svc", Topics: []string{topic},
+		MaxWait: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond, CommitInterval: 200 * time.Millisecond}
+
+	publish(t, brokers, topic, keys, 0, 20)
+	poison, err := shared.NewEvent("test.numbered", "a", "not an object")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := shared.NewKafkaPublisher(brokers)
+	if err := pub.Publish(context.Background(), topic, poison); err != nil {
+		t.Fatal(err)
+	}
+	pub.Close()
+	publish(t, brokers, topic, keys, 20, 20)
+
+	rec := newRecorder(len(keys)*40, 7, 25)
+	largest := consumeBatches(t, cfg, rec)
+	want := fmt.Sprint(seq(0, 40))
+	for _, k := range keys {
+		if got := fmt.Sprint(rec.seen[k]); got != want {
+			t.Errorf("key %s handled %s, want %s", k, got, want)
+		}
+	}
+	if largest < 2 {
+		t.Errorf("largest batch %d events, want more (240 events were waiting)", largest)
+	}
+
+	publish(t, brokers, topic, keys, 40, 3)
+	again := newRecorder(len(keys) * 3)
+	consumeBatches(t, cfg, again)
+	for _, k := range keys {
+		if got, want := fmt.Sprint(again.seen[k]), "[40 41 42]"; got != want {
+			t.Errorf("after a restart key %s handled %s, want %s (committed offsets lost or skipped)", k, got, want)
+		}
+	}
+}
+
+// consumeBatches is consume through shared.ConsumeBatches, with a batch handler that hands each
+// event to rec and skips those it handled already (a failed batch comes back event by event). It
+// returns the largest batch seen.
+func consumeBatches(t *testing.T, cfg shared.ConsumerConfig, rec *recorder) int {
+	t.Helper()
+	done := map[string]bool{}
+	largest := 0
+	handle := func(ctx context.Context, es []shared.Event) error {
+		largest = max(largest, len(es))
+		for _, e := range es {
+			if done[e.ID] {
+				continue
+			}
+			if err := rec.handle(ctx, e); err != nil {
+				return err
+			}
+			done[e.ID] = true
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ret := make(chan error, 1)
+	go func() { ret <- shared.ConsumeBatches(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, handle) }()
+	select {
+	case <-rec.done:
+	case <-time.After(20 * time.Second):
+		rec.mu.Lock()
+		t.Errorf("handled %d of %d events in 20 s", rec.total, rec.want)
+		rec.mu.Unlock()
+	}
+	cancel()
+	if err := <-ret; err != nil {
+		t.Errorf("ConsumeBatches returned %v", err)
+	}
+	return largest
+}
