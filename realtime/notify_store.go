@@ -119,7 +119,9 @@ func (s *redisNotifications) Add(ctx context.Context, adds []notifyAdd, dedupTTL
 		}
 		args[i] = []any{b, notifyKeep, notifyTTL.Milliseconds(), dedupTTL.Milliseconds()}
 	}
-	keys := func(i int) []string { return []string{s.prefix + "notify:event:" + adds[i].key, s.listKey(adds[i].list)} }
+	keys := func(i int) []string {
+		return []string{s.prefix + "notify:event:" + adds[i].key, s.listKey(adds[i].list)}
+	}
 	// One pipeline of EVALSHAs; a Redis that lost its script cache answers NOSCRIPT to each, and those
 	// are sent again with the script's body, which caches it.
 	cmds := make([]*redis.Cmd, len(adds))
