@@ -43,6 +43,11 @@ func (gw *gateway) handleEvents(ctx context.Context, events []shared.Event) erro
 // that expired long ago (route TTLs are minutes, and an upstream can only shorten them).
 const maxEventAge = time.Hour
 
+// purgeBatchWait is how long the consumer collects events into one batch, whose paths are purged
+// once each: the same few products' stock changes many times a second under checkout load. It is
+// the most an event's purge waits for the batch, on top of the event's way through Kafka.
+const purgeBatchWait = 20 * time.Millisecond
+
 // purger is the part of the response cache that events drive.
 type purger interface {
 	purgePaths(ctx context.Context, service string, paths ...string) error

@@ -119,3 +119,49 @@ func TestBatchRunOneByOne(t *testing.T) {
 		t.Errorf("handled %v, want e0,e1,e2 one by one", got)
 	}
 }
+
+// TestFetcherMore: a batch holds what has arrived already and, with a wait, what arrives within it
+// after the first message; never more than MaxBatch.
+func TestFetcherMore(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := &fetcher{msgs: make(chan kafka.Message, MaxBatch)}
+		offsets := func(ms []kafka.Message) string {
+			var b strings.Builder
+			for _, m := range ms {
+				fmt.Fprintf(&b, "%d ", m.Offset)
+			}
+			return strings.TrimSpace(b.String())
+		}
+		f.msgs <- kafka.Message{Offset: 1}
+		f.msgs <- kafka.Message{Offset: 2}
+		if got := offsets(f.more(t.Context(), []kafka.Message{{Offset: 0}}, 0)); got != "0 1 2" {
+			t.Errorf("no wait: batch %s, want 0 1 2 (what had arrived)", got)
+		}
+
+		go func() {
+			for i, at := range []time.Duration{10, 30, 60} {
+				time.Sleep(at * time.Millisecond)
+				f.msgs <- kafka.Message{Offset: int64(10 + i)}
+			}
+		}()
+		start := time.Now()
+		got := offsets(f.more(t.Context(), []kafka.Message{{Offset: 9}}, 50*time.Millisecond))
+		if got != "9 10 11" || time.Since(start) != 50*time.Millisecond {
+			t.Errorf("50 ms wait: batch %s after %v, want 9 10 11 after 50ms", got, time.Since(start))
+		}
+		if got := offsets(f.more(t.Context(), nil, time.Second)); got != "12" {
+			t.Errorf("next batch %s, want 12", got)
+		}
+
+		for i := range MaxBatch + 5 {
+			select {
+			case f.msgs <- kafka.Message{Offset: int64(i)}:
+			default: // the channel holds MaxBatch
+			}
+		}
+		if n := len(f.more(t.Context(), []kafka.Message{{}}, time.Second)); n != MaxBatch {
+			t.Errorf("batch of %d, want at most MaxBatch (%d)", n, MaxBatch)
+		}
+	})
+}

@@ -30,6 +30,10 @@ type ConsumerConfig struct {
 	RetryMax       time.Duration
 	CommitInterval time.Duration
 	Tracing        *Tracing // a consumer span per event, in the trace its headers carry; nil: none
+	// BatchWait (ConsumeBatches only) is how long a batch stays open for more messages after its
+	// first arrived: 0 hands over what the reader held then, which under a steady trickle is mostly
+	// one event; a wait makes batches of what arrives meanwhile, at the price of that much delay.
+	BatchWait time.Duration
 }
 
 // SagaCommitInterval (100 ms) is the CommitInterval of the checkout saga's consumers (order,
@@ -68,9 +72,9 @@ func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handl
 }
 
 // ConsumeBatches is Consume for handlers that can do a batch of events in one step (one Redis round
-// trip, say): it waits for a message, takes with it those the reader has already fetched (up to
-// MaxBatch) and hands their events to handle in one call; the messages are committed after it
-// returned nil. When handle fails, Consume cannot know which event failed, so the batch's events are
+// trip, say): it waits for a message, takes with it those the reader has already fetched and those
+// that arrive within cfg.BatchWait (up to MaxBatch) and hands their events to handle in one call;
+// the messages are committed after it returned nil. When handle fails, Consume cannot know which event failed, so the batch's events are
 // handed to it again one at a time (one-element batches) under Consume's rules: each retried with
 // backoff until it succeeds, dropped if it reports ErrPoison, before the next. So a poison event
 // costs its batch one failed attempt and no other event is skipped, and partition order holds.
@@ -113,14 +117,7 @@ func consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, one E
 		if !ok {
 			return nil
 		}
-		msgs = append(msgs[:0], m)
-		for len(msgs) < MaxBatch {
-			m, ok := f.ready()
-			if !ok {
-				break
-			}
-			msgs = append(msgs, m)
-		}
+		msgs = f.more(ctx, append(msgs[:0], m), cfg.BatchWait)
 		if !h.handle(ctx, msgs) {
 			return nil
 		}
@@ -197,14 +194,38 @@ func (f *fetcher) next(ctx context.Context) (kafka.Message, bool) {
 	}
 }
 
-// ready returns a message that has arrived already, if any (never without a pump).
-func (f *fetcher) ready() (kafka.Message, bool) {
-	select {
-	case m := <-f.msgs: // a nil channel is never ready
-		return m, true
-	default:
-		return kafka.Message{}, false
+// more appends to msgs the messages that arrive within wait, or, when wait is 0, those that have
+// arrived already, up to MaxBatch in all (never any without a pump). It returns early when ctx ends.
+func (f *fetcher) more(ctx context.Context, msgs []kafka.Message, wait time.Duration) []kafka.Message {
+	if f.msgs == nil {
+		return msgs
 	}
+	var deadline <-chan time.Time // nil: do not wait
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for len(msgs) < MaxBatch {
+		select {
+		case m := <-f.msgs:
+			msgs = append(msgs, m)
+			continue
+		default:
+		}
+		if deadline == nil {
+			return msgs
+		}
+		select {
+		case m := <-f.msgs:
+			msgs = append(msgs, m)
+		case <-deadline:
+			return msgs
+		case <-ctx.Done():
+			return msgs
+		}
+	}
+	return msgs
 }
 
 // stop ends the pump and waits for it.
