@@ -235,16 +235,23 @@ func checkView(t *testing.T, s notificationStore, reader string, lists []notifyL
 	}
 }
 
-// TestRedisNotificationTTLs: in Redis, a list and a read set expire notifyTTL after their last write
-// and an event's idempotency key after dedupTTL, so nothing outlives what it describes.
-func TestRedisNotificationTTLs(t *testing.T) {
-	t.Parallel()
+// testRedisNotifications is the Redis store of REDIS_TEST_URL under keys of its own; without one, t
+// is skipped.
+func testRedisNotifications(t *testing.T) *redisNotifications {
+	t.Helper()
 	rdb := sharedtest.Redis(t)
 	if rdb == nil {
 		t.Skip("REDIS_TEST_URL not set")
 	}
-	ctx := context.Background()
-	s := &redisNotifications{rdb: rdb, prefix: "test:" + shared.NewID() + ":"}
+	return &redisNotifications{rdb: rdb, prefix: "test:" + shared.NewID() + ":"}
+}
+
+// TestRedisNotificationTTLs: in Redis, a list and a read set expire notifyTTL after their last write
+// and an event's idempotency key after dedupTTL, so nothing outlives what it describes.
+func TestRedisNotificationTTLs(t *testing.T) {
+	t.Parallel()
+	s := testRedisNotifications(t)
+	ctx, rdb := context.Background(), s.rdb
 	l := notifyList{kind: listUser, userID: "u"}
 	if _, err := addNotification(ctx, s, l, note("n1", time.Now()), "ev1", notifyMaxEventAge); err != nil {
 		t.Fatal(err)
@@ -263,13 +270,9 @@ func TestRedisNotificationTTLs(t *testing.T) {
 // takes a batch: the script is sent again.
 func TestRedisNotificationNoScript(t *testing.T) {
 	t.Parallel()
-	rdb := sharedtest.Redis(t)
-	if rdb == nil {
-		t.Skip("REDIS_TEST_URL not set")
-	}
+	s := testRedisNotifications(t)
 	ctx := context.Background()
-	s := &redisNotifications{rdb: rdb, prefix: "test:" + shared.NewID() + ":"}
-	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+	if err := s.rdb.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	l := notifyList{kind: listUser, userID: "u"}
