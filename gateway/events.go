@@ -24,19 +24,29 @@ func consumedTopics(routes []cacheRoute) []string {
 	return topics
 }
 
-// handleEvent is the gateway's shared.EventHandler: account status changes go to the deny list,
-// everything else to the cache.
-func (gw *gateway) handleEvent(ctx context.Context, e shared.Event) error {
-	if e.Type == "user.status_changed" {
-		return gw.suspended.handle(ctx, e)
+// handleEvents is the gateway's shared.BatchHandler: account status changes go to the deny list,
+// one by one, everything else to the cache, which purges for the whole batch at once.
+func (gw *gateway) handleEvents(ctx context.Context, events []shared.Event) error {
+	cache := make([]shared.Event, 0, len(events))
+	for _, e := range events {
+		if e.Type != "user.status_changed" {
+			cache = append(cache, e)
+		} else if err := gw.suspended.handle(ctx, e); err != nil {
+			return err
+		}
 	}
-	return gw.events.handle(ctx, e)
+	return gw.events.handle(ctx, cache...)
 }
 
 // maxEventAge: events older than this on arrival are skipped. A fresh consumer group starts at the
 // first offset; replaying the shop's history would purge the cache thousands of times for entries
 // that expired long ago (route TTLs are minutes, and an upstream can only shorten them).
 const maxEventAge = time.Hour
+
+// purgeBatchWait is how long the consumer collects events into one batch, whose paths are purged
+// once each: the same few products' stock changes many times a second under checkout load. It is
+// the most an event's purge waits for the batch, on top of the event's way through Kafka.
+const purgeBatchWait = 20 * time.Millisecond
 
 // purger is the part of the response cache that events drive.
 type purger interface {
@@ -57,30 +67,50 @@ func newEventPurger(cache purger, routes []cacheRoute, logger *slog.Logger, metr
 		events: metrics.Counter("gateway_cache_events_total", "Kafka events seen by the cache, by type and result.", "type", "result")}
 }
 
-// handle purges what e concerns; it is a shared.EventHandler. Purging twice changes nothing, so
-// redeliveries are harmless. A Redis failure is returned (shared.Consume retries the event with
-// backoff, so no purge is lost while Redis is down); data a row needs but e lacks is ErrPoison.
-func (p *eventPurger) handle(ctx context.Context, e shared.Event) error {
-	if !e.OccurredAt.IsZero() && p.now().Sub(e.OccurredAt) > maxEventAge {
-		p.events.Inc(e.Type, "stale")
-		return nil
+// handle purges what events concern, each path once however many of them name it (under checkout
+// load the same few products' stock changes many times a second), in one Redis call per service.
+// Purging twice changes nothing, so redeliveries are harmless. A Redis failure is returned
+// (shared.Consume retries, so no purge is lost while Redis is down); data a row needs but an event
+// lacks is ErrPoison, returned before anything is purged (a batch then comes back event by event,
+// and the poison event is counted when it comes alone).
+func (p *eventPurger) handle(ctx context.Context, events ...shared.Event) error {
+	results := make([]string, len(events))
+	merged := map[string][]string{} // service -> paths, each once
+	seen := map[[2]string]bool{}
+	for i, e := range events {
+		if !e.OccurredAt.IsZero() && p.now().Sub(e.OccurredAt) > maxEventAge {
+			results[i] = "stale"
+			continue
+		}
+		targets, err := p.targets(e)
+		if err != nil {
+			if len(events) == 1 {
+				p.events.Inc(e.Type, "poison")
+			}
+			return err
+		}
+		results[i] = "skipped"
+		for service, paths := range targets {
+			results[i] = "purged"
+			for _, path := range paths {
+				if k := [2]string{service, path}; !seen[k] {
+					seen[k] = true
+					merged[service] = append(merged[service], path)
+				}
+			}
+		}
 	}
-	targets, err := p.targets(e)
-	if err != nil {
-		p.events.Inc(e.Type, "poison")
-		return err
-	}
-	if len(targets) == 0 {
-		p.events.Inc(e.Type, "skipped")
-		return nil
-	}
-	for service, paths := range targets {
+	for service, paths := range merged {
 		if err := p.cache.purgePaths(ctx, service, paths...); err != nil {
 			return fmt.Errorf("purge %s %v: %w", service, paths, err)
 		}
 	}
-	p.events.Inc(e.Type, "purged")
-	p.logger.DebugContext(ctx, "cache purged by event", "type", e.Type, "event_id", e.ID, "paths", targets)
+	for i, e := range events {
+		p.events.Inc(e.Type, results[i])
+	}
+	if len(merged) > 0 {
+		p.logger.DebugContext(ctx, "cache purged by events", "events", len(events), "paths", merged)
+	}
 	return nil
 }
 

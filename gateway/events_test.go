@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -221,5 +222,76 @@ func TestHealthDetailedKafka(t *testing.T) {
 	}
 	if rec := e.do(t, "GET", "/product/products", nil); rec.Code != http.StatusOK {
 		t.Errorf("GET /product/products with Kafka down: status = %d, want 200", rec.Code)
+	}
+}
+
+// recordingPurger records purgePaths calls, failing them while err is set.
+type recordingPurger struct {
+	calls [][]string // service, then paths
+	err   error
+}
+
+func (r *recordingPurger) purgePaths(_ context.Context, service string, paths ...string) error {
+	if r.err != nil {
+		return r.err
+	}
+	r.calls = append(r.calls, append([]string{service}, paths...))
+	return nil
+}
+
+// TestEventsBatch: a batch purges each path once however many of its events name it, in one call
+// per service; a poison event fails the batch before anything is purged (shared.ConsumeBatches then
+// hands the events over one by one); a Redis failure fails it, to be retried.
+func TestEventsBatch(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	rec := &recordingPurger{}
+	p := newEventPurger(rec, e.gw.events.routes, slog.New(slog.DiscardHandler), shared.NewMetrics("gateway"))
+	stock := func(sku string) shared.Event {
+		return testEvent(t, "inventory.updated", sku, map[string]any{"sku": sku, "available": 4})
+	}
+	batch := []shared.Event{stock("SKU-1"), stock("SKU-2"), stock("SKU-1"), stock("SKU-1"),
+		testEvent(t, "inventory.reserved", "o1", map[string]any{"order_id": "o1"})}
+	if err := p.handle(t.Context(), batch...); err != nil {
+		t.Fatal(err)
+	}
+	var one [][]string
+	for _, ev := range batch[:2] {
+		single := &recordingPurger{}
+		sp := newEventPurger(single, e.gw.events.routes, slog.New(slog.DiscardHandler), shared.NewMetrics("gateway"))
+		if err := sp.handle(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+		one = append(one, single.calls...)
+	}
+	want := map[string]bool{}
+	for _, c := range one {
+		for _, path := range c[1:] {
+			want[c[0]+" "+path] = true
+		}
+	}
+	got := map[string]int{}
+	for _, c := range rec.calls {
+		for _, path := range c[1:] {
+			got[c[0]+" "+path]++
+		}
+	}
+	if len(rec.calls) != 1 || len(got) != len(want) || len(want) < 2 {
+		t.Errorf("batch purged %v in %d calls; want one call purging %v", got, len(rec.calls), want)
+	}
+	for k, n := range got {
+		if !want[k] || n != 1 {
+			t.Errorf("batch purged %s %d times, want once (and only what its events name)", k, n)
+		}
+	}
+
+	rec.calls = nil
+	poison := shared.Event{ID: "p", Type: "inventory.updated", Data: json.RawMessage(`{"available":1}`)}
+	if err := p.handle(t.Context(), stock("SKU-3"), poison); !errors.Is(err, shared.ErrPoison) || len(rec.calls) != 0 {
+		t.Errorf("batch with a poison event: err = %v, %d purges; want ErrPoison before any purge", err, len(rec.calls))
+	}
+	rec.err = errors.New("connection refused")
+	if err := p.handle(t.Context(), stock("SKU-3"), stock("SKU-4")); err == nil || errors.Is(err, shared.ErrPoison) {
+		t.Errorf("batch with Redis down: err = %v, want a retryable error", err)
 	}
 }

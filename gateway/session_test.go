@@ -193,7 +193,7 @@ func TestSuspendedAccountRefused(t *testing.T) {
 		t.Fatalf("before suspension: status = %d, want 200", code)
 	}
 	suspendedAt := time.Now()
-	if err := a.gw.handleEvent(t.Context(), statusEvent(t, "u1", "suspended", suspendedAt)); err != nil {
+	if err := a.gw.handleEvents(t.Context(), []shared.Event{statusEvent(t, "u1", "suspended", suspendedAt)}); err != nil {
 		t.Fatal(err)
 	}
 	c := newTestEnvKV(t, map[string]string{"USER_SERVICE_URLS": up.server.URL, "ORDER_SERVICE_URLS": up.server.URL}, kv)
@@ -226,10 +226,10 @@ func TestSuspendedAccountRefused(t *testing.T) {
 
 	// Each copy consumes the events itself.
 	for _, e := range []*testEnv{a, b, c} {
-		if err := e.gw.handleEvent(t.Context(), statusEvent(t, "u1", "active", suspendedAt.Add(time.Second))); err != nil {
+		if err := e.gw.handleEvents(t.Context(), []shared.Event{statusEvent(t, "u1", "active", suspendedAt.Add(time.Second))}); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.gw.handleEvent(t.Context(), statusEvent(t, "u1", "suspended", suspendedAt)); err != nil {
+		if err := e.gw.handleEvents(t.Context(), []shared.Event{statusEvent(t, "u1", "suspended", suspendedAt)}); err != nil {
 			t.Fatal(err)
 		}
 		if rec := e.do(t, "GET", "/user/users/me", bearer); rec.Code != 200 {

@@ -102,7 +102,7 @@ func TestNotificationRoutes(t *testing.T) {
 		{notifyList{kind: listUser, userID: otherID.UserID}, note("theirs", now.Add(-time.Second))},
 		{notifyList{kind: listAdmins}, note("admins1", now)},
 	} {
-		if _, err := nh.store.Add(ctx, a.list, a.n, a.n.ID, time.Hour); err != nil {
+		if _, err := addNotification(ctx, nh.store, a.list, a.n, a.n.ID, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -185,8 +185,8 @@ type failingNotes struct{}
 
 var errRedisDown = fmt.Errorf("notifications: %w: connection refused", shared.ErrUnavailable)
 
-func (failingNotes) Add(context.Context, notifyList, notification, string, time.Duration) (bool, error) {
-	return false, errRedisDown
+func (failingNotes) Add(context.Context, []notifyAdd, time.Duration) ([]bool, error) {
+	return nil, errRedisDown
 }
 func (failingNotes) View(context.Context, string, []notifyList, time.Time) ([]notification, int, error) {
 	return nil, 0, errRedisDown
@@ -255,12 +255,12 @@ func TestNotifier(t *testing.T) {
 	b := &notifier{store: store, logger: a.logger, now: a.now} // a second instance
 	ev := orderEvent(t, "order.paid", "u1", "paid", now.Add(-time.Minute))
 	for _, n := range []*notifier{a, a, b} {
-		if err := n.handle(context.Background(), ev); err != nil {
+		if err := n.handle(context.Background(), []shared.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	old := orderEvent(t, "order.shipped", "u1", "paid", now.Add(-notifyMaxEventAge-time.Second))
-	if err := a.handle(context.Background(), old); err != nil {
+	if err := a.handle(context.Background(), []shared.Event{old}); err != nil {
 		t.Fatal(err)
 	}
 	lists := []notifyList{{kind: listUser, userID: "u1"}}
@@ -268,12 +268,23 @@ func TestNotifier(t *testing.T) {
 	if len(items) != 1 || items[0].ID != ev.ID || unread != 1 {
 		t.Errorf("after 3 deliveries of one event and one old event: %+v, want only %s", items, ev.ID)
 	}
+	// A batch, as shared.ConsumeBatches hands it over: one store call, one notification per event.
+	created := orderEvent(t, "order.created", "u1", "", now)
+	shipped := orderEvent(t, "order.shipped", "u1", "paid", now)
+	batch := []shared.Event{shipped, old, ev, created, shipped, {ID: shared.NewID(), Type: "inventory.reserved", Data: json.RawMessage(`{}`), OccurredAt: now}}
+	if err := b.handle(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	items, _, _ = store.View(context.Background(), "u1", append(lists, notifyList{kind: listAdmins}), now)
+	if ids := fmt.Sprint(len(items), items[0].ID == created.ID || items[1].ID == created.ID, items[2].ID == ev.ID); ids != "3 true true" {
+		t.Errorf("after a batch: %+v, want the new order, the shipment and the earlier payment, once each", items)
+	}
 	down := &notifier{store: failingNotes{}, logger: a.logger, now: a.now}
-	if err := down.handle(context.Background(), ev); !errors.Is(err, shared.ErrUnavailable) {
+	if err := down.handle(context.Background(), []shared.Event{ev}); !errors.Is(err, shared.ErrUnavailable) {
 		t.Errorf("store down: err = %v, want ErrUnavailable (Consume retries)", err)
 	}
 	// An event that makes no notification needs no store.
-	if err := down.handle(context.Background(), shared.Event{ID: shared.NewID(), Type: "inventory.updated", Data: json.RawMessage(`{"sku":"A"}`), OccurredAt: now}); err != nil {
+	if err := down.handle(context.Background(), []shared.Event{{ID: shared.NewID(), Type: "inventory.updated", Data: json.RawMessage(`{"sku":"A"}`), OccurredAt: now}}); err != nil {
 		t.Errorf("inventory.updated: err = %v, want nil", err)
 	}
 }

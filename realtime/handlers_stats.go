@@ -93,7 +93,7 @@ func handleBroadcast(logger *slog.Logger, h *hub, notes notificationStore) http.
 		msg := strings.TrimSpace(req.Message)
 		n := announcementNotification(msg, req.Level, now)
 		all := notifyList{kind: listAll}
-		if _, err := notes.Add(r.Context(), all, n, n.ID, notifyMaxEventAge); err != nil {
+		if _, err := addNotification(r.Context(), notes, all, n, n.ID, notifyMaxEventAge); err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}

@@ -58,8 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// The notification centre's writer: one group for every instance, retrying while Redis is down
 	// without holding up the live push above.
 	s.Go("notifier", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: notifyGroup, Topics: notifyTopics,
-			CommitInterval: cfg.CommitInterval, Tracing: s.Tracing}, notify.handle)
+		return shared.ConsumeBatches(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: notifyGroup, Topics: notifyTopics,
+			CommitInterval: cfg.CommitInterval, BatchWait: notifyBatchWait, Tracing: s.Tracing}, notify.handle)
 	})
 	s.Go("sweeper", func(ctx context.Context) error {
 		shared.Every(ctx, time.Minute, func(context.Context) { h.sweep() })

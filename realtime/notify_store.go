@@ -15,16 +15,34 @@ import (
 // notificationStore keeps the notification centre. Errors wrap shared.ErrUnavailable when the
 // backend cannot answer.
 type notificationStore interface {
-	// Add keeps n at the head of list (trimmed to notifyKeep, expiring notifyTTL after the last
-	// write) unless key was added before within dedupTTL; it reports whether n was added. The check and
-	// the write are one atomic step, so two instances handling one event write it once.
-	Add(ctx context.Context, list notifyList, n notification, key string, dedupTTL time.Duration) (bool, error)
+	// Add keeps, in order, each add's notification at the head of its list (trimmed to notifyKeep,
+	// expiring notifyTTL after the last write) unless its key was added before within dedupTTL (also
+	// earlier in adds); it reports for each whether it was added. Each add's check and write are one
+	// atomic step, so two instances handling one event write it once; Redis does all of them in one
+	// round trip. On an error some may have been added: adding them again is safe (their keys).
+	Add(ctx context.Context, adds []notifyAdd, dedupTTL time.Duration) ([]bool, error)
 	// View returns what reader sees of lists at now: the newest notifyKeep notifications younger than
 	// notifyTTL, newest first, each with reader's read flag, and how many of them are unread.
 	View(ctx context.Context, reader string, lists []notifyList, now time.Time) ([]notification, int, error)
 	// MarkRead marks as read for reader the notifications of ids (all of them when all is set) that
 	// View would show it now; other IDs change nothing. It returns how many became read.
 	MarkRead(ctx context.Context, reader string, lists []notifyList, ids []string, all bool, now time.Time) (int, error)
+}
+
+// notifyAdd is one notification for notificationStore.Add: n for list, written once per key.
+type notifyAdd struct {
+	list notifyList
+	n    notification
+	key  string
+}
+
+// addNotification adds n to list once per key (notificationStore.Add of one).
+func addNotification(ctx context.Context, s notificationStore, list notifyList, n notification, key string, dedupTTL time.Duration) (bool, error) {
+	added, err := s.Add(ctx, []notifyAdd{{list: list, n: n, key: key}}, dedupTTL)
+	if err != nil {
+		return false, err
+	}
+	return added[0], nil
 }
 
 // mergeView is View's rule over the raw lists: drop what is older than notifyTTL and IDs seen already
@@ -91,18 +109,49 @@ redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`)
 
-func (s *redisNotifications) Add(ctx context.Context, list notifyList, n notification, key string, dedupTTL time.Duration) (bool, error) {
-	n.Read = false
-	b, err := json.Marshal(n)
-	if err != nil {
-		return false, err
+func (s *redisNotifications) Add(ctx context.Context, adds []notifyAdd, dedupTTL time.Duration) ([]bool, error) {
+	args := make([][]any, len(adds))
+	for i, a := range adds {
+		a.n.Read = false
+		b, err := json.Marshal(a.n)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = []any{b, notifyKeep, notifyTTL.Milliseconds(), dedupTTL.Milliseconds()}
 	}
-	added, err := addScript.Run(ctx, s.rdb, []string{s.prefix + "notify:event:" + key, s.listKey(list)},
-		b, notifyKeep, notifyTTL.Milliseconds(), dedupTTL.Milliseconds()).Int()
-	if err != nil {
-		return false, shared.RedisErr("notifications.add", err)
+	keys := func(i int) []string {
+		return []string{s.prefix + "notify:event:" + adds[i].key, s.listKey(adds[i].list)}
 	}
-	return added == 1, nil
+	// One pipeline of EVALSHAs; a Redis that lost its script cache answers NOSCRIPT to each, and those
+	// are sent again with the script's body, which caches it.
+	cmds := make([]*redis.Cmd, len(adds))
+	pipe := s.rdb.Pipeline()
+	for i := range adds {
+		cmds[i] = addScript.EvalSha(ctx, pipe, keys(i), args[i]...)
+	}
+	pipe.Exec(ctx) // errors are read per command below
+	var retry []int
+	for i, c := range cmds {
+		if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			retry = append(retry, i)
+		}
+	}
+	if len(retry) > 0 {
+		pipe = s.rdb.Pipeline()
+		for _, i := range retry {
+			cmds[i] = addScript.Eval(ctx, pipe, keys(i), args[i]...)
+		}
+		pipe.Exec(ctx)
+	}
+	added := make([]bool, len(adds))
+	for i, c := range cmds {
+		n, err := c.Int()
+		if err != nil {
+			return nil, shared.RedisErr("notifications.add", err)
+		}
+		added[i] = n == 1
+	}
+	return added, nil
 }
 
 // read fetches lists and reader's read set in one round trip. Entries that do not decode are skipped.

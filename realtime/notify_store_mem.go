@@ -28,22 +28,26 @@ func newMemNotifications(now func() time.Time) *memNotifications {
 		keys: make(map[string]time.Time)}
 }
 
-func (s *memNotifications) Add(_ context.Context, list notifyList, n notification, key string, dedupTTL time.Duration) (bool, error) {
+func (s *memNotifications) Add(_ context.Context, adds []notifyAdd, dedupTTL time.Duration) ([]bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if exp, ok := s.keys[key]; ok && now.Before(exp) {
-		return false, nil
+	added := make([]bool, len(adds))
+	for i, a := range adds {
+		if exp, ok := s.keys[a.key]; ok && now.Before(exp) {
+			continue
+		}
+		s.keys[a.key] = now.Add(dedupTTL)
+		a.n.Read = false
+		k := listKey(a.list)
+		l := append([]notification{a.n}, s.lists[k]...)
+		if len(l) > notifyKeep {
+			l = l[:notifyKeep]
+		}
+		s.lists[k] = l
+		added[i] = true
 	}
-	s.keys[key] = now.Add(dedupTTL)
-	n.Read = false
-	k := listKey(list)
-	l := append([]notification{n}, s.lists[k]...)
-	if len(l) > notifyKeep {
-		l = l[:notifyKeep]
-	}
-	s.lists[k] = l
-	return true, nil
+	return added, nil
 }
 
 // snapshot copies lists and reader's read set. Call with s.mu held.

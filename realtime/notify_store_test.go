@@ -65,7 +65,7 @@ func TestNotificationStore(t *testing.T) {
 				added := 0
 				for range 8 {
 					wg.Go(func() {
-						ok, err := s.Add(ctx, notifyList{kind: listUser, userID: alice}, note(key, now), key, time.Hour)
+						ok, err := addNotification(ctx, s, notifyList{kind: listUser, userID: alice}, note(key, now), key, time.Hour)
 						if err != nil {
 							t.Error(err)
 						}
@@ -100,6 +100,47 @@ func TestNotificationStore(t *testing.T) {
 				add(t, s2, l, note("old", now.Add(-notifyTTL-time.Minute)))
 				add(t, s2, l, note("new", now))
 				checkView(t, s2, alice, aliceL, now, "new", 1)
+			})
+			t.Run("a batch: in order, once per key also within it, capped", func(t *testing.T) {
+				s, _ := open(t)
+				l := notifyList{kind: listUser, userID: alice}
+				before := shared.NewID()
+				if _, err := addNotification(ctx, s, l, note("before", now.Add(-time.Hour)), before, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+				var adds []notifyAdd
+				for i := range 60 {
+					n := note(fmt.Sprintf("n%02d", i), now.Add(time.Duration(i-60)*time.Second))
+					adds = append(adds, notifyAdd{list: l, n: n, key: n.ID + alice})
+				}
+				adds = append(adds,
+					notifyAdd{list: l, n: note("again", now), key: "n59" + alice},                          // a key earlier in the batch
+					notifyAdd{list: l, n: note("dup", now), key: before},                                   // a key added before
+					notifyAdd{list: notifyList{kind: listAdmins}, n: note("adm", now), key: "adm" + alice}) // another list
+				added, err := s.Add(ctx, adds, time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := 0
+				for _, ok := range added {
+					if ok {
+						got++
+					}
+				}
+				if len(added) != len(adds) || got != 61 || added[60] || added[61] || !added[62] {
+					t.Errorf("batch of 63 adds: %d results, %d added (again %v, dup %v, adm %v); want 63, 61 (false, false, true)",
+						len(added), got, added[60], added[61], added[62])
+				}
+				items, _, err := s.View(ctx, admin, []notifyList{l, {kind: listAdmins}}, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(items) != notifyKeep || items[0].ID != "adm" || items[1].ID != "n59" || items[49].ID != "n11" {
+					t.Errorf("View after the batch: %d items (%s, %s..%s), want 50: adm, n59..n11", len(items), items[0].ID, items[1].ID, items[len(items)-1].ID)
+				}
+				if raw, _, err := s.View(ctx, alice, []notifyList{l}, now); err != nil || len(raw) != notifyKeep || raw[49].ID != "n10" {
+					t.Errorf("alice's list after the batch: %d items, %v; want the newest 50 (the list is capped)", len(raw), err)
+				}
 			})
 			t.Run("mark read: own only, one, all, and new ones stay unread", func(t *testing.T) {
 				s, readSet := open(t)
@@ -159,7 +200,7 @@ func TestMemNotificationKeyExpiry(t *testing.T) {
 		want bool
 	}{{0, true}, {time.Hour - time.Nanosecond, false}, {time.Hour, true}, {time.Hour + time.Minute, false}} {
 		now = start.Add(tc.at)
-		if ok, _ := s.Add(context.Background(), l, note(fmt.Sprint(i), now), "k", time.Hour); ok != tc.want {
+		if ok, _ := addNotification(context.Background(), s, l, note(fmt.Sprint(i), now), "k", time.Hour); ok != tc.want {
 			t.Errorf("Add %d at start+%v: added = %v, want %v", i, tc.at, ok, tc.want)
 		}
 	}
@@ -167,7 +208,7 @@ func TestMemNotificationKeyExpiry(t *testing.T) {
 
 func add(t *testing.T, s notificationStore, l notifyList, n notification) {
 	t.Helper()
-	if ok, err := s.Add(context.Background(), l, n, n.ID+shared.NewID(), time.Hour); err != nil || !ok {
+	if ok, err := addNotification(context.Background(), s, l, n, n.ID+shared.NewID(), time.Hour); err != nil || !ok {
 		t.Fatalf("Add %s: %v, %v", n.ID, ok, err)
 	}
 }
@@ -194,18 +235,25 @@ func checkView(t *testing.T, s notificationStore, reader string, lists []notifyL
 	}
 }
 
-// TestRedisNotificationTTLs: in Redis, a list and a read set expire notifyTTL after their last write
-// and an event's idempotency key after dedupTTL, so nothing outlives what it describes.
-func TestRedisNotificationTTLs(t *testing.T) {
-	t.Parallel()
+// testRedisNotifications is the Redis store of REDIS_TEST_URL under keys of its own; without one, t
+// is skipped.
+func testRedisNotifications(t *testing.T) *redisNotifications {
+	t.Helper()
 	rdb := sharedtest.Redis(t)
 	if rdb == nil {
 		t.Skip("REDIS_TEST_URL not set")
 	}
-	ctx := context.Background()
-	s := &redisNotifications{rdb: rdb, prefix: "test:" + shared.NewID() + ":"}
+	return &redisNotifications{rdb: rdb, prefix: "test:" + shared.NewID() + ":"}
+}
+
+// TestRedisNotificationTTLs: in Redis, a list and a read set expire notifyTTL after their last write
+// and an event's idempotency key after dedupTTL, so nothing outlives what it describes.
+func TestRedisNotificationTTLs(t *testing.T) {
+	t.Parallel()
+	s := testRedisNotifications(t)
+	ctx, rdb := context.Background(), s.rdb
 	l := notifyList{kind: listUser, userID: "u"}
-	if _, err := s.Add(ctx, l, note("n1", time.Now()), "ev1", notifyMaxEventAge); err != nil {
+	if _, err := addNotification(ctx, s, l, note("n1", time.Now()), "ev1", notifyMaxEventAge); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.MarkRead(ctx, "u", []notifyList{l}, nil, true, time.Now()); err != nil {
@@ -215,6 +263,22 @@ func TestRedisNotificationTTLs(t *testing.T) {
 		if got := rdb.PTTL(ctx, key).Val(); got <= want-time.Minute || got > want {
 			t.Errorf("PTTL %s = %v, want about %v", key, got, want)
 		}
+	}
+}
+
+// TestRedisNotificationNoScript: a Redis that lost its script cache (restart, SCRIPT FLUSH) still
+// takes a batch: the script is sent again.
+func TestRedisNotificationNoScript(t *testing.T) {
+	t.Parallel()
+	s := testRedisNotifications(t)
+	ctx := context.Background()
+	if err := s.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	l := notifyList{kind: listUser, userID: "u"}
+	added, err := s.Add(ctx, []notifyAdd{{list: l, n: note("n1", time.Now()), key: "k1"}, {list: l, n: note("n2", time.Now()), key: "k1"}}, time.Hour)
+	if err != nil || len(added) != 2 || !added[0] || added[1] {
+		t.Fatalf("Add after SCRIPT FLUSH: %v, %v; want [true false]", added, err)
 	}
 }
 
@@ -234,7 +298,7 @@ func BenchmarkNotificationView(b *testing.B) {
 		for _, l := range lists {
 			n := note(fmt.Sprintf("%s-%02d", l.kind, i), now.Add(time.Duration(i-notifyKeep)*time.Minute))
 			n.Body = "Order #0123abcd ($123.45) is confirmed. Pay to complete it."
-			if _, err := s.Add(ctx, l, n, n.ID, time.Hour); err != nil {
+			if _, err := addNotification(ctx, s, l, n, n.ID, time.Hour); err != nil {
 				b.Fatal(err)
 			}
 		}

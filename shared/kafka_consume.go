@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ConsumerConfig configures Consume. Group is the consumer group (the service's name). MaxWait bounds
@@ -31,6 +30,10 @@ type ConsumerConfig struct {
 	RetryMax       time.Duration
 	CommitInterval time.Duration
 	Tracing        *Tracing // a consumer span per event, in the trace its headers carry; nil: none
+	// BatchWait (ConsumeBatches only) is how long a batch stays open for more messages after its
+	// first arrived: 0 hands over what the reader held then, which under a steady trickle is mostly
+	// one event; a wait makes batches of what arrives meanwhile, at the price of that much delay.
+	BatchWait time.Duration
 }
 
 // SagaCommitInterval (100 ms) is the CommitInterval of the checkout saga's consumers (order,
@@ -46,15 +49,41 @@ const SagaCommitInterval = 100 * time.Millisecond
 // EventHandler handles one event. It must be idempotent: Consume delivers at least once.
 type EventHandler func(ctx context.Context, e Event) error
 
+// BatchHandler handles the events of one fetch at once (ConsumeBatches), in the order Consume would
+// hand them over one by one: partition order, partitions interleaved. It must be idempotent, and
+// must not keep events after it returns. It gets a batch of two or more events with ctx unchanged
+// (each event's consumer span covers the call; there is no single request ID), and a single event
+// with that event's context, as an EventHandler would.
+type BatchHandler func(ctx context.Context, events []Event) error
+
 // ErrPoison marks an event the handler can never apply (malformed data); Consume logs it and moves on
 // instead of retrying forever.
 var ErrPoison = errors.New("poison event")
+
+// MaxBatch is the most events ConsumeBatches hands to one call of its handler.
+const MaxBatch = 256
 
 // Consume reads cfg.Topics as consumer group cfg.Group until ctx is cancelled and calls handle for each
 // event in partition order. A message is committed only after handle returned nil (or ErrPoison, or the
 // value is not an event envelope); a handler error is retried with exponential backoff (100 ms doubling
 // to cfg.RetryMax), so no event is lost while a dependency is down. It returns nil when ctx ends.
 func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handle EventHandler) error {
+	return consume(ctx, logger, cfg, handle, nil)
+}
+
+// ConsumeBatches is Consume for handlers that can do a batch of events in one step (one Redis round
+// trip, say): it waits for a message, takes with it those the reader has already fetched and those
+// that arrive within cfg.BatchWait (up to MaxBatch) and hands their events to handle in one call;
+// the messages are committed after it returned nil. When handle fails, Consume cannot know which event failed, so the batch's events are
+// handed to it again one at a time (one-element batches) under Consume's rules: each retried with
+// backoff until it succeeds, dropped if it reports ErrPoison, before the next. So a poison event
+// costs its batch one failed attempt and no other event is skipped, and partition order holds.
+func ConsumeBatches(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handle BatchHandler) error {
+	return consume(ctx, logger, cfg, func(ctx context.Context, e Event) error { return handle(ctx, []Event{e}) }, handle)
+}
+
+// consume is Consume's loop; batch nil: one event per call of one.
+func consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, one EventHandler, batch BatchHandler) error {
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 500 * time.Millisecond
 	}
@@ -79,145 +108,183 @@ func Consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, handl
 	})
 	defer r.Close()
 	logger = logger.With("group", cfg.Group)
+	h := batchRun{logger: logger, tracing: cfg.Tracing, group: cfg.Group, retryMax: cfg.RetryMax, one: one, batch: batch}
+	f := newFetcher(ctx, logger, r, batch != nil)
+	defer f.stop() // before r.Close: the pump must not fetch from a closed reader
+	var msgs []kafka.Message
 	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			logger.Warn("kafka fetch", "err", err)
-			if !SleepCtx(ctx, time.Second) {
-				return nil
-			}
-			continue
-		}
-		if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, cfg.Tracing, cfg.Group, cfg.RetryMax, e, m, handle) {
+		m, ok := f.next(ctx)
+		if !ok {
 			return nil
 		}
-		if err := r.CommitMessages(context.WithoutCancel(ctx), m); err != nil {
-			logger.Warn("kafka commit", "err", err, "topic", m.Topic, "offset", m.Offset)
-		}
-	}
-}
-
-// ReadTopic reads topic from the first offset of every partition up to its end as of the call (the
-// high watermark), calls handle for each event in partition order and returns nil once all are read:
-// a start-up step that rebuilds state from a topic. No consumer group, nothing committed. Partitions
-// are read one after another, so handle is never called concurrently; later events are left to a
-// consumer. A topic that does not exist reads as empty. Events are treated as in Consume (malformed
-// values and ErrPoison skipped, other handler errors retried with backoff up to 30 s). maxWait bounds
-// a fetch's wait (default 500 ms). An unreachable or silent broker fails the read (retry it whole, as
-// Program.Setup does); it returns ctx's error as soon as ctx ends.
-func ReadTopic(ctx context.Context, logger *slog.Logger, brokers []string, topic string, maxWait time.Duration, handle EventHandler) error {
-	if maxWait == 0 {
-		maxWait = 500 * time.Millisecond
-	}
-	ends, err := partitionEnds(ctx, brokers, topic)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", topic, err)
-	}
-	for _, p := range ends {
-		if p.LastOffset <= p.FirstOffset {
-			continue // empty, or emptied by retention
-		}
-		if err := readPartition(ctx, logger, brokers, topic, p, maxWait, handle); err != nil {
-			return fmt.Errorf("read %s partition %d: %w", topic, p.Partition, err)
-		}
-	}
-	return nil
-}
-
-// partitionEnds returns each partition's first and end (next to be written) offsets, by partition.
-func partitionEnds(ctx context.Context, brokers []string, topic string) ([]kafka.PartitionOffsets, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, err
-	}
-	var reqs []kafka.OffsetRequest
-	for _, t := range md.Topics { // the one asked for
-		if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
-			return nil, nil
-		}
-		if t.Error != nil {
-			return nil, t.Error
-		}
-		for _, p := range t.Partitions {
-			reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
-		}
-	}
-	if len(reqs) == 0 {
-		return nil, nil
-	}
-	res, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, err
-	}
-	ends := res.Topics[topic]
-	for _, p := range ends {
-		if p.Error != nil {
-			return nil, fmt.Errorf("partition %d offsets: %w", p.Partition, p.Error)
-		}
-	}
-	slices.SortFunc(ends, func(a, b kafka.PartitionOffsets) int { return a.Partition - b.Partition })
-	return ends, nil
-}
-
-// readPartition hands one partition's events from its first offset up to p.LastOffset to handle. It
-// fetches batches from the leader itself: a kafka.Reader prefetches, so each partition would cost a
-// MaxWait at its end.
-func readPartition(ctx context.Context, logger *slog.Logger, brokers []string, topic string, p kafka.PartitionOffsets, maxWait time.Duration, handle EventHandler) error {
-	conn, err := dialLeader(ctx, brokers, topic, p.Partition)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	defer context.AfterFunc(ctx, func() { conn.Close() })() // ends a fetch when ctx ends
-	// The first offset now, not p.FirstOffset: retention may have dropped that one since.
-	if _, err := conn.Seek(0, kafka.SeekStart); err != nil {
-		return errors.Join(ctx.Err(), err)
-	}
-	for {
-		// The offset after the last one read; past the end also when the end is not a message.
-		if next, _ := conn.Offset(); next >= p.LastOffset {
+		msgs = f.more(ctx, append(msgs[:0], m), cfg.BatchWait)
+		if !h.handle(ctx, msgs) {
 			return nil
 		}
-		conn.SetReadDeadline(time.Now().Add(maxWait + 10*time.Second)) // a silent broker fails the read
-		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: 10 << 20, MaxWait: maxWait})
+		if err := r.CommitMessages(context.WithoutCancel(ctx), msgs...); err != nil {
+			last := msgs[len(msgs)-1]
+			logger.Warn("kafka commit", "err", err, "topic", last.Topic, "offset", last.Offset, "messages", len(msgs))
+		}
+	}
+}
+
+// fetcher hands over a reader's messages: one at a time from FetchMessage, or, for batches, through
+// a goroutine that keeps fetching into a channel, so what has arrived can be taken without waiting
+// (kafka-go's Reader has no non-blocking fetch).
+type fetcher struct {
+	logger *slog.Logger
+	r      *kafka.Reader
+	msgs   chan kafka.Message // nil: no pump
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newFetcher(ctx context.Context, logger *slog.Logger, r *kafka.Reader, pump bool) *fetcher {
+	f := &fetcher{logger: logger, r: r}
+	if !pump {
+		return f
+	}
+	f.msgs, f.done = make(chan kafka.Message, MaxBatch), make(chan struct{})
+	ctx, f.cancel = context.WithCancel(ctx)
+	go func() {
+		defer close(f.done)
 		for {
-			m, err := batch.ReadMessage()
-			if err != nil {
-				break // the batch's end, or its error, which Close returns
+			m, ok := f.fetch(ctx)
+			if !ok {
+				return
 			}
-			// No spans: a rebuild replays history into traces long finished; the handler's log lines
-			// still carry each event's trace ID.
-			if e, ok := decodeEvent(logger, m); ok && !handleWithRetry(ctx, logger, nil, "", 30*time.Second, e, m, handle) {
-				batch.Close()
-				return ctx.Err()
-			}
-			if m.Offset+1 >= p.LastOffset {
-				batch.Close()
-				return nil
+			select {
+			case f.msgs <- m:
+			case <-ctx.Done():
+				return
 			}
 		}
-		if err := batch.Close(); err != nil {
-			return errors.Join(ctx.Err(), err)
+	}()
+	return f
+}
+
+// fetch returns the reader's next message, logging a fetch error and trying again a second later;
+// false: ctx ended.
+func (f *fetcher) fetch(ctx context.Context) (kafka.Message, bool) {
+	for {
+		m, err := f.r.FetchMessage(ctx)
+		if err == nil {
+			return m, true
+		}
+		if ctx.Err() != nil {
+			return kafka.Message{}, false
+		}
+		f.logger.Warn("kafka fetch", "err", err)
+		if !SleepCtx(ctx, time.Second) {
+			return kafka.Message{}, false
 		}
 	}
 }
 
-// dialLeader connects to the leader of topic's partition through the first broker that answers.
-func dialLeader(ctx context.Context, brokers []string, topic string, partition int) (*kafka.Conn, error) {
-	d := &kafka.Dialer{Timeout: 10 * time.Second}
-	var errs []error
-	for _, b := range brokers {
-		conn, err := d.DialLeader(ctx, "tcp", b, topic, partition)
-		if err == nil {
-			return conn, nil
-		}
-		errs = append(errs, err)
+// next waits for the next message; false: ctx ended.
+func (f *fetcher) next(ctx context.Context) (kafka.Message, bool) {
+	if f.msgs == nil {
+		return f.fetch(ctx)
 	}
-	return nil, errors.Join(errs...)
+	select {
+	case m := <-f.msgs:
+		return m, true
+	case <-ctx.Done():
+		return kafka.Message{}, false
+	}
+}
+
+// more appends to msgs the messages that arrive within wait, or, when wait is 0, those that have
+// arrived already, up to MaxBatch in all (never any without a pump). It returns early when ctx ends.
+func (f *fetcher) more(ctx context.Context, msgs []kafka.Message, wait time.Duration) []kafka.Message {
+	if f.msgs == nil {
+		return msgs
+	}
+	var deadline <-chan time.Time // nil: do not wait
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for len(msgs) < MaxBatch {
+		select {
+		case m := <-f.msgs:
+			msgs = append(msgs, m)
+			continue
+		default:
+		}
+		if deadline == nil {
+			return msgs
+		}
+		select {
+		case m := <-f.msgs:
+			msgs = append(msgs, m)
+		case <-deadline:
+			return msgs
+		case <-ctx.Done():
+			return msgs
+		}
+	}
+	return msgs
+}
+
+// stop ends the pump and waits for it.
+func (f *fetcher) stop() {
+	if f.cancel != nil {
+		f.cancel()
+		<-f.done
+	}
+}
+
+// batchRun hands fetched messages to a consumer's handlers.
+type batchRun struct {
+	logger   *slog.Logger
+	tracing  *Tracing
+	group    string
+	retryMax time.Duration
+	one      EventHandler
+	batch    BatchHandler // nil: events one by one
+}
+
+// handle hands msgs' events over: values that are not events are dropped, two or more events go to
+// the batch handler in one call, and if there is none, it failed, or there is one event, each event
+// goes to one with handleWithRetry's rules. False means ctx ended first.
+func (h *batchRun) handle(ctx context.Context, msgs []kafka.Message) bool {
+	events := make([]Event, 0, len(msgs))
+	kept := make([]kafka.Message, 0, len(msgs))
+	for _, m := range msgs {
+		if e, ok := decodeEvent(h.logger, m); ok {
+			events, kept = append(events, e), append(kept, m)
+		}
+	}
+	if h.batch != nil && len(events) > 1 {
+		err := h.tryBatch(ctx, events, kept)
+		if err == nil {
+			return true
+		}
+		h.logger.Warn("event batch failed, handling its events one by one", "events", len(events), "err", err)
+	}
+	for i, e := range events {
+		if !handleWithRetry(ctx, h.logger, h.tracing, h.group, h.retryMax, e, kept[i], h.one) {
+			return false
+		}
+	}
+	return true
+}
+
+// tryBatch calls the batch handler once, inside a consumer span per event.
+func (h *batchRun) tryBatch(ctx context.Context, events []Event, msgs []kafka.Message) error {
+	var spans []trace.Span
+	if h.tracing != nil {
+		spans = make([]trace.Span, 0, len(events))
+		for i, e := range events {
+			_, span := h.tracing.startConsume(ctx, h.group, e, msgs[i])
+			spans = append(spans, span)
+		}
+	}
+	err := h.batch(ctx, events)
+	endSpans(spans, err)
+	return err
 }
 
 // decodeEvent unmarshals m's value as an event envelope; a value that is not one is logged and

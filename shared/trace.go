@@ -289,7 +289,7 @@ func (t *Tracing) startPublish(ctx context.Context, topic string, e Event, m *ka
 	return span
 }
 
-// endSpans ends the spans of one publish call, marking each with err.
+// endSpans ends the spans of one publish call or one batch handled, marking each with err.
 func endSpans(spans []trace.Span, err error) {
 	for _, s := range spans {
 		if err != nil {
