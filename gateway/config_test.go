@@ -17,7 +17,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if cfg.Addr != "127.0.0.1:3008" || cfg.Redis.DB != 2 || len(cfg.Services) != 6 || cfg.HealthInterval != 3*time.Second ||
+	if cfg.HTTPAddr != "127.0.0.1:3008" || cfg.Redis.DB != 2 || len(cfg.Services) != 6 || cfg.HealthInterval != 3*time.Second ||
 		cfg.BreakerFailures != 5 || cfg.BreakerTimeout != 30*time.Second || cfg.Services[2].URLs[0].String() != "http://127.0.0.1:3002" {
 		t.Errorf("defaults = %+v", cfg)
 	}

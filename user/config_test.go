@@ -12,9 +12,14 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	t.Parallel()
-	want := Config{BackendConfig: shared.BackendConfig{HTTPAddr: "127.0.0.1:3001", MongoDB: "user", KafkaBrokers: []string{"127.0.0.1:9092"},
-		JWKSURL: "http://127.0.0.1:4000/.well-known/jwks.json", AuthIssuer: "http://localhost:3008/auth", LogLevel: "info",
-		Tracing: shared.TracingConfig{BatchDelay: 5 * time.Second}},
+	want := Config{
+		BackendConfig: shared.BackendConfig{
+			ServiceConfig: shared.ServiceConfig{HTTPAddr: "127.0.0.1:3001", LogLevel: "info", Tracing: shared.TracingConfig{BatchDelay: 5 * time.Second}},
+			MongoDB:       "user",
+			KafkaBrokers:  []string{"127.0.0.1:9092"},
+			JWKSURL:       "http://127.0.0.1:4000/.well-known/jwks.json",
+			AuthIssuer:    "http://localhost:3008/auth",
+		},
 		Mail:          shared.MailConfig{From: `"GoShop" <shop@localhost>`, ShopName: "GoShop", ShopAddress: "1 Market Street, Springfield"},
 		StorefrontURL: "http://localhost:3000", PublicAPIURL: "http://localhost:3008", OrderMailMaxAge: 24 * time.Hour}
 	if cfg, err := loadConfig(func(string) string { return "" }); err != nil || !reflect.DeepEqual(cfg, want) {
