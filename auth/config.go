@@ -13,12 +13,7 @@ import (
 // Config is everything auth reads from the environment, once, at start. Names of the shared variables
 // are those of docs/config.md; the AUTH_* ones are auth's own and listed in docs/auth.md.
 type Config struct {
-	HTTPAddr string
-	LogLevel string
-	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
-	Tracing shared.TracingConfig
-	// PprofAddr is PPROF_ADDR, the profiling listener (shared.Service.ServePprof); empty: off.
-	PprofAddr string
+	shared.ServiceConfig // HTTP_ADDR 127.0.0.1:4000, LOG_LEVEL, OTEL_*, PPROF_ADDR
 
 	MongoURI string
 	MongoDB  string
@@ -78,10 +73,7 @@ func loadConfig(getenv func(string) string) (Config, error) { return readConfig(
 func readConfig(env *shared.Env) (Config, error) {
 	const atLeastMinute, forever = time.Minute, time.Duration(math.MaxInt64)
 	cfg := Config{
-		HTTPAddr:       env.HostPort("HTTP_ADDR", "127.0.0.1:4000"),
-		LogLevel:       env.LogLevel(),
-		Tracing:        env.Tracing(),
-		PprofAddr:      env.Pprof(),
+		ServiceConfig:  env.Service("127.0.0.1:4000"),
 		MongoURI:       env.MongoURI(),
 		MongoDB:        env.String("MONGO_DB", "auth"),
 		Redis:          env.Redis(0),

@@ -23,19 +23,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	// `auth -healthcheck` probes the running instance's /readyz: the container healthcheck.
-	if shared.IsHealthcheck(args) {
-		return shared.Probe(ctx, cfg.HTTPAddr)
-	}
 	if len(args) > 1 && args[1] == "rotate-keys" {
 		return rotateKeys(cfg, stdout)
 	}
-	s := shared.NewService(stdout, "auth", cfg.LogLevel)
-	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
-		return err
-	}
-	if err := s.ServePprof(cfg.PprofAddr); err != nil {
-		return err
+	s, err := shared.Start(ctx, "auth", args, stdout, cfg.ServiceConfig)
+	if s == nil {
+		return err // `auth -healthcheck` answered, or the start failed
 	}
 	logger := s.Logger
 

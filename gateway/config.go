@@ -26,9 +26,8 @@ var serviceDefaults = []struct{ name, url string }{
 
 // Config is the gateway's configuration, read once at start by loadConfig.
 type Config struct {
-	Addr     string
-	LogLevel string
-	Redis    shared.RedisConfig
+	shared.ServiceConfig // HTTP_ADDR 127.0.0.1:3008, LOG_LEVEL, OTEL_*, PPROF_ADDR
+	Redis                shared.RedisConfig
 	// Brokers are the Kafka brokers the cache reads product.events and inventory.events from
 	// (KAFKA_BROKERS, default 127.0.0.1:9092), as consumer group ConsumerGroup().
 	Brokers []string
@@ -93,10 +92,6 @@ type Config struct {
 	// bounds how stale another gateway instance's purge can leave this one. Default 4096 and 2 s.
 	L1Entries int
 	L1TTL     time.Duration
-	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
-	Tracing shared.TracingConfig
-	// PprofAddr is PPROF_ADDR, the profiling listener (shared.Service.ServePprof); empty: off.
-	PprofAddr string
 }
 
 // ConsumerGroup is this instance's Kafka consumer group.
@@ -168,10 +163,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		return shared.EnvParse(env, name, "rate RATE/UNIT:BURST (UNIT s, m or h) or off", def, parseRate)
 	}
 	cfg := Config{
-		Addr:              env.HostPort("HTTP_ADDR", "127.0.0.1:3008"),
-		LogLevel:          env.LogLevel(),
-		Tracing:           env.Tracing(),
-		PprofAddr:         env.Pprof(),
+		ServiceConfig:     env.Service("127.0.0.1:3008"),
 		Redis:             env.Redis(2),
 		AuthURL:           env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
 		HealthInterval:    env.Duration("GATEWAY_HEALTH_INTERVAL", 3*time.Second, positive, forever),
@@ -197,7 +189,7 @@ func readConfig(env *shared.Env) (Config, error) {
 	}
 	cfg.CacheRoutes = loadCacheRoutes(func(name string, def time.Duration) time.Duration { return env.Duration(name, def, 0, forever) },
 		cfg.CacheStatuses, cfg.CacheNegative)
-	cfg.InstanceID = env.InstanceID("GATEWAY_INSTANCE_ID", cfg.Addr)
+	cfg.InstanceID = env.InstanceID("GATEWAY_INSTANCE_ID", cfg.HTTPAddr)
 	if _, err := newCrossSiteGuard(cfg.AllowedOrigins); err != nil {
 		env.Errorf("ALLOWED_ORIGINS", "%v", err)
 	}

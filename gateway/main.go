@@ -24,16 +24,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	// `gateway -healthcheck` probes the running instance's /readyz: the container healthcheck.
-	if shared.IsHealthcheck(args) {
-		return shared.Probe(ctx, cfg.Addr)
-	}
-	s := shared.NewService(stdout, "gateway", cfg.LogLevel)
-	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
-		return err
-	}
-	if err := s.ServePprof(cfg.PprofAddr); err != nil {
-		return err
+	s, err := shared.Start(ctx, "gateway", args, stdout, cfg.ServiceConfig)
+	if s == nil {
+		return err // `gateway -healthcheck` answered, or the start failed
 	}
 	logger := s.Logger
 	if getenv("GOGC") == "" {
@@ -69,8 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return shared.ConsumeBatches(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: consumedTopics(cfg.CacheRoutes), Tracing: s.Tracing,
 			CommitInterval: time.Second, BatchWait: purgeBatchWait}, gw.handleEvents)
 	})
-	logger.Info("gateway starting", "addr", cfg.Addr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
+	logger.Info("gateway starting", "addr", cfg.HTTPAddr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
 		"consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
 
-	return s.Run(ctx, cfg.Addr, NewServer(logger, cfg, s.Metrics, s.Ready, gw))
+	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, s.Metrics, s.Ready, gw))
 }

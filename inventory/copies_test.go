@@ -22,77 +22,73 @@ import (
 // both copies see the same result.
 func TestTwoCopiesOneStore(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			db := newStore(t)
-			store1, store2 := db, db // copy 1's and copy 2's view of the inventory database
-			c1, c2 := newTestInventory(store1), newTestInventory(store2)
-			sku := "TWO-" + strings.ToUpper(shared.NewID()[:8])
-			created := productEvent(t, "product.created", sku, 100)
-			mustHandle(t, c1.handleEvent, created)
-			mustHandle(t, c2.handleEvent, created) // the second product relay's copy
+	eachStore(t, func(t *testing.T, db stockStore) {
+		store1, store2 := db, db // copy 1's and copy 2's view of the inventory database
+		c1, c2 := newTestInventory(store1), newTestInventory(store2)
+		sku := "TWO-" + strings.ToUpper(shared.NewID()[:8])
+		created := productEvent(t, "product.created", sku, 100)
+		mustHandle(t, c1.handleEvent, created)
+		mustHandle(t, c2.handleEvent, created) // the second product relay's copy
 
-			const orders = 12
-			paid := 0
-			for i := range orders {
-				id := fmt.Sprintf("o-%s-%d", sku, i)
-				reserve := orderEvent(t, "order.created", id, orderLine{sku, 2})
-				settle := orderEvent(t, "order.cancelled", id)
-				if i%2 == 0 {
-					settle = orderEvent(t, "order.paid", id)
-					paid++
-				}
-				var to1, to2 []shared.Event
-				switch i % 3 {
-				case 0: // handover: copy 1 applied and committed order.created, copy 2 owns the rest
-					to1, to2 = []shared.Event{reserve}, []shared.Event{settle}
-				case 1: // handover with redelivery of what copy 1 had not committed
-					to1, to2 = []shared.Event{reserve}, []shared.Event{reserve, settle}
-				case 2: // double publish: both copies see both events
-					to1, to2 = []shared.Event{reserve, settle}, []shared.Event{reserve, settle}
-				}
-				for _, e := range to1 {
-					mustHandle(t, c1.handleEvent, e)
-				}
-				for _, e := range to2 {
-					mustHandle(t, c2.handleEvent, e)
-				}
+		const orders = 12
+		paid := 0
+		for i := range orders {
+			id := fmt.Sprintf("o-%s-%d", sku, i)
+			reserve := orderEvent(t, "order.created", id, orderLine{sku, 2})
+			settle := orderEvent(t, "order.cancelled", id)
+			if i%2 == 0 {
+				settle = orderEvent(t, "order.paid", id)
+				paid++
 			}
+			var to1, to2 []shared.Event
+			switch i % 3 {
+			case 0: // handover: copy 1 applied and committed order.created, copy 2 owns the rest
+				to1, to2 = []shared.Event{reserve}, []shared.Event{settle}
+			case 1: // handover with redelivery of what copy 1 had not committed
+				to1, to2 = []shared.Event{reserve}, []shared.Event{reserve, settle}
+			case 2: // double publish: both copies see both events
+				to1, to2 = []shared.Event{reserve, settle}, []shared.Event{reserve, settle}
+			}
+			for _, e := range to1 {
+				mustHandle(t, c1.handleEvent, e)
+			}
+			for _, e := range to2 {
+				mustHandle(t, c2.handleEvent, e)
+			}
+		}
 
-			for copyName, s := range map[string]stockStore{"copy 1": store1, "copy 2": store2} {
-				t.Run(copyName, func(t *testing.T) {
-					checkItem(t, s, sku, 100-2*int64(paid), 0)
-					for i := range orders {
-						id := fmt.Sprintf("o-%s-%d", sku, i)
-						want := stateReleased
-						if i%2 == 0 {
-							want = stateCommitted
-						}
-						if got := state(t, s, id); got != want {
-							t.Errorf("order %s: reservation %s, want %s", id, got, want)
+		for copyName, s := range map[string]stockStore{"copy 1": store1, "copy 2": store2} {
+			t.Run(copyName, func(t *testing.T) {
+				checkItem(t, s, sku, 100-2*int64(paid), 0)
+				for i := range orders {
+					id := fmt.Sprintf("o-%s-%d", sku, i)
+					want := stateReleased
+					if i%2 == 0 {
+						want = stateCommitted
+					}
+					if got := state(t, s, id); got != want {
+						t.Errorf("order %s: reservation %s, want %s", id, got, want)
+					}
+				}
+				for typ, want := range map[string]int{"inventory.reserved": orders, "inventory.committed": paid, "inventory.released": orders - paid} {
+					perOrder := map[string]int{}
+					for _, e := range outboxOf(t, s, typ) {
+						if strings.HasPrefix(e.AggregateID, "o-"+sku+"-") {
+							perOrder[e.AggregateID]++
 						}
 					}
-					for typ, want := range map[string]int{"inventory.reserved": orders, "inventory.committed": paid, "inventory.released": orders - paid} {
-						perOrder := map[string]int{}
-						for _, e := range outboxOf(t, s, typ) {
-							if strings.HasPrefix(e.AggregateID, "o-"+sku+"-") {
-								perOrder[e.AggregateID]++
-							}
-						}
-						if len(perOrder) != want {
-							t.Errorf("%s for %d orders, want %d", typ, len(perOrder), want)
-						}
-						for id, n := range perOrder {
-							if n != 1 {
-								t.Errorf("order %s: %d %s events, want 1", id, n, typ)
-							}
+					if len(perOrder) != want {
+						t.Errorf("%s for %d orders, want %d", typ, len(perOrder), want)
+					}
+					for id, n := range perOrder {
+						if n != 1 {
+							t.Errorf("order %s: %d %s events, want 1", id, n, typ)
 						}
 					}
-				})
-			}
-		})
-	}
+				}
+			})
+		}
+	})
 }
 
 // TestTwoCopiesExpireHoldOnce: two inventory copies run their reservation sweepers over the store

@@ -53,45 +53,41 @@ func TestReservationExpiry(t *testing.T) {
 // reservation is released exactly once.
 func TestSweepSeveralInstances(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			const orders = 60
-			s := newStore(t)
-			skipIfNotAtomic(t, s)
-			a, b := newTestInventory(s), newTestInventory(s)
-			a.ttl = -time.Second // every reservation is due at once
-			mustCreate(t, s, "A", orders)
-			for i := range orders {
-				if st, err := a.Reserve(context.Background(), orderData{OrderID: fmt.Sprint("o", i), UserID: "u", Items: []orderLine{{"A", 1}}}); err != nil || st != stateHeld {
-					t.Fatalf("Reserve = %s, %v", st, err)
+	eachStore(t, func(t *testing.T, s stockStore) {
+		const orders = 60
+		skipIfNotAtomic(t, s)
+		a, b := newTestInventory(s), newTestInventory(s)
+		a.ttl = -time.Second // every reservation is due at once
+		mustCreate(t, s, "A", orders)
+		for i := range orders {
+			if st, err := a.Reserve(context.Background(), orderData{OrderID: fmt.Sprint("o", i), UserID: "u", Items: []orderLine{{"A", 1}}}); err != nil || st != stateHeld {
+				t.Fatalf("Reserve = %s, %v", st, err)
+			}
+		}
+		checkItem(t, s, "A", orders, orders)
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			total int
+		)
+		for _, inv := range []*inventory{a, b, a, b} {
+			wg.Go(func() {
+				n, err := inv.Sweep(context.Background(), 7)
+				if err != nil {
+					t.Errorf("Sweep: %v", err)
 				}
-			}
-			checkItem(t, s, "A", orders, orders)
-			var (
-				wg    sync.WaitGroup
-				mu    sync.Mutex
-				total int
-			)
-			for _, inv := range []*inventory{a, b, a, b} {
-				wg.Go(func() {
-					n, err := inv.Sweep(context.Background(), 7)
-					if err != nil {
-						t.Errorf("Sweep: %v", err)
-					}
-					mu.Lock()
-					total += n
-					mu.Unlock()
-				})
-			}
-			wg.Wait()
-			checkItem(t, s, "A", orders, 0)
-			if total != orders {
-				t.Errorf("sweeps released %d in total, want %d (each exactly once)", total, orders)
-			}
-			if got := a.results.Value("released_expired") + b.results.Value("released_expired"); got != orders {
-				t.Errorf("released_expired = %d, want %d", got, orders)
-			}
-		})
-	}
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		checkItem(t, s, "A", orders, 0)
+		if total != orders {
+			t.Errorf("sweeps released %d in total, want %d (each exactly once)", total, orders)
+		}
+		if got := a.results.Value("released_expired") + b.results.Value("released_expired"); got != orders {
+			t.Errorf("released_expired = %d, want %d", got, orders)
+		}
+	})
 }

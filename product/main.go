@@ -21,15 +21,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	if shared.IsHealthcheck(args) {
-		return shared.Probe(ctx, cfg.HTTPAddr)
-	}
-	s := shared.NewService(stdout, "product", cfg.LogLevel)
-	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
-		return err
-	}
-	if err := s.ServePprof(cfg.PprofAddr); err != nil {
-		return err
+	s, err := shared.Start(ctx, "product", args, stdout, cfg.ServiceConfig)
+	if s == nil {
+		return err // `product -healthcheck` answered, or the start failed
 	}
 	logger, metrics := s.Logger, s.Metrics
 	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)

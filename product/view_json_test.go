@@ -13,22 +13,10 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-// plainView has productView's fields without its MarshalJSON, so encoding/json encodes it by
-// reflection: the reference the hand-written encoder must match byte for byte.
-type plainView struct {
-	ID          string            `json:"id"`
-	SKU         string            `json:"sku"`
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Price       shared.Cents      `json:"price"`
-	Currency    string            `json:"currency"`
-	Category    string            `json:"category"`
-	Images      []string          `json:"images"`
-	Attributes  map[string]string `json:"attributes"`
-	Active      bool              `json:"active"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-}
+// plainView is productView without its MarshalJSON (a defined type has none of its base type's
+// methods), so encoding/json encodes it by reflection: the reference the hand-written encoder must
+// match byte for byte, field for field, however productView grows.
+type plainView productView
 
 func checkViewJSON(t *testing.T, v productView) {
 	t.Helper()

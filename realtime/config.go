@@ -13,13 +13,13 @@ import (
 // REALTIME_INSTANCE_ID, else "<HOSTNAME>-<port>" (stable across restarts of one container/process, so
 // the group's committed offsets are reused), else "local-<port>".
 type Config struct {
-	HTTPAddr       string
+	shared.ServiceConfig // HTTP_ADDR 127.0.0.1:3009, LOG_LEVEL, OTEL_*, PPROF_ADDR
+
 	Brokers        []string
 	JWKSURL        string
 	Issuer         string
 	AuthURL        string
 	AllowedOrigins []string
-	LogLevel       string
 	InstanceID     string
 	// Redis keeps the notification centre: REDIS_URL, or REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
 	// REDIS_DB (default 5, ARCHITECTURE.md).
@@ -37,10 +37,6 @@ type Config struct {
 	// of events; the new process has a new epoch, so clients resync anyway, and within a process
 	// redeliveries are dropped by event ID.
 	CommitInterval time.Duration
-	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
-	Tracing shared.TracingConfig
-	// PprofAddr is PPROF_ADDR, the profiling listener (shared.Service.ServePprof); empty: off.
-	PprofAddr string
 }
 
 // ConsumerGroup is the Kafka consumer group of this instance.
@@ -53,15 +49,12 @@ func loadConfig(getenv func(string) string) (Config, error) { return readConfig(
 // readConfig is loadConfig on an Env, so that the docs test can see what was read.
 func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
-		HTTPAddr:       env.HostPort("HTTP_ADDR", "127.0.0.1:3009"),
+		ServiceConfig:  env.Service("127.0.0.1:3009"),
 		Brokers:        env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
 		JWKSURL:        env.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
 		Issuer:         env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
 		AuthURL:        env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
 		AllowedOrigins: env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
-		LogLevel:       env.LogLevel(),
-		Tracing:        env.Tracing(),
-		PprofAddr:      env.Pprof(),
 		Redis:          env.Redis(5),
 		Hub:            hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32},
 		Conn:           connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},

@@ -43,21 +43,10 @@ func newNotifyHarness(t *testing.T, store notificationStore) *notifyHarness {
 	return &notifyHarness{handler: handler, iss: iss, store: mem, hub: h}
 }
 
+// do sends one request to the handler (sharedtest.Serve) with auth as its Authorization, if any.
 func (nh *notifyHarness) do(t *testing.T, method, path, auth, body string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
-	r := httptest.NewRequest(method, path, strings.NewReader(body))
-	if body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		r.Header.Set("Authorization", auth)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		r.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	nh.handler.ServeHTTP(rec, r)
-	return rec
+	return sharedtest.Serve(nh.handler, method, path, body, append([]string{"Authorization", auth}, header...)...)
 }
 
 func (nh *notifyHarness) view(t *testing.T, auth string) notificationsView {

@@ -21,16 +21,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	// `realtime -healthcheck` probes the running instance's /readyz: the container healthcheck.
-	if shared.IsHealthcheck(args) {
-		return shared.Probe(ctx, cfg.HTTPAddr)
-	}
-	s := shared.NewService(stdout, "realtime", cfg.LogLevel)
-	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
-		return err
-	}
-	if err := s.ServePprof(cfg.PprofAddr); err != nil {
-		return err
+	s, err := shared.Start(ctx, "realtime", args, stdout, cfg.ServiceConfig)
+	if s == nil {
+		return err // `realtime -healthcheck` answered, or the start failed
 	}
 	logger := s.Logger
 	s.Ready.Add("kafka", shared.KafkaPing(cfg.Brokers))

@@ -279,30 +279,23 @@ func (e *Env) InstanceID(name, httpAddr string) string {
 // BackendConfig is the block of variables every back-end service with a store and events reads
 // (user, product, inventory, order); a program's Config embeds it.
 type BackendConfig struct {
-	HTTPAddr     string   // HTTP_ADDR, host:port to listen on; default the program's port on 127.0.0.1
-	LogLevel     string   // LOG_LEVEL, default info (see LogLevel)
-	MongoURI     string   // MONGO_URI, default empty: the in-memory store (see MongoURI)
-	MongoDB      string   // MONGO_DB, default the program's name
-	KafkaBrokers []string // KAFKA_BROKERS, at least one host:port; default 127.0.0.1:9092
-	JWKSURL      string   // JWKS_URL, auth's key set; default http://127.0.0.1:4000/.well-known/jwks.json
-	AuthIssuer   string   // AUTH_ISSUER, the "iss" of access tokens; default http://localhost:3008/auth
-
-	Tracing   TracingConfig // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY (see Env.Tracing)
-	PprofAddr string        // PPROF_ADDR, the profiling listener (Service.ServePprof); default empty: off
+	ServiceConfig          // HTTP_ADDR, LOG_LEVEL, OTEL_*, PPROF_ADDR (see Env.Service)
+	MongoURI      string   // MONGO_URI, default empty: the in-memory store (see MongoURI)
+	MongoDB       string   // MONGO_DB, default the program's name
+	KafkaBrokers  []string // KAFKA_BROKERS, at least one host:port; default 127.0.0.1:9092
+	JWKSURL       string   // JWKS_URL, auth's key set; default http://127.0.0.1:4000/.well-known/jwks.json
+	AuthIssuer    string   // AUTH_ISSUER, the "iss" of access tokens; default http://localhost:3008/auth
 }
 
 // Backend reads the BackendConfig of the program called name, whose default HTTP_ADDR is httpAddr.
 func (e *Env) Backend(name, httpAddr string) BackendConfig {
 	return BackendConfig{
-		HTTPAddr:     e.HostPort("HTTP_ADDR", httpAddr),
-		LogLevel:     e.LogLevel(),
-		MongoURI:     e.MongoURI(),
-		MongoDB:      e.String("MONGO_DB", name),
-		KafkaBrokers: e.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
-		JWKSURL:      e.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
-		AuthIssuer:   e.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
-		Tracing:      e.Tracing(),
-		PprofAddr:    e.Pprof(),
+		ServiceConfig: e.Service(httpAddr),
+		MongoURI:      e.MongoURI(),
+		MongoDB:       e.String("MONGO_DB", name),
+		KafkaBrokers:  e.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
+		JWKSURL:       e.URL("JWKS_URL", "http://127.0.0.1:4000/.well-known/jwks.json"),
+		AuthIssuer:    e.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 // Open* methods connect the clients several programs share and register each one's readiness check
 // and closer, so a run() keeps only what is its own:
 //
-//	s := shared.NewService(stdout, "user", cfg.LogLevel)
+//	s, err := shared.Start(ctx, "user", args, stdout, cfg.ServiceConfig)
+//	...
 //	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)
 //	pub := s.OpenKafkaPublisher(cfg.Brokers)
 //	...
@@ -30,6 +31,53 @@ type Service struct {
 	// Tracing makes the program's spans once StartTracing ran; nil (tracing off) until then or
 	// without OTEL_EXPORTER_OTLP_ENDPOINT.
 	Tracing *Tracing
+}
+
+// ServiceConfig is the block every program reads to start (Start): where it serves, how much it
+// logs, where its spans go and its profiling listener. A program's Config embeds it (BackendConfig
+// does), read by Env.Service.
+type ServiceConfig struct {
+	HTTPAddr  string        // HTTP_ADDR, host:port to listen on; default the program's port on 127.0.0.1
+	LogLevel  string        // LOG_LEVEL, default info (see Env.LogLevel)
+	Tracing   TracingConfig // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY (see Env.Tracing)
+	PprofAddr string        // PPROF_ADDR, the profiling listener (Service.ServePprof); default empty: off
+}
+
+// Service reads the ServiceConfig of a program whose default HTTP_ADDR is httpAddr.
+func (e *Env) Service(httpAddr string) ServiceConfig {
+	return ServiceConfig{
+		HTTPAddr:  e.HostPort("HTTP_ADDR", httpAddr),
+		LogLevel:  e.LogLevel(),
+		Tracing:   e.Tracing(),
+		PprofAddr: e.Pprof(),
+	}
+}
+
+// Start is how every program's run() begins once its configuration is read, so that the rest of
+// run() is its own wiring:
+//
+//	s, err := shared.Start(ctx, "order", args, stdout, cfg.ServiceConfig)
+//	if s == nil {
+//		return err // a healthcheck's answer, or a failed start
+//	}
+//
+// Started as `<name> -healthcheck` (IsHealthcheck), it only probes the running instance's /readyz
+// (Probe: the container healthcheck) and returns a nil Service with the probe's error, nil when the
+// instance is ready. Otherwise it returns the Service of the program called name (NewService) with
+// tracing started (StartTracing) and the pprof listener open (ServePprof); if either fails, the
+// closers registered so far run and the Service is nil. So a nil Service always means: return err.
+func Start(ctx context.Context, name string, args []string, stdout io.Writer, cfg ServiceConfig) (*Service, error) {
+	if IsHealthcheck(args) {
+		return nil, Probe(ctx, cfg.HTTPAddr)
+	}
+	s := NewService(stdout, name, cfg.LogLevel)
+	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
+		return nil, s.Abort(err)
+	}
+	if err := s.ServePprof(cfg.PprofAddr); err != nil {
+		return nil, s.Abort(err)
+	}
+	return s, nil
 }
 
 // NewService returns the Service of the program called name, logging JSON to stdout at level

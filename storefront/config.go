@@ -9,8 +9,9 @@ import (
 
 // Config is everything the storefront reads from the environment, once, at start.
 type Config struct {
-	// HTTPAddr is where the pages are served. Default 127.0.0.1:3000.
-	HTTPAddr string
+	// ServiceConfig is where the pages are served (HTTP_ADDR, default 127.0.0.1:3000), LOG_LEVEL,
+	// OTEL_* and PPROF_ADDR.
+	shared.ServiceConfig
 	// GatewayURL is the public API the server calls. Default http://127.0.0.1:3008.
 	GatewayURL string
 	// Secret keys the CSRF tokens (STOREFRONT_SECRET, at least 32 bytes). Default: random per process,
@@ -38,12 +39,6 @@ type Config struct {
 	// believed (TRUSTED_PROXIES, default loopback). Behind one that says https, every cookie is Secure
 	// and HSTS is sent even without CookieSecure.
 	TrustedProxies shared.TrustedProxies
-	// LogLevel is debug, info, warn or error. Default info.
-	LogLevel string
-	// Tracing is OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_BSP_SCHEDULE_DELAY (shared.Env.Tracing).
-	Tracing shared.TracingConfig
-	// PprofAddr is PPROF_ADDR, the profiling listener (shared.Service.ServePprof); empty: off.
-	PprofAddr string
 
 	secretGenerated bool
 }
@@ -54,7 +49,7 @@ func loadConfig(getenv func(string) string) (Config, error) { return readConfig(
 // readConfig is loadConfig on an Env, so that the docs test can see what was read.
 func readConfig(env *shared.Env) (Config, error) {
 	cfg := Config{
-		HTTPAddr:        env.HostPort("HTTP_ADDR", "127.0.0.1:3000"),
+		ServiceConfig:   env.Service("127.0.0.1:3000"),
 		GatewayURL:      env.BaseURL("GATEWAY_URL", "http://127.0.0.1:3008"),
 		RedisConfigured: slices.ContainsFunc([]string{"REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"}, env.IsSet),
 		Redis:           env.Redis(6),
@@ -63,9 +58,6 @@ func readConfig(env *shared.Env) (Config, error) {
 		Issuer:          env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
 		CookieSecure:    env.Bool("STOREFRONT_COOKIE_SECURE", false),
 		TrustedProxies:  shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
-		LogLevel:        env.LogLevel(),
-		Tracing:         env.Tracing(),
-		PprofAddr:       env.Pprof(),
 	}
 	if secret := env.Secret("STOREFRONT_SECRET"); secret != "" {
 		if len(secret) < 32 {

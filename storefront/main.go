@@ -22,22 +22,15 @@ func main() { shared.Main("storefront", run) }
 
 // run loads the configuration, parses every page template (a broken template fails start-up, not a
 // request), and serves until ctx is cancelled; then HTTP drains and the Redis and gateway clients
-// close. args is unused: everything is configured by environment.
+// close. args only says `-healthcheck`: everything else is configured by environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	// `storefront -healthcheck` probes the running instance's /readyz: the container healthcheck.
-	if shared.IsHealthcheck(args) {
-		return shared.Probe(ctx, cfg.HTTPAddr)
-	}
-	s := shared.NewService(stdout, "storefront", cfg.LogLevel)
-	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
-		return err
-	}
-	if err := s.ServePprof(cfg.PprofAddr); err != nil {
-		return err
+	s, err := shared.Start(ctx, "storefront", args, stdout, cfg.ServiceConfig)
+	if s == nil {
+		return err // `storefront -healthcheck` answered, or the start failed
 	}
 	logger := s.Logger
 	if cfg.secretGenerated {

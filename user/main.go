@@ -20,16 +20,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	// `user -healthcheck` probes the running instance's /readyz: the container healthcheck.
-	if shared.IsHealthcheck(args) {
-		return shared.Probe(ctx, cfg.HTTPAddr)
-	}
-	s := shared.NewService(stdout, "user", cfg.LogLevel)
-	if err := s.StartTracing(ctx, cfg.Tracing); err != nil {
-		return err
-	}
-	if err := s.ServePprof(cfg.PprofAddr); err != nil {
-		return err
+	s, err := shared.Start(ctx, "user", args, stdout, cfg.ServiceConfig)
+	if s == nil {
+		return err // `user -healthcheck` answered, or the start failed
 	}
 	logger, metrics := s.Logger, s.Metrics
 	db, err := s.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB)

@@ -12,6 +12,23 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
+// CheckBadConfig runs load (a program's loadConfig) with bad as its whole environment and fails tb
+// unless load returns an error naming every variable of bad: a program reports all its bad values at
+// once. It returns that error for checks of the program's own (a secret must not show in it).
+func CheckBadConfig[C any](tb testing.TB, load func(getenv func(string) string) (C, error), bad map[string]string) error {
+	tb.Helper()
+	_, err := load(func(k string) string { return bad[k] })
+	if err == nil {
+		tb.Fatalf("bad values accepted: %v", bad)
+	}
+	for _, name := range slices.Sorted(maps.Keys(bad)) {
+		if !strings.Contains(err.Error(), name) {
+			tb.Errorf("the error does not name %s: %v", name, err)
+		}
+	}
+	return err
+}
+
 // CheckConfigDoc runs read (the program's loadConfig on a shared.Env) with an empty environment and
 // fails tb unless the "## <program>" table of docs/config.md (found from the program's folder, where
 // its tests run) lists exactly the variables read, with the same kind and default. The list comes from

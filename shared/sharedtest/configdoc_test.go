@@ -1,6 +1,9 @@
 package sharedtest
 
 import (
+	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -41,5 +44,62 @@ func TestConfigDocDiff(t *testing.T) {
 	}
 	if d := ConfigDocDiff(doc, "order", vars[:1]); len(d) != 1 || !strings.Contains(d[0], `no "## order" section`) {
 		t.Errorf("missing section: %q", d)
+	}
+}
+
+// recordTB records what a check reports instead of failing the test; Fatalf ends the goroutine, as
+// testing's does.
+type recordTB struct {
+	testing.TB
+	msgs []string
+}
+
+func (r *recordTB) Helper() {}
+func (r *recordTB) Errorf(format string, args ...any) {
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
+func (r *recordTB) Fatalf(format string, args ...any) { r.Errorf(format, args...); runtime.Goexit() }
+
+// TestCheckBadConfig: a loader that accepts the bad values, or names only some of them, fails the
+// check once per missing name; one that names them all passes.
+func TestCheckBadConfig(t *testing.T) {
+	t.Parallel()
+	bad := map[string]string{"A_VAR": "x", "B_VAR": "y"}
+	for _, tt := range []struct {
+		name  string
+		names []string // what the loader's error names
+		want  []string // what the check reports, in order
+	}{
+		{"accepts", nil, []string{"bad values accepted"}},
+		{"names one", []string{"A_VAR"}, []string{"does not name B_VAR"}},
+		{"names both", []string{"A_VAR", "B_VAR"}, nil},
+	} {
+		load := func(getenv func(string) string) (int, error) {
+			if len(tt.names) == 0 {
+				return 0, nil
+			}
+			for _, n := range tt.names {
+				if getenv(n) != bad[n] {
+					t.Errorf("load read %s = %q, want %q", n, getenv(n), bad[n])
+				}
+			}
+			return 0, errors.New(strings.Join(tt.names, ", "))
+		}
+		rec := &recordTB{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			CheckBadConfig(rec, load, bad)
+		}()
+		<-done
+		if len(rec.msgs) != len(tt.want) {
+			t.Errorf("%s: reported %q, want %d messages", tt.name, rec.msgs, len(tt.want))
+			continue
+		}
+		for i, w := range tt.want {
+			if !strings.Contains(rec.msgs[i], w) {
+				t.Errorf("%s: reported %q, want %q", tt.name, rec.msgs[i], w)
+			}
+		}
 	}
 }
