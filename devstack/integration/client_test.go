@@ -124,11 +124,20 @@ func newStockedProduct(tb testing.TB, admin *client, sku, name string, price flo
 // eventually polls cond every 100 ms until it holds or within passes.
 func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
 	tb.Helper()
+	if !holdsWithin(within, cond) {
+		tb.Fatalf("%s: not within %s", what, within)
+	}
+}
+
+// holdsWithin polls cond every 100 ms until it holds (true) or within has passed (false), for
+// tests that explain a failure with more than eventually's message.
+func holdsWithin(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %s", what, within)
+			return false
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	return true
 }

@@ -49,3 +49,20 @@ func TestProgramOutputQuiet(t *testing.T) {
 		t.Errorf("programOutput(file, logs): logs got %q, file %q; want both", shown.String(), file.String())
 	}
 }
+
+// TestLastWarnings: DumpLogs picks the warnings and errors of both slog handlers, newest last, at
+// most n of them, and nothing else.
+func TestLastWarnings(t *testing.T) {
+	log := []byte(`{"level":"INFO","msg":"request"}
+{"level":"WARN","msg":"one"}
+time=x level=ERROR msg=two
+{"level":"ERROR","msg":"three"}
+`)
+	got := lastWarnings(log, 2)
+	if len(got) != 2 || string(got[1]) != `{"level":"ERROR","msg":"three"}` || bytes.Contains(got[0], []byte("request")) {
+		t.Errorf("lastWarnings(log, 2) = %q; want the last two warning or error lines", got)
+	}
+	if all := lastWarnings(log, 10); len(all) != 3 {
+		t.Errorf("lastWarnings(log, 10) = %q, want the 3 warning and error lines", all)
+	}
+}

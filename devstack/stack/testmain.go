@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -74,15 +75,32 @@ func RunTests(m interface{ Run() int }, suite TestSuite, started func(*Stack)) i
 	return code
 }
 
-// DumpLogs writes the last tail bytes of every program's log in dir to w, so a CI failure explains
-// itself.
+// DumpLogs writes, for every program's log in dir, its last 40 warnings and errors (which the tail
+// alone would often miss: a failure mid-suite is followed by minutes of other tests' logs) and then
+// the last tail bytes, so a CI failure explains itself.
 func DumpLogs(w io.Writer, dir string, tail int) {
 	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
+		if warn := lastWarnings(b, 40); len(warn) > 0 {
+			fmt.Fprintf(w, "\n===== %s (last warnings and errors) =====\n%s\n", filepath.Base(f), bytes.Join(warn, []byte("\n")))
+		}
 		if len(b) > tail {
 			b = b[len(b)-tail:]
 		}
 		fmt.Fprintf(w, "\n===== %s (tail) =====\n%s\n", filepath.Base(f), b)
 	}
+}
+
+// lastWarnings returns the last n lines of log that slog's JSON or text handler wrote at WARN or
+// ERROR.
+func lastWarnings(log []byte, n int) [][]byte {
+	var out [][]byte
+	for line := range bytes.Lines(log) {
+		if bytes.Contains(line, []byte(`"level":"WARN"`)) || bytes.Contains(line, []byte(`"level":"ERROR"`)) ||
+			bytes.Contains(line, []byte("level=WARN")) || bytes.Contains(line, []byte("level=ERROR")) {
+			out = append(out, bytes.TrimRight(line, "\n"))
+		}
+	}
+	return out[max(len(out)-n, 0):]
 }
