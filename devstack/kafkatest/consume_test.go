@@ -82,6 +82,7 @@ type recorder struct {
 	total    int
 	want     int
 	done     chan struct{}
+	settle   func() // run after done, before the consumer is stopped; nil: none
 }
 
 func newRecorder(want int, failOnce ...int) *recorder {
@@ -133,6 +134,9 @@ func runConsumer(t *testing.T, rec *recorder, run func(ctx context.Context) erro
 		rec.mu.Lock()
 		t.Errorf("handled %d of %d events in 20 s", rec.total, rec.want)
 		rec.mu.Unlock()
+	}
+	if rec.settle != nil {
+		rec.settle()
 	}
 	cancel()
 	if err := <-ret; err != nil {
