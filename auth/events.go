@@ -16,6 +16,10 @@ const (
 	eventUserEmailVerified = "user.email_verified"
 )
 
+// consumedTypes are the user.events types handleUserEvent acts on, its consumer's
+// ConsumerConfig.Types: auth's own registrations and the rest are skipped before they are decoded.
+var consumedTypes = []string{eventUserStatusChanged}
+
 type userRegistered struct {
 	UserID string `json:"user_id"`
 	Email  string `json:"email"`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func statusEvent(t *testing.T, userID, status string, at time.Time) shared.Event {
@@ -19,6 +20,14 @@ func statusEvent(t *testing.T, userID, status string, at time.Time) shared.Event
 	}
 	e.OccurredAt = at
 	return e
+}
+
+// TestConsumedTypes: the consumer's Types are exactly the user events the handler acts on.
+func TestConsumedTypes(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	sharedtest.CheckConsumerTypes(t, []string{shared.TopicUser}, consumedTypes, sharedtest.Undecodable,
+		sharedtest.RefusesUndecodable(handleUserEvent(quietLogger, env.d.accounts, env.d.sessions, env.d.grants)))
 }
 
 func TestStatusChangedEndsSessions(t *testing.T) {

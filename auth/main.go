@@ -92,7 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	s.Go("mail", mailRelay.Run)
 	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth", Tracing: s.Tracing,
-			Topics: []string{shared.TopicUser}}, handleUserEvent(logger, accounts, d.sessions, d.grants))
+			Topics: []string{shared.TopicUser}, Types: consumedTypes}, handleUserEvent(logger, accounts, d.sessions, d.grants))
 	})
 	// Not ready until the indexes and the seeded accounts exist: before that the unique email index
 	// is missing and the accounts `make run` prints would answer 401.

@@ -24,12 +24,31 @@ func consumedTopics(routes []cacheRoute) []string {
 	return topics
 }
 
+// evStatusChanged is the user event the deny list of suspended accounts follows (suspend.go).
+const evStatusChanged = "user.status_changed"
+
+// consumedTypes are the event types the gateway acts on, its consumer's ConsumerConfig.Types: those
+// the cache table purges on, and evStatusChanged. The rest of the topics (inventory.reserved,
+// order.*, ...) is skipped before it is decoded.
+func consumedTypes(routes []cacheRoute) []string {
+	types := []string{evStatusChanged}
+	for _, r := range routes {
+		for typ := range r.PurgeOnEvent {
+			if !slices.Contains(types, typ) {
+				types = append(types, typ)
+			}
+		}
+	}
+	slices.Sort(types)
+	return types
+}
+
 // handleEvents is the gateway's shared.BatchHandler: account status changes go to the deny list,
 // one by one, everything else to the cache, which purges for the whole batch at once.
 func (gw *gateway) handleEvents(ctx context.Context, events []shared.Event) error {
 	cache := make([]shared.Event, 0, len(events))
 	for _, e := range events {
-		if e.Type != "user.status_changed" {
+		if e.Type != evStatusChanged {
 			cache = append(cache, e)
 		} else if err := gw.suspended.handle(ctx, e); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func testEvent(tb testing.TB, typ, aggregateID string, data any) shared.Event {
@@ -204,6 +205,16 @@ func TestEventsHandleErrors(t *testing.T) {
 	if err := e.gw.events.handle(context.WithoutCancel(ctx), fresh); err != nil {
 		t.Errorf("handle again with Redis back: %v", err)
 	}
+}
+
+// TestConsumedTypes: the consumer's Types are exactly the events of its topics the gateway acts on
+// (purges by the cache table, the deny list).
+func TestConsumedTypes(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	routes := e.gw.events.routes
+	sharedtest.CheckConsumerTypes(t, consumedTopics(routes), consumedTypes(routes), sharedtest.Undecodable,
+		sharedtest.RefusesUndecodable(func(ctx context.Context, ev shared.Event) error { return e.gw.handleEvents(ctx, []shared.Event{ev}) }))
 }
 
 // TestHealthDetailedKafka: /health/detailed shows Kafka and is degraded while it is down.

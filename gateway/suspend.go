@@ -76,7 +76,7 @@ func (s *suspensions) stored(ctx context.Context, sub string) (userStatus, error
 // every token issued before it has expired. A Redis failure is returned, so shared.Consume retries
 // the event; this copy's own view is updated first, so it refuses the account meanwhile.
 func (s *suspensions) handle(ctx context.Context, e shared.Event) error {
-	if e.Type != "user.status_changed" {
+	if e.Type != evStatusChanged {
 		return nil
 	}
 	var d struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/goshop/platform/shared"
@@ -17,12 +18,19 @@ type productData struct {
 	Stock     *int64 `json:"stock"`
 }
 
+// productTypes and orderTypes are the event types handleProductEvent and handleOrderEvent act on;
+// together they are the consumer's ConsumerConfig.Types (consumedTypes), so the rest of both topics
+// (order.confirmed, order.rejected, product.updated, ...) is skipped before it is decoded.
+var (
+	productTypes  = []string{"product.created", "product.deleted"}
+	orderTypes    = []string{"order.created", "order.paid", "order.cancelled"}
+	consumedTypes = slices.Concat(productTypes, orderTypes)
+)
+
 // handleProductEvent applies product.events: product.created creates the stock item once,
 // product.deleted marks it. Other types are ignored.
 func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) error {
-	switch e.Type {
-	case "product.created", "product.deleted":
-	default:
+	if !slices.Contains(productTypes, e.Type) {
 		return nil
 	}
 	var d productData
@@ -53,9 +61,7 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 // handleOrderEvent applies order.events: order.created reserves, order.paid commits,
 // order.cancelled releases (or restocks after a payment). Other types are ignored.
 func (inv *inventory) handleOrderEvent(ctx context.Context, e shared.Event) error {
-	switch e.Type {
-	case "order.created", "order.paid", "order.cancelled":
-	default:
+	if !slices.Contains(orderTypes, e.Type) {
 		return nil
 	}
 	var d orderData
@@ -93,7 +99,7 @@ func (inv *inventory) handleEvent(ctx context.Context, e shared.Event) error {
 // store, so one blocking the other while it is down costs nothing.
 func consume(ctx context.Context, logger *slog.Logger, brokers []string, tracing *shared.Tracing, h shared.EventHandler) error {
 	err := shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: brokers, Group: "inventory",
-		Topics: []string{shared.TopicProduct, shared.TopicOrder}, CommitInterval: shared.SagaCommitInterval, Tracing: tracing}, h)
+		Topics: []string{shared.TopicProduct, shared.TopicOrder}, Types: consumedTypes, CommitInterval: shared.SagaCommitInterval, Tracing: tracing}, h)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("consume: %w", err)
 	}

@@ -6,6 +6,9 @@ import (
 	"maps"
 	"slices"
 	"testing"
+
+	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestEventPayloads pins the data of every published event to the keys of docs/events.md, and the
@@ -61,4 +64,12 @@ func TestEventPayloads(t *testing.T) {
 	if it, _ := s.Get(ctx, "P-1"); it.OnHand != 6 || it.Reserved != 0 {
 		t.Errorf("after reserve, pay and refund: %+v, want on hand 6, reserved 0", it)
 	}
+}
+
+// TestConsumedTypes: the consumer's Types are exactly the product and order events the handler acts on.
+func TestConsumedTypes(t *testing.T) {
+	t.Parallel()
+	inv := newTestInventory(newMemStore())
+	sharedtest.CheckConsumerTypes(t, []string{shared.TopicProduct, shared.TopicOrder}, consumedTypes, sharedtest.Undecodable,
+		sharedtest.RefusesUndecodable(inv.handleEvent))
 }

@@ -17,6 +17,11 @@ const (
 	evReleased = "inventory.released"
 )
 
+// inventoryTypes are the types handleInventoryEvent acts on, the consumer's ConsumerConfig.Types:
+// the others of inventory.events (inventory.updated, one per reservation, above all) are skipped
+// before they are decoded. TestInventoryTypes checks the list against the handler.
+var inventoryTypes = []string{evReserved, evRejected, evReleased}
+
 // reasonExpired is the status_reason of an order whose reservation expired before payment.
 const reasonExpired = "reservation expired"
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func TestSaga(t *testing.T) {
@@ -108,6 +109,14 @@ func TestSagaBadEvents(t *testing.T) {
 	if err := h.inventoryEvent("", evReserved, map[string]any{"order_id": shared.NewID()}); err != nil {
 		t.Errorf("event for unknown order: err = %v, want nil (skipped)", err)
 	}
+}
+
+// TestInventoryTypes: the consumer's Types are exactly the inventory events the handler acts on.
+func TestInventoryTypes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sharedtest.CheckConsumerTypes(t, []string{shared.TopicInventory}, inventoryTypes, sharedtest.Undecodable,
+		sharedtest.RefusesUndecodable(h.co.handleInventoryEvent))
 }
 
 // failingStore makes Get fail, as a Mongo outage would.

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "order", Topics: []string{shared.TopicInventory},
-			CommitInterval: shared.SagaCommitInterval, Tracing: s.Tracing}, co.handleInventoryEvent)
+			Types: inventoryTypes, CommitInterval: shared.SagaCommitInterval, Tracing: s.Tracing}, co.handleInventoryEvent)
 	})
 	return s.Run(ctx, cfg.HTTPAddr, NewServer(logger, cfg, deps{
 		checkout:  co,

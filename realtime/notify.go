@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -147,16 +148,16 @@ func notificationFor(e shared.Event) (n notification, list notifyList, ok bool) 
 	return n, list, true
 }
 
-// makesNotification reports whether an event of type typ can make a notification: the types
-// notificationFor's switch knows. Both the live consumer and the notifier ask for every event, so the
-// others (inventory.reserved, inventory.updated, ...) are turned away before their data is decoded.
+// notificationTypes are the event types that can make a notification: the types notificationFor's
+// switch knows. They are the notifier's ConsumerConfig.Types, so the others of its topics
+// (inventory.reserved, inventory.updated, ...) are skipped before they are decoded.
+var notificationTypes = []string{"order.confirmed", "order.rejected", "order.paid", "order.shipped", "order.delivered",
+	"order.cancelled", "order.created", "inventory.low_stock", "product.created", "product.updated"}
+
+// makesNotification reports whether an event of type typ can make a notification. The live consumer
+// asks for every event, so the others are turned away before their data is decoded.
 func makesNotification(typ string) bool {
-	switch typ {
-	case "order.confirmed", "order.rejected", "order.paid", "order.shipped", "order.delivered", "order.cancelled",
-		"order.created", "inventory.low_stock", "product.created", "product.updated":
-		return true
-	}
-	return false
+	return slices.Contains(notificationTypes, typ)
 }
 
 // announcementNotification is the notification of a POST /broadcast.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestNotificationFor: which events make which notification, in whose list, with what words and link.
@@ -63,6 +64,18 @@ func TestNotificationFor(t *testing.T) {
 }
 
 // TestNotificationID: platform IDs are kept, anything else becomes a safe 32-hex-digit ID.
+// TestNotificationTypes: the notifier's Types are exactly the events of its topics that make a
+// notification, given data with every field a notification reads.
+func TestNotificationTypes(t *testing.T) {
+	t.Parallel()
+	data := notifyData{OrderID: "0123456789abcdef", UserID: "u1", TotalCents: 100, Currency: "USD", ProductID: "p1",
+		SKU: "MUG-1", Name: "Mug", Available: 1, Threshold: 5}
+	sharedtest.CheckConsumerTypes(t, notifyTopics, notificationTypes, data, func(e shared.Event) bool {
+		_, _, ok := notificationFor(e)
+		return ok
+	})
+}
+
 func TestNotificationID(t *testing.T) {
 	t.Parallel()
 	id := shared.NewID()

@@ -34,7 +34,17 @@ type ConsumerConfig struct {
 	// first arrived: 0 hands over what the reader held then, which under a steady trickle is mostly
 	// one event; a wait makes batches of what arrives meanwhile, at the price of that much delay.
 	BatchWait time.Duration
+	// Types names the event types the handler acts on; nil or empty: every type. A message whose
+	// TypeHeader names another type is committed as handled without being decoded, traced or handed
+	// over, so a consumer pays next to nothing for the types of its topics it ignores. A message
+	// without the header (an older producer) is decoded and handed over as ever, so the handler must
+	// still ignore types it does not want.
+	Types []string
 }
+
+// TypeHeader is the Kafka header in which the publisher puts each message's event type, for
+// consumers to skip types they do not want without decoding the value.
+const TypeHeader = "type"
 
 // SagaCommitInterval (100 ms) is the CommitInterval of the checkout saga's consumers (order,
 // inventory, user's order mail). A synchronous commit per event was one broker round trip on every
@@ -108,7 +118,8 @@ func consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, one E
 	})
 	defer r.Close()
 	logger = logger.With("group", cfg.Group)
-	h := batchRun{logger: logger, tracing: cfg.Tracing, group: cfg.Group, retryMax: cfg.RetryMax, one: one, batch: batch}
+	h := batchRun{logger: logger, tracing: cfg.Tracing, group: cfg.Group, retryMax: cfg.RetryMax, one: one, batch: batch,
+		wanted: typeSet(cfg.Types)}
 	f := newFetcher(ctx, logger, r, batch != nil)
 	defer f.stop() // before r.Close: the pump must not fetch from a closed reader
 	var msgs []kafka.Message
@@ -243,16 +254,57 @@ type batchRun struct {
 	group    string
 	retryMax time.Duration
 	one      EventHandler
-	batch    BatchHandler // nil: events one by one
+	batch    BatchHandler        // nil: events one by one
+	wanted   map[string]struct{} // nil: every type (typeSet)
+	events   []Event             // handle's, kept for the next call
+	kept     []kafka.Message     // the messages of events
 }
 
-// handle hands msgs' events over: values that are not events are dropped, two or more events go to
-// the batch handler in one call, and if there is none, it failed, or there is one event, each event
-// goes to one with handleWithRetry's rules. False means ctx ended first.
+// clearSlice zeroes s's elements, so a kept slice holds no message's data, and returns it emptied.
+func clearSlice[T any](s []T) []T {
+	clear(s)
+	return s[:0]
+}
+
+// typeSet is ConsumerConfig.Types as a set; nil when every type is wanted.
+func typeSet(types []string) map[string]struct{} {
+	if len(types) == 0 {
+		return nil
+	}
+	set := make(map[string]struct{}, len(types))
+	for _, t := range types {
+		set[t] = struct{}{}
+	}
+	return set
+}
+
+// unwanted reports whether m's type header names a type the handler does not want. It allocates
+// nothing: a map index by string(bytes) does not copy the bytes.
+func (h *batchRun) unwanted(m kafka.Message) bool {
+	if h.wanted == nil {
+		return false
+	}
+	for _, hd := range m.Headers {
+		if hd.Key == TypeHeader {
+			_, ok := h.wanted[string(hd.Value)]
+			return !ok
+		}
+	}
+	return false
+}
+
+// handle hands msgs' events over: messages of unwanted types and values that are not events are
+// dropped (the caller commits them with the rest), two or more events go to the batch handler in one
+// call, and if there is none, it failed, or there is one event, each event goes to one with
+// handleWithRetry's rules. False means ctx ended first. The events slices are reused from call to
+// call (handlers must not keep events), so a fetch of skipped messages allocates nothing here.
 func (h *batchRun) handle(ctx context.Context, msgs []kafka.Message) bool {
-	events := make([]Event, 0, len(msgs))
-	kept := make([]kafka.Message, 0, len(msgs))
+	events, kept := h.events[:0], h.kept[:0]
+	defer func() { h.events, h.kept = clearSlice(events), clearSlice(kept) }()
 	for _, m := range msgs {
+		if h.unwanted(m) {
+			continue
+		}
 		if e, ok := decodeEvent(h.logger, m); ok {
 			events, kept = append(events, e), append(kept, m)
 		}

@@ -89,7 +89,7 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 			return fmt.Errorf("publish %s: %w", e.Type, err)
 		}
 		m := kafka.Message{Key: []byte(e.AggregateID), Value: b, Time: now,
-			Headers: []kafka.Header{{Key: "type", Value: []byte(e.Type)}}}
+			Headers: []kafka.Header{{Key: TypeHeader, Value: []byte(e.Type)}}}
 		if id := RequestIDFrom(ctx); id != "" {
 			m.Headers = append(m.Headers, kafka.Header{Key: RequestIDHeader, Value: []byte(id)})
 		}

@@ -57,6 +57,9 @@ func newProfile(id, email, name, role string, now time.Time) Profile {
 // not exist yet. It is idempotent by state: a replayed event, or one arriving after GET /users/me
 // created the profile from the token, finds the profile there and changes nothing. Other types (our
 // own events among them) are ignored.
+//
+// userTypes are the types it acts on, the consumer's ConsumerConfig.Types (TestConsumedTypes checks
+// them against the handler).
 func handleUserEvent(logger *slog.Logger, profiles profileStore) shared.EventHandler {
 	return func(ctx context.Context, e shared.Event) error {
 		if e.Type == eventUserEmailVerified {
@@ -84,6 +87,9 @@ func handleUserEvent(logger *slog.Logger, profiles profileStore) shared.EventHan
 		return nil
 	}
 }
+
+// userTypes are the user.events types handleUserEvent acts on.
+var userTypes = []string{eventUserRegistered, eventUserEmailVerified}
 
 // addEvent appends an event to p's outbox; the store writes it with the change itself, and the relay
 // publishes it afterwards. occurred_at is in whole milliseconds (what Mongo keeps) and strictly

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 func registered(t *testing.T, d userRegistered) shared.Event {
@@ -122,6 +123,15 @@ func TestEventTimesIncrease(t *testing.T) {
 	if !p.LastEventAt.Equal(p.Outbox[2].OccurredAt) {
 		t.Errorf("LastEventAt = %v, want the last event's time", p.LastEventAt)
 	}
+}
+
+// TestConsumedTypes: each consumer's Types are exactly the events its handler acts on.
+func TestConsumedTypes(t *testing.T) {
+	t.Parallel()
+	sharedtest.CheckConsumerTypes(t, []string{shared.TopicUser}, userTypes, sharedtest.Undecodable,
+		sharedtest.RefusesUndecodable(handleUserEvent(discardLogger(), newMemProfileStore())))
+	sharedtest.CheckConsumerTypes(t, []string{shared.TopicOrder}, orderMailTypes, sharedtest.Undecodable,
+		sharedtest.RefusesUndecodable(newMailEnv(t).om.handle))
 }
 
 func TestCountEvents(t *testing.T) {

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"log/slog"
+	"maps"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -54,6 +56,10 @@ var orderMails = map[string]orderMailKind{
 	"order.rejected": {Kind: "order_rejected", Subject: "We could not take order %s", ShowItems: true,
 		Intro: "We are sorry: we could not reserve every item of your order, so it was not placed. Nothing was charged."},
 }
+
+// orderMailTypes, its keys, are the order mail consumer's ConsumerConfig.Types: order.created and
+// whatever else causes no mail is skipped before it is decoded.
+var orderMailTypes = slices.Sorted(maps.Keys(orderMails))
 
 // orderRefunded is order.cancelled of a paid order (previous_status "paid").
 var orderRefunded = orderMailKind{Kind: "order_refunded", Subject: "Order %s was cancelled and refunded", ShowItems: true,

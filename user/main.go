@@ -58,12 +58,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	relay := shared.NewRelay(logger, profileOutbox{profiles}, pub, metrics, shared.RelayConfig{})
 	s.Go("outbox", relay.Run)
 	s.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "user", Topics: []string{shared.TopicUser}, Tracing: s.Tracing},
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "user", Topics: []string{shared.TopicUser}, Types: userTypes,
+			Tracing: s.Tracing},
 			countEvents(metrics, handleUserEvent(logger, profiles)))
 	})
 	s.Go("order_mail_consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: orderMailGroup, Topics: []string{shared.TopicOrder},
-			CommitInterval: shared.SagaCommitInterval, Tracing: s.Tracing},
+			Types: orderMailTypes, CommitInterval: shared.SagaCommitInterval, Tracing: s.Tracing},
 			countEvents(metrics, orderMail.handle))
 	})
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")

@@ -42,12 +42,18 @@ func cluster(tb testing.TB, topic string) (*kfake.Cluster, []string) {
 // publish sends n events for each of keys, numbered per key, through the platform's publisher.
 func publish(t testing.TB, brokers []string, topic string, keys []string, from, n int) {
 	t.Helper()
+	publishTyped(t, brokers, topic, "test.numbered", keys, from, n)
+}
+
+// publishTyped is publish with events of type typ.
+func publishTyped(t testing.TB, brokers []string, topic, typ string, keys []string, from, n int) {
+	t.Helper()
 	pub := shared.NewKafkaPublisher(brokers)
 	defer pub.Close()
 	var evs []shared.Event
 	for i := from; i < from+n; i++ {
 		for _, k := range keys {
-			e, err := shared.NewEvent("test.numbered", k, map[string]any{"key": k, "n": i})
+			e, err := shared.NewEvent(typ, k, map[string]any{"key": k, "n": i})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,6 +82,7 @@ type recorder struct {
 	total    int
 	want     int
 	done     chan struct{}
+	settle   func() // run after done, before the consumer is stopped; nil: none
 }
 
 func newRecorder(want int, failOnce ...int) *recorder {
@@ -127,6 +134,9 @@ func runConsumer(t *testing.T, rec *recorder, run func(ctx context.Context) erro
 		rec.mu.Lock()
 		t.Errorf("handled %d of %d events in 20 s", rec.total, rec.want)
 		rec.mu.Unlock()
+	}
+	if rec.settle != nil {
+		rec.settle()
 	}
 	cancel()
 	if err := <-ret; err != nil {
