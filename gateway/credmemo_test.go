@@ -163,3 +163,28 @@ func BenchmarkCredentialMemo(b *testing.B) {
 		}
 	})
 }
+
+// TestCredentialOf: the credential a request's bucket is named after: the Authorization header
+// first, else the session cookie, an empty one included (all such requests share one bucket).
+func TestCredentialOf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ auth, cookie, want string }{
+		{"", "", ""},
+		{"Bearer t", "", "Bearer t"},
+		{"Bearer t", "session_id=abc", "Bearer t"},
+		{"", "session_id=abc", "s:abc"},
+		{"", "session_id=", "s:"},
+		{"", "other=abc", ""},
+	} {
+		req := httptest.NewRequest("GET", "/user/users/me", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		if tc.cookie != "" {
+			req.Header.Set("Cookie", tc.cookie)
+		}
+		if got := credentialOf(req); got != tc.want {
+			t.Errorf("Authorization %q, Cookie %q: credential %q, want %q", tc.auth, tc.cookie, got, tc.want)
+		}
+	}
+}

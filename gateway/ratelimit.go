@@ -108,7 +108,7 @@ func credentialOf(r *http.Request) string {
 	if cred := r.Header.Get("Authorization"); cred != "" {
 		return cred
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+	if c, err := r.Cookie(sessionCookie); err == nil {
 		return "s:" + c.Value
 	}
 	return ""
