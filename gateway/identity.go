@@ -155,16 +155,14 @@ const logoutRoute = "/auth/logout"
 // being down, leaves the request anonymous: the upstream decides whether that is enough. A request
 // whose credential (bearer token or session) belongs to a suspended account is refused with 403,
 // except the logout that clears its cookie. After a logout with a cookie that did not fail at auth,
-// the session is ended at every gateway copy (endSession).
-func identity(sessions *sessionExchanger, suspended *suspensions, next http.Handler) http.Handler {
+// the session is ended at every gateway copy (endSession). A bearer token's subject comes from creds.
+func identity(creds *credentialMemo, sessions *sessionExchanger, suspended *suspensions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stripIdentityHeaders(r.Header)
 		logout := r.Method == http.MethodPost && r.URL.Path == logoutRoute
 		var sub, sid string
 		if a := r.Header.Get("Authorization"); a != "" {
-			if tok, ok := strings.CutPrefix(a, "Bearer "); ok {
-				sub = tokenSubject(tok)
-			}
+			sub = creds.get(a).sub
 		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && len(c.Value) <= 512 {
 			sid = c.Value
 			res, err := sessions.token(r.Context(), sid)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -37,10 +35,13 @@ type rateLimiter struct {
 	limited  *shared.CounterVec
 	failOpen *shared.CounterVec
 	refills  singleflight.Group // one lease refill in flight per bucket key
+	// creds names the credential buckets; newGateway shares it with the identity step.
+	creds *credentialMemo
 }
 
 func newRateLimiter(kv kvStore, cfg Config, logger *slog.Logger, metrics *shared.Metrics) *rateLimiter {
 	return &rateLimiter{kv: kv, leases: newLRU[*lease](100_000), general: cfg.RateLimit, user: cfg.UserRateLimit, auth: cfg.AuthRateLimit, trusted: cfg.TrustedProxies, logger: logger,
+		creds:    newCredentialMemo(),
 		limited:  metrics.Counter("gateway_rate_limited_total", "Requests refused with 429, by bucket.", "bucket"),
 		failOpen: metrics.Counter("gateway_rate_limit_fail_open_total", "Requests let through because the limiter's store failed.", "bucket"),
 	}
@@ -72,16 +73,20 @@ func (l *rateLimiter) allow(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	authWrite := isAuthWrite(r) && l.auth.Rate != 0
+	cred := credentialOf(r)
+	// A request that also takes from its credential's bucket gets that bucket's RateLimit headers,
+	// which replace the IP bucket's: the IP bucket writes them only when it refuses.
+	userBucket := cred != "" && l.user.Rate != 0
 	if authWrite || l.general.Rate != 0 { // the address is work: only when a limit needs it
 		ip := l.trusted.ClientIP(r)
-		if authWrite && !l.take(w, r, "auth", "gw:rl:auth:"+ip, l.auth) {
+		if authWrite && !l.take(w, r, "auth", "gw:rl:auth:"+ip, l.auth, true) {
 			return false
 		}
-		if !l.take(w, r, "ip", "gw:rl:ip:"+ip, l.general) {
+		if !l.take(w, r, "ip", "gw:rl:ip:"+ip, l.general, !userBucket) {
 			return false
 		}
 	}
-	if cred := credentialKey(r); cred != "" && !l.take(w, r, "user", "gw:rl:user:"+cred, l.user) {
+	if userBucket && !l.take(w, r, "user", l.creds.get(cred).bucket, l.user, true) {
 		return false
 	}
 	return true
@@ -94,23 +99,19 @@ func (l *rateLimiter) takeLeased(w http.ResponseWriter, r *http.Request) bool {
 	if l.general.Rate == 0 {
 		return true
 	}
-	return l.spendLeased(w, r, "ip", "gw:rl:ip:"+l.trusted.ClientIP(r), l.general)
+	return l.spendLeased(w, r, "ip", "gw:rl:ip:"+l.trusted.ClientIP(r), l.general, true)
 }
 
-// credentialKey names the caller's credential without keeping it: a hash of the bearer token, else
-// of the session cookie, else "".
-func credentialKey(r *http.Request) string {
-	cred := r.Header.Get("Authorization")
-	if cred == "" {
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			cred = "s:" + c.Value
-		}
+// credentialOf is the caller's credential as its bucket is named after (credentialMemo): the
+// Authorization header, else "s:" and the session cookie, else "".
+func credentialOf(r *http.Request) string {
+	if cred := r.Header.Get("Authorization"); cred != "" {
+		return cred
 	}
-	if cred == "" {
-		return ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return "s:" + c.Value
 	}
-	sum := sha256.Sum256([]byte(cred))
-	return hex.EncodeToString(sum[:12])
+	return ""
 }
 
 // lease is tokens taken from Redis ahead of need for one bucket key. Refills add to it; the counter
@@ -160,22 +161,22 @@ func leaseSize(spec rateSpec) int { return min(max(spec.Burst/20, 1), 50) }
 // lease when it stops.
 func maxLeaseSize(spec rateSpec) int { return max(leaseSize(spec), spec.Burst/4) }
 
-// take takes a token and sets the RateLimit headers; it answers 429 and returns false when the bucket
-// is empty.
+// take takes a token and sets the RateLimit headers (with headers false, only when it refuses); it
+// answers 429 and returns false when the bucket is empty.
 //
 // Leased buckets refill one flight per key at a time: requests that find the lease empty wait for the
 // one Take in flight and share what it granted. Without that, N concurrent requests on a cold key each
 // leased Burst/20 tokens and overwrote each other's leases, so a burst of 60 requests could exhaust a
 // bucket of 150 and answer 429 to a client far inside its budget.
-func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec) bool {
+func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec, headers bool) bool {
 	if spec.Rate == 0 {
 		return true // limit off
 	}
 	if bucket == "auth" {
-		return l.answer(w, r, bucket, spec, l.takeStore(r.Context(), bucket, key, spec, 1))
+		return l.answer(w, r, bucket, spec, l.takeStore(r.Context(), bucket, key, spec, 1), headers)
 	}
 	for attempt := 0; ; attempt++ {
-		if l.spendLeased(w, r, bucket, key, spec) {
+		if l.spendLeased(w, r, bucket, key, spec, headers) {
 			return true
 		}
 		var res rateResult
@@ -187,16 +188,16 @@ func (l *rateLimiter) take(w http.ResponseWriter, r *http.Request, bucket, key s
 		}
 		// Redis's bucket is empty, but a refill that landed meanwhile may have left tokens in the
 		// lease: refuse only when it has none either.
-		if !res.Allowed && l.spendLeased(w, r, bucket, key, spec) {
+		if !res.Allowed && l.spendLeased(w, r, bucket, key, spec, headers) {
 			return true
 		}
-		return l.answer(w, r, bucket, spec, res)
+		return l.answer(w, r, bucket, spec, res, headers)
 	}
 }
 
-// spendLeased takes a token from key's in-process lease and sets the RateLimit headers; false: the
-// lease is empty or gone, nothing was taken or written.
-func (l *rateLimiter) spendLeased(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec) bool {
+// spendLeased takes a token from key's in-process lease and sets the RateLimit headers if headers is
+// set; false: the lease is empty or gone, nothing was taken or written.
+func (l *rateLimiter) spendLeased(w http.ResponseWriter, r *http.Request, bucket, key string, spec rateSpec, headers bool) bool {
 	now := time.Now()
 	ls, ok := l.leases.Get(key, now)
 	if !ok {
@@ -206,7 +207,9 @@ func (l *rateLimiter) spendLeased(w http.ResponseWriter, r *http.Request, bucket
 	if !ok {
 		return false
 	}
-	setRateHeaders(w.Header(), spec, int(ls.remaining.Load()+left), time.Duration(ls.reset.Load()))
+	if headers {
+		setRateHeaders(w.Header(), spec, int(ls.remaining.Load()+left), time.Duration(ls.reset.Load()))
+	}
 	return true
 }
 
@@ -251,9 +254,12 @@ func (l *rateLimiter) takeStore(ctx context.Context, bucket, key string, spec ra
 	return res
 }
 
-// answer applies one store result to the request: headers, and a 429 when it was refused.
-func (l *rateLimiter) answer(w http.ResponseWriter, r *http.Request, bucket string, spec rateSpec, res rateResult) bool {
-	setRateHeaders(w.Header(), spec, res.Remaining, res.Reset)
+// answer applies one store result to the request: headers (if headers is set, or it was refused),
+// and a 429 when it was refused.
+func (l *rateLimiter) answer(w http.ResponseWriter, r *http.Request, bucket string, spec rateSpec, res rateResult, headers bool) bool {
+	if headers || !res.Allowed {
+		setRateHeaders(w.Header(), spec, res.Remaining, res.Reset)
+	}
 	if res.Allowed {
 		return true
 	}
@@ -264,10 +270,19 @@ func (l *rateLimiter) answer(w http.ResponseWriter, r *http.Request, bucket stri
 	return false
 }
 
+// setRateHeaders sets the RateLimit headers, as http.Header.Set would, under keys canonicalised once.
 func setRateHeaders(h http.Header, spec rateSpec, remaining int, reset time.Duration) {
-	h.Set("RateLimit-Limit", strconv.Itoa(spec.Burst))
-	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(reset)))
+	h[rateLimitLimitKey] = []string{strconv.Itoa(spec.Burst)}
+	h[rateLimitRemainingKey] = []string{strconv.Itoa(remaining)}
+	h[rateLimitResetKey] = []string{strconv.Itoa(ceilSeconds(reset))}
 }
+
+// The RateLimit headers' canonical keys ("RateLimit-Limit" is not canonical, so Set would make
+// "Ratelimit-Limit" anew on every call).
+var (
+	rateLimitLimitKey     = http.CanonicalHeaderKey("RateLimit-Limit")
+	rateLimitRemainingKey = http.CanonicalHeaderKey("RateLimit-Remaining")
+	rateLimitResetKey     = http.CanonicalHeaderKey("RateLimit-Reset")
+)
 
 func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }

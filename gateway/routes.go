@@ -30,7 +30,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 		chain := gw.limiter.limit(
 			gw.guard.handler(
 				bodyLimit(cfg.maxBody(service),
-					identity(gw.sessions, gw.suspended,
+					identity(gw.limiter.creds, gw.sessions, gw.suspended,
 						gw.cache.handle(service, gw.proxies[service])))))
 		mux.Handle("/"+service+"/", chain)
 		if service == "auth" {
