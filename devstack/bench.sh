@@ -29,7 +29,7 @@ done
 grep -q "the platform is up" "$state/launcher.out" || { echo "bench: the platform did not come up"; cat "$state/launcher.out"; exit 1; }
 
 gateway=http://127.0.0.1:$((3008 + offset))
-"$state/load" -gateway "$gateway" -scenario checkout -c 8 -d "$duration" | tee "$state/load.out"
+"$state/load" -gateway "$gateway" -scenario checkout -c 8 -d "$duration" -restock 2000 | tee "$state/load.out"
 
 # The numbers of this run and of the committed baseline, side by side.
 awk -v base="$(grep -m1 '^make-bench-baseline ' docs/performance.md || true)" '

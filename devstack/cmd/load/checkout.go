@@ -22,6 +22,11 @@ func (l *loader) checkout() scenario {
 	sc := scenario{series: []string{"create", "saga"}, ok: map[string]func(string) bool{"saga": func(s string) bool { return final[s] }},
 		setupDone: fmt.Sprintf("%d customers registered, logged in, realtime sockets open", l.cfg.customers), cpu: true}
 	sc.setup = func(ctx context.Context) error {
+		if l.cfg.restock > 0 {
+			if err := l.restock(ctx, l.cfg.restock); err != nil {
+				return err
+			}
+		}
 		if err := l.refreshSKUs(ctx); err != nil {
 			return err
 		}
@@ -170,8 +175,13 @@ func (l *loader) newCustomer(ctx context.Context, i int) (string, error) {
 	if r.outcome != "201" {
 		return "", fmt.Errorf("register %s: %s %s", email, r.outcome, bytes.TrimSpace(r.body))
 	}
+	return l.login(ctx, email, password)
+}
+
+// login logs in with email and password and returns the access token.
+func (l *loader) login(ctx context.Context, email, password string) (string, error) {
 	login, _ := json.Marshal(map[string]string{"email": email, "password": password})
-	r, ok = l.do(ctx, http.MethodPost, "/auth/login", "", login, nil, true)
+	r, ok := l.do(ctx, http.MethodPost, "/auth/login", "", login, nil, true)
 	if !ok {
 		return "", ctx.Err()
 	}
@@ -185,4 +195,35 @@ func (l *loader) newCustomer(ctx context.Context, i int) (string, error) {
 		return "", fmt.Errorf("login %s: no access_token in %s", email, r.body)
 	}
 	return tok.AccessToken, nil
+}
+
+// restock raises every SKU's available stock to at least n, as the admin, so that a run does not
+// drain the catalog into out-of-stock rejections: those orders cost the platform work but are not
+// confirmed, and CPU per confirmed order would be counted over fewer orders.
+func (l *loader) restock(ctx context.Context, n int) error {
+	token, err := l.login(ctx, l.cfg.adminEmail, l.cfg.adminPass)
+	if err != nil {
+		return fmt.Errorf("restock: %w", err)
+	}
+	items, err := getList[struct {
+		SKU       string `json:"sku"`
+		Available int    `json:"available"`
+	}](ctx, l, "/inventory/inventory")
+	if err != nil {
+		return fmt.Errorf("restock: %w", err)
+	}
+	for _, it := range items {
+		if it.Available >= n {
+			continue
+		}
+		body, _ := json.Marshal(map[string]any{"delta": n - it.Available, "reason": "load -restock"})
+		r, ok := l.do(ctx, http.MethodPost, "/inventory/inventory/"+url.PathEscape(it.SKU)+"/adjust", token, body, nil, true)
+		if !ok {
+			return ctx.Err()
+		}
+		if r.outcome != "200" {
+			return fmt.Errorf("restock %s: %s %s", it.SKU, r.outcome, bytes.TrimSpace(r.body))
+		}
+	}
+	return nil
 }

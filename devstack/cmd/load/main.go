@@ -61,6 +61,9 @@ type config struct {
 	email       string
 	cancel      bool
 	password    string
+	restock     int // checkout: raise every SKU's available stock to this first; 0: off
+	adminEmail  string
+	adminPass   string
 }
 
 func run(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
@@ -80,6 +83,9 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 	fs.DurationVar(&cfg.sagaTimeout, "saga-timeout", 30*time.Second, "checkout: give up on an order still pending after this")
 	fs.StringVar(&cfg.email, "email", "demo@shop.local", "login: account email")
 	fs.StringVar(&cfg.password, "password", "demo-Passw0rd!", "login: account password")
+	fs.IntVar(&cfg.restock, "restock", 0, "checkout: first raise every SKU's available stock to this, as the admin, so the run does not end in out-of-stock rejections (0: off)")
+	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@shop.local", "-restock: admin account email")
+	fs.StringVar(&cfg.adminPass, "admin-password", "admin-Passw0rd!", "-restock: admin account password")
 	fs.BoolVar(&cfg.cancel, "cancel", true, "checkout: cancel the confirmed orders afterwards (untimed), so their stock comes back and runs repeat")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -90,6 +96,9 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 	var bad []error
 	if cfg.concurrency < 1 || cfg.duration <= 0 {
 		bad = append(bad, errors.New("-c must be ≥ 1 and -d > 0"))
+	}
+	if cfg.restock < 0 {
+		bad = append(bad, errors.New("-restock must be ≥ 0 (0: off)"))
 	}
 	if cfg.rate < 0 || math.IsNaN(cfg.rate) || math.IsInf(cfg.rate, 0) || cfg.maxInFlight < 1 {
 		bad = append(bad, errors.New("-rate must be ≥ 0 (0: closed loop) and -max-inflight ≥ 1"))
