@@ -200,6 +200,9 @@ func (l *loader) login(ctx context.Context, email, password string) (string, err
 // restock raises every SKU's available stock to at least n, as the admin, so that a run does not
 // drain the catalog into out-of-stock rejections: those orders cost the platform work but are not
 // confirmed, and CPU per confirmed order would be counted over fewer orders.
+//
+// It reads the stock with the admin's token, which the gateway's cache does not answer, so a delta is
+// never worked out from a cached level that orders have changed since.
 func (l *loader) restock(ctx context.Context, n int) error {
 	token, err := l.login(ctx, l.cfg.adminEmail, l.cfg.adminPass)
 	if err != nil {
@@ -208,7 +211,7 @@ func (l *loader) restock(ctx context.Context, n int) error {
 	items, err := getList[struct {
 		SKU       string `json:"sku"`
 		Available int    `json:"available"`
-	}](ctx, l, "/inventory/inventory")
+	}](ctx, l, "/inventory/inventory", token)
 	if err != nil {
 		return fmt.Errorf("restock: %w", err)
 	}

@@ -240,11 +240,12 @@ type list[T any] struct {
 	Total int `json:"total"`
 }
 
-// getList reads every page of a public list.
-func getList[T any](ctx context.Context, l *loader, path string) ([]T, error) {
+// getList reads every page of a list, as token ("" for a public list, which the gateway may answer
+// from its cache).
+func getList[T any](ctx context.Context, l *loader, path, token string) ([]T, error) {
 	var all []T
 	for page := 1; ; page++ {
-		r, ok := l.do(ctx, http.MethodGet, fmt.Sprintf("%s?limit=100&page=%d", path, page), "", nil, nil, true)
+		r, ok := l.do(ctx, http.MethodGet, fmt.Sprintf("%s?limit=100&page=%d", path, page), token, nil, nil, true)
 		if !ok {
 			return nil, ctx.Err()
 		}
@@ -265,7 +266,7 @@ func getList[T any](ctx context.Context, l *loader, path string) ([]T, error) {
 func (l *loader) loadProducts(ctx context.Context) error {
 	ps, err := getList[struct {
 		ID string `json:"id"`
-	}](ctx, l, "/product/products")
+	}](ctx, l, "/product/products", "")
 	if err != nil {
 		return err
 	}
@@ -287,7 +288,7 @@ func (l *loader) refreshSKUs(ctx context.Context) error {
 	items, err := getList[struct {
 		SKU       string `json:"sku"`
 		Available int    `json:"available"`
-	}](ctx, l, "/inventory/inventory")
+	}](ctx, l, "/inventory/inventory", "")
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// TestRestock: -restock logs in as the admin and raises, with the admin's token, exactly the SKUs
-// whose available stock is below n to n; a refused adjustment or login fails the setup.
+// TestRestock: -restock logs in as the admin, reads the stock with the admin's token (so no cached
+// level is used) and raises exactly the SKUs whose available stock is below n to n; a refused
+// adjustment or login fails the setup.
 func TestRestock(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -40,6 +41,10 @@ func TestRestock(t *testing.T) {
 				fmt.Fprint(w, `{"access_token":"admin-token"}`)
 			})
 			mux.HandleFunc("GET /inventory/inventory", func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "Bearer admin-token" { // an anonymous read may be a cached one
+					http.Error(w, "read the stock as the admin", http.StatusUnauthorized)
+					return
+				}
 				fmt.Fprint(w, `{"items":[{"sku":"A","available":3},{"sku":"B","available":1000},{"sku":"C","available":0},{"sku":"D","available":5000}],"total":4,"page":1,"limit":100}`)
 			})
 			mux.HandleFunc("POST /inventory/inventory/{sku}/adjust", func(w http.ResponseWriter, r *http.Request) {
