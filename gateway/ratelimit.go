@@ -35,7 +35,8 @@ type rateLimiter struct {
 	limited  *shared.CounterVec
 	failOpen *shared.CounterVec
 	refills  singleflight.Group // one lease refill in flight per bucket key
-	// creds names the credential buckets; newGateway shares it with the identity step.
+	// creds names the credential buckets; addRoutes hands it to the identity step too, which takes
+	// bearer tokens' subjects from it.
 	creds *credentialMemo
 }
 
