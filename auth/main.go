@@ -94,9 +94,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// registrations. Its handler is idempotent by state (a status older than the stored one changes
 	// nothing; ending a suspended account's sessions again is harmless), so offsets are committed once
 	// a second rather than per message, and a crash repeats at most a second of events. The broker
-	// may hold a fetch 500 ms (FetchWait; the idle wait every consumer has, so an idle topic costs no
-	// more fetches): a suspension ends sessions and refuses logins up to that much later, while the
-	// gateway's deny list refuses the account's tokens within 220 ms (docs/gateway.md).
+	// may hold a fetch 500 ms (FetchWait; longer than an idle fetch waits without one, so the mostly
+	// idle topic costs no more fetches): a suspension ends sessions and refuses logins up to that much
+	// later, while the gateway's deny list refuses the account's tokens within 220 ms (docs/gateway.md).
 	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "auth", Tracing: s.Tracing,
 			Topics: []string{shared.TopicUser}, Types: consumedTypes, CommitInterval: time.Second, FetchWait: 500 * time.Millisecond},

@@ -12,8 +12,8 @@ import (
 )
 
 // ConsumerConfig configures Consume. Group is the consumer group (the service's name). MaxWait bounds
-// how long a fetch waits for new data when there is none (default 500 ms; tests use ~100 ms so Close
-// is quick); with a FetchWait, that is the bound instead.
+// how long a fetch waits for new data when there is none (default 500 ms, of which the broker waits
+// 375 ms); with a FetchWait it is unused.
 // RetryMax caps the backoff between attempts of a failing handler (default 30 s).
 //
 // CommitInterval 0 (the default) commits each message synchronously after its handler returned: one
@@ -34,10 +34,11 @@ type ConsumerConfig struct {
 	// FetchWait is how long the broker may hold a fetch to gather more of a partition's messages.
 	// 0, the default, answers a fetch as soon as one message is there: the least delay, but under a
 	// steady trickle a broker round trip per message, per group. A FetchWait makes each fetch carry
-	// what arrived meanwhile, about one round trip per partition per FetchWait whatever the rate (and
-	// as many when idle as MaxWait gives), at the price of delaying an event by up to FetchWait. For
-	// consumers off the checkout saga's critical path, each with its bound documented; it also
-	// bounds how long Close and a rebalance wait for the fetches under way, as MaxWait does.
+	// what arrived meanwhile: one round trip per partition per FetchWait whatever the rate (idle
+	// too; without one an idle partition costs one per 375 ms), at the price of delaying an event by
+	// up to FetchWait. For consumers off the checkout saga's critical path, each with its bound
+	// documented. Whole milliseconds, and more than a few: kafka-go's timing is not made for less.
+	// Close and a rebalance do not wait for a held fetch (newReader).
 	FetchWait time.Duration
 	// BatchWait (ConsumeBatches only) is how long a batch stays open for more messages after its
 	// first arrived: 0 hands over what the reader held then, which under a steady trickle is mostly

@@ -11,20 +11,24 @@ import (
 
 // newReader is cfg's kafka-go reader. Each partition's loop in it asks the broker for the
 // partition's messages from its offset on, and the broker answers once it holds MinBytes of them or
-// the fetch's wait ran out: a fetch that finds nothing waits (kafka-go has the broker wait 3/4 of
-// MaxWait and gives up itself at MaxWait). The reader's Close and a rebalance cancel the partition
-// loops and wait for them, and a loop cannot notice while its fetch is held at the broker, so its
-// connection is closed as it is cancelled (dialUntilDone): neither waits out a fetch's wait.
+// the fetch's wait ran out. kafka-go gives up on an answer at MaxWait and asks the broker to wait
+// MaxWait less a margin for the round trip: a quarter of MaxWait below 1 s, else 1 s. A fetch that
+// misses that deadline costs a new connection (and the partition's offsets looked up again). The
+// reader's Close and a rebalance cancel the partition loops and wait for them, and a loop cannot
+// notice while its fetch is held at the broker, so its connection is closed as it is cancelled
+// (dialUntilDone): neither waits out a fetch's wait.
 //
 // Without a FetchWait, MinBytes is 1, so a fetch is answered as soon as one message is there: under
 // a steady trickle that is one round trip per message, for the broker a request to answer per
 // message per group. With a FetchWait, MinBytes is fetchFill, which a partition's trickle never
 // reaches within the wait, so a fetch comes back after the wait with everything that arrived
-// meanwhile, and MaxWait is the FetchWait.
+// meanwhile; MaxWait is the FetchWait plus fetchMargin, so the broker waits the FetchWait and the
+// answer has a second to arrive: a quarter of a wait of a few hundred milliseconds was too little
+// for a broker on a busy machine, whose late answers each cost a reconnection.
 func newReader(cfg ConsumerConfig) *kafka.Reader {
 	minBytes, maxWait := 1, cfg.MaxWait
 	if cfg.FetchWait > 0 {
-		minBytes, maxWait = fetchFill, cfg.FetchWait
+		minBytes, maxWait = fetchFill, cfg.FetchWait+fetchMargin
 	}
 	if maxWait == 0 {
 		maxWait = 500 * time.Millisecond
@@ -75,6 +79,10 @@ func (c *connUntilDone) Close() error {
 	c.stop()
 	return c.Conn.Close()
 }
+
+// fetchMargin is how much longer than a FetchWait kafka-go waits for the broker's answer (its
+// margin for the round trip when MaxWait is 1 s or more).
+const fetchMargin = time.Second
 
 // fetchFill (1 MiB) is the MinBytes of a reader with a FetchWait: thousands of events, more than a
 // partition's trickle brings within any wait we use, so the wait decides when a fetch returns; a

@@ -49,6 +49,10 @@ func (c *kafkaCounter) add(req kmsg.Request) {
 		for _, t := range r.Topics {
 			subs = append(subs, t.Topic)
 		}
+	case *kmsg.ListOffsetsRequest:
+		for _, t := range r.Topics {
+			subs = append(subs, t.Topic)
+		}
 	case *kmsg.OffsetCommitRequest:
 		subs = append(subs, r.Group)
 	case *kmsg.OffsetFetchRequest:
