@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -42,29 +43,23 @@ func (c *kafkaCounter) add(req kmsg.Request) {
 	var subs []string
 	switch r := req.(type) {
 	case *kmsg.FetchRequest:
-		for _, t := range r.Topics {
-			subs = append(subs, t.Topic)
-		}
+		subs = names(r.Topics, func(t kmsg.FetchRequestTopic) string { return t.Topic })
 	case *kmsg.ProduceRequest:
-		for _, t := range r.Topics {
-			subs = append(subs, t.Topic)
-		}
+		subs = names(r.Topics, func(t kmsg.ProduceRequestTopic) string { return t.Topic })
 	case *kmsg.ListOffsetsRequest:
-		for _, t := range r.Topics {
-			subs = append(subs, t.Topic)
-		}
+		subs = names(r.Topics, func(t kmsg.ListOffsetsRequestTopic) string { return t.Topic })
 	case *kmsg.OffsetCommitRequest:
-		subs = append(subs, r.Group)
+		subs = []string{r.Group}
 	case *kmsg.OffsetFetchRequest:
-		subs = append(subs, r.Group)
+		subs = []string{r.Group}
 	case *kmsg.HeartbeatRequest:
-		subs = append(subs, r.Group)
+		subs = []string{r.Group}
 	case *kmsg.JoinGroupRequest:
-		subs = append(subs, r.Group)
+		subs = []string{r.Group}
 	case *kmsg.SyncGroupRequest:
-		subs = append(subs, r.Group)
+		subs = []string{r.Group}
 	case *kmsg.LeaveGroupRequest:
-		subs = append(subs, r.Group)
+		subs = []string{r.Group}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -77,15 +72,23 @@ func (c *kafkaCounter) add(req kmsg.Request) {
 	}
 }
 
+// names returns name of each of ts.
+func names[T any](ts []T, name func(T) string) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = name(t)
+	}
+	return out
+}
+
 // snapshot returns a copy of the counts.
 func (c *kafkaCounter) snapshot() map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int64, len(c.counts))
-	for k, v := range c.counts {
-		out[k] = v
+	if c.counts == nil {
+		return map[string]int64{} // JSON {}, not null: none counted yet
 	}
-	return out
+	return maps.Clone(c.counts)
 }
 
 // serve answers KafkaCountsPath on addr until the returned stop is called.
