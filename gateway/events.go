@@ -67,6 +67,13 @@ const maxEventAge = time.Hour
 // the most an event's purge waits for the batch, on top of the event's way through Kafka.
 const purgeBatchWait = 20 * time.Millisecond
 
+// purgeFetchWait is how long the broker may hold the consumer's fetch to gather a partition's events
+// (shared.ConsumerConfig.FetchWait): under checkout load inventory.events brings several events per
+// order, each otherwise a fetch of its own. Added to purgeBatchWait it bounds how much later than at
+// its arrival in Kafka an event purges (220 ms, far under the shortest row TTL, 30 s) or denies a
+// suspended account.
+const purgeFetchWait = 200 * time.Millisecond
+
 // purger is the part of the response cache that events drive.
 type purger interface {
 	purgePaths(ctx context.Context, service string, paths ...string) error

@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// most a second of them.
 	s.Go("consumer", func(ctx context.Context) error {
 		return shared.ConsumeBatches(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: consumedTopics(cfg.CacheRoutes),
-			Types: consumedTypes(cfg.CacheRoutes), Tracing: s.Tracing, CommitInterval: time.Second, BatchWait: purgeBatchWait}, gw.handleEvents)
+			Types: consumedTypes(cfg.CacheRoutes), Tracing: s.Tracing, CommitInterval: time.Second, FetchWait: purgeFetchWait, BatchWait: purgeBatchWait}, gw.handleEvents)
 	})
 	logger.Info("gateway starting", "addr", cfg.HTTPAddr, "redis_db", cfg.Redis.DB, "auth_url", cfg.AuthURL,
 		"consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)

@@ -138,6 +138,12 @@ const notifyGroup = "realtime-notifications"
 // from the per-instance consumer, so the wait delays nothing a user sees happen.
 const notifyBatchWait = 100 * time.Millisecond
 
+// notifyFetchWait is how long the broker may hold the notifier's fetch to gather a partition's events
+// (shared.ConsumerConfig.FetchWait), rather than answer a fetch per event: with notifyBatchWait a
+// stored notification is written at most 350 ms after its event reached Kafka, which again delays
+// nothing a user sees happen.
+const notifyFetchWait = 250 * time.Millisecond
+
 // notifyTopics are the topics whose events can make a notification.
 var notifyTopics = []string{shared.TopicOrder, shared.TopicInventory, shared.TopicProduct}
 

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// without holding up the live push above.
 	s.Go("notifier", func(ctx context.Context) error {
 		return shared.ConsumeBatches(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: notifyGroup, Topics: notifyTopics,
-			Types: notificationTypes, CommitInterval: cfg.CommitInterval, BatchWait: notifyBatchWait, Tracing: s.Tracing}, notify.handle)
+			Types: notificationTypes, CommitInterval: cfg.CommitInterval, FetchWait: notifyFetchWait, BatchWait: notifyBatchWait, Tracing: s.Tracing}, notify.handle)
 	})
 	s.Go("sweeper", func(ctx context.Context) error {
 		shared.Every(ctx, time.Minute, func(context.Context) { h.sweep() })

@@ -12,7 +12,8 @@ import (
 )
 
 // ConsumerConfig configures Consume. Group is the consumer group (the service's name). MaxWait bounds
-// how long a fetch waits for new data (default 500 ms; tests use ~100 ms so Close is quick).
+// how long a fetch waits for new data when there is none (default 500 ms, of which the broker waits
+// 375 ms); with a FetchWait it is unused.
 // RetryMax caps the backoff between attempts of a failing handler (default 30 s).
 //
 // CommitInterval 0 (the default) commits each message synchronously after its handler returned: one
@@ -30,6 +31,15 @@ type ConsumerConfig struct {
 	RetryMax       time.Duration
 	CommitInterval time.Duration
 	Tracing        *Tracing // a consumer span per event, in the trace its headers carry; nil: none
+	// FetchWait is how long the broker may hold a fetch to gather more of a partition's messages.
+	// 0, the default, answers a fetch as soon as one message is there: the least delay, but under a
+	// steady trickle a broker round trip per message, per group. A FetchWait makes each fetch carry
+	// what arrived meanwhile: one round trip per partition per FetchWait whatever the rate (idle
+	// too; without one an idle partition costs one per 375 ms), at the price of delaying an event by
+	// up to FetchWait. For consumers off the checkout saga's critical path, each with its bound
+	// documented. Whole milliseconds, and more than a few: kafka-go's timing is not made for less.
+	// Close and a rebalance do not wait for a held fetch (newReader).
+	FetchWait time.Duration
 	// BatchWait (ConsumeBatches only) is how long a batch stays open for more messages after its
 	// first arrived: 0 hands over what the reader held then, which under a steady trickle is mostly
 	// one event; a wait makes batches of what arrives meanwhile, at the price of that much delay.
@@ -94,28 +104,10 @@ func ConsumeBatches(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig
 
 // consume is Consume's loop; batch nil: one event per call of one.
 func consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, one EventHandler, batch BatchHandler) error {
-	if cfg.MaxWait == 0 {
-		cfg.MaxWait = 500 * time.Millisecond
-	}
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = 30 * time.Second
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        cfg.Brokers,
-		GroupID:        cfg.Group,
-		GroupTopics:    cfg.Topics,
-		MaxWait:        cfg.MaxWait,
-		StartOffset:    kafka.FirstOffset,
-		CommitInterval: cfg.CommitInterval,
-		MinBytes:       1,
-		MaxBytes:       10 << 20,
-		// A consumer killed without leaving its group keeps its partitions until the broker gives up
-		// on it: the session timeout, or the rebalance timeout when its replacement joins. kafka-go's
-		// default of 30 s for both would hold a restarted service's events that long; 10 s (Kafka's
-		// own session default before 3.0) is still three heartbeats.
-		SessionTimeout:   10 * time.Second,
-		RebalanceTimeout: 10 * time.Second,
-	})
+	r := newReader(cfg)
 	defer r.Close()
 	logger = logger.With("group", cfg.Group)
 	h := batchRun{logger: logger, tracing: cfg.Tracing, group: cfg.Group, retryMax: cfg.RetryMax, one: one, batch: batch,
@@ -136,114 +128,6 @@ func consume(ctx context.Context, logger *slog.Logger, cfg ConsumerConfig, one E
 			last := msgs[len(msgs)-1]
 			logger.Warn("kafka commit", "err", err, "topic", last.Topic, "offset", last.Offset, "messages", len(msgs))
 		}
-	}
-}
-
-// fetcher hands over a reader's messages: one at a time from FetchMessage, or, for batches, through
-// a goroutine that keeps fetching into a channel, so what has arrived can be taken without waiting
-// (kafka-go's Reader has no non-blocking fetch).
-type fetcher struct {
-	logger *slog.Logger
-	r      *kafka.Reader
-	msgs   chan kafka.Message // nil: no pump
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func newFetcher(ctx context.Context, logger *slog.Logger, r *kafka.Reader, pump bool) *fetcher {
-	f := &fetcher{logger: logger, r: r}
-	if !pump {
-		return f
-	}
-	f.msgs, f.done = make(chan kafka.Message, MaxBatch), make(chan struct{})
-	ctx, f.cancel = context.WithCancel(ctx)
-	go func() {
-		defer close(f.done)
-		for {
-			m, ok := f.fetch(ctx)
-			if !ok {
-				return
-			}
-			select {
-			case f.msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return f
-}
-
-// fetch returns the reader's next message, logging a fetch error and trying again a second later;
-// false: ctx ended.
-func (f *fetcher) fetch(ctx context.Context) (kafka.Message, bool) {
-	for {
-		m, err := f.r.FetchMessage(ctx)
-		if err == nil {
-			return m, true
-		}
-		if ctx.Err() != nil {
-			return kafka.Message{}, false
-		}
-		f.logger.Warn("kafka fetch", "err", err)
-		if !SleepCtx(ctx, time.Second) {
-			return kafka.Message{}, false
-		}
-	}
-}
-
-// next waits for the next message; false: ctx ended.
-func (f *fetcher) next(ctx context.Context) (kafka.Message, bool) {
-	if f.msgs == nil {
-		return f.fetch(ctx)
-	}
-	select {
-	case m := <-f.msgs:
-		return m, true
-	case <-ctx.Done():
-		return kafka.Message{}, false
-	}
-}
-
-// more appends to msgs the messages that arrive within wait, or, when wait is 0, those that have
-// arrived already, up to MaxBatch in all (never any without a pump). It returns early when ctx ends.
-func (f *fetcher) more(ctx context.Context, msgs []kafka.Message, wait time.Duration) []kafka.Message {
-	if f.msgs == nil {
-		return msgs
-	}
-	var deadline <-chan time.Time // nil: do not wait
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		deadline = t.C
-	}
-	for len(msgs) < MaxBatch {
-		select {
-		case m := <-f.msgs:
-			msgs = append(msgs, m)
-			continue
-		default:
-		}
-		if deadline == nil {
-			return msgs
-		}
-		select {
-		case m := <-f.msgs:
-			msgs = append(msgs, m)
-		case <-deadline:
-			return msgs
-		case <-ctx.Done():
-			return msgs
-		}
-	}
-	return msgs
-}
-
-// stop ends the pump and waits for it.
-func (f *fetcher) stop() {
-	if f.cancel != nil {
-		f.cancel()
-		<-f.done
 	}
 }
 

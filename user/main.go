@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -57,14 +58,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	relay := shared.NewRelay(logger, profileOutbox{profiles}, pub, metrics, shared.RelayConfig{})
 	s.Go("outbox", relay.Run)
+	// Both consumers are off the checkout saga's path, so the broker gathers their events (FetchWait):
+	// a profile follows user.registered within 0.5 s (GET /users/me creates it from the token before
+	// that), and an order's mail is queued up to 250 ms later than its event allows.
 	s.Go("consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: "user", Topics: []string{shared.TopicUser}, Types: userTypes,
-			Tracing: s.Tracing},
+			FetchWait: 500 * time.Millisecond, Tracing: s.Tracing},
 			countEvents(metrics, handleUserEvent(logger, profiles)))
 	})
 	s.Go("order_mail_consumer", func(ctx context.Context) error {
 		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: orderMailGroup, Topics: []string{shared.TopicOrder},
-			Types: orderMailTypes, CommitInterval: shared.SagaCommitInterval, Tracing: s.Tracing},
+			Types: orderMailTypes, CommitInterval: shared.SagaCommitInterval, FetchWait: 250 * time.Millisecond, Tracing: s.Tracing},
 			countEvents(metrics, orderMail.handle))
 	})
 	verifier := shared.NewJWKSVerifier(cfg.JWKSURL, cfg.AuthIssuer, "")

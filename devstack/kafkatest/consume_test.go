@@ -146,19 +146,21 @@ func runConsumer(t *testing.T, rec *recorder, run func(ctx context.Context) erro
 
 // TestConsume: every event is handled once, in order per key (one key, one partition), a failing
 // handler is retried before the next event of its partition, and what was handled is committed: a
-// consumer started again in the same group sees only what came after. Both commit modes.
+// consumer started again in the same group sees only what came after. Both commit modes, and with a
+// FetchWait.
 func TestConsume(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		interval time.Duration
-	}{{"sync commit", 0}, {"background commit", 200 * time.Millisecond}} {
+		name      string
+		interval  time.Duration
+		fetchWait time.Duration
+	}{{"sync commit", 0, 0}, {"background commit", 200 * time.Millisecond, 0}, {"fetch wait", 200 * time.Millisecond, 150 * time.Millisecond}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			const topic = "test.events"
 			brokers := broker(t, topic)
 			keys := []string{"a", "b", "c", "d", "e", "f"}
 			cfg := shared.ConsumerConfig{Brokers: brokers, Group: "svc", Topics: []string{topic},
-				MaxWait: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond, CommitInterval: tc.interval}
+				MaxWait: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond, CommitInterval: tc.interval, FetchWait: tc.fetchWait}
 
 			publish(t, brokers, topic, keys, 0, 20)
 			first := newRecorder(len(keys)*20, 3, 11)

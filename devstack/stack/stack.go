@@ -71,6 +71,9 @@ type Options struct {
 	// Pprof gives every program instance a PPROF_ADDR: 127.0.0.1 on its own port + PprofPortShift
 	// (the gateway's profiles on 3058 + PortOffset), for `go tool pprof` under load.
 	Pprof bool
+	// CountKafka counts every request the broker receives and serves the counts as JSON on
+	// 127.0.0.1 at KafkaPort + PprofPortShift, path KafkaCountsPath (the load command reads them).
+	CountKafka bool
 }
 
 // PprofPortShift is how far above its HTTP port a program serves pprof with Options.Pprof: clear of
@@ -84,6 +87,7 @@ type Stack struct {
 	kafka  *kfake.Cluster
 	// kafkaFreeze holds the broker's connections still between PauseKafka and ResumeKafka.
 	kafkaFreeze freezer
+	stopCounts  func() // nil: Options.CountKafka off
 	redis       *redisServer
 	ferret      func()
 	mongo       string
@@ -171,6 +175,13 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	if s.kafka, err = startKafka(s.Port(KafkaPort), kdir, s.kafkaFreeze.listener); err != nil {
 		return s, err
+	}
+	if opts.CountKafka {
+		var c kafkaCounter
+		c.watch(s.kafka)
+		if s.stopCounts, err = c.serve(fmt.Sprintf("127.0.0.1:%d", s.Port(KafkaPort+PprofPortShift))); err != nil {
+			return s, err
+		}
 	}
 	if s.redis, err = newRedis(opts.Redis, fmt.Sprintf("127.0.0.1:%d", s.Port(RedisPort)), filepath.Join(opts.Dir, "redis"), infraLog); err != nil {
 		return s, err
@@ -300,6 +311,9 @@ func (s *Stack) Close() error {
 	}
 	wg.Wait()
 	s.kafkaFreeze.thaw()
+	if s.stopCounts != nil {
+		s.stopCounts()
+	}
 	if s.kafka != nil {
 		s.kafka.Close()
 	}

@@ -32,6 +32,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	otlp := fs.String("otlp", "", "OTLP/HTTP trace receiver for every program (OTEL_EXPORTER_OTLP_ENDPOINT), e.g. http://127.0.0.1:4318 for Jaeger; empty: tracing off")
 	replicas := fs.Int("replicas", 1, fmt.Sprintf("copies of auth, user, product, inventory, order and realtime (1-%d), all behind the gateway; more than one needs shared stores, so -mongo=mem (the default) becomes -mongo=ferret", stack.MaxReplicas))
 	pprof := fs.Bool("pprof", false, fmt.Sprintf("serve net/http/pprof from every program on its port + %d (PPROF_ADDR), e.g. the gateway's on %d", stack.PprofPortShift, 3008+stack.PprofPortShift))
+	countKafka := fs.Bool("count-kafka", false, fmt.Sprintf("count the broker's requests by API, group and topic, served on 127.0.0.1:%d%s (+ offset) for the load command's report; costs the broker a goroutine per request", stack.KafkaPort+stack.PprofPortShift, stack.KafkaCountsPath))
 	stateDir := fs.String("dir", "", "state directory (binaries, logs, data); default ROOT/.devstack")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	start := time.Now()
 	s, err := stack.Start(ctx, stack.Options{Root: absRoot, Dir: dir, PortOffset: *offset, Mongo: *mongo, Redis: *redis, Logs: logs, Persist: *mongo != "mem",
-		OTLPEndpoint: *otlp, Replicas: *replicas, Pprof: *pprof})
+		OTLPEndpoint: *otlp, Replicas: *replicas, Pprof: *pprof, CountKafka: *countKafka})
 	if err != nil {
 		return err
 	}

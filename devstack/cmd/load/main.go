@@ -19,6 +19,8 @@
 //	              of one unit of a random in-stock SKU (Idempotency-Key) and waits for its
 //	              order.confirmed or order.rejected on the socket; reports orders/s, the time from POST
 //	              sent to that event read, and the platform's CPU time per confirmed order (/proc)
+//	              and, when the launcher runs with -count-kafka, the broker's requests per confirmed
+//	              order by API, consumer group and topic
 //
 // The gateway rate-limits per client IP (GATEWAY_RATE_LIMIT, and GATEWAY_AUTH_RATE_LIMIT for login
 // and register), and every client here has the same IP, and per customer (GATEWAY_USER_RATE_LIMIT):
@@ -146,10 +148,20 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 			fmt.Fprintf(stderr, "load: no CPU report: %v (give -pids)\n", err)
 		}
 	}
+	var countsURL string
+	if sc.cpu {
+		port, _ := strconv.Atoi(u.Port())
+		countsURL = kafkaCountsURL(port)
+	}
+	kafkaBefore := kafkaCounts(ctx, countsURL)
 	cpuBefore := sampleCPU("/proc", pids)
 	loadBefore := loadavg()
 	elapsed, series, sched := l.drive(ctx, sc)
 	cpuAfter := sampleCPU("/proc", pids)
+	var kafkaAfter map[string]int64
+	if kafkaBefore != nil {
+		kafkaAfter = kafkaCounts(ctx, countsURL)
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stdout, "interrupted; partial results:")
 	}
@@ -183,6 +195,7 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 			finished += s.Status["confirmed"] + s.Status["rejected"]
 		}
 		writeCPU(stdout, cpuBefore, cpuAfter, confirmed, finished)
+		writeKafka(stdout, kafkaBefore, kafkaAfter, confirmed)
 	}
 	if sc.cleanup != nil {
 		sc.cleanup(ctx, stdout)
