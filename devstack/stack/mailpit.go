@@ -84,8 +84,8 @@ func fresh(file string, deps ...string) bool {
 func (s *Stack) startMailpit() error {
 	// Mailpit stores each mail as it arrives, one at a time: with one P the runtime does not wake a
 	// second thread for every mail's goroutines, and GOGC=400 collects a quarter as often (its
-	// heap's peak grows from about 36 to 45 MB). Together they take a sixth to a third off its CPU
-	// per mail (docs/performance.md). Before os.Environ(), so a GOMAXPROCS or GOGC of the caller wins.
+	// peak memory grows from about 35 to 44 MB). Together they take about a sixth off its CPU per
+	// mail (docs/performance.md). Before os.Environ(), so a GOMAXPROCS or GOGC of the caller wins.
 	env := append([]string{"GOMAXPROCS=1", "GOGC=400"}, os.Environ()...)
 	env = append(env,
 		fmt.Sprintf("MP_SMTP_BIND_ADDR=%s", s.SMTPAddr()),
