@@ -32,10 +32,11 @@ func FuzzMailHeaders(f *testing.F) {
 		if m.Check() != nil {
 			return
 		}
-		raw, err := buildMessage(from, m)
+		rcpt, err := parseRecipient(m.To)
 		if err != nil {
-			t.Fatalf("buildMessage of a checked mail: %v", err)
+			t.Fatalf("parseRecipient of a checked mail: %v", err)
 		}
+		raw := buildMessage(from, rcpt, m)
 		msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
 		if err != nil {
 			t.Fatalf("ReadMessage: %v\n%s", err, raw)

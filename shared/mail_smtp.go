@@ -67,11 +67,8 @@ func (m *Mailer) Send(ctx context.Context, ml Mail) error {
 	if ml.CreatedAt.IsZero() {
 		ml.CreatedAt = time.Now()
 	}
-	msg, err := buildMessage(m.from, ml)
-	if err != nil {
-		return fmt.Errorf("mail %s: %w", ml.ID, err)
-	}
-	to, _ := parseRecipient(ml.To)
+	to, _ := parseRecipient(ml.To) // Check has parsed it
+	msg := buildMessage(m.from, to, ml)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.Timeout)

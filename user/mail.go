@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -198,8 +197,9 @@ func (om *orderMailer) render(e shared.Event, kind orderMailKind, d orderEvent, 
 		}
 		v.Subtotal, v.Tax, v.Shipping, v.Total = money(d.SubtotalCents), money(d.TaxCents), money(d.ShippingCents), money(d.TotalCents)
 	}
-	// Sized for a confirmation with a few lines, so the buffers do not grow step by step.
-	var text, html bytes.Buffer
+	// Sized for a confirmation with a few lines, so the builders do not grow step by step; a
+	// strings.Builder hands its bytes over as the string without copying them.
+	var text, html strings.Builder
 	text.Grow(1 << 10)
 	html.Grow(4 << 10)
 	if err := om.text.Execute(&text, v); err != nil {
