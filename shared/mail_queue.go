@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,10 +51,19 @@ func mailEntry(m Mail) (OutboxEntry, error) {
 	return e, nil
 }
 
-// mailHeader is m's outbox entry without data: Topic and Type its Kind, ID its ID.
+// mailHeader is m's outbox entry without data: Topic and Type its Kind, ID its ID, and the aggregate
+// its recipient's address, so the relay's lanes keep a recipient's mails in order.
 func mailHeader(m Mail) OutboxEntry {
 	return OutboxEntry{Topic: m.Kind, Event: Event{ID: m.ID, Type: m.Kind, Version: 1, OccurredAt: m.CreatedAt,
-		AggregateID: m.ID}}
+		AggregateID: recipientKey(m.To)}}
+}
+
+// recipientKey is the address of to, lower-cased, or to itself when it does not parse.
+func recipientKey(to string) string {
+	if a, err := parseRecipient(to); err == nil {
+		return strings.ToLower(a.Address)
+	}
+	return to
 }
 
 // entries turns mails into outbox entries (mailEntry).

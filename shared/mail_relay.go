@@ -9,14 +9,21 @@ import (
 	"time"
 )
 
-// NewMailRelay returns a Relay that sends q's mail with m, one mail per Publish call, retrying
+// MailLanes is how many mails the mail relay sends at once, each on an SMTP session of its own (the
+// Mailer keeps as many open): one mail at a time waits out every round trip of its SMTP conversation
+// and the server's work on it, which bounded the relay to fewer mails a second than the shop takes
+// orders under load (docs/performance.md). A recipient's mails share a lane, so they still arrive in
+// the order they were queued.
+const MailLanes = 4
+
+// NewMailRelay returns a Relay that sends q's mail with m, one mail per Publish call, MailLanes at once, retrying
 // failures with the relay's backoff (the mail stays queued). A mail the server refused for good
 // (ErrMailRejected) is set aside with Reject and logged. Without an SMTP server the relay holds: mail
 // waits in the queue and one warning is logged. Metrics: mail_sent_total{kind},
 // mail_failed_total{kind} (failed attempts), mail_queue_pending (at most a batch) and
 // mail_queue_oldest_seconds.
 func NewMailRelay(logger *slog.Logger, q MailQueue, m *Mailer, metrics *Metrics) *Relay {
-	cfg := RelayConfig{OnePerPublish: true, PublishTimeout: m.Timeout + 5*time.Second,
+	cfg := RelayConfig{OnePerPublish: true, Lanes: MailLanes, PublishTimeout: m.Timeout + 5*time.Second,
 		Metrics: RelayMetrics{
 			Published: MetricName{"mail_sent_total", "Mails the SMTP server accepted."},
 			Errors:    MetricName{"mail_failed_total", "Failed attempts to send a mail (retried unless rejected for good)."},

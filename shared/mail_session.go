@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"slices"
 	"time"
 )
 
-// The Mailer keeps at most one SMTP session open between mails. A session is kept only after a mail
+// The Mailer keeps up to MaxIdle SMTP sessions open between mails, one per Send in flight at most (a
+// mail relay with lanes sends several at once). A session is kept only after a mail
 // was accepted (250 to the end of DATA), so it always stands between two transactions and the next
 // MAIL needs no RSET (RFC 5321 4.1.4). Any failure closes the session, so a half-done transaction
 // or a connection out of step with the server is never used again. The rules:
@@ -150,28 +152,30 @@ func (s *smtpSession) quit() {
 	}
 }
 
-// take returns the kept session, nil when there is none.
+// take returns a kept session, nil when there is none.
 func (m *Mailer) take() *smtpSession {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := m.idle
-	if s != nil {
-		m.idle = nil
-		s.timer.Stop()
+	n := len(m.idle)
+	if n == 0 {
+		return nil
 	}
+	s := m.idle[n-1]
+	m.idle = m.idle[:n-1]
+	s.timer.Stop()
 	return s
 }
 
-// keep makes s the kept session for IdleTimeout; with one kept already, after Close, or with a
-// negative IdleTimeout it ends s instead.
+// keep keeps s open for IdleTimeout for a later Send; with MaxIdle (at least one) kept already,
+// after Close, or with a negative IdleTimeout it ends s instead.
 func (m *Mailer) keep(s *smtpSession) {
 	m.mu.Lock()
-	if m.IdleTimeout <= 0 || m.idle != nil || m.closed {
+	if m.IdleTimeout <= 0 || len(m.idle) >= max(m.MaxIdle, 1) || m.closed {
 		m.mu.Unlock()
 		s.quit()
 		return
 	}
-	m.idle = s
+	m.idle = append(m.idle, s)
 	if s.timer == nil {
 		s.timer = time.AfterFunc(m.IdleTimeout, func() { m.expire(s) })
 	} else {
@@ -180,27 +184,27 @@ func (m *Mailer) keep(s *smtpSession) {
 	m.mu.Unlock()
 }
 
-// expire ends s if it is still the kept session (a Send may have taken it since the timer fired).
+// expire ends s if it is still kept (a Send may have taken it since the timer fired).
 func (m *Mailer) expire(s *smtpSession) {
 	m.mu.Lock()
-	idle := m.idle == s
-	if idle {
-		m.idle = nil
+	i := slices.Index(m.idle, s)
+	if i >= 0 {
+		m.idle = slices.Delete(m.idle, i, i+1)
 	}
 	m.mu.Unlock()
-	if idle {
+	if i >= 0 {
 		s.quit()
 	}
 }
 
-// Close ends the kept session with QUIT and keeps no more; Send still works, one session per mail.
+// Close ends the kept sessions with QUIT and keeps no more; Send still works, one session per mail.
 // Its signature suits Program.OnClose.
 func (m *Mailer) Close(context.Context) error {
 	m.mu.Lock()
-	s := m.idle
+	idle := m.idle
 	m.idle, m.closed = nil, true
 	m.mu.Unlock()
-	if s != nil {
+	for _, s := range idle {
 		s.timer.Stop()
 		s.quit()
 	}

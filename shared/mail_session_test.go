@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -261,4 +262,53 @@ func BenchmarkMailerSend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestMailRelayLanes: mails to several recipients go out at once, each lane on a session of its
+// own; the sessions are kept and carry the next batch; each recipient's mails arrive in the order
+// they were queued.
+func TestMailRelayLanes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &smtpServer{hold: make(chan struct{})}
+		q, r, _, stop := mailRelay(t, srv)
+		defer stop()
+		to := []string{"ann@example.com", "bob@example.com", "eve@example.com", "joe@example.com",
+			"max@example.com", "sue@example.com", "tom@example.com", "zoe@example.com"}
+		want := map[string][]string{}
+		queue := func() {
+			for _, addr := range to {
+				m := testMail()
+				m.To = addr
+				if err := q.Enqueue(context.Background(), m); err != nil {
+					t.Fatal(err)
+				}
+				want[addr] = append(want[addr], m.ID)
+			}
+		}
+		queue()
+		r.Wake()
+		synctest.Wait()
+		conns, _ := srv.counts()
+		if conns < 2 || conns > shared.MailLanes {
+			t.Fatalf("%d sessions open while the server holds each mail, want one per lane in use (2 to %d)", conns, shared.MailLanes)
+		}
+		close(srv.hold)
+		synctest.Wait()
+		queue()
+		r.Wake()
+		synctest.Wait()
+		if again, _ := srv.counts(); again != conns {
+			t.Errorf("the second batch opened %d more sessions, want none (the lanes' sessions are kept)", again-conns)
+		}
+		got := map[string][]string{}
+		for _, s := range srv.mails() {
+			addr := strings.Trim(s.To, "TO:<>")
+			got[addr] = append(got[addr], messageIDs(t, []smtpSession{s})[0])
+		}
+		for _, addr := range to {
+			if !slices.Equal(got[addr], want[addr]) {
+				t.Errorf("%s got %v, want %v in that order", addr, got[addr], want[addr])
+			}
+		}
+	})
 }

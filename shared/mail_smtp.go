@@ -14,9 +14,9 @@ import (
 
 // Mailer sends mail over SMTP with net/smtp: STARTTLS whenever the server offers it, AUTH PLAIN when
 // a username is configured (net/smtp refuses to send the password unencrypted except to localhost).
-// A session that delivered a mail is kept open for the next Send for IdleTimeout (mail_session.go):
-// a relay's batch then costs one dial, greeting, STARTTLS and AUTH instead of one per mail. It is
-// safe for concurrent use; call Close at shutdown to end the kept session with QUIT.
+// A session that delivered a mail is kept open for a later Send for IdleTimeout (mail_session.go):
+// a relay's batch then costs one dial, greeting, STARTTLS and AUTH per lane instead of one per mail.
+// It is safe for concurrent use; call Close at shutdown to end the kept sessions with QUIT.
 type Mailer struct {
 	cfg  MailConfig
 	from *mail.Address
@@ -31,10 +31,13 @@ type Mailer struct {
 	// NewMailer sets 5 s, well below the usual server idle limits (RFC 5321 asks servers for 5 min).
 	// Zero or negative: one session per mail.
 	IdleTimeout time.Duration
+	// MaxIdle is how many sessions stay open at once for later mails; NewMailer sets MailLanes, one
+	// per lane of the mail relay. Below 1: one.
+	MaxIdle int
 
 	mu     sync.Mutex
-	idle   *smtpSession // the kept session, nil when none
-	closed bool         // Close was called: sessions are no longer kept
+	idle   []*smtpSession // the kept sessions, the most recently used last
+	closed bool           // Close was called: sessions are no longer kept
 }
 
 // ErrMailDisabled is Send's error when no SMTP server is configured.
@@ -47,7 +50,7 @@ func NewMailer(cfg MailConfig) *Mailer {
 	if err != nil {
 		from = &mail.Address{Name: cfg.ShopName, Address: "shop@localhost"}
 	}
-	return &Mailer{cfg: cfg, from: from, Timeout: 30 * time.Second, IdleTimeout: 5 * time.Second}
+	return &Mailer{cfg: cfg, from: from, Timeout: 30 * time.Second, IdleTimeout: 5 * time.Second, MaxIdle: MailLanes}
 }
 
 // Enabled reports whether an SMTP server is configured.

@@ -25,6 +25,7 @@ type smtpServer struct {
 	tls         *tls.Config
 	auth        bool
 	closeAfter  int
+	hold        chan struct{} // non-nil: each end of DATA waits for it to close before the reply
 	mu          sync.Mutex
 	mailReplies []string
 	rcptReplies []string
@@ -106,6 +107,9 @@ func (s *smtpServer) serve(c net.Conn) {
 			data, err := tp.ReadDotBytes()
 			if err != nil {
 				return
+			}
+			if s.hold != nil {
+				<-s.hold
 			}
 			r := s.next(&s.dataReplies)
 			if strings.HasPrefix(r, "2") {

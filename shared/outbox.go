@@ -63,6 +63,11 @@ type RelayConfig struct {
 	// share a call), for a publisher that cannot deliver a batch atomically, such as SMTP: a failure
 	// in the middle then never re-sends the entries before it.
 	OnePerPublish bool
+	// Lanes, above 1, publishes a pass's entries one per Publish call on that many goroutines at
+	// once, for a publisher whose calls mostly wait on a server (SMTP). An aggregate's entries all
+	// go to one lane, in their order, and a lane stops at its first failure, so an aggregate's
+	// entries still never overtake each other while the other lanes go on. Implies OnePerPublish.
+	Lanes int
 	// Hold, when set, keeps Run from publishing: it logs Hold once as a warning and only reads the
 	// outbox every Interval so the gauges stay current (mail queued while no SMTP server is set).
 	Hold string
@@ -218,21 +223,34 @@ func (r *Relay) Flush(ctx context.Context) error {
 			return fmt.Errorf("outbox pending: %w", err)
 		}
 		r.observe(entries)
-		for start := 0; start < len(entries); {
-			end := start + 1
-			for !r.cfg.OnePerPublish && end < len(entries) && entries[end].Topic == entries[start].Topic {
-				end++
-			}
-			if err := r.publish(ctx, entries[start:end]); err != nil {
-				return err
-			}
-			r.observe(entries[end:])
-			start = end
+		publish := r.publishRuns
+		if r.cfg.Lanes > 1 {
+			publish = r.publishLanes
+		}
+		if err := publish(ctx, entries); err != nil {
+			return err
 		}
 		if len(entries) < r.cfg.Batch {
 			return nil
 		}
 	}
+}
+
+// publishRuns publishes entries in order, consecutive entries of one topic in one call unless
+// OnePerPublish, and stops at the first failure.
+func (r *Relay) publishRuns(ctx context.Context, entries []OutboxEntry) error {
+	for start := 0; start < len(entries); {
+		end := start + 1
+		for !r.cfg.OnePerPublish && end < len(entries) && entries[end].Topic == entries[start].Topic {
+			end++
+		}
+		if err := r.publish(ctx, entries[start:end]); err != nil {
+			return err
+		}
+		r.observe(entries[end:])
+		start = end
+	}
+	return nil
 }
 
 // publish publishes a run of entries of one topic and acknowledges them.
