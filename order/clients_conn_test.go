@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,5 +43,35 @@ func TestUpstreamReusesConnections(t *testing.T) {
 	}
 	if n := dials.Load(); n > 2*parallel {
 		t.Errorf("%d look-ups in rounds of %d opened %d connections, want at most %d", parallel*rounds, parallel, n, 2*parallel)
+	}
+}
+
+// TestUpstreamReusesConnectionAfterExactBody: when the JSON value fills the decoder's first read
+// and only the trailing newline is left, the body is still read to its end, so the connection goes
+// back to the pool instead of being closed with the unread byte.
+func TestUpstreamReusesConnectionAfterExactBody(t *testing.T) {
+	t.Parallel()
+	var dials atomic.Int32
+	value := `{"sku":"A-1","name":"` + strings.Repeat("a", 512-len(`{"sku":"A-1","name":""}`)) + `"}`
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(value + "\n"))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	up := newUpstream(srv.URL, "product")
+	for range 5 {
+		var v map[string]any
+		if err := up.getJSON(context.Background(), "/products/sku/A-1", nil, &v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("5 sequential look-ups with a %d-byte value opened %d connections, want 1", len(value), n)
 	}
 }
