@@ -67,7 +67,7 @@ func DecodeLimit[T any](w http.ResponseWriter, r *http.Request, max int64) (T, e
 	if err != nil {
 		return v, err
 	}
-	if err := DecodeJSON(bytes.NewReader(body), &v); err != nil {
+	if err := decodeJSONBytes(body, &v); err != nil {
 		return v, err
 	}
 	if val, ok := any(&v).(Validator); ok {
@@ -162,6 +162,13 @@ func DecodeJSON(rd io.Reader, v any) error {
 		return tooLarge(maxErr.Limit)
 	case err != nil:
 		return &Error{Code: CodeInvalid, Message: "request body could not be read", Err: err}
+	}
+	return decodeJSONBytes(raw, v)
+}
+
+// decodeJSONBytes is DecodeJSON of a body already read (Decode's, which ReadBody read whole).
+func decodeJSONBytes(raw []byte, v any) error {
+	switch {
 	case !utf8.Valid(raw):
 		return Errorf(CodeInvalid, "request body is not valid UTF-8")
 	case loneSurrogate(raw):
