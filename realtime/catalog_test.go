@@ -241,3 +241,21 @@ func FuzzParseLive(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMessageJSON holds the hub's frame encoding to json.Marshal's bytes for data encoding/json
+// wrote, as every event's is: a client receives the same frames as before.
+func FuzzMessageJSON(f *testing.F) {
+	f.Add(uint64(1), "order.created", "Action <Camera> & \u2028", int64(1_700_000_000_123_456_789))
+	f.Add(uint64(0), "", "", int64(0))
+	f.Fuzz(func(t *testing.T, seq uint64, typ, s string, ns int64) {
+		data, _ := json.Marshal(map[string]any{"name": s, "n": ns, "items": []string{s, typ}, "ok": true})
+		m := message{Seq: seq, Type: typ, Data: data, OccurredAt: time.Unix(0, ns).UTC()}
+		want, err := json.Marshal(m)
+		if err != nil {
+			return // a time json.Marshal refuses (year past 9999): no event carries one
+		}
+		if got := m.appendJSON(nil); string(got) != string(want) {
+			t.Fatalf("appendJSON\n got %s\nwant %s", got, want)
+		}
+	})
+}
