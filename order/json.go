@@ -100,3 +100,135 @@ func (r *createOrderRequest) appendJSON(b []byte) []byte {
 	}
 	return append(b, '}')
 }
+
+// AppendJSON appends v as json.Marshal writes it; shared.Encode uses it for the answers of one order
+// (POST /orders above all). Lists (shared.Page) still go through json.Marshal, which this method
+// does not change: it is not MarshalJSON.
+func (v orderView) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = shared.AppendJSONString(b, v.ID)
+	b = append(b, `,"user_id":`...)
+	b = shared.AppendJSONString(b, v.UserID)
+	if c := v.Customer; c != nil {
+		b = append(b, `,"customer":{"email":`...)
+		b = shared.AppendJSONString(b, c.Email)
+		b = append(b, `,"name":`...)
+		b = shared.AppendJSONString(b, c.Name)
+		b = append(b, '}')
+	}
+	b = append(b, `,"status":`...)
+	b = shared.AppendJSONString(b, string(v.Status))
+	b = append(b, ',')
+	b = v.priceView.appendFields(b)
+	a := v.ShippingAddress
+	b = append(b, `,"shipping_address":{"name":`...)
+	b = shared.AppendJSONString(b, a.Name)
+	b = append(b, `,"street":`...)
+	b = shared.AppendJSONString(b, a.Street)
+	b = append(b, `,"city":`...)
+	b = shared.AppendJSONString(b, a.City)
+	b = append(b, `,"state":`...)
+	b = shared.AppendJSONString(b, a.State)
+	b = append(b, `,"zip_code":`...)
+	b = shared.AppendJSONString(b, a.ZipCode)
+	b = append(b, `,"country":`...)
+	b = shared.AppendJSONString(b, a.Country)
+	b = append(b, `},"status_reason":`...)
+	b = shared.AppendJSONString(b, v.StatusReason)
+	if p := v.Payment; p != nil {
+		b = append(b, `,"payment":{"last4":`...)
+		b = shared.AppendJSONString(b, p.Last4)
+		b = append(b, `,"brand":`...)
+		b = shared.AppendJSONString(b, p.Brand)
+		b = append(b, `,"amount":`...)
+		b, _ = p.Amount.AppendText(b)
+		b = append(b, `,"paid_at":`...)
+		b = shared.AppendJSONTime(b, p.PaidAt)
+		b = append(b, `,"refunded":`...)
+		b = strconv.AppendBool(b, p.Refunded)
+		b = append(b, '}')
+	}
+	if t := v.ReservationExpiresAt; t != nil {
+		b = append(b, `,"reservation_expires_at":`...)
+		b = shared.AppendJSONTime(b, *t)
+	}
+	b = append(b, `,"created_at":`...)
+	b = shared.AppendJSONTime(b, v.CreatedAt)
+	b = append(b, `,"updated_at":`...)
+	b = shared.AppendJSONTime(b, v.UpdatedAt)
+	if len(v.NextStatuses) > 0 {
+		b = append(b, `,"next_statuses":[`...)
+		for i, s := range v.NextStatuses {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = shared.AppendJSONString(b, string(s))
+		}
+		b = append(b, ']')
+	}
+	if len(v.History) > 0 {
+		b = append(b, `,"history":[`...)
+		for i, h := range v.History {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"status":`...)
+			b = shared.AppendJSONString(b, string(h.Status))
+			b = append(b, `,"at":`...)
+			b = shared.AppendJSONTime(b, h.At)
+			if h.Reason != "" {
+				b = append(b, `,"reason":`...)
+				b = shared.AppendJSONString(b, h.Reason)
+			}
+			b = append(b, `,"by":{"kind":`...)
+			b = shared.AppendJSONString(b, h.By.Kind)
+			for _, f := range [...]struct{ key, val string }{{`,"user_id":`, h.By.UserID}, {`,"name":`, h.By.Name}, {`,"email":`, h.By.Email}} {
+				if f.val != "" {
+					b = append(b, f.key...)
+					b = shared.AppendJSONString(b, f.val)
+				}
+			}
+			b = append(b, "}}"...)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+// appendFields appends p's fields without braces, as json.Marshal writes them (alone, in a quote,
+// or embedded in orderView).
+func (p *priceView) appendFields(b []byte) []byte {
+	b = append(b, `"items":`...)
+	if p.Items == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, l := range p.Items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"sku":`...)
+			b = shared.AppendJSONString(b, l.SKU)
+			b = append(b, `,"name":`...)
+			b = shared.AppendJSONString(b, l.Name)
+			b = append(b, `,"unit_price":`...)
+			b, _ = l.UnitPrice.AppendText(b)
+			b = append(b, `,"quantity":`...)
+			b = strconv.AppendInt(b, l.Quantity, 10)
+			b = append(b, `,"line_total":`...)
+			b, _ = l.LineTotal.AppendText(b)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"subtotal":`...)
+	b, _ = p.Subtotal.AppendText(b)
+	b = append(b, `,"tax":`...)
+	b, _ = p.Tax.AppendText(b)
+	b = append(b, `,"shipping":`...)
+	b, _ = p.Shipping.AppendText(b)
+	b = append(b, `,"total":`...)
+	b, _ = p.Total.AppendText(b)
+	b = append(b, `,"currency":`...)
+	return shared.AppendJSONString(b, p.Currency)
+}

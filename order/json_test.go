@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // FuzzOrderJSON holds the order's appenders to json.Marshal's bytes: event data (stored and
@@ -58,4 +59,36 @@ func TestRequestHashStable(t *testing.T) {
 	if got := r.hash(); got != want {
 		t.Errorf("hash() = %s, want %s", got, want)
 	}
+}
+
+// FuzzOrderViewJSON holds orderView.AppendJSON, which shared.Encode uses for one order's answer, to
+// json.Marshal's bytes, with every optional part present and absent.
+func FuzzOrderViewJSON(f *testing.F) {
+	f.Add("o1", "T-shirt <&>", "demo@shop.local", int64(1999), int64(2), int64(1_700_000_000_123_456_789), true)
+	f.Add("", "\u2028\xff", "", int64(-5), int64(0), int64(0), false)
+	f.Fuzz(func(t *testing.T, id, name, email string, cents, qty, ns int64, full bool) {
+		at := time.Unix(0, ns).UTC()
+		o := Order{ID: id, UserID: email, Status: StatusConfirmed, StatusReason: name, Items: []Line{{SKU: id, Name: name, UnitPriceCents: cents, Quantity: qty}},
+			SubtotalCents: cents, TaxCents: qty, ShippingCents: -cents, TotalCents: cents + qty, Currency: name,
+			Address: Address{Name: name, Street: id, City: email, ZipCode: name, Country: id}, CreatedAt: at, UpdatedAt: at.Add(time.Second)}
+		views := []orderView{newOrderView(o), {}}
+		if full {
+			o.CustomerEmail, o.CustomerName, o.ReservationExpiresAt = email, name, &at
+			o.Payment = &Payment{Last4: id, Brand: name, AmountCents: cents, PaidAt: at, RefundID: email}
+			v := newOrderView(o)
+			v.NextStatuses = []Status{StatusPaid, Status(name)}
+			v.History = []historyEntry{{Status: StatusPending, At: at, By: historyActor{Kind: "customer", UserID: id, Name: name, Email: email}},
+				{Status: Status(name), At: at, Reason: name, By: historyActor{Kind: "system"}}}
+			views = append(views, v)
+		}
+		for _, v := range views {
+			want, err := json.Marshal(v)
+			if err != nil {
+				return // a time json.Marshal refuses (year past 9999): no order carries one
+			}
+			if got, _ := v.AppendJSON(nil); !bytes.Equal(got, want) {
+				t.Fatalf("orderView.AppendJSON\n got %s\nwant %s", got, want)
+			}
+		}
+	})
 }

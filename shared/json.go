@@ -32,10 +32,24 @@ type Page[T any] struct {
 	Limit int `json:"limit"`
 }
 
-// Encode writes v as JSON with the status. An encoding error after the header is sent can only be
-// logged by the caller, so Encode marshals first and writes a 500 body when v cannot be encoded.
+// JSONAppender is a value that appends its own JSON, byte for byte what json.Marshal writes for it,
+// without reflection: Encode uses it for hot answers (and Event implements it for the publisher).
+// It is not MarshalJSON, so json.Marshal of a value holding one (a list) is not changed by it.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
+// Encode writes v as JSON with the status, through v's AppendJSON when it is a JSONAppender. An
+// encoding error after the header is sent can only be logged by the caller, so Encode encodes first
+// and writes a 500 body when v cannot be encoded.
 func Encode(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if a, ok := v.(JSONAppender); ok {
+		b, err = a.AppendJSON(make([]byte, 0, 1024))
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
