@@ -15,18 +15,7 @@ import (
 // connections instead of dialling most of them anew (DefaultTransport keeps only 2 idle per host).
 func TestUpstreamReusesConnections(t *testing.T) {
 	t.Parallel()
-	var dials atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"sku":"A-1","name":"A","price":1.00,"currency":"USD","active":true}` + "\n"))
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			dials.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv, dials := dialCounting(t, `{"sku":"A-1","name":"A","price":1.00,"currency":"USD","active":true}`+"\n")
 	up := newUpstream(srv.URL, "product")
 	const parallel, rounds = 8, 10
 	for range rounds {
@@ -51,19 +40,8 @@ func TestUpstreamReusesConnections(t *testing.T) {
 // back to the pool instead of being closed with the unread byte.
 func TestUpstreamReusesConnectionAfterExactBody(t *testing.T) {
 	t.Parallel()
-	var dials atomic.Int32
 	value := `{"sku":"A-1","name":"` + strings.Repeat("a", 512-len(`{"sku":"A-1","name":""}`)) + `"}`
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(value + "\n"))
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			dials.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv, dials := dialCounting(t, value+"\n")
 	up := newUpstream(srv.URL, "product")
 	for range 5 {
 		var v map[string]any
@@ -74,4 +52,22 @@ func TestUpstreamReusesConnectionAfterExactBody(t *testing.T) {
 	if n := dials.Load(); n != 1 {
 		t.Errorf("5 sequential look-ups with a %d-byte value opened %d connections, want 1", len(value), n)
 	}
+}
+
+// dialCounting serves body as JSON to every request and counts the connections clients open.
+func dialCounting(t *testing.T, body string) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	dials := new(atomic.Int32)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(body))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, dials
 }

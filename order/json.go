@@ -12,6 +12,38 @@ import (
 // json.Marshal writes for the same struct, which FuzzOrderJSON checks: event data is compared and
 // stored as it is, and a request hash stored before must still match a retry's.
 
+// appendArray appends items as a JSON array (null when nil), each written by one.
+func appendArray[T any](b []byte, items []T, one func([]byte, T) []byte) []byte {
+	if items == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = one(b, it)
+	}
+	return append(b, ']')
+}
+
+// appendJSON appends a as json.Marshal writes it.
+func (a *Address) appendJSON(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = shared.AppendJSONString(b, a.Name)
+	b = append(b, `,"street":`...)
+	b = shared.AppendJSONString(b, a.Street)
+	b = append(b, `,"city":`...)
+	b = shared.AppendJSONString(b, a.City)
+	b = append(b, `,"state":`...)
+	b = shared.AppendJSONString(b, a.State)
+	b = append(b, `,"zip_code":`...)
+	b = shared.AppendJSONString(b, a.ZipCode)
+	b = append(b, `,"country":`...)
+	b = shared.AppendJSONString(b, a.Country)
+	return append(b, '}')
+}
+
 // appendJSON appends d as json.Marshal writes it.
 func (d *orderEventData) appendJSON(b []byte) []byte {
 	b = append(b, `{"order_id":`...)
@@ -21,26 +53,17 @@ func (d *orderEventData) appendJSON(b []byte) []byte {
 	b = append(b, `,"status":`...)
 	b = shared.AppendJSONString(b, string(d.Status))
 	b = append(b, `,"items":`...)
-	if d.Items == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, l := range d.Items {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"sku":`...)
-			b = shared.AppendJSONString(b, l.SKU)
-			b = append(b, `,"name":`...)
-			b = shared.AppendJSONString(b, l.Name)
-			b = append(b, `,"unit_price_cents":`...)
-			b = strconv.AppendInt(b, l.UnitPriceCents, 10)
-			b = append(b, `,"quantity":`...)
-			b = strconv.AppendInt(b, l.Quantity, 10)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendArray(b, d.Items, func(b []byte, l eventDataLine) []byte {
+		b = append(b, `{"sku":`...)
+		b = shared.AppendJSONString(b, l.SKU)
+		b = append(b, `,"name":`...)
+		b = shared.AppendJSONString(b, l.Name)
+		b = append(b, `,"unit_price_cents":`...)
+		b = strconv.AppendInt(b, l.UnitPriceCents, 10)
+		b = append(b, `,"quantity":`...)
+		b = strconv.AppendInt(b, l.Quantity, 10)
+		return append(b, '}')
+	})
 	b = append(b, `,"subtotal_cents":`...)
 	b = strconv.AppendInt(b, d.SubtotalCents, 10)
 	b = append(b, `,"tax_cents":`...)
@@ -63,36 +86,16 @@ func (d *orderEventData) appendJSON(b []byte) []byte {
 // appendJSON appends r as json.Marshal writes it.
 func (r *createOrderRequest) appendJSON(b []byte) []byte {
 	b = append(b, `{"items":`...)
-	if r.Items == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, l := range r.Items {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"sku":`...)
-			b = shared.AppendJSONString(b, l.SKU)
-			b = append(b, `,"quantity":`...)
-			b = strconv.AppendInt(b, l.Quantity, 10)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	if a := r.ShippingAddress; a != nil {
-		b = append(b, `,"shipping_address":{"name":`...)
-		b = shared.AppendJSONString(b, a.Name)
-		b = append(b, `,"street":`...)
-		b = shared.AppendJSONString(b, a.Street)
-		b = append(b, `,"city":`...)
-		b = shared.AppendJSONString(b, a.City)
-		b = append(b, `,"state":`...)
-		b = shared.AppendJSONString(b, a.State)
-		b = append(b, `,"zip_code":`...)
-		b = shared.AppendJSONString(b, a.ZipCode)
-		b = append(b, `,"country":`...)
-		b = shared.AppendJSONString(b, a.Country)
-		b = append(b, '}')
+	b = appendArray(b, r.Items, func(b []byte, l orderLineInput) []byte {
+		b = append(b, `{"sku":`...)
+		b = shared.AppendJSONString(b, l.SKU)
+		b = append(b, `,"quantity":`...)
+		b = strconv.AppendInt(b, l.Quantity, 10)
+		return append(b, '}')
+	})
+	if r.ShippingAddress != nil {
+		b = append(b, `,"shipping_address":`...)
+		b = r.ShippingAddress.appendJSON(b)
 	}
 	if r.AddressID != "" {
 		b = append(b, `,"address_id":`...)
@@ -120,20 +123,9 @@ func (v orderView) AppendJSON(b []byte) ([]byte, error) {
 	b = shared.AppendJSONString(b, string(v.Status))
 	b = append(b, ',')
 	b = v.priceView.appendFields(b)
-	a := v.ShippingAddress
-	b = append(b, `,"shipping_address":{"name":`...)
-	b = shared.AppendJSONString(b, a.Name)
-	b = append(b, `,"street":`...)
-	b = shared.AppendJSONString(b, a.Street)
-	b = append(b, `,"city":`...)
-	b = shared.AppendJSONString(b, a.City)
-	b = append(b, `,"state":`...)
-	b = shared.AppendJSONString(b, a.State)
-	b = append(b, `,"zip_code":`...)
-	b = shared.AppendJSONString(b, a.ZipCode)
-	b = append(b, `,"country":`...)
-	b = shared.AppendJSONString(b, a.Country)
-	b = append(b, `},"status_reason":`...)
+	b = append(b, `,"shipping_address":`...)
+	b = v.ShippingAddress.appendJSON(b)
+	b = append(b, `,"status_reason":`...)
 	b = shared.AppendJSONString(b, v.StatusReason)
 	if p := v.Payment; p != nil {
 		b = append(b, `,"payment":{"last4":`...)
@@ -157,21 +149,12 @@ func (v orderView) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"updated_at":`...)
 	b = shared.AppendJSONTime(b, v.UpdatedAt)
 	if len(v.NextStatuses) > 0 {
-		b = append(b, `,"next_statuses":[`...)
-		for i, s := range v.NextStatuses {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = shared.AppendJSONString(b, string(s))
-		}
-		b = append(b, ']')
+		b = append(b, `,"next_statuses":`...)
+		b = appendArray(b, v.NextStatuses, func(b []byte, s Status) []byte { return shared.AppendJSONString(b, string(s)) })
 	}
 	if len(v.History) > 0 {
-		b = append(b, `,"history":[`...)
-		for i, h := range v.History {
-			if i > 0 {
-				b = append(b, ',')
-			}
+		b = append(b, `,"history":`...)
+		b = appendArray(b, v.History, func(b []byte, h historyEntry) []byte {
 			b = append(b, `{"status":`...)
 			b = shared.AppendJSONString(b, string(h.Status))
 			b = append(b, `,"at":`...)
@@ -188,39 +171,29 @@ func (v orderView) AppendJSON(b []byte) ([]byte, error) {
 					b = shared.AppendJSONString(b, f.val)
 				}
 			}
-			b = append(b, "}}"...)
-		}
-		b = append(b, ']')
+			return append(b, "}}"...)
+		})
 	}
 	return append(b, '}'), nil
 }
 
-// appendFields appends p's fields without braces, as json.Marshal writes them (alone, in a quote,
-// or embedded in orderView).
+// appendFields appends p's fields without braces, as json.Marshal writes them where orderView
+// embeds p.
 func (p *priceView) appendFields(b []byte) []byte {
 	b = append(b, `"items":`...)
-	if p.Items == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, l := range p.Items {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"sku":`...)
-			b = shared.AppendJSONString(b, l.SKU)
-			b = append(b, `,"name":`...)
-			b = shared.AppendJSONString(b, l.Name)
-			b = append(b, `,"unit_price":`...)
-			b, _ = l.UnitPrice.AppendText(b)
-			b = append(b, `,"quantity":`...)
-			b = strconv.AppendInt(b, l.Quantity, 10)
-			b = append(b, `,"line_total":`...)
-			b, _ = l.LineTotal.AppendText(b)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendArray(b, p.Items, func(b []byte, l lineView) []byte {
+		b = append(b, `{"sku":`...)
+		b = shared.AppendJSONString(b, l.SKU)
+		b = append(b, `,"name":`...)
+		b = shared.AppendJSONString(b, l.Name)
+		b = append(b, `,"unit_price":`...)
+		b, _ = l.UnitPrice.AppendText(b)
+		b = append(b, `,"quantity":`...)
+		b = strconv.AppendInt(b, l.Quantity, 10)
+		b = append(b, `,"line_total":`...)
+		b, _ = l.LineTotal.AppendText(b)
+		return append(b, '}')
+	})
 	b = append(b, `,"subtotal":`...)
 	b, _ = p.Subtotal.AppendText(b)
 	b = append(b, `,"tax":`...)
