@@ -116,3 +116,28 @@ func mustLast(tb testing.TB, h *harness) string {
 	json.Unmarshal([]byte(body), &l)
 	return string(l.Items[0])
 }
+
+// BenchmarkOrderViewEncode compares the encoding of one order's answer by reflection (before) with
+// orderView.AppendJSON, which shared.Encode now uses.
+func BenchmarkOrderViewEncode(b *testing.B) {
+	at := time.Now().UTC()
+	v := newOrderView(Order{ID: shared.NewID(), UserID: shared.NewID(), Status: StatusPending, Items: []Line{{SKU: "ELEC-CAM-005", Name: "Action Camera", UnitPriceCents: 19999, Quantity: 1}},
+		SubtotalCents: 19999, TaxCents: 1600, TotalCents: 21599, Currency: "USD", CustomerEmail: "demo@shop.local", CustomerName: "Demo",
+		Address: Address{Name: "Load Test", Street: "1 Main St", City: "Springfield", State: "IL", ZipCode: "62701", Country: "US"}, CreatedAt: at, UpdatedAt: at})
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("AppendJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := v.AppendJSON(make([]byte, 0, 1024)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -71,10 +71,7 @@ func (c *checkout) apply(ctx context.Context, id string, decide func(o Order) (*
 			return o, err
 		}
 		at := c.now()
-		ev, err := newOrderEvent(o, m.To, m.Reason, at)
-		if err != nil {
-			return o, err
-		}
+		ev := newOrderEvent(o, m.To, m.Reason, at)
 		ev.By = actorOf(ctx, m.By)
 		ev = ev.withTrace(ctx)
 		n, err := c.store.Transition(ctx, id, transition{From: o.Status, To: m.To, Reason: m.Reason, Event: ev, At: at,
@@ -103,10 +100,7 @@ func (c *checkout) create(ctx context.Context, o Order, key, hash string) (Order
 	o.ID, o.IdempotencyKey, o.RequestHash, o.Status = shared.NewID(), key, hash, m.To
 	o.CreatedAt = c.now()
 	o.UpdatedAt = o.CreatedAt
-	ev, err := newOrderEvent(o, m.To, "", o.CreatedAt)
-	if err != nil {
-		return Order{}, err
-	}
+	ev := newOrderEvent(o, m.To, "", o.CreatedAt)
 	ev.By = actorOf(ctx, m.By)
 	ev = ev.withTrace(ctx)
 	o.Events, o.EventSeq, o.SentSeq, o.OutboxPending, o.AppliedEvents = []storedEvent{ev}, 1, 0, true, []string{}

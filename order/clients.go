@@ -110,6 +110,7 @@ func (u *upstream) once(ctx context.Context, path string, header http.Header, v 
 	}
 	// Read to the end (the encoder's trailing newline): a body closed before EOF takes its
 	// connection with it instead of returning it to the idle pool.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	return nil
 }
 

@@ -169,10 +169,7 @@ func (c *checkout) applyEvent(ctx context.Context, orderID, eventID string, deci
 // rejected, so inventory releases a reservation made too late.
 func (c *checkout) compensate(ctx context.Context, o Order, eventID string) error {
 	at := c.now()
-	ev, err := newOrderEvent(o, o.Status, "late reservation released", at)
-	if err != nil {
-		return err
-	}
+	ev := newOrderEvent(o, o.Status, "late reservation released", at)
 	ev = ev.withTrace(ctx)
 	ev.Type = "order.cancelled"
 	if err := c.store.Record(ctx, o.ID, eventID, &ev, at); err != nil {

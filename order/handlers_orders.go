@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -112,8 +111,7 @@ func parseCreateOrder(body []byte) (createOrderRequest, error) {
 // hash identifies the request for the idempotency check: the SHA-256 of its canonical JSON, so
 // whitespace and key order do not matter but every value does.
 func (r createOrderRequest) hash() string {
-	b, _ := json.Marshal(r)
-	sum := sha256.Sum256(b)
+	sum := sha256.Sum256(r.appendJSON(make([]byte, 0, 512)))
 	return hex.EncodeToString(sum[:])
 }
 

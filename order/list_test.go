@@ -214,10 +214,7 @@ func TestHistoryOfOlderOrders(t *testing.T) {
 	// A reconcile nudge (order.created again) and a late-reservation release (order.cancelled of a
 	// cancelled order) are events without a change: not steps of the history.
 	for _, st := range []Status{StatusPending, StatusConfirmed, StatusCancelled, StatusCancelled} {
-		ev, err := newOrderEvent(o, st, "why "+string(st), at)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ev := newOrderEvent(o, st, "why "+string(st), at)
 		o.Events = append(o.Events, ev)
 	}
 	var got []string

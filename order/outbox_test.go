@@ -23,7 +23,7 @@ func seedOrders(tb testing.TB, s orderStore, n int) []string {
 		if err := s.Create(context.Background(), o); err != nil {
 			tb.Fatal(err)
 		}
-		ev, _ := newOrderEvent(o, StatusConfirmed, "", time.Now().UTC())
+		ev := newOrderEvent(o, StatusConfirmed, "", time.Now().UTC())
 		if _, err := s.Transition(context.Background(), o.ID, transition{From: StatusPending, To: StatusConfirmed, Event: ev, At: time.Now().UTC()}); err != nil {
 			tb.Fatal(err)
 		}

@@ -47,11 +47,7 @@ func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, er
 	var errs []error
 	n := 0
 	for _, o := range orders {
-		ev, err := newOrderEvent(o, StatusPending, "", now)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
+		ev := newOrderEvent(o, StatusPending, "", now)
 		ev.Type = "order.created"
 		// The event's own ID, prefixed, is what Record remembers: unique per nudge, and never an
 		// inventory event's ID.

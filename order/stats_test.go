@@ -49,10 +49,7 @@ func testOrderStats(t *testing.T, s orderStore) {
 			t.Fatalf("Create: %v", err)
 		}
 	}
-	ev, err := newOrderEvent(orders[8], StatusPaid, "", day2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := newOrderEvent(orders[8], StatusPaid, "", day2)
 	if _, err := s.Transition(ctx, orders[8].ID, transition{From: StatusConfirmed, To: StatusPaid, Event: ev, At: day2.Add(8 * time.Hour)}); err != nil {
 		t.Fatalf("Transition: %v", err)
 	}

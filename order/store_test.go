@@ -33,10 +33,7 @@ func testOrder(tb testing.TB, user, key string, at time.Time) Order {
 		Items: []Line{{SKU: "SKU-1", Name: "One", UnitPriceCents: 1999, Quantity: 2}}, SubtotalCents: 3998, TaxCents: 320,
 		TotalCents: 4318, Currency: "USD", Address: Address{Name: "A", Street: "S", City: "C", ZipCode: "Z", Country: "US"},
 		CreatedAt: at, UpdatedAt: at, AppliedEvents: []string{}}
-	ev, err := newOrderEvent(o, StatusPending, "", at)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	ev := newOrderEvent(o, StatusPending, "", at)
 	o.Events, o.EventSeq, o.OutboxPending = []storedEvent{ev}, 1, true
 	return o
 }
@@ -100,7 +97,7 @@ func testOrderStore(t *testing.T, newStore func(testing.TB) orderStore) {
 		o := testOrder(t, "u1", "k", base)
 		s.Create(ctx, o)
 		exp := base.Add(15 * time.Minute)
-		ev, _ := newOrderEvent(o, StatusConfirmed, "", base.Add(time.Second))
+		ev := newOrderEvent(o, StatusConfirmed, "", base.Add(time.Second))
 		got, err := s.Transition(ctx, o.ID, transition{From: StatusPending, To: StatusConfirmed, Event: ev, At: base.Add(time.Second), AppliedEventID: "inv-1", ReservationExpiresAt: &exp})
 		if err != nil {
 			t.Fatalf("Transition: %v", err)
@@ -119,7 +116,7 @@ func testOrderStore(t *testing.T, newStore func(testing.TB) orderStore) {
 			t.Errorf("Transition unknown: err = %v, want ErrNotFound", err)
 		}
 		pay := &Payment{ChargeID: "ch_1", Last4: "4242", Brand: "visa", AmountCents: 4318, PaidAt: base}
-		ev2, _ := newOrderEvent(o, StatusPaid, "", base)
+		ev2 := newOrderEvent(o, StatusPaid, "", base)
 		got, err = s.Transition(ctx, o.ID, transition{From: StatusConfirmed, To: StatusPaid, Event: ev2, At: base, Payment: pay})
 		if err != nil || got.Payment == nil || got.Payment.Last4 != "4242" || got.Payment.ChargeID != "ch_1" {
 			t.Fatalf("Transition to paid = %+v, %v", got.Payment, err)
@@ -141,7 +138,7 @@ func testOrderStore(t *testing.T, newStore func(testing.TB) orderStore) {
 		s := newStore(t)
 		o := testOrder(t, "u1", "k", base)
 		s.Create(ctx, o)
-		ev, _ := newOrderEvent(o, StatusCancelled, "late", base)
+		ev := newOrderEvent(o, StatusCancelled, "late", base)
 		if err := s.Record(ctx, o.ID, "inv-9", &ev, base); err != nil {
 			t.Fatalf("Record: %v", err)
 		}
@@ -176,7 +173,7 @@ func testOrderStore(t *testing.T, newStore func(testing.TB) orderStore) {
 			t.Fatalf("MarkSent: %v", err)
 		}
 		// b gets a new event after the relay read it: marking the old prefix keeps it pending.
-		ev, _ := newOrderEvent(b, StatusRejected, "", base)
+		ev := newOrderEvent(b, StatusRejected, "", base)
 		s.Transition(ctx, b.ID, transition{From: StatusPending, To: StatusRejected, Event: ev, At: base.Add(2 * time.Second)})
 		if err := s.MarkSent(ctx, b.ID, 1); err != nil {
 			t.Fatalf("MarkSent: %v", err)
@@ -218,7 +215,7 @@ func testOrderStore(t *testing.T, newStore func(testing.TB) orderStore) {
 				t.Fatal(err)
 			}
 			to := next[a.status]
-			ev, _ := newOrderEvent(o, to, "", base)
+			ev := newOrderEvent(o, to, "", base)
 			if _, err := s.Transition(ctx, a.id, transition{From: a.status, To: to, Event: ev, At: base}); err != nil {
 				t.Fatal(err)
 			}
@@ -239,7 +236,7 @@ func testOrderStore(t *testing.T, newStore func(testing.TB) orderStore) {
 			s.Create(ctx, o)
 			ids = append(ids, o.ID)
 		}
-		ev, _ := newOrderEvent(Order{}, StatusRejected, "", base)
+		ev := newOrderEvent(Order{}, StatusRejected, "", base)
 		s.Transition(ctx, ids[1], transition{From: StatusPending, To: StatusRejected, Event: ev, At: base})
 		got, total, err := s.List(ctx, listQuery{UserID: "u1", Page: 1, Limit: 2})
 		if err != nil || total != 4 || len(got) != 2 || got[0].ID != ids[3] || got[1].ID != ids[2] {
@@ -281,7 +278,7 @@ func testOrderStore(t *testing.T, newStore func(testing.TB) orderStore) {
 		mk("unsent", base, false)
 		mk("recent", base.Add(10*time.Minute), true)
 		done := mk("confirmed", base, true)
-		ev, _ := newOrderEvent(done, StatusConfirmed, "", base)
+		ev := newOrderEvent(done, StatusConfirmed, "", base)
 		if _, err := s.Transition(ctx, done.ID, transition{From: StatusPending, To: StatusConfirmed, Event: ev, At: base}); err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/goshop/platform/shared"
 )
 
 // benchInt reads an integer knob from the environment.
@@ -142,4 +144,51 @@ func BenchmarkFanout(b *testing.B) {
 	b.ReportMetric(float64(e.hub.stats().MessagesDropped), "dropped")
 	// CPU per delivery does not depend on what else runs on the machine (both ends included).
 	b.ReportMetric(float64(cpu.Microseconds())/float64(want), "cpu-µs/delivery")
+}
+
+// BenchmarkParseLive compares the live consumer's decode of an order event that makes a
+// notification: routing fields and notification in two decodes (before) and in one pass.
+func BenchmarkParseLive(b *testing.B) {
+	e := shared.Event{ID: shared.NewID(), Type: "order.confirmed", OccurredAt: time.Now(),
+		Data: json.RawMessage(`{"order_id":"0f8fad5bd9cb469fa16570867728950e","user_id":"7c9e6679742540de944be07fc1f90ae7","status":"confirmed","items":[{"sku":"ELEC-CAM-005","name":"Action Camera","unit_price_cents":19999,"quantity":1}],"subtotal_cents":19999,"tax_cents":1600,"shipping_cents":0,"total_cents":21599,"currency":"USD","reason":"","previous_status":"pending"}`)}
+	b.Run("two-decodes", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parseEventData(e); err != nil {
+				b.Fatal(err)
+			}
+			if _, _, ok := notificationFor(e); !ok {
+				b.Fatal("no notification")
+			}
+		}
+	})
+	b.Run("one-pass", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, _, ok, err := parseLive(e); err != nil || !ok {
+				b.Fatal(err, ok)
+			}
+		}
+	})
+}
+
+// BenchmarkFrame compares the encoding of one pushed message by reflection (before) with
+// message.appendJSON.
+func BenchmarkFrame(b *testing.B) {
+	m := message{Seq: 123456, Type: "order.confirmed", OccurredAt: time.Now().UTC(),
+		Data: json.RawMessage(`{"order_id":"0f8fad5bd9cb469fa16570867728950e","user_id":"7c9e6679742540de944be07fc1f90ae7","status":"confirmed","items":[{"sku":"ELEC-CAM-005","name":"Action Camera","unit_price_cents":19999,"quantity":1}],"subtotal_cents":19999,"tax_cents":1600,"shipping_cents":0,"total_cents":21599,"currency":"USD","reason":"","previous_status":"pending"}`)}
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("appendJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m.appendJSON(make([]byte, 0, 96+len(m.Type)+len(m.Data)))
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -205,4 +206,56 @@ func merge(a, b map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// FuzzParseLive holds the live consumer's one-pass decode to the two decodes it replaces: the same
+// routing fields, the same poison verdict, the same notification.
+func FuzzParseLive(f *testing.F) {
+	for _, s := range []struct{ typ, data string }{
+		{"order.created", `{"order_id":"0123456789abcdef","user_id":"u1","total_cents":2599,"currency":"USD","items":[{"sku":"A","name":"x"}]}`},
+		{"order.cancelled", `{"order_id":"o1","user_id":"u1","previous_status":"paid","reason":"changed mind","total_cents":100,"currency":"EUR"}`},
+		{"product.updated", `{"product_id":"p1","sku":"A-1","name":"Mug","category":"home","active":true}`},
+		{"inventory.low_stock", `{"sku":"A-1","available":2,"low_stock_threshold":5}`},
+		{"inventory.low_stock", `{"sku":"A-1","available":2.5}`},
+		{"order.confirmed", `{"order_id":"o1","user_id":7}`},
+		{"order.confirmed", `{"order_id":"o1","user_id":"u1","total_cents":"x"}`},
+		{"inventory.updated", `{"sku":"A-1","available":3}`},
+		{"order.paid", `[1]`},
+		{"order.paid", `{"order_id":`},
+	} {
+		f.Add(s.typ, s.data)
+	}
+	f.Fuzz(func(t *testing.T, typ, data string) {
+		e := shared.Event{ID: "0123456789abcdef0123456789abcdef", Type: typ, Data: json.RawMessage(data), OccurredAt: time.Unix(1e9, 0)}
+		d, n, list, ok, err := parseLive(e)
+		wd, werr := parseEventData(e)
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("parseLive(%s %s): err = %v, parseEventData: %v", typ, data, err, werr)
+		}
+		if err != nil {
+			return
+		}
+		wn, wlist, wok := notificationFor(e)
+		if !reflect.DeepEqual(d, wd) || n != wn || list != wlist || ok != wok {
+			t.Fatalf("parseLive(%s %s) = %+v %+v %+v %v, want %+v %+v %+v %v", typ, data, d, n, list, ok, wd, wn, wlist, wok)
+		}
+	})
+}
+
+// FuzzMessageJSON holds the hub's frame encoding to json.Marshal's bytes for data encoding/json
+// wrote, as every event's is: a client receives the same frames as before.
+func FuzzMessageJSON(f *testing.F) {
+	f.Add(uint64(1), "order.created", "Action <Camera> & \u2028", int64(1_700_000_000_123_456_789))
+	f.Add(uint64(0), "", "", int64(0))
+	f.Fuzz(func(t *testing.T, seq uint64, typ, s string, ns int64) {
+		data, _ := json.Marshal(map[string]any{"name": s, "n": ns, "items": []string{s, typ}, "ok": true})
+		m := message{Seq: seq, Type: typ, Data: data, OccurredAt: time.Unix(0, ns).UTC()}
+		want, err := json.Marshal(m)
+		if err != nil {
+			return // a time json.Marshal refuses (year past 9999): no event carries one
+		}
+		if got := m.appendJSON(nil); string(got) != string(want) {
+			t.Fatalf("appendJSON\n got %s\nwant %s", got, want)
+		}
+	})
 }

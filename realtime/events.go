@@ -59,7 +59,7 @@ func newConsumer(h *hub, logger *slog.Logger, maxAge time.Duration, now func() t
 
 // handle is the shared.EventHandler for every topic.
 func (c *consumer) handle(ctx context.Context, e shared.Event) error {
-	d, err := parseEventData(e)
+	d, n, list, notify, err := parseLive(e)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (c *consumer) handle(ctx context.Context, e shared.Event) error {
 
 	c.hub.publish(e.Type, e.Data, e.OccurredAt, aud)
 	// The bell's live bump. Every instance pushes to its own connections; storing is the notifier's.
-	if n, list, ok := notificationFor(e); ok {
+	if notify {
 		pushNotification(c.hub, n, list)
 	}
 	if e.Type == "user.status_changed" {

@@ -109,15 +109,13 @@ func newHub(cfg hubConfig, now func() time.Time) *hub {
 }
 
 // publish assigns the next seq to a message, buffers it for resume and queues it to every connected
-// recipient. It returns the seq.
+// recipient. It returns the seq. data must be valid JSON (message.appendJSON).
 func (h *hub) publish(typ string, data json.RawMessage, occurredAt time.Time, aud audience) uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
-	frame, err := json.Marshal(message{Seq: h.seq, Type: typ, Data: data, OccurredAt: occurredAt.UTC()})
-	if err != nil { // data is not valid JSON: keep the seq, send nothing
-		return h.seq
-	}
+	msg := message{Seq: h.seq, Type: typ, Data: data, OccurredAt: occurredAt.UTC()}
+	frame := msg.appendJSON(make([]byte, 0, 96+len(typ)+len(data)))
 	m := &outMsg{seq: h.seq, typ: typ, aud: aud, at: h.now(), frame: frame}
 	h.perType[typ]++
 	if h.m.published != nil {

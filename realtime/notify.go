@@ -88,6 +88,11 @@ func notificationFor(e shared.Event) (n notification, list notifyList, ok bool) 
 	if json.Unmarshal(e.Data, &d) != nil {
 		return notification{}, notifyList{}, false
 	}
+	return notificationOf(e, d)
+}
+
+// notificationOf is notificationFor with e's data already decoded into d.
+func notificationOf(e shared.Event, d notifyData) (n notification, list notifyList, ok bool) {
 	n = notification{ID: notificationID(e.ID), Type: e.Type, CreatedAt: e.OccurredAt.UTC()}
 	order := "#" + shortID(d.OrderID)
 	total := shared.Money{Amount: shared.Cents(d.TotalCents), Currency: d.Currency}.String()

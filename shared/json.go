@@ -32,10 +32,24 @@ type Page[T any] struct {
 	Limit int `json:"limit"`
 }
 
-// Encode writes v as JSON with the status. An encoding error after the header is sent can only be
-// logged by the caller, so Encode marshals first and writes a 500 body when v cannot be encoded.
+// JSONAppender is a value that appends its own JSON, byte for byte what json.Marshal writes for it,
+// without reflection: Encode uses it for hot answers (and Event implements it for the publisher).
+// It is not MarshalJSON, so json.Marshal of a value holding one (a list) is not changed by it.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
+// Encode writes v as JSON with the status, through v's AppendJSON when it is a JSONAppender. An
+// encoding error after the header is sent can only be logged by the caller, so Encode encodes first
+// and writes a 500 body when v cannot be encoded.
 func Encode(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if a, ok := v.(JSONAppender); ok {
+		b, err = a.AppendJSON(make([]byte, 0, 1024))
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -67,7 +81,7 @@ func DecodeLimit[T any](w http.ResponseWriter, r *http.Request, max int64) (T, e
 	if err != nil {
 		return v, err
 	}
-	if err := DecodeJSON(bytes.NewReader(body), &v); err != nil {
+	if err := decodeJSONBytes(body, &v); err != nil {
 		return v, err
 	}
 	if val, ok := any(&v).(Validator); ok {
@@ -162,6 +176,13 @@ func DecodeJSON(rd io.Reader, v any) error {
 		return tooLarge(maxErr.Limit)
 	case err != nil:
 		return &Error{Code: CodeInvalid, Message: "request body could not be read", Err: err}
+	}
+	return decodeJSONBytes(raw, v)
+}
+
+// decodeJSONBytes is DecodeJSON of a body already read (Decode's, which ReadBody read whole).
+func decodeJSONBytes(raw []byte, v any) error {
+	switch {
 	case !utf8.Valid(raw):
 		return Errorf(CodeInvalid, "request body is not valid UTF-8")
 	case loneSurrogate(raw):

@@ -2,7 +2,6 @@ package shared
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,7 +82,7 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events ...Ev
 		now    = time.Now()
 	)
 	for _, e := range events {
-		b, err := json.Marshal(&e) // a pointer: no copy of the envelope into an interface
+		b, err := e.AppendJSON(make([]byte, 0, 256+len(e.Data)))
 		if err != nil {
 			endSpans(spans, err)
 			return fmt.Errorf("publish %s: %w", e.Type, err)
