@@ -10,7 +10,9 @@ import (
 // (twice per checkout: order.created, then order.confirmed or order.rejected) and the canonical form
 // of a POST /orders body that its idempotency hash is taken of. Each writes byte for byte what
 // json.Marshal writes for the same struct, which FuzzOrderJSON checks: event data is compared and
-// stored as it is, and a request hash stored before must still match a retry's.
+// stored as it is, and a request hash stored before must still match a retry's. Measured gain:
+// BenchmarkOrderViewEncode 3.5–4.5 µs → 0.35–0.42 µs, order's JSON per checkout ~65 → ~20 µs
+// (docs/performance.md).
 
 // appendArray appends items as a JSON array (null when nil), each written by one.
 func appendArray[T any](b []byte, items []T, one func([]byte, T) []byte) []byte {

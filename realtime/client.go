@@ -23,6 +23,7 @@ type message struct {
 // pushes under its lock. Data goes in as it is, so it must be valid JSON (the consumer decoded it,
 // mustJSON wrote it); json.Marshal would also compact and HTML-escape it, which changes nothing for
 // data encoding/json wrote, as every producer of the platform's events does (FuzzMessageJSON).
+// Measured gain: BenchmarkFrame 4.1–4.8 µs → 0.8–1.3 µs (docs/performance.md).
 func (m *message) appendJSON(b []byte) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, m.Seq, 10)

@@ -11,7 +11,8 @@ import (
 // Hand-written JSON encoders of hot values (a product view, an event envelope, an order event) are
 // built from these appenders. Each produces byte for byte what encoding/json writes for the same
 // Go value with default settings, so output does not change when a value moves from json.Marshal to
-// an appender (the fuzz targets of their users compare the two).
+// an appender (the fuzz targets of their users compare the two). Measured gain: BenchmarkEventEncode
+// 5.9–8.4 µs → 3.4–4.3 µs per envelope (docs/performance.md).
 
 // AppendJSONTime appends t as encoding/json writes a time.Time: a JSON string in RFC 3339 with
 // nanoseconds as needed. (encoding/json refuses years outside 0–9999; no time this platform writes
