@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -26,6 +27,7 @@ type smtpServer struct {
 	auth        bool
 	closeAfter  int
 	hold        chan struct{} // non-nil: each end of DATA waits for it to close before the reply
+	delay       time.Duration // how long the server takes over each command before it answers
 	mu          sync.Mutex
 	mailReplies []string
 	rcptReplies []string
@@ -59,6 +61,7 @@ func (s *smtpServer) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
+		time.Sleep(s.delay)
 		verb, arg, _ := strings.Cut(line, " ")
 		switch strings.ToUpper(verb) {
 		case "EHLO":
