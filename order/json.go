@@ -14,21 +14,6 @@ import (
 // BenchmarkOrderViewEncode 3.5–4.5 µs → 0.35–0.42 µs, order's JSON per checkout ~65 → ~20 µs
 // (docs/performance.md).
 
-// appendArray appends items as a JSON array (null when nil), each written by one.
-func appendArray[T any](b []byte, items []T, one func([]byte, T) []byte) []byte {
-	if items == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i, it := range items {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = one(b, it)
-	}
-	return append(b, ']')
-}
-
 // appendJSON appends a as json.Marshal writes it.
 func (a *Address) appendJSON(b []byte) []byte {
 	b = append(b, `{"name":`...)
@@ -55,7 +40,7 @@ func (d *orderEventData) appendJSON(b []byte) []byte {
 	b = append(b, `,"status":`...)
 	b = shared.AppendJSONString(b, string(d.Status))
 	b = append(b, `,"items":`...)
-	b = appendArray(b, d.Items, func(b []byte, l eventDataLine) []byte {
+	b = shared.AppendJSONArray(b, d.Items, func(b []byte, l eventDataLine) []byte {
 		b = append(b, `{"sku":`...)
 		b = shared.AppendJSONString(b, l.SKU)
 		b = append(b, `,"name":`...)
@@ -88,7 +73,7 @@ func (d *orderEventData) appendJSON(b []byte) []byte {
 // appendJSON appends r as json.Marshal writes it.
 func (r *createOrderRequest) appendJSON(b []byte) []byte {
 	b = append(b, `{"items":`...)
-	b = appendArray(b, r.Items, func(b []byte, l orderLineInput) []byte {
+	b = shared.AppendJSONArray(b, r.Items, func(b []byte, l orderLineInput) []byte {
 		b = append(b, `{"sku":`...)
 		b = shared.AppendJSONString(b, l.SKU)
 		b = append(b, `,"quantity":`...)
@@ -152,11 +137,11 @@ func (v orderView) AppendJSON(b []byte) ([]byte, error) {
 	b = shared.AppendJSONTime(b, v.UpdatedAt)
 	if len(v.NextStatuses) > 0 {
 		b = append(b, `,"next_statuses":`...)
-		b = appendArray(b, v.NextStatuses, func(b []byte, s Status) []byte { return shared.AppendJSONString(b, string(s)) })
+		b = shared.AppendJSONArray(b, v.NextStatuses, func(b []byte, s Status) []byte { return shared.AppendJSONString(b, string(s)) })
 	}
 	if len(v.History) > 0 {
 		b = append(b, `,"history":`...)
-		b = appendArray(b, v.History, func(b []byte, h historyEntry) []byte {
+		b = shared.AppendJSONArray(b, v.History, func(b []byte, h historyEntry) []byte {
 			b = append(b, `{"status":`...)
 			b = shared.AppendJSONString(b, string(h.Status))
 			b = append(b, `,"at":`...)
@@ -183,7 +168,7 @@ func (v orderView) AppendJSON(b []byte) ([]byte, error) {
 // embeds p.
 func (p *priceView) appendFields(b []byte) []byte {
 	b = append(b, `"items":`...)
-	b = appendArray(b, p.Items, func(b []byte, l lineView) []byte {
+	b = shared.AppendJSONArray(b, p.Items, func(b []byte, l lineView) []byte {
 		b = append(b, `{"sku":`...)
 		b = shared.AppendJSONString(b, l.SKU)
 		b = append(b, `,"name":`...)

@@ -32,18 +32,7 @@ func (v productView) appendJSON(b []byte) []byte {
 	b = append(b, `,"category":`...)
 	b = shared.AppendJSONString(b, v.Category)
 	b = append(b, `,"images":`...)
-	if v.Images == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, u := range v.Images {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = shared.AppendJSONString(b, u)
-		}
-		b = append(b, ']')
-	}
+	b = shared.AppendJSONArray(b, v.Images, shared.AppendJSONString)
 	b = append(b, `,"attributes":`...)
 	if v.Attributes == nil {
 		b = append(b, "null"...)

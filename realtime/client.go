@@ -30,11 +30,7 @@ func (m *message) appendJSON(b []byte) []byte {
 	b = append(b, `,"type":`...)
 	b = shared.AppendJSONString(b, m.Type)
 	b = append(b, `,"data":`...)
-	if m.Data == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, m.Data...)
-	}
+	b = shared.AppendJSONRaw(b, m.Data)
 	b = append(b, `,"occurred_at":`...)
 	b = shared.AppendJSONTime(b, m.OccurredAt)
 	return append(b, '}')

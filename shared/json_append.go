@@ -80,6 +80,31 @@ func AppendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// AppendJSONArray appends items as a JSON array, each written by one, and nil as null, as
+// encoding/json writes a slice.
+func AppendJSONArray[T any](b []byte, items []T, one func([]byte, T) []byte) []byte {
+	if items == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = one(b, it)
+	}
+	return append(b, ']')
+}
+
+// AppendJSONRaw appends raw, one valid and compact JSON value, as it is, and nil as null, as
+// encoding/json writes a json.RawMessage that encoding/json wrote.
+func AppendJSONRaw(b []byte, raw []byte) []byte {
+	if raw == nil {
+		return append(b, "null"...)
+	}
+	return append(b, raw...)
+}
+
 // AppendJSON appends the envelope as json.Marshal writes it (the Kafka message value), without
 // reflection: every event of every service is encoded once more on its way out of the outbox. Data
 // goes in as it is, so it must be one valid JSON value (NewEvent's always is), and nil is null; an
@@ -99,11 +124,7 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"aggregate_id":`...)
 	b = AppendJSONString(b, e.AggregateID)
 	b = append(b, `,"data":`...)
-	if e.Data == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, e.Data...)
-	}
+	b = AppendJSONRaw(b, e.Data)
 	if e.TraceParent != "" {
 		b = append(b, `,"traceparent":`...)
 		b = AppendJSONString(b, e.TraceParent)
