@@ -3,6 +3,7 @@ package shared
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"sync"
 )
 
@@ -44,10 +45,7 @@ func (r *Relay) publishLanes(ctx context.Context, entries []OutboxEntry) error {
 
 // laneOf is the lane of aggregate among n: FNV-1a of its bytes, modulo n.
 func laneOf(aggregate string, n int) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(aggregate); i++ {
-		h ^= uint32(aggregate[i])
-		h *= 16777619
-	}
-	return int(h % uint32(n))
+	h := fnv.New32a()
+	h.Write([]byte(aggregate))
+	return int(h.Sum32() % uint32(n))
 }
