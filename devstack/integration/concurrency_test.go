@@ -2,7 +2,6 @@ package integration
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,13 +11,6 @@ import (
 // through the gateway, Kafka, inventory and order: exactly the stock is confirmed, the rest rejected,
 // and cancelling confirmed orders gives exactly their units back.
 func TestNoOversellUnderConcurrentCheckout(t *testing.T) {
-	if n := len(platform.Instances("inventory")); n > 1 && strings.HasPrefix(platform.MongoMode(), "ferretdb") {
-		// Two inventory processes reserve at once through FerretDB, which applies concurrent
-		// conditional updates without atomicity (no atomic findAndModify): it oversells whatever
-		// inventory does (seen: 24 of 20 units confirmed). The mem store (one copy) and real MongoDB
-		// judge this; inventory's store tests skip FerretDB for the same reason.
-		t.Skipf("%d inventory copies on FerretDB: FerretDB loses concurrent updates, so it cannot judge overselling", n)
-	}
 	const stockUnits, orders = 20, 60
 	admin := newClient(t, platform.URL("gateway"))
 	admin.login(adminEmail, adminPass)

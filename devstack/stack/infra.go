@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/FerretDB/FerretDB/ferretdb"
 	"github.com/alicebob/miniredis/v2"
 	"github.com/goshop/platform/shared"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -147,39 +144,6 @@ func (r *redisServer) Stop() {
 		c.Close()
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// startFerret runs FerretDB (SQLite backend, files in dir) on addr: the Mongo wire protocol for
-// single-client checks. It is not MongoDB: no transactions, no TTL or text indexes, and concurrent
-// updates are not atomic, so it never judges concurrency.
-func startFerret(ctx context.Context, addr, dir string, logger *slog.Logger) (func(), error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: addr},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
-		Logger:    logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ferretdb: %w", err)
-	}
-	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.Run(fctx)
-	}()
-	if err := waitTCP(ctx, addr, 15*time.Second); err != nil {
-		cancel()
-		return nil, fmt.Errorf("ferretdb: %w", err)
-	}
-	return func() { cancel(); <-done }, nil
 }
 
 // waitTCP waits until addr accepts a TCP connection.

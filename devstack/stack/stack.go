@@ -190,7 +190,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	case "", "mem":
 	case "ferret":
 		addr := fmt.Sprintf("127.0.0.1:%d", s.Port(MongoPort))
-		if s.ferret, err = startFerret(ctx, addr, filepath.Join(opts.Dir, "ferretdb"), s.logger); err != nil {
+		if s.ferret, err = StartFerret(ctx, addr, filepath.Join(opts.Dir, "ferretdb"), s.logger); err != nil {
 			return s, err
 		}
 		s.mongo = "mongodb://" + addr + "/"

@@ -1,7 +1,8 @@
 // Command ferretdb runs an embedded FerretDB (SQLite backend) on 127.0.0.1 for wire-level tests of the
-// services' Mongo stores: `make test` points MONGO_TEST_URI at it. It prints "ready <uri>" once it
-// accepts connections and stops on SIGINT/SIGTERM. (FerretDB's own cmd/ferretdb panics on a version
-// check when built as a dependency, hence this main.)
+// services' Mongo stores: `make test` points MONGO_TEST_URI at it. It lets one command through at a
+// time, as the stack's does (stack.StartFerret says why). It prints "ready <uri>" once it accepts
+// connections and stops on SIGINT/SIGTERM. (FerretDB's own cmd/ferretdb panics on a version check
+// when built as a dependency, hence this main.)
 package main
 
 import (
@@ -10,12 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/FerretDB/FerretDB/ferretdb"
+	"github.com/goshop/platform/devstack/stack"
 	"github.com/goshop/platform/shared"
 )
 
@@ -37,37 +35,16 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 		defer os.RemoveAll(d)
 		*dir = d
 	}
-	abs, err := filepath.Abs(*dir)
-	if err != nil {
-		return err
-	}
 	logOut := io.Discard
 	if *verbose {
 		logOut = stderr
 	}
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *addr},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
-		Logger:    slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	stop, err := stack.StartFerret(ctx, *addr, *dir, slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); f.Run(ctx) }()
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", *addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not accepting connections on %s: %w", *addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	defer stop()
 	fmt.Fprintf(stdout, "ready mongodb://%s/\n", *addr)
-	<-done
+	<-ctx.Done()
 	return nil
 }
