@@ -16,12 +16,12 @@ import (
 )
 
 // testStores returns the stores the contract runs against (sharedtest.ContractStores); a Mongo store
-// on FerretDB is marked non-atomic.
+// whose server may lose concurrent updates (sharedtest.NonAtomic) is marked non-atomic.
 func testStores(t *testing.T) map[string]func(testing.TB) stockStore {
 	t.Helper()
 	return sharedtest.ContractStores(t, "inventory_test_", func() stockStore { return newMemStore() }, func(db *mongo.Database) stockStore {
 		s := newMongoStore(db)
-		if sharedtest.Ferret(db) {
+		if sharedtest.NonAtomic(db) {
 			nonAtomic.Store(s, true)
 		}
 		return s
@@ -29,13 +29,13 @@ func testStores(t *testing.T) map[string]func(testing.TB) stockStore {
 }
 
 // nonAtomic holds the test stores whose server does not apply concurrent updates atomically
-// (FerretDB): tests that judge concurrency skip them.
+// (FerretDB without one command at a time): tests that judge concurrency skip them.
 var nonAtomic sync.Map
 
 func skipIfNotAtomic(t *testing.T, s stockStore) {
 	t.Helper()
 	if _, ok := nonAtomic.Load(s); ok {
-		t.Skip("FerretDB does not apply concurrent updates atomically; concurrency needs real MongoDB")
+		t.Skip("the Mongo server does not apply concurrent updates atomically (FerretDB without MONGO_TEST_SERIAL=1); concurrency needs MongoDB")
 	}
 }
 
