@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestConcurrentReservations is the oversell test of issue 4: 200 goroutines each reserve random
+// TestConcurrentReservations is the oversell test: 200 goroutines each reserve random
 // quantities of 5 SKUs holding 100 each, and a third of the winners pay. Throughout, no SKU goes
 // below zero; at the end reserved + available = on hand, reserved equals the sum of the held
 // orders, and on hand dropped by exactly the sum of the paid ones.
