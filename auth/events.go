@@ -122,10 +122,10 @@ func handleUserEvent(logger *slog.Logger, accounts accountStore, sessions sessio
 		}
 		var d userStatusChanged
 		if err := e.Decode(&d); err != nil {
-			return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+			return err
 		}
 		if d.UserID == "" || (d.Status != statusActive && d.Status != statusSuspended) {
-			return fmt.Errorf("%w: user_id %q status %q", shared.ErrPoison, d.UserID, d.Status)
+			return e.Poison("user_id %q status %q", d.UserID, d.Status)
 		}
 		applied, err := accounts.SetStatus(ctx, d.UserID, d.Status, e.OccurredAt)
 		if errors.Is(err, shared.ErrNotFound) {

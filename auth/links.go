@@ -72,9 +72,8 @@ func newMongoLinkStore(db *mongo.Database) *mongoLinkStore {
 
 // EnsureIndexes creates the unique index on the secret's hash, which Take looks up.
 func (s *mongoLinkStore) EnsureIndexes(ctx context.Context) error {
-	err := shared.EnsureIndexes(ctx, s.c,
+	return shared.EnsureIndexes(ctx, s.c, "links.indexes",
 		mongo.IndexModel{Keys: bson.D{{Key: "hash", Value: 1}}, Options: options.Index().SetUnique(true).SetName("hash_unique")})
-	return shared.MongoErr("links.indexes", err)
 }
 
 func linkID(userID, purpose string) string { return userID + ":" + purpose }

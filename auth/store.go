@@ -83,13 +83,12 @@ func newMongoAccountStore(db *mongo.Database) *mongoAccountStore {
 // EnsureIndexes creates the unique email index and the outbox index when missing, so every start
 // calls it (retried until Mongo answers).
 func (s *mongoAccountStore) EnsureIndexes(ctx context.Context) error {
-	err := shared.EnsureIndexes(ctx, s.c,
+	return shared.EnsureIndexes(ctx, s.c, "accounts.indexes",
 		mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
 		// A plain index, not a partial one: FerretDB (devstack) does not implement partialFilterExpression.
 		mongo.IndexModel{Keys: bson.D{{Key: "event_pending", Value: 1}}, Options: options.Index().SetName("event_pending")},
 		mongo.IndexModel{Keys: bson.D{{Key: "email_event_pending", Value: 1}}, Options: options.Index().SetName("email_event_pending")},
 	)
-	return shared.MongoErr("accounts.indexes", err)
 }
 
 func (s *mongoAccountStore) Create(ctx context.Context, a account) error {

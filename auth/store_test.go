@@ -15,10 +15,8 @@ import (
 // against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped after).
 func TestAccountStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "auth_test_", func() accountStore { return newMemAccountStore() }, func(db *mongo.Database) accountStore { return newMongoAccountStore(db) })
-	for name, newStore := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
+	sharedtest.EachContractStore(t, "auth_test_", func() accountStore { return newMemAccountStore() }, func(db *mongo.Database) accountStore { return newMongoAccountStore(db) },
+		func(t *testing.T, _ string, newStore func(testing.TB) accountStore) {
 			testAccountStoreContract(t, newStore(t))
 			t.Run("relay contract", func(t *testing.T) {
 				s := newStore(t)
@@ -34,7 +32,6 @@ func TestAccountStore(t *testing.T) {
 				}}.Run(t)
 			})
 		})
-	}
 }
 
 func testAccountStoreContract(t *testing.T, s accountStore) {
@@ -153,10 +150,8 @@ func testAccountStoreContract(t *testing.T, s accountStore) {
 // TestLinkStore is the contract of linkStore: memory always, MongoDB with MONGO_TEST_URI.
 func TestLinkStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "auth_test_", func() linkStore { return newMemLinkStore() }, func(db *mongo.Database) linkStore { return newMongoLinkStore(db) })
-	for name, newStore := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
+	sharedtest.EachContractStore(t, "auth_test_", func() linkStore { return newMemLinkStore() }, func(db *mongo.Database) linkStore { return newMongoLinkStore(db) },
+		func(t *testing.T, _ string, newStore func(testing.TB) linkStore) {
 			s, ctx := newStore(t), context.Background()
 			now := time.Now().UTC().Truncate(time.Millisecond)
 			old, _ := newLink(linkReset, "u1", "u@example.com", now)
@@ -193,5 +188,4 @@ func TestLinkStore(t *testing.T) {
 				t.Fatalf("Delete of nothing: %v", err)
 			}
 		})
-	}
 }

@@ -155,11 +155,11 @@ func (p *eventPurger) targets(e shared.Event) (map[string][]string, error) {
 	}
 	var data map[string]any
 	if err := e.Decode(&data); err != nil {
-		return nil, fmt.Errorf("%w: %v", shared.ErrPoison, err)
+		return nil, err
 	}
 	targets, err := eventPurges(p.routes, e.Type, data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s: %v", shared.ErrPoison, e.Type, e.ID, err)
+		return nil, e.Poison("%v", err)
 	}
 	return targets, nil
 }

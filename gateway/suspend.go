@@ -84,7 +84,7 @@ func (s *suspensions) handle(ctx context.Context, e shared.Event) error {
 		Status string `json:"status"`
 	}
 	if err := e.Decode(&d); err != nil || d.UserID == "" || (d.Status != "active" && d.Status != "suspended") {
-		return fmt.Errorf("%w: %s %s: user_id %q status %q (%v)", shared.ErrPoison, e.Type, e.ID, d.UserID, d.Status, err)
+		return e.Poison("user_id %q status %q (%v)", d.UserID, d.Status, err)
 	}
 	at := e.OccurredAt
 	if at.IsZero() {

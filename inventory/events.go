@@ -35,11 +35,11 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 	}
 	var d productData
 	if err := e.Decode(&d); err != nil {
-		return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+		return err
 	}
 	sku, err := normalizeSKU(d.SKU)
 	if err != nil {
-		return fmt.Errorf("%w: %s %s: sku %v", shared.ErrPoison, e.Type, e.ID, err)
+		return e.Poison("sku %v", err)
 	}
 	if e.Type == "product.deleted" {
 		return inv.DeleteItem(ctx, sku)
@@ -49,7 +49,7 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 		stock = *d.Stock
 	}
 	if stock < 0 || stock > maxOnHand {
-		return fmt.Errorf("%w: %s %s: stock %d out of range", shared.ErrPoison, e.Type, e.ID, stock)
+		return e.Poison("stock %d out of range", stock)
 	}
 	created, err := inv.CreateItem(ctx, sku, stock)
 	if err == nil && !created {
@@ -66,10 +66,10 @@ func (inv *inventory) handleOrderEvent(ctx context.Context, e shared.Event) erro
 	}
 	var d orderData
 	if err := e.Decode(&d); err != nil {
-		return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+		return err
 	}
 	if !validOrderID(d.OrderID) {
-		return fmt.Errorf("%w: %s %s: bad order_id", shared.ErrPoison, e.Type, e.ID)
+		return e.Poison("bad order_id")
 	}
 	var err error
 	switch e.Type {

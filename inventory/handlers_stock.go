@@ -57,21 +57,6 @@ func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
 	})
 }
 
-// intParam reads an integer query parameter between lo and hi, def when absent; a bad value adds a
-// field message.
-func intParam(r *http.Request, name string, def, lo, hi int, fields map[string]string) int {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		fields[name] = "must be an integer between " + strconv.Itoa(lo) + " and " + strconv.Itoa(hi)
-		return def
-	}
-	return n
-}
-
 // handleStockGet serves GET /inventory/{sku}.
 func handleStockGet(logger *slog.Logger, store stockStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -47,8 +47,8 @@ func parseStockQuery(r *http.Request, fields map[string]string) stockQuery {
 		}
 		q.SKU = sku
 	}
-	q.Page = intParam(r, "page", 1, 1, maxPage, fields)
-	q.Limit = intParam(r, "limit", defaultLimit, 1, maxLimit, fields)
+	q.Page = shared.QueryInt(v, "page", 1, 1, maxPage, fields)
+	q.Limit = shared.QueryInt(v, "limit", defaultLimit, 1, maxLimit, fields)
 	return q
 }
 

@@ -28,13 +28,8 @@ func testRun(t *testing.T, extra map[string]string) {
 	}
 	p := sharedtest.Start(t, run, []string{"inventory"}, env, "/healthz", 10*time.Second)
 	base, out := p.Base, p.Logs
-	ready := sharedtest.GetReadyz(t, base)
-	if ready.Status != http.StatusServiceUnavailable || ready.Checks["kafka"] == "ok" || ready.Checks["kafka"] == "" {
-		t.Errorf("GET /readyz without Kafka: status = %d, checks %v, want %d naming kafka", ready.Status, ready.Checks, http.StatusServiceUnavailable)
-	}
-	if _, mongo := env["MONGO_URI"]; mongo && ready.Checks["mongo"] != "ok" {
-		t.Errorf("GET /readyz: mongo check = %q, want ok", ready.Checks["mongo"])
-	}
+	_, mongo := env["MONGO_URI"]
+	sharedtest.CheckReadyKafkaDown(t, base, mongo)
 	resp, err := http.Get(base + "/inventory")
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +42,6 @@ func testRun(t *testing.T, extra map[string]string) {
 	if err := p.Stop(t); err != nil {
 		t.Fatalf("run returned %v, want nil", err)
 	}
-	_, mongo := env["MONGO_URI"]
 	if warned := strings.Contains(out.String(), "MONGO_URI not set"); warned == mongo {
 		t.Errorf("in-memory warning logged = %v with MONGO_URI set = %v:\n%s", warned, mongo, out.String())
 	}

@@ -84,20 +84,17 @@ func newMongoStore(db *mongo.Database) *mongoStore {
 // EnsureIndexes creates the indexes the sweeper, the relay and the list's levels query by.
 // Uniqueness of SKUs and order IDs, and the SKU prefix search, are the _id index.
 func (s *mongoStore) EnsureIndexes(ctx context.Context) error {
-	if err := shared.EnsureIndexes(ctx, s.stock,
+	if err := shared.EnsureIndexes(ctx, s.stock, "inventory.indexes",
 		mongo.IndexModel{Keys: bson.D{{Key: "low_stock_threshold", Value: 1}, {Key: "available", Value: 1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "available", Value: 1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "reserved", Value: 1}}},
 	); err != nil {
-		return shared.MongoErr("inventory.indexes", err)
+		return err
 	}
-	if err := shared.EnsureIndexes(ctx, s.reservations, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "expires_at", Value: 1}}}); err != nil {
-		return shared.MongoErr("inventory.indexes", err)
+	if err := shared.EnsureIndexes(ctx, s.reservations, "inventory.indexes", mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "expires_at", Value: 1}}}); err != nil {
+		return err
 	}
-	if err := shared.EnsureIndexes(ctx, s.outbox, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}}); err != nil {
-		return shared.MongoErr("inventory.indexes", err)
-	}
-	return nil
+	return shared.EnsureIndexes(ctx, s.outbox, "inventory.indexes", mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}})
 }
 
 // EnsureRetention creates the TTL index that removes settled reservation records after

@@ -15,17 +15,17 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 )
 
-// testStores returns the stores the contract runs against (sharedtest.ContractStores); a Mongo store
-// whose server may lose concurrent updates (sharedtest.NonAtomic) is marked non-atomic.
-func testStores(t *testing.T) map[string]func(testing.TB) stockStore {
+// eachTestStore runs test per store the contract runs against (sharedtest.EachContractStore); a Mongo
+// store whose server may lose concurrent updates (sharedtest.NonAtomic) is marked non-atomic.
+func eachTestStore(t *testing.T, test func(t *testing.T, newStore func(testing.TB) stockStore)) {
 	t.Helper()
-	return sharedtest.ContractStores(t, "inventory_test_", func() stockStore { return newMemStore() }, func(db *mongo.Database) stockStore {
+	sharedtest.EachContractStore(t, "inventory_test_", func() stockStore { return newMemStore() }, func(db *mongo.Database) stockStore {
 		s := newMongoStore(db)
 		if sharedtest.NonAtomic(db) {
 			nonAtomic.Store(s, true)
 		}
 		return s
-	})
+	}, func(t *testing.T, _ string, newStore func(testing.TB) stockStore) { test(t, newStore) })
 }
 
 // nonAtomic holds the test stores whose server does not apply concurrent updates atomically
@@ -63,247 +63,239 @@ func checkItem(t *testing.T, s stockStore, sku string, onHand, reserved int64) {
 
 func TestStoreContract(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
+	eachTestStore(t, func(t *testing.T, newStore func(testing.TB) stockStore) {
+		ctx := context.Background()
 
-			t.Run("list levels", func(t *testing.T) { testStockListLevels(t, newStore(t)) })
+		t.Run("list levels", func(t *testing.T) { testStockListLevels(t, newStore(t)) })
 
-			t.Run("items", func(t *testing.T) {
-				s := newStore(t)
-				mustCreate(t, s, "B-1", 10)
-				mustCreate(t, s, "A-1", 3)
-				created, err := s.CreateItem(ctx, StockItem{SKU: "B-1", OnHand: 99, UpdatedAt: t0}, Movement{Delta: 99, At: t0})
-				if err != nil || created {
-					t.Fatalf("CreateItem of an existing SKU = %v, %v, want false, nil", created, err)
-				}
-				checkItem(t, s, "B-1", 10, 0)
-				if _, err := s.Get(ctx, "NOPE"); !errors.Is(err, shared.ErrNotFound) {
-					t.Errorf("Get(NOPE) err = %v, want ErrNotFound", err)
-				}
-				items, total, err := s.List(ctx, stockQuery{Page: 1, Limit: 1})
-				if err != nil || total != 2 || len(items) != 1 || items[0].SKU != "A-1" {
-					t.Errorf("List(1,1) = %+v, %d, %v, want [A-1], 2", items, total, err)
-				}
-				items, _, _ = s.List(ctx, stockQuery{Page: 2, Limit: 1})
-				if len(items) != 1 || items[0].SKU != "B-1" {
-					t.Errorf("List(2,1) = %+v, want [B-1]", items)
-				}
-				items, err = s.Batch(ctx, []string{"B-1", "NOPE", "A-1"})
-				if err != nil || len(items) != 2 || items[0].SKU != "A-1" || items[1].SKU != "B-1" {
-					t.Errorf("Batch = %+v, %v, want [A-1 B-1]", items, err)
-				}
-				it, err := s.MarkDeleted(ctx, "A-1", t0)
-				if err != nil || !it.Deleted {
-					t.Errorf("MarkDeleted = %+v, %v", it, err)
-				}
-				if _, err := s.MarkDeleted(ctx, "NOPE", t0); !errors.Is(err, shared.ErrNotFound) {
-					t.Errorf("MarkDeleted(NOPE) err = %v, want ErrNotFound", err)
-				}
-			})
+		t.Run("items", func(t *testing.T) {
+			s := newStore(t)
+			mustCreate(t, s, "B-1", 10)
+			mustCreate(t, s, "A-1", 3)
+			created, err := s.CreateItem(ctx, StockItem{SKU: "B-1", OnHand: 99, UpdatedAt: t0}, Movement{Delta: 99, At: t0})
+			if err != nil || created {
+				t.Fatalf("CreateItem of an existing SKU = %v, %v, want false, nil", created, err)
+			}
+			checkItem(t, s, "B-1", 10, 0)
+			if _, err := s.Get(ctx, "NOPE"); !errors.Is(err, shared.ErrNotFound) {
+				t.Errorf("Get(NOPE) err = %v, want ErrNotFound", err)
+			}
+			items, total, err := s.List(ctx, stockQuery{Page: 1, Limit: 1})
+			if err != nil || total != 2 || len(items) != 1 || items[0].SKU != "A-1" {
+				t.Errorf("List(1,1) = %+v, %d, %v, want [A-1], 2", items, total, err)
+			}
+			items, _, _ = s.List(ctx, stockQuery{Page: 2, Limit: 1})
+			if len(items) != 1 || items[0].SKU != "B-1" {
+				t.Errorf("List(2,1) = %+v, want [B-1]", items)
+			}
+			items, err = s.Batch(ctx, []string{"B-1", "NOPE", "A-1"})
+			if err != nil || len(items) != 2 || items[0].SKU != "A-1" || items[1].SKU != "B-1" {
+				t.Errorf("Batch = %+v, %v, want [A-1 B-1]", items, err)
+			}
+			it, err := s.MarkDeleted(ctx, "A-1", t0)
+			if err != nil || !it.Deleted {
+				t.Errorf("MarkDeleted = %+v, %v", it, err)
+			}
+			if _, err := s.MarkDeleted(ctx, "NOPE", t0); !errors.Is(err, shared.ErrNotFound) {
+				t.Errorf("MarkDeleted(NOPE) err = %v, want ErrNotFound", err)
+			}
+		})
 
-			t.Run("adjust", func(t *testing.T) {
-				s := newStore(t)
-				mustCreate(t, s, "S", 10)
-				if _, held, err := s.Hold(ctx, "S", "o1", 4, t0); err != nil || !held {
-					t.Fatalf("Hold = %v, %v", held, err)
-				}
-				it, err := s.Adjust(ctx, "S", Movement{Delta: -6, Reason: "damaged", At: t0})
-				if err != nil || it.OnHand != 4 || it.Available != 0 {
-					t.Fatalf("Adjust(-6) = %+v, %v, want on_hand 4", it, err)
-				}
-				if _, err := s.Adjust(ctx, "S", Movement{Delta: -1, Reason: "x", At: t0}); !errors.Is(err, shared.ErrConflict) {
-					t.Errorf("Adjust below reserved err = %v, want ErrConflict", err)
-				}
-				if _, err := s.Adjust(ctx, "S", Movement{Delta: maxOnHand, Reason: "x", At: t0}); !errors.Is(err, shared.ErrConflict) {
-					t.Errorf("Adjust above maxOnHand err = %v, want ErrConflict", err)
-				}
-				if _, err := s.Adjust(ctx, "NOPE", Movement{Delta: 1, Reason: "x", At: t0}); !errors.Is(err, shared.ErrNotFound) {
-					t.Errorf("Adjust(NOPE) err = %v, want ErrNotFound", err)
-				}
-				checkItem(t, s, "S", 4, 4)
-				ms, err := s.Movements(ctx, "S")
-				if err != nil || len(ms) != 2 || ms[1].Delta != -6 || ms[1].Reason != "damaged" {
-					t.Errorf("Movements = %+v, %v, want initial then -6 damaged", ms, err)
-				}
-				for i := range maxMovements + 5 {
-					if _, err := s.Adjust(ctx, "S", Movement{Delta: 1, Reason: fmt.Sprint(i), At: t0}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				ms, _ = s.Movements(ctx, "S")
-				if len(ms) != maxMovements || ms[len(ms)-1].Reason != fmt.Sprint(maxMovements+4) {
-					t.Errorf("Movements kept %d (last %+v), want the newest %d", len(ms), ms[len(ms)-1], maxMovements)
-				}
-			})
-
-			t.Run("holds", func(t *testing.T) {
-				s := newStore(t)
-				mustCreate(t, s, "S", 10)
-				it, held, err := s.Hold(ctx, "S", "o1", 7, t0)
-				if err != nil || !held || it.Reserved != 7 || it.Available != 3 {
-					t.Fatalf("Hold(o1,7) = %+v, %v, %v", it, held, err)
-				}
-				if _, held, _ := s.Hold(ctx, "S", "o1", 7, t0); !held {
-					t.Errorf("Hold replay by o1 = false, want true (already held)")
-				}
-				checkItem(t, s, "S", 10, 7)
-				it, held, err = s.Hold(ctx, "S", "o2", 4, t0)
-				if err != nil || held || it.Available != 3 {
-					t.Errorf("Hold(o2,4) with 3 available = %+v, %v, %v, want not held", it, held, err)
-				}
-				if _, _, err := s.Hold(ctx, "NOPE", "o2", 1, t0); !errors.Is(err, shared.ErrNotFound) {
-					t.Errorf("Hold(NOPE) err = %v, want ErrNotFound", err)
-				}
-				if _, held, _ := s.Hold(ctx, "S", "o2", 3, t0); !held {
-					t.Fatal("Hold(o2,3) = false, want true")
-				}
-				if _, changed, err := s.Unhold(ctx, "S", "o2", t0); err != nil || !changed {
-					t.Errorf("Unhold(o2) = %v, %v", changed, err)
-				}
-				if _, changed, _ := s.Unhold(ctx, "S", "o2", t0); changed {
-					t.Error("second Unhold(o2) changed stock")
-				}
-				checkItem(t, s, "S", 10, 7)
-				if _, changed, err := s.CommitHold(ctx, "S", "o1", t0); err != nil || !changed {
-					t.Errorf("CommitHold(o1) = %v, %v", changed, err)
-				}
-				if _, changed, _ := s.CommitHold(ctx, "S", "o1", t0); changed {
-					t.Error("second CommitHold(o1) changed stock")
-				}
-				checkItem(t, s, "S", 3, 0)
-				if _, changed, err := s.Restock(ctx, "S", "o1", 7, t0); err != nil || !changed {
-					t.Errorf("Restock(o1) = %v, %v", changed, err)
-				}
-				if _, changed, _ := s.Restock(ctx, "S", "o1", 7, t0); changed {
-					t.Error("second Restock(o1) changed stock")
-				}
-				checkItem(t, s, "S", 10, 0)
-				s.MarkDeleted(ctx, "S", t0)
-				if _, held, _ := s.Hold(ctx, "S", "o3", 1, t0); held {
-					t.Error("Hold of a deleted item succeeded")
-				}
-			})
-
-			t.Run("reservations", func(t *testing.T) {
-				s := newStore(t)
-				r := Reservation{OrderID: "o1", UserID: "u1", State: stateReserving, Items: []Line{{"S", 2}}, CreatedAt: t0, UpdatedAt: t0}
-				if err := s.CreateReservation(ctx, r); err != nil {
+		t.Run("adjust", func(t *testing.T) {
+			s := newStore(t)
+			mustCreate(t, s, "S", 10)
+			if _, held, err := s.Hold(ctx, "S", "o1", 4, t0); err != nil || !held {
+				t.Fatalf("Hold = %v, %v", held, err)
+			}
+			it, err := s.Adjust(ctx, "S", Movement{Delta: -6, Reason: "damaged", At: t0})
+			if err != nil || it.OnHand != 4 || it.Available != 0 {
+				t.Fatalf("Adjust(-6) = %+v, %v, want on_hand 4", it, err)
+			}
+			if _, err := s.Adjust(ctx, "S", Movement{Delta: -1, Reason: "x", At: t0}); !errors.Is(err, shared.ErrConflict) {
+				t.Errorf("Adjust below reserved err = %v, want ErrConflict", err)
+			}
+			if _, err := s.Adjust(ctx, "S", Movement{Delta: maxOnHand, Reason: "x", At: t0}); !errors.Is(err, shared.ErrConflict) {
+				t.Errorf("Adjust above maxOnHand err = %v, want ErrConflict", err)
+			}
+			if _, err := s.Adjust(ctx, "NOPE", Movement{Delta: 1, Reason: "x", At: t0}); !errors.Is(err, shared.ErrNotFound) {
+				t.Errorf("Adjust(NOPE) err = %v, want ErrNotFound", err)
+			}
+			checkItem(t, s, "S", 4, 4)
+			ms, err := s.Movements(ctx, "S")
+			if err != nil || len(ms) != 2 || ms[1].Delta != -6 || ms[1].Reason != "damaged" {
+				t.Errorf("Movements = %+v, %v, want initial then -6 damaged", ms, err)
+			}
+			for i := range maxMovements + 5 {
+				if _, err := s.Adjust(ctx, "S", Movement{Delta: 1, Reason: fmt.Sprint(i), At: t0}); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.CreateReservation(ctx, r); !errors.Is(err, shared.ErrConflict) {
-					t.Errorf("second CreateReservation err = %v, want ErrConflict", err)
+			}
+			ms, _ = s.Movements(ctx, "S")
+			if len(ms) != maxMovements || ms[len(ms)-1].Reason != fmt.Sprint(maxMovements+4) {
+				t.Errorf("Movements kept %d (last %+v), want the newest %d", len(ms), ms[len(ms)-1], maxMovements)
+			}
+		})
+
+		t.Run("holds", func(t *testing.T) {
+			s := newStore(t)
+			mustCreate(t, s, "S", 10)
+			it, held, err := s.Hold(ctx, "S", "o1", 7, t0)
+			if err != nil || !held || it.Reserved != 7 || it.Available != 3 {
+				t.Fatalf("Hold(o1,7) = %+v, %v, %v", it, held, err)
+			}
+			if _, held, _ := s.Hold(ctx, "S", "o1", 7, t0); !held {
+				t.Errorf("Hold replay by o1 = false, want true (already held)")
+			}
+			checkItem(t, s, "S", 10, 7)
+			it, held, err = s.Hold(ctx, "S", "o2", 4, t0)
+			if err != nil || held || it.Available != 3 {
+				t.Errorf("Hold(o2,4) with 3 available = %+v, %v, %v, want not held", it, held, err)
+			}
+			if _, _, err := s.Hold(ctx, "NOPE", "o2", 1, t0); !errors.Is(err, shared.ErrNotFound) {
+				t.Errorf("Hold(NOPE) err = %v, want ErrNotFound", err)
+			}
+			if _, held, _ := s.Hold(ctx, "S", "o2", 3, t0); !held {
+				t.Fatal("Hold(o2,3) = false, want true")
+			}
+			if _, changed, err := s.Unhold(ctx, "S", "o2", t0); err != nil || !changed {
+				t.Errorf("Unhold(o2) = %v, %v", changed, err)
+			}
+			if _, changed, _ := s.Unhold(ctx, "S", "o2", t0); changed {
+				t.Error("second Unhold(o2) changed stock")
+			}
+			checkItem(t, s, "S", 10, 7)
+			if _, changed, err := s.CommitHold(ctx, "S", "o1", t0); err != nil || !changed {
+				t.Errorf("CommitHold(o1) = %v, %v", changed, err)
+			}
+			if _, changed, _ := s.CommitHold(ctx, "S", "o1", t0); changed {
+				t.Error("second CommitHold(o1) changed stock")
+			}
+			checkItem(t, s, "S", 3, 0)
+			if _, changed, err := s.Restock(ctx, "S", "o1", 7, t0); err != nil || !changed {
+				t.Errorf("Restock(o1) = %v, %v", changed, err)
+			}
+			if _, changed, _ := s.Restock(ctx, "S", "o1", 7, t0); changed {
+				t.Error("second Restock(o1) changed stock")
+			}
+			checkItem(t, s, "S", 10, 0)
+			s.MarkDeleted(ctx, "S", t0)
+			if _, held, _ := s.Hold(ctx, "S", "o3", 1, t0); held {
+				t.Error("Hold of a deleted item succeeded")
+			}
+		})
+
+		t.Run("reservations", func(t *testing.T) {
+			s := newStore(t)
+			r := Reservation{OrderID: "o1", UserID: "u1", State: stateReserving, Items: []Line{{"S", 2}}, CreatedAt: t0, UpdatedAt: t0}
+			if err := s.CreateReservation(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateReservation(ctx, r); !errors.Is(err, shared.ErrConflict) {
+				t.Errorf("second CreateReservation err = %v, want ErrConflict", err)
+			}
+			if _, err := s.GetReservation(ctx, "nope"); !errors.Is(err, shared.ErrNotFound) {
+				t.Errorf("GetReservation(nope) err = %v, want ErrNotFound", err)
+			}
+			got, err := s.TransitionReservation(ctx, "o1", []resState{stateReserving},
+				reservationUpdate{State: stateHeld, At: t0, ExpiresAt: t0.Add(time.Minute), CommitRequested: true})
+			if err != nil || got.State != stateHeld || !got.ExpiresAt.Equal(t0.Add(time.Minute)) || !got.CommitRequested || got.UserID != "u1" || len(got.Items) != 1 {
+				t.Fatalf("Transition to held = %+v, %v", got, err)
+			}
+			if _, err := s.TransitionReservation(ctx, "o1", []resState{stateReserving}, reservationUpdate{State: stateRejected, At: t0}); !errors.Is(err, shared.ErrConflict) {
+				t.Errorf("Transition from the wrong state err = %v, want ErrConflict", err)
+			}
+			if _, err := s.TransitionReservation(ctx, "nope", []resState{stateHeld}, reservationUpdate{State: stateReleasing, At: t0}); !errors.Is(err, shared.ErrNotFound) {
+				t.Errorf("Transition(nope) err = %v, want ErrNotFound", err)
+			}
+			if got.SettledAt != nil {
+				t.Errorf("held reservation has settled_at %v", got.SettledAt)
+			}
+			if err := s.CreateReservation(ctx, Reservation{OrderID: "t1", State: stateCancelled, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+			if tomb, _ := s.GetReservation(ctx, "t1"); tomb.SettledAt == nil || !tomb.SettledAt.Equal(t0) {
+				t.Errorf("tombstone settled_at = %v, want %v", tomb.SettledAt, t0)
+			}
+			rej, err := s.TransitionReservation(ctx, "t1", []resState{stateCancelled}, reservationUpdate{State: stateRejected, At: t0.Add(time.Hour)})
+			if err != nil || rej.SettledAt == nil || !rej.SettledAt.Equal(t0.Add(time.Hour)) {
+				t.Errorf("settled transition: settled_at = %v, %v, want %v", rej.SettledAt, err, t0.Add(time.Hour))
+			}
+			s.CreateReservation(ctx, Reservation{OrderID: "o2", State: stateHeld, ExpiresAt: t0.Add(time.Hour), CreatedAt: t0, UpdatedAt: t0})
+			s.CreateReservation(ctx, Reservation{OrderID: "o3", State: stateReleasing, ExpiresAt: t0, CreatedAt: t0, UpdatedAt: t0})
+			s.CreateReservation(ctx, Reservation{OrderID: "o4", State: stateReleasing, ExpiresAt: t0, CreatedAt: t0, UpdatedAt: t0.Add(time.Hour)})
+			due, err := s.DueReservations(ctx, t0.Add(2*time.Minute), t0.Add(time.Minute), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range due {
+				ids = append(ids, r.OrderID)
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, []string{"o1", "o3"}) {
+				t.Errorf("DueReservations = %v, want [o1 o3] (expired held, stale releasing)", ids)
+			}
+		})
+
+		t.Run("outbox", func(t *testing.T) {
+			s := newStore(t)
+			var evs []shared.Event
+			for i := range 5 {
+				e, _ := shared.NewEvent(evUpdated, "S", map[string]int{"i": i})
+				evs = append(evs, e)
+			}
+			if err := s.AddOutbox(ctx, shared.TopicInventory, evs[:3]...); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.AddOutbox(ctx, shared.TopicInventory, evs[2:]...); err != nil {
+				t.Fatalf("AddOutbox with an already stored event: %v", err)
+			}
+			got, err := s.PendingOutbox(ctx, 2)
+			if err != nil || len(got) != 2 || got[0].Event.ID != evs[0].ID || got[1].Event.ID != evs[1].ID || got[0].Topic != shared.TopicInventory {
+				t.Fatalf("PendingOutbox(2) = %+v, %v, want the first two", got, err)
+			}
+			if string(got[0].Event.Data) != string(evs[0].Data) || got[0].Event.Type != evUpdated {
+				t.Errorf("outbox round trip changed the event: %+v", got[0].Event)
+			}
+			if err := s.MarkPublished(ctx, got); err != nil {
+				t.Fatal(err)
+			}
+			got, _ = s.PendingOutbox(ctx, 10)
+			if len(got) != 3 || got[0].Event.ID != evs[2].ID {
+				t.Errorf("PendingOutbox after delete = %d events, first %v, want 3 from the third", len(got), got)
+			}
+		})
+
+		t.Run("relay contract", func(t *testing.T) {
+			s := newStore(t)
+			inv := newTestInventory(s)
+			created := map[string]bool{}
+			sharedtest.OutboxContract{Store: s, Write: func(t *testing.T, key string) string {
+				// Creating an item and every later stock change write one inventory.updated.
+				sku := "SKU-" + strings.ToUpper(key)
+				before := outboxOf(t, s, "")
+				var err error
+				if created[sku] {
+					_, err = inv.Adjust(ctx, sku, 1, "restock", "admin")
+				} else {
+					created[sku] = true
+					_, err = inv.CreateItem(ctx, sku, 100)
 				}
-				if _, err := s.GetReservation(ctx, "nope"); !errors.Is(err, shared.ErrNotFound) {
-					t.Errorf("GetReservation(nope) err = %v, want ErrNotFound", err)
-				}
-				got, err := s.TransitionReservation(ctx, "o1", []resState{stateReserving},
-					reservationUpdate{State: stateHeld, At: t0, ExpiresAt: t0.Add(time.Minute), CommitRequested: true})
-				if err != nil || got.State != stateHeld || !got.ExpiresAt.Equal(t0.Add(time.Minute)) || !got.CommitRequested || got.UserID != "u1" || len(got.Items) != 1 {
-					t.Fatalf("Transition to held = %+v, %v", got, err)
-				}
-				if _, err := s.TransitionReservation(ctx, "o1", []resState{stateReserving}, reservationUpdate{State: stateRejected, At: t0}); !errors.Is(err, shared.ErrConflict) {
-					t.Errorf("Transition from the wrong state err = %v, want ErrConflict", err)
-				}
-				if _, err := s.TransitionReservation(ctx, "nope", []resState{stateHeld}, reservationUpdate{State: stateReleasing, At: t0}); !errors.Is(err, shared.ErrNotFound) {
-					t.Errorf("Transition(nope) err = %v, want ErrNotFound", err)
-				}
-				if got.SettledAt != nil {
-					t.Errorf("held reservation has settled_at %v", got.SettledAt)
-				}
-				if err := s.CreateReservation(ctx, Reservation{OrderID: "t1", State: stateCancelled, CreatedAt: t0, UpdatedAt: t0}); err != nil {
-					t.Fatal(err)
-				}
-				if tomb, _ := s.GetReservation(ctx, "t1"); tomb.SettledAt == nil || !tomb.SettledAt.Equal(t0) {
-					t.Errorf("tombstone settled_at = %v, want %v", tomb.SettledAt, t0)
-				}
-				rej, err := s.TransitionReservation(ctx, "t1", []resState{stateCancelled}, reservationUpdate{State: stateRejected, At: t0.Add(time.Hour)})
-				if err != nil || rej.SettledAt == nil || !rej.SettledAt.Equal(t0.Add(time.Hour)) {
-					t.Errorf("settled transition: settled_at = %v, %v, want %v", rej.SettledAt, err, t0.Add(time.Hour))
-				}
-				s.CreateReservation(ctx, Reservation{OrderID: "o2", State: stateHeld, ExpiresAt: t0.Add(time.Hour), CreatedAt: t0, UpdatedAt: t0})
-				s.CreateReservation(ctx, Reservation{OrderID: "o3", State: stateReleasing, ExpiresAt: t0, CreatedAt: t0, UpdatedAt: t0})
-				s.CreateReservation(ctx, Reservation{OrderID: "o4", State: stateReleasing, ExpiresAt: t0, CreatedAt: t0, UpdatedAt: t0.Add(time.Hour)})
-				due, err := s.DueReservations(ctx, t0.Add(2*time.Minute), t0.Add(time.Minute), 10)
 				if err != nil {
 					t.Fatal(err)
 				}
-				var ids []string
-				for _, r := range due {
-					ids = append(ids, r.OrderID)
+				after := outboxOf(t, s, "")
+				if len(after) != len(before)+1 {
+					t.Fatalf("a stock change wrote %d events, want 1", len(after)-len(before))
 				}
-				slices.Sort(ids)
-				if !slices.Equal(ids, []string{"o1", "o3"}) {
-					t.Errorf("DueReservations = %v, want [o1 o3] (expired held, stale releasing)", ids)
-				}
-			})
-
-			t.Run("outbox", func(t *testing.T) {
-				s := newStore(t)
-				var evs []shared.Event
-				for i := range 5 {
-					e, _ := shared.NewEvent(evUpdated, "S", map[string]int{"i": i})
-					evs = append(evs, e)
-				}
-				if err := s.AddOutbox(ctx, shared.TopicInventory, evs[:3]...); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.AddOutbox(ctx, shared.TopicInventory, evs[2:]...); err != nil {
-					t.Fatalf("AddOutbox with an already stored event: %v", err)
-				}
-				got, err := s.PendingOutbox(ctx, 2)
-				if err != nil || len(got) != 2 || got[0].Event.ID != evs[0].ID || got[1].Event.ID != evs[1].ID || got[0].Topic != shared.TopicInventory {
-					t.Fatalf("PendingOutbox(2) = %+v, %v, want the first two", got, err)
-				}
-				if string(got[0].Event.Data) != string(evs[0].Data) || got[0].Event.Type != evUpdated {
-					t.Errorf("outbox round trip changed the event: %+v", got[0].Event)
-				}
-				if err := s.MarkPublished(ctx, got); err != nil {
-					t.Fatal(err)
-				}
-				got, _ = s.PendingOutbox(ctx, 10)
-				if len(got) != 3 || got[0].Event.ID != evs[2].ID {
-					t.Errorf("PendingOutbox after delete = %d events, first %v, want 3 from the third", len(got), got)
-				}
-			})
-
-			t.Run("relay contract", func(t *testing.T) {
-				s := newStore(t)
-				inv := newTestInventory(s)
-				created := map[string]bool{}
-				sharedtest.OutboxContract{Store: s, Write: func(t *testing.T, key string) string {
-					// Creating an item and every later stock change write one inventory.updated.
-					sku := "SKU-" + strings.ToUpper(key)
-					before := outboxOf(t, s, "")
-					var err error
-					if created[sku] {
-						_, err = inv.Adjust(ctx, sku, 1, "restock", "admin")
-					} else {
-						created[sku] = true
-						_, err = inv.CreateItem(ctx, sku, 100)
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					after := outboxOf(t, s, "")
-					if len(after) != len(before)+1 {
-						t.Fatalf("a stock change wrote %d events, want 1", len(after)-len(before))
-					}
-					return after[len(after)-1].ID
-				}}.Run(t)
-			})
+				return after[len(after)-1].ID
+			}}.Run(t)
 		})
-	}
+	})
 }
 
-// eachStore runs test in parallel, as a subtest per store testStores gives, each with a fresh store.
+// eachStore runs test in parallel, as a subtest per store eachTestStore gives, each with a fresh store.
 func eachStore(t *testing.T, test func(t *testing.T, s stockStore)) {
 	t.Helper()
-	for name, newStore := range testStores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			test(t, newStore(t))
-		})
-	}
+	eachTestStore(t, func(t *testing.T, newStore func(testing.TB) stockStore) { test(t, newStore(t)) })
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +60,7 @@ func (c *checkout) handleInventoryEvent(ctx context.Context, e shared.Event) err
 	case evReserved:
 		var d reservedData
 		if err := e.Decode(&d); err != nil || d.OrderID == "" {
-			return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+			return cmp.Or(err, e.Poison("no order_id"))
 		}
 		return c.applyEvent(ctx, d.OrderID, e.ID, func(o Order) (*move, bool) {
 			switch o.Status {
@@ -78,7 +79,7 @@ func (c *checkout) handleInventoryEvent(ctx context.Context, e shared.Event) err
 	case evRejected:
 		var d rejectedData
 		if err := e.Decode(&d); err != nil || d.OrderID == "" {
-			return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+			return cmp.Or(err, e.Poison("no order_id"))
 		}
 		reason := rejectionReason(d)
 		return c.applyEvent(ctx, d.OrderID, e.ID, func(o Order) (*move, bool) {
@@ -90,7 +91,7 @@ func (c *checkout) handleInventoryEvent(ctx context.Context, e shared.Event) err
 	case evReleased:
 		var d releasedData
 		if err := e.Decode(&d); err != nil || d.OrderID == "" {
-			return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+			return cmp.Or(err, e.Poison("no order_id"))
 		}
 		if d.Reason != "expired" {
 			return nil // "cancelled": our own cancellation, already applied

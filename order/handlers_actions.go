@@ -100,10 +100,9 @@ type cancelRequest struct {
 }
 
 func (c cancelRequest) Valid(context.Context) map[string]string {
-	if len(c.Reason) > maxFieldLen || !shared.Printable(c.Reason, false) {
-		return map[string]string{"reason": fmt.Sprintf("must be at most %d printable characters", maxFieldLen)}
-	}
-	return nil
+	f := map[string]string{}
+	checkField(f, "reason", c.Reason)
+	return f
 }
 
 // handleOrderCancel serves POST /orders/{id}/cancel (body optional: {"reason"}). The owner cancels a
@@ -167,9 +166,7 @@ func (s statusRequest) Valid(context.Context) map[string]string {
 	if !validStatus(s.Status) {
 		f["status"] = "must be one of pending, confirmed, rejected, paid, cancelled, shipped, delivered"
 	}
-	if len(s.Reason) > maxFieldLen || !shared.Printable(s.Reason, false) {
-		f["reason"] = fmt.Sprintf("must be at most %d printable characters", maxFieldLen)
-	}
+	checkField(f, "reason", s.Reason)
 	return f
 }
 

@@ -86,14 +86,21 @@ func (r createOrderRequest) problems(needAddress bool) map[string]string {
 func (a Address) problems() map[string]string {
 	f := map[string]string{}
 	for name, v := range map[string]string{"name": a.Name, "street": a.Street, "city": a.City, "state": a.State, "zip_code": a.ZipCode, "country": a.Country} {
-		switch {
-		case strings.TrimSpace(v) == "" && name != "state":
+		if strings.TrimSpace(v) == "" && name != "state" {
 			f[name] = "is required"
-		case len(v) > maxFieldLen || !shared.Printable(v, false):
-			f[name] = fmt.Sprintf("must be at most %d printable characters", maxFieldLen)
+		} else {
+			checkField(f, name, v)
 		}
 	}
 	return f
+}
+
+// checkField sets f[name] unless v is at most maxFieldLen printable characters on one line: the
+// check of every free-text field of an order (address lines, a cancellation's or status's reason).
+func checkField(f map[string]string, name, v string) {
+	if len(v) > maxFieldLen || !shared.Printable(v, false) {
+		f[name] = fmt.Sprintf("must be at most %d printable characters", maxFieldLen)
+	}
 }
 
 // parseCreateOrder decodes and validates a POST /orders body; every error is a 400 *shared.Error.

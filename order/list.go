@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -107,8 +106,8 @@ func parseListQuery(r *http.Request, id shared.Identity) (listQuery, map[string]
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) && f["from"] == "" && f["to"] == "" {
 		f["from"] = "must be before to"
 	}
-	q.Page = listInt(v, "page", 1, 1, maxListPage, f)
-	q.Limit = listInt(v, "limit", 20, 1, maxListLimit, f)
+	q.Page = shared.QueryInt(v, "page", 1, 1, maxListPage, f)
+	q.Limit = shared.QueryInt(v, "limit", 20, 1, maxListLimit, f)
 	if id.IsAdmin() {
 		q.UserID = v.Get("user_id") // "" = everyone
 		if len(q.UserID) > 128 {
@@ -137,18 +136,4 @@ func parseListTime(v url.Values, name string, end bool, f map[string]string) tim
 	}
 	f[name] = "must be a date YYYY-MM-DD or an RFC 3339 time"
 	return time.Time{}
-}
-
-// listInt reads the integer parameter name in [lo, hi], def when absent; anything else sets f[name].
-func listInt(v url.Values, name string, def, lo, hi int, f map[string]string) int {
-	s := v.Get(name)
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		f[name] = "must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)
-		return def
-	}
-	return n
 }

@@ -90,7 +90,7 @@ func (s *mongoOrderStore) ensureIndexes(ctx context.Context) error {
 	if s.indexed {
 		return nil
 	}
-	err := shared.EnsureIndexes(ctx, s.orders,
+	err := shared.EnsureIndexes(ctx, s.orders, "orders.indexes",
 		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "idempotency_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("user_idempotency_key")},
 		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("user_created")},
 		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("status_created")},
@@ -101,7 +101,7 @@ func (s *mongoOrderStore) ensureIndexes(ctx context.Context) error {
 		statsIndex,
 	)
 	if err != nil {
-		return shared.MongoErr("orders.indexes", err)
+		return err
 	}
 	s.indexed = true
 	return nil

@@ -17,13 +17,8 @@ import (
 // MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestOrderStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "order_test_", func() orderStore { return newMemOrderStore() }, func(db *mongo.Database) orderStore { return newMongoOrderStore(db) })
-	for name, newStore := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			testOrderStore(t, newStore)
-		})
-	}
+	sharedtest.EachContractStore(t, "order_test_", func() orderStore { return newMemOrderStore() }, func(db *mongo.Database) orderStore { return newMongoOrderStore(db) },
+		func(t *testing.T, _ string, newStore func(testing.TB) orderStore) { testOrderStore(t, newStore) })
 }
 
 // testOrder returns a pending order of user with its order.created event, created at.

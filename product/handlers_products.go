@@ -104,20 +104,8 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	default:
 		fields["sort"] = "must be one of price (or price_asc), -price (or price_desc), newest, name, relevance"
 	}
-	for _, p := range []struct {
-		name     string
-		dst      *int
-		min, max int
-	}{{"page", &q.Page, 1, maxPage}, {"limit", &q.Limit, 1, maxLimit}} {
-		if s := v.Get(p.name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < p.min || n > p.max {
-				fields[p.name] = fmt.Sprintf("must be an integer from %d to %d", p.min, p.max)
-				continue
-			}
-			*p.dst = n
-		}
-	}
+	q.Page = shared.QueryInt(v, "page", 1, 1, maxPage, fields)
+	q.Limit = shared.QueryInt(v, "limit", defaultLimit, 1, maxLimit, fields)
 	if len(fields) > 0 {
 		return productQuery{}, fields
 	}

@@ -103,22 +103,22 @@ func newMongoProductStore(db *mongo.Database, logger *slog.Logger) *mongoProduct
 // refuses the text index is logged and q falls back to $regex; any other failure is returned (the
 // caller retries while Mongo is down).
 func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
-	err := shared.EnsureIndexes(ctx, s.coll,
+	err := shared.EnsureIndexes(ctx, s.coll, "products.indexes",
 		mongo.IndexModel{Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true).SetName("sku_unique")},
 		mongo.IndexModel{Keys: bson.D{{Key: "category", Value: 1}, {Key: "price_cents", Value: 1}}, Options: options.Index().SetName("category_price")},
 		mongo.IndexModel{Keys: bson.D{{Key: "pending", Value: 1}}, Options: options.Index().SetName("pending")},
 	)
 	if err != nil {
-		return shared.MongoErr("products.indexes", err)
+		return err
 	}
 	s.indexed.Store(true)
-	err = shared.EnsureIndexes(ctx, s.coll, mongo.IndexModel{
+	err = shared.EnsureIndexes(ctx, s.coll, "products.indexes", mongo.IndexModel{
 		Keys:    bson.D{{Key: "name", Value: "text"}, {Key: "description", Value: "text"}},
 		Options: options.Index().SetName("text").SetWeights(bson.D{{Key: "name", Value: 10}, {Key: "description", Value: 2}}),
 	})
 	if err != nil {
-		if mongo.IsNetworkError(err) || mongo.IsTimeout(err) {
-			return shared.MongoErr("products.indexes", err)
+		if errors.Is(err, shared.ErrUnavailable) {
+			return err
 		}
 		s.logger.Warn("text index not supported, product search falls back to $regex", "err", err)
 		return nil

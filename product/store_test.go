@@ -18,15 +18,9 @@ import (
 // when MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestProductStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "product_test_", func() productStore { return newMemProductStore() }, func(db *mongo.Database) productStore {
+	sharedtest.EachContractStore(t, "product_test_", func() productStore { return newMemProductStore() }, func(db *mongo.Database) productStore {
 		return newMongoProductStore(db, shared.NewLogger(os.Stderr, "product-test", "warn"))
-	})
-	for name, newStore := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			testStoreContract(t, newStore)
-		})
-	}
+	}, func(t *testing.T, _ string, newStore func(testing.TB) productStore) { testStoreContract(t, newStore) })
 }
 
 // testProduct returns a valid product with the given SKU, category, price and creation time.

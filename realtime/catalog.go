@@ -31,8 +31,8 @@ type eventData struct {
 // poison event.
 func parseEventData(e shared.Event) (eventData, error) {
 	var d eventData
-	if err := json.Unmarshal(e.Data, &d); err != nil {
-		return eventData{}, fmt.Errorf("event %s %s: data: %v: %w", e.Type, e.ID, err, shared.ErrPoison)
+	if err := e.Decode(&d); err != nil {
+		return eventData{}, err
 	}
 	return d, nil
 }

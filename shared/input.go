@@ -3,6 +3,8 @@ package shared
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -74,4 +76,20 @@ func Printable(s string, multiline bool) bool {
 		}
 	}
 	return true
+}
+
+// QueryInt reads the integer query parameter name of v (a list's page or limit): def when absent,
+// the value when it is an integer from lo to hi; anything else sets fields[name] and returns def,
+// so every bad parameter of a request is reported at once.
+func QueryInt(v url.Values, name string, def, lo, hi int, fields map[string]string) int {
+	s := v.Get(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		fields[name] = "must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)
+		return def
+	}
+	return n
 }

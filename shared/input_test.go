@@ -1,6 +1,7 @@
 package shared
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -82,6 +83,36 @@ func TestPrintable(t *testing.T) {
 	for _, tt := range tests {
 		if got := Printable(tt.s, tt.multiline); got != tt.want {
 			t.Errorf("Printable(%q, %v) = %v, want %v", tt.s, tt.multiline, got, tt.want)
+		}
+	}
+}
+
+func TestQueryInt(t *testing.T) {
+	t.Parallel()
+	const msg = "must be an integer from 1 to 100"
+	tests := []struct {
+		query   string
+		want    int
+		problem string
+	}{
+		{"", 20, ""},
+		{"limit=", 20, ""},
+		{"limit=1", 1, ""},
+		{"limit=100", 100, ""},
+		{"limit=0", 20, msg},
+		{"limit=101", 20, msg},
+		{"limit=-5", 20, msg},
+		{"limit=ten", 20, msg},
+		{"limit=1.5", 20, msg},
+		{"limit=99999999999999999999", 20, msg},
+		{"other=5", 20, ""},
+	}
+	for _, tt := range tests {
+		v, _ := url.ParseQuery(tt.query)
+		fields := map[string]string{}
+		got := QueryInt(v, "limit", 20, 1, 100, fields)
+		if got != tt.want || fields["limit"] != tt.problem || len(fields) > 1 {
+			t.Errorf("QueryInt(%q) = %d, fields %v; want %d, limit %q", tt.query, got, fields, tt.want, tt.problem)
 		}
 	}
 }

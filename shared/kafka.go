@@ -47,12 +47,19 @@ func NewEvent(typ, aggregateID string, data any) (Event, error) {
 	return Event{ID: NewID(), Type: typ, Version: 1, OccurredAt: time.Now().UTC(), AggregateID: aggregateID, Data: b}, nil
 }
 
-// Decode unmarshals the event's data into v.
+// Decode unmarshals the event's data into v. Data that does not decode can never be applied, so
+// the error is e.Poison's: a consumer returns it as it is and Consume skips the event.
 func (e Event) Decode(v any) error {
 	if err := json.Unmarshal(e.Data, v); err != nil {
-		return fmt.Errorf("event %s %s: %w", e.Type, e.ID, err)
+		return e.Poison("data: %v", err)
 	}
 	return nil
+}
+
+// Poison returns the error of an event its consumer can never apply: ErrPoison, the event's type and
+// ID, and the reason (format and args as in fmt.Sprintf), "poison event: order.paid 0a1b…: no order_id".
+func (e Event) Poison(format string, args ...any) error {
+	return fmt.Errorf("%w: %s %s: %s", ErrPoison, e.Type, e.ID, fmt.Sprintf(format, args...))
 }
 
 // Publisher publishes events to a topic. Publish returns only after the broker acknowledged every event

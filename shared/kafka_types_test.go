@@ -3,6 +3,7 @@ package shared
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -113,5 +114,26 @@ func BenchmarkBatchRunSkip(b *testing.B) {
 				h.handle(b.Context(), msgs)
 			}
 		})
+	}
+}
+
+// TestEventDecodePoison: data that does not decode is ErrPoison naming the event, so a consumer
+// returns Decode's error as it is; Poison words its own reasons the same way.
+func TestEventDecodePoison(t *testing.T) {
+	t.Parallel()
+	e := Event{ID: "e1", Type: "order.paid", Data: []byte(`{"order_id":7}`)}
+	var d struct {
+		OrderID string `json:"order_id"`
+	}
+	err := e.Decode(&d)
+	if !errors.Is(err, ErrPoison) || !strings.HasPrefix(fmt.Sprint(err), "poison event: order.paid e1: data: ") {
+		t.Errorf("Decode(%s) = %v, want ErrPoison naming order.paid e1", e.Data, err)
+	}
+	e.Data = []byte(`{"order_id":"o1"}`)
+	if err := e.Decode(&d); err != nil || d.OrderID != "o1" {
+		t.Errorf("Decode(%s) = %v, order_id %q; want nil, o1", e.Data, err, d.OrderID)
+	}
+	if err := e.Poison("bad order_id %q", "x"); !errors.Is(err, ErrPoison) || err.Error() != `poison event: order.paid e1: bad order_id "x"` {
+		t.Errorf("Poison = %v", err)
 	}
 }

@@ -196,7 +196,7 @@ func NewMongoMailQueue(coll *mongo.Collection) *MongoMailQueue {
 
 // EnsureIndexes creates the index PendingOutbox reads by.
 func (q *MongoMailQueue) EnsureIndexes(ctx context.Context) error {
-	return EnsureIndexes(ctx, q.coll, mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}})
+	return EnsureIndexes(ctx, q.coll, "mails.indexes", mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}})
 }
 
 type mongoMail struct {

@@ -110,11 +110,12 @@ func FindOne[T any](ctx context.Context, coll *mongo.Collection, op string, filt
 // model's Name, or MongoDB's default "field_1_other_-1"). MongoDB treats re-creating an identical
 // index as a no-op, but FerretDB drops the connection on an existing compound index, which kept
 // services from becoming ready after a restart on persisted devstack data; listing first works on
-// both and costs one round trip.
-func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
+// both and costs one round trip. Errors go through MongoErr with op ("products.indexes"), so a
+// server that is down is ErrUnavailable.
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, op string, models ...mongo.IndexModel) error {
 	specs, err := coll.Indexes().ListSpecifications(ctx)
 	if err != nil {
-		return err
+		return MongoErr(op, err)
 	}
 	have := make(map[string]bool, len(specs))
 	for _, sp := range specs {
@@ -130,7 +131,7 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.
 		return nil
 	}
 	_, err = coll.Indexes().CreateMany(ctx, missing)
-	return err
+	return MongoErr(op, err)
 }
 
 // IndexName is the name MongoDB gives m: its explicit Name, else "key_value" pairs joined by "_"

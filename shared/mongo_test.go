@@ -3,6 +3,7 @@ package shared
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -63,7 +64,7 @@ func TestEnsureIndexesTwice(t *testing.T) {
 		{Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true)},
 	}
 	for i := range 2 {
-		if err := EnsureIndexes(ctx, coll, models...); err != nil {
+		if err := EnsureIndexes(ctx, coll, "test.indexes", models...); err != nil {
 			t.Fatalf("EnsureIndexes #%d: %v", i+1, err)
 		}
 	}
@@ -157,5 +158,21 @@ func TestPrefixRegex(t *testing.T) {
 		if len(got) != 1 || got[0].Key != "$regex" || got[0].Value != tt.want {
 			t.Errorf("PrefixRegex(%q) = %v, want {$regex: %q}", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestEnsureIndexesError needs no server: a closed client fails the listing, and the error is
+// MongoErr's, ErrUnavailable named by op, so a store's EnsureIndexes returns it as it is.
+func TestEnsureIndexesError(t *testing.T) {
+	t.Parallel()
+	client, err := mongo.Connect(context.Background(), options.Client().ApplyURI("mongodb://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Disconnect(context.Background())
+	err = EnsureIndexes(context.Background(), client.Database("db").Collection("things"), "things.indexes",
+		mongo.IndexModel{Keys: bson.D{{Key: "sku", Value: 1}}})
+	if !errors.Is(err, ErrUnavailable) || !strings.HasPrefix(fmt.Sprint(err), "things.indexes: ") {
+		t.Errorf("EnsureIndexes on a closed client = %v, want ErrUnavailable prefixed with things.indexes", err)
 	}
 }

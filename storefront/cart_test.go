@@ -136,3 +136,35 @@ func TestCartPriceSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestCartBadForms: a cart form with a malformed SKU or a quantity out of range is refused with 400
+// and its message, and changes nothing.
+func TestCartBadForms(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	tests := []struct {
+		action, sku, qty, want string
+	}{
+		{"/cart/add", "SKU-04", "0", "between 1 and 99"},
+		{"/cart/add", "SKU-04", "100", "between 1 and 99"},
+		{"/cart/add", "SKU-04", "two", "between 1 and 99"},
+		{"/cart/add", "SKU 04!", "1", "between 1 and 99"},
+		{"/cart/update", "SKU-04", "-1", "between 0 and 99"},
+		{"/cart/update", "SKU-04", "", "between 0 and 99"},
+		{"/cart/update", "", "1", "between 0 and 99"},
+	}
+	for _, tt := range tests {
+		p := b.submit("/products/p04", tt.action, url.Values{"sku": {tt.sku}, "quantity": {tt.qty}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, tt.want) {
+			t.Errorf("POST %s sku %q quantity %q: status %d, want 400 saying %q", tt.action, tt.sku, tt.qty, p.status, tt.want)
+		}
+	}
+	if page := b.get("/cart"); strings.Contains(page.body, "SKU-04") {
+		t.Errorf("GET /cart after refused forms: it holds SKU-04\n%s", page.body)
+	}
+	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {" 2 "}})
+	if page := b.get("/cart"); !strings.Contains(page.body, `value="2"`) {
+		t.Errorf("POST /cart/add quantity \" 2 \": want a line of 2 (the quantity is trimmed)\n%s", page.body)
+	}
+}

@@ -104,13 +104,12 @@ func handleCart(s *site) http.Handler {
 	})
 }
 
-// formQty reads a quantity field: an integer in [lo, maxQuantity].
-func formQty(r *http.Request, field string, lo int) (int, bool) {
-	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue(field)))
-	if err != nil || n < lo || n > maxQuantity {
-		return 0, false
-	}
-	return n, true
+// cartLineForm reads a cart form's sku and quantity; ok is false unless the SKU is well formed and
+// the quantity an integer in [lo, maxQuantity].
+func cartLineForm(r *http.Request, lo int) (sku string, qty int, ok bool) {
+	sku = r.PostFormValue("sku")
+	qty, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("quantity")))
+	return sku, qty, err == nil && qty >= lo && qty <= maxQuantity && validSKU(sku)
 }
 
 func badForm(msg string) error {
@@ -147,9 +146,8 @@ func (s *site) lineQty(r *http.Request, sku string) (int, error) {
 // asking for more sets it to what is available and says so; a sold-out product is refused (409).
 func handleCartAdd(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sku := r.PostFormValue("sku")
-		qty, ok := formQty(r, "quantity", 1)
-		if !validSKU(sku) || !ok {
+		sku, qty, ok := cartLineForm(r, 1)
+		if !ok {
 			s.renderError(w, r, badForm("Choose a product and a quantity between 1 and 99."))
 			return
 		}
@@ -183,9 +181,8 @@ func handleCartAdd(s *site) http.Handler {
 // available and says so; when nothing is left the line is taken out.
 func handleCartUpdate(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sku := r.PostFormValue("sku")
-		qty, ok := formQty(r, "quantity", 0)
-		if !validSKU(sku) || !ok {
+		sku, qty, ok := cartLineForm(r, 0)
+		if !ok {
 			s.renderError(w, r, badForm("Quantity must be between 0 and 99."))
 			return
 		}

@@ -70,10 +70,10 @@ func handleUserEvent(logger *slog.Logger, profiles profileStore) shared.EventHan
 		}
 		var d userRegistered
 		if err := e.Decode(&d); err != nil {
-			return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+			return err
 		}
 		if !validID(d.UserID) {
-			return fmt.Errorf("%w: user.registered %s: bad user_id %q", shared.ErrPoison, e.ID, d.UserID)
+			return e.Poison("bad user_id %q", d.UserID)
 		}
 		err := profiles.Create(ctx, newProfile(d.UserID, d.Email, d.Name, d.Role, time.Now()))
 		switch {
@@ -183,11 +183,11 @@ type userEmailVerified struct {
 func applyEmailVerified(ctx context.Context, logger *slog.Logger, profiles profileStore, e shared.Event) error {
 	var d userEmailVerified
 	if err := e.Decode(&d); err != nil {
-		return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+		return err
 	}
 	d.Email = strings.TrimSpace(d.Email)
 	if !validID(d.UserID) || d.Email == "" || len(d.Email) > 254 {
-		return fmt.Errorf("%w: %s %s: user_id %q email %q", shared.ErrPoison, e.Type, e.ID, d.UserID, d.Email)
+		return e.Poison("user_id %q email %q", d.UserID, d.Email)
 	}
 	at := e.OccurredAt.UTC()
 	_, err := profiles.Update(ctx, d.UserID, func(p *Profile) error {

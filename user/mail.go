@@ -136,10 +136,10 @@ func (om *orderMailer) handle(ctx context.Context, e shared.Event) error {
 	}
 	var d orderEvent
 	if err := e.Decode(&d); err != nil {
-		return fmt.Errorf("%w: %v", shared.ErrPoison, err)
+		return err
 	}
 	if !shared.ValidID(e.ID) || !validID(d.UserID) || !validID(d.OrderID) {
-		return fmt.Errorf("%w: %s %s: bad event, user or order ID", shared.ErrPoison, e.Type, e.ID)
+		return e.Poison("bad event, user or order ID")
 	}
 	if e.Type == "order.cancelled" && d.PreviousStatus == "paid" {
 		kind = orderRefunded

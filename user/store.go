@@ -164,12 +164,11 @@ func newMongoProfileStore(db *mongo.Database) *mongoProfileStore {
 
 // EnsureIndexes creates the indexes the queries use: list order, status filter, outbox scan.
 func (s *mongoProfileStore) EnsureIndexes(ctx context.Context) error {
-	err := shared.EnsureIndexes(ctx, s.c,
+	return shared.EnsureIndexes(ctx, s.c, "profiles.indexes",
 		mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "has_pending", Value: 1}}},
 	)
-	return shared.MongoErr("profiles.indexes", err)
 }
 
 func (s *mongoProfileStore) Get(ctx context.Context, id string) (Profile, error) {

@@ -17,16 +17,13 @@ import (
 // and against MongoDB when MONGO_TEST_URI is set (a fresh database per run, dropped afterwards).
 func TestProfileStore(t *testing.T) {
 	t.Parallel()
-	stores := sharedtest.ContractStores(t, "user_test_", func() profileStore { return newMemProfileStore() }, func(db *mongo.Database) profileStore { return newMongoProfileStore(db) })
-	for name, newStore := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
+	sharedtest.EachContractStore(t, "user_test_", func() profileStore { return newMemProfileStore() }, func(db *mongo.Database) profileStore { return newMongoProfileStore(db) },
+		func(t *testing.T, name string, newStore func(testing.TB) profileStore) {
 			// A server that may lose concurrent updates (sharedtest.NonAtomic: FerretDB on its own)
 			// cannot judge the compare-and-swap race; MongoDB and the devstack's FerretDB can.
 			atomic := name == "mem" || !sharedtest.NonAtomic(sharedtest.Mongo(t, "user_probe_"))
 			testProfileStore(t, atomic, newStore)
 		})
-	}
 }
 
 func testProfile(id, email, name string, created time.Time) Profile {

@@ -137,24 +137,10 @@ func checkAddressField(field, v string) (string, string) {
 // parseListQuery reads the admin list's query: page (≥1, default 1), limit (1..100, default 20),
 // status ("", active, suspended) and q (at most 100 characters). Every bad parameter is reported.
 func parseListQuery(q url.Values) (listFilter, map[string]string) {
-	f := listFilter{Page: 1, Limit: defaultLimit}
+	var f listFilter
 	problems := map[string]string{}
-	if v := q.Get("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1_000_000 {
-			problems["page"] = "must be an integer from 1 to 1000000"
-		} else {
-			f.Page = n
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			problems["limit"] = "must be an integer from 1 to " + strconv.Itoa(maxLimit)
-		} else {
-			f.Limit = n
-		}
-	}
+	f.Page = shared.QueryInt(q, "page", 1, 1, 1_000_000, problems)
+	f.Limit = shared.QueryInt(q, "limit", defaultLimit, 1, maxLimit, problems)
 	switch s := q.Get("status"); s {
 	case "", statusActive, statusSuspended:
 		f.Status = s

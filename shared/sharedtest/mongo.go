@@ -73,12 +73,22 @@ func EachStore(t *testing.T, prefix string, test func(t *testing.T, mongoEnv map
 	}
 }
 
-// ContractStores are the stores a store's contract test runs against, by subtest name: "mem", a new
-// memory store from mem on each call, always; and, when MONGO_TEST_URI is set, "mongo": onMongo's
-// store on a fresh database (prefix followed by random characters, dropped after), its indexes made
-// first when it has an EnsureIndexes method, as the program does at start. Without MONGO_TEST_URI it
-// logs that the Mongo case is skipped.
-func ContractStores[S any](tb testing.TB, prefix string, mem func() S, onMongo func(*mongo.Database) S) map[string]func(testing.TB) S {
+// EachContractStore runs a store's contract test as parallel subtests of t, one per store, each
+// given its name and newStore, which makes a fresh store on each call: "mem", from mem, always; and,
+// when MONGO_TEST_URI is set, "mongo": onMongo's store on a fresh database (prefix followed by random
+// characters, dropped after), its indexes made first when it has an EnsureIndexes method, as the
+// program does at start. Without MONGO_TEST_URI it logs that the Mongo case is skipped.
+func EachContractStore[S any](t *testing.T, prefix string, mem func() S, onMongo func(*mongo.Database) S, test func(t *testing.T, name string, newStore func(testing.TB) S)) {
+	t.Helper()
+	for name, newStore := range contractStores(t, prefix, mem, onMongo) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, name, newStore)
+		})
+	}
+}
+
+func contractStores[S any](tb testing.TB, prefix string, mem func() S, onMongo func(*mongo.Database) S) map[string]func(testing.TB) S {
 	tb.Helper()
 	stores := map[string]func(testing.TB) S{"mem": func(testing.TB) S { return mem() }}
 	if MongoTestURI() == "" {

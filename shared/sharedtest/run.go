@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -124,6 +125,19 @@ func GetReadyz(tb testing.TB, base string) Readyz {
 	}
 	rd.Status = status
 	return rd
+}
+
+// CheckReadyKafkaDown checks the /readyz of a back-end program started with KAFKA_BROKERS where no
+// broker answers: 503 with the kafka check failed, and, when onMongo, the mongo check ok.
+func CheckReadyKafkaDown(tb testing.TB, base string, onMongo bool) {
+	tb.Helper()
+	rd := GetReadyz(tb, base)
+	if rd.Status != http.StatusServiceUnavailable || !slices.Contains(rd.Failed, "kafka") {
+		tb.Errorf("GET /readyz with Kafka down: status = %d checks %v, want 503 naming kafka", rd.Status, rd.Checks)
+	}
+	if onMongo && rd.Checks["mongo"] != "ok" {
+		tb.Errorf("GET /readyz: mongo check = %q, want ok", rd.Checks["mongo"])
+	}
 }
 
 // MongoDB returns a fresh database name, prefix followed by random characters, for a test against

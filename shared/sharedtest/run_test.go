@@ -31,3 +31,33 @@ func TestGetReadyz(t *testing.T) {
 		t.Errorf("failed = %v, want [kafka]", got.Failed)
 	}
 }
+
+// TestCheckReadyKafkaDown: the check passes a 503 naming kafka (with mongo ok when asked), and
+// reports a ready program, or a failing mongo check when the program runs on Mongo.
+func TestCheckReadyKafkaDown(t *testing.T) {
+	t.Parallel()
+	fail := func(context.Context) error { return errors.New("down") }
+	ok := func(context.Context) error { return nil }
+	for _, tt := range []struct {
+		name         string
+		kafka, mongo func(context.Context) error
+		onMongo      bool
+		want         int // messages reported
+	}{
+		{"kafka down, mongo ok", fail, ok, true, 0},
+		{"kafka down, no mongo asked", fail, fail, false, 0},
+		{"kafka down, mongo down", fail, fail, true, 1},
+		{"all ready", ok, ok, true, 1},
+	} {
+		rd := shared.NewReadiness()
+		rd.Add("mongo", tt.mongo)
+		rd.Add("kafka", tt.kafka)
+		srv := httptest.NewServer(rd.Handler())
+		rec := &recordTB{}
+		CheckReadyKafkaDown(rec, srv.URL, tt.onMongo)
+		srv.Close()
+		if len(rec.msgs) != tt.want {
+			t.Errorf("%s: reported %q, want %d messages", tt.name, rec.msgs, tt.want)
+		}
+	}
+}
