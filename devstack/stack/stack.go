@@ -230,7 +230,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 // others needs more than a fraction of a core (order, the busiest in the checkout, about 0.3 of one
 // at 900 orders/s). With a P per core, each wake-up of a goroutine while the program's other P is
 // idle wakes a second thread to look for work, and those threads take the cores that the other
-// programs' steps of the same order wait for (docs/performance.md, "One P per program"). It comes
+// programs' steps of the same order wait for (docs/performance.md, session 11). It comes
 // before os.Environ(), so a caller's own GOMAXPROCS wins (os/exec keeps the last of duplicate
 // keys), as does Options.Env, appended after.
 func runtimeEnv(p Program) []string {
