@@ -224,10 +224,27 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	return s, s.WaitReady(ctx, time.Duration(30+30*max(s.opts.Replicas, 1))*time.Second)
 }
 
+// runtimeEnv is the Go runtime's environment of program p: GOMAXPROCS=1 for every program but
+// auth, whose work is bcrypt, CPU-bound per request, so it keeps every core. The stack runs eight
+// programs, Mailpit, the Kafka broker and Redis on one machine, often of two cores, and none of the
+// others needs more than a fraction of a core (order, the busiest in the checkout, about 0.3 of one
+// at 900 orders/s). With a P per core, each wake-up of a goroutine while the program's other P is
+// idle wakes a second thread to look for work, and those threads take the cores that the other
+// programs' steps of the same order wait for (docs/performance.md, session 11). It comes
+// before os.Environ(), so a caller's own GOMAXPROCS wins (os/exec keeps the last of duplicate
+// keys), as does Options.Env, appended after.
+func runtimeEnv(p Program) []string {
+	if p.Name == "auth" {
+		return nil
+	}
+	return []string{"GOMAXPROCS=1"}
+}
+
 // env is the environment of one program instance listening on port.
 func (s *Stack) env(p Program, port int) []string {
 	u := func(name string) string { return s.URL(name) }
-	env := append(os.Environ(),
+	env := append(runtimeEnv(p), os.Environ()...)
+	env = append(env,
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
 		fmt.Sprintf("KAFKA_BROKERS=127.0.0.1:%d", s.Port(KafkaPort)),
 		"REDIS_URL=",
