@@ -47,7 +47,8 @@ func stripIdentityHeaders(h http.Header) {
 type sessionExchanger struct {
 	authURL string
 	client  *http.Client
-	kv      kvStore
+	kv      kvStore // cached exchanges: the guarded store (short timeout, breaker)
+	ends    kvStore // logouts' tombstones (endSession): the store without the guard
 	group   singleflight.Group
 	logger  *slog.Logger
 	ttl     time.Duration
@@ -61,7 +62,7 @@ type sessionResult struct {
 }
 
 func newSessionExchanger(authURL string, client *http.Client, kv kvStore, logger *slog.Logger) *sessionExchanger {
-	return &sessionExchanger{authURL: authURL, client: client, kv: kv, logger: logger,
+	return &sessionExchanger{authURL: authURL, client: client, kv: kv, ends: kv, logger: logger,
 		ttl: 30 * time.Second, negTTL: 5 * time.Second}
 }
 
@@ -108,9 +109,31 @@ func (s *sessionExchanger) token(ctx context.Context, sid string) (sessionResult
 
 // endSession makes sid anonymous at every gateway copy at once: its cached exchange becomes a
 // tombstone that outlives any positive entry a fill in flight could still write (fills use SetNX).
+// The tombstone is written to ends, past the guard: the guard's 250 ms limit and breaker keep a slow
+// Redis from slowing every request, but a tombstone not written leaves the session's cached token
+// working at the other copies for up to ttl after the logout. A logout can wait instead: up to
+// endTries writes within endWithin.
 func (s *sessionExchanger) endSession(ctx context.Context, sid string) error {
-	return s.kv.Set(ctx, sessionKey(sid), nil, 2*s.ttl)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endWithin)
+	defer cancel()
+	var err error
+	for try := range endTries {
+		if try > 0 && !shared.SleepCtx(ctx, endPause) {
+			break
+		}
+		if err = s.ends.Set(ctx, sessionKey(sid), nil, 2*s.ttl); err == nil {
+			return nil
+		}
+	}
+	return err
 }
+
+// How long and how often a logout tries to write its tombstone (endSession).
+const (
+	endWithin = 2 * time.Second
+	endTries  = 3
+	endPause  = 100 * time.Millisecond
+)
 
 func (s *sessionExchanger) exchange(ctx context.Context, sid string) (string, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.authURL+"/session", nil)

@@ -44,6 +44,7 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 		sessions:  newSessionExchanger(cfg.AuthURL, &http.Client{Transport: shared.TraceTransport(newTransport(3*time.Second), "auth")}, guarded, logger),
 		suspended: newSuspensions(guarded, cfg.SuspensionTTL, logger),
 	}
+	gw.sessions.ends = kv // a logout's tombstone may wait for a slow Redis (endSession)
 	// loadConfig has checked the origins.
 	gw.guard, _ = newCrossSiteGuard(cfg.AllowedOrigins)
 	gw.events = newEventPurger(gw.cache, cfg.CacheRoutes, logger, metrics)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -321,4 +322,81 @@ func TestConsumedTopics(t *testing.T) {
 			t.Errorf("consumed topics %v lack %s", got, want)
 		}
 	}
+}
+
+// slowSetStore is a store whose writes take delay: a Redis slowed down by a busy machine.
+type slowSetStore struct {
+	*memStore
+	delay time.Duration
+}
+
+func (s slowSetStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
+	if !shared.SleepCtx(ctx, s.delay) {
+		return ctx.Err()
+	}
+	return s.memStore.Set(ctx, key, val, ttl, indexes...)
+}
+
+// failOnceStore is a store whose first write fails (a Redis connection reset, say).
+type failOnceStore struct {
+	*memStore
+	failed atomic.Bool
+}
+
+func (s *failOnceStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
+	if s.failed.CompareAndSwap(false, true) {
+		return errors.New("connection reset")
+	}
+	return s.memStore.Set(ctx, key, val, ttl, indexes...)
+}
+
+// TestLogoutTombstonePastTheGuard: a logout writes its tombstone even when Redis is slower than the
+// guard's limit for requests (250 ms), its first write fails, or this copy's Redis breaker is open; else the session's cached
+// token would go on working at the other gateway copies, which read the same Redis.
+func TestLogoutTombstonePastTheGuard(t *testing.T) {
+	t.Parallel()
+	env := withEveryService(map[string]string{"LOG_LEVEL": "error", "AUTH_URL": "http://" + closedAddr}, "http://"+closedAddr)
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	ended := func(t *testing.T, gw *gateway, mem *memStore) {
+		t.Helper()
+		ctx := context.Background()
+		mem.Set(ctx, sessionKey("s1"), []byte("u1\n"+testJWT("u1")), time.Minute)
+		if err := gw.sessions.endSession(ctx, "s1"); err != nil {
+			t.Errorf("endSession: %v", err)
+		}
+		if b, err := mem.Get(ctx, sessionKey("s1")); err != nil || len(b) != 0 {
+			t.Errorf("session entry after the logout = %q, %v; want the empty tombstone", b, err)
+		}
+	}
+	t.Run("slow redis", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			mem := newMemStore()
+			ended(t, newGateway(logger, cfg, shared.NewMetrics("gateway"), slowSetStore{mem, 300 * time.Millisecond}), mem)
+		})
+	})
+	t.Run("first write fails", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			mem := newMemStore()
+			ended(t, newGateway(logger, cfg, shared.NewMetrics("gateway"), &failOnceStore{memStore: mem}), mem)
+		})
+	})
+	t.Run("breaker open", func(t *testing.T) {
+		mem := newMemStore()
+		gw := newGateway(logger, cfg, shared.NewMetrics("gateway"), mem)
+		mem.SetErr(errors.New("redis down"))
+		for i := 0; ; i++ {
+			if _, err := gw.kv.Get(context.Background(), "k"); errors.Is(err, errStoreOpen) {
+				break
+			}
+			if i == 100 {
+				t.Fatal("the guard's breaker did not open")
+			}
+		}
+		mem.SetErr(nil) // Redis is back; this copy's breaker stays open for a while
+		ended(t, gw, mem)
+	})
 }
