@@ -102,6 +102,14 @@ func TestWriteCPU(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+	if strings.Contains(out.String(), "without mailpit") {
+		t.Errorf("no Mailpit among the processes, yet a figure without it:\n%s", out.String())
+	}
+	out.Reset()
+	writeCPU(&out, append(before, proc{5, "mailpit", time.Second}), append(after, proc{5, "mailpit", 3 * time.Second}), 1000, 1500)
+	if want := "without mailpit (the mail provider's stand-in) 3.00ms/order"; !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
 	out.Reset()
 	writeCPU(&out, before, after, 0, 0)
 	if !strings.Contains(out.String(), "= ?/order") {
