@@ -20,7 +20,7 @@ import (
 // report the dependencies in /readyz, and stop cleanly when ctx is cancelled.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	dead := sharedtest.FreeAddr(t) // nothing listens here
+	dead := sharedtest.ClosedAddr
 	keysDir := filepath.Join(t.TempDir(), "keys")
 	env := map[string]string{
 		"HTTP_ADDR":             sharedtest.FreeAddr(t),
@@ -125,7 +125,7 @@ func TestRunWithRedis(t *testing.T) {
 	if redisURL == "" {
 		t.Skip("REDIS_TEST_URL not set")
 	}
-	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "REDIS_URL": redisURL, "KAFKA_BROKERS": sharedtest.FreeAddr(t),
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "REDIS_URL": redisURL, "KAFKA_BROKERS": sharedtest.ClosedAddr,
 		"AUTH_BCRYPT_COST": "4", "LOG_LEVEL": "error", "DEMO_EMAIL": "run-" + shared.NewID()[:8] + "@example.com"}
 	p := sharedtest.Start(t, run, []string{"auth"}, env, "/healthz", 20*time.Second)
 	base := p.Base

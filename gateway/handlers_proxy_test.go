@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // upstream is a fake service instance that records what it received and answers with handler (or,
@@ -66,8 +67,8 @@ func newTestEnv(tb testing.TB, env map[string]string) *testEnv {
 // newTestEnvKV is newTestEnv on the given store, so several gateway copies can share one Redis.
 func newTestEnvKV(tb testing.TB, env map[string]string, kv *memStore) *testEnv {
 	tb.Helper()
-	full := withEveryService(map[string]string{"LOG_LEVEL": "error"}, "http://"+closedAddr)
-	full["AUTH_URL"] = "http://" + closedAddr
+	full := withEveryService(map[string]string{"LOG_LEVEL": "error"}, "http://"+sharedtest.ClosedAddr)
+	full["AUTH_URL"] = "http://" + sharedtest.ClosedAddr
 	for k, v := range env {
 		full[k] = v
 	}
@@ -92,9 +93,6 @@ func withEveryService(env map[string]string, url string) map[string]string {
 	}
 	return env
 }
-
-// closedAddr is a port on which nothing listens (port 1 is reserved, connections are refused).
-const closedAddr = "127.0.0.1:1"
 
 // do sends a request through the gateway and returns the recorded response.
 func (e *testEnv) do(tb testing.TB, method, target string, header http.Header) *httptest.ResponseRecorder {
@@ -235,7 +233,7 @@ func TestRetryOnConnectFailure(t *testing.T) {
 	// The dead instance stays "healthy" (no check ran), so round-robin picks it half the time: a
 	// request with a body cannot be replayed and fails; one without goes on to the good instance,
 	// whatever its method (and once the dead one's breaker opens, nothing is sent there).
-	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": "http://" + closedAddr + "," + good.server.URL})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": "http://" + sharedtest.ClosedAddr + "," + good.server.URL})
 	var failed int
 	for range 4 {
 		req := httptest.NewRequest("POST", "/product/products", strings.NewReader(`{"sku":"a"}`))

@@ -22,7 +22,7 @@ func TestRun(t *testing.T) {
 		"HTTP_ADDR":            sharedtest.FreeAddr(t),
 		"REDIS_URL":            "redis://" + sharedtest.FreeAddr(t) + "/2",
 		"PRODUCT_SERVICE_URLS": upstream.URL,
-		"KAFKA_BROKERS":        sharedtest.FreeAddr(t), // Kafka down too: the consumer retries quietly
+		"KAFKA_BROKERS":        sharedtest.ClosedAddr, // Kafka down too: the consumer retries quietly
 		"LOG_LEVEL":            "error",
 	}
 	p := sharedtest.Start(t, run, []string{"gateway"}, env, "/readyz", 5*time.Second)

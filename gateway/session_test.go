@@ -355,7 +355,7 @@ func (s *failOnceStore) Set(ctx context.Context, key string, val []byte, ttl tim
 // token would go on working at the other gateway copies, which read the same Redis.
 func TestLogoutTombstonePastTheGuard(t *testing.T) {
 	t.Parallel()
-	env := withEveryService(map[string]string{"LOG_LEVEL": "error", "AUTH_URL": "http://" + closedAddr}, "http://"+closedAddr)
+	env := withEveryService(map[string]string{"LOG_LEVEL": "error", "AUTH_URL": "http://" + sharedtest.ClosedAddr}, "http://"+sharedtest.ClosedAddr)
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // countingServer is an httptest server that counts the connections it accepted.
@@ -220,7 +222,7 @@ func TestConnTransportTimeoutAndCancel(t *testing.T) {
 func TestConnTransportDialError(t *testing.T) {
 	t.Parallel()
 	tr := newConnTransport(newTransport(time.Second), time.Second)
-	_, _, err := get(t, tr, "GET", "http://"+closedAddr+"/", nil)
+	_, _, err := get(t, tr, "GET", "http://"+sharedtest.ClosedAddr+"/", nil)
 	var op *net.OpError
 	if !errors.As(err, &op) || op.Op != "dial" {
 		t.Errorf("GET a closed port: err = %v, want a dial *net.OpError", err)

@@ -20,7 +20,7 @@ func TestRun(t *testing.T) {
 func testRun(t *testing.T, extra map[string]string) {
 	env := map[string]string{
 		"HTTP_ADDR":     sharedtest.FreeAddr(t),
-		"KAFKA_BROKERS": sharedtest.FreeAddr(t), // nothing listens there
+		"KAFKA_BROKERS": sharedtest.ClosedAddr,
 		"LOG_LEVEL":     "warn",
 	}
 	for k, v := range extra {

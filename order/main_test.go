@@ -23,7 +23,7 @@ func testRun(t *testing.T, mongoEnv map[string]string) {
 	mongoURI := mongoEnv["MONGO_URI"]
 	iss := sharedtest.NewIssuer(t)
 	products := newFakeProducts(t)
-	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "KAFKA_BROKERS": sharedtest.FreeAddr(t), "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms",
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "KAFKA_BROKERS": sharedtest.ClosedAddr, "LOG_LEVEL": "debug", "OUTBOX_POLL": "50ms",
 		"JWKS_URL": iss.URL, "AUTH_ISSUER": iss.Name, "PRODUCT_URL": products.srv.URL}
 	maps.Copy(env, mongoEnv)
 	p := sharedtest.Start(t, run, []string{"order"}, env, "/healthz", 10*time.Second)

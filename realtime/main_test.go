@@ -17,7 +17,7 @@ func TestRun(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
 		"HTTP_ADDR":     sharedtest.FreeAddr(t),
-		"KAFKA_BROKERS": sharedtest.FreeAddr(t), // nothing listens there
+		"KAFKA_BROKERS": sharedtest.ClosedAddr,
 		"LOG_LEVEL":     "warn",
 	}
 	p := sharedtest.Start(t, run, []string{"realtime"}, env, "/healthz", 10*time.Second)

@@ -118,7 +118,7 @@ func TestParsePages(t *testing.T) {
 func TestRunRedisReadiness(t *testing.T) {
 	t.Parallel()
 	gw := newFakeGateway(t)
-	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "GATEWAY_URL": gw.srv.URL, "REDIS_URL": "redis://" + closedAddr(t)}
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "GATEWAY_URL": gw.srv.URL, "REDIS_URL": "redis://" + sharedtest.ClosedAddr}
 	p := sharedtest.Start(t, run, nil, env, "/healthz", 10*time.Second)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		status, body := sharedtest.Get(t, p.Base+"/readyz")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // TestSignInRotatesSession: signing in replaces the session ID (a planted ID is useless afterwards)
@@ -99,25 +99,13 @@ func TestTokenRefresh(t *testing.T) {
 	}
 }
 
-// closedAddr returns an address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestRedisDown: with the session store unreachable, the cart pages and add-to-cart show the
 // friendly 503 page with the request ID (nothing is lost silently, nothing is a 500), and the rest of
 // the shop keeps working.
 func TestRedisDown(t *testing.T) {
 	t.Parallel()
 	gw := newFakeGateway(t)
-	rdb, err := shared.NewRedis(shared.RedisConfig{URL: "redis://" + closedAddr(t) + "/6"})
+	rdb, err := shared.NewRedis(shared.RedisConfig{URL: "redis://" + sharedtest.ClosedAddr + "/6"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestRun(t *testing.T) {
 	iss := sharedtest.NewIssuer(t)
 	env := map[string]string{
 		"HTTP_ADDR":     sharedtest.FreeAddr(t),
-		"KAFKA_BROKERS": sharedtest.FreeAddr(t), // nothing listens there
+		"KAFKA_BROKERS": sharedtest.ClosedAddr,
 		"JWKS_URL":      iss.URL,
 		"AUTH_ISSUER":   iss.Name,
 		"LOG_LEVEL":     "debug",
@@ -68,7 +68,7 @@ func TestRunMongo(t *testing.T) {
 	}
 	t.Parallel()
 	iss := sharedtest.NewIssuer(t)
-	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "KAFKA_BROKERS": sharedtest.FreeAddr(t), "JWKS_URL": iss.URL,
+	env := map[string]string{"HTTP_ADDR": sharedtest.FreeAddr(t), "KAFKA_BROKERS": sharedtest.ClosedAddr, "JWKS_URL": iss.URL,
 		"AUTH_ISSUER": iss.Name, "MONGO_URI": uri, "MONGO_DB": sharedtest.MongoDB(t, uri, "user_run_")}
 	p := sharedtest.Start(t, run, nil, env, "/healthz", 10*time.Second)
 	base := p.Base

@@ -153,6 +153,12 @@ func WaitReady(tb testing.TB, url string, within time.Duration) {
 	}
 }
 
+// ClosedAddr is an address nothing listens on, for a dependency that must be down: port 1 is
+// reserved (tcpmux) and nothing binds it here, so a connection is refused at once. An address from
+// FreeAddr is free only when FreeAddr returns: another test's server can take its port in between,
+// and a program's "Kafka is down" check then finds a listener there.
+const ClosedAddr = "127.0.0.1:1"
+
 // FreeAddr returns a 127.0.0.1 address with a port that was free a moment ago, for tests that start a
 // program with run() and need its HTTP_ADDR before it listens.
 func FreeAddr(tb testing.TB) string {
