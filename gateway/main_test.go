@@ -20,7 +20,7 @@ func TestRun(t *testing.T) {
 	defer upstream.Close()
 	env := map[string]string{
 		"HTTP_ADDR":            sharedtest.FreeAddr(t),
-		"REDIS_URL":            "redis://" + sharedtest.FreeAddr(t) + "/2",
+		"REDIS_URL":            "redis://" + sharedtest.ClosedAddr + "/2",
 		"PRODUCT_SERVICE_URLS": upstream.URL,
 		"KAFKA_BROKERS":        sharedtest.ClosedAddr, // Kafka down too: the consumer retries quietly
 		"LOG_LEVEL":            "error",
