@@ -88,6 +88,10 @@ func (s *Stack) startMailpit() error {
 	// mail (docs/performance.md). Before os.Environ(), so a GOMAXPROCS or GOGC of the caller wins.
 	env := append([]string{"GOMAXPROCS=1", "GOGC=400"}, os.Environ()...)
 	env = append(env,
+		// Its info API (the inbox's About box, the load command's mail count) would otherwise ask
+		// GitHub for Mailpit's latest release: a dev tool should not call out on its own, and there
+		// may be no internet.
+		"MP_DISABLE_VERSION_CHECK=true",
 		fmt.Sprintf("MP_SMTP_BIND_ADDR=%s", s.SMTPAddr()),
 		fmt.Sprintf("MP_UI_BIND_ADDR=127.0.0.1:%d", s.Port(MailpitHTTPPort)),
 		// Read by WaitReady (readyURL), not by Mailpit.

@@ -23,22 +23,27 @@ func kafkaCountsURL(gatewayPort int) string {
 // kafkaCounts reads the broker's request counts from url; nil when there are none (the launcher
 // runs without -count-kafka), so the report leaves them out.
 func kafkaCounts(ctx context.Context, url string) map[string]int64 {
+	var counts map[string]int64
+	if !getJSON(ctx, url, &counts) {
+		return nil
+	}
+	return counts
+}
+
+// getJSON decodes the JSON answer of a GET of url into v, within 2 s; false when anything failed.
+func getJSON(ctx context.Context, url string, v any) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil
+		return false
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil
+		return false
 	}
 	defer resp.Body.Close()
-	var counts map[string]int64
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&counts) != nil {
-		return nil
-	}
-	return counts
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
 }
 
 // writeKafka prints the broker requests between two count samples per confirmed order: the total,

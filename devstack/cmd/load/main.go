@@ -148,16 +148,18 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 			fmt.Fprintf(stderr, "load: no CPU report: %v (give -pids)\n", err)
 		}
 	}
-	var countsURL string
+	var countsURL, mailURL string
 	if sc.cpu {
 		port, _ := strconv.Atoi(u.Port())
-		countsURL = kafkaCountsURL(port)
+		countsURL, mailURL = kafkaCountsURL(port), mailInfoURL(port)
 	}
 	kafkaBefore := kafkaCounts(ctx, countsURL)
+	mailBefore, mailOK := mailAccepted(ctx, mailURL)
 	cpuBefore := sampleCPU("/proc", pids)
 	loadBefore := loadavg()
 	elapsed, series, sched := l.drive(ctx, sc)
 	cpuAfter := sampleCPU("/proc", pids)
+	mailAfter, mailOK2 := mailAccepted(ctx, mailURL)
 	var kafkaAfter map[string]int64
 	if kafkaBefore != nil {
 		kafkaAfter = kafkaCounts(ctx, countsURL)
@@ -195,6 +197,9 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 			finished += s.Status["confirmed"] + s.Status["rejected"]
 		}
 		writeCPU(stdout, cpuBefore, cpuAfter, confirmed, finished)
+		if mailOK && mailOK2 {
+			writeMail(stdout, mailBefore, mailAfter, confirmed)
+		}
 		writeKafka(stdout, kafkaBefore, kafkaAfter, confirmed)
 	}
 	if sc.cleanup != nil {
