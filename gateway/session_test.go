@@ -400,3 +400,64 @@ func TestLogoutTombstonePastTheGuard(t *testing.T) {
 		ended(t, gw, mem)
 	})
 }
+
+// gatedTombstoneStore holds every write of an empty value (a logout's tombstone) until open is
+// closed, and says on written when one arrived.
+type gatedTombstoneStore struct {
+	*memStore
+	written, open chan struct{}
+}
+
+func (s *gatedTombstoneStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
+	if len(val) == 0 {
+		s.written <- struct{}{}
+		<-s.open
+	}
+	return s.memStore.Set(ctx, key, val, ttl, indexes...)
+}
+
+// TestLogoutAnswersAfterTombstone: over a real connection, the logout's 204 reaches the client only
+// after its tombstone is stored, so the client's next request, at any copy, is anonymous.
+func TestLogoutAnswersAfterTombstone(t *testing.T) {
+	t.Parallel()
+	authSrv := httptest.NewServer(&statefulAuth{sessions: map[string]string{"s1": testJWT("u1")}})
+	defer authSrv.Close()
+	env := withEveryService(map[string]string{"LOG_LEVEL": "error", "AUTH_URL": authSrv.URL,
+		"GATEWAY_RATE_LIMIT": "off", "GATEWAY_USER_RATE_LIMIT": "off"}, "http://"+sharedtest.ClosedAddr)
+	env["AUTH_SERVICE_URLS"] = authSrv.URL
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	metrics := shared.NewMetrics("gateway")
+	kv := &gatedTombstoneStore{memStore: newMemStore(), written: make(chan struct{}, 1), open: make(chan struct{})}
+	srv := httptest.NewServer(NewServer(logger, cfg, metrics, shared.NewReadiness(), newGateway(logger, cfg, metrics, kv)))
+	defer srv.Close()
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(kv.open) }) }
+	defer openGate() // before srv.Close, which waits for the held logout
+
+	answered := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", srv.URL+"/auth/logout", nil)
+		req.Header.Set("Cookie", "session_id=s1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	<-kv.written
+	select {
+	case code := <-answered:
+		t.Fatalf("the logout answered %d while its tombstone was not stored yet", code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	openGate()
+	if code := <-answered; code != http.StatusNoContent {
+		t.Errorf("logout: status %d, want 204", code)
+	}
+}
