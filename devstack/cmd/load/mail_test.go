@@ -50,4 +50,8 @@ func TestWriteMail(t *testing.T) {
 	if out.Len() != 0 {
 		t.Errorf("no orders, report = %q, want nothing", out.String())
 	}
+	writeMail(&out, 500, 20, 100)
+	if out.Len() != 0 {
+		t.Errorf("the counter went back (Mailpit restarted), report = %q, want nothing", out.String())
+	}
 }
