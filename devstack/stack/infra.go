@@ -95,7 +95,8 @@ func (r *redisServer) Start() error {
 		cmd := exec.Command("redis-server", "--bind", host, "--port", port, "--save", "", "--appendonly", "no",
 			"--dir", r.dir, "--protected-mode", "yes")
 		cmd.Stdout, cmd.Stderr = r.log, r.log
-		if err := cmd.Start(); err != nil {
+		// With the slack the launcher was started with, not the Go programs' (TimerSlack).
+		if err := startWithSlack(cmd, 0); err != nil {
 			return fmt.Errorf("redis-server: %w", err)
 		}
 		r.cmd = cmd

@@ -49,7 +49,7 @@ func (s *Stack) spawn(name, program string, env []string) error {
 	cmd.Env = env
 	w := programOutput(logf, s.opts.Logs, name)
 	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
+	if err := startWithSlack(cmd, slackFor(env)); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}

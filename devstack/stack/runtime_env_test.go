@@ -2,20 +2,8 @@ package stack
 
 import (
 	"os"
-	"strings"
 	"testing"
 )
-
-// lastValue is the value os/exec gives a child for key: the last of env's entries for it.
-func lastValue(env []string, key string) (string, bool) {
-	val, found := "", false
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			val, found = v, true
-		}
-	}
-	return val, found
-}
 
 // TestProgramsRunWithOneP checks the Go runtime environment the stack gives its programs: one P for
 // every program but auth, and a GOMAXPROCS of the caller's environment or of Options.Env wins.

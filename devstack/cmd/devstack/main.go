@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -18,7 +19,13 @@ import (
 	"github.com/goshop/platform/shared"
 )
 
-func main() { shared.Main("devstack", run) }
+func main() {
+	// Before anything starts: it may exec the launcher again (stack.TimerSlack says why).
+	if err := stack.ExecWithTimerSlack(); err != nil {
+		fmt.Fprintf(os.Stderr, "devstack: running with the default timer slack: %v\n", err)
+	}
+	shared.Main("devstack", run)
+}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
