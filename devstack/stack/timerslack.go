@@ -17,10 +17,12 @@ import (
 // 1 ms of slack its rounds come at most about once a millisecond. Go starts sysmon's thread before
 // any of the program's code runs, so the slack must be the thread's when the program is exec'd.
 //
-// The cost: any timer of the program may fire up to 1 ms late, which none of them minds (their
-// shortest are the 100 ms and up of retries, batch waits and timeouts). Only one-P programs get
-// it: with more Ps, the runtime's work stealing sleeps 3 µs at times while holding a P, and that
-// sleep would stretch to a millisecond.
+// The cost: any timer of the program may fire up to 1 ms late. Their shortest are tens of
+// milliseconds (the gateway's 20 ms purge batch, the publisher's 50 ms backoff, go-redis's 8 ms
+// retry backoff), and no step of the checkout waits on a timer. Of the programs, only those with
+// one P get it: with more Ps, the runtime's work stealing sleeps 3 µs at times while holding a P,
+// and that sleep would stretch to a millisecond. The launcher keeps its Ps and gets it anyway: the
+// broker in it saved the most of any process (docs/performance.md, "Timer slack").
 const TimerSlack = time.Millisecond
 
 // slackFor is the timer slack of a program started with env: TimerSlack when its GOMAXPROCS is 1
