@@ -25,6 +25,9 @@ type proc struct {
 	PID  int
 	Name string // /proc/<pid>/comm
 	CPU  time.Duration
+	// Switches counts the context switches of its live threads (voluntary and not), each a
+	// thread put off a core: on a virtual machine the costliest thing a wake-up does.
+	Switches uint64
 }
 
 // parseStat returns utime+stime from the text of /proc/<pid>/stat. The command name (field 2) is in
@@ -47,7 +50,36 @@ func parseStat(b []byte) (time.Duration, error) {
 	return time.Duration(utime+stime) * clockTick, nil
 }
 
-// sampleCPU reads the CPU time used so far by each process; a process that is gone is left out.
+// parseSwitches returns voluntary_ctxt_switches + nonvoluntary_ctxt_switches from the text of a
+// thread's /proc status file.
+func parseSwitches(b []byte) uint64 {
+	var n uint64
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+			x, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			n += x
+		}
+	}
+	return n
+}
+
+// taskSwitches sums the context switches of every thread of the process in dir
+// (/proc/<pid>/status counts only the first thread's). A thread that has ended is no longer
+// counted, which Go programs, keeping their threads, seldom do.
+func taskSwitches(dir string) uint64 {
+	tasks, _ := os.ReadDir(filepath.Join(dir, "task"))
+	var n uint64
+	for _, t := range tasks {
+		if b, err := os.ReadFile(filepath.Join(dir, "task", t.Name(), "status")); err == nil {
+			n += parseSwitches(b)
+		}
+	}
+	return n
+}
+
+// sampleCPU reads the CPU time used so far by each process, and its threads' context switches; a
+// process that is gone is left out.
 func sampleCPU(root string, pids []int) []proc {
 	var out []proc
 	for _, pid := range pids {
@@ -61,7 +93,7 @@ func sampleCPU(root string, pids []int) []proc {
 			continue
 		}
 		name, _ := os.ReadFile(filepath.Join(dir, "comm"))
-		out = append(out, proc{PID: pid, Name: strings.TrimSpace(string(name)), CPU: cpu})
+		out = append(out, proc{PID: pid, Name: strings.TrimSpace(string(name)), CPU: cpu, Switches: taskSwitches(dir)})
 	}
 	return out
 }
@@ -145,23 +177,26 @@ func findPIDs(root string, ports []int) ([]int, error) {
 // order and, in total, per finished order (a rejection takes the same hops as a confirmation). A
 // process missing from either sample is left out.
 func writeCPU(w io.Writer, before, after []proc, confirmed, finished int) {
-	was := map[int]time.Duration{}
+	was := map[int]proc{}
 	for _, p := range before {
-		was[p.PID] = p.CPU
+		was[p.PID] = p
 	}
 	var total, mail time.Duration
+	var switches uint64
 	var parts []string
 	for _, p := range after {
-		cpu0, ok := was[p.PID]
+		p0, ok := was[p.PID]
 		if !ok {
 			continue
 		}
-		used := p.CPU - cpu0
+		used := p.CPU - p0.CPU
 		total += used
 		if p.Name == "mailpit" {
 			mail += used
 		}
-		parts = append(parts, fmt.Sprintf("%s(%d) %s", p.Name, p.PID, perOrder(used, confirmed)))
+		sw := p.Switches - min(p0.Switches, p.Switches) // a thread that ended takes its count along
+		switches += sw
+		parts = append(parts, fmt.Sprintf("%s(%d) %s, %s switches/order", p.Name, p.PID, perOrder(used, confirmed), perOrderCount(sw, confirmed)))
 	}
 	fmt.Fprintf(w, "cpu      platform %s over %d confirmed orders = %s/order (%s per finished order); %d processes, /proc utime+stime\n",
 		ms(total), confirmed, perOrderMS(total, confirmed), perOrderMS(total, finished), len(parts))
@@ -170,12 +205,21 @@ func writeCPU(w io.Writer, before, after []proc, confirmed, finished int) {
 		// that work, outside the platform. Both figures are printed; neither is the other's excuse.
 		fmt.Fprintf(w, "%-8s without mailpit (the mail provider's stand-in) %s/order\n", "", perOrderMS(total-mail, confirmed))
 	}
+	fmt.Fprintf(w, "%-8s %s context switches per confirmed order, every thread of those processes (/proc/<pid>/task/*/status)\n",
+		"", perOrderCount(switches, confirmed))
 	for _, p := range parts {
 		fmt.Fprintf(w, "%-8s %s\n", "", p)
 	}
 }
 
 func perOrder(d time.Duration, n int) string { return ms(d) + " = " + perOrderMS(d, n) + "/order" }
+
+func perOrderCount(c uint64, n int) string {
+	if n == 0 {
+		return "?"
+	}
+	return strconv.FormatFloat(float64(c)/float64(n), 'f', 1, 64)
+}
 
 func perOrderMS(d time.Duration, n int) string {
 	if n == 0 {

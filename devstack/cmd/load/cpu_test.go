@@ -60,6 +60,8 @@ func fakeProc(t *testing.T) string {
 	mk("net/tcp", string(tcp))
 	mk("12345/stat", string(stat))
 	mk("12345/comm", "order\n")
+	mk("12345/task/12345/status", "Name:\torder\nvoluntary_ctxt_switches:\t40\nnonvoluntary_ctxt_switches:\t2\n")
+	mk("12345/task/12350/status", "Name:\torder\nvoluntary_ctxt_switches:\t7\nnonvoluntary_ctxt_switches:\t1\n")
 	link("12345", "0", "/dev/null")
 	link("12345", "7", "socket:[111]")
 	link("77", "3", "socket:[333]")
@@ -77,8 +79,8 @@ func TestFindPIDsByListeningPort(t *testing.T) {
 		t.Error("no listener on 9999, yet no error")
 	}
 	got := sampleCPU(root, []int{12345, 4242})
-	if len(got) != 1 || got[0] != (proc{PID: 12345, Name: "order", CPU: 3410 * time.Millisecond}) {
-		t.Errorf("sampleCPU = %+v; want order 3.41s, the vanished 4242 left out", got)
+	if len(got) != 1 || got[0] != (proc{PID: 12345, Name: "order", CPU: 3410 * time.Millisecond, Switches: 50}) {
+		t.Errorf("sampleCPU = %+v; want order 3.41s and 50 switches over its two threads, the vanished 4242 left out", got)
 	}
 }
 
@@ -92,12 +94,13 @@ func TestPlatformPortsFollowTheGateway(t *testing.T) {
 }
 
 func TestWriteCPU(t *testing.T) {
-	before := []proc{{1, "order", time.Second}, {2, "gateway", 2 * time.Second}, {3, "gone", 0}}
-	after := []proc{{1, "order", 3 * time.Second}, {2, "gateway", 3 * time.Second}, {4, "new", time.Hour}}
+	before := []proc{{1, "order", time.Second, 100}, {2, "gateway", 2 * time.Second, 5000}, {3, "gone", 0, 0}}
+	after := []proc{{1, "order", 3 * time.Second, 20100}, {2, "gateway", 3 * time.Second, 4000}, {4, "new", time.Hour, 9}}
 	var out bytes.Buffer
 	writeCPU(&out, before, after, 1000, 1500)
 	for _, want := range []string{"platform 3000.00ms over 1000 confirmed orders = 3.00ms/order (2.00ms per finished order); 2 processes",
-		"order(1) 2000.00ms = 2.00ms/order", "gateway(2) 1000.00ms = 1.00ms/order"} {
+		"order(1) 2000.00ms = 2.00ms/order, 20.0 switches/order", "gateway(2) 1000.00ms = 1.00ms/order, 0.0 switches/order",
+		"20.0 context switches per confirmed order"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -106,7 +109,7 @@ func TestWriteCPU(t *testing.T) {
 		t.Errorf("no Mailpit among the processes, yet a figure without it:\n%s", out.String())
 	}
 	out.Reset()
-	writeCPU(&out, append(before, proc{5, "mailpit", time.Second}), append(after, proc{5, "mailpit", 3 * time.Second}), 1000, 1500)
+	writeCPU(&out, append(before, proc{5, "mailpit", time.Second, 0}), append(after, proc{5, "mailpit", 3 * time.Second, 0}), 1000, 1500)
 	if want := "without mailpit (the mail provider's stand-in) 3.00ms/order"; !strings.Contains(out.String(), want) {
 		t.Errorf("report lacks %q:\n%s", want, out.String())
 	}
