@@ -2,9 +2,9 @@
 # make bench: the checkout regression guard of issue #19. Starts the platform with the launcher
 # (in-memory stores, kfake, redis-server, the gateway's rate limits raised so they never bind) on
 # ports +BENCH_PORT_OFFSET (default 4600) with its own state directory (.devstack/bench), runs the
-# checkout scenario (8 clients, BENCH_DURATION, default 10s) and prints orders/s, saga p50/p99 and
-# the platform's CPU per confirmed order beside the baseline committed in docs/performance.md (the
-# "make-bench-baseline" line). It measures, it does not judge: the machine's load (printed) moves
+# checkout scenario (8 clients, BENCH_DURATION, default 10s) and prints orders/s, saga p50/p99, the
+# platform's CPU and context switches per confirmed order beside the baseline committed in
+# docs/performance.md (the "make-bench-baseline" line). It measures, it does not judge: the machine's load (printed) moves
 # every number; compare runs made back to back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +37,7 @@ awk -v base="$(grep -m1 '^make-bench-baseline ' docs/performance.md || true)" '
   /^saga / { saga = 1; next }
   saga && /p50/ { p50 = $2; p99 = $6; sub(/ms/, "", p50); sub(/ms/, "", p99); saga = 0 }
   /^cpu .*confirmed orders =/ { for (i = 1; i <= NF; i++) if ($i == "=") { cpu = $(i+1); sub(/ms\/order/, "", cpu) } }
+  /context switches per confirmed order/ { sw = $1 }
   /^loadavg/ { load = $0 }
   END {
     n = split(base, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); b[p[1]] = p[2] }
@@ -46,6 +47,7 @@ awk -v base="$(grep -m1 '^make-bench-baseline ' docs/performance.md || true)" '
     printf "%-28s %12s %12s\n", "saga p50 (ms)", p50, b["saga_p50_ms"]
     printf "%-28s %12s %12s\n", "saga p99 (ms)", p99, b["saga_p99_ms"]
     printf "%-28s %12s %12s\n", "CPU per confirmed order (ms)", cpu, b["cpu_ms_per_order"]
+    printf "%-28s %12s %12s\n", "context switches per order", sw, b["switches_per_order"]
     printf "%-28s %12s\n", "rejected (out of stock)", rej
     if (base == "") print "(no make-bench-baseline line in docs/performance.md)"
   }' "$state/load.out"
