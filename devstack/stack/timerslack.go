@@ -13,7 +13,7 @@ import (
 // Why: the Go runtime's monitor thread (sysmon) sleeps 20 µs between its rounds while the program
 // is busy, and starts again at 20 µs each time the program wakes from idle, which the stack's
 // programs do hundreds of times a second under load. Each of those sleeps is a context switch; under
-// the checkout load sysmon was 11–15 % of every program's CPU (perf, docs/performance.md). With
+// the checkout load sysmon was 10.9–15.0 % of each program's CPU (perf, docs/performance.md). With
 // 1 ms of slack its rounds come at most about once a millisecond. Go starts sysmon's thread before
 // any of the program's code runs, so the slack must be the thread's when the program is exec'd.
 //
