@@ -123,8 +123,11 @@ func TestMongoMailQueueLease(t *testing.T) {
 	shared.SetMailQueueClock(a, func() time.Time { return t0 })
 	later := t0
 	shared.SetMailQueueClock(b, func() time.Time { return later })
+	// Both stamped here, m2 a millisecond (Mongo's precision) after m1: a CreatedAt left to
+	// Enqueue's clock could come after m2's when the test is descheduled for a millisecond.
 	m1, m2 := testMail(), testMail()
-	m2.CreatedAt = time.Now().Add(time.Millisecond)
+	m1.CreatedAt = time.Now()
+	m2.CreatedAt = m1.CreatedAt.Add(time.Millisecond)
 	for _, m := range []shared.Mail{m1, m2} {
 		if err := a.Enqueue(ctx, m); err != nil {
 			t.Fatal(err)
