@@ -33,3 +33,28 @@ func TestProgramsRunWithOneP(t *testing.T) {
 		t.Errorf("Options.Env GOMAXPROCS=3: order gets %q, want 3", got)
 	}
 }
+
+// TestLauncherProcs checks the launcher's own Ps: one, unless it serves FerretDB or the caller set
+// GOMAXPROCS.
+func TestLauncherProcs(t *testing.T) {
+	for _, c := range []struct {
+		mongo, gomaxprocs string
+		want              int
+	}{
+		{"mem", "", 1},
+		{"mongodb://127.0.0.1:27017", "", 1},
+		{"ferret", "", 0},
+		{"mem", "2", 0},
+		{"mem", "1", 0},
+	} {
+		getenv := func(k string) string {
+			if k == "GOMAXPROCS" {
+				return c.gomaxprocs
+			}
+			return ""
+		}
+		if got := LauncherProcs(c.mongo, getenv); got != c.want {
+			t.Errorf("LauncherProcs(%q) with GOMAXPROCS=%q = %d, want %d", c.mongo, c.gomaxprocs, got, c.want)
+		}
+	}
+}

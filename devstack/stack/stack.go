@@ -240,6 +240,21 @@ func runtimeEnv(p Program) []string {
 	return []string{"GOMAXPROCS=1"}
 }
 
+// LauncherProcs is how many Ps the launcher itself should run with, or 0 to leave the Go runtime's
+// choice: 1 unless the stores are FerretDB (mongo "ferret") or getenv("GOMAXPROCS") is set. The
+// launcher then holds the Kafka broker, whose requests one goroutine handles in turn, the copying of
+// the programs' logs and, without redis-server, miniredis: none of them needs a second core, and
+// with two Ps a goroutine's wake-up can wake a second thread as well (runtimeEnv). At 200 orders/s
+// open loop, one P took the launcher from 23 to 16 context switches per order and about a fifth off
+// its CPU (docs/performance.md, "The launcher's one P"). With FerretDB (-mongo=ferret, and every run
+// of copies) the launcher serves the programs' store queries too, and keeps every core.
+func LauncherProcs(mongo string, getenv func(string) string) int {
+	if mongo == "ferret" || getenv("GOMAXPROCS") != "" {
+		return 0
+	}
+	return 1
+}
+
 // env is the environment of one program instance listening on port.
 func (s *Stack) env(p Program, port int) []string {
 	u := func(name string) string { return s.URL(name) }

@@ -21,8 +21,9 @@ import (
 // milliseconds (the gateway's 20 ms purge batch, the publisher's 50 ms backoff, go-redis's 8 ms
 // retry backoff), and no step of the checkout waits on a timer. Of the programs, only those with
 // one P get it: with more Ps, the runtime's work stealing sleeps 3 µs at times while holding a P,
-// and that sleep would stretch to a millisecond. The launcher keeps its Ps and gets it anyway: the
-// broker in it saved the most of any process (docs/performance.md, "Timer slack").
+// and that sleep would stretch to a millisecond. The launcher gets it too: the broker in it saved the
+// most of any process (docs/performance.md, "Timer slack"). It runs with one P unless it serves
+// FerretDB (LauncherProcs), and then keeps the slack with its Ps, as it was measured.
 const TimerSlack = time.Millisecond
 
 // slackFor is the timer slack of a program started with env: TimerSlack when its GOMAXPROCS is 1

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -57,6 +58,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		*mongo = "ferret"
 		notes = append(notes, fmt.Sprintf("-replicas=%d: stores switched from in-memory to FerretDB, which copies can share", *replicas))
+	}
+	if n := stack.LauncherProcs(*mongo, getenv); n > 0 {
+		runtime.GOMAXPROCS(n)
 	}
 	absRoot, err := filepath.Abs(*root)
 	if err != nil {
