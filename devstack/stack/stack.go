@@ -245,7 +245,7 @@ func runtimeEnv(p Program) []string {
 // launcher then holds the Kafka broker, whose requests one goroutine handles in turn, the copying of
 // the programs' logs and, without redis-server, miniredis: none of them needs a second core, and
 // with two Ps a goroutine's wake-up can wake a second thread as well (runtimeEnv). At 200 orders/s
-// open loop, one P took the launcher from 23 to 16 context switches per order and about a fifth off
+// open loop, one P took the launcher from 21–23 to 15–16 context switches per order and 7–24 % off
 // its CPU (docs/performance.md, "The launcher's one P"). With FerretDB (-mongo=ferret, and every run
 // of copies) the launcher serves the programs' store queries too, and keeps every core.
 func LauncherProcs(mongo string, getenv func(string) string) int {
