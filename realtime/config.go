@@ -39,8 +39,11 @@ type Config struct {
 	CommitInterval time.Duration
 }
 
-// ConsumerGroup is the Kafka consumer group of this instance.
+// ConsumerGroup is this instance's Kafka consumer group for liveTopics.
 func (c Config) ConsumerGroup() string { return "realtime-" + c.InstanceID }
+
+// CatalogGroup is this instance's Kafka consumer group for catalogTopics.
+func (c Config) CatalogGroup() string { return c.ConsumerGroup() + "-catalog" }
 
 // loadConfig reads the configuration through getenv, applying defaults, and reports every bad value
 // at once.

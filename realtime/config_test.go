@@ -20,8 +20,8 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ConsumerGroup() != "realtime-rt-7f9c-3009" || len(cfg.AllowedOrigins) != 2 {
-		t.Fatalf("cfg = %+v, want group realtime-rt-7f9c-3009 and 2 origins", cfg)
+	if cfg.ConsumerGroup() != "realtime-rt-7f9c-3009" || cfg.CatalogGroup() != "realtime-rt-7f9c-3009-catalog" || len(cfg.AllowedOrigins) != 2 {
+		t.Fatalf("cfg = %+v, want groups realtime-rt-7f9c-3009(-catalog) and 2 origins", cfg)
 	}
 
 	bad := map[string]string{"HTTP_ADDR": "nope", "KAFKA_BROKERS": " , ", "JWKS_URL": "ftp://x", "AUTH_URL": "::", "LOG_LEVEL": "loud", "REALTIME_INSTANCE_ID": "a b",

@@ -49,6 +49,22 @@ func (c *consumer) count(result string) {
 
 const dedupSize = 10000
 
+// liveTopics are read by the instance's first group (Config.ConsumerGroup) as soon as an event is
+// there: a customer's order events, the last step of the checkout they watch, and a suspension,
+// which closes the user's sockets.
+var liveTopics = []string{shared.TopicOrder, shared.TopicUser}
+
+// catalogTopics are read by the instance's second group (Config.CatalogGroup) with catalogFetchWait:
+// stock, price and catalog changes, which every order makes two of (inventory.reserved and
+// inventory.updated). Read at once, each was a fetch of its own at the broker and a wake-up of this
+// program, on the checkout's path though no step of it waits for them.
+var catalogTopics = []string{shared.TopicProduct, shared.TopicInventory}
+
+// catalogFetchWait is how long the broker may hold the catalog group's fetch to gather a partition's
+// events (shared.ConsumerConfig.FetchWait): a product page's stock or price moves at most this much
+// later, the same bound as the gateway's cache purge (docs/events.md).
+const catalogFetchWait = 200 * time.Millisecond
+
 func newConsumer(h *hub, logger *slog.Logger, maxAge time.Duration, now func() time.Time) *consumer {
 	if now == nil {
 		now = time.Now

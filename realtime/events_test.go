@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,5 +42,20 @@ func TestConsumerDedupAndStale(t *testing.T) {
 	}
 	if _, dup2, _, _ := c.counts(); dup2 != 1 {
 		t.Fatalf("duplicates = %d, want 1: e1 should have been forgotten", dup2)
+	}
+}
+
+// TestLiveAndCatalogTopics checks that the instance's two groups read every topic, each once, and
+// that order.events, the checkout's last step, is read without a wait.
+func TestLiveAndCatalogTopics(t *testing.T) {
+	t.Parallel()
+	got := append(slices.Clone(liveTopics), catalogTopics...)
+	slices.Sort(got)
+	want := slices.Sorted(slices.Values(shared.AllTopics()))
+	if !slices.Equal(got, want) {
+		t.Errorf("live %v + catalog %v = %v, want every topic once: %v", liveTopics, catalogTopics, got, want)
+	}
+	if !slices.Contains(liveTopics, shared.TopicOrder) || !slices.Contains(liveTopics, shared.TopicUser) {
+		t.Errorf("liveTopics %v: want order.events and user.events read at once", liveTopics)
 	}
 }

@@ -44,9 +44,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	s.Setup("catalog", cons.warmUp(func(ctx context.Context, fn shared.EventHandler) error {
 		return shared.ReadTopic(ctx, logger, cfg.Brokers, shared.TopicProduct, 0, fn)
 	}))
+	// The live push reads in two groups of this instance's (liveTopics, catalogTopics say why).
 	s.Go("consumer", func(ctx context.Context) error {
-		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: shared.AllTopics(),
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.ConsumerGroup(), Topics: liveTopics,
 			CommitInterval: cfg.CommitInterval, Tracing: s.Tracing}, cons.handle)
+	})
+	s.Go("catalog consumer", func(ctx context.Context) error {
+		return shared.Consume(ctx, logger, shared.ConsumerConfig{Brokers: cfg.Brokers, Group: cfg.CatalogGroup(), Topics: catalogTopics,
+			CommitInterval: cfg.CommitInterval, FetchWait: catalogFetchWait, Tracing: s.Tracing}, cons.handle)
 	})
 	// The notification centre's writer: one group for every instance, retrying while Redis is down
 	// without holding up the live push above.
@@ -66,6 +71,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		h.shutdown()
 		return live.wait(cfg.ShutdownGrace)
 	})
-	logger.Info("starting", "addr", cfg.HTTPAddr, "consumer_group", cfg.ConsumerGroup(), "brokers", cfg.Brokers)
+	logger.Info("starting", "addr", cfg.HTTPAddr, "consumer_groups", []string{cfg.ConsumerGroup(), cfg.CatalogGroup()}, "brokers", cfg.Brokers)
 	return s.Run(ctx, cfg.HTTPAddr, handler)
 }
