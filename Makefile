@@ -5,7 +5,7 @@ PROGRAMS := auth user product inventory order gateway realtime storefront
 # Flags for the launcher, e.g. make run ARGS="-mongo=ferret" or ARGS="-mongo=mongodb://127.0.0.1:27017".
 ARGS     ?=
 
-.PHONY: run test bench build vet test-unit test-devstack test-contract test-integration test-replicas test-faults clean
+.PHONY: run test bench bench-ab build vet test-unit test-devstack test-contract test-integration test-replicas test-faults clean
 
 ## run: build everything and run the platform (Ctrl-C stops it)
 run:
@@ -47,6 +47,11 @@ test-faults:
 ## orders/s, saga p50/p99 and CPU per order beside docs/performance.md's baseline. Not part of test.
 bench:
 	./devstack/bench.sh
+
+## bench-ab: make bench's run for this tree and REV, alternating, PAIRS times (default 3), with each
+## build's medians: for a change smaller than the drift between two runs. make bench-ab REV=main
+bench-ab:
+	./devstack/bench-ab.sh $(REV) $(or $(PAIRS),3)
 
 ## build: static binaries in bin/
 build:

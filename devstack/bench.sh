@@ -15,31 +15,18 @@ state=$root/.devstack/bench
 mkdir -p "$state"
 (cd devstack && go build -o "$state/devstack" ./cmd/devstack && go build -o "$state/load" ./cmd/load)
 
-pid=
-cleanup() { if [ -n "$pid" ]; then kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
-trap cleanup EXIT
-GATEWAY_RATE_LIMIT=100000/s:100000 GATEWAY_AUTH_RATE_LIMIT=100000/m:100000 GATEWAY_USER_RATE_LIMIT=100000/s:100000 \
-  "$state/devstack" -root . -dir "$state" -port-offset "$offset" -quiet > "$state/launcher.out" 2>&1 &
-pid=$!
-for _ in $(seq 600); do
-  grep -q "the platform is up" "$state/launcher.out" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$state/launcher.out"; exit 1; }
-  sleep 0.5
-done
-grep -q "the platform is up" "$state/launcher.out" || { echo "bench: the platform did not come up"; cat "$state/launcher.out"; exit 1; }
-
-gateway=http://127.0.0.1:$((3008 + offset))
-"$state/load" -gateway "$gateway" -scenario checkout -c 8 -d "$duration" -restock 2000 | tee "$state/load.out"
+# shellcheck source=bench-lib.sh
+. devstack/bench-lib.sh
+trap bench_down EXIT
+bench_up "$state/devstack" . "$state" "$offset"
+bench_load "$state/load" "$offset" "$duration" "$state/load.out"
+cat "$state/load.out"
 
 # The numbers of this run and of the committed baseline, side by side.
-awk -v base="$(grep -m1 '^make-bench-baseline ' docs/performance.md || true)" '
-  /^orders / { for (i = 1; i <= NF; i++) if ($(i+1) == "orders/s;") ops = $i; rej = $0; sub(/.*confirmed, /, "", rej); sub(/ rejected.*/, "", rej) }
-  /^saga / { saga = 1; next }
-  saga && /p50/ { p50 = $2; p99 = $6; sub(/ms/, "", p50); sub(/ms/, "", p99); saga = 0 }
-  /^cpu .*confirmed orders =/ { for (i = 1; i <= NF; i++) if ($i == "=") { cpu = $(i+1); sub(/ms\/order/, "", cpu) } }
-  /context switches per confirmed order/ { sw = $1 }
-  /^loadavg/ { load = $0 }
-  END {
+read -r ops p50 p99 cpu sw rej < <(bench_numbers "$state/load.out")
+base=$(grep -m1 '^make-bench-baseline ' docs/performance.md || true)
+awk -v base="$base" -v ops="$ops" -v p50="$p50" -v p99="$p99" -v cpu="$cpu" -v sw="$sw" -v rej="$rej" -v load="$(grep -m1 '^loadavg' "$state/load.out")" '
+  BEGIN {
     n = split(base, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); b[p[1]] = p[2] }
     printf "\nmake bench (checkout -c 8), %s\n", load
     printf "%-28s %12s %12s\n", "", "this run", "baseline"
@@ -50,4 +37,4 @@ awk -v base="$(grep -m1 '^make-bench-baseline ' docs/performance.md || true)" '
     printf "%-28s %12s %12s\n", "context switches per order", sw, b["switches_per_order"]
     printf "%-28s %12s\n", "rejected (out of stock)", rej
     if (base == "") print "(no make-bench-baseline line in docs/performance.md)"
-  }' "$state/load.out"
+  }'

@@ -227,12 +227,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 // runtimeEnv is the Go runtime's environment of program p: GOMAXPROCS=1 for every program but
 // auth, whose work is bcrypt, CPU-bound per request, so it keeps every core. The stack runs eight
 // programs, Mailpit, the Kafka broker and Redis on one machine, often of two cores, and none of the
-// others needs more than a fraction of a core (order, the busiest in the checkout, about 0.3 of one
-// at 900 orders/s). With a P per core, each wake-up of a goroutine while the program's other P is
-// idle wakes a second thread to look for work, and those threads take the cores that the other
-// programs' steps of the same order wait for (docs/performance.md, session 11). It comes
-// before os.Environ(), so a caller's own GOMAXPROCS wins (os/exec keeps the last of duplicate
-// keys), as does Options.Env, appended after.
+// others needs more than a fraction of a core. With a P per core, each wake-up of a goroutine while
+// the program's other P is idle wakes a second thread to look for work, and those threads take the
+// cores that the other programs' steps of the same order wait for (docs/performance.md, "Session 11:
+// where an unsaturated order's time goes"). It comes before os.Environ(), so a caller's own
+// GOMAXPROCS wins (os/exec keeps the last of duplicate keys), as does Options.Env, appended after.
 func runtimeEnv(p Program) []string {
 	if p.Name == "auth" {
 		return nil
@@ -244,10 +243,9 @@ func runtimeEnv(p Program) []string {
 // choice: 1 unless the stores are FerretDB (mongo "ferret") or getenv("GOMAXPROCS") is set. The
 // launcher then holds the Kafka broker, whose requests one goroutine handles in turn, the copying of
 // the programs' logs and, without redis-server, miniredis: none of them needs a second core, and
-// with two Ps a goroutine's wake-up can wake a second thread as well (runtimeEnv). At 200 orders/s
-// open loop, one P took the launcher from 21–23 to 15–16 context switches per order and 7–24 % off
-// its CPU (docs/performance.md, "The launcher's one P"). With FerretDB (-mongo=ferret, and every run
-// of copies) the launcher serves the programs' store queries too, and keeps every core.
+// with two Ps a goroutine's wake-up can wake a second thread as well (runtimeEnv); what that saves
+// is in docs/performance.md, "The launcher's one P". With FerretDB (-mongo=ferret, and every run of
+// copies) the launcher serves the programs' store queries too, and keeps every core.
 func LauncherProcs(mongo string, getenv func(string) string) int {
 	if mongo == "ferret" || getenv("GOMAXPROCS") != "" {
 		return 0

@@ -1,0 +1,50 @@
+# Shared by bench.sh and bench-ab.sh (sourced, not run): start the platform for a checkout run, run
+# the load command against it, stop it, and read a run's numbers out of the load command's report.
+# The caller sets `set -euo pipefail` and calls bench_down from its EXIT trap.
+
+bench_pid=
+
+# bench_up LAUNCHER ROOT STATE OFFSET: start LAUNCHER (cmd/devstack) on the programs of ROOT, with
+# its state directory STATE, ports +OFFSET, and the gateway's rate limits raised so they never bind;
+# wait until the platform is up (the launcher builds the programs first: minutes on a cold cache).
+bench_up() {
+  local launcher=$1 root=$2 state=$3 offset=$4
+  mkdir -p "$state"
+  GATEWAY_RATE_LIMIT=100000/s:100000 GATEWAY_AUTH_RATE_LIMIT=100000/m:100000 GATEWAY_USER_RATE_LIMIT=100000/s:100000 \
+    "$launcher" -root "$root" -dir "$state" -port-offset "$offset" -quiet > "$state/launcher.out" 2>&1 &
+  bench_pid=$!
+  for _ in $(seq 600); do
+    grep -q "the platform is up" "$state/launcher.out" && return 0
+    kill -0 "$bench_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "bench: the platform did not come up"; cat "$state/launcher.out"; return 1
+}
+
+# bench_down: stop the launcher bench_up started (SIGINT: it stops its programs and the broker).
+bench_down() {
+  if [ -n "$bench_pid" ]; then
+    kill -INT "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+    bench_pid=
+  fi
+}
+
+# bench_load LOAD OFFSET DURATION OUT: the checkout scenario at 8 clients through the gateway at
+# ports +OFFSET, every SKU restocked to 2,000 first so no order is rejected for stock; the report
+# goes to OUT.
+bench_load() {
+  "$1" -gateway "http://127.0.0.1:$((3008 + $2))" -scenario checkout -c 8 -d "$3" -restock 2000 > "$4"
+}
+
+# bench_numbers REPORT: one line "orders_per_s p50_ms p99_ms cpu_ms_per_order switches_per_order
+# rejected" read from a load report (the fields the baseline line names).
+bench_numbers() {
+  awk '
+    /^orders / { for (i = 1; i <= NF; i++) if ($(i+1) == "orders/s;") ops = $i; rej = $0; sub(/.*confirmed, /, "", rej); sub(/ rejected.*/, "", rej) }
+    /^saga / { saga = 1; next }
+    saga && /p50/ { p50 = $2; p99 = $6; sub(/ms/, "", p50); sub(/ms/, "", p99); saga = 0 }
+    /^cpu .*confirmed orders =/ { for (i = 1; i <= NF; i++) if ($i == "=") { cpu = $(i+1); sub(/ms\/order/, "", cpu) } }
+    /context switches per confirmed order/ { sw = $1 }
+    END { print ops, p50, p99, cpu, sw, rej }' "$1"
+}
