@@ -48,3 +48,9 @@ bench_numbers() {
     /context switches per confirmed order/ { sw = $1 }
     END { print ops, p50, p99, cpu, sw, rej }' "$1"
 }
+
+# bench_procs REPORT: a line "name ms_per_order switches_per_order" for each process of the platform
+# the load report lists (the launcher is "devstack").
+bench_procs() {
+  awk '/^ +[a-z-]+\([0-9]+\) [0-9.]+ms = / { name = $1; sub(/\(.*/, "", name); ms = $4; sub(/ms\/order,/, "", ms); print name, ms, $5 }' "$1"
+}
