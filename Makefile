@@ -5,7 +5,7 @@ PROGRAMS := auth user product inventory order gateway realtime storefront
 # Flags for the launcher, e.g. make run ARGS="-mongo=ferret" or ARGS="-mongo=mongodb://127.0.0.1:27017".
 ARGS     ?=
 
-.PHONY: run test bench bench-ab build vet test-unit test-devstack test-contract test-integration test-replicas test-faults clean
+.PHONY: run test bench bench-ab bench-rate build vet test-unit test-devstack test-contract test-integration test-replicas test-faults clean
 
 ## run: build everything and run the platform (Ctrl-C stops it)
 run:
@@ -52,6 +52,11 @@ bench:
 ## build's medians: for a change smaller than the drift between two runs. make bench-ab REV=main
 bench-ab:
 	./devstack/bench-ab.sh $(REV) $(or $(PAIRS),3)
+
+## bench-rate: the highest open-loop checkout rate whose median saga p99 stays <= 25 ms (#19), from
+## 100/s up in steps of 50, three 10 s runs a rate (BENCH_RATE_* in devstack/bench-rate.sh)
+bench-rate:
+	./devstack/bench-rate.sh
 
 ## build: static binaries in bin/
 build:

@@ -54,3 +54,20 @@ bench_numbers() {
 bench_procs() {
   awk '/^ +[a-z-]+\([0-9]+\) [0-9.]+ms = / { name = $1; sub(/\(.*/, "", name); ms = $4; sub(/ms\/order,/, "", ms); print name, ms, $5 }' "$1"
 }
+
+# bench_quiet: wait until the launcher bench_up started and its children (the programs, Mailpit,
+# redis-server) use under 150 ms of CPU in a second (idle, they use about 80), for at most 120 s.
+# A run's cleanup cancels its orders, and each cancellation sends a mail: without this wait, the
+# next run on the same platform shares the cores with Mailpit storing the last run's mails.
+bench_quiet() {
+  local last now
+  ticks() { for p in $bench_pid $(pgrep -P "$bench_pid"); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+  last=$(ticks)
+  for _ in $(seq 120); do
+    sleep 1
+    now=$(ticks)
+    (((now - last) * 1000 / $(getconf CLK_TCK) < 150)) && return 0
+    last=$now
+  done
+  echo "bench: the platform did not go quiet within 120 s" >&2
+}
