@@ -52,7 +52,7 @@ bench_numbers() {
 # bench_procs REPORT: a line "name ms_per_order switches_per_order" for each process of the platform
 # the load report lists (the launcher is "devstack").
 bench_procs() {
-  awk '/^ +[a-z-]+\([0-9]+\) [0-9.]+ms = / { name = $1; sub(/\(.*/, "", name); ms = $4; sub(/ms\/order,/, "", ms); print name, ms, $5 }' "$1"
+  awk '/^ +[^ (]+\([0-9]+\) [0-9.]+ms = / { name = $1; sub(/\(.*/, "", name); ms = $4; sub(/ms\/order,/, "", ms); print name, ms, $5 }' "$1"
 }
 
 # bench_quiet: wait until the launcher bench_up started and its children (the programs, Mailpit,

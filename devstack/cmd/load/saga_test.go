@@ -175,6 +175,7 @@ func TestRunCheckout(t *testing.T) {
 					t.Errorf("report lacks %q:\n%s", want, report)
 				}
 			}
+			checkBenchLib(t, report)
 			for _, bad := range []string{"timeout", "poll", "note:"} {
 				if strings.Contains(report, bad) {
 					t.Errorf("report has %q:\n%s", bad, report)
