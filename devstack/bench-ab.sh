@@ -4,8 +4,8 @@
 # (docs/performance.md, "make bench"). REV is checked out in a temporary worktree; each run starts
 # its build's own launcher on its build's programs, and one load command, this tree's, measures
 # both. Pairs alternate which build goes first. It prints every run, each build's medians, and in
-# how many pairs this tree used less CPU per order. Env: BENCH_PORT_OFFSET (4600), BENCH_DURATION
-# (10s).
+# how many pairs this tree used less CPU per order, then the same per process. REV's launcher must
+# take -dir (from e3fb252, 2026-12-06). Env: BENCH_PORT_OFFSET (4600), BENCH_DURATION (10s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
