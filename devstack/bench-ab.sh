@@ -46,11 +46,7 @@ for i in $(seq "$pairs"); do
 done
 
 # Medians per build, and the pairs this tree won on CPU per order.
-awk '
-  function median(a, n,   i, j, t) {
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-    return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-  }
+awk "$bench_median"'
   { n[$2]++; for (f = 3; f <= 7; f++) v[$2, f, n[$2]] = $f; cpu[$1, $2] = $6 }
   END {
     split("orders/s,saga p50 (ms),saga p99 (ms),CPU per order (ms),switches per order", name, ",")
@@ -65,11 +61,7 @@ awk '
 
 # Each process's median CPU and context switches per order, and the pairs in which head's used less
 # CPU: a change to one program shows there before it shows in the platform's total.
-awk '
-  function median(a, n,   i, j, t) {
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-    return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-  }
+awk "$bench_median"'
   { k = $2 SUBSEP $3; n[k]++; ms[k, n[k]] = $4; sw[k, n[k]] = $5; cpu[$1, $2, $3] = $4; if (!($3 in seen)) { seen[$3] = 1; order[++names] = $3 } }
   END {
     printf "\n%-14s %22s %22s %8s\n", "per process", "base ms / switches", "head ms / switches", "head won"

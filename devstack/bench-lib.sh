@@ -1,8 +1,16 @@
-# Shared by bench.sh and bench-ab.sh (sourced, not run): start the platform for a checkout run, run
-# the load command against it, stop it, and read a run's numbers out of the load command's report.
-# The caller sets `set -euo pipefail` and calls bench_down from its EXIT trap.
+# Shared by bench.sh, bench-ab.sh and bench-rate.sh (sourced, not run): start the platform for a
+# checkout run, run the load command against it, stop it, and read a run's numbers out of the load
+# command's report. The caller sets `set -euo pipefail` and calls bench_down from its EXIT trap.
 
 bench_pid=
+
+# bench_median is an awk function, median(a, n), of a[1..n] (sorted in place), for the callers' awk
+# programs: awk "$bench_median"' { ... }'.
+bench_median='
+  function median(a, n,   i, j, t) {
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+    return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+  }'
 
 # bench_up LAUNCHER ROOT STATE OFFSET: start LAUNCHER (cmd/devstack) on the programs of ROOT, with
 # its state directory STATE, ports +OFFSET, and the gateway's rate limits raised so they never bind;

@@ -50,11 +50,7 @@ while ((rate <= max)); do
       END { print d + e + (n - c) }' "$out")
     echo "$p99 $cpu $lost" >> "$state/rate-$rate"
   done
-  row=$(awk -v target="$target" '
-    function median(a, n,   i, j, t) {
-      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-      return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-    }
+  row=$(awk -v target="$target" "$bench_median"'
     { n++; p[n] = $1; c[n] = $2; lost += $3; list = list (n > 1 ? ", " : "") $1 }
     END { mp = median(p, n); mc = median(c, n); ok = (mp <= target && lost == 0) ? "yes" : "no"
       printf "%s|%.2f|%.2f|%d|%s", list, mp, mc, lost, ok }' "$state/rate-$rate")
