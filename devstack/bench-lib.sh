@@ -38,11 +38,14 @@ bench_down() {
   fi
 }
 
-# bench_load LOAD OFFSET DURATION OUT: the checkout scenario at 8 clients through the gateway at
-# ports +OFFSET, every SKU restocked to 2,000 first so no order is rejected for stock; the report
-# goes to OUT.
+# bench_load LOAD OFFSET DURATION OUT [FLAG...]: the checkout scenario for DURATION through the
+# gateway at ports +OFFSET, the report to OUT. The FLAGs go to the load command; without any, 8
+# clients with every SKU restocked to 2,000 first, so no order is rejected for stock (make bench).
 bench_load() {
-  "$1" -gateway "http://127.0.0.1:$((3008 + $2))" -scenario checkout -c 8 -d "$3" -restock 2000 > "$4"
+  local load=$1 offset=$2 duration=$3 out=$4
+  shift 4
+  (($#)) || set -- -c 8 -restock 2000
+  "$load" -gateway "http://127.0.0.1:$((3008 + offset))" -scenario checkout -d "$duration" "$@" > "$out"
 }
 
 # bench_numbers REPORT: one line "orders_per_s p50_ms p99_ms cpu_ms_per_order switches_per_order

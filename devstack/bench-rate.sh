@@ -40,7 +40,7 @@ while ((rate <= max)); do
     bench_quiet
     sleep "$gap"
     out=$state/load-$rate-$i.out
-    "$state/load" -gateway "http://127.0.0.1:$((3008 + offset))" -scenario checkout -rate "$rate" -d "$duration" -restock 5000 > "$out"
+    bench_load "$state/load" "$offset" "$duration" "$out" -rate "$rate" -restock 5000
     # p99, CPU per order, and what was lost: saga errors + dropped arrivals + orders not confirmed.
     read -r _ _ p99 cpu _ _ < <(bench_numbers "$out")
     lost=$(awk '
