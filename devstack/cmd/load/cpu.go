@@ -176,12 +176,12 @@ func findPIDs(root string, ports []int) ([]int, error) {
 // writeCPU prints the platform's CPU time between two samples, in total and per process, per confirmed
 // order and, in total, per finished order (a rejection takes the same hops as a confirmation). A
 // process missing from either sample is left out.
-func writeCPU(w io.Writer, before, after []proc, confirmed, finished int) {
+func writeCPU(w io.Writer, before, after []proc, confirmed, finished int) (total time.Duration) {
 	was := map[int]proc{}
 	for _, p := range before {
 		was[p.PID] = p
 	}
-	var total, mail time.Duration
+	var mail time.Duration
 	var switches uint64
 	var parts []string
 	for _, p := range after {
@@ -210,6 +210,71 @@ func writeCPU(w io.Writer, before, after []proc, confirmed, finished int) {
 	for _, p := range parts {
 		fmt.Fprintf(w, "%-8s %s\n", "", p)
 	}
+	return total
+}
+
+// machine is the first line of /proc/stat: the CPU time of all cores together, and how much of it
+// was idle (idle and iowait), with the number of cores.
+type machine struct {
+	Total, Idle time.Duration
+	Cores       int
+}
+
+// parseMachine reads /proc/stat's text. The "cpu" line's first eight fields (user nice system idle
+// iowait irq softirq steal) add up to the time of all cores; guest time is inside user already.
+func parseMachine(b []byte) (machine, error) {
+	var m machine
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "cpu") {
+			continue
+		}
+		if f[0] != "cpu" {
+			m.Cores++
+			continue
+		}
+		if len(f) < 9 {
+			return machine{}, fmt.Errorf("/proc/stat: %d fields on the cpu line, want ≥ 9", len(f))
+		}
+		for i, v := range f[1:9] {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return machine{}, fmt.Errorf("/proc/stat: %w", err)
+			}
+			m.Total += time.Duration(n) * clockTick
+			if i == 3 || i == 4 {
+				m.Idle += time.Duration(n) * clockTick
+			}
+		}
+	}
+	if m.Total == 0 {
+		return machine{}, errors.New("/proc/stat: no cpu line")
+	}
+	return m, nil
+}
+
+// sampleMachine reads root/stat (root is normally /proc); ok is false where it cannot.
+func sampleMachine(root string) (machine, bool) {
+	b, err := os.ReadFile(filepath.Join(root, "stat"))
+	if err != nil {
+		return machine{}, false
+	}
+	m, err := parseMachine(b)
+	return m, err == nil
+}
+
+// writeMachine prints how busy the machine's cores were between two samples, and whose work that
+// was: the platform's processes, this load command's own, and the rest (anything else the machine
+// ran). A run whose cores were busy all the time measured the cores, not the platform's waits.
+func writeMachine(w io.Writer, before, after machine, platform, self time.Duration) {
+	total := after.Total - before.Total
+	if total <= 0 {
+		return
+	}
+	busy := total - (after.Idle - before.Idle)
+	pct := func(d time.Duration) string { return strconv.FormatFloat(100*float64(d)/float64(total), 'f', 0, 64) + "%" }
+	fmt.Fprintf(w, "machine  %d cores busy %s of the run: the platform %s, this load command %s, the rest %s (/proc/stat); near 100%%, the cores bound the run\n",
+		after.Cores, pct(busy), pct(platform), pct(self), pct(max(busy-platform-self, 0)))
 }
 
 func perOrder(d time.Duration, n int) string { return ms(d) + " = " + perOrderMS(d, n) + "/order" }

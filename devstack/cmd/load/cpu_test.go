@@ -119,3 +119,36 @@ func TestWriteCPU(t *testing.T) {
 		t.Errorf("no orders should print ?/order:\n%s", out.String())
 	}
 }
+
+func TestParseMachine(t *testing.T) {
+	stat := "cpu  600 10 200 1000 50 0 17 3 40 0\ncpu0 300 5 100 500 25 0 8 1 20 0\ncpu1 300 5 100 500 25 0 9 2 20 0\nintr 1 2 3\nctxt 99\n"
+	m, err := parseMachine([]byte(stat))
+	// 600+10+200+1000+50+0+17+3 ticks; guest (40) is inside user already and not added again.
+	if want := (machine{Total: 1880 * clockTick, Idle: 1050 * clockTick, Cores: 2}); err != nil || m != want {
+		t.Errorf("parseMachine = %+v, %v; want %+v", m, err, want)
+	}
+	for _, bad := range []string{"", "intr 1 2\n", "cpu  1 2 3\n", "cpu  1 2 3 x 5 6 7 8\n"} {
+		if m, err := parseMachine([]byte(bad)); err == nil {
+			t.Errorf("parseMachine(%q) = %+v, want an error", bad, m)
+		}
+	}
+	if _, ok := sampleMachine(t.TempDir()); ok {
+		t.Error("sampleMachine of a folder without stat: ok")
+	}
+}
+
+func TestWriteMachine(t *testing.T) {
+	before := machine{Total: 100 * time.Second, Idle: 60 * time.Second, Cores: 2}
+	after := machine{Total: 120 * time.Second, Idle: 61 * time.Second, Cores: 2} // 20 s of core time, 19 s busy
+	var out bytes.Buffer
+	writeMachine(&out, before, after, 14*time.Second, 3*time.Second)
+	want := "machine  2 cores busy 95% of the run: the platform 70%, this load command 15%, the rest 10% (/proc/stat)"
+	if !strings.HasPrefix(out.String(), want) {
+		t.Errorf("writeMachine wrote\n%s\nwant it to start with\n%s", out.String(), want)
+	}
+	out.Reset()
+	writeMachine(&out, before, before, time.Second, 0)
+	if out.Len() != 0 {
+		t.Errorf("no time passed, yet it wrote %q", out.String())
+	}
+}

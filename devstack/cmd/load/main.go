@@ -155,10 +155,13 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 	}
 	kafkaBefore := kafkaCounts(ctx, countsURL)
 	mailBefore, mailOK := mailAccepted(ctx, mailURL)
-	cpuBefore := sampleCPU("/proc", pids)
+	self := []int{os.Getpid()}
+	cpuBefore, selfBefore := sampleCPU("/proc", pids), sampleCPU("/proc", self)
+	machineBefore, machineOK := sampleMachine("/proc")
 	loadBefore := loadavg()
 	elapsed, series, sched := l.drive(ctx, sc)
-	cpuAfter := sampleCPU("/proc", pids)
+	cpuAfter, selfAfter := sampleCPU("/proc", pids), sampleCPU("/proc", self)
+	machineAfter, machineOK2 := sampleMachine("/proc")
 	mailAfter, mailOK2 := mailAccepted(ctx, mailURL)
 	var kafkaAfter map[string]int64
 	if kafkaBefore != nil {
@@ -196,7 +199,10 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 			confirmed += s.Status["confirmed"]
 			finished += s.Status["confirmed"] + s.Status["rejected"]
 		}
-		writeCPU(stdout, cpuBefore, cpuAfter, confirmed, finished)
+		platform := writeCPU(stdout, cpuBefore, cpuAfter, confirmed, finished)
+		if machineOK && machineOK2 && len(selfBefore) == 1 && len(selfAfter) == 1 {
+			writeMachine(stdout, machineBefore, machineAfter, platform, selfAfter[0].CPU-selfBefore[0].CPU)
+		}
 		if mailOK && mailOK2 {
 			writeMail(stdout, mailBefore, mailAfter, confirmed)
 		}

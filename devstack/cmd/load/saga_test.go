@@ -150,7 +150,7 @@ func (f *fakeShop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestRunCheckout runs the checkout scenario in both modes against fakeShop: every saga ends with the
 // event from the socket (no timeout, no poll), and the report has the saga, the arrivals (open loop)
-// and the CPU per order (of this process, given by -pids).
+// and the CPU per order (of this process, given by -pids), and how busy the machine was.
 func TestRunCheckout(t *testing.T) {
 	for _, mode := range [][]string{{"-c", "2"}, {"-rate", "200", "-customers", "3"}} {
 		t.Run(mode[0], func(t *testing.T) {
@@ -166,7 +166,7 @@ func TestRunCheckout(t *testing.T) {
 			report := out.String()
 			t.Log(report)
 			wants := []string{"saga = POST sent → order.confirmed/rejected read on the customer's realtime socket",
-				"confirmed orders = ", "rejected:", "cleanup  cancelled"}
+				"confirmed orders = ", "rejected:", "cleanup  cancelled", "machine  ", "cores busy "}
 			if mode[0] == "-rate" {
 				wants = append(wants, "rate 200/s (open loop)", "arrivals 60 due, 60 started", "0 dropped")
 			}
