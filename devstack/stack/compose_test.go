@@ -2,9 +2,11 @@ package stack
 
 import (
 	"bufio"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,5 +131,73 @@ func TestComposeMatchesCode(t *testing.T) {
 	}
 	if len(env["product-2"]) == 0 {
 		t.Error("compose.yaml: the second product instance has no environment")
+	}
+}
+
+// composeAddrs returns each service's fixed ipv4_address in compose.yaml.
+func composeAddrs(tb testing.TB, path string) map[string]netip.Addr {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]netip.Addr{}
+	service := ""
+	for line := range strings.SplitSeq(string(b), "\n") {
+		trim := strings.TrimSpace(line)
+		if ind := len(line) - len(strings.TrimLeft(line, " ")); ind == 2 && strings.HasSuffix(trim, ":") {
+			service = strings.TrimSuffix(trim, ":")
+		}
+		if v, ok := strings.CutPrefix(trim, "ipv4_address:"); ok {
+			v, _, _ = strings.Cut(v, "#")
+			a, err := netip.ParseAddr(strings.TrimSpace(v))
+			if err != nil {
+				tb.Fatalf("compose.yaml %s: ipv4_address: %v", service, err)
+			}
+			out[service] = a
+		}
+	}
+	return out
+}
+
+// TestComposeTrustsItsProxies: in compose a visitor's request reaches the back ends through the
+// gateway, and a shopper's through the storefront and then the gateway, each adding the address it
+// saw to X-Forwarded-For. A program that reads TRUSTED_PROXIES (to count limits per visitor) must
+// trust every hop in front of it, at the fixed address compose gives that hop; otherwise every
+// visitor has the gateway's address, and one visitor's failed logins lock everyone out.
+func TestComposeTrustsItsProxies(t *testing.T) {
+	root := filepath.Join("..", "..")
+	env := composeEnv(t, filepath.Join(root, "compose.yaml"))
+	addrs := composeAddrs(t, filepath.Join(root, "compose.yaml"))
+	for _, p := range Programs {
+		if !programReads(t, root, p.Name, "TRUSTED_PROXIES") {
+			continue
+		}
+		var hops []string // the proxies in front of p, in compose
+		switch p.Name {
+		case "storefront":
+			continue // visitors reach it directly (its published port)
+		case "gateway":
+			hops = []string{"storefront"}
+		default:
+			hops = []string{"gateway", "storefront"}
+		}
+		var trusted []netip.Prefix
+		for v := range strings.SplitSeq(env[p.Name]["TRUSTED_PROXIES"], ",") {
+			if pfx, err := netip.ParsePrefix(strings.TrimSpace(v)); err == nil {
+				trusted = append(trusted, pfx)
+			}
+		}
+		for _, hop := range hops {
+			a, ok := addrs[hop]
+			if !ok {
+				t.Errorf("compose.yaml gives %s no fixed ipv4_address, so %s cannot trust it", hop, p.Name)
+				continue
+			}
+			if !slices.ContainsFunc(trusted, func(pfx netip.Prefix) bool { return pfx.Contains(a) }) {
+				t.Errorf("compose.yaml %s TRUSTED_PROXIES = %q lacks %s (%s), which is in front of it",
+					p.Name, env[p.Name]["TRUSTED_PROXIES"], hop, a)
+			}
+		}
 	}
 }
