@@ -64,6 +64,7 @@ type audience struct {
 // connection first writes its hello and backlog itself, then drains.
 type client struct {
 	id     shared.Identity // zero for anonymous
+	addr   string          // an anonymous client's address, counted against MaxAnonPerAddress
 	filter *filter         // guarded by hub.mu
 
 	mu       sync.Mutex

@@ -20,6 +20,9 @@ type Config struct {
 	Issuer         string
 	AuthURL        string
 	AllowedOrigins []string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (TRUSTED_PROXIES, default
+	// loopback: the gateway on the same machine), for the client address of anonymous connections.
+	TrustedProxies shared.TrustedProxies
 	InstanceID     string
 	// Redis keeps the notification centre: REDIS_URL, or REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
 	// REDIS_DB (default 5, ARCHITECTURE.md).
@@ -58,8 +61,10 @@ func readConfig(env *shared.Env) (Config, error) {
 		Issuer:         env.BaseURL("AUTH_ISSUER", "http://localhost:3008/auth"),
 		AuthURL:        env.BaseURL("AUTH_URL", "http://127.0.0.1:4000"),
 		AllowedOrigins: env.List("ALLOWED_ORIGINS", "localhost:3000,127.0.0.1:3000,localhost:3008,127.0.0.1:3008"),
+		TrustedProxies: shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
 		Redis:          env.Redis(5),
-		Hub:            hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32},
+		Hub: hubConfig{BufferSize: 1000, BufferAge: 5 * time.Minute, SendQueue: 256, AdminSendQueue: 4096, MaxPerUser: 32,
+			MaxAnonPerAddress: env.Int("REALTIME_MAX_ANONYMOUS_PER_ADDRESS", 256, 1, 1_000_000)},
 		Conn:           connConfig{PingInterval: 25 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
 		MaxEventAge:    5 * time.Minute,
 		ShutdownGrace:  5 * time.Second,

@@ -292,7 +292,7 @@ func TestConsumerPushesNotifications(t *testing.T) {
 	h := newHub(hubConfig{}, nil)
 	t.Cleanup(h.shutdown)
 	cons := newConsumer(h, shared.NewLogger(io.Discard, "realtime", "error"), time.Minute, nil)
-	c, _, _, _, _ := h.register(shared.Identity{UserID: "u1", Role: shared.RoleCustomer}, 0, "")
+	c, _, _, _, _ := h.register(shared.Identity{UserID: "u1", Role: shared.RoleCustomer}, "", 0, "")
 	if err := cons.handle(context.Background(), orderEvent(t, "order.shipped", "u1", "paid", time.Now())); err != nil {
 		t.Fatal(err)
 	}

@@ -67,8 +67,9 @@ func (c *conns) wait(grace time.Duration) error {
 // Authenticate middleware; the gateway injects it from the cookie), ?access_token=, or the session_id
 // cookie resolved once through auth's GET /session. No credentials means anonymous (public events
 // only); bad credentials mean 401 before the upgrade, and a third-party client's token without
-// orders:read 403. ?since=N&epoch=E resumes.
-func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions sessionResolver, origins originPolicy, cc connConfig, live *conns) http.Handler {
+// orders:read 403. ?since=N&epoch=E resumes. A connection over a cap (connections per user, anonymous
+// ones per client address, the address as trusted proxies report it) is refused with 429.
+func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions sessionResolver, origins originPolicy, trusted shared.TrustedProxies, cc connConfig, live *conns) http.Handler {
 	acceptOpts := origins.acceptOptions()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !origins.allowed(r) {
@@ -104,8 +105,16 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeForbidden, "the token was not granted scope %s", shared.ScopeOrdersRead))
 			return
 		}
-		if h.full(id.UserID) {
-			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeTooManyRequests, "too many open connections for this user"))
+		var addr string
+		if id.UserID == "" {
+			addr = trusted.ClientIP(r)
+		}
+		if h.full(id.UserID, addr) {
+			who := "this user"
+			if id.UserID == "" {
+				who = "anonymous visitors from this address"
+			}
+			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeTooManyRequests, "too many open connections for %s", who))
 			return
 		}
 		out := &batchWriter{timeout: cc.WriteTimeout}
@@ -118,8 +127,8 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			conn.Close(websocket.StatusGoingAway, "server shutting down")
 			return
 		}
-		c, backlog, resync, cur, ok := h.register(id, since, epoch)
-		if !ok { // shutting down, or the user's last slot went to a concurrent connect
+		c, backlog, resync, cur, ok := h.register(id, addr, since, epoch)
+		if !ok { // shutting down, or the last slot went to a concurrent connect
 			live.wg.Done()
 			conn.Close(websocket.StatusTryAgainLater, "try again later")
 			return

@@ -417,6 +417,56 @@ func TestConnectionsPerUserCapped(t *testing.T) {
 	e.dial(t, "", nil)
 }
 
+// TestAnonymousConnectionsPerAddressCapped: past REALTIME_MAX_ANONYMOUS_PER_ADDRESS anonymous
+// connections from one client address, the next is refused with 429 in the error shape before the
+// upgrade. The address is the one a trusted proxy names (the gateway's X-Forwarded-For), so visitors
+// behind the gateway are counted apart; a signed-in user is not bound by it; a closed connection's
+// slot comes back.
+func TestAnonymousConnectionsPerAddressCapped(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, func(c *Config) { c.Hub.MaxAnonPerAddress = 2 })
+	first, _ := e.dial(t, "", nil)
+	e.dial(t, "", nil)
+	dial := func(hdr http.Header) (*websocket.Conn, *http.Response, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return websocket.Dial(ctx, e.srv.URL+"/ws", &websocket.DialOptions{HTTPHeader: hdr})
+	}
+	c, resp, err := dial(nil)
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("a third anonymous connection from one address with a cap of 2 was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("GET /ws: resp = %v, want status %d", resp, http.StatusTooManyRequests)
+	}
+	var body struct {
+		Error struct{ Code, Message string }
+	}
+	if json.NewDecoder(resp.Body).Decode(&body) != nil || body.Error.Code != "too_many_requests" {
+		t.Errorf("429 body: %+v, want the error shape with code too_many_requests", body)
+	}
+	// Behind the gateway (a trusted loopback peer), each visitor is its own address.
+	e.dial(t, "", http.Header{"X-Forwarded-For": {"203.0.113.7"}})
+	e.dial(t, "", http.Header{"X-Forwarded-For": {"203.0.113.7"}})
+	if c, _, err := dial(http.Header{"X-Forwarded-For": {"203.0.113.7"}}); err == nil {
+		c.CloseNow()
+		t.Error("a third connection of the visitor the proxy named was accepted")
+	}
+	e.dial(t, "", e.bearer(t, alice)) // signed in: bound per user, not per address
+	first.Close(websocket.StatusNormalClosure, "")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c, _, err := dial(nil)
+		if err == nil {
+			c.CloseNow()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed connection's slot did not come back: %v", err)
+		}
+	}
+}
+
 func TestBroadcast(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)

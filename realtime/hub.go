@@ -13,7 +13,8 @@ import (
 // hubConfig bounds the hub: BufferSize messages and BufferAge per stream (defaults 1000, 5 min),
 // SendQueue messages per connection (default 256; AdminSendQueue for admins, default 4096),
 // MaxPerUser connections per signed-in user (default 32: tabs and devices; a runaway script must not
-// hold thousands).
+// hold thousands), MaxAnonPerAddress anonymous connections per client address (default 256: the
+// shoppers behind one NAT; one address must not hold thousands either).
 type hubConfig struct {
 	BufferSize int
 	BufferAge  time.Duration
@@ -22,8 +23,9 @@ type hubConfig struct {
 	// event, so SendQueue would leave them a fraction of a second of slack at a busy shop's event
 	// rate (docs/realtime.md, slow consumers). The queue holds pointers to shared frames and grows
 	// only while it is behind, so the bound costs nothing idle.
-	AdminSendQueue int
-	MaxPerUser     int
+	AdminSendQueue    int
+	MaxPerUser        int
+	MaxAnonPerAddress int
 }
 
 // hub routes messages to connected clients and keeps the resume buffers: one public stream, one per
@@ -44,7 +46,8 @@ type hub struct {
 	clients map[*client]struct{}
 	byUser  map[string]map[*client]struct{}
 	admins  map[*client]struct{}
-	anon    int // clients without a user
+	anon    int            // clients without a user
+	anonBy  map[string]int // of those, how many each client address holds ("" not counted)
 	// Non-admin clients by what public messages they get (admins get everything through admins).
 	everyPublic map[*client]struct{}
 	bySKU       map[string]map[*client]struct{}
@@ -98,12 +101,15 @@ func newHub(cfg hubConfig, now func() time.Time) *hub {
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = 32
 	}
+	if cfg.MaxAnonPerAddress <= 0 {
+		cfg.MaxAnonPerAddress = 256
+	}
 	if now == nil {
 		now = time.Now
 	}
 	return &hub{cfg: cfg, epoch: shared.NewID(), now: now,
 		clients: make(map[*client]struct{}), byUser: make(map[string]map[*client]struct{}),
-		admins: make(map[*client]struct{}), users: make(map[string]*ring), perType: make(map[string]uint64),
+		admins: make(map[*client]struct{}), anonBy: make(map[string]int), users: make(map[string]*ring), perType: make(map[string]uint64),
 		everyPublic: make(map[*client]struct{}), bySKU: make(map[string]map[*client]struct{}),
 		byCategory: make(map[string]map[*client]struct{})}
 }
@@ -212,22 +218,30 @@ func (h *hub) kickUser(userID string, code int, why string) {
 	}
 }
 
-// full reports whether userID already holds MaxPerUser connections (always false for anonymous).
-func (h *hub) full(userID string) bool {
+// full reports whether one more connection of userID would be over MaxPerUser, or for anonymous
+// (userID "") one more from addr over MaxAnonPerAddress. An unknown address ("") is never full.
+func (h *hub) full(userID, addr string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return userID != "" && len(h.byUser[userID]) >= h.cfg.MaxPerUser
+	return h.fullLocked(userID, addr)
 }
 
-// register adds a client for id and returns its backlog after since, in seq order. resync is true
+func (h *hub) fullLocked(userID, addr string) bool {
+	if userID != "" {
+		return len(h.byUser[userID]) >= h.cfg.MaxPerUser
+	}
+	return addr != "" && h.anonBy[addr] >= h.cfg.MaxAnonPerAddress
+}
+
+// register adds a client for id, connected from addr, and returns its backlog after since, in seq order. resync is true
 // when the client cannot be brought up to date from the buffers (since is from another epoch, ahead
 // of us, or older than what we kept); then the backlog is empty and the client must reload its state.
 // A client with since == 0 and no epoch is new: no backlog, no resync. ok is false after shutdown or
-// when the user already holds MaxPerUser connections.
-func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *client, backlog []*outMsg, resync bool, cur uint64, ok bool) {
+// when the connection would be over a cap (full).
+func (h *hub) register(id shared.Identity, addr string, since uint64, epoch string) (c *client, backlog []*outMsg, resync bool, cur uint64, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed || (id.UserID != "" && len(h.byUser[id.UserID]) >= h.cfg.MaxPerUser) {
+	if h.closed || h.fullLocked(id.UserID, addr) {
 		return nil, nil, false, h.seq, false
 	}
 	c = &client{id: id, writing: true}
@@ -246,6 +260,10 @@ func (h *hub) register(id shared.Identity, since uint64, epoch string) (c *clien
 	}
 	if id.UserID == "" {
 		h.anon++
+		if addr != "" {
+			c.addr = addr
+			h.anonBy[addr]++
+		}
 	}
 	if since == 0 && epoch == "" {
 		return c, nil, false, h.seq, true
@@ -286,6 +304,11 @@ func (h *hub) unregister(c *client) {
 	h.unindex(c)
 	if c.id.UserID == "" {
 		h.anon--
+		if c.addr != "" {
+			if h.anonBy[c.addr]--; h.anonBy[c.addr] <= 0 {
+				delete(h.anonBy, c.addr)
+			}
+		}
 	}
 	delete(h.clients, c)
 	delete(h.admins, c)

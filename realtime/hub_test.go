@@ -46,7 +46,7 @@ func TestPublishReachesExactlyItsRecipients(t *testing.T) {
 		case 1, 2:
 			id = shared.Identity{UserID: fmt.Sprint("u", r.IntN(6)), Role: shared.RoleCustomer}
 		}
-		c, _, _, _, ok := h.register(id, 0, "")
+		c, _, _, _, ok := h.register(id, "", 0, "")
 		if !ok {
 			t.Fatal("register refused")
 		}
@@ -90,8 +90,8 @@ func TestPublishReachesExactlyItsRecipients(t *testing.T) {
 func TestAdminQueueBoundedSeparately(t *testing.T) {
 	t.Parallel()
 	h := newHub(hubConfig{SendQueue: 2, AdminSendQueue: 5}, nil)
-	shopper, _, _, _, _ := h.register(shared.Identity{}, 0, "")
-	adm, _, _, _, _ := h.register(shared.Identity{UserID: "a", Role: shared.RoleAdmin}, 0, "")
+	shopper, _, _, _, _ := h.register(shared.Identity{}, "", 0, "")
+	adm, _, _, _, _ := h.register(shared.Identity{UserID: "a", Role: shared.RoleAdmin}, "", 0, "")
 	for range 4 {
 		h.publish("inventory.updated", json.RawMessage(`{}`), time.Now(), audience{public: true, sku: "S"})
 	}
@@ -101,5 +101,51 @@ func TestAdminQueueBoundedSeparately(t *testing.T) {
 	if !shopper.kicked || adm.kicked || len(adm.queue) != 4 {
 		t.Fatalf("shopper kicked %v, admin kicked %v with %d queued; want the admin (queue 5) to hold all 4",
 			shopper.kicked, adm.kicked, len(adm.queue))
+	}
+}
+
+// TestAnonymousPerAddressCap: anonymous connections count against their client address, each address
+// on its own, an unknown address ("") never; a connection that ends gives its slot back; signed-in
+// users are bound by MaxPerUser only, whatever their address.
+func TestAnonymousPerAddressCap(t *testing.T) {
+	t.Parallel()
+	h := newHub(hubConfig{MaxPerUser: 2, MaxAnonPerAddress: 2}, nil)
+	reg := func(id shared.Identity, addr string) (*client, bool) {
+		c, _, _, _, ok := h.register(id, addr, 0, "")
+		return c, ok
+	}
+	first, ok1 := reg(shared.Identity{}, "203.0.113.7")
+	_, ok2 := reg(shared.Identity{}, "203.0.113.7")
+	if !ok1 || !ok2 || !h.full("", "203.0.113.7") {
+		t.Fatalf("two anonymous connections from one address with a cap of 2: ok %v %v, full %v", ok1, ok2, h.full("", "203.0.113.7"))
+	}
+	if _, ok := reg(shared.Identity{}, "203.0.113.7"); ok {
+		t.Error("a third anonymous connection from the address was registered")
+	}
+	if _, ok := reg(shared.Identity{}, "198.51.100.1"); !ok || h.full("", "198.51.100.2") {
+		t.Error("another address was refused")
+	}
+	for i := range 5 {
+		if _, ok := reg(shared.Identity{}, ""); !ok {
+			t.Fatalf("anonymous connection %d of an unknown address refused", i)
+		}
+	}
+	for i := range 2 {
+		if _, ok := reg(shared.Identity{UserID: fmt.Sprint("u", i), Role: shared.RoleCustomer}, "203.0.113.7"); !ok {
+			t.Errorf("signed-in user %d from a full address refused", i)
+		}
+	}
+	h.unregister(first)
+	h.unregister(first) // idempotent: must not give back a second slot
+	if _, ok := reg(shared.Identity{}, "203.0.113.7"); !ok {
+		t.Error("the slot of an ended connection was not given back")
+	}
+	if _, ok := reg(shared.Identity{}, "203.0.113.7"); ok {
+		t.Error("unregistering one connection twice gave back two slots")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.anonBy["203.0.113.7"] != 2 || h.anonBy["198.51.100.1"] != 1 || len(h.anonBy) != 2 || h.anon != 8 {
+		t.Errorf("anonBy = %v, anon = %d; want 203.0.113.7:2 198.51.100.1:1, 8 anonymous", h.anonBy, h.anon)
 	}
 }

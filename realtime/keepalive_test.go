@@ -75,7 +75,7 @@ func startConn(h *hub) (net.Conn, <-chan struct{}) {
 		if err != nil {
 			return
 		}
-		c, _, _, _, _ := h.register(shared.Identity{}, 0, "")
+		c, _, _, _, _ := h.register(shared.Identity{}, "", 0, "")
 		defer h.unregister(c)
 		serveConn(context.Background(), shared.NewLogger(io.Discard, "realtime", "error"), h, c,
 			conn, out, testConnConfig, hello{}, nil, false)
@@ -228,7 +228,7 @@ func TestBufferAge(t *testing.T) {
 		h.publish("order.confirmed", json.RawMessage(`{}`), time.Now(), audience{userID: "u1"})
 
 		time.Sleep(59 * time.Second)
-		c, backlog, resync, _, _ := h.register(shared.Identity{UserID: "u1"}, first, h.epoch)
+		c, backlog, resync, _, _ := h.register(shared.Identity{UserID: "u1"}, "", first, h.epoch)
 		h.unregister(c)
 		if resync || len(backlog) != 1 {
 			t.Fatalf("within the age: backlog %d, resync %v; want 1, false", len(backlog), resync)
@@ -239,19 +239,19 @@ func TestBufferAge(t *testing.T) {
 		if n := h.stats().BufferedUsers; n != 0 {
 			t.Fatalf("buffered users after expiry = %d, want 0", n)
 		}
-		c, _, resync, _, _ = h.register(shared.Identity{UserID: "u1"}, first, h.epoch)
+		c, _, resync, _, _ = h.register(shared.Identity{UserID: "u1"}, "", first, h.epoch)
 		h.unregister(c)
 		if !resync {
 			t.Fatal("no resync though the user's missed message expired with its whole buffer")
 		}
-		c, backlog, resync, _, _ = h.register(shared.Identity{UserID: "u2"}, 2, h.epoch)
+		c, backlog, resync, _, _ = h.register(shared.Identity{UserID: "u2"}, "", 2, h.epoch)
 		h.unregister(c)
 		if resync || len(backlog) != 0 {
 			t.Fatalf("up-to-date client: backlog %d, resync %v; want 0, false", len(backlog), resync)
 		}
 		h.publish("inventory.updated", json.RawMessage(`{}`), time.Now(), audience{public: true})
 		time.Sleep(61 * time.Second)
-		_, _, resync, _, _ = h.register(shared.Identity{}, first, h.epoch)
+		_, _, resync, _, _ = h.register(shared.Identity{}, "", first, h.epoch)
 		if !resync {
 			t.Fatal("no resync though a public message after since expired")
 		}

@@ -19,7 +19,7 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.Handle("GET /openapi.json", shared.Document(openAPIDocument))
 
-	mux.Handle("GET /ws", handleWS(logger, h, verifier, sessions, newOriginPolicy(cfg.AllowedOrigins), cfg.Conn, live))
+	mux.Handle("GET /ws", handleWS(logger, h, verifier, sessions, newOriginPolicy(cfg.AllowedOrigins), cfg.TrustedProxies, cfg.Conn, live))
 	mux.Handle("GET /stats", handleStats(cfg, h, cons))
 	mux.Handle("POST /broadcast", shared.RequireRole(shared.RoleAdmin)(handleBroadcast(logger, h, notes)))
 	mux.Handle("GET /notifications", shared.RequireScope(shared.ScopeOrdersRead)(handleNotifications(logger, notes, time.Now)))
