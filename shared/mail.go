@@ -177,7 +177,9 @@ func buildMessage(from, to *mail.Address, m Mail) []byte {
 	}
 	header("From", from.String())
 	header("To", to.String())
-	header("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
+	// Without white space at its ends: a mail reader drops it from a plain ASCII subject anyway (and
+	// would keep it inside an encoded one), so the subject arrives the same whatever its letters.
+	header("Subject", mime.QEncoding.Encode("utf-8", strings.TrimSpace(m.Subject)))
 	header("Date", m.CreatedAt.UTC().Format(time.RFC1123Z))
 	header("Message-ID", "<"+m.ID+"@"+mailDomain(from.Address)+">")
 	if m.Unsubscribe != "" {
