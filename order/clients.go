@@ -150,7 +150,10 @@ func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, err
 	if name == "" {
 		name = sku
 	}
-	return productInfo{SKU: sku, Name: name, PriceCents: int64(cents), Currency: p.Currency}, nil
+	if p.SKU == "" {
+		p.SKU = sku
+	}
+	return productInfo{SKU: p.SKU, Name: name, PriceCents: int64(cents), Currency: p.Currency}, nil
 }
 
 // pathSegment reports whether s can be sent as one escaped path segment: "." and ".." survive

@@ -78,6 +78,7 @@ func TestOrderCreateErrors(t *testing.T) {
 		{"huge quantity", h.customer, "k", body(`[{"sku":"TSHIRT-1","quantity":1001}]`), http.StatusBadRequest, "items[0].quantity"},
 		{"empty sku", h.customer, "k", body(`[{"sku":"","quantity":1}]`), http.StatusBadRequest, "items[0].sku"},
 		{"duplicate sku", h.customer, "k", body(`[{"sku":"MUG-1","quantity":1},{"sku":"MUG-1","quantity":2}]`), http.StatusBadRequest, "items[1].sku"},
+		{"duplicate sku in another case", h.customer, "k", body(`[{"sku":"MUG-1","quantity":1},{"sku":"mug-1","quantity":2}]`), http.StatusBadRequest, "items[1].sku"},
 		{"unknown sku", h.customer, "k", body(`[{"sku":"TSHIRT-1","quantity":1},{"sku":"NOPE","quantity":1}]`), http.StatusBadRequest, "items[1].sku"},
 		{"sku product refuses", h.customer, "k", body(`[{"sku":"MUG_1","quantity":1}]`), http.StatusBadRequest, "items[0].sku"},
 		{"sku with a space", h.customer, "k", body(`[{"sku":"MUG 1","quantity":1}]`), http.StatusBadRequest, "items[0].sku"},
@@ -341,6 +342,20 @@ func TestCatalogDoesNotRetryNotFound(t *testing.T) {
 	p, err := c.Product(context.Background(), "MUG-1")
 	if err != nil || p.PriceCents != 750 || p.Name != "Mug" || p.Currency != "USD" {
 		t.Errorf("Product(MUG-1) = %+v, %v", p, err)
+	}
+}
+
+// TestOrderLineSKUIsCanonical: product looks SKUs up case-insensitively, so an order line keeps the
+// catalog's spelling of the SKU, not the client's.
+func TestOrderLineSKUIsCanonical(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	code, body, _ := h.do("POST", "/orders", h.customer, `{"items":[{"sku":"mug-1","quantity":1}],"shipping_address":`+addrJSON+`}`, "Idempotency-Key", "k")
+	if code != http.StatusCreated {
+		t.Fatalf("POST /orders: status = %d, want 201: %s", code, body)
+	}
+	if v := decodeView(t, body); len(v.Items) != 1 || v.Items[0].SKU != "MUG-1" {
+		t.Errorf("POST /orders with sku mug-1: items = %+v, want sku MUG-1", v.Items)
 	}
 }
 

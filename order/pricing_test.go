@@ -112,6 +112,7 @@ func TestQuoteRefusals(t *testing.T) {
 		{"huge quantity", h.customer, items(`[{"sku":"TSHIRT-1","quantity":1001}]`), "", http.StatusBadRequest, "items[0].quantity"},
 		{"overflowing quantity", h.customer, items(`[{"sku":"TSHIRT-1","quantity":99999999999999999999}]`), "", http.StatusBadRequest, ""},
 		{"unknown sku", h.customer, items(`[{"sku":"NOPE","quantity":1}]`), "", http.StatusBadRequest, "items[0].sku"},
+		{"duplicate sku in another case", h.customer, items(`[{"sku":"MUG-1","quantity":1},{"sku":"mug-1","quantity":2}]`), "", http.StatusBadRequest, "items[1].sku"},
 		{"sku product refuses", h.customer, items(`[{"sku":"MUG_1","quantity":1}]`), "", http.StatusBadRequest, "items[0].sku"},
 		{"sku query", h.customer, items(`[{"sku":"MUG-1?x=1","quantity":1}]`), "", http.StatusBadRequest, "items[0].sku"},
 		{"sku dot", h.customer, items(`[{"sku":".","quantity":1}]`), "", http.StatusBadRequest, "items[0].sku"},
