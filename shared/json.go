@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -272,7 +273,7 @@ func decodeError(err error) *Error {
 			field = "body"
 		}
 		return &Error{Code: CodeInvalid, Message: "invalid request", Fields: map[string]string{
-			field: fmt.Sprintf("must be %s, not %s", typeName(typeErr.Type.String()), typeErr.Value),
+			field: fmt.Sprintf("must be %s, not %s", typeName(typeErr.Type), typeErr.Value),
 		}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
@@ -281,20 +282,26 @@ func decodeError(err error) *Error {
 	return Errorf(CodeInvalid, "malformed JSON")
 }
 
-func typeName(t string) string {
-	switch {
-	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+// typeName names t in JSON terms for a client ("an integer", "an object"), never by its Go name,
+// which would show package-qualified struct names and field tags.
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return "an integer"
-	case strings.HasPrefix(t, "float"):
+	case reflect.Float32, reflect.Float64:
 		return "a number"
-	case t == "string":
+	case reflect.String:
 		return "a string"
-	case t == "bool":
+	case reflect.Bool:
 		return "true or false"
-	case strings.HasPrefix(t, "[]"):
+	case reflect.Slice, reflect.Array:
 		return "an array"
-	case strings.HasPrefix(t, "map["):
+	case reflect.Map, reflect.Struct:
 		return "an object"
 	}
-	return "a " + t
+	return "a JSON value of another type"
 }

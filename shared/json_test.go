@@ -84,6 +84,40 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// TestDecodeTypeMessages: a value of the wrong JSON type is named in JSON terms; the Go type it
+// would have filled (a package-qualified struct name such as main.quoteRequest) never reaches the
+// client.
+func TestDecodeTypeMessages(t *testing.T) {
+	t.Parallel()
+	type nested struct {
+		Inner struct {
+			N int `json:"n"`
+		} `json:"inner"`
+		Items []struct {
+			N int `json:"n"`
+		} `json:"items"`
+		Ptr *struct {
+			N int `json:"n"`
+		} `json:"ptr"`
+	}
+	tests := []struct{ body, field, want string }{
+		{`[1]`, "body", "must be an object, not array"},
+		{`"x"`, "body", "must be an object, not string"},
+		{`{"inner":[]}`, "inner", "must be an object, not array"},
+		{`{"items":[[1]]}`, "items", "must be an object, not array"},
+		{`{"ptr":"x"}`, "ptr", "must be an object, not string"},
+		{`{"items":{}}`, "items", "must be an array, not object"},
+		{`{"inner":{"n":"1"}}`, "inner.n", "must be an integer, not string"},
+	}
+	for _, tt := range tests {
+		err := DecodeJSON(strings.NewReader(tt.body), &nested{})
+		e := AsError(err)
+		if e == nil || e.Fields[tt.field] != tt.want {
+			t.Errorf("DecodeJSON(%s): %v, fields = %v, want %s: %q", tt.body, err, e.Fields, tt.field, tt.want)
+		}
+	}
+}
+
 // countingReader counts the bytes read from an endless body.
 type countingReader struct{ n int64 }
 
