@@ -100,8 +100,13 @@ func DecodeLimit[T any](w http.ResponseWriter, r *http.Request, max int64) (T, e
 // ReadBody reads the whole request body, at most max bytes: a Content-Length over max is refused
 // before anything is read, and a body that runs past max is read no further than max+1 bytes (the
 // server then closes the connection rather than draining the rest). Errors are *Error: too_large (413)
-// over the limit, invalid (400) when the body breaks off or is not valid UTF-8.
+// over the limit, unsupported_media_type (415) for a body with a Content-Encoding other than
+// identity (nothing here decompresses, and ignoring the label would misread the body), invalid (400)
+// when the body breaks off or is not valid UTF-8.
 func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(strings.TrimSpace(ce), "identity") {
+		return nil, Errorf(CodeUnsupportedMediaType, "Content-Encoding is not supported: send the body uncompressed")
+	}
 	if r.ContentLength > max {
 		return nil, tooLarge(max)
 	}
