@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -62,9 +65,38 @@ func bodyLimit(max int64, next http.Handler) http.Handler {
 			r.TransferEncoding = nil
 			body = io.NopCloser(bytes.NewReader(buf))
 		}
-		r.Body = body
+		br := &bodyReader{ReadCloser: body}
+		r = r.WithContext(context.WithValue(r.Context(), bodyReaderKey{}, br))
+		r.Body = br
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodyReader is a request body on its way to the upstream that remembers whether reading it timed
+// out: a client whose upload stalls past the server's ReadTimeout is still there, waiting for an
+// answer, though net/http cancels the request's context as it does for a client that left. The
+// proxy's error handler tells the two apart with it (proxy.errorHandler).
+type bodyReader struct {
+	io.ReadCloser
+	timedOut atomic.Bool // read by the error handler while the transport may still be reading
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.timedOut.Store(true)
+	}
+	return n, err
+}
+
+// bodyReaderKey is the context key of a request's bodyReader: ReverseProxy wraps the body it sends,
+// so the error handler finds it through the context.
+type bodyReaderKey struct{}
+
+// bodyTimedOut reports whether reading r's body (as bodyLimit passed it on) timed out.
+func bodyTimedOut(r *http.Request) bool {
+	b, ok := r.Context().Value(bodyReaderKey{}).(*bodyReader)
+	return ok && b.timedOut.Load()
 }
 
 // lingerTime bounds how long a refused body is drained after the 413 (net/http's rstAvoidanceDelay).

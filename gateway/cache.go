@@ -304,13 +304,17 @@ func (c *responseCache) serveEntry(w http.ResponseWriter, r *http.Request, servi
 	for k, v := range e.Header {
 		h[k] = v
 	}
-	if e.contentLength != nil {
+	body := e.Body
+	if e.Status >= 400 {
+		body = withRequestID(body, h.Get(shared.RequestIDHeader))
+	}
+	if e.contentLength != nil && len(body) == len(e.Body) {
 		h["Content-Length"] = e.contentLength
 	} else {
-		h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead {
-		w.Write(e.Body)
+		w.Write(body)
 	}
 }

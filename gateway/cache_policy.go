@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -134,4 +135,18 @@ func (b *bufferWriter) entry(now time.Time) *entry {
 	}
 	body := b.body.Bytes()
 	return &entry{Status: b.status, Header: h, Body: body, Stored: now, contentLength: []string{strconv.Itoa(len(body))}}
+}
+
+// withRequestID returns an error body (the platform's error shape) whose request_id is id. A shared
+// error answer (a stored 404, or one coalesced fetch's answer to every waiter) names the request that
+// fetched it; each client must read its own, the X-Request-ID it is answered with, or a client quoting
+// it points at someone else's request. Bodies of another shape, and a missing id, are left as they are.
+func withRequestID(body []byte, id string) []byte {
+	var e shared.ErrorBody
+	if id == "" || json.Unmarshal(body, &e) != nil || e.Error.RequestID == "" || e.Error.RequestID == id {
+		return body
+	}
+	old, _ := json.Marshal(e.Error.RequestID)
+	cur, _ := json.Marshal(id)
+	return bytes.Replace(body, append([]byte(`"request_id":`), old...), append([]byte(`"request_id":`), cur...), 1)
 }

@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 func cacheStatus(rec *httptest.ResponseRecorder) string { return rec.Header().Get("X-Cache-Status") }
@@ -441,6 +445,42 @@ func TestCacheStatuses(t *testing.T) {
 				t.Errorf("upstream calls = %d, want %d", n, wantCalls)
 			}
 		})
+	}
+}
+
+// TestCacheErrorNamesItsRequest: a cached error answer (404s are stored for the negative TTL) is
+// served to many clients, and its body's request_id must be each client's own (the X-Request-ID it
+// is sent with), not the one of the request that filled the entry: a client quoting it would point
+// at someone else's request. Both the stack and the in-process hit path serve it so.
+func TestCacheErrorNamesItsRequest(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write(shared.ErrorJSON(shared.CodeNotFound, "product not found", r.Header.Get(shared.RequestIDHeader)))
+	})
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL})
+	for i, id := range []string{"first-request", "second-request", "", "third.request"} {
+		header := http.Header{}
+		if id != "" {
+			header.Set(shared.RequestIDHeader, id)
+		}
+		rec := e.do(t, "GET", "/product/products/p1", header)
+		var body shared.ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusNotFound {
+			t.Fatalf("GET #%d: %d %q: %v", i+1, rec.Code, rec.Body, err)
+		}
+		got, sent := body.Error.RequestID, rec.Header().Get(shared.RequestIDHeader)
+		if got != sent || id != "" && got != id {
+			t.Errorf("GET #%d (%s) with X-Request-ID %q: body request_id %q, header %q", i+1, cacheStatus(rec), id, got, sent)
+		}
+		if n, _ := strconv.Atoi(rec.Header().Get("Content-Length")); n != rec.Body.Len() {
+			t.Errorf("GET #%d: Content-Length %d for a body of %d bytes", i+1, n, rec.Body.Len())
+		}
+	}
+	if n := up.calls.Load(); n != 1 {
+		t.Errorf("upstream calls = %d, want 1 (the 404 is shared)", n)
 	}
 }
 

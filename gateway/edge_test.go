@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goshop/platform/shared/sharedtest"
 )
@@ -132,6 +135,39 @@ func (tc bodyRow) check(t *testing.T, client string, hc *http.Client, base strin
 		t.Errorf("%s %s with %d bytes: body %s, close %v: want the error shape and a closed connection", tc.method, tc.path, tc.size, got, resp.Close)
 	case up.calls.Load() != before:
 		t.Errorf("%s %s with %d bytes: the upstream got the request", tc.method, tc.path, tc.size)
+	}
+}
+
+// TestStalledBody: a client whose body stops arriving (a Content-Length body cut short, an upload
+// stalled past the server's ReadTimeout) is still connected and waiting: it gets a 400 in the error
+// shape, not the 499 that marks a client that left (a status no client knows, without a body).
+func TestStalledBody(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "any")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		io.WriteString(w, "read")
+	})
+	e := newTestEnv(t, withEveryService(map[string]string{"GATEWAY_RATE_LIMIT": "off"}, up.server.URL))
+	srv := httptest.NewUnstartedServer(e.handler)
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /order/orders/quote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"items\":")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("stalled body: no answer: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"code":"invalid"`) {
+		t.Errorf("stalled body: %d %q, want 400 in the error shape", resp.StatusCode, body)
 	}
 }
 

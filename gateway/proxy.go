@@ -165,13 +165,19 @@ func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 	shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable, Message: err.Error() + ", try again later", Err: err})
 }
 
-// errorHandler answers a failed round trip: a body over the limit is the client's 413, anything else
-// the upstream's fault, 503 in the error shape.
+// errorHandler answers a failed round trip: a body over the limit is the client's 413, a body that
+// stopped arriving its 400, a client that left 499 (for the log: nobody reads it), anything else the
+// upstream's fault, 503 in the error shape.
 func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
 		tooLarge(w, r, nil, maxErr.Limit)
+		return
+	case bodyTimedOut(r):
+		// The client's body stopped arriving (the server's ReadTimeout); it still waits for an answer.
+		w.Header().Set("Connection", "close")
+		shared.WriteError(w, r, nil, shared.Errorf(shared.CodeInvalid, "the request body did not arrive in time"))
 		return
 	case r.Context().Err() != nil:
 		// The client left; nobody reads the answer.

@@ -57,7 +57,8 @@ func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
 	})
 }
 
-// handleStockGet serves GET /inventory/{sku}.
+// handleStockGet serves GET /inventory/{sku}: public and shareable at the SKU's normal form, never
+// stored at another spelling.
 func handleStockGet(logger *slog.Logger, store stockStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sku, err := pathSKU(r)
@@ -70,7 +71,13 @@ func handleStockGet(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		w.Header().Set("Cache-Control", publicStockCacheControl)
+		cc := publicStockCacheControl
+		if r.PathValue("sku") != sku {
+			// The gateway purges /inventory/{sku} on inventory.updated by the SKU's normal form only;
+			// a shared answer at another spelling (/inventory/mug-1) would stay stale for the whole TTL.
+			cc = "no-store"
+		}
+		w.Header().Set("Cache-Control", cc)
 		shared.Encode(w, http.StatusOK, it)
 	})
 }

@@ -120,6 +120,9 @@ type httpCatalog struct{ up *upstream }
 func newHTTPCatalog(base string) *httpCatalog { return &httpCatalog{up: newUpstream(base, "product")} }
 
 func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, error) {
+	if !pathSegment(sku) {
+		return productInfo{}, fmt.Errorf("product %q: %w", sku, shared.ErrNotFound)
+	}
 	var p struct {
 		SKU      string      `json:"sku"`
 		Name     string      `json:"name"`
@@ -128,7 +131,9 @@ func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, err
 		Active   bool        `json:"active"`
 	}
 	err := c.up.getJSON(ctx, "/products/sku/"+url.PathEscape(sku), nil, &p)
-	if st := errStatus(0); errors.As(err, &st) && int(st) == http.StatusNotFound {
+	// product answers 400 for an SKU it could never hold (characters outside its alphabet): no
+	// active product has it, which is the client's mistake, not an outage.
+	if st := errStatus(0); errors.As(err, &st) && (int(st) == http.StatusNotFound || int(st) == http.StatusBadRequest) {
 		return productInfo{}, fmt.Errorf("product %s: %w", sku, shared.ErrNotFound)
 	}
 	if err != nil {
@@ -145,8 +150,16 @@ func (c *httpCatalog) Product(ctx context.Context, sku string) (productInfo, err
 	if name == "" {
 		name = sku
 	}
-	return productInfo{SKU: sku, Name: name, PriceCents: int64(cents), Currency: p.Currency}, nil
+	if p.SKU == "" {
+		p.SKU = sku
+	}
+	return productInfo{SKU: p.SKU, Name: name, PriceCents: int64(cents), Currency: p.Currency}, nil
 }
+
+// pathSegment reports whether s can be sent as one escaped path segment: "." and ".." survive
+// url.PathEscape and would be resolved by the peer's router as a move up the path (a redirect to
+// another resource), so they never name a product or an address.
+func pathSegment(s string) bool { return s != "." && s != ".." }
 
 // httpAddressBook is the addressBook backed by user's GET /users/me/addresses/{id}, called with the
 // caller's own Authorization header so user answers for that caller only.
@@ -157,6 +170,9 @@ func newHTTPAddressBook(base string) *httpAddressBook {
 }
 
 func (b *httpAddressBook) Address(ctx context.Context, authorization, id string) (Address, error) {
+	if !pathSegment(id) {
+		return Address{}, fmt.Errorf("address %q: %w", id, shared.ErrNotFound)
+	}
 	var a Address
 	err := b.up.getJSON(ctx, "/users/me/addresses/"+url.PathEscape(id), http.Header{"Authorization": {authorization}}, &a)
 	var st errStatus

@@ -56,10 +56,11 @@ func (r createOrderRequest) problems(needAddress bool) map[string]string {
 		switch {
 		case l.SKU == "" || len(l.SKU) > 64 || strings.TrimSpace(l.SKU) != l.SKU || !shared.Printable(l.SKU, false):
 			f[key+".sku"] = "must be 1 to 64 printable characters"
-		case seen[l.SKU]:
+		case seen[strings.ToUpper(l.SKU)]:
+			// SKUs are case-insensitive (product and inventory upper-case them).
 			f[key+".sku"] = "appears twice: put the whole quantity on one line"
 		}
-		seen[l.SKU] = true
+		seen[strings.ToUpper(l.SKU)] = true
 		if l.Quantity < 1 || l.Quantity > maxQuantity {
 			f[key+".quantity"] = fmt.Sprintf("must be 1 to %d", maxQuantity)
 		}

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,7 +78,10 @@ func TestOrderCreateErrors(t *testing.T) {
 		{"huge quantity", h.customer, "k", body(`[{"sku":"TSHIRT-1","quantity":1001}]`), http.StatusBadRequest, "items[0].quantity"},
 		{"empty sku", h.customer, "k", body(`[{"sku":"","quantity":1}]`), http.StatusBadRequest, "items[0].sku"},
 		{"duplicate sku", h.customer, "k", body(`[{"sku":"MUG-1","quantity":1},{"sku":"MUG-1","quantity":2}]`), http.StatusBadRequest, "items[1].sku"},
+		{"duplicate sku in another case", h.customer, "k", body(`[{"sku":"MUG-1","quantity":1},{"sku":"mug-1","quantity":2}]`), http.StatusBadRequest, "items[1].sku"},
 		{"unknown sku", h.customer, "k", body(`[{"sku":"TSHIRT-1","quantity":1},{"sku":"NOPE","quantity":1}]`), http.StatusBadRequest, "items[1].sku"},
+		{"sku product refuses", h.customer, "k", body(`[{"sku":"MUG_1","quantity":1}]`), http.StatusBadRequest, "items[0].sku"},
+		{"sku with a space", h.customer, "k", body(`[{"sku":"MUG 1","quantity":1}]`), http.StatusBadRequest, "items[0].sku"},
 		{"inactive sku", h.customer, "k", body(`[{"sku":"OLD-1","quantity":1}]`), http.StatusBadRequest, "items[0].sku"},
 		{"mixed currencies", h.customer, "k", body(`[{"sku":"TSHIRT-1","quantity":1},{"sku":"EURO-1","quantity":1}]`), http.StatusBadRequest, "items"},
 		{"no address", h.customer, "k", `{"items":` + line + `}`, http.StatusBadRequest, "shipping_address"},
@@ -336,5 +342,44 @@ func TestCatalogDoesNotRetryNotFound(t *testing.T) {
 	p, err := c.Product(context.Background(), "MUG-1")
 	if err != nil || p.PriceCents != 750 || p.Name != "Mug" || p.Currency != "USD" {
 		t.Errorf("Product(MUG-1) = %+v, %v", p, err)
+	}
+}
+
+// TestOrderLineSKUIsCanonical: product looks SKUs up case-insensitively, so an order line keeps the
+// catalog's spelling of the SKU, not the client's.
+func TestOrderLineSKUIsCanonical(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	code, body, _ := h.do("POST", "/orders", h.customer, `{"items":[{"sku":"mug-1","quantity":1}],"shipping_address":`+addrJSON+`}`, "Idempotency-Key", "k")
+	if code != http.StatusCreated {
+		t.Fatalf("POST /orders: status = %d, want 201: %s", code, body)
+	}
+	if v := decodeView(t, body); len(v.Items) != 1 || v.Items[0].SKU != "MUG-1" {
+		t.Errorf("POST /orders with sku mug-1: items = %+v, want sku MUG-1", v.Items)
+	}
+}
+
+// TestClientsRefuseDotSegments: "." and ".." survive url.PathEscape, and the peer's router would
+// redirect them to another resource (user's /users/me/addresses/.. is the caller's profile); they
+// are never an SKU or an address ID, so they are not found without a call.
+func TestClientsRefuseDotSegments(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.WriteString(w, `{"sku":"X","name":"n","price":1,"currency":"USD","active":true,"street":"s","city":"c","zip_code":"1","country":"US"}`)
+	}))
+	t.Cleanup(srv.Close)
+	catalog, book := newHTTPCatalog(srv.URL), newHTTPAddressBook(srv.URL)
+	for _, v := range []string{".", ".."} {
+		if _, err := catalog.Product(context.Background(), v); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("Product(%q) = %v, want ErrNotFound", v, err)
+		}
+		if _, err := book.Address(context.Background(), "Bearer x", v); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("Address(%q) = %v, want ErrNotFound", v, err)
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d calls to the peer, want 0", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,8 +17,9 @@ import (
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
-// fakeProducts is the product service's GET /products/sku/{sku} over httptest. Fail makes it answer
-// 503; Calls counts requests.
+// fakeProducts is the product service's GET /products/sku/{sku} over httptest, which like product
+// looks the SKU up trimmed and upper-cased and answers 400 for one that is not letters, digits and
+// '-'. Fail makes it answer 503; Calls counts requests.
 type fakeProducts struct {
 	mu       sync.Mutex
 	products map[string]string // sku → JSON body
@@ -40,8 +42,13 @@ func newFakeProducts(tb testing.TB) *fakeProducts {
 			http.Error(w, `{"error":{"code":"unavailable"}}`, http.StatusServiceUnavailable)
 			return
 		}
+		sku := strings.ToUpper(strings.TrimSpace(r.PathValue("sku")))
+		if !shared.IsWord(sku, 64, "-") {
+			http.Error(w, `{"error":{"code":"invalid"}}`, http.StatusBadRequest)
+			return
+		}
 		f.mu.Lock()
-		body, ok := f.products[r.PathValue("sku")]
+		body, ok := f.products[sku]
 		f.mu.Unlock()
 		if !ok {
 			http.Error(w, `{"error":{"code":"not_found"}}`, http.StatusNotFound)

@@ -98,7 +98,7 @@ func (p pricing) build(r *http.Request, userID string, req createOrderRequest) (
 		} else if info.Currency != o.Currency {
 			return Order{}, shared.Invalid(map[string]string{"items": fmt.Sprintf("products are priced in different currencies (%s, %s): order them separately", o.Currency, info.Currency)})
 		}
-		o.Items[i] = Line{SKU: l.SKU, Name: info.Name, UnitPriceCents: info.PriceCents, Quantity: l.Quantity}
+		o.Items[i] = Line{SKU: info.SKU, Name: info.Name, UnitPriceCents: info.PriceCents, Quantity: l.Quantity}
 		o.SubtotalCents += info.PriceCents * l.Quantity // ≤ shared.MaxCents × maxQuantity × maxLines: no overflow
 	}
 	if o.SubtotalCents > maxCents {

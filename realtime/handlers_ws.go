@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -117,6 +119,14 @@ func handleWS(logger *slog.Logger, h *hub, verifier shared.Verifier, sessions se
 			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeTooManyRequests, "too many open connections for %s", who))
 			return
 		}
+		if msg := notHandshake(r); msg != "" {
+			// After the credentials (their 401 and 403 come first), the handshake itself:
+			// websocket.Accept would answer these in plain text (426 or 400); RFC 6455 4.2.1 asks for
+			// a 400, and the platform's errors have one shape.
+			w.Header().Set("Sec-WebSocket-Version", "13")
+			shared.WriteError(w, r, logger, shared.Errorf(shared.CodeInvalid, "GET /ws is a WebSocket endpoint: %s", msg))
+			return
+		}
 		out := &batchWriter{timeout: cc.WriteTimeout}
 		conn, err := websocket.Accept(smallBuffers{w, out}, r, acceptOpts)
 		if err != nil {
@@ -206,4 +216,36 @@ func mustJSON(v any) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return b
+}
+
+// notHandshake returns what makes r no WebSocket opening handshake (RFC 6455 4.1, the checks
+// websocket.Accept makes), or "" for a handshake.
+func notHandshake(r *http.Request) string {
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	switch {
+	case !r.ProtoAtLeast(1, 1):
+		return "the handshake needs HTTP/1.1"
+	case !headerHasToken(r.Header, "Connection", "upgrade"), !headerHasToken(r.Header, "Upgrade", "websocket"):
+		return "send Connection: Upgrade and Upgrade: websocket"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return "only Sec-WebSocket-Version 13 is supported"
+	case len(keys) != 1:
+		return "send one Sec-WebSocket-Key"
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+		return "Sec-WebSocket-Key must be 16 bytes in base64"
+	}
+	return ""
+}
+
+// headerHasToken reports whether the comma-separated values of header name hold token, ignoring case.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -398,6 +398,54 @@ func TestConnectRejected(t *testing.T) {
 	}
 }
 
+// TestNotAHandshake: a request to /ws that is no WebSocket handshake (a plain GET from curl or a
+// browser tab, a wrong version, a bad key) is a 400 in the error shape, not the WebSocket library's
+// plain-text answer, and nothing is upgraded.
+func TestNotAHandshake(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	handshake := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}
+	without := func(name string, set ...string) http.Header {
+		h := handshake.Clone()
+		h.Del(name)
+		if len(set) > 0 {
+			h[http.CanonicalHeaderKey(name)] = set
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		name string
+		hdr  http.Header
+	}{
+		{"plain GET", http.Header{}},
+		{"no Connection: Upgrade", without("Connection", "keep-alive")},
+		{"no Upgrade", without("Upgrade")},
+		{"other protocol", without("Upgrade", "h2c")},
+		{"no version", without("Sec-Websocket-Version")},
+		{"version 8", without("Sec-Websocket-Version", "8")},
+		{"no key", without("Sec-Websocket-Key")},
+		{"short key", without("Sec-Websocket-Key", "c2hvcnQ=")},
+		{"two keys", without("Sec-Websocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ==")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req, _ := http.NewRequest("GET", e.srv.URL+"/ws", nil)
+			req.Header = tc.hdr
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body shared.ErrorBody
+			raw, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(raw, &body) != nil || body.Error.Code != shared.CodeInvalid || body.Error.RequestID == "" {
+				t.Errorf("GET /ws (%s): %d %q, want 400 in the error shape", tc.name, resp.StatusCode, raw)
+			}
+		})
+	}
+}
+
 func TestConnectionsPerUserCapped(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.Hub.MaxPerUser = 2 })

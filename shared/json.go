@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -99,8 +100,13 @@ func DecodeLimit[T any](w http.ResponseWriter, r *http.Request, max int64) (T, e
 // ReadBody reads the whole request body, at most max bytes: a Content-Length over max is refused
 // before anything is read, and a body that runs past max is read no further than max+1 bytes (the
 // server then closes the connection rather than draining the rest). Errors are *Error: too_large (413)
-// over the limit, invalid (400) when the body breaks off or is not valid UTF-8.
+// over the limit, unsupported_media_type (415) for a body with a Content-Encoding other than
+// identity (nothing here decompresses, and ignoring the label would misread the body), invalid (400)
+// when the body breaks off or is not valid UTF-8.
 func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(strings.TrimSpace(ce), "identity") {
+		return nil, Errorf(CodeUnsupportedMediaType, "Content-Encoding is not supported: send the body uncompressed")
+	}
 	if r.ContentLength > max {
 		return nil, tooLarge(max)
 	}
@@ -272,7 +278,7 @@ func decodeError(err error) *Error {
 			field = "body"
 		}
 		return &Error{Code: CodeInvalid, Message: "invalid request", Fields: map[string]string{
-			field: fmt.Sprintf("must be %s, not %s", typeName(typeErr.Type.String()), typeErr.Value),
+			field: fmt.Sprintf("must be %s, not %s", typeName(typeErr.Type), typeErr.Value),
 		}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
@@ -281,20 +287,26 @@ func decodeError(err error) *Error {
 	return Errorf(CodeInvalid, "malformed JSON")
 }
 
-func typeName(t string) string {
-	switch {
-	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+// typeName names t in JSON terms for a client ("an integer", "an object"), never by its Go name,
+// which would show package-qualified struct names and field tags.
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return "an integer"
-	case strings.HasPrefix(t, "float"):
+	case reflect.Float32, reflect.Float64:
 		return "a number"
-	case t == "string":
+	case reflect.String:
 		return "a string"
-	case t == "bool":
+	case reflect.Bool:
 		return "true or false"
-	case strings.HasPrefix(t, "[]"):
+	case reflect.Slice, reflect.Array:
 		return "an array"
-	case strings.HasPrefix(t, "map["):
+	case reflect.Map, reflect.Struct:
 		return "an object"
 	}
-	return "a " + t
+	return "a JSON value of another type"
 }

@@ -2,6 +2,7 @@ package shared
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net/http"
@@ -81,6 +82,79 @@ func TestDecode(t *testing.T) {
 				t.Errorf("fields = %v, want a message for %q", e.Fields, tt.field)
 			}
 		})
+	}
+}
+
+// TestDecodeTypeMessages: a value of the wrong JSON type is named in JSON terms; the Go type it
+// would have filled (a package-qualified struct name such as main.quoteRequest) never reaches the
+// client.
+func TestDecodeTypeMessages(t *testing.T) {
+	t.Parallel()
+	type nested struct {
+		Inner struct {
+			N int `json:"n"`
+		} `json:"inner"`
+		Items []struct {
+			N int `json:"n"`
+		} `json:"items"`
+		Ptr *struct {
+			N int `json:"n"`
+		} `json:"ptr"`
+	}
+	tests := []struct{ body, field, want string }{
+		{`[1]`, "body", "must be an object, not array"},
+		{`"x"`, "body", "must be an object, not string"},
+		{`{"inner":[]}`, "inner", "must be an object, not array"},
+		{`{"items":[[1]]}`, "items", "must be an object, not array"},
+		{`{"ptr":"x"}`, "ptr", "must be an object, not string"},
+		{`{"items":{}}`, "items", "must be an array, not object"},
+		{`{"inner":{"n":"1"}}`, "inner.n", "must be an integer, not string"},
+	}
+	for _, tt := range tests {
+		err := DecodeJSON(strings.NewReader(tt.body), &nested{})
+		e := AsError(err)
+		if e == nil || e.Fields[tt.field] != tt.want {
+			t.Errorf("DecodeJSON(%s): %v, fields = %v, want %s: %q", tt.body, err, e.Fields, tt.field, tt.want)
+		}
+	}
+}
+
+// TestReadBodyContentEncoding: no service decodes a compressed body, so one that says it is coded
+// is refused with 415 whatever it holds: a gzip body is not misreported as bad UTF-8, and plain JSON
+// labelled gzip is not taken as if the label were not there.
+func TestReadBodyContentEncoding(t *testing.T) {
+	t.Parallel()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"name":"a"}`))
+	zw.Close()
+	tests := []struct {
+		encoding, body string
+		status         int
+	}{
+		{"", `{"name":"a"}`, 0},
+		{"identity", `{"name":"a"}`, 0},
+		{"gzip", gz.String(), 415},
+		{"gzip", `{"name":"a"}`, 415},
+		{"br", `{"name":"a"}`, 415},
+		{"GZIP", `{"name":"a"}`, 415},
+	}
+	for _, tt := range tests {
+		r := newPost("/", tt.body, "application/json")
+		if tt.encoding != "" {
+			r.Header.Set("Content-Encoding", tt.encoding)
+		}
+		_, err := Decode[createReq](httptest.NewRecorder(), r)
+		if (err != nil) != (tt.status != 0) || err != nil && AsError(err).Status() != tt.status {
+			t.Errorf("Decode with Content-Encoding %q: err = %v, want status %d", tt.encoding, err, tt.status)
+		}
+		r = newPost("/", tt.body, "application/x-www-form-urlencoded")
+		if tt.encoding != "" {
+			r.Header.Set("Content-Encoding", tt.encoding)
+		}
+		if _, err := DecodeForm(httptest.NewRecorder(), r, 1<<10); tt.status != 0 && (err == nil || AsError(err).Status() != tt.status) {
+			t.Errorf("DecodeForm with Content-Encoding %q: err = %v, want status %d", tt.encoding, err, tt.status)
+		}
 	}
 }
 
