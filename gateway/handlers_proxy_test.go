@@ -336,3 +336,32 @@ func TestWebSocketUpgrade(t *testing.T) {
 		t.Errorf("after upgrade: read %q, %v; want %q", line, err, "echo hello\n")
 	}
 }
+
+// TestLocationThroughGateway: a Location a service writes relative to its own root names the same
+// resource through the gateway (order's 201 says /orders/{id}; the client must follow
+// /order/orders/{id}); absolute, scheme-relative and path-relative references pass unchanged.
+func TestLocationThroughGateway(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "order")
+	e := newTestEnv(t, map[string]string{"ORDER_SERVICE_URLS": up.server.URL})
+	for _, tc := range []struct{ upstream, want string }{
+		{"/orders/o1", "/order/orders/o1"},
+		{"/orders/o1?x=1", "/order/orders/o1?x=1"},
+		{"https://shop.example/orders/o1", "https://shop.example/orders/o1"},
+		{"//evil.example/x", "//evil.example/x"},
+		{"/\\evil.example/x", "/\\evil.example/x"},
+		{"o1", "o1"},
+		{"", ""},
+	} {
+		up.handle(func(w http.ResponseWriter, r *http.Request) {
+			if tc.upstream != "" {
+				w.Header().Set("Location", tc.upstream)
+			}
+			w.WriteHeader(http.StatusCreated)
+		})
+		rec := e.do(t, "POST", "/order/orders", nil)
+		if rec.Code != http.StatusCreated || rec.Header().Get("Location") != tc.want {
+			t.Errorf("upstream Location %q: got %d Location %q, want 201 %q", tc.upstream, rec.Code, rec.Header().Get("Location"), tc.want)
+		}
+	}
+}

@@ -100,7 +100,11 @@ func newProxy(service string, p *pool, transport http.RoundTripper, buffers http
 		Transport:      shared.TraceTransport(&retryTransport{base: transport, proxy: px, outcomes: outcomes}, service),
 		BufferPool:     buffers,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		ModifyResponse: stripUpstreamHeaders,
+		ModifyResponse: func(resp *http.Response) error {
+			stripUpstreamHeaders(resp)
+			publicLocation(resp.Header, "/"+service)
+			return nil
+		},
 		ErrorHandler:   px.errorHandler,
 	}
 	return px
@@ -119,6 +123,17 @@ func stripUpstreamHeaders(resp *http.Response) error {
 		delete(resp.Header, k)
 	}
 	return nil
+}
+
+// publicLocation makes a Location the service wrote relative to its own root (order's 201 names
+// /orders/{id}) point at the same resource through the gateway (/order/orders/{id}): prefix is
+// "/<service>". Absolute URLs, scheme-relative ones ("//host/...") and relative references without
+// a leading slash are the service's to mean and stay as they are.
+func publicLocation(h http.Header, prefix string) {
+	loc := h.Get("Location")
+	if strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") && !strings.HasPrefix(loc, "/\\") {
+		h.Set("Location", prefix+loc)
+	}
 }
 
 // ServeHTTP picks an instance and proxies r to it; with no instance available it answers 503 in the
