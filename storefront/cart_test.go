@@ -163,6 +163,17 @@ func TestCartBadForms(t *testing.T) {
 	if page := b.get("/cart"); strings.Contains(page.body, "SKU-04") {
 		t.Errorf("GET /cart after refused forms: it holds SKU-04\n%s", page.body)
 	}
+	// Update changes lines the cart has: it never adds one, so a made-up or unreleased SKU cannot
+	// get in past /cart/add's check.
+	for _, sku := range []string{"NO-SUCH-SKU", "SKU-04"} {
+		p := b.submit("/products/p04", "/cart/update", url.Values{"sku": {sku}, "quantity": {"3"}})
+		if p.status != http.StatusNotFound || !strings.Contains(p.body, "not in your cart") {
+			t.Errorf("POST /cart/update sku %q not in the cart: status %d, want 404 saying it is not in the cart", sku, p.status)
+		}
+		if page := b.get("/cart"); strings.Contains(page.body, sku) {
+			t.Errorf("GET /cart after updating %s it does not hold: the line was added\n%s", sku, page.body)
+		}
+	}
 	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {" 2 "}})
 	if page := b.get("/cart"); !strings.Contains(page.body, `value="2"`) {
 		t.Errorf("POST /cart/add quantity \" 2 \": want a line of 2 (the quantity is trimmed)\n%s", page.body)

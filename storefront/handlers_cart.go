@@ -186,6 +186,19 @@ func handleCartUpdate(s *site) http.Handler {
 			s.renderError(w, r, badForm("Quantity must be between 0 and 99."))
 			return
 		}
+		// Only a line the cart has can change: adding goes through /cart/add, which checks the
+		// product is on sale, so a made-up or unreleased SKU never becomes a line here. Setting 0 on
+		// a line already gone (a second click) stays a harmless no-op.
+		have, err := s.lineQty(r, sku)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if have == 0 && qty > 0 {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound,
+				Message: "That product is not in your cart (any more). Add it from its page."})
+			return
+		}
 		flash := "cart"
 		if qty > 0 {
 			if avail, known := s.available(r.Context(), sku); known && qty > avail {
