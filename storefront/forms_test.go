@@ -379,3 +379,52 @@ func TestPayAndCancel(t *testing.T) {
 		t.Errorf("GET %s as another customer: status = %d, want 404", orderPath, p.status)
 	}
 }
+
+// TestFormBodies: a form value that is not valid UTF-8 is refused with a 400 page before any API
+// call (encoding/json would otherwise store it with U+FFFD in its place), and a body over the 64 KiB
+// limit is a 413 page, not the CSRF page's "This form has expired".
+func TestFormBodies(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	address := url.Values{"name": {"Ada"}, "street": {"1 Main St"}, "city": {"Springfield"}, "zip_code": {"12345"}, "country": {"US"}}
+	tests := []struct {
+		from, action string
+		form         url.Values
+		api          string // the API call the form would make
+	}{
+		{"/checkout", "/checkout", address, "POST /order/orders$"},
+		{"/account", "/account/addresses", address, "POST /user/users/me/addresses"},
+		{"/account", "/account/profile", url.Values{"name": {"Ada"}}, "PATCH /user/users/me"},
+		{"/admin/products/new", "/admin/products", url.Values{"sku": {"NEW-1"}, "name": {"Thing"}, "price": {"1.00"}, "category": {"books"}}, "POST /product/products"},
+		{"/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"1"}, "reason": {"count"}}, "POST /inventory/"},
+	}
+	for _, tt := range tests {
+		for _, field := range []string{"name", "street", "description", "reason"} {
+			// The cart is filled again in case a checkout got through.
+			b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+			form := url.Values{}
+			for k, v := range tt.form {
+				form[k] = v
+			}
+			if p := b.get(tt.from); strings.Contains(p.body, "idempotency_key") {
+				form.Set("idempotency_key", idemRe.FindStringSubmatch(p.body)[1])
+			}
+			form.Set(field, form.Get(field)+"bad\xff\xfebytes")
+			before := len(gw.calls(tt.api))
+			p := b.submit(tt.from, tt.action, form)
+			if p.status != http.StatusBadRequest || !strings.Contains(p.body, "not valid text") {
+				t.Errorf("POST %s with invalid UTF-8 in %s: status = %d, want 400 saying it is not valid text", tt.action, field, p.status)
+			}
+			if n := len(gw.calls(tt.api)) - before; n != 0 {
+				t.Errorf("POST %s with invalid UTF-8 in %s: %d calls %s reached the API", tt.action, field, n, tt.api)
+			}
+		}
+		b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+		form := url.Values{"description": {strings.Repeat("x", 70<<10)}}
+		if p := b.submit(tt.from, tt.action, form); p.status != http.StatusRequestEntityTooLarge || !strings.Contains(p.body, "too long") {
+			t.Errorf("POST %s with a 70 KiB body: status = %d, want 413 saying it is too long", tt.action, p.status)
+		}
+	}
+}
