@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goshop/platform/shared"
 )
@@ -211,11 +212,15 @@ func (q catalogQuery) values(page int) url.Values {
 	return v
 }
 
+// clip cuts s to at most n bytes without splitting a character, so clipped text stays valid UTF-8.
 func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Catalog and stock reads are public: they go without the visitor's token, so the gateway can serve

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -161,7 +160,7 @@ func handleCatalog(s *site) http.Handler {
 		}
 		title := "All products"
 		if q.Category != "" {
-			title = strings.ToUpper(q.Category[:1]) + q.Category[1:]
+			title = upperFirst(q.Category)
 		}
 		if q.Q != "" {
 			title = "Search: " + q.Q
