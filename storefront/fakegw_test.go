@@ -510,7 +510,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		g.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"items": items, "total": len(items), "page": 1, "limit": 50})
+		writeJSON(w, 200, pageOf(r, items, 50))
 	}))
 	mux.HandleFunc("POST /inventory/inventory/{sku}/adjust", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -621,12 +621,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		g.mu.Unlock()
-		limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
-		if err != nil {
-			limit = 20
-		}
-		limit = min(max(limit, 1), 100)
-		writeJSON(w, 200, map[string]any{"items": items[:min(limit, len(items))], "total": len(items), "page": 1, "limit": limit})
+		writeJSON(w, 200, pageOf(r, items, 20))
 	}))
 	orderOf := func(w http.ResponseWriter, r *http.Request) (order, bool) {
 		g.mu.Lock()
@@ -757,7 +752,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		users := append([]apiUser{}, g.users...)
 		g.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"items": users, "total": len(users), "page": 1, "limit": 20})
+		writeJSON(w, 200, pageOf(r, users, 20))
 	}))
 	mux.HandleFunc("PATCH /user/users/{id}/status", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -837,4 +832,19 @@ func newTestServerStore(tb testing.TB, gw *fakeGateway, store sessionStore) (htt
 
 func mapEnv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
+}
+
+// pageOf is the list answer for the request's ?page= and ?limit= (default def, at most 100) of items.
+func pageOf[T any](r *http.Request, items []T, def int) map[string]any {
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil {
+		limit = def
+	}
+	limit = min(max(limit, 1), 100)
+	from, to := min((page-1)*limit, len(items)), min(page*limit, len(items))
+	return map[string]any{"items": append([]T{}, items[from:to]...), "total": len(items), "page": page, "limit": limit}
 }

@@ -71,7 +71,7 @@ func (f listFilter) pager(path string, total, limit int) pagerLinks {
 	}
 	var l pagerLinks
 	if f.Page > 1 {
-		l.PrevURL = link(f.Page - 1)
+		l.PrevURL, l.FirstURL = link(f.Page-1), link(1)
 	}
 	if limit > 0 && f.Page*limit < total {
 		l.NextURL = link(f.Page + 1)

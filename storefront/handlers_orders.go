@@ -195,10 +195,12 @@ func pageParam(r *http.Request) int {
 }
 
 // pagerLinks are the previous and next page links of a list page; views of lists embed it for the
-// "pager" template.
+// "pager" template. FirstURL, set past the first page, is for the "past-end" notice of a page
+// number beyond the list's end.
 type pagerLinks struct {
-	PrevURL string
-	NextURL string
+	PrevURL  string
+	NextURL  string
+	FirstURL string
 }
 
 // pager returns the links around page of the list at path, which shows limit items of total.
@@ -208,7 +210,7 @@ func pager(path string, page, total, limit int) pagerLinks {
 	}
 	var l pagerLinks
 	if page > 1 {
-		l.PrevURL = path + "?page=" + strconv.Itoa(page-1)
+		l.PrevURL, l.FirstURL = path+"?page="+strconv.Itoa(page-1), path
 	}
 	if page*limit < total {
 		l.NextURL = path + "?page=" + strconv.Itoa(page+1)
