@@ -375,6 +375,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		page, _ := strconv.Atoi(q.Get("page"))
+		if page > 1000 { // the product service's maxPage
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"page": "must be an integer from 1 to 1000"})
+			return
+		}
 		limit, _ := strconv.Atoi(q.Get("limit"))
 		page, limit = max(page, 1), min(max(limit, 1), 100)
 		var items []product

@@ -165,6 +165,7 @@ func handleAdminProducts(s *site) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := readFilter(r, "q", "sku", "category", "active", "sort")
+		f.Page = min(f.Page, maxProductPage)
 		items, list, status, err := fetchList[product](s, r, "/product/products?include_inactive=true", f, 20, "/admin/products")
 		if err != nil {
 			s.renderError(w, r, err)

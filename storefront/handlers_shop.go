@@ -136,6 +136,7 @@ type catalogView struct {
 	Pages      []pageLink
 	PrevURL    string
 	NextURL    string
+	FirstURL   string // past the first page: page 1 of the same filter
 	Message    string
 }
 
@@ -189,7 +190,7 @@ func handleCatalog(s *site) http.Handler {
 			view.Pages = append(view.Pages, pageLink{Number: p, URL: link(p), Current: p == q.Page})
 		}
 		if q.Page > 1 {
-			view.PrevURL = link(q.Page - 1)
+			view.PrevURL, view.FirstURL = link(q.Page-1), link(1)
 		}
 		if q.Page < last {
 			view.NextURL = link(q.Page + 1)
