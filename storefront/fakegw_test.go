@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -236,6 +237,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("POST /auth/login", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Email, Password string }
 		json.Unmarshal(body, &in)
+		if _, err := mail.ParseAddress(in.Email); err != nil || strings.ContainsAny(in.Email, "<> ") { // as auth's normalizeEmail
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"email": "must be an email address like name@example.com"})
+			return
+		}
 		g.mu.Lock()
 		ok := in.Password != "" && g.passwords[in.Email] == in.Password
 		var u apiUser

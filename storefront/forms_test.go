@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -425,6 +426,21 @@ func TestFormBodies(t *testing.T) {
 		form := url.Values{"description": {strings.Repeat("x", 70<<10)}}
 		if p := b.submit(tt.from, tt.action, form); p.status != http.StatusRequestEntityTooLarge || !strings.Contains(p.body, "too long") {
 			t.Errorf("POST %s with a 70 KiB body: status = %d, want 413 saying it is too long", tt.action, p.status)
+		}
+	}
+}
+
+// TestLoginBadEmail: an address auth refuses as malformed (a user name, a half-typed address) is
+// answered with what to fix, not auth's bare "invalid request", and stays in the form.
+func TestLoginBadEmail(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	for _, email := range []string{"bob", "bob@", "bob smith@example.com"} {
+		p := b.submit("/login", "/login", url.Values{"email": {email}, "password": {"whatever-1"}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Enter a valid email address") || strings.Contains(p.body, "invalid request") ||
+			!strings.Contains(p.body, `value="`+html.EscapeString(email)+`"`) {
+			t.Errorf("POST /login email %q: status = %d, want 400 asking for a valid address, keeping it in the form", email, p.status)
 		}
 	}
 }
