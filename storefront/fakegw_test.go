@@ -531,11 +531,11 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		defer g.mu.Unlock()
 		it, ok := g.stock[r.PathValue("sku")]
 		if !ok {
-			g.writeErr(w, 404, "not_found", "no stock item", nil)
+			g.writeErr(w, 404, "not_found", "not found", nil) // inventory's words
 			return
 		}
 		if it.OnHand+in.Delta < 0 {
-			g.writeErr(w, 409, "conflict", "stock cannot go below zero", nil)
+			g.writeErr(w, 409, "conflict", "conflict", nil)
 			return
 		}
 		it.OnHand += in.Delta
