@@ -179,3 +179,33 @@ func TestCartBadForms(t *testing.T) {
 		t.Errorf("POST /cart/add quantity \" 2 \": want a line of 2 (the quantity is trimmed)\n%s", page.body)
 	}
 }
+
+// TestCartProductWithdrawn: a product taken off sale after it was put in the cart is named as the
+// problem on the cart and checkout pages and when the order is placed, not with the order
+// service's bare "invalid request".
+func TestCartProductWithdrawn(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	b.submit("/products/p05", "/cart/add", url.Values{"sku": {"SKU-05"}, "quantity": {"1"}})
+	b.submit("/products/p06", "/cart/add", url.Values{"sku": {"SKU-06"}, "quantity": {"1"}})
+	key := idemRe.FindStringSubmatch(b.get("/checkout").body)[1]
+	gw.mu.Lock()
+	for i := range gw.products {
+		if gw.products[i].SKU == "SKU-05" {
+			gw.products[i].Active = false
+		}
+	}
+	gw.mu.Unlock()
+	const want = "no longer sold"
+	for _, path := range []string{"/cart", "/checkout"} {
+		if p := b.get(path); !strings.Contains(p.body, want) || strings.Contains(p.body, "invalid request") {
+			t.Errorf("GET %s with a withdrawn product: want it to say %q, not \"invalid request\"\n%s", path, want, p.body)
+		}
+	}
+	p := b.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "name": {"D"}, "street": {"1 St"}, "city": {"C"}, "zip_code": {"1"}, "country": {"US"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, want) || strings.Contains(p.body, "invalid request") {
+		t.Errorf("POST /checkout with a withdrawn product: status = %d, want 400 saying %q, not \"invalid request\"", p.status, want)
+	}
+}

@@ -591,6 +591,12 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"shipping_address.zip_code": "unknown ZIP code"})
 			return
 		}
+		for i, it := range in.Items {
+			if _, ok := findProduct(func(p product) bool { return p.SKU == it.SKU && p.Active }); !ok {
+				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{fmt.Sprintf("items[%d].sku", i): "no active product with this SKU"})
+				return
+			}
+		}
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if id, ok := g.idem[rec.IdempotencyKey]; ok && rec.IdempotencyKey != "" {

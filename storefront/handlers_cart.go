@@ -316,11 +316,29 @@ func (s *site) summarize(r *http.Request, c cart, subtotal string) priceSummary 
 		sum.Note = "Tax and shipping cannot be calculated right now; they are added when you place the order."
 		if ae := asAPIError(err); ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusUnauthorized {
 			sum.Note = "Some items cannot be priced: check your cart. " + ae.Message
+			if linesRefused(ae) {
+				sum.Note = msgLinesRefused
+			}
 		}
 		return sum
 	}
 	return priceSummary{Quoted: true, Subtotal: moneyText(q.Subtotal, q.Currency), Tax: moneyText(q.Tax, q.Currency),
 		Shipping: moneyText(q.Shipping, q.Currency), Total: moneyText(q.Total, q.Currency)}
+}
+
+// msgLinesRefused is what the cart and checkout say when the order service refuses cart lines.
+const msgLinesRefused = "Some products in your cart are no longer sold: remove them from your cart to check out."
+
+// linesRefused reports whether the order service refused the order's lines (fields items[i]...,
+// such as a product taken off sale since it was put in the cart): its message is only "invalid
+// request".
+func linesRefused(ae *apiError) bool {
+	for k := range ae.Fields {
+		if strings.HasPrefix(k, "items[") {
+			return true
+		}
+	}
+	return false
 }
 
 // quote asks the order service what an order of c would cost; it changes nothing there.

@@ -156,6 +156,9 @@ func handleCheckoutPost(s *site) http.Handler {
 				view.Errors[strings.TrimPrefix(k, "shipping_address.")] = msg
 			}
 			view.Message = ae.Message
+			if linesRefused(ae) {
+				view.Message = msgLinesRefused
+			}
 			if ae.Status == http.StatusConflict {
 				// The key was already used with other details (changed after a failed attempt that
 				// may have gone through): say so; submitting again is a new, deliberate order.
