@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -599,6 +600,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		if in.AddressID != "" && !slices.ContainsFunc(g.addresses[user.ID], func(a address) bool { return a.ID == in.AddressID }) {
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"address_id": "you have no saved address with this ID"})
+			return
+		}
 		if id, ok := g.idem[rec.IdempotencyKey]; ok && rec.IdempotencyKey != "" {
 			if g.idemBody[rec.IdempotencyKey] != rec.Body {
 				g.writeErr(w, 409, "conflict", "Idempotency-Key was already used with a different request body", nil)

@@ -444,3 +444,19 @@ func TestLoginBadEmail(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckoutAddressGone: checking out with a saved address deleted meanwhile (in another tab)
+// says so and offers the form again, not the order service's bare "invalid request".
+func TestCheckoutAddressGone(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	b.submit("/products/p05", "/cart/add", url.Values{"sku": {"SKU-05"}, "quantity": {"1"}})
+	key := idemRe.FindStringSubmatch(b.get("/checkout").body)[1]
+	b.submit("/account", "/account/addresses/addr-1/delete", nil)
+	p := b.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "address_id": {"addr-1"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "address you chose") || strings.Contains(p.body, "invalid request") {
+		t.Errorf("POST /checkout with a deleted address: status = %d, want 400 saying the chosen address is gone\n%s", p.status, p.body)
+	}
+}

@@ -156,8 +156,12 @@ func handleCheckoutPost(s *site) http.Handler {
 				view.Errors[strings.TrimPrefix(k, "shipping_address.")] = msg
 			}
 			view.Message = ae.Message
-			if linesRefused(ae) {
+			switch {
+			case linesRefused(ae):
 				view.Message = msgLinesRefused
+			case ae.Fields["address_id"] != "":
+				// Deleted in another tab since the form was shown; the form has no input to mark.
+				view.Message, view.AddressID = "The saved address you chose is no longer in your account: choose another or enter a new one.", ""
 			}
 			if ae.Status == http.StatusConflict {
 				// The key was already used with other details (changed after a failed attempt that
