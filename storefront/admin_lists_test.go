@@ -161,6 +161,10 @@ func TestAdminOrderPage(t *testing.T) {
 	if strings.Contains(p.body, `data-next-status="delivered"`) {
 		t.Error("a paid order offers delivered")
 	}
+	// The cancel button is red on white: the red text on the primary button's teal was unreadable.
+	if !strings.Contains(p.body, `<button type="submit" class="secondary danger">Mark cancelled</button>`) {
+		t.Errorf("GET /admin/orders/%s: the cancel button is not a secondary danger button", o.ID)
+	}
 	if r := b.submit("/admin/orders/"+o.ID, "/admin/orders/"+o.ID+"/status", url.Values{"status": {"shipped"}, "back": {"order"}, "reason": {"DHL 1"}}); r.status != http.StatusSeeOther || location(r) != "/admin/orders/"+o.ID {
 		t.Errorf("POST status from the order page: %d to %q, want 303 back to the order", r.status, location(r))
 	}
