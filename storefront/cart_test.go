@@ -209,3 +209,36 @@ func TestCartProductWithdrawn(t *testing.T) {
 		t.Errorf("POST /checkout with a withdrawn product: status = %d, want 400 saying %q, not \"invalid request\"", p.status, want)
 	}
 }
+
+// TestCartMixedCurrencies: amounts in different currencies are never added up: a cart holding a
+// USD and a EUR product shows no subtotal in either, says why, and checkout says so too (the
+// order service refuses such an order).
+func TestCartMixedCurrencies(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.mu.Lock()
+	for i := range gw.products {
+		if gw.products[i].SKU == "SKU-06" {
+			gw.products[i].Currency = "EUR"
+		}
+	}
+	gw.mu.Unlock()
+	b := newBrowser(t, srv)
+	b.submit("/products/p05", "/cart/add", url.Values{"sku": {"SKU-05"}, "quantity": {"1"}}) // $15.99
+	b.submit("/products/p06", "/cart/add", url.Values{"sku": {"SKU-06"}, "quantity": {"1"}}) // €18.99
+	const want = "different currencies"
+	for _, signedIn := range []bool{false, true} {
+		if signedIn {
+			b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+		}
+		p := b.get("/cart")
+		if strings.Contains(p.body, "34.98") || !strings.Contains(p.body, want) {
+			t.Errorf("GET /cart (signed in %v) with USD and EUR lines: want no sum of both and a note saying %q\n%s", signedIn, want, p.body)
+		}
+	}
+	key := idemRe.FindStringSubmatch(b.get("/checkout").body)[1]
+	p := b.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "name": {"D"}, "street": {"1 St"}, "city": {"C"}, "zip_code": {"1"}, "country": {"US"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, want) || strings.Contains(p.body, "34.98") {
+		t.Errorf("POST /checkout with USD and EUR lines: status = %d, want 400 saying %q", p.status, want)
+	}
+}

@@ -559,10 +559,15 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var sub shared.Cents
+		currencies := map[string]bool{}
 		for i, it := range in.Items {
 			p, ok := findProduct(func(p product) bool { return p.SKU == it.SKU && p.Active })
 			if !ok {
 				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{fmt.Sprintf("items[%d].sku", i): "no active product with this SKU"})
+				return
+			}
+			if currencies[p.Currency] = true; len(currencies) > 1 {
+				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"items": "products are priced in different currencies (EUR, USD): order them separately"})
 				return
 			}
 			c, _ := shared.ParseCents(string(p.Price))
@@ -592,9 +597,15 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"shipping_address.zip_code": "unknown ZIP code"})
 			return
 		}
+		currencies := map[string]bool{}
 		for i, it := range in.Items {
-			if _, ok := findProduct(func(p product) bool { return p.SKU == it.SKU && p.Active }); !ok {
+			p, ok := findProduct(func(p product) bool { return p.SKU == it.SKU && p.Active })
+			if !ok {
 				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{fmt.Sprintf("items[%d].sku", i): "no active product with this SKU"})
+				return
+			}
+			if currencies[p.Currency] = true; len(currencies) > 1 {
+				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"items": "products are priced in different currencies (EUR, USD): order them separately"})
 				return
 			}
 		}

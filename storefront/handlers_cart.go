@@ -67,7 +67,7 @@ func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) 
 	}
 	stock, _ := s.gw.stockBySKU(ctx, skus)
 	var total shared.Cents
-	currency := ""
+	currency, mixed := "", false
 	for i := range rows {
 		rows[i].Stock = newStockView(rows[i].SKU, stock)
 		if !rows[i].Found {
@@ -76,11 +76,19 @@ func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) 
 		cents, _ := shared.ParseCents(string(rows[i].Product.Price))
 		line := cents * shared.Cents(rows[i].Qty)
 		total += line
+		mixed = mixed || currency != "" && currency != rows[i].Product.Currency
 		currency = rows[i].Product.Currency
 		rows[i].LineTotal = shared.Money{Amount: line, Currency: currency}.String()
 	}
+	if mixed {
+		return rows, mixedSubtotal, nil
+	}
 	return rows, shared.Money{Amount: total, Currency: currency}.String(), nil
 }
+
+// mixedSubtotal is the subtotal of a cart whose products are priced in different currencies:
+// amounts in different currencies are never added up, and the order service refuses such an order.
+const mixedSubtotal = "—"
 
 func handleCart(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -302,6 +310,10 @@ type priceSummary struct {
 // or a failing quote shows the catalog subtotal and a note instead of failing the page.
 func (s *site) summarize(r *http.Request, c cart, subtotal string) priceSummary {
 	sum := priceSummary{Subtotal: subtotal}
+	if subtotal == mixedSubtotal {
+		sum.Note = msgMixedCurrencies
+		return sum
+	}
 	token := s.accessToken(r)
 	if token == "" {
 		sum.Note = "Sign in to see tax and shipping before you order."
@@ -325,6 +337,9 @@ func (s *site) summarize(r *http.Request, c cart, subtotal string) priceSummary 
 	return priceSummary{Quoted: true, Subtotal: moneyText(q.Subtotal, q.Currency), Tax: moneyText(q.Tax, q.Currency),
 		Shipping: moneyText(q.Shipping, q.Currency), Total: moneyText(q.Total, q.Currency)}
 }
+
+// msgMixedCurrencies is what the cart and checkout say about a cart priced in several currencies.
+const msgMixedCurrencies = "Your cart holds products priced in different currencies, which cannot be ordered together: order them separately."
 
 // msgLinesRefused is what the cart and checkout say when the order service refuses cart lines.
 const msgLinesRefused = "Some products in your cart are no longer sold: remove them from your cart to check out."

@@ -157,6 +157,9 @@ func handleCheckoutPost(s *site) http.Handler {
 			}
 			view.Message = ae.Message
 			switch {
+			case ae.Fields["items"] != "":
+				// The lines as a whole cannot make one order (products in different currencies).
+				view.Message = "Your cart cannot be ordered as it is: " + ae.Fields["items"] + "."
 			case linesRefused(ae):
 				view.Message = msgLinesRefused
 			case ae.Fields["address_id"] != "":
