@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -149,9 +150,15 @@ func handleCatalog(s *site) http.Handler {
 		if ae := asAPIError(err); err != nil && ae.Status == http.StatusBadRequest {
 			// A filter the catalog refuses (say, an unknown category spelling): show the page with
 			// the reason instead of an error page, so the visitor can fix the filter.
-			message = "No results: " + ae.Message
+			// The API's message is only "invalid request"; its fields say what is wrong.
+			var why []string
 			for k, v := range ae.Fields {
-				message += "; " + k + " " + v
+				why = append(why, "the "+k+" "+v)
+			}
+			slices.Sort(why)
+			message = "No results: " + ae.Message + "."
+			if len(why) > 0 {
+				message = "No results: " + strings.Join(why, "; ") + "."
 			}
 			err = nil
 		}

@@ -39,7 +39,7 @@ func TestPages(t *testing.T) {
 		{"anon", anon, "/products?category=garden", 200, []string{"Garden", "Product 01", `<option value="garden" selected>`}},
 		{"anon", anon, "/products?q=Product+1&sort=price_desc&page=1", 200, []string{"Search: Product 1", `<option value="price_desc" selected>`}},
 		{"anon", anon, "/products?q=nothing-matches", 200, []string{"No products match"}},
-		{"anon", anon, "/products?category=bad+slug!", 200, []string{"No results: invalid request; category must be a slug"}},
+		{"anon", anon, "/products?category=bad+slug!", 200, []string{"No results: the category must be a slug."}},
 		{"anon", anon, "/products?minPrice=50&maxPrice=10", 200, []string{`name="minPrice" inputmode="decimal" placeholder="Min" value="10"`}},
 		{"anon", anon, "/products?page=2", 200, []string{"Product 13", `rel="prev"`}},
 		{"anon", anon, "/products?page=5", 200, []string{"14 products", "past the end", `href="/products"`}},
