@@ -102,6 +102,10 @@ func TestAdminListRefusedFilter(t *testing.T) {
 		if strings.Contains(p.body, "<script>alert") {
 			t.Errorf("GET %s: filter text reached the page unescaped", tt.path)
 		}
+		// The API's own message is the bare "invalid request": the field says what is wrong.
+		if strings.Contains(p.body, "invalid request") || !strings.Contains(p.body, "Please correct the marked fields") {
+			t.Errorf("GET %s: the alert is the API's \"invalid request\", want \"Please correct the marked fields\"", tt.path)
+		}
 	}
 }
 

@@ -102,7 +102,7 @@ func handleRegisterPost(s *site) http.Handler {
 				s.renderError(w, r, err)
 				return
 			}
-			view.Message = ae.Message
+			view.Message = ae.FormMessage("name", "email", "password")
 			for k, v := range ae.Fields {
 				view.Errors[k] = v
 			}

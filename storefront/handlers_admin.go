@@ -146,7 +146,7 @@ func (s *site) saveProduct(w http.ResponseWriter, r *http.Request, id string) {
 		for k, v := range ae.Fields {
 			errs[k] = v
 		}
-		fail(ae.Status, ae.Message)
+		fail(ae.Status, ae.FormMessage("sku", "name", "description", "price", "currency", "category", "images", "stock"))
 		return
 	}
 	s.flash(w, "saved")

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -104,7 +106,7 @@ func fetchList[T any](s *site, r *http.Request, api string, f listFilter, limit 
 	_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: api + sep + q.Encode(), token: s.accessToken(r), out: &list})
 	if isStatus(err, http.StatusBadRequest) {
 		ae := asAPIError(err)
-		return []T{}, adminList{Filter: f, Errors: ae.Fields, Message: ae.Message}, http.StatusBadRequest, nil
+		return []T{}, adminList{Filter: f, Errors: ae.Fields, Message: ae.FormMessage(slices.Collect(maps.Keys(f.values))...)}, http.StatusBadRequest, nil
 	}
 	if err != nil {
 		return nil, adminList{}, 0, err

@@ -155,7 +155,7 @@ func handleCheckoutPost(s *site) http.Handler {
 			for k, msg := range ae.Fields {
 				view.Errors[strings.TrimPrefix(k, "shipping_address.")] = msg
 			}
-			view.Message = ae.Message
+			view.Message = ae.FormMessage("name", "street", "city", "state", "zip_code", "country")
 			switch {
 			case ae.Fields["items"] != "":
 				// The lines as a whole cannot make one order (products in different currencies).
@@ -364,7 +364,7 @@ func handleOrderPay(s *site) http.Handler {
 			for k, v := range ae.Fields {
 				pf.Errors[k] = v
 			}
-			s.renderOrder(w, r, ae.Status, id, pf, ae.Message)
+			s.renderOrder(w, r, ae.Status, id, pf, ae.FormMessage("card_number", "exp_month", "exp_year", "cvc"))
 			return
 		}
 		s.flash(w, "paid")

@@ -81,7 +81,11 @@ func handleAccountProfile(s *site) http.Handler {
 		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/me", token: s.accessToken(r), body: patch{Name: name}})
 		if err != nil {
 			if ae := asAPIError(err); ae.Status < 500 && ae.Status != http.StatusUnauthorized {
-				s.renderAccount(w, r, ae.Status, accountView{ProfileName: name, ProfileError: ae.Message})
+				msg := ae.Message
+				if ae.Fields["name"] != "" {
+					msg = "Your name " + ae.Fields["name"] + "."
+				}
+				s.renderAccount(w, r, ae.Status, accountView{ProfileName: name, ProfileError: msg})
 				return
 			}
 			s.renderError(w, r, err)
@@ -112,7 +116,7 @@ func handleAddressCreate(s *site) http.Handler {
 			for k, v := range ae.Fields {
 				errs[k] = v
 			}
-			s.renderAccount(w, r, ae.Status, accountView{NewAddress: a, Errors: errs, Message: ae.Message})
+			s.renderAccount(w, r, ae.Status, accountView{NewAddress: a, Errors: errs, Message: ae.FormMessage("name", "street", "city", "state", "zip_code", "country")})
 			return
 		}
 		s.flash(w, "saved")
