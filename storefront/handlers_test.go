@@ -164,6 +164,12 @@ func TestStaticFiles(t *testing.T) {
 	if cc := b.get("/static/app.css?v=" + m[1]).resp.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
 		t.Errorf("versioned CSS Cache-Control = %q, want immutable", cc)
 	}
+	// A product name, description, SKU or address of one long unbroken word (200 characters) pushed
+	// the cart's prices and totals off the screen and widened the product page: the main content
+	// wraps such words (seen in Chromium; the rule is checked here).
+	if css := b.get("/static/app.css?v=" + m[1]).body; !regexp.MustCompile(`(?m)^main \{[^}]*overflow-wrap: anywhere`).MatchString(css) {
+		t.Error("app.css: main does not wrap long words (overflow-wrap: anywhere)")
+	}
 }
 
 func TestHealthEndpoints(t *testing.T) {
