@@ -50,3 +50,33 @@ func TestAccount(t *testing.T) {
 		t.Error("renamed profile not shown")
 	}
 }
+
+// TestLimitsCountCharacters: the forms' length limits count characters as the services do, not
+// bytes, so text in a non-Latin script within the limit is accepted; a refused name stays in the
+// input as typed.
+func TestLimitsCountCharacters(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	name := strings.Repeat("名", 90) // 90 characters, 270 bytes
+	if p := b.submit("/account", "/account/profile", url.Values{"name": {name}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST /account/profile with a 90-character name: status = %d, want 303", p.status)
+	}
+	long := strings.Repeat("名", 101)
+	p := b.submit("/account", "/account/profile", url.Values{"name": {long}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `value="`+long+`"`) {
+		t.Errorf("POST /account/profile with a 101-character name: status = %d, want 400 with the name kept in the input", p.status)
+	}
+	street := strings.Repeat("街", 150)
+	if p := b.submit("/account", "/account/addresses", url.Values{"name": {name}, "street": {street}, "city": {"Kyoto"}, "zip_code": {"600-8216"}, "country": {"JP"}}); p.status != http.StatusSeeOther {
+		t.Errorf("POST /account/addresses with a 150-character street: status = %d, want 303", p.status)
+	}
+	form := url.Values{"name": {strings.Repeat("品", 150)}, "description": {strings.Repeat("説", 3000)}, "sku": {"JP-1"}, "price": {"10.00"}, "category": {"books"}}
+	if p := b.submit("/admin/products/new", "/admin/products", form); p.status != http.StatusSeeOther {
+		t.Errorf("POST /admin/products with a 150-character name and a 3,000-character description: status = %d, want 303", p.status)
+	}
+	if n := len(gw.calls("POST /product/products")); n != 1 {
+		t.Errorf("product create calls = %d, want 1", n)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,6 +102,10 @@ func TestAdminListRefusedFilter(t *testing.T) {
 		if strings.Contains(p.body, "<script>alert") {
 			t.Errorf("GET %s: filter text reached the page unescaped", tt.path)
 		}
+		// The API's own message is the bare "invalid request": the field says what is wrong.
+		if strings.Contains(p.body, "invalid request") || !strings.Contains(p.body, "Please correct the marked fields") {
+			t.Errorf("GET %s: the alert is the API's \"invalid request\", want \"Please correct the marked fields\"", tt.path)
+		}
 	}
 }
 
@@ -160,6 +165,10 @@ func TestAdminOrderPage(t *testing.T) {
 	if strings.Contains(p.body, `data-next-status="delivered"`) {
 		t.Error("a paid order offers delivered")
 	}
+	// The cancel button is red on white: the red text on the primary button's teal was unreadable.
+	if !strings.Contains(p.body, `<button type="submit" class="secondary danger">Mark cancelled</button>`) {
+		t.Errorf("GET /admin/orders/%s: the cancel button is not a secondary danger button", o.ID)
+	}
 	if r := b.submit("/admin/orders/"+o.ID, "/admin/orders/"+o.ID+"/status", url.Values{"status": {"shipped"}, "back": {"order"}, "reason": {"DHL 1"}}); r.status != http.StatusSeeOther || location(r) != "/admin/orders/"+o.ID {
 		t.Errorf("POST status from the order page: %d to %q, want 303 back to the order", r.status, location(r))
 	}
@@ -196,6 +205,34 @@ func TestFilterPager(t *testing.T) {
 	r, _ = http.NewRequest("GET", "/admin/users?page=2", nil)
 	if l := readFilter(r, "q").pager("/admin/users", 40, 20); l.PrevURL != "/admin/users" {
 		t.Errorf("unfiltered prev = %q, want /admin/users", l.PrevURL)
+	}
+}
+
+// TestListPastTheEnd: a page number past the end of a list that has items says so and links to the
+// first page, instead of the empty list's "You have no orders yet" with no way back.
+func TestListPastTheEnd(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.putOrder(order{ID: "ord-1", UserID: fakeAdmin.ID, Status: "paid", Total: "10.00", Currency: "USD", CreatedAt: time.Now()})
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	tests := []struct{ path, first, never string }{
+		{"/orders?page=5", "/orders", "You have no orders yet"},
+		{"/admin/orders?page=5", "/admin/orders", "No orders yet"},
+		{"/admin/orders?page=5&status=paid", "/admin/orders?status=paid", "No orders match"},
+		{"/admin/products?page=50", "/admin/products", "Create the first one"},
+		{"/admin/inventory?page=50", "/admin/inventory", "No stock items yet"},
+		{"/admin/users?page=50", "/admin/users", "No users found"},
+	}
+	for _, tt := range tests {
+		p := b.get(tt.path)
+		if p.status != http.StatusOK || strings.Contains(p.body, tt.never) || !strings.Contains(p.body, "past the end") ||
+			!strings.Contains(p.body, `href="`+html.EscapeString(tt.first)+`"`) {
+			t.Errorf("GET %s: status = %d, want 200 saying the page is past the end with a link to %s, not %q", tt.path, p.status, tt.first, tt.never)
+		}
+	}
+	if p := b.get("/orders"); strings.Contains(p.body, "past the end") {
+		t.Error("GET /orders: the first page says it is past the end")
 	}
 }
 

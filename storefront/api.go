@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goshop/platform/shared"
 )
@@ -180,8 +181,8 @@ func parseCatalogQuery(v url.Values) catalogQuery {
 			*dst = s
 		}
 	}
-	if p, err := strconv.Atoi(v.Get("page")); err == nil && p > 0 && p <= 10000 {
-		q.Page = p
+	if p, err := strconv.Atoi(v.Get("page")); err == nil && p > 0 {
+		q.Page = min(p, maxProductPage)
 	}
 	// A reversed range is a slip, not an error: swap it.
 	lo, errLo := shared.ParseCents(q.MinPrice)
@@ -211,11 +212,19 @@ func (q catalogQuery) values(page int) url.Values {
 	return v
 }
 
+// maxProductPage is the product service's last page number (its maxPage): a later page is that
+// one, shown as past the end of the list, not the API's 400.
+const maxProductPage = 1000
+
+// clip cuts s to at most n bytes without splitting a character, so clipped text stays valid UTF-8.
 func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Catalog and stock reads are public: they go without the visitor's token, so the gateway can serve

@@ -163,8 +163,82 @@ func TestCartBadForms(t *testing.T) {
 	if page := b.get("/cart"); strings.Contains(page.body, "SKU-04") {
 		t.Errorf("GET /cart after refused forms: it holds SKU-04\n%s", page.body)
 	}
+	// Update changes lines the cart has: it never adds one, so a made-up or unreleased SKU cannot
+	// get in past /cart/add's check.
+	for _, sku := range []string{"NO-SUCH-SKU", "SKU-04"} {
+		p := b.submit("/products/p04", "/cart/update", url.Values{"sku": {sku}, "quantity": {"3"}})
+		if p.status != http.StatusNotFound || !strings.Contains(p.body, "not in your cart") {
+			t.Errorf("POST /cart/update sku %q not in the cart: status %d, want 404 saying it is not in the cart", sku, p.status)
+		}
+		if page := b.get("/cart"); strings.Contains(page.body, sku) {
+			t.Errorf("GET /cart after updating %s it does not hold: the line was added\n%s", sku, page.body)
+		}
+	}
 	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {" 2 "}})
 	if page := b.get("/cart"); !strings.Contains(page.body, `value="2"`) {
 		t.Errorf("POST /cart/add quantity \" 2 \": want a line of 2 (the quantity is trimmed)\n%s", page.body)
+	}
+}
+
+// TestCartProductWithdrawn: a product taken off sale after it was put in the cart is named as the
+// problem on the cart and checkout pages and when the order is placed, not with the order
+// service's bare "invalid request".
+func TestCartProductWithdrawn(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	b.submit("/products/p05", "/cart/add", url.Values{"sku": {"SKU-05"}, "quantity": {"1"}})
+	b.submit("/products/p06", "/cart/add", url.Values{"sku": {"SKU-06"}, "quantity": {"1"}})
+	key := idemRe.FindStringSubmatch(b.get("/checkout").body)[1]
+	gw.mu.Lock()
+	for i := range gw.products {
+		if gw.products[i].SKU == "SKU-05" {
+			gw.products[i].Active = false
+		}
+	}
+	gw.mu.Unlock()
+	const want = "no longer sold"
+	for _, path := range []string{"/cart", "/checkout"} {
+		if p := b.get(path); !strings.Contains(p.body, want) || strings.Contains(p.body, "invalid request") {
+			t.Errorf("GET %s with a withdrawn product: want it to say %q, not \"invalid request\"\n%s", path, want, p.body)
+		}
+	}
+	p := b.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "name": {"D"}, "street": {"1 St"}, "city": {"C"}, "zip_code": {"1"}, "country": {"US"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, want) || strings.Contains(p.body, "invalid request") {
+		t.Errorf("POST /checkout with a withdrawn product: status = %d, want 400 saying %q, not \"invalid request\"", p.status, want)
+	}
+}
+
+// TestCartMixedCurrencies: amounts in different currencies are never added up: a cart holding a
+// USD and a EUR product shows no subtotal in either, says why, and checkout says so too (the
+// order service refuses such an order).
+func TestCartMixedCurrencies(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.mu.Lock()
+	for i := range gw.products {
+		if gw.products[i].SKU == "SKU-06" {
+			gw.products[i].Currency = "EUR"
+		}
+	}
+	gw.mu.Unlock()
+	b := newBrowser(t, srv)
+	b.submit("/products/p05", "/cart/add", url.Values{"sku": {"SKU-05"}, "quantity": {"1"}}) // $15.99
+	b.submit("/products/p06", "/cart/add", url.Values{"sku": {"SKU-06"}, "quantity": {"1"}}) // €18.99
+	const want = "different currencies"
+	for _, signedIn := range []bool{false, true} {
+		if signedIn {
+			b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+		}
+		p := b.get("/cart")
+		if strings.Contains(p.body, "34.98") || !strings.Contains(p.body, want) {
+			t.Errorf("GET /cart (signed in %v) with USD and EUR lines: want no sum of both and a note saying %q\n%s", signedIn, want, p.body)
+		}
+	}
+	key := idemRe.FindStringSubmatch(b.get("/checkout").body)[1]
+	p := b.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "name": {"D"}, "street": {"1 St"}, "city": {"C"}, "zip_code": {"1"}, "country": {"US"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, want) || strings.Contains(p.body, "34.98") {
+		t.Errorf("POST /checkout with USD and EUR lines: status = %d, want 400 saying %q", p.status, want)
 	}
 }

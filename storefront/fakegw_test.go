@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -236,6 +238,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("POST /auth/login", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Email, Password string }
 		json.Unmarshal(body, &in)
+		if _, err := mail.ParseAddress(in.Email); err != nil || strings.ContainsAny(in.Email, "<> ") { // as auth's normalizeEmail
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"email": "must be an email address like name@example.com"})
+			return
+		}
 		g.mu.Lock()
 		ok := in.Password != "" && g.passwords[in.Email] == in.Password
 		var u apiUser
@@ -375,6 +381,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		page, _ := strconv.Atoi(q.Get("page"))
+		if page > 1000 { // the product service's maxPage
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"page": "must be an integer from 1 to 1000"})
+			return
+		}
 		limit, _ := strconv.Atoi(q.Get("limit"))
 		page, limit = max(page, 1), min(max(limit, 1), 100)
 		var items []product
@@ -510,7 +520,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		g.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"items": items, "total": len(items), "page": 1, "limit": 50})
+		writeJSON(w, 200, pageOf(r, items, 50))
 	}))
 	mux.HandleFunc("POST /inventory/inventory/{sku}/adjust", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -522,11 +532,11 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		defer g.mu.Unlock()
 		it, ok := g.stock[r.PathValue("sku")]
 		if !ok {
-			g.writeErr(w, 404, "not_found", "no stock item", nil)
+			g.writeErr(w, 404, "not_found", "not found", nil) // inventory's words
 			return
 		}
 		if it.OnHand+in.Delta < 0 {
-			g.writeErr(w, 409, "conflict", "stock cannot go below zero", nil)
+			g.writeErr(w, 409, "conflict", "conflict", nil)
 			return
 		}
 		it.OnHand += in.Delta
@@ -549,10 +559,15 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var sub shared.Cents
+		currencies := map[string]bool{}
 		for i, it := range in.Items {
 			p, ok := findProduct(func(p product) bool { return p.SKU == it.SKU && p.Active })
 			if !ok {
 				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{fmt.Sprintf("items[%d].sku", i): "no active product with this SKU"})
+				return
+			}
+			if currencies[p.Currency] = true; len(currencies) > 1 {
+				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"items": "products are priced in different currencies (EUR, USD): order them separately"})
 				return
 			}
 			c, _ := shared.ParseCents(string(p.Price))
@@ -582,8 +597,24 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"shipping_address.zip_code": "unknown ZIP code"})
 			return
 		}
+		currencies := map[string]bool{}
+		for i, it := range in.Items {
+			p, ok := findProduct(func(p product) bool { return p.SKU == it.SKU && p.Active })
+			if !ok {
+				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{fmt.Sprintf("items[%d].sku", i): "no active product with this SKU"})
+				return
+			}
+			if currencies[p.Currency] = true; len(currencies) > 1 {
+				g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"items": "products are priced in different currencies (EUR, USD): order them separately"})
+				return
+			}
+		}
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		if in.AddressID != "" && !slices.ContainsFunc(g.addresses[user.ID], func(a address) bool { return a.ID == in.AddressID }) {
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"address_id": "you have no saved address with this ID"})
+			return
+		}
 		if id, ok := g.idem[rec.IdempotencyKey]; ok && rec.IdempotencyKey != "" {
 			if g.idemBody[rec.IdempotencyKey] != rec.Body {
 				g.writeErr(w, 409, "conflict", "Idempotency-Key was already used with a different request body", nil)
@@ -621,12 +652,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		g.mu.Unlock()
-		limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
-		if err != nil {
-			limit = 20
-		}
-		limit = min(max(limit, 1), 100)
-		writeJSON(w, 200, map[string]any{"items": items[:min(limit, len(items))], "total": len(items), "page": 1, "limit": limit})
+		writeJSON(w, 200, pageOf(r, items, 20))
 	}))
 	orderOf := func(w http.ResponseWriter, r *http.Request) (order, bool) {
 		g.mu.Lock()
@@ -757,7 +783,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		users := append([]apiUser{}, g.users...)
 		g.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"items": users, "total": len(users), "page": 1, "limit": 20})
+		writeJSON(w, 200, pageOf(r, users, 20))
 	}))
 	mux.HandleFunc("PATCH /user/users/{id}/status", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -837,4 +863,19 @@ func newTestServerStore(tb testing.TB, gw *fakeGateway, store sessionStore) (htt
 
 func mapEnv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
+}
+
+// pageOf is the list answer for the request's ?page= and ?limit= (default def, at most 100) of items.
+func pageOf[T any](r *http.Request, items []T, def int) map[string]any {
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil {
+		limit = def
+	}
+	limit = min(max(limit, 1), 100)
+	from, to := min((page-1)*limit, len(items)), min(page*limit, len(items))
+	return map[string]any{"items": append([]T{}, items[from:to]...), "total": len(items), "page": page, "limit": limit}
 }

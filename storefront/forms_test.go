@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -377,5 +378,85 @@ func TestPayAndCancel(t *testing.T) {
 	x.signIn("x@shop.local", "x-Passw0rd!")
 	if p := x.get(orderPath); p.status != http.StatusNotFound {
 		t.Errorf("GET %s as another customer: status = %d, want 404", orderPath, p.status)
+	}
+}
+
+// TestFormBodies: a form value that is not valid UTF-8 is refused with a 400 page before any API
+// call (encoding/json would otherwise store it with U+FFFD in its place), and a body over the 64 KiB
+// limit is a 413 page, not the CSRF page's "This form has expired".
+func TestFormBodies(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	address := url.Values{"name": {"Ada"}, "street": {"1 Main St"}, "city": {"Springfield"}, "zip_code": {"12345"}, "country": {"US"}}
+	tests := []struct {
+		from, action string
+		form         url.Values
+		api          string // the API call the form would make
+	}{
+		{"/checkout", "/checkout", address, "POST /order/orders$"},
+		{"/account", "/account/addresses", address, "POST /user/users/me/addresses"},
+		{"/account", "/account/profile", url.Values{"name": {"Ada"}}, "PATCH /user/users/me"},
+		{"/admin/products/new", "/admin/products", url.Values{"sku": {"NEW-1"}, "name": {"Thing"}, "price": {"1.00"}, "category": {"books"}}, "POST /product/products"},
+		{"/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"1"}, "reason": {"count"}}, "POST /inventory/"},
+	}
+	for _, tt := range tests {
+		for _, field := range []string{"name", "street", "description", "reason"} {
+			// The cart is filled again in case a checkout got through.
+			b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+			form := url.Values{}
+			for k, v := range tt.form {
+				form[k] = v
+			}
+			if p := b.get(tt.from); strings.Contains(p.body, "idempotency_key") {
+				form.Set("idempotency_key", idemRe.FindStringSubmatch(p.body)[1])
+			}
+			form.Set(field, form.Get(field)+"bad\xff\xfebytes")
+			before := len(gw.calls(tt.api))
+			p := b.submit(tt.from, tt.action, form)
+			if p.status != http.StatusBadRequest || !strings.Contains(p.body, "not valid text") {
+				t.Errorf("POST %s with invalid UTF-8 in %s: status = %d, want 400 saying it is not valid text", tt.action, field, p.status)
+			}
+			if n := len(gw.calls(tt.api)) - before; n != 0 {
+				t.Errorf("POST %s with invalid UTF-8 in %s: %d calls %s reached the API", tt.action, field, n, tt.api)
+			}
+		}
+		b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+		form := url.Values{"description": {strings.Repeat("x", 70<<10)}}
+		if p := b.submit(tt.from, tt.action, form); p.status != http.StatusRequestEntityTooLarge || !strings.Contains(p.body, "too long") {
+			t.Errorf("POST %s with a 70 KiB body: status = %d, want 413 saying it is too long", tt.action, p.status)
+		}
+	}
+}
+
+// TestLoginBadEmail: an address auth refuses as malformed (a user name, a half-typed address) is
+// answered with what to fix, not auth's bare "invalid request", and stays in the form.
+func TestLoginBadEmail(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	for _, email := range []string{"bob", "bob@", "bob smith@example.com"} {
+		p := b.submit("/login", "/login", url.Values{"email": {email}, "password": {"whatever-1"}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Enter a valid email address") || strings.Contains(p.body, "invalid request") ||
+			!strings.Contains(p.body, `value="`+html.EscapeString(email)+`"`) {
+			t.Errorf("POST /login email %q: status = %d, want 400 asking for a valid address, keeping it in the form", email, p.status)
+		}
+	}
+}
+
+// TestCheckoutAddressGone: checking out with a saved address deleted meanwhile (in another tab)
+// says so and offers the form again, not the order service's bare "invalid request".
+func TestCheckoutAddressGone(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	b.submit("/products/p05", "/cart/add", url.Values{"sku": {"SKU-05"}, "quantity": {"1"}})
+	key := idemRe.FindStringSubmatch(b.get("/checkout").body)[1]
+	b.submit("/account", "/account/addresses/addr-1/delete", nil)
+	p := b.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "address_id": {"addr-1"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "address you chose") || strings.Contains(p.body, "invalid request") {
+		t.Errorf("POST /checkout with a deleted address: status = %d, want 400 saying the chosen address is gone\n%s", p.status, p.body)
 	}
 }

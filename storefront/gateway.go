@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,22 @@ type apiError struct {
 
 func (e *apiError) Error() string {
 	return fmt.Sprintf("gateway: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// FormMessage is the message over a form whose inputs show e's field messages: the services'
+// message for refused fields is only "invalid request" (shared.Invalid), so when one of the form's
+// inputs (any, when inputs is empty) has a field message, the form asks to correct the marked
+// fields. Any other message (say, "payment declined") is kept.
+func (e *apiError) FormMessage(inputs ...string) string {
+	if e.Message != "invalid request" {
+		return e.Message
+	}
+	for k := range e.Fields {
+		if len(inputs) == 0 || slices.Contains(inputs, strings.TrimPrefix(k, "shipping_address.")) {
+			return "Please correct the marked fields."
+		}
+	}
+	return e.Message
 }
 
 // asAPIError returns the *apiError in err's chain; a session store outage is a 503 (the visitor can

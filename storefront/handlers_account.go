@@ -43,8 +43,12 @@ func handleLoginPost(s *site) http.Handler {
 			}
 			view.layout = s.newLayout(w, r, "Sign in")
 			view.Message = ae.Message
-			if ae.Status == http.StatusUnauthorized {
+			switch {
+			case ae.Status == http.StatusUnauthorized:
 				view.Message = "Email or password is incorrect."
+			case ae.Status == http.StatusBadRequest && ae.Fields["email"] != "":
+				// auth says only "invalid request" and names the field.
+				view.Message = "Enter a valid email address, like name@example.com."
 			}
 			s.render(w, r, ae.Status, "login.html", view)
 			return
@@ -98,7 +102,7 @@ func handleRegisterPost(s *site) http.Handler {
 				s.renderError(w, r, err)
 				return
 			}
-			view.Message = ae.Message
+			view.Message = ae.FormMessage("name", "email", "password")
 			for k, v := range ae.Fields {
 				view.Errors[k] = v
 			}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goshop/platform/shared"
 )
@@ -61,11 +62,11 @@ func (f productForm) body(isNew bool) (productBody, map[string]string) {
 	if !validSKU(f.SKU) {
 		errs["sku"] = "SKU: 1–64 letters, digits, '-', '_' or '.'."
 	}
-	if f.Name == "" || len(f.Name) > 200 {
+	if f.Name == "" || utf8.RuneCountInString(f.Name) > 200 {
 		errs["name"] = "Name is required (at most 200 characters)."
 	}
-	if len(f.Description) > 5000 {
-		errs["description"] = "Description is too long."
+	if utf8.RuneCountInString(f.Description) > 5000 {
+		errs["description"] = "Description is too long (at most 5,000 characters)."
 	}
 	if c, err := shared.ParseCents(strings.TrimSpace(f.Price)); err != nil || c == 0 {
 		errs["price"] = "Price must be an amount like 19.99, above zero."
@@ -79,7 +80,7 @@ func (f productForm) body(isNew bool) (productBody, map[string]string) {
 		errs["currency"] = "Currency is a 3-letter code such as USD."
 	}
 	if f.Category == "" || len(f.Category) > 64 {
-		errs["category"] = "Category is required."
+		errs["category"] = "Category is required (at most 64 characters)."
 	}
 	for _, line := range strings.Split(f.Images, "\n") {
 		line = strings.TrimSpace(line)
@@ -145,7 +146,7 @@ func (s *site) saveProduct(w http.ResponseWriter, r *http.Request, id string) {
 		for k, v := range ae.Fields {
 			errs[k] = v
 		}
-		fail(ae.Status, ae.Message)
+		fail(ae.Status, ae.FormMessage("sku", "name", "description", "price", "currency", "category", "images", "stock"))
 		return
 	}
 	s.flash(w, "saved")

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -71,7 +73,7 @@ func (f listFilter) pager(path string, total, limit int) pagerLinks {
 	}
 	var l pagerLinks
 	if f.Page > 1 {
-		l.PrevURL = link(f.Page - 1)
+		l.PrevURL, l.FirstURL = link(f.Page-1), link(1)
 	}
 	if limit > 0 && f.Page*limit < total {
 		l.NextURL = link(f.Page + 1)
@@ -104,7 +106,7 @@ func fetchList[T any](s *site, r *http.Request, api string, f listFilter, limit 
 	_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: api + sep + q.Encode(), token: s.accessToken(r), out: &list})
 	if isStatus(err, http.StatusBadRequest) {
 		ae := asAPIError(err)
-		return []T{}, adminList{Filter: f, Errors: ae.Fields, Message: ae.Message}, http.StatusBadRequest, nil
+		return []T{}, adminList{Filter: f, Errors: ae.Fields, Message: ae.FormMessage(slices.Collect(maps.Keys(f.values))...)}, http.StatusBadRequest, nil
 	}
 	if err != nil {
 		return nil, adminList{}, 0, err
@@ -165,6 +167,7 @@ func handleAdminProducts(s *site) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := readFilter(r, "q", "sku", "category", "active", "sort")
+		f.Page = min(f.Page, maxProductPage)
 		items, list, status, err := fetchList[product](s, r, "/product/products?include_inactive=true", f, 20, "/admin/products")
 		if err != nil {
 			s.renderError(w, r, err)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/goshop/platform/shared"
 )
 
 // The admin console's actions on inventory, orders and users; their lists are in handlers_admin_lists.go,
@@ -15,10 +18,17 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 		Delta  int    `json:"delta"`
 		Reason string `json:"reason"`
 	}
+	noItem := func(sku string) error {
+		return &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No stock item " + sku + "."}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sku := r.PathValue("sku")
+		if !validSKU(sku) {
+			s.renderError(w, r, noItem(sku))
+			return
+		}
 		delta, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("delta")))
-		if !validSKU(sku) || err != nil || delta == 0 || delta > 1_000_000 || delta < -1_000_000 {
+		if err != nil || delta == 0 || delta > 1_000_000 || delta < -1_000_000 {
 			s.renderError(w, r, badForm("The change must be a non-zero whole number, e.g. 5 or -3."))
 			return
 		}
@@ -26,8 +36,22 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 		if reason == "" {
 			reason = "manual adjustment"
 		}
-		s.act(w, r, call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
-			body: adjustRequest{Delta: delta, Reason: reason}}, "adjusted", "/admin/inventory")
+		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
+			token: s.accessToken(r), body: adjustRequest{Delta: delta, Reason: reason}})
+		// The inventory service answers these two with its bare "not found" and "conflict".
+		switch {
+		case isStatus(err, http.StatusNotFound):
+			err = noItem(sku)
+		case isStatus(err, http.StatusConflict):
+			err = &apiError{Status: http.StatusConflict, Code: shared.CodeConflict, Message: fmt.Sprintf(
+				"The stock of %s cannot change by %+d: on hand would fall below what is reserved for orders (or above the maximum). Reload the inventory and try a smaller change.", sku, delta)}
+		}
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.flash(w, "adjusted")
+		redirect(w, r, "/admin/inventory")
 	})
 }
 

@@ -67,7 +67,7 @@ func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) 
 	}
 	stock, _ := s.gw.stockBySKU(ctx, skus)
 	var total shared.Cents
-	currency := ""
+	currency, mixed := "", false
 	for i := range rows {
 		rows[i].Stock = newStockView(rows[i].SKU, stock)
 		if !rows[i].Found {
@@ -76,11 +76,19 @@ func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) 
 		cents, _ := shared.ParseCents(string(rows[i].Product.Price))
 		line := cents * shared.Cents(rows[i].Qty)
 		total += line
+		mixed = mixed || currency != "" && currency != rows[i].Product.Currency
 		currency = rows[i].Product.Currency
 		rows[i].LineTotal = shared.Money{Amount: line, Currency: currency}.String()
 	}
+	if mixed {
+		return rows, mixedSubtotal, nil
+	}
 	return rows, shared.Money{Amount: total, Currency: currency}.String(), nil
 }
+
+// mixedSubtotal is the subtotal of a cart whose products are priced in different currencies:
+// amounts in different currencies are never added up, and the order service refuses such an order.
+const mixedSubtotal = "—"
 
 func handleCart(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -186,6 +194,19 @@ func handleCartUpdate(s *site) http.Handler {
 			s.renderError(w, r, badForm("Quantity must be between 0 and 99."))
 			return
 		}
+		// Only a line the cart has can change: adding goes through /cart/add, which checks the
+		// product is on sale, so a made-up or unreleased SKU never becomes a line here. Setting 0 on
+		// a line already gone (a second click) stays a harmless no-op.
+		have, err := s.lineQty(r, sku)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if have == 0 && qty > 0 {
+			s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound,
+				Message: "That product is not in your cart (any more). Add it from its page."})
+			return
+		}
 		flash := "cart"
 		if qty > 0 {
 			if avail, known := s.available(r.Context(), sku); known && qty > avail {
@@ -289,6 +310,10 @@ type priceSummary struct {
 // or a failing quote shows the catalog subtotal and a note instead of failing the page.
 func (s *site) summarize(r *http.Request, c cart, subtotal string) priceSummary {
 	sum := priceSummary{Subtotal: subtotal}
+	if subtotal == mixedSubtotal {
+		sum.Note = msgMixedCurrencies
+		return sum
+	}
 	token := s.accessToken(r)
 	if token == "" {
 		sum.Note = "Sign in to see tax and shipping before you order."
@@ -303,11 +328,32 @@ func (s *site) summarize(r *http.Request, c cart, subtotal string) priceSummary 
 		sum.Note = "Tax and shipping cannot be calculated right now; they are added when you place the order."
 		if ae := asAPIError(err); ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusUnauthorized {
 			sum.Note = "Some items cannot be priced: check your cart. " + ae.Message
+			if linesRefused(ae) {
+				sum.Note = msgLinesRefused
+			}
 		}
 		return sum
 	}
 	return priceSummary{Quoted: true, Subtotal: moneyText(q.Subtotal, q.Currency), Tax: moneyText(q.Tax, q.Currency),
 		Shipping: moneyText(q.Shipping, q.Currency), Total: moneyText(q.Total, q.Currency)}
+}
+
+// msgMixedCurrencies is what the cart and checkout say about a cart priced in several currencies.
+const msgMixedCurrencies = "Your cart holds products priced in different currencies, which cannot be ordered together: order them separately."
+
+// msgLinesRefused is what the cart and checkout say when the order service refuses cart lines.
+const msgLinesRefused = "Some products in your cart are no longer sold: remove them from your cart to check out."
+
+// linesRefused reports whether the order service refused the order's lines (fields items[i]...,
+// such as a product taken off sale since it was put in the cart): its message is only "invalid
+// request".
+func linesRefused(ae *apiError) bool {
+	for k := range ae.Fields {
+		if strings.HasPrefix(k, "items[") {
+			return true
+		}
+	}
+	return false
 }
 
 // quote asks the order service what an order of c would cost; it changes nothing there.

@@ -155,7 +155,17 @@ func handleCheckoutPost(s *site) http.Handler {
 			for k, msg := range ae.Fields {
 				view.Errors[strings.TrimPrefix(k, "shipping_address.")] = msg
 			}
-			view.Message = ae.Message
+			view.Message = ae.FormMessage("name", "street", "city", "state", "zip_code", "country")
+			switch {
+			case ae.Fields["items"] != "":
+				// The lines as a whole cannot make one order (products in different currencies).
+				view.Message = "Your cart cannot be ordered as it is: " + ae.Fields["items"] + "."
+			case linesRefused(ae):
+				view.Message = msgLinesRefused
+			case ae.Fields["address_id"] != "":
+				// Deleted in another tab since the form was shown; the form has no input to mark.
+				view.Message, view.AddressID = "The saved address you chose is no longer in your account: choose another or enter a new one.", ""
+			}
 			if ae.Status == http.StatusConflict {
 				// The key was already used with other details (changed after a failed attempt that
 				// may have gone through): say so; submitting again is a new, deliberate order.
@@ -195,10 +205,12 @@ func pageParam(r *http.Request) int {
 }
 
 // pagerLinks are the previous and next page links of a list page; views of lists embed it for the
-// "pager" template.
+// "pager" template. FirstURL, set past the first page, is for the "past-end" notice of a page
+// number beyond the list's end.
 type pagerLinks struct {
-	PrevURL string
-	NextURL string
+	PrevURL  string
+	NextURL  string
+	FirstURL string
 }
 
 // pager returns the links around page of the list at path, which shows limit items of total.
@@ -208,7 +220,7 @@ func pager(path string, page, total, limit int) pagerLinks {
 	}
 	var l pagerLinks
 	if page > 1 {
-		l.PrevURL = path + "?page=" + strconv.Itoa(page-1)
+		l.PrevURL, l.FirstURL = path+"?page="+strconv.Itoa(page-1), path
 	}
 	if page*limit < total {
 		l.NextURL = path + "?page=" + strconv.Itoa(page+1)
@@ -352,7 +364,7 @@ func handleOrderPay(s *site) http.Handler {
 			for k, v := range ae.Fields {
 				pf.Errors[k] = v
 			}
-			s.renderOrder(w, r, ae.Status, id, pf, ae.Message)
+			s.renderOrder(w, r, ae.Status, id, pf, ae.FormMessage("card_number", "exp_month", "exp_year", "cvc"))
 			return
 		}
 		s.flash(w, "paid")

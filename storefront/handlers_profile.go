@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // profile is the user service's GET /user/users/me, with the fields the account page shows.
@@ -22,6 +23,7 @@ type accountView struct {
 	Errors       map[string]string
 	Message      string
 	ProfileError string
+	ProfileName  string // the name as typed, shown again when it was refused
 	// Security is the sign-in section (handlers_credentials.go).
 	Security securityView
 }
@@ -47,6 +49,9 @@ func (s *site) renderAccount(w http.ResponseWriter, r *http.Request, status int,
 	}
 	view.layout = s.newLayout(w, r, "Your account")
 	view.Profile, view.Addresses = p, saved.Items
+	if view.ProfileName == "" {
+		view.ProfileName = p.Name
+	}
 	if view.Errors == nil {
 		view.Errors = map[string]string{}
 	}
@@ -69,14 +74,18 @@ func handleAccountProfile(s *site) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimSpace(r.PostFormValue("name"))
-		if name == "" || len(name) > 100 {
-			s.renderAccount(w, r, http.StatusBadRequest, accountView{ProfileError: "Your name must have 1 to 100 characters."})
+		if name == "" || utf8.RuneCountInString(name) > 100 {
+			s.renderAccount(w, r, http.StatusBadRequest, accountView{ProfileName: name, ProfileError: "Your name must have 1 to 100 characters."})
 			return
 		}
 		_, err := s.gw.do(r.Context(), call{method: http.MethodPatch, path: "/user/users/me", token: s.accessToken(r), body: patch{Name: name}})
 		if err != nil {
 			if ae := asAPIError(err); ae.Status < 500 && ae.Status != http.StatusUnauthorized {
-				s.renderAccount(w, r, ae.Status, accountView{ProfileError: ae.Message})
+				msg := ae.Message
+				if ae.Fields["name"] != "" {
+					msg = "Your name " + ae.Fields["name"] + "."
+				}
+				s.renderAccount(w, r, ae.Status, accountView{ProfileName: name, ProfileError: msg})
 				return
 			}
 			s.renderError(w, r, err)
@@ -107,7 +116,7 @@ func handleAddressCreate(s *site) http.Handler {
 			for k, v := range ae.Fields {
 				errs[k] = v
 			}
-			s.renderAccount(w, r, ae.Status, accountView{NewAddress: a, Errors: errs, Message: ae.Message})
+			s.renderAccount(w, r, ae.Status, accountView{NewAddress: a, Errors: errs, Message: ae.FormMessage("name", "street", "city", "state", "zip_code", "country")})
 			return
 		}
 		s.flash(w, "saved")
@@ -144,7 +153,7 @@ func readAddress(r *http.Request) (address, map[string]string) {
 		switch {
 		case v == "" && f.Name != "state":
 			errs[f.Name] = f.Label + " is required."
-		case len(v) > 200:
+		case utf8.RuneCountInString(v) > 200:
 			errs[f.Name] = f.Label + " is too long."
 		}
 	}

@@ -137,6 +137,7 @@ type catalogView struct {
 	Pages      []pageLink
 	PrevURL    string
 	NextURL    string
+	FirstURL   string // past the first page: page 1 of the same filter
 	Message    string
 }
 
@@ -149,9 +150,15 @@ func handleCatalog(s *site) http.Handler {
 		if ae := asAPIError(err); err != nil && ae.Status == http.StatusBadRequest {
 			// A filter the catalog refuses (say, an unknown category spelling): show the page with
 			// the reason instead of an error page, so the visitor can fix the filter.
-			message = "No results: " + ae.Message
+			// The API's message is only "invalid request"; its fields say what is wrong.
+			var why []string
 			for k, v := range ae.Fields {
-				message += "; " + k + " " + v
+				why = append(why, "the "+k+" "+v)
+			}
+			slices.Sort(why)
+			message = "No results: " + ae.Message + "."
+			if len(why) > 0 {
+				message = "No results: " + strings.Join(why, "; ") + "."
 			}
 			err = nil
 		}
@@ -161,7 +168,7 @@ func handleCatalog(s *site) http.Handler {
 		}
 		title := "All products"
 		if q.Category != "" {
-			title = strings.ToUpper(q.Category[:1]) + q.Category[1:]
+			title = upperFirst(q.Category)
 		}
 		if q.Q != "" {
 			title = "Search: " + q.Q
@@ -190,7 +197,7 @@ func handleCatalog(s *site) http.Handler {
 			view.Pages = append(view.Pages, pageLink{Number: p, URL: link(p), Current: p == q.Page})
 		}
 		if q.Page > 1 {
-			view.PrevURL = link(q.Page - 1)
+			view.PrevURL, view.FirstURL = link(q.Page-1), link(1)
 		}
 		if q.Page < last {
 			view.NextURL = link(q.Page + 1)

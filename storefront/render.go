@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/goshop/platform/shared"
 )
@@ -137,8 +139,16 @@ func title(s string) string {
 	if s == "" {
 		return s
 	}
-	s = strings.ReplaceAll(s, "-", " ")
-	return strings.ToUpper(s[:1]) + s[1:]
+	return upperFirst(strings.ReplaceAll(s, "-", " "))
+}
+
+// upperFirst returns s with its first character in upper case ("été" → "Été").
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // layout is what base.html needs; every page view embeds it.

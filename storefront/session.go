@@ -166,10 +166,24 @@ func (s *site) withVisitor(next http.Handler) http.Handler {
 			}
 		default:
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if err := r.ParseForm(); err != nil {
+				if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+					s.renderError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: shared.CodeTooLarge,
+						Message: "What you sent is too long for this form. Please shorten it and try again."})
+					return
+				}
+				// A malformed body leaves the form empty: the CSRF check below refuses it.
+			}
 			if err := s.checkCSRF(r, v); err != nil {
 				s.csrfRejected.Inc()
 				s.renderError(w, r, &apiError{Status: http.StatusForbidden, Code: shared.CodeForbidden,
 					Message: "This form has expired or did not come from this site. Please go back, reload the page and try again."})
+				return
+			}
+			// encoding/json would send invalid UTF-8 on to the API as U+FFFD, so the services'
+			// own 400 for it never fires and the mangled text is stored: refuse it here.
+			if shared.ValidUTF8Values(r.PostForm) != nil {
+				s.renderError(w, r, badForm("Something you typed is not valid text (it holds bytes that are not UTF-8). Please type it again."))
 				return
 			}
 		}
