@@ -97,15 +97,15 @@ func newProxy(service string, p *pool, transport http.RoundTripper, buffers http
 			// The gateway is the only source of these; RequestID already made the inbound one sane.
 			pr.Out.Header.Set(shared.RequestIDHeader, shared.RequestIDFrom(pr.In.Context()))
 		},
-		Transport:      shared.TraceTransport(&retryTransport{base: transport, proxy: px, outcomes: outcomes}, service),
-		BufferPool:     buffers,
-		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Transport:  shared.TraceTransport(&retryTransport{base: transport, proxy: px, outcomes: outcomes}, service),
+		BufferPool: buffers,
+		ErrorLog:   slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		ModifyResponse: func(resp *http.Response) error {
 			stripUpstreamHeaders(resp)
 			publicLocation(resp.Header, "/"+service)
 			return nil
 		},
-		ErrorHandler:   px.errorHandler,
+		ErrorHandler: px.errorHandler,
 	}
 	return px
 }

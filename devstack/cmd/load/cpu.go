@@ -272,7 +272,9 @@ func writeMachine(w io.Writer, before, after machine, platform, self time.Durati
 		return
 	}
 	busy := total - (after.Idle - before.Idle)
-	pct := func(d time.Duration) string { return strconv.FormatFloat(100*float64(d)/float64(total), 'f', 0, 64) + "%" }
+	pct := func(d time.Duration) string {
+		return strconv.FormatFloat(100*float64(d)/float64(total), 'f', 0, 64) + "%"
+	}
 	fmt.Fprintf(w, "machine  %d cores busy %s of the run: the platform %s, this load command %s, the rest %s (/proc/stat); near 100%%, the cores bound the run\n",
 		after.Cores, pct(busy), pct(platform), pct(self), pct(max(busy-platform-self, 0)))
 }
