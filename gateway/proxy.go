@@ -156,18 +156,7 @@ func (px *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func isUpgrade(r *http.Request) bool {
-	return r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade")
-}
-
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
+	return r.Header.Get("Upgrade") != "" && shared.HeaderHasToken(r.Header, "Connection", "upgrade")
 }
 
 func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {

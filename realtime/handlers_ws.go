@@ -225,7 +225,7 @@ func notHandshake(r *http.Request) string {
 	switch {
 	case !r.ProtoAtLeast(1, 1):
 		return "the handshake needs HTTP/1.1"
-	case !headerHasToken(r.Header, "Connection", "upgrade"), !headerHasToken(r.Header, "Upgrade", "websocket"):
+	case !shared.HeaderHasToken(r.Header, "Connection", "upgrade"), !shared.HeaderHasToken(r.Header, "Upgrade", "websocket"):
 		return "send Connection: Upgrade and Upgrade: websocket"
 	case r.Header.Get("Sec-WebSocket-Version") != "13":
 		return "only Sec-WebSocket-Version 13 is supported"
@@ -236,16 +236,4 @@ func notHandshake(r *http.Request) string {
 		return "Sec-WebSocket-Key must be 16 bytes in base64"
 	}
 	return ""
-}
-
-// headerHasToken reports whether the comma-separated values of header name hold token, ignoring case.
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }

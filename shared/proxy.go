@@ -187,3 +187,16 @@ func (s *secureCookieWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer (Hijack for WebSocket upgrades).
 func (s *secureCookieWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// HeaderHasToken reports whether the comma-separated values of header name hold token, ignoring case
+// (Connection: keep-alive, Upgrade; Upgrade: websocket).
+func HeaderHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

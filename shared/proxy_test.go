@@ -136,3 +136,19 @@ func TestSecureCookies(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderHasToken(t *testing.T) {
+	t.Parallel()
+	h := http.Header{"Connection": {"keep-alive, Upgrade", "close"}, "Upgrade": {"WebSocket"}}
+	for _, tc := range []struct {
+		name, token string
+		want        bool
+	}{
+		{"Connection", "upgrade", true}, {"Connection", "close", true}, {"Connection", "keep", false},
+		{"Upgrade", "websocket", true}, {"Upgrade", "h2c", false}, {"X-None", "upgrade", false},
+	} {
+		if got := HeaderHasToken(h, tc.name, tc.token); got != tc.want {
+			t.Errorf("HeaderHasToken(%s, %q) = %v, want %v", tc.name, tc.token, got, tc.want)
+		}
+	}
+}
