@@ -64,14 +64,21 @@ func IsWord(s string, maxLen int, punct string) bool {
 }
 
 // Printable reports whether s is valid UTF-8 without control characters (Unicode category Cc: C0,
-// DEL and C1); with multiline, newlines, carriage returns and tabs are allowed. It is the check of
-// free text (names, descriptions, reasons, addresses) before it is stored, logged or rendered.
+// DEL and C1) and without the bidirectional embedding, override and isolate controls (U+202A–U+202E,
+// U+2066–U+2069); with multiline, newlines, carriage returns and tabs are allowed. It is the check of
+// free text (names, descriptions, reasons, addresses) before it is stored, logged or rendered. The
+// bidi controls reorder the text around them wherever it is shown: a customer named
+// "\u202Egnp.exe" reads as "exe.png" on an admin's page, and a name can make the columns beside it
+// appear in another order. The marks (U+200E, U+200F) that right-to-left text needs stay allowed.
 func Printable(s string, multiline bool) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return false
+		}
+		if r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' {
 			return false
 		}
 	}

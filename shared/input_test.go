@@ -78,7 +78,14 @@ func TestPrintable(t *testing.T) {
 		{"a\x7fb", false, false},
 		{"a\u0085b", true, false}, // C1 control (NEL)
 		{"a\xffb", false, false},
-		{"\xed\xa0\x80", false, false}, // a UTF-16 surrogate, invalid in UTF-8
+		{"\xed\xa0\x80", false, false},         // a UTF-16 surrogate, invalid in UTF-8
+		{"\u202egnp.exe", false, false},        // right-to-left override
+		{"a\u202ab", true, false},              // left-to-right embedding
+		{"a\u2066b\u2069", false, false},       // an isolate
+		{"a\u2069", false, false},              // pop directional isolate
+		{"a\u202fb", false, true},              // narrow no-break space, past the range
+		{"a\u2065b", false, true},              // unassigned, before the isolates
+		{"שלום \u200fעולם\u200e", false, true}, // the marks right-to-left text uses
 	}
 	for _, tt := range tests {
 		if got := Printable(tt.s, tt.multiline); got != tt.want {
