@@ -85,9 +85,13 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// InvalidMessage is the message of every Invalid error: what is wrong is in its fields, so a client
+// that shows the error (the storefront) shows the fields' messages instead.
+const InvalidMessage = "invalid request"
+
 // Invalid returns a 400 error carrying field messages.
 func Invalid(fields map[string]string) *Error {
-	return &Error{Code: CodeInvalid, Message: "invalid request", Fields: fields}
+	return &Error{Code: CodeInvalid, Message: InvalidMessage, Fields: fields}
 }
 
 // AsError turns any error into the *Error a client sees: an *Error in the chain as it is, the package

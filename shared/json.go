@@ -277,12 +277,10 @@ func decodeError(err error) *Error {
 		if field == "" {
 			field = "body"
 		}
-		return &Error{Code: CodeInvalid, Message: "invalid request", Fields: map[string]string{
-			field: fmt.Sprintf("must be %s, not %s", typeName(typeErr.Type), typeErr.Value),
-		}}
+		return Invalid(map[string]string{field: fmt.Sprintf("must be %s, not %s", typeName(typeErr.Type), typeErr.Value)})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &Error{Code: CodeInvalid, Message: "invalid request", Fields: map[string]string{name: "unknown field"}}
+		return Invalid(map[string]string{name: "unknown field"})
 	}
 	return Errorf(CodeInvalid, "malformed JSON")
 }

@@ -85,7 +85,7 @@ func (e *apiError) Error() string {
 // inputs (any, when inputs is empty) has a field message, the form asks to correct the marked
 // fields. Any other message (say, "payment declined") is kept.
 func (e *apiError) FormMessage(inputs ...string) string {
-	if e.Message != "invalid request" {
+	if e.Message != shared.InvalidMessage {
 		return e.Message
 	}
 	for k := range e.Fields {
