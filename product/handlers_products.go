@@ -28,13 +28,7 @@ const (
 func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	fields := map[string]string{}
 	q := productQuery{Page: 1, Limit: defaultLimit}
-	switch v.Get("include_inactive") {
-	case "", "false":
-	case "true":
-		q.IncludeInactive = true
-	default:
-		fields["include_inactive"] = "must be true or false"
-	}
+	q.IncludeInactive = shared.QueryBool(v, "include_inactive", false, fields)
 	// active narrows to one value of the flag; active=false lists switched-off products, so it
 	// needs what include_inactive needs.
 	switch v.Get("active") {
@@ -128,7 +122,7 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 		}
 		cc := publicCacheControl
 		if q.IncludeInactive {
-			if err := requireAdmin(r); err != nil {
+			if err := shared.RequireAdminFor(r, "include_inactive"); err != nil {
 				shared.WriteError(w, r, logger, err)
 				return
 			}
@@ -204,7 +198,7 @@ func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p
 			err = fmt.Errorf("product %s inactive: %w", p.ID, shared.ErrNotFound)
 		}
 	case "true":
-		if aerr := requireAdmin(r); aerr != nil {
+		if aerr := shared.RequireAdminFor(r, "include_inactive"); aerr != nil {
 			err = aerr
 		} else if err == nil && p.DeletedAt != nil {
 			err = fmt.Errorf("product %s deleted: %w", p.ID, shared.ErrNotFound)
@@ -248,17 +242,4 @@ func handleCategories(logger *slog.Logger, store productStore) http.Handler {
 		}
 		writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{}, false)
 	})
-}
-
-// requireAdmin is shared.RequireRole(admin) for a parameter rather than a route: 401 without a caller,
-// 403 for a non-admin.
-func requireAdmin(r *http.Request) error {
-	id, ok := shared.IdentityFrom(r.Context())
-	switch {
-	case !ok:
-		return shared.Errorf(shared.CodeUnauthorized, "include_inactive requires an admin token")
-	case !id.IsAdmin():
-		return shared.Errorf(shared.CodeForbidden, "include_inactive requires role admin")
-	}
-	return nil
 }

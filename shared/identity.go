@@ -141,6 +141,20 @@ func RequireScope(scope string) func(http.Handler) http.Handler {
 	}
 }
 
+// RequireAdminFor is RequireRole(admin) for a query parameter rather than a route (include_inactive
+// in product and inventory): nil for a first-party admin token, 401 without a caller and 403 for
+// anyone else, each naming param.
+func RequireAdminFor(r *http.Request, param string) error {
+	id, ok := IdentityFrom(r.Context())
+	switch {
+	case !ok:
+		return Errorf(CodeUnauthorized, "%s requires an admin token", param)
+	case !id.IsAdmin():
+		return Errorf(CodeForbidden, "%s requires role admin", param)
+	}
+	return nil
+}
+
 // RequireRole answers 401 without a caller and 403 unless the caller has role and holds a first-party
 // token: no scope hands a role's powers (admin) to a third-party app.
 func RequireRole(role string) func(http.Handler) http.Handler {

@@ -100,3 +100,18 @@ func QueryInt(v url.Values, name string, def, lo, hi int, fields map[string]stri
 	}
 	return n
 }
+
+// QueryBool reads the flag name from v: "" is def, "true" and "false" are themselves, anything else
+// is reported in fields.
+func QueryBool(v url.Values, name string, def bool, fields map[string]string) bool {
+	switch v.Get(name) {
+	case "":
+		return def
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	fields[name] = "must be true or false"
+	return def
+}
