@@ -16,19 +16,23 @@ type productData struct {
 	ProductID string `json:"product_id"`
 	SKU       string `json:"sku"`
 	Stock     *int64 `json:"stock"`
+	// Active is on product.created and product.updated; absent (an older producer) counts as active.
+	Active *bool `json:"active"`
 }
 
 // productTypes and orderTypes are the event types handleProductEvent and handleOrderEvent act on;
 // together they are the consumer's ConsumerConfig.Types (consumedTypes), so the rest of both topics
 // (order.confirmed, order.rejected, product.updated, ...) is skipped before it is decoded.
 var (
-	productTypes  = []string{"product.created", "product.deleted"}
+	productTypes  = []string{"product.created", "product.updated", "product.deleted"}
 	orderTypes    = []string{"order.created", "order.paid", "order.cancelled"}
 	consumedTypes = slices.Concat(productTypes, orderTypes)
 )
 
 // handleProductEvent applies product.events: product.created creates the stock item once,
-// product.deleted marks it. Other types are ignored.
+// product.updated carries the product's active flag over to it, product.deleted marks it. Other types
+// are ignored. A product's events share its key, so they arrive in the order product wrote them and
+// the last one read sets the flag.
 func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) error {
 	if !slices.Contains(productTypes, e.Type) {
 		return nil
@@ -41,8 +45,12 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 	if err != nil {
 		return e.Poison("sku %v", err)
 	}
-	if e.Type == "product.deleted" {
+	inactive := d.Active != nil && !*d.Active
+	switch e.Type {
+	case "product.deleted":
 		return inv.DeleteItem(ctx, sku)
+	case "product.updated":
+		return inv.SetInactive(ctx, sku, inactive)
 	}
 	stock := int64(0)
 	if d.Stock != nil {
@@ -51,7 +59,7 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 	if stock < 0 || stock > maxOnHand {
 		return e.Poison("stock %d out of range", stock)
 	}
-	created, err := inv.CreateItem(ctx, sku, stock)
+	created, err := inv.CreateItem(ctx, sku, stock, inactive)
 	if err == nil && !created {
 		inv.logger.DebugContext(ctx, "stock item exists; product.created ignored", "sku", sku, "event_id", e.ID)
 	}

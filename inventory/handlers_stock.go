@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -37,6 +39,24 @@ func pathSKU(r *http.Request) (string, error) {
 // Reservations are decided on the store, never on a cached read.
 const publicStockCacheControl = "public, max-age=30"
 
+// privateStockCacheControl is on include_inactive reads: an admin's, never to be shared.
+const privateStockCacheControl = "private, no-store"
+
+// readScope reads ?include_inactive= of a stock read and returns the answer's Cache-Control: public,
+// or private for include_inactive=true, which needs an admin (401/403). Public reads never show the
+// items of inactive or deleted products, so a draft's SKU and stock stay unknown until it is released.
+func readScope(r *http.Request) (includeInactive bool, cacheControl string, err error) {
+	fields := map[string]string{}
+	includeInactive = shared.QueryBool(r.URL.Query(), "include_inactive", false, fields)
+	if len(fields) > 0 {
+		return false, "", shared.Invalid(fields)
+	}
+	if !includeInactive {
+		return false, publicStockCacheControl, nil
+	}
+	return true, privateStockCacheControl, shared.RequireAdminFor(r, "include_inactive")
+}
+
 // handleStockList serves GET /inventory?level=&sku=&page=&limit= (parseStockQuery): a page of stock
 // items ordered by SKU. A bad parameter is 400 naming it.
 func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
@@ -47,18 +67,24 @@ func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, shared.Invalid(fields))
 			return
 		}
+		_, cc, err := readScope(r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
 		items, total, err := store.List(r.Context(), q)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		w.Header().Set("Cache-Control", publicStockCacheControl)
+		w.Header().Set("Cache-Control", cc)
 		shared.Encode(w, http.StatusOK, shared.Page[StockItem]{Items: items, Total: int(total), Page: q.Page, Limit: q.Limit})
 	})
 }
 
 // handleStockGet serves GET /inventory/{sku}: public and shareable at the SKU's normal form, never
-// stored at another spelling.
+// stored at another spelling. An inactive product's item is 404 like an unknown SKU, except to an
+// admin's include_inactive=true; a deleted product's is 404 to everyone.
 func handleStockGet(logger *slog.Logger, store stockStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sku, err := pathSKU(r)
@@ -66,12 +92,19 @@ func handleStockGet(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		it, err := store.Get(r.Context(), sku)
+		includeInactive, cc, err := readScope(r)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		cc := publicStockCacheControl
+		it, err := store.Get(r.Context(), sku)
+		if err == nil && !it.visible(includeInactive) {
+			err = fmt.Errorf("stock.get: %w", shared.ErrNotFound)
+		}
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
 		if r.PathValue("sku") != sku {
 			// The gateway purges /inventory/{sku} on inventory.updated by the SKU's normal form only;
 			// a shared answer at another spelling (/inventory/mug-1) would stay stale for the whole TTL.
@@ -83,7 +116,7 @@ func handleStockGet(logger *slog.Logger, store stockStore) http.Handler {
 }
 
 // handleStockBatch serves GET /inventory/batch?skus=a,b: the items of up to maxBatchSKUs SKUs, in
-// the list shape; unknown SKUs are left out.
+// the list shape; unknown SKUs are left out, and so are those handleStockGet answers 404.
 func handleStockBatch(logger *slog.Logger, store stockStore) http.Handler {
 	type response struct {
 		Items []StockItem `json:"items"`
@@ -100,6 +133,11 @@ func handleStockBatch(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"skus": "at most " + strconv.Itoa(maxBatchSKUs) + " SKUs"}))
 			return
 		}
+		includeInactive, cc, err := readScope(r)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
+		}
 		skus := make([]string, 0, len(parts))
 		for _, p := range parts {
 			sku, err := normalizeSKU(p)
@@ -114,7 +152,8 @@ func handleStockBatch(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		w.Header().Set("Cache-Control", publicStockCacheControl)
+		items = slices.DeleteFunc(items, func(it StockItem) bool { return !it.visible(includeInactive) })
+		w.Header().Set("Cache-Control", cc)
 		shared.Encode(w, http.StatusOK, response{Items: items, Total: len(items)})
 	})
 }

@@ -23,12 +23,14 @@ const (
 type stockQuery struct {
 	Level string
 	SKU   string
-	Page  int
-	Limit int
+	// IncludeInactive lists the items of inactive products too (admins only); deleted ones never.
+	IncludeInactive bool
+	Page            int
+	Limit           int
 }
 
-// parseStockQuery reads ?level=all|low|out|reserved&sku=&page=&limit=; every bad value is reported
-// at once. sku is the start of a SKU (any case; letters, digits, '.', '_', '-'), page 1–100000
+// parseStockQuery reads ?level=all|low|out|reserved&sku=&include_inactive=&page=&limit=; every bad
+// value is reported at once. sku is the start of a SKU (any case; letters, digits, '.', '_', '-'), page 1–100000
 // (default 1), limit 1–100 (default 20).
 func parseStockQuery(r *http.Request, fields map[string]string) stockQuery {
 	v := r.URL.Query()
@@ -47,6 +49,7 @@ func parseStockQuery(r *http.Request, fields map[string]string) stockQuery {
 		}
 		q.SKU = sku
 	}
+	q.IncludeInactive = shared.QueryBool(v, "include_inactive", false, fields)
 	q.Page = shared.QueryInt(v, "page", 1, 1, maxPage, fields)
 	q.Limit = shared.QueryInt(v, "limit", defaultLimit, 1, maxLimit, fields)
 	return q
@@ -54,7 +57,7 @@ func parseStockQuery(r *http.Request, fields map[string]string) stockQuery {
 
 // match reports whether it is selected by q: the in-memory twin of mongoStockFilter.
 func (q stockQuery) match(it StockItem) bool {
-	if !strings.HasPrefix(it.SKU, q.SKU) {
+	if !it.visible(q.IncludeInactive) || !strings.HasPrefix(it.SKU, q.SKU) {
 		return false
 	}
 	switch q.Level {
@@ -73,7 +76,11 @@ func (q stockQuery) match(it StockItem) bool {
 // configuration, so the store asks for the few distinct ones and matches each with an indexed range
 // on (low_stock_threshold, available). The SKU prefix is an anchored literal on _id.
 func mongoStockFilter(ctx context.Context, stock *mongo.Collection, q stockQuery) (bson.D, error) {
-	filter := bson.D{}
+	// $ne also matches items stored before the flag existed, which have no such field.
+	filter := bson.D{{Key: "deleted", Value: bson.D{{Key: "$ne", Value: true}}}}
+	if !q.IncludeInactive {
+		filter = append(filter, bson.E{Key: "inactive", Value: bson.D{{Key: "$ne", Value: true}}})
+	}
 	if q.SKU != "" {
 		filter = append(filter, bson.E{Key: "_id", Value: shared.PrefixRegex(q.SKU)})
 	}

@@ -25,14 +25,24 @@ const (
 // with paid orders (committed reservations) less those a refund put back; it changes in the same
 // write as the commit or restock, so once per order and SKU.
 type StockItem struct {
-	SKU               string    `json:"sku"`
-	OnHand            int64     `json:"on_hand"`
-	Reserved          int64     `json:"reserved"`
-	Available         int64     `json:"available"`
-	LowStockThreshold int64     `json:"low_stock_threshold"`
-	Sold              int64     `json:"sold"`
-	Deleted           bool      `json:"deleted,omitempty"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	SKU               string `json:"sku"`
+	OnHand            int64  `json:"on_hand"`
+	Reserved          int64  `json:"reserved"`
+	Available         int64  `json:"available"`
+	LowStockThreshold int64  `json:"low_stock_threshold"`
+	Sold              int64  `json:"sold"`
+	// Inactive is the product's active flag turned over, as product.events last said: a draft or a
+	// switched-off product. Such an item is read by admins only (include_inactive).
+	Inactive bool `json:"inactive,omitempty"`
+	// Deleted marks the item of a deleted product: it can no longer be held, and no read shows it.
+	Deleted   bool      `json:"deleted,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// visible reports whether a read shows it: never once deleted, when inactive only with
+// include_inactive (admins).
+func (it StockItem) visible(includeInactive bool) bool {
+	return !it.Deleted && (includeInactive || !it.Inactive)
 }
 
 // Movement is one recorded change of on-hand stock made by an admin or by product creation.

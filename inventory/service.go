@@ -152,16 +152,31 @@ func (inv *inventory) stockEvents(it StockItem, before int64) []shared.Event {
 	return out
 }
 
-// CreateItem creates the stock item of a new product with its initial stock, once: a replayed
-// product.created changes nothing.
-func (inv *inventory) CreateItem(ctx context.Context, sku string, stock int64) (bool, error) {
+// CreateItem creates the stock item of a new product with its initial stock and its product's
+// inactive flag, once: a replayed product.created changes nothing.
+func (inv *inventory) CreateItem(ctx context.Context, sku string, stock int64, inactive bool) (bool, error) {
 	now := time.Now().UTC()
-	it := StockItem{SKU: sku, OnHand: stock, Available: stock, LowStockThreshold: inv.threshold, UpdatedAt: now}
+	it := StockItem{SKU: sku, OnHand: stock, Available: stock, LowStockThreshold: inv.threshold, Inactive: inactive, UpdatedAt: now}
 	created, err := inv.store.CreateItem(ctx, it, Movement{Delta: stock, Reason: "initial stock", Actor: "product.created", At: now})
 	if err != nil || !created {
 		return created, err
 	}
 	return true, inv.emit(ctx, inv.stockEvents(it, it.LowStockThreshold+1)...)
+}
+
+// SetInactive follows a product switched on or off (product.updated), so reads show its item to
+// everyone or to admins only. A change is followed by inventory.updated, on which the gateway purges
+// the item's cached reads (a public 404 of a product just released among them). An unknown SKU is
+// not an error: the item of a product created before inventory was is never made here.
+func (inv *inventory) SetInactive(ctx context.Context, sku string, inactive bool) error {
+	it, changed, err := inv.store.SetInactive(ctx, sku, inactive, time.Now().UTC())
+	if errors.Is(err, shared.ErrNotFound) {
+		return nil
+	}
+	if err != nil || !changed {
+		return err
+	}
+	return inv.emit(ctx, inv.stockEvents(it, it.Available)...)
 }
 
 // DeleteItem marks a deleted product's item so it can no longer be reserved. Held reservations stay

@@ -35,11 +35,12 @@ func (st *stockStats) add(it StockItem) {
 	st.OnHand += it.OnHand
 	st.Reserved += it.Reserved
 	st.Available += it.Available
-	// The same rules as the admin list's ?level=out and ?level=low (list.go).
+	// The same rules as the admin list's ?level=out and ?level=low (list.go), which the storefront
+	// asks with include_inactive=true: inactive products' items count.
 	switch {
-	case stockQuery{Level: levelOut}.match(it):
+	case stockQuery{Level: levelOut, IncludeInactive: true}.match(it):
 		st.OutOfStock++
-	case stockQuery{Level: levelLow}.match(it):
+	case stockQuery{Level: levelLow, IncludeInactive: true}.match(it):
 		st.LowStock++
 	}
 }

@@ -55,6 +55,10 @@ func TestStockStats(t *testing.T) {
 		if _, err := s.MarkDeleted(ctx, "GONE", t0); err != nil {
 			t.Fatal(err)
 		}
+		// An inactive product's item counts: the admin's lists the cards link to show it.
+		if _, _, err := s.SetInactive(ctx, "B", true, t0); err != nil {
+			t.Fatal(err)
+		}
 		// A: on hand 7, o2 holds 1, available 6 (not low); B: 4 available (low); C: 0 (out).
 		want := stockStats{SKUs: 3, OnHand: 7 + 4 + 0, Reserved: 1, Available: 6 + 4 + 0, Sold: 3 + 2 + 1, LowStock: 1, OutOfStock: 1}
 		if st, err := s.Stats(ctx); err != nil || st != want {

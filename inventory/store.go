@@ -20,13 +20,17 @@ type stockStore interface {
 	// CreateItem inserts item unless its SKU already has one; created is false then and the existing
 	// item is left untouched (a replayed product.created never resets stock).
 	CreateItem(ctx context.Context, item StockItem, m Movement) (created bool, err error)
+	// SetInactive sets the item's inactive flag; changed is false when it already had that value.
+	// ErrNotFound.
+	SetInactive(ctx context.Context, sku string, inactive bool, at time.Time) (item StockItem, changed bool, err error)
 	// MarkDeleted flags the item deleted, so new holds of it fail. ErrNotFound.
 	MarkDeleted(ctx context.Context, sku string, at time.Time) (StockItem, error)
 	// Get returns one item. ErrNotFound.
 	Get(ctx context.Context, sku string) (StockItem, error)
-	// List returns a page of the items q selects, ordered by SKU, and the total count selected.
+	// List returns a page of the items q selects (never deleted ones; inactive ones only with
+	// q.IncludeInactive), ordered by SKU, and the total count selected.
 	List(ctx context.Context, q stockQuery) ([]StockItem, int64, error)
-	// Batch returns the items of the SKUs that exist, ordered by SKU.
+	// Batch returns the items of the SKUs that exist, ordered by SKU, deleted and inactive ones included.
 	Batch(ctx context.Context, skus []string) ([]StockItem, error)
 	// Adjust adds m.Delta to on hand and records m, unless that would take on hand below reserved
 	// (or above maxOnHand): ErrConflict. ErrNotFound.
@@ -111,19 +115,22 @@ type stockDoc struct {
 	Reserved int64  `bson:"reserved"`
 	// Available is stored, not computed: every update changes it together with on_hand and
 	// reserved, so a plain {available: {$gte: qty}} filter (no $expr) makes holds atomic.
-	Available         int64            `bson:"available"`
-	LowStockThreshold int64            `bson:"low_stock_threshold"`
-	Sold              int64            `bson:"sold"` // absent (0) on items stored before the counter
-	Deleted           bool             `bson:"deleted"`
-	UpdatedAt         time.Time        `bson:"updated_at"`
-	Holds             map[string]int64 `bson:"holds,omitempty"`
-	Refunds           map[string]int64 `bson:"refunds,omitempty"`
-	Movements         []Movement       `bson:"movements,omitempty"`
+	Available         int64 `bson:"available"`
+	LowStockThreshold int64 `bson:"low_stock_threshold"`
+	Sold              int64 `bson:"sold"` // absent (0) on items stored before the counter
+	// Inactive is absent (false) on items stored before the flag: those stay public until their
+	// product's next product.updated.
+	Inactive  bool             `bson:"inactive,omitempty"`
+	Deleted   bool             `bson:"deleted"`
+	UpdatedAt time.Time        `bson:"updated_at"`
+	Holds     map[string]int64 `bson:"holds,omitempty"`
+	Refunds   map[string]int64 `bson:"refunds,omitempty"`
+	Movements []Movement       `bson:"movements,omitempty"`
 }
 
 func (d stockDoc) item() StockItem {
 	return StockItem{SKU: d.SKU, OnHand: d.OnHand, Reserved: d.Reserved, Available: d.Available,
-		LowStockThreshold: d.LowStockThreshold, Sold: d.Sold, Deleted: d.Deleted, UpdatedAt: d.UpdatedAt.UTC()}
+		LowStockThreshold: d.LowStockThreshold, Sold: d.Sold, Inactive: d.Inactive, Deleted: d.Deleted, UpdatedAt: d.UpdatedAt.UTC()}
 }
 
 // itemProjection leaves out the per-order maps and movements that reads do not need.
@@ -131,7 +138,7 @@ var itemProjection = bson.D{{Key: "holds", Value: 0}, {Key: "refunds", Value: 0}
 
 func (s *mongoStore) CreateItem(ctx context.Context, item StockItem, m Movement) (bool, error) {
 	doc := stockDoc{SKU: item.SKU, OnHand: item.OnHand, Available: item.OnHand, LowStockThreshold: item.LowStockThreshold,
-		UpdatedAt: item.UpdatedAt, Movements: []Movement{m}}
+		Inactive: item.Inactive, UpdatedAt: item.UpdatedAt, Movements: []Movement{m}}
 	_, err := s.stock.InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
 		return false, nil
@@ -161,6 +168,26 @@ func (s *mongoStore) MarkDeleted(ctx context.Context, sku string, at time.Time) 
 	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "deleted", Value: true}, {Key: "updated_at", Value: at}}}})
 	return it, shared.MongoErr("stock.delete", err)
+}
+
+func (s *mongoStore) SetInactive(ctx context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
+	// Only an item the update changes matches. {$ne: false} would also match an item with no field
+	// (stored before the flag, so active), hence {inactive: true} when switching on.
+	var other any = bson.D{{Key: "$ne", Value: true}}
+	if !inactive {
+		other = true
+	}
+	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, {Key: "inactive", Value: other}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "inactive", Value: inactive}, {Key: "updated_at", Value: at}}}})
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		// Already so (an absent field is false), or no such item.
+		it, err = s.Get(ctx, sku)
+		if err == nil && it.Inactive != inactive {
+			return StockItem{}, false, fmt.Errorf("stock.inactive: %s changed under the update: %w", sku, shared.ErrConflict)
+		}
+		return it, false, err
+	}
+	return it, err == nil, shared.MongoErr("stock.inactive", err)
 }
 
 func (s *mongoStore) Get(ctx context.Context, sku string) (StockItem, error) {

@@ -56,6 +56,20 @@ func (s *memStore) CreateItem(_ context.Context, item StockItem, m Movement) (bo
 	return true, nil
 }
 
+func (s *memStore) SetInactive(_ context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.stock[sku]
+	if !ok {
+		return StockItem{}, false, fmt.Errorf("stock.inactive: %w", shared.ErrNotFound)
+	}
+	if it.item.Inactive == inactive {
+		return it.snapshot(), false, nil
+	}
+	it.item.Inactive, it.item.UpdatedAt = inactive, at
+	return it.snapshot(), true, nil
+}
+
 func (s *memStore) MarkDeleted(_ context.Context, sku string, at time.Time) (StockItem, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -101,6 +101,56 @@ func TestStoreContract(t *testing.T) {
 			}
 		})
 
+		t.Run("inactive and deleted", func(t *testing.T) {
+			s := newStore(t)
+			mustCreate(t, s, "A-1", 3)
+			if created, err := s.CreateItem(ctx, StockItem{SKU: "B-1", OnHand: 2, Inactive: true, UpdatedAt: t0}, Movement{Delta: 2, At: t0}); err != nil || !created {
+				t.Fatalf("CreateItem(B-1, inactive) = %v, %v", created, err)
+			}
+			mustCreate(t, s, "C-1", 1)
+			if _, err := s.MarkDeleted(ctx, "C-1", t0); err != nil {
+				t.Fatal(err)
+			}
+			list := func(includeInactive bool) []string {
+				t.Helper()
+				items, total, err := s.List(ctx, stockQuery{IncludeInactive: includeInactive, Page: 1, Limit: 10})
+				if err != nil || int(total) != len(items) {
+					t.Fatalf("List(include_inactive %v) = %+v, %d, %v", includeInactive, items, total, err)
+				}
+				var skus []string
+				for _, it := range items {
+					skus = append(skus, it.SKU)
+				}
+				return skus
+			}
+			if got := list(false); !slices.Equal(got, []string{"A-1"}) {
+				t.Errorf("public list = %v, want [A-1]", got)
+			}
+			if got := list(true); !slices.Equal(got, []string{"A-1", "B-1"}) {
+				t.Errorf("include_inactive list = %v, want [A-1 B-1]", got)
+			}
+			if it, err := s.Get(ctx, "B-1"); err != nil || !it.Inactive {
+				t.Errorf("Get(B-1) = %+v, %v, want inactive", it, err)
+			}
+			at := t0.Add(time.Minute)
+			for _, step := range []struct {
+				inactive, changed bool
+			}{{false, true}, {false, false}, {true, true}, {true, false}} {
+				it, changed, err := s.SetInactive(ctx, "B-1", step.inactive, at)
+				if err != nil || changed != step.changed || it.Inactive != step.inactive || it.SKU != "B-1" || it.OnHand != 2 {
+					t.Errorf("SetInactive(B-1, %v) = %+v, %v, %v, want changed %v", step.inactive, it, changed, err, step.changed)
+				}
+			}
+			// An item stored before the flag existed has no field: it reads as active, and setting it
+			// active changes nothing.
+			if it, changed, err := s.SetInactive(ctx, "A-1", false, at); err != nil || changed || it.Inactive {
+				t.Errorf("SetInactive(A-1, false) = %+v, %v, %v, want unchanged", it, changed, err)
+			}
+			if _, _, err := s.SetInactive(ctx, "NOPE", true, at); !errors.Is(err, shared.ErrNotFound) {
+				t.Errorf("SetInactive(NOPE) err = %v, want ErrNotFound", err)
+			}
+		})
+
 		t.Run("adjust", func(t *testing.T) {
 			s := newStore(t)
 			mustCreate(t, s, "S", 10)
@@ -279,7 +329,7 @@ func TestStoreContract(t *testing.T) {
 					_, err = inv.Adjust(ctx, sku, 1, "restock", "admin")
 				} else {
 					created[sku] = true
-					_, err = inv.CreateItem(ctx, sku, 100)
+					_, err = inv.CreateItem(ctx, sku, 100, false)
 				}
 				if err != nil {
 					t.Fatal(err)

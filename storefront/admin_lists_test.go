@@ -31,7 +31,7 @@ func TestAdminListFilters(t *testing.T) {
 			"GET /product/products$", url.Values{"include_inactive": {"true"}, "q": {"mug"}, "sku": {"MUG"}, "category": {"toys"}, "active": {"false"}, "sort": {"name"}, "page": {"1"}, "limit": {"20"}},
 			[]string{`<option value="false" selected>Inactive only</option>`, `<option value="toys" selected>`, `<option value="name" selected>`, `<label for="f-sku">`}},
 		{"/admin/inventory", "level=low&sku=SKU-0&page=3",
-			"GET /inventory/inventory$", url.Values{"level": {"low"}, "sku": {"SKU-0"}, "page": {"3"}, "limit": {"50"}},
+			"GET /inventory/inventory$", url.Values{"include_inactive": {"true"}, "level": {"low"}, "sku": {"SKU-0"}, "page": {"3"}, "limit": {"50"}},
 			[]string{`<option value="low" selected>Low stock</option>`, `id="f-sku" name="sku" type="search" value="SKU-0"`, `<label for="f-level">`}},
 		{"/admin/users", "q=ann&status=suspended&role=admin",
 			"GET /user/users$", url.Values{"q": {"ann"}, "status": {"suspended"}, "page": {"1"}, "limit": {"20"}},

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/goshop/platform/shared"
 )
 
 // TestAdminForbidden: every admin page and form is a 403 page for customers and a sign-in redirect
@@ -175,5 +177,36 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 	}
 	if p := b.submit("/admin/users", "/admin/users/u-admin/status", url.Values{"status": {"suspended"}}); p.status != http.StatusBadRequest {
 		t.Errorf("POST suspend self: status = %d, want 400", p.status)
+	}
+}
+
+// TestAdminInventoryInactive: the admin's stock list asks for inactive products' items and marks
+// them; the shop's own stock reads (a public batch) never see them.
+func TestAdminInventoryInactive(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.mu.Lock()
+	gw.products[4].Active = false // SKU-05
+	gw.mu.Unlock()
+	admin := newBrowser(t, srv)
+	admin.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	p := admin.get("/admin/inventory")
+	row := func(sku string) string {
+		_, after, ok := strings.Cut(p.body, "<code>"+sku+"</code>")
+		if !ok {
+			t.Fatalf("GET /admin/inventory: status %d, no row for %s", p.status, sku)
+		}
+		r, _, _ := strings.Cut(after, "</tr>")
+		return r
+	}
+	if r := row("SKU-05"); !strings.Contains(r, "Inactive product") {
+		t.Errorf("SKU-05's row %q lacks the inactive badge", r)
+	}
+	if r := row("SKU-04"); strings.Contains(r, "Inactive product") {
+		t.Errorf("an active product's row %q is marked inactive", r)
+	}
+	stock, err := newGatewayClient(gw.srv.URL, shared.NewMetrics("storefront")).stockBySKU(t.Context(), []string{"SKU-04", "SKU-05"})
+	if _, leaked := stock["SKU-05"]; err != nil || leaked || len(stock) != 1 {
+		t.Errorf("public stock batch = %v, %v; want SKU-04 only", stock, err)
 	}
 }

@@ -33,12 +33,14 @@ type product struct {
 type productList = shared.Page[product]
 
 type stockItem struct {
-	SKU               string    `json:"sku"`
-	OnHand            int       `json:"on_hand"`
-	Reserved          int       `json:"reserved"`
-	Available         int       `json:"available"`
-	LowStockThreshold int       `json:"low_stock_threshold"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	SKU               string `json:"sku"`
+	OnHand            int    `json:"on_hand"`
+	Reserved          int    `json:"reserved"`
+	Available         int    `json:"available"`
+	LowStockThreshold int    `json:"low_stock_threshold"`
+	// Inactive is set on an inactive product's item, which only the admin's include_inactive reads get.
+	Inactive  bool      `json:"inactive"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 type stockList = shared.Page[stockItem]

@@ -116,6 +116,18 @@ func newFakeGateway(t testing.TB) *fakeGateway {
 	return g
 }
 
+// stockItem is the stock of sku as inventory's reads show it to r: an inactive product's only with
+// include_inactive=true, marked. Callers hold mu.
+func (g *fakeGateway) stockItem(sku string, r *http.Request) (stockItem, bool) {
+	it, ok := g.stock[sku]
+	for _, p := range g.products {
+		if p.SKU == sku {
+			it.Inactive = !p.Active
+		}
+	}
+	return it, ok && (!it.Inactive || r.URL.Query().Get("include_inactive") == "true")
+}
+
 // issue mints an access and a refresh token for u in session sid. Callers hold mu.
 func (g *fakeGateway) issue(u apiUser, sid, client string) tokenAnswer {
 	g.nextID++
@@ -500,11 +512,12 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		g.writeErr(w, 404, "not_found", "product not found", nil)
 	}))
+	// Like inventory, stock reads show an inactive product's item only to include_inactive=true.
 	mux.HandleFunc("GET /inventory/inventory/batch", func(w http.ResponseWriter, r *http.Request) {
 		var items []stockItem
 		g.mu.Lock()
 		for _, s := range strings.Split(r.URL.Query().Get("skus"), ",") {
-			if it, ok := g.stock[s]; ok {
+			if it, ok := g.stockItem(s, r); ok {
 				items = append(items, it)
 			}
 		}
@@ -515,7 +528,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		var items []stockItem
 		g.mu.Lock()
 		for _, p := range g.products {
-			if it, ok := g.stock[p.SKU]; ok {
+			if it, ok := g.stockItem(p.SKU, r); ok {
 				items = append(items, it)
 			}
 		}

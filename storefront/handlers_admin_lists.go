@@ -191,7 +191,7 @@ func handleAdminInventory(s *site) http.Handler {
 	levels := []option{{"", "All"}, {"low", "Low stock"}, {"out", "Out of stock"}, {"reserved", "Reserved for orders"}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := readFilter(r, "level", "sku")
-		items, list, status, err := fetchList[stockItem](s, r, "/inventory/inventory", f, 50, "/admin/inventory")
+		items, list, status, err := fetchList[stockItem](s, r, "/inventory/inventory?include_inactive=true", f, 50, "/admin/inventory")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
