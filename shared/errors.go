@@ -24,6 +24,8 @@ const (
 	CodeInvalidToken = "invalid_token"
 	// CodeEmailUnverified: the route needs a verified e-mail address (order's checkout, when required).
 	CodeEmailUnverified = "email_unverified"
+	// CodeMethodNotAllowed: the path is served under another method (Routes).
+	CodeMethodNotAllowed = "method_not_allowed"
 )
 
 var codeStatus = map[string]int{
@@ -39,8 +41,7 @@ var codeStatus = map[string]int{
 	CodeInternal:             http.StatusInternalServerError,
 	CodeInvalidToken:         http.StatusBadRequest,
 	CodeEmailUnverified:      http.StatusForbidden,
-	// method_not_allowed is only produced by Routes for a path served under another method.
-	"method_not_allowed": http.StatusMethodNotAllowed,
+	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 }
 
 // Sentinels that stores and handlers wrap (fmt.Errorf("products.get: %w", ErrNotFound)); WriteError

@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -225,5 +228,30 @@ func TestStackRoutesAndIDs(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/items/42", nil))
 	if rec.Body.String() != "42" || rec.Header().Get("X-Frame-Options") != "DENY" {
 		t.Errorf("GET /items/42: body %q, X-Frame-Options %q; want 42 and DENY", rec.Body, rec.Header().Get("X-Frame-Options"))
+	}
+}
+
+// TestErrorCodesDocumented: docs/conventions.md's error table has one row per code of codeStatus,
+// with its status, and no row for a code the platform does not answer.
+func TestErrorCodesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/conventions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int{}
+	row := regexp.MustCompile("(?m)^\\s*\\| `([a-z_]+)` \\| ([0-9]{3}) \\|")
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		n, _ := strconv.Atoi(m[2])
+		rows[m[1]] = n
+	}
+	for code, status := range codeStatus {
+		if got, ok := rows[code]; !ok || got != status {
+			t.Errorf("docs/conventions.md: code %s has status %d in the table (present: %v), want %d", code, got, ok, status)
+		}
+	}
+	for code := range rows {
+		if _, ok := codeStatus[code]; !ok {
+			t.Errorf("docs/conventions.md lists %s, which shared/errors.go does not have", code)
+		}
 	}
 }

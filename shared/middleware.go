@@ -309,7 +309,7 @@ func (p *plainErrorWriter) WriteHeader(code int) {
 		NotFound(p.ResponseWriter, p.r)
 		return
 	}
-	WriteError(p.ResponseWriter, p.r, nil, &Error{Code: "method_not_allowed", Message: fmt.Sprintf("method %s not allowed on %s", p.r.Method, p.r.URL.Path)})
+	WriteError(p.ResponseWriter, p.r, nil, &Error{Code: CodeMethodNotAllowed, Message: fmt.Sprintf("method %s not allowed on %s", p.r.Method, p.r.URL.Path)})
 }
 
 func (p *plainErrorWriter) Write(b []byte) (int, error) {
