@@ -163,6 +163,9 @@ func TestChromium(t *testing.T) {
 		p.Images = []string{"/static/favicon.svg", "/static/favicon.svg?2", "/static/favicon.svg?3"}
 	})
 
+	// An inactive product, whose stock row the admin inventory page marks.
+	gw.editProduct("p03", func(p *product) { p.Active = false })
+
 	// A shipped order with its history and a customer, for the admin order pages.
 	shipped := order{ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9", UserID: "u-bob", Status: "shipped", Currency: "USD", CreatedAt: time.Now().UTC(),
 		Items:    []orderLine{{SKU: "SKU-05", Name: "Product 05", UnitPrice: "15.99", Quantity: 2, LineTotal: "31.98"}},
