@@ -100,7 +100,7 @@ func TestQuoteRefusals(t *testing.T) {
 		{"anonymous", "", items(line), "", http.StatusUnauthorized, ""},
 		{"bad token", "Bearer nope", items(line), "", http.StatusUnauthorized, ""},
 		{"third-party token without orders:write", app, items(line), "", http.StatusForbidden, ""},
-		{"form body", h.customer, items(line), "application/x-www-form-urlencoded", http.StatusBadRequest, ""},
+		{"form body", h.customer, items(line), "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, ""},
 		{"malformed json", h.customer, `{"items":`, "", http.StatusBadRequest, ""},
 		{"trailing data", h.customer, items(line) + `{}`, "", http.StatusBadRequest, ""},
 		{"bad UTF-8", h.customer, items(`[{"sku":"TSHIRT-1\xff","quantity":1}]`), "", http.StatusBadRequest, ""},
