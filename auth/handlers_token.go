@@ -45,8 +45,9 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, logger *slog.Logger
 const maxFormBody = 64 << 10
 
 // parseForm reads an x-www-form-urlencoded body of at most maxFormBody bytes with shared.DecodeForm:
-// an oversized body is a 413 in the platform's error shape, any other bad body (content type,
-// malformed, invalid UTF-8) an OAuth invalid_request.
+// an oversized body (413) or one that is not a form (415, a Content-Type or Content-Encoding the
+// endpoint cannot read) is an HTTP-level refusal in the platform's error shape, as for every route;
+// a form that is malformed or not valid UTF-8 is an OAuth invalid_request.
 func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	vals, err := shared.DecodeForm(w, r, maxFormBody)
 	if err != nil {

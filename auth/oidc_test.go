@@ -273,8 +273,8 @@ func TestTokenEndpointErrors(t *testing.T) {
 		})
 	}
 	// Not a form at all.
-	if w := env.do(t, "POST", "/token", `{"grant_type":"client_credentials"}`); w.Code != 400 {
-		t.Errorf("POST /token with JSON: status = %d, want 400", w.Code)
+	if w := env.do(t, "POST", "/token", `{"grant_type":"client_credentials"}`); w.Code != 415 {
+		t.Errorf("POST /token with JSON: status = %d, want 415", w.Code)
 	}
 }
 
@@ -428,8 +428,8 @@ func TestIntrospectAndRevoke(t *testing.T) {
 	}
 
 	// Malformed requests and bad client credentials.
-	if w := env.do(t, "POST", "/introspect", `{"token":"x"}`, svc...); w.Code != 400 {
-		t.Errorf("POST /introspect with JSON: status = %d, want 400", w.Code)
+	if w := env.do(t, "POST", "/introspect", `{"token":"x"}`, svc...); w.Code != 415 {
+		t.Errorf("POST /introspect with JSON: status = %d, want 415", w.Code)
 	}
 	if w := env.do(t, "POST", "/introspect", url.Values{"token": {"a", "b"}}, svc...); w.Code != 400 {
 		t.Errorf("POST /introspect with a repeated token: status = %d, want 400", w.Code)

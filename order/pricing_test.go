@@ -100,7 +100,7 @@ func TestQuoteRefusals(t *testing.T) {
 		{"anonymous", "", items(line), "", http.StatusUnauthorized, ""},
 		{"bad token", "Bearer nope", items(line), "", http.StatusUnauthorized, ""},
 		{"third-party token without orders:write", app, items(line), "", http.StatusForbidden, ""},
-		{"form body", h.customer, items(line), "application/x-www-form-urlencoded", http.StatusBadRequest, ""},
+		{"form body", h.customer, items(line), "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, ""},
 		{"malformed json", h.customer, `{"items":`, "", http.StatusBadRequest, ""},
 		{"trailing data", h.customer, items(line) + `{}`, "", http.StatusBadRequest, ""},
 		{"bad UTF-8", h.customer, items(`[{"sku":"TSHIRT-1\xff","quantity":1}]`), "", http.StatusBadRequest, ""},
@@ -130,5 +130,59 @@ func TestQuoteRefusals(t *testing.T) {
 			code, resp, _ := h.do("POST", "/orders/quote", tt.auth, tt.body, header...)
 			checkRefusal(t, "POST /orders/quote", code, tt.want, resp, tt.wantField)
 		})
+	}
+}
+
+// TestOrderAmountBounds: the largest order the limits allow (lines of products priced at
+// shared.MaxCents, a subtotal of maxCents, 100 % tax, the largest flat shipping) is priced exactly and
+// its total stays under 2^53, so every JSON client reads it exactly; one cent more of subtotal is a
+// 400 naming items, at quote and at creation, and the largest request (maxLines × maxQuantity at
+// shared.MaxCents) does not overflow int64 on the way.
+func TestOrderAmountBounds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) {
+		c.TaxRateBPS, c.Shipping = 10000, shippingRule{FlatCents: int64(shared.MaxCents), FreeOverCents: 0}
+	})
+	lines := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			sku := fmt.Sprintf("MAX-%d", i)
+			h.products.mu.Lock()
+			h.products.products[sku] = fmt.Sprintf(`{"id":"pm%d","sku":%q,"name":"Max","price":%s,"currency":"USD","active":true}`, i, sku, shared.MaxCents)
+			h.products.mu.Unlock()
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"sku":%q,"quantity":%d}`, sku, maxQuantity)
+		}
+		return "[" + b.String() + "]"
+	}
+	const perLine = int64(shared.MaxCents) * maxQuantity
+	fits := int(maxCents / perLine) // lines whose subtotal is exactly maxCents
+	if int64(fits)*perLine != maxCents {
+		t.Fatalf("maxCents %d is not a whole number of full lines (%d)", int64(maxCents), perLine)
+	}
+	if worst := 2*maxCents + int64(shared.MaxCents); worst >= 1<<53 {
+		t.Fatalf("the largest total, %d cents, is not below 2^53", worst)
+	}
+	code, body, _ := h.do("POST", "/orders", h.customer, fmt.Sprintf(`{"items":%s,"shipping_address":%s}`, lines(fits), addrJSON), "Idempotency-Key", "k-max")
+	if code != http.StatusCreated {
+		t.Fatalf("POST /orders at the largest subtotal: %d, want 201: %.300s", code, body)
+	}
+	var got struct{ Subtotal, Tax, Shipping, Total json.Number }
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"subtotal": maxCents, "tax": maxCents, "shipping": int64(shared.MaxCents), "total": 2*maxCents + int64(shared.MaxCents)}
+	for name, n := range map[string]json.Number{"subtotal": got.Subtotal, "tax": got.Tax, "shipping": got.Shipping, "total": got.Total} {
+		if c, err := shared.ParseCentsUnbounded(string(n)); err != nil || int64(c) != want[name] {
+			t.Errorf("%s = %s (%d, %v), want %d cents", name, n, c, err, want[name])
+		}
+	}
+	for _, n := range []int{fits + 1, maxLines} {
+		for _, path := range []string{"/orders", "/orders/quote"} {
+			code, body, _ := h.do("POST", path, h.customer, fmt.Sprintf(`{"items":%s,"shipping_address":%s}`, lines(n), addrJSON), "Idempotency-Key", fmt.Sprintf("k-over-%d", n))
+			checkRefusal(t, fmt.Sprintf("POST %s with %d full lines", path, n), code, http.StatusBadRequest, body, "items")
+		}
 	}
 }

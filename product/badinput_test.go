@@ -105,8 +105,8 @@ func TestBadInput(t *testing.T) {
 	t.Run("wrong content type", func(t *testing.T) {
 		t.Parallel()
 		w := e.do(t, "POST", "/products", valid("sku", `"CT-1"`), e.admin, "Content-Type", "text/plain")
-		if w.Code != 400 {
-			t.Errorf("POST text/plain: status = %d, want 400", w.Code)
+		if w.Code != 415 || sharedtest.Decode[sharedtest.ErrorBody](t, w).Error.Code != shared.CodeUnsupportedMediaType {
+			t.Errorf("POST text/plain: status = %d, want 415 unsupported_media_type", w.Code)
 		}
 	})
 	t.Cleanup(func() {

@@ -137,7 +137,7 @@ func TestNotificationRoutes(t *testing.T) {
 		{name: "unknown field", auth: customer, body: `{"all":true,"user_id":"u-other"}`, want: 400, wantCode: "invalid"},
 		{name: "trailing data", auth: customer, body: `{"all":true}{}`, want: 400, wantCode: "invalid"},
 		{name: "not JSON", auth: customer, body: `all=true`, want: 400, wantCode: "invalid"},
-		{name: "form content type", auth: customer, body: `{"all":true}`, header: []string{"Content-Type", "application/x-www-form-urlencoded"}, want: 400, wantCode: "invalid"},
+		{name: "form content type", auth: customer, body: `{"all":true}`, header: []string{"Content-Type", "application/x-www-form-urlencoded"}, want: 415, wantCode: "unsupported_media_type"},
 		{name: "oversized", auth: customer, body: `{"ids":["` + strings.Repeat("a", 20<<10) + `"]}`, want: 413, wantCode: "too_large"},
 		{name: "all", auth: customer, body: `{"all":true}`, want: 200, wantMarked: 1},
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -66,8 +67,9 @@ func Encode(w http.ResponseWriter, status int, v any) error {
 
 // Decode reads one JSON value of type T from the body: at most DefaultMaxBody bytes, valid UTF-8, no
 // unknown fields, no trailing data. If T implements Validator its field messages become a 400 *Error.
-// Every error returned is an *Error: too_large (413) for a body over the limit, invalid (400) for
-// anything else.
+// Every error returned is an *Error: too_large (413) for a body over the limit,
+// unsupported_media_type (415) for a Content-Type other than application/json (see checkMediaType;
+// a request without Content-Type is read as JSON), invalid (400) for anything else.
 func Decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	return DecodeLimit[T](w, r, DefaultMaxBody)
 }
@@ -75,8 +77,10 @@ func Decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 // DecodeLimit is Decode with a body limit of max bytes.
 func DecodeLimit[T any](w http.ResponseWriter, r *http.Request, max int64) (T, error) {
 	var v T
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return v, Errorf(CodeInvalid, "Content-Type must be application/json")
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if err := checkMediaType(ct, "application/json"); err != nil {
+			return v, err
+		}
 	}
 	body, err := ReadBody(w, r, max)
 	if err != nil {
@@ -126,17 +130,33 @@ func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	return b, nil
 }
 
+// checkMediaType returns nil when the Content-Type header value ct names exactly the media type want
+// (type and subtype compared without regard to case, per RFC 9110), with no charset parameter or
+// charset utf-8; other parameters are ignored. Anything else (another type, a type that only starts
+// with want such as application/jsonx or application/json-patch+json, a malformed value, an empty one,
+// another charset) is a 415 unsupported_media_type *Error naming want.
+func checkMediaType(ct, want string) error {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != want {
+		return Errorf(CodeUnsupportedMediaType, "Content-Type must be %s", want)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return Errorf(CodeUnsupportedMediaType, "Content-Type charset must be utf-8")
+	}
+	return nil
+}
+
 func tooLarge(max int64) *Error {
 	return Errorf(CodeTooLarge, "request body is larger than %d bytes", max)
 }
 
 // DecodeForm reads an application/x-www-form-urlencoded body of at most max bytes into its values
 // (the body only: query parameters are not merged in). Errors are *Error: too_large (413) over the
-// limit, invalid (400) for another content type, a malformed body, or a key or value that is not
-// valid UTF-8 once percent-decoded.
+// limit, unsupported_media_type (415) for a missing or other Content-Type (see checkMediaType),
+// invalid (400) for a malformed body, or a key or value that is not valid UTF-8 once percent-decoded.
 func DecodeForm(w http.ResponseWriter, r *http.Request, max int64) (url.Values, error) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
-		return nil, Errorf(CodeInvalid, "Content-Type must be application/x-www-form-urlencoded")
+	if err := checkMediaType(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"); err != nil {
+		return nil, err
 	}
 	body, err := ReadBody(w, r, max)
 	if err != nil {

@@ -41,6 +41,20 @@ var (
 //
 // Otherwise the error is ErrMoneySyntax. On error the amount is 0.
 func ParseCents(s string) (Cents, error) {
+	return parseCents(s, false)
+}
+
+// ParseCentsUnbounded reads an amount the platform wrote itself (Cents.MarshalJSON in an API answer)
+// for showing or adding up, never one a person or client typed: ParseCents's grammar and precision
+// rules, but negatives are read and the bound is the int64 range instead of MaxCents, because sums
+// (an order's total, a day's revenue) go far over the bound on input. A value outside int64 is
+// ErrMoneyTooLarge. For every int64 c, ParseCentsUnbounded(c.String()) == c.
+func ParseCentsUnbounded(s string) (Cents, error) {
+	return parseCents(s, true)
+}
+
+// parseCents is ParseCents, or ParseCentsUnbounded when unbounded.
+func parseCents(s string, unbounded bool) (Cents, error) {
 	n := len(s)
 	if n == 0 || n > maxMoneyText {
 		return 0, ErrMoneySyntax
@@ -106,23 +120,35 @@ func ParseCents(s string) (Cents, error) {
 	if digits == "" {
 		return 0, nil
 	}
-	if neg {
+	if neg && !unbounded {
 		return 0, ErrMoneyNegative
 	}
-	if len(digits)+shift > len("1000000000") {
+	// Up to 19 digits fit in a uint64 (< 1.8e19) and int64 holds no 20-digit number, so the bound is
+	// checked on the value afterwards, without overflow.
+	if len(digits)+shift > 19 {
 		return 0, ErrMoneyTooLarge
 	}
-	var v Cents
+	var u uint64
 	for j := 0; j < len(digits); j++ {
-		v = v*10 + Cents(digits[j]-'0')
+		u = u*10 + uint64(digits[j]-'0')
 	}
 	for ; shift > 0; shift-- {
-		v *= 10
+		u *= 10
 	}
-	if v > MaxCents {
+	limit := uint64(MaxCents)
+	switch {
+	case unbounded && neg:
+		limit = 1 << 63 // -limit is math.MinInt64
+	case unbounded:
+		limit = 1<<63 - 1
+	}
+	if u > limit {
 		return 0, ErrMoneyTooLarge
 	}
-	return v, nil
+	if neg {
+		return Cents(-u), nil // two's complement: -(1<<63) is math.MinInt64
+	}
+	return Cents(u), nil
 }
 
 func skipDigits(s string, i int) int {
@@ -160,7 +186,8 @@ func (c Cents) AppendText(b []byte) ([]byte, error) {
 	return append(b, '.', byte('0'+u%100/10), byte('0'+u%10)), nil
 }
 
-// String returns c as AppendText writes it; ParseCents(c.String()) == c for 0 ≤ c ≤ MaxCents.
+// String returns c as AppendText writes it; ParseCents(c.String()) == c for 0 ≤ c ≤ MaxCents, and
+// ParseCentsUnbounded(c.String()) == c for every c.
 func (c Cents) String() string {
 	b, _ := c.AppendText(make([]byte, 0, 24))
 	return string(b)

@@ -201,7 +201,8 @@ func FuzzCentsRoundTrip(f *testing.F) {
 // matching error. What it accepts formats back to itself.
 func FuzzParseCents(f *testing.F) {
 	for _, s := range []string{"99.99", "0.1", "1e2", "-0", "0.005", "1.005", "10000000.01", "1e-2", "0.000",
-		"9.990e1", "abc", "01", "1E+3", ".5", "5.", " 1", "1e99999", "-1e-99999", strings.Repeat("1", 64)} {
+		"9.990e1", "abc", "01", "1E+3", ".5", "5.", " 1", "1e99999", "-1e-99999", strings.Repeat("1", 64),
+		"92233720368547758.07", "92233720368547758.08", "-92233720368547758.08", "-92233720368547758.09", "-1.50"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -223,6 +224,9 @@ func FuzzParseCents(f *testing.F) {
 			if err == nil {
 				t.Fatalf("ParseCents(%q) accepted what is not a JSON number text", s)
 			}
+			if _, err := ParseCentsUnbounded(s); err == nil {
+				t.Fatalf("ParseCentsUnbounded(%q) accepted what is not a JSON number text", s)
+			}
 			return
 		}
 		r, ok := new(big.Rat).SetString(s)
@@ -230,6 +234,18 @@ func FuzzParseCents(f *testing.F) {
 			return // math/big would need gigabytes for 1e999999999; the table covers these
 		}
 		r.Mul(r, big.NewRat(100, 1))
+		switch u, uerr := ParseCentsUnbounded(s); {
+		case !r.IsInt():
+			if !errors.Is(uerr, ErrMoneyPrecision) {
+				t.Fatalf("ParseCentsUnbounded(%q) error = %v, want ErrMoneyPrecision", s, uerr)
+			}
+		case !r.Num().IsInt64():
+			if !errors.Is(uerr, ErrMoneyTooLarge) {
+				t.Fatalf("ParseCentsUnbounded(%q) error = %v, want ErrMoneyTooLarge", s, uerr)
+			}
+		case uerr != nil || int64(u) != r.Num().Int64():
+			t.Fatalf("ParseCentsUnbounded(%q) = %d, %v; want %s", s, u, uerr, r.Num())
+		}
 		switch {
 		case r.Sign() < 0:
 			if err == nil {
@@ -255,4 +271,74 @@ func FuzzParseCents(f *testing.F) {
 func expTooBig(s string) bool {
 	i := strings.IndexAny(s, "eE")
 	return i >= 0 && len(strings.TrimLeft(s[i+1:], "+-0")) > 4
+}
+
+// TestParseCentsUnbounded: amounts the platform wrote itself (sums far over MaxCents, negatives)
+// read back exactly, up to the int64 range; the JSON grammar and the precision rule are ParseCents's.
+func TestParseCentsUnbounded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want Cents
+		err  error
+	}{
+		{"10000000.01", MaxCents + 1, nil},
+		{"19999999.98", 1_999_999_998, nil},
+		{"200000010000.00", 20_000_001_000_000, nil},
+		{"90071992547409.91", 1<<53 - 1, nil},
+		{"92233720368547758.07", math.MaxInt64, nil},
+		{"-92233720368547758.08", math.MinInt64, nil},
+		{"-1.50", -150, nil},
+		{"-0", 0, nil},
+		{"1e9", 100_000_000_000, nil},
+		{"92233720368547758.08", 0, ErrMoneyTooLarge},
+		{"-92233720368547758.09", 0, ErrMoneyTooLarge},
+		{"1e400", 0, ErrMoneyTooLarge},
+		{"99999999999999999999", 0, ErrMoneyTooLarge},
+		{"1.005", 0, ErrMoneyPrecision},
+		{"+1", 0, ErrMoneySyntax},
+		{`"1.00"`, 0, ErrMoneySyntax},
+		{"1,000.00", 0, ErrMoneySyntax},
+	}
+	for _, tt := range tests {
+		got, err := ParseCentsUnbounded(tt.in)
+		if got != tt.want || !errors.Is(err, tt.err) {
+			t.Errorf("ParseCentsUnbounded(%q) = %d, %v; want %d, %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+// FuzzCentsFormatExact: every int64 amount, far over MaxCents included, is written exactly: its
+// String (and JSON) parsed back without the input bound is the amount, and Money.String is the same
+// digits with a sign, a symbol and thousands separators every three digits.
+func FuzzCentsFormatExact(f *testing.F) {
+	for _, c := range []int64{0, 1, -1, 99, int64(MaxCents), int64(MaxCents) + 1, 1_999_999_998, 20_000_001_000_000,
+		1 << 53, 1<<53 + 1, math.MaxInt64, math.MinInt64, math.MinInt64 + 1} {
+		f.Add(c)
+	}
+	f.Fuzz(func(t *testing.T, c int64) {
+		s := Cents(c).String()
+		if got, err := ParseCentsUnbounded(s); err != nil || got != Cents(c) {
+			t.Fatalf("ParseCentsUnbounded(%q) = %d, %v; want %d", s, got, err, c)
+		}
+		var back Cents
+		if b, _ := json.Marshal(Cents(c)); json.Unmarshal(b, &back) == nil && Cents(c) > MaxCents {
+			t.Fatalf("json.Unmarshal(%s) accepted an amount over MaxCents", b)
+		}
+		shown := Money{Amount: Cents(c), Currency: "USD"}.String()
+		plain := strings.Replace(shown, "$", "", 1)
+		if strings.Count(shown, "$") != 1 {
+			t.Fatalf("Money.String() = %q, want one $", shown)
+		}
+		digits := strings.ReplaceAll(plain, ",", "")
+		if digits != s {
+			t.Fatalf("Money.String() = %q, want the digits of %q", shown, s)
+		}
+		whole := strings.TrimPrefix(plain[:len(plain)-3], "-")
+		for i, part := range strings.Split(whole, ",") {
+			if len(part) != 3 && (i > 0 || len(part) == 0 || len(part) > 3) {
+				t.Fatalf("Money.String() = %q, groups of three digits wanted", shown)
+			}
+		}
+	})
 }

@@ -242,3 +242,44 @@ func TestCartMixedCurrencies(t *testing.T) {
 		t.Errorf("POST /checkout with USD and EUR lines: status = %d, want 400 saying %q", p.status, want)
 	}
 }
+
+// TestAmountsOverInputBound: totals over the 10,000,000.00 bound on typed amounts (a line of a
+// product priced near it, and that times 99) are shown like any amount, with symbol and separators,
+// on the cart, checkout and order pages: they used to fall back to the bare digits.
+func TestAmountsOverInputBound(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.mu.Lock()
+	gw.products = append(gw.products, product{ID: "p-big", SKU: "SKU-BIG", Name: "Big thing", Description: "Large.",
+		Price: "9999999.99", Currency: "USD", Category: "misc", Active: true})
+	gw.mu.Unlock()
+	gw.setStock("SKU-BIG", 10)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	b.submit("/products/p-big", "/cart/add", url.Values{"sku": {"SKU-BIG"}, "quantity": {"2"}})
+	// 2 × 9,999,999.99 = 19,999,999.98, tax 8 % = 1,600,000.00, no shipping.
+	for _, path := range []string{"/cart", "/checkout"} {
+		page := b.get(path)
+		for _, w := range []string{`data-summary="subtotal">$19,999,999.98`, `data-summary="tax">$1,600,000.00`, "$21,599,999.98"} {
+			if !strings.Contains(page.body, w) {
+				t.Errorf("GET %s: lacks %s\n%s", path, w, page.body)
+			}
+		}
+	}
+
+	o := order{ID: "0b1c2d3e4f5a", UserID: fakeCustomer.ID, Status: "confirmed", Currency: "USD",
+		Items:    []orderLine{{SKU: "SKU-BIG", Name: "Big thing", UnitPrice: "9999999.99", Quantity: 99, LineTotal: "989999999.01"}},
+		Subtotal: "989999999.01", Tax: "79199999.92", Shipping: "0.00", Total: "1069199998.93",
+		ShippingAddress: &address{Name: "Demo", Street: "1 Main St", City: "Springfield", ZipCode: "62701", Country: "US"},
+	}
+	gw.putOrder(o)
+	page := b.get("/orders/" + o.ID)
+	for _, w := range []string{"$989,999,999.01", "$79,199,999.92", "$1,069,199,998.93"} {
+		if !strings.Contains(page.body, w) {
+			t.Errorf("GET /orders/%s: lacks %s", o.ID, w)
+		}
+	}
+	if strings.Contains(page.body, ">1069199998.93") || strings.Contains(page.body, "Pay 1069199998.93") {
+		t.Errorf("GET /orders/%s: shows the total as bare digits", o.ID)
+	}
+}

@@ -225,6 +225,26 @@ func TestDayChartScales(t *testing.T) {
 	}
 }
 
+// TestSumDaysOverInputBound: the revenue cards add up days whose revenue is over the 10,000,000.00
+// input bound exactly, instead of showing the amount as unknown.
+func TestSumDaysOverInputBound(t *testing.T) {
+	t.Parallel()
+	st := &orderStats{Currency: "USD", ByDay: []dayStat{
+		{Date: "2026-03-01", Orders: 1, Revenue: "1.00"},
+		{Date: "2026-03-02", Orders: 2, Revenue: "10000000.01"},
+		{Date: "2026-03-03", Orders: 99, Revenue: "1069199998.93"},
+	}}
+	for n, want := range map[int]string{1: "$1,069,199,998.93", 2: "$1,079,199,998.94", 3: "$1,079,199,999.94"} {
+		if c := sumDays(st, "k", "label", n); c.Amount != want {
+			t.Errorf("sumDays(last %d) = %q, want %q", n, c.Amount, want)
+		}
+	}
+	st.ByDay = append(st.ByDay, dayStat{Date: "2026-03-04", Revenue: "oops"})
+	if c := sumDays(st, "k", "label", 1); c.Amount != "—" {
+		t.Errorf("sumDays of a day that is not an amount = %q, want —", c.Amount)
+	}
+}
+
 // TestChromiumDashboard: in a real browser, the dashboard's figures are the APIs' figures, and an
 // order event on the live socket makes the page fetch and show the new ones without a reload.
 // Screenshots at phone and desktop width go to $STOREFRONT_SCREENSHOTS when set.

@@ -73,7 +73,7 @@ func (s *site) loadCart(ctx context.Context, c cart) ([]cartRow, string, error) 
 		if !rows[i].Found {
 			continue
 		}
-		cents, _ := shared.ParseCents(string(rows[i].Product.Price))
+		cents, _ := shared.ParseCentsUnbounded(string(rows[i].Product.Price)) // an API amount: never the input bound
 		line := cents * shared.Cents(rows[i].Qty)
 		total += line
 		mixed = mixed || currency != "" && currency != rows[i].Product.Currency

@@ -134,13 +134,14 @@ func newDashboardView(l layout, d dashboardData) dashboardView {
 }
 
 // sumDays is the revenue card of the last n days of st (today is the last entry). Amounts are
-// added in cents; a day the shared parser refuses (over its bound) makes the amount unknown.
+// added in cents; a day that is not an amount makes the amount unknown. A day's revenue is a sum,
+// so it is read without the bound on typed amounts (shared.ParseCentsUnbounded).
 func sumDays(st *orderStats, key, label string, n int) revenueCard {
 	c := revenueCard{Key: key, Label: label}
 	var sum shared.Cents
 	days := st.ByDay[max(len(st.ByDay)-n, 0):]
 	for _, d := range days {
-		cents, err := shared.ParseCents(string(d.Revenue))
+		cents, err := shared.ParseCentsUnbounded(string(d.Revenue))
 		if err != nil {
 			c.Amount = "—"
 		}

@@ -91,10 +91,11 @@ func (p product) DisplayImages() []string {
 	return out
 }
 
-// moneyText renders an API amount (a JSON number kept as text) for people, "$1,234.50"; text that is
-// not an amount (shared.ParseCents) is shown as it is.
+// moneyText renders an API amount (a JSON number kept as text) for people, "$1,234.50", exactly for
+// any amount the API writes (shared.ParseCentsUnbounded: totals go far over the 10,000,000.00 bound on
+// typed amounts); text that is not an amount is shown as it is.
 func moneyText(n json.Number, currency string) string {
-	c, err := shared.ParseCents(string(n))
+	c, err := shared.ParseCentsUnbounded(string(n))
 	if err != nil {
 		return string(n)
 	}

@@ -18,6 +18,11 @@ func TestMoneyText(t *testing.T) {
 	}{
 		{"99.99", "USD", "$99.99"}, {"1234567.5", "USD", "$1,234,567.50"}, {"0", "", "$0.00"},
 		{"12", "EUR", "€12.00"}, {"3.1", "CHF", "3.10 CHF"}, {"oops", "USD", "oops"}, {"100", "GBP", "£100.00"},
+		// Over the input bound (10,000,000.00): order totals and revenue reach it (99 × 9,999,999.99
+		// plus tax), and are shown like any other amount, exactly.
+		{"10000000.01", "USD", "$10,000,000.01"}, {"1069199998.93", "USD", "$1,069,199,998.93"},
+		{"200000010000.00", "EUR", "€200,000,010,000.00"}, {"92233720368547758.07", "USD", "$92,233,720,368,547,758.07"},
+		{"-1.50", "USD", "-$1.50"}, {"92233720368547758.08", "USD", "92233720368547758.08"}, {"1.005", "USD", "1.005"},
 	}
 	for _, tt := range tests {
 		if got := moneyText(tt.n, tt.currency); got != tt.want {

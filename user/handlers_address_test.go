@@ -177,7 +177,7 @@ func TestAddressErrors(t *testing.T) {
 	r := newRequest(http.MethodPost, "/users/me/addresses", env.iss.Bearer(t, *me))
 	r.Body = io.NopCloser(strings.NewReader(homeJSON))
 	r.Header.Set("Content-Type", "text/plain")
-	wantError(t, http.MethodPost, "/users/me/addresses (text/plain)", serve(env.h, r), http.StatusBadRequest, shared.CodeInvalid)
+	wantError(t, http.MethodPost, "/users/me/addresses (text/plain)", serve(env.h, r), http.StatusUnsupportedMediaType, shared.CodeUnsupportedMediaType)
 
 	// Nothing above changed the other user's address.
 	if got := sharedtest.Decode[Address](t, env.do(t, http.MethodGet, "/users/me/addresses/"+theirs.ID, other, "")); got != theirs {

@@ -242,7 +242,7 @@ func TestUnsubscribe(t *testing.T) {
 		{"token of another key", "POST", path("u-ann", unsubscribeKey("another-key-another-key-another-key").token("u-ann")), "application/x-www-form-urlencoded", oneClick, 400},
 		{"truncated token", "POST", path("u-ann", testUnsubscribeKey.token("u-ann")[:20]), "application/x-www-form-urlencoded", oneClick, 400},
 		{"no body", "POST", good, "application/x-www-form-urlencoded", "", 400},
-		{"JSON body", "POST", good, "application/json", `{"List-Unsubscribe":"One-Click"}`, 400},
+		{"JSON body", "POST", good, "application/json", `{"List-Unsubscribe":"One-Click"}`, 415},
 		{"other body", "POST", good, "application/x-www-form-urlencoded", "List-Unsubscribe=All", 400},
 		{"oversized body", "POST", good, "application/x-www-form-urlencoded", oneClick + "&x=" + strings.Repeat("a", 2000), 413},
 		{"GET never unsubscribes", "GET", good, "", "", 405},

@@ -3,6 +3,7 @@ package sharedtest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -234,7 +235,9 @@ type BodyCase struct {
 
 // CheckBodies sends every POST, PUT and PATCH route of routesFile through h with: the body as given
 // (Marker removed), which must not be refused as bad input; a 2 MiB body, declared and chunked, which
-// must be a 413 too_large in the error shape; invalid UTF-8 (bytes FF FE, or %FF%FE in a form) and, in
+// must be a 413 too_large in the error shape; the valid body under another media type (a longer
+// subtype, another charset, text/plain; for forms also none), which must be a 415
+// unsupported_media_type in the error shape; invalid UTF-8 (bytes FF FE, or %FF%FE in a form) and, in
 // JSON, an unpaired surrogate escape at Marker, which must be a 400 invalid. cases must name every
 // such route of the file.
 func CheckBodies(t *testing.T, h http.Handler, routesFile string, cases map[string]BodyCase) {
@@ -256,21 +259,25 @@ func CheckBodies(t *testing.T, h http.Handler, routesFile string, cases map[stri
 			path = c.Path
 		}
 		form := !strings.HasPrefix(c.Body, "{")
-		send := func(body string, chunked bool) *httptest.ResponseRecorder {
+		contentType := "application/json"
+		if form {
+			contentType = "application/x-www-form-urlencoded"
+		}
+		sendAs := func(ct, body string, chunked bool) *httptest.ResponseRecorder {
 			r := httptest.NewRequest(method, path, strings.NewReader(body))
 			if chunked {
 				r.ContentLength = -1
 			}
-			r.Header.Set("Content-Type", "application/json")
-			if form {
-				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			}
+			r.Header.Set("Content-Type", ct)
 			for i := 0; i+1 < len(c.Header); i += 2 {
 				r.Header.Set(c.Header[i], c.Header[i+1])
 			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)
 			return rec
+		}
+		send := func(body string, chunked bool) *httptest.ResponseRecorder {
+			return sendAs(contentType, body, chunked)
 		}
 		want := func(what string, rec *httptest.ResponseRecorder, status int, code string) {
 			t.Helper()
@@ -288,6 +295,13 @@ func CheckBodies(t *testing.T, h http.Handler, routesFile string, cases map[stri
 		huge := strings.Replace(c.Body, Marker, strings.Repeat("a", 2<<20), 1)
 		want("a 2 MiB body", send(huge, false), http.StatusRequestEntityTooLarge, shared.CodeTooLarge)
 		want("a 2 MiB chunked body", send(huge, true), http.StatusRequestEntityTooLarge, shared.CodeTooLarge)
+		valid := strings.Replace(c.Body, Marker, "", 1)
+		for _, ct := range []string{contentType + "x", contentType + "; charset=iso-8859-1", "text/plain", ""} {
+			if ct == "" && !form {
+				continue // a body without Content-Type is read as JSON
+			}
+			want(fmt.Sprintf("Content-Type %q", ct), sendAs(ct, valid, false), http.StatusUnsupportedMediaType, shared.CodeUnsupportedMediaType)
+		}
 		if form {
 			// Form endpoints may answer in OAuth's error shape ({"error":"invalid_request"}).
 			if rec := send(strings.Replace(c.Body, Marker, "%FF%FE", 1), false); rec.Code != http.StatusBadRequest {
