@@ -115,6 +115,18 @@ func TestLogoutEndsSessionAtEveryCopy(t *testing.T) {
 	if _, got := whoAmI(t, b, up, http.Header{"Cookie": {"session_id=s2"}}); got == "" {
 		t.Error("another session became anonymous after one logout")
 	}
+
+	// A logout that carries a bearer token beside the cookie ends the cookie's session at auth (auth
+	// reads the cookie first): the gateway must end it too.
+	both := http.Header{"Cookie": {"session_id=s2"}, "Authorization": {"Bearer " + testJWT("u2")}}
+	if rec := b.do(t, "POST", "/auth/logout", both); rec.Code != http.StatusNoContent {
+		t.Fatalf("POST /auth/logout with cookie and bearer: status = %d, want 204", rec.Code)
+	}
+	for name, e := range map[string]*testEnv{"copy A": a, "copy B": b} {
+		if code, got := whoAmI(t, e, up, http.Header{"Cookie": {"session_id=s2"}}); got != "" {
+			t.Errorf("%s right after a logout with cookie and bearer: status %d, upstream Authorization %q; want anonymous", name, code, got)
+		}
+	}
 }
 
 // blockingAuth answers GET /session with a live token only after release is closed, to put a fill
