@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +211,27 @@ func TestChangeEmail(t *testing.T) {
 	env.addAccount(t, "third@example.com", "whatever-password", shared.RoleCustomer)
 	if w := env.do(t, "POST", "/email/verify", `{"token":"`+token+`"}`); w.Code != http.StatusConflict {
 		t.Errorf("verify an address taken meanwhile: status = %d, want 409; body %s", w.Code, w.Body)
+	}
+
+	// A change asked for by whoever knew the password is void once the holder resets or changes it
+	// (that is how they take the account back): its link would move the account to the asker's
+	// address, where the next reset link would go.
+	for _, how := range []string{"reset", "change"} {
+		env.do(t, "POST", "/email/change", `{"password":"right-password","email":"asker-`+how+`@example.com"}`, "Authorization", bearer)
+		_, token = linkIn(t, env.mails.sent()[len(env.mails.sent())-2])
+		var w *httptest.ResponseRecorder
+		if how == "reset" {
+			w = env.do(t, "POST", "/password/reset", resetBody(env.forgot(t, "new@example.com", "new@example.com"), "right-password"))
+		} else {
+			w = env.do(t, "POST", "/password/change", `{"current_password":"right-password","password":"right-password"}`, "Authorization", bearer)
+		}
+		if w.Code != http.StatusNoContent {
+			t.Fatalf("password %s: status = %d, want 204; body %s", how, w.Code, w.Body)
+		}
+		w = env.do(t, "POST", "/email/verify", `{"token":"`+token+`"}`)
+		if e := sharedtest.Decode[sharedtest.ErrorBody](t, w); w.Code != http.StatusBadRequest || e.Error.Code != shared.CodeInvalidToken {
+			t.Errorf("e-mail change link after a password %s: %d %s, want 400 invalid_token", how, w.Code, w.Body)
+		}
 	}
 }
 

@@ -275,9 +275,9 @@ func tooMany(w http.ResponseWriter, wait time.Duration) error {
 	return shared.Errorf(shared.CodeTooManyRequests, "too many failed attempts, retry in %d s", secs)
 }
 
-// handleLogout ends the caller's session (from the cookie, X-Session-ID, or the sid of a valid bearer
-// token) and every refresh token issued from it, and clears the cookie. Always 204, also for an
-// invalid token or no session: logging out twice is not an error. Access tokens already issued stay
+// handleLogout ends the caller's session (from the cookie, X-Session-ID, or the sid of a valid
+// first-party bearer token) and every refresh token issued from it, and clears the cookie. Always 204,
+// also for an invalid or third-party token or no session: logging out twice is not an error. Access tokens already issued stay
 // valid until they expire (≤ 15 min): services verify them offline.
 func handleLogout(logger *slog.Logger, sessions sessionStore, grants grantStore, sc sessionCookies, v shared.Verifier) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +285,10 @@ func handleLogout(logger *slog.Logger, sessions sessionStore, grants grantStore,
 		if id := sc.id(r); id != "" {
 			sid = sessionSID(id)
 		} else if raw := shared.BearerToken(r); raw != "" {
-			if ident, err := v.Verify(r.Context(), raw); err == nil {
+			// A third-party app's token names the sign-in it was granted from, but ending that
+			// sign-in (and every app's grant from it) is the account holder's: an app revokes its
+			// own grant at /revoke.
+			if ident, err := v.Verify(r.Context(), raw); err == nil && !ident.Delegated() {
 				sid = ident.SessionID
 			}
 		}

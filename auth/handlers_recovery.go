@@ -187,7 +187,7 @@ func takeLink(ctx context.Context, d deps, purpose, token string) (account, link
 }
 
 // setPassword stores a new password for a, ends every session and refresh family of the account and
-// any pending reset link, and mails the notice. Sessions end before and after the new hash is stored:
+// any pending reset or verification link, and mails the notice. Sessions end before and after the new hash is stored:
 // killed in between, nothing signed in with the old password survives but what started in that
 // instant, and a session that logs in with the old password while the hash changes is ended by the
 // second pass. The notice comes last, so a failure never announces a change that did not happen.
@@ -202,7 +202,10 @@ func setPassword(ctx context.Context, d deps, a account, password string) error 
 	if err := d.accounts.SetPasswordHash(ctx, a.ID, hash); err != nil {
 		return err
 	}
-	err = errors.Join(endSessions(ctx, d, a.ID), d.links.Delete(ctx, a.ID, linkReset))
+	// A pending e-mail change goes too: whoever asked for it knew the old password, and its link
+	// would move the account to their address, where the next reset link goes. (A verification of
+	// the current address goes with it; POST /email/resend mails a new one.)
+	err = errors.Join(endSessions(ctx, d, a.ID), d.links.Delete(ctx, a.ID, linkReset), d.links.Delete(ctx, a.ID, linkVerify))
 	if err == nil {
 		err = d.mail.send(ctx, mailPasswordChanged, a, a.Email, mailData{Link: d.mail.link("/forgot-password", "")})
 	}

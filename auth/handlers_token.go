@@ -141,7 +141,24 @@ func exchangeCode(ctx context.Context, cfg Config, clients clientRegistry, d dep
 	}
 	g := grant{FamilyID: code.FamilyID, UserID: a.ID, ClientID: c.ID, SessionID: code.SessionID, Scope: code.Scope,
 		AuthTime: code.AuthTime, ExpiresAt: time.Now().Add(cfg.RefreshTTL).UTC()}
-	return issueTokens(ctx, d, tokens, a, g, code.Nonce, c.FirstParty, c.allows(grantRefreshToken))
+	resp, err := issueTokens(ctx, d, tokens, a, g, code.Nonce, c.FirstParty, c.allows(grantRefreshToken))
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	// A code is worth no more than the sign-in it came from: once a logout or a password change
+	// ended that session, it must not start a family (a stolen session could otherwise keep a fresh
+	// code at hand to outlive the victim's reset). Checked after the family is stored: an ending
+	// that races this exchange is either seen here or revokes the family after it was stored.
+	alive, err := d.sessions.Alive(ctx, code.SessionID)
+	if err == nil && !alive {
+		if err = d.grants.RevokeFamily(ctx, g.FamilyID); err == nil {
+			err = invalidGrant("the sign-in this code came from has ended")
+		}
+	}
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	return resp, nil
 }
 
 // issueTokens mints the access token, an ID token when openid was granted, and (withRefresh) the

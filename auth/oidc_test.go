@@ -507,3 +507,35 @@ func TestRefreshOfSuspendedAccount(t *testing.T) {
 		t.Fatal("family still live after a refresh by a suspended account")
 	}
 }
+
+// TestCodeOfEndedSignIn: a code is worth no more than the sign-in it came from. Once that session has
+// ended (logout, a password change or reset) its codes no longer exchange: otherwise whoever held a
+// stolen session could keep a fresh code at hand (a code lasts a minute, and a first-party client
+// gets one without consent) and turn it into a refresh family that outlives the victim's reset.
+func TestCodeOfEndedSignIn(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{"logout", "password change"} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			env := newTestEnv(t)
+			env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+			lr, sid := env.login(t, "u@example.com", "right-password")
+			c := newOIDCClient(t, env)
+			c.cookie = sid
+			verifier := shared.RandomToken()
+			code := c.code(verifier)
+			var w *httptest.ResponseRecorder
+			if end == "logout" {
+				w = env.do(t, "POST", "/logout", nil, "Cookie", "session_id="+sid)
+			} else {
+				w = env.do(t, "POST", "/password/change", `{"current_password":"right-password","password":"a-new-passw0rd"}`,
+					"Authorization", "Bearer "+lr.AccessToken)
+			}
+			if w.Code != http.StatusNoContent {
+				t.Fatalf("%s: status = %d, want 204; body %s", end, w.Code, w.Body)
+			}
+			status, body := c.token(exchange(code, verifier))
+			wantOAuthError(t, "exchange of a code after "+end, status, body, 400, "invalid_grant")
+		})
+	}
+}

@@ -89,6 +89,18 @@ func TestTokenScopes(t *testing.T) {
 		t.Errorf("refreshed demo-app token: identity %+v, %v; want the same client and scopes", id, err)
 	}
 
+	// An app's token cannot sign the user out of the shop (nor end other apps' grants from the same
+	// sign-in): logout is the holder's own. An app ends its own grant with POST /revoke.
+	if w := env.do(t, "POST", "/logout", nil, "Authorization", "Bearer "+refreshed["access_token"].(string)); w.Code != http.StatusNoContent {
+		t.Errorf("POST /logout with the demo-app token: status = %d, want 204", w.Code)
+	}
+	if w := env.do(t, "GET", "/session", nil, "Cookie", "session_id="+sid); w.Code != http.StatusOK {
+		t.Errorf("GET /session after a logout with the demo-app token: status = %d, want 200 (the session lives)", w.Code)
+	}
+	if w := env.do(t, "POST", "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {lr.RefreshToken}}); w.Code != http.StatusOK {
+		t.Errorf("the login's refresh token after a logout with the demo-app token: %d %s, want 200", w.Code, w.Body)
+	}
+
 	// A third-party client cannot ask for a scope it is not registered for.
 	env2 := newTestEnv(t, func(cfg *Config, _ *deps) {
 		cfg.Clients = append(cfg.Clients, client{ID: "narrow-app", RedirectURIs: []string{"http://127.0.0.1:9/cb"},
@@ -120,7 +132,8 @@ func TestRouteBodies(t *testing.T) {
 		return []string{"Authorization", "Bearer " + lr.AccessToken}
 	}
 	resetToken := env.forgot(t, "u@example.com", "u@example.com")
-	a, _ := env.d.accounts.ByEmail(context.Background(), "u@example.com")
+	// Another account's link: the reset row ends every pending link of u@example.com.
+	a := env.addAccount(t, "v@example.com", "right-password", shared.RoleCustomer)
 	l, verifyToken := newLink(linkVerify, a.ID, a.Email, time.Now())
 	env.d.links.Save(context.Background(), l)
 	sharedtest.CheckBodies(t, env.handler, "routes.go", map[string]sharedtest.BodyCase{

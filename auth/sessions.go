@@ -38,6 +38,9 @@ type sessionStore interface {
 	Delete(ctx context.Context, sid string) error
 	// DeleteUser ends every session of the user and reports how many there were.
 	DeleteUser(ctx context.Context, userID string) (int, error)
+	// Alive reports whether the session named by its public sid (sessionSID) is live, without
+	// extending it.
+	Alive(ctx context.Context, sid string) (bool, error)
 }
 
 // redisSessionStore keeps a session as JSON at auth:sess:<hash> with a TTL (the idle expiry), and the
@@ -101,6 +104,16 @@ func (s *redisSessionStore) Touch(ctx context.Context, id string, idle time.Dura
 
 func (s *redisSessionStore) Delete(ctx context.Context, sid string) error {
 	return shared.RedisErr("sessions.delete", s.rdb.Del(ctx, sessKey(sid)).Err())
+}
+
+func (s *redisSessionStore) Alive(ctx context.Context, sid string) (bool, error) {
+	// The key's TTL never runs past the session's absolute end (Create, Touch), so it exists only
+	// while the session is live.
+	n, err := s.rdb.Exists(ctx, sessKey(sid)).Result()
+	if err != nil {
+		return false, shared.RedisErr("sessions.alive", err)
+	}
+	return n == 1, nil
 }
 
 // deleteUserScript removes every session in the user's index and the index, atomically.

@@ -63,6 +63,14 @@ func (m *memSessionStore) Delete(_ context.Context, sid string) error {
 	return nil
 }
 
+func (m *memSessionStore) Alive(_ context.Context, sid string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ms, ok := m.sessions[sid]
+	now := time.Now()
+	return ok && now.Before(ms.idleEnds) && now.Before(ms.s.ExpiresAt), nil
+}
+
 func (m *memSessionStore) DeleteUser(_ context.Context, userID string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

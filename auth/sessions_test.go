@@ -63,8 +63,17 @@ func testSessionStoreContract(t *testing.T, s sessionStore) {
 	if _, err := s.Touch(ctx, "unknown", time.Minute); !errors.Is(err, shared.ErrNotFound) {
 		t.Fatalf("Touch unknown: err = %v, want ErrNotFound", err)
 	}
+	if ok, err := s.Alive(ctx, sessionSID(a.ID)); err != nil || !ok {
+		t.Fatalf("Alive by sid = %v, %v; want true", ok, err)
+	}
+	if ok, err := s.Alive(ctx, a.ID); err != nil || ok {
+		t.Fatalf("Alive by the secret ID = %v, %v; want false (sessions are named by their sid)", ok, err)
+	}
 	if err := s.Delete(ctx, sessionSID(a.ID)); err != nil {
 		t.Fatalf("Delete: %v", err)
+	}
+	if ok, err := s.Alive(ctx, sessionSID(a.ID)); err != nil || ok {
+		t.Fatalf("Alive after Delete = %v, %v; want false", ok, err)
 	}
 	if _, err := s.Touch(ctx, a.ID, time.Minute); !errors.Is(err, shared.ErrNotFound) {
 		t.Fatalf("Touch after Delete: err = %v, want ErrNotFound", err)

@@ -44,9 +44,19 @@ func (m *credentialMemo) get(cred string) credential {
 	}
 	sum := sha256.Sum256([]byte(cred))
 	c := credential{bucket: "gw:rl:user:" + hex.EncodeToString(sum[:12])}
-	if tok, ok := strings.CutPrefix(cred, "Bearer "); ok {
+	if tok, ok := bearerToken(cred); ok {
 		c.sub = tokenSubject(tok)
 	}
 	m.entries.Set(cred, c, now.Add(memoTTL))
 	return c
+}
+
+// bearerToken is the token of an Authorization header value read as services read it
+// (shared.BearerToken): the scheme in any case, spaces around the token ignored. Reading it any
+// stricter would let "bearer <token>" past the suspension check while the upstream accepts it.
+func bearerToken(h string) (string, bool) {
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:]), true
+	}
+	return "", false
 }

@@ -172,6 +172,10 @@ func TestCredentialOf(t *testing.T) {
 		{"", "", ""},
 		{"Bearer t", "", "Bearer t"},
 		{"Bearer t", "session_id=abc", "Bearer t"},
+		// One token is one bucket however its header is spelled (services accept every spelling).
+		{"bearer t", "", "Bearer t"},
+		{"BEARER   t", "", "Bearer t"},
+		{"Basic dTpw", "", "Basic dTpw"},
 		{"", "session_id=abc", "s:abc"},
 		{"", "session_id=", "s:"},
 		{"", "other=abc", ""},

@@ -176,9 +176,10 @@ const logoutRoute = "/auth/logout"
 // identity deletes client-sent identity headers and, for a request with a session cookie and no
 // Authorization, injects the session's access token as a bearer token. An unknown session, or auth
 // being down, leaves the request anonymous: the upstream decides whether that is enough. A request
-// whose credential (bearer token or session) belongs to a suspended account is refused with 403,
-// except the logout that clears its cookie. After a logout with a cookie that did not fail at auth,
-// the session is ended at every gateway copy (endSession). A bearer token's subject comes from creds.
+// whose credential (bearer token, session, realtime's ?access_token=) belongs to a suspended account
+// is refused with 403, except the logout that clears its cookie. After a logout with a cookie (with
+// or without a bearer token) that did not fail at auth, the session is ended at every gateway copy
+// (endSession). A bearer token's subject comes from creds.
 func identity(creds *credentialMemo, sessions *sessionExchanger, suspended *suspensions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stripIdentityHeaders(r.Header)
@@ -196,9 +197,22 @@ func identity(creds *credentialMemo, sessions *sessionExchanger, suspended *susp
 				sub = res.sub
 			}
 		}
-		if sub != "" && !logout && suspended.suspended(r.Context(), sub) {
+		// realtime's /ws also takes ?access_token= (browsers cannot set headers on a WebSocket) and
+		// prefers it to a cookie: a suspended account's token there is refused like one in the header.
+		var qsub string
+		if strings.Contains(r.URL.RawQuery, "access_token") {
+			qsub = tokenSubject(r.URL.Query().Get("access_token"))
+		}
+		if !logout && (sub != "" && suspended.suspended(r.Context(), sub) || qsub != "" && suspended.suspended(r.Context(), qsub)) {
 			shared.WriteError(w, r, nil, shared.Errorf(shared.CodeForbidden, "this account is suspended"))
 			return
+		}
+		if logout && sid == "" {
+			// Auth's logout ends the cookie's session even when a bearer token came with it (it reads
+			// the cookie first), so the cookie's cached exchange must end here too.
+			if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && len(c.Value) <= 512 {
+				sid = c.Value
+			}
 		}
 		if !logout || sid == "" {
 			next.ServeHTTP(w, r)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -104,9 +105,14 @@ func (l *rateLimiter) takeLeased(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // credentialOf is the caller's credential as its bucket is named after (credentialMemo): the
-// Authorization header, else "s:" and the session cookie, else "".
+// Authorization header (a bearer token as "Bearer <token>" however the client spelled the scheme and
+// spaces, so respelling it does not open a fresh bucket), else "s:" and the session cookie, else "".
 func credentialOf(r *http.Request) string {
 	if cred := r.Header.Get("Authorization"); cred != "" {
+		// The usual spelling is returned as it is: no allocation on the hot path.
+		if tok, ok := bearerToken(cred); ok && !(strings.HasPrefix(cred, "Bearer ") && len(cred) == len("Bearer ")+len(tok)) {
+			return "Bearer " + tok
+		}
 		return cred
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil {

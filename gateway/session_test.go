@@ -66,7 +66,8 @@ func twoGateways(t *testing.T, auth http.Handler) (a, b *testEnv, up *upstream, 
 	t.Cleanup(authSrv.Close)
 	up = newUpstream(t, "user")
 	env := map[string]string{"AUTH_URL": authSrv.URL, "AUTH_SERVICE_URLS": authSrv.URL, "USER_SERVICE_URLS": up.server.URL,
-		"ORDER_SERVICE_URLS": up.server.URL, "GATEWAY_RATE_LIMIT": "off", "GATEWAY_USER_RATE_LIMIT": "off"}
+		"ORDER_SERVICE_URLS": up.server.URL, "REALTIME_SERVICE_URLS": up.server.URL, "GATEWAY_RATE_LIMIT": "off",
+		"GATEWAY_USER_RATE_LIMIT": "off"}
 	kv = newMemStore()
 	return newTestEnvKV(t, env, kv), newTestEnvKV(t, env, kv), up, kv
 }
@@ -113,6 +114,18 @@ func TestLogoutEndsSessionAtEveryCopy(t *testing.T) {
 	// Another session is untouched.
 	if _, got := whoAmI(t, b, up, http.Header{"Cookie": {"session_id=s2"}}); got == "" {
 		t.Error("another session became anonymous after one logout")
+	}
+
+	// A logout that carries a bearer token beside the cookie ends the cookie's session at auth (auth
+	// reads the cookie first): the gateway must end it too.
+	both := http.Header{"Cookie": {"session_id=s2"}, "Authorization": {"Bearer " + testJWT("u2")}}
+	if rec := b.do(t, "POST", "/auth/logout", both); rec.Code != http.StatusNoContent {
+		t.Fatalf("POST /auth/logout with cookie and bearer: status = %d, want 204", rec.Code)
+	}
+	for name, e := range map[string]*testEnv{"copy A": a, "copy B": b} {
+		if code, got := whoAmI(t, e, up, http.Header{"Cookie": {"session_id=s2"}}); got != "" {
+			t.Errorf("%s right after a logout with cookie and bearer: status %d, upstream Authorization %q; want anonymous", name, code, got)
+		}
 	}
 }
 
@@ -190,6 +203,10 @@ func TestSuspendedAccountRefused(t *testing.T) {
 	cookie := http.Header{"Cookie": {"session_id=s1"}}
 	bearer := http.Header{"Authorization": {"Bearer " + testJWT("u1")}}
 	other := http.Header{"Authorization": {"Bearer " + testJWT("u2")}}
+	// Services read the scheme case-insensitively (RFC 9110 §11.1) and realtime's /ws also takes
+	// ?access_token= (a browser cannot set headers on a WebSocket): the same credential, spelled so.
+	lower := http.Header{"Authorization": {"bearer  " + testJWT("u1")}}
+	wsQuery := "/realtime/ws?access_token="
 	if code, _ := whoAmI(t, a, up, cookie); code != 200 {
 		t.Fatalf("before suspension: status = %d, want 200", code)
 	}
@@ -209,6 +226,10 @@ func TestSuspendedAccountRefused(t *testing.T) {
 		{"A (got the event)", a, "GET", "/user/users/me", cookie, 403},
 		{"A (got the event)", a, "GET", "/user/users/me", bearer, 403},
 		{"A (got the event)", a, "POST", "/order/orders", bearer, 403},
+		{"A (got the event)", a, "GET", "/user/users/me", lower, 403},
+		{"A (got the event)", a, "GET", wsQuery + testJWT("u1"), nil, 403},
+		{"A (got the event)", a, "GET", wsQuery + testJWT("u1"), http.Header{"Authorization": {"Basic dTpw"}}, 403},
+		{"A", a, "GET", wsQuery + testJWT("u2"), nil, 200},
 		{"B (shares Redis)", b, "GET", "/user/users/me", bearer, 403},
 		{"B (shares Redis)", b, "GET", "/user/users/me", cookie, 403},
 		{"C (started after)", c, "DELETE", "/user/users/me/addresses/a1", bearer, 403},
