@@ -3,8 +3,9 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // credentialMemo remembers what the gateway works out from a request's credential: the key of its
@@ -44,19 +45,9 @@ func (m *credentialMemo) get(cred string) credential {
 	}
 	sum := sha256.Sum256([]byte(cred))
 	c := credential{bucket: "gw:rl:user:" + hex.EncodeToString(sum[:12])}
-	if tok, ok := bearerToken(cred); ok {
+	if tok, ok := shared.BearerOf(cred); ok {
 		c.sub = tokenSubject(tok)
 	}
 	m.entries.Set(cred, c, now.Add(memoTTL))
 	return c
-}
-
-// bearerToken is the token of an Authorization header value read as services read it
-// (shared.BearerToken): the scheme in any case, spaces around the token ignored. Reading it any
-// stricter would let "bearer <token>" past the suspension check while the upstream accepts it.
-func bearerToken(h string) (string, bool) {
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:]), true
-	}
-	return "", false
 }

@@ -110,7 +110,7 @@ func (l *rateLimiter) takeLeased(w http.ResponseWriter, r *http.Request) bool {
 func credentialOf(r *http.Request) string {
 	if cred := r.Header.Get("Authorization"); cred != "" {
 		// The usual spelling is returned as it is: no allocation on the hot path.
-		if tok, ok := bearerToken(cred); ok && !(strings.HasPrefix(cred, "Bearer ") && len(cred) == len("Bearer ")+len(tok)) {
+		if tok, ok := shared.BearerOf(cred); ok && !(strings.HasPrefix(cred, "Bearer ") && len(cred) == len("Bearer ")+len(tok)) {
 			return "Bearer " + tok
 		}
 		return cred

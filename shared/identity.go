@@ -85,11 +85,18 @@ func IdentityFrom(ctx context.Context) (Identity, bool) {
 
 // BearerToken returns the token of an "Authorization: Bearer ..." header, or "".
 func BearerToken(r *http.Request) string {
-	h := r.Header.Get("Authorization")
+	tok, _ := BearerOf(r.Header.Get("Authorization"))
+	return tok
+}
+
+// BearerOf reads an Authorization header value h as every service does: the scheme "Bearer" in any
+// case, spaces around the token ignored. ok is false for another scheme. The gateway reads it the same
+// way, so no spelling reaches a service unchecked.
+func BearerOf(h string) (token string, ok bool) {
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
+		return strings.TrimSpace(h[7:]), true
 	}
-	return ""
+	return "", false
 }
 
 // Authenticate verifies a bearer token when the request has one and stores the Identity in the
