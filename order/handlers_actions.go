@@ -85,8 +85,10 @@ func (co *checkout) pay(ctx context.Context, id string, c card) (Order, error) {
 		return &move{To: StatusPaid, By: actorPayment, Payment: &Payment{ChargeID: ch.ID, Last4: c.last4(), Brand: c.brand(),
 			AmountCents: ch.AmountCents, PaidAt: co.now()}}, nil
 	})
-	if err != nil && ch != nil && (o.Payment == nil || o.Payment.ChargeID != ch.ID) {
-		// Charged, but the order moved elsewhere before it could be marked paid: give the money back.
+	if ch != nil && (o.Payment == nil || o.Payment.ChargeID != ch.ID) {
+		// Charged, but the order is not paid with this charge: it moved elsewhere first, or another
+		// copy's charge paid it (a provider without idempotency across copies charged twice). Give the
+		// money back either way; the answer stays what apply said (paid already is a success).
 		if _, rerr := co.payments.Refund(context.WithoutCancel(ctx), ch.ID); rerr != nil {
 			co.logger.ErrorContext(ctx, "refund of orphan charge failed: refund by hand", "order_id", id, "charge_id", ch.ID, "err", rerr)
 		}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 func TestOrderPay(t *testing.T) {
@@ -294,5 +297,49 @@ func TestOrderPayStoreFailsAfterCharge(t *testing.T) {
 	o, _ := h.store.Get(context.Background(), v.ID)
 	if _, refunded := h.pay.refunds[o.Payment.ChargeID]; refunded || h.pay.chargeCount() != 2 {
 		t.Errorf("paid with charge %s (refunded %v), charges %d; want a fresh, unrefunded second charge", o.Payment.ChargeID, refunded, h.pay.chargeCount())
+	}
+}
+
+// racingPayments is a second order copy's provider that remembers its own charges only (as the stub
+// does per process): before its charge returns, the other copy (first) pays the same order in full.
+type racingPayments struct {
+	*stubPayments
+	first func()
+}
+
+func (p *racingPayments) Charge(ctx context.Context, req chargeRequest) (charge, error) {
+	p.first()
+	return p.stubPayments.Charge(ctx, req)
+}
+
+// TestOrderPayTwoCopiesOneCharge: two copies pay one order at once and the second's charge loses the
+// race to mark it paid. The order keeps the first copy's charge and the second copy refunds its own;
+// before, it answered "paid already" and kept the customer's second payment.
+func TestOrderPayTwoCopiesOneCharge(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	v := h.create("k", `[{"sku":"TSHIRT-1","quantity":1}]`)
+	h.confirm(v.ID)
+	c := card{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2031, CVC: "123"}
+	second := &racingPayments{stubPayments: newStubPayments()}
+	second.first = func() {
+		if _, err := h.co.pay(context.Background(), v.ID, c); err != nil {
+			t.Errorf("first copy's pay: %v", err)
+		}
+	}
+	other := newCheckout(slog.New(slog.DiscardHandler), h.store, second, shared.NewMetrics("order"), nil)
+	o, err := other.pay(context.Background(), v.ID, c)
+	if err != nil || o.Status != StatusPaid {
+		t.Fatalf("second copy's pay = %s, %v; want paid, nil", o.Status, err)
+	}
+	stored, _ := h.store.Get(context.Background(), v.ID)
+	if _, ok := h.pay.byOrder[v.ID]; !ok || stored.Payment.ChargeID != h.pay.byOrder[v.ID].ID {
+		t.Fatalf("the order's charge %s is not the first copy's", stored.Payment.ChargeID)
+	}
+	if second.charges != 1 || len(second.refunds) != 1 {
+		t.Errorf("second copy: %d charges, %d refunds; want its losing charge refunded", second.charges, len(second.refunds))
+	}
+	if len(h.pay.refunds) != 0 {
+		t.Errorf("the first copy's charge, which paid the order, was refunded")
 	}
 }
