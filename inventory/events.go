@@ -37,15 +37,10 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 	if !slices.Contains(productTypes, e.Type) {
 		return nil
 	}
-	var d productData
-	if err := e.Decode(&d); err != nil {
+	d, sku, inactive, err := decodeProduct(e)
+	if err != nil {
 		return err
 	}
-	sku, err := normalizeSKU(d.SKU)
-	if err != nil {
-		return e.Poison("sku %v", err)
-	}
-	inactive := d.Active != nil && !*d.Active
 	switch e.Type {
 	case "product.deleted":
 		return inv.DeleteItem(ctx, sku)
@@ -64,6 +59,18 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 		inv.logger.DebugContext(ctx, "stock item exists; product.created ignored", "sku", sku, "event_id", e.ID)
 	}
 	return err
+}
+
+// decodeProduct reads the data of a product event: d, its normalised SKU, and whether the product is
+// inactive (an absent "active", from an older producer, counts as active). Bad data is poison.
+func decodeProduct(e shared.Event) (d productData, sku string, inactive bool, err error) {
+	if err = e.Decode(&d); err != nil {
+		return d, "", false, err
+	}
+	if sku, err = normalizeSKU(d.SKU); err != nil {
+		return d, "", false, e.Poison("sku %v", err)
+	}
+	return d, sku, d.Active != nil && !*d.Active, nil
 }
 
 // handleOrderEvent applies order.events: order.created reserves, order.paid commits,

@@ -39,6 +39,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	pub := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 	relay := shared.NewRelay(logger, store, pub, metrics, shared.RelayConfig{})
 	inv := newInventory(logger, store, metrics, cfg.ReservationTTL, cfg.LowStockThreshold, relay.Wake)
+	if db != nil {
+		s.Setup("active_flags", func(ctx context.Context) error {
+			return inv.adoptActiveFlags(ctx, func(ctx context.Context, h shared.EventHandler) error {
+				return shared.ReadTopic(ctx, logger, cfg.KafkaBrokers, shared.TopicProduct, 0, h)
+			})
+		})
+	}
 
 	s.Go("outbox", relay.Run)
 	s.Go("consumer", func(ctx context.Context) error {

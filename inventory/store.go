@@ -20,9 +20,14 @@ type stockStore interface {
 	// CreateItem inserts item unless its SKU already has one; created is false then and the existing
 	// item is left untouched (a replayed product.created never resets stock).
 	CreateItem(ctx context.Context, item StockItem, m Movement) (created bool, err error)
-	// SetInactive sets the item's inactive flag; changed is false when it already had that value.
-	// ErrNotFound.
+	// SetInactive sets the item's inactive flag; changed is false when it already had that value
+	// (an item stored before the flag has none, and changes). ErrNotFound.
 	SetInactive(ctx context.Context, sku string, inactive bool, at time.Time) (item StockItem, changed bool, err error)
+	// UnflaggedItems counts the items stored before items had the inactive flag (none in memory).
+	UnflaggedItems(ctx context.Context) (int64, error)
+	// AdoptInactive sets the inactive flag of an item stored without one; changed is false when the
+	// item has one already (set since by the consumer, whose is newer). ErrNotFound.
+	AdoptInactive(ctx context.Context, sku string, inactive bool, at time.Time) (item StockItem, changed bool, err error)
 	// MarkDeleted flags the item deleted, so new holds of it fail. ErrNotFound.
 	MarkDeleted(ctx context.Context, sku string, at time.Time) (StockItem, error)
 	// Get returns one item. ErrNotFound.
@@ -118,9 +123,9 @@ type stockDoc struct {
 	Available         int64 `bson:"available"`
 	LowStockThreshold int64 `bson:"low_stock_threshold"`
 	Sold              int64 `bson:"sold"` // absent (0) on items stored before the counter
-	// Inactive is absent (false) on items stored before the flag: those stay public until their
-	// product's next product.updated.
-	Inactive  bool             `bson:"inactive,omitempty"`
+	// Inactive is absent (false) on items stored before the flag, until the start-up step
+	// adoptActiveFlags or their product's next product.updated sets it; every item stored since has it.
+	Inactive  bool             `bson:"inactive"`
 	Deleted   bool             `bson:"deleted"`
 	UpdatedAt time.Time        `bson:"updated_at"`
 	Holds     map[string]int64 `bson:"holds,omitempty"`
@@ -171,16 +176,12 @@ func (s *mongoStore) MarkDeleted(ctx context.Context, sku string, at time.Time) 
 }
 
 func (s *mongoStore) SetInactive(ctx context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
-	// Only an item the update changes matches. {$ne: false} would also match an item with no field
-	// (stored before the flag, so active), hence {inactive: true} when switching on.
-	var other any = bson.D{{Key: "$ne", Value: true}}
-	if !inactive {
-		other = true
-	}
-	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, {Key: "inactive", Value: other}},
+	// Only an item the update changes matches, and one stored before the flag (no field) too, so that
+	// adoptActiveFlags, which writes only items without the field, never overrides the consumer.
+	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, {Key: "inactive", Value: bson.D{{Key: "$ne", Value: inactive}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "inactive", Value: inactive}, {Key: "updated_at", Value: at}}}})
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		// Already so (an absent field is false), or no such item.
+		// Already so, or no such item.
 		it, err = s.Get(ctx, sku)
 		if err == nil && it.Inactive != inactive {
 			return StockItem{}, false, fmt.Errorf("stock.inactive: %s changed under the update: %w", sku, shared.ErrConflict)
@@ -188,6 +189,24 @@ func (s *mongoStore) SetInactive(ctx context.Context, sku string, inactive bool,
 		return it, false, err
 	}
 	return it, err == nil, shared.MongoErr("stock.inactive", err)
+}
+
+// unflagged selects the items stored before the inactive flag.
+var unflagged = bson.E{Key: "inactive", Value: bson.D{{Key: "$exists", Value: false}}}
+
+func (s *mongoStore) UnflaggedItems(ctx context.Context) (int64, error) {
+	n, err := s.stock.CountDocuments(ctx, bson.D{unflagged})
+	return n, shared.MongoErr("stock.unflagged", err)
+}
+
+func (s *mongoStore) AdoptInactive(ctx context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
+	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, unflagged},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "inactive", Value: inactive}, {Key: "updated_at", Value: at}}}})
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		it, err = s.Get(ctx, sku) // flagged already, or no such item
+		return it, false, err
+	}
+	return it, err == nil, shared.MongoErr("stock.adopt", err)
 }
 
 func (s *mongoStore) Get(ctx context.Context, sku string) (StockItem, error) {

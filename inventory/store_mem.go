@@ -70,6 +70,14 @@ func (s *memStore) SetInactive(_ context.Context, sku string, inactive bool, at 
 	return it.snapshot(), true, nil
 }
 
+// UnflaggedItems is 0: the memory store starts empty, so every item has the flag.
+func (s *memStore) UnflaggedItems(context.Context) (int64, error) { return 0, nil }
+
+func (s *memStore) AdoptInactive(ctx context.Context, sku string, _ bool, _ time.Time) (StockItem, bool, error) {
+	it, err := s.Get(ctx, sku)
+	return it, false, err
+}
+
 func (s *memStore) MarkDeleted(_ context.Context, sku string, at time.Time) (StockItem, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

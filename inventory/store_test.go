@@ -12,6 +12,7 @@ import (
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
+	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 )
 
@@ -141,13 +142,24 @@ func TestStoreContract(t *testing.T) {
 					t.Errorf("SetInactive(B-1, %v) = %+v, %v, %v, want changed %v", step.inactive, it, changed, err, step.changed)
 				}
 			}
-			// An item stored before the flag existed has no field: it reads as active, and setting it
-			// active changes nothing.
 			if it, changed, err := s.SetInactive(ctx, "A-1", false, at); err != nil || changed || it.Inactive {
 				t.Errorf("SetInactive(A-1, false) = %+v, %v, %v, want unchanged", it, changed, err)
 			}
 			if _, _, err := s.SetInactive(ctx, "NOPE", true, at); !errors.Is(err, shared.ErrNotFound) {
 				t.Errorf("SetInactive(NOPE) err = %v, want ErrNotFound", err)
+			}
+			// Every item stored now has the flag: the adoption step finds nothing to do.
+			if n, err := s.UnflaggedItems(ctx); err != nil || n != 0 {
+				t.Errorf("UnflaggedItems = %d, %v, want 0", n, err)
+			}
+			if it, changed, err := s.AdoptInactive(ctx, "A-1", true, at); err != nil || changed || it.Inactive {
+				t.Errorf("AdoptInactive(A-1 with a flag) = %+v, %v, %v, want unchanged", it, changed, err)
+			}
+			if _, _, err := s.AdoptInactive(ctx, "NOPE", true, at); !errors.Is(err, shared.ErrNotFound) {
+				t.Errorf("AdoptInactive(NOPE) err = %v, want ErrNotFound", err)
+			}
+			if ms, ok := s.(*mongoStore); ok {
+				testUnflaggedItems(t, ms)
 			}
 		})
 
@@ -348,4 +360,39 @@ func TestStoreContract(t *testing.T) {
 func eachStore(t *testing.T, test func(t *testing.T, s stockStore)) {
 	t.Helper()
 	eachTestStore(t, func(t *testing.T, newStore func(testing.TB) stockStore) { test(t, newStore(t)) })
+}
+
+// testUnflaggedItems: items written before the inactive flag existed (no field) are counted, read as
+// active, take an adopted flag once, and the consumer's SetInactive writes the field on them too, so
+// a later adoption does not override it.
+func testUnflaggedItems(t *testing.T, s *mongoStore) {
+	ctx := context.Background()
+	for _, sku := range []string{"OLD-1", "OLD-2"} {
+		if _, err := s.stock.InsertOne(ctx, bson.D{{Key: "_id", Value: sku}, {Key: "on_hand", Value: int64(4)}, {Key: "reserved", Value: int64(0)},
+			{Key: "available", Value: int64(4)}, {Key: "low_stock_threshold", Value: int64(5)}, {Key: "deleted", Value: false}, {Key: "updated_at", Value: t0}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.UnflaggedItems(ctx); err != nil || n != 2 {
+		t.Fatalf("UnflaggedItems = %d, %v, want 2", n, err)
+	}
+	if it, err := s.Get(ctx, "OLD-1"); err != nil || it.Inactive {
+		t.Errorf("Get(OLD-1) = %+v, %v, want active", it, err)
+	}
+	if it, changed, err := s.AdoptInactive(ctx, "OLD-1", true, t0); err != nil || !changed || !it.Inactive {
+		t.Errorf("AdoptInactive(OLD-1, true) = %+v, %v, %v, want changed", it, changed, err)
+	}
+	if it, changed, err := s.AdoptInactive(ctx, "OLD-1", false, t0); err != nil || changed || !it.Inactive {
+		t.Errorf("AdoptInactive(OLD-1) again = %+v, %v, %v, want unchanged, still inactive", it, changed, err)
+	}
+	// The consumer gets there first with the product's newer state (active).
+	if _, changed, err := s.SetInactive(ctx, "OLD-2", false, t0); err != nil || !changed {
+		t.Errorf("SetInactive(OLD-2, false) = %v, %v, want the field written", changed, err)
+	}
+	if it, changed, err := s.AdoptInactive(ctx, "OLD-2", true, t0); err != nil || changed || it.Inactive {
+		t.Errorf("AdoptInactive(OLD-2) after the consumer = %+v, %v, %v, want the consumer's active kept", it, changed, err)
+	}
+	if n, err := s.UnflaggedItems(ctx); err != nil || n != 0 {
+		t.Errorf("UnflaggedItems after = %d, %v, want 0", n, err)
+	}
 }
