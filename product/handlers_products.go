@@ -153,7 +153,7 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 		body = append(body, `,"limit":`...)
 		body = strconv.AppendInt(body, int64(q.Limit), 10)
 		body = append(body, "}\n"...)
-		writeCacheable(w, r, cc, body, last, false)
+		writeCacheable(w, r, cc, body, last)
 		if cap(body) <= 256<<10 {
 			*buf = body
 			bufs.Put(buf)
@@ -220,7 +220,7 @@ func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p
 		return
 	}
 	body := append(viewOf(p).appendJSON(make([]byte, 0, 1024)), '\n')
-	writeCacheable(w, r, cc, body, p.UpdatedAt, true)
+	writeCacheable(w, r, cc, body, p.UpdatedAt)
 }
 
 // handleCategories serves GET /categories: {"items":[{"name","count"}],"total"} over active products.
@@ -240,6 +240,6 @@ func handleCategories(logger *slog.Logger, store productStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{}, false)
+		writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{})
 	})
 }
