@@ -71,6 +71,13 @@ func TestAdminProducts(t *testing.T) {
 		t.Errorf("POST /admin/products price \" 19.990 \": API calls %+v, want one with price 19.99", calls)
 	}
 
+	// An image the API refuses (it names it images[1]) marks the images field, not "invalid request".
+	img := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {"Thing"}, "sku": {"THING-2"}, "price": {"5"}, "category": {"toys"},
+		"images": {"https://img.example/a.jpg\n\nhttps://user:pw@img.example/b.jpg"}})
+	if img.status != http.StatusBadRequest || strings.Contains(img.body, "invalid request") || !strings.Contains(img.body, "Please correct the marked fields") ||
+		!strings.Contains(img.body, "Image 2: must be an absolute http or https URL") {
+		t.Errorf("POST /admin/products image the API refuses: status = %d, want 400 marking image 2 (not 'invalid request')\n%s", img.status, img.body)
+	}
 	form := url.Values{"name": {"Teapot"}, "sku": {"TEA-1"}, "price": {"24.50"}, "currency": {"usd"}, "category": {"kitchen"}, "stock": {"7"}, "active": {"1"}, "description": {"Brews tea."}, "images": {"https://img.example/teapot.jpg"}}
 	if p := b.submit("/admin/products/new", "/admin/products", form); p.status != http.StatusSeeOther || location(p) != "/admin/products" {
 		t.Fatalf("POST /admin/products: status = %d, Location %q\n%s", p.status, location(p), p.body)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,9 +144,16 @@ func (s *site) saveProduct(w http.ResponseWriter, r *http.Request, id string) {
 			s.renderError(w, r, err)
 			return
 		}
+		fields := make(map[string]string, len(ae.Fields))
 		for k, v := range ae.Fields {
-			errs[k] = v
+			// The API names a refused image by its index (images[1]); the form has one field for all.
+			if i, ok := strings.CutPrefix(k, "images["); ok {
+				n, _ := strconv.Atoi(strings.TrimSuffix(i, "]"))
+				k, v = "images", fmt.Sprintf("Image %d: %s", n+1, v)
+			}
+			errs[k], fields[k] = v, v
 		}
+		ae.Fields = fields
 		fail(ae.Status, ae.FormMessage("sku", "name", "description", "price", "currency", "category", "images", "stock"))
 		return
 	}
