@@ -141,6 +141,17 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 			t.Errorf("POST adjust delta %q: status = %d, want 400", delta, p.status)
 		}
 	}
+	// inventory refuses a reason with control or bidi characters (shared.Printable): the page says so
+	// before asking, not "invalid request".
+	for _, reason := range []string{"count\tagain", "restock \u202egnp.exe"} {
+		p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {"1"}, "reason": {reason}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "The reason must be plain text") {
+			t.Errorf("POST adjust reason %q: status = %d, want 400 saying the reason must be plain text", reason, p.status)
+		}
+	}
+	if adj := gw.calls("POST /inventory/inventory/SKU-04/adjust"); len(adj) != 1 {
+		t.Errorf("adjust calls = %d, want 1: a refused reason reached inventory", len(adj))
+	}
 	// The inventory service says only "conflict" and "not found": the page says what happened.
 	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"-50"}}); p.status != http.StatusConflict ||
 		!strings.Contains(p.body, "SKU-01 cannot change by -50") || strings.Contains(p.body, "<p class=\"lead\">conflict") {
