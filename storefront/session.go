@@ -203,6 +203,7 @@ var flashes = map[string]string{
 	"registered": "Your account is ready. Welcome!",
 	"signedout":  "You are signed out.",
 	"paid":       "Payment received. Thank you!",
+	"repriced":   "Prices changed since you opened the checkout, so this order's total is not the one shown there. Please check it before you pay.",
 	"cancelled":  "The order was cancelled.",
 	"saved":      "Saved.",
 	"deleted":    "Deleted.",
