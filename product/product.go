@@ -239,10 +239,15 @@ func normalizeCategory(s string) (string, string) {
 	return normalizeWord(s, strings.ToLower, maxCategoryLen)
 }
 
-// normalizeWord trims s, maps its case with toCase and checks it is 1 to maxLen characters of
-// letters, digits and '-'. It returns the normal form and "" or the field message saying what is wrong.
+// normalizeWord trims s, checks it is 1 to maxLen characters of ASCII letters, digits and '-' and maps
+// its case with toCase. It returns the normal form and "" or the field message saying what is wrong.
+// The check comes first: strings.ToUpper and ToLower map a few other letters into ASCII ('ſ' to 'S',
+// 'ı' to 'I', the Kelvin sign to 'k'), which would pass for another SKU or category.
 func normalizeWord(s string, toCase func(string) string, maxLen int) (string, string) {
-	s = toCase(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if shared.IsWord(s, maxLen, "-") {
+		s = toCase(s)
+	}
 	switch {
 	case s == "":
 		return "", "is required"
