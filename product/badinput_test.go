@@ -70,6 +70,8 @@ func TestBadInput(t *testing.T) {
 		{"bad category", valid("category", `"a/b"`), "category"},
 		{"bad currency", valid("currency", `"BTC"`), "currency"},
 		{"javascript image", valid("images", `["javascript:alert(1)"]`), "images[0]"},
+		{"image URL with a bidi override", valid("images", `["https://x.test/a\u202egnp.exe"]`), "images[0]"},
+		{"image URL with a C1 control", valid("images", `["https://x.test/a\u0085b.png"]`), "images[0]"},
 		{"too many images", valid("images", `[`+strings.Repeat(`"https://x.test/a",`, 10)+`"https://x.test/a"]`), "images"},
 		{"negative stock", valid("stock", "-5"), "stock"},
 		{"fractional stock", valid("stock", "1.5"), "stock"},

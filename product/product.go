@@ -264,7 +264,8 @@ func checkImageURL(s string) string {
 		return fmt.Sprintf("must be an http(s) URL of at most %d characters", maxImageURLLen)
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+	// Printable: the admin's form shows the URL as text, where a bidi override would reorder it.
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || !shared.Printable(s, false) {
 		return "must be an absolute http or https URL"
 	}
 	return ""
