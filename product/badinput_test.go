@@ -144,6 +144,8 @@ func TestBadQueriesAndPaths(t *testing.T) {
 		{"GET", "/products?maxPrice=0x10", 400, "maxPrice"},
 		{"GET", "/products?minPrice=" + strings.Repeat("9", 100), 400, "minPrice"},
 		{"GET", "/products?minPrice=50&maxPrice=10", 400, "minPrice"},
+		{"GET", "/products?maxPrice=0", 400, "maxPrice"},
+		{"GET", "/products?minPrice=0&maxPrice=0.00", 400, "maxPrice"},
 		{"GET", "/products?category=%7B%22%24gt%22%3A%22%22%7D", 400, "category"},
 		{"GET", "/products?q=" + strings.Repeat("x", 101), 400, "q"},
 		{"GET", "/products?q=%00", 400, "q"},

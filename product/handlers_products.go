@@ -74,8 +74,13 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	}{{"minPrice", &q.MinCents}, {"maxPrice", &q.MaxCents}} {
 		if s := v.Get(p.name); s != "" {
 			c, err := shared.ParseCents(s)
-			if err != nil {
+			switch {
+			case err != nil:
 				fields[p.name] = err.Error()
+			case c == 0 && p.name == "maxPrice":
+				// 0 stands for "no bound" below, and every price is above 0: a maximum of 0 would
+				// list the whole catalog instead of nothing.
+				fields[p.name] = "must be greater than 0"
 			}
 			*p.dst = int64(c)
 		}
