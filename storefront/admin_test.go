@@ -117,6 +117,12 @@ func TestAdminProducts(t *testing.T) {
 	if p := b.get("/admin/products"); !strings.Contains(p.body, "Deleted.") || strings.Contains(p.body, "SKU-03") {
 		t.Error("product list after delete still shows SKU-03 or lacks the notice")
 	}
+	// The second click of a double submit finds the product gone: the list says so, not a 404 page.
+	if p := b.submit("/admin/products", "/admin/products/p03/delete", nil); p.status != http.StatusSeeOther || location(p) != "/admin/products" {
+		t.Errorf("POST delete again: status = %d, Location %q, want 303 to /admin/products", p.status, location(p))
+	} else if l := b.get("/admin/products"); !strings.Contains(l.body, "already deleted") {
+		t.Error("product list after a second delete lacks the notice that it was already deleted")
+	}
 	lists := gw.calls("GET /product/products")
 	if last := lists[len(lists)-1]; !strings.Contains(last.Query, "include_inactive=true") {
 		t.Errorf("admin product list query = %q, want include_inactive=true", last.Query)

@@ -229,6 +229,18 @@ func handleAdminProductDelete(s *site) http.Handler {
 		if !ok {
 			return
 		}
-		s.act(w, r, call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id)}, "deleted", "/admin/products")
+		_, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id), token: s.accessToken(r)})
+		switch {
+		case isStatus(err, http.StatusNotFound):
+			// Most likely the second click of a double submit, or another admin was quicker: either
+			// way the product is gone, which is what was asked.
+			s.flash(w, "alreadydeleted")
+		case err != nil:
+			s.renderError(w, r, err)
+			return
+		default:
+			s.flash(w, "deleted")
+		}
+		redirect(w, r, "/admin/products")
 	})
 }

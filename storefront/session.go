@@ -216,6 +216,7 @@ var flashes = map[string]string{
 	"emailverified":   "Thank you! Your email address is confirmed.",
 	"emailchange":     "Almost done: we have sent a link to your new address. Your address changes when you follow it.",
 	"verifysent":      "We have sent you a new link. It works for 30 minutes.",
+	"alreadydeleted":  "That product was already deleted.",
 }
 
 func (s *site) flash(w http.ResponseWriter, code string) { s.setCookie(w, cookieFlash, code, 60) }
