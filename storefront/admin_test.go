@@ -229,6 +229,13 @@ func TestAdminInventoryInactive(t *testing.T) {
 	if r := row("SKU-04"); strings.Contains(r, "Inactive product") {
 		t.Errorf("an active product's row %q is marked inactive", r)
 	}
+	// The products list's Stock column shows an inactive product's stock too: the admin reads it
+	// with include_inactive, the public batch hides it.
+	pl := admin.get("/admin/products")
+	_, after, ok := strings.Cut(pl.body, "<code>SKU-05</code>")
+	if r, _, _ := strings.Cut(after, "</tr>"); !ok || !strings.Contains(r, `data-stock-sku="SKU-05">`) {
+		t.Errorf("GET /admin/products: SKU-05's row %q shows no stock, want its badge", r)
+	}
 	stock, err := newGatewayClient(gw.srv.URL, shared.NewMetrics("storefront")).stockBySKU(t.Context(), []string{"SKU-04", "SKU-05"})
 	if _, leaked := stock["SKU-05"]; err != nil || leaked || len(stock) != 1 {
 		t.Errorf("public stock batch = %v, %v; want SKU-04 only", stock, err)
