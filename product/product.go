@@ -274,7 +274,7 @@ func checkImageURL(s string) string {
 // checkAttrKey allows keys a document store and a template can use as they are: 1-64 characters of
 // letters, digits, '_', '-' and ' ', not starting with '$' (which MongoDB would read as an operator).
 func checkAttrKey(k string) string {
-	if k == "" || len(k) > maxAttrKeyLen {
+	if k == "" || utf8.RuneCountInString(k) > maxAttrKeyLen {
 		return fmt.Sprintf("keys must be 1 to %d characters", maxAttrKeyLen)
 	}
 	for _, r := range k {
