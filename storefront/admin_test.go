@@ -236,6 +236,11 @@ func TestAdminInventoryInactive(t *testing.T) {
 	if r, _, _ := strings.Cut(after, "</tr>"); !ok || !strings.Contains(r, `data-stock-sku="SKU-05">`) {
 		t.Errorf("GET /admin/products: SKU-05's row %q shows no stock, want its badge", r)
 	}
+	// Its name does not link to the shop's page, which is a 404 for an inactive product.
+	before, _, _ := strings.Cut(pl.body, "<code>SKU-05</code>")
+	if row := before[strings.LastIndex(before, "<tr>"):]; strings.Contains(row, `href="/products/p05"`) || !strings.Contains(row, `href="/admin/products/p05/edit">Product 05</a>`) {
+		t.Errorf("GET /admin/products: inactive SKU-05's name links %q, want its edit page, not the shop's 404", row)
+	}
 	stock, err := newGatewayClient(gw.srv.URL, shared.NewMetrics("storefront")).stockBySKU(t.Context(), []string{"SKU-04", "SKU-05"})
 	if _, leaked := stock["SKU-05"]; err != nil || leaked || len(stock) != 1 {
 		t.Errorf("public stock batch = %v, %v; want SKU-04 only", stock, err)
