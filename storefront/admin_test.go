@@ -62,6 +62,13 @@ func TestAdminProducts(t *testing.T) {
 			t.Errorf("POST /admin/products price %q: status = %d, want 400 with the price message", price, p.status)
 		}
 	}
+	// The product API takes letters, digits and '-' only: the form says so and checks it itself.
+	for _, sku := range []string{"TEA_1", "TEA.1"} {
+		p := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {"Thing"}, "sku": {sku}, "price": {"5"}, "category": {"toys"}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "SKU: 1–64 letters, digits or &#39;-&#39;.") {
+			t.Errorf("POST /admin/products SKU %q: status = %d, want 400 saying letters, digits or '-'", sku, p.status)
+		}
+	}
 	if n := len(gw.calls("POST /product/products")); n != 0 {
 		t.Fatalf("invalid prices reached the API %d times", n)
 	}

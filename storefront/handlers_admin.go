@@ -60,8 +60,9 @@ func readProductForm(r *http.Request) productForm {
 func (f productForm) body(isNew bool) (productBody, map[string]string) {
 	errs := map[string]string{}
 	b := productBody{SKU: f.SKU, Name: f.Name, Description: f.Description, Currency: f.Currency, Category: f.Category, Active: f.Active, Images: []string{}}
-	if !validSKU(f.SKU) {
-		errs["sku"] = "SKU: 1–64 letters, digits, '-', '_' or '.'."
+	// The product API's rule (stricter than validSKU, which reads SKUs of any origin): no '_' or '.'.
+	if !shared.IsWord(f.SKU, 64, "-") {
+		errs["sku"] = "SKU: 1–64 letters, digits or '-'."
 	}
 	if f.Name == "" || utf8.RuneCountInString(f.Name) > 200 {
 		errs["name"] = "Name is required (at most 200 characters)."
