@@ -176,11 +176,14 @@ func handleProductGet(logger *slog.Logger, store productStore) http.Handler {
 			return
 		}
 		p, err := store.Get(r.Context(), id)
-		writeProduct(w, r, logger, p, err)
+		writeProduct(w, r, logger, p, err, true)
 	})
 }
 
-// handleProductGetBySKU serves GET /products/sku/{sku}, the lookup order uses for prices.
+// handleProductGetBySKU serves GET /products/sku/{sku}, the lookup order uses for prices. Only the
+// SKU's normal form is shareable: the gateway purges /products/sku/{sku} on product events by that
+// spelling, so an answer stored at another (/products/sku/mug-1) would trail every change by the
+// route's whole TTL whenever the event is what purges.
 func handleProductGetBySKU(logger *slog.Logger, store productStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sku, msg := normalizeSKU(r.PathValue("sku"))
@@ -189,14 +192,18 @@ func handleProductGetBySKU(logger *slog.Logger, store productStore) http.Handler
 			return
 		}
 		p, err := store.GetBySKU(r.Context(), sku)
-		writeProduct(w, r, logger, p, err)
+		writeProduct(w, r, logger, p, err, r.PathValue("sku") == sku)
 	})
 }
 
-// writeProduct answers a single-product read: visible products for everyone; with
-// ?include_inactive=true, inactive (not deleted) ones too, for admins only and privately.
-func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p product, err error) {
+// writeProduct answers a single-product read: visible products for everyone, shared by caches when
+// shareable is set (else no-store); with ?include_inactive=true, inactive (not deleted) ones too, for admins
+// only and privately.
+func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p product, err error, shareable bool) {
 	cc := publicCacheControl
+	if !shareable {
+		cc = "no-store"
+	}
 	switch r.URL.Query().Get("include_inactive") {
 	case "", "false":
 		if err == nil && !p.visible() {

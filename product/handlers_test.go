@@ -120,6 +120,27 @@ func TestProductReads(t *testing.T) {
 	}
 }
 
+// TestSKUSpellingNotShared: the gateway purges /products/sku/{sku} on product events by the SKU's
+// normal form only, so a read at another spelling (lower case, padded) must not be stored by a
+// shared cache: it would trail every change by the route's whole TTL when the event is the purge.
+func TestSKUSpellingNotShared(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, true)
+	for _, tt := range []struct {
+		path, cc string
+	}{
+		{"/products/sku/ELEC-HP-001", publicCacheControl},
+		{"/products/sku/elec-hp-001", "no-store"},
+		{"/products/sku/%20ELEC-HP-001", "no-store"},
+		{"/products/sku/NOPE-1", notFoundCacheControl},
+		{"/products/sku/nope-1", "no-store"},
+	} {
+		if w := e.do(t, "GET", tt.path, "", ""); w.Header().Get("Cache-Control") != tt.cc {
+			t.Errorf("GET %s: %d with Cache-Control %q, want %q", tt.path, w.Code, w.Header().Get("Cache-Control"), tt.cc)
+		}
+	}
+}
+
 func TestConditionalGet(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, true)
