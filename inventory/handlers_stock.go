@@ -164,14 +164,15 @@ type adjustRequest struct {
 	Reason string `json:"reason"`
 }
 
-// Valid checks the adjustment: a non-zero delta of at most maxQuantity either way, and a reason.
+// Valid checks the adjustment: a non-zero delta of at most maxQuantity either way, and a reason of
+// one line of text (shared.Printable: it is shown to admins in the movements).
 func (a adjustRequest) Valid(context.Context) map[string]string {
 	fields := map[string]string{}
 	if a.Delta == 0 || a.Delta > maxQuantity || a.Delta < -maxQuantity {
 		fields["delta"] = "must be a non-zero integer between -" + strconv.Itoa(maxQuantity) + " and " + strconv.Itoa(maxQuantity)
 	}
-	if n := utf8.RuneCountInString(strings.TrimSpace(a.Reason)); n == 0 || n > 200 || !utf8.ValidString(a.Reason) {
-		fields["reason"] = "required, at most 200 characters"
+	if n := utf8.RuneCountInString(strings.TrimSpace(a.Reason)); n == 0 || n > 200 || !shared.Printable(a.Reason, false) {
+		fields["reason"] = "required, at most 200 characters of text without control characters"
 	}
 	return fields
 }

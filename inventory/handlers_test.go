@@ -178,6 +178,8 @@ func TestBadInput(t *testing.T) {
 		{"delta as string", "POST", "/inventory/MUG-1/adjust", `{"delta":"5","reason":"x"}`, "delta"},
 		{"missing reason", "POST", "/inventory/MUG-1/adjust", `{"delta":1}`, "reason"},
 		{"long reason", "POST", "/inventory/MUG-1/adjust", `{"delta":1,"reason":"` + strings.Repeat("y", 201) + `"}`, "reason"},
+		{"reason with a bidi override", "POST", "/inventory/MUG-1/adjust", `{"delta":1,"reason":"restock \u202egnp.exe"}`, "reason"},
+		{"reason with control characters", "POST", "/inventory/MUG-1/adjust", `{"delta":1,"reason":"restock\u0007\nagain"}`, "reason"},
 		{"trailing data", "POST", "/inventory/MUG-1/adjust", `{"delta":1,"reason":"x"}{}`, ""},
 		{"not json", "POST", "/inventory/MUG-1/adjust", `delta=1`, ""},
 		{"empty body", "POST", "/inventory/MUG-1/adjust", ``, ""},

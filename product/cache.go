@@ -23,11 +23,12 @@ const (
 // when lastModified is not zero.
 //
 // The conditional and range rules are net/http's (http.ServeContent, RFC 9110 § 13): If-None-Match
-// (weak comparison, lists, "*") answers 304 without body, Content-Type or Last-Modified, and wins
-// over If-Modified-Since; If-Match and If-Unmodified-Since answer 412; Range answers 206. lastModified
-// is a validator only when trustModified is set: for lists the newest updated_at can go backwards
-// (the newest product deleted), so there Last-Modified is informative and only the ETag validates.
-func writeCacheable(w http.ResponseWriter, r *http.Request, cc string, body []byte, lastModified time.Time, trustModified bool) {
+// (weak comparison, lists, "*") answers 304 without body, Content-Type or Last-Modified; If-Match
+// answers 412; Range answers 206. Last-Modified is informative, never a validator: it has whole
+// seconds while a product changes within one (updated_at has milliseconds), so a client holding the
+// copy read earlier in the second of a change would get a stale 304 to If-Modified-Since; and a list's
+// newest updated_at can go backwards (the newest product deleted). Only the ETag validates.
+func writeCacheable(w http.ResponseWriter, r *http.Request, cc string, body []byte, lastModified time.Time) {
 	sum := sha256.Sum256(body)
 	var tag [2 + 2*16]byte
 	tag[0] = '"'
@@ -38,12 +39,8 @@ func writeCacheable(w http.ResponseWriter, r *http.Request, cc string, body []by
 	h.Set("Cache-Control", cc)
 	h.Set("Etag", string(tag[:]))
 	h.Set("Content-Type", "application/json")
-	validator := lastModified
-	if !trustModified {
-		if !lastModified.IsZero() {
-			h.Set("Last-Modified", lastModified.UTC().Format(http.TimeFormat))
-		}
-		validator = time.Time{}
+	if !lastModified.IsZero() {
+		h.Set("Last-Modified", lastModified.UTC().Format(http.TimeFormat))
 	}
-	http.ServeContent(w, r, "", validator, bytes.NewReader(body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }

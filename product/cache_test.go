@@ -8,7 +8,7 @@ import (
 )
 
 // TestWriteCacheableConditional holds the conditional-GET answers to RFC 9110 as net/http implements
-// them, for single products (Last-Modified trusted) and lists (ETag only).
+// them: the ETag validates, Last-Modified is informative (see writeCacheable).
 func TestWriteCacheableConditional(t *testing.T) {
 	t.Parallel()
 	body := []byte(`{"id":"a","price":99.99}` + "\n")
@@ -18,7 +18,7 @@ func TestWriteCacheableConditional(t *testing.T) {
 
 	// The ETag every instance computes for body.
 	probe := httptest.NewRecorder()
-	writeCacheable(probe, httptest.NewRequest("GET", "/", nil), publicCacheControl, body, modified, true)
+	writeCacheable(probe, httptest.NewRequest("GET", "/", nil), publicCacheControl, body, modified)
 	etag := probe.Header().Get("ETag")
 	if len(etag) != 34 || etag[0] != '"' || etag[33] != '"' {
 		t.Fatalf("ETag = %q, want a strong tag of 32 hex digits", etag)
@@ -28,29 +28,27 @@ func TestWriteCacheableConditional(t *testing.T) {
 		name       string
 		method     string
 		header     []string // name, value pairs
-		trust      bool     // Last-Modified is a validator (single product)
 		wantStatus int
 		wantBody   string
 	}{
-		{"plain GET", "GET", nil, true, 200, string(body)},
-		{"plain HEAD", "HEAD", nil, true, 200, ""},
-		{"INM match", "GET", []string{"If-None-Match", etag}, true, 304, ""},
-		{"INM match on HEAD", "HEAD", []string{"If-None-Match", etag}, true, 304, ""},
-		{"INM weak tag matches weakly", "GET", []string{"If-None-Match", "W/" + etag}, true, 304, ""},
-		{"INM list with match", "GET", []string{"If-None-Match", `"x", W/"y",` + etag}, false, 304, ""},
-		{"INM list without match", "GET", []string{"If-None-Match", `"x", W/"y"`}, false, 200, string(body)},
-		{"INM star", "GET", []string{"If-None-Match", "*"}, false, 304, ""},
-		{"INM unquoted is no tag", "GET", []string{"If-None-Match", etag[1:33]}, true, 200, string(body)},
-		{"INM stale wins over matching IMS", "GET", []string{"If-None-Match", `"stale"`, "If-Modified-Since", lm}, true, 200, string(body)},
-		{"IMS equal", "GET", []string{"If-Modified-Since", lm}, true, 304, ""},
-		{"IMS older", "GET", []string{"If-Modified-Since", before}, true, 200, string(body)},
-		{"IMS ignored on lists", "GET", []string{"If-Modified-Since", lm}, false, 200, string(body)},
-		{"IMS malformed", "GET", []string{"If-Modified-Since", "yesterday"}, true, 200, string(body)},
-		{"If-Match mismatch", "GET", []string{"If-Match", `"other"`}, true, 412, ""},
-		{"If-Match match", "GET", []string{"If-Match", etag}, true, 200, string(body)},
-		{"If-Unmodified-Since older", "GET", []string{"If-Unmodified-Since", before}, true, 412, ""},
-		{"Range", "GET", []string{"Range", "bytes=0-5"}, true, 206, string(body[:6])},
-		{"Range with stale If-Range", "GET", []string{"Range", "bytes=0-5", "If-Range", `"stale"`}, true, 200, string(body)},
+		{"plain GET", "GET", nil, 200, string(body)},
+		{"plain HEAD", "HEAD", nil, 200, ""},
+		{"INM match", "GET", []string{"If-None-Match", etag}, 304, ""},
+		{"INM match on HEAD", "HEAD", []string{"If-None-Match", etag}, 304, ""},
+		{"INM weak tag matches weakly", "GET", []string{"If-None-Match", "W/" + etag}, 304, ""},
+		{"INM list with match", "GET", []string{"If-None-Match", `"x", W/"y",` + etag}, 304, ""},
+		{"INM list without match", "GET", []string{"If-None-Match", `"x", W/"y"`}, 200, string(body)},
+		{"INM star", "GET", []string{"If-None-Match", "*"}, 304, ""},
+		{"INM unquoted is no tag", "GET", []string{"If-None-Match", etag[1:33]}, 200, string(body)},
+		{"INM stale wins over matching IMS", "GET", []string{"If-None-Match", `"stale"`, "If-Modified-Since", lm}, 200, string(body)},
+		{"IMS equal is no validator (a change later in that second would look unchanged)", "GET", []string{"If-Modified-Since", lm}, 200, string(body)},
+		{"IMS older", "GET", []string{"If-Modified-Since", before}, 200, string(body)},
+		{"IMS malformed", "GET", []string{"If-Modified-Since", "yesterday"}, 200, string(body)},
+		{"If-Match mismatch", "GET", []string{"If-Match", `"other"`}, 412, ""},
+		{"If-Match match", "GET", []string{"If-Match", etag}, 200, string(body)},
+		{"If-Unmodified-Since is no validator either", "GET", []string{"If-Unmodified-Since", before}, 200, string(body)},
+		{"Range", "GET", []string{"Range", "bytes=0-5"}, 206, string(body[:6])},
+		{"Range with stale If-Range", "GET", []string{"Range", "bytes=0-5", "If-Range", `"stale"`}, 200, string(body)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +58,7 @@ func TestWriteCacheableConditional(t *testing.T) {
 				r.Header.Set(tt.header[i], tt.header[i+1])
 			}
 			w := httptest.NewRecorder()
-			writeCacheable(w, r, publicCacheControl, body, modified, tt.trust)
+			writeCacheable(w, r, publicCacheControl, body, modified)
 			h := w.Header()
 			if w.Code != tt.wantStatus || w.Body.String() != tt.wantBody {
 				t.Fatalf("%s %v: status = %d, body %q; want %d, %q", tt.method, tt.header, w.Code, w.Body, tt.wantStatus, tt.wantBody)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
@@ -249,5 +250,26 @@ func TestConcurrentPuts(t *testing.T) {
 	}
 	if ps, _ := e.store.Pending(context.Background(), 10); len(ps) != 0 {
 		t.Errorf("pending after all publishes = %d, want 0", len(ps))
+	}
+}
+
+// TestAttributeKeyLength: the limit on attribute keys counts characters, as its message says, so a
+// key in a script of two- or three-byte letters gets the same 64 characters as an ASCII one.
+func TestAttributeKeyLength(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, false)
+	for i, tt := range []struct {
+		key    string
+		status int
+	}{
+		{strings.Repeat("é", maxAttrKeyLen), http.StatusCreated},
+		{strings.Repeat("寸", maxAttrKeyLen), http.StatusCreated},
+		{strings.Repeat("é", maxAttrKeyLen+1), http.StatusBadRequest},
+	} {
+		body := fmt.Sprintf(`{"sku":"ATTR-%d","name":"Thing","price":1,"category":"misc","attributes":{%q:"x"}}`, i, tt.key)
+		if w := e.do(t, "POST", "/products", body, e.admin); w.Code != tt.status {
+			t.Errorf("POST /products with a %d-character attribute key of %d bytes: status = %d, want %d; %s",
+				utf8.RuneCountInString(tt.key), len(tt.key), w.Code, tt.status, w.Body)
+		}
 	}
 }

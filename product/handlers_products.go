@@ -74,8 +74,13 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 	}{{"minPrice", &q.MinCents}, {"maxPrice", &q.MaxCents}} {
 		if s := v.Get(p.name); s != "" {
 			c, err := shared.ParseCents(s)
-			if err != nil {
+			switch {
+			case err != nil:
 				fields[p.name] = err.Error()
+			case c == 0 && p.name == "maxPrice":
+				// 0 stands for "no bound" below, and every price is above 0: a maximum of 0 would
+				// list the whole catalog instead of nothing.
+				fields[p.name] = "must be greater than 0"
 			}
 			*p.dst = int64(c)
 		}
@@ -153,7 +158,7 @@ func handleProductList(logger *slog.Logger, store productStore) http.Handler {
 		body = append(body, `,"limit":`...)
 		body = strconv.AppendInt(body, int64(q.Limit), 10)
 		body = append(body, "}\n"...)
-		writeCacheable(w, r, cc, body, last, false)
+		writeCacheable(w, r, cc, body, last)
 		if cap(body) <= 256<<10 {
 			*buf = body
 			bufs.Put(buf)
@@ -171,11 +176,14 @@ func handleProductGet(logger *slog.Logger, store productStore) http.Handler {
 			return
 		}
 		p, err := store.Get(r.Context(), id)
-		writeProduct(w, r, logger, p, err)
+		writeProduct(w, r, logger, p, err, true)
 	})
 }
 
-// handleProductGetBySKU serves GET /products/sku/{sku}, the lookup order uses for prices.
+// handleProductGetBySKU serves GET /products/sku/{sku}, the lookup order uses for prices. Only the
+// SKU's normal form is shareable: the gateway purges /products/sku/{sku} on product events by that
+// spelling, so an answer stored at another (/products/sku/mug-1) would trail every change by the
+// route's whole TTL whenever the event is what purges.
 func handleProductGetBySKU(logger *slog.Logger, store productStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sku, msg := normalizeSKU(r.PathValue("sku"))
@@ -184,14 +192,18 @@ func handleProductGetBySKU(logger *slog.Logger, store productStore) http.Handler
 			return
 		}
 		p, err := store.GetBySKU(r.Context(), sku)
-		writeProduct(w, r, logger, p, err)
+		writeProduct(w, r, logger, p, err, r.PathValue("sku") == sku)
 	})
 }
 
-// writeProduct answers a single-product read: visible products for everyone; with
-// ?include_inactive=true, inactive (not deleted) ones too, for admins only and privately.
-func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p product, err error) {
+// writeProduct answers a single-product read: visible products for everyone, shared by caches when
+// shareable is set (else no-store); with ?include_inactive=true, inactive (not deleted) ones too, for admins
+// only and privately.
+func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p product, err error, shareable bool) {
 	cc := publicCacheControl
+	if !shareable {
+		cc = "no-store"
+	}
 	switch r.URL.Query().Get("include_inactive") {
 	case "", "false":
 		if err == nil && !p.visible() {
@@ -220,7 +232,7 @@ func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p
 		return
 	}
 	body := append(viewOf(p).appendJSON(make([]byte, 0, 1024)), '\n')
-	writeCacheable(w, r, cc, body, p.UpdatedAt, true)
+	writeCacheable(w, r, cc, body, p.UpdatedAt)
 }
 
 // handleCategories serves GET /categories: {"items":[{"name","count"}],"total"} over active products.
@@ -240,6 +252,6 @@ func handleCategories(logger *slog.Logger, store productStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{}, false)
+		writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{})
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
@@ -121,6 +120,27 @@ func TestProductReads(t *testing.T) {
 	}
 }
 
+// TestSKUSpellingNotShared: the gateway purges /products/sku/{sku} on product events by the SKU's
+// normal form only, so a read at another spelling (lower case, padded) must not be stored by a
+// shared cache: it would trail every change by the route's whole TTL when the event is the purge.
+func TestSKUSpellingNotShared(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, true)
+	for _, tt := range []struct {
+		path, cc string
+	}{
+		{"/products/sku/ELEC-HP-001", publicCacheControl},
+		{"/products/sku/elec-hp-001", "no-store"},
+		{"/products/sku/%20ELEC-HP-001", "no-store"},
+		{"/products/sku/NOPE-1", notFoundCacheControl},
+		{"/products/sku/nope-1", "no-store"},
+	} {
+		if w := e.do(t, "GET", tt.path, "", ""); w.Header().Get("Cache-Control") != tt.cc {
+			t.Errorf("GET %s: %d with Cache-Control %q, want %q", tt.path, w.Code, w.Header().Get("Cache-Control"), tt.cc)
+		}
+	}
+}
+
 func TestConditionalGet(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, true)
@@ -150,27 +170,30 @@ func TestConditionalGet(t *testing.T) {
 			}
 		})
 	}
-	// Last-Modified on a single product; If-Modified-Since revalidates it.
+	// Last-Modified on a single product is informative: it has whole seconds and updated_at
+	// milliseconds, so a change later in the second a client's copy was read in would look unchanged
+	// to If-Modified-Since. Only the ETag validates.
 	w := e.do(t, "GET", "/products/"+hp.ID, "", "")
-	lm := w.Header().Get("Last-Modified")
+	lm, etag := w.Header().Get("Last-Modified"), w.Header().Get("ETag")
 	if lm == "" {
 		t.Fatal("GET /products/{id}: no Last-Modified")
 	}
-	if w := e.do(t, "GET", "/products/"+hp.ID, "", "", "If-Modified-Since", lm); w.Code != http.StatusNotModified {
-		t.Errorf("GET /products/{id} If-Modified-Since %s: status = %d, want 304", lm, w.Code)
-	}
-	old := hp.UpdatedAt.Add(-time.Hour).Format(http.TimeFormat)
-	if w := e.do(t, "GET", "/products/"+hp.ID, "", "", "If-Modified-Since", old); w.Code != 200 {
-		t.Errorf("GET /products/{id} If-Modified-Since an hour before: status = %d, want 200", w.Code)
-	}
-	// A change makes the old ETag stale.
-	etag := e.do(t, "GET", "/products/"+hp.ID, "", "").Header().Get("ETag")
+	// A change makes the old ETag and the old Last-Modified stale.
 	body := `{"name":"Aurora Headphones II","price":139.99,"category":"electronics"}`
-	if w := e.do(t, "PUT", "/products/"+hp.ID, body, e.admin); w.Code != 200 {
-		t.Fatalf("PUT /products/{id}: status = %d, want 200; %s", w.Code, w.Body)
+	put := e.do(t, "PUT", "/products/"+hp.ID, body, e.admin)
+	if put.Code != 200 {
+		t.Fatalf("PUT /products/{id}: status = %d, want 200; %s", put.Code, put.Body)
 	}
 	if w := e.do(t, "GET", "/products/"+hp.ID, "", "", "If-None-Match", etag); w.Code != 200 {
 		t.Errorf("GET after update with the old ETag: status = %d, want 200", w.Code)
+	}
+	if w := e.do(t, "GET", "/products/"+hp.ID, "", "", "If-Modified-Since", lm); w.Code != 200 {
+		t.Errorf("GET after update If-Modified-Since the old %s: status = %d, want 200", lm, w.Code)
+	}
+	// The copy a client read earlier in the second of the update carries the update's Last-Modified.
+	w = e.do(t, "GET", "/products/"+hp.ID, "", "")
+	if lm := w.Header().Get("Last-Modified"); lm == "" || e.do(t, "GET", "/products/"+hp.ID, "", "", "If-Modified-Since", lm).Code != 200 {
+		t.Errorf("GET /products/{id} If-Modified-Since its Last-Modified %q: want 200 (a change in that second would look unchanged)", lm)
 	}
 	// Errors are never cached, except a public 404, briefly (checked in TestProductReads).
 	if w := e.do(t, "GET", "/products/not-an-id", "", ""); w.Code != 400 || w.Header().Get("Cache-Control") != "no-store" {

@@ -239,10 +239,15 @@ func normalizeCategory(s string) (string, string) {
 	return normalizeWord(s, strings.ToLower, maxCategoryLen)
 }
 
-// normalizeWord trims s, maps its case with toCase and checks it is 1 to maxLen characters of
-// letters, digits and '-'. It returns the normal form and "" or the field message saying what is wrong.
+// normalizeWord trims s, checks it is 1 to maxLen characters of ASCII letters, digits and '-' and maps
+// its case with toCase. It returns the normal form and "" or the field message saying what is wrong.
+// The check comes first: strings.ToUpper and ToLower map a few other letters into ASCII ('ſ' to 'S',
+// 'ı' to 'I', the Kelvin sign to 'k'), which would pass for another SKU or category.
 func normalizeWord(s string, toCase func(string) string, maxLen int) (string, string) {
-	s = toCase(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if shared.IsWord(s, maxLen, "-") {
+		s = toCase(s)
+	}
 	switch {
 	case s == "":
 		return "", "is required"
@@ -259,7 +264,8 @@ func checkImageURL(s string) string {
 		return fmt.Sprintf("must be an http(s) URL of at most %d characters", maxImageURLLen)
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+	// Printable: the admin's form shows the URL as text, where a bidi override would reorder it.
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || !shared.Printable(s, false) {
 		return "must be an absolute http or https URL"
 	}
 	return ""
@@ -268,7 +274,7 @@ func checkImageURL(s string) string {
 // checkAttrKey allows keys a document store and a template can use as they are: 1-64 characters of
 // letters, digits, '_', '-' and ' ', not starting with '$' (which MongoDB would read as an operator).
 func checkAttrKey(k string) string {
-	if k == "" || len(k) > maxAttrKeyLen {
+	if k == "" || utf8.RuneCountInString(k) > maxAttrKeyLen {
 		return fmt.Sprintf("keys must be 1 to %d characters", maxAttrKeyLen)
 	}
 	for _, r := range k {

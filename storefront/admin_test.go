@@ -62,6 +62,13 @@ func TestAdminProducts(t *testing.T) {
 			t.Errorf("POST /admin/products price %q: status = %d, want 400 with the price message", price, p.status)
 		}
 	}
+	// The product API takes letters, digits and '-' only: the form says so and checks it itself.
+	for _, sku := range []string{"TEA_1", "TEA.1"} {
+		p := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {"Thing"}, "sku": {sku}, "price": {"5"}, "category": {"toys"}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "SKU: 1–64 letters, digits or &#39;-&#39;.") {
+			t.Errorf("POST /admin/products SKU %q: status = %d, want 400 saying letters, digits or '-'", sku, p.status)
+		}
+	}
 	if n := len(gw.calls("POST /product/products")); n != 0 {
 		t.Fatalf("invalid prices reached the API %d times", n)
 	}
@@ -71,6 +78,13 @@ func TestAdminProducts(t *testing.T) {
 		t.Errorf("POST /admin/products price \" 19.990 \": API calls %+v, want one with price 19.99", calls)
 	}
 
+	// An image the API refuses (it names it images[1]) marks the images field, not "invalid request".
+	img := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {"Thing"}, "sku": {"THING-2"}, "price": {"5"}, "category": {"toys"},
+		"images": {"https://img.example/a.jpg\n\nhttps://user:pw@img.example/b.jpg"}})
+	if img.status != http.StatusBadRequest || strings.Contains(img.body, "invalid request") || !strings.Contains(img.body, "Please correct the marked fields") ||
+		!strings.Contains(img.body, "Image 2: must be an absolute http or https URL") {
+		t.Errorf("POST /admin/products image the API refuses: status = %d, want 400 marking image 2 (not 'invalid request')\n%s", img.status, img.body)
+	}
 	form := url.Values{"name": {"Teapot"}, "sku": {"TEA-1"}, "price": {"24.50"}, "currency": {"usd"}, "category": {"kitchen"}, "stock": {"7"}, "active": {"1"}, "description": {"Brews tea."}, "images": {"https://img.example/teapot.jpg"}}
 	if p := b.submit("/admin/products/new", "/admin/products", form); p.status != http.StatusSeeOther || location(p) != "/admin/products" {
 		t.Fatalf("POST /admin/products: status = %d, Location %q\n%s", p.status, location(p), p.body)
@@ -110,6 +124,12 @@ func TestAdminProducts(t *testing.T) {
 	if p := b.get("/admin/products"); !strings.Contains(p.body, "Deleted.") || strings.Contains(p.body, "SKU-03") {
 		t.Error("product list after delete still shows SKU-03 or lacks the notice")
 	}
+	// The second click of a double submit finds the product gone: the list says so, not a 404 page.
+	if p := b.submit("/admin/products", "/admin/products/p03/delete", nil); p.status != http.StatusSeeOther || location(p) != "/admin/products" {
+		t.Errorf("POST delete again: status = %d, Location %q, want 303 to /admin/products", p.status, location(p))
+	} else if l := b.get("/admin/products"); !strings.Contains(l.body, "already deleted") {
+		t.Error("product list after a second delete lacks the notice that it was already deleted")
+	}
 	lists := gw.calls("GET /product/products")
 	if last := lists[len(lists)-1]; !strings.Contains(last.Query, "include_inactive=true") {
 		t.Errorf("admin product list query = %q, want include_inactive=true", last.Query)
@@ -133,6 +153,17 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 		if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {delta}}); p.status != http.StatusBadRequest {
 			t.Errorf("POST adjust delta %q: status = %d, want 400", delta, p.status)
 		}
+	}
+	// inventory refuses a reason with control or bidi characters (shared.Printable): the page says so
+	// before asking, not "invalid request".
+	for _, reason := range []string{"count\tagain", "restock \u202egnp.exe"} {
+		p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {"1"}, "reason": {reason}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "The reason must be plain text") {
+			t.Errorf("POST adjust reason %q: status = %d, want 400 saying the reason must be plain text", reason, p.status)
+		}
+	}
+	if adj := gw.calls("POST /inventory/inventory/SKU-04/adjust"); len(adj) != 1 {
+		t.Errorf("adjust calls = %d, want 1: a refused reason reached inventory", len(adj))
 	}
 	// The inventory service says only "conflict" and "not found": the page says what happened.
 	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"-50"}}); p.status != http.StatusConflict ||
@@ -204,6 +235,18 @@ func TestAdminInventoryInactive(t *testing.T) {
 	}
 	if r := row("SKU-04"); strings.Contains(r, "Inactive product") {
 		t.Errorf("an active product's row %q is marked inactive", r)
+	}
+	// The products list's Stock column shows an inactive product's stock too: the admin reads it
+	// with include_inactive, the public batch hides it.
+	pl := admin.get("/admin/products")
+	_, after, ok := strings.Cut(pl.body, "<code>SKU-05</code>")
+	if r, _, _ := strings.Cut(after, "</tr>"); !ok || !strings.Contains(r, `data-stock-sku="SKU-05">`) {
+		t.Errorf("GET /admin/products: SKU-05's row %q shows no stock, want its badge", r)
+	}
+	// Its name does not link to the shop's page, which is a 404 for an inactive product.
+	before, _, _ := strings.Cut(pl.body, "<code>SKU-05</code>")
+	if row := before[strings.LastIndex(before, "<tr>"):]; strings.Contains(row, `href="/products/p05"`) || !strings.Contains(row, `href="/admin/products/p05/edit">Product 05</a>`) {
+		t.Errorf("GET /admin/products: inactive SKU-05's name links %q, want its edit page, not the shop's 404", row)
 	}
 	stock, err := newGatewayClient(gw.srv.URL, shared.NewMetrics("storefront")).stockBySKU(t.Context(), []string{"SKU-04", "SKU-05"})
 	if _, leaked := stock["SKU-05"]; err != nil || leaked || len(stock) != 1 {

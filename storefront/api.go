@@ -271,15 +271,26 @@ func (g *gatewayClient) getProductBySKU(ctx context.Context, sku string) (produc
 	return out, err
 }
 
-// stockBySKU returns the stock of skus in one batch call, keyed by SKU. The inventory service may
-// answer a list or a bare array; both are accepted.
+// stockBySKU returns the stock of skus in one batch call, keyed by SKU: the public read, which has
+// no items of inactive products. The inventory service may answer a list or a bare array; both are
+// accepted.
 func (g *gatewayClient) stockBySKU(ctx context.Context, skus []string) (map[string]stockItem, error) {
+	return g.stockBatch(ctx, "", skus)
+}
+
+// stockBatch reads the batch as the holder of token with include_inactive=true, so an admin's token
+// gets inactive products' items too (admin pages list those products); "" reads the public view.
+func (g *gatewayClient) stockBatch(ctx context.Context, token string, skus []string) (map[string]stockItem, error) {
 	out := map[string]stockItem{}
 	if len(skus) == 0 {
 		return out, nil
 	}
+	path := "/inventory/inventory/batch?skus=" + url.QueryEscape(strings.Join(skus, ","))
+	if token != "" {
+		path += "&include_inactive=true"
+	}
 	var raw json.RawMessage
-	_, err := g.do(ctx, call{method: http.MethodGet, path: "/inventory/inventory/batch?skus=" + url.QueryEscape(strings.Join(skus, ",")), out: &raw})
+	_, err := g.do(ctx, call{method: http.MethodGet, path: path, token: token, out: &raw})
 	if err != nil {
 		return out, err
 	}

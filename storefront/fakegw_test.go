@@ -472,6 +472,12 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.writeErr(w, 400, "invalid", "malformed JSON", nil)
 			return
 		}
+		for i, img := range in.Images {
+			if strings.Contains(img, "@") { // like the product API: no user info in an image URL
+				g.writeErr(w, 400, "invalid", shared.InvalidMessage, map[string]string{fmt.Sprintf("images[%d]", i): "must be an absolute http or https URL"})
+				return
+			}
+		}
 		if _, dup := findProduct(func(p product) bool { return p.SKU == in.SKU }); dup {
 			g.writeErr(w, 409, "conflict", "sku already exists", map[string]string{"sku": "already exists"})
 			return

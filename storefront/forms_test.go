@@ -5,6 +5,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -319,6 +320,50 @@ func TestCheckoutIdempotency(t *testing.T) {
 	form.Set("idempotency_key", "not-a-key")
 	if p := b.post("/checkout", form); p.status != http.StatusBadRequest {
 		t.Errorf("POST /checkout bad key: status = %d, want 400", p.status)
+	}
+}
+
+// TestCheckoutRepriced: the order service prices an order when it is made, so a price changed after
+// the checkout page was shown gives an order whose total is not the one the visitor saw; the order
+// page says so before they pay. (The fake prices every order at 10.80: a product at 5.38 quotes
+// that total, at 7.00 another.)
+func TestCheckoutRepriced(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	setPrice := func(price string) {
+		gw.mu.Lock()
+		defer gw.mu.Unlock()
+		for i := range gw.products {
+			if gw.products[i].SKU == "SKU-05" {
+				gw.products[i].Price = json.Number(price)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		price  string
+		notice bool
+	}{{"5.38", false}, {"7.00", true}} {
+		setPrice(tt.price)
+		b.submit("/products/p05", "/cart/add", url.Values{"sku": {"SKU-05"}, "quantity": {"1"}})
+		page := b.get("/checkout")
+		form := url.Values{"csrf_token": {csrfRe.FindStringSubmatch(page.body)[1]}, "idempotency_key": {idemRe.FindStringSubmatch(page.body)[1]},
+			"name": {"Demo"}, "street": {"1 Main St"}, "city": {"Springfield"}, "zip_code": {"12345"}, "country": {"US"}}
+		m := regexp.MustCompile(`name="quoted_total" value="([^"]*)"`).FindStringSubmatch(page.body)
+		if m == nil {
+			t.Fatalf("GET /checkout at %s: the form does not carry the total it shows", tt.price)
+		}
+		form.Set("quoted_total", html.UnescapeString(m[1]))
+		p := b.post("/checkout", form)
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("POST /checkout at %s: status = %d, want 303", tt.price, p.status)
+		}
+		order := b.get(location(p))
+		if got := strings.Contains(order.body, "Prices changed since you opened the checkout"); got != tt.notice {
+			t.Errorf("order page after checking out at %s (checkout showed %s, order total $10.80): notice shown = %v, want %v",
+				tt.price, form.Get("quoted_total"), got, tt.notice)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -59,8 +60,9 @@ func readProductForm(r *http.Request) productForm {
 func (f productForm) body(isNew bool) (productBody, map[string]string) {
 	errs := map[string]string{}
 	b := productBody{SKU: f.SKU, Name: f.Name, Description: f.Description, Currency: f.Currency, Category: f.Category, Active: f.Active, Images: []string{}}
-	if !validSKU(f.SKU) {
-		errs["sku"] = "SKU: 1–64 letters, digits, '-', '_' or '.'."
+	// The product API's rule (stricter than validSKU, which reads SKUs of any origin): no '_' or '.'.
+	if !shared.IsWord(f.SKU, 64, "-") {
+		errs["sku"] = "SKU: 1–64 letters, digits or '-'."
 	}
 	if f.Name == "" || utf8.RuneCountInString(f.Name) > 200 {
 		errs["name"] = "Name is required (at most 200 characters)."
@@ -143,9 +145,16 @@ func (s *site) saveProduct(w http.ResponseWriter, r *http.Request, id string) {
 			s.renderError(w, r, err)
 			return
 		}
+		fields := make(map[string]string, len(ae.Fields))
 		for k, v := range ae.Fields {
-			errs[k] = v
+			// The API names a refused image by its index (images[1]); the form has one field for all.
+			if i, ok := strings.CutPrefix(k, "images["); ok {
+				n, _ := strconv.Atoi(strings.TrimSuffix(i, "]"))
+				k, v = "images", fmt.Sprintf("Image %d: %s", n+1, v)
+			}
+			errs[k], fields[k] = v, v
 		}
+		ae.Fields = fields
 		fail(ae.Status, ae.FormMessage("sku", "name", "description", "price", "currency", "category", "images", "stock"))
 		return
 	}
@@ -221,6 +230,18 @@ func handleAdminProductDelete(s *site) http.Handler {
 		if !ok {
 			return
 		}
-		s.act(w, r, call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id)}, "deleted", "/admin/products")
+		_, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/product/products/" + url.PathEscape(id), token: s.accessToken(r)})
+		switch {
+		case isStatus(err, http.StatusNotFound):
+			// Most likely the second click of a double submit, or another admin was quicker: either
+			// way the product is gone, which is what was asked.
+			s.flash(w, "alreadydeleted")
+		case err != nil:
+			s.renderError(w, r, err)
+			return
+		default:
+			s.flash(w, "deleted")
+		}
+		redirect(w, r, "/admin/products")
 	})
 }

@@ -173,7 +173,7 @@ func handleAdminProducts(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		view := adminProductsView{layout: s.newLayout(w, r, "Products"), adminList: list, Products: s.cardsWithStock(r.Context(), items),
+		view := adminProductsView{layout: s.newLayout(w, r, "Products"), adminList: list, Products: s.cardsWithStockAs(r.Context(), s.accessToken(r), items),
 			Categories: options(option{"", "All categories"}, s.categories(r.Context())), Sorts: sorts, States: states}
 		s.render(w, r, status, "admin_products.html", view)
 	})

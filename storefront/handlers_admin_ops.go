@@ -36,6 +36,10 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 		if reason == "" {
 			reason = "manual adjustment"
 		}
+		if !shared.Printable(reason, false) { // inventory would answer only "invalid request"
+			s.renderError(w, r, badForm("The reason must be plain text on one line, without tabs or control characters."))
+			return
+		}
 		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
 			token: s.accessToken(r), body: adjustRequest{Delta: delta, Reason: reason}})
 		// The inventory service answers these two with its bare "not found" and "conflict".

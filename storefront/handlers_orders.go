@@ -185,6 +185,11 @@ func handleCheckoutPost(s *site) http.Handler {
 			// form would carry a new idempotency key, so the visitor sees the order first).
 			s.logger.WarnContext(r.Context(), "cart not cleared after order", "order_id", created.ID, "err", err)
 		}
+		// The order service prices the order when it is made: a price changed since the form was
+		// shown gives another total than the one the visitor saw there, so say so before they pay.
+		if seen := r.PostFormValue("quoted_total"); seen != "" && seen != moneyText(created.Total, created.Currency) {
+			s.flash(w, "repriced")
+		}
 		redirect(w, r, "/orders/"+url.PathEscape(created.ID))
 	})
 }

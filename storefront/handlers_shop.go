@@ -47,11 +47,17 @@ type productCard struct {
 
 // cardsWithStock pairs products with their availability; a failing inventory only hides the badges.
 func (s *site) cardsWithStock(ctx context.Context, items []product) []productCard {
+	return s.cardsWithStockAs(ctx, "", items)
+}
+
+// cardsWithStockAs is cardsWithStock read with an admin's token (stockBatch), for admin pages that
+// list inactive products; "" reads the public stock.
+func (s *site) cardsWithStockAs(ctx context.Context, adminToken string, items []product) []productCard {
 	skus := make([]string, 0, len(items))
 	for _, p := range items {
 		skus = append(skus, p.SKU)
 	}
-	stock, err := s.gw.stockBySKU(ctx, skus)
+	stock, err := s.gw.stockBatch(ctx, adminToken, skus)
 	if err != nil {
 		s.logger.WarnContext(ctx, "stock lookup failed", "err", err, "request_id", shared.RequestIDFrom(ctx))
 	}

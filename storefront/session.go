@@ -203,6 +203,7 @@ var flashes = map[string]string{
 	"registered": "Your account is ready. Welcome!",
 	"signedout":  "You are signed out.",
 	"paid":       "Payment received. Thank you!",
+	"repriced":   "Prices changed since you opened the checkout, so this order's total is not the one shown there. Please check it before you pay.",
 	"cancelled":  "The order was cancelled.",
 	"saved":      "Saved.",
 	"deleted":    "Deleted.",
@@ -215,6 +216,7 @@ var flashes = map[string]string{
 	"emailverified":   "Thank you! Your email address is confirmed.",
 	"emailchange":     "Almost done: we have sent a link to your new address. Your address changes when you follow it.",
 	"verifysent":      "We have sent you a new link. It works for 30 minutes.",
+	"alreadydeleted":  "That product was already deleted.",
 }
 
 func (s *site) flash(w http.ResponseWriter, code string) { s.setCookie(w, cookieFlash, code, 60) }
