@@ -187,6 +187,8 @@ func TestBadInput(t *testing.T) {
 		{"bad sku in path", "POST", "/inventory/$gt/adjust", `{"delta":1,"reason":"x"}`, "sku"},
 		{"bad sku get", "GET", "/inventory/a%24ne", "", "sku"},
 		{"long sku", "GET", "/inventory/" + strings.Repeat("A", 65), "", "sku"},
+		{"long s folds to S", "GET", "/inventory/MUG-1%C5%BF", "", "sku"},               // "MUG-1ſ" would read MUG-1S
+		{"dotless i folds to I", "GET", "/inventory/batch?skus=k%C4%B1t-1", "", "skus"}, // "kıt-1" would read KIT-1
 		{"limit 0", "GET", "/inventory?limit=0", "", "limit"},
 		{"limit huge", "GET", "/inventory?limit=100000", "", "limit"},
 		{"page negative", "GET", "/inventory?page=-1", "", "page"},
@@ -253,7 +255,7 @@ func FuzzOrderEvent(f *testing.F) {
 // FuzzNormalizeSKU checks that whatever normalizeSKU accepts is safe as a Mongo field name and
 // stable.
 func FuzzNormalizeSKU(f *testing.F) {
-	for _, s := range []string{"mug-1", " A.B_C ", "$gt", "a.b", "", strings.Repeat("x", 70), "ß"} {
+	for _, s := range []string{"mug-1", " A.B_C ", "$gt", "a.b", "", strings.Repeat("x", 70), "ß", "ſ", "kıt"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -263,6 +265,9 @@ func FuzzNormalizeSKU(f *testing.F) {
 		}
 		if strings.ContainsAny(out, "$ \x00/") || out == "" || len(out) > 64 {
 			t.Fatalf("normalizeSKU(%q) = %q", in, out)
+		}
+		if !strings.EqualFold(out, strings.TrimSpace(in)) || len(out) != len(strings.TrimSpace(in)) {
+			t.Fatalf("normalizeSKU(%q) = %q: not the input in upper case", in, out)
 		}
 		if again, err := normalizeSKU(out); err != nil || again != out {
 			t.Fatalf("normalizeSKU not idempotent: %q -> %q -> %q, %v", in, out, again, err)

@@ -132,14 +132,16 @@ type reservationUpdate struct {
 // normalizeSKU trims and upper-cases a SKU and checks it: 1 to 64 characters of A-Z 0-9 . _ -.
 // The charset keeps SKUs safe as Mongo field names and in URLs.
 func normalizeSKU(s string) (string, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
 	if len(s) == 0 || len(s) > 64 {
 		return "", fmt.Errorf("must be 1 to 64 characters")
 	}
+	// Checked as typed: strings.ToUpper maps a few other letters into ASCII ('ſ' to 'S', 'ı' to 'I'),
+	// which would pass for another SKU.
 	if !shared.IsWord(s, 64, "._-") {
 		return "", fmt.Errorf("may hold only letters, digits, '.', '_' and '-'")
 	}
-	return s, nil
+	return strings.ToUpper(s), nil
 }
 
 // validOrderID reports whether id can be an order ID: 1 to 64 characters of A-Z a-z 0-9 _ -. Order IDs
