@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +39,7 @@ type stockStore interface {
 	// Batch returns the items of the SKUs that exist, ordered by SKU, deleted and inactive ones included.
 	Batch(ctx context.Context, skus []string) ([]StockItem, error)
 	// Adjust adds m.Delta to on hand and records m, unless that would take on hand below reserved
-	// (or above maxOnHand): ErrConflict. ErrNotFound.
+	// (or above maxOnHand): ErrConflict. ErrNotFound, also for a deleted product's item.
 	Adjust(ctx context.Context, sku string, m Movement) (StockItem, error)
 	// Movements returns the newest recorded movements of an item, oldest first. ErrNotFound.
 	Movements(ctx context.Context, sku string) ([]Movement, error)
@@ -250,7 +251,7 @@ func (s *mongoStore) Batch(ctx context.Context, skus []string) ([]StockItem, err
 
 func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockItem, error) {
 	// on_hand + delta >= reserved  ⟺  available >= -delta.
-	filter := bson.D{{Key: "_id", Value: sku},
+	filter := bson.D{{Key: "_id", Value: sku}, {Key: "deleted", Value: bson.D{{Key: "$ne", Value: true}}},
 		{Key: "available", Value: bson.D{{Key: "$gte", Value: -m.Delta}}},
 		{Key: "on_hand", Value: bson.D{{Key: "$lte", Value: maxOnHand - m.Delta}}}}
 	upd := bson.D{
@@ -260,8 +261,8 @@ func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockI
 	}
 	d, err := s.updateDoc(ctx, filter, upd)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		if _, gerr := s.Get(ctx, sku); gerr != nil {
-			return StockItem{}, fmt.Errorf("stock.adjust: %w", gerr)
+		if it, gerr := s.Get(ctx, sku); gerr != nil || it.Deleted {
+			return StockItem{}, fmt.Errorf("stock.adjust: %w", cmp.Or(gerr, error(shared.ErrNotFound)))
 		}
 		return StockItem{}, fmt.Errorf("stock.adjust: on hand would drop below reserved: %w", shared.ErrConflict)
 	}

@@ -133,7 +133,7 @@ func (s *memStore) Adjust(_ context.Context, sku string, m Movement) (StockItem,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it, ok := s.stock[sku]
-	if !ok {
+	if !ok || it.item.Deleted {
 		return StockItem{}, fmt.Errorf("stock.adjust: %w", shared.ErrNotFound)
 	}
 	next := it.item.OnHand + m.Delta

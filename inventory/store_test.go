@@ -100,6 +100,13 @@ func TestStoreContract(t *testing.T) {
 			if _, err := s.MarkDeleted(ctx, "NOPE", t0); !errors.Is(err, shared.ErrNotFound) {
 				t.Errorf("MarkDeleted(NOPE) err = %v, want ErrNotFound", err)
 			}
+			// A deleted product's stock is not the admin's to adjust any more: no read shows it.
+			for _, delta := range []int64{1, -1} {
+				if _, err := s.Adjust(ctx, "A-1", Movement{Delta: delta, Reason: "count", At: t0}); !errors.Is(err, shared.ErrNotFound) {
+					t.Errorf("Adjust(deleted A-1, %d) err = %v, want ErrNotFound", delta, err)
+				}
+			}
+			checkItem(t, s, "A-1", 3, 0)
 		})
 
 		t.Run("inactive and deleted", func(t *testing.T) {
