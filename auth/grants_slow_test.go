@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"sync/atomic"
@@ -101,5 +102,40 @@ func TestRotateSurvivesSlowRedis(t *testing.T) {
 	}
 	if _, err := s.Peek(ctx, next); err != nil {
 		t.Fatalf("Peek rotated-in token: %v, want it live", err)
+	}
+}
+
+// TestTakeCodeSurvivesSlowRedis: as TestRotateSurvivesSlowRedis for the authorization code. Before,
+// the resent script found the code taken and answered errCodeReused, so the storefront's sign-in
+// (its code exchange) failed on a Redis stall of a second.
+func TestTakeCodeSurvivesSlowRedis(t *testing.T) {
+	t.Parallel()
+	raw := sharedtest.Redis(t)
+	if raw == nil {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	proxy := newSlowProxy(t, raw.Options().Addr, 1500*time.Millisecond)
+	rdb, err := shared.NewRedis(shared.RedisConfig{Host: "127.0.0.1", Port: proxy.ln.Addr().(*net.TCPAddr).Port,
+		Password: raw.Options().Password, DB: raw.Options().DB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	ctx := context.Background()
+	s := &redisGrantStore{rdb: rdb}
+	code, fam := newFamilyToken()
+	if err := s.SaveCode(ctx, code, authCode{ClientID: "c", UserID: "u-" + fam}, time.Minute); err != nil {
+		t.Fatalf("SaveCode: %v", err)
+	}
+	if err := takeCodeScript.Load(ctx, rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	proxy.delayNext.Store(true)
+	c, err := s.TakeCode(ctx, code)
+	if err != nil || c.ClientID != "c" || c.FamilyID != fam {
+		t.Fatalf("TakeCode with a late answer = %+v, %v; want the code (errCodeReused: the retry refused it)", c, err)
+	}
+	if _, err := s.TakeCode(ctx, code); !errors.Is(err, errCodeReused) {
+		t.Fatalf("TakeCode again: err = %v, want errCodeReused", err)
 	}
 }
