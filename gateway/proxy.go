@@ -101,6 +101,9 @@ func newProxy(service string, p *pool, transport http.RoundTripper, buffers http
 		BufferPool: buffers,
 		ErrorLog:   slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode == http.StatusUnauthorized && resp.Request.Context().Value(sessionUnresolvedKey{}) != nil {
+				return errSessionUnresolved // errorHandler: 503
+			}
 			stripUpstreamHeaders(resp)
 			publicLocation(resp.Header, "/"+service)
 			return nil
@@ -170,8 +173,9 @@ func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // errorHandler answers a failed round trip: a body over the limit is the client's 413, a body that
-// stopped arriving its 400, a client that left 499 (for the log: nobody reads it), anything else the
-// upstream's fault, 503 in the error shape.
+// stopped arriving its 400, a client that left 499 (for the log: nobody reads it), a 401 to a caller
+// whose session could not be checked 503 (errSessionUnresolved), anything else the upstream's fault,
+// 503 in the error shape.
 func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var maxErr *http.MaxBytesError
 	switch {
@@ -186,6 +190,11 @@ func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 	case r.Context().Err() != nil:
 		// The client left; nobody reads the answer.
 		w.WriteHeader(499)
+		return
+	case errors.Is(err, errSessionUnresolved):
+		w.Header().Set("Retry-After", "1")
+		shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable,
+			Message: "your session could not be checked right now, try again", Err: err})
 		return
 	}
 	px.logger.WarnContext(r.Context(), "upstream failed", "upstream", px.service,
