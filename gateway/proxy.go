@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -214,9 +215,16 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := req.Context().Value(attemptKey{}).(*attempt)
-	resp, err := t.try(req, t.firstTryLimit(req))
+	first := req
+	var held *heldBody
+	if hasBody(req) && len(t.proxy.pool.instances) > 1 && !isUpgrade(req) {
+		held = &heldBody{ReadCloser: req.Body}
+		first = req.WithContext(req.Context())
+		first.Body = held
+	}
+	resp, err := t.try(first, t.firstTryLimit(req))
 	t.report(req, a, resp, err)
-	if err == nil || !(errors.Is(err, errTryTimeout) || retryable(req, err)) {
+	if err == nil || !(errors.Is(err, errTryTimeout) || retryable(req, err, held)) {
 		return resp, err
 	}
 	inst, done, perr := t.proxy.pool.pick(a.inst)
@@ -307,25 +315,44 @@ func (t *retryTransport) report(req *http.Request, a *attempt, resp *http.Respon
 	t.outcomes[outcome].Inc()
 }
 
-// retryable reports whether req may be sent again to another instance after err. Only a request
-// without a body qualifies (the transport has consumed or closed one), and only while the client is
-// still there. A connect failure means nothing reached the upstream, so any method may go elsewhere
-// (as nginx's proxy_next_upstream error does); after other failures before a response only GET and
-// HEAD are retried, and never after a timeout: a slow upstream must not get twice the load.
-func retryable(req *http.Request, err error) bool {
-	if req.Body != nil && req.Body != http.NoBody {
+// retryable reports whether req may be sent again to another instance after err, and only while the
+// client is still there. A connect failure means nothing reached the upstream, so any method may go
+// elsewhere (as nginx's proxy_next_upstream error does), a body too when held shows the failed try
+// read none of it; after other failures before a response only bodiless GET and HEAD are retried,
+// and never after a timeout: a slow upstream must not get twice the load.
+func retryable(req *http.Request, err error, held *heldBody) bool {
+	if req.Context().Err() != nil || isUpgrade(req) {
 		return false
 	}
-	if req.Context().Err() != nil || isUpgrade(req) {
+	if hasBody(req) && (held == nil || held.read.Load() > 0) {
 		return false
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+	if hasBody(req) || req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return false
 	}
 	var ne net.Error
 	return !(errors.As(err, &ne) && ne.Timeout())
 }
+
+func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
+
+// heldBody is a request body on its first try to an instance of a service with several: it counts
+// what the transport read and ignores the transport's Close (which follows any failed try), so a try
+// that failed to connect, having read nothing, can send the same body to another instance.
+// ReverseProxy closes the body itself when the request ends.
+type heldBody struct {
+	io.ReadCloser
+	read atomic.Int64
+}
+
+func (b *heldBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read.Add(int64(n))
+	return n, err
+}
+
+func (b *heldBody) Close() error { return nil }
