@@ -176,7 +176,8 @@ func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 // errorHandler answers a failed round trip: a body over the limit is the client's 413, a body that
 // stopped arriving its 400, a client that left 499 (for the log: nobody reads it), a 401 to a caller
 // whose session could not be checked 503 (errSessionUnresolved), anything else the upstream's fault,
-// 503 in the error shape.
+// 503 in the error shape: with Retry-After and "try again" unless it was a write that may have
+// reached the upstream.
 func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var maxErr *http.MaxBytesError
 	switch {
@@ -200,6 +201,13 @@ func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 	}
 	px.logger.WarnContext(r.Context(), "upstream failed", "upstream", px.service,
 		"request_id", shared.RequestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions && !connectFailed(err) {
+		// The upstream may have taken the write and applied it (a hung or dying instance): advising a
+		// retry, or a Retry-After that clients honour, would make a non-idempotent one twice.
+		shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable, Err: err,
+			Message: fmt.Sprintf("%s service did not answer; the change may have been made, check before repeating it", px.service)})
+		return
+	}
 	w.Header().Set("Retry-After", "1")
 	shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable,
 		Message: fmt.Sprintf("%s service is unavailable, try again", px.service), Err: err})
@@ -327,8 +335,7 @@ func retryable(req *http.Request, err error, held *heldBody) bool {
 	if hasBody(req) && (held == nil || held.read.Load() > 0) {
 		return false
 	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if connectFailed(err) {
 		return true
 	}
 	if hasBody(req) || req.Method != http.MethodGet && req.Method != http.MethodHead {
@@ -336,6 +343,12 @@ func retryable(req *http.Request, err error, held *heldBody) bool {
 	}
 	var ne net.Error
 	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// connectFailed reports whether err is a failure to connect: nothing reached the upstream.
+func connectFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
