@@ -100,10 +100,11 @@ type JWKSVerifier struct {
 	MinRefresh time.Duration
 	MaxAge     time.Duration
 
-	mu      sync.Mutex
-	keys    map[string]crypto.PublicKey
-	fetched time.Time
-	tried   time.Time
+	mu       sync.Mutex
+	keys     map[string]crypto.PublicKey
+	fetched  time.Time
+	tried    time.Time
+	inflight chan struct{} // closed when the fetch in flight ends; nil when none
 
 	verified verifiedTokens
 }
@@ -158,29 +159,63 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 	return id, nil
 }
 
+// key returns the key kid names. A known key is returned at once, also while a fetch is in flight
+// (a stale one is used until that fetch replaces it); an unknown kid waits for the fetch in flight or
+// starts one when MinRefresh has passed since the last. The fetch runs outside the lock and detached
+// from the caller's cancellation (the client's timeout bounds it), so a hung key set holds up only
+// the requests that cannot be verified without it.
 func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	now := time.Now()
-	k, ok := v.keys[kid]
-	stale := now.Sub(v.fetched) > v.MaxAge
-	if ok && !stale {
-		return k, nil
-	}
-	if now.Sub(v.tried) >= v.MinRefresh || v.tried.IsZero() {
+	for {
+		v.mu.Lock()
+		now := time.Now()
+		k, ok := v.keys[kid]
+		if ok && now.Sub(v.fetched) <= v.MaxAge {
+			v.mu.Unlock()
+			return k, nil
+		}
+		if wait := v.inflight; wait != nil {
+			v.mu.Unlock()
+			if ok {
+				return k, nil
+			}
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if !v.tried.IsZero() && now.Sub(v.tried) < v.MinRefresh {
+			v.mu.Unlock()
+			if ok {
+				return k, nil
+			}
+			return nil, fmt.Errorf("unknown key id %q", kid)
+		}
 		v.tried = now
-		keys, err := v.fetch(ctx)
+		done := make(chan struct{})
+		v.inflight = done
+		v.mu.Unlock()
+
+		keys, err := v.fetch(context.WithoutCancel(ctx))
+		v.mu.Lock()
 		if err == nil {
-			v.keys, v.fetched = keys, now
+			v.keys, v.fetched = keys, time.Now()
+		}
+		v.inflight = nil
+		close(done)
+		v.mu.Unlock()
+		if err == nil {
 			k, ok = keys[kid]
-		} else if !ok {
+		}
+		switch {
+		case ok:
+			return k, nil
+		case err != nil:
 			return nil, err
 		}
-	}
-	if !ok {
 		return nil, fmt.Errorf("unknown key id %q", kid)
 	}
-	return k, nil
 }
 
 func (v *JWKSVerifier) fetch(ctx context.Context) (map[string]crypto.PublicKey, error) {
