@@ -105,6 +105,7 @@ type JWKSVerifier struct {
 	fetched  time.Time
 	tried    time.Time
 	inflight chan struct{} // closed when the fetch in flight ends; nil when none
+	fetchErr error         // the last fetch's failure; nil after a success
 
 	verified verifiedTokens
 }
@@ -143,6 +144,9 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 		key, err = v.key(ctx, kid)
 		return key, err
 	}, opts...)
+	if errors.Is(err, ErrUnavailable) {
+		return Identity{}, fmt.Errorf("verify: %w", err)
+	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
@@ -186,11 +190,12 @@ func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, e
 			}
 		}
 		if !v.tried.IsZero() && now.Sub(v.tried) < v.MinRefresh {
+			ferr := v.fetchErr
 			v.mu.Unlock()
 			if ok {
 				return k, nil
 			}
-			return nil, fmt.Errorf("unknown key id %q", kid)
+			return nil, unknownKid(kid, ferr)
 		}
 		v.tried = now
 		done := make(chan struct{})
@@ -202,20 +207,27 @@ func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, e
 		if err == nil {
 			v.keys, v.fetched = keys, time.Now()
 		}
+		v.fetchErr = err
 		v.inflight = nil
 		close(done)
 		v.mu.Unlock()
 		if err == nil {
 			k, ok = keys[kid]
 		}
-		switch {
-		case ok:
+		if ok {
 			return k, nil
-		case err != nil:
-			return nil, err
 		}
-		return nil, fmt.Errorf("unknown key id %q", kid)
+		return nil, unknownKid(kid, err)
 	}
+}
+
+// unknownKid is the error for a kid not in the key set: ErrUnavailable when the last fetch of the set
+// failed (the key may well be in it: the token cannot be judged), else a plain error (a bad token).
+func unknownKid(kid string, fetchErr error) error {
+	if fetchErr != nil {
+		return fmt.Errorf("key id %q: %w: %v", kid, ErrUnavailable, fetchErr)
+	}
+	return fmt.Errorf("unknown key id %q", kid)
 }
 
 func (v *JWKSVerifier) fetch(ctx context.Context) (map[string]crypto.PublicKey, error) {

@@ -206,6 +206,40 @@ func TestJWKSVerifierKnownKeyNeverWaits(t *testing.T) {
 	}
 }
 
+// TestJWKSVerifierKeySetUnreachable: a service that has no keys yet (it started while auth was down
+// or hung) cannot tell a valid token from a forged one: that is 503, not a 401 that tells the client
+// its token is bad and makes it sign the user out. Once it holds the key set, an unknown kid is 401.
+func TestJWKSVerifierKeySetUnreachable(t *testing.T) {
+	t.Parallel()
+	ks := newKeyServer(t)
+	ks.down.Store(true)
+	v := shared.NewJWKSVerifier(ks.url, "", "")
+	tok := sign(t, jwt.SigningMethodES256, "ec1", claims("u1", "", time.Minute), ks.ec)
+	h := shared.Authenticate(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for i := range 2 { // the fetch, then within MinRefresh
+		_, err := v.Verify(context.Background(), tok)
+		if !errors.Is(err, shared.ErrUnavailable) || errors.Is(err, shared.ErrUnauthorized) {
+			t.Errorf("Verify #%d with the key set unreachable: err = %v, want ErrUnavailable", i, err)
+		}
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		h.ServeHTTP(rec, r)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("request #%d with a valid token, key set unreachable: status = %d, want 503", i, rec.Code)
+		}
+	}
+	ks.down.Store(false)
+	v.MinRefresh = 0
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatalf("Verify once the key set answers: %v", err)
+	}
+	forged := sign(t, jwt.SigningMethodES256, "forged", claims("u1", "", time.Minute), ks.ec)
+	if _, err := v.Verify(context.Background(), forged); !errors.Is(err, shared.ErrUnauthorized) {
+		t.Errorf("Verify of an unknown kid with the key set loaded: err = %v, want ErrUnauthorized", err)
+	}
+}
+
 func BenchmarkJWKSVerifyES256(b *testing.B) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	b64 := base64.RawURLEncoding.EncodeToString
