@@ -88,7 +88,8 @@ const AccessTokenType = "at+jwt"
 
 // JWKSVerifier verifies RS256/ES256 access tokens against the key set at a URL. Keys are cached and
 // fetched again when a token names an unknown kid (at most once per MinRefresh, default 10 s, so a flood
-// of forged kids cannot hammer auth) or when the cache is older than MaxAge (default 1 h). No request
+// of forged kids cannot hammer auth; once a second after a failed fetch) or when the cache is older
+// than MaxAge (default 1 h). No request
 // ever waits on auth when the key is already known. A token verified once is remembered until its
 // expiry for as long as its key stays in the set (verifiedTokens), so repeating it costs no signature
 // check.
@@ -189,7 +190,11 @@ func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, e
 				return nil, ctx.Err()
 			}
 		}
-		if !v.tried.IsZero() && now.Sub(v.tried) < v.MinRefresh {
+		gap := v.MinRefresh
+		if v.fetchErr != nil {
+			gap = min(gap, retryFailedFetch) // auth was down: notice soon that it is back
+		}
+		if !v.tried.IsZero() && now.Sub(v.tried) < gap {
 			ferr := v.fetchErr
 			v.mu.Unlock()
 			if ok {
@@ -220,6 +225,11 @@ func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, e
 		return nil, unknownKid(kid, err)
 	}
 }
+
+// retryFailedFetch is how soon a failed fetch of the key set may be tried again (MinRefresh, if
+// shorter, wins): one fetch a second per process while auth is down costs it nothing, and a service
+// that holds no keys yet serves again within a second of auth's return.
+const retryFailedFetch = time.Second
 
 // unknownKid is the error for a kid not in the key set: ErrUnavailable when the last fetch of the set
 // failed (the key may well be in it: the token cannot be judged), else a plain error (a bad token).
