@@ -97,9 +97,10 @@ type grantStore interface {
 //
 //	auth:fam:<family>     grant JSON, TTL until the family expires
 //	auth:rt:<h>           the family's live refresh token
-//	auth:rtu:<h>          a rotated (used) refresh token, kept to detect reuse
+//	auth:rtu:<h>          a rotated (used) refresh token, kept to detect reuse; holds the hash of
+//	                      the token that replaced it, so a repeat of that very rotation is no reuse
 //	auth:code:<h>         authCode JSON, TTL the code lifetime
-//	auth:codeu:<h>        a taken code, kept to detect reuse
+//	auth:codeu:<h>        a taken code, kept to detect reuse (the take's nonce and the code)
 //	auth:ufam:<user>      set of the user's families; auth:sfam:<session> the session's
 type redisGrantStore struct {
 	rdb redis.UniversalClient
@@ -120,14 +121,21 @@ func (s *redisGrantStore) SaveCode(ctx context.Context, code string, c authCode,
 	return shared.RedisErr("grants.save_code", s.rdb.Set(ctx, "auth:code:"+tokenHash(code), b, ttl).Err())
 }
 
+// takeCodeScript takes a code once. The taken marker holds ARGV[2], a nonce of the take, followed by
+// the code: a repeat of that very take (go-redis resends a script whose answer missed the read
+// timeout, after Redis ran it) answers as the first run did instead of as a reuse.
 var takeCodeScript = redis.NewScript(`
 local c = redis.call('GET', KEYS[1])
 if c then
   redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+  redis.call('SET', KEYS[2], ARGV[2] .. c, 'PX', ARGV[1])
   return {'ok', c}
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then
+local u = redis.call('GET', KEYS[2])
+if u and string.sub(u, 1, #ARGV[2]) == ARGV[2] then
+  return {'ok', string.sub(u, #ARGV[2] + 1)}
+end
+if u then
   redis.call('DEL', KEYS[3])
   return {'reused'}
 end
@@ -140,7 +148,7 @@ func (s *redisGrantStore) TakeCode(ctx context.Context, code string) (authCode, 
 	}
 	h := tokenHash(code)
 	res, err := takeCodeScript.Run(ctx, s.rdb, []string{"auth:code:" + h, "auth:codeu:" + h, famKey(fam)},
-		usedMarkerTTL.Milliseconds()).StringSlice()
+		usedMarkerTTL.Milliseconds(), shared.RandomToken()).StringSlice()
 	c, err := scriptAnswer[authCode]("grants.take_code", res, err, errCodeReused)
 	if err != nil {
 		return authCode{}, err
@@ -200,11 +208,15 @@ if not g then
 end
 local ttl = redis.call('PTTL', KEYS[1])
 if redis.call('DEL', KEYS[2]) == 1 then
-  redis.call('SET', KEYS[3], '1', 'PX', ttl)
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ttl)
   redis.call('SET', KEYS[4], '1', 'PX', ttl)
   return {'ok', g}
 end
-if redis.call('EXISTS', KEYS[3]) == 1 then
+local used = redis.call('GET', KEYS[3])
+if used == ARGV[1] then
+  return {'ok', g}
+end
+if used then
   redis.call('DEL', KEYS[1])
   return {'reused'}
 end
@@ -216,9 +228,12 @@ func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant
 	if !ok || !nok || fam != nfam {
 		return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
 	}
-	h := tokenHash(token)
+	h, nh := tokenHash(token), tokenHash(next)
+	// The used marker holds the hash of the token that replaced it, so a repeat of this very rotation
+	// (go-redis resends a script whose answer missed the read timeout, after Redis ran it) answers as
+	// the first run did instead of revoking the family as a reuse. Only this request knows next.
 	res, err := rotateScript.Run(ctx, s.rdb,
-		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + h, "auth:rt:" + tokenHash(next)}).StringSlice()
+		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + h, "auth:rt:" + nh}, nh).StringSlice()
 	g, err := scriptAnswer[grant]("grants.rotate", res, err, errRefreshReused)
 	if err != nil {
 		return grant{}, err

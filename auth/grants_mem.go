@@ -15,9 +15,15 @@ type memGrantStore struct {
 	mu        sync.Mutex
 	families  map[string]grant     // by family ID
 	live      map[string]string    // token hash → family
-	used      map[string]time.Time // rotated token hash → forget after
+	used      map[string]usedToken // rotated token hash → what replaced it
 	codes     map[string]memCode   // code hash
 	usedCodes map[string]time.Time // taken code hash → forget after
+}
+
+// usedToken is a rotated refresh token: the hash of the token that replaced it, and when to forget it.
+type usedToken struct {
+	next  string
+	until time.Time
 }
 
 type memCode struct {
@@ -28,7 +34,7 @@ type memCode struct {
 var _ grantStore = (*memGrantStore)(nil)
 
 func newMemGrantStore() *memGrantStore {
-	return &memGrantStore{families: map[string]grant{}, live: map[string]string{}, used: map[string]time.Time{},
+	return &memGrantStore{families: map[string]grant{}, live: map[string]string{}, used: map[string]usedToken{},
 		codes: map[string]memCode{}, usedCodes: map[string]time.Time{}}
 }
 
@@ -102,11 +108,14 @@ func (m *memGrantStore) Rotate(_ context.Context, token, next string) (grant, er
 	}
 	if m.live[h] == fam {
 		delete(m.live, h)
-		m.used[h] = g.ExpiresAt
+		m.used[h] = usedToken{next: tokenHash(next), until: g.ExpiresAt}
 		m.live[tokenHash(next)] = fam
 		return g, nil
 	}
-	if until, ok := m.used[h]; ok && time.Now().Before(until) {
+	if u, ok := m.used[h]; ok && time.Now().Before(u.until) {
+		if u.next == tokenHash(next) {
+			return g, nil // this very rotation again, as the Redis store answers it
+		}
 		delete(m.families, fam)
 		return grant{}, fmt.Errorf("grants.rotate: %w", errRefreshReused)
 	}

@@ -182,6 +182,14 @@ func testGrantStoreContract(t *testing.T, s grantStore) {
 	if _, err := s.Peek(ctx, next); err != nil {
 		t.Fatalf("Peek rotated-in token: %v", err)
 	}
+	// The same rotation again (a Redis client resending a script whose answer was late) is that
+	// rotation, not a reuse: it must not revoke the family it just rotated.
+	if got, err := s.Rotate(ctx, rt, next); err != nil || got.UserID != user {
+		t.Fatalf("Rotate repeated with the same next token = %+v, %v; want the rotation's grant", got, err)
+	}
+	if _, err := s.Peek(ctx, next); err != nil {
+		t.Fatalf("Peek rotated-in token after the repeat: %v", err)
+	}
 	if _, err := s.Rotate(ctx, rt, fam+"."+shared.RandomToken()); !errors.Is(err, errRefreshReused) {
 		t.Fatalf("Rotate used token: err = %v, want errRefreshReused", err)
 	}

@@ -69,6 +69,14 @@ func newSessionExchanger(authURL string, client *http.Client, kv kvStore, logger
 // errAuthUnavailable means auth could not answer; the request passes on anonymous, uncached.
 var errAuthUnavailable = errors.New("auth unavailable")
 
+// sessionUnresolvedKey marks a request whose session cookie could not be exchanged (errAuthUnavailable):
+// it goes on anonymous, so public routes serve, and the proxy answers an upstream's 401 to it with 503
+// (errSessionUnresolved), since the caller may well be signed in and a 401 would tell it otherwise.
+type sessionUnresolvedKey struct{}
+
+// errSessionUnresolved replaces an upstream's 401 to a request marked with sessionUnresolvedKey.
+var errSessionUnresolved = errors.New("the session could not be checked: auth is unavailable")
+
 // sessionKey is the Redis key of a session's cached exchange: a hash, so the raw session ID is never
 // stored outside auth.
 func sessionKey(sid string) string {
@@ -192,6 +200,7 @@ func identity(creds *credentialMemo, sessions *sessionExchanger, suspended *susp
 			res, err := sessions.token(r.Context(), sid)
 			if err != nil {
 				sessions.logger.WarnContext(r.Context(), "session exchange failed; passing on anonymous", "err", err)
+				r = r.WithContext(context.WithValue(r.Context(), sessionUnresolvedKey{}, true))
 			} else if res.token != "" {
 				r.Header.Set("Authorization", "Bearer "+res.token)
 				sub = res.sub

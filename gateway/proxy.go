@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -101,6 +102,9 @@ func newProxy(service string, p *pool, transport http.RoundTripper, buffers http
 		BufferPool: buffers,
 		ErrorLog:   slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode == http.StatusUnauthorized && resp.Request.Context().Value(sessionUnresolvedKey{}) != nil {
+				return errSessionUnresolved // errorHandler: 503
+			}
 			stripUpstreamHeaders(resp)
 			publicLocation(resp.Header, "/"+service)
 			return nil
@@ -170,8 +174,10 @@ func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // errorHandler answers a failed round trip: a body over the limit is the client's 413, a body that
-// stopped arriving its 400, a client that left 499 (for the log: nobody reads it), anything else the
-// upstream's fault, 503 in the error shape.
+// stopped arriving its 400, a client that left 499 (for the log: nobody reads it), a 401 to a caller
+// whose session could not be checked 503 (errSessionUnresolved), anything else the upstream's fault,
+// 503 in the error shape: with Retry-After and "try again" unless it was a write that may have
+// reached the upstream.
 func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var maxErr *http.MaxBytesError
 	switch {
@@ -187,9 +193,21 @@ func (px *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 		// The client left; nobody reads the answer.
 		w.WriteHeader(499)
 		return
+	case errors.Is(err, errSessionUnresolved):
+		w.Header().Set("Retry-After", "1")
+		shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable,
+			Message: "your session could not be checked right now, try again", Err: err})
+		return
 	}
 	px.logger.WarnContext(r.Context(), "upstream failed", "upstream", px.service,
 		"request_id", shared.RequestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions && !connectFailed(err) {
+		// The upstream may have taken the write and applied it (a hung or dying instance): advising a
+		// retry, or a Retry-After that clients honour, would make a non-idempotent one twice.
+		shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable, Err: err,
+			Message: fmt.Sprintf("%s service did not answer; the change may have been made, check before repeating it", px.service)})
+		return
+	}
 	w.Header().Set("Retry-After", "1")
 	shared.WriteError(w, r, nil, &shared.Error{Code: shared.CodeUnavailable,
 		Message: fmt.Sprintf("%s service is unavailable, try again", px.service), Err: err})
@@ -205,9 +223,16 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := req.Context().Value(attemptKey{}).(*attempt)
-	resp, err := t.try(req, t.firstTryLimit(req))
+	first := req
+	var held *heldBody
+	if hasBody(req) && len(t.proxy.pool.instances) > 1 && !isUpgrade(req) {
+		held = &heldBody{ReadCloser: req.Body}
+		first = req.WithContext(req.Context())
+		first.Body = held
+	}
+	resp, err := t.try(first, t.firstTryLimit(req))
 	t.report(req, a, resp, err)
-	if err == nil || !(errors.Is(err, errTryTimeout) || retryable(req, err)) {
+	if err == nil || !(errors.Is(err, errTryTimeout) || retryable(req, err, held)) {
 		return resp, err
 	}
 	inst, done, perr := t.proxy.pool.pick(a.inst)
@@ -298,25 +323,49 @@ func (t *retryTransport) report(req *http.Request, a *attempt, resp *http.Respon
 	t.outcomes[outcome].Inc()
 }
 
-// retryable reports whether req may be sent again to another instance after err. Only a request
-// without a body qualifies (the transport has consumed or closed one), and only while the client is
-// still there. A connect failure means nothing reached the upstream, so any method may go elsewhere
-// (as nginx's proxy_next_upstream error does); after other failures before a response only GET and
-// HEAD are retried, and never after a timeout: a slow upstream must not get twice the load.
-func retryable(req *http.Request, err error) bool {
-	if req.Body != nil && req.Body != http.NoBody {
-		return false
-	}
+// retryable reports whether req may be sent again to another instance after err, and only while the
+// client is still there. A connect failure means nothing reached the upstream, so any method may go
+// elsewhere (as nginx's proxy_next_upstream error does), a body too when held shows the failed try
+// read none of it; after other failures before a response only bodiless GET and HEAD are retried,
+// and never after a timeout: a slow upstream must not get twice the load.
+func retryable(req *http.Request, err error, held *heldBody) bool {
 	if req.Context().Err() != nil || isUpgrade(req) {
 		return false
 	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if hasBody(req) && (held == nil || held.read.Load() > 0) {
+		return false
+	}
+	if connectFailed(err) {
 		return true
 	}
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+	if hasBody(req) || req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return false
 	}
 	var ne net.Error
 	return !(errors.As(err, &ne) && ne.Timeout())
 }
+
+// connectFailed reports whether err is a failure to connect: nothing reached the upstream.
+func connectFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
+
+// heldBody is a request body on its first try to an instance of a service with several: it counts
+// what the transport read and ignores the transport's Close (which follows any failed try), so a try
+// that failed to connect, having read nothing, can send the same body to another instance.
+// ReverseProxy closes the body itself when the request ends.
+type heldBody struct {
+	io.ReadCloser
+	read atomic.Int64
+}
+
+func (b *heldBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read.Add(int64(n))
+	return n, err
+}
+
+func (b *heldBody) Close() error { return nil }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goshop/platform/shared"
+	"github.com/goshop/platform/shared/sharedtest"
 )
 
 // hungTransport stands for two upstreams: hung:1 accepted the connection and never answers (a
@@ -162,4 +163,43 @@ func TestHungInstanceClientLeaves(t *testing.T) {
 			t.Errorf("client gone: breaker failures = %d, want 0", c.TotalFailures)
 		}
 	})
+}
+
+// TestWriteTimeoutSaysCheckFirst: a write whose upstream took it and never answered may have been
+// applied: the 503 must not tell the client to try again (nor carry Retry-After), or a stock
+// adjustment or any other non-idempotent write is made twice. Measured before: an admin's
+// POST /inventory/inventory/{sku}/adjust {"delta":5} to a SIGSTOPped inventory copy answered 503
+// "inventory service is unavailable, try again" after 10 s; the retry went to the other copy, and
+// once the hung copy resumed it applied the first one too: on_hand 7 → 17. A write that never
+// reached an instance (connect failure) and a read keep the retry advice.
+func TestWriteTimeoutSaysCheckFirst(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		px := hungProxy(t, &hungTransport{headerTimeout: 10 * time.Second}, 0, "hung:1")
+		for _, tt := range []struct {
+			method    string
+			body      io.Reader
+			tryAgain  bool
+			wantRetry string
+		}{
+			{http.MethodPost, strings.NewReader(`{"delta":5}`), false, ""},
+			{http.MethodDelete, nil, false, ""},
+			{http.MethodGet, nil, true, "1"},
+		} {
+			rec := httptest.NewRecorder()
+			px.ServeHTTP(rec, httptest.NewRequest(tt.method, "/product/products/p1", tt.body))
+			msg := sharedtest.Decode[sharedtest.ErrorBody](t, rec).Error.Message
+			if rec.Code != http.StatusServiceUnavailable || strings.Contains(msg, "try again") != tt.tryAgain ||
+				rec.Header().Get("Retry-After") != tt.wantRetry {
+				t.Errorf("%s to a hung instance: %d %q Retry-After %q; want 503, \"try again\" in the message: %v, Retry-After %q",
+					tt.method, rec.Code, msg, rec.Header().Get("Retry-After"), tt.tryAgain, tt.wantRetry)
+			}
+		}
+	})
+	dead := hungProxy(t, http.DefaultTransport, 0, sharedtest.ClosedAddr)
+	rec := httptest.NewRecorder()
+	dead.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/product/products", strings.NewReader(`{}`)))
+	if msg := sharedtest.Decode[sharedtest.ErrorBody](t, rec).Error.Message; rec.Code != http.StatusServiceUnavailable || !strings.Contains(msg, "try again") {
+		t.Errorf("POST to an instance that refuses connections: %d %q, want 503 with \"try again\" (nothing was sent)", rec.Code, msg)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -76,13 +77,17 @@ func (a *authSessions) resolve(ctx context.Context, sessionID string) (shared.Id
 // identify returns the caller: the identity the Authenticate middleware verified, else the
 // ?access_token= (verified here), else the session_id cookie resolved through auth. A bad token is
 // ErrUnauthorized; an unknown or expired session is anonymous (the storefront still wants stock
-// badges); auth being unreachable is ErrUnavailable.
+// badges); auth (its session check, or its key set before any was fetched) being unreachable is
+// ErrUnavailable.
 func identify(r *http.Request, verifier shared.Verifier, sessions sessionResolver) (shared.Identity, error) {
 	if id, ok := shared.IdentityFrom(r.Context()); ok {
 		return id, nil
 	}
 	if tok := r.URL.Query().Get("access_token"); tok != "" {
 		id, err := verifier.Verify(r.Context(), tok)
+		if errors.Is(err, shared.ErrUnavailable) {
+			return shared.Identity{}, err // auth's key set unreachable: the token cannot be judged
+		}
 		if err != nil {
 			return shared.Identity{}, shared.Errorf(shared.CodeUnauthorized, "invalid or expired access token")
 		}

@@ -2,6 +2,7 @@ package shared
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 )
@@ -101,7 +102,8 @@ func BearerOf(h string) (token string, ok bool) {
 
 // Authenticate verifies a bearer token when the request has one and stores the Identity in the
 // context. A request without a token passes on anonymous; one with a bad token gets 401 at once, so a
-// client learns its token expired instead of silently seeing anonymous data.
+// client learns its token expired instead of silently seeing anonymous data; one whose token cannot be
+// judged (Verify's ErrUnavailable: auth's key set unreachable before any was fetched) gets 503.
 func Authenticate(v Verifier) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +113,11 @@ func Authenticate(v Verifier) func(http.Handler) http.Handler {
 				return
 			}
 			id, err := v.Verify(r.Context(), raw)
+			if errors.Is(err, ErrUnavailable) {
+				// The token cannot be judged (auth's key set unreachable): not the client's fault.
+				WriteError(w, r, nil, err)
+				return
+			}
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				WriteError(w, r, nil, Errorf(CodeUnauthorized, "invalid or expired access token"))

@@ -88,7 +88,8 @@ const AccessTokenType = "at+jwt"
 
 // JWKSVerifier verifies RS256/ES256 access tokens against the key set at a URL. Keys are cached and
 // fetched again when a token names an unknown kid (at most once per MinRefresh, default 10 s, so a flood
-// of forged kids cannot hammer auth) or when the cache is older than MaxAge (default 1 h). No request
+// of forged kids cannot hammer auth; once a second after a failed fetch) or when the cache is older
+// than MaxAge (default 1 h). No request
 // ever waits on auth when the key is already known. A token verified once is remembered until its
 // expiry for as long as its key stays in the set (verifiedTokens), so repeating it costs no signature
 // check.
@@ -100,10 +101,12 @@ type JWKSVerifier struct {
 	MinRefresh time.Duration
 	MaxAge     time.Duration
 
-	mu      sync.Mutex
-	keys    map[string]crypto.PublicKey
-	fetched time.Time
-	tried   time.Time
+	mu       sync.Mutex
+	keys     map[string]crypto.PublicKey
+	fetched  time.Time
+	tried    time.Time
+	inflight chan struct{} // closed when the fetch in flight ends; nil when none
+	fetchErr error         // the last fetch's failure; nil after a success
 
 	verified verifiedTokens
 }
@@ -142,6 +145,9 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 		key, err = v.key(ctx, kid)
 		return key, err
 	}, opts...)
+	if errors.Is(err, ErrUnavailable) {
+		return Identity{}, fmt.Errorf("verify: %w", err)
+	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
@@ -158,29 +164,80 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (Identity, error)
 	return id, nil
 }
 
+// key returns the key kid names. A known key is returned at once, also while a fetch is in flight
+// (a stale one is used until that fetch replaces it); an unknown kid waits for the fetch in flight or
+// starts one when MinRefresh has passed since the last. The fetch runs outside the lock and detached
+// from the caller's cancellation (the client's timeout bounds it), so a hung key set holds up only
+// the requests that cannot be verified without it.
 func (v *JWKSVerifier) key(ctx context.Context, kid string) (crypto.PublicKey, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	now := time.Now()
-	k, ok := v.keys[kid]
-	stale := now.Sub(v.fetched) > v.MaxAge
-	if ok && !stale {
-		return k, nil
-	}
-	if now.Sub(v.tried) >= v.MinRefresh || v.tried.IsZero() {
-		v.tried = now
-		keys, err := v.fetch(ctx)
-		if err == nil {
-			v.keys, v.fetched = keys, now
-			k, ok = keys[kid]
-		} else if !ok {
-			return nil, err
+	for {
+		v.mu.Lock()
+		now := time.Now()
+		k, ok := v.keys[kid]
+		if ok && now.Sub(v.fetched) <= v.MaxAge {
+			v.mu.Unlock()
+			return k, nil
 		}
+		if wait := v.inflight; wait != nil {
+			v.mu.Unlock()
+			if ok {
+				return k, nil
+			}
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		gap := v.MinRefresh
+		if v.fetchErr != nil {
+			gap = min(gap, retryFailedFetch) // auth was down: notice soon that it is back
+		}
+		if !v.tried.IsZero() && now.Sub(v.tried) < gap {
+			ferr := v.fetchErr
+			v.mu.Unlock()
+			if ok {
+				return k, nil
+			}
+			return nil, unknownKid(kid, ferr)
+		}
+		v.tried = now
+		done := make(chan struct{})
+		v.inflight = done
+		v.mu.Unlock()
+
+		keys, err := v.fetch(context.WithoutCancel(ctx))
+		v.mu.Lock()
+		if err == nil {
+			v.keys, v.fetched = keys, time.Now()
+		}
+		v.fetchErr = err
+		v.inflight = nil
+		close(done)
+		v.mu.Unlock()
+		if err == nil {
+			k, ok = keys[kid]
+		}
+		if ok {
+			return k, nil
+		}
+		return nil, unknownKid(kid, err)
 	}
-	if !ok {
-		return nil, fmt.Errorf("unknown key id %q", kid)
+}
+
+// retryFailedFetch is how soon a failed fetch of the key set may be tried again (MinRefresh, if
+// shorter, wins): one fetch a second per process while auth is down costs it nothing, and a service
+// that holds no keys yet serves again within a second of auth's return.
+const retryFailedFetch = time.Second
+
+// unknownKid is the error for a kid not in the key set: ErrUnavailable when the last fetch of the set
+// failed (the key may well be in it: the token cannot be judged), else a plain error (a bad token).
+func unknownKid(kid string, fetchErr error) error {
+	if fetchErr != nil {
+		return fmt.Errorf("key id %q: %w: %v", kid, ErrUnavailable, fetchErr)
 	}
-	return k, nil
+	return fmt.Errorf("unknown key id %q", kid)
 }
 
 func (v *JWKSVerifier) fetch(ctx context.Context) (map[string]crypto.PublicKey, error) {

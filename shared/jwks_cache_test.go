@@ -106,3 +106,51 @@ func TestJWKSVerifierRemembersTokens(t *testing.T) {
 		}
 	})
 }
+
+// downFirst answers 503 while down is set, then serves keys.
+type downFirst struct {
+	keys *rotatingKeys
+	down bool
+}
+
+func (d *downFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	if d.down {
+		rec := httptest.NewRecorder()
+		rec.WriteHeader(http.StatusServiceUnavailable)
+		return rec.Result(), nil
+	}
+	return d.keys.RoundTrip(r)
+}
+
+// TestJWKSVerifierRecoversSoonAfterAuth: a service that could not fetch the key set (auth down when
+// it started) tries again a second after a failed fetch, not MinRefresh (10 s) after: measured
+// before, order-1 answered valid tokens 503 for the rest of those 10 s after auth was back.
+func TestJWKSVerifierRecoversSoonAfterAuth(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		key := newECKey(t)
+		rk := &rotatingKeys{}
+		rk.serve(map[string]*ecdsa.PrivateKey{"k1": key})
+		rt := &downFirst{keys: rk, down: true}
+		v := shared.NewJWKSVerifier("http://auth.test/jwks", "", "")
+		v.Client = &http.Client{Transport: rt}
+		tok := sign(t, jwt.SigningMethodES256, "k1", claims("u1", "", 5*time.Minute), key)
+		if _, err := v.Verify(context.Background(), tok); !errors.Is(err, shared.ErrUnavailable) {
+			t.Fatalf("Verify with auth down: err = %v, want ErrUnavailable", err)
+		}
+		rt.down = false
+		time.Sleep(1100 * time.Millisecond)
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Errorf("Verify 1.1 s after a failed fetch, auth back: %v, want the token verified", err)
+		}
+		// A forged kid still cannot make it fetch more than once per MinRefresh once the set is loaded.
+		before := rk.fetches
+		for range 5 {
+			v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, "forged", claims("u1", "", time.Minute), key))
+			time.Sleep(time.Second)
+		}
+		if n := rk.fetches - before; n > 1 {
+			t.Errorf("fetches for forged kids within 5 s of a good fetch = %d, want at most 1", n)
+		}
+	})
+}

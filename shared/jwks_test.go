@@ -26,6 +26,7 @@ type keyServer struct {
 	rsa     *rsa.PrivateKey
 	fetches atomic.Int32
 	down    atomic.Bool
+	hang    atomic.Pointer[chan struct{}] // while set, a fetch waits until the channel is closed
 	url     string
 }
 
@@ -41,6 +42,9 @@ func newKeyServer(t *testing.T) *keyServer {
 	}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ks.fetches.Add(1)
+		if hang := ks.hang.Load(); hang != nil {
+			<-*hang
+		}
 		if ks.down.Load() {
 			http.Error(w, "down", 503)
 			return
@@ -162,6 +166,77 @@ func TestJWKSVerifierCachesAndSurvivesAuthDown(t *testing.T) {
 	ks.down.Store(true)
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Errorf("Verify with auth down: %v, want the cached key to work", err)
+	}
+}
+
+// TestJWKSVerifierKnownKeyNeverWaits: a fetch of the key set that hangs (auth stopped or overloaded)
+// must not hold up tokens whose key is known. Before, the fetch ran under the verifier's lock: one
+// request with a made-up kid, which anyone can send, made every request with a fresh valid token at
+// that service wait for the fetch's 5 s timeout (measured at order with auth-1 SIGSTOPped: 4.8 s).
+func TestJWKSVerifierKnownKeyNeverWaits(t *testing.T) {
+	t.Parallel()
+	ks := newKeyServer(t)
+	v := shared.NewJWKSVerifier(ks.url, "", "")
+	v.MinRefresh = 0 // every unknown kid fetches
+	if _, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, "ec1", claims("u1", "", time.Minute), ks.ec)); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	ks.hang.Store(&release)
+	defer close(release)
+	go v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, "forged", claims("u1", "", time.Minute), ks.ec))
+	for deadline := time.Now().Add(5 * time.Second); ks.fetches.Load() < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("the forged kid never made the verifier fetch the key set")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodES256, "ec1", claims("u2", "", time.Minute), ks.ec))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Verify of a fresh token with a known key during a hung fetch: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Verify of a fresh token with a known key waited on the hung key-set fetch")
+	}
+}
+
+// TestJWKSVerifierKeySetUnreachable: a service that has no keys yet (it started while auth was down
+// or hung) cannot tell a valid token from a forged one: that is 503, not a 401 that tells the client
+// its token is bad and makes it sign the user out. Once it holds the key set, an unknown kid is 401.
+func TestJWKSVerifierKeySetUnreachable(t *testing.T) {
+	t.Parallel()
+	ks := newKeyServer(t)
+	ks.down.Store(true)
+	v := shared.NewJWKSVerifier(ks.url, "", "")
+	tok := sign(t, jwt.SigningMethodES256, "ec1", claims("u1", "", time.Minute), ks.ec)
+	h := shared.Authenticate(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for i := range 2 { // the fetch, then within MinRefresh
+		_, err := v.Verify(context.Background(), tok)
+		if !errors.Is(err, shared.ErrUnavailable) || errors.Is(err, shared.ErrUnauthorized) {
+			t.Errorf("Verify #%d with the key set unreachable: err = %v, want ErrUnavailable", i, err)
+		}
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		h.ServeHTTP(rec, r)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("request #%d with a valid token, key set unreachable: status = %d, want 503", i, rec.Code)
+		}
+	}
+	ks.down.Store(false)
+	v.MinRefresh = 0
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatalf("Verify once the key set answers: %v", err)
+	}
+	forged := sign(t, jwt.SigningMethodES256, "forged", claims("u1", "", time.Minute), ks.ec)
+	if _, err := v.Verify(context.Background(), forged); !errors.Is(err, shared.ErrUnauthorized) {
+		t.Errorf("Verify of an unknown kid with the key set loaded: err = %v, want ErrUnauthorized", err)
 	}
 }
 

@@ -115,9 +115,14 @@ func cartFromMap(m map[string]string) cart {
 }
 
 // cartScript changes one line atomically, so two tabs adding at once both count and the limits hold.
-// KEYS: cart, values. ARGV: sku, qty, mode ("add" or "set"), maxQuantity, maxCartLines, ttl ms.
-// Returns the new quantity, or -1 when a new line would exceed maxCartLines.
+// KEYS: cart, values, the change's own key (a random name per call). ARGV: sku, qty, mode ("add" or
+// "set"), maxQuantity, maxCartLines, ttl ms. Returns the new quantity, or -1 when a new line would
+// exceed maxCartLines. A change that finds its own key was applied already (go-redis resends a
+// script whose answer missed the read timeout, after Redis ran it): it is not added a second time.
 var cartScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+end
 local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 local n = tonumber(ARGV[2])
 if ARGV[3] == 'add' then n = cur + n end
@@ -129,6 +134,7 @@ else
   if cur == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return -1 end
   redis.call('HSET', KEYS[1], ARGV[1], n)
 end
+redis.call('SET', KEYS[3], '1', 'PX', 60000)
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return n
@@ -136,7 +142,8 @@ return n
 
 func (s *redisSessionStore) changeLine(ctx context.Context, op, sid, sku string, qty int, mode string) error {
 	vk, ck := redisKeys(sid)
-	n, err := cartScript.Run(ctx, s.rdb, []string{ck, vk}, sku, qty, mode, maxQuantity, maxCartLines, sessionTTL.Milliseconds()).Int()
+	change := "sf:op:" + shared.RandomToken()
+	n, err := cartScript.Run(ctx, s.rdb, []string{ck, vk, change}, sku, qty, mode, maxQuantity, maxCartLines, sessionTTL.Milliseconds()).Int()
 	if err != nil {
 		return shared.RedisErr("sessions."+op, err)
 	}
