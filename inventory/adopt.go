@@ -21,14 +21,18 @@ func (inv *inventory) adoptActiveFlags(ctx context.Context, read func(context.Co
 	if err != nil || n == 0 {
 		return err
 	}
-	last := map[string]bool{} // SKU → inactive, from its product's last created or updated event
+	type flag struct {
+		inactive bool
+		version  int64
+	}
+	last := map[string]flag{} // SKU → from its product's newest created or updated event
 	err = read(ctx, func(_ context.Context, e shared.Event) error {
 		if e.Type != "product.created" && e.Type != "product.updated" {
 			return nil
 		}
-		_, sku, inactive, err := decodeProduct(e)
-		if err == nil {
-			last[sku] = inactive
+		d, sku, inactive, err := decodeProduct(e)
+		if err == nil && (d.Version == 0 || d.Version > last[sku].version) {
+			last[sku] = flag{inactive, d.Version}
 		}
 		return err
 	})
@@ -37,8 +41,9 @@ func (inv *inventory) adoptActiveFlags(ctx context.Context, read func(context.Co
 	}
 	adopted, hidden := 0, 0
 	now := time.Now().UTC()
-	for sku, inactive := range last {
-		it, changed, err := inv.store.AdoptInactive(ctx, sku, inactive, now)
+	for sku, f := range last {
+		inactive := f.inactive
+		it, changed, err := inv.store.AdoptInactive(ctx, sku, inactive, f.version, now)
 		if errors.Is(err, shared.ErrNotFound) || err == nil && !changed {
 			continue
 		}

@@ -26,7 +26,7 @@ func (s *legacyStore) UnflaggedItems(context.Context) (int64, error) {
 	return int64(len(s.unflagged)), nil
 }
 
-func (s *legacyStore) AdoptInactive(ctx context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
+func (s *legacyStore) AdoptInactive(ctx context.Context, sku string, inactive bool, version int64, at time.Time) (StockItem, bool, error) {
 	s.mu.Lock()
 	legacy := s.unflagged[sku]
 	delete(s.unflagged, sku)
@@ -35,16 +35,16 @@ func (s *legacyStore) AdoptInactive(ctx context.Context, sku string, inactive bo
 		it, err := s.Get(ctx, sku)
 		return it, false, err
 	}
-	it, _, err := s.memStore.SetInactive(ctx, sku, inactive, at)
+	it, _, err := s.memStore.SetInactive(ctx, sku, inactive, version, at)
 	return it, err == nil, err
 }
 
-func (s *legacyStore) SetInactive(ctx context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
+func (s *legacyStore) SetInactive(ctx context.Context, sku string, inactive bool, version int64, at time.Time) (StockItem, bool, error) {
 	s.mu.Lock()
 	legacy := s.unflagged[sku]
 	delete(s.unflagged, sku)
 	s.mu.Unlock()
-	it, changed, err := s.memStore.SetInactive(ctx, sku, inactive, at)
+	it, changed, err := s.memStore.SetInactive(ctx, sku, inactive, version, at)
 	return it, changed || legacy && err == nil, err
 }
 
@@ -78,7 +78,7 @@ func TestAdoptActiveFlags(t *testing.T) {
 	read := func(ctx context.Context, h shared.EventHandler) error {
 		reads++
 		// Meanwhile the consumer applies RACED-1's newer product.updated (active).
-		if err := inv.SetInactive(ctx, "RACED-1", false); err != nil {
+		if err := inv.SetInactive(ctx, "RACED-1", false, 0); err != nil {
 			return err
 		}
 		for _, e := range events {

@@ -18,6 +18,8 @@ type productData struct {
 	Stock     *int64 `json:"stock"`
 	// Active is on product.created and product.updated; absent (an older producer) counts as active.
 	Active *bool `json:"active"`
+	// Version is the product version the event made; 0 from an older producer (docs/events.md).
+	Version int64 `json:"version"`
 }
 
 // productTypes and orderTypes are the event types handleProductEvent and handleOrderEvent act on;
@@ -32,7 +34,8 @@ var (
 // handleProductEvent applies product.events: product.created creates the stock item once,
 // product.updated carries the product's active flag over to it, product.deleted marks it. Other types
 // are ignored. A product's events share its key, so they arrive in the order product wrote them and
-// the last one read sets the flag.
+// the last one read sets the flag, unless its version is not newer than the item's: a second product
+// copy's relay may publish an event again after a newer one.
 func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) error {
 	if !slices.Contains(productTypes, e.Type) {
 		return nil
@@ -45,7 +48,7 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 	case "product.deleted":
 		return inv.DeleteItem(ctx, sku)
 	case "product.updated":
-		return inv.SetInactive(ctx, sku, inactive)
+		return inv.SetInactive(ctx, sku, inactive, d.Version)
 	}
 	stock := int64(0)
 	if d.Stock != nil {
@@ -54,7 +57,7 @@ func (inv *inventory) handleProductEvent(ctx context.Context, e shared.Event) er
 	if stock < 0 || stock > maxOnHand {
 		return e.Poison("stock %d out of range", stock)
 	}
-	created, err := inv.CreateItem(ctx, sku, stock, inactive)
+	created, err := inv.CreateItem(ctx, sku, stock, inactive, d.Version)
 	if err == nil && !created {
 		inv.logger.DebugContext(ctx, "stock item exists; product.created ignored", "sku", sku, "event_id", e.ID)
 	}

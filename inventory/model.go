@@ -34,6 +34,9 @@ type StockItem struct {
 	// Inactive is the product's active flag turned over, as product.events last said: a draft or a
 	// switched-off product. Such an item is read by admins only (include_inactive).
 	Inactive bool `json:"inactive,omitempty"`
+	// ProductVersion is the version of the product event that last set Inactive (docs/events.md);
+	// an older one, published again by a second product copy, changes nothing.
+	ProductVersion int64 `json:"-"`
 	// Deleted marks the item of a deleted product: it can no longer be held, and no read shows it.
 	Deleted   bool      `json:"deleted,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`

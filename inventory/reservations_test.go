@@ -294,7 +294,7 @@ func TestEventsKeepTrace(t *testing.T) {
 	s := newMemStore()
 	inv := newTestInventory(s)
 	ctx, want := sharedtest.TracedContext(t)
-	if _, err := inv.CreateItem(ctx, "SKU-T", 5, false); err != nil {
+	if _, err := inv.CreateItem(ctx, "SKU-T", 5, false, 1); err != nil {
 		t.Fatal(err)
 	}
 	events := outboxOf(t, s, "")

@@ -154,9 +154,10 @@ func (inv *inventory) stockEvents(it StockItem, before int64) []shared.Event {
 
 // CreateItem creates the stock item of a new product with its initial stock and its product's
 // inactive flag, once: a replayed product.created changes nothing.
-func (inv *inventory) CreateItem(ctx context.Context, sku string, stock int64, inactive bool) (bool, error) {
+func (inv *inventory) CreateItem(ctx context.Context, sku string, stock int64, inactive bool, version int64) (bool, error) {
 	now := time.Now().UTC()
-	it := StockItem{SKU: sku, OnHand: stock, Available: stock, LowStockThreshold: inv.threshold, Inactive: inactive, UpdatedAt: now}
+	it := StockItem{SKU: sku, OnHand: stock, Available: stock, LowStockThreshold: inv.threshold, Inactive: inactive,
+		ProductVersion: version, UpdatedAt: now}
 	created, err := inv.store.CreateItem(ctx, it, Movement{Delta: stock, Reason: "initial stock", Actor: "product.created", At: now})
 	if err != nil || !created {
 		return created, err
@@ -168,8 +169,8 @@ func (inv *inventory) CreateItem(ctx context.Context, sku string, stock int64, i
 // everyone or to admins only. A change is followed by inventory.updated, on which the gateway purges
 // the item's cached reads (a public 404 of a product just released among them). An unknown SKU is
 // not an error: the item of a product created before inventory was is never made here.
-func (inv *inventory) SetInactive(ctx context.Context, sku string, inactive bool) error {
-	it, changed, err := inv.store.SetInactive(ctx, sku, inactive, time.Now().UTC())
+func (inv *inventory) SetInactive(ctx context.Context, sku string, inactive bool, version int64) error {
+	it, changed, err := inv.store.SetInactive(ctx, sku, inactive, version, time.Now().UTC())
 	if errors.Is(err, shared.ErrNotFound) {
 		return nil
 	}

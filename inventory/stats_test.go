@@ -56,7 +56,7 @@ func TestStockStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		// An inactive product's item counts: the admin's lists the cards link to show it.
-		if _, _, err := s.SetInactive(ctx, "B", true, t0); err != nil {
+		if _, _, err := s.SetInactive(ctx, "B", true, 0, t0); err != nil {
 			t.Fatal(err)
 		}
 		// A: on hand 7, o2 holds 1, available 6 (not low); B: 4 available (low); C: 0 (out).

@@ -21,14 +21,16 @@ type stockStore interface {
 	// CreateItem inserts item unless its SKU already has one; created is false then and the existing
 	// item is left untouched (a replayed product.created never resets stock).
 	CreateItem(ctx context.Context, item StockItem, m Movement) (created bool, err error)
-	// SetInactive sets the item's inactive flag; changed is false when it already had that value
-	// (an item stored before the flag has none, and changes). ErrNotFound.
-	SetInactive(ctx context.Context, sku string, inactive bool, at time.Time) (item StockItem, changed bool, err error)
+	// SetInactive sets the item's inactive flag from its product's version (0: an event without one,
+	// applied whatever the item holds); an older or equal version than the item's changes nothing.
+	// changed is true when the flag was written: it differed, or the item had none (stored before the
+	// flag). ErrNotFound.
+	SetInactive(ctx context.Context, sku string, inactive bool, version int64, at time.Time) (item StockItem, changed bool, err error)
 	// UnflaggedItems counts the items stored before items had the inactive flag (none in memory).
 	UnflaggedItems(ctx context.Context) (int64, error)
 	// AdoptInactive sets the inactive flag of an item stored without one; changed is false when the
 	// item has one already (set since by the consumer, whose is newer). ErrNotFound.
-	AdoptInactive(ctx context.Context, sku string, inactive bool, at time.Time) (item StockItem, changed bool, err error)
+	AdoptInactive(ctx context.Context, sku string, inactive bool, version int64, at time.Time) (item StockItem, changed bool, err error)
 	// MarkDeleted flags the item deleted, so new holds of it fail. ErrNotFound.
 	MarkDeleted(ctx context.Context, sku string, at time.Time) (StockItem, error)
 	// Get returns one item. ErrNotFound.
@@ -126,17 +128,19 @@ type stockDoc struct {
 	Sold              int64 `bson:"sold"` // absent (0) on items stored before the counter
 	// Inactive is absent (false) on items stored before the flag, until the start-up step
 	// adoptActiveFlags or their product's next product.updated sets it; every item stored since has it.
-	Inactive  bool             `bson:"inactive"`
-	Deleted   bool             `bson:"deleted"`
-	UpdatedAt time.Time        `bson:"updated_at"`
-	Holds     map[string]int64 `bson:"holds,omitempty"`
-	Refunds   map[string]int64 `bson:"refunds,omitempty"`
-	Movements []Movement       `bson:"movements,omitempty"`
+	Inactive bool `bson:"inactive"`
+	// ProductVersion is the version of the product event that last set Inactive (0: none said).
+	ProductVersion int64            `bson:"product_version,omitempty"`
+	Deleted        bool             `bson:"deleted"`
+	UpdatedAt      time.Time        `bson:"updated_at"`
+	Holds          map[string]int64 `bson:"holds,omitempty"`
+	Refunds        map[string]int64 `bson:"refunds,omitempty"`
+	Movements      []Movement       `bson:"movements,omitempty"`
 }
 
 func (d stockDoc) item() StockItem {
 	return StockItem{SKU: d.SKU, OnHand: d.OnHand, Reserved: d.Reserved, Available: d.Available,
-		LowStockThreshold: d.LowStockThreshold, Sold: d.Sold, Inactive: d.Inactive, Deleted: d.Deleted, UpdatedAt: d.UpdatedAt.UTC()}
+		LowStockThreshold: d.LowStockThreshold, Sold: d.Sold, Inactive: d.Inactive, ProductVersion: d.ProductVersion, Deleted: d.Deleted, UpdatedAt: d.UpdatedAt.UTC()}
 }
 
 // itemProjection leaves out the per-order maps and movements that reads do not need.
@@ -144,7 +148,7 @@ var itemProjection = bson.D{{Key: "holds", Value: 0}, {Key: "refunds", Value: 0}
 
 func (s *mongoStore) CreateItem(ctx context.Context, item StockItem, m Movement) (bool, error) {
 	doc := stockDoc{SKU: item.SKU, OnHand: item.OnHand, Available: item.OnHand, LowStockThreshold: item.LowStockThreshold,
-		Inactive: item.Inactive, UpdatedAt: item.UpdatedAt, Movements: []Movement{m}}
+		Inactive: item.Inactive, ProductVersion: item.ProductVersion, UpdatedAt: item.UpdatedAt, Movements: []Movement{m}}
 	_, err := s.stock.InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
 		return false, nil
@@ -176,20 +180,31 @@ func (s *mongoStore) MarkDeleted(ctx context.Context, sku string, at time.Time) 
 	return it, shared.MongoErr("stock.delete", err)
 }
 
-func (s *mongoStore) SetInactive(ctx context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
-	// Only an item the update changes matches, and one stored before the flag (no field) too, so that
-	// adoptActiveFlags, which writes only items without the field, never overrides the consumer.
-	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, {Key: "inactive", Value: bson.D{{Key: "$ne", Value: inactive}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "inactive", Value: inactive}, {Key: "updated_at", Value: at}}}})
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		// Already so, or no such item.
-		it, err = s.Get(ctx, sku)
-		if err == nil && it.Inactive != inactive {
-			return StockItem{}, false, fmt.Errorf("stock.inactive: %s changed under the update: %w", sku, shared.ErrConflict)
-		}
-		return it, false, err
+func (s *mongoStore) SetInactive(ctx context.Context, sku string, inactive bool, version int64, at time.Time) (StockItem, bool, error) {
+	newer := bson.D{{Key: "_id", Value: sku}}
+	set := bson.D{}
+	if version > 0 {
+		newer = append(newer, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "product_version", Value: bson.D{{Key: "$lt", Value: version}}}},
+			bson.D{{Key: "product_version", Value: bson.D{{Key: "$exists", Value: false}}}}}})
+		set = append(set, bson.E{Key: "product_version", Value: version})
 	}
-	return it, err == nil, shared.MongoErr("stock.inactive", err)
+	// First the write that changes the flag. It also matches an item stored before the flag (no
+	// field), so that adoptActiveFlags, which writes only items without one, never overrides the
+	// consumer.
+	it, err := s.update(ctx, append(newer, bson.E{Key: "inactive", Value: bson.D{{Key: "$ne", Value: inactive}}}),
+		bson.D{{Key: "$set", Value: append(set, bson.E{Key: "inactive", Value: inactive}, bson.E{Key: "updated_at", Value: at})}})
+	if err == nil || !errors.Is(err, mongo.ErrNoDocuments) {
+		return it, err == nil, shared.MongoErr("stock.inactive", err)
+	}
+	// The flag is so already (or the event is older, or no such item): a newer version is recorded.
+	if len(set) > 0 {
+		if _, err := s.stock.UpdateOne(ctx, newer, bson.D{{Key: "$set", Value: set}}); err != nil {
+			return StockItem{}, false, shared.MongoErr("stock.inactive", err)
+		}
+	}
+	it, err = s.Get(ctx, sku)
+	return it, false, err
 }
 
 // unflagged selects the items stored before the inactive flag.
@@ -200,9 +215,12 @@ func (s *mongoStore) UnflaggedItems(ctx context.Context) (int64, error) {
 	return n, shared.MongoErr("stock.unflagged", err)
 }
 
-func (s *mongoStore) AdoptInactive(ctx context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
-	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, unflagged},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "inactive", Value: inactive}, {Key: "updated_at", Value: at}}}})
+func (s *mongoStore) AdoptInactive(ctx context.Context, sku string, inactive bool, version int64, at time.Time) (StockItem, bool, error) {
+	set := bson.D{{Key: "inactive", Value: inactive}, {Key: "updated_at", Value: at}}
+	if version > 0 {
+		set = append(set, bson.E{Key: "product_version", Value: version})
+	}
+	it, err := s.update(ctx, bson.D{{Key: "_id", Value: sku}, unflagged}, bson.D{{Key: "$set", Value: set}})
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		it, err = s.Get(ctx, sku) // flagged already, or no such item
 		return it, false, err

@@ -56,12 +56,18 @@ func (s *memStore) CreateItem(_ context.Context, item StockItem, m Movement) (bo
 	return true, nil
 }
 
-func (s *memStore) SetInactive(_ context.Context, sku string, inactive bool, at time.Time) (StockItem, bool, error) {
+func (s *memStore) SetInactive(_ context.Context, sku string, inactive bool, version int64, at time.Time) (StockItem, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it, ok := s.stock[sku]
 	if !ok {
 		return StockItem{}, false, fmt.Errorf("stock.inactive: %w", shared.ErrNotFound)
+	}
+	if version > 0 {
+		if version <= it.item.ProductVersion {
+			return it.snapshot(), false, nil
+		}
+		it.item.ProductVersion = version
 	}
 	if it.item.Inactive == inactive {
 		return it.snapshot(), false, nil
@@ -73,7 +79,7 @@ func (s *memStore) SetInactive(_ context.Context, sku string, inactive bool, at 
 // UnflaggedItems is 0: the memory store starts empty, so every item has the flag.
 func (s *memStore) UnflaggedItems(context.Context) (int64, error) { return 0, nil }
 
-func (s *memStore) AdoptInactive(ctx context.Context, sku string, _ bool, _ time.Time) (StockItem, bool, error) {
+func (s *memStore) AdoptInactive(ctx context.Context, sku string, _ bool, _ int64, _ time.Time) (StockItem, bool, error) {
 	it, err := s.Get(ctx, sku)
 	return it, false, err
 }

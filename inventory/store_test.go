@@ -144,25 +144,49 @@ func TestStoreContract(t *testing.T) {
 			for _, step := range []struct {
 				inactive, changed bool
 			}{{false, true}, {false, false}, {true, true}, {true, false}} {
-				it, changed, err := s.SetInactive(ctx, "B-1", step.inactive, at)
+				it, changed, err := s.SetInactive(ctx, "B-1", step.inactive, 0, at)
 				if err != nil || changed != step.changed || it.Inactive != step.inactive || it.SKU != "B-1" || it.OnHand != 2 {
 					t.Errorf("SetInactive(B-1, %v) = %+v, %v, %v, want changed %v", step.inactive, it, changed, err, step.changed)
 				}
 			}
-			if it, changed, err := s.SetInactive(ctx, "A-1", false, at); err != nil || changed || it.Inactive {
+			if it, changed, err := s.SetInactive(ctx, "A-1", false, 0, at); err != nil || changed || it.Inactive {
 				t.Errorf("SetInactive(A-1, false) = %+v, %v, %v, want unchanged", it, changed, err)
 			}
-			if _, _, err := s.SetInactive(ctx, "NOPE", true, at); !errors.Is(err, shared.ErrNotFound) {
+			if _, _, err := s.SetInactive(ctx, "NOPE", true, 0, at); !errors.Is(err, shared.ErrNotFound) {
 				t.Errorf("SetInactive(NOPE) err = %v, want ErrNotFound", err)
+			}
+			// Versions: an event not newer than the item's version changes nothing; one without a
+			// version (an older producer) is applied in arrival order.
+			mustCreate(t, s, "V-1", 1)
+			for i, step := range []struct {
+				inactive      bool
+				version       int64
+				changed, want bool // want: the flag after
+				wantVersion   int64
+			}{
+				{true, 2, true, true, 2},
+				{false, 1, false, true, 2}, // v1 published again after v2
+				{true, 3, false, true, 3},  // same flag, newer version: recorded
+				{false, 3, false, true, 3}, // equal version
+				{false, 4, true, false, 4},
+				{true, 0, true, true, 4}, // no version: applied, the version kept
+			} {
+				it, changed, err := s.SetInactive(ctx, "V-1", step.inactive, step.version, at)
+				if err != nil || changed != step.changed || it.Inactive != step.want {
+					t.Errorf("step %d: SetInactive(V-1, %v, v%d) = inactive %v, changed %v, %v; want %v, %v", i, step.inactive, step.version, it.Inactive, changed, err, step.want, step.changed)
+				}
+				if got, err := s.Get(ctx, "V-1"); err != nil || got.Inactive != step.want || got.ProductVersion != step.wantVersion {
+					t.Errorf("step %d: Get(V-1) = inactive %v version %d, %v; want %v, %d", i, got.Inactive, got.ProductVersion, err, step.want, step.wantVersion)
+				}
 			}
 			// Every item stored now has the flag: the adoption step finds nothing to do.
 			if n, err := s.UnflaggedItems(ctx); err != nil || n != 0 {
 				t.Errorf("UnflaggedItems = %d, %v, want 0", n, err)
 			}
-			if it, changed, err := s.AdoptInactive(ctx, "A-1", true, at); err != nil || changed || it.Inactive {
+			if it, changed, err := s.AdoptInactive(ctx, "A-1", true, 0, at); err != nil || changed || it.Inactive {
 				t.Errorf("AdoptInactive(A-1 with a flag) = %+v, %v, %v, want unchanged", it, changed, err)
 			}
-			if _, _, err := s.AdoptInactive(ctx, "NOPE", true, at); !errors.Is(err, shared.ErrNotFound) {
+			if _, _, err := s.AdoptInactive(ctx, "NOPE", true, 0, at); !errors.Is(err, shared.ErrNotFound) {
 				t.Errorf("AdoptInactive(NOPE) err = %v, want ErrNotFound", err)
 			}
 			if ms, ok := s.(*mongoStore); ok {
@@ -348,7 +372,7 @@ func TestStoreContract(t *testing.T) {
 					_, err = inv.Adjust(ctx, sku, 1, "restock", "admin")
 				} else {
 					created[sku] = true
-					_, err = inv.CreateItem(ctx, sku, 100, false)
+					_, err = inv.CreateItem(ctx, sku, 100, false, 1)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -386,17 +410,17 @@ func testUnflaggedItems(t *testing.T, s *mongoStore) {
 	if it, err := s.Get(ctx, "OLD-1"); err != nil || it.Inactive {
 		t.Errorf("Get(OLD-1) = %+v, %v, want active", it, err)
 	}
-	if it, changed, err := s.AdoptInactive(ctx, "OLD-1", true, t0); err != nil || !changed || !it.Inactive {
+	if it, changed, err := s.AdoptInactive(ctx, "OLD-1", true, 0, t0); err != nil || !changed || !it.Inactive {
 		t.Errorf("AdoptInactive(OLD-1, true) = %+v, %v, %v, want changed", it, changed, err)
 	}
-	if it, changed, err := s.AdoptInactive(ctx, "OLD-1", false, t0); err != nil || changed || !it.Inactive {
+	if it, changed, err := s.AdoptInactive(ctx, "OLD-1", false, 0, t0); err != nil || changed || !it.Inactive {
 		t.Errorf("AdoptInactive(OLD-1) again = %+v, %v, %v, want unchanged, still inactive", it, changed, err)
 	}
 	// The consumer gets there first with the product's newer state (active).
-	if _, changed, err := s.SetInactive(ctx, "OLD-2", false, t0); err != nil || !changed {
+	if _, changed, err := s.SetInactive(ctx, "OLD-2", false, 0, t0); err != nil || !changed {
 		t.Errorf("SetInactive(OLD-2, false) = %v, %v, want the field written", changed, err)
 	}
-	if it, changed, err := s.AdoptInactive(ctx, "OLD-2", true, t0); err != nil || changed || it.Inactive {
+	if it, changed, err := s.AdoptInactive(ctx, "OLD-2", true, 0, t0); err != nil || changed || it.Inactive {
 		t.Errorf("AdoptInactive(OLD-2) after the consumer = %+v, %v, %v, want the consumer's active kept", it, changed, err)
 	}
 	if n, err := s.UnflaggedItems(ctx); err != nil || n != 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
@@ -25,6 +26,17 @@ func productEventActive(t *testing.T, typ, sku string, active, withActive bool) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e
+}
+
+// versioned returns e with "version": v in its data, as product writes it.
+func versioned(e shared.Event, v int64) shared.Event {
+	var data map[string]any
+	if err := json.Unmarshal(e.Data, &data); err != nil {
+		panic(err)
+	}
+	data["version"] = v
+	e.Data, _ = json.Marshal(data)
 	return e
 }
 
@@ -63,6 +75,9 @@ func TestProductActiveFlag(t *testing.T) {
 		{"released again (replay)", productEventActive(t, "product.updated", "DRAFT-1", true, true), false, false},
 		{"switched off", productEventActive(t, "product.updated", "DRAFT-1", false, true), true, true},
 		{"update without the field", productEventActive(t, "product.updated", "DRAFT-1", false, false), false, true},
+		{"version 5: switched off", versioned(productEventActive(t, "product.updated", "DRAFT-1", false, true), 5), true, true},
+		{"version 4 published again after 5", versioned(productEventActive(t, "product.updated", "DRAFT-1", true, true), 4), true, false},
+		{"version 6: released", versioned(productEventActive(t, "product.updated", "DRAFT-1", true, true), 6), false, true},
 	}
 	for _, st := range steps {
 		mustHandle(t, inv.handleEvent, st.e)

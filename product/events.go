@@ -21,8 +21,12 @@ const (
 )
 
 // productEventData is the data of product.created and product.updated; Stock is only on created.
+// Version is the product's version the event made (1 for created, then one more per change, the
+// delete included): two product copies' relays can publish one event again after a newer one, so a
+// consumer that keeps state from these events applies only a newer version than it holds.
 type productEventData struct {
 	ProductID  string `json:"product_id"`
+	Version    int64  `json:"version"`
 	SKU        string `json:"sku"`
 	Name       string `json:"name"`
 	PriceCents int64  `json:"price_cents"`
@@ -34,6 +38,7 @@ type productEventData struct {
 
 type productDeletedData struct {
 	ProductID string `json:"product_id"`
+	Version   int64  `json:"version"`
 	SKU       string `json:"sku"`
 }
 
@@ -73,7 +78,7 @@ func newOutboxEvent(typ string, data any, now time.Time) (outboxEvent, error) {
 
 // createdEvent is product.created for the new product p (sequence 1).
 func createdEvent(p product, stock int64, now time.Time) (outboxEvent, error) {
-	ev, err := newOutboxEvent(evProductCreated, productEventData{ProductID: p.ID, SKU: p.SKU, Name: p.Name,
+	ev, err := newOutboxEvent(evProductCreated, productEventData{ProductID: p.ID, Version: 1, SKU: p.SKU, Name: p.Name,
 		PriceCents: p.PriceCents, Currency: p.Currency, Category: p.Category, Active: p.Active, Stock: &stock}, now)
 	ev.Seq = 1
 	return ev, err
@@ -81,7 +86,7 @@ func createdEvent(p product, stock int64, now time.Time) (outboxEvent, error) {
 
 // updatedEvent is product.updated for p, the new state of a product read at p.Version.
 func updatedEvent(p product, now time.Time) (outboxEvent, error) {
-	ev, err := newOutboxEvent(evProductUpdated, productEventData{ProductID: p.ID, SKU: p.SKU, Name: p.Name,
+	ev, err := newOutboxEvent(evProductUpdated, productEventData{ProductID: p.ID, Version: p.Version + 1, SKU: p.SKU, Name: p.Name,
 		PriceCents: p.PriceCents, Currency: p.Currency, Category: p.Category, Active: p.Active}, now)
 	ev.Seq = p.Version + 1
 	return ev, err
@@ -89,7 +94,7 @@ func updatedEvent(p product, now time.Time) (outboxEvent, error) {
 
 // deletedEvent is product.deleted for p, read at p.Version.
 func deletedEvent(p product, now time.Time) (outboxEvent, error) {
-	ev, err := newOutboxEvent(evProductDeleted, productDeletedData{ProductID: p.ID, SKU: p.SKU}, now)
+	ev, err := newOutboxEvent(evProductDeleted, productDeletedData{ProductID: p.ID, Version: p.Version + 1, SKU: p.SKU}, now)
 	ev.Seq = p.Version + 1
 	return ev, err
 }

@@ -59,7 +59,8 @@ func TestAdminWrites(t *testing.T) {
 		t.Fatalf("events after create = %v, want one product.created for %s", e.pub.Types(shared.TopicProduct), id)
 	}
 	if d := eventData(t, evs[0]); d["sku"] != "MUG-BLUE-01" || d["price_cents"] != float64(1210) || d["stock"] != float64(25) ||
-		d["product_id"] != id || d["currency"] != "USD" || d["active"] != true || d["name"] != "Blue Mug" || d["category"] != "home-kitchen" {
+		d["product_id"] != id || d["currency"] != "USD" || d["active"] != true || d["name"] != "Blue Mug" || d["category"] != "home-kitchen" ||
+		d["version"] != float64(1) {
 		t.Errorf("product.created data = %v", d)
 	}
 	if ps, _ := e.store.Pending(context.Background(), 10); len(ps) != 0 {
@@ -107,8 +108,9 @@ func TestAdminWrites(t *testing.T) {
 	if got := e.pub.Types(shared.TopicProduct); strings.Join(got, ",") != "product.created,product.updated,product.updated,product.updated" {
 		t.Errorf("events = %v, want created and three updates", got)
 	}
-	if d := eventData(t, e.pub.Events(shared.TopicProduct)[3]); d["price_cents"] != float64(999) || d["active"] != false || d["stock"] != nil || d["currency"] != "EUR" {
-		t.Errorf("product.updated data = %v, want price_cents 999, inactive, no stock", d)
+	if d := eventData(t, e.pub.Events(shared.TopicProduct)[3]); d["price_cents"] != float64(999) || d["active"] != false || d["stock"] != nil || d["currency"] != "EUR" ||
+		d["version"] != float64(4) {
+		t.Errorf("product.updated data = %v, want price_cents 999, inactive, no stock, version 4", d)
 	}
 
 	if w := e.do(t, "DELETE", "/products/"+id, "", e.customer); w.Code != 403 {
@@ -124,7 +126,7 @@ func TestAdminWrites(t *testing.T) {
 		t.Errorf("PUT deleted: status = %d, want 404", w.Code)
 	}
 	evs = e.pub.Events(shared.TopicProduct)
-	if last := evs[len(evs)-1]; last.Type != evProductDeleted || eventData(t, last)["sku"] != "MUG-BLUE-01" || len(evs) != 5 {
+	if last := evs[len(evs)-1]; last.Type != evProductDeleted || eventData(t, last)["sku"] != "MUG-BLUE-01" || eventData(t, last)["version"] != float64(5) || len(evs) != 5 {
 		t.Errorf("events = %v, want a fifth event product.deleted for MUG-BLUE-01", e.pub.Types(shared.TopicProduct))
 	}
 }

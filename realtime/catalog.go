@@ -25,6 +25,8 @@ type eventData struct {
 	SKU       string `json:"sku"`
 	Category  string `json:"category"`
 	Active    *bool  `json:"active"`
+	// Version is a product event's product version (docs/events.md); 0 in events from before it.
+	Version int64 `json:"version"`
 }
 
 // parseEventData decodes e's data; data that is not a JSON object of the right field types is a
@@ -45,6 +47,7 @@ type liveData struct {
 	SKU            string `json:"sku"`
 	Category       string `json:"category"`
 	Active         *bool  `json:"active"`
+	Version        int64  `json:"version"`
 	OrderID        string `json:"order_id"`
 	PreviousStatus string `json:"previous_status"`
 	TotalCents     int64  `json:"total_cents"`
@@ -66,7 +69,8 @@ func parseLive(e shared.Event) (d eventData, n notification, list notifyList, ok
 			n, list, ok = notificationOf(e, notifyData{OrderID: f.OrderID, UserID: f.UserID, PreviousStatus: f.PreviousStatus,
 				TotalCents: f.TotalCents, Currency: f.Currency, Reason: f.Reason, ProductID: f.ProductID, SKU: f.SKU, Name: f.Name,
 				Available: f.Available, Threshold: f.Threshold})
-			return eventData{UserID: f.UserID, ProductID: f.ProductID, SKU: f.SKU, Category: f.Category, Active: f.Active}, n, list, ok, nil
+			return eventData{UserID: f.UserID, ProductID: f.ProductID, SKU: f.SKU, Category: f.Category, Active: f.Active,
+				Version: f.Version}, n, list, ok, nil
 		}
 	}
 	if d, err = parseEventData(e); err != nil {
@@ -93,13 +97,22 @@ func parseLive(e shared.Event) (d eventData, n notification, list notifyList, ok
 //
 // A catalog is not safe for concurrent use: the consumer guards it with its mutex.
 type catalog struct {
-	active map[string]bool   // by SKU; absent: never seen
-	skuOf  map[string]string // product ID -> its SKU, to forget the old SKU when a product's changes
-	live   map[string]bool   // products (productKey) the consumer taught; nil once adopt ran
+	active  map[string]bool   // by SKU; absent: never seen
+	skuOf   map[string]string // product ID -> its SKU, to forget the old SKU when a product's changes
+	live    map[string]bool   // products (productKey) the consumer taught; nil once adopt ran
+	version map[string]int64  // products (productKey) -> the newest version applied, kept after a delete
 }
 
 func newCatalog() *catalog {
-	return &catalog{active: make(map[string]bool), skuOf: make(map[string]string), live: make(map[string]bool)}
+	return &catalog{active: make(map[string]bool), skuOf: make(map[string]string), live: make(map[string]bool),
+		version: make(map[string]int64)}
+}
+
+// stale reports whether a product event is older than what the catalog applied for its product: one
+// that two product copies' relays published again after a newer one (docs/events.md). It is neither
+// applied nor sent: a stale "active" would publish a product switched off since.
+func (c *catalog) stale(typ string, d eventData) bool {
+	return isProductEvent(typ) && d.Version > 0 && d.Version <= c.version[productKey(d)]
 }
 
 // released reports whether sku belongs to a product the catalog knows as active.
@@ -146,6 +159,9 @@ type productEvent struct {
 }
 
 func (c *catalog) apply(typ string, d eventData) {
+	if isProductEvent(typ) && d.Version > 0 {
+		c.version[productKey(d)] = d.Version
+	}
 	switch typ {
 	case evProductCreated, evProductUpdated:
 		if old, ok := c.skuOf[d.ProductID]; ok && old != d.SKU {

@@ -81,7 +81,9 @@ func (c *consumer) handle(ctx context.Context, e shared.Event) error {
 	}
 	now := c.now()
 	c.mu.Lock()
-	if _, dup := c.seen[e.ID]; dup {
+	// A product event older than the product's state the catalog holds is a re-delivery too, under
+	// another offset: two product copies' relays may publish one again after a newer one.
+	if _, dup := c.seen[e.ID]; dup || c.catalog.stale(e.Type, d) {
 		c.duplicate++
 		c.count("duplicate")
 		c.mu.Unlock()

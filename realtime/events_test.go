@@ -59,3 +59,52 @@ func TestLiveAndCatalogTopics(t *testing.T) {
 		t.Errorf("liveTopics %v: want order.events and user.events read at once", liveTopics)
 	}
 }
+
+// TestConsumerDropsOlderProductVersions: a product event whose version is not newer than the one the
+// catalog applied (a second product copy's relay published it again, under another offset and after
+// the dedup memory forgot its ID) is neither learnt nor published: an older "active" would otherwise
+// send a product switched off since to every public socket.
+func TestConsumerDropsOlderProductVersions(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	h := newHub(hubConfig{}, func() time.Time { return now })
+	c := newConsumer(h, shared.NewLogger(io.Discard, "realtime", "error"), 5*time.Minute, func() time.Time { return now })
+	ev := func(id, typ, data string) shared.Event {
+		return shared.Event{ID: id, Type: typ, OccurredAt: now, Data: json.RawMessage(data)}
+	}
+	steps := []struct {
+		e             shared.Event
+		wantReleased  bool
+		wantPublished bool // the hub sent something for it
+	}{
+		{ev("e1", "product.created", `{"product_id":"p","sku":"S","active":true,"version":1}`), true, true},
+		{ev("e2", "product.updated", `{"product_id":"p","sku":"S","active":false,"version":2}`), false, true},
+		{ev("e1-again", "product.created", `{"product_id":"p","sku":"S","active":true,"version":1}`), false, false},
+		{ev("e3", "product.updated", `{"product_id":"p","sku":"S","active":true,"version":3}`), true, true},
+		{ev("e2-again", "product.updated", `{"product_id":"p","sku":"S","active":false,"version":2}`), true, false},
+		{ev("e4", "product.deleted", `{"product_id":"p","sku":"S","version":4}`), false, true},
+		{ev("e3-again", "product.updated", `{"product_id":"p","sku":"S","active":true,"version":3}`), false, false},
+		// Events from before the field are applied in arrival order, as before.
+		{ev("o1", "product.created", `{"product_id":"q","sku":"T","active":true}`), true, true},
+	}
+	var seq uint64
+	for i, s := range steps {
+		if err := c.handle(context.Background(), s.e); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		sku := "S"
+		if i == len(steps)-1 {
+			sku = "T"
+		}
+		if got := c.catalog.released(sku); got != s.wantReleased {
+			t.Errorf("step %d (%s): released(%s) = %v, want %v", i, s.e.ID, sku, got, s.wantReleased)
+		}
+		if now := h.stats().Seq; (now > seq) != s.wantPublished {
+			t.Errorf("step %d (%s): published %v, want %v", i, s.e.ID, now > seq, s.wantPublished)
+		}
+		seq = h.stats().Seq
+	}
+	if _, dup, _, _ := c.counts(); dup != 3 {
+		t.Errorf("duplicates = %d, want the 3 older versions", dup)
+	}
+}
