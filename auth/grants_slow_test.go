@@ -70,3 +70,26 @@ func TestTakeCodeSurvivesSlowRedis(t *testing.T) {
 		t.Fatalf("TakeCode again: err = %v, want errCodeReused", err)
 	}
 }
+
+// TestFailCountsOnceWithSlowRedis: a failed attempt whose count Redis applied but answered after the
+// client's read timeout is resent by go-redis; before, the repeat counted the failure again, so a
+// Redis stall of a second turned one wrong password into two and locked an account out early.
+func TestFailCountsOnceWithSlowRedis(t *testing.T) {
+	t.Parallel()
+	slow := sharedtest.NewSlowRedis(t, 1500*time.Millisecond)
+	if slow == nil {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	ctx := context.Background()
+	l := &redisLimiter{rdb: slow.Client, prefix: "t:slow:" + shared.NewID() + ":", policy: accountPolicy}
+	if err := failScript.Load(ctx, slow.Client).Err(); err != nil { // so the delayed reply is the count's
+		t.Fatal(err)
+	}
+	slow.DelayNext()
+	if lock, err := l.Fail(ctx, "k"); err != nil || lock != 0 {
+		t.Fatalf("Fail with a late answer = %v, %v; want no lockout, nil", lock, err)
+	}
+	if st, err := l.State(ctx, "k"); err != nil || st.Failures != 1 {
+		t.Fatalf("State after one failure = %+v, %v; want 1 failure (the resent script counted it again)", st, err)
+	}
+}

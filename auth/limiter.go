@@ -70,7 +70,16 @@ type redisLimiter struct {
 
 var _ limiter = (*redisLimiter)(nil)
 
+// failOpPrefix names the one-minute keys that remember each counted failure (failScript).
+const failOpPrefix = "auth:rlop:"
+
+// failScript counts one failure of KEYS[1] and returns the lockout it caused (ms). KEYS[2] is the
+// failure's own key (a random name per call): a repeat of that very call (go-redis resends a script
+// whose answer missed the read timeout, after Redis ran it) answers as the first run did instead of
+// counting the failure again.
 var failScript = redis.NewScript(`
+local done = redis.call('GET', KEYS[2])
+if done then return done end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 local now, thr, base, max, win = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local lock = 0
@@ -80,6 +89,7 @@ if n >= thr then
   redis.call('HSET', KEYS[1], 'until', string.format('%.0f', now + lock))
 end
 redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(win, lock)))
+redis.call('SET', KEYS[2], string.format('%.0f', lock), 'PX', 60000)
 return string.format('%.0f', lock)`)
 
 func (l *redisLimiter) State(ctx context.Context, key string) (limitState, error) {
@@ -105,7 +115,7 @@ func (l *redisLimiter) State(ctx context.Context, key string) (limitState, error
 
 func (l *redisLimiter) Fail(ctx context.Context, key string) (time.Duration, error) {
 	p := l.policy
-	v, err := failScript.Run(ctx, l.rdb, []string{l.prefix + key}, time.Now().UnixMilli(), p.Threshold,
+	v, err := failScript.Run(ctx, l.rdb, []string{l.prefix + key, failOpPrefix + shared.RandomToken()}, time.Now().UnixMilli(), p.Threshold,
 		p.Base.Milliseconds(), p.Max.Milliseconds(), p.Window.Milliseconds()).Text()
 	if err != nil {
 		return 0, shared.RedisErr("limiter.fail", err)
