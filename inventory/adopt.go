@@ -42,8 +42,7 @@ func (inv *inventory) adoptActiveFlags(ctx context.Context, read func(context.Co
 	adopted, hidden := 0, 0
 	now := time.Now().UTC()
 	for sku, f := range last {
-		inactive := f.inactive
-		it, changed, err := inv.store.AdoptInactive(ctx, sku, inactive, f.version, now)
+		it, changed, err := inv.store.AdoptInactive(ctx, sku, f.inactive, f.version, now)
 		if errors.Is(err, shared.ErrNotFound) || err == nil && !changed {
 			continue
 		}
@@ -51,7 +50,7 @@ func (inv *inventory) adoptActiveFlags(ctx context.Context, read func(context.Co
 			return err
 		}
 		adopted++
-		if inactive {
+		if f.inactive {
 			hidden++
 			if err := inv.emit(ctx, inv.stockEvents(it, it.Available)...); err != nil {
 				return err

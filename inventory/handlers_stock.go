@@ -42,19 +42,26 @@ const publicStockCacheControl = "public, max-age=30"
 // privateStockCacheControl is on include_inactive reads: an admin's, never to be shared.
 const privateStockCacheControl = "private, no-store"
 
-// readScope reads ?include_inactive= of a stock read and returns the answer's Cache-Control: public,
-// or private for include_inactive=true, which needs an admin (401/403). Public reads never show the
-// items of inactive or deleted products, so a draft's SKU and stock stay unknown until it is released.
+// readScope reads ?include_inactive= of a stock read (the list reads it with its other parameters and
+// calls scopeCacheControl) and returns it with the answer's Cache-Control.
 func readScope(r *http.Request) (includeInactive bool, cacheControl string, err error) {
 	fields := map[string]string{}
 	includeInactive = shared.QueryBool(r.URL.Query(), "include_inactive", false, fields)
 	if len(fields) > 0 {
 		return false, "", shared.Invalid(fields)
 	}
+	cacheControl, err = scopeCacheControl(r, includeInactive)
+	return includeInactive, cacheControl, err
+}
+
+// scopeCacheControl is a stock read's Cache-Control: public, or private for include_inactive=true,
+// which needs an admin (401/403). Public reads never show the items of inactive or deleted products,
+// so a draft's SKU and stock stay unknown until it is released.
+func scopeCacheControl(r *http.Request, includeInactive bool) (string, error) {
 	if !includeInactive {
-		return false, publicStockCacheControl, nil
+		return publicStockCacheControl, nil
 	}
-	return true, privateStockCacheControl, shared.RequireAdminFor(r, "include_inactive")
+	return privateStockCacheControl, shared.RequireAdminFor(r, "include_inactive")
 }
 
 // handleStockList serves GET /inventory?level=&sku=&page=&limit= (parseStockQuery): a page of stock
@@ -67,7 +74,7 @@ func handleStockList(logger *slog.Logger, store stockStore) http.Handler {
 			shared.WriteError(w, r, logger, shared.Invalid(fields))
 			return
 		}
-		_, cc, err := readScope(r)
+		cc, err := scopeCacheControl(r, q.IncludeInactive)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
