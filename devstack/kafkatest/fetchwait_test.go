@@ -82,7 +82,9 @@ func TestFetchWait(t *testing.T) {
 			rec := newRecorder(events)
 			var before, after map[int32]int
 			rec.settle = func() { after = fc.snapshot() }
+			published := make(chan struct{})
 			go func() {
+				defer close(published)
 				<-fc.first // the consumer is fetching: what follows trickles in while it waits
 				before = fc.snapshot()
 				pub := shared.NewKafkaPublisher(brokers)
@@ -101,6 +103,9 @@ func TestFetchWait(t *testing.T) {
 				}
 			}()
 			consume(t, cfg, rec)
+			// The consumer can hold the last event before the broker's ack of it reaches the
+			// publisher: wait for it, so it neither reports into a finished test nor races on before.
+			<-published
 			if got, want := fmt.Sprint(rec.seen["a"]), fmt.Sprint(seq(0, events)); got != want {
 				t.Errorf("handled %s, want %s", got, want)
 			}
