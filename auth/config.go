@@ -44,6 +44,9 @@ type Config struct {
 	SessionMaxTTL time.Duration
 	// RefreshTTL is the lifetime of one refresh token family (default 30 days).
 	RefreshTTL time.Duration
+	// RefreshGrace is how long a rotated refresh token may rotate again while the token that replaced
+	// it was never used: the client lost the answer (default 30 s; 0 = every second use is a reuse).
+	RefreshGrace time.Duration
 	// KeysDir holds the ES256 signing keys as PEM files; empty = keys generated in memory at start.
 	KeysDir string
 	// LoginURL is where /authorize sends a browser without a session (return_to=the authorize URL);
@@ -89,6 +92,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		SessionIdleTTL: env.Duration("AUTH_SESSION_IDLE_TTL", 24*time.Hour, atLeastMinute, forever),
 		SessionMaxTTL:  env.Duration("AUTH_SESSION_MAX_TTL", 30*24*time.Hour, atLeastMinute, forever),
 		RefreshTTL:     env.Duration("AUTH_REFRESH_TTL", 30*24*time.Hour, atLeastMinute, forever),
+		RefreshGrace:   env.Duration("AUTH_REFRESH_REUSE_GRACE", 30*time.Second, 0, 5*time.Minute),
 		KeysDir:        env.String("AUTH_SIGNING_KEYS_DIR", ""),
 		LoginURL:       env.URL("AUTH_LOGIN_URL", ""),
 		CookieSecure:   env.Bool("AUTH_COOKIE_SECURE", false),

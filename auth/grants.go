@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,12 +99,16 @@ type grantStore interface {
 //	auth:fam:<family>     grant JSON, TTL until the family expires
 //	auth:rt:<h>           the family's live refresh token
 //	auth:rtu:<h>          a rotated (used) refresh token, kept to detect reuse; holds the hash of
-//	                      the token that replaced it, so a repeat of that very rotation is no reuse
+//	                      the token that replaced it and when (ms), see rotateScript
 //	auth:code:<h>         authCode JSON, TTL the code lifetime
 //	auth:codeu:<h>        a taken code, kept to detect reuse (the take's nonce and the code)
 //	auth:ufam:<user>      set of the user's families; auth:sfam:<session> the session's
 type redisGrantStore struct {
 	rdb redis.UniversalClient
+	// grace is how long after a rotation the rotated token may rotate again, as long as its successor
+	// was never used: the client lost the answer (refreshGrace).
+	grace time.Duration
+	now   func() time.Time // nil: time.Now
 }
 
 var _ grantStore = (*redisGrantStore)(nil)
@@ -200,6 +205,13 @@ func (s *redisGrantStore) StartFamily(ctx context.Context, g grant, token string
 	return shared.RedisErr("grants.start", err)
 }
 
+// rotateScript consumes a live token (KEYS[2]) and makes ARGV[1]'s token live (KEYS[4]). The used
+// marker (KEYS[3]) holds "<hash of the successor> <ms of the first rotation>": a repeat of that very
+// rotation (go-redis resends a script whose answer missed the read timeout, after Redis ran it)
+// answers as the first run did. Within ARGV[3] ms of the first rotation, a used token whose successor
+// was never used is rotated again: the client lost the answer and still holds it. The successor then
+// becomes a used token itself, so whoever holds it and uses it later is a reuse. Anything else is a
+// reuse and revokes the family. A marker without a time (written before the grace) has none.
 var rotateScript = redis.NewScript(`
 local g = redis.call('GET', KEYS[1])
 if not g then
@@ -208,19 +220,29 @@ if not g then
 end
 local ttl = redis.call('PTTL', KEYS[1])
 if redis.call('DEL', KEYS[2]) == 1 then
-  redis.call('SET', KEYS[3], ARGV[1], 'PX', ttl)
+  redis.call('SET', KEYS[3], ARGV[1] .. ' ' .. ARGV[2], 'PX', ttl)
   redis.call('SET', KEYS[4], '1', 'PX', ttl)
   return {'ok', g}
 end
 local used = redis.call('GET', KEYS[3])
-if used == ARGV[1] then
+if not used then
+  return {'gone'}
+end
+local succ, at = string.match(used, '^(%x+) (%d+)$')
+if not succ then
+  succ, at = used, '0'
+end
+if succ == ARGV[1] then
   return {'ok', g}
 end
-if used then
-  redis.call('DEL', KEYS[1])
-  return {'reused'}
+if tonumber(ARGV[2]) - tonumber(at) < tonumber(ARGV[3]) and redis.call('DEL', 'auth:rt:' .. succ) == 1 then
+  redis.call('SET', 'auth:rtu:' .. succ, ARGV[1] .. ' ' .. at, 'PX', ttl)
+  redis.call('SET', KEYS[3], ARGV[1] .. ' ' .. at, 'PX', ttl)
+  redis.call('SET', KEYS[4], '1', 'PX', ttl)
+  return {'ok', g}
 end
-return {'gone'}`)
+redis.call('DEL', KEYS[1])
+return {'reused'}`)
 
 func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant, error) {
 	fam, ok := tokenFamily(token)
@@ -229,11 +251,13 @@ func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant
 		return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
 	}
 	h, nh := tokenHash(token), tokenHash(next)
-	// The used marker holds the hash of the token that replaced it, so a repeat of this very rotation
-	// (go-redis resends a script whose answer missed the read timeout, after Redis ran it) answers as
-	// the first run did instead of revoking the family as a reuse. Only this request knows next.
+	grace := s.grace
+	if next == token {
+		grace = 0 // a check for reuse, never a rotation
+	}
 	res, err := rotateScript.Run(ctx, s.rdb,
-		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + h, "auth:rt:" + nh}, nh).StringSlice()
+		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + h, "auth:rt:" + nh},
+		nh, s.clock().UnixMilli(), grace.Milliseconds()).StringSlice()
 	g, err := scriptAnswer[grant]("grants.rotate", res, err, errRefreshReused)
 	if err != nil {
 		return grant{}, err
@@ -247,21 +271,40 @@ func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error)
 	if !ok {
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
-	var live, g *redis.StringCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		live = p.Get(ctx, "auth:rt:"+tokenHash(token))
+	h := tokenHash(token)
+	var live, used, g *redis.StringCmd
+	cmds, _ := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		live = p.Get(ctx, "auth:rt:"+h)
+		used = p.Get(ctx, "auth:rtu:"+h)
 		g = p.Get(ctx, famKey(fam))
 		return nil
 	})
-	if err != nil {
-		return grant{}, shared.RedisErr("grants.peek", err)
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return grant{}, shared.RedisErr("grants.peek", err)
+		}
 	}
 	var out grant
-	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" {
+	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" && !s.inGrace(used.Val()) {
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
 	out.FamilyID = fam
 	return out, nil
+}
+
+// inGrace tells whether a used marker's first rotation lies within the grace window, so Rotate may
+// rotate its token again (rotateScript decides, with the successor's state).
+func (s *redisGrantStore) inGrace(marker string) bool {
+	_, at, ok := strings.Cut(marker, " ")
+	ms, err := strconv.ParseInt(at, 10, 64)
+	return ok && err == nil && s.clock().UnixMilli()-ms < s.grace.Milliseconds()
+}
+
+func (s *redisGrantStore) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
 }
 
 func (s *redisGrantStore) RevokeFamily(ctx context.Context, family string) error {

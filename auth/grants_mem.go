@@ -18,11 +18,14 @@ type memGrantStore struct {
 	used      map[string]usedToken // rotated token hash → what replaced it
 	codes     map[string]memCode   // code hash
 	usedCodes map[string]time.Time // taken code hash → forget after
+	grace     time.Duration        // as redisGrantStore.grace
 }
 
-// usedToken is a rotated refresh token: the hash of the token that replaced it, and when to forget it.
+// usedToken is a rotated refresh token: the hash of the token that replaced it, when it was first
+// rotated, and when to forget it.
 type usedToken struct {
 	next  string
+	at    time.Time
 	until time.Time
 }
 
@@ -106,20 +109,30 @@ func (m *memGrantStore) Rotate(_ context.Context, token, next string) (grant, er
 		delete(m.live, h)
 		return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
 	}
+	now, nh := time.Now(), tokenHash(next)
 	if m.live[h] == fam {
 		delete(m.live, h)
-		m.used[h] = usedToken{next: tokenHash(next), until: g.ExpiresAt}
-		m.live[tokenHash(next)] = fam
+		m.used[h] = usedToken{next: nh, at: now, until: g.ExpiresAt}
+		m.live[nh] = fam
 		return g, nil
 	}
-	if u, ok := m.used[h]; ok && time.Now().Before(u.until) {
-		if u.next == tokenHash(next) {
-			return g, nil // this very rotation again, as the Redis store answers it
-		}
-		delete(m.families, fam)
-		return grant{}, fmt.Errorf("grants.rotate: %w", errRefreshReused)
+	u, ok := m.used[h]
+	if !ok || !now.Before(u.until) {
+		return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
 	}
-	return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
+	if u.next == nh {
+		return g, nil // this very rotation again, as the Redis store answers it
+	}
+	// Within the grace, a successor never used is replaced (see rotateScript).
+	if next != token && now.Sub(u.at) < m.grace && m.live[u.next] == fam {
+		delete(m.live, u.next)
+		m.used[u.next] = usedToken{next: nh, at: u.at, until: g.ExpiresAt}
+		m.used[h] = usedToken{next: nh, at: u.at, until: g.ExpiresAt}
+		m.live[nh] = fam
+		return g, nil
+	}
+	delete(m.families, fam)
+	return grant{}, fmt.Errorf("grants.rotate: %w", errRefreshReused)
 }
 
 func (m *memGrantStore) Peek(_ context.Context, token string) (grant, error) {
@@ -130,7 +143,9 @@ func (m *memGrantStore) Peek(_ context.Context, token string) (grant, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	g, ok := m.family(fam)
-	if !ok || m.live[tokenHash(token)] != fam {
+	h := tokenHash(token)
+	u, used := m.used[h]
+	if !ok || m.live[h] != fam && !(used && time.Since(u.at) < m.grace) {
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
 	return g, nil

@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	d := deps{
 		accounts:       accounts,
 		sessions:       &redisSessionStore{rdb: rdb},
-		grants:         &redisGrantStore{rdb: rdb},
+		grants:         &redisGrantStore{rdb: rdb, grace: cfg.RefreshGrace},
 		accountLimiter: &redisLimiter{rdb: rdb, prefix: "auth:rl:", policy: accountPolicy},
 		ipLimiter:      &redisLimiter{rdb: rdb, prefix: "auth:rl:", policy: ipPolicy},
 		mailLimiter:    &redisLimiter{rdb: rdb, prefix: "auth:rl:", policy: mailPolicy},
