@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -197,6 +198,12 @@ func TestIncludeInactive(t *testing.T) {
 		{"/products/" + cam.ID + "?include_inactive=true", e.admin, 200, 0},
 		{"/products/sku/ELEC-CAM-005?include_inactive=true", e.admin, 200, 0},
 		{"/products/" + hp.ID + "?include_inactive=true", e.admin, 404, 0},
+		// For /categories, total is the electronics count: the admin's counts the inactive camera.
+		{"/categories", "", 200, 4},
+		{"/categories?include_inactive=true", "", 401, 0},
+		{"/categories?include_inactive=true", e.customer, 403, 0},
+		{"/categories?include_inactive=true", e.admin, 200, 5},
+		{"/categories?include_inactive=yes", e.admin, 400, 0},
 	}
 	for _, tt := range tests {
 		w := e.do(t, "GET", tt.path, "", tt.auth)
@@ -218,6 +225,12 @@ func TestIncludeInactive(t *testing.T) {
 		if strings.HasPrefix(tt.path, "/products?") {
 			if l := sharedtest.Decode[listBody](t, w); l.Total != tt.total {
 				t.Errorf("GET %s: total = %d, want %d", tt.path, l.Total, tt.total)
+			}
+		}
+		if strings.HasPrefix(tt.path, "/categories") {
+			cats := sharedtest.Decode[struct{ Items []categoryCount }](t, w)
+			if i := slices.IndexFunc(cats.Items, func(c categoryCount) bool { return c.Name == "electronics" }); i < 0 || cats.Items[i].Count != tt.total {
+				t.Errorf("GET %s: categories %v, want electronics %d", tt.path, cats.Items, tt.total)
 			}
 		}
 	}

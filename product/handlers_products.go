@@ -235,14 +235,30 @@ func writeProduct(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p
 	writeCacheable(w, r, cc, body, p.UpdatedAt)
 }
 
-// handleCategories serves GET /categories: {"items":[{"name","count"}],"total"} over active products.
+// handleCategories serves GET /categories: {"items":[{"name","count"}],"total"} over active products;
+// with include_inactive=true (admins only: 401/403 otherwise), over every product not deleted, privately,
+// so the admin's filter lists a category whose products are all drafts.
 func handleCategories(logger *slog.Logger, store productStore) http.Handler {
 	type response struct {
 		Items []categoryCount `json:"items"`
 		Total int             `json:"total"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cs, err := store.Categories(r.Context())
+		fields := map[string]string{}
+		includeInactive := shared.QueryBool(r.URL.Query(), "include_inactive", false, fields)
+		if len(fields) > 0 {
+			shared.WriteError(w, r, logger, shared.Invalid(fields))
+			return
+		}
+		cc := publicCacheControl
+		if includeInactive {
+			if err := shared.RequireAdminFor(r, "include_inactive"); err != nil {
+				shared.WriteError(w, r, logger, err)
+				return
+			}
+			cc = privateCacheControl
+		}
+		cs, err := store.Categories(r.Context(), includeInactive)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
@@ -252,6 +268,6 @@ func handleCategories(logger *slog.Logger, store productStore) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		writeCacheable(w, r, publicCacheControl, append(body, '\n'), time.Time{})
+		writeCacheable(w, r, cc, append(body, '\n'), time.Time{})
 	})
 }

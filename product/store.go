@@ -70,8 +70,9 @@ type productStore interface {
 	Delete(ctx context.Context, p product, at time.Time, ev outboxEvent) (product, error)
 	// List returns one page of the products matching q and the total number matching.
 	List(ctx context.Context, q productQuery) ([]product, int, error)
-	// Categories returns every category with its number of visible products, by name.
-	Categories(ctx context.Context) ([]categoryCount, error)
+	// Categories returns every category with its number of visible products, by name; with
+	// includeInactive, of products not deleted (a category of drafts only is listed too).
+	Categories(ctx context.Context, includeInactive bool) ([]categoryCount, error)
 	// Count returns the number of products, deleted ones included (zero means "seed me").
 	Count(ctx context.Context) (int, error)
 	// Pending returns up to limit products that have unacknowledged outbox events.
@@ -272,9 +273,13 @@ func (s *mongoProductStore) List(ctx context.Context, q productQuery) ([]product
 	return out, int(total), nil
 }
 
-func (s *mongoProductStore) Categories(ctx context.Context) ([]categoryCount, error) {
+func (s *mongoProductStore) Categories(ctx context.Context, includeInactive bool) ([]categoryCount, error) {
+	match := bson.D{{Key: "deleted_at", Value: nil}}
+	if !includeInactive {
+		match = append(match, bson.E{Key: "active", Value: true})
+	}
 	cur, err := s.coll.Aggregate(ctx, mongo.Pipeline{
-		{{Key: "$match", Value: bson.D{{Key: "active", Value: true}, {Key: "deleted_at", Value: nil}}}},
+		{{Key: "$match", Value: match}},
 		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$category"}, {Key: "count", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
 		{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},
 	})

@@ -41,7 +41,9 @@ type memIndex struct {
 	live       []*memProduct
 	byPrice    []*memProduct
 	byCategory map[string][]*memProduct
-	categories []categoryCount
+	// categories counts the visible products of each category, allCategories every one not deleted.
+	categories    []categoryCount
+	allCategories []categoryCount
 }
 
 var _ productStore = (*memProductStore)(nil)
@@ -244,13 +246,26 @@ func (s *memProductStore) index() *memIndex {
 			idx.byCategory[mp.p.Category] = append(idx.byCategory[mp.p.Category], mp)
 		}
 	}
-	idx.categories = make([]categoryCount, 0, len(idx.byCategory))
-	for name, ps := range idx.byCategory {
-		idx.categories = append(idx.categories, categoryCount{Name: name, Count: len(ps)})
+	visible, all := map[string]int{}, map[string]int{}
+	for _, mp := range idx.live {
+		all[mp.p.Category]++
 	}
-	slices.SortFunc(idx.categories, func(a, b categoryCount) int { return strings.Compare(a.Name, b.Name) })
+	for name, ps := range idx.byCategory {
+		visible[name] = len(ps)
+	}
+	idx.categories, idx.allCategories = categoryCounts(visible), categoryCounts(all)
 	s.idx = idx
 	return idx
+}
+
+// categoryCounts returns the counts by name, as the Mongo store's $sort on the name.
+func categoryCounts(counts map[string]int) []categoryCount {
+	out := make([]categoryCount, 0, len(counts))
+	for name, n := range counts {
+		out = append(out, categoryCount{Name: name, Count: n})
+	}
+	slices.SortFunc(out, func(a, b categoryCount) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // sortFunc orders like the Mongo store: the chosen key, then ID ascending as the tie-breaker.
@@ -294,7 +309,10 @@ func hits(ws, terms []string) int {
 	return n
 }
 
-func (s *memProductStore) Categories(_ context.Context) ([]categoryCount, error) {
+func (s *memProductStore) Categories(_ context.Context, includeInactive bool) ([]categoryCount, error) {
+	if includeInactive {
+		return slices.Clone(s.index().allCategories), nil
+	}
 	return slices.Clone(s.index().categories), nil
 }
 

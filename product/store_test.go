@@ -275,12 +275,25 @@ func testStoreContract(t *testing.T, newStore func(testing.TB) productStore) {
 				}
 			})
 		}
-		cats, err := s.Categories(ctx)
+		draft := testProduct("G-1", "Rake", "Garden rake", "garden", 1500, base.Add(8*time.Minute))
+		draft.Active = false
+		if err := s.Create(ctx, draft, mustEvent(t, evProductCreated)); err != nil {
+			t.Fatal(err)
+		}
+		cats, err := s.Categories(ctx, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := []categoryCount{{"books", 2}, {"electronics", 3}}; fmt.Sprint(cats) != fmt.Sprint(want) {
 			t.Errorf("Categories = %v, want %v", cats, want)
+		}
+		// With inactive products: the draft-only category, the inactive E-4; never the deleted H-1.
+		cats, err = s.Categories(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []categoryCount{{"books", 2}, {"electronics", 4}, {"garden", 1}}; fmt.Sprint(cats) != fmt.Sprint(want) {
+			t.Errorf("Categories(include inactive) = %v, want %v", cats, want)
 		}
 	})
 }
