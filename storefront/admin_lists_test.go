@@ -258,3 +258,21 @@ func BenchmarkAdminOrdersPage(b *testing.B) {
 		}
 	}
 }
+
+// TestAdminCategoriesIncludeDrafts: the admin's category filter lists a category whose products are
+// all drafts (asked with include_inactive and the admin's token); the shop's does not.
+func TestAdminCategoriesIncludeDrafts(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.mu.Lock()
+	gw.products = append(gw.products, product{ID: "draft1", SKU: "PATIO-1", Name: "Parasol", Price: "15.00", Currency: "USD", Category: "patio"})
+	gw.mu.Unlock()
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	if p := b.get("/admin/products"); p.status != http.StatusOK || !strings.Contains(p.body, `<option value="patio">`) {
+		t.Errorf("GET /admin/products: status %d, filter without the draft-only category patio", p.status)
+	}
+	if p := b.get("/products"); p.status != http.StatusOK || strings.Contains(p.body, `value="patio"`) {
+		t.Errorf("GET /products: status %d, the shop's filter lists the draft-only category patio", p.status)
+	}
+}

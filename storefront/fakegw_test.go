@@ -370,10 +370,17 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(200)
 	})
 	mux.HandleFunc("GET /product/categories", func(w http.ResponseWriter, r *http.Request) {
+		all := r.URL.Query().Get("include_inactive") == "true"
+		if all && (!signedIn || user.Role != "admin") {
+			g.writeErr(w, 403, "forbidden", "include_inactive is for admins", nil)
+			return
+		}
 		counts := map[string]int{}
 		g.mu.Lock()
 		for _, p := range g.products {
-			counts[p.Category]++
+			if p.Active || all {
+				counts[p.Category]++
+			}
 		}
 		g.mu.Unlock()
 		var items []map[string]any

@@ -174,7 +174,7 @@ func handleAdminProducts(s *site) http.Handler {
 			return
 		}
 		view := adminProductsView{layout: s.newLayout(w, r, "Products"), adminList: list, Products: s.cardsWithStockAs(r.Context(), s.accessToken(r), items),
-			Categories: options(option{"", "All categories"}, s.categories(r.Context())), Sorts: sorts, States: states}
+			Categories: options(option{"", "All categories"}, s.adminCategories(r)), Sorts: sorts, States: states}
 		s.render(w, r, status, "admin_products.html", view)
 	})
 }

@@ -99,15 +99,37 @@ func (s *site) categories(ctx context.Context) []string {
 	if time.Now().Before(s.catExpires) {
 		return s.catCache
 	}
+	out, err := s.fetchCategories(ctx, "/product/categories", "")
+	if err != nil {
+		s.logger.WarnContext(ctx, "categories unavailable", "err", err)
+		s.catExpires = time.Now().Add(5 * time.Second)
+		return s.catCache
+	}
+	s.catCache, s.catExpires = out, time.Now().Add(time.Minute)
+	return out
+}
+
+// adminCategories returns every category of a product not deleted, those of drafts only included,
+// asked with the admin's token and not cached (an admin's new category shows at once); the shop's
+// list when product cannot answer.
+func (s *site) adminCategories(r *http.Request) []string {
+	out, err := s.fetchCategories(r.Context(), "/product/categories?include_inactive=true", s.accessToken(r))
+	if err != nil {
+		s.logger.WarnContext(r.Context(), "admin categories unavailable", "err", err)
+		return s.categories(r.Context())
+	}
+	return out
+}
+
+// fetchCategories reads GET path (a /categories answer) as sorted names.
+func (s *site) fetchCategories(ctx context.Context, path, token string) ([]string, error) {
 	var list struct {
 		Items []struct {
 			Name string `json:"name"`
 		} `json:"items"`
 	}
-	if _, err := s.gw.do(ctx, call{method: http.MethodGet, path: "/product/categories", out: &list}); err != nil {
-		s.logger.WarnContext(ctx, "categories unavailable", "err", err)
-		s.catExpires = time.Now().Add(5 * time.Second)
-		return s.catCache
+	if _, err := s.gw.do(ctx, call{method: http.MethodGet, path: path, token: token, out: &list}); err != nil {
+		return nil, err
 	}
 	out := make([]string, 0, len(list.Items))
 	for _, c := range list.Items {
@@ -116,8 +138,7 @@ func (s *site) categories(ctx context.Context) []string {
 		}
 	}
 	slices.Sort(out)
-	s.catCache, s.catExpires = out, time.Now().Add(time.Minute)
-	return out
+	return out, nil
 }
 
 // catState is the categories cache, embedded in site.
