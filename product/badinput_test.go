@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -148,6 +149,9 @@ func TestBadQueriesAndPaths(t *testing.T) {
 		{"GET", "/products?minPrice=0&maxPrice=0.00", 400, "maxPrice"},
 		{"GET", "/products?category=%7B%22%24gt%22%3A%22%22%7D", 400, "category"},
 		{"GET", "/products?q=" + strings.Repeat("x", 101), 400, "q"},
+		// The limit counts characters, as the search box's maxlength does: 100 Cyrillic letters are 200 bytes.
+		{"GET", "/products?q=" + url.QueryEscape(strings.Repeat("ж", 100)), 200, ""},
+		{"GET", "/products?q=" + url.QueryEscape(strings.Repeat("ж", 101)), 400, "q"},
 		{"GET", "/products?q=%00", 400, "q"},
 		{"GET", "/products?search=" + strings.Repeat("x", 101), 400, "search"},
 		{"GET", "/products?search=%00", 400, "search"},

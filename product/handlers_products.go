@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goshop/platform/shared"
 )
@@ -65,7 +66,7 @@ func parseListQuery(v url.Values) (productQuery, map[string]string) {
 		}
 	}
 	q.Q = strings.TrimSpace(v.Get(qName))
-	if len(q.Q) > maxQueryQ || !shared.Printable(q.Q, false) {
+	if utf8.RuneCountInString(q.Q) > maxQueryQ || !shared.Printable(q.Q, false) {
 		fields[qName] = fmt.Sprintf("must be text of at most %d characters", maxQueryQ)
 	}
 	for _, p := range []struct {
