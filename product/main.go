@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else {
 		ms := newMongoProductStore(db, logger)
 		store, prepare = ms, ms.EnsureIndexes
-		s.Ready.Add("mongo_indexes", ms.IndexCheck)
+		s.Ready.AddOwn("mongo_indexes", ms.IndexCheck)
 	}
 	publisher := s.OpenKafkaPublisher(cfg.KafkaBrokers)
 

@@ -15,25 +15,59 @@ import (
 // CheckTimeout bounds one dependency check of /readyz.
 const CheckTimeout = 2 * time.Second
 
-// Readiness answers /readyz: 200 when every registered dependency check passes, 503 with the failing
-// ones and their reasons otherwise, and 503 for good once shutdown has begun. Checks run concurrently,
-// each bounded by CheckTimeout.
+// ReadyzPodScope is the query that narrows /readyz to the instance's own state: GET
+// /readyz?scope=pod, Kubernetes' readinessProbe (deploy/k8s/base/pod-defaults.yaml). ReadyzPodPath is
+// the whole path.
+const (
+	ReadyzPodScope = "pod"
+	ReadyzPodPath  = "/readyz?scope=" + ReadyzPodScope
+)
+
+// Readiness answers /readyz. It holds two kinds of check, and the registration says which:
+//   - Add: a dependency every copy of the program shares (Mongo, Kafka, Redis, the gateway). GET
+//     /readyz runs these: "dependencies reachable", what compose's depends_on and the dev launcher
+//     wait for.
+//   - AddOwn: the instance's own state (a start-up step not done yet, Program.Setup). Both answers
+//     run these.
+//
+// GET /readyz answers 200 when every check passes, 503 with the failing ones and their reasons
+// otherwise. GET /readyz?scope=pod (ReadyzPodPath) runs only the AddOwn checks: a load balancer that
+// takes a failing instance out of rotation asks it, because a dependency all copies share fails on
+// all of them at once, and taking every copy out turns a partial outage (order still takes
+// checkouts into its outbox while Kafka is down) into a whole one. Both answer 503 for good once
+// shutdown has begun. Checks run concurrently, each bounded by CheckTimeout.
 type Readiness struct {
 	mu       sync.Mutex
-	checks   map[string]func(context.Context) error
+	checks   map[string]readyCheck
 	shutdown atomic.Bool
+}
+
+type readyCheck struct {
+	fn  func(context.Context) error
+	own bool // AddOwn: in the pod-scoped answer too
 }
 
 // NewReadiness returns a Readiness with no checks.
 func NewReadiness() *Readiness {
-	return &Readiness{checks: make(map[string]func(context.Context) error)}
+	return &Readiness{checks: make(map[string]readyCheck)}
 }
 
-// Add registers a named check, e.g. "mongo" with the client's Ping.
+// Add registers a named check of a dependency every copy of the program shares, e.g. "mongo" with
+// the client's Ping: GET /readyz runs it, the pod-scoped answer does not.
 func (rd *Readiness) Add(name string, check func(context.Context) error) {
+	rd.add(name, readyCheck{fn: check})
+}
+
+// AddOwn registers a named check of this instance's own state, e.g. a start-up step that reports an
+// error until it has run: both GET /readyz and the pod-scoped answer run it.
+func (rd *Readiness) AddOwn(name string, check func(context.Context) error) {
+	rd.add(name, readyCheck{fn: check, own: true})
+}
+
+func (rd *Readiness) add(name string, c readyCheck) {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
-	rd.checks[name] = check
+	rd.checks[name] = c
 }
 
 // ShuttingDown makes every later /readyz answer 503, so load balancers stop sending traffic.
@@ -41,10 +75,17 @@ func (rd *Readiness) ShuttingDown() { rd.shutdown.Store(true) }
 
 // Check runs every check and returns each one's result: "ok" or the error text.
 func (rd *Readiness) Check(ctx context.Context) (map[string]string, bool) {
+	return rd.check(ctx, false)
+}
+
+// check runs every check, or with ownOnly only the AddOwn ones.
+func (rd *Readiness) check(ctx context.Context, ownOnly bool) (map[string]string, bool) {
 	rd.mu.Lock()
 	checks := make(map[string]func(context.Context) error, len(rd.checks))
 	for n, c := range rd.checks {
-		checks[n] = c
+		if c.own || !ownOnly {
+			checks[n] = c.fn
+		}
 	}
 	rd.mu.Unlock()
 
@@ -76,21 +117,28 @@ func (rd *Readiness) Check(ctx context.Context) (map[string]string, bool) {
 
 type readyBody struct {
 	Status string            `json:"status"`
+	Scope  string            `json:"scope,omitempty"` // "pod" for the pod-scoped answer
 	Checks map[string]string `json:"checks"`
 	Failed []string          `json:"failed,omitempty"`
 }
 
-// Handler serves /readyz.
+// Handler serves /readyz, and /readyz?scope=pod (ReadyzPodPath) from the same route. Any other scope
+// is a 400, so a misspelt probe fails at the first rollout instead of quietly checking everything.
 func (rd *Readiness) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if rd.shutdown.Load() {
-			Encode(w, http.StatusServiceUnavailable, readyBody{Status: "shutting_down", Checks: map[string]string{}})
+		scope := r.URL.Query().Get("scope")
+		if scope != "" && scope != ReadyzPodScope {
+			WriteError(w, r, nil, Invalid(map[string]string{"scope": `must be empty or "` + ReadyzPodScope + `"`}))
 			return
 		}
-		res, ok := rd.Check(r.Context())
+		if rd.shutdown.Load() {
+			Encode(w, http.StatusServiceUnavailable, readyBody{Status: "shutting_down", Scope: scope, Checks: map[string]string{}})
+			return
+		}
+		res, ok := rd.check(r.Context(), scope == ReadyzPodScope)
 		if ok {
-			Encode(w, http.StatusOK, readyBody{Status: "ok", Checks: res})
+			Encode(w, http.StatusOK, readyBody{Status: "ok", Scope: scope, Checks: res})
 			return
 		}
 		var failed []string
@@ -100,7 +148,7 @@ func (rd *Readiness) Handler() http.Handler {
 			}
 		}
 		sort.Strings(failed)
-		Encode(w, http.StatusServiceUnavailable, readyBody{Status: "unavailable", Checks: res, Failed: failed})
+		Encode(w, http.StatusServiceUnavailable, readyBody{Status: "unavailable", Scope: scope, Checks: res, Failed: failed})
 	})
 }
 

@@ -51,11 +51,12 @@ func (p *Program) Go(name string, fn func(context.Context) error) {
 
 // Setup registers a background start-up step (creating indexes, seeding): each of steps runs in turn,
 // retried with Retry's backoff until it succeeds, while HTTP already serves. Until all succeeded the
-// readiness check called name fails, so /readyz answers 503. A cancelled setup is not an error.
+// readiness check called name fails, so /readyz answers 503, the pod-scoped answer too (AddOwn: the
+// step is this instance's own). A cancelled setup is not an error.
 func (p *Program) Setup(name string, steps ...func(context.Context) error) {
 	var done atomic.Bool
 	if p.ready != nil {
-		p.ready.Add(name, func(context.Context) error {
+		p.ready.AddOwn(name, func(context.Context) error {
 			if !done.Load() {
 				return errors.New("in progress")
 			}

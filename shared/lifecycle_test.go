@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -93,7 +94,7 @@ func TestProgramShutdownOrder(t *testing.T) {
 
 func readyIs503(ready *shared.Readiness) bool {
 	rec := &statusWriter{header: http.Header{}}
-	ready.Handler().ServeHTTP(rec, &http.Request{})
+	ready.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	return rec.status == http.StatusServiceUnavailable
 }
 
@@ -186,9 +187,16 @@ func TestProgramSetupReadiness(t *testing.T) {
 	if res, ok := ready.Check(ctx); ok || res["mongo_indexes"] == "ok" {
 		t.Errorf("readiness during setup = %v, want mongo_indexes failing", res)
 	}
+	// A start-up step is the instance's own: the pod-scoped answer (Kubernetes' probe) waits for it too.
+	rec := httptest.NewRecorder()
+	ready.Handler().ServeHTTP(rec, httptest.NewRequest("GET", shared.ReadyzPodPath, nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "mongo_indexes") {
+		t.Errorf("GET %s during setup: status = %d %s, want 503 naming mongo_indexes", shared.ReadyzPodPath, rec.Code, rec.Body)
+	}
 	close(release)
 	<-finished
 	sharedtest.WaitReady(t, "http://"+addr+"/readyz", 5*time.Second)
+	sharedtest.WaitReady(t, "http://"+addr+shared.ReadyzPodPath, 5*time.Second)
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v, want nil", err)

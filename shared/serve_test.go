@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,80 @@ func TestReadiness(t *testing.T) {
 	if code, _ := get(); code != 503 {
 		t.Errorf("shutting down: status = %d, want 503", code)
 	}
+}
+
+// TestReadinessPodScope: /readyz?scope=pod, Kubernetes' readiness probe, runs only the instance's
+// own checks (AddOwn): a dependency every copy shares that fails makes /readyz 503 but leaves the
+// pod-scoped answer 200; an unfinished start-up step fails both; so does shutdown. Any other scope
+// is a 400 in the error shape.
+func TestReadinessPodScope(t *testing.T) {
+	t.Parallel()
+	kafkaDown := func(context.Context) error { return errors.New("no broker answers") }
+	ok := func(context.Context) error { return nil }
+	stepPending := func(context.Context) error { return errors.New("in progress") }
+	tests := []struct {
+		name             string
+		deps, own        map[string]func(context.Context) error
+		shutdown         bool
+		wantAll, wantPod int
+		wantPodChecks    []string
+	}{
+		{name: "all up", deps: map[string]func(context.Context) error{"kafka": ok, "redis": ok},
+			own: map[string]func(context.Context) error{"setup": ok}, wantAll: 200, wantPod: 200, wantPodChecks: []string{"setup"}},
+		{name: "shared dependency down", deps: map[string]func(context.Context) error{"kafka": kafkaDown, "redis": ok},
+			own: map[string]func(context.Context) error{"setup": ok}, wantAll: 503, wantPod: 200, wantPodChecks: []string{"setup"}},
+		{name: "start-up step unfinished", deps: map[string]func(context.Context) error{"kafka": ok},
+			own: map[string]func(context.Context) error{"setup": stepPending}, wantAll: 503, wantPod: 503, wantPodChecks: []string{"setup"}},
+		{name: "shutting down", deps: map[string]func(context.Context) error{"kafka": ok},
+			own: map[string]func(context.Context) error{"setup": ok}, shutdown: true, wantAll: 503, wantPod: 503, wantPodChecks: []string{}},
+		{name: "no own checks", deps: map[string]func(context.Context) error{"kafka": kafkaDown},
+			wantAll: 503, wantPod: 200, wantPodChecks: []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rd := NewReadiness()
+			for n, c := range tt.deps {
+				rd.Add(n, c)
+			}
+			for n, c := range tt.own {
+				rd.AddOwn(n, c)
+			}
+			if tt.shutdown {
+				rd.ShuttingDown()
+			}
+			for _, c := range []struct {
+				path string
+				want int
+			}{{"/readyz", tt.wantAll}, {ReadyzPodPath, tt.wantPod}} {
+				rec := httptest.NewRecorder()
+				rd.Handler().ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
+				if rec.Code != c.want {
+					t.Errorf("GET %s: status = %d, want %d (%s)", c.path, rec.Code, c.want, rec.Body)
+				}
+				if c.path != ReadyzPodPath {
+					continue
+				}
+				var body readyBody
+				if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+					t.Fatalf("GET %s: %v", c.path, err)
+				}
+				got := slices.Sorted(maps.Keys(body.Checks))
+				if body.Scope != "pod" || !slices.Equal(got, tt.wantPodChecks) {
+					t.Errorf("GET %s: scope %q checks %v, want scope pod and only the own checks %v", c.path, body.Scope, got, tt.wantPodChecks)
+				}
+			}
+		})
+	}
+	t.Run("unknown scope", func(t *testing.T) {
+		t.Parallel()
+		rec := httptest.NewRecorder()
+		NewReadiness().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz?scope=pods", nil))
+		var body ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); rec.Code != 400 || err != nil || body.Error.Code != CodeInvalid || body.Error.Fields["scope"] == "" {
+			t.Errorf("GET /readyz?scope=pods: status = %d body %s, want 400 invalid naming scope", rec.Code, rec.Body)
+		}
+	})
 }
 
 func TestServeDrainsInFlightRequests(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/goshop/platform/devstack/stack"
+	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 )
 
@@ -113,7 +114,7 @@ func TestProbesAreRoutes(t *testing.T) {
 					t.Errorf("overlay %s: %s has no HTTP %s probe", o, p.Name, kind)
 					continue
 				}
-				path := probe.HTTPGet.Path
+				path, _, _ := strings.Cut(probe.HTTPGet.Path, "?") // the route; TestReadinessProbeIsPodScoped checks the query
 				if path != want[kind] {
 					t.Errorf("overlay %s: %s %s probe path %q, want %s", o, p.Name, kind, path, want[kind])
 				}
@@ -123,6 +124,26 @@ func TestProbesAreRoutes(t *testing.T) {
 				if port, ok := containerPort(c, probe.HTTPGet.Port); !ok || port.ContainerPort != int32(p.Port) {
 					t.Errorf("overlay %s: %s %s probe port %s is not the program's port %d", o, p.Name, kind, probe.HTTPGet.Port.String(), p.Port)
 				}
+			}
+		}
+	}
+}
+
+// TestReadinessProbeIsPodScoped: every program's readiness probe asks /readyz?scope=pod
+// (shared.ReadyzPodPath), which fails only for the pod's own state (a start-up step not done,
+// shutdown begun), never plain /readyz, whose pings of Mongo, Kafka, Redis and the gateway fail on
+// every copy at once when that shared dependency is down: the kubelet would take all of them out of
+// the Service, and order, which takes checkouts into its outbox without Kafka, would take none.
+func TestReadinessProbeIsPodScoped(t *testing.T) {
+	for _, o := range overlays {
+		m := render(t, o)
+		for _, p := range stack.Programs {
+			probe := programContainer(t, m, p.Name).ReadinessProbe
+			if probe == nil || probe.HTTPGet == nil {
+				continue // TestProbesAreRoutes reports it
+			}
+			if probe.HTTPGet.Path != shared.ReadyzPodPath {
+				t.Errorf("overlay %s: %s readiness probe path %q, want %s", o, p.Name, probe.HTTPGet.Path, shared.ReadyzPodPath)
 			}
 		}
 	}

@@ -20,6 +20,8 @@ func (s *Stack) Kill(name string) error {
 	if p.exited() {
 		return fmt.Errorf("%s is not running", name)
 	}
+	// A fault the caller injects: Options.Supervise does not restart it (the caller's Restart does).
+	p.stopping.Store(true)
 	p.cmd.Process.Signal(syscall.SIGCONT) // a frozen process dies as well
 	if err := p.cmd.Process.Kill(); err != nil {
 		return fmt.Errorf("kill %s: %w", name, err)

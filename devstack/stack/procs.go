@@ -8,8 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/goshop/platform/shared"
 )
 
 // proc is one running instance of a program, started by spawn.
@@ -20,6 +23,10 @@ type proc struct {
 	done    chan struct{}
 	env     []string
 	bin     string
+	started time.Time
+	// stopping is set before the Stack stops or kills the process itself: its exit is expected.
+	stopping atomic.Bool
+	backoff  *shared.Backoff // the restart backoff (supervise.go), handed on to the next instance
 }
 
 // StartCopy starts one more instance of program, called name, on port (before PortOffset), with the
@@ -40,7 +47,12 @@ func (s *Stack) StartCopy(ctx context.Context, name, program string, port int, e
 // spawn starts the binary of program as the instance called name with env, its output going to
 // Dir/logs/<name>.log (rotated) and, prefixed, to Options.Logs.
 func (s *Stack) spawn(name, program string, env []string) error {
-	logf, err := openRotating(filepath.Join(s.opts.Dir, "logs", name+".log"), maxLogBytes)
+	return s.spawnWith(name, program, env, nil)
+}
+
+// spawnWith is spawn with the restart backoff of the instance it replaces (nil: a fresh one).
+func (s *Stack) spawnWith(name, program string, env []string, backoff *shared.Backoff) error {
+	logf, err := openRotating(s.logPath(name), maxLogBytes)
 	if err != nil {
 		return err
 	}
@@ -53,10 +65,14 @@ func (s *Stack) spawn(name, program string, env []string) error {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, program: program, cmd: cmd, done: make(chan struct{}), env: env, bin: bin}
+	if backoff == nil {
+		backoff = s.newRestartBackoff()
+	}
+	p := &proc{name: name, program: program, cmd: cmd, done: make(chan struct{}), env: env, bin: bin, started: time.Now(), backoff: backoff}
 	go func() {
-		cmd.Wait()
+		err := cmd.Wait()
 		logf.Close()
+		s.exited(p, err)
 		close(p.done)
 	}()
 	s.mu.Lock()
@@ -83,7 +99,7 @@ func (s *Stack) WaitReady(ctx context.Context, within time.Duration) error {
 			exited := s.procs[name].exited()
 			s.mu.Unlock()
 			if exited {
-				return fmt.Errorf("%s exited during start; see %s", name, filepath.Join(s.opts.Dir, "logs", name+".log"))
+				return fmt.Errorf("%s exited during start; see %s", name, s.logPath(name))
 			}
 			resp, err := client.Get(url)
 			if err != nil {
@@ -150,6 +166,7 @@ func (p *proc) stop(grace time.Duration) error {
 	if p.exited() {
 		return nil
 	}
+	p.stopping.Store(true)
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Process.Signal(syscall.SIGCONT) // a process frozen by Pause handles SIGTERM only once continued
 	select {

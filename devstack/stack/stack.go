@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -74,6 +75,12 @@ type Options struct {
 	// CountKafka counts every request the broker receives and serves the counts as JSON on
 	// 127.0.0.1 at KafkaPort + PprofPortShift, path KafkaCountsPath (the load command reads them).
 	CountKafka bool
+	// Supervise, when set, turns supervision on (supervise.go): a program instance that exits
+	// without the Stack asking it to (a crash, a kill -9 from outside) is reported here, one line
+	// naming it and its exit status, and started again after a backoff of 1 s doubling to 30 s,
+	// like compose.yaml's restart: unless-stopped. nil (the test groups, which kill and restart
+	// programs themselves): an exit is left alone.
+	Supervise io.Writer
 }
 
 // PprofPortShift is how far above its HTTP port a program serves pprof with Options.Pprof: clear of
@@ -94,6 +101,14 @@ type Stack struct {
 
 	mu    sync.Mutex
 	procs map[string]*proc
+	// closing is set by Close (under mu), which then closes quit to cancel the restarts waiting
+	// out their backoff and waits for them (restarts).
+	closing    bool
+	quit       chan struct{}
+	restarts   sync.WaitGroup
+	restartMin time.Duration // the first restart's wait; 0: restartMin (tests shorten it)
+	// supervising turns Options.Supervise on once Start has seen every program ready.
+	supervising atomic.Bool
 }
 
 // Port returns the port a program or infrastructure piece listens on.
@@ -160,7 +175,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Stack{opts: opts, procs: map[string]*proc{},
+	s = &Stack{opts: opts, procs: map[string]*proc{}, quit: make(chan struct{}),
 		logger: slog.New(slog.NewTextHandler(infraLog, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	defer func() {
 		if err != nil {
@@ -221,7 +236,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		}
 	}
 	// A copy more is six programs more starting on the same two cores.
-	return s, s.WaitReady(ctx, time.Duration(30+30*max(s.opts.Replicas, 1))*time.Second)
+	if err := s.WaitReady(ctx, time.Duration(30+30*max(s.opts.Replicas, 1))*time.Second); err != nil {
+		return s, err
+	}
+	s.supervising.Store(true)
+	return s, nil
 }
 
 // runtimeEnv is the Go runtime's environment of program p: GOMAXPROCS=1 for every program but
@@ -322,6 +341,13 @@ func (s *Stack) StartRedis() error { return s.redis.Start() }
 // then Kafka, Redis and FerretDB.
 func (s *Stack) Close() error {
 	var errs []error
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.quit)
+	}
+	s.mu.Unlock()
+	s.restarts.Wait() // a restart under way finishes, so its instance is in procs below
 	s.mu.Lock()
 	procs := s.procs
 	s.procs = map[string]*proc{}

@@ -1,7 +1,8 @@
 // Command devstack runs the whole platform on one machine (`make run`): it builds the eight programs,
 // starts a Kafka-protocol broker (kfake), Redis (redis-server when installed, else miniredis), Mailpit
 // (SMTP and a web inbox for the platform's mail) and, with -mongo=ferret, FerretDB; starts every program with matching configuration; waits until all are
-// ready; prints the URLs and the seeded accounts; and stops everything cleanly on Ctrl-C.
+// ready; prints the URLs and the seeded accounts; restarts a program that exits afterwards (saying
+// which and how it exited); and stops everything cleanly on Ctrl-C.
 package main
 
 import (
@@ -86,7 +87,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	start := time.Now()
 	s, err := stack.Start(ctx, stack.Options{Root: absRoot, Dir: dir, PortOffset: *offset, Mongo: *mongo, Redis: *redis, Logs: logs, Persist: *mongo != "mem",
-		OTLPEndpoint: *otlp, Replicas: *replicas, Pprof: *pprof, CountKafka: *countKafka})
+		OTLPEndpoint: *otlp, Replicas: *replicas, Pprof: *pprof, CountKafka: *countKafka,
+		// A program that exits after the start is named with its exit status and restarted with
+		// a backoff, as compose.yaml's restart: unless-stopped does: the platform is not left
+		// half down without a word, and a dev kill -9 or crash heals like in the containers.
+		Supervise: stderr})
 	if err != nil {
 		return err
 	}
