@@ -185,12 +185,19 @@ func (a adjustRequest) Valid(context.Context) map[string]string {
 }
 
 // handleStockAdjust serves POST /inventory/{sku}/adjust (admin): on hand changes by delta, recorded
-// as a movement; 409 when on hand would drop below what is reserved.
+// as a movement; 409 when on hand would drop below what is reserved. An optional Idempotency-Key
+// header makes a retry safe (inventory.Adjust): a repeat answers the item as it is now with
+// "Idempotent-Replayed: true" and changes nothing; the key with another request is 409.
 func handleStockAdjust(logger *slog.Logger, inv *inventory) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sku, err := pathSKU(r)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
+			return
+		}
+		keys := r.Header.Values("Idempotency-Key")
+		if len(keys) > 1 || len(keys) == 1 && !validIdempotencyKey(keys[0]) {
+			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"Idempotency-Key": "optional; when sent, one header of 1 to 255 visible ASCII characters, unique per adjustment"}))
 			return
 		}
 		req, err := shared.DecodeLimit[adjustRequest](w, r, maxAdjustBody)
@@ -199,12 +206,17 @@ func handleStockAdjust(logger *slog.Logger, inv *inventory) http.Handler {
 			return
 		}
 		id, _ := shared.IdentityFrom(r.Context())
-		it, err := inv.Adjust(r.Context(), sku, req.Delta, strings.TrimSpace(req.Reason), id.UserID)
+		it, replayed, err := inv.Adjust(r.Context(), sku, req.Delta, strings.TrimSpace(req.Reason), id.UserID, r.Header.Get("Idempotency-Key"))
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		logger.InfoContext(r.Context(), "stock adjusted", "sku", sku, "delta", req.Delta, "by", id.UserID, "request_id", shared.RequestIDFrom(r.Context()))
+		if replayed {
+			logger.InfoContext(r.Context(), "stock adjustment replayed", "sku", sku, "delta", req.Delta, "by", id.UserID, "request_id", shared.RequestIDFrom(r.Context()))
+			w.Header().Set("Idempotent-Replayed", "true")
+		} else {
+			logger.InfoContext(r.Context(), "stock adjusted", "sku", sku, "delta", req.Delta, "by", id.UserID, "request_id", shared.RequestIDFrom(r.Context()))
+		}
 		shared.Encode(w, http.StatusOK, it)
 	})
 }

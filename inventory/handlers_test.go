@@ -39,11 +39,16 @@ func newTestServer(t testing.TB) *testServer {
 	return &testServer{h: h, s: s, inv: inv, admin: iss.Bearer(t, sharedtest.Admin), cust: iss.Bearer(t, sharedtest.Customer), iss: iss}
 }
 
-func (ts *testServer) do(t *testing.T, method, path, auth string, body io.Reader) (*http.Response, map[string]any) {
+// do sends the request with auth and header (name, value pairs; a value may be empty) and decodes
+// the JSON answer.
+func (ts *testServer) do(t *testing.T, method, path, auth string, body io.Reader, header ...string) (*http.Response, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, body)
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -58,9 +63,22 @@ func (ts *testServer) do(t *testing.T, method, path, auth string, body io.Reader
 func TestHandlers(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
+	// updated counts the inventory.updated events of sku written so far.
+	updated := func(t *testing.T, sku string) int {
+		n := 0
+		for _, e := range outboxOf(t, ts.s, evUpdated) {
+			if e.AggregateID == sku {
+				n++
+			}
+		}
+		return n
+	}
+	var keyedEvents int // MUG-1's inventory.updated events after its keyed adjustment
 	tests := []struct {
 		name, method, path, auth, body string
+		key                            []string // Idempotency-Key header values sent
 		status                         int
+		replayed                       bool // Idempotent-Replayed: true expected
 		check                          func(t *testing.T, body map[string]any)
 		cacheControl                   string // "": the default below
 	}{
@@ -96,6 +114,41 @@ func TestHandlers(t *testing.T) {
 				t.Errorf("adjusted = %v", b)
 			}
 		}},
+		{name: "adjust with a key", method: "POST", path: "/inventory/MUG-1/adjust", auth: "admin", body: `{"delta":2,"reason":"restock"}`, key: []string{"adj-1"}, status: 200, check: func(t *testing.T, b map[string]any) {
+			if b["on_hand"] != 17.0 {
+				t.Errorf("adjusted = %v, want on_hand 17", b)
+			}
+			keyedEvents = updated(t, "MUG-1")
+		}},
+		{name: "adjust with a key, repeated", method: "POST", path: "/inventory/mug-1/adjust", auth: "admin", body: `{ "reason": "restock ", "delta": 2 }`, key: []string{"adj-1"}, status: 200, replayed: true, check: func(t *testing.T, b map[string]any) {
+			if b["on_hand"] != 17.0 || b["sku"] != "MUG-1" {
+				t.Errorf("replayed = %v, want MUG-1 with on_hand 17 (applied once)", b)
+			}
+			if n := updated(t, "MUG-1"); n != keyedEvents {
+				t.Errorf("the repeat wrote %d inventory.updated events, want none", n-keyedEvents)
+			}
+		}},
+		{name: "adjust with a key, another delta", method: "POST", path: "/inventory/MUG-1/adjust", auth: "admin", body: `{"delta":3,"reason":"restock"}`, key: []string{"adj-1"}, status: 409, check: wantCode(shared.CodeConflict)},
+		{name: "adjust with a key, another reason", method: "POST", path: "/inventory/MUG-1/adjust", auth: "admin", body: `{"delta":2,"reason":"found"}`, key: []string{"adj-1"}, status: 409, check: wantCode(shared.CodeConflict)},
+		{name: "adjust with a key, another SKU", method: "POST", path: "/inventory/MUG-2/adjust", auth: "admin", body: `{"delta":2,"reason":"restock"}`, key: []string{"adj-1"}, status: 409, check: wantCode(shared.CodeConflict)},
+		{name: "adjust with a key, customer", method: "POST", path: "/inventory/MUG-1/adjust", auth: "customer", body: `{"delta":2,"reason":"restock"}`, key: []string{"adj-1"}, status: 403},
+		{name: "adjust with a key, unknown SKU", method: "POST", path: "/inventory/NOPE/adjust", auth: "admin", body: `{"delta":1,"reason":"x"}`, key: []string{"adj-2"}, status: 404},
+		{name: "adjust with a key, below reserved", method: "POST", path: "/inventory/MUG-2/adjust", auth: "admin", body: `{"delta":-20,"reason":"count"}`, key: []string{"adj-3"}, status: 409},
+		{name: "adjust with the key a 404 left free", method: "POST", path: "/inventory/MUG-2/adjust", auth: "admin", body: `{"delta":-1,"reason":"x"}`, key: []string{"adj-2"}, status: 200, check: func(t *testing.T, b map[string]any) {
+			if b["on_hand"] != 9.0 {
+				t.Errorf("adjusted = %v, want on_hand 9", b)
+			}
+		}},
+		{name: "adjust with the key a 409 left free", method: "POST", path: "/inventory/MUG-2/adjust", auth: "admin", body: `{"delta":-1,"reason":"count"}`, key: []string{"adj-3"}, status: 200, check: func(t *testing.T, b map[string]any) {
+			if b["on_hand"] != 8.0 {
+				t.Errorf("adjusted = %v, want on_hand 8", b)
+			}
+		}},
+		{name: "adjusted once", method: "GET", path: "/inventory/MUG-1", status: 200, check: func(t *testing.T, b map[string]any) {
+			if b["on_hand"] != 17.0 {
+				t.Errorf("MUG-1 = %v, want on_hand 17", b)
+			}
+		}},
 		{name: "adjust below reserved", method: "POST", path: "/inventory/MUG-2/adjust", auth: "admin", body: `{"delta":-10,"reason":"count"}`, status: 409},
 		{name: "adjust unknown", method: "POST", path: "/inventory/NOPE/adjust", auth: "admin", body: `{"delta":1,"reason":"x"}`, status: 404},
 		{name: "adjust anonymous", method: "POST", path: "/inventory/MUG-1/adjust", body: `{"delta":1,"reason":"x"}`, status: 401},
@@ -125,9 +178,16 @@ func TestHandlers(t *testing.T) {
 			if tc.body != "" {
 				body = strings.NewReader(tc.body)
 			}
-			resp, out := ts.do(t, tc.method, tc.path, auth, body)
+			var header []string
+			for _, k := range tc.key {
+				header = append(header, "Idempotency-Key", k)
+			}
+			resp, out := ts.do(t, tc.method, tc.path, auth, body, header...)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("%s %s: status = %d, want %d (%v)", tc.method, tc.path, resp.StatusCode, tc.status, out)
+			}
+			if got := resp.Header.Get("Idempotent-Replayed"); got != map[bool]string{true: "true"}[tc.replayed] {
+				t.Errorf("%s %s: Idempotent-Replayed = %q, want it only on a replay", tc.method, tc.path, got)
 			}
 			if resp.Header.Get("X-Request-ID") == "" {
 				t.Errorf("%s %s: no X-Request-ID", tc.method, tc.path)
@@ -219,6 +279,21 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+	// The Idempotency-Key header is optional; when sent it must be one key of 1 to 255 visible ASCII.
+	for name, header := range map[string][]string{
+		"empty":        {"Idempotency-Key", ""},
+		"256 long":     {"Idempotency-Key", strings.Repeat("k", 256)},
+		"with a space": {"Idempotency-Key", "a b"},
+		"not ASCII":    {"Idempotency-Key", "clé"},
+		"a tab":        {"Idempotency-Key", "a\tb"},
+		"two of them":  {"Idempotency-Key", "a", "Idempotency-Key", "b"},
+	} {
+		resp, out := ts.do(t, "POST", "/inventory/MUG-1/adjust", ts.admin, strings.NewReader(`{"delta":1,"reason":"x"}`), header...)
+		e, _ := out["error"].(map[string]any)
+		if fields, _ := e["fields"].(map[string]any); resp.StatusCode != http.StatusBadRequest || e["code"] != "invalid" || fields["Idempotency-Key"] == nil {
+			t.Errorf("POST adjust with an Idempotency-Key %s: status = %d, want 400 invalid naming Idempotency-Key (%v)", name, resp.StatusCode, out)
+		}
+	}
 	resp, out := ts.do(t, "POST", "/inventory/MUG-1/adjust", ts.admin, strings.NewReader(huge))
 	if e, _ := out["error"].(map[string]any); resp.StatusCode != http.StatusRequestEntityTooLarge || e["code"] != shared.CodeTooLarge {
 		t.Errorf("POST 10 MB body: status = %d, want 413 too_large (%v)", resp.StatusCode, out)
@@ -276,3 +351,13 @@ func FuzzNormalizeSKU(f *testing.F) {
 }
 
 func isPoison(err error) bool { return errors.Is(err, shared.ErrPoison) }
+
+// wantCode checks that an error answer carries code.
+func wantCode(code string) func(t *testing.T, b map[string]any) {
+	return func(t *testing.T, b map[string]any) {
+		t.Helper()
+		if e, _ := b["error"].(map[string]any); e["code"] != code {
+			t.Errorf("error = %v, want code %s", b, code)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func testStockListLevels(t *testing.T, s stockStore) {
 func TestStockListFilters(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t) // MUG-1, MUG-2 (1 reserved), TEE-1, 10 on hand each
-	if _, err := s.s.Adjust(context.Background(), "TEE-1", Movement{Delta: -10, At: t0}); err != nil {
+	if _, _, err := s.s.Adjust(context.Background(), "TEE-1", Movement{Delta: -10, At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

@@ -54,6 +54,11 @@ type Movement struct {
 	Reason string    `json:"reason" bson:"reason"`
 	Actor  string    `json:"actor,omitempty" bson:"actor,omitempty"`
 	At     time.Time `json:"at" bson:"at"`
+	// Key is the idempotency record of an adjustment sent with an Idempotency-Key (adjustKey: the
+	// key scoped to its actor), Request the fingerprint of that request (adjustFingerprint); both
+	// empty otherwise. A key is remembered while its movement is among the item's newest maxMovements.
+	Key     string `json:"-" bson:"key,omitempty"`
+	Request string `json:"-" bson:"request,omitempty"`
 }
 
 // resState is the state of a reservation. The normal life is reserving → held → committed, or

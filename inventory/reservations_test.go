@@ -98,7 +98,7 @@ func TestProductEvents(t *testing.T) {
 		mustHandle(t, inv.handleEvent, created)
 		mustHandle(t, inv.handleEvent, created) // the same event again
 		checkItem(t, s, "MUG-1", 40, 0)
-		if _, err := inv.Adjust(context.Background(), "MUG-1", -10, "broken", "admin"); err != nil {
+		if _, _, err := inv.Adjust(context.Background(), "MUG-1", -10, "broken", "admin", ""); err != nil {
 			t.Fatal(err)
 		}
 		// A later duplicate (new event ID, same SKU) never resets stock.

@@ -195,13 +195,59 @@ func (inv *inventory) DeleteItem(ctx context.Context, sku string) error {
 
 // Adjust adds delta to the on-hand stock of sku, recorded as a movement. ErrConflict when on hand
 // would drop below what is reserved; ErrNotFound.
-func (inv *inventory) Adjust(ctx context.Context, sku string, delta int64, reason, actor string) (StockItem, error) {
-	it, err := inv.store.Adjust(ctx, sku, Movement{Delta: delta, Reason: reason, Actor: actor, At: time.Now().UTC()})
-	if err != nil {
-		return StockItem{}, err
+//
+// key is the request's Idempotency-Key ("" without one; validIdempotencyKey checked it). The first
+// adjustment actor makes with a key applies; a repeat with the same sku, delta and reason while its
+// movement is among the item's newest maxMovements changes nothing, writes no event and returns the
+// item as it is now with replayed true; the key with another sku, delta or reason is errKeyReused.
+// A request that failed (404, 409) stored nothing, so its key stays free.
+func (inv *inventory) Adjust(ctx context.Context, sku string, delta int64, reason, actor, key string) (it StockItem, replayed bool, err error) {
+	m := Movement{Delta: delta, Reason: reason, Actor: actor, At: time.Now().UTC()}
+	if key != "" {
+		m.Key, m.Request = adjustKey(actor, key), adjustFingerprint(sku, delta, reason)
+	}
+	it, applied, err := inv.store.Adjust(ctx, sku, m)
+	if err != nil || !applied {
+		return it, err == nil, err
 	}
 	if err := inv.emit(ctx, inv.stockEvents(it, it.Available-delta)...); err != nil {
 		inv.logger.ErrorContext(ctx, "adjusted stock but could not store its events", "sku", sku, "err", err)
 	}
-	return it, nil
+	return it, false, nil
+}
+
+// maxIdempotencyKey bounds an Idempotency-Key, as order's does.
+const maxIdempotencyKey = 255
+
+// validIdempotencyKey reports whether k is an Idempotency-Key: 1 to 255 visible ASCII characters.
+func validIdempotencyKey(k string) bool {
+	if k == "" || len(k) > maxIdempotencyKey {
+		return false
+	}
+	for i := range len(k) {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// errKeyReused is the answer to an Idempotency-Key its actor already used for another adjustment:
+// another delta or reason on the same item, or another item (found among the newest movements of
+// every item).
+var errKeyReused = &shared.Error{Code: shared.CodeConflict, Message: "Idempotency-Key was already used with a different request"}
+
+// adjustKey is the key stored on a movement: the client's key scoped to the admin who sent it, so two
+// admins (or scripts) that happen to pick the same key never take each other's adjustment for a
+// replay of their own. Hashed, so the stored value has a fixed size and no separator can be forged.
+func adjustKey(actor, key string) string {
+	h := sha256.Sum256([]byte("adjust\x00" + actor + "\x00" + key))
+	return hex.EncodeToString(h[:16])
+}
+
+// adjustFingerprint identifies an adjust request for the replay check: its SKU (normal form), delta
+// and trimmed reason.
+func adjustFingerprint(sku string, delta int64, reason string) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%s", sku, delta, reason))
+	return hex.EncodeToString(h[:16])
 }

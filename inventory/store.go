@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -41,8 +42,13 @@ type stockStore interface {
 	// Batch returns the items of the SKUs that exist, ordered by SKU, deleted and inactive ones included.
 	Batch(ctx context.Context, skus []string) ([]StockItem, error)
 	// Adjust adds m.Delta to on hand and records m, unless that would take on hand below reserved
-	// (or above maxOnHand): ErrConflict. ErrNotFound, also for a deleted product's item.
-	Adjust(ctx context.Context, sku string, m Movement) (StockItem, error)
+	// (or above maxOnHand): ErrConflict. ErrNotFound, also for a deleted product's item. applied is
+	// true with the item after the change. With m.Key set, "no kept movement of the item holds
+	// m.Key" is part of the same conditional write, so concurrent repeats apply once: when one does,
+	// nothing changes and applied is false with the item as it is now if its m.Request is the same,
+	// else errKeyReused. A kept movement of another item holding m.Key is errKeyReused too (checked
+	// just before the write: two concurrent first uses of a key on two items can both apply).
+	Adjust(ctx context.Context, sku string, m Movement) (item StockItem, applied bool, err error)
 	// Movements returns the newest recorded movements of an item, oldest first. ErrNotFound.
 	Movements(ctx context.Context, sku string) ([]Movement, error)
 
@@ -93,13 +99,16 @@ func newMongoStore(db *mongo.Database) *mongoStore {
 	return &mongoStore{stock: db.Collection("stock"), reservations: db.Collection("reservations"), outbox: db.Collection("outbox")}
 }
 
-// EnsureIndexes creates the indexes the sweeper, the relay and the list's levels query by.
+// EnsureIndexes creates the indexes the sweeper, the relay, the list's levels and Adjust's
+// idempotency keys query by.
 // Uniqueness of SKUs and order IDs, and the SKU prefix search, are the _id index.
 func (s *mongoStore) EnsureIndexes(ctx context.Context) error {
 	if err := shared.EnsureIndexes(ctx, s.stock, "inventory.indexes",
 		mongo.IndexModel{Keys: bson.D{{Key: "low_stock_threshold", Value: 1}, {Key: "available", Value: 1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "available", Value: 1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "reserved", Value: 1}}},
+		// Adjust looks an Idempotency-Key up among every item's kept movements.
+		mongo.IndexModel{Keys: bson.D{{Key: "movements.key", Value: 1}}},
 	); err != nil {
 		return err
 	}
@@ -267,11 +276,23 @@ func (s *mongoStore) Batch(ctx context.Context, skus []string) ([]StockItem, err
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
-func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockItem, error) {
+func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockItem, bool, error) {
 	// on_hand + delta >= reserved  ⟺  available >= -delta.
 	filter := bson.D{{Key: "_id", Value: sku}, {Key: "deleted", Value: bson.D{{Key: "$ne", Value: true}}},
 		{Key: "available", Value: bson.D{{Key: "$gte", Value: -m.Delta}}},
 		{Key: "on_hand", Value: bson.D{{Key: "$lte", Value: maxOnHand - m.Delta}}}}
+	if m.Key != "" {
+		// No element of movements holds the key: a repeat, even a concurrent one, matches nothing.
+		filter = append(filter, bson.E{Key: "movements.key", Value: bson.D{{Key: "$ne", Value: m.Key}}})
+		err := s.stock.FindOne(ctx, bson.D{{Key: "movements.key", Value: m.Key}, {Key: "_id", Value: bson.D{{Key: "$ne", Value: sku}}}},
+			options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+		if err == nil {
+			return StockItem{}, false, fmt.Errorf("stock.adjust: key used on another item: %w", errKeyReused)
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return StockItem{}, false, shared.MongoErr("stock.adjust", err)
+		}
+	}
 	upd := bson.D{
 		{Key: "$inc", Value: bson.D{{Key: "on_hand", Value: m.Delta}, {Key: "available", Value: m.Delta}}},
 		{Key: "$set", Value: bson.D{{Key: "updated_at", Value: m.At}}},
@@ -279,13 +300,10 @@ func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockI
 	}
 	d, err := s.updateDoc(ctx, filter, upd)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		if it, gerr := s.Get(ctx, sku); gerr != nil || it.Deleted {
-			return StockItem{}, fmt.Errorf("stock.adjust: %w", cmp.Or(gerr, error(shared.ErrNotFound)))
-		}
-		return StockItem{}, fmt.Errorf("stock.adjust: on hand would drop below reserved: %w", shared.ErrConflict)
+		return s.adjustRefused(ctx, sku, m)
 	}
 	if err != nil {
-		return StockItem{}, shared.MongoErr("stock.adjust", err)
+		return StockItem{}, false, shared.MongoErr("stock.adjust", err)
 	}
 	// MongoDB trims with $slice in the update itself; servers that ignore the modifier (FerretDB)
 	// get the oldest entries popped here, best effort: the cap only bounds the document size.
@@ -294,7 +312,32 @@ func (s *mongoStore) Adjust(ctx context.Context, sku string, m Movement) (StockI
 			break
 		}
 	}
-	return d.item(), nil
+	return d.item(), true, nil
+}
+
+// adjustRefused says why Adjust's update matched nothing: no such item (or a deleted one), the key
+// already used on it (a replay, or errKeyReused), or the bounds on on hand.
+func (s *mongoStore) adjustRefused(ctx context.Context, sku string, m Movement) (StockItem, bool, error) {
+	d, err := shared.FindOne[stockDoc](ctx, s.stock, "stock.adjust", bson.D{{Key: "_id", Value: sku}},
+		options.FindOne().SetProjection(bson.D{{Key: "holds", Value: 0}, {Key: "refunds", Value: 0}}))
+	if err != nil || d.Deleted {
+		return StockItem{}, false, fmt.Errorf("stock.adjust: %w", cmp.Or(err, error(shared.ErrNotFound)))
+	}
+	return keptAdjustment(d.item(), d.Movements, m)
+}
+
+// keptAdjustment is Adjust's answer when the item (it, with its kept movements ms) did not take m:
+// a replay or errKeyReused when a movement holds m's key, else the bounds' ErrConflict.
+func keptAdjustment(it StockItem, ms []Movement, m Movement) (StockItem, bool, error) {
+	if m.Key != "" {
+		if i := slices.IndexFunc(ms, func(prev Movement) bool { return prev.Key == m.Key }); i >= 0 {
+			if ms[i].Request != m.Request {
+				return StockItem{}, false, fmt.Errorf("stock.adjust: %w", errKeyReused)
+			}
+			return it, false, nil
+		}
+	}
+	return StockItem{}, false, fmt.Errorf("stock.adjust: on hand would drop below reserved: %w", shared.ErrConflict)
 }
 
 func (s *mongoStore) Movements(ctx context.Context, sku string) ([]Movement, error) {

@@ -135,23 +135,30 @@ func (s *memStore) Batch(_ context.Context, skus []string) ([]StockItem, error) 
 	return slices.CompactFunc(out, func(a, b StockItem) bool { return a.SKU == b.SKU }), nil
 }
 
-func (s *memStore) Adjust(_ context.Context, sku string, m Movement) (StockItem, error) {
+func (s *memStore) Adjust(_ context.Context, sku string, m Movement) (StockItem, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if m.Key != "" {
+		for other, it := range s.stock {
+			if other != sku && slices.ContainsFunc(it.movements, func(prev Movement) bool { return prev.Key == m.Key }) {
+				return StockItem{}, false, fmt.Errorf("stock.adjust: key used on another item: %w", errKeyReused)
+			}
+		}
+	}
 	it, ok := s.stock[sku]
 	if !ok || it.item.Deleted {
-		return StockItem{}, fmt.Errorf("stock.adjust: %w", shared.ErrNotFound)
+		return StockItem{}, false, fmt.Errorf("stock.adjust: %w", shared.ErrNotFound)
 	}
 	next := it.item.OnHand + m.Delta
-	if next < it.item.Reserved || next > maxOnHand {
-		return StockItem{}, fmt.Errorf("stock.adjust: on hand would drop below reserved: %w", shared.ErrConflict)
+	if next < it.item.Reserved || next > maxOnHand || m.Key != "" && slices.ContainsFunc(it.movements, func(prev Movement) bool { return prev.Key == m.Key }) {
+		return keptAdjustment(it.snapshot(), it.movements, m)
 	}
 	it.item.OnHand, it.item.UpdatedAt = next, m.At
 	it.movements = append(it.movements, m)
 	if len(it.movements) > maxMovements {
 		it.movements = slices.Clone(it.movements[len(it.movements)-maxMovements:])
 	}
-	return it.snapshot(), nil
+	return it.snapshot(), true, nil
 }
 
 func (s *memStore) Movements(_ context.Context, sku string) ([]Movement, error) {

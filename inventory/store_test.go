@@ -102,7 +102,7 @@ func TestStoreContract(t *testing.T) {
 			}
 			// A deleted product's stock is not the admin's to adjust any more: no read shows it.
 			for _, delta := range []int64{1, -1} {
-				if _, err := s.Adjust(ctx, "A-1", Movement{Delta: delta, Reason: "count", At: t0}); !errors.Is(err, shared.ErrNotFound) {
+				if _, _, err := s.Adjust(ctx, "A-1", Movement{Delta: delta, Reason: "count", At: t0}); !errors.Is(err, shared.ErrNotFound) {
 					t.Errorf("Adjust(deleted A-1, %d) err = %v, want ErrNotFound", delta, err)
 				}
 			}
@@ -200,17 +200,17 @@ func TestStoreContract(t *testing.T) {
 			if _, held, err := s.Hold(ctx, "S", "o1", 4, t0); err != nil || !held {
 				t.Fatalf("Hold = %v, %v", held, err)
 			}
-			it, err := s.Adjust(ctx, "S", Movement{Delta: -6, Reason: "damaged", At: t0})
+			it, _, err := s.Adjust(ctx, "S", Movement{Delta: -6, Reason: "damaged", At: t0})
 			if err != nil || it.OnHand != 4 || it.Available != 0 {
 				t.Fatalf("Adjust(-6) = %+v, %v, want on_hand 4", it, err)
 			}
-			if _, err := s.Adjust(ctx, "S", Movement{Delta: -1, Reason: "x", At: t0}); !errors.Is(err, shared.ErrConflict) {
+			if _, _, err := s.Adjust(ctx, "S", Movement{Delta: -1, Reason: "x", At: t0}); !errors.Is(err, shared.ErrConflict) {
 				t.Errorf("Adjust below reserved err = %v, want ErrConflict", err)
 			}
-			if _, err := s.Adjust(ctx, "S", Movement{Delta: maxOnHand, Reason: "x", At: t0}); !errors.Is(err, shared.ErrConflict) {
+			if _, _, err := s.Adjust(ctx, "S", Movement{Delta: maxOnHand, Reason: "x", At: t0}); !errors.Is(err, shared.ErrConflict) {
 				t.Errorf("Adjust above maxOnHand err = %v, want ErrConflict", err)
 			}
-			if _, err := s.Adjust(ctx, "NOPE", Movement{Delta: 1, Reason: "x", At: t0}); !errors.Is(err, shared.ErrNotFound) {
+			if _, _, err := s.Adjust(ctx, "NOPE", Movement{Delta: 1, Reason: "x", At: t0}); !errors.Is(err, shared.ErrNotFound) {
 				t.Errorf("Adjust(NOPE) err = %v, want ErrNotFound", err)
 			}
 			checkItem(t, s, "S", 4, 4)
@@ -219,7 +219,7 @@ func TestStoreContract(t *testing.T) {
 				t.Errorf("Movements = %+v, %v, want initial then -6 damaged", ms, err)
 			}
 			for i := range maxMovements + 5 {
-				if _, err := s.Adjust(ctx, "S", Movement{Delta: 1, Reason: fmt.Sprint(i), At: t0}); err != nil {
+				if _, _, err := s.Adjust(ctx, "S", Movement{Delta: 1, Reason: fmt.Sprint(i), At: t0}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -228,6 +228,9 @@ func TestStoreContract(t *testing.T) {
 				t.Errorf("Movements kept %d (last %+v), want the newest %d", len(ms), ms[len(ms)-1], maxMovements)
 			}
 		})
+
+		t.Run("adjust idempotency key", func(t *testing.T) { testAdjustKey(t, newStore(t)) })
+		t.Run("adjust idempotency key, concurrent", func(t *testing.T) { testAdjustKeyConcurrent(t, newStore(t)) })
 
 		t.Run("holds", func(t *testing.T) {
 			s := newStore(t)
@@ -369,7 +372,7 @@ func TestStoreContract(t *testing.T) {
 				before := outboxOf(t, s, "")
 				var err error
 				if created[sku] {
-					_, err = inv.Adjust(ctx, sku, 1, "restock", "admin")
+					_, _, err = inv.Adjust(ctx, sku, 1, "restock", "admin", "")
 				} else {
 					created[sku] = true
 					_, err = inv.CreateItem(ctx, sku, 100, false, 1)
@@ -426,4 +429,89 @@ func testUnflaggedItems(t *testing.T, s *mongoStore) {
 	if n, err := s.UnflaggedItems(ctx); err != nil || n != 0 {
 		t.Errorf("UnflaggedItems after = %d, %v, want 0", n, err)
 	}
+}
+
+// testAdjustKey: an adjustment with a key applies once; its repeat changes nothing and says so (even
+// when the delta would be refused now), the key with another request or on another item is
+// errKeyReused, a refused keyed adjustment leaves its key free, and a key is forgotten once its
+// movement is no longer among the newest maxMovements.
+func testAdjustKey(t *testing.T, s stockStore) {
+	ctx := context.Background()
+	mustCreate(t, s, "S", 10)
+	mustCreate(t, s, "T", 10)
+	m := Movement{Delta: -3, Reason: "count", Actor: "admin", At: t0, Key: "k1", Request: "r1"}
+	if it, applied, err := s.Adjust(ctx, "S", m); err != nil || !applied || it.OnHand != 7 {
+		t.Fatalf("Adjust(S, k1) = %+v, %v, %v, want on_hand 7 applied", it, applied, err)
+	}
+	if it, applied, err := s.Adjust(ctx, "S", m); err != nil || applied || it.OnHand != 7 || it.SKU != "S" {
+		t.Errorf("Adjust(S, k1) again = %+v, %v, %v, want the item as it is (on_hand 7), not applied", it, applied, err)
+	}
+	other := m
+	other.Delta, other.Request = -4, "r2"
+	if _, _, err := s.Adjust(ctx, "S", other); !errors.Is(err, errKeyReused) {
+		t.Errorf("Adjust(S, k1, another request) err = %v, want errKeyReused", err)
+	}
+	if _, _, err := s.Adjust(ctx, "T", m); !errors.Is(err, errKeyReused) {
+		t.Errorf("Adjust(T, k1) err = %v, want errKeyReused (the key was used on S)", err)
+	}
+	// Held stock makes -3 impossible now; the repeat is still the first adjustment's answer.
+	if _, held, err := s.Hold(ctx, "S", "o1", 7, t0); err != nil || !held {
+		t.Fatalf("Hold = %v, %v", held, err)
+	}
+	if it, applied, err := s.Adjust(ctx, "S", m); err != nil || applied || it.Reserved != 7 {
+		t.Errorf("Adjust(S, k1) again once held = %+v, %v, %v, want a replay of the current item", it, applied, err)
+	}
+	refused := Movement{Delta: -1, Reason: "x", Actor: "admin", At: t0, Key: "k2", Request: "r3"}
+	if _, _, err := s.Adjust(ctx, "S", refused); !errors.Is(err, shared.ErrConflict) || errors.Is(err, errKeyReused) {
+		t.Errorf("Adjust(S, k2) below reserved err = %v, want ErrConflict", err)
+	}
+	if _, _, err := s.Adjust(ctx, "NOPE", refused); !errors.Is(err, shared.ErrNotFound) {
+		t.Errorf("Adjust(NOPE, k2) err = %v, want ErrNotFound", err)
+	}
+	refused.Delta = 1
+	if it, applied, err := s.Adjust(ctx, "S", refused); err != nil || !applied || it.OnHand != 8 {
+		t.Errorf("Adjust(S, k2) after it was refused = %+v, %v, %v, want applied (a refusal stores no key)", it, applied, err)
+	}
+	// Without a key, the same adjustment twice is two adjustments, as ever.
+	for range 2 {
+		if _, applied, err := s.Adjust(ctx, "T", Movement{Delta: 1, Reason: "same", At: t0}); err != nil || !applied {
+			t.Fatalf("Adjust(T) without a key = %v, %v", applied, err)
+		}
+	}
+	checkItem(t, s, "S", 8, 7)
+	checkItem(t, s, "T", 12, 0)
+	for i := range maxMovements {
+		if _, _, err := s.Adjust(ctx, "S", Movement{Delta: 1, Reason: fmt.Sprint(i), At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// k1's movement has left the newest maxMovements: the key is forgotten (the documented window).
+	if it, applied, err := s.Adjust(ctx, "S", m); err != nil || !applied || it.OnHand != 8+maxMovements-3 {
+		t.Errorf("Adjust(S, k1) after %d newer movements = %+v, %v, %v, want applied", maxMovements, it, applied, err)
+	}
+}
+
+// testAdjustKeyConcurrent: repeats of one keyed adjustment sent at once apply exactly once, the
+// others answer as replays.
+func testAdjustKeyConcurrent(t *testing.T, s stockStore) {
+	skipIfNotAtomic(t, s)
+	ctx := context.Background()
+	mustCreate(t, s, "S", 100)
+	const n = 16
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[string]int{}
+	for range n {
+		wg.Go(func() {
+			_, ok, err := s.Adjust(ctx, "S", Movement{Delta: -1, Reason: "count", Actor: "admin", At: t0, Key: "k", Request: "r"})
+			mu.Lock()
+			defer mu.Unlock()
+			counts[fmt.Sprint(ok, err)]++
+		})
+	}
+	wg.Wait()
+	if counts["true <nil>"] != 1 || counts["false <nil>"] != n-1 {
+		t.Errorf("%d concurrent Adjust with one key: outcomes %v, want 1 applied and %d replays", n, counts, n-1)
+	}
+	checkItem(t, s, "S", 99, 0)
 }

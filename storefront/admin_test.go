@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,12 +144,46 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 	b := newBrowser(t, srv)
 	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
 
-	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {"-2"}, "reason": {"damaged"}}); p.status != http.StatusSeeOther {
+	// Each row's stock form carries its own fresh key, sent as the Idempotency-Key header: the same
+	// form sent twice (a double click, a re-post) adjusts once and says so.
+	invPage := b.get("/admin/inventory").body
+	formKey := adjustKey(t, invPage, "SKU-04")
+	if again := adjustKey(t, b.get("/admin/inventory").body, "SKU-04"); again == formKey || adjustKey(t, invPage, "SKU-01") == formKey {
+		t.Errorf("adjust form keys: SKU-04 %q, on the next render %q, SKU-01 %q: want a fresh key per form", formKey, again, adjustKey(t, invPage, "SKU-01"))
+	}
+	form := url.Values{"delta": {"-2"}, "reason": {"damaged"}, "idempotency_key": {formKey}}
+	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", form); p.status != http.StatusSeeOther {
 		t.Errorf("POST adjust: status = %d, want 303", p.status)
 	}
+	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", form); p.status != http.StatusSeeOther ||
+		!strings.Contains(b.get(location(p)).body, "it was not applied again") {
+		t.Errorf("POST adjust again with the same form: status = %d, want 303 to a page saying it was not applied again", p.status)
+	}
 	adj := gw.calls("POST /inventory/inventory/SKU-04/adjust")
-	if len(adj) != 1 || adj[0].Body != `{"delta":-2,"reason":"damaged"}` {
-		t.Errorf("adjust calls = %+v", adj)
+	if len(adj) != 2 || adj[0].Body != `{"delta":-2,"reason":"damaged"}` || adj[0].IdempotencyKey != formKey || adj[1].IdempotencyKey != formKey {
+		t.Errorf("adjust calls = %+v, want two with the form's Idempotency-Key %s", adj, formKey)
+	}
+	if got, want := availableOf(t, b.get("/admin/inventory").body, "SKU-04"), availableOf(t, invPage, "SKU-04")-2; got != want {
+		t.Errorf("SKU-04 available after the same -2 form sent twice = %d, want %d (once)", got, want)
+	}
+	// The same form sent back with another change (the back button, an edited field).
+	form.Set("delta", "-3")
+	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", form); p.status != http.StatusConflict ||
+		!strings.Contains(p.body, "already sent with another change") {
+		t.Errorf("POST adjust with a used form and another delta: status = %d, want 409 saying the form was already sent", p.status)
+	}
+	for name, k := range map[string]string{"no key": "", "a foreign key": "not-a-form-key", "an upper-case key": strings.ToUpper(shared.NewID())} {
+		before := len(gw.calls("POST /inventory/inventory/SKU-04/adjust"))
+		f := url.Values{"delta": {"1"}}
+		if k != "" {
+			f.Set("idempotency_key", k)
+		}
+		if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", f); p.status != http.StatusBadRequest || !strings.Contains(p.body, "reload the inventory") {
+			t.Errorf("POST adjust with %s: status = %d, want 400 asking to reload", name, p.status)
+		}
+		if n := len(gw.calls("POST /inventory/inventory/SKU-04/adjust")) - before; n != 0 {
+			t.Errorf("POST adjust with %s reached inventory %d times", name, n)
+		}
 	}
 	for _, delta := range []string{"0", "x", ""} {
 		if p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {delta}}); p.status != http.StatusBadRequest {
@@ -157,21 +193,21 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 	// inventory refuses a reason with control or bidi characters (shared.Printable): the page says so
 	// before asking, not "invalid request".
 	for _, reason := range []string{"count\tagain", "restock \u202egnp.exe"} {
-		p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {"1"}, "reason": {reason}})
+		p := b.submit("/admin/inventory", "/admin/inventory/SKU-04/adjust", url.Values{"delta": {"1"}, "reason": {reason}, "idempotency_key": {shared.NewID()}})
 		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "The reason must be plain text") {
 			t.Errorf("POST adjust reason %q: status = %d, want 400 saying the reason must be plain text", reason, p.status)
 		}
 	}
-	if adj := gw.calls("POST /inventory/inventory/SKU-04/adjust"); len(adj) != 1 {
-		t.Errorf("adjust calls = %d, want 1: a refused reason reached inventory", len(adj))
+	if adj := gw.calls("POST /inventory/inventory/SKU-04/adjust"); len(adj) != 3 {
+		t.Errorf("adjust calls = %d, want 3: a refused reason reached inventory", len(adj))
 	}
 	// The inventory service says only "conflict" and "not found": the page says what happened.
-	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"-50"}}); p.status != http.StatusConflict ||
+	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"-50"}, "idempotency_key": {shared.NewID()}}); p.status != http.StatusConflict ||
 		!strings.Contains(p.body, "SKU-01 cannot change by -50") || strings.Contains(p.body, "<p class=\"lead\">conflict") {
 		t.Errorf("POST adjust below zero: status = %d, want 409 saying the change would take stock below what is reserved", p.status)
 	}
 	for _, sku := range []string{"NO-SUCH-SKU", "%3Cx%3E"} {
-		if p := b.submit("/admin/inventory", "/admin/inventory/"+sku+"/adjust", url.Values{"delta": {"1"}}); p.status != http.StatusNotFound || !strings.Contains(p.body, "No stock item") {
+		if p := b.submit("/admin/inventory", "/admin/inventory/"+sku+"/adjust", url.Values{"delta": {"1"}, "idempotency_key": {shared.NewID()}}); p.status != http.StatusNotFound || !strings.Contains(p.body, "No stock item") {
 			t.Errorf("POST adjust of SKU %s: status = %d, want 404 saying there is no such stock item", sku, p.status)
 		}
 	}
@@ -252,4 +288,25 @@ func TestAdminInventoryInactive(t *testing.T) {
 	if _, leaked := stock["SKU-05"]; err != nil || leaked || len(stock) != 1 {
 		t.Errorf("public stock batch = %v, %v; want SKU-04 only", stock, err)
 	}
+}
+
+// adjustKey returns the idempotency key of sku's stock form on the admin inventory page.
+func adjustKey(t *testing.T, page, sku string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)action="/admin/inventory/` + regexp.QuoteMeta(sku) + `/adjust".*?name="idempotency_key" value="([0-9a-f]{32})"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the inventory page has no stock form with an idempotency key for %s", sku)
+	}
+	return m[1]
+}
+
+// availableOf reads sku's available stock off the admin inventory page.
+func availableOf(t *testing.T, page, sku string) int {
+	t.Helper()
+	m := regexp.MustCompile(`data-stock-available="` + regexp.QuoteMeta(sku) + `">(-?\d+)<`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the inventory page shows no available stock for %s", sku)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }

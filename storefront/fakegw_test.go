@@ -43,8 +43,10 @@ type fakeGateway struct {
 	orders    map[string]order
 	idem      map[string]string // Idempotency-Key → order ID
 	idemBody  map[string]string // Idempotency-Key → the body first sent with it
-	requests  []fakeRequest
-	fail      map[string]int // "METHOD /path" prefix → status to answer with
+	// adjustKeys is inventory's adjust Idempotency-Key → the SKU and body first sent with it.
+	adjustKeys map[string]string
+	requests   []fakeRequest
+	fail       map[string]int // "METHOD /path" prefix → status to answer with
 	// refuse is a query parameter → field message: a list request carrying it is answered 400
 	// invalid naming it, as a service refuses a bad filter.
 	refuse    map[string]string
@@ -84,21 +86,22 @@ var (
 func newFakeGateway(t testing.TB) *fakeGateway {
 	t.Helper()
 	g := &fakeGateway{
-		t:         t,
-		stock:     map[string]stockItem{},
-		sessions:  map[string]apiUser{},
-		tokens:    map[string]fakeGrant{},
-		refresh:   map[string]fakeGrant{},
-		codes:     map[string]fakeCode{},
-		tokenTTL:  900,
-		passwords: map[string]string{fakeAdmin.Email: "admin-Passw0rd!", fakeCustomer.Email: "demo-Passw0rd!"},
-		users:     []apiUser{fakeAdmin, fakeCustomer},
-		orders:    map[string]order{},
-		addresses: map[string][]address{},
-		idem:      map[string]string{},
-		idemBody:  map[string]string{},
-		fail:      map[string]int{},
-		refuse:    map[string]string{},
+		t:          t,
+		stock:      map[string]stockItem{},
+		sessions:   map[string]apiUser{},
+		tokens:     map[string]fakeGrant{},
+		refresh:    map[string]fakeGrant{},
+		codes:      map[string]fakeCode{},
+		tokenTTL:   900,
+		passwords:  map[string]string{fakeAdmin.Email: "admin-Passw0rd!", fakeCustomer.Email: "demo-Passw0rd!"},
+		users:      []apiUser{fakeAdmin, fakeCustomer},
+		orders:     map[string]order{},
+		addresses:  map[string][]address{},
+		idem:       map[string]string{},
+		idemBody:   map[string]string{},
+		adjustKeys: map[string]string{},
+		fail:       map[string]int{},
+		refuse:     map[string]string{},
 	}
 	cats := []string{"books", "garden", "kitchen", "toys"}
 	for i := 1; i <= 14; i++ {
@@ -561,6 +564,16 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.writeErr(w, 404, "not_found", "not found", nil) // inventory's words
 			return
 		}
+		key := r.Header.Get("Idempotency-Key")
+		if first, ok := g.adjustKeys[key]; ok && key != "" { // as inventory: a repeat changes nothing
+			if first != it.SKU+" "+string(body) {
+				g.writeErr(w, 409, "conflict", "Idempotency-Key was already used with a different request", nil)
+				return
+			}
+			w.Header().Set("Idempotent-Replayed", "true")
+			writeJSON(w, 200, it)
+			return
+		}
 		if it.OnHand+in.Delta < 0 {
 			g.writeErr(w, 409, "conflict", "conflict", nil)
 			return
@@ -568,6 +581,9 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		it.OnHand += in.Delta
 		it.Available += in.Delta
 		g.stock[it.SKU] = it
+		if key != "" {
+			g.adjustKeys[key] = it.SKU + " " + string(body)
+		}
 		writeJSON(w, 200, it)
 	}))
 	// The quote prices like the real order service's defaults (8 % tax half up, 4.99 shipping under

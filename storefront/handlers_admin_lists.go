@@ -182,9 +182,12 @@ func handleAdminProducts(s *site) http.Handler {
 type adminInventoryView struct {
 	layout
 	adminList
-	Items  []stockView
-	Raw    []stockItem
-	Levels []option
+	Items []stockView
+	Raw   []stockItem
+	// AdjustKeys holds a fresh idempotency key per row's stock form, posted back and sent to
+	// inventory as the Idempotency-Key header, so a double submit adjusts once.
+	AdjustKeys []string
+	Levels     []option
 }
 
 func handleAdminInventory(s *site) http.Handler {
@@ -199,6 +202,7 @@ func handleAdminInventory(s *site) http.Handler {
 		view := adminInventoryView{layout: s.newLayout(w, r, "Inventory"), adminList: list, Raw: items, Levels: levels}
 		for _, it := range items {
 			view.Items = append(view.Items, newStockView(it.SKU, map[string]stockItem{it.SKU: it}))
+			view.AdjustKeys = append(view.AdjustKeys, shared.NewID())
 		}
 		s.render(w, r, status, "admin_inventory.html", view)
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,9 @@ import (
 // The admin console's actions on inventory, orders and users; their lists are in handlers_admin_lists.go,
 // products in handlers_admin.go.
 
+// handleAdminInventoryAdjust posts one row's stock form. Each rendered form carries its own
+// idempotency_key (handleAdminInventory), sent as the Idempotency-Key header: a double submit, a
+// re-post or a retry of that form adjusts once, and a repeat is told so rather than applied again.
 func handleAdminInventoryAdjust(s *site) http.Handler {
 	type adjustRequest struct {
 		Delta  int    `json:"delta"`
@@ -32,6 +36,11 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 			s.renderError(w, r, badForm("The change must be a non-zero whole number, e.g. 5 or -3."))
 			return
 		}
+		key := r.PostFormValue("idempotency_key")
+		if !validIdempotencyKey(key) {
+			s.renderError(w, r, badForm("The stock form is incomplete. Please reload the inventory and try again."))
+			return
+		}
 		reason := clip(strings.TrimSpace(r.PostFormValue("reason")), 200)
 		if reason == "" {
 			reason = "manual adjustment"
@@ -40,12 +49,17 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 			s.renderError(w, r, badForm("The reason must be plain text on one line, without tabs or control characters."))
 			return
 		}
-		_, err = s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
-			token: s.accessToken(r), body: adjustRequest{Delta: delta, Reason: reason}})
-		// The inventory service answers these two with its bare "not found" and "conflict".
+		resp, err := s.gw.do(r.Context(), call{method: http.MethodPost, path: "/inventory/inventory/" + url.PathEscape(sku) + "/adjust",
+			token: s.accessToken(r), body: adjustRequest{Delta: delta, Reason: reason}, header: map[string]string{"Idempotency-Key": key}})
+		// The inventory service answers these with its bare "not found" and "conflict"; its 409 for a
+		// reused key names the Idempotency-Key.
+		var apiErr *apiError
 		switch {
 		case isStatus(err, http.StatusNotFound):
 			err = noItem(sku)
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict && strings.Contains(apiErr.Message, "Idempotency-Key"):
+			err = &apiError{Status: http.StatusConflict, Code: shared.CodeConflict, Message: fmt.Sprintf(
+				"This form was already sent with another change of %s; nothing more was changed. Reload the inventory and try again.", sku)}
 		case isStatus(err, http.StatusConflict):
 			err = &apiError{Status: http.StatusConflict, Code: shared.CodeConflict, Message: fmt.Sprintf(
 				"The stock of %s cannot change by %+d: on hand would fall below what is reserved for orders (or above the maximum). Reload the inventory and try a smaller change.", sku, delta)}
@@ -54,7 +68,11 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		s.flash(w, "adjusted")
+		if resp.Header.Get("Idempotent-Replayed") == "true" {
+			s.flash(w, "adjustonce")
+		} else {
+			s.flash(w, "adjusted")
+		}
 		redirect(w, r, "/admin/inventory")
 	})
 }

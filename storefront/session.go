@@ -208,6 +208,7 @@ var flashes = map[string]string{
 	"saved":      "Saved.",
 	"deleted":    "Deleted.",
 	"adjusted":   "Stock adjusted.",
+	"adjustonce": "That change was already made (the form was sent twice); it was not applied again.",
 	"status":     "Status changed.",
 	"read":       "Marked as read.",
 
