@@ -49,7 +49,7 @@ func TestAdminProducts(t *testing.T) {
 	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
 
 	bad := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {""}, "sku": {"bad sku"}, "price": {"1.999"}, "category": {"toys"}, "stock": {"-1"}, "images": {"javascript:alert(1)"}})
-	for _, want := range []string{"Name is required", "SKU: 1–64", "Price must be an amount", "Initial stock", "Images are http(s) URLs", `aria-invalid="true"`} {
+	for _, want := range []string{"Name is required", "SKU: 1–64", "Price must be an amount", "Initial stock", "Images are https:// URLs", `aria-invalid="true"`} {
 		if !strings.Contains(bad.body, want) {
 			t.Errorf("POST /admin/products invalid: body lacks %q", want)
 		}
@@ -86,6 +86,12 @@ func TestAdminProducts(t *testing.T) {
 	if img.status != http.StatusBadRequest || strings.Contains(img.body, "invalid request") || !strings.Contains(img.body, "Please correct the marked fields") ||
 		!strings.Contains(img.body, "Image 2: must be an absolute http or https URL") {
 		t.Errorf("POST /admin/products image the API refuses: status = %d, want 400 marking image 2 (not 'invalid request')\n%s", img.status, img.body)
+	}
+	// A plain http image is one the shop would never show (its pages load images over HTTPS only).
+	plain := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {"Thing"}, "sku": {"THING-3"}, "price": {"5"}, "category": {"toys"},
+		"images": {"http://img.example/a.jpg"}})
+	if plain.status != http.StatusBadRequest || !strings.Contains(plain.body, "Images must be https:// URLs") {
+		t.Errorf("POST /admin/products with an http image: status = %d, want 400 saying images must be https", plain.status)
 	}
 	form := url.Values{"name": {"Teapot"}, "sku": {"TEA-1"}, "price": {"24.50"}, "currency": {"usd"}, "category": {"kitchen"}, "stock": {"7"}, "active": {"1"}, "description": {"Brews tea."}, "images": {"https://img.example/teapot.jpg"}}
 	if p := b.submit("/admin/products/new", "/admin/products", form); p.status != http.StatusSeeOther || location(p) != "/admin/products" {

@@ -89,8 +89,14 @@ func (f productForm) body(isNew bool) (productBody, map[string]string) {
 		if line == "" {
 			continue
 		}
-		if u, err := url.Parse(line); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs["images"] = "Images are http(s) URLs, one per line."
+		u, err := url.Parse(line)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs["images"] = "Images are https:// URLs, one per line."
+			continue
+		}
+		if u.Scheme == "http" {
+			// The API takes it, but the shop's pages load images over HTTPS only (contentSecurityPolicy).
+			errs["images"] = "Images must be https:// URLs: the shop does not show images over plain http (browsers block them)."
 			continue
 		}
 		b.Images = append(b.Images, line)

@@ -70,11 +70,11 @@ func TestProductPage(t *testing.T) {
 		{name: "unsafe image URLs are skipped", path: "/products/p05",
 			setup: func(g *fakeGateway) {
 				g.editProduct("p05", func(p *product) {
-					p.Images = []string{"javascript:alert(1)", "//evil.test/x.png", "https://img.test/ok.jpg"}
+					p.Images = []string{"javascript:alert(1)", "//evil.test/x.png", "http://plain.test/x.png", "https://img.test/ok.jpg"}
 				})
 			},
 			want: []string{`<img src="https://img.test/ok.jpg" alt="Product 05" data-fallback>`},
-			not:  []string{"javascript:", "evil.test", `class="thumbs"`}},
+			not:  []string{"javascript:", "evil.test", "plain.test", `class="thumbs"`}},
 		{name: "no images", path: "/products/p05",
 			want: []string{`<span class="placeholder big" aria-hidden="true">P</span>`},
 			not:  []string{`class="thumbs"`, `alt="Product 05`}},

@@ -79,12 +79,14 @@ func (p product) Image() string {
 	return ""
 }
 
-// DisplayImages are the product's image URLs that may be shown, in order. Only http(s) and
-// site-relative URLs are used, so a stored "javascript:" URL never reaches an attribute.
+// DisplayImages are the product's image URLs that may be shown, in order: https and site-relative
+// ones, what the pages' Content-Security-Policy (img-src 'self' data: https:) lets a browser load. A
+// stored "javascript:" URL never reaches an attribute, and a plain http one (the API takes it) gives
+// the placeholder rather than an image the browser blocks and shows broken.
 func (p product) DisplayImages() []string {
 	var out []string
 	for _, img := range p.Images {
-		if u, err := url.Parse(img); err == nil && (u.Scheme == "https" || u.Scheme == "http" || (u.Scheme == "" && strings.HasPrefix(img, "/") && !strings.HasPrefix(img, "//"))) {
+		if u, err := url.Parse(img); err == nil && (u.Scheme == "https" || (u.Scheme == "" && strings.HasPrefix(img, "/") && !strings.HasPrefix(img, "//"))) {
 			out = append(out, img)
 		}
 	}
