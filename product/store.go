@@ -89,6 +89,8 @@ type mongoProductStore struct {
 	// text is true once the text index exists; until then, and on servers without text indexes
 	// (FerretDB), q is matched with a case-insensitive $regex of the quoted query.
 	text atomic.Bool
+	// noCollation is set once the server refused a collation (FerretDB): sort=name is byte order then.
+	noCollation atomic.Bool
 	// indexed is true once the unique SKU index exists. Until then Create refuses (ErrUnavailable):
 	// a duplicate SKU written before the index would make its creation fail forever.
 	indexed atomic.Bool
@@ -127,6 +129,20 @@ func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
 	s.text.Store(true)
 	return nil
 }
+
+// nameCollation orders names for sort=name: English rules, case and nothing else ignored (strength 2:
+// "apple" = "Apple" < "Banana"; accents still count). The in-memory store compares lower-cased names
+// (memProduct.nameFold; ICU's rules for accents and other scripts are not copied there).
+var nameCollation = &options.Collation{Locale: "en", Strength: 2}
+
+// isNotImplemented reports a server's NotImplemented answer (code 238), FerretDB's for a collation.
+func isNotImplemented(err error) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCode(238)
+}
+
+// collates reports whether sort=name follows nameCollation (false on a server without collations).
+func (s *mongoProductStore) collates() bool { return !s.noCollation.Load() }
 
 // IndexCheck is a readiness check: an error until EnsureIndexes has created the unique SKU index.
 func (s *mongoProductStore) IndexCheck(context.Context) error {
@@ -263,7 +279,17 @@ func (s *mongoProductStore) List(ctx context.Context, q productQuery) ([]product
 	}
 	sort = append(sort, bson.E{Key: "_id", Value: 1}) // a total order, so pages never overlap
 	opts := options.Find().SetSort(sort).SetSkip(int64((q.Page - 1) * q.Limit)).SetLimit(int64(q.Limit)).SetProjection(projection)
+	collated := q.Sort == sortName && !s.noCollation.Load()
+	if collated {
+		// Names in the order people read them ("iPad" beside "Ink", not after "Zebra"), not byte order.
+		opts.SetCollation(nameCollation)
+	}
 	out, err := shared.FindAll[product](ctx, s.coll, "products.list", filter, opts)
+	if collated && isNotImplemented(err) {
+		s.logger.Warn("collation not supported, sort=name falls back to byte order", "err", err)
+		s.noCollation.Store(true)
+		out, err = shared.FindAll[product](ctx, s.coll, "products.list", filter, opts.SetCollation(nil))
+	}
 	if err != nil {
 		return nil, 0, err
 	}

@@ -33,6 +33,7 @@ type memProduct struct {
 	p         product
 	nameWords []string
 	descWords []string
+	nameFold  string // the name lower-cased, sort=name's key (see foldCompare)
 }
 
 // memIndex is a snapshot of the products, each slice sorted by price then ID: live holds every
@@ -53,7 +54,7 @@ func newMemProductStore() *memProductStore {
 }
 
 func index(p product) *memProduct {
-	return &memProduct{p: p, nameWords: words(p.Name), descWords: words(p.Description)}
+	return &memProduct{p: p, nameWords: words(p.Name), descWords: words(p.Description), nameFold: strings.ToLower(p.Name)}
 }
 
 // words splits s into lower-case words of letters and digits.
@@ -277,7 +278,7 @@ func sortFunc(order string, text bool) func(a, b scored) int {
 	case sortPriceDesc:
 		key = func(a, b scored) int { return cmp.Compare(b.mp.p.PriceCents, a.mp.p.PriceCents) }
 	case sortName:
-		key = func(a, b scored) int { return strings.Compare(a.mp.p.Name, b.mp.p.Name) }
+		key = func(a, b scored) int { return strings.Compare(a.mp.nameFold, b.mp.nameFold) }
 	case sortRelevance:
 		if text {
 			key = func(a, b scored) int { return cmp.Compare(b.score, a.score) }
@@ -351,7 +352,7 @@ func (s *memProductStore) Ack(_ context.Context, id string, eventIDs []string) e
 			cur.Pending--
 		}
 	}
-	s.byID[id] = &memProduct{p: cur, nameWords: mp.nameWords, descWords: mp.descWords}
+	s.byID[id] = &memProduct{p: cur, nameWords: mp.nameWords, descWords: mp.descWords, nameFold: mp.nameFold}
 	s.idx = nil
 	return nil
 }

@@ -197,6 +197,36 @@ func testStoreContract(t *testing.T, newStore func(testing.TB) productStore) {
 		}}.Run(t)
 	})
 
+	t.Run("name sort ignores case", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		if c, ok := s.(interface{ collates() bool }); ok {
+			// A server without collations (FerretDB) sorts by bytes; only a first list finds out.
+			if _, _, err := s.List(ctx, productQuery{Sort: sortName, Page: 1, Limit: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if !c.collates() {
+				t.Skip("this MongoDB-compatible server has no collations: sort=name is byte order on it")
+			}
+		}
+		for i, name := range []string{"banana Bread", "Zebra Mug", "apple Pie", "Cherry Jam", "iPad Stand"} {
+			if err := s.Create(ctx, testProduct(fmt.Sprintf("N-%d", i), name, "", "home", 100, base), mustEvent(t, evProductCreated)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _, err := s.List(ctx, productQuery{Sort: sortName, Page: 1, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range got {
+			names = append(names, p.Name)
+		}
+		if want := []string{"apple Pie", "banana Bread", "Cherry Jam", "iPad Stand", "Zebra Mug"}; !slices.Equal(names, want) {
+			t.Errorf("List(sort=name) = %q, want %q", names, want)
+		}
+	})
+
 	t.Run("list categories", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
