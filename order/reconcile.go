@@ -18,6 +18,10 @@ import (
 // reservation's outcome under its fixed event ID (inventory.reserved, .rejected, .released), which
 // the saga applies once. A late repeat is harmless for the same reason.
 
+// reasonAskAgain is the reason of a reconciliation's order.created: the order was placed once, this
+// only asks inventory again, so consumers that announce placements (realtime) skip it.
+const reasonAskAgain = "asking inventory again: no answer yet"
+
 // reconcileBatch bounds how many orders one pass nudges, so a long outage does not flood the
 // outbox at once; the next pass takes the rest.
 const reconcileBatch = 100
@@ -47,7 +51,7 @@ func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, er
 	var errs []error
 	n := 0
 	for _, o := range orders {
-		ev := newOrderEvent(o, StatusPending, "", now)
+		ev := newOrderEvent(o, StatusPending, reasonAskAgain, now)
 		ev.Type = "order.created"
 		// The event's own ID, prefixed, is what Record remembers: unique per nudge, and never an
 		// inventory event's ID.

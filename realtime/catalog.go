@@ -27,6 +27,14 @@ type eventData struct {
 	Active    *bool  `json:"active"`
 	// Version is a product event's product version (docs/events.md); 0 in events from before it.
 	Version int64 `json:"version"`
+	// Reason is an order event's reason; on order.created it marks a repeat (repeatedPlacement).
+	Reason string `json:"reason"`
+}
+
+// repeatedPlacement reports whether e is order's reconciliation asking inventory again about an
+// order placed earlier (order.created with a reason, docs/events.md): nobody is told about it again.
+func repeatedPlacement(typ string, d eventData) bool {
+	return typ == "order.created" && d.Reason != ""
 }
 
 // parseEventData decodes e's data; data that is not a JSON object of the right field types is a
@@ -70,7 +78,7 @@ func parseLive(e shared.Event) (d eventData, n notification, list notifyList, ok
 				TotalCents: f.TotalCents, Currency: f.Currency, Reason: f.Reason, ProductID: f.ProductID, SKU: f.SKU, Name: f.Name,
 				Available: f.Available, Threshold: f.Threshold})
 			return eventData{UserID: f.UserID, ProductID: f.ProductID, SKU: f.SKU, Category: f.Category, Active: f.Active,
-				Version: f.Version}, n, list, ok, nil
+				Version: f.Version, Reason: f.Reason}, n, list, ok, nil
 		}
 	}
 	if d, err = parseEventData(e); err != nil {

@@ -45,6 +45,27 @@ func TestConsumerDedupAndStale(t *testing.T) {
 	}
 }
 
+// TestConsumerSkipsRepeatedPlacement: while inventory does not answer, order queues order.created
+// again every ORDER_RECONCILE_AFTER with a reason (a question to inventory, not a new order). It
+// reaches nobody: customer and admins were told when the order was placed.
+func TestConsumerSkipsRepeatedPlacement(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	h := newHub(hubConfig{}, func() time.Time { return now })
+	c := newConsumer(h, shared.NewLogger(io.Discard, "realtime", "error"), 5*time.Minute, func() time.Time { return now })
+	data := `{"order_id":"0123456789abcdef0123456789abcdef","user_id":"u1","status":"pending","total_cents":100,"currency":"USD"`
+	placed := shared.Event{ID: "e1", Type: "order.created", OccurredAt: now, Data: json.RawMessage(data + `}`)}
+	asked := shared.Event{ID: "e2", Type: "order.created", OccurredAt: now, Data: json.RawMessage(data + `,"reason":"asking inventory again: no answer yet"}`)}
+	for _, e := range []shared.Event{placed, asked, asked} {
+		if err := c.handle(context.Background(), e); err != nil {
+			t.Fatalf("handle %s: %v", e.ID, err)
+		}
+	}
+	if s := h.stats(); s.Seq != 2 {
+		t.Fatalf("hub seq = %d, want 2 (the placement and its notification, nothing for the repeats)", s.Seq)
+	}
+}
+
 // TestLiveAndCatalogTopics checks that the instance's two groups read every topic, each once, and
 // that order.events, the checkout's last step, is read without a wait.
 func TestLiveAndCatalogTopics(t *testing.T) {

@@ -105,7 +105,9 @@ func notificationOf(e shared.Event, d notifyData) (n notification, list notifyLi
 		}
 		n.Link, list = "/orders/"+d.OrderID, user
 	case "order.created":
-		if d.OrderID == "" {
+		if d.OrderID == "" || d.Reason != "" {
+			// A reason marks order's reconciliation asking inventory again (docs/events.md): the
+			// order was announced when it was placed.
 			return notification{}, notifyList{}, false
 		}
 		n.Title, n.Body = "New order", fmt.Sprintf("Order %s was placed: %s.", order, total)
