@@ -170,9 +170,7 @@ func (c *checkout) applyEvent(ctx context.Context, orderID, eventID string, deci
 // rejected, so inventory releases a reservation made too late.
 func (c *checkout) compensate(ctx context.Context, o Order, eventID string) error {
 	at := c.now()
-	ev := newOrderEvent(o, o.Status, "late reservation released", at)
-	ev = ev.withTrace(ctx)
-	ev.Type = "order.cancelled"
+	ev := newRepeatEvent(o, "order.cancelled", "late reservation released", at).withTrace(ctx)
 	if err := c.store.Record(ctx, o.ID, eventID, &ev, at); err != nil {
 		return err
 	}

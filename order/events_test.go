@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -90,6 +91,37 @@ func TestSaga(t *testing.T) {
 				t.Errorf("outbox = %s, want %s", got, tt.wantEvents)
 			}
 		})
+	}
+}
+
+// TestRepeatEventsSayNoChange: the order.cancelled that releases a late reservation repeats a move
+// made earlier; its data says so (previous_status = status), so the services that tell people
+// (user's mails, realtime's notifications) do not report a second cancellation, or a cancellation
+// of a rejected order.
+func TestRepeatEventsSayNoChange(t *testing.T) {
+	t.Parallel()
+	reserved := map[string]any{"user_id": "u-demo", "items": []any{}, "expires_at": "2999-01-01T00:00:00Z"}
+	for _, first := range []Status{StatusCancelled, StatusRejected} {
+		h := newHarness(t)
+		id := h.create("k", `[{"sku":"MUG-1","quantity":1}]`).ID
+		if first == StatusCancelled {
+			if code, body, _ := h.do("POST", "/orders/"+id+"/cancel", h.customer, ""); code != http.StatusOK {
+				t.Fatalf("cancel: %d %s", code, body)
+			}
+		} else if err := h.inventoryEvent("", evRejected, map[string]any{"order_id": id, "user_id": "u-demo", "reason": "x"}); err != nil {
+			t.Fatal(err)
+		}
+		reserved["order_id"] = id
+		if err := h.inventoryEvent("late", evReserved, reserved); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := h.store.Get(context.Background(), id)
+		last := o.Events[len(o.Events)-1]
+		var d orderEventData
+		if err := json.Unmarshal([]byte(last.Data), &d); err != nil || last.Type != "order.cancelled" || d.Status != first || d.PreviousStatus != first {
+			t.Errorf("%s order, late reservation: last event %s status %q previous_status %q (%v), want order.cancelled %s %s",
+				first, last.Type, d.Status, d.PreviousStatus, err, first, first)
+		}
 	}
 }
 

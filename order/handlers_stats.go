@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -15,6 +16,8 @@ const (
 	statsDefaultDays = 30
 	// statsMaxRange is the longest range one request may ask for.
 	statsMaxRange = 366 * 24 * time.Hour
+	// statsMinYear and statsMaxYear bound from and to (in UTC, a date to at the end of its day).
+	statsMinYear, statsMaxYear = 1970, 9999
 	// statsDefaultCurrency is the currency revenue is counted in when the request names none.
 	statsDefaultCurrency = "USD"
 )
@@ -85,6 +88,14 @@ func parseStatsQuery(r *http.Request, now time.Time) (statsQuery, map[string]str
 			f["currency"] = "must be one of USD, EUR, GBP"
 		}
 		q.Currency = c
+	}
+	// The answer shows from and to as RFC 3339 times, which have four-digit years: a time outside
+	// them (to=9999-12-31 ends in the year 10000, a zone can move 0000-01-01 into year -1) cannot be
+	// encoded, so it is refused here, with the years the list filters take.
+	for name, t := range map[string]time.Time{"from": q.From, "to": q.To} {
+		if f[name] == "" && v.Get(name) != "" && (t.Year() < statsMinYear || t.Year() > statsMaxYear) {
+			f[name] = fmt.Sprintf("must be in the years %d to %d (UTC), the end of the range included", statsMinYear, statsMaxYear)
+		}
 	}
 	if len(f) == 0 {
 		switch {

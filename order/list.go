@@ -126,12 +126,16 @@ func parseListTime(v url.Values, name string, end bool, f map[string]string) tim
 		return time.Time{}
 	}
 	t, err := time.Parse(time.DateOnly, s)
-	if err == nil && end {
-		t = t.AddDate(0, 0, 1)
-	} else if err != nil && len(s) <= len(time.RFC3339Nano) {
+	day := err == nil
+	if !day && len(s) <= len(time.RFC3339Nano) {
 		t, err = time.Parse(time.RFC3339Nano, s)
 	}
+	// The years are judged on the date as given: a day as to ends at the start of the next one,
+	// which for 9999-12-31 is in the year 10000, a bound the filter can still use.
 	if err == nil && t.Year() >= 1970 && t.Year() <= 9999 {
+		if day && end {
+			t = t.AddDate(0, 0, 1)
+		}
 		return t.UTC()
 	}
 	f[name] = "must be a date YYYY-MM-DD or an RFC 3339 time"

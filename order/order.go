@@ -271,16 +271,37 @@ func eventType(status Status) string {
 // newOrderEvent builds the outbox entry eventType(status) describing o, read before the move, in
 // status with reason.
 func newOrderEvent(o Order, status Status, reason string, at time.Time) storedEvent {
-	d := orderEventData{OrderID: o.ID, UserID: o.UserID, Status: status, SubtotalCents: o.SubtotalCents,
-		TaxCents: o.TaxCents, ShippingCents: o.ShippingCents, TotalCents: o.TotalCents, Currency: o.Currency, Reason: reason,
-		Items: make([]eventDataLine, 0, len(o.Items))}
+	d := o.eventData(status, reason)
 	if o.Status != status {
 		d.PreviousStatus = o.Status
 	}
+	return d.stored(eventType(status), at)
+}
+
+// newRepeatEvent builds an outbox entry of type typ that asks inventory to act again on o without
+// o moving: reconciliation's order.created, the order.cancelled that releases a late reservation.
+// Its status and previous_status are both o's status, which tells consumers it is no change, so
+// nobody is told about it (docs/events.md).
+func newRepeatEvent(o Order, typ, reason string, at time.Time) storedEvent {
+	d := o.eventData(o.Status, reason)
+	d.PreviousStatus = o.Status
+	return d.stored(typ, at)
+}
+
+// eventData is the data of an order.* event describing o in status with reason.
+func (o Order) eventData(status Status, reason string) orderEventData {
+	d := orderEventData{OrderID: o.ID, UserID: o.UserID, Status: status, SubtotalCents: o.SubtotalCents,
+		TaxCents: o.TaxCents, ShippingCents: o.ShippingCents, TotalCents: o.TotalCents, Currency: o.Currency, Reason: reason,
+		Items: make([]eventDataLine, 0, len(o.Items))}
 	for _, l := range o.Items {
 		d.Items = append(d.Items, eventDataLine{SKU: l.SKU, Name: l.Name, UnitPriceCents: l.UnitPriceCents, Quantity: l.Quantity})
 	}
-	return storedEvent{ID: shared.NewID(), Type: eventType(status), OccurredAt: at, Data: string(d.appendJSON(make([]byte, 0, 256+128*len(d.Items))))}
+	return d
+}
+
+// stored is the outbox entry of type typ carrying d, with a new event ID.
+func (d *orderEventData) stored(typ string, at time.Time) storedEvent {
+	return storedEvent{ID: shared.NewID(), Type: typ, OccurredAt: at, Data: string(d.appendJSON(make([]byte, 0, 256+128*len(d.Items))))}
 }
 
 // envelope turns a stored event back into the Kafka envelope for order id.

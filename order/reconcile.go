@@ -18,6 +18,10 @@ import (
 // reservation's outcome under its fixed event ID (inventory.reserved, .rejected, .released), which
 // the saga applies once. A late repeat is harmless for the same reason.
 
+// reasonAskAgain is the reason of a reconciliation's order.created (a newRepeatEvent): the order was
+// placed once, this only asks inventory again.
+const reasonAskAgain = "asking inventory again: no answer yet"
+
 // reconcileBatch bounds how many orders one pass nudges, so a long outage does not flood the
 // outbox at once; the next pass takes the rest.
 const reconcileBatch = 100
@@ -47,8 +51,7 @@ func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, er
 	var errs []error
 	n := 0
 	for _, o := range orders {
-		ev := newOrderEvent(o, StatusPending, "", now)
-		ev.Type = "order.created"
+		ev := newRepeatEvent(o, "order.created", reasonAskAgain, now)
 		// The event's own ID, prefixed, is what Record remembers: unique per nudge, and never an
 		// inventory event's ID.
 		if err := c.store.Record(ctx, o.ID, "reconcile:"+ev.ID, &ev, now); err != nil {

@@ -140,5 +140,22 @@ func TestReconcileWaitsForTheOutbox(t *testing.T) {
 		if n, _ := co.nudgeStale(t.Context(), 30*time.Second); n != 0 {
 			t.Errorf("nudge right again: %d, want 0 (the nudge refreshed updated_at)", n)
 		}
+		// The nudge is a question to inventory, not a second placement: its previous_status (and
+		// reason) say so, so realtime does not announce the order again (a "New order" for every
+		// nudge while inventory is down).
+		got, err := store.Get(t.Context(), o.ID)
+		if err != nil || len(got.Events) != 2 {
+			t.Fatalf("after one nudge: %d events, %v; want 2", len(got.Events), err)
+		}
+		for i, want := range []string{"", reasonAskAgain} {
+			var d orderEventData
+			wantPrev := Status("")
+			if want != "" {
+				wantPrev = StatusPending // a repeat: the order did not move (previous_status = status)
+			}
+			if err := json.Unmarshal([]byte(got.Events[i].Data), &d); err != nil || got.Events[i].Type != "order.created" || d.Reason != want || d.PreviousStatus != wantPrev {
+				t.Errorf("event %d: %s reason %q previous_status %q (%v), want order.created reason %q previous_status %q", i, got.Events[i].Type, d.Reason, d.PreviousStatus, err, want, wantPrev)
+			}
+		}
 	})
 }

@@ -128,6 +128,11 @@ func TestOrderStatsRoute(t *testing.T) {
 		{"over 366 days", h.admin, "/orders/stats?from=2025-01-01&to=2026-03-03", http.StatusBadRequest, "to"},
 		{"unknown currency", h.admin, march + "&currency=XXX", http.StatusBadRequest, "currency"},
 		{"oversized from", h.admin, "/orders/stats?from=" + strings.Repeat("1", 100), http.StatusBadRequest, "from"},
+		// Times JSON cannot show (RFC 3339 years 0000–9999) were a 500 from the encoder.
+		{"to is the last day of year 9999", h.admin, "/orders/stats?to=9999-12-31", http.StatusBadRequest, "to"},
+		{"to in year 10000 once in UTC", h.admin, "/orders/stats?to=9999-12-31T23:59:59-01:00", http.StatusBadRequest, "to"},
+		{"from before year 0 once in UTC", h.admin, "/orders/stats?from=0000-01-01T00:00:00%2B01:00&to=0000-01-02", http.StatusBadRequest, "from"},
+		{"from before 1970", h.admin, "/orders/stats?from=1969-12-31&to=1970-01-02", http.StatusBadRequest, "from"},
 	}
 	for _, tt := range tests {
 		code, body, _ := h.do("GET", tt.path, tt.auth, "")

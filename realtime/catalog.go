@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -27,6 +28,17 @@ type eventData struct {
 	Active    *bool  `json:"active"`
 	// Version is a product event's product version (docs/events.md); 0 in events from before it.
 	Version int64 `json:"version"`
+	// Status and PreviousStatus are an order event's; equal, they mark a repeat (orderRepeat).
+	Status         string `json:"status"`
+	PreviousStatus string `json:"previous_status"`
+}
+
+// orderRepeat reports whether an event of type typ with status and previous status is an order
+// event that asks inventory to act again without the order moving (docs/events.md:
+// reconciliation's order.created, the order.cancelled releasing a late reservation): nobody is told
+// about it.
+func orderRepeat(typ, status, previous string) bool {
+	return strings.HasPrefix(typ, "order.") && previous != "" && previous == status
 }
 
 // parseEventData decodes e's data; data that is not a JSON object of the right field types is a
@@ -49,6 +61,7 @@ type liveData struct {
 	Active         *bool  `json:"active"`
 	Version        int64  `json:"version"`
 	OrderID        string `json:"order_id"`
+	Status         string `json:"status"`
 	PreviousStatus string `json:"previous_status"`
 	TotalCents     int64  `json:"total_cents"`
 	Currency       string `json:"currency"`
@@ -66,11 +79,11 @@ func parseLive(e shared.Event) (d eventData, n notification, list notifyList, ok
 	if makesNotification(e.Type) {
 		var f liveData
 		if json.Unmarshal(e.Data, &f) == nil {
-			n, list, ok = notificationOf(e, notifyData{OrderID: f.OrderID, UserID: f.UserID, PreviousStatus: f.PreviousStatus,
+			n, list, ok = notificationOf(e, notifyData{OrderID: f.OrderID, UserID: f.UserID, Status: f.Status, PreviousStatus: f.PreviousStatus,
 				TotalCents: f.TotalCents, Currency: f.Currency, Reason: f.Reason, ProductID: f.ProductID, SKU: f.SKU, Name: f.Name,
 				Available: f.Available, Threshold: f.Threshold})
 			return eventData{UserID: f.UserID, ProductID: f.ProductID, SKU: f.SKU, Category: f.Category, Active: f.Active,
-				Version: f.Version}, n, list, ok, nil
+				Version: f.Version, Status: f.Status, PreviousStatus: f.PreviousStatus}, n, list, ok, nil
 		}
 	}
 	if d, err = parseEventData(e); err != nil {

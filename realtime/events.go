@@ -82,8 +82,9 @@ func (c *consumer) handle(ctx context.Context, e shared.Event) error {
 	now := c.now()
 	c.mu.Lock()
 	// A product event older than the product's state the catalog holds is a re-delivery too, under
-	// another offset: two product copies' relays may publish one again after a newer one.
-	if _, dup := c.seen[e.ID]; dup || c.catalog.stale(e.Type, d) {
+	// another offset: two product copies' relays may publish one again after a newer one. An order
+	// event that repeats a move (orderRepeat) tells nobody anything new either.
+	if _, dup := c.seen[e.ID]; dup || c.catalog.stale(e.Type, d) || orderRepeat(e.Type, d.Status, d.PreviousStatus) {
 		c.duplicate++
 		c.count("duplicate")
 		c.mu.Unlock()

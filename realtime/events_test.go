@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,30 @@ func TestConsumerDedupAndStale(t *testing.T) {
 	}
 	if _, dup2, _, _ := c.counts(); dup2 != 1 {
 		t.Fatalf("duplicates = %d, want 1: e1 should have been forgotten", dup2)
+	}
+}
+
+// TestConsumerSkipsRepeats: while inventory does not answer, order queues order.created again every
+// ORDER_RECONCILE_AFTER (a question to inventory, not a new order); a reservation that arrives after
+// the order was cancelled makes order queue order.cancelled again. Their data says "no change"
+// (previous_status = status), and they reach nobody: customer and admins were told of the move.
+func TestConsumerSkipsRepeats(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	h := newHub(hubConfig{}, func() time.Time { return now })
+	c := newConsumer(h, shared.NewLogger(io.Discard, "realtime", "error"), 5*time.Minute, func() time.Time { return now })
+	data := `{"order_id":"0123456789abcdef0123456789abcdef","user_id":"u1","status":"pending","total_cents":100,"currency":"USD"`
+	placed := shared.Event{ID: "e1", Type: "order.created", OccurredAt: now, Data: json.RawMessage(data + `}`)}
+	asked := shared.Event{ID: "e2", Type: "order.created", OccurredAt: now, Data: json.RawMessage(data + `,"previous_status":"pending","reason":"asking inventory again: no answer yet"}`)}
+	release := shared.Event{ID: "e3", Type: "order.cancelled", OccurredAt: now,
+		Data: json.RawMessage(strings.Replace(data, `"pending"`, `"cancelled"`, 1) + `,"previous_status":"cancelled","reason":"late reservation released"}`)}
+	for _, e := range []shared.Event{placed, asked, asked, release} {
+		if err := c.handle(context.Background(), e); err != nil {
+			t.Fatalf("handle %s: %v", e.ID, err)
+		}
+	}
+	if s := h.stats(); s.Seq != 2 {
+		t.Fatalf("hub seq = %d, want 2 (the placement and its notification, nothing for the repeats)", s.Seq)
 	}
 }
 

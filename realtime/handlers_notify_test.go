@@ -242,7 +242,7 @@ func TestNotifier(t *testing.T) {
 	store := newMemNotifications(nil)
 	a := &notifier{store: store, logger: shared.NewLogger(io.Discard, "realtime", "error"), now: func() time.Time { return now }}
 	b := &notifier{store: store, logger: a.logger, now: a.now} // a second instance
-	ev := orderEvent(t, "order.paid", "u1", "paid", now.Add(-time.Minute))
+	ev := orderEvent(t, "order.paid", "u1", "confirmed", now.Add(-time.Minute))
 	for _, n := range []*notifier{a, a, b} {
 		if err := n.handle(context.Background(), []shared.Event{ev}); err != nil {
 			t.Fatal(err)

@@ -66,6 +66,7 @@ func readerLists(id shared.Identity) []notifyList {
 type notifyData struct {
 	OrderID        string `json:"order_id"`
 	UserID         string `json:"user_id"`
+	Status         string `json:"status"`
 	PreviousStatus string `json:"previous_status"`
 	TotalCents     int64  `json:"total_cents"`
 	Currency       string `json:"currency"`
@@ -98,6 +99,9 @@ func notificationOf(e shared.Event, d notifyData) (n notification, list notifyLi
 	total := shared.Money{Amount: shared.Cents(d.TotalCents), Currency: d.Currency}.String()
 	user := notifyList{kind: listUser, userID: d.UserID}
 	admins := notifyList{kind: listAdmins}
+	if orderRepeat(e.Type, d.Status, d.PreviousStatus) {
+		return notification{}, notifyList{}, false // the move was announced when it was made
+	}
 	switch e.Type {
 	case "order.confirmed", "order.rejected", "order.paid", "order.shipped", "order.delivered", "order.cancelled":
 		if d.UserID == "" || d.OrderID == "" {

@@ -35,6 +35,11 @@ func TestNotificationFor(t *testing.T) {
 		{"order.paid", `{"order_id":"o1"}`, false, "", "", "", "", ""},
 		{"order.paid", `{"user_id":"u1"}`, false, "", "", "", "", ""},
 		{"order.created", `{"user_id":"u1"}`, false, "", "", "", "", ""},
+		// Repeats asking inventory to act again (previous_status = status), not changes: order's
+		// reconciliation of an order placed long ago, the release of a late reservation.
+		{"order.created", `{` + order + `,"status":"pending","previous_status":"pending","reason":"asking inventory again: no answer yet"}`, false, "", "", "", "", ""},
+		{"order.cancelled", `{` + order + `,"status":"cancelled","previous_status":"cancelled","reason":"late reservation released"}`, false, "", "", "", "", ""},
+		{"order.cancelled", `{` + order + `,"status":"rejected","previous_status":"rejected","reason":"late reservation released"}`, false, "", "", "", "", ""},
 		{"product.created", `{"sku":"MUG-1"}`, false, "", "", "", "", ""},
 		{"inventory.low_stock", `{"available":2}`, false, "", "", "", "", ""},
 		{"inventory.updated", `{"sku":"MUG-1","available":2}`, false, "", "", "", "", ""},

@@ -80,7 +80,9 @@ type orderEvent struct {
 	TotalCents    int64  `json:"total_cents"`
 	Currency      string `json:"currency"`
 	Reason        string `json:"reason"`
-	// PreviousStatus is the status the order left: order.cancelled from "paid" is a refund.
+	// Status is the order's status after the event; PreviousStatus the status it left:
+	// order.cancelled from "paid" is a refund, and both equal mark a repeat that mails nobody.
+	Status         string `json:"status"`
 	PreviousStatus string `json:"previous_status"`
 }
 
@@ -145,6 +147,12 @@ func (om *orderMailer) handle(ctx context.Context, e shared.Event) error {
 		kind = orderRefunded
 	}
 	log := om.logger.With("event_id", e.ID, "type", e.Type, "order_id", d.OrderID, "user_id", d.UserID)
+	if d.PreviousStatus != "" && d.PreviousStatus == d.Status {
+		// A repeat asking inventory to act again, the order not moving (docs/events.md): the
+		// customer was mailed about the move when it was made.
+		log.DebugContext(ctx, "order mail skipped: a repeat, not a change")
+		return nil
+	}
 	if age := time.Since(e.OccurredAt); age > om.maxAge {
 		log.InfoContext(ctx, "order mail skipped: event too old", "age", age.Round(time.Second).String())
 		return nil

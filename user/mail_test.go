@@ -204,6 +204,14 @@ func TestOrderMailSkips(t *testing.T) {
 		{"malformed data", bad, true},
 		{"event ID not an ID", badID, true},
 		{"user ID with a dollar", orderEventOf(t, "order.paid", "$ne", nil), true},
+		// order.cancelled that only releases a reservation made after the order ended: the customer
+		// was told when it was cancelled (or rejected).
+		{"repeat of a cancellation", orderEventOf(t, "order.cancelled", mailUser, func(d map[string]any) {
+			d["previous_status"], d["reason"] = "cancelled", "late reservation released"
+		}), false},
+		{"repeat after a rejection", orderEventOf(t, "order.cancelled", mailUser, func(d map[string]any) {
+			d["status"], d["previous_status"], d["reason"] = "rejected", "rejected", "late reservation released"
+		}), false},
 	}
 	for _, tt := range tests {
 		err := env.om.handle(ctx, tt.e)
