@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -43,9 +44,67 @@ func TestReservationExpiry(t *testing.T) {
 		if d.Reason != reasonExpired || d.OrderID != "unpaid" {
 			t.Errorf("released = %+v, want order unpaid reason expired", d)
 		}
-		// A payment that arrives after expiry commits nothing.
+		// A payment that arrives after expiry (order took it before: the event was late) takes the
+		// stock again and commits it (TestPaymentAfterExpiry).
 		mustHandle(t, inv.handleOrderEvent, orderEvent(t, "order.paid", "unpaid"))
-		checkItem(t, s, "A", 6, 0)
+		checkItem(t, s, "A", 3, 0)
+	})
+}
+
+// TestPaymentAfterExpiry: order accepted a payment before the reservation expired, but order.paid
+// reached inventory after the sweeper had released it (Kafka or inventory down, a rebalance). The
+// stock is taken again and committed when it is still there; when it is gone the reservation is
+// rejected, so order cancels and refunds the order. Before, the payment committed nothing: a paid
+// order with its units back on sale. A reservation released by a cancellation stays released.
+func TestPaymentAfterExpiry(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, s stockStore) {
+		inv := newTestInventory(s)
+		ctx := context.Background()
+		mustCreate(t, s, "A", 10)
+		mustCreate(t, s, "B", 2)
+		inv.ttl = -time.Second // due at once
+		deliver(t, inv, "order.created", "late", orderLine{"A", 3})
+		deliver(t, inv, "order.created", "gone", orderLine{"B", 2})
+		if n, err := inv.Sweep(ctx, 100); err != nil || n != 2 {
+			t.Fatalf("Sweep = %d, %v; want both released", n, err)
+		}
+		checkItem(t, s, "A", 10, 0)
+		inv.ttl = 15 * time.Minute
+		deliver(t, inv, "order.created", "other", orderLine{"B", 2}) // B sold out meanwhile
+		deliver(t, inv, "order.created", "cx", orderLine{"A", 1})
+		deliver(t, inv, "order.cancelled", "cx")
+
+		for range 2 { // the second delivery changes nothing
+			deliver(t, inv, "order.paid", "late")
+			if st := state(t, s, "late"); st != stateCommitted {
+				t.Fatalf("late payment with the stock there: state %s, want committed", st)
+			}
+			checkItem(t, s, "A", 7, 0)
+		}
+		if r, err := s.GetReservation(ctx, "late"); err != nil || r.SettledAt != nil || r.Reason != reasonPaidAfterExpiry {
+			t.Errorf("retaken reservation = settled_at %v reason %q, %v; want no settled_at (the TTL index would remove it) and reason %q", r.SettledAt, r.Reason, err, reasonPaidAfterExpiry)
+		}
+		deliver(t, inv, "order.paid", "gone")
+		if st := state(t, s, "gone"); st != stateRejected {
+			t.Fatalf("late payment with the stock gone: state %s, want rejected", st)
+		}
+		checkItem(t, s, "B", 2, 2)
+		var found bool
+		for _, e := range outboxOf(t, s, evRejected) {
+			var d rejectedData
+			if json.Unmarshal(e.Data, &d) == nil && d.OrderID == "gone" {
+				found = len(d.Shortages) == 1 && d.Shortages[0] == Shortage{SKU: "B", Requested: 2, Available: 0}
+			}
+		}
+		if !found {
+			t.Errorf("no inventory.rejected for order gone with the shortage of B")
+		}
+		deliver(t, inv, "order.paid", "cx")
+		if st := state(t, s, "cx"); st != stateReleased {
+			t.Errorf("payment of a cancelled order: state %s, want released", st)
+		}
+		checkItem(t, s, "A", 7, 0)
 	})
 }
 

@@ -11,8 +11,10 @@ import (
 )
 
 // Commit makes a held reservation's stock leave (order.paid), once. A payment for an order not yet
-// reserved is remembered and committed when the reservation is held; one for a reservation that was
-// rejected or released changes nothing.
+// reserved is remembered and committed when the reservation is held. A payment for a reservation the
+// sweeper released at its expiry takes the stock again (retake): order accepted the payment before
+// the expiry, and the event only reached inventory after it (Kafka or inventory down, a rebalance).
+// One for a reservation that was rejected, or released by a cancellation, changes nothing.
 func (inv *inventory) Commit(ctx context.Context, orderID string) (resState, error) {
 	now := time.Now().UTC()
 	for range 3 {
@@ -54,12 +56,36 @@ func (inv *inventory) Commit(ctx context.Context, orderID string) (resState, err
 			return r.State, inv.replay(ctx, r)
 		case statePaidEarly:
 			return r.State, nil
+		case stateReleased:
+			if r.Reason != reasonExpired || r.Committed {
+				return r.State, nil // cancelled, or refunded after the commit: the payment is not ours to act on
+			}
+			r, err = inv.store.TransitionReservation(ctx, orderID, []resState{stateReleased},
+				reservationUpdate{State: stateReserving, At: now, CommitRequested: true, Reason: reasonPaidAfterExpiry})
+			if errors.Is(err, shared.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return "", err
+			}
+			return inv.retake(ctx, r)
 		default:
 			inv.logger.WarnContext(ctx, "order paid but its reservation is not held; nothing to commit", "order_id", orderID, "state", string(r.State))
 			return r.State, nil
 		}
 	}
 	return "", errBusy
+}
+
+// retake holds again, and commits, the stock of a paid order whose reservation expired before the
+// payment reached inventory (Commit). Every line or none, as a first reservation: held, the
+// reservation commits at once (CommitRequested) and order hears nothing new (its inventory.reserved
+// has the ID it already applied); short, it is rejected with its shortages and order, which holds
+// the payment, cancels and refunds the order.
+func (inv *inventory) retake(ctx context.Context, r Reservation) (resState, error) {
+	inv.logger.WarnContext(ctx, "order paid after its reservation expired; taking the stock again", "order_id", r.OrderID)
+	inv.results.Inc("retaken")
+	return inv.take(ctx, r)
 }
 
 func (inv *inventory) finishCommit(ctx context.Context, r Reservation) (resState, error) {

@@ -28,6 +28,8 @@ const (
 const (
 	reasonExpired   = "expired"
 	reasonCancelled = "cancelled"
+	// reasonPaidAfterExpiry marks a reservation taken again for a payment that arrived after expiry.
+	reasonPaidAfterExpiry = "paid after expiry"
 )
 
 // releasingStaleAfter is how long a reservation may sit in "releasing" before a sweeper assumes the

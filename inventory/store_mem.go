@@ -290,6 +290,7 @@ func (s *memStore) TransitionReservation(_ context.Context, orderID string, from
 		return Reservation{}, fmt.Errorf("reservations.transition to %s: %w", u.State, shared.ErrConflict)
 	}
 	r.State, r.UpdatedAt = u.State, u.At
+	r.SettledAt = nil // back from a settled state: a retake (see the Mongo store)
 	if settled(u.State) {
 		at := u.At
 		r.SettledAt = &at

@@ -147,10 +147,16 @@ func (s *mongoStore) TransitionReservation(ctx context.Context, orderID string, 
 	if u.CommitRequested {
 		set = append(set, bson.E{Key: "commit_requested", Value: true})
 	}
+	upd := bson.D{{Key: "$set", Value: set}}
+	if !settled(u.State) {
+		// Back from a settled state (a payment after expiry takes the stock again): the TTL index
+		// must not remove a reservation that can still commit or be refunded.
+		upd = append(upd, bson.E{Key: "$unset", Value: bson.D{{Key: "settled_at", Value: ""}}})
+	}
 	var r Reservation
 	err := s.reservations.FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: orderID}, {Key: "state", Value: bson.D{{Key: "$in", Value: from}}}},
-		bson.D{{Key: "$set", Value: set}},
+		upd,
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		if _, gerr := s.GetReservation(ctx, orderID); gerr != nil {
