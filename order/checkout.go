@@ -130,18 +130,21 @@ func (c *checkout) done(ctx context.Context, id string, from Status, m *move) {
 	c.wake()
 }
 
-// refund returns the payment of a cancelled paid order and records the refund. The cancellation is
-// already stored (and order.cancelled queued), so a failing provider only leaves refund_id empty and
-// an error in the log for an operator; the stub never fails.
-func (c *checkout) refund(ctx context.Context, o Order) {
+// refund returns the payment of a cancelled paid order and records the refund; a refund already
+// recorded is not asked again. The cancellation is already stored (and order.cancelled queued), so a
+// failing provider only leaves refund_id empty and an error in the log for an operator (the admin's
+// cancel) or for the consumer to retry (the saga's); the stub never fails.
+func (c *checkout) refund(ctx context.Context, o Order) error {
 	if o.Payment == nil || o.Payment.RefundID != "" {
-		return
+		return nil
 	}
 	rid, err := c.payments.Refund(ctx, o.Payment.ChargeID)
 	if err == nil {
 		err = c.store.SetRefund(ctx, o.ID, rid, c.now())
 	}
 	if err != nil {
-		c.logger.ErrorContext(ctx, "refund failed: refund by hand", "order_id", o.ID, "charge_id", o.Payment.ChargeID, "err", err)
+		c.logger.ErrorContext(ctx, "refund failed", "order_id", o.ID, "charge_id", o.Payment.ChargeID, "err", err)
+		return fmt.Errorf("refund of order %s: %w", o.ID, err)
 	}
+	return nil
 }

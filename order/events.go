@@ -82,12 +82,21 @@ func (c *checkout) handleInventoryEvent(ctx context.Context, e shared.Event) err
 			return cmp.Or(err, e.Poison("no order_id"))
 		}
 		reason := rejectionReason(d)
-		return c.applyEvent(ctx, d.OrderID, e.ID, func(o Order) (*move, bool) {
-			if o.Status == StatusPending {
+		err := c.applyEvent(ctx, d.OrderID, e.ID, func(o Order) (*move, bool) {
+			switch o.Status {
+			case StatusPending:
 				return &move{To: StatusRejected, By: actorSaga, Reason: reason}, false
+			case StatusPaid:
+				// The payment reached inventory after the reservation expired, and the stock was gone
+				// by then (inventory's retake): the customer paid for what cannot be sent.
+				return &move{To: StatusCancelled, By: actorSaga, Reason: reasonPaidTooLate + reason}, false
 			}
 			return nil, false
 		})
+		if err != nil {
+			return err
+		}
+		return c.refundCancelled(ctx, d.OrderID, e.ID)
 	case evReleased:
 		var d releasedData
 		if err := e.Decode(&d); err != nil || d.OrderID == "" {
@@ -101,14 +110,35 @@ func (c *checkout) handleInventoryEvent(ctx context.Context, e shared.Event) err
 			case StatusPending, StatusConfirmed:
 				return &move{To: StatusCancelled, By: actorSaga, Reason: reasonExpired}, false
 			case StatusPaid:
-				// Pay refuses within reservationMargin of expiry, so only clock skew gets here: the
-				// customer paid for stock inventory no longer holds. An admin decides (ship or refund).
-				c.logger.ErrorContext(ctx, "reservation expired after payment: stock not held, needs an admin", "order_id", o.ID)
+				// Pay refuses within reservationMargin of expiry, yet order.paid can reach inventory
+				// later (Kafka or inventory down, a rebalance): inventory then takes the stock again and
+				// commits it, or rejects the reservation, which cancels and refunds the order (above).
+				c.logger.WarnContext(ctx, "reservation expired after payment; inventory takes the stock again when the payment reaches it", "order_id", o.ID)
 			}
 			return nil, false
 		})
 	}
 	return nil
+}
+
+// reasonPaidTooLate begins the status_reason of a paid order the saga cancelled and refunded.
+const reasonPaidTooLate = "refunded: the payment reached the stock after the reservation expired, and it was sold out: "
+
+// refundCancelled refunds order id when inventory event eventID cancelled it after payment, once
+// (refund is idempotent, and a refund already recorded is skipped). A failing refund is returned,
+// so the consumer retries the event: the move is recorded, the refund is tried again.
+func (c *checkout) refundCancelled(ctx context.Context, id, eventID string) error {
+	o, err := c.store.Get(ctx, id)
+	if errors.Is(err, shared.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.Status != StatusCancelled || !o.applied(eventID) {
+		return nil
+	}
+	return c.refund(ctx, o)
 }
 
 // rejectionReason names the short SKUs: "out of stock: A (requested 3, available 1), B (...)".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -59,6 +60,10 @@ func TestSaga(t *testing.T) {
 			StatusConfirmed, "", "order.created,order.confirmed"},
 		{"expiry after payment is ignored", []step{{typ: evReserved, data: reserved}, {pay: true}, {typ: evReleased, data: func(id string) map[string]any { return released(id, "expired") }}},
 			StatusPaid, "", "order.created,order.confirmed,order.paid"},
+		// inventory took the stock again for the late payment (retake) and it was gone: refunded.
+		{"rejected after payment cancels", []step{{typ: evReserved, data: reserved}, {pay: true}, {typ: evReleased, data: func(id string) map[string]any { return released(id, "expired") }},
+			{typ: evRejected, data: rejected}},
+			StatusCancelled, reasonPaidTooLate + "out of stock: MUG-1 (requested 3, available 1), TSHIRT-1 (requested 1, available 0)", "order.created,order.confirmed,order.paid,order.cancelled"},
 		{"other event types are ignored", []step{{typ: "inventory.updated", data: func(string) map[string]any { return map[string]any{"sku": "MUG-1"} }}},
 			StatusPending, "", "order.created"},
 	}
@@ -190,5 +195,63 @@ func TestSagaRaceCancelAndReserve(t *testing.T) {
 		if h.status(id) != StatusCancelled || types[len(types)-1] != "order.cancelled" {
 			t.Fatalf("round %d: status %s events %v", i, h.status(id), types)
 		}
+	}
+}
+
+// flakyRefunds fails the first refund, then refunds through the stub.
+type flakyRefunds struct {
+	*stubPayments
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *flakyRefunds) Refund(ctx context.Context, chargeID string) (string, error) {
+	f.mu.Lock()
+	f.calls++
+	first := f.calls == 1
+	f.mu.Unlock()
+	if first {
+		return "", fmt.Errorf("provider down: %w", shared.ErrUnavailable)
+	}
+	return f.stubPayments.Refund(ctx, chargeID)
+}
+
+// TestPaidOrderRejectedIsRefunded: inventory rejects a paid order's reservation (the payment reached
+// it after the reservation expired and the stock was gone). The order is cancelled once and its
+// payment refunded; a failing refund fails the event, and the redelivery refunds without moving the
+// order again. Before, the order stayed paid with no stock behind it.
+func TestPaidOrderRejectedIsRefunded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.create("k", `[{"sku":"MUG-1","quantity":1}]`).ID
+	h.confirm(id)
+	if code, body, _ := h.do("POST", "/orders/"+id+"/pay", h.customer, payJSON); code != http.StatusOK {
+		t.Fatalf("pay: %d %s", code, body)
+	}
+	pay := &flakyRefunds{stubPayments: h.pay}
+	h.co.payments = pay
+	rejected := map[string]any{"order_id": id, "user_id": "u-demo", "reason": "insufficient stock",
+		"shortages": []map[string]any{{"sku": "MUG-1", "requested": 1, "available": 0}}}
+	if err := h.inventoryEvent("rej-1", evRejected, rejected); err == nil {
+		t.Fatal("inventory.rejected with the refund failing: nil error, want one (so the consumer retries)")
+	}
+	o, _ := h.store.Get(context.Background(), id)
+	if o.Status != StatusCancelled || o.Payment == nil || o.Payment.RefundID != "" {
+		t.Fatalf("after a failed refund: status %s payment %+v, want cancelled, not refunded yet", o.Status, o.Payment)
+	}
+	for range 2 { // the redelivery refunds; one more changes nothing
+		if err := h.inventoryEvent("rej-1", evRejected, rejected); err != nil {
+			t.Fatalf("redelivered inventory.rejected: %v", err)
+		}
+	}
+	o, _ = h.store.Get(context.Background(), id)
+	if o.Status != StatusCancelled || o.Payment.RefundID == "" || !strings.HasPrefix(o.StatusReason, reasonPaidTooLate) {
+		t.Errorf("after the redelivery: status %s reason %q refund %q, want cancelled, refunded, reason %q...", o.Status, o.StatusReason, o.Payment.RefundID, reasonPaidTooLate)
+	}
+	if pay.calls != 2 {
+		t.Errorf("refund calls = %d, want 2 (the failure, then one refund)", pay.calls)
+	}
+	if got := strings.Join(h.outboxTypes(id), ","); got != "order.created,order.confirmed,order.paid,order.cancelled" {
+		t.Errorf("outbox = %s, want one order.cancelled after order.paid", got)
 	}
 }

@@ -153,7 +153,7 @@ func (co *checkout) cancel(ctx context.Context, id string, by actor, reason stri
 	if err != nil || !wasPaid {
 		return o, err
 	}
-	co.refund(context.WithoutCancel(ctx), o)
+	co.refund(context.WithoutCancel(ctx), o) // a failure is logged for an operator; the cancellation stands
 	return co.store.Get(ctx, id)
 }
 

@@ -239,7 +239,7 @@ func TestTransitionTable(t *testing.T) {
 		{StatusConfirmed, StatusPaid}:      {actorPayment},
 		{StatusConfirmed, StatusCancelled}: {actorSaga, actorOwner, actorAdmin},
 		{StatusPaid, StatusShipped}:        {actorAdmin},
-		{StatusPaid, StatusCancelled}:      {actorAdmin},
+		{StatusPaid, StatusCancelled}:      {actorAdmin, actorSaga},
 		{StatusShipped, StatusDelivered}:   {actorAdmin},
 	}
 	for _, from := range statuses {

@@ -63,7 +63,8 @@ const statusNone Status = ""
 
 // transitions is the state machine: from → to → who may move it. Anything absent is illegal.
 // pending → cancelled is the owner withdrawing before inventory answered and the saga
-// when a reservation expires; paid → cancelled refunds and is for admins only.
+// when a reservation expires; paid → cancelled refunds: an admin's decision, or the saga's when the
+// payment reached inventory after the reservation expired and the stock was gone (handleInventoryEvent).
 var transitions = map[Status]map[Status]actor{
 	statusNone: {
 		StatusPending: actorOwner,
@@ -79,7 +80,7 @@ var transitions = map[Status]map[Status]actor{
 	},
 	StatusPaid: {
 		StatusShipped:   actorAdmin,
-		StatusCancelled: actorAdmin,
+		StatusCancelled: actorAdmin | actorSaga,
 	},
 	StatusShipped: {
 		StatusDelivered: actorAdmin,
