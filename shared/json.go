@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -53,9 +54,14 @@ func Encode(w http.ResponseWriter, status int, v any) error {
 		b, err = json.Marshal(v)
 	}
 	if err != nil {
+		// The error shape with the request's ID (RequestID set it on the response), and the reason in
+		// the log: callers rarely look at the error returned, and a 500 nobody can trace helps no one.
+		id := w.Header().Get(RequestIDHeader)
+		slog.Error("response not encodable", "err", err, "status", status, "request_id", id)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write([]byte(`{"error":{"code":"internal","message":"internal error"}}`))
+		w.Write(append(ErrorJSON(CodeInternal, "internal error", id), '\n'))
 		return fmt.Errorf("encode: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")

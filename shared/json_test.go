@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,6 +34,22 @@ func newPost(target, body, ct string) *http.Request {
 		r.Header.Set("Content-Type", ct)
 	}
 	return r
+}
+
+// TestEncodeFailure: a value that cannot be encoded is a 500 in the error shape with the response's
+// request ID (before, the body had none, so nobody could trace it), never cached.
+func TestEncodeFailure(t *testing.T) {
+	t.Parallel()
+	w := httptest.NewRecorder()
+	w.Header().Set(RequestIDHeader, "req-123")
+	if err := Encode(w, http.StatusOK, map[string]any{"bad": math.NaN()}); err == nil {
+		t.Fatal("Encode(NaN) = nil, want an error")
+	}
+	var body ErrorBody
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 500 || body.Error.Code != CodeInternal ||
+		body.Error.RequestID != "req-123" || w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("Encode(NaN) = %d %q (Cache-Control %q), want 500 internal with request_id req-123, no-store", w.Code, w.Body, w.Header().Get("Cache-Control"))
+	}
 }
 
 func TestDecode(t *testing.T) {
