@@ -148,13 +148,9 @@ func (px *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w, r, err)
 		return
 	}
-	if isUpgrade(r) {
-		// The hijacked connection keeps the server's read/write deadlines: clear them so a WebSocket
-		// lives longer than WriteTimeout. Realtime pings keep it honest.
-		rc := http.NewResponseController(w)
-		rc.SetReadDeadline(time.Time{})
-		rc.SetWriteDeadline(time.Time{})
-	}
+	// No deadline is cleared here for an upgrade: net/http clears the connection's deadlines itself
+	// when ReverseProxy hijacks it after a 101, so a WebSocket outlives WriteTimeout (realtime pings
+	// keep it honest). Any request may carry Upgrade; an ordinary answer to one keeps the deadlines.
 	ctx := context.WithValue(r.Context(), attemptKey{}, &attempt{inst: inst, done: done})
 	px.rp.ServeHTTP(w, r.WithContext(ctx))
 }
