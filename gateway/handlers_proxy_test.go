@@ -76,6 +76,7 @@ func newTestEnvKV(tb testing.TB, env map[string]string, kv *memStore) *testEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	kv.maxPerIndex = cfg.CacheMaxEntries // as run gives it to the Redis store
 	logger := slog.New(slog.DiscardHandler)
 	metrics := shared.NewMetrics("gateway")
 	gw := newGateway(logger, cfg, metrics, kv)
