@@ -289,6 +289,43 @@ func TestBreakerOpenAnswers503(t *testing.T) {
 	}
 }
 
+// TestBadUpgradeKeepsBreakerSlots: a request that asks to switch to a protocol name httputil refuses
+// (not printable ASCII) is the client's 400, and takes no trial slot from a half-open breaker.
+// ReverseProxy answered it through the error handler without a round trip, so the admission was never
+// reported: three such requests while the instance's breaker was half-open held its three trial slots
+// for good, and the service answered 503 until the gateway restarted.
+func TestBadUpgradeKeepsBreakerSlots(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL, "GATEWAY_RATE_LIMIT": "off"})
+	p, _ := e.gw.pool("product")
+	br := p.instances[0].breaker
+	for br.State() != StateOpen { // a restarting instance: connections refused, then back
+		done, err := br.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		done(errUpstream5xx)
+	}
+	br.Probe() // its health check answers again: half-open, three trial requests
+	bad := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket\u00e9"}}
+	for i := range 3 {
+		rec := e.do(t, "GET", "/product/products", bad)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"code":"invalid"`) {
+			t.Errorf("GET with Upgrade %q #%d: %d %s, want 400 invalid", bad.Get("Upgrade"), i+1, rec.Code, rec.Body)
+		}
+	}
+	for i := range 3 {
+		target := fmt.Sprintf("/product/products/p%d", i) // three paths: three round trips, not HITs
+		if rec := e.do(t, "GET", target, nil); rec.Code != http.StatusOK {
+			t.Fatalf("GET %s after the bad upgrades: %d %s, want 200 (a trial request)", target, rec.Code, rec.Body)
+		}
+	}
+	if st := br.State(); st != StateClosed {
+		t.Errorf("breaker after three good trials: %s, want closed", st)
+	}
+}
+
 // TestWebSocketUpgrade: an upgrade to /realtime/ws passes through, and bytes flow both ways after it.
 func TestWebSocketUpgrade(t *testing.T) {
 	t.Parallel()
