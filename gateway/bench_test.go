@@ -54,7 +54,7 @@ func BenchmarkProxy(b *testing.B) {
 			}
 			var kv kvStore = newMemStore()
 			if rdb := sharedtest.Redis(b); rdb != nil {
-				kv = newRedisStore(rdb)
+				kv = newRedisStore(rdb, 0)
 			}
 			logger := slog.New(slog.DiscardHandler)
 			metrics := shared.NewMetrics("gateway")

@@ -583,3 +583,27 @@ func TestCacheFillRacesPurge(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheEntriesBounded: made-up query strings (the services ignore parameters they do not know)
+// are entries of their own; the store keeps at most GATEWAY_CACHE_MAX_ENTRIES of a row, so anonymous
+// clients cannot fill Redis at their request rate times the entries' lifetime (6 min by default).
+func TestCacheEntriesBounded(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL, "GATEWAY_CACHE_MAX_ENTRIES": "4",
+		"GATEWAY_RATE_LIMIT": "off"})
+	for i := range 20 {
+		if rec := e.do(t, "GET", fmt.Sprintf("/product/products?junk=%d", i), nil); cacheStatus(rec) != cacheMiss {
+			t.Fatalf("GET ?junk=%d: X-Cache-Status = %q, want MISS", i, cacheStatus(rec))
+		}
+	}
+	var entries []string
+	for _, k := range e.kv.Keys() {
+		if strings.HasPrefix(k, "gw:c:") {
+			entries = append(entries, k)
+		}
+	}
+	if len(entries) != 4 {
+		t.Errorf("stored entries after 20 distinct query strings = %d (%v), want the bound, 4", len(entries), entries)
+	}
+}

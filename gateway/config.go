@@ -92,6 +92,12 @@ type Config struct {
 	// bounds how stale another gateway instance's purge can leave this one. Default 4096 and 2 s.
 	L1Entries int
 	L1TTL     time.Duration
+	// CacheMaxEntries bounds the entries Redis keeps per cache-table row and per path
+	// (GATEWAY_CACHE_MAX_ENTRIES, default 10 000; 0: unbounded): the services ignore query parameters
+	// they do not know, so every made-up query string is an entry of its own, and without a bound
+	// anonymous clients could fill Redis (which also holds sessions and rate limits) at their request
+	// rate times the entries' lifetime. Over the bound, the entries that expire soonest go.
+	CacheMaxEntries int
 }
 
 // ConsumerGroup is this instance's Kafka consumer group.
@@ -184,6 +190,7 @@ func readConfig(env *shared.Env) (Config, error) {
 		Brokers:           env.HostPorts("KAFKA_BROKERS", "127.0.0.1:9092"),
 		L1Entries:         env.Int("GATEWAY_CACHE_L1_ENTRIES", 4096, 0, math.MaxInt),
 		L1TTL:             env.Duration("GATEWAY_CACHE_L1_TTL", 2*time.Second, 0, forever),
+		CacheMaxEntries:   env.Int("GATEWAY_CACHE_MAX_ENTRIES", 10000, 0, math.MaxInt),
 		CacheStatuses:     shared.EnvParse(env, "GATEWAY_CACHE_STATUSES", "list of statuses", "200,301,404", parseCacheStatuses),
 		TrustedProxies:    shared.NewTrustedProxies(env.Prefixes("TRUSTED_PROXIES", shared.DefaultTrustedProxies)),
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,6 +229,8 @@ func TestHealthDetailedKafka(t *testing.T) {
 		t.Errorf("GET /health/detailed with Kafka up: %d %s, want 200 and kafka up", rec.Code, rec.Body)
 	}
 	kafkaErr = errors.New("kafka: no broker reachable")
+	clock := time.Now()
+	e.gw.health.now = func() time.Time { return clock.Add(time.Second) } // the last check is a second old
 	if rec := e.do(t, "GET", "/health/detailed", nil); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"kafka":{"status":"down"`) {
 		t.Errorf("GET /health/detailed with Kafka down: %d %s, want 503 and kafka down", rec.Code, rec.Body)
 	}
@@ -304,5 +307,29 @@ func TestEventsBatch(t *testing.T) {
 	rec.err = errors.New("connection refused")
 	if err := p.handle(t.Context(), stock("SKU-3"), stock("SKU-4")); err == nil || errors.Is(err, shared.ErrPoison) {
 		t.Errorf("batch with Redis down: err = %v, want a retryable error", err)
+	}
+}
+
+// TestHealthDetailedChecksBounded: /health/detailed is public and never rate limited (monitors poll
+// it), so its Redis and Kafka checks run at most once a second whatever the request rate: each Kafka
+// check is a new TCP connection to a broker, and 2 000 anonymous requests left 2 000 of them in
+// TIME_WAIT.
+func TestHealthDetailedChecksBounded(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	var pings atomic.Int64
+	e.gw.kafkaPing = func(context.Context) error { pings.Add(1); return nil }
+	for range 20 {
+		e.do(t, "GET", "/health/detailed", nil)
+	}
+	if n := pings.Load(); n != 1 {
+		t.Errorf("Kafka checks for 20 requests of /health/detailed = %d, want 1", n)
+	}
+	later := time.Now().Add(time.Second)
+	e.gw.health.now = func() time.Time { return later }
+	e.do(t, "GET", "/health/detailed", nil)
+	e.do(t, "GET", "/health/detailed", nil)
+	if n := pings.Load(); n != 2 {
+		t.Errorf("Kafka checks after a second more = %d, want 2", n)
 	}
 }

@@ -76,6 +76,7 @@ func newTestEnvKV(tb testing.TB, env map[string]string, kv *memStore) *testEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	kv.maxPerIndex = cfg.CacheMaxEntries // as run gives it to the Redis store
 	logger := slog.New(slog.DiscardHandler)
 	metrics := shared.NewMetrics("gateway")
 	gw := newGateway(logger, cfg, metrics, kv)
@@ -288,6 +289,43 @@ func TestBreakerOpenAnswers503(t *testing.T) {
 	}
 }
 
+// TestBadUpgradeKeepsBreakerSlots: a request that asks to switch to a protocol name httputil refuses
+// (not printable ASCII) is the client's 400, and takes no trial slot from a half-open breaker.
+// ReverseProxy answered it through the error handler without a round trip, so the admission was never
+// reported: three such requests while the instance's breaker was half-open held its three trial slots
+// for good, and the service answered 503 until the gateway restarted.
+func TestBadUpgradeKeepsBreakerSlots(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	e := newTestEnv(t, map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL, "GATEWAY_RATE_LIMIT": "off"})
+	p, _ := e.gw.pool("product")
+	br := p.instances[0].breaker
+	for br.State() != StateOpen { // a restarting instance: connections refused, then back
+		done, err := br.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		done(errUpstream5xx)
+	}
+	br.Probe() // its health check answers again: half-open, three trial requests
+	bad := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket\u00e9"}}
+	for i := range 3 {
+		rec := e.do(t, "GET", "/product/products", bad)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"code":"invalid"`) {
+			t.Errorf("GET with Upgrade %q #%d: %d %s, want 400 invalid", bad.Get("Upgrade"), i+1, rec.Code, rec.Body)
+		}
+	}
+	for i := range 3 {
+		target := fmt.Sprintf("/product/products/p%d", i) // three paths: three round trips, not HITs
+		if rec := e.do(t, "GET", target, nil); rec.Code != http.StatusOK {
+			t.Fatalf("GET %s after the bad upgrades: %d %s, want 200 (a trial request)", target, rec.Code, rec.Body)
+		}
+	}
+	if st := br.State(); st != StateClosed {
+		t.Errorf("breaker after three good trials: %s, want closed", st)
+	}
+}
+
 // TestWebSocketUpgrade: an upgrade to /realtime/ws passes through, and bytes flow both ways after it.
 func TestWebSocketUpgrade(t *testing.T) {
 	t.Parallel()
@@ -360,5 +398,82 @@ func TestLocationThroughGateway(t *testing.T) {
 		if rec.Code != http.StatusCreated || rec.Header().Get("Location") != tc.want {
 			t.Errorf("upstream Location %q: got %d Location %q, want 201 %q", tc.upstream, rec.Code, rec.Header().Get("Location"), tc.want)
 		}
+	}
+}
+
+// TestUpgradeHeaderOnPlainAnswerKeepsDeadlines: a request that only asks for an upgrade (Upgrade and
+// Connection: upgrade on any route) and gets an ordinary answer keeps the server's write deadline.
+// Clearing it before the upstream agreed to switch protocols let a client that never reads hold the
+// handler, its upstream connection and its buffers for ever, one per request it sent.
+func TestUpgradeHeaderOnPlainAnswerKeepsDeadlines(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "order")
+	up.handle(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 1<<20)
+		for range 512 { // far more than the sockets between the gateway and the client hold
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	e := newTestEnv(t, map[string]string{"ORDER_SERVICE_URLS": up.server.URL, "GATEWAY_RATE_LIMIT": "off"})
+	returned := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		e.handler.ServeHTTP(w, r)
+	}))
+	srv.Config.WriteTimeout = 300 * time.Millisecond
+	srv.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close() // ends a handler still writing, so the servers can close
+	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	io.WriteString(conn, "GET /order/orders HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	// The client reads nothing: the handler must give up once the write deadline passes.
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Error("GET /order/orders with Upgrade, client not reading: handler still writing 5 s after a 300 ms write timeout")
+	}
+
+	// A real upgrade still outlives the write timeout.
+	rt := newUpstream(t, "realtime")
+	rt.handle(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		line, _ := brw.ReadString('\n')
+		brw.WriteString("echo " + line)
+		brw.Flush()
+	})
+	ws := newTestEnv(t, map[string]string{"REALTIME_SERVICE_URLS": rt.server.URL})
+	wsSrv := httptest.NewUnstartedServer(ws.handler)
+	wsSrv.Config.WriteTimeout = 300 * time.Millisecond
+	wsSrv.Start()
+	t.Cleanup(wsSrv.Close)
+	wc, err := net.Dial("tcp", wsSrv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	wc.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(wc, "GET /realtime/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	br := bufio.NewReader(wc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("GET /realtime/ws: %v %v, want 101", resp, err)
+	}
+	time.Sleep(600 * time.Millisecond) // past the write timeout
+	io.WriteString(wc, "late\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "echo late\n" {
+		t.Errorf("upgraded connection after the write timeout: read %q, %v; want %q", line, err, "echo late\n")
 	}
 }

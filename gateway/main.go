@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("redis: %w", err)
 	}
 	s.OnClose("redis", func(context.Context) error { return rdb.Close() })
-	store := newRedisStore(rdb)
+	store := newRedisStore(rdb, cfg.CacheMaxEntries)
 
 	gw := newGateway(logger, cfg, s.Metrics, store)
 	gw.kafkaPing = shared.KafkaPing(cfg.Brokers)

@@ -143,20 +143,36 @@ func publicLocation(h http.Header, prefix string) {
 // ServeHTTP picks an instance and proxies r to it; with no instance available it answers 503 in the
 // error shape with Retry-After.
 func (px *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isUpgrade(r) && !printableASCII(r.Header.Get("Upgrade")) {
+		// ReverseProxy refuses to switch to such a protocol name through its error handler: the
+		// client's mistake, not the upstream's (that would be a 503).
+		shared.WriteError(w, r, nil, shared.Errorf(shared.CodeInvalid, "Upgrade must name a protocol in printable ASCII"))
+		return
+	}
 	inst, done, err := px.pool.pick(nil)
 	if err != nil {
 		writeUnavailable(w, r, err)
 		return
 	}
-	if isUpgrade(r) {
-		// The hijacked connection keeps the server's read/write deadlines: clear them so a WebSocket
-		// lives longer than WriteTimeout. Realtime pings keep it honest.
-		rc := http.NewResponseController(w)
-		rc.SetReadDeadline(time.Time{})
-		rc.SetWriteDeadline(time.Time{})
+	// No deadline is cleared here for an upgrade: net/http clears the connection's deadlines itself
+	// when ReverseProxy hijacks it after a 101, so a WebSocket outlives WriteTimeout (realtime pings
+	// keep it honest). Any request may carry Upgrade; an ordinary answer to one keeps the deadlines.
+	a := &attempt{inst: inst, done: done}
+	// The transport reports every round trip to the breaker; a request ReverseProxy ends before any
+	// (its error handler) must still give its admission back, or a half-open breaker's trial slot
+	// stays taken for good. done reports once: after a round trip this does nothing.
+	defer func() { a.done(context.Canceled) }()
+	px.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, a)))
+}
+
+// printableASCII reports whether s is printable ASCII, what ReverseProxy accepts as an Upgrade.
+func printableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
 	}
-	ctx := context.WithValue(r.Context(), attemptKey{}, &attempt{inst: inst, done: done})
-	px.rp.ServeHTTP(w, r.WithContext(ctx))
+	return true
 }
 
 func isUpgrade(r *http.Request) bool {

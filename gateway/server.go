@@ -29,6 +29,8 @@ type gateway struct {
 	guard     *crossSiteGuard
 	// kafkaPing reports whether a broker answers, for /health/detailed; nil: not shown (tests).
 	kafkaPing func(context.Context) error
+	// health runs /health/detailed's Redis and Kafka checks, at most once a second.
+	health *depChecks
 }
 
 // newGateway wires the gateway for cfg. kv is the Redis store (guarded here by a breaker and short
@@ -43,6 +45,7 @@ func newGateway(logger *slog.Logger, cfg Config, metrics *shared.Metrics, kv kvS
 		limiter:   newRateLimiter(guarded, cfg, logger, metrics),
 		sessions:  newSessionExchanger(cfg.AuthURL, &http.Client{Transport: shared.TraceTransport(newTransport(3*time.Second), "auth")}, guarded, logger),
 		suspended: newSuspensions(guarded, cfg.SuspensionTTL, logger),
+		health:    newDepChecks(),
 	}
 	gw.sessions.ends = kv // a logout's tombstone may wait for a slow Redis (endSession)
 	// loadConfig has checked the origins.

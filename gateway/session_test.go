@@ -312,7 +312,7 @@ func TestSuspensionsTiming(t *testing.T) {
 func BenchmarkSessionLookup(b *testing.B) {
 	var kv kvStore = newMemStore()
 	if rdb := sharedtest.Redis(b); rdb != nil {
-		kv = newRedisStore(rdb)
+		kv = newRedisStore(rdb, 0)
 	}
 	logger := slog.New(slog.DiscardHandler)
 	auth := &statefulAuth{sessions: map[string]string{"s1": testJWT("u1")}}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -46,12 +45,18 @@ var errCacheMiss = errors.New("cache miss")
 // stale window is well under it).
 const indexTTL = 24 * time.Hour
 
-// redisStore is the kvStore on Redis.
-type redisStore struct{ rdb *redis.Client }
+// redisStore is the kvStore on Redis. maxPerIndex bounds the live entries recorded in each index
+// (0: unbounded): a Set that takes an index over it deletes the entries that expire soonest.
+type redisStore struct {
+	rdb         *redis.Client
+	maxPerIndex int
+}
 
 var _ kvStore = (*redisStore)(nil)
 
-func newRedisStore(rdb *redis.Client) *redisStore { return &redisStore{rdb: rdb} }
+func newRedisStore(rdb *redis.Client, maxPerIndex int) *redisStore {
+	return &redisStore{rdb: rdb, maxPerIndex: maxPerIndex}
+}
 
 func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, key).Bytes()
@@ -65,19 +70,37 @@ func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 // ms). Each Set also drops the members that have already expired, so the index holds about as many
 // members as there are live entries: with a plain set, every distinct query string ever cached would
 // stay in the index until the next purge, which would then delete them all in one blocking call.
+// Over maxPerIndex members, the entries that expire soonest are deleted with their members.
 func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
 	now := time.Now()
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, key, val, ttl)
-		for _, index := range indexes {
-			p.ZAdd(ctx, index, redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: key})
-			p.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
-			p.Expire(ctx, index, indexTTL)
-		}
-		return nil
-	})
-	return err
+	if len(indexes) == 0 {
+		return s.rdb.Set(ctx, key, val, ttl).Err()
+	}
+	ms := max(ttl.Milliseconds(), 1) // PX needs a positive number, as go-redis rounds a shorter TTL
+	return setScript.Run(ctx, s.rdb, append([]string{key}, indexes...), val, ms,
+		now.UnixMilli(), int64(indexTTL/time.Second), s.maxPerIndex).Err()
 }
+
+// setScript stores KEYS[1] and records it in the indexes KEYS[2..], atomically. ARGV: the value, its
+// TTL (ms), now (unix ms), the indexes' TTL (s), the most members an index keeps (0: no bound).
+var setScript = redis.NewScript(`
+local ttl, now, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], now + ttl, KEYS[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  local over = max > 0 and redis.call('ZCARD', KEYS[i]) - max or 0
+  if over > 0 then
+    local old = redis.call('ZRANGE', KEYS[i], 0, over - 1)
+    redis.call('ZREMRANGEBYRANK', KEYS[i], 0, over - 1)
+    for j = 1, #old, 500 do
+      redis.call('DEL', unpack(old, j, math.min(j + 499, #old)))
+    end
+  end
+  redis.call('EXPIRE', KEYS[i], ARGV[4])
+end
+return 0
+`)
 
 func (s *redisStore) SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
 	return s.rdb.SetNX(ctx, key, val, ttl).Result()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -16,6 +17,8 @@ type memStore struct {
 	buckets map[string]time.Time // GCRA theoretical arrival time
 	err     error
 	now     func() time.Time
+	// maxPerIndex bounds the live entries of each index (0: unbounded), as redisStore's does.
+	maxPerIndex int
 }
 
 type memValue struct {
@@ -76,8 +79,38 @@ func (m *memStore) Set(_ context.Context, key string, val []byte, ttl time.Durat
 			m.indexes[index] = map[string]bool{}
 		}
 		m.indexes[index][key] = true
+		m.bound(index)
 	}
 	return nil
+}
+
+// bound drops index's members that are gone or expired and, over maxPerIndex, deletes the entries
+// that expire soonest (ties by key, as a Redis sorted set orders them). Call with m.mu held.
+func (m *memStore) bound(index string) {
+	if m.maxPerIndex <= 0 {
+		return
+	}
+	var live []string
+	for k := range m.indexes[index] {
+		if v, ok := m.values[k]; ok && m.now().Before(v.expires) {
+			live = append(live, k)
+		} else {
+			delete(m.indexes[index], k)
+		}
+	}
+	if len(live) <= m.maxPerIndex {
+		return
+	}
+	slices.SortFunc(live, func(a, b string) int {
+		if c := m.values[a].expires.Compare(m.values[b].expires); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	for _, k := range live[:len(live)-m.maxPerIndex] {
+		delete(m.values, k)
+		delete(m.indexes[index], k)
+	}
 }
 
 func (m *memStore) SetNX(_ context.Context, key string, val []byte, ttl time.Duration) (bool, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -17,7 +18,7 @@ func TestRedisIndexDropsExpiredEntries(t *testing.T) {
 	if rdb == nil {
 		t.Skip("REDIS_TEST_URL not set")
 	}
-	kv := newRedisStore(rdb)
+	kv := newRedisStore(rdb, 0)
 	ctx := t.Context()
 	prefix := "gwtest:" + shared.NewID() + ":"
 	index := prefix + "idx"
@@ -51,7 +52,7 @@ func TestStoreContract(t *testing.T) {
 	t.Parallel()
 	stores := map[string]kvStore{"mem": newMemStore()}
 	if rdb := sharedtest.Redis(t); rdb != nil {
-		stores["redis"] = newRedisStore(rdb)
+		stores["redis"] = newRedisStore(rdb, 0)
 	}
 	for name, kv := range stores {
 		t.Run(name, func(t *testing.T) {
@@ -142,6 +143,45 @@ func TestStoreContract(t *testing.T) {
 			}
 			if err := kv.Ping(ctx); err != nil {
 				t.Errorf("Ping: %v", err)
+			}
+		})
+	}
+}
+
+// TestStoreBoundsIndex: an index holds at most maxPerIndex live entries; a Set over the bound deletes
+// the entries that expire soonest (memory always, Redis with REDIS_TEST_URL).
+func TestStoreBoundsIndex(t *testing.T) {
+	t.Parallel()
+	mem := newMemStore()
+	mem.maxPerIndex = 3
+	stores := map[string]kvStore{"mem": mem}
+	if rdb := sharedtest.Redis(t); rdb != nil {
+		stores["redis"] = newRedisStore(rdb, 3)
+	}
+	for name, kv := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			prefix := "gwtest:" + shared.NewID() + ":"
+			index, other := prefix+"idx", prefix+"other"
+			t.Cleanup(func() { kv.Purge(context.WithoutCancel(ctx), index, other) })
+			// Entry i expires after i+1 minutes, so the soonest to expire are the first ones.
+			for i := range 5 {
+				if err := kv.Set(ctx, fmt.Sprintf("%s%d", prefix, i), []byte("x"), time.Duration(i+1)*time.Minute, index); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := kv.Set(ctx, prefix+"o", []byte("o"), time.Second, other); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 5 {
+				_, err := kv.Get(ctx, fmt.Sprintf("%s%d", prefix, i))
+				if kept := err == nil; kept != (i >= 2) {
+					t.Errorf("entry %d of 5 (index bound 3): kept = %v (%v), want %v", i, kept, err, i >= 2)
+				}
+			}
+			if _, err := kv.Get(ctx, prefix+"o"); err != nil {
+				t.Errorf("another index's entry: %v, want kept", err)
 			}
 		})
 	}

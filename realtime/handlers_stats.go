@@ -54,11 +54,14 @@ type broadcastRequest struct {
 	Level   string `json:"level"`
 }
 
-// Valid checks the message (1–500 characters) and level (info, warning, critical; default info).
+// Valid checks the message (1–500 characters of free text: shared.Printable, lines allowed) and
+// level (info, warning, critical; default info).
 func (b broadcastRequest) Valid(context.Context) map[string]string {
 	p := map[string]string{}
 	if n := utf8.RuneCountInString(strings.TrimSpace(b.Message)); n == 0 || n > 500 {
 		p["message"] = "must be 1 to 500 characters"
+	} else if !shared.Printable(b.Message, true) {
+		p["message"] = "must be valid text without control characters"
 	}
 	switch b.Level {
 	case "", "info", "warning", "critical":

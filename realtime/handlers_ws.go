@@ -183,6 +183,8 @@ func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn
 
 	conn.SetReadLimit(16 << 10)
 	start := time.Now()
+	budget := clientBudget{tokens: clientBurst, at: start}
+	flooded := false
 	var readErr error
 	for {
 		// No context: nothing cancels a read but closing the connection, and a cancellable context
@@ -191,6 +193,16 @@ func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn
 		if err != nil {
 			readErr = err
 			break
+		}
+		if flooded {
+			continue // closing: read on until the peer's close, handle nothing
+		}
+		if !budget.take(time.Now()) {
+			// The writer sends the close after what is queued, as for a slow consumer.
+			flooded = true
+			logger.InfoContext(ctx, "websocket closing: too many client messages", "user_id", c.id.UserID)
+			c.kick(policyViolation, "too many messages")
+			continue
 		}
 		// Handled on a goroutine of its own, waited for: decoding JSON takes a deep stack, which
 		// would otherwise stay with this goroutine, and so with an idle connection, for its life
@@ -208,6 +220,33 @@ func serveConn(ctx context.Context, logger *slog.Logger, h *hub, c *client, conn
 	c.close()
 	logger.InfoContext(ctx, "websocket closed", "user_id", c.id.UserID, "duration_s", time.Since(start).Round(time.Millisecond).Seconds(),
 		"peer_close_code", int(websocket.CloseStatus(readErr)))
+}
+
+// A connection may send clientBurst messages at once and clientRate a second after that (the
+// storefront sends none, a page that narrows its stock updates one per page). Each costs a read, a
+// goroutine and a JSON decode of up to 16 KiB, and a subscription the hub's lock, and no edge limit
+// sees them: unbounded, eight anonymous connections sending subscriptions back to back kept realtime
+// at a full core. Over the budget the connection is closed with 1008, like a slow consumer.
+const (
+	clientBurst = 20
+	clientRate  = 2
+)
+
+// clientBudget is one connection's token bucket of client messages.
+type clientBudget struct {
+	tokens float64
+	at     time.Time
+}
+
+// take spends a token at now, false when none is left.
+func (b *clientBudget) take(now time.Time) bool {
+	b.tokens = min(clientBurst, b.tokens+now.Sub(b.at).Seconds()*clientRate)
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -529,6 +529,9 @@ func TestBroadcast(t *testing.T) {
 		{"customer", e.iss.Bearer(t, alice), `{"message":"hi"}`, http.StatusForbidden},
 		{"empty", e.iss.Bearer(t, sharedtest.Admin), `{"message":" "}`, http.StatusBadRequest},
 		{"unknown field", e.iss.Bearer(t, sharedtest.Admin), `{"message":"hi","x":1}`, http.StatusBadRequest},
+		// Free text as everywhere (shared.Printable): it reaches every shopper's page and bell.
+		{"bidi override", e.iss.Bearer(t, sharedtest.Admin), `{"message":"Sale \u202Eetis siht tfel\u202C"}`, http.StatusBadRequest},
+		{"control character", e.iss.Bearer(t, sharedtest.Admin), `{"message":"Sale\u001b[2J"}`, http.StatusBadRequest},
 		{"admin", e.iss.Bearer(t, sharedtest.Admin), `{"message":"Sale starts now","level":"info"}`, http.StatusAccepted},
 	} {
 		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/broadcast", strings.NewReader(tc.body))

@@ -59,3 +59,40 @@ func FuzzParseSubscribe(f *testing.F) {
 		}
 	})
 }
+
+// TestClientMessageFlood: a client's frames cost realtime a read, a goroutine and a JSON decode each
+// (a subscribe of 200 SKUs also the hub's lock), and nothing at the edge limits them: eight anonymous
+// connections sending subscriptions back to back kept realtime at a full core. A connection may send
+// a burst of clientBurst messages and clientRate a second after that; the next closes it with 1008.
+func TestClientMessageFlood(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	calm, _ := e.dial(t, "", nil)
+	for i := range clientBurst {
+		if err := calm.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","skus":["SKU-1"]}`)); err != nil {
+			t.Fatalf("subscribe #%d of a burst: %v", i+1, err)
+		}
+		if m := readMsg(t, calm); m.Type != "subscribed" {
+			t.Fatalf("subscribe #%d of a burst: got %s, want subscribed", i+1, m.Type)
+		}
+	}
+
+	flood, _ := e.dial(t, "", nil)
+	go func() {
+		for range 10 * clientBurst {
+			if flood.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","skus":["SKU-1","SKU-2"]}`)) != nil {
+				return
+			}
+		}
+	}()
+	var err error
+	for err == nil {
+		_, _, err = flood.Read(ctx)
+	}
+	if code := websocket.CloseStatus(err); code != websocket.StatusPolicyViolation {
+		t.Fatalf("flooding client: connection ended with %v (%d), want close %d", err, code, websocket.StatusPolicyViolation)
+	}
+}
