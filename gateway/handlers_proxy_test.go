@@ -131,10 +131,30 @@ func TestRouting(t *testing.T) {
 		{"GET", "/realtime/stats", 200, "realtime /stats"},
 		{"GET", "/product/a%2Fb", 200, "product /a%2Fb"},
 		{"GET", "/nope/x", 404, `"code":"not_found"`},
+		// Operator endpoints stay on each program's own port.
+		{"GET", "/order/metrics", 404, `"code":"not_found"`},
+		{"GET", "/auth/readyz", 404, `"code":"not_found"`},
+		{"GET", "/realtime/healthz", 404, `"code":"not_found"`},
+		{"POST", "/product/metrics", 404, `"code":"not_found"`},
+		{"GET", "/inventory/%6detrics", 404, `"code":"not_found"`},
+		{"GET", "/user/readyz?scope=pod", 404, `"code":"not_found"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			before := 0
+			for _, u := range ups {
+				before += int(u.calls.Load())
+			}
 			rec := e.do(t, tt.method, tt.target, nil)
+			if tt.status == 404 {
+				after := 0
+				for _, u := range ups {
+					after += int(u.calls.Load())
+				}
+				if after != before {
+					t.Errorf("%s %s: reached an upstream", tt.method, tt.target)
+				}
+			}
 			if rec.Code != tt.status {
 				t.Fatalf("%s %s: status = %d, want %d (body %q)", tt.method, tt.target, rec.Code, tt.status, rec.Body)
 			}

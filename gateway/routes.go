@@ -33,6 +33,13 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 					identity(gw.limiter.creds, gw.sessions, gw.suspended,
 						gw.cache.handle(service, gw.proxies[service])))))
 		mux.Handle("/"+service+"/", chain)
+		// A program's probes and metrics are for the operator on its own port (ARCHITECTURE.md), not
+		// the public: the metrics count the business (orders by status, events by type) and a
+		// readiness answer pings Kafka and Redis, once per request. ServeMux matches the cleaned,
+		// decoded path, so no spelling of these reaches the proxy.
+		for _, p := range internalPaths {
+			mux.Handle("/"+service+p, internalRoute)
+		}
 		if service == "auth" {
 			// The original platform's clients look for discovery and the key set at the site's
 			// root. They are auth's documents, answered by auth (its Cache-Control included) through
@@ -43,6 +50,15 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg Config, metrics *sha
 		}
 	}
 }
+
+// internalPaths are every program's operator endpoints, which the gateway does not forward.
+var internalPaths = []string{"/metrics", "/healthz", "/readyz"}
+
+// internalRoute answers an operator endpoint asked through the gateway: 404 in the error shape, as
+// any path the public API does not have.
+var internalRoute = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	shared.WriteError(w, r, nil, shared.Errorf(shared.CodeNotFound, "not found"))
+})
 
 // wellKnownPaths are auth's documents also served at the gateway's root.
 var wellKnownPaths = []string{"/.well-known/openid-configuration", "/.well-known/jwks.json"}
