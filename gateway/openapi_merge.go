@@ -70,8 +70,8 @@ func mergeAPIDocuments(own map[string]any, parts []apiPart) map[string]any {
 		docSecurity, hasSecurity := p.doc["security"]
 		for path, item := range mapAt(p.doc, "paths") {
 			im, ok := item.(map[string]any)
-			if !ok {
-				continue
+			if !ok || i > 0 && slices.Contains(internalPaths, path) {
+				continue // a service's probes and metrics: not forwarded (internalPaths)
 			}
 			for method, o := range im {
 				op, ok := o.(map[string]any)
