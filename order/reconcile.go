@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -39,9 +40,21 @@ func (c *checkout) reconcile(ctx context.Context, after, interval time.Duration)
 	return nil
 }
 
+// reconcilePrefix begins the ID a nudge records on its order: its event's ID, which is unique per
+// nudge and never an inventory event's.
+const reconcilePrefix = "reconcile:"
+
+// reconcileMaxDoublings caps the backoff between nudges of one order at after × 2^6 (32 min at the
+// default 30 s).
+const reconcileMaxDoublings = 6
+
 // nudgeStale queues order.created again for up to reconcileBatch pending orders unchanged for after
-// and returns how many it nudged. The queued event also refreshes the order's updated_at, so the same
-// order is asked again only after another full after.
+// and returns how many it nudged. The queued event also refreshes the order's updated_at. An order
+// already nudged n times waits after × 2^n (at most reconcileMaxDoublings doublings) since its last
+// change: each nudge stays on the order (its event and applied ID), so a fixed 30 s would grow a
+// document by ~120 events an hour of an inventory outage, a 50-line order past Mongo's 16 MB in about
+// a day; with the backoff it is ~50 a day. An order skipped for its backoff keeps its place at the
+// front of StalePending's answer for at most the capped wait, so the others wait no longer than that.
 func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, error) {
 	now := c.now()
 	orders, err := c.store.StalePending(ctx, now.Add(-after), reconcileBatch)
@@ -51,10 +64,13 @@ func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, er
 	var errs []error
 	n := 0
 	for _, o := range orders {
+		if wait := after << min(o.nudges(), reconcileMaxDoublings); now.Sub(o.UpdatedAt) < wait {
+			continue
+		}
 		ev := newRepeatEvent(o, "order.created", reasonAskAgain, now)
 		// The event's own ID, prefixed, is what Record remembers: unique per nudge, and never an
 		// inventory event's ID.
-		if err := c.store.Record(ctx, o.ID, "reconcile:"+ev.ID, &ev, now); err != nil {
+		if err := c.store.Record(ctx, o.ID, reconcilePrefix+ev.ID, &ev, now); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -67,4 +83,15 @@ func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, er
 		c.wake()
 	}
 	return n, errors.Join(errs...)
+}
+
+// nudges counts the times reconciliation asked inventory again for o (its applied "reconcile:" IDs).
+func (o Order) nudges() int {
+	n := 0
+	for _, id := range o.AppliedEvents {
+		if strings.HasPrefix(id, reconcilePrefix) {
+			n++
+		}
+	}
+	return n
 }

@@ -159,3 +159,53 @@ func TestReconcileWaitsForTheOutbox(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcileBacksOff: while inventory never answers, an order is asked again after 30 s, then
+// 1 m, 2 m, ... up to 32 m apart, not every 30 s: each nudge stays on the order document, which a
+// day-long outage would otherwise grow by ~2,900 events.
+func TestReconcileBacksOff(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const after = 30 * time.Second
+		store := newMemOrderStore()
+		co := newCheckout(slog.New(slog.DiscardHandler), store, newStubPayments(), shared.NewMetrics("order"), nil)
+		o := testOrder(t, "u-demo", "k", co.now())
+		if err := store.Create(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+		store.MarkSent(t.Context(), o.ID, 1)
+		var at []time.Duration // when each nudge went out, since the order was placed
+		start := time.Now()
+		for time.Since(start) < 3*time.Hour {
+			time.Sleep(after / 3) // the reconcile interval
+			n, err := co.nudgeStale(t.Context(), after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				at = append(at, time.Since(start))
+				got, _ := store.Get(t.Context(), o.ID)
+				store.MarkSent(t.Context(), o.ID, got.EventSeq) // the relay published it
+			}
+		}
+		var gaps []time.Duration
+		for i := 1; i < len(at); i++ {
+			gaps = append(gaps, at[i]-at[i-1])
+		}
+		want := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 32 * time.Minute}
+		// The first pass after 30 s unchanged (updated_at must be strictly older): 40 s.
+		if len(at) == 0 || at[0] != after+after/3 || len(gaps) < len(want)+1 {
+			t.Fatalf("nudges at %v, want the first at %s and more than %d after it", at, after+after/3, len(want))
+		}
+		for i, w := range want {
+			if gaps[i] != w {
+				t.Errorf("gap %d = %s, want %s (all: %v)", i+1, gaps[i], w, gaps)
+			}
+		}
+		for _, g := range gaps[len(want):] {
+			if g != 32*time.Minute {
+				t.Errorf("gap after the cap = %s, want 32m (all: %v)", g, gaps)
+			}
+		}
+	})
+}
