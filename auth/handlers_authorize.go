@@ -60,7 +60,7 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 			return
 		}
 		id := sc.id(r)
-		a, sid, err := liveSession(ctx, cfg, d.accounts, d.sessions, id)
+		a, sess, err := liveSession(ctx, cfg, d.accounts, d.sessions, id)
 		if errors.Is(err, errNoSession) {
 			switch {
 			case req.Prompt == "none":
@@ -96,7 +96,9 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 		}
 		code, fam := newFamilyToken()
 		c := authCode{ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Scope: strings.Join(req.Scope, " "),
-			Nonce: req.Nonce, Challenge: req.Challenge, UserID: a.ID, SessionID: sid, AuthTime: time.Now().UTC(), FamilyID: fam}
+			Nonce: req.Nonce, Challenge: req.Challenge, UserID: a.ID, SessionID: sessionSID(sess.ID),
+			// auth_time is when the user signed in (OIDC Core §2), not this request.
+			AuthTime: sess.CreatedAt.UTC(), FamilyID: fam}
 		if err := d.grants.SaveCode(ctx, code, c, codeTTL); err != nil {
 			shared.WriteError(w, r, logger, err)
 			return

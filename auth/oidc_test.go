@@ -539,3 +539,38 @@ func TestCodeOfEndedSignIn(t *testing.T) {
 		})
 	}
 }
+
+// TestIDTokenAuthTime: auth_time is when the user signed in (OIDC Core §2), not when the client asked
+// for a code: an ID token from an hour-old session must not tell the client the user has just
+// authenticated (a client enforcing max_age on auth_time would accept a stale sign-in).
+func TestIDTokenAuthTime(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	signedIn := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
+	sess := session{ID: shared.RandomToken(), UserID: a.ID, CreatedAt: signedIn, ExpiresAt: signedIn.Add(env.cfg.SessionMaxTTL)}
+	if err := env.d.sessions.Create(context.Background(), sess, env.cfg.SessionIdleTTL); err != nil {
+		t.Fatal(err)
+	}
+	c := newOIDCClient(t, env)
+	c.cookie = sess.ID
+	verifier := shared.RandomToken()
+	status, out := c.token(exchange(c.code(verifier), verifier))
+	if status != 200 {
+		t.Fatalf("POST /token: %d %v", status, out)
+	}
+	check := func(what, raw string) {
+		t.Helper()
+		var idc idClaims
+		if err := env.d.keys.parse(typID, raw, "http://auth.test", &idc); err != nil || idc.AuthTime != signedIn.Unix() {
+			t.Errorf("%s: auth_time = %d, want the sign-in %d (%v)", what, idc.AuthTime, signedIn.Unix(), err)
+		}
+	}
+	check("id_token", out["id_token"].(string))
+	// A refreshed ID token keeps the original auth_time (OIDC Core §12.2).
+	status, out = c.token(refresh(out["refresh_token"].(string)))
+	if status != 200 {
+		t.Fatalf("refresh: %d %v", status, out)
+	}
+	check("refreshed id_token", out["id_token"].(string))
+}
