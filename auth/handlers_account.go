@@ -317,12 +317,12 @@ type sessionResponse struct {
 func handleSession(logger *slog.Logger, cfg Config, accounts accountStore, sessions sessionStore, tokens tokenIssuer, sc sessionCookies) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		a, sid, err := liveSession(ctx, cfg, accounts, sessions, sc.id(r))
+		a, sess, err := liveSession(ctx, cfg, accounts, sessions, sc.id(r))
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		access, err := tokens.access(a, sid, "", "")
+		access, err := tokens.access(a, sessionSID(sess.ID), "", "")
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
@@ -335,18 +335,19 @@ func handleSession(logger *slog.Logger, cfg Config, accounts accountStore, sessi
 
 var errNoSession = shared.Errorf(shared.CodeUnauthorized, "no valid session")
 
-// liveSession resolves a session ID to its active account and public sid, sliding its expiry. A
-// session whose account is gone or suspended is ended on the spot.
-func liveSession(ctx context.Context, cfg Config, accounts accountStore, sessions sessionStore, id string) (account, string, error) {
+// liveSession resolves a session ID to its active account and the session (CreatedAt is when the
+// user signed in), sliding its expiry. A session whose account is gone or suspended is ended on the
+// spot.
+func liveSession(ctx context.Context, cfg Config, accounts accountStore, sessions sessionStore, id string) (account, session, error) {
 	if id == "" || len(id) > 128 {
-		return account{}, "", errNoSession
+		return account{}, session{}, errNoSession
 	}
 	sess, err := sessions.Touch(ctx, id, cfg.SessionIdleTTL)
 	if errors.Is(err, shared.ErrNotFound) {
-		return account{}, "", errNoSession
+		return account{}, session{}, errNoSession
 	}
 	if err != nil {
-		return account{}, "", err
+		return account{}, session{}, err
 	}
 	sid := sessionSID(id)
 	a, err := accounts.ByID(ctx, sess.UserID)
@@ -355,12 +356,12 @@ func liveSession(ctx context.Context, cfg Config, accounts accountStore, session
 	}
 	if errors.Is(err, shared.ErrNotFound) {
 		if err := sessions.Delete(ctx, sid); err != nil {
-			return account{}, "", err
+			return account{}, session{}, err
 		}
-		return account{}, "", errNoSession
+		return account{}, session{}, errNoSession
 	}
 	if err != nil {
-		return account{}, "", err
+		return account{}, session{}, err
 	}
-	return a, sid, nil
+	return a, sess, nil
 }

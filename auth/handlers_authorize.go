@@ -60,13 +60,18 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 			return
 		}
 		id := sc.id(r)
-		a, sid, err := liveSession(ctx, cfg, d.accounts, d.sessions, id)
+		a, sess, err := liveSession(ctx, cfg, d.accounts, d.sessions, id)
 		if errors.Is(err, errNoSession) {
 			switch {
-			case req.Prompt == "none":
+			case req.prompts("none"):
 				redirectError(w, r, cfg, req, "login_required", "no session")
 			case cfg.LoginURL != "" && r.Method == http.MethodGet:
-				back := cfg.Issuer + "/authorize?" + r.URL.RawQuery
+				// The login page signs the user in anew, which is all prompt=login and max_age ask for:
+				// the way back must not ask again.
+				q := r.URL.Query()
+				q.Del("prompt")
+				q.Del("max_age")
+				back := cfg.Issuer + "/authorize?" + q.Encode()
 				http.Redirect(w, r, addQuery(cfg.LoginURL, url.Values{"return_to": {back}}), http.StatusSeeOther)
 			default:
 				shared.WriteError(w, r, logger, shared.Errorf(shared.CodeUnauthorized, "sign in first (POST /login), then retry this request"))
@@ -77,10 +82,16 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 			shared.WriteError(w, r, logger, err)
 			return
 		}
+		if req.needsSignIn(sess.CreatedAt, time.Now()) {
+			// Auth cannot ask a signed-in user for the password again itself, and must not pass the
+			// old sign-in off as a new one (OIDC Core §3.1.2.1): the client signs the user in anew.
+			redirectError(w, r, cfg, req, "login_required", "the client asked for a new sign-in")
+			return
+		}
 		if !req.Client.FirstParty {
 			csrf := tokenHash("consent|" + id)
 			switch {
-			case req.Prompt == "none":
+			case req.prompts("none"):
 				redirectError(w, r, cfg, req, "consent_required", "the user has not approved this client")
 				return
 			case r.Method == http.MethodGet:
@@ -96,7 +107,9 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 		}
 		code, fam := newFamilyToken()
 		c := authCode{ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Scope: strings.Join(req.Scope, " "),
-			Nonce: req.Nonce, Challenge: req.Challenge, UserID: a.ID, SessionID: sid, AuthTime: time.Now().UTC(), FamilyID: fam}
+			Nonce: req.Nonce, Challenge: req.Challenge, UserID: a.ID, SessionID: sessionSID(sess.ID),
+			// auth_time is when the user signed in (OIDC Core §2), not this request.
+			AuthTime: sess.CreatedAt.UTC(), FamilyID: fam}
 		if err := d.grants.SaveCode(ctx, code, c, codeTTL); err != nil {
 			shared.WriteError(w, r, logger, err)
 			return

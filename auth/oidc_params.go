@@ -4,10 +4,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // oauthError is an OAuth 2.0 error (RFC 6749 §5.2). /token, /introspect and /revoke answer in this
@@ -51,7 +54,22 @@ type authorizeRequest struct {
 	Scope       []string
 	Nonce       string
 	Challenge   string
-	Prompt      string
+	// Prompt is the set of prompt values (OIDC Core §3.1.2.1); "none" comes alone.
+	Prompt []string
+	// MaxAge is the oldest sign-in the client accepts, in seconds; -1 when not asked.
+	MaxAge int
+}
+
+// maxMaxAge caps max_age (about 34 years) below time.Duration's limit.
+const maxMaxAge = 1 << 30
+
+// prompts reports whether the request's prompt holds value.
+func (req authorizeRequest) prompts(value string) bool { return slices.Contains(req.Prompt, value) }
+
+// needsSignIn reports whether the client asked for a sign-in newer than authTime: prompt=login, or a
+// max_age that has passed since it.
+func (req authorizeRequest) needsSignIn(authTime, now time.Time) bool {
+	return req.prompts("login") || req.MaxAge >= 0 && now.Sub(authTime) > time.Duration(req.MaxAge)*time.Second
 }
 
 // parseAuthorize checks an authorization request. A nil redirect in the result means the error must
@@ -113,8 +131,25 @@ func parseAuthorize(v url.Values, clients clientRegistry) (authorizeRequest, *oa
 	if !pkceShape(req.Challenge) || len(req.Challenge) != 43 {
 		return req, invalidRequest("code_challenge must be the base64url SHA-256 of the verifier"), true
 	}
-	if req.Prompt, err = get("prompt"); err != nil {
+	prompt, err := get("prompt")
+	if err != nil {
 		return req, err, true
+	}
+	if req.Prompt = strings.Fields(prompt); req.prompts("none") && len(req.Prompt) > 1 {
+		return req, invalidRequest("prompt=none cannot be combined with other values"), true
+	}
+	maxAge, err := get("max_age")
+	if err != nil {
+		return req, err, true
+	}
+	req.MaxAge = -1
+	if maxAge != "" {
+		n, err := strconv.ParseUint(maxAge, 10, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return req, invalidRequest("max_age must be a number of seconds"), true
+		}
+		// Beyond any session's lifetime anyway; capped so it stays a valid time.Duration.
+		req.MaxAge = int(min(n, maxMaxAge))
 	}
 	return req, nil, true
 }

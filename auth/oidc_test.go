@@ -302,6 +302,18 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"prompt none without session", authorizeQuery("storefront", storefrontRedirect, v, "prompt", "none"), false, 302, "login_required"},
 		{"no session: to login page", authorizeQuery("storefront", storefrontRedirect, v), false, 303, ""},
 		{"third party, prompt none", authorizeQuery("demo-app", "http://127.0.0.1:8080/callback", v, "prompt", "none"), true, 302, "consent_required"},
+		// prompt=none forbids any page, so it cannot go with another value (OIDC Core §3.1.2.1).
+		{"prompt none and login", authorizeQuery("demo-app", "http://127.0.0.1:8080/callback", v, "prompt", "none login"), true, 302, "invalid_request"},
+		{"prompt none and consent, no session", authorizeQuery("storefront", storefrontRedirect, v, "prompt", "consent none"), false, 302, "invalid_request"},
+		// A client asking for a new sign-in (prompt=login, or max_age shorter than the session's age)
+		// must not get a code from the old one: auth cannot ask for the password itself.
+		{"prompt login", authorizeQuery("storefront", storefrontRedirect, v, "prompt", "login"), true, 302, "login_required"},
+		{"max_age passed", authorizeQuery("storefront", storefrontRedirect, v, "max_age", "0"), true, 302, "login_required"},
+		{"max_age not passed", authorizeQuery("storefront", storefrontRedirect, v, "max_age", "3600"), true, 302, ""},
+		{"bad max_age", authorizeQuery("storefront", storefrontRedirect, v, "max_age", "-1"), true, 302, "invalid_request"},
+		{"long max_age", authorizeQuery("storefront", storefrontRedirect, v, "max_age", "9999999999"), true, 302, ""},
+		{"huge max_age", authorizeQuery("storefront", storefrontRedirect, v, "max_age", "99999999999999999999"), true, 302, ""},
+		{"max_age not a number", authorizeQuery("storefront", storefrontRedirect, v, "max_age", "1e3"), true, 302, "invalid_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -320,6 +332,10 @@ func TestAuthorizeErrors(t *testing.T) {
 				if u.Query().Get("error") != tt.wantError || u.Query().Get("state") != "st-1" {
 					t.Fatalf("Location = %s, want error=%s with state", loc, tt.wantError)
 				}
+			case tt.wantCode == 302:
+				if u, _ := url.Parse(loc); u.Query().Get("code") == "" {
+					t.Fatalf("Location = %s, want a code", loc)
+				}
 			case tt.wantCode == 303:
 				if !strings.HasPrefix(loc, "http://localhost:3000/login?return_to=http%3A%2F%2Fauth.test%2Fauthorize%3F") {
 					t.Fatalf("Location = %s, want the login page with return_to", loc)
@@ -330,6 +346,14 @@ func TestAuthorizeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Without a session the login page signs the user in anew, which is what prompt=login and max_age
+	// ask for: the way back must not ask again, or the user comes back to login_required.
+	w := env.do(t, "GET", authorizeQuery("storefront", storefrontRedirect, v, "prompt", "login", "max_age", "0"), nil)
+	loc, _ := url.Parse(w.Header().Get("Location"))
+	back, _ := url.Parse(loc.Query().Get("return_to"))
+	if w.Code != 303 || back.Query().Get("state") != "st-1" || back.Query().Has("prompt") || back.Query().Has("max_age") {
+		t.Fatalf("prompt=login without a session: %d, return_to %s, want the request without prompt and max_age", w.Code, back)
 	}
 	// Without AUTH_LOGIN_URL an anonymous request gets 401 JSON.
 	plain := newTestEnv(t)
@@ -538,4 +562,39 @@ func TestCodeOfEndedSignIn(t *testing.T) {
 			wantOAuthError(t, "exchange of a code after "+end, status, body, 400, "invalid_grant")
 		})
 	}
+}
+
+// TestIDTokenAuthTime: auth_time is when the user signed in (OIDC Core §2), not when the client asked
+// for a code: an ID token from an hour-old session must not tell the client the user has just
+// authenticated (a client enforcing max_age on auth_time would accept a stale sign-in).
+func TestIDTokenAuthTime(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	signedIn := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
+	sess := session{ID: shared.RandomToken(), UserID: a.ID, CreatedAt: signedIn, ExpiresAt: signedIn.Add(env.cfg.SessionMaxTTL)}
+	if err := env.d.sessions.Create(context.Background(), sess, env.cfg.SessionIdleTTL); err != nil {
+		t.Fatal(err)
+	}
+	c := newOIDCClient(t, env)
+	c.cookie = sess.ID
+	verifier := shared.RandomToken()
+	status, out := c.token(exchange(c.code(verifier), verifier))
+	if status != 200 {
+		t.Fatalf("POST /token: %d %v", status, out)
+	}
+	check := func(what, raw string) {
+		t.Helper()
+		var idc idClaims
+		if err := env.d.keys.parse(typID, raw, "http://auth.test", &idc); err != nil || idc.AuthTime != signedIn.Unix() {
+			t.Errorf("%s: auth_time = %d, want the sign-in %d (%v)", what, idc.AuthTime, signedIn.Unix(), err)
+		}
+	}
+	check("id_token", out["id_token"].(string))
+	// A refreshed ID token keeps the original auth_time (OIDC Core §12.2).
+	status, out = c.token(refresh(out["refresh_token"].(string)))
+	if status != 200 {
+		t.Fatalf("refresh: %d %v", status, out)
+	}
+	check("refreshed id_token", out["id_token"].(string))
 }
