@@ -28,7 +28,10 @@ var (
 // grant is one refresh-token family: the user's consent to a client (or a direct login), alive until
 // ExpiresAt or revocation. Rotation replaces the token, never the family.
 type grant struct {
-	FamilyID  string    `json:"-"`
+	FamilyID string `json:"-"`
+	// Rotated is set by Peek for a token already rotated that is within the reuse grace: it may
+	// rotate once more (a lost answer), but is no live token (introspection says inactive).
+	Rotated   bool      `json:"-"`
 	UserID    string    `json:"user_id"`
 	ClientID  string    `json:"client_id,omitempty"`  // empty for tokens from POST /login
 	SessionID string    `json:"session_id,omitempty"` // the session's public sid, see sessionSID
@@ -84,7 +87,8 @@ type grantStore interface {
 	// Rotate consumes token and makes next the family's live token; ErrNotFound when unknown,
 	// expired or revoked; errRefreshReused when token was already rotated (the family is revoked).
 	Rotate(ctx context.Context, token, next string) (grant, error)
-	// Peek returns the family of a live refresh token without consuming it; ErrNotFound.
+	// Peek returns the family of a live refresh token without consuming it, or of a rotated one
+	// within the reuse grace with Rotated set (Rotate may rotate it again); ErrNotFound.
 	Peek(ctx context.Context, token string) (grant, error)
 	// RevokeFamily ends a family; unknown families are not an error.
 	RevokeFamily(ctx context.Context, family string) error
@@ -288,7 +292,7 @@ func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error)
 	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" && !s.inGrace(used.Val()) {
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
-	out.FamilyID = fam
+	out.FamilyID, out.Rotated = fam, live.Val() == ""
 	return out, nil
 }
 

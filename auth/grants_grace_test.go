@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/url"
 	"sync"
@@ -79,6 +80,12 @@ func testGrantGraceContract(t *testing.T, s grantStore, advance func(time.Durati
 	rotate("first rotation", rt0, rt1, nil)
 	advance(20 * time.Second)
 	peek("rotated token within the grace", rt0, nil)
+	if g, _ := s.Peek(ctx, rt0); !g.Rotated {
+		t.Fatalf("Peek of a rotated token within the grace: Rotated false, want true")
+	}
+	if g, _ := s.Peek(ctx, rt1); g.Rotated {
+		t.Fatalf("Peek of the live token: Rotated true, want false")
+	}
 	rotate("lost answer, within the grace", rt0, rt2, nil)
 	peek("the new token", rt2, nil)
 	// Never two live tokens: the successor nobody saw is a used token now; its window is the first
@@ -132,6 +139,14 @@ func TestRefreshLostAnswer(t *testing.T) {
 	st, out := c.token(refresh(lr.RefreshToken))
 	if st != 200 || out["refresh_token"] == nil {
 		t.Fatalf("refresh: %d %v", st, out)
+	}
+	// The rotated token may rotate once more, but it is no live token for introspection.
+	svc := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("internal-service:service-secret-123"))}
+	for tok, want := range map[string]bool{lr.RefreshToken: false, out["refresh_token"].(string): true} {
+		w := env.do(t, "POST", "/introspect", url.Values{"token": {tok}}, svc...)
+		if got := sharedtest.Decode[map[string]any](t, w); w.Code != 200 || got["active"] != want {
+			t.Errorf("introspect within the grace: %d %v, want active=%v", w.Code, got, want)
+		}
 	}
 	// That answer is lost: the client refreshes with the same token again.
 	st, out = c.token(refresh(lr.RefreshToken))

@@ -148,6 +148,7 @@ func (m *memGrantStore) Peek(_ context.Context, token string) (grant, error) {
 	if !ok || m.live[h] != fam && !(used && time.Since(u.at) < m.grace) {
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
+	g.Rotated = m.live[h] != fam
 	return g, nil
 }
 

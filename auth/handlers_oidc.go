@@ -122,8 +122,8 @@ func introspect(ctx context.Context, cfg Config, d deps, token string) (map[stri
 	inactive := map[string]any{"active": false}
 	if _, ok := tokenFamily(token); ok {
 		g, err := d.grants.Peek(ctx, token)
-		if errors.Is(err, shared.ErrNotFound) {
-			return inactive, nil
+		if errors.Is(err, shared.ErrNotFound) || err == nil && g.Rotated {
+			return inactive, nil // a rotated token in the reuse grace is no live token
 		}
 		if err != nil {
 			return nil, err
