@@ -29,7 +29,7 @@ func handleDiscovery(cfg Config) http.Handler {
 		"scopes_supported":                               supportedScopes(),
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":               []string{"S256"},
-		"claims_supported":                               []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "name", "role", "sid"},
+		"claims_supported":                               []string{"sub", "iss", "aud", "azp", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name", "role"},
 		"authorization_response_iss_parameter_supported": true,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
