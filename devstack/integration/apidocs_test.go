@@ -15,8 +15,9 @@ import (
 
 // TestAPIDocuments: each service's document passes through the gateway byte for byte with its ETag
 // (304 on revalidation), the merged document and the reference page are served, and the plain
-// routes the rest of the suite does not call (probes, health, stats) answer as documented: the
-// client validates every answer against the merged document.
+// routes the rest of the suite does not call (health, stats) answer as documented: the client
+// validates every answer against the merged document. The programs' probes and metrics answer on
+// their own ports and 404 through the gateway.
 func TestAPIDocuments(t *testing.T) {
 	c := newClient(t, platform.URL("gateway"))
 	for _, svc := range apidocs.Services {
@@ -34,8 +35,18 @@ func TestAPIDocuments(t *testing.T) {
 			t.Errorf("%s/openapi.json: %v", svc, err)
 		}
 		c.must(http.StatusNotModified, "GET", "/"+svc+"/openapi.json", nil, nil, "If-None-Match", resp.Header.Get("Etag"))
-		c.must(http.StatusOK, "GET", "/"+svc+"/healthz", nil, nil)
-		c.must(http.StatusOK, "GET", "/"+svc+"/readyz", nil, nil)
+		// A program's probes and metrics are on its own port, not through the gateway.
+		for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+			c.must(http.StatusNotFound, "GET", "/"+svc+p, nil, nil)
+			resp, err := http.Get(platform.URL(svc) + p)
+			if err != nil {
+				t.Fatalf("GET %s%s on its own port: %v", svc, p, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET %s%s on its own port: status = %d, want 200", svc, p, resp.StatusCode)
+			}
+		}
 	}
 	merged := c.must(http.StatusOK, "GET", "/openapi.json", nil, nil)
 	c.must(http.StatusNotModified, "GET", "/openapi.json", nil, nil, "If-None-Match", merged.Header.Get("Etag"))
