@@ -257,6 +257,15 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"email": "must be an email address like name@example.com"})
 			return
 		}
+		switch { // as auth: throttled (Retry-After in whole seconds), suspended
+		case strings.HasPrefix(in.Email, "locked"):
+			w.Header().Set("Retry-After", strings.TrimPrefix(strings.Split(in.Email, "@")[0], "locked"))
+			g.writeErr(w, 429, "too_many_requests", "too many failed attempts, retry in "+w.Header().Get("Retry-After")+" s", nil)
+			return
+		case strings.HasPrefix(in.Email, "suspended"):
+			g.writeErr(w, 403, "forbidden", "account is suspended", nil)
+			return
+		}
 		g.mu.Lock()
 		ok := in.Password != "" && g.passwords[in.Email] == in.Password
 		var u apiUser

@@ -490,6 +490,30 @@ func TestLoginBadEmail(t *testing.T) {
 	}
 }
 
+// TestLoginRefused: a sign-in auth throttles or refuses for a suspended account says, in words for
+// people, what happened and what to do (how long to wait), not auth's "too many failed attempts,
+// retry in 75 s" or "account is suspended".
+func TestLoginRefused(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	for _, tt := range []struct {
+		email  string
+		status int
+		want   string
+	}{
+		{"locked1@example.com", 429, "Too many failed sign-in attempts. Please wait 1 second, then try again."},
+		{"locked75@example.com", 429, "Too many failed sign-in attempts. Please wait 2 minutes, then try again."},
+		{"locked@example.com", 429, "Too many failed sign-in attempts. Please wait a moment, then try again."},
+		{"suspended@example.com", 403, "This account is suspended."},
+	} {
+		p := b.submit("/login", "/login", url.Values{"email": {tt.email}, "password": {"whatever-1"}})
+		if p.status != tt.status || !strings.Contains(p.body, tt.want) || strings.Contains(p.body, "retry in") || strings.Contains(p.body, `">account is suspended`) {
+			t.Errorf("POST /login %s: status = %d, want %d saying %q\n%s", tt.email, p.status, tt.status, tt.want, p.body)
+		}
+	}
+}
+
 // TestCheckoutAddressGone: checking out with a saved address deleted meanwhile (in another tab)
 // says so and offers the form again, not the order service's bare "invalid request".
 func TestCheckoutAddressGone(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -46,6 +47,12 @@ func handleLoginPost(s *site) http.Handler {
 			switch {
 			case ae.Status == http.StatusUnauthorized:
 				view.Message = "Email or password is incorrect."
+			case ae.Status == http.StatusTooManyRequests:
+				// auth's own words are "too many failed attempts, retry in 75 s".
+				view.Message = "Too many failed sign-in attempts. Please wait " + waitText(ae.RetryAfter) + ", then try again."
+			case ae.Status == http.StatusForbidden:
+				// auth refuses a suspended account's right password with "account is suspended".
+				view.Message = "This account is suspended. If you think this is a mistake, please contact us."
 			case ae.Status == http.StatusBadRequest && ae.Fields["email"] != "":
 				// auth says only "invalid request" and names the field.
 				view.Message = "Enter a valid email address, like name@example.com."
@@ -132,4 +139,20 @@ func handleLogout(s *site) http.Handler {
 		s.flash(w, "signedout")
 		redirect(w, r, "/")
 	})
+}
+
+// waitText says a wait of secs seconds (a Retry-After) for people: "1 second", "40 seconds",
+// "2 minutes" (rounded up), or "a moment" when unknown.
+func waitText(secs int) string {
+	switch {
+	case secs <= 0:
+		return "a moment"
+	case secs == 1:
+		return "1 second"
+	case secs < 60:
+		return strconv.Itoa(secs) + " seconds"
+	case secs == 60:
+		return "1 minute"
+	}
+	return strconv.Itoa((secs+59)/60) + " minutes"
 }
