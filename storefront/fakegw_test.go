@@ -749,7 +749,8 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if in.CardNumber != "4242424242424242" {
-			g.writeErr(w, 400, "invalid", "card declined", map[string]string{"card_number": "declined"})
+			// As the order service (handlers_actions.go) answers a declined card.
+			g.writeErr(w, 400, "invalid", "payment declined", map[string]string{"card_number": "card was declined"})
 			return
 		}
 		setStatus(o.ID, "paid")

@@ -385,12 +385,19 @@ func TestPayAndCancel(t *testing.T) {
 		t.Fatalf("GET %s confirmed: no pay form or live status hook\n%s", orderPath, page.body)
 	}
 	declined := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"4000 0000 0000 0002"}, "exp_month": {"12"}, "exp_year": {"2030"}, "cvc": {"123"}})
-	if declined.status != http.StatusBadRequest || !strings.Contains(declined.body, "card declined") {
-		t.Errorf("POST pay declined: status = %d, want 400 with the API's message", declined.status)
+	// Said for people, with what to do, not the order service's "payment declined"; the message
+	// under the card number is tied to its input.
+	if declined.status != http.StatusBadRequest || !strings.Contains(declined.body, "Your card was declined. Nothing was charged.") ||
+		!strings.Contains(declined.body, `aria-invalid="true" aria-describedby="card-error"`) ||
+		!strings.Contains(declined.body, `<p class="field-error" id="card-error">Try another card, or check the number.</p>`) ||
+		strings.Contains(declined.body, "payment declined") || strings.Contains(declined.body, `">card was declined<`) {
+		t.Errorf("POST pay declined: status = %d, want 400 saying the card was declined and what to do\n%s", declined.status, declined.body)
 	}
 	local := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"42"}, "exp_month": {"13"}, "exp_year": {"x"}, "cvc": {"1"}})
-	if local.status != http.StatusBadRequest || !strings.Contains(local.body, "Month must be 1 to 12") {
-		t.Errorf("POST pay invalid: status = %d, want 400 with field messages", local.status)
+	if local.status != http.StatusBadRequest || !strings.Contains(local.body, "Month must be 1 to 12") ||
+		!strings.Contains(local.body, `id="mm" name="exp_month" inputmode="numeric" autocomplete="cc-exp-month" value="13" maxlength="2" aria-invalid="true" aria-describedby="mm-error"`) ||
+		!strings.Contains(local.body, `<p class="field-error" id="yy-error">`) {
+		t.Errorf("POST pay invalid: status = %d, want 400 with field messages tied to their inputs\n%s", local.status, local.body)
 	}
 	paid := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"4242 4242 4242 4242"}, "exp_month": {"12"}, "exp_year": {"2030"}, "cvc": {"123"}})
 	if paid.status != http.StatusSeeOther || location(paid) != orderPath {
