@@ -49,7 +49,9 @@ func TestAdminProducts(t *testing.T) {
 	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
 
 	bad := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {""}, "sku": {"bad sku"}, "price": {"1.999"}, "category": {"toys"}, "stock": {"-1"}, "images": {"javascript:alert(1)"}})
-	for _, want := range []string{"Name is required", "SKU: 1–64", "Price must be an amount", "Initial stock", "Images are https:// URLs", `aria-invalid="true"`} {
+	for _, want := range []string{"Name is required", "SKU: 1–64", "Price must be an amount", "Initial stock", "Images are https:// URLs", `aria-invalid="true"`,
+		// the textareas' messages are tied to them like the inputs'
+		`<textarea id="f-images" name="images" rows="2" aria-invalid="true" aria-describedby="e-images">`, `<p class="field-error" id="e-images">`} {
 		if !strings.Contains(bad.body, want) {
 			t.Errorf("POST /admin/products invalid: body lacks %q", want)
 		}
