@@ -211,8 +211,10 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 	}
 	// The inventory service says only "conflict" and "not found": the page says what happened.
 	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"-50"}, "idempotency_key": {shared.NewID()}}); p.status != http.StatusConflict ||
-		!strings.Contains(p.body, "SKU-01 cannot change by -50") || strings.Contains(p.body, "<p class=\"lead\">conflict") {
-		t.Errorf("POST adjust below zero: status = %d, want 409 saying the change would take stock below what is reserved", p.status)
+		!strings.Contains(p.body, "SKU-01 cannot change by -50") || strings.Contains(p.body, "<p class=\"lead\">conflict") ||
+		// the page says to reload the inventory: it links there, not only to the shop
+		!strings.Contains(p.body, `<a class="button" href="/admin/inventory">Back to the inventory</a>`) {
+		t.Errorf("POST adjust below zero: status = %d, want 409 saying the change would take stock below what is reserved, with a link back\n%s", p.status, p.body)
 	}
 	for _, sku := range []string{"NO-SUCH-SKU", "%3Cx%3E"} {
 		if p := b.submit("/admin/inventory", "/admin/inventory/"+sku+"/adjust", url.Values{"delta": {"1"}, "idempotency_key": {shared.NewID()}}); p.status != http.StatusNotFound || !strings.Contains(p.body, "No stock item") {
