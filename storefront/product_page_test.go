@@ -153,3 +153,21 @@ func TestProductPage(t *testing.T) {
 		})
 	}
 }
+
+// TestCategoryNames: a category slug is shown as a name ("home-kitchen" → "Home kitchen") on the
+// catalog's heading and title and on every product card, as the category links already do.
+func TestCategoryNames(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.editProduct("p05", func(p *product) { p.Category = "home-kitchen" })
+	b := newBrowser(t, srv)
+	for _, path := range []string{"/products?category=home-kitchen", "/products?q=Product+05"} {
+		p := b.get(path)
+		if p.status != http.StatusOK || !strings.Contains(p.body, `<p class="muted small">Home kitchen</p>`) || strings.Contains(p.body, ">home-kitchen<") {
+			t.Errorf("GET %s: status = %d, want the card's category as \"Home kitchen\"\n%s", path, p.status, p.body)
+		}
+	}
+	if p := b.get("/products?category=home-kitchen"); !strings.Contains(p.body, `<h1 id="results-title">Home kitchen</h1>`) || !strings.Contains(p.body, "<title>Home kitchen · GoShop</title>") {
+		t.Errorf("GET /products?category=home-kitchen: want heading and title \"Home kitchen\"\n%s", p.body)
+	}
+}
