@@ -297,7 +297,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		g.mu.Unlock()
 		if taken {
-			g.writeErr(w, 409, "conflict", "email already registered", map[string]string{"email": "already registered"})
+			g.writeErr(w, 409, "conflict", "email already registered", map[string]string{"email": "is already registered"}) // as auth
 			return
 		}
 		writeJSON(w, 201, map[string]any{"id": "u-" + in.Email, "email": in.Email})

@@ -162,12 +162,16 @@ func TestRegister(t *testing.T) {
 	gw, srv := newSite(t)
 	b := newBrowser(t, srv)
 	p := b.submit("/register", "/register", url.Values{"name": {""}, "email": {"x"}, "password": {"short"}})
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Tell us your name") || !strings.Contains(p.body, "at least 8") {
-		t.Errorf("POST /register invalid: status = %d, want 400 with field messages", p.status)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Tell us your name") || !strings.Contains(p.body, "at least 8") ||
+		!strings.Contains(p.body, `maxlength="100" required aria-invalid="true" aria-describedby="name-error"><p class="field-error" id="name-error">`) ||
+		!strings.Contains(p.body, `aria-invalid="true" aria-describedby="password-error"><p class="field-error" id="password-error">`) {
+		t.Errorf("POST /register invalid: status = %d, want 400 with field messages tied to their inputs\n%s", p.status, p.body)
 	}
+	// A taken address says what to do instead, not auth's "email already registered".
 	p = b.submit("/register", "/register", url.Values{"name": {"Demo"}, "email": {fakeCustomer.Email}, "password": {"long-enough-1"}})
-	if p.status != http.StatusConflict || !strings.Contains(p.body, "already registered") {
-		t.Errorf("POST /register taken email: status = %d, want 409 with the API's message", p.status)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `<p class="field-error" id="email-error">An account with this email already exists: <a href="/login`) ||
+		!strings.Contains(p.body, `<a href="/forgot-password">reset your password</a>`) || strings.Contains(p.body, "already registered") {
+		t.Errorf("POST /register taken email: status = %d, want 409 offering sign-in and a password reset\n%s", p.status, p.body)
 	}
 	p = b.follow(b.submit("/register", "/register", url.Values{"name": {"New <b>Person</b>"}, "email": {"new@shop.local"}, "password": {"long-enough-1"}}))
 	if p.status != http.StatusSeeOther || b.cookie(cookieSession) == nil || strings.HasPrefix(location(p), "/login") {

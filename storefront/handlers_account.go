@@ -14,6 +14,7 @@ type authView struct {
 	Name    string
 	Message string
 	Errors  map[string]string
+	Taken   bool // register: the address already has an account
 }
 
 func handleLogin(s *site) http.Handler {
@@ -112,6 +113,10 @@ func handleRegisterPost(s *site) http.Handler {
 			view.Message = ae.FormMessage("name", "email", "password")
 			for k, v := range ae.Fields {
 				view.Errors[k] = v
+			}
+			if ae.Status == http.StatusConflict && ae.Fields["email"] != "" {
+				// auth's "email already registered": the page offers sign-in and a reset instead.
+				view.Taken, view.Message = true, ""
 			}
 			fail(ae.Status)
 			return
