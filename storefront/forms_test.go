@@ -368,6 +368,10 @@ func TestCheckoutRepriced(t *testing.T) {
 			t.Errorf("order page after checking out at %s (checkout showed %s, order total $10.80): notice shown = %v, want %v",
 				tt.price, form.Get("quoted_total"), got, tt.notice)
 		}
+		// A warning to act on looks like one (amber), not like the green "done" notices.
+		if tt.notice && !strings.Contains(order.body, `<p class="flash flash-warn" role="status">Prices changed`) {
+			t.Errorf("order page after a price change: the notice is not styled as a warning\n%s", order.body)
+		}
 	}
 }
 

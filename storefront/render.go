@@ -160,6 +160,7 @@ type layout struct {
 	User      *apiUser
 	CSRF      string
 	Flash     string
+	FlashWarn bool // Flash is a warning (warnFlashes)
 	CartCount int
 	Path      string
 	Static    string // version query for static URLs
@@ -172,11 +173,13 @@ type layout struct {
 // failing a public page.
 func (s *site) newLayout(w http.ResponseWriter, r *http.Request, title string) layout {
 	u, _ := s.user(r)
+	flash, warn := s.takeFlash(w, r)
 	return layout{
 		Title:     title,
 		User:      u,
 		CSRF:      s.csrfToken(visitorFrom(r.Context())),
-		Flash:     s.takeFlash(w, r),
+		Flash:     flash,
+		FlashWarn: warn,
 		CartCount: s.cartCount(r),
 		Path:      r.URL.Path,
 		Static:    s.pages.version,
