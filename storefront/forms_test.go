@@ -161,10 +161,20 @@ func TestRegister(t *testing.T) {
 	t.Parallel()
 	gw, srv := newSite(t)
 	b := newBrowser(t, srv)
+	// auth wants 10 characters (auth/password.go): the form says so up front and checks it, so a
+	// 9-character password is not sent to come back as auth's "must be at least 10 characters".
+	if p := b.get("/register"); !strings.Contains(p.body, `minlength="10" maxlength="72"`) || !strings.Contains(p.body, "At least 10 characters") {
+		t.Errorf("GET /register: the password input does not say or check the 10-character minimum\n%s", p.body)
+	}
+	before := len(gw.calls("POST /auth/register"))
+	if p := b.submit("/register", "/register", url.Values{"name": {"Nine"}, "email": {"nine@shop.local"}, "password": {"abcdefgh9"}}); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, "Use at least 10 characters.") || len(gw.calls("POST /auth/register")) != before {
+		t.Errorf("POST /register with 9 characters: status = %d, want 400 asking for 10 before calling auth\n%s", p.status, p.body)
+	}
 	p := b.submit("/register", "/register", url.Values{"name": {""}, "email": {"x"}, "password": {"short"}})
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Tell us your name") || !strings.Contains(p.body, "at least 8") ||
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Tell us your name") || !strings.Contains(p.body, "at least 10") ||
 		!strings.Contains(p.body, `maxlength="100" required aria-invalid="true" aria-describedby="name-error"><p class="field-error" id="name-error">`) ||
-		!strings.Contains(p.body, `aria-invalid="true" aria-describedby="password-error"><p class="field-error" id="password-error">`) {
+		!strings.Contains(p.body, `aria-describedby="password-hint password-error" aria-invalid="true">`) || !strings.Contains(p.body, `<p class="field-error" id="password-error">`) {
 		t.Errorf("POST /register invalid: status = %d, want 400 with field messages tied to their inputs\n%s", p.status, p.body)
 	}
 	// A taken address says what to do instead, not auth's "email already registered".

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 type authView struct {
@@ -92,8 +93,8 @@ func handleRegisterPost(s *site) http.Handler {
 		if !strings.Contains(req.Email, "@") {
 			view.Errors["email"] = "Enter a valid email address."
 		}
-		if len(req.Password) < 8 {
-			view.Errors["password"] = "Use at least 8 characters."
+		if utf8.RuneCountInString(req.Password) < 10 { // auth's minimum (auth/password.go)
+			view.Errors["password"] = "Use at least 10 characters."
 		}
 		fail := func(status int) {
 			view.layout = s.newLayout(w, r, "Create account")
