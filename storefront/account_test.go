@@ -34,6 +34,11 @@ func TestAccount(t *testing.T) {
 	if p := b.get("/account"); !strings.Contains(p.body, "2 Side St") || !strings.Contains(p.body, "Saved.") {
 		t.Error("GET /account after adding: new address or notice missing")
 	}
+	// With two addresses, each Delete button says which one it deletes (screen readers list buttons).
+	if p := b.get("/account"); !strings.Contains(p.body, `aria-label="Delete the address 1 Main St, Springfield">Delete</button>`) ||
+		!strings.Contains(p.body, `aria-label="Delete the address 2 Side St, Shelbyville">Delete</button>`) {
+		t.Errorf("GET /account: the Delete buttons do not name their address\n%s", p.body)
+	}
 	if p := b.submit("/account", "/account/addresses/addr-1/delete", nil); p.status != http.StatusSeeOther {
 		t.Errorf("POST delete address: status = %d, want 303", p.status)
 	}
