@@ -320,3 +320,28 @@ func availableOf(t *testing.T, page, sku string) int {
 	n, _ := strconv.Atoi(m[1])
 	return n
 }
+
+// TestRowActionsNamed: a button or link repeated on every row of a list says, for screen readers,
+// which row it acts on (a list of "Edit, Delete, Edit, Delete" or "Apply, Apply" says nothing).
+func TestRowActionsNamed(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	for path, wants := range map[string][]string{
+		"/admin/products":  {`Edit<span class="visually-hidden"> Product 01</span></a>`, `Delete<span class="visually-hidden"> Product 01</span></a>`},
+		"/admin/inventory": {`Apply<span class="visually-hidden"> to SKU-01</span></button>`, `<label class="visually-hidden" for="r-SKU-01">Reason for SKU-01</label>`},
+		"/admin/users":     {`Suspend<span class="visually-hidden"> ` + fakeCustomer.Name + `</span></button>`},
+	} {
+		p := b.get(path)
+		for _, want := range wants {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("GET %s: body lacks %q", path, want)
+			}
+		}
+	}
+	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+	if p := b.get("/cart"); !strings.Contains(p.body, `Update<span class="visually-hidden"> Product 04</span></button>`) {
+		t.Errorf("GET /cart: the Update button does not name its product")
+	}
+}
