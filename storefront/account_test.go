@@ -34,14 +34,22 @@ func TestAccount(t *testing.T) {
 	if p := b.get("/account"); !strings.Contains(p.body, "2 Side St") || !strings.Contains(p.body, "Saved.") {
 		t.Error("GET /account after adding: new address or notice missing")
 	}
+	// With two addresses, each Delete button says which one it deletes (screen readers list buttons).
+	if p := b.get("/account"); !strings.Contains(p.body, `aria-label="Delete the address 1 Main St, Springfield">Delete</button>`) ||
+		!strings.Contains(p.body, `aria-label="Delete the address 2 Side St, Shelbyville">Delete</button>`) {
+		t.Errorf("GET /account: the Delete buttons do not name their address\n%s", p.body)
+	}
 	if p := b.submit("/account", "/account/addresses/addr-1/delete", nil); p.status != http.StatusSeeOther {
 		t.Errorf("POST delete address: status = %d, want 303", p.status)
 	}
 	if p := b.get("/account"); strings.Contains(p.body, "1 Main St") {
 		t.Error("deleted address still shown")
 	}
-	if p := b.submit("/account", "/account/profile", url.Values{"name": {""}}); p.status != http.StatusBadRequest {
-		t.Errorf("POST /account/profile empty name: status = %d, want 400", p.status)
+	// The message says what to do and is tied to the input, as on every other form.
+	if p := b.submit("/account", "/account/profile", url.Values{"name": {""}}); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `autocomplete="name" maxlength="100" required aria-invalid="true" aria-describedby="p-name-error">`) ||
+		!strings.Contains(p.body, `<p class="field-error" id="p-name-error">Enter your name.</p>`) {
+		t.Errorf("POST /account/profile empty name: status = %d, want 400 asking for a name, tied to the input\n%s", p.status, p.body)
 	}
 	if p := b.submit("/account", "/account/profile", url.Values{"name": {"Renamed Person"}}); p.status != http.StatusSeeOther {
 		t.Errorf("POST /account/profile: status = %d, want 303", p.status)

@@ -169,6 +169,10 @@ func TestAdminOrderPage(t *testing.T) {
 	if !strings.Contains(p.body, `<button type="submit" class="secondary danger">Mark cancelled</button>`) {
 		t.Errorf("GET /admin/orders/%s: the cancel button is not a secondary danger button", o.ID)
 	}
+	// Each reason's label is a sentence and names its step (not "Reason for cancelled").
+	if !strings.Contains(p.body, `>Reason for marking it cancelled (optional)</label>`) || strings.Contains(p.body, "Reason for cancelled") {
+		t.Errorf("GET /admin/orders/%s: the cancel reason's label does not read \"Reason for marking it cancelled (optional)\"", o.ID)
+	}
 	if r := b.submit("/admin/orders/"+o.ID, "/admin/orders/"+o.ID+"/status", url.Values{"status": {"shipped"}, "back": {"order"}, "reason": {"DHL 1"}}); r.status != http.StatusSeeOther || location(r) != "/admin/orders/"+o.ID {
 		t.Errorf("POST status from the order page: %d to %q, want 303 back to the order", r.status, location(r))
 	}

@@ -49,7 +49,9 @@ func TestAdminProducts(t *testing.T) {
 	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
 
 	bad := b.submit("/admin/products/new", "/admin/products", url.Values{"name": {""}, "sku": {"bad sku"}, "price": {"1.999"}, "category": {"toys"}, "stock": {"-1"}, "images": {"javascript:alert(1)"}})
-	for _, want := range []string{"Name is required", "SKU: 1–64", "Price must be an amount", "Initial stock", "Images are https:// URLs", `aria-invalid="true"`} {
+	for _, want := range []string{"Name is required", "SKU: 1–64", "Price must be an amount", "Initial stock", "Images are https:// URLs", `aria-invalid="true"`,
+		// the textareas' messages are tied to them like the inputs'
+		`<textarea id="f-images" name="images" rows="2" aria-invalid="true" aria-describedby="e-images">`, `<p class="field-error" id="e-images">`} {
 		if !strings.Contains(bad.body, want) {
 			t.Errorf("POST /admin/products invalid: body lacks %q", want)
 		}
@@ -209,8 +211,10 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 	}
 	// The inventory service says only "conflict" and "not found": the page says what happened.
 	if p := b.submit("/admin/inventory", "/admin/inventory/SKU-01/adjust", url.Values{"delta": {"-50"}, "idempotency_key": {shared.NewID()}}); p.status != http.StatusConflict ||
-		!strings.Contains(p.body, "SKU-01 cannot change by -50") || strings.Contains(p.body, "<p class=\"lead\">conflict") {
-		t.Errorf("POST adjust below zero: status = %d, want 409 saying the change would take stock below what is reserved", p.status)
+		!strings.Contains(p.body, "SKU-01 cannot change by -50") || strings.Contains(p.body, "<p class=\"lead\">conflict") ||
+		// the page says to reload the inventory: it links there, not only to the shop
+		!strings.Contains(p.body, `<a class="button" href="/admin/inventory">Back to the inventory</a>`) {
+		t.Errorf("POST adjust below zero: status = %d, want 409 saying the change would take stock below what is reserved, with a link back\n%s", p.status, p.body)
 	}
 	for _, sku := range []string{"NO-SUCH-SKU", "%3Cx%3E"} {
 		if p := b.submit("/admin/inventory", "/admin/inventory/"+sku+"/adjust", url.Values{"delta": {"1"}, "idempotency_key": {shared.NewID()}}); p.status != http.StatusNotFound || !strings.Contains(p.body, "No stock item") {
@@ -315,4 +319,29 @@ func availableOf(t *testing.T, page, sku string) int {
 	}
 	n, _ := strconv.Atoi(m[1])
 	return n
+}
+
+// TestRowActionsNamed: a button or link repeated on every row of a list says, for screen readers,
+// which row it acts on (a list of "Edit, Delete, Edit, Delete" or "Apply, Apply" says nothing).
+func TestRowActionsNamed(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	for path, wants := range map[string][]string{
+		"/admin/products":  {`Edit<span class="visually-hidden"> Product 01</span></a>`, `Delete<span class="visually-hidden"> Product 01</span></a>`},
+		"/admin/inventory": {`Apply<span class="visually-hidden"> to SKU-01</span></button>`, `<label class="visually-hidden" for="r-SKU-01">Reason for SKU-01</label>`},
+		"/admin/users":     {`Suspend<span class="visually-hidden"> ` + fakeCustomer.Name + `</span></button>`},
+	} {
+		p := b.get(path)
+		for _, want := range wants {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("GET %s: body lacks %q", path, want)
+			}
+		}
+	}
+	b.submit("/products/p04", "/cart/add", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
+	if p := b.get("/cart"); !strings.Contains(p.body, `Update<span class="visually-hidden"> Product 04</span></button>`) {
+		t.Errorf("GET /cart: the Update button does not name its product")
+	}
 }

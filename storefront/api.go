@@ -140,9 +140,12 @@ type catalogQuery struct {
 	Q        string
 	MinPrice string
 	MaxPrice string
-	Sort     string
-	Page     int
-	Limit    int
+	// BadMinPrice and BadMaxPrice are prices as typed that are not amounts: left out of the query
+	// and its links, shown back in their boxes with a message.
+	BadMinPrice, BadMaxPrice string
+	Sort                     string
+	Page                     int
+	Limit                    int
 	// IncludeInactive lists inactive products too (admin only).
 	IncludeInactive bool
 }
@@ -177,10 +180,12 @@ func parseCatalogQuery(v url.Values) catalogQuery {
 	if !validSort(q.Sort) {
 		q.Sort = ""
 	}
-	for key, dst := range map[string]*string{"minPrice": &q.MinPrice, "maxPrice": &q.MaxPrice} {
+	for key, dst := range map[string][2]*string{"minPrice": {&q.MinPrice, &q.BadMinPrice}, "maxPrice": {&q.MaxPrice, &q.BadMaxPrice}} {
 		s := strings.TrimSpace(v.Get(key)) // typed by people: spaces around the number are a slip
 		if _, err := shared.ParseCents(s); err == nil {
-			*dst = s
+			*dst[0] = s
+		} else if s != "" {
+			*dst[1] = clip(s, 20)
 		}
 	}
 	if p, err := strconv.Atoi(v.Get("page")); err == nil && p > 0 {

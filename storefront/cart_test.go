@@ -28,6 +28,10 @@ func TestCartStockCap(t *testing.T) {
 		t.Fatalf("POST /cart/add past stock: status %d Location %q, want 303 /cart", p.status, location(p))
 	}
 	page := b.get("/cart")
+	// The quantity input is named by the product, as people know it, not by its SKU.
+	if !strings.Contains(page.body, `<label class="visually-hidden" for="q-SKU-04">Quantity of Product 04</label>`) {
+		t.Errorf("GET /cart: the quantity input's label does not name the product\n%s", page.body)
+	}
 	if !strings.Contains(page.body, `value="3"`) || !strings.Contains(page.body, "We do not have that many in stock") || !strings.Contains(page.body, `max="3"`) {
 		t.Errorf("GET /cart after adding 4 of 3 available: want quantity 3, input max 3 and the capped notice\n%s", page.body)
 	}

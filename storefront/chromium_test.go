@@ -243,7 +243,7 @@ func TestChromium(t *testing.T) {
 	// has a thumbnail link, and the quantity is capped at the 5 available.
 	gallery := chromium(t, bin, "--dump-dom", anon.URL+"/products/p06?img=2")
 	for _, want := range []string{`alt="Product 06, image 2 of 3"`, `href="/products/p06?img=1#gallery"`, `href="/products/p06?img=3#gallery"`,
-		`alt="Show image 3 of 3"`, `max="5"`, `<section class="related"`} {
+		`aria-label="Show image 3 of 3"`, `max="5"`, `<section class="related"`} {
 		if !strings.Contains(gallery, want) {
 			t.Errorf("product gallery in Chromium: DOM lacks %q\n%s", want, gallery)
 		}

@@ -347,3 +347,25 @@ func BenchmarkDashboard(b *testing.B) {
 		}
 	}
 }
+
+// TestAdminDashboardOneOrder: a revenue card counting one order says "1 order placed", not
+// "1 orders placed"; the others keep the plural.
+func TestAdminDashboardOneOrder(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	now := time.Now().UTC()
+	if now.Hour() == 23 && now.Minute() >= 58 {
+		t.Skip("too close to midnight UTC")
+	}
+	gw.addOrder(order{ID: "ord-one", UserID: fakeCustomer.ID, Status: "paid", Total: "10.00", Currency: "USD",
+		Items: []orderLine{{SKU: "SKU-02", Quantity: 1}}, CreatedAt: now})
+	gw.addOrder(order{ID: "ord-two", UserID: fakeCustomer.ID, Status: "paid", Total: "5.00", Currency: "USD",
+		Items: []orderLine{{SKU: "SKU-02", Quantity: 1}}, CreatedAt: now.AddDate(0, 0, -10)})
+	admin := newBrowser(t, srv)
+	admin.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	p := admin.get("/admin")
+	if strings.Contains(p.body, "1 orders placed") || !strings.Contains(p.body, `<p class="stat-note">1 order placed</p>`) ||
+		!strings.Contains(p.body, `<p class="stat-note">2 orders placed</p>`) {
+		t.Errorf("GET /admin with one order today, two in 30 days: want \"1 order placed\" and \"2 orders placed\"\n%s", p.body)
+	}
+}

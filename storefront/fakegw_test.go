@@ -257,6 +257,15 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"email": "must be an email address like name@example.com"})
 			return
 		}
+		switch { // as auth: throttled (Retry-After in whole seconds), suspended
+		case strings.HasPrefix(in.Email, "locked"):
+			w.Header().Set("Retry-After", strings.TrimPrefix(strings.Split(in.Email, "@")[0], "locked"))
+			g.writeErr(w, 429, "too_many_requests", "too many failed attempts, retry in "+w.Header().Get("Retry-After")+" s", nil)
+			return
+		case strings.HasPrefix(in.Email, "suspended"):
+			g.writeErr(w, 403, "forbidden", "account is suspended", nil)
+			return
+		}
 		g.mu.Lock()
 		ok := in.Password != "" && g.passwords[in.Email] == in.Password
 		var u apiUser
@@ -288,7 +297,7 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		g.mu.Unlock()
 		if taken {
-			g.writeErr(w, 409, "conflict", "email already registered", map[string]string{"email": "already registered"})
+			g.writeErr(w, 409, "conflict", "email already registered", map[string]string{"email": "is already registered"}) // as auth
 			return
 		}
 		writeJSON(w, 201, map[string]any{"id": "u-" + in.Email, "email": in.Email})
@@ -740,7 +749,8 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if in.CardNumber != "4242424242424242" {
-			g.writeErr(w, 400, "invalid", "card declined", map[string]string{"card_number": "declined"})
+			// As the order service (handlers_actions.go) answers a declined card.
+			g.writeErr(w, 400, "invalid", "payment declined", map[string]string{"card_number": "card was declined"})
 			return
 		}
 		setStatus(o.ID, "paid")

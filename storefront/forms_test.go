@@ -161,13 +161,27 @@ func TestRegister(t *testing.T) {
 	t.Parallel()
 	gw, srv := newSite(t)
 	b := newBrowser(t, srv)
-	p := b.submit("/register", "/register", url.Values{"name": {""}, "email": {"x"}, "password": {"short"}})
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Tell us your name") || !strings.Contains(p.body, "at least 8") {
-		t.Errorf("POST /register invalid: status = %d, want 400 with field messages", p.status)
+	// auth wants 10 characters (auth/password.go): the form says so up front and checks it, so a
+	// 9-character password is not sent to come back as auth's "must be at least 10 characters".
+	if p := b.get("/register"); !strings.Contains(p.body, `minlength="10" maxlength="72"`) || !strings.Contains(p.body, "At least 10 characters") {
+		t.Errorf("GET /register: the password input does not say or check the 10-character minimum\n%s", p.body)
 	}
+	before := len(gw.calls("POST /auth/register"))
+	if p := b.submit("/register", "/register", url.Values{"name": {"Nine"}, "email": {"nine@shop.local"}, "password": {"abcdefgh9"}}); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, "Use at least 10 characters.") || len(gw.calls("POST /auth/register")) != before {
+		t.Errorf("POST /register with 9 characters: status = %d, want 400 asking for 10 before calling auth\n%s", p.status, p.body)
+	}
+	p := b.submit("/register", "/register", url.Values{"name": {""}, "email": {"x"}, "password": {"short"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Tell us your name") || !strings.Contains(p.body, "at least 10") ||
+		!strings.Contains(p.body, `maxlength="100" required aria-invalid="true" aria-describedby="name-error"><p class="field-error" id="name-error">`) ||
+		!strings.Contains(p.body, `aria-describedby="password-hint password-error" aria-invalid="true">`) || !strings.Contains(p.body, `<p class="field-error" id="password-error">`) {
+		t.Errorf("POST /register invalid: status = %d, want 400 with field messages tied to their inputs\n%s", p.status, p.body)
+	}
+	// A taken address says what to do instead, not auth's "email already registered".
 	p = b.submit("/register", "/register", url.Values{"name": {"Demo"}, "email": {fakeCustomer.Email}, "password": {"long-enough-1"}})
-	if p.status != http.StatusConflict || !strings.Contains(p.body, "already registered") {
-		t.Errorf("POST /register taken email: status = %d, want 409 with the API's message", p.status)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `<p class="field-error" id="email-error">An account with this email already exists: <a href="/login`) ||
+		!strings.Contains(p.body, `<a href="/forgot-password">reset your password</a>`) || strings.Contains(p.body, "already registered") {
+		t.Errorf("POST /register taken email: status = %d, want 409 offering sign-in and a password reset\n%s", p.status, p.body)
 	}
 	p = b.follow(b.submit("/register", "/register", url.Values{"name": {"New <b>Person</b>"}, "email": {"new@shop.local"}, "password": {"long-enough-1"}}))
 	if p.status != http.StatusSeeOther || b.cookie(cookieSession) == nil || strings.HasPrefix(location(p), "/login") {
@@ -364,6 +378,10 @@ func TestCheckoutRepriced(t *testing.T) {
 			t.Errorf("order page after checking out at %s (checkout showed %s, order total $10.80): notice shown = %v, want %v",
 				tt.price, form.Get("quoted_total"), got, tt.notice)
 		}
+		// A warning to act on looks like one (amber), not like the green "done" notices.
+		if tt.notice && !strings.Contains(order.body, `<p class="flash flash-warn" role="status">Prices changed`) {
+			t.Errorf("order page after a price change: the notice is not styled as a warning\n%s", order.body)
+		}
 	}
 }
 
@@ -385,12 +403,19 @@ func TestPayAndCancel(t *testing.T) {
 		t.Fatalf("GET %s confirmed: no pay form or live status hook\n%s", orderPath, page.body)
 	}
 	declined := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"4000 0000 0000 0002"}, "exp_month": {"12"}, "exp_year": {"2030"}, "cvc": {"123"}})
-	if declined.status != http.StatusBadRequest || !strings.Contains(declined.body, "card declined") {
-		t.Errorf("POST pay declined: status = %d, want 400 with the API's message", declined.status)
+	// Said for people, with what to do, not the order service's "payment declined"; the message
+	// under the card number is tied to its input.
+	if declined.status != http.StatusBadRequest || !strings.Contains(declined.body, "Your card was declined. Nothing was charged.") ||
+		!strings.Contains(declined.body, `aria-invalid="true" aria-describedby="card-error"`) ||
+		!strings.Contains(declined.body, `<p class="field-error" id="card-error">Try another card, or check the number.</p>`) ||
+		strings.Contains(declined.body, "payment declined") || strings.Contains(declined.body, `">card was declined<`) {
+		t.Errorf("POST pay declined: status = %d, want 400 saying the card was declined and what to do\n%s", declined.status, declined.body)
 	}
 	local := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"42"}, "exp_month": {"13"}, "exp_year": {"x"}, "cvc": {"1"}})
-	if local.status != http.StatusBadRequest || !strings.Contains(local.body, "Month must be 1 to 12") {
-		t.Errorf("POST pay invalid: status = %d, want 400 with field messages", local.status)
+	if local.status != http.StatusBadRequest || !strings.Contains(local.body, "Month must be 1 to 12") ||
+		!strings.Contains(local.body, `id="mm" name="exp_month" inputmode="numeric" autocomplete="cc-exp-month" value="13" maxlength="2" aria-invalid="true" aria-describedby="mm-error"`) ||
+		!strings.Contains(local.body, `<p class="field-error" id="yy-error">`) {
+		t.Errorf("POST pay invalid: status = %d, want 400 with field messages tied to their inputs\n%s", local.status, local.body)
 	}
 	paid := b.submit(orderPath, orderPath+"/pay", url.Values{"card_number": {"4242 4242 4242 4242"}, "exp_month": {"12"}, "exp_year": {"2030"}, "cvc": {"123"}})
 	if paid.status != http.StatusSeeOther || location(paid) != orderPath {
@@ -486,6 +511,30 @@ func TestLoginBadEmail(t *testing.T) {
 		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Enter a valid email address") || strings.Contains(p.body, "invalid request") ||
 			!strings.Contains(p.body, `value="`+html.EscapeString(email)+`"`) {
 			t.Errorf("POST /login email %q: status = %d, want 400 asking for a valid address, keeping it in the form", email, p.status)
+		}
+	}
+}
+
+// TestLoginRefused: a sign-in auth throttles or refuses for a suspended account says, in words for
+// people, what happened and what to do (how long to wait), not auth's "too many failed attempts,
+// retry in 75 s" or "account is suspended".
+func TestLoginRefused(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	for _, tt := range []struct {
+		email  string
+		status int
+		want   string
+	}{
+		{"locked1@example.com", 429, "Too many failed sign-in attempts. Please wait 1 second, then try again."},
+		{"locked75@example.com", 429, "Too many failed sign-in attempts. Please wait 2 minutes, then try again."},
+		{"locked@example.com", 429, "Too many failed sign-in attempts. Please wait a moment, then try again."},
+		{"suspended@example.com", 403, "This account is suspended."},
+	} {
+		p := b.submit("/login", "/login", url.Values{"email": {tt.email}, "password": {"whatever-1"}})
+		if p.status != tt.status || !strings.Contains(p.body, tt.want) || strings.Contains(p.body, "retry in") || strings.Contains(p.body, `">account is suspended`) {
+			t.Errorf("POST /login %s: status = %d, want %d saying %q\n%s", tt.email, p.status, tt.status, tt.want, p.body)
 		}
 	}
 }

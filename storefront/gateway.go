@@ -74,6 +74,8 @@ type apiError struct {
 	Message   string
 	Fields    map[string]string
 	RequestID string
+	// RetryAfter is the answer's Retry-After in seconds (a 429's wait), 0 when absent.
+	RetryAfter int
 }
 
 func (e *apiError) Error() string {
@@ -197,6 +199,9 @@ func (g *gatewayClient) do(ctx context.Context, c call) (*http.Response, error) 
 func decodeAPIError(resp *http.Response, data []byte) *apiError {
 	var body shared.ErrorBody
 	ae := &apiError{Status: resp.StatusCode, RequestID: resp.Header.Get(shared.RequestIDHeader)}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		ae.RetryAfter = secs
+	}
 	if json.Unmarshal(data, &body) == nil && body.Error.Message != "" {
 		ae.Code, ae.Message, ae.Fields = body.Error.Code, body.Error.Message, body.Error.Fields
 		if body.Error.RequestID != "" {

@@ -3,7 +3,9 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 type authView struct {
@@ -13,6 +15,7 @@ type authView struct {
 	Name    string
 	Message string
 	Errors  map[string]string
+	Taken   bool // register: the address already has an account
 }
 
 func handleLogin(s *site) http.Handler {
@@ -46,6 +49,12 @@ func handleLoginPost(s *site) http.Handler {
 			switch {
 			case ae.Status == http.StatusUnauthorized:
 				view.Message = "Email or password is incorrect."
+			case ae.Status == http.StatusTooManyRequests:
+				// auth's own words are "too many failed attempts, retry in 75 s".
+				view.Message = "Too many failed sign-in attempts. Please wait " + waitText(ae.RetryAfter) + ", then try again."
+			case ae.Status == http.StatusForbidden:
+				// auth refuses a suspended account's right password with "account is suspended".
+				view.Message = "This account is suspended. If you think this is a mistake, please contact us."
 			case ae.Status == http.StatusBadRequest && ae.Fields["email"] != "":
 				// auth says only "invalid request" and names the field.
 				view.Message = "Enter a valid email address, like name@example.com."
@@ -84,8 +93,8 @@ func handleRegisterPost(s *site) http.Handler {
 		if !strings.Contains(req.Email, "@") {
 			view.Errors["email"] = "Enter a valid email address."
 		}
-		if len(req.Password) < 8 {
-			view.Errors["password"] = "Use at least 8 characters."
+		if utf8.RuneCountInString(req.Password) < 10 { // auth's minimum (auth/password.go)
+			view.Errors["password"] = "Use at least 10 characters."
 		}
 		fail := func(status int) {
 			view.layout = s.newLayout(w, r, "Create account")
@@ -105,6 +114,10 @@ func handleRegisterPost(s *site) http.Handler {
 			view.Message = ae.FormMessage("name", "email", "password")
 			for k, v := range ae.Fields {
 				view.Errors[k] = v
+			}
+			if ae.Status == http.StatusConflict && ae.Fields["email"] != "" {
+				// auth's "email already registered": the page offers sign-in and a reset instead.
+				view.Taken, view.Message = true, ""
 			}
 			fail(ae.Status)
 			return
@@ -132,4 +145,20 @@ func handleLogout(s *site) http.Handler {
 		s.flash(w, "signedout")
 		redirect(w, r, "/")
 	})
+}
+
+// waitText says a wait of secs seconds (a Retry-After) for people: "1 second", "40 seconds",
+// "2 minutes" (rounded up), or "a moment" when unknown.
+func waitText(secs int) string {
+	switch {
+	case secs <= 0:
+		return "a moment"
+	case secs == 1:
+		return "1 second"
+	case secs < 60:
+		return strconv.Itoa(secs) + " seconds"
+	case secs == 60:
+		return "1 minute"
+	}
+	return strconv.Itoa((secs+59)/60) + " minutes"
 }

@@ -369,7 +369,11 @@ func handleOrderPay(s *site) http.Handler {
 			for k, v := range ae.Fields {
 				pf.Errors[k] = v
 			}
-			s.renderOrder(w, r, ae.Status, id, pf, ae.FormMessage("card_number", "exp_month", "exp_year", "cvc"))
+			message := ae.FormMessage("card_number", "exp_month", "exp_year", "cvc")
+			if ae.Message == "payment declined" { // the order service's answer for a declined card
+				message, pf.Errors["card_number"] = "Your card was declined. Nothing was charged.", "Try another card, or check the number."
+			}
+			s.renderOrder(w, r, ae.Status, id, pf, message)
 			return
 		}
 		s.flash(w, "paid")

@@ -74,7 +74,11 @@ func handleAccountProfile(s *site) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimSpace(r.PostFormValue("name"))
-		if name == "" || utf8.RuneCountInString(name) > 100 {
+		if name == "" {
+			s.renderAccount(w, r, http.StatusBadRequest, accountView{ProfileName: name, ProfileError: "Enter your name."})
+			return
+		}
+		if utf8.RuneCountInString(name) > 100 {
 			s.renderAccount(w, r, http.StatusBadRequest, accountView{ProfileName: name, ProfileError: "Your name must have 1 to 100 characters."})
 			return
 		}

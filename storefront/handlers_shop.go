@@ -193,15 +193,15 @@ func handleCatalog(s *site) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		title := "All products"
+		heading := "All products"
 		if q.Category != "" {
-			title = upperFirst(q.Category)
+			heading = title(q.Category)
 		}
 		if q.Q != "" {
-			title = "Search: " + q.Q
+			heading = "Search: " + q.Q
 		}
 		view := catalogView{
-			layout:     s.newLayout(w, r, title),
+			layout:     s.newLayout(w, r, heading),
 			Query:      q,
 			Products:   s.cardsWithStock(r.Context(), list.Items),
 			Total:      list.Total,

@@ -41,6 +41,9 @@ func TestPages(t *testing.T) {
 		{"anon", anon, "/products?q=nothing-matches", 200, []string{"No products match"}},
 		{"anon", anon, "/products?category=bad+slug!", 200, []string{"No results: the category must be a slug."}},
 		{"anon", anon, "/products?minPrice=50&maxPrice=10", 200, []string{`name="minPrice" inputmode="decimal" placeholder="Min" value="10"`}},
+		// A price that is not an amount is not silently dropped: it stays in its box with a message.
+		{"anon", anon, "/products?minPrice=5&maxPrice=%2450%21", 200, []string{`name="maxPrice" inputmode="decimal" placeholder="Max" value="$50!" aria-invalid="true" aria-describedby="f-price-error"`,
+			`<p class="field-error" id="f-price-error">Enter prices as amounts, like 25 or 19.99.</p>`, `name="minPrice" inputmode="decimal" placeholder="Min" value="5">`}},
 		{"anon", anon, "/products?page=2", 200, []string{"Product 13", `rel="prev"`}},
 		{"anon", anon, "/products?page=5", 200, []string{"14 products", "past the end", `href="/products"`}},
 		{"anon", anon, "/products?page=5000&q=Product", 200, []string{"past the end", `href="/products?q=Product"`}},

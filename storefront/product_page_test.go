@@ -52,18 +52,20 @@ func TestProductPage(t *testing.T) {
 			setup: func(g *fakeGateway) { g.editProduct("p05", func(p *product) { p.Images = imgs }) },
 			want: []string{`<ul class="thumbs" aria-label="Images of Product 05">`,
 				`<img src="https://img.test/a.jpg" alt="Product 05, image 1 of 3" data-fallback>`,
-				`<a href="/products/p05?img=1#gallery" aria-current="true"><img src="https://img.test/a.jpg" alt="Show image 1 of 3"`,
-				`<a href="/products/p05?img=2#gallery"><img src="https://img.test/b.jpg" alt="Show image 2 of 3"`,
-				`<a href="/products/p05?img=3#gallery"><img src="/static/c.svg" alt="Show image 3 of 3"`},
+				// A thumbnail that fails to load is hidden (data-fallback), leaving its numbered
+				// placeholder; the link keeps its name either way.
+				`<a href="/products/p05?img=1#gallery" aria-label="Show image 1 of 3" aria-current="true"><span class="placeholder" aria-hidden="true">1</span><img src="https://img.test/a.jpg" alt="" loading="lazy" width="72" height="72" data-fallback>`,
+				`<a href="/products/p05?img=2#gallery" aria-label="Show image 2 of 3"><span class="placeholder" aria-hidden="true">2</span><img src="https://img.test/b.jpg" alt=""`,
+				`<a href="/products/p05?img=3#gallery" aria-label="Show image 3 of 3"><span class="placeholder" aria-hidden="true">3</span><img src="/static/c.svg" alt=""`},
 			related: []string{"p09", "p13"}},
 		{name: "second image chosen", path: "/products/p05?img=2",
 			setup: func(g *fakeGateway) { g.editProduct("p05", func(p *product) { p.Images = imgs }) },
 			want: []string{`<img src="https://img.test/b.jpg" alt="Product 05, image 2 of 3" data-fallback>`,
-				`<a href="/products/p05?img=2#gallery" aria-current="true">`},
-			not: []string{`<a href="/products/p05?img=1#gallery" aria-current`}},
+				`<a href="/products/p05?img=2#gallery" aria-label="Show image 2 of 3" aria-current="true">`},
+			not: []string{`<a href="/products/p05?img=1#gallery" aria-label="Show image 1 of 3" aria-current`}},
 		{name: "image out of range shows the first", path: "/products/p05?img=9",
 			setup: func(g *fakeGateway) { g.editProduct("p05", func(p *product) { p.Images = imgs }) },
-			want:  []string{`alt="Product 05, image 1 of 3"`, `<a href="/products/p05?img=1#gallery" aria-current="true">`}},
+			want:  []string{`alt="Product 05, image 1 of 3"`, `<a href="/products/p05?img=1#gallery" aria-label="Show image 1 of 3" aria-current="true">`}},
 		{name: "malformed image number shows the first", path: "/products/p05?img=%3Cscript%3E&img=2",
 			setup: func(g *fakeGateway) { g.editProduct("p05", func(p *product) { p.Images = imgs }) },
 			want:  []string{`alt="Product 05, image 1 of 3"`}, not: []string{"<script>"}},
@@ -149,5 +151,23 @@ func TestProductPage(t *testing.T) {
 				t.Errorf("GET %s: related = %v, want %v", tt.path, got, tt.related)
 			}
 		})
+	}
+}
+
+// TestCategoryNames: a category slug is shown as a name ("home-kitchen" → "Home kitchen") on the
+// catalog's heading and title and on every product card, as the category links already do.
+func TestCategoryNames(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.editProduct("p05", func(p *product) { p.Category = "home-kitchen" })
+	b := newBrowser(t, srv)
+	for _, path := range []string{"/products?category=home-kitchen", "/products?q=Product+05"} {
+		p := b.get(path)
+		if p.status != http.StatusOK || !strings.Contains(p.body, `<p class="muted small">Home kitchen</p>`) || strings.Contains(p.body, ">home-kitchen<") {
+			t.Errorf("GET %s: status = %d, want the card's category as \"Home kitchen\"\n%s", path, p.status, p.body)
+		}
+	}
+	if p := b.get("/products?category=home-kitchen"); !strings.Contains(p.body, `<h1 id="results-title">Home kitchen</h1>`) || !strings.Contains(p.body, "<title>Home kitchen · GoShop</title>") {
+		t.Errorf("GET /products?category=home-kitchen: want heading and title \"Home kitchen\"\n%s", p.body)
 	}
 }

@@ -160,6 +160,7 @@ type layout struct {
 	User      *apiUser
 	CSRF      string
 	Flash     string
+	FlashWarn bool // Flash is a warning (warnFlashes)
 	CartCount int
 	Path      string
 	Static    string // version query for static URLs
@@ -172,11 +173,13 @@ type layout struct {
 // failing a public page.
 func (s *site) newLayout(w http.ResponseWriter, r *http.Request, title string) layout {
 	u, _ := s.user(r)
+	flash, warn := s.takeFlash(w, r)
 	return layout{
 		Title:     title,
 		User:      u,
 		CSRF:      s.csrfToken(visitorFrom(r.Context())),
-		Flash:     s.takeFlash(w, r),
+		Flash:     flash,
+		FlashWarn: warn,
 		CartCount: s.cartCount(r),
 		Path:      r.URL.Path,
 		Static:    s.pages.version,
@@ -224,6 +227,33 @@ type errorView struct {
 	Heading string
 	Message string
 	APIRef  string
+	// BackURL and BackLabel lead back to the page of the form whose post failed (formBack).
+	BackURL, BackLabel string
+}
+
+// formBack is where the error page of a failed form post leads back to: the page the form is on, so
+// an admin told to "reload the inventory" has it one click away, not only the shop. Empty for a GET
+// and for forms with no page of their own to go back to.
+func formBack(r *http.Request) (href, label string) {
+	if r.Method != http.MethodPost {
+		return "", ""
+	}
+	p, id := r.URL.Path, url.PathEscape(r.PathValue("id"))
+	switch {
+	case strings.HasPrefix(p, "/admin/inventory/"):
+		return "/admin/inventory", "Back to the inventory"
+	case strings.HasPrefix(p, "/admin/products"):
+		return "/admin/products", "Back to the products"
+	case strings.HasPrefix(p, "/admin/users/"):
+		return "/admin/users", "Back to the users"
+	case strings.HasPrefix(p, "/admin/orders/") && id != "":
+		return "/admin/orders/" + id, "Back to the order"
+	case strings.HasPrefix(p, "/orders/") && id != "":
+		return "/orders/" + id, "Back to the order"
+	case strings.HasPrefix(p, "/cart/"):
+		return "/cart", "Back to your cart"
+	}
+	return "", ""
 }
 
 // renderError shows an error page in the layout: the API's message for 4xx, a friendly text for 5xx,
@@ -247,6 +277,9 @@ func (s *site) renderError(w http.ResponseWriter, r *http.Request, err error) {
 		heading = http.StatusText(ae.Status)
 	}
 	view := errorView{layout: s.newLayout(w, r, heading), Status: ae.Status, Heading: heading, Message: ae.Message, APIRef: ae.RequestID}
+	if ae.Status == http.StatusBadRequest || ae.Status == http.StatusConflict { // the page is still there
+		view.BackURL, view.BackLabel = formBack(r)
+	}
 	s.render(w, r, ae.Status, "error.html", view)
 }
 

@@ -220,14 +220,18 @@ var flashes = map[string]string{
 	"alreadydeleted":  "That product was already deleted.",
 }
 
+// warnFlashes are the notices that report something other than what the visitor asked for, or ask
+// them to act (check a total before paying): shown as warnings, not as the green "done".
+var warnFlashes = map[string]bool{"capped": true, "soldout": true, "repriced": true, "adjustonce": true, "alreadydeleted": true}
+
 func (s *site) flash(w http.ResponseWriter, code string) { s.setCookie(w, cookieFlash, code, 60) }
 
-// takeFlash returns the pending notice, if any, and clears it.
-func (s *site) takeFlash(w http.ResponseWriter, r *http.Request) string {
+// takeFlash returns the pending notice, if any, and whether it is a warning, and clears it.
+func (s *site) takeFlash(w http.ResponseWriter, r *http.Request) (notice string, warn bool) {
 	c, err := r.Cookie(cookieFlash)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	s.setCookie(w, cookieFlash, "", -1)
-	return flashes[c.Value]
+	return flashes[c.Value], warnFlashes[c.Value]
 }
