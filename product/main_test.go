@@ -49,8 +49,9 @@ func testRun(t *testing.T, extra map[string]string) {
 	p := sharedtest.Start(t, run, nil, env, "/healthz", 5*time.Second)
 	base := p.Base
 
-	// The catalog is seeded in the background; wait for it with a deadline.
-	deadline := time.Now().Add(10 * time.Second)
+	// The catalog is seeded in the background; wait for it with a deadline (generous: the contract
+	// run's FerretDB answers one command at a time for every package's tests at once).
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(base + "/products?limit=1")
 		if err != nil {
@@ -63,7 +64,7 @@ func testRun(t *testing.T, extra map[string]string) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GET /products: total = %d, want %d within 10s", list.Total, len(demoCatalog))
+			t.Fatalf("GET /products: total = %d, want %d within 30s", list.Total, len(demoCatalog))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

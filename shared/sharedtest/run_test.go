@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -35,6 +36,7 @@ func TestGetReadyz(t *testing.T) {
 // TestCheckReadyKafkaDown: the check passes a 503 naming kafka (with mongo ok when asked), and
 // reports a ready program, or a failing mongo check when the program runs on Mongo.
 func TestCheckReadyKafkaDown(t *testing.T) {
+	mongoReadyWait = 300 * time.Millisecond // only this package's test uses it: a failing row fails soon
 	t.Parallel()
 	fail := func(context.Context) error { return errors.New("down") }
 	ok := func(context.Context) error { return nil }
