@@ -196,7 +196,7 @@ func handleStockAdjust(logger *slog.Logger, inv *inventory) http.Handler {
 			return
 		}
 		keys := r.Header.Values("Idempotency-Key")
-		if len(keys) > 1 || len(keys) == 1 && !validIdempotencyKey(keys[0]) {
+		if len(keys) > 1 || len(keys) == 1 && !shared.ValidIdempotencyKey(keys[0]) {
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"Idempotency-Key": "optional; when sent, one header of 1 to 255 visible ASCII characters, unique per adjustment"}))
 			return
 		}

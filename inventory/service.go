@@ -198,7 +198,7 @@ func (inv *inventory) DeleteItem(ctx context.Context, sku string) error {
 // Adjust adds delta to the on-hand stock of sku, recorded as a movement. ErrConflict when on hand
 // would drop below what is reserved; ErrNotFound.
 //
-// key is the request's Idempotency-Key ("" without one; validIdempotencyKey checked it). The first
+// key is the request's Idempotency-Key ("" without one; shared.ValidIdempotencyKey checked it). The first
 // adjustment actor makes with a key applies; a repeat with the same sku, delta and reason while its
 // movement is among the item's newest maxMovements changes nothing, writes no event and returns the
 // item as it is now with replayed true; the key with another sku, delta or reason is errKeyReused.
@@ -216,22 +216,6 @@ func (inv *inventory) Adjust(ctx context.Context, sku string, delta int64, reaso
 		inv.logger.ErrorContext(ctx, "adjusted stock but could not store its events", "sku", sku, "err", err)
 	}
 	return it, false, nil
-}
-
-// maxIdempotencyKey bounds an Idempotency-Key, as order's does.
-const maxIdempotencyKey = 255
-
-// validIdempotencyKey reports whether k is an Idempotency-Key: 1 to 255 visible ASCII characters.
-func validIdempotencyKey(k string) bool {
-	if k == "" || len(k) > maxIdempotencyKey {
-		return false
-	}
-	for i := range len(k) {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // errKeyReused is the answer to an Idempotency-Key its actor already used for another adjustment:

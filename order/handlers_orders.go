@@ -17,7 +17,6 @@ import (
 const (
 	maxLines    = 50
 	maxQuantity = 1000
-	maxKeyLen   = 255
 	maxFieldLen = 200
 )
 
@@ -123,19 +122,6 @@ func (r createOrderRequest) hash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// validKey reports whether an Idempotency-Key is 1–255 visible ASCII characters.
-func validKey(k string) bool {
-	if k == "" || len(k) > maxKeyLen {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 // verifiedEmail refuses with 403 email_unverified, when required, a caller whose access token does
 // not carry email_verified: checkout then needs an address the customer has proved is theirs. The
 // claim is in the token, so no call to auth; a customer who just verified gets it with the next token.
@@ -160,7 +146,7 @@ func handleOrderCreate(logger *slog.Logger, co *checkout, p pricing) http.Handle
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := shared.IdentityFrom(r.Context())
 		key := r.Header.Get("Idempotency-Key")
-		if !validKey(key) {
+		if !shared.ValidIdempotencyKey(key) {
 			shared.WriteError(w, r, logger, shared.Invalid(map[string]string{"Idempotency-Key": "header is required: 1 to 255 visible ASCII characters, unique per order attempt"}))
 			return
 		}

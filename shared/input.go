@@ -63,6 +63,23 @@ func IsWord(s string, maxLen int, punct string) bool {
 	return true
 }
 
+// MaxIdempotencyKey bounds an Idempotency-Key header (order's create, inventory's adjust).
+const MaxIdempotencyKey = 255
+
+// ValidIdempotencyKey reports whether k is an Idempotency-Key: 1 to MaxIdempotencyKey visible ASCII
+// characters.
+func ValidIdempotencyKey(k string) bool {
+	if k == "" || len(k) > MaxIdempotencyKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // Printable reports whether s is valid UTF-8 without control characters (Unicode category Cc: C0,
 // DEL and C1) and without the bidirectional embedding, override and isolate controls (U+202A–U+202E,
 // U+2066–U+2069); with multiline, newlines, carriage returns and tabs are allowed. It is the check of

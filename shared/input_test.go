@@ -123,3 +123,18 @@ func TestQueryInt(t *testing.T) {
 		}
 	}
 }
+
+// TestValidIdempotencyKey: 1 to 255 visible ASCII characters, nothing else (order and inventory
+// answer anything else with 400 naming Idempotency-Key).
+func TestValidIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	for k, want := range map[string]bool{
+		"a": true, "run-1": true, "~!{}": true, strings.Repeat("k", MaxIdempotencyKey): true,
+		"": false, strings.Repeat("k", MaxIdempotencyKey+1): false, "has space": false, "tab\t": false,
+		"é": false, "\x7f": false,
+	} {
+		if got := ValidIdempotencyKey(k); got != want {
+			t.Errorf("ValidIdempotencyKey(%q) = %v, want %v", k, got, want)
+		}
+	}
+}
