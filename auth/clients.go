@@ -32,8 +32,11 @@ type client struct {
 	Scopes []string `json:"scopes,omitempty"`
 }
 
+// scopeOfflineAccess asks for a refresh token (OIDC Core §11).
+const scopeOfflineAccess = "offline_access"
+
 // oidcScopes are the OpenID Connect scopes auth grants, besides the API's shared.APIScopes.
-var oidcScopes = []string{"openid", "profile", "email", "offline_access"}
+var oidcScopes = []string{"openid", "profile", "email", scopeOfflineAccess}
 
 // supportedScopes is every scope a client may be allowed: discovery's scopes_supported.
 func supportedScopes() []string {
@@ -89,7 +92,7 @@ func defaultClients(serviceSecret string) []client {
 	}
 	if serviceSecret != "" {
 		cs = append(cs, client{ID: "internal-service", Secret: serviceSecret,
-			GrantTypes: []string{grantClientCredentials}, Scopes: []string{"service"}})
+			GrantTypes: []string{grantClientCredentials}, Scopes: []string{scopeService}})
 	}
 	return cs
 }
@@ -114,7 +117,7 @@ func validateClients(cs []client) error {
 			errs = append(errs, fmt.Errorf("client %s: authorization_code needs redirect_uris", c.ID))
 		}
 		for _, s := range c.Scopes {
-			if s != "service" && !slices.Contains(supportedScopes(), s) {
+			if s != scopeService && !slices.Contains(supportedScopes(), s) {
 				errs = append(errs, fmt.Errorf("client %s: unknown scope %q", c.ID, s))
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,8 +27,25 @@ type consentParam struct{ Name, Value string }
 
 type consentView struct {
 	ClientID, Email, Action, CSRF string
-	Scopes                        []string
+	Scopes                        []consentScope
 	Params                        []consentParam
+	// Offline is how long the app may keep acting for the user when offline_access is asked for.
+	Offline string
+}
+
+// consentScope is one line of the consent page: the scope and what it lets the app do.
+type consentScope struct{ Name, Text string }
+
+// scopeTexts say what each scope lets an app do, in the words the consent page uses.
+var scopeTexts = map[string]string{
+	"openid":                 "know who you are on this shop (your account ID)",
+	shared.ScopeProfile:      "see your name and profile",
+	"email":                  "see your e-mail address",
+	scopeOfflineAccess:       "keep this access while you are away",
+	shared.ScopeProfileWrite: "change your profile",
+	shared.ScopeAddresses:    "see and change your saved addresses",
+	shared.ScopeOrdersRead:   "see your orders",
+	shared.ScopeOrdersWrite:  "place, pay for and cancel orders for you",
 }
 
 // handleAuthorize runs the authorization code flow (PKCE S256 only). The user is identified by the
@@ -95,7 +113,7 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 				redirectError(w, r, cfg, req, "consent_required", "the user has not approved this client")
 				return
 			case r.Method == http.MethodGet:
-				renderConsent(w, r, logger, consent, req, a, params, csrf, cfg.Issuer+"/authorize")
+				renderConsent(w, r, logger, consent, req, a, params, csrf, cfg.Issuer+"/authorize", roughly(cfg.RefreshTTL))
 				return
 			case subtle.ConstantTimeCompare([]byte(params.Get("csrf_token")), []byte(csrf)) != 1:
 				shared.WriteError(w, r, logger, shared.Errorf(shared.CodeForbidden, "bad or missing csrf_token"))
@@ -123,8 +141,14 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 }
 
 func renderConsent(w http.ResponseWriter, r *http.Request, logger *slog.Logger, t *template.Template,
-	req authorizeRequest, a account, params url.Values, csrf, action string) {
-	v := consentView{ClientID: req.Client.ID, Email: a.Email, Action: action, CSRF: csrf, Scopes: req.Scope}
+	req authorizeRequest, a account, params url.Values, csrf, action, offlineFor string) {
+	v := consentView{ClientID: req.Client.ID, Email: a.Email, Action: action, CSRF: csrf}
+	for _, s := range req.Scope {
+		v.Scopes = append(v.Scopes, consentScope{Name: s, Text: scopeTexts[s]})
+		if s == scopeOfflineAccess {
+			v.Offline = offlineFor
+		}
+	}
 	names := make([]string, 0, len(params))
 	for n := range params {
 		if n != "csrf_token" && n != "consent" {
@@ -144,6 +168,22 @@ func renderConsent(w http.ResponseWriter, r *http.Request, logger *slog.Logger, 
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
 	w.Write(buf.Bytes())
+}
+
+// roughly says d in whole days, hours or minutes (rounded down), for a person to read.
+func roughly(d time.Duration) string {
+	unit, name := time.Minute, "minute"
+	switch {
+	case d >= 48*time.Hour:
+		unit, name = 24*time.Hour, "day"
+	case d >= 2*time.Hour:
+		unit, name = time.Hour, "hour"
+	}
+	n := int64(d / unit)
+	if n == 1 {
+		return "1 " + name
+	}
+	return strconv.FormatInt(n, 10) + " " + name + "s"
 }
 
 // redirectError sends an authorization error back to the client's (already validated) redirect URI.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/goshop/platform/shared"
 )
@@ -29,6 +30,8 @@ func handleDiscovery(cfg Config) http.Handler {
 		"scopes_supported":                               supportedScopes(),
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":               []string{"S256"},
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
 		"claims_supported":                               []string{"sub", "iss", "aud", "azp", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name", "role"},
 		"authorization_response_iss_parameter_supported": true,
 	}
@@ -76,6 +79,9 @@ func handleUserinfo(logger *slog.Logger, accounts accountStore) http.Handler {
 
 // handleIntrospect answers RFC 7662 for confidential clients: refresh tokens are looked up (without
 // being used), access tokens verified and their account checked; anything else is {"active":false}.
+// A client learns only about tokens issued to it, unless it may hold the "service" scope (one of the
+// platform's own resource servers): to any other client, a token of the shop's sign-in or of another
+// app is inactive, so a registered app cannot use introspection to read tokens it came by (RFC 7662 §4).
 func handleIntrospect(logger *slog.Logger, cfg Config, clients clientRegistry, d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, id, secret, err := tokenForm(w, r)
@@ -95,6 +101,9 @@ func handleIntrospect(logger *slog.Logger, cfg Config, clients clientRegistry, d
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return
+		}
+		if out["active"] == true && !slices.Contains(c.scopes(), scopeService) && out["client_id"] != c.ID {
+			out = map[string]any{"active": false}
 		}
 		writeOAuth(w, http.StatusOK, out)
 	})

@@ -141,7 +141,7 @@ func exchangeCode(ctx context.Context, cfg Config, clients clientRegistry, d dep
 	}
 	g := grant{FamilyID: code.FamilyID, UserID: a.ID, ClientID: c.ID, SessionID: code.SessionID, Scope: code.Scope,
 		AuthTime: code.AuthTime, ExpiresAt: time.Now().Add(cfg.RefreshTTL).UTC()}
-	resp, err := issueTokens(ctx, d, tokens, a, g, code.Nonce, c.FirstParty, c.allows(grantRefreshToken))
+	resp, err := issueTokens(ctx, d, tokens, a, g, code.Nonce, c.FirstParty, refreshAllowed(c, code.Scope))
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -175,7 +175,7 @@ func issueTokens(ctx context.Context, d deps, tokens tokenIssuer, a account, g g
 	}
 	resp := tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(tokens.ttl.Seconds()), Scope: g.Scope}
 	if slices.Contains(strings.Fields(g.Scope), "openid") {
-		if resp.IDToken, err = tokens.idToken(a, g.ClientID, nonce, g.AuthTime); err != nil {
+		if resp.IDToken, err = tokens.idToken(a, g.ClientID, g.Scope, nonce, g.AuthTime); err != nil {
 			return tokenResponse{}, err
 		}
 	}
@@ -187,6 +187,14 @@ func issueTokens(ctx context.Context, d deps, tokens tokenIssuer, a account, g g
 		resp.RefreshToken = refresh
 	}
 	return resp, nil
+}
+
+// refreshAllowed reports whether a code exchange for c with scope starts a refresh-token family. A
+// third-party app gets one only when the user approved offline_access (OIDC Core §11): otherwise its
+// access ends with the access token. A first-party client's family belongs to the user's sign-in
+// and ends with it, like the one POST /login returns.
+func refreshAllowed(c client, scope string) bool {
+	return c.allows(grantRefreshToken) && (c.FirstParty || slices.Contains(strings.Fields(scope), scopeOfflineAccess))
 }
 
 // activeAccount loads an account that may still receive tokens.
@@ -297,5 +305,9 @@ func clientGrant(clients clientRegistry, tokens tokenIssuer, req tokenRequest, i
 	return tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(tokens.ttl.Seconds()), Scope: scope}, nil
 }
 
-// roleService is the role of client_credentials tokens.
-const roleService = "service"
+// roleService is the role of client_credentials tokens; scopeService is the scope of the platform's
+// own service clients, which may introspect every token.
+const (
+	roleService  = "service"
+	scopeService = "service"
+)

@@ -98,6 +98,13 @@ func parseAuthorize(v url.Values, clients clientRegistry) (authorizeRequest, *oa
 	if req.State, err = get("state"); err != nil {
 		return req, err, true
 	}
+	// Request objects and registration are not supported: a client that sends them expects their
+	// parameters to count, so ignoring them would silently run another request (OIDC Core §6).
+	for _, p := range [...]string{"request", "request_uri", "registration"} {
+		if v.Has(p) {
+			return req, oauthErr(http.StatusBadRequest, p+"_not_supported", p+" is not supported"), true
+		}
+	}
 	rt, err := get("response_type")
 	if err != nil {
 		return req, err, true

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -38,42 +37,12 @@ func TestTokenScopes(t *testing.T) {
 		t.Errorf("POST /login token: identity %+v, %v; want first-party", id, err)
 	}
 
-	// flow runs /authorize (approving the consent page when there is one) and /token for clientID.
-	flow := func(clientID, redirect, scope string) map[string]any {
-		t.Helper()
-		verifier := shared.RandomToken()
-		target := authorizeQuery(clientID, redirect, verifier, "scope", scope)
-		w := env.do(t, "GET", target, nil, "Cookie", "session_id="+sid)
-		if w.Code == http.StatusOK {
-			m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(w.Body.String())
-			if m == nil {
-				t.Fatalf("consent page for %s has no csrf_token", clientID)
-			}
-			u, _ := url.Parse(target)
-			form := u.Query()
-			form.Set("csrf_token", m[1])
-			form.Set("consent", "approve")
-			w = env.do(t, "POST", "/authorize", form, "Cookie", "session_id="+sid)
-		}
-		loc, _ := url.Parse(w.Header().Get("Location"))
-		if w.Code != http.StatusFound || loc.Query().Get("code") == "" {
-			t.Fatalf("authorize %s: %d %s", clientID, w.Code, w.Header().Get("Location"))
-		}
-		f := url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID}, "code": {loc.Query().Get("code")},
-			"redirect_uri": {redirect}, "code_verifier": {verifier}}
-		w = env.do(t, "POST", "/token", f)
-		if w.Code != http.StatusOK {
-			t.Fatalf("POST /token for %s: %d %s", clientID, w.Code, w.Body)
-		}
-		return sharedtest.Decode[map[string]any](t, w)
-	}
-
-	first := flow("storefront", storefrontRedirect, "openid profile offline_access")
+	first := env.codeFlow(t, sid, "storefront", storefrontRedirect, "openid profile offline_access")
 	if id, err := env.verify(t, first["access_token"].(string)); err != nil || id.Delegated() || id.ClientID != "" || id.Scope != "" {
 		t.Errorf("storefront token: identity %+v, %v; want first-party (no client, no scope)", id, err)
 	}
 
-	third := flow("demo-app", "http://127.0.0.1:8080/callback", "openid orders:read offline_access")
+	third := env.codeFlow(t, sid, "demo-app", "http://127.0.0.1:8080/callback", "openid orders:read offline_access")
 	id, err := env.verify(t, third["access_token"].(string))
 	if err != nil || id.ClientID != "demo-app" || !id.Allows(shared.ScopeOrdersRead) || id.Allows(shared.ScopeOrdersWrite) ||
 		id.Allows(shared.ScopeAddresses) || id.Allows(shared.ScopeProfile) {

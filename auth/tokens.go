@@ -3,6 +3,8 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -39,12 +41,20 @@ func (ti tokenIssuer) access(a account, sid, clientID, scope string) (string, er
 	return ti.keys.sign(typAccess, c)
 }
 
-// idToken mints an OpenID Connect ID token for clientID.
-func (ti tokenIssuer) idToken(a account, clientID, nonce string, authTime time.Time) (string, error) {
+// idToken mints an OpenID Connect ID token for clientID. It carries the e-mail only when scope
+// holds "email" and the name only when it holds "profile" (OIDC Core §5.4), as /userinfo does.
+func (ti tokenIssuer) idToken(a account, clientID, scope, nonce string, authTime time.Time) (string, error) {
 	now := time.Now()
-	c := idClaims{Email: a.Email, Verified: a.EmailVerified, Name: a.Name, Nonce: nonce, AuthTime: authTime.Unix(), AZP: clientID,
+	c := idClaims{Nonce: nonce, AuthTime: authTime.Unix(), AZP: clientID,
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: ti.issuer, Subject: a.ID, Audience: jwt.ClaimStrings{clientID},
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ti.ttl))}}
+	granted := strings.Fields(scope)
+	if slices.Contains(granted, "email") {
+		c.Email, c.Verified = a.Email, a.EmailVerified
+	}
+	if slices.Contains(granted, shared.ScopeProfile) {
+		c.Name = a.Name
+	}
 	return ti.keys.sign(typID, c)
 }
 
