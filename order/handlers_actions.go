@@ -117,12 +117,10 @@ func handleOrderCancel(logger *slog.Logger, co *checkout) http.Handler {
 			shared.WriteError(w, r, logger, err)
 			return
 		}
-		var req cancelRequest
-		if r.ContentLength != 0 {
-			if req, err = shared.DecodeLimit[cancelRequest](w, r, 4<<10); err != nil {
-				shared.WriteError(w, r, logger, err)
-				return
-			}
+		req, err := shared.DecodeOptional[cancelRequest](w, r, 4<<10)
+		if err != nil {
+			shared.WriteError(w, r, logger, err)
+			return
 		}
 		by, reason := actorOwner, "cancelled by the customer"
 		if id.IsAdmin() {

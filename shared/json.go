@@ -83,15 +83,44 @@ func Decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 // DecodeLimit is Decode with a body limit of max bytes.
 func DecodeLimit[T any](w http.ResponseWriter, r *http.Request, max int64) (T, error) {
 	var v T
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if err := checkMediaType(ct, "application/json"); err != nil {
-			return v, err
-		}
+	if err := jsonType(r); err != nil {
+		return v, err
 	}
 	body, err := ReadBody(w, r, max)
 	if err != nil {
 		return v, err
 	}
+	return decodeValid[T](r, body)
+}
+
+// DecodeOptional is DecodeLimit for a route whose body may be left out: an empty body, however it
+// was sent (no Content-Length, or chunked with no data), is T's zero value, not a 400.
+func DecodeOptional[T any](w http.ResponseWriter, r *http.Request, max int64) (T, error) {
+	var v T
+	if r.ContentLength == 0 {
+		return v, nil
+	}
+	body, err := ReadBody(w, r, max)
+	if err != nil || len(body) == 0 {
+		return v, err
+	}
+	if err := jsonType(r); err != nil {
+		return v, err
+	}
+	return decodeValid[T](r, body)
+}
+
+// jsonType refuses a Content-Type other than application/json; a request without one is read as JSON.
+func jsonType(r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		return checkMediaType(ct, "application/json")
+	}
+	return nil
+}
+
+// decodeValid decodes body into a T and runs T's Validator, if it has one.
+func decodeValid[T any](r *http.Request, body []byte) (T, error) {
+	var v T
 	if err := decodeJSONBytes(body, &v); err != nil {
 		return v, err
 	}

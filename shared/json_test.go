@@ -112,6 +112,41 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// TestDecodeOptional: a route whose body may be left out takes an empty body however it was sent
+// (before, a chunked request with no data was a 400 "empty body"); a body that is there is held to
+// Decode's rules.
+func TestDecodeOptional(t *testing.T) {
+	t.Parallel()
+	type opt struct {
+		Reason string `json:"reason"`
+	}
+	for _, tt := range []struct {
+		name, body, ct string
+		chunked        bool
+		status         int // 0: no error
+		want           string
+	}{
+		{"no body", "", "", false, 0, ""},
+		{"chunked, no data", "", "", true, 0, ""},
+		{"chunked, no data, any type", "", "text/plain", true, 0, ""},
+		{"body", `{"reason":"r"}`, "application/json", false, 0, "r"},
+		{"chunked body", `{"reason":"r"}`, "", true, 0, "r"},
+		{"wrong type", `{"reason":"r"}`, "text/plain", true, 415, ""},
+		{"unknown field", `{"why":"r"}`, "", true, 400, ""},
+		{"not JSON", `reason=r`, "", false, 400, ""},
+		{"too big", `{"reason":"` + strings.Repeat("a", 100) + `"}`, "", true, 413, ""},
+	} {
+		r := newPost("/", tt.body, tt.ct)
+		if tt.chunked {
+			r.ContentLength = -1
+		}
+		v, err := DecodeOptional[opt](httptest.NewRecorder(), r, 64)
+		if status := AsError(err).Status(); err != nil && status != tt.status || err == nil && (tt.status != 0 || v.Reason != tt.want) {
+			t.Errorf("%s: DecodeOptional = %+v, %v; want status %d, reason %q", tt.name, v, err, tt.status, tt.want)
+		}
+	}
+}
+
 // TestDecodeTypeMessages: a value of the wrong JSON type is named in JSON terms; the Go type it
 // would have filled (a package-qualified struct name such as main.quoteRequest) never reaches the
 // client.
