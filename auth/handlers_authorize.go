@@ -39,12 +39,12 @@ type consentScope struct{ Name, Text string }
 // scopeTexts say what each scope lets an app do, in the words the consent page uses.
 var scopeTexts = map[string]string{
 	"openid":                 "know who you are on this shop (your account ID)",
-	shared.ScopeProfile:      "see your name and profile",
+	shared.ScopeProfile:      "see your name and your profile (with your e-mail address, phone and preferences)",
 	"email":                  "see your e-mail address",
 	scopeOfflineAccess:       "keep this access while you are away",
 	shared.ScopeProfileWrite: "change your profile",
 	shared.ScopeAddresses:    "see and change your saved addresses",
-	shared.ScopeOrdersRead:   "see your orders",
+	shared.ScopeOrdersRead:   "see your orders, with their delivery addresses",
 	shared.ScopeOrdersWrite:  "place, pay for and cancel orders for you",
 }
 

@@ -48,9 +48,10 @@ func (env *testEnv) codeFlow(t *testing.T, sid, clientID, redirect, scope string
 
 const demoRedirect = "http://127.0.0.1:8080/callback"
 
-// TestScopedClaims: the ID token carries the e-mail only with scope email and the name only with
-// profile (OIDC Core §5.4), as /userinfo does; a third-party app gets a refresh token only when the
-// user approved offline_access (OIDC Core §11), while the storefront's belongs to its sign-in.
+// TestScopedClaims: the ID token, and a third-party app's access token (a JWT it can read), carry the
+// e-mail only with scope email and the name only with profile (OIDC Core §5.4), as /userinfo does;
+// the storefront's access token (first party) carries both. A third-party app gets a refresh token
+// only when the user approved offline_access (OIDC Core §11); the storefront's belongs to its sign-in.
 func TestScopedClaims(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
@@ -77,11 +78,20 @@ func TestScopedClaims(t *testing.T) {
 			t.Errorf("%s %q: id_token email %q name %q, refresh token %v; want email %v name %v refresh token %v",
 				tt.client, tt.scope, idc.Email, idc.Name, hasRT, tt.wantEmail, tt.wantName, tt.wantRT)
 		}
+		var ac shared.AccessClaims
+		if err := env.d.keys.parse(typAccess, out["access_token"].(string), env.cfg.Issuer, &ac); err != nil {
+			t.Fatalf("%s %q: access_token: %v", tt.client, tt.scope, err)
+		}
+		firstParty := tt.client == "storefront"
+		if (ac.Email != "") != (tt.wantEmail || firstParty) || (ac.Name != "") != (tt.wantName || firstParty) {
+			t.Errorf("%s %q: access token email %q name %q; want email %v name %v",
+				tt.client, tt.scope, ac.Email, ac.Name, tt.wantEmail || firstParty, tt.wantName || firstParty)
+		}
 	}
 }
 
-// TestConsentSaysWhat: the consent page says in words what each scope lets the app do, that its
-// tokens carry the user's name and e-mail, and how long offline access lasts.
+// TestConsentSaysWhat: the consent page says in words what each scope lets the app do, and how long
+// offline access lasts.
 func TestConsentSaysWhat(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
@@ -90,7 +100,7 @@ func TestConsentSaysWhat(t *testing.T) {
 	for _, tt := range []struct{ scope, want, not string }{
 		{"openid orders:write", "place, pay for and cancel orders for you", "30 days"},
 		{"openid orders:read offline_access", "for up to 30 days", "ends within minutes"},
-		{"openid", "carry your name and e-mail address", "30 days"},
+		{"openid profile", "see your name and your profile", "30 days"},
 	} {
 		w := env.do(t, "GET", authorizeQuery("demo-app", demoRedirect, shared.RandomToken(), "scope", tt.scope), nil,
 			"Cookie", "session_id="+sid)

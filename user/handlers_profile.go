@@ -51,6 +51,8 @@ func caller(r *http.Request) shared.Identity {
 
 // ensureProfile returns the caller's profile, creating it from the token's claims when auth's
 // user.registered has not arrived yet. The event, when it comes, finds the profile and changes nothing.
+// A third-party app's token without the email scope has no e-mail: a profile made from it would
+// never get one (the event changes nothing), and mail would stop, so the caller waits for the event.
 func ensureProfile(ctx context.Context, profiles profileStore, id shared.Identity) (Profile, error) {
 	p, err := profiles.Get(ctx, id.UserID)
 	if !errNoProfile(err) {
@@ -58,6 +60,9 @@ func ensureProfile(ctx context.Context, profiles profileStore, id shared.Identit
 	}
 	if !validID(id.UserID) {
 		return Profile{}, shared.Errorf(shared.CodeUnauthorized, "token subject is not a valid user ID")
+	}
+	if id.Email == "" {
+		return Profile{}, shared.Errorf(shared.CodeUnavailable, "the account is still being set up; retry in a few seconds")
 	}
 	err = profiles.Create(ctx, newProfile(id.UserID, id.Email, id.Name, id.Role, time.Now()))
 	if err != nil && !errors.Is(err, shared.ErrConflict) {

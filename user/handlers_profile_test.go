@@ -31,6 +31,24 @@ func TestMeGetCreatesProfileFromToken(t *testing.T) {
 	}
 }
 
+// TestMeGetWithoutEmailWaits: a third-party app's token without the email scope carries no e-mail;
+// a profile made from it would keep none (user.registered then changes nothing) and the customer's
+// mail would stop. Before user.registered it is a 503 to retry; after, the profile has the e-mail.
+func TestMeGetWithoutEmailWaits(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	app := &shared.Identity{UserID: "u2", Name: "App User", Role: shared.RoleCustomer, ClientID: "demo-app", Scope: "openid profile"}
+	wantError(t, "GET", "/users/me", env.do(t, http.MethodGet, "/users/me", app, ""), http.StatusServiceUnavailable, shared.CodeUnavailable)
+	ev, _ := shared.NewEvent(eventUserRegistered, "u2", userRegistered{UserID: "u2", Email: "u2@example.com", Name: "App User", Role: "customer"})
+	if err := handleUserEvent(discardLogger(), env.profiles)(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	rec := env.do(t, http.MethodGet, "/users/me", app, "")
+	if got := sharedtest.Decode[profileView](t, rec); rec.Code != http.StatusOK || got.Email != "u2@example.com" {
+		t.Errorf("GET /users/me after user.registered: %d %+v, want 200 with u2@example.com", rec.Code, got)
+	}
+}
+
 func TestMeGetPrefersRegisteredProfile(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
