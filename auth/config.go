@@ -58,7 +58,8 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For / X-Forwarded-Proto are believed
 	// (TRUSTED_PROXIES, default loopback: the gateway on the same machine).
 	TrustedProxies shared.TrustedProxies
-	// Clients are the registered OIDC clients (default: storefront, demo-app, order-service).
+	// Clients are the registered OIDC clients (default: storefront, demo-app, and internal-service when
+	// AUTH_SERVICE_CLIENT_SECRET is set).
 	Clients []client
 	// StorefrontURL is the storefront as browsers reach it (STOREFRONT_PUBLIC_URL, default
 	// http://localhost:3000): mailed links lead to its /reset-password and /verify-email pages.
