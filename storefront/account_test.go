@@ -39,7 +39,7 @@ func TestAccount(t *testing.T) {
 		!strings.Contains(p.body, `aria-label="Delete the address 2 Side St, Shelbyville">Delete</button>`) {
 		t.Errorf("GET /account: the Delete buttons do not name their address\n%s", p.body)
 	}
-	if p := b.submit("/account", "/account/addresses/addr-1/delete", nil); p.status != http.StatusSeeOther {
+	if p := b.submit("/account", "/account/addresses/addr-1/delete", url.Values{"confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Errorf("POST delete address: status = %d, want 303", p.status)
 	}
 	if p := b.get("/account"); strings.Contains(p.body, "1 Main St") {

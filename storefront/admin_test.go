@@ -243,7 +243,7 @@ func TestAdminInventoryOrdersUsers(t *testing.T) {
 		t.Errorf("POST order status pending: status = %d, want 400", p.status)
 	}
 
-	if p := b.submit("/admin/users", "/admin/users/u-demo/status", url.Values{"status": {"suspended"}}); p.status != http.StatusSeeOther {
+	if p := b.submit("/admin/users", "/admin/users/u-demo/status", url.Values{"status": {"suspended"}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Errorf("POST suspend: status = %d, want 303", p.status)
 	}
 	if calls := gw.calls("PATCH /user/users/u-demo/status"); len(calls) != 1 || calls[0].Body != `{"status":"suspended"}` {

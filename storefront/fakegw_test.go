@@ -782,6 +782,22 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"items": list, "total": len(list), "page": 1, "limit": 10})
 	}))
+	mux.HandleFunc("GET /user/users/me/addresses/{id}", requireUser(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		list, ok := g.addresses[user.ID]
+		if !ok { // as GET /user/users/me/addresses
+			list = []address{{ID: "addr-1", IsDefault: true, Name: user.Name, Street: "1 Main St", City: "Springfield", ZipCode: "12345", Country: "US"}}
+			g.addresses[user.ID] = list
+		}
+		for _, a := range list {
+			if a.ID == r.PathValue("id") {
+				writeJSON(w, 200, a)
+				return
+			}
+		}
+		g.writeErr(w, 404, "not_found", "address not found", nil)
+	}))
 	mux.HandleFunc("POST /user/users/me/addresses", requireUser(func(w http.ResponseWriter, r *http.Request) {
 		var a address
 		json.Unmarshal(body, &a)
@@ -836,6 +852,17 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		users := append([]apiUser{}, g.users...)
 		g.mu.Unlock()
 		writeJSON(w, 200, pageOf(r, users, 20))
+	}))
+	mux.HandleFunc("GET /user/users/{id}", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, u := range g.users {
+			if u.ID == r.PathValue("id") {
+				writeJSON(w, 200, u)
+				return
+			}
+		}
+		g.writeErr(w, 404, "not_found", "user not found", nil)
 	}))
 	mux.HandleFunc("PATCH /user/users/{id}/status", requireAdmin(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {

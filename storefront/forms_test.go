@@ -434,7 +434,7 @@ func TestPayAndCancel(t *testing.T) {
 		t.Errorf("POST pay twice: status = %d, want 409", p.status)
 	}
 	gw.setOrderStatus(id, "confirmed")
-	if p := b.submit(orderPath, orderPath+"/cancel", nil); p.status != http.StatusSeeOther {
+	if p := b.submit(orderPath, orderPath+"/cancel", url.Values{"confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Errorf("POST cancel: status = %d, want 303", p.status)
 	}
 	// Another customer cannot see it.
@@ -548,7 +548,7 @@ func TestCheckoutAddressGone(t *testing.T) {
 	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
 	b.submit("/products/p05", "/cart/add", url.Values{"sku": {"SKU-05"}, "quantity": {"1"}})
 	key := idemRe.FindStringSubmatch(b.get("/checkout").body)[1]
-	b.submit("/account", "/account/addresses/addr-1/delete", nil)
+	b.submit("/account", "/account/addresses/addr-1/delete", url.Values{"confirm": {"yes"}})
 	p := b.submit("/checkout", "/checkout", url.Values{"idempotency_key": {key}, "address_id": {"addr-1"}})
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "address you chose") || strings.Contains(p.body, "invalid request") {
 		t.Errorf("POST /checkout with a deleted address: status = %d, want 400 saying the chosen address is gone\n%s", p.status, p.body)

@@ -95,6 +95,11 @@ func handleAdminOrderStatus(s *site) http.Handler {
 		if r.PostFormValue("back") == "order" {
 			back += "/" + url.PathEscape(id)
 		}
+		if status == "cancelled" && !confirmed(r) { // cannot be reopened, and refunds a paid order
+			fields := []formField{{"status", status}, {"reason", r.PostFormValue("reason")}, {"back", r.PostFormValue("back")}}
+			s.confirmOrderCancel(w, r, id, true, fields, back)
+			return
+		}
 		s.act(w, r, call{method: http.MethodPatch, path: "/order/orders/" + url.PathEscape(id) + "/status",
 			body: statusRequest{Status: status, Reason: clip(strings.TrimSpace(r.PostFormValue("reason")), 200)}}, "status", back)
 	})
@@ -113,6 +118,10 @@ func handleAdminUserStatus(s *site) http.Handler {
 		}
 		if u, _ := s.user(r); u != nil && u.ID == id && status == "suspended" {
 			s.renderError(w, r, badForm("You cannot suspend yourself."))
+			return
+		}
+		if status == "suspended" && !confirmed(r) { // signs them out everywhere; reactivating needs no question
+			s.confirmSuspend(w, r, id)
 			return
 		}
 		s.act(w, r, call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status", body: statusRequest{Status: status}},

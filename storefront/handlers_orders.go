@@ -387,6 +387,10 @@ func handleOrderCancel(s *site) http.Handler {
 		if !ok {
 			return
 		}
+		if !confirmed(r) {
+			s.confirmOrderCancel(w, r, id, false, nil, "/orders/"+url.PathEscape(id))
+			return
+		}
 		s.act(w, r, call{method: http.MethodPost, path: "/order/orders/" + url.PathEscape(id) + "/cancel", body: struct{}{}},
 			"cancelled", "/orders/"+url.PathEscape(id))
 	})

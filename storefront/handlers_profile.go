@@ -134,6 +134,10 @@ func handleAddressDelete(s *site) http.Handler {
 		if !ok {
 			return
 		}
+		if !confirmed(r) {
+			s.confirmAddressDelete(w, r, id)
+			return
+		}
 		if _, err := s.gw.do(r.Context(), call{method: http.MethodDelete, path: "/user/users/me/addresses/" + url.PathEscape(id), token: s.accessToken(r)}); err != nil {
 			s.renderError(w, r, err)
 			return

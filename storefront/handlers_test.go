@@ -1,11 +1,14 @@
 package main
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPages renders every page as a signed-out visitor, a customer and an admin.
@@ -201,4 +204,161 @@ func TestHealthEndpoints(t *testing.T) {
 	if p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "temporarily unavailable") || strings.Contains(p.body, "goroutine") || strings.Contains(p.body, "dial tcp") {
 		t.Errorf("GET /products with gateway down: status = %d\n%s", p.status, p.body)
 	}
+}
+
+// TestConfirmFirst: an action that cannot be undone or that moves money (cancelling an order, and
+// refunding it when paid; suspending a user; deleting a saved address) asks first. The first post
+// renders a page saying what will happen and calls nothing that changes state; posting that page's
+// form (what its button does) performs the action with the original fields; a confirmed post
+// without this session's CSRF token is refused and calls nothing. Actions that are easily undone
+// (reactivating a user, marking an order shipped) still act at once.
+func TestConfirmFirst(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	customer := newBrowser(t, srv)
+	customer.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	admin := newBrowser(t, srv)
+	admin.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	other := newBrowser(t, srv)
+	other.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	otherToken := other.csrf("/admin/users")
+
+	newOrder := func(id, status string, paid bool) {
+		o := order{ID: id, UserID: fakeCustomer.ID, Status: status, Currency: "USD", CreatedAt: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
+			Items:    []orderLine{{SKU: "SKU-05", Name: "Product 05", UnitPrice: "15.99", Quantity: 2, LineTotal: "31.98"}},
+			Subtotal: "31.98", Tax: "2.56", Shipping: "4.99", Total: "39.53",
+			Customer: &orderCustomer{Email: fakeCustomer.Email, Name: fakeCustomer.Name}}
+		if paid {
+			o.Payment = &orderPayment{Last4: "4242", Brand: "visa", Amount: "39.53", PaidAt: o.CreatedAt}
+		}
+		gw.putOrder(o)
+	}
+	const (
+		unpaid   = "0a1b2c3d4e5f60718293a4b5c6d7e801"
+		paidPage = "0a1b2c3d4e5f60718293a4b5c6d7e802"
+		paidList = "0a1b2c3d4e5f60718293a4b5c6d7e803"
+		toShip   = "0a1b2c3d4e5f60718293a4b5c6d7e804"
+	)
+	newOrder(unpaid, "confirmed", false)
+	newOrder(paidPage, "paid", true)
+	newOrder(paidList, "paid", true)
+	newOrder(toShip, "paid", true)
+	gw.mu.Lock()
+	gw.users = append(gw.users, apiUser{ID: "u-gone", Email: "gone@shop.local", Name: "Gone Away", Role: "customer", Status: "suspended"})
+	gw.mu.Unlock()
+
+	for _, tt := range []struct {
+		name         string
+		b            *browser
+		from, action string
+		form         url.Values
+		call         string   // the API call that performs the action
+		want         []string // on the confirmation page; none: the action needs no confirmation
+		to           string   // where the performed action lands
+		body         string   // in the performing call's body
+	}{
+		{"customer cancels an unpaid order", customer, "/orders/" + unpaid, "/orders/" + unpaid + "/cancel", nil,
+			"POST /order/orders/" + unpaid + "/cancel",
+			[]string{"<h1>Cancel order #0a1b2c3d?</h1>", "Nothing has been charged, so nothing is refunded. A cancelled order cannot be reopened.",
+				`<button type="submit" class="danger-fill">Cancel order</button>`, `<a class="button secondary" href="/orders/` + unpaid + `">Keep the order</a>`,
+				`<a href="/orders">My orders</a> › <span>Confirm</span>`, "<title>Cancel order #0a1b2c3d?"},
+			"/orders/" + unpaid, ""},
+		{"admin cancels a paid order from its page", admin, "/admin/orders/" + paidPage, "/admin/orders/" + paidPage + "/status",
+			url.Values{"status": {"cancelled"}, "back": {"order"}, "reason": {"Out of stock <b>"}},
+			"PATCH /order/orders/" + paidPage + "/status",
+			[]string{"<h1>Cancel order #0a1b2c3d and refund $39.53?</h1>", "$39.53 is refunded to the customer&#39;s card ending 4242.",
+				"Demo Customer &lt;demo@shop.local&gt;", "Reason: Out of stock &lt;b&gt;", `<button type="submit" class="danger-fill">Cancel and refund $39.53</button>`,
+				`<input type="hidden" name="reason" value="Out of stock &lt;b&gt;">`, `href="/admin/orders/` + paidPage + `">Keep the order</a>`},
+			"/admin/orders/" + paidPage, `"reason":"Out of stock \u003cb\u003e"`},
+		{"admin cancels a paid order from the list", admin, "/admin/orders", "/admin/orders/" + paidList + "/status",
+			url.Values{"status": {"cancelled"}},
+			"PATCH /order/orders/" + paidList + "/status",
+			[]string{"and refund $39.53?</h1>", `<a class="button secondary" href="/admin/orders">Keep the order</a>`, `<a href="/admin/orders">Orders</a> › <span>Confirm</span>`},
+			"/admin/orders", `"status":"cancelled"`},
+		{"admin suspends a user", admin, "/admin/users", "/admin/users/u-demo/status", url.Values{"status": {"suspended"}},
+			"PATCH /user/users/u-demo/status",
+			[]string{"<h1>Suspend Demo Customer?</h1>", "They will be signed out everywhere at once", `<button type="submit" class="danger-fill">Suspend Demo Customer</button>`,
+				`<a class="button secondary" href="/admin/users">Keep it</a>`},
+			"/admin/users", `{"status":"suspended"}`},
+		{"customer deletes an address", customer, "/account", "/account/addresses/addr-1/delete", nil,
+			"DELETE /user/users/me/addresses/addr-1",
+			[]string{"<h1>Delete the address 1 Main St, Springfield?</h1>", "This is your default address. Orders already placed keep their shipping address.",
+				`<button type="submit" class="danger-fill">Delete address</button>`, `<a class="button secondary" href="/account">Keep it</a>`},
+			"/account", ""},
+		{"admin reactivates a user", admin, "/admin/users", "/admin/users/u-gone/status", url.Values{"status": {"active"}},
+			"PATCH /user/users/u-gone/status", nil, "/admin/users", `{"status":"active"}`},
+		{"admin ships an order", admin, "/admin/orders", "/admin/orders/" + toShip + "/status", url.Values{"status": {"shipped"}},
+			"PATCH /order/orders/" + toShip + "/status", nil, "/admin/orders", `"status":"shipped"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{}
+			for k, v := range tt.form {
+				form[k] = v
+			}
+			if tt.want != nil {
+				p := tt.b.submit(tt.from, tt.action, form)
+				if p.status != http.StatusOK {
+					t.Fatalf("POST %s: status = %d, want 200 asking first\n%s", tt.action, p.status, p.body)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(p.body, w) {
+						t.Errorf("POST %s: confirmation lacks %q\n%s", tt.action, w, p.body)
+					}
+				}
+				if calls := gw.calls(tt.call); len(calls) != 0 {
+					t.Fatalf("POST %s without confirmation called %s", tt.action, tt.call)
+				}
+				action, confirm := confirmForm(t, p.body)
+				if action != tt.action || confirm.Get("confirm") != "yes" || confirm.Get("csrf_token") == "" {
+					t.Fatalf("the confirmation posts %v to %s, want confirm=yes and a CSRF token to %s", confirm, action, tt.action)
+				}
+				for k, v := range tt.form {
+					if !slices.Equal(confirm[k], v) {
+						t.Errorf("the confirmation carries %s=%q, want %q", k, confirm[k], v)
+					}
+				}
+				// The confirmed post is a form like any other: without this session's token it is refused.
+				for name, token := range map[string]string{"no": "", "another session's": otherToken} {
+					forged := url.Values{}
+					for k, v := range confirm {
+						forged[k] = v
+					}
+					forged.Del("csrf_token")
+					if token != "" {
+						forged.Set("csrf_token", token)
+					}
+					if p := tt.b.post(action, forged); p.status != http.StatusForbidden || !strings.Contains(p.body, "This form has expired") {
+						t.Errorf("confirmed POST %s with %s token: status = %d, want 403", action, name, p.status)
+					}
+				}
+				if calls := gw.calls(tt.call); len(calls) != 0 {
+					t.Fatalf("a refused confirmation called %s", tt.call)
+				}
+				form = confirm
+			} else {
+				form.Set("csrf_token", tt.b.csrf(tt.from))
+			}
+			p := tt.b.post(tt.action, form)
+			if p.status != http.StatusSeeOther || location(p) != tt.to {
+				t.Errorf("confirmed POST %s: status = %d, Location %q, want 303 to %s\n%s", tt.action, p.status, location(p), tt.to, p.body)
+			}
+			if calls := gw.calls(tt.call); len(calls) != 1 || !strings.Contains(calls[0].Body, tt.body) {
+				t.Errorf("%s calls = %+v, want one with %s", tt.call, calls, tt.body)
+			}
+		})
+	}
+}
+
+// confirmForm reads the action and fields of a confirmation page's form, as its button posts them.
+func confirmForm(t *testing.T, body string) (string, url.Values) {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<form action="([^"]+)" method="post" class="actions">(.*?)</form>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no confirmation form in\n%s", body)
+	}
+	form := url.Values{}
+	for _, in := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(m[2], -1) {
+		form.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	return html.UnescapeString(m[1]), form
 }

@@ -24,7 +24,7 @@ var pageNames = []string{
 	"home.html", "catalog.html", "product.html", "cart.html", "checkout.html", "orders.html", "order.html",
 	"login.html", "register.html", "account.html", "error.html", "notifications.html",
 	"admin_products.html", "admin_product_form.html", "admin_product_delete.html", "admin_inventory.html", "admin_orders.html", "admin_users.html",
-	"admin_order.html",
+	"admin_order.html", "confirm.html",
 	"admin_dashboard.html",
 	"forgot_password.html", "reset_password.html", "verify_email.html",
 }
