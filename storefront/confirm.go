@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Actions that cannot be undone or that move money ask first, without JavaScript: their form posts
@@ -68,7 +69,11 @@ func (s *site) confirmOrderCancel(w http.ResponseWriter, r *http.Request, id str
 	}
 	detail := "Placed " + o.CreatedAt.UTC().Format("2 Jan 2006") + " · " + title(o.Status) + " · total " + moneyText(o.Total, o.Currency)
 	if c := o.Customer; admin && c != nil {
-		detail += " · " + c.Name + " <" + c.Email + ">"
+		who := c.Name // an order an app placed without the email scope has no e-mail
+		if c.Email != "" {
+			who = strings.TrimSpace(who + " <" + c.Email + ">")
+		}
+		detail += " · " + who
 	}
 	v.Details = []string{detail}
 	for _, f := range fields {

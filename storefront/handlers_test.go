@@ -223,7 +223,7 @@ func TestConfirmFirst(t *testing.T) {
 	other.signIn(fakeAdmin.Email, "admin-Passw0rd!")
 	otherToken := other.csrf("/admin/users")
 
-	newOrder := func(id, status string, paid bool) {
+	newOrder := func(id, status string, paid bool) order {
 		o := order{ID: id, UserID: fakeCustomer.ID, Status: status, Currency: "USD", CreatedAt: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
 			Items:    []orderLine{{SKU: "SKU-05", Name: "Product 05", UnitPrice: "15.99", Quantity: 2, LineTotal: "31.98"}},
 			Subtotal: "31.98", Tax: "2.56", Shipping: "4.99", Total: "39.53",
@@ -232,6 +232,7 @@ func TestConfirmFirst(t *testing.T) {
 			o.Payment = &orderPayment{Last4: "4242", Brand: "visa", Amount: "39.53", PaidAt: o.CreatedAt}
 		}
 		gw.putOrder(o)
+		return o
 	}
 	const (
 		unpaid   = "0a1b2c3d4e5f60718293a4b5c6d7e801"
@@ -241,7 +242,13 @@ func TestConfirmFirst(t *testing.T) {
 	)
 	newOrder(unpaid, "confirmed", false)
 	newOrder(paidPage, "paid", true)
-	newOrder(paidList, "paid", true)
+	// Placed by a third-party app without the email scope: the order knows the name only.
+	nameOnly := newOrder(paidList, "paid", true)
+	nameOnly.Customer = &orderCustomer{Name: fakeCustomer.Name}
+	gw.putOrder(nameOnly)
+	if p := admin.get("/admin/orders/" + paidList); !strings.Contains(p.body, `by <strong class="customer-name">Demo Customer</strong> · <code`) {
+		t.Errorf("admin order page of a name-only customer:\n%s", p.body)
+	}
 	newOrder(toShip, "paid", true)
 	gw.mu.Lock()
 	gw.users = append(gw.users, apiUser{ID: "u-gone", Email: "gone@shop.local", Name: "Gone Away", Role: "customer", Status: "suspended"})
@@ -273,7 +280,8 @@ func TestConfirmFirst(t *testing.T) {
 		{"admin cancels a paid order from the list", admin, "/admin/orders", "/admin/orders/" + paidList + "/status",
 			url.Values{"status": {"cancelled"}},
 			"PATCH /order/orders/" + paidList + "/status",
-			[]string{"and refund $39.53?</h1>", `<a class="button secondary" href="/admin/orders">Keep the order</a>`, `<a href="/admin/orders">Orders</a> › <span>Confirm</span>`},
+			[]string{"and refund $39.53?</h1>", `<a class="button secondary" href="/admin/orders">Keep the order</a>`, `<a href="/admin/orders">Orders</a> › <span>Confirm</span>`,
+				"total $39.53 · Demo Customer</p>"},
 			"/admin/orders", `"status":"cancelled"`},
 		{"admin suspends a user", admin, "/admin/users", "/admin/users/u-demo/status", url.Values{"status": {"suspended"}},
 			"PATCH /user/users/u-demo/status",
