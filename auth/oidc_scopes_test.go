@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -108,6 +109,25 @@ func TestConsentSaysWhat(t *testing.T) {
 		if w.Code != http.StatusOK || !strings.Contains(body, tt.want) || strings.Contains(body, tt.not) {
 			t.Errorf("consent page for %q: %d, want %q and not %q in:\n%s", tt.scope, w.Code, tt.want, tt.not, body)
 		}
+	}
+}
+
+// TestConsentPageStyle: the consent page is styled by its own inline <style>, which its CSP allows by
+// hash and nothing else: the served style must hash to the header's value, or browsers drop it.
+func TestConsentPageStyle(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	_, sid := env.login(t, "u@example.com", "right-password")
+	w := env.do(t, "GET", authorizeQuery("demo-app", demoRedirect, shared.RandomToken(), "scope", "openid"), nil, "Cookie", "session_id="+sid)
+	_, css, _ := strings.Cut(w.Body.String(), "<style>")
+	css, _, ok := strings.Cut(css, "</style>")
+	sum := sha256.Sum256([]byte(css))
+	want := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	csp := w.Header().Get("Content-Security-Policy")
+	if w.Code != http.StatusOK || !ok || !strings.Contains(csp, want) || !strings.HasPrefix(csp, "default-src 'none';") ||
+		strings.Contains(csp, "unsafe") || strings.Contains(csp, "script-src") {
+		t.Errorf("consent page: %d, CSP %q, want %q beside default-src 'none' and no script", w.Code, csp, want)
 	}
 }
 
