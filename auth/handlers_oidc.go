@@ -154,11 +154,12 @@ func introspect(ctx context.Context, cfg Config, d deps, token string) (map[stri
 		}
 	}
 	out := map[string]any{"active": true, "token_type": "access_token", "sub": c.Subject, "iss": c.Issuer,
-		"exp": c.ExpiresAt.Unix(), "role": c.Role, "email": c.Email}
+		"exp": c.ExpiresAt.Unix(), "role": c.Role}
 	if c.IssuedAt != nil {
 		out["iat"] = c.IssuedAt.Unix()
 	}
-	for k, v := range map[string]string{"client_id": c.ClientID, "scope": c.Scope, "sid": c.SessionID} {
+	// A third-party app's token may carry no e-mail (docs/auth.md): then the answer has none either.
+	for k, v := range map[string]string{"client_id": c.ClientID, "scope": c.Scope, "sid": c.SessionID, "email": c.Email} {
 		if v != "" {
 			out[k] = v
 		}

@@ -192,6 +192,10 @@ func TestIntrospectOwnTokens(t *testing.T) {
 			if w.Code != http.StatusOK || out["active"] != by.active || !by.active && len(out) != 1 {
 				t.Errorf("introspect %s as %s: %d %v, want active=%v and nothing else when inactive", tt.name, by.name, w.Code, out, by.active)
 			}
+			// The app was not granted email: the answer has none (its token carries none).
+			if email, has := out["email"]; tt.name == "its own access token" && has {
+				t.Errorf("introspect %s as %s: email %v, want none without the email scope", tt.name, by.name, email)
+			}
 		}
 	}
 }
