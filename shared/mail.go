@@ -175,11 +175,11 @@ func buildMessage(from, to *mail.Address, m Mail) []byte {
 		b.WriteString(v)
 		b.WriteString("\r\n")
 	}
-	header("From", from.String())
-	header("To", to.String())
+	header("From", foldHeader(len("From: "), from.String()))
+	header("To", foldHeader(len("To: "), to.String()))
 	// Without white space at its ends: a mail reader drops it from a plain ASCII subject anyway (and
 	// would keep it inside an encoded one), so the subject arrives the same whatever its letters.
-	header("Subject", mime.QEncoding.Encode("utf-8", strings.TrimSpace(m.Subject)))
+	header("Subject", foldHeader(len("Subject: "), mime.QEncoding.Encode("utf-8", strings.TrimSpace(m.Subject))))
 	header("Date", m.CreatedAt.UTC().Format(time.RFC1123Z))
 	header("Message-ID", "<"+m.ID+"@"+mailDomain(from.Address)+">")
 	if m.Unsubscribe != "" {
@@ -211,6 +211,36 @@ func buildMessage(from, to *mail.Address, m Mail) []byte {
 	}
 	b.WriteString("\r\n--" + boundary + "--\r\n")
 	return b.Bytes()
+}
+
+// foldHeader folds the header value v, whose line starts with used characters ("To: "), so that its
+// lines keep to 78 characters where a space allows (RFC 5322 2.1.1; 998 is the hard limit). The
+// encoders write one line: a 100-character non-Latin name Q-encodes to some 1,500 characters, in
+// encoded-words of at most 75 separated by single spaces. It folds only at a single space between
+// two non-space characters, so unfolding (which a reader does, net/textproto joining with one
+// space) gives v back, and white space between encoded-words is not part of the text anyway.
+func foldHeader(used int, v string) string {
+	const max = 78
+	if used+len(v) <= max {
+		return v
+	}
+	words := strings.Split(v, " ")
+	var b strings.Builder
+	b.Grow(len(v) + len(v)/32)
+	line := used
+	for i, w := range words {
+		if i > 0 {
+			if words[i-1] != "" && w != "" && line+1+len(w) > max {
+				b.WriteString("\r\n")
+				line = 0
+			}
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(w)
+		line += len(w)
+	}
+	return b.String()
 }
 
 // writeQP appends s to b quoted-printable; writing to a bytes.Buffer cannot fail.
