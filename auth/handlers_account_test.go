@@ -30,6 +30,8 @@ func TestRegister(t *testing.T) {
 		{"long password", `{"email":"a@example.com","password":"` + strings.Repeat("x", 73) + `","name":"X"}`, http.StatusBadRequest, []string{"password"}},
 		{"common password", `{"email":"a@example.com","password":"password123","name":"X"}`, http.StatusBadRequest, []string{"password"}},
 		{"password has email name", `{"email":"alice@example.com","password":"alice-is-great","name":"X"}`, http.StatusBadRequest, []string{"password"}},
+		{"bidi override in name", `{"email":"a@example.com","password":"correct horse battery","name":"Ann\u202Egnp.exe"}`, http.StatusBadRequest, []string{"name"}},
+		{"bidi isolate in name", `{"email":"a@example.com","password":"correct horse battery","name":"Ann\u2067x"}`, http.StatusBadRequest, []string{"name"}},
 		{"all bad at once", `{"email":"","password":"","name":""}`, http.StatusBadRequest, []string{"email", "password", "name"}},
 		{"unknown field", `{"email":"a@example.com","password":"correct horse battery","name":"X","role":"admin"}`, http.StatusBadRequest, []string{"role"}},
 		{"operator injection", `{"email":{"$ne":null},"password":"correct horse battery","name":"X"}`, http.StatusBadRequest, []string{"email"}},

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/goshop/platform/shared"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -70,18 +70,18 @@ func checkPassword(password, email string) error {
 	return nil
 }
 
-// checkName requires a display name without control characters.
+// checkName requires a display name without control characters or bidirectional embedding, override
+// and isolate controls (shared.Printable, as the user service checks the names it is sent): the name
+// goes into mails, the admin's lists and, through user.registered, the user's profile, where mail
+// refuses it in a To header.
 func checkName(name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
 		return errors.New("is required")
 	case utf8.RuneCountInString(name) > maxNameRunes:
 		return fmt.Errorf("must be at most %d characters", maxNameRunes)
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return errors.New("must not contain control characters")
-		}
+	case !shared.Printable(name, false):
+		return errors.New("must not contain control characters")
 	}
 	return nil
 }
