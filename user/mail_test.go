@@ -180,6 +180,29 @@ func TestOrderMailPreference(t *testing.T) {
 	}
 }
 
+// TestOrderMailUnprintableName: a profile name that cannot stand in a To header (a bidi override
+// auth let through at registration, copied by user.registered) costs the mail its name, not the mail:
+// the receipt goes to the bare address and greets the customer without it.
+func TestOrderMailUnprintableName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := newMailEnv(t)
+	env.profiles.Create(ctx, newProfile("u-bidi", "ann@example.com", "Ann\u202Egnp.exe", shared.RoleCustomer, testTime))
+	e := orderEventOf(t, "order.paid", "u-bidi", nil)
+	if err := env.om.handle(ctx, e); err != nil {
+		t.Fatalf("handle: %v", err)
+	}
+	status, m := env.queued(e.ID)
+	if status != "pending" || m.To != "<ann@example.com>" {
+		t.Fatalf("mail %q to %q, want pending to <ann@example.com>", status, m.To)
+	}
+	for _, part := range []string{m.Text, m.HTML} {
+		if strings.Contains(part, "\u202E") || !strings.Contains(part, "Hello customer,") {
+			t.Errorf("part greets with the name or without \"Hello customer,\":\n%s", part)
+		}
+	}
+}
+
 // TestOrderMailSkips: what can never become a mail is logged and dropped (nil or ErrPoison, so the
 // consumer moves on); a store failure is returned, so it is retried.
 func TestOrderMailSkips(t *testing.T) {
