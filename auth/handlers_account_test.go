@@ -25,6 +25,7 @@ func TestRegister(t *testing.T) {
 		{"ok", `{"email":" New.User@Example.COM ","password":"correct horse battery","name":"New User"}`, http.StatusCreated, nil},
 		{"email taken after normalising", `{"email":"TAKEN@example.com","password":"correct horse battery","name":"X"}`, http.StatusConflict, []string{"email"}},
 		{"bad email", `{"email":"not-an-email","password":"correct horse battery","name":"X"}`, http.StatusBadRequest, []string{"email"}},
+		{"non-ASCII address (no mail could reach it)", `{"email":"zoë@example.com","password":"correct horse battery","name":"X"}`, http.StatusBadRequest, []string{"email"}},
 		{"display name form", `{"email":"Bob <bob@example.com>","password":"correct horse battery","name":"X"}`, http.StatusBadRequest, []string{"email"}},
 		{"short password", `{"email":"a@example.com","password":"short","name":"X"}`, http.StatusBadRequest, []string{"password"}},
 		{"long password", `{"email":"a@example.com","password":"` + strings.Repeat("x", 73) + `","name":"X"}`, http.StatusBadRequest, []string{"password"}},

@@ -50,6 +50,18 @@ func normalizeEmail(s string) (string, error) {
 	return s, nil
 }
 
+// newEmail is normalizeEmail for an address an account is to take (registration, a change of
+// address): it must also be one the mailer can send to (shared.CheckMailAddress: plain ASCII), or
+// the account could never get its verification, reset or order mails. Sign-in and forgot keep
+// normalizeEmail alone, so an account that already has such an address can still sign in.
+func newEmail(s string) (string, error) {
+	email, err := normalizeEmail(s)
+	if err == nil {
+		err = shared.CheckMailAddress(email)
+	}
+	return email, err
+}
+
 // checkPassword applies the policy; the message is for the "password" field.
 func checkPassword(password, email string) error {
 	switch {

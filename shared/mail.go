@@ -91,6 +91,13 @@ func (m Mail) Check() error {
 	return nil
 }
 
+// CheckMailAddress reports why a mail to s would fail Check's rule for To (see parseRecipient), or
+// nil: a service that stores an address to mail later checks it with this before it keeps it.
+func CheckMailAddress(s string) error {
+	_, err := parseRecipient(s)
+	return err
+}
+
 // parseRecipient parses one address, refusing CR/LF (header injection), lists, over-long or non-ASCII
 // addresses (net/smtp speaks no SMTPUTF8 to every server) and names over MaxMailName.
 func parseRecipient(s string) (*mail.Address, error) {
