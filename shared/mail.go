@@ -38,6 +38,7 @@ const (
 	MaxMailSubject = 200 // characters
 	MaxMailBody    = 256 << 10
 	maxMailKind    = 40
+	maxShopName    = 100 // leaves room in MaxMailSubject for auth's subjects after "<SHOP_NAME>: "
 )
 
 // ErrMailRejected marks a mail the SMTP server refused for good (a 5xx reply to RCPT or DATA): sending
@@ -135,7 +136,8 @@ type MailConfig struct {
 
 // Mail reads SMTP_ADDR (host:port, default "" = mail disabled: queued mail waits), SMTP_USERNAME and
 // SMTP_PASSWORD (AUTH PLAIN; net/smtp sends them only over TLS or to localhost), MAIL_FROM (default
-// "GoShop <shop@localhost>", one address with a domain), SHOP_NAME (default "GoShop") and SHOP_ADDRESS
+// "GoShop <shop@localhost>", one address with a domain), SHOP_NAME (default "GoShop"; one printable
+// line of at most 100 characters without "=?", as it goes into subjects) and SHOP_ADDRESS
 // (default "1 Market Street, Springfield"). A username without a password is reported.
 func (e *Env) Mail() MailConfig {
 	c := MailConfig{
@@ -149,7 +151,14 @@ func (e *Env) Mail() MailConfig {
 			}
 			return a.String(), nil
 		}),
-		ShopName:    e.String("SHOP_NAME", "GoShop"),
+		// It starts the subject of auth's mails, so it must pass Check there: a name Check refuses
+		// would turn every reset and verification mail into a 400 at run time.
+		ShopName: EnvParse(e, "SHOP_NAME", "string", "GoShop", func(s string) (string, error) {
+			if strings.TrimSpace(s) == "" || !Printable(s, false) || strings.Contains(s, "=?") || utf8.RuneCountInString(s) > maxShopName {
+				return "", fmt.Errorf("one line of at most %d printable characters, without =?", maxShopName)
+			}
+			return s, nil
+		}),
 		ShopAddress: e.String("SHOP_ADDRESS", "1 Market Street, Springfield"),
 	}
 	if c.Username != "" && c.Password == "" {
