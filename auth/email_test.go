@@ -168,6 +168,7 @@ func TestChangeEmail(t *testing.T) {
 		{"same address", `{"password":"right-password","email":"OLD@example.com"}`, "email"},
 		{"not an address", `{"password":"right-password","email":"new@"}`, "email"},
 		{"header injection", `{"password":"right-password","email":"new@example.com\nBcc: x@evil.test"}`, "email"},
+		{"non-ASCII address", `{"password":"right-password","email":"zoë@example.com"}`, "email"},
 	} {
 		w := env.do(t, "POST", "/email/change", tt.body, "Authorization", bearer)
 		if e := sharedtest.Decode[sharedtest.ErrorBody](t, w); w.Code != http.StatusBadRequest || e.Error.Fields[tt.field] == "" {

@@ -14,17 +14,25 @@ const (
 	eventUserRegistered    = "user.registered"
 	eventUserStatusChanged = "user.status_changed"
 	eventUserEmailVerified = "user.email_verified"
+	eventUserUpdated       = "user.updated"
 )
 
 // consumedTypes are the user.events types handleUserEvent acts on, its consumer's
 // ConsumerConfig.Types: auth's own registrations and the rest are skipped before they are decoded.
-var consumedTypes = []string{eventUserStatusChanged}
+var consumedTypes = []string{eventUserStatusChanged, eventUserUpdated}
 
 type userRegistered struct {
 	UserID string `json:"user_id"`
 	Email  string `json:"email"`
 	Name   string `json:"name"`
 	Role   string `json:"role"`
+}
+
+// userUpdated is the data of user.updated: the user service owns the name, and auth keeps a copy
+// for its mails, the login answer and the ID token.
+type userUpdated struct {
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
 }
 
 // userEmailVerified is the data of user.email_verified: the account's e-mail is now Email, verified
@@ -117,6 +125,9 @@ type userStatusChanged struct {
 // replay is harmless, and it is what makes a retry after a Redis failure complete the job.
 func handleUserEvent(logger *slog.Logger, accounts accountStore, sessions sessionStore, grants grantStore) shared.EventHandler {
 	return func(ctx context.Context, e shared.Event) error {
+		if e.Type == eventUserUpdated {
+			return applyNameChange(ctx, logger, accounts, e)
+		}
 		if e.Type != eventUserStatusChanged {
 			return nil
 		}
@@ -153,4 +164,26 @@ func handleUserEvent(logger *slog.Logger, accounts accountStore, sessions sessio
 		}
 		return nil
 	}
+}
+
+// applyNameChange copies a user.updated name to the account, unless a newer one was applied (an
+// older event published late by another copy's relay changes nothing). An unknown account is
+// skipped; a name auth would refuse at registration is poison.
+func applyNameChange(ctx context.Context, logger *slog.Logger, accounts accountStore, e shared.Event) error {
+	var d userUpdated
+	if err := e.Decode(&d); err != nil {
+		return err
+	}
+	if d.UserID == "" || checkName(d.Name) != nil {
+		return e.Poison("user_id %q or name not acceptable", d.UserID)
+	}
+	applied, err := accounts.SetName(ctx, d.UserID, d.Name, e.OccurredAt)
+	if errors.Is(err, shared.ErrNotFound) {
+		logger.WarnContext(ctx, "name change for unknown account", "user_id", d.UserID, "event_id", e.ID)
+		return nil
+	}
+	if err == nil && applied {
+		logger.InfoContext(ctx, "account name changed", "user_id", d.UserID, "event_id", e.ID)
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,7 +86,10 @@ func TestUserEventErrors(t *testing.T) {
 		e      shared.Event
 		poison bool
 	}{
-		{"other type ignored", shared.Event{ID: "e", Type: "user.updated", Data: json.RawMessage(`{}`)}, false},
+		{"other type ignored", shared.Event{ID: "e", Type: "user.registered", Data: json.RawMessage(`{}`)}, false},
+		{"name change of an unknown account ignored", nameEvent(t, "nobody", "Ann", time.Now()), false},
+		{"name change without a user", shared.Event{ID: "e", Type: eventUserUpdated, Data: json.RawMessage(`{"name":"Ann"}`)}, true},
+		{"name change to a bidi override", nameEvent(t, "u", "Ann\u202e", time.Now()), true},
 		{"unknown account ignored", statusEvent(t, "nobody", statusSuspended, time.Now()), false},
 		{"bad json", bad(`{"user_id":`), true},
 		{"bad status", bad(`{"user_id":"u","status":"banana"}`), true},
@@ -96,6 +100,46 @@ func TestUserEventErrors(t *testing.T) {
 		if tt.poison != errors.Is(err, shared.ErrPoison) || (!tt.poison && err != nil) {
 			t.Errorf("%s: err = %v, want poison %v", tt.name, err, tt.poison)
 		}
+	}
+}
+
+func nameEvent(t *testing.T, userID, name string, at time.Time) shared.Event {
+	t.Helper()
+	e, err := shared.NewEvent(eventUserUpdated, userID, map[string]string{"user_id": userID, "name": name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.OccurredAt = at
+	return e
+}
+
+// TestNameChangeFollowsProfile: the user service owns the name; when it changes (user.updated),
+// auth's copy follows, so the account mails greet the customer by the name they chose, and the
+// login answer and ID token carry it. An older event arriving late changes nothing.
+func TestNameChangeFollowsProfile(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "u@example.com", "right-password", shared.RoleCustomer)
+	handle := handleUserEvent(quietLogger, env.d.accounts, env.d.sessions, env.d.grants)
+	ctx := context.Background()
+	renamed := nameEvent(t, a.ID, "Zoë Åberg", time.Now())
+	for range 2 { // a redelivery changes nothing
+		if err := handle(ctx, renamed); err != nil {
+			t.Fatalf("handle user.updated: %v", err)
+		}
+	}
+	if err := handle(ctx, nameEvent(t, a.ID, "Old Name", renamed.OccurredAt.Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := env.d.accounts.ByID(ctx, a.ID); got.Name != "Zoë Åberg" {
+		t.Fatalf("account name = %q, want Zoë Åberg", got.Name)
+	}
+	if w := env.do(t, "POST", "/password/forgot", `{"email":"u@example.com"}`); w.Code != http.StatusAccepted {
+		t.Fatalf("POST /password/forgot: %d %s", w.Code, w.Body)
+	}
+	sent := env.mails.sent()
+	if len(sent) == 0 || !strings.Contains(sent[len(sent)-1].Text, "Hello Zoë Åberg,") {
+		t.Errorf("reset mail does not greet the new name: %+v", sent)
 	}
 }
 

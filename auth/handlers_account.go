@@ -60,7 +60,7 @@ type registerRequest struct {
 
 func (req *registerRequest) Valid(context.Context) map[string]string {
 	fields := map[string]string{}
-	email, err := normalizeEmail(req.Email)
+	email, err := newEmail(req.Email)
 	if err != nil {
 		fields["email"] = err.Error()
 	}

@@ -181,7 +181,7 @@ type changeEmailRequest struct {
 
 func (req *changeEmailRequest) Valid(context.Context) map[string]string {
 	fields := required("password", req.Password)
-	email, err := normalizeEmail(req.Email)
+	email, err := newEmail(req.Email)
 	if err != nil {
 		fields["email"] = err.Error()
 	}

@@ -90,9 +90,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	s.Go("outbox", relay.Run)
 	s.Go("mail", mailRelay.Run)
-	// The consumer acts on user.status_changed only and skips the rest of user.events, mostly
-	// registrations. Its handler is idempotent by state (a status older than the stored one changes
-	// nothing; ending a suspended account's sessions again is harmless), so offsets are committed once
+	// The consumer acts on user.status_changed and user.updated (the name) and skips the rest of
+	// user.events, mostly registrations. Its handler is idempotent by state (a status or name older
+	// than the stored one changes nothing; ending a suspended account's sessions again is harmless), so offsets are committed once
 	// a second rather than per message, and a crash repeats at most a second of events. It has no
 	// FetchWait: a suspension must refuse logins and refreshes at once, no later than the gateway's
 	// deny list refuses the account's tokens (TestSecurityEdgeSuspension).

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/goshop/platform/shared"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -50,6 +50,18 @@ func normalizeEmail(s string) (string, error) {
 	return s, nil
 }
 
+// newEmail is normalizeEmail for an address an account is to take (registration, a change of
+// address): it must also be one the mailer can send to (shared.CheckMailAddress: plain ASCII), or
+// the account could never get its verification, reset or order mails. Sign-in and forgot keep
+// normalizeEmail alone, so an account that already has such an address can still sign in.
+func newEmail(s string) (string, error) {
+	email, err := normalizeEmail(s)
+	if err == nil {
+		err = shared.CheckMailAddress(email)
+	}
+	return email, err
+}
+
 // checkPassword applies the policy; the message is for the "password" field.
 func checkPassword(password, email string) error {
 	switch {
@@ -70,18 +82,18 @@ func checkPassword(password, email string) error {
 	return nil
 }
 
-// checkName requires a display name without control characters.
+// checkName requires a display name without control characters or bidirectional embedding, override
+// and isolate controls (shared.Printable, as the user service checks the names it is sent): the name
+// goes into mails, the admin's lists and, through user.registered, the user's profile, where mail
+// refuses it in a To header.
 func checkName(name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
 		return errors.New("is required")
 	case utf8.RuneCountInString(name) > maxNameRunes:
 		return fmt.Errorf("must be at most %d characters", maxNameRunes)
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return errors.New("must not contain control characters")
-		}
+	case !shared.Printable(name, false):
+		return errors.New("must not contain control characters")
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ type account struct {
 	PasswordHash []byte    `bson:"password_hash"`
 	Status       string    `bson:"status"`
 	StatusAt     time.Time `bson:"status_at"` // occurred_at of the status event applied last
+	NameAt       time.Time `bson:"name_at"`   // occurred_at of the user.updated applied last
 	CreatedAt    time.Time `bson:"created_at"`
 	UpdatedAt    time.Time `bson:"updated_at"`
 	// EventPending marks an account whose user.registered event is not yet acknowledged by Kafka: the
@@ -54,6 +55,9 @@ type accountStore interface {
 	// SetStatus sets the status if at is newer than the status applied last, so a replayed or
 	// out-of-order event changes nothing; it reports whether it applied. ErrNotFound.
 	SetStatus(ctx context.Context, id, status string, at time.Time) (bool, error)
+	// SetName sets the name if at is newer than the name change applied last (user.updated), and
+	// reports whether it applied. ErrNotFound.
+	SetName(ctx context.Context, id, name string, at time.Time) (bool, error)
 	// SetPasswordHash replaces the password hash (a re-hash at a new bcrypt cost); ErrNotFound.
 	SetPasswordHash(ctx context.Context, id string, hash []byte) error
 	// VerifyEmail sets the account's email to the verified address email at at, and marks its
@@ -118,6 +122,25 @@ func (s *mongoAccountStore) SetStatus(ctx context.Context, id, status string, at
 	// Nothing matched: either no such account or a newer status already applied.
 	if _, err := s.ByID(ctx, id); err != nil {
 		return false, fmt.Errorf("accounts.set_status: %w", err)
+	}
+	return false, nil
+}
+
+func (s *mongoAccountStore) SetName(ctx context.Context, id, name string, at time.Time) (bool, error) {
+	// Accounts from before name_at existed have none: they take any change.
+	older := bson.A{bson.D{{Key: "name_at", Value: bson.D{{Key: "$lt", Value: at}}}},
+		bson.D{{Key: "name_at", Value: bson.D{{Key: "$exists", Value: false}}}}}
+	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: older}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: name}, {Key: "name_at", Value: at},
+			{Key: "updated_at", Value: time.Now().UTC()}}}})
+	if err != nil {
+		return false, shared.MongoErr("accounts.set_name", err)
+	}
+	if res.MatchedCount == 1 {
+		return true, nil
+	}
+	if _, err := s.ByID(ctx, id); err != nil {
+		return false, fmt.Errorf("accounts.set_name: %w", err)
 	}
 	return false, nil
 }

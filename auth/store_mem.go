@@ -77,6 +77,21 @@ func (s *memAccountStore) SetStatus(_ context.Context, id, status string, at tim
 	return true, nil
 }
 
+func (s *memAccountStore) SetName(_ context.Context, id, name string, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byID[id]
+	if !ok {
+		return false, fmt.Errorf("accounts.set_name: %w", shared.ErrNotFound)
+	}
+	if !a.NameAt.Before(at) {
+		return false, nil
+	}
+	a.Name, a.NameAt, a.UpdatedAt = name, at, time.Now().UTC()
+	s.byID[id] = a
+	return true, nil
+}
+
 func (s *memAccountStore) SetPasswordHash(_ context.Context, id string, hash []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

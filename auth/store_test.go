@@ -103,6 +103,20 @@ func testAccountStoreContract(t *testing.T, s accountStore) {
 		t.Fatalf("SetStatus unknown: err = %v, want ErrNotFound", err)
 	}
 
+	// The name follows user.updated, newest event first: a replayed or older one changes nothing.
+	if ok, err := s.SetName(ctx, "a1", "Ann New", t2); !ok || err != nil {
+		t.Fatalf("SetName newer = %v, %v; want applied", ok, err)
+	}
+	if ok, err := s.SetName(ctx, "a1", "Ann Old", t1); ok || err != nil {
+		t.Fatalf("SetName older = %v, %v; want ignored", ok, err)
+	}
+	if got, _ := s.ByID(ctx, "a1"); got.Name != "Ann New" || got.Status != statusSuspended {
+		t.Fatalf("after SetName: name %q, status %q; want Ann New, suspended", got.Name, got.Status)
+	}
+	if _, err := s.SetName(ctx, "nope", "X", t2); !errors.Is(err, shared.ErrNotFound) {
+		t.Fatalf("SetName unknown: err = %v, want ErrNotFound", err)
+	}
+
 	// E-mail verification: a change of address goes through the unique index, and the outbox flag
 	// is cleared only for the verification the relay published.
 	other := account{ID: "b1", Email: "b@example.com", Role: "customer", Status: statusActive, CreatedAt: now, UpdatedAt: now}

@@ -38,6 +38,7 @@ const (
 	MaxMailSubject = 200 // characters
 	MaxMailBody    = 256 << 10
 	maxMailKind    = 40
+	maxShopName    = 100 // leaves room in MaxMailSubject for auth's subjects after "<SHOP_NAME>: "
 )
 
 // ErrMailRejected marks a mail the SMTP server refused for good (a 5xx reply to RCPT or DATA): sending
@@ -91,6 +92,13 @@ func (m Mail) Check() error {
 	return nil
 }
 
+// CheckMailAddress reports why a mail to s would fail Check's rule for To (see parseRecipient), or
+// nil: a service that stores an address to mail later checks it with this before it keeps it.
+func CheckMailAddress(s string) error {
+	_, err := parseRecipient(s)
+	return err
+}
+
 // parseRecipient parses one address, refusing CR/LF (header injection), lists, over-long or non-ASCII
 // addresses (net/smtp speaks no SMTPUTF8 to every server) and names over MaxMailName.
 func parseRecipient(s string) (*mail.Address, error) {
@@ -128,7 +136,8 @@ type MailConfig struct {
 
 // Mail reads SMTP_ADDR (host:port, default "" = mail disabled: queued mail waits), SMTP_USERNAME and
 // SMTP_PASSWORD (AUTH PLAIN; net/smtp sends them only over TLS or to localhost), MAIL_FROM (default
-// "GoShop <shop@localhost>", one address with a domain), SHOP_NAME (default "GoShop") and SHOP_ADDRESS
+// "GoShop <shop@localhost>", one address with a domain), SHOP_NAME (default "GoShop"; one printable
+// line of at most 100 characters without "=?", as it goes into subjects) and SHOP_ADDRESS
 // (default "1 Market Street, Springfield"). A username without a password is reported.
 func (e *Env) Mail() MailConfig {
 	c := MailConfig{
@@ -142,7 +151,14 @@ func (e *Env) Mail() MailConfig {
 			}
 			return a.String(), nil
 		}),
-		ShopName:    e.String("SHOP_NAME", "GoShop"),
+		// It starts the subject of auth's mails, so it must pass Check there: a name Check refuses
+		// would turn every reset and verification mail into a 400 at run time.
+		ShopName: EnvParse(e, "SHOP_NAME", "string", "GoShop", func(s string) (string, error) {
+			if strings.TrimSpace(s) == "" || !Printable(s, false) || strings.Contains(s, "=?") || utf8.RuneCountInString(s) > maxShopName {
+				return "", fmt.Errorf("one line of at most %d printable characters, without =?", maxShopName)
+			}
+			return s, nil
+		}),
 		ShopAddress: e.String("SHOP_ADDRESS", "1 Market Street, Springfield"),
 	}
 	if c.Username != "" && c.Password == "" {
@@ -175,11 +191,11 @@ func buildMessage(from, to *mail.Address, m Mail) []byte {
 		b.WriteString(v)
 		b.WriteString("\r\n")
 	}
-	header("From", from.String())
-	header("To", to.String())
+	header("From", foldHeader(len("From: "), from.String()))
+	header("To", foldHeader(len("To: "), to.String()))
 	// Without white space at its ends: a mail reader drops it from a plain ASCII subject anyway (and
 	// would keep it inside an encoded one), so the subject arrives the same whatever its letters.
-	header("Subject", mime.QEncoding.Encode("utf-8", strings.TrimSpace(m.Subject)))
+	header("Subject", foldHeader(len("Subject: "), mime.QEncoding.Encode("utf-8", strings.TrimSpace(m.Subject))))
 	header("Date", m.CreatedAt.UTC().Format(time.RFC1123Z))
 	header("Message-ID", "<"+m.ID+"@"+mailDomain(from.Address)+">")
 	if m.Unsubscribe != "" {
@@ -211,6 +227,36 @@ func buildMessage(from, to *mail.Address, m Mail) []byte {
 	}
 	b.WriteString("\r\n--" + boundary + "--\r\n")
 	return b.Bytes()
+}
+
+// foldHeader folds the header value v, whose line starts with used characters ("To: "), so that its
+// lines keep to 78 characters where a space allows (RFC 5322 2.1.1; 998 is the hard limit). The
+// encoders write one line: a 100-character non-Latin name Q-encodes to some 1,500 characters, in
+// encoded-words of at most 75 separated by single spaces. It folds only at a single space between
+// two non-space characters, so unfolding (which a reader does, net/textproto joining with one
+// space) gives v back, and white space between encoded-words is not part of the text anyway.
+func foldHeader(used int, v string) string {
+	const max = 78
+	if used+len(v) <= max {
+		return v
+	}
+	words := strings.Split(v, " ")
+	var b strings.Builder
+	b.Grow(len(v) + len(v)/32)
+	line := used
+	for i, w := range words {
+		if i > 0 {
+			if words[i-1] != "" && w != "" && line+1+len(w) > max {
+				b.WriteString("\r\n")
+				line = 0
+			}
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(w)
+		line += len(w)
+	}
+	return b.String()
 }
 
 // writeQP appends s to b quoted-printable; writing to a bytes.Buffer cannot fail.

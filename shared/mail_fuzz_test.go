@@ -11,7 +11,8 @@ import (
 
 // FuzzMailHeaders: whatever To, Subject and Unsubscribe a caller passes, a mail that passes Check
 // renders to a message with exactly the headers the mailer writes, once each (no injected Bcc or
-// second To), whose To is the one address given and whose Subject decodes to the one given.
+// second To), whose To is the one address given and whose Subject decodes to the one given, and no
+// line of which is longer than RFC 5322's 998 characters.
 func FuzzMailHeaders(f *testing.F) {
 	for _, seed := range [][3]string{
 		{"jane@example.com", "Your order", ""},
@@ -22,6 +23,8 @@ func FuzzMailHeaders(f *testing.F) {
 		{"jane@example.com", "=?utf-8?q?a=0D=0ABcc:_x@example.com?=", ""},
 		{"jane@example.com", "hi", "https://shop.example/u>, <mailto:x@evil.example"},
 		{"a@b.c, d@e.f", "hi", ""},
+		{strings.Repeat("😀", 100) + " <a@b.c>", strings.Repeat("€", 200), ""},
+		{`"` + strings.Repeat("a ", 49) + `b" <a@b.c>`, strings.Repeat("ab ", 66) + "c", ""},
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}
@@ -37,6 +40,11 @@ func FuzzMailHeaders(f *testing.F) {
 			t.Fatalf("parseRecipient of a checked mail: %v", err)
 		}
 		raw := buildMessage(from, rcpt, m)
+		for _, line := range strings.Split(string(raw), "\r\n") {
+			if len(line) > 998 {
+				t.Fatalf("a line of %d characters (RFC 5322: at most 998): %.80s", len(line), line)
+			}
+		}
 		msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
 		if err != nil {
 			t.Fatalf("ReadMessage: %v\n%s", err, raw)

@@ -171,6 +171,59 @@ func TestMailMessageTextOnly(t *testing.T) {
 	}
 }
 
+// TestMailHeaderLines: a header a customer's name or a subject fills stays within RFC 5322's line
+// limits once encoded (a 100-character non-Latin name Q-encodes to well over 998 characters on one
+// line, which servers may refuse or cut), folded only where unfolding gives the same value back.
+func TestMailHeaderLines(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, to, subject string }{
+		{"emoji name", strings.Repeat("😀", 100) + " <zoe@example.com>", "Your order"},
+		{"CJK name", strings.Repeat("山田", 50) + " <yamada@example.com>", "Your order"},
+		{"B-encoded name", `"` + strings.Repeat("Zoë, ", 19) + `Zoë" <zoe@example.com>`, "Your order"},
+		{"quoted ASCII name", `"` + strings.Repeat(`Jane \"Q\" `, 9) + `" <jane@example.com>`, "Your order"},
+		{"non-ASCII subject", "jane@example.com", strings.Repeat("€", 200)},
+		{"non-ASCII words", "jane@example.com", strings.Repeat("Bestätigung ", 16) + "Nr.  42"},
+		{"ASCII subject", "jane@example.com", strings.Repeat("order ", 32) + "now"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := testMail()
+			m.To, m.Subject = tt.to, tt.subject
+			if err := m.Check(); err != nil {
+				t.Fatalf("Check() = %v", err)
+			}
+			srv := &smtpServer{}
+			mailer := shared.NewMailer(shared.MailConfig{Addr: "127.0.0.1:25", From: "GoShop <shop@shop.example>"})
+			mailer.Dial = srv.pipeDial()
+			if err := mailer.Send(context.Background(), m); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			raw := strings.ReplaceAll(srv.mails()[0].Data, "\r\n", "\n")
+			head, _, _ := strings.Cut(raw, "\n\n")
+			for _, line := range strings.Split(head, "\n") {
+				// Over 78 only when no space is left to fold at (one encoded-word is up to 75).
+				_, value, _ := strings.Cut(strings.TrimLeft(line, " "), " ")
+				folded := strings.HasPrefix(line, " ") || strings.HasPrefix(line, "To:") || strings.HasPrefix(line, "Subject:")
+				if len(line) > 998 || folded && len(line) > 78 && strings.Contains(value, " ") {
+					t.Errorf("header line of %d characters: %.60s...", len(line), line)
+				}
+			}
+			msg, err := mail.ReadMessage(strings.NewReader(raw))
+			if err != nil {
+				t.Fatalf("ReadMessage: %v", err)
+			}
+			want, _ := mail.ParseAddress(tt.to)
+			if to, err := msg.Header.AddressList("To"); err != nil || len(to) != 1 || *to[0] != *want {
+				t.Errorf("To = %v (%v), want %v", to, err, want)
+			}
+			if s, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil || s != tt.subject {
+				t.Errorf("Subject = %q (%v), want %q", s, err, tt.subject)
+			}
+		})
+	}
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -188,11 +241,13 @@ func TestEnvMail(t *testing.T) {
 	if err := env.Err(); err != nil || got.Addr != "" || got.From != `"GoShop" <shop@localhost>` || got.ShopName != "GoShop" {
 		t.Errorf("defaults = %+v (%v)", got, err)
 	}
-	bad := map[string]string{"SMTP_ADDR": "mailpit", "MAIL_FROM": "shop\r\n@x", "SMTP_USERNAME": "shop"}
+	// SHOP_NAME starts every account mail's subject: one that Mail.Check refuses there would make
+	// every reset and verification mail a 400 at run time.
+	bad := map[string]string{"SMTP_ADDR": "mailpit", "MAIL_FROM": "shop\r\n@x", "SMTP_USERNAME": "shop", "SHOP_NAME": "Shop =?utf-8?q?x?="}
 	env = shared.NewEnv(func(k string) string { return bad[k] })
 	env.Mail()
 	err := env.Err()
-	for _, name := range []string{"SMTP_ADDR", "MAIL_FROM", "SMTP_PASSWORD"} {
+	for _, name := range []string{"SMTP_ADDR", "MAIL_FROM", "SMTP_PASSWORD", "SHOP_NAME"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("Err() = %v, want it to name %s", err, name)
 		}

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -45,15 +51,53 @@ func (k unsubscribeKey) valid(userID, token string) bool {
 // maxUnsubscribeBody bounds the one-click body, "List-Unsubscribe=One-Click".
 const maxUnsubscribeBody = 1 << 10
 
+// decodeOneClick reads the one-click body, at most maxUnsubscribeBody bytes. RFC 8058 3.2 has mail
+// receivers send it as multipart/form-data (SHOULD) or application/x-www-form-urlencoded (MAY), so
+// both are read; any other type is 415 as for every form route (shared.DecodeForm). A multipart body
+// is read whole into memory (it is small) and its parts are taken as form values, never as files.
+func decodeOneClick(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return shared.DecodeForm(w, r, maxUnsubscribeBody)
+	}
+	body, err := shared.ReadBody(w, r, maxUnsubscribeBody)
+	if err != nil {
+		return nil, err
+	}
+	malformed := func(err error) error {
+		return &shared.Error{Code: shared.CodeInvalid, Message: "malformed multipart/form-data body", Err: err}
+	}
+	if params["boundary"] == "" {
+		return nil, malformed(errors.New("no boundary"))
+	}
+	vals := url.Values{}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, malformed(err)
+		}
+		v, err := io.ReadAll(p)
+		if err != nil {
+			return nil, malformed(err)
+		}
+		vals.Add(p.FormName(), string(v))
+	}
+	return vals, shared.ValidUTF8Values(vals)
+}
+
 // handleUnsubscribe answers POST /users/{id}/unsubscribe?token=...: RFC 8058's one-click
 // unsubscribe, which mail programs send without a session, with the form body
-// "List-Unsubscribe=One-Click". A valid token turns the user's order_emails off (again: harmless);
+// "List-Unsubscribe=One-Click" (multipart/form-data or urlencoded: decodeOneClick). A valid token turns the user's order_emails off (again: harmless);
 // a missing or wrong token or body is 400, an unknown user 404. A GET never changes anything (link
 // scanners follow links), so there is none.
 func handleUnsubscribe(logger *slog.Logger, profiles profileStore, key unsubscribeKey) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		form, err := shared.DecodeForm(w, r, maxUnsubscribeBody)
+		form, err := decodeOneClick(w, r)
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
 			return

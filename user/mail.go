@@ -189,7 +189,14 @@ func (om *orderMailer) handle(ctx context.Context, e shared.Event) error {
 func (om *orderMailer) render(e shared.Event, kind orderMailKind, d orderEvent, p Profile) (shared.Mail, error) {
 	number := strings.ToUpper(d.OrderID[:min(8, len(d.OrderID))])
 	money := func(c int64) string { return shared.Money{Amount: shared.Cents(c), Currency: d.Currency}.String() }
+	// A name that cannot stand in a To header (Mail.Check refuses control and bidi characters; auth
+	// let bidi controls through at registration, and user.registered copies the name) is left out,
+	// so the mail still goes: a receipt must not be dropped for the customer's name.
 	name := p.Name
+	if !shared.Printable(name, false) {
+		name = ""
+	}
+	to := (&mail.Address{Name: name, Address: p.Email}).String()
 	if name == "" {
 		name = "customer"
 	}
@@ -216,7 +223,7 @@ func (om *orderMailer) render(e shared.Event, kind orderMailKind, d orderEvent, 
 	if err := om.html.Execute(&html, v); err != nil {
 		return shared.Mail{}, fmt.Errorf("render %s: %w", kind.Kind, err)
 	}
-	m := shared.Mail{ID: e.ID, Kind: kind.Kind, To: (&mail.Address{Name: p.Name, Address: p.Email}).String(),
+	m := shared.Mail{ID: e.ID, Kind: kind.Kind, To: to,
 		Subject: v.Subject, Text: text.String(), HTML: html.String(), CreatedAt: time.Now().UTC()}
 	if kind.Optional {
 		m.Unsubscribe = om.links.unsubscribe(p.ID)

@@ -180,6 +180,29 @@ func TestOrderMailPreference(t *testing.T) {
 	}
 }
 
+// TestOrderMailUnprintableName: a profile name that cannot stand in a To header (a bidi override
+// auth let through at registration, copied by user.registered) costs the mail its name, not the mail:
+// the receipt goes to the bare address and greets the customer without it.
+func TestOrderMailUnprintableName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := newMailEnv(t)
+	env.profiles.Create(ctx, newProfile("u-bidi", "ann@example.com", "Ann\u202Egnp.exe", shared.RoleCustomer, testTime))
+	e := orderEventOf(t, "order.paid", "u-bidi", nil)
+	if err := env.om.handle(ctx, e); err != nil {
+		t.Fatalf("handle: %v", err)
+	}
+	status, m := env.queued(e.ID)
+	if status != "pending" || m.To != "<ann@example.com>" {
+		t.Fatalf("mail %q to %q, want pending to <ann@example.com>", status, m.To)
+	}
+	for _, part := range []string{m.Text, m.HTML} {
+		if strings.Contains(part, "\u202E") || !strings.Contains(part, "Hello customer,") {
+			t.Errorf("part greets with the name or without \"Hello customer,\":\n%s", part)
+		}
+	}
+}
+
 // TestOrderMailSkips: what can never become a mail is logged and dropped (nil or ErrPoison, so the
 // consumer moves on); a store failure is returned, so it is retried.
 func TestOrderMailSkips(t *testing.T) {
@@ -235,12 +258,17 @@ func TestUnsubscribe(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	ctx := context.Background()
-	for _, id := range []string{"u-ann", "u-bob"} {
+	for _, id := range []string{"u-ann", "u-bob", "u-cy"} {
 		env.profiles.Create(ctx, newProfile(id, id+"@example.com", id, shared.RoleCustomer, testTime))
 	}
 	path := func(id, token string) string { return "/users/" + id + "/unsubscribe?token=" + url.QueryEscape(token) }
 	good := path("u-ann", testUnsubscribeKey.token("u-ann"))
 	oneClick := "List-Unsubscribe=One-Click"
+	// RFC 8058 3.2: mail receivers SHOULD send the one-click body as multipart/form-data.
+	multipartType := "multipart/form-data; boundary=b0undary"
+	multipartOf := func(name, value string) string {
+		return "--b0undary\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n--b0undary--\r\n"
+	}
 	tests := []struct {
 		name, method, target, ctype, body string
 		status                            int
@@ -253,6 +281,11 @@ func TestUnsubscribe(t *testing.T) {
 		{"JSON body", "POST", good, "application/json", `{"List-Unsubscribe":"One-Click"}`, 415},
 		{"other body", "POST", good, "application/x-www-form-urlencoded", "List-Unsubscribe=All", 400},
 		{"oversized body", "POST", good, "application/x-www-form-urlencoded", oneClick + "&x=" + strings.Repeat("a", 2000), 413},
+		{"multipart, other value", "POST", good, multipartType, multipartOf("List-Unsubscribe", "All"), 400},
+		{"multipart, no boundary", "POST", good, "multipart/form-data", multipartOf("List-Unsubscribe", "One-Click"), 400},
+		{"multipart, malformed", "POST", good, multipartType, "--b0undary\r\nno headers", 400},
+		{"multipart, another user's token", "POST", path("u-ann", testUnsubscribeKey.token("u-bob")), multipartType, multipartOf("List-Unsubscribe", "One-Click"), 400},
+		{"multipart, oversized", "POST", good, multipartType, multipartOf("List-Unsubscribe", "One-Click") + strings.Repeat("a", 2000), 413},
 		{"GET never unsubscribes", "GET", good, "", "", 405},
 		{"bad user ID", "POST", path("u$ne", testUnsubscribeKey.token("u$ne")), "application/x-www-form-urlencoded", oneClick, 400},
 		{"unknown user", "POST", path("u-nobody", testUnsubscribeKey.token("u-nobody")), "application/x-www-form-urlencoded", oneClick, 404},
@@ -268,7 +301,7 @@ func TestUnsubscribe(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range []string{"u-ann", "u-bob"} {
+	for _, id := range []string{"u-ann", "u-bob", "u-cy"} {
 		if p, _ := env.profiles.Get(ctx, id); !p.Preferences.orderEmails() {
 			t.Fatalf("a refused request turned %s's order mails off", id)
 		}
@@ -277,6 +310,13 @@ func TestUnsubscribe(t *testing.T) {
 		if rec := send(env.h, "POST", good, "application/x-www-form-urlencoded", oneClick); rec.Code != 200 {
 			t.Fatalf("POST %s = %d, want 200 (%s)", good, rec.Code, rec.Body)
 		}
+	}
+	cy := path("u-cy", testUnsubscribeKey.token("u-cy"))
+	if rec := send(env.h, "POST", cy, multipartType, multipartOf("List-Unsubscribe", "One-Click")); rec.Code != 200 {
+		t.Fatalf("POST %s as multipart/form-data = %d, want 200 (%s)", cy, rec.Code, rec.Body)
+	}
+	if p, _ := env.profiles.Get(ctx, "u-cy"); p.Preferences.orderEmails() {
+		t.Errorf("the multipart one-click left u-cy's order mails on")
 	}
 	ann, _ := env.profiles.Get(ctx, "u-ann")
 	bob, _ := env.profiles.Get(ctx, "u-bob")
