@@ -106,7 +106,10 @@ type grantStore interface {
 //	                      the token that replaced it and when (ms), see rotateScript
 //	auth:code:<h>         authCode JSON, TTL the code lifetime
 //	auth:codeu:<h>        a taken code, kept to detect reuse (the take's nonce and the code)
-//	auth:ufam:<user>      set of the user's families; auth:sfam:<session> the session's
+//	auth:ufams:<user>     the user's unexpired families, a sorted set scored by expiry (ms), see
+//	                      indexScript; auth:sfam:<session> the session's families (a set)
+//	auth:ufam:<user>      the set of a user's families written before auth:ufams (read by RevokeUser
+//	                      until it expires)
 type redisGrantStore struct {
 	rdb redis.UniversalClient
 	// grace is how long after a rotation the rotated token may rotate again, as long as its successor
@@ -198,8 +201,7 @@ func (s *redisGrantStore) StartFamily(ctx context.Context, g grant, token string
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, famKey(fam), b, ttl)
 		p.Set(ctx, "auth:rt:"+tokenHash(token), "1", ttl)
-		p.SAdd(ctx, "auth:ufam:"+g.UserID, fam)
-		p.Expire(ctx, "auth:ufam:"+g.UserID, ttl)
+		indexScript.Eval(ctx, p, []string{"auth:ufams:" + g.UserID}, fam, g.ExpiresAt.UnixMilli(), s.clock().UnixMilli())
 		if g.SessionID != "" {
 			p.SAdd(ctx, "auth:sfam:"+g.SessionID, fam)
 			p.Expire(ctx, "auth:sfam:"+g.SessionID, ttl)
@@ -315,16 +317,22 @@ func (s *redisGrantStore) RevokeFamily(ctx context.Context, family string) error
 	return shared.RedisErr("grants.revoke", s.rdb.Del(ctx, famKey(family)).Err())
 }
 
-var revokeSetScript = redis.NewScript(`
-local fs = redis.call('SMEMBERS', KEYS[1])
-for _, f in ipairs(fs) do redis.call('DEL', 'auth:fam:' .. f) end
-redis.call('DEL', KEYS[1])
-return #fs`)
+// revokeSetScript ends the families listed in KEYS (each a set or a sorted set of family IDs, or
+// absent) and deletes the lists.
+var revokeSetScript = redis.NewScript(indexMembers + `
+local n = 0
+for _, key in ipairs(KEYS) do
+  local fs = members(key)
+  for _, f in ipairs(fs) do redis.call('DEL', 'auth:fam:' .. f) end
+  redis.call('DEL', key)
+  n = n + #fs
+end
+return n`)
 
 func (s *redisGrantStore) RevokeSession(ctx context.Context, sessionID string) error {
 	return shared.RedisErr("grants.revoke_session", revokeSetScript.Run(ctx, s.rdb, []string{"auth:sfam:" + sessionID}).Err())
 }
 
 func (s *redisGrantStore) RevokeUser(ctx context.Context, userID string) error {
-	return shared.RedisErr("grants.revoke_user", revokeSetScript.Run(ctx, s.rdb, []string{"auth:ufam:" + userID}).Err())
+	return shared.RedisErr("grants.revoke_user", revokeSetScript.Run(ctx, s.rdb, []string{"auth:ufams:" + userID, "auth:ufam:" + userID}).Err())
 }

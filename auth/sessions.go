@@ -44,15 +44,53 @@ type sessionStore interface {
 }
 
 // redisSessionStore keeps a session as JSON at auth:sess:<hash> with a TTL (the idle expiry), and the
-// set of a user's session hashes at auth:usess:<user>, so suspension can end them all.
+// user's sessions that have not reached their absolute end at auth:usessz:<user> (indexScript), so
+// suspension can end them all. auth:usess:<user> is the set that index used to be: DeleteUser reads
+// it too until it expires.
 type redisSessionStore struct {
 	rdb redis.UniversalClient
+	now func() time.Time // nil: time.Now
 }
 
 var _ sessionStore = (*redisSessionStore)(nil)
 
 func sessKey(hash string) string       { return "auth:sess:" + hash }
-func userSessKey(userID string) string { return "auth:usess:" + userID }
+func userSessKey(userID string) string { return "auth:usessz:" + userID }
+
+// oldUserSessKey is the set userSessKey was before it became a sorted set.
+func oldUserSessKey(userID string) string { return "auth:usess:" + userID }
+
+// indexScript adds member ARGV[1], which ends at ARGV[2] (ms), to the per-user sorted set KEYS[1]
+// (the score is the end), removes the members that ended by ARGV[3] (now, ms), and keeps the set until
+// its last member ends. It indexes a user's sessions and refresh families, which suspension and a
+// password change end. The indexes used to be plain sets that every sign-in added to and pushed the
+// expiry of, so a user who signed in at least once a lifetime (30 days) kept every session and family
+// ever started: a script that logs in each minute, half a million a year, all walked in one blocking
+// Lua call when the account was suspended.
+var indexScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
+return redis.call('ZCARD', KEYS[1])`)
+
+// indexMembers is the Lua that reads the members of an index, a sorted set or the set it was
+// before (or nothing), into fs; for scripts that end what an index lists.
+const indexMembers = `
+local function members(key)
+  local t = redis.call('TYPE', key)['ok']
+  if t == 'zset' then return redis.call('ZRANGE', key, 0, -1) end
+  if t == 'set' then return redis.call('SMEMBERS', key) end
+  return {}
+end
+`
+
+func (s *redisSessionStore) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
 
 func (s *redisSessionStore) Create(ctx context.Context, sess session, idle time.Duration) error {
 	b, err := json.Marshal(sess)
@@ -63,10 +101,7 @@ func (s *redisSessionStore) Create(ctx context.Context, sess session, idle time.
 	ttl := min(idle, time.Until(sess.ExpiresAt))
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, sessKey(h), b, ttl)
-		p.SAdd(ctx, userSessKey(sess.UserID), h)
-		// The newest session ends last, so the index lives as long as any session it lists; members
-		// whose session expired are harmless (DEL of a missing key).
-		p.Expire(ctx, userSessKey(sess.UserID), time.Until(sess.ExpiresAt))
+		indexScript.Eval(ctx, p, []string{userSessKey(sess.UserID)}, h, sess.ExpiresAt.UnixMilli(), s.clock().UnixMilli())
 		return nil
 	})
 	return shared.RedisErr("sessions.create", err)
@@ -116,16 +151,17 @@ func (s *redisSessionStore) Alive(ctx context.Context, sid string) (bool, error)
 	return n == 1, nil
 }
 
-// deleteUserScript removes every session in the user's index and the index, atomically.
-var deleteUserScript = redis.NewScript(`
-local hs = redis.call('SMEMBERS', KEYS[1])
+// deleteUserScript removes every session in the user's indexes (KEYS) and the indexes, atomically.
+var deleteUserScript = redis.NewScript(indexMembers + `
 local n = 0
-for _, h in ipairs(hs) do n = n + redis.call('DEL', ARGV[1] .. h) end
-redis.call('DEL', KEYS[1])
+for _, key in ipairs(KEYS) do
+  for _, h in ipairs(members(key)) do n = n + redis.call('DEL', ARGV[1] .. h) end
+  redis.call('DEL', key)
+end
 return n`)
 
 func (s *redisSessionStore) DeleteUser(ctx context.Context, userID string) (int, error) {
-	n, err := deleteUserScript.Run(ctx, s.rdb, []string{userSessKey(userID)}, "auth:sess:").Int()
+	n, err := deleteUserScript.Run(ctx, s.rdb, []string{userSessKey(userID), oldUserSessKey(userID)}, "auth:sess:").Int()
 	if err != nil {
 		return 0, shared.RedisErr("sessions.delete_user", err)
 	}

@@ -227,6 +227,86 @@ func testGrantStoreContract(t *testing.T, s grantStore) {
 	}
 }
 
+// TestUserIndexesBounded: a user's index of refresh families (what RevokeUser walks) and of sessions
+// (DeleteUser) keep only what has not reached its end, however often the user signs in; they used to
+// keep everything ever started as long as one sign-in came within the lifetime. RevokeUser and
+// DeleteUser still end what the older sets list. Redis only (REDIS_TEST_URL).
+func TestUserIndexesBounded(t *testing.T) {
+	t.Parallel()
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	ctx := context.Background()
+	start := time.Now()
+	now := start
+	s := &redisGrantStore{rdb: rdb, now: func() time.Time { return now }}
+	user := "u-" + shared.NewID()
+	var toks []string
+	for day := range 5 { // a sign-in a day, each family living two days
+		now = start.Add(time.Duration(day) * 24 * time.Hour)
+		tok, _ := newFamilyToken()
+		g := grant{UserID: user, ExpiresAt: now.Add(48 * time.Hour)}
+		if err := s.StartFamily(ctx, g, tok); err != nil {
+			t.Fatalf("StartFamily: %v", err)
+		}
+		toks = append(toks, tok)
+	}
+	kept := rdb.ZCard(ctx, "auth:ufams:"+user).Val() + rdb.SCard(ctx, "auth:ufam:"+user).Val()
+	if kept != 2 { // days 3 and 4: the others expired by day 4
+		t.Errorf("the user's family index holds %d families after 5 daily sign-ins with a 2-day lifetime, want 2", kept)
+	}
+	if d := rdb.PTTL(ctx, "auth:ufams:"+user).Val(); d <= 0 {
+		t.Errorf("the user's family index has TTL %v, want one", d)
+	}
+	// A family recorded in the older set before the upgrade.
+	old, oldFam := newFamilyToken()
+	if err := s.StartFamily(ctx, grant{UserID: user, ExpiresAt: time.Now().Add(time.Hour)}, old); err != nil {
+		t.Fatal(err)
+	}
+	rdb.ZRem(ctx, "auth:ufams:"+user, oldFam)
+	rdb.SAdd(ctx, "auth:ufam:"+user, oldFam)
+	if err := s.RevokeUser(ctx, user); err != nil {
+		t.Fatalf("RevokeUser: %v", err)
+	}
+	for _, tok := range append(toks[3:], old) {
+		if _, err := s.Peek(ctx, tok); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("Peek after RevokeUser: err = %v, want ErrNotFound", err)
+		}
+	}
+
+	// Sessions: a sign-in a day, each session ending two days after it started.
+	ss := &redisSessionStore{rdb: rdb, now: func() time.Time { return now }}
+	var ids []string
+	for day := range 5 {
+		now = start.Add(time.Duration(day) * 24 * time.Hour)
+		sess := session{ID: shared.RandomToken(), UserID: user, CreatedAt: now, ExpiresAt: now.Add(48 * time.Hour)}
+		if err := ss.Create(ctx, sess, time.Hour); err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		ids = append(ids, sess.ID)
+	}
+	kept = rdb.ZCard(ctx, "auth:usessz:"+user).Val() + rdb.SCard(ctx, "auth:usess:"+user).Val()
+	if kept != 2 {
+		t.Errorf("the user's session index holds %d sessions after 5 daily sign-ins with a 2-day lifetime, want 2", kept)
+	}
+	// A session recorded in the older set before the upgrade.
+	oldSess := session{ID: shared.RandomToken(), UserID: user, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := ss.Create(ctx, oldSess, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rdb.ZRem(ctx, "auth:usessz:"+user, tokenHash(oldSess.ID))
+	rdb.SAdd(ctx, "auth:usess:"+user, tokenHash(oldSess.ID))
+	if n, err := ss.DeleteUser(ctx, user); err != nil || n != 3 {
+		t.Errorf("DeleteUser = %d, %v; want 3 (two live sessions and the one in the older set)", n, err)
+	}
+	for _, id := range append(ids[3:], oldSess.ID) {
+		if _, err := ss.Touch(ctx, id, time.Hour); !errors.Is(err, shared.ErrNotFound) {
+			t.Errorf("Touch after DeleteUser: err = %v, want ErrNotFound", err)
+		}
+	}
+}
+
 // TestMemGrantExpiry checks that codes and families expire on the fake clock.
 func TestMemGrantExpiry(t *testing.T) {
 	t.Parallel()

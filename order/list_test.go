@@ -80,6 +80,18 @@ func testOrderListFilters(t *testing.T, newStore func(testing.TB) orderStore) {
 
 // TestOrderListFilters: GET /orders takes the admin list's filters from the URL; every malformed one
 // is a 400 in the error shape naming it, and a customer's filters never reach other users' orders.
+// TestListSortIndexed: every list whose filter is an equality on an indexed field (a customer's own
+// orders, the admin list by status, the dashboard's paid orders) gets listSort from an index, so
+// MongoDB reads one page, not every matching order sorted in memory per page.
+func TestListSortIndexed(t *testing.T) {
+	t.Parallel()
+	for _, eq := range [][]string{nil, {"user_id"}, {"status"}} {
+		if !sharedtest.SortIndexed(orderIndexes, eq, listSort, nil) {
+			t.Errorf("GET /orders with equality on %v: no index of orderIndexes gives the order %v", eq, listSort)
+		}
+	}
+}
+
 func TestOrderListFilters(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

@@ -66,9 +66,8 @@ type orderStore interface {
 	Stats(ctx context.Context, from, to time.Time) ([]statsBucket, error)
 }
 
-// mongoOrderStore keeps orders in one collection, "orders". Indexes (created lazily, so start-up
-// does not need Mongo): unique (user_id, idempotency_key); (user_id, created_at); (status,
-// created_at); (outbox_pending); (created_at, _id); (customer_email, created_at); created_stats (stats.go).
+// mongoOrderStore keeps orders in one collection, "orders", with orderIndexes (created lazily, so
+// start-up does not need Mongo).
 type mongoOrderStore struct {
 	orders *mongo.Collection
 
@@ -77,6 +76,27 @@ type mongoOrderStore struct {
 }
 
 var _ orderStore = (*mongoOrderStore)(nil)
+
+// listSort is the order of GET /orders: newest first, the ID breaking ties so pages never overlap.
+var listSort = bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}
+
+// orderIndexes are the indexes of "orders". The lists' end in listSort's keys, _id included: an
+// index without the tie-breaker cannot give that order, and MongoDB then reads every order of the
+// customer (or of the status) and sorts them in memory on every page. Indexes are matched by name
+// (shared.EnsureIndexes), so a changed one gets a new name; the old user_created and status_created,
+// which lacked _id, are no longer used and an operator may drop them.
+var orderIndexes = []mongo.IndexModel{
+	{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "idempotency_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("user_idempotency_key")},
+	// A customer's own list (also filtered by status or dates).
+	{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("user_created_id")},
+	// The admin list by status (the dashboard's paid orders), and the reconciler's pending orders.
+	{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("status_created_id")},
+	{Keys: bson.D{{Key: "outbox_pending", Value: 1}}, Options: options.Index().SetName("outbox_pending")},
+	// The admin list: newest first over everything or a date range, and by customer e-mail prefix.
+	{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("created")},
+	{Keys: bson.D{{Key: "customer_email", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("customer_email_created")},
+	statsIndex,
+}
 
 func newMongoOrderStore(db *mongo.Database) *mongoOrderStore {
 	return &mongoOrderStore{orders: db.Collection("orders")}
@@ -90,16 +110,7 @@ func (s *mongoOrderStore) ensureIndexes(ctx context.Context) error {
 	if s.indexed {
 		return nil
 	}
-	err := shared.EnsureIndexes(ctx, s.orders, "orders.indexes",
-		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "idempotency_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("user_idempotency_key")},
-		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("user_created")},
-		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("status_created")},
-		mongo.IndexModel{Keys: bson.D{{Key: "outbox_pending", Value: 1}}, Options: options.Index().SetName("outbox_pending")},
-		// The admin list: newest first over everything or a date range, and by customer e-mail prefix.
-		mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("created")},
-		mongo.IndexModel{Keys: bson.D{{Key: "customer_email", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("customer_email_created")},
-		statsIndex,
-	)
+	err := shared.EnsureIndexes(ctx, s.orders, "orders.indexes", orderIndexes...)
 	if err != nil {
 		return err
 	}
@@ -133,7 +144,7 @@ func (s *mongoOrderStore) List(ctx context.Context, q listQuery) ([]Order, int64
 	if err != nil {
 		return nil, 0, shared.MongoErr("orders.count", err)
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
+	opts := options.Find().SetSort(listSort).
 		SetSkip(int64((q.Page - 1) * q.Limit)).SetLimit(int64(q.Limit)).
 		SetProjection(bson.D{{Key: "events", Value: 0}, {Key: "applied_events", Value: 0}})
 	out, err := shared.FindAll[Order](ctx, s.orders, "orders.list", filter, opts)

@@ -81,8 +81,8 @@ type productStore interface {
 	Ack(ctx context.Context, id string, eventIDs []string) error
 }
 
-// mongoProductStore keeps products in one collection ("products"). Indexes: sku unique,
-// category+price_cents, a text index on name (weight 10) and description (weight 2), pending.
+// mongoProductStore keeps products in one collection ("products"). Indexes: productIndexes,
+// nameIndexes, a text index on name (weight 10) and description (weight 2).
 type mongoProductStore struct {
 	coll   *mongo.Collection
 	logger *slog.Logger
@@ -102,20 +102,43 @@ func newMongoProductStore(db *mongo.Database, logger *slog.Logger) *mongoProduct
 	return &mongoProductStore{coll: db.Collection("products"), logger: logger}
 }
 
+// productIndexes are the indexes every server must take: sku unique, pending (the relay), and one per
+// list order (listSort), whole catalog and by category. Each ends in the order's keys, _id included:
+// an index that stops short of the tie-breaker cannot give the order, and MongoDB then reads every
+// product that matches (the whole catalog for the default list) and sorts them in memory on every
+// page. Indexes are matched by name (shared.EnsureIndexes): the older category_price, which stopped
+// at price_cents, is no longer used and an operator may drop it.
+var productIndexes = []mongo.IndexModel{
+	{Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true).SetName("sku_unique")},
+	{Keys: bson.D{{Key: "pending", Value: 1}}, Options: options.Index().SetName("pending")},
+	{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("created")},
+	{Keys: bson.D{{Key: "category", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("category_created")},
+	{Keys: bson.D{{Key: "price_cents", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("price")},
+	{Keys: bson.D{{Key: "category", Value: 1}, {Key: "price_cents", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("category_price_id")},
+}
+
+// nameIndexes serve sort=name, whose order is nameCollation's: an index serves a sort only under
+// the same collation. A server that refuses collations (FerretDB) refuses these too (logged, not
+// fatal), and sorts by bytes without an index.
+var nameIndexes = []mongo.IndexModel{
+	{Keys: bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("name").SetCollation(nameCollation)},
+	{Keys: bson.D{{Key: "category", Value: 1}, {Key: "name", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("category_name").SetCollation(nameCollation)},
+}
+
 // EnsureIndexes creates the indexes that do not exist yet (shared.EnsureIndexes). A server that
-// refuses the text index is logged and q falls back to $regex; any other failure is returned (the
-// caller retries while Mongo is down).
+// refuses the text index is logged and q falls back to $regex, one that refuses nameIndexes is
+// logged; any other failure is returned (the caller retries while Mongo is down).
 func (s *mongoProductStore) EnsureIndexes(ctx context.Context) error {
-	err := shared.EnsureIndexes(ctx, s.coll, "products.indexes",
-		mongo.IndexModel{Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true).SetName("sku_unique")},
-		mongo.IndexModel{Keys: bson.D{{Key: "category", Value: 1}, {Key: "price_cents", Value: 1}}, Options: options.Index().SetName("category_price")},
-		mongo.IndexModel{Keys: bson.D{{Key: "pending", Value: 1}}, Options: options.Index().SetName("pending")},
-	)
-	if err != nil {
+	if err := shared.EnsureIndexes(ctx, s.coll, "products.indexes", productIndexes...); err != nil {
 		return err
 	}
 	s.indexed.Store(true)
-	err = shared.EnsureIndexes(ctx, s.coll, "products.indexes", mongo.IndexModel{
+	// Never fatal: sort=name works without them (slower), and a server that cannot take them must
+	// not keep the service from getting ready; the next start tries again.
+	if err := shared.EnsureIndexes(ctx, s.coll, "products.indexes", nameIndexes...); err != nil {
+		s.logger.Warn("collated name indexes not created, sort=name sorts without an index", "err", err)
+	}
+	err := shared.EnsureIndexes(ctx, s.coll, "products.indexes", mongo.IndexModel{
 		Keys:    bson.D{{Key: "name", Value: "text"}, {Key: "description", Value: "text"}},
 		Options: options.Index().SetName("text").SetWeights(bson.D{{Key: "name", Value: 10}, {Key: "description", Value: 2}}),
 	})
@@ -258,26 +281,10 @@ func (s *mongoProductStore) List(ctx context.Context, q productQuery) ([]product
 		return nil, 0, shared.MongoErr("products.list.count", err)
 	}
 	projection := bson.D{{Key: "outbox", Value: 0}}
-	var sort bson.D
-	switch q.Sort {
-	case sortPrice:
-		sort = bson.D{{Key: "price_cents", Value: 1}}
-	case sortPriceDesc:
-		sort = bson.D{{Key: "price_cents", Value: -1}}
-	case sortName:
-		sort = bson.D{{Key: "name", Value: 1}}
-	case sortRelevance:
-		if text {
-			score := bson.D{{Key: "$meta", Value: "textScore"}}
-			projection = bson.D{{Key: "score", Value: score}}
-			sort = bson.D{{Key: "score", Value: score}}
-		} else {
-			sort = bson.D{{Key: "created_at", Value: -1}}
-		}
-	default:
-		sort = bson.D{{Key: "created_at", Value: -1}}
+	if q.Sort == sortRelevance && text {
+		projection = bson.D{{Key: "score", Value: textScore}}
 	}
-	sort = append(sort, bson.E{Key: "_id", Value: 1}) // a total order, so pages never overlap
+	sort := listSort(q.Sort, text)
 	opts := options.Find().SetSort(sort).SetSkip(int64((q.Page - 1) * q.Limit)).SetLimit(int64(q.Limit)).SetProjection(projection)
 	collated := q.Sort == sortName && !s.noCollation.Load()
 	if collated {
@@ -297,6 +304,28 @@ func (s *mongoProductStore) List(ctx context.Context, q productQuery) ([]product
 		out[i].Outbox = nil // the textScore projection cannot exclude fields at the same time
 	}
 	return out, int(total), nil
+}
+
+// textScore is a $text match's relevance, projected and sorted by for sort=relevance.
+var textScore = bson.D{{Key: "$meta", Value: "textScore"}}
+
+// listSort is List's order for sort (text: q is matched by the text index, so relevance is its
+// score; without it relevance is newest). Every order ends in _id, a total order so pages never
+// overlap; -price is price reversed, ties included, so one index serves both (productIndexes).
+func listSort(sort string, text bool) bson.D {
+	switch sort {
+	case sortPrice:
+		return bson.D{{Key: "price_cents", Value: 1}, {Key: "_id", Value: 1}}
+	case sortPriceDesc:
+		return bson.D{{Key: "price_cents", Value: -1}, {Key: "_id", Value: -1}}
+	case sortName:
+		return bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}}
+	case sortRelevance:
+		if text {
+			return bson.D{{Key: "score", Value: textScore}, {Key: "_id", Value: 1}}
+		}
+	}
+	return bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}
 }
 
 func (s *mongoProductStore) Categories(ctx context.Context, includeInactive bool) ([]categoryCount, error) {

@@ -269,7 +269,8 @@ func categoryCounts(counts map[string]int) []categoryCount {
 	return out
 }
 
-// sortFunc orders like the Mongo store: the chosen key, then ID ascending as the tie-breaker.
+// sortFunc orders like the Mongo store (listSort): the chosen key, then ID ascending as the
+// tie-breaker, descending for -price (price reversed, ties included).
 func sortFunc(order string, text bool) func(a, b scored) int {
 	var key func(a, b scored) int
 	switch order {
@@ -291,6 +292,9 @@ func sortFunc(order string, text bool) func(a, b scored) int {
 	return func(a, b scored) int {
 		if c := key(a, b); c != 0 {
 			return c
+		}
+		if order == sortPriceDesc {
+			return strings.Compare(b.mp.p.ID, a.mp.p.ID)
 		}
 		return strings.Compare(a.mp.p.ID, b.mp.p.ID)
 	}

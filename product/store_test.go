@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/goshop/platform/shared"
 	"github.com/goshop/platform/shared/sharedtest"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
 // TestProductStore runs the store contract against the in-memory store always and against MongoDB
@@ -227,6 +229,32 @@ func testStoreContract(t *testing.T, newStore func(testing.TB) productStore) {
 		}
 	})
 
+	t.Run("price ties", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		for i, id := range []string{"0a", "0c", "0b"} {
+			p := testProduct(fmt.Sprintf("T-%d", i), "Tie", "", "home", 500, base)
+			p.ID = strings.Repeat("0", 30) + id
+			if err := s.Create(ctx, p, mustEvent(t, evProductCreated)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// -price is price reversed, ties included (listSort), so one index serves both.
+		for sort, want := range map[string][]string{sortPrice: {"T-0", "T-2", "T-1"}, sortPriceDesc: {"T-1", "T-2", "T-0"}} {
+			var got []string
+			for page := 1; page <= 3; page++ {
+				ps, _, err := s.List(ctx, productQuery{Sort: sort, Page: page, Limit: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, skus(ps)...)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("List(sort=%s), a page of one at a time = %v, want %v", sort, got, want)
+			}
+		}
+	})
+
 	t.Run("list categories", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
@@ -344,6 +372,25 @@ func TestEventsKeepTrace(t *testing.T) {
 	for _, ev := range p.Outbox {
 		if e := ev.event(p.ID); e.TraceParent != want {
 			t.Errorf("%s traceparent = %q, want %q", e.Type, e.TraceParent, want)
+		}
+	}
+}
+
+// TestListSortIndexed: every list order, over the whole catalog and in a category, comes from an
+// index of productIndexes or nameIndexes (under sort=name's collation), so MongoDB reads one page
+// instead of sorting every matching product in memory on every page.
+func TestListSortIndexed(t *testing.T) {
+	t.Parallel()
+	models := append(slices.Clone(productIndexes), nameIndexes...)
+	for _, sort := range []string{sortNewest, sortPrice, sortPriceDesc, sortName, sortRelevance} {
+		var collation *options.Collation
+		if sort == sortName {
+			collation = nameCollation
+		}
+		for _, eq := range [][]string{nil, {"category"}} {
+			if !sharedtest.SortIndexed(models, eq, listSort(sort, false), collation) {
+				t.Errorf("GET /products?sort=%s with equality on %v: no index gives the order %v", sort, eq, listSort(sort, false))
+			}
 		}
 	}
 }

@@ -212,6 +212,45 @@ func TestFilterPager(t *testing.T) {
 	}
 }
 
+// TestPagerStopsAtLastPage: with more items than the pages a list can show (the product API serves
+// pages up to maxProductPage, pageParam reads up to maxPageParam), the last page has no next link:
+// it used to offer "Next" to a page that showed the same products again (or page 1), for ever.
+func TestPagerStopsAtLastPage(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.mu.Lock()
+	for i := len(gw.products); i < 20*maxProductPage+100; i++ { // more than both product lists' pages
+		gw.products = append(gw.products, product{ID: fmt.Sprintf("b%05d", i), SKU: fmt.Sprintf("BIG-%05d", i), Name: "Big",
+			Price: "1.00", Currency: "USD", Category: "books", Active: true, CreatedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	}
+	gw.mu.Unlock()
+	admin := newBrowser(t, srv)
+	admin.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	anon := newBrowser(t, srv)
+	for _, tt := range []struct {
+		b          *browser
+		last, next string
+	}{
+		{anon, "/products?page=1000", "/products?page=1001"},
+		{admin, "/admin/products?page=1000", "/admin/products?page=1001"},
+	} {
+		p := tt.b.get(tt.last)
+		if p.status != http.StatusOK || strings.Contains(p.body, `rel="next"`) || strings.Contains(p.body, `href="`+tt.next+`"`) {
+			t.Errorf("GET %s: status = %d, want 200 with no link to the next page %s", tt.last, p.status, tt.next)
+		}
+		if p := tt.b.get(strings.Replace(tt.last, "1000", "999", 1)); !strings.Contains(p.body, `rel="next"`) {
+			t.Errorf("GET %s: no next link on the page before the last", strings.Replace(tt.last, "1000", "999", 1))
+		}
+	}
+	r, _ := http.NewRequest("GET", "/admin/orders?page=10000", nil)
+	if l := readFilter(r, "status").pager("/admin/orders", 1_000_000, 20); l.NextURL != "" {
+		t.Errorf("admin list pager on page %d of 50,000: next = %q, want none (pageParam reads no later page)", maxPageParam, l.NextURL)
+	}
+	if l := pager("/orders", maxPageParam, 1_000_000, 20); l.NextURL != "" {
+		t.Errorf("orders pager on page %d of 50,000: next = %q, want none (pageParam reads no later page)", maxPageParam, l.NextURL)
+	}
+}
+
 // TestListPastTheEnd: a page number past the end of a list that has items says so and links to the
 // first page, instead of the empty list's "You have no orders yet" with no way back.
 func TestListPastTheEnd(t *testing.T) {

@@ -21,16 +21,19 @@ import (
 const maxFilterLen = 256
 
 // listFilter is one admin list's filter as the page URL carries it: the non-empty values of the
-// page's known parameters (anything else in the URL is ignored) and the page number.
+// page's known parameters (anything else in the URL is ignored) and the page number. last is the
+// last page the list can show (maxPageParam, or its API's bound if lower): the pager links no
+// further, since a later page would show this one again or page 1.
 type listFilter struct {
 	values url.Values
 	Page   int
+	last   int
 }
 
 // readFilter reads the parameters keys and ?page= (pageParam) from r's URL.
 func readFilter(r *http.Request, keys ...string) listFilter {
 	q := r.URL.Query()
-	f := listFilter{values: url.Values{}, Page: pageParam(r)}
+	f := listFilter{values: url.Values{}, Page: pageParam(r), last: maxPageParam}
 	for _, k := range keys {
 		if v := strings.TrimSpace(q.Get(k)); v != "" {
 			f.values.Set(k, clip(v, maxFilterLen))
@@ -75,7 +78,7 @@ func (f listFilter) pager(path string, total, limit int) pagerLinks {
 	if f.Page > 1 {
 		l.PrevURL, l.FirstURL = link(f.Page-1), link(1)
 	}
-	if limit > 0 && f.Page*limit < total {
+	if limit > 0 && f.Page*limit < total && f.Page < f.last {
 		l.NextURL = link(f.Page + 1)
 	}
 	return l
@@ -167,7 +170,8 @@ func handleAdminProducts(s *site) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := readFilter(r, "q", "sku", "category", "active", "sort")
-		f.Page = min(f.Page, maxProductPage)
+		f.last = maxProductPage
+		f.Page = min(f.Page, f.last)
 		items, list, status, err := fetchList[product](s, r, "/product/products?include_inactive=true", f, 20, "/admin/products")
 		if err != nil {
 			s.renderError(w, r, err)

@@ -200,10 +200,13 @@ type ordersView struct {
 	Orders []order
 }
 
-// pageParam reads ?page=, 1 when absent or malformed.
+// maxPageParam is the last page pageParam reads (a later one reads as 1), so pagers stop there.
+const maxPageParam = 10000
+
+// pageParam reads ?page=, 1 when absent or malformed (above maxPageParam included).
 func pageParam(r *http.Request) int {
 	p, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || p < 1 || p > 10000 {
+	if err != nil || p < 1 || p > maxPageParam {
 		return 1
 	}
 	return p
@@ -227,7 +230,7 @@ func pager(path string, page, total, limit int) pagerLinks {
 	if page > 1 {
 		l.PrevURL, l.FirstURL = path+"?page="+strconv.Itoa(page-1), path
 	}
-	if page*limit < total {
+	if page*limit < total && page < maxPageParam {
 		l.NextURL = path + "?page=" + strconv.Itoa(page+1)
 	}
 	return l

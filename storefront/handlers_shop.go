@@ -213,7 +213,9 @@ func handleCatalog(s *site) http.Handler {
 		if limit <= 0 {
 			limit = q.Limit
 		}
-		last := (list.Total + limit - 1) / limit
+		// The product API serves no page after maxProductPage (parseCatalogQuery shows that one
+		// for any later number), so the pager stops there however big the catalog.
+		last := min((list.Total+limit-1)/limit, maxProductPage)
 		link := func(p int) string {
 			if enc := q.values(p).Encode(); enc != "" {
 				return "/products?" + enc

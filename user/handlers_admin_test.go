@@ -96,6 +96,17 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
+// TestUserListSortIndexed: the admin list, whole or by status, gets listSort from an index, so
+// MongoDB reads one page rather than every account of the status sorted in memory per page.
+func TestUserListSortIndexed(t *testing.T) {
+	t.Parallel()
+	for _, eq := range [][]string{nil, {"status"}} {
+		if !sharedtest.SortIndexed(profileIndexes, eq, listSort, nil) {
+			t.Errorf("GET /users with equality on %v: no index of profileIndexes gives the order %v", eq, listSort)
+		}
+	}
+}
+
 func TestUserGet(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)

@@ -162,13 +162,22 @@ func newMongoProfileStore(db *mongo.Database) *mongoProfileStore {
 	return &mongoProfileStore{c: db.Collection("profiles")}
 }
 
-// EnsureIndexes creates the indexes the queries use: list order, status filter, outbox scan.
+// listSort is the admin list's order: oldest account first, the ID breaking ties.
+var listSort = bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}
+
+// profileIndexes are the indexes the queries use: list order, status filter, outbox scan. The status
+// filter's index ends in listSort's keys, _id included: without the tie-breaker MongoDB reads every
+// profile of that status and sorts them in memory on every page. Indexes are matched by their
+// default names, so the older status_1_created_at_1 stays beside it unused (an operator may drop it).
+var profileIndexes = []mongo.IndexModel{
+	{Keys: bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
+	{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
+	{Keys: bson.D{{Key: "has_pending", Value: 1}}},
+}
+
+// EnsureIndexes creates profileIndexes.
 func (s *mongoProfileStore) EnsureIndexes(ctx context.Context) error {
-	return shared.EnsureIndexes(ctx, s.c, "profiles.indexes",
-		mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "has_pending", Value: 1}}},
-	)
+	return shared.EnsureIndexes(ctx, s.c, "profiles.indexes", profileIndexes...)
 }
 
 func (s *mongoProfileStore) Get(ctx context.Context, id string) (Profile, error) {
@@ -223,7 +232,7 @@ func (s *mongoProfileStore) List(ctx context.Context, f listFilter) ([]Profile, 
 		return nil, 0, shared.MongoErr("profiles.count", err)
 	}
 	opts := options.Find().
-		SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).
+		SetSort(listSort).
 		SetSkip(int64((f.Page - 1) * f.Limit)).
 		SetLimit(int64(f.Limit))
 	out, err := shared.FindAll[Profile](ctx, s.c, "profiles.list", filter, opts)
