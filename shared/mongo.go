@@ -124,6 +124,13 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, op string, model
 	var missing []mongo.IndexModel
 	for _, m := range models {
 		if !have[IndexName(m)] {
+			// CreateMany writes the name into the model's options (SetName): a copy keeps models a
+			// store shares between calls, such as a package's index list, free of that write, which
+			// raced with a concurrent EnsureIndexes reading them (start-up retry and a first write).
+			if m.Options != nil {
+				opts := *m.Options
+				m.Options = &opts
+			}
 			missing = append(missing, m)
 		}
 	}

@@ -55,7 +55,9 @@ func testCollection(t *testing.T) (context.Context, *mongo.Collection) {
 }
 
 // TestEnsureIndexesTwice runs against MONGO_TEST_URI (MongoDB or FerretDB; skipped without it): a
-// second start finds its indexes and creates nothing, and the names match what the server made.
+// second start finds its indexes and creates nothing, and the names match what the server made. The
+// models come back untouched: the driver writes each index's name into the options it is given, and
+// stores keep their models in package variables that two EnsureIndexes may read at once.
 func TestEnsureIndexesTwice(t *testing.T) {
 	ctx, coll := testCollection(t)
 	models := []mongo.IndexModel{
@@ -80,6 +82,9 @@ func TestEnsureIndexesTwice(t *testing.T) {
 		if !names[IndexName(m)] {
 			t.Errorf("index %q not found among %v", IndexName(m), names)
 		}
+	}
+	if n := models[2].Options.Name; n != nil {
+		t.Errorf("EnsureIndexes wrote the name %q into the caller's index options", *n)
 	}
 }
 
