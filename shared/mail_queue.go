@@ -30,6 +30,11 @@ type MailQueue interface {
 	OutboxStore
 	// pendingMails is PendingOutbox's mails as they are, for the mail relay (mailOutbox).
 	pendingMails(ctx context.Context, limit int) ([]Mail, error)
+	// renew reports whether this queue still holds pending mail id, and keeps holding it for as long
+	// again as PendingOutbox did: the mail relay asks right before each send, so a mail whose lease
+	// ran out while the relay worked through its batch, and that another copy took over, is left to
+	// that copy instead of being sent twice.
+	renew(ctx context.Context, id string) (bool, error)
 }
 
 // Queue states. A sent or rejected mail keeps its metadata (the idempotency key) and loses its
@@ -146,6 +151,14 @@ func (q *MemMailQueue) pendingMails(_ context.Context, limit int) ([]Mail, error
 	return pending[:min(limit, len(pending))], nil
 }
 
+// renew: one process holds every mail of its memory queue while it is pending.
+func (q *MemMailQueue) renew(_ context.Context, id string) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.pending[id]
+	return ok, nil
+}
+
 func (q *MemMailQueue) MarkPublished(_ context.Context, entries []OutboxEntry) error {
 	for _, e := range entries {
 		q.finish(e.Event.ID, mailSent, "")
@@ -251,6 +264,15 @@ func (q *MongoMailQueue) pendingMails(ctx context.Context, limit int) ([]Mail, e
 		taken = append(taken, d.ID)
 	}
 	return out, nil
+}
+
+func (q *MongoMailQueue) renew(ctx context.Context, id string) (bool, error) {
+	res, err := q.coll.UpdateOne(ctx, bson.M{"_id": id, "status": mailPending, "lease_owner": q.owner},
+		bson.M{"$set": bson.M{"lease_until": q.now().UTC().Add(q.Lease)}})
+	if err != nil {
+		return false, MongoErr("mails.renew", err)
+	}
+	return res.MatchedCount == 1, nil
 }
 
 func (q *MongoMailQueue) MarkPublished(ctx context.Context, entries []OutboxEntry) error {

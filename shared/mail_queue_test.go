@@ -115,12 +115,14 @@ func TestMongoMailQueue(t *testing.T) {
 
 // TestMongoMailQueueLease runs against MONGO_TEST_URI (skipped without it): two copies of a program
 // sharing the collection never hold the same mail at once, each copy gets its own leased mails again,
-// and a mail whose lease ran out (its sender died) is taken over.
+// and a mail whose lease ran out (its sender died, or was slow) is taken over; the slow copy, which
+// asks before each send (renew), then leaves it alone.
 func TestMongoMailQueueLease(t *testing.T) {
 	ctx, coll := shared.TestCollection(t)
 	a, b := shared.NewMongoMailQueue(coll), shared.NewMongoMailQueue(coll)
 	t0 := time.Now()
-	shared.SetMailQueueClock(a, func() time.Time { return t0 })
+	aNow := t0
+	shared.SetMailQueueClock(a, func() time.Time { return aNow })
 	later := t0
 	shared.SetMailQueueClock(b, func() time.Time { return later })
 	// Both stamped here, m2 a millisecond (Mongo's precision) after m1: a CreatedAt left to
@@ -161,6 +163,31 @@ func TestMongoMailQueueLease(t *testing.T) {
 	}
 	if got := ids(a); len(got) != 0 {
 		t.Errorf("copy a while b holds the lease: pending %v, want none", got)
+	}
+	renew := func(q *shared.MongoMailQueue, id string) bool {
+		t.Helper()
+		held, err := shared.RenewMail(ctx, q, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return held
+	}
+	if renew(a, m1.ID) || !renew(b, m1.ID) {
+		t.Errorf("renew after b took m1 over: a holds %v, b holds %v; want false, true", renew(a, m1.ID), renew(b, m1.ID))
+	}
+	// A renew holds the mail for a lease from now: b renews m1 at t0+4 min (to t0+6), not m2 (its
+	// lease from the read at t0+3 ends at t0+5), so at t0+5.5 a may take m2 but not m1.
+	later = t0.Add(4 * time.Minute)
+	renew(b, m1.ID)
+	aNow = t0.Add(5*time.Minute + 30*time.Second)
+	if got := ids(a); !slices.Equal(got, []string{m2.ID}) {
+		t.Errorf("copy a at t0+5.5 min: pending %v, want only %s (b renewed m1 to t0+6 min)", got, m2.ID)
+	}
+	if err := b.MarkPublished(ctx, []shared.OutboxEntry{{Event: shared.Event{ID: m1.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	if renew(b, m1.ID) {
+		t.Errorf("renew of a sent mail: held, want not")
 	}
 }
 

@@ -86,7 +86,17 @@ func (p mailPublisher) Publish(ctx context.Context, _ string, events ...Event) e
 		if !ok {
 			return fmt.Errorf("mail %s: not in the relay's last read, retried", e.ID)
 		}
-		err := p.m.Send(ctx, ml)
+		// A batch is leased for MongoMailQueue.Lease, but a slow server can take longer over a lane's
+		// share of it: the lease is checked and extended right before each send.
+		held, err := p.q.renew(ctx, ml.ID)
+		if err != nil {
+			return err
+		}
+		if !held {
+			p.logger.Info("mail left to the copy that took it over (its lease ran out here)", "mail_id", ml.ID, "kind", ml.Kind)
+			return fmt.Errorf("mail %s: %w", ml.ID, ErrEntryTaken)
+		}
+		err = p.m.Send(ctx, ml)
 		if errors.Is(err, ErrMailRejected) {
 			p.logger.Error("mail rejected for good, set aside", "mail_id", ml.ID, "kind", ml.Kind, "err", err)
 			if rerr := p.q.Reject(context.WithoutCancel(ctx), ml.ID, err.Error()); rerr != nil {

@@ -2,6 +2,7 @@ package shared
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -50,6 +51,12 @@ type OutboxStore interface {
 	// already acknowledged are ignored; entries written since PendingOutbox read them stay pending.
 	MarkPublished(ctx context.Context, entries []OutboxEntry) error
 }
+
+// ErrEntryTaken is what a Publisher returns, wrapped, for an entry another copy of the program holds
+// now (its lease on the entry ran out and the other copy took it over): the relay neither counts nor
+// acknowledges it and goes on, leaving it to that copy. It applies to one-entry calls (OnePerPublish,
+// Lanes); in a call of several entries it is a failure like any other.
+var ErrEntryTaken = errors.New("entry taken over by another copy")
 
 // RelayConfig tunes a Relay. Zero fields take the default named on each.
 type RelayConfig struct {
@@ -263,6 +270,9 @@ func (r *Relay) publish(ctx context.Context, run []OutboxEntry) error {
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
 	err := r.publisher.Publish(pctx, topic, events...)
 	cancel()
+	if len(run) == 1 && errors.Is(err, ErrEntryTaken) {
+		return nil
+	}
 	if err != nil {
 		r.errors.Inc(topic)
 		return fmt.Errorf("outbox publish: %w", err)

@@ -3,6 +3,7 @@ package shared_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -115,6 +116,46 @@ func TestRelayFlushKeepsOrder(t *testing.T) {
 	// Batches of 3 over 8 entries, the last batch split by topic: 3 + 3 + 1 + 1 calls.
 	if n := len(pub.callTimes()); n != 4 {
 		t.Errorf("Publish calls = %d, want 4", n)
+	}
+}
+
+// takenPublisher answers ErrEntryTaken for the event taken, as the mail relay does for a mail another
+// copy leased once this copy's lease ran out.
+type takenPublisher struct {
+	sharedtest.Publisher
+	taken string
+}
+
+func (p *takenPublisher) Publish(ctx context.Context, topic string, events ...shared.Event) error {
+	if len(events) == 1 && events[0].ID == p.taken {
+		return fmt.Errorf("mail %s: %w", p.taken, shared.ErrEntryTaken)
+	}
+	return p.Publisher.Publish(ctx, topic, events...)
+}
+
+// TestRelaySkipsTakenEntries: an entry the publisher reports taken over by another copy is neither
+// counted nor acknowledged (that copy sends and acknowledges it), no failure, and the rest go on.
+func TestRelaySkipsTakenEntries(t *testing.T) {
+	for _, cfg := range []shared.RelayConfig{{OnePerPublish: true}, {Lanes: 2}} {
+		store := &fakeOutbox{}
+		first, taken, last := store.add("mail", "a@x", "order_paid"), store.add("mail", "b@x", "order_paid"), store.add("mail", "a@x", "order_paid")
+		pub := &takenPublisher{taken: taken}
+		metrics := shared.NewMetrics("test")
+		r := shared.NewRelay(quiet(), store, pub, metrics, cfg)
+		if err := r.Flush(context.Background()); err != nil {
+			t.Fatalf("lanes %d: Flush: %v, want nil", cfg.Lanes, err)
+		}
+		if got := ids(pub.Events("mail")); !slices.Equal(got, []string{first, last}) {
+			t.Errorf("lanes %d: published %v, want %v", cfg.Lanes, got, []string{first, last})
+		}
+		if store.len() != 1 || store.entries[0].Event.ID != taken {
+			t.Errorf("lanes %d: outbox holds %d entries, want only the taken one", cfg.Lanes, store.len())
+		}
+		pubs := metrics.Counter("outbox_published_total", "").Value("mail", "order_paid")
+		errs := metrics.Counter("outbox_publish_errors_total", "").Value("mail")
+		if pubs != 2 || errs != 0 {
+			t.Errorf("lanes %d: published_total %d, errors_total %d; want 2 and 0", cfg.Lanes, pubs, errs)
+		}
 	}
 }
 
