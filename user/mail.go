@@ -128,9 +128,15 @@ func newOrderMailer(logger *slog.Logger, profiles profileStore, queue shared.Mai
 		text: text, html: html}, nil
 }
 
+// profileWait is how long an order mail waits for its customer's profile (handle).
+const profileWait = 2 * time.Minute
+
 // handle is the order.events handler. It queues the mail e causes, if any; an event older than
 // maxAge, for a user this service does not know, or whose mail cannot be built (a bad address on
 // file), is logged and skipped rather than sent late or retried for ever. Store failures are returned, so Consume retries.
+// A user not known yet is waited for while the event is younger than profileWait: the order can be
+// placed before this service applied the customer's user.registered (its consumer restarting or
+// behind), and the confirmation of a first order must not be lost to that.
 func (om *orderMailer) handle(ctx context.Context, e shared.Event) error {
 	kind, ok := orderMails[e.Type]
 	if !ok {
@@ -158,6 +164,9 @@ func (om *orderMailer) handle(ctx context.Context, e shared.Event) error {
 		return nil
 	}
 	p, err := om.profiles.Get(ctx, d.UserID)
+	if errNoProfile(err) && time.Since(e.OccurredAt) < profileWait {
+		return fmt.Errorf("%s %s: user %s has no profile yet (user.registered not applied), waiting for it", e.Type, e.ID, d.UserID)
+	}
 	if errNoProfile(err) {
 		log.WarnContext(ctx, "order mail skipped: unknown user")
 		return nil

@@ -216,13 +216,15 @@ func TestOrderMailSkips(t *testing.T) {
 	badID.ID = "not-hex"
 	old := orderEventOf(t, "order.paid", mailUser, nil)
 	old.OccurredAt = time.Now().Add(-2 * time.Hour) // older than the mailer's maxAge of 1 h
+	nobody := orderEventOf(t, "order.paid", "u-nobody", nil)
+	nobody.OccurredAt = time.Now().Add(-profileWait - time.Second) // waited for the profile long enough
 	tests := []struct {
 		name   string
 		e      shared.Event
 		poison bool
 	}{
 		{"event older than ORDER_MAIL_MAX_AGE (a first start reading history)", old, false},
-		{"unknown user", orderEventOf(t, "order.paid", "u-nobody", nil), false},
+		{"unknown user, past the wait for its profile", nobody, false},
 		{"bad address on file", orderEventOf(t, "order.paid", "u-badmail", nil), false},
 		{"malformed data", bad, true},
 		{"event ID not an ID", badID, true},
@@ -249,6 +251,30 @@ func TestOrderMailSkips(t *testing.T) {
 	broken.profiles = brokenStore{shared.ErrUnavailable}
 	if err := broken.handle(ctx, orderEventOf(t, "order.paid", mailUser, nil)); err == nil || errors.Is(err, shared.ErrPoison) {
 		t.Errorf("store down: handle = %v, want an error to retry", err)
+	}
+}
+
+// TestOrderMailWaitsForProfile: an order event can come before this service applied its customer's
+// user.registered; while the event is young the handler fails (Consume retries it) instead of
+// dropping the mail, and once the profile is there the mail is queued.
+func TestOrderMailWaitsForProfile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := newMailEnv(t)
+	const newcomer = "0a0b0c0d0e0f00010203040506070809"
+	e := orderEventOf(t, "order.paid", newcomer, nil)
+	if err := env.om.handle(ctx, e); err == nil || errors.Is(err, shared.ErrPoison) {
+		t.Fatalf("handle before the profile exists = %v, want an error to retry", err)
+	}
+	if status, _ := env.queued(e.ID); status != "" {
+		t.Fatalf("queued a mail without a profile")
+	}
+	env.profiles.Create(ctx, newProfile(newcomer, "new@example.com", "New Customer", shared.RoleCustomer, testTime))
+	if err := env.om.handle(ctx, e); err != nil {
+		t.Fatalf("handle once the profile exists = %v", err)
+	}
+	if status, m := env.queued(e.ID); status != "pending" || m.To != `"New Customer" <new@example.com>` {
+		t.Errorf("mail %q to %q, want pending to New Customer", status, m.To)
 	}
 }
 
