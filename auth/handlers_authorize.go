@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -22,27 +20,13 @@ import (
 //go:embed templates
 var templatesFS embed.FS
 
-// consentCSP is the consent page's Content-Security-Policy: nothing loads, no script runs, and the one
-// style the page may use is its own inline <style>, allowed by its hash (CSP Level 2), so the page
-// needs no file served beside it.
-var consentCSP = func() string {
-	page, err := templatesFS.ReadFile("templates/consent.html")
-	if err != nil {
-		panic(err)
-	}
-	_, css, _ := strings.Cut(string(page), "<style>")
-	css, _, _ = strings.Cut(css, "</style>")
-	sum := sha256.Sum256([]byte(css))
-	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-}()
-
 // codeTTL is how long an authorization code can be exchanged.
 const codeTTL = time.Minute
 
 type consentParam struct{ Name, Value string }
 
 type consentView struct {
+	Style                         template.CSS // shared.PageStyle
 	ClientID, Email, Action, CSRF string
 	Scopes                        []consentScope
 	Params                        []consentParam
@@ -159,7 +143,7 @@ func handleAuthorize(logger *slog.Logger, cfg Config, clients clientRegistry, d 
 
 func renderConsent(w http.ResponseWriter, r *http.Request, logger *slog.Logger, t *template.Template,
 	req authorizeRequest, a account, params url.Values, csrf, action, offlineFor string) {
-	v := consentView{ClientID: req.Client.ID, Email: a.Email, Action: action, CSRF: csrf}
+	v := consentView{Style: shared.PageStyle, ClientID: req.Client.ID, Email: a.Email, Action: action, CSRF: csrf}
 	for _, s := range req.Scope {
 		v.Scopes = append(v.Scopes, consentScope{Name: s, Text: scopeTexts[s]})
 		if s == scopeOfflineAccess {
@@ -183,7 +167,7 @@ func renderConsent(w http.ResponseWriter, r *http.Request, logger *slog.Logger, 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", consentCSP)
+	w.Header().Set("Content-Security-Policy", shared.PageCSP)
 	w.Write(buf.Bytes())
 }
 

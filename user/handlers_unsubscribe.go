@@ -92,8 +92,8 @@ func decodeOneClick(w http.ResponseWriter, r *http.Request) (url.Values, error) 
 // handleUnsubscribe answers POST /users/{id}/unsubscribe?token=...: RFC 8058's one-click
 // unsubscribe, which mail programs send without a session, with the form body
 // "List-Unsubscribe=One-Click" (multipart/form-data or urlencoded: decodeOneClick). A valid token turns the user's order_emails off (again: harmless);
-// a missing or wrong token or body is 400, an unknown user 404. A GET never changes anything (link
-// scanners follow links), so there is none.
+// a missing or wrong token or body is 400, an unknown user 404. The answer is JSON, or a page for a
+// browser (the form of handleUnsubscribePage, the GET of the same link, which changes nothing).
 func handleUnsubscribe(logger *slog.Logger, profiles profileStore, key unsubscribeKey) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
@@ -123,6 +123,10 @@ func handleUnsubscribe(logger *slog.Logger, profiles profileStore, key unsubscri
 			return
 		}
 		logger.InfoContext(r.Context(), "order mails turned off by one-click unsubscribe", "user_id", id)
+		if wantsPage(r) {
+			unsubscribedPage(w, r, logger)
+			return
+		}
 		shared.Encode(w, http.StatusOK, map[string]any{"order_emails": false})
 	})
 }

@@ -12,7 +12,8 @@ import (
 // or an admin (anyone else gets 403 without the store being asked, so nothing leaks about other IDs);
 // the list and the status change are admin only. A third-party client's token needs the route's scope
 // (shared.RequireScope); admin routes never accept one. POST /users/{id}/unsubscribe is public: mail
-// programs call it without a session, and the signed token in its link is the authority.
+// programs call it without a session, and the signed token in its link is the authority; its GET is
+// the page a browser shows for the same link.
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics, ready *shared.Readiness, profiles profileStore, kick func(), unsub unsubscribeKey) {
 	scope := shared.RequireScope
 	profile, profileWrite := scope(shared.ScopeProfile), scope(shared.ScopeProfileWrite)
@@ -40,4 +41,5 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, metrics *shared.Metrics,
 	mux.Handle("PATCH /users/{id}", profileWrite(handleUserPatch(logger, profiles, kick)))
 	mux.Handle("PATCH /users/{id}/status", admin(handleUserStatus(logger, profiles, kick)))
 	mux.Handle("POST /users/{id}/unsubscribe", handleUnsubscribe(logger, profiles, unsub))
+	mux.Handle("GET /users/{id}/unsubscribe", handleUnsubscribePage(logger, unsub))
 }

@@ -27,6 +27,7 @@ func TestRouteScopes(t *testing.T) {
 		"PATCH /users/{id}":                    shared.ScopeProfileWrite,
 		"PATCH /users/{id}/status":             sharedtest.AccessAdmin,
 		"POST /users/{id}/unsubscribe":         sharedtest.AccessPublic,
+		"GET /users/{id}/unsubscribe":          sharedtest.AccessPublic,
 	})
 }
 

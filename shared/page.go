@@ -1,0 +1,39 @@
+package shared
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"html/template"
+)
+
+// PageStyle is the style of the few HTML pages services serve themselves, outside the storefront:
+// auth's consent page and user's unsubscribe page, which people reach from another app or from a
+// mail. A card on a grey page (full width under 34rem), 44 px buttons (.primary, .secondary), a
+// visible focus ring, .note for a boxed sentence. It goes inline in the page's <style>, which
+// PageCSP allows by its hash, so such a page loads nothing and runs no script.
+const PageStyle template.CSS = `
+body{margin:0;background:#f4f5f7;color:#1d232b;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+main{box-sizing:border-box;max-width:34rem;margin:2rem auto;padding:1.5rem;background:#fff;border:1px solid #d7dbe0;border-radius:12px}
+h1{font-size:1.4rem;line-height:1.3;margin:0 0 .75rem}
+p,form{margin:0 0 1rem}
+.muted{color:#4a5562}
+ul{margin:0 0 1rem;padding-left:1.25rem}
+li{margin:.35rem 0}
+small{color:#5b6672}
+.note{margin:0 0 1.25rem;padding:.75rem;background:#f4f5f7;border-radius:8px}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem}
+button{min-height:44px;padding:.6rem 1.4rem;font:inherit;font-weight:600;border-radius:8px;cursor:pointer;border:1px solid #1a56db}
+.primary{background:#1a56db;color:#fff}
+.secondary{background:#fff;color:#1a56db}
+button:focus-visible,a:focus-visible{outline:3px solid #1d232b;outline-offset:2px}
+a{color:#1a56db}
+@media (max-width:34rem){main{margin:0;border:0;border-radius:0;min-height:100vh}}
+`
+
+// PageCSP is the Content-Security-Policy of a page styled by PageStyle: nothing loads, no script
+// runs, the inline style is allowed by its hash (CSP Level 2), forms post to the page's own origin.
+var PageCSP = func() string {
+	sum := sha256.Sum256([]byte(PageStyle))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}()
