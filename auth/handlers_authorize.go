@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"embed"
 	"errors"
@@ -160,15 +159,7 @@ func renderConsent(w http.ResponseWriter, r *http.Request, logger *slog.Logger, 
 	for _, n := range names {
 		v.Params = append(v.Params, consentParam{Name: n, Value: params.Get(n)})
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
-		shared.WriteError(w, r, logger, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", shared.PageCSP)
-	w.Write(buf.Bytes())
+	shared.WritePage(w, r, logger, http.StatusOK, t, v)
 }
 
 // roughly says d in whole days, hours or minutes (rounded down), for a person to read.

@@ -1,9 +1,12 @@
 package shared
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"html/template"
+	"log/slog"
+	"net/http"
 )
 
 // PageStyle is the style of the few HTML pages services serve themselves, outside the storefront:
@@ -37,3 +40,19 @@ var PageCSP = func() string {
 	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }()
+
+// WritePage answers status with t executed on v as such a page: HTML, never stored, under PageCSP.
+// A template that fails is a 500 in the error shape, not half a page.
+func WritePage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, t *template.Template, v any) {
+	var b bytes.Buffer
+	if err := t.Execute(&b, v); err != nil {
+		WriteError(w, r, logger, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", PageCSP)
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}

@@ -56,14 +56,5 @@ func unsubscribedPage(w http.ResponseWriter, r *http.Request, logger *slog.Logge
 
 func renderUnsubscribe(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, v unsubscribeView) {
 	v.Style = shared.PageStyle
-	var b strings.Builder
-	if err := unsubscribePage.Execute(&b, v); err != nil {
-		shared.WriteError(w, r, logger, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", shared.PageCSP)
-	w.WriteHeader(status)
-	w.Write([]byte(b.String()))
+	shared.WritePage(w, r, logger, status, unsubscribePage, v)
 }
