@@ -109,38 +109,31 @@ func (s *mongoAccountStore) ByID(ctx context.Context, id string) (account, error
 }
 
 func (s *mongoAccountStore) SetStatus(ctx context.Context, id, status string, at time.Time) (bool, error) {
-	res, err := s.c.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "status_at", Value: bson.D{{Key: "$lt", Value: at}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: status}, {Key: "status_at", Value: at},
-			{Key: "updated_at", Value: time.Now().UTC()}}}})
-	if err != nil {
-		return false, shared.MongoErr("accounts.set_status", err)
-	}
-	if res.MatchedCount == 1 {
-		return true, nil
-	}
-	// Nothing matched: either no such account or a newer status already applied.
-	if _, err := s.ByID(ctx, id); err != nil {
-		return false, fmt.Errorf("accounts.set_status: %w", err)
-	}
-	return false, nil
+	return s.setNewer(ctx, "accounts.set_status", id, "status", status, "status_at", at)
 }
 
 func (s *mongoAccountStore) SetName(ctx context.Context, id, name string, at time.Time) (bool, error) {
-	// Accounts from before name_at existed have none: they take any change.
-	older := bson.A{bson.D{{Key: "name_at", Value: bson.D{{Key: "$lt", Value: at}}}},
-		bson.D{{Key: "name_at", Value: bson.D{{Key: "$exists", Value: false}}}}}
+	return s.setNewer(ctx, "accounts.set_name", id, "name", name, "name_at", at)
+}
+
+// setNewer sets field to value, and atField to at, when at is newer than atField (or the account has
+// none: written before the field existed), in one conditional update, so a replayed or out-of-order
+// event changes nothing; it reports whether it applied. ErrNotFound for an unknown account.
+func (s *mongoAccountStore) setNewer(ctx context.Context, op, id, field, value, atField string, at time.Time) (bool, error) {
+	older := bson.A{bson.D{{Key: atField, Value: bson.D{{Key: "$lt", Value: at}}}},
+		bson.D{{Key: atField, Value: bson.D{{Key: "$exists", Value: false}}}}}
 	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: older}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: name}, {Key: "name_at", Value: at},
+		bson.D{{Key: "$set", Value: bson.D{{Key: field, Value: value}, {Key: atField, Value: at},
 			{Key: "updated_at", Value: time.Now().UTC()}}}})
 	if err != nil {
-		return false, shared.MongoErr("accounts.set_name", err)
+		return false, shared.MongoErr(op, err)
 	}
 	if res.MatchedCount == 1 {
 		return true, nil
 	}
+	// Nothing matched: either no such account or a newer change already applied.
 	if _, err := s.ByID(ctx, id); err != nil {
-		return false, fmt.Errorf("accounts.set_name: %w", err)
+		return false, fmt.Errorf("%s: %w", op, err)
 	}
 	return false, nil
 }

@@ -63,31 +63,27 @@ func (s *memAccountStore) ByID(_ context.Context, id string) (account, error) {
 }
 
 func (s *memAccountStore) SetStatus(_ context.Context, id, status string, at time.Time) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.byID[id]
-	if !ok {
-		return false, fmt.Errorf("accounts.set_status: %w", shared.ErrNotFound)
-	}
-	if !a.StatusAt.Before(at) {
-		return false, nil
-	}
-	a.Status, a.StatusAt, a.UpdatedAt = status, at, time.Now().UTC()
-	s.byID[id] = a
-	return true, nil
+	return s.setNewer("accounts.set_status", id, at, func(a *account) *time.Time { a.Status = status; return &a.StatusAt })
 }
 
 func (s *memAccountStore) SetName(_ context.Context, id, name string, at time.Time) (bool, error) {
+	return s.setNewer("accounts.set_name", id, at, func(a *account) *time.Time { a.Name = name; return &a.NameAt })
+}
+
+// setNewer is mongoAccountStore.setNewer: set applies the change to a copy of the account and returns
+// the field holding the time of the change applied last, which must be older than at to keep it.
+func (s *memAccountStore) setNewer(op, id string, at time.Time, set func(*account) *time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.byID[id]
 	if !ok {
-		return false, fmt.Errorf("accounts.set_name: %w", shared.ErrNotFound)
+		return false, fmt.Errorf("%s: %w", op, shared.ErrNotFound)
 	}
-	if !a.NameAt.Before(at) {
+	last := set(&a)
+	if !last.Before(at) {
 		return false, nil
 	}
-	a.Name, a.NameAt, a.UpdatedAt = name, at, time.Now().UTC()
+	*last, a.UpdatedAt = at, time.Now().UTC()
 	s.byID[id] = a
 	return true, nil
 }
