@@ -3,9 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -92,7 +90,8 @@ func findEvent(tb testing.TB, orderID, typ string) shared.Event {
 
 // TestOrderMailsOnceThroughMailpit: an order's confirmation reaches Mailpit once, even when
 // order.confirmed is delivered to the user service a second time; the receipt follows; the shipped
-// mail is optional and carries a one-click unsubscribe link that works through the gateway.
+// mail is optional and carries a one-click unsubscribe link that works through the gateway, and
+// opens a page (changing nothing) when a browser follows it.
 func TestOrderMailsOnceThroughMailpit(t *testing.T) {
 	admin := newClient(t, platform.URL("gateway"))
 	admin.login(adminEmail, adminPass)
@@ -143,8 +142,23 @@ func TestOrderMailsOnceThroughMailpit(t *testing.T) {
 	if err != nil || link.Path != "/user/users/"+me.User.ID+"/unsubscribe" {
 		t.Fatalf("List-Unsubscribe = %q, want the gateway's /user/users/%s/unsubscribe", h["List-Unsubscribe"][0], me.User.ID)
 	}
-	// What a mail provider does for a one-click unsubscribe (RFC 8058): a cookie-less POST.
 	target := platform.URL("gateway") + link.RequestURI()
+	var profile struct {
+		Preferences struct {
+			OrderEmails bool `json:"order_emails"`
+		} `json:"preferences"`
+	}
+	// What a mail program without one-click support does: it opens the link in a browser. The page
+	// offers a form that posts the one-click body to the same link; the GET itself changes nothing.
+	browser := newClient(t, platform.URL("gateway")) // no session: only the link
+	if code, page := send(t, browser, "GET", link.RequestURI(), "", "Accept", "text/html"); code != 200 ||
+		!strings.HasPrefix(page, "<!doctype html>") || !strings.Contains(page, `<form method="post" action="?token=`) {
+		t.Errorf("GET %s (a browser): %d\n%s", target, code, page)
+	}
+	if c.must(200, "GET", "/user/users/me", nil, &profile); !profile.Preferences.OrderEmails {
+		t.Fatal("opening the unsubscribe link turned order_emails off")
+	}
+	// What a mail provider does for a one-click unsubscribe (RFC 8058): a cookie-less POST.
 	for _, tt := range []struct {
 		target string
 		status int
@@ -152,20 +166,11 @@ func TestOrderMailsOnceThroughMailpit(t *testing.T) {
 		{strings.Replace(target, "token=", "token=x", 1), 400},
 		{target, 200},
 	} {
-		resp, err := http.Post(tt.target, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
-		if err != nil {
-			t.Fatal(err)
+		code, body := send(t, browser, "POST", strings.TrimPrefix(tt.target, platform.URL("gateway")), "List-Unsubscribe=One-Click",
+			"Content-Type", "application/x-www-form-urlencoded")
+		if code != tt.status {
+			t.Errorf("POST %s: %d %s, want %d", tt.target, code, body, tt.status)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.status {
-			t.Errorf("POST %s: %d %s, want %d", tt.target, resp.StatusCode, body, tt.status)
-		}
-	}
-	var profile struct {
-		Preferences struct {
-			OrderEmails bool `json:"order_emails"`
-		} `json:"preferences"`
 	}
 	c.must(200, "GET", "/user/users/me", nil, &profile)
 	if profile.Preferences.OrderEmails {
