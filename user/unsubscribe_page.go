@@ -26,9 +26,9 @@ type unsubscribeView struct {
 }
 
 // handleUnsubscribePage answers GET /users/{id}/unsubscribe?token=...: a mail program without
-// RFC 8058's one-click support opens the List-Unsubscribe link in a browser, which got a JSON 405.
-// It shows a page whose button posts the one-click body to the same link. The GET itself changes
-// nothing (link scanners follow links) and answers a bad link with a page saying so.
+// RFC 8058's one-click support opens the List-Unsubscribe link in a browser, so the link answers a
+// page whose button posts the one-click body to the same link. The GET itself changes nothing (link
+// scanners follow links) and answers a bad link with a page saying so.
 func handleUnsubscribePage(logger *slog.Logger, key unsubscribeKey) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, token := r.PathValue("id"), r.URL.Query().Get("token")
