@@ -111,12 +111,25 @@ type Reservation struct {
 	// SettledAt is set when the reservation reaches a state nothing can change any more (rejected,
 	// released, cancelled); a TTL index removes such records after reservationRetention.
 	SettledAt *time.Time `bson:"settled_at,omitempty"`
+	// RefundsCleared records that a refunded reservation's markers (refunds.<order>) were taken off
+	// its items (ClearRefunds), refundMarkerRetention after it settled.
+	RefundsCleared bool `bson:"refunds_cleared,omitempty"`
 }
 
 // reservationRetention is how long settled reservation records are kept: far longer than any
 // event could be redelivered, so a duplicate order.created still finds its record. Committed
 // reservations are kept for good, since a refund may come at any time.
 const reservationRetention = 30 * 24 * time.Hour
+
+// refundMarkerRetention is how long a refund's markers (refunds.<order> on each item, which make the
+// restock apply once) stay after its reservation settled as released. Once released, nothing
+// restocks that order again (a repeated order.cancelled replays the outcome; Commit leaves a
+// committed release alone), so a marker then guards only against a release still running: one that
+// read the reservation as releasing before it settled. Such a step is done in seconds, and a stuck
+// one is finished by the sweeper after releasingStaleAfter; a day is far beyond both, and well
+// within reservationRetention, after which the record, and with it the sweeper's way to find the
+// markers, is gone.
+const refundMarkerRetention = 24 * time.Hour
 
 // settled reports whether nothing can change a reservation in state st any more.
 func settled(st resState) bool {

@@ -76,6 +76,12 @@ type stockStore interface {
 	// DueReservations returns up to limit reservations that are held with expires_at <= now, or have
 	// been releasing since before stale (a sweeper that died mid-way).
 	DueReservations(ctx context.Context, now, stale time.Time, limit int) ([]Reservation, error)
+	// RefundsToClear returns up to limit reservations released after a commit (refunds) that
+	// settled before the given time and whose refund markers are still on their items.
+	RefundsToClear(ctx context.Context, before time.Time, limit int) ([]Reservation, error)
+	// ClearRefunds removes the order's refund marker from the items of skus (those that exist), then
+	// marks its reservation RefundsCleared. Repeating it changes nothing.
+	ClearRefunds(ctx context.Context, orderID string, skus []string) error
 
 	// AddOutbox stores events for the relay; an event whose ID is already stored is skipped.
 	AddOutbox(ctx context.Context, topic string, events ...shared.Event) error
@@ -112,10 +118,17 @@ func (s *mongoStore) EnsureIndexes(ctx context.Context) error {
 	); err != nil {
 		return err
 	}
-	if err := shared.EnsureIndexes(ctx, s.reservations, "inventory.indexes", mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "expires_at", Value: 1}}}); err != nil {
+	if err := shared.EnsureIndexes(ctx, s.reservations, "inventory.indexes", reservationIndexes...); err != nil {
 		return err
 	}
 	return shared.EnsureIndexes(ctx, s.outbox, "inventory.indexes", mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}})
+}
+
+// reservationIndexes serve the sweeper: DueReservations (state, expires_at) and RefundsToClear
+// (refunds whose markers are still out, refunds_cleared absent, oldest first: refundsSort).
+var reservationIndexes = []mongo.IndexModel{
+	{Keys: bson.D{{Key: "state", Value: 1}, {Key: "expires_at", Value: 1}}},
+	{Keys: bson.D{{Key: "state", Value: 1}, {Key: "committed", Value: 1}, {Key: "refunds_cleared", Value: 1}, {Key: "settled_at", Value: 1}}},
 }
 
 // EnsureRetention creates the TTL index that removes settled reservation records after

@@ -21,7 +21,10 @@ type memStore struct {
 	// sweepable holds the order IDs of the reservations in state held or releasing, the only ones
 	// DueReservations can return: the sweeper asks every few seconds, and settled reservations
 	// are kept forever.
-	sweepable   map[string]struct{}
+	sweepable map[string]struct{}
+	// refunded holds the order IDs of refunds whose markers are still on their items: what
+	// RefundsToClear can return.
+	refunded    map[string]struct{}
 	outbox      map[string]shared.OutboxEntry
 	outboxOrder []string // event IDs in insertion order; deleted IDs are skipped lazily
 }
@@ -36,7 +39,8 @@ type memItem struct {
 var _ stockStore = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{stock: make(map[string]*memItem), reservations: make(map[string]Reservation), sweepable: make(map[string]struct{}), outbox: make(map[string]shared.OutboxEntry)}
+	return &memStore{stock: make(map[string]*memItem), reservations: make(map[string]Reservation), sweepable: make(map[string]struct{}),
+		refunded: make(map[string]struct{}), outbox: make(map[string]shared.OutboxEntry)}
 }
 
 func (it *memItem) snapshot() StockItem {
@@ -234,102 +238,6 @@ func (s *memStore) Restock(_ context.Context, sku, orderID string, qty int64, at
 	it.item.Sold -= qty
 	it.item.UpdatedAt = at
 	return it.snapshot(), true, nil
-}
-
-func cloneReservation(r Reservation) Reservation {
-	if r.SettledAt != nil {
-		at := *r.SettledAt
-		r.SettledAt = &at
-	}
-	r.Items = slices.Clone(r.Items)
-	r.Shortages = slices.Clone(r.Shortages)
-	return r
-}
-
-func (s *memStore) CreateReservation(_ context.Context, r Reservation) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.reservations[r.OrderID]; ok {
-		return fmt.Errorf("reservations.create: %w", shared.ErrConflict)
-	}
-	if settled(r.State) && r.SettledAt == nil {
-		r.SettledAt = &r.UpdatedAt
-	}
-	s.putReservation(cloneReservation(r))
-	return nil
-}
-
-// putReservation stores r under s.mu (held for writing) and keeps the sweepable index in step.
-func (s *memStore) putReservation(r Reservation) {
-	s.reservations[r.OrderID] = r
-	if r.State == stateHeld || r.State == stateReleasing {
-		s.sweepable[r.OrderID] = struct{}{}
-	} else {
-		delete(s.sweepable, r.OrderID)
-	}
-}
-
-func (s *memStore) GetReservation(_ context.Context, orderID string) (Reservation, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, ok := s.reservations[orderID]
-	if !ok {
-		return Reservation{}, fmt.Errorf("reservations.get: %w", shared.ErrNotFound)
-	}
-	return cloneReservation(r), nil
-}
-
-func (s *memStore) TransitionReservation(_ context.Context, orderID string, from []resState, u reservationUpdate) (Reservation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.reservations[orderID]
-	if !ok {
-		return Reservation{}, fmt.Errorf("reservations.transition: %w", shared.ErrNotFound)
-	}
-	if !slices.Contains(from, r.State) {
-		return Reservation{}, fmt.Errorf("reservations.transition to %s: %w", u.State, shared.ErrConflict)
-	}
-	r.State, r.UpdatedAt = u.State, u.At
-	r.SettledAt = nil // back from a settled state: a retake (see the Mongo store)
-	if settled(u.State) {
-		at := u.At
-		r.SettledAt = &at
-	}
-	if u.UserID != "" {
-		r.UserID = u.UserID
-	}
-	if u.Items != nil {
-		r.Items = slices.Clone(u.Items)
-	}
-	if u.Shortages != nil {
-		r.Shortages = slices.Clone(u.Shortages)
-	}
-	if u.Reason != "" {
-		r.Reason = u.Reason
-	}
-	if !u.ExpiresAt.IsZero() {
-		r.ExpiresAt = u.ExpiresAt
-	}
-	r.Committed = r.Committed || u.Committed
-	r.CommitRequested = r.CommitRequested || u.CommitRequested
-	s.putReservation(r)
-	return cloneReservation(r), nil
-}
-
-func (s *memStore) DueReservations(_ context.Context, now, stale time.Time, limit int) ([]Reservation, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []Reservation
-	for id := range s.sweepable {
-		if r := s.reservations[id]; r.State == stateHeld && !r.ExpiresAt.After(now) || r.State == stateReleasing && r.UpdatedAt.Before(stale) {
-			out = append(out, cloneReservation(r))
-		}
-	}
-	slices.SortFunc(out, func(a, b Reservation) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }
 
 func (s *memStore) AddOutbox(_ context.Context, topic string, events ...shared.Event) error {

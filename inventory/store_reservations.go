@@ -175,3 +175,31 @@ func (s *mongoStore) DueReservations(ctx context.Context, now, stale time.Time, 
 	return shared.FindAll[Reservation](ctx, s.reservations, "reservations.due", filter,
 		options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "expires_at", Value: 1}}))
 }
+
+func (s *mongoStore) RefundsToClear(ctx context.Context, before time.Time, limit int) ([]Reservation, error) {
+	filter := bson.D{
+		{Key: "state", Value: stateReleased},
+		{Key: "committed", Value: true},
+		{Key: "refunds_cleared", Value: nil}, // absent: index bounds [null, null]
+		{Key: "settled_at", Value: bson.D{{Key: "$lt", Value: before}}},
+	}
+	return shared.FindAll[Reservation](ctx, s.reservations, "reservations.refunds_to_clear", filter,
+		options.Find().SetLimit(int64(limit)).SetSort(refundsSort))
+}
+
+// refundsSort is RefundsToClear's order, oldest refund first.
+var refundsSort = bson.D{{Key: "settled_at", Value: 1}}
+
+func (s *mongoStore) ClearRefunds(ctx context.Context, orderID string, skus []string) error {
+	if len(skus) > 0 {
+		field := "refunds." + orderID
+		_, err := s.stock.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: skus}}}, exists(field, true)},
+			bson.D{{Key: "$unset", Value: bson.D{{Key: field, Value: ""}}}})
+		if err != nil {
+			return shared.MongoErr("stock.clear_refunds", err)
+		}
+	}
+	_, err := s.reservations.UpdateOne(ctx, bson.D{{Key: "_id", Value: orderID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "refunds_cleared", Value: true}}}})
+	return shared.MongoErr("reservations.clear_refunds", err)
+}

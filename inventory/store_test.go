@@ -68,6 +68,7 @@ func TestStoreContract(t *testing.T) {
 		ctx := context.Background()
 
 		t.Run("list levels", func(t *testing.T) { testStockListLevels(t, newStore(t)) })
+		t.Run("refund markers", func(t *testing.T) { testRefundMarkers(t, newStore(t)) })
 
 		t.Run("items", func(t *testing.T) {
 			s := newStore(t)
