@@ -49,7 +49,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else {
 		store, ls, mq := newMongoAccountStore(db), newMongoLinkStore(db), shared.NewMongoMailQueue(db.Collection("mails"))
 		accounts, links, mailQueue = store, ls, mq
-		prepare = append(prepare, store.EnsureIndexes, ls.EnsureIndexes, mq.EnsureIndexes)
+		prepare = append(prepare, store.EnsureIndexes, ls.EnsureIndexes, mq.EnsureIndexes, func(ctx context.Context) error {
+			if err := mq.EnsureRetention(ctx); err != nil {
+				logger.Warn("no TTL index on finished mails: they are kept", "err", err)
+			}
+			return nil
+		})
 	}
 	rdb, err := s.OpenRedis(cfg.Redis)
 	if err != nil {

@@ -129,18 +129,28 @@ type paymentProvider interface {
 // (4242 4242 4242 4242 is the usual approving one).
 const declineCard = "4000000000000002"
 
+// stubMemory is how many charges and how many refunds the stub remembers, the newest ones. Its
+// idempotency has to cover a pay retried after a lost answer or a failed store (seconds to minutes:
+// once the order is stored as paid, pay never charges again) and a refund asked twice (the order
+// stores the refund ID once it has one). Without the bound the stub kept an entry per paid order for
+// the life of the process, in every copy, and each Refund scanned them all under the lock.
+const stubMemory = 10_000
+
 // stubPayments approves every valid card but declineCard, in memory.
 type stubPayments struct {
-	mu      sync.Mutex
-	byOrder map[string]charge // approved charges by order ID
-	refunds map[string]string // charge ID → refund ID
-	charges int               // approved charges made, for tests
+	mu        sync.Mutex
+	byOrder   map[string]charge // approved, unrefunded charges by order ID
+	orderOf   map[string]string // charge ID → order ID, of byOrder's charges
+	chargeIDs []string          // the remembered charges' IDs, oldest first (at most stubMemory)
+	refunds   map[string]string // charge ID → refund ID
+	refunded  []string          // refunds' charge IDs, oldest first (at most stubMemory)
+	charges   int               // approved charges made, for tests
 }
 
 var _ paymentProvider = (*stubPayments)(nil)
 
 func newStubPayments() *stubPayments {
-	return &stubPayments{byOrder: make(map[string]charge), refunds: make(map[string]string)}
+	return &stubPayments{byOrder: make(map[string]charge), orderOf: make(map[string]string), refunds: make(map[string]string)}
 }
 
 func (p *stubPayments) Charge(_ context.Context, req chargeRequest) (charge, error) {
@@ -153,9 +163,24 @@ func (p *stubPayments) Charge(_ context.Context, req chargeRequest) (charge, err
 		return charge{}, errDeclined
 	}
 	c := charge{ID: "ch_" + shared.NewID(), AmountCents: req.AmountCents}
-	p.byOrder[req.OrderID] = c
+	p.byOrder[req.OrderID], p.orderOf[c.ID] = c, req.OrderID
 	p.charges++
+	p.chargeIDs = append(p.chargeIDs, c.ID)
+	if len(p.chargeIDs) > stubMemory {
+		p.forgetCharge(p.chargeIDs[0])
+		p.chargeIDs = p.chargeIDs[1:]
+	}
 	return c, nil
+}
+
+// forgetCharge drops chargeID from byOrder and orderOf. Call with p.mu held.
+func (p *stubPayments) forgetCharge(chargeID string) {
+	if order, ok := p.orderOf[chargeID]; ok {
+		if p.byOrder[order].ID == chargeID {
+			delete(p.byOrder, order)
+		}
+		delete(p.orderOf, chargeID)
+	}
 }
 
 func (p *stubPayments) Refund(_ context.Context, chargeID string) (string, error) {
@@ -166,12 +191,13 @@ func (p *stubPayments) Refund(_ context.Context, chargeID string) (string, error
 	}
 	id := "re_" + shared.NewID()
 	p.refunds[chargeID] = id
-	// A refunded charge no longer covers its order: a later Charge for it charges anew.
-	for order, c := range p.byOrder {
-		if c.ID == chargeID {
-			delete(p.byOrder, order)
-		}
+	p.refunded = append(p.refunded, chargeID)
+	if len(p.refunded) > stubMemory {
+		delete(p.refunds, p.refunded[0])
+		p.refunded = p.refunded[1:]
 	}
+	// A refunded charge no longer covers its order: a later Charge for it charges anew.
+	p.forgetCharge(chargeID)
 	return id, nil
 }
 

@@ -153,13 +153,17 @@ func (c *catalog) learn(typ string, d eventData) {
 	c.apply(typ, d)
 }
 
-// adopt ends the warm-up: it applies last, each product's last event read from product.events by
+// adopt ends the warm-up: it applies last, each product's newest event read from product.events by
 // productKey, for every product the consumer has not taught the catalog meanwhile. A product whose
-// last event deleted it adds nothing.
+// last event deleted it adds only its version, so an older event published again later is stale.
 func (c *catalog) adopt(last map[string]productEvent) {
 	for key, e := range last {
-		if !c.live[key] && e.typ != evProductDeleted {
+		switch {
+		case c.live[key]:
+		case e.typ != evProductDeleted:
 			c.apply(e.typ, e.d)
+		case e.d.Version > 0:
+			c.version[key] = e.d.Version
 		}
 	}
 	c.live = nil
@@ -215,7 +219,11 @@ func (c *consumer) warmUp(read func(context.Context, shared.EventHandler) error)
 				return err
 			}
 			n++
-			last[productKey(d)] = productEvent{e.Type, d}
+			k := productKey(d)
+			if prev, ok := last[k]; ok && d.Version > 0 && d.Version <= prev.d.Version {
+				return nil // published again after a newer one, as the consumer's catalog.stale drops
+			}
+			last[k] = productEvent{e.Type, d}
 			return nil
 		})
 		if err != nil {

@@ -137,3 +137,41 @@ func TestWarmUpFailure(t *testing.T) {
 		t.Error("a failed warm-up changed the catalog")
 	}
 }
+
+// TestWarmUpSkipsRepublishedOlderEvent: a product copy's relay may publish an event again after a
+// newer one (docs/events.md); the consumer drops it by version, and so must the warm-up, or every
+// restart adopts the older state: a withdrawn product released again, a deleted one back.
+func TestWarmUpSkipsRepublishedOlderEvent(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	p := func(typ, id, sku string, active bool, version int) shared.Event {
+		return event(t, typ, map[string]any{"product_id": id, "sku": sku, "active": active, "version": version})
+	}
+	evs := []shared.Event{
+		p("product.created", "p-wd", "WD", true, 1),
+		p("product.updated", "p-wd", "WD", false, 2), // withdrawn
+		p("product.created", "p-wd", "WD", true, 1),  // version 1 published again
+		p("product.created", "p-del", "DEL", true, 1),
+		event(t, "product.deleted", map[string]any{"product_id": "p-del", "sku": "DEL", "version": 2}),
+		p("product.created", "p-del", "DEL", true, 1),
+	}
+	if err := e.cons.warmUp(replay(evs))(context.Background()); err != nil {
+		t.Fatalf("warmUp: %v", err)
+	}
+	released := func(sku string) bool {
+		e.cons.mu.Lock()
+		defer e.cons.mu.Unlock()
+		return e.cons.catalog.released(sku)
+	}
+	for _, sku := range []string{"WD", "DEL"} {
+		if released(sku) {
+			t.Errorf("after the warm-up released(%s) = true, want false", sku)
+		}
+	}
+	// The deleted product's version survives the warm-up: version 1 once more, now through the
+	// consumer, is stale too.
+	e.consume(t, p("product.created", "p-del", "DEL", true, 1))
+	if released("DEL") {
+		t.Error("an older event of a deleted product, consumed after the warm-up, released it")
+	}
+}

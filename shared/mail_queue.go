@@ -21,8 +21,8 @@ import (
 // CreatedAt order), so the shared Relay delivers it at least once.
 type MailQueue interface {
 	// Enqueue stores m, stamping CreatedAt when zero. A mail that fails Check is refused with its 400
-	// *Error; a second Enqueue of an ID already queued or sent is a no-op returning nil, so a
-	// redelivered event never sends twice.
+	// *Error; a second Enqueue of an ID already queued or sent (within MailRetention, in Mongo) is a
+	// no-op returning nil, so a redelivered event never sends twice.
 	Enqueue(ctx context.Context, m Mail) error
 	// Reject sets the mail with id aside for good (the server refused it), with the reason: it is no
 	// longer pending and is never sent. An unknown or already finished id is ignored.
@@ -38,7 +38,8 @@ type MailQueue interface {
 }
 
 // Queue states. A sent or rejected mail keeps its metadata (the idempotency key) and loses its
-// bodies: a body may hold a single-use link that must not outlive its delivery.
+// bodies: a body may hold a single-use link that must not outlive its delivery. The Mongo queue drops
+// the rest MailRetention later (EnsureRetention).
 const (
 	mailPending  = "pending"
 	mailSent     = "sent"
@@ -210,6 +211,21 @@ func NewMongoMailQueue(coll *mongo.Collection) *MongoMailQueue {
 // EnsureIndexes creates the index PendingOutbox reads by.
 func (q *MongoMailQueue) EnsureIndexes(ctx context.Context) error {
 	return EnsureIndexes(ctx, q.coll, "mails.indexes", mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}})
+}
+
+// MailRetention is how long MongoMailQueue keeps a sent or rejected mail's record (its ID, the
+// idempotency key, and its metadata) after it finished: 30 days, user's longest ORDER_MAIL_MAX_AGE,
+// so an event redelivered after its mail's record went is too old to cause a mail anyway (auth's
+// mails have fresh IDs and need no memory at all).
+const MailRetention = 30 * 24 * time.Hour
+
+// EnsureRetention creates the TTL index that removes finished mails MailRetention after they finished;
+// pending mails have no finished_at and stay. Servers without TTL indexes (FerretDB) refuse it;
+// finished mails are then kept.
+func (q *MongoMailQueue) EnsureRetention(ctx context.Context) error {
+	_, err := q.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "finished_at", Value: 1}},
+		Options: options.Index().SetName("finished_ttl").SetExpireAfterSeconds(int32(MailRetention.Seconds()))})
+	return MongoErr("mails.retention", err)
 }
 
 type mongoMail struct {

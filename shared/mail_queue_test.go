@@ -113,6 +113,50 @@ func TestMongoMailQueue(t *testing.T) {
 	})
 }
 
+// TestMongoMailQueueRetention runs against MONGO_TEST_URI (skipped without it): a finished mail
+// carries finished_at as a date and a pending one none, and EnsureRetention (twice, as at every
+// start) leaves a TTL index on it, so the collection does not keep a document per mail ever sent.
+// A server without TTL indexes (FerretDB) refuses the index: that part is skipped there.
+func TestMongoMailQueueRetention(t *testing.T) {
+	ctx, coll := shared.TestCollection(t)
+	q := shared.NewMongoMailQueue(coll)
+	sent, pending := testMail(), testMail()
+	for _, m := range []shared.Mail{sent, pending} {
+		if err := q.Enqueue(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.MarkPublished(ctx, []shared.OutboxEntry{{Event: shared.Event{ID: sent.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	for id, wantDate := range map[string]bool{sent.ID: true, pending.ID: false} {
+		raw, err := coll.FindOne(ctx, bson.M{"_id": id}).Raw()
+		if err != nil {
+			t.Fatalf("find %s: %v", id, err)
+		}
+		_, isDate := raw.Lookup("finished_at").TimeOK()
+		if isDate != wantDate {
+			t.Errorf("mail %s: finished_at is a date = %v, want %v (a TTL index reads dates only)", id, isDate, wantDate)
+		}
+	}
+	for range 2 {
+		if err := q.EnsureRetention(ctx); err != nil {
+			t.Skipf("EnsureRetention: %v (a server without TTL indexes)", err)
+		}
+	}
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int32(shared.MailRetention.Seconds())
+	for _, s := range specs {
+		if s.ExpireAfterSeconds != nil && *s.ExpireAfterSeconds == want && strings.Contains(string(s.KeysDocument), "finished_at") {
+			return
+		}
+	}
+	t.Errorf("no TTL index of %d s on finished_at among %v", want, specs)
+}
+
 // TestMongoMailQueueLease runs against MONGO_TEST_URI (skipped without it): two copies of a program
 // sharing the collection never hold the same mail at once, each copy gets its own leased mails again,
 // and a mail whose lease ran out (its sender died, or was slow) is taken over; the slow copy, which

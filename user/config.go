@@ -26,7 +26,9 @@ type Config struct {
 	UnsubscribeSecret string
 	// OrderMailMaxAge skips the mail of an order event older than this (ORDER_MAIL_MAX_AGE, default
 	// 24h): the first start of the mail consumer reads order.events from its beginning and must not
-	// mail every past order; an outage longer than this loses its mails (each skip is logged).
+	// mail every past order; an outage longer than this loses its mails (each skip is logged). Its
+	// ceiling (720h) must stay within shared.MailRetention, which is how long a sent mail's ID is
+	// remembered against a redelivered event.
 	OrderMailMaxAge time.Duration
 }
 

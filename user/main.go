@@ -42,7 +42,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var mails shared.MailQueue = shared.NewMemMailQueue()
 	if db != nil {
 		mq := shared.NewMongoMailQueue(db.Collection("mails"))
-		s.Setup("mail_indexes", mq.EnsureIndexes)
+		s.Setup("mail_indexes", mq.EnsureIndexes, func(ctx context.Context) error {
+			if err := mq.EnsureRetention(ctx); err != nil {
+				logger.Warn("no TTL index on finished mails: they are kept", "err", err)
+			}
+			return nil
+		})
 		mails = mq
 	}
 	mailer := shared.NewMailer(cfg.Mail)
