@@ -102,8 +102,12 @@ type grantStore interface {
 //
 //	auth:fam:<family>     grant JSON, TTL until the family expires
 //	auth:rt:<h>           the family's live refresh token
-//	auth:rtu:<h>          a rotated (used) refresh token, kept to detect reuse; holds the hash of
-//	                      the token that replaced it and when (ms), see rotateScript
+//	auth:rtu:<family>     the family's rotated (used) refresh tokens, kept to detect reuse: a hash
+//	                      from h to the hash of the token that replaced it and when (ms), see
+//	                      rotateScript; auth:rtq:<family> lists them oldest first, so only the
+//	                      newest usedTokensKept stay
+//	auth:rtu:<h>          one rotated token's marker as written before auth:rtu:<family> (read
+//	                      until it expires, with its family)
 //	auth:code:<h>         authCode JSON, TTL the code lifetime
 //	auth:codeu:<h>        a taken code, kept to detect reuse (the take's nonce and the code)
 //	auth:ufams:<user>     the user's unexpired families, a sorted set scored by expiry (ms), see
@@ -123,7 +127,18 @@ var _ grantStore = (*redisGrantStore)(nil)
 // usedMarkerTTL is how long consumed codes are remembered for reuse detection.
 const usedMarkerTTL = 10 * time.Minute
 
+// usedTokensKept is how many rotated refresh tokens of a family are remembered to detect reuse, the
+// newest. A marker per rotation for the family's whole life (30 days, a rotation every 15 minutes or,
+// by a client that rotates on purpose, 50 a second) filled Redis: about 216 bytes a rotation, 900 MB
+// a day from one customer. An older token is refused as unknown rather than as a reuse, so the
+// family is not revoked for it: a token stolen and held unused for over a hundred rotations (a day of
+// constant use) is still worthless, it no longer raises the alarm.
+const usedTokensKept = 100
+
 func famKey(f string) string { return "auth:fam:" + f }
+
+// familyKeys are a family's grant and its used-token markers: what revoking it deletes.
+func familyKeys(f string) []string { return []string{famKey(f), "auth:rtu:" + f, "auth:rtq:" + f} }
 
 func (s *redisGrantStore) SaveCode(ctx context.Context, code string, c authCode, ttl time.Duration) error {
 	b, err := json.Marshal(c)
@@ -211,13 +226,15 @@ func (s *redisGrantStore) StartFamily(ctx context.Context, g grant, token string
 	return shared.RedisErr("grants.start", err)
 }
 
-// rotateScript consumes a live token (KEYS[2]) and makes ARGV[1]'s token live (KEYS[4]). The used
-// marker (KEYS[3]) holds "<hash of the successor> <ms of the first rotation>": a repeat of that very
+// rotateScript consumes a live token (KEYS[2], hash ARGV[4]) and makes ARGV[1]'s token live
+// (KEYS[4]). The used marker (field ARGV[4] of the family's hash KEYS[3], listed in KEYS[5], at most
+// ARGV[5] kept) holds "<hash of the successor> <ms of the first rotation>": a repeat of that very
 // rotation (go-redis resends a script whose answer missed the read timeout, after Redis ran it)
 // answers as the first run did. Within ARGV[3] ms of the first rotation, a used token whose successor
 // was never used is rotated again: the client lost the answer and still holds it. The successor then
 // becomes a used token itself, so whoever holds it and uses it later is a reuse. Anything else is a
-// reuse and revokes the family. A marker without a time (written before the grace) has none.
+// reuse and revokes the family. A marker without a time (written before the grace) has none; one
+// written before the per-family hash is its own key (KEYS[6]).
 var rotateScript = redis.NewScript(`
 local g = redis.call('GET', KEYS[1])
 if not g then
@@ -225,12 +242,22 @@ if not g then
   return {'gone'}
 end
 local ttl = redis.call('PTTL', KEYS[1])
+local function mark(h, v)
+  if redis.call('HSET', KEYS[3], h, v) == 1 then
+    redis.call('RPUSH', KEYS[5], h)
+    while redis.call('LLEN', KEYS[5]) > tonumber(ARGV[5]) do
+      redis.call('HDEL', KEYS[3], redis.call('LPOP', KEYS[5]))
+    end
+  end
+  redis.call('PEXPIRE', KEYS[3], ttl)
+  redis.call('PEXPIRE', KEYS[5], ttl)
+end
 if redis.call('DEL', KEYS[2]) == 1 then
-  redis.call('SET', KEYS[3], ARGV[1] .. ' ' .. ARGV[2], 'PX', ttl)
+  mark(ARGV[4], ARGV[1] .. ' ' .. ARGV[2])
   redis.call('SET', KEYS[4], '1', 'PX', ttl)
   return {'ok', g}
 end
-local used = redis.call('GET', KEYS[3])
+local used = redis.call('HGET', KEYS[3], ARGV[4]) or redis.call('GET', KEYS[6])
 if not used then
   return {'gone'}
 end
@@ -242,12 +269,12 @@ if succ == ARGV[1] then
   return {'ok', g}
 end
 if tonumber(ARGV[2]) - tonumber(at) < tonumber(ARGV[3]) and redis.call('DEL', 'auth:rt:' .. succ) == 1 then
-  redis.call('SET', 'auth:rtu:' .. succ, ARGV[1] .. ' ' .. at, 'PX', ttl)
-  redis.call('SET', KEYS[3], ARGV[1] .. ' ' .. at, 'PX', ttl)
+  mark(succ, ARGV[1] .. ' ' .. at)
+  mark(ARGV[4], ARGV[1] .. ' ' .. at)
   redis.call('SET', KEYS[4], '1', 'PX', ttl)
   return {'ok', g}
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[5])
 return {'reused'}`)
 
 func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant, error) {
@@ -262,8 +289,8 @@ func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant
 		grace = 0 // a check for reuse, never a rotation
 	}
 	res, err := rotateScript.Run(ctx, s.rdb,
-		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + h, "auth:rt:" + nh},
-		nh, s.clock().UnixMilli(), grace.Milliseconds()).StringSlice()
+		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + fam, "auth:rt:" + nh, "auth:rtq:" + fam, "auth:rtu:" + h},
+		nh, s.clock().UnixMilli(), grace.Milliseconds(), h, usedTokensKept).StringSlice()
 	g, err := scriptAnswer[grant]("grants.rotate", res, err, errRefreshReused)
 	if err != nil {
 		return grant{}, err
@@ -278,10 +305,11 @@ func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error)
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
 	h := tokenHash(token)
-	var live, used, g *redis.StringCmd
+	var live, used, legacy, g *redis.StringCmd
 	cmds, _ := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		live = p.Get(ctx, "auth:rt:"+h)
-		used = p.Get(ctx, "auth:rtu:"+h)
+		used = p.HGet(ctx, "auth:rtu:"+fam, h)
+		legacy = p.Get(ctx, "auth:rtu:"+h)
 		g = p.Get(ctx, famKey(fam))
 		return nil
 	})
@@ -290,8 +318,12 @@ func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error)
 			return grant{}, shared.RedisErr("grants.peek", err)
 		}
 	}
+	marker := used.Val()
+	if marker == "" {
+		marker = legacy.Val()
+	}
 	var out grant
-	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" && !s.inGrace(used.Val()) {
+	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" && !s.inGrace(marker) {
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
 	out.FamilyID, out.Rotated = fam, live.Val() == ""
@@ -314,7 +346,7 @@ func (s *redisGrantStore) clock() time.Time {
 }
 
 func (s *redisGrantStore) RevokeFamily(ctx context.Context, family string) error {
-	return shared.RedisErr("grants.revoke", s.rdb.Del(ctx, famKey(family)).Err())
+	return shared.RedisErr("grants.revoke", s.rdb.Del(ctx, familyKeys(family)...).Err())
 }
 
 // revokeSetScript ends the families listed in KEYS (each a set or a sorted set of family IDs, or
@@ -323,7 +355,7 @@ var revokeSetScript = redis.NewScript(indexMembers + `
 local n = 0
 for _, key in ipairs(KEYS) do
   local fs = members(key)
-  for _, f in ipairs(fs) do redis.call('DEL', 'auth:fam:' .. f) end
+  for _, f in ipairs(fs) do redis.call('DEL', 'auth:fam:' .. f, 'auth:rtu:' .. f, 'auth:rtq:' .. f) end
   redis.call('DEL', key)
   n = n + #fs
 end

@@ -10,23 +10,43 @@ import (
 )
 
 // memGrantStore is the in-memory grantStore for tests and for running without Redis; it follows the
-// Redis store step for step under one mutex. Expiry is checked against time.Now on read.
+// Redis store step for step under one mutex. Expiry is checked against time.Now on read, and every
+// pruneEvery writes drop what has expired, so nothing outlives its family or code for long.
 type memGrantStore struct {
 	mu        sync.Mutex
-	families  map[string]grant     // by family ID
-	live      map[string]string    // token hash → family
-	used      map[string]usedToken // rotated token hash → what replaced it
-	codes     map[string]memCode   // code hash
-	usedCodes map[string]time.Time // taken code hash → forget after
-	grace     time.Duration        // as redisGrantStore.grace
+	families  map[string]*memFamily // by family ID
+	codes     map[string]memCode    // code hash
+	usedCodes map[string]time.Time  // taken code hash → forget after
+	grace     time.Duration         // as redisGrantStore.grace
+	writes    int                   // since the last prune
 }
 
-// usedToken is a rotated refresh token: the hash of the token that replaced it, when it was first
-// rotated, and when to forget it.
+// memFamily is a family's grant, the hash of its live token and its rotated tokens, the newest
+// usedTokensKept (used, by hash; order, oldest first), as the Redis store keeps them.
+type memFamily struct {
+	g     grant
+	live  string
+	used  map[string]usedToken
+	order []string
+}
+
+// usedToken is a rotated refresh token: the hash of the token that replaced it and when it was first
+// rotated.
 type usedToken struct {
-	next  string
-	at    time.Time
-	until time.Time
+	next string
+	at   time.Time
+}
+
+// markUsed records h as rotated, keeping the newest usedTokensKept.
+func (f *memFamily) markUsed(h string, u usedToken) {
+	if _, ok := f.used[h]; !ok {
+		f.order = append(f.order, h)
+		if len(f.order) > usedTokensKept {
+			delete(f.used, f.order[0])
+			f.order = f.order[1:]
+		}
+	}
+	f.used[h] = u
 }
 
 type memCode struct {
@@ -36,15 +56,42 @@ type memCode struct {
 
 var _ grantStore = (*memGrantStore)(nil)
 
+// pruneEvery is how many writes pass between two prunes of expired families and codes.
+const pruneEvery = 1024
+
 func newMemGrantStore() *memGrantStore {
-	return &memGrantStore{families: map[string]grant{}, live: map[string]string{}, used: map[string]usedToken{},
-		codes: map[string]memCode{}, usedCodes: map[string]time.Time{}}
+	return &memGrantStore{families: map[string]*memFamily{}, codes: map[string]memCode{}, usedCodes: map[string]time.Time{}}
+}
+
+// wrote counts a write and, every pruneEvery, drops expired families and codes. Callers hold mu.
+func (m *memGrantStore) wrote(now time.Time) {
+	if m.writes++; m.writes < pruneEvery {
+		return
+	}
+	m.writes = 0
+	for f, fam := range m.families {
+		if !now.Before(fam.g.ExpiresAt) {
+			delete(m.families, f)
+		}
+	}
+	for h, c := range m.codes {
+		if !now.Before(c.expires) {
+			delete(m.codes, h)
+		}
+	}
+	for h, until := range m.usedCodes {
+		if !now.Before(until) {
+			delete(m.usedCodes, h)
+		}
+	}
 }
 
 func (m *memGrantStore) SaveCode(_ context.Context, code string, c authCode, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.codes[tokenHash(code)] = memCode{c: c, expires: time.Now().Add(ttl)}
+	now := time.Now()
+	m.codes[tokenHash(code)] = memCode{c: c, expires: now.Add(ttl)}
+	m.wrote(now)
 	return nil
 }
 
@@ -80,19 +127,19 @@ func (m *memGrantStore) StartFamily(_ context.Context, g grant, token string) er
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	g.FamilyID = fam
-	m.families[fam] = g
-	m.live[tokenHash(token)] = fam
+	m.families[fam] = &memFamily{g: g, live: tokenHash(token), used: map[string]usedToken{}}
+	m.wrote(time.Now())
 	return nil
 }
 
-// family returns the live family or false, dropping it when expired. Callers hold mu.
-func (m *memGrantStore) family(fam string) (grant, bool) {
-	g, ok := m.families[fam]
-	if ok && !time.Now().Before(g.ExpiresAt) {
+// family returns the live family or nil, dropping it when expired. Callers hold mu.
+func (m *memGrantStore) family(fam string) *memFamily {
+	f := m.families[fam]
+	if f != nil && !time.Now().Before(f.g.ExpiresAt) {
 		delete(m.families, fam)
-		return grant{}, false
+		return nil
 	}
-	return g, ok
+	return f
 }
 
 func (m *memGrantStore) Rotate(_ context.Context, token, next string) (grant, error) {
@@ -103,33 +150,29 @@ func (m *memGrantStore) Rotate(_ context.Context, token, next string) (grant, er
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h := tokenHash(token)
-	g, ok := m.family(fam)
-	if !ok {
-		delete(m.live, h)
+	f := m.family(fam)
+	if f == nil {
 		return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
 	}
-	now, nh := time.Now(), tokenHash(next)
-	if m.live[h] == fam {
-		delete(m.live, h)
-		m.used[h] = usedToken{next: nh, at: now, until: g.ExpiresAt}
-		m.live[nh] = fam
-		return g, nil
+	h, now, nh := tokenHash(token), time.Now(), tokenHash(next)
+	if f.live == h {
+		f.markUsed(h, usedToken{next: nh, at: now})
+		f.live = nh
+		return f.g, nil
 	}
-	u, ok := m.used[h]
-	if !ok || !now.Before(u.until) {
+	u, ok := f.used[h]
+	if !ok {
 		return grant{}, fmt.Errorf("grants.rotate: %w", shared.ErrNotFound)
 	}
 	if u.next == nh {
-		return g, nil // this very rotation again, as the Redis store answers it
+		return f.g, nil // this very rotation again, as the Redis store answers it
 	}
 	// Within the grace, a successor never used is replaced (see rotateScript).
-	if next != token && now.Sub(u.at) < m.grace && m.live[u.next] == fam {
-		delete(m.live, u.next)
-		m.used[u.next] = usedToken{next: nh, at: u.at, until: g.ExpiresAt}
-		m.used[h] = usedToken{next: nh, at: u.at, until: g.ExpiresAt}
-		m.live[nh] = fam
-		return g, nil
+	if next != token && now.Sub(u.at) < m.grace && f.live == u.next {
+		f.markUsed(u.next, usedToken{next: nh, at: u.at})
+		f.markUsed(h, usedToken{next: nh, at: u.at})
+		f.live = nh
+		return f.g, nil
 	}
 	delete(m.families, fam)
 	return grant{}, fmt.Errorf("grants.rotate: %w", errRefreshReused)
@@ -142,13 +185,17 @@ func (m *memGrantStore) Peek(_ context.Context, token string) (grant, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	g, ok := m.family(fam)
-	h := tokenHash(token)
-	u, used := m.used[h]
-	if !ok || m.live[h] != fam && !(used && time.Since(u.at) < m.grace) {
+	f := m.family(fam)
+	if f == nil {
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
-	g.Rotated = m.live[h] != fam
+	h := tokenHash(token)
+	u, used := f.used[h]
+	if f.live != h && !(used && time.Since(u.at) < m.grace) {
+		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
+	}
+	g := f.g
+	g.Rotated = f.live != h
 	return g, nil
 }
 
@@ -162,9 +209,9 @@ func (m *memGrantStore) RevokeFamily(_ context.Context, family string) error {
 func (m *memGrantStore) revokeWhere(match func(grant) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for f, g := range m.families {
-		if match(g) {
-			delete(m.families, f)
+	for id, f := range m.families {
+		if match(f.g) {
+			delete(m.families, id)
 		}
 	}
 }
