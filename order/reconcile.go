@@ -44,6 +44,18 @@ func (c *checkout) reconcile(ctx context.Context, after, interval time.Duration)
 // nudge and never an inventory event's.
 const reconcilePrefix = "reconcile:"
 
+// reconcileGiveUp is how many times reconciliation asks inventory again before it cancels the order
+// instead (reasonNoAnswer): with the default 30 s and the capped backoff, about a day after the
+// order was placed. Each nudge stays on the order (its event and applied ID), so without an end an
+// order inventory never answers grew by ~45 events a day, and a 50-line one passed MongoDB's 16 MB
+// in about two months; by then the customer, who has paid nothing (a pending order is unpaid), has
+// long stopped waiting. The cancellation is order.cancelled, which releases whatever inventory may
+// hold for the order, and tells the customer.
+const reconcileGiveUp = 50
+
+// reasonNoAnswer is the status_reason of an order reconciliation gave up on.
+const reasonNoAnswer = "not confirmed in time: the stock could not be checked"
+
 // reconcileMaxDoublings caps the backoff between nudges of one order at after × 2^6 (32 min at the
 // default 30 s).
 const reconcileMaxDoublings = 6
@@ -64,7 +76,14 @@ func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, er
 	var errs []error
 	n := 0
 	for _, o := range orders {
-		if wait := after << min(o.nudges(), reconcileMaxDoublings); now.Sub(o.UpdatedAt) < wait {
+		nudges := o.nudges()
+		if wait := after << min(nudges, reconcileMaxDoublings); now.Sub(o.UpdatedAt) < wait {
+			continue
+		}
+		if nudges >= reconcileGiveUp {
+			if err := c.giveUp(ctx, o.ID); err != nil {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		ev := newRepeatEvent(o, "order.created", reasonAskAgain, now)
@@ -83,6 +102,24 @@ func (c *checkout) nudgeStale(ctx context.Context, after time.Duration) (int, er
 		c.wake()
 	}
 	return n, errors.Join(errs...)
+}
+
+// giveUp cancels a pending order inventory never answered (reconcileGiveUp); an order that moved on
+// meanwhile is left alone.
+func (c *checkout) giveUp(ctx context.Context, id string) error {
+	moved := false
+	o, err := c.apply(ctx, id, func(o Order) (*move, error) {
+		moved = o.Status == StatusPending
+		if !moved {
+			return nil, nil
+		}
+		return &move{To: StatusCancelled, By: actorSaga, Reason: reasonNoAnswer}, nil
+	})
+	if err == nil && moved {
+		c.logger.ErrorContext(ctx, "order never confirmed by inventory: cancelled", "order_id", id,
+			"pending_for", c.now().Sub(o.CreatedAt).Round(time.Second).String(), "asked", reconcileGiveUp)
+	}
+	return err
 }
 
 // nudges counts the times reconciliation asked inventory again for o (its applied "reconcile:" IDs).

@@ -209,3 +209,55 @@ func TestReconcileBacksOff(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcileGivesUp: an order inventory never answers is asked again reconcileGiveUp times, about
+// a day, and then cancelled with reasonNoAnswer (order.cancelled queued, which releases whatever
+// inventory may hold and tells the customer). Before, it was asked every 32 minutes for good, each
+// nudge growing the order's document (a 50-line order passed MongoDB's 16 MB in about two months).
+// An order that moves on in the meantime is left alone.
+func TestReconcileGivesUp(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const after = 30 * time.Second
+		store := newMemOrderStore()
+		co := newCheckout(slog.New(slog.DiscardHandler), store, newStubPayments(), shared.NewMetrics("order"), nil)
+		o := testOrder(t, "u-demo", "k", co.now())
+		if err := store.Create(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+		store.MarkSent(t.Context(), o.ID, 1)
+		start := time.Now()
+		for time.Since(start) < 3*24*time.Hour {
+			time.Sleep(after / 3) // the reconcile interval
+			if _, err := co.nudgeStale(t.Context(), after); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := store.Get(t.Context(), o.ID)
+			store.MarkSent(t.Context(), o.ID, got.EventSeq) // the relay published it
+			if got.Status != StatusPending {
+				break
+			}
+		}
+		got, _ := store.Get(t.Context(), o.ID)
+		if got.Status != StatusCancelled || got.StatusReason != reasonNoAnswer {
+			t.Fatalf("after %s: status %s (%q), want cancelled (%q)", time.Since(start).Round(time.Minute), got.Status, got.StatusReason, reasonNoAnswer)
+		}
+		if took := time.Since(start); took < 20*time.Hour || took > 30*time.Hour {
+			t.Errorf("cancelled %s after it was placed, want about a day", took.Round(time.Minute))
+		}
+		if n := got.nudges(); n != reconcileGiveUp {
+			t.Errorf("asked %d times before giving up, want %d", n, reconcileGiveUp)
+		}
+		if last := got.Events[len(got.Events)-1]; last.Type != "order.cancelled" {
+			t.Errorf("last event %s, want order.cancelled", last.Type)
+		}
+		events := len(got.Events)
+		time.Sleep(2 * time.Hour)
+		if _, err := co.nudgeStale(t.Context(), after); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := store.Get(t.Context(), o.ID); len(got.Events) != events {
+			t.Errorf("a cancelled order grew from %d to %d events", events, len(got.Events))
+		}
+	})
+}
