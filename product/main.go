@@ -46,6 +46,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	relay := shared.NewRelay(logger, productOutbox{store}, publisher, metrics, shared.RelayConfig{})
 	s.Go("outbox", relay.Run)
+	// Realtime and inventory read product.events from its start (shared.KeepTopic). Kafka's state does
+	// not gate readiness: the catalog serves without it, so this retries in the background.
+	s.Go("topic_retention", func(ctx context.Context) error {
+		shared.Retry(ctx, logger, "keeping every product event", func(ctx context.Context) error {
+			did, err := shared.KeepTopic(ctx, cfg.KafkaBrokers, shared.TopicProduct)
+			if did != "" {
+				logger.Info("product.events keeps every event", "did", did)
+			}
+			return err
+		})
+		return nil // done, or shutting down
+	})
 	// Whether to seed is decided once, on the count at start, so a retry after a half-done seed
 	// finishes it.
 	seed := false

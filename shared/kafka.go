@@ -1,11 +1,13 @@
 package shared
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -87,33 +89,58 @@ func KafkaPing(brokers []string) func(context.Context) error {
 	}
 }
 
-// EnsureTopics creates the topics that do not exist yet with the given partition count, through the
-// cluster controller. Existing topics are left alone.
-func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics ...string) error {
+// KeepTopic makes topic keep every message (retention.ms=-1), for a topic that consumers read from
+// its start to rebuild state: realtime's catalog and inventory's flag adoption read product.events
+// so. A broker creates topics with its default retention (7 days in Kafka), after which a product
+// that has not changed for a week would be unknown to them. An absent topic is created with the
+// broker's default partitions and the setting; an existing one gets it unless it already keeps every
+// message or is compacted (cleanup.policy compact, which keeps each key's last message: an
+// operator's choice that serves as well). It says what it did, for the log: "created", "retention.ms
+// was <the old value>", or "" for nothing.
+func KeepTopic(ctx context.Context, brokers []string, topic string) (did string, err error) {
 	if len(brokers) == 0 {
-		return errors.New("ensure topics: no brokers")
+		return "", errors.New("keep topic: no brokers")
 	}
-	d := &kafka.Dialer{Timeout: 5 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", brokers[0])
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	keep := kafka.ConfigEntry{ConfigName: "retention.ms", ConfigValue: "-1"}
+	created, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: topic, NumPartitions: -1, ReplicationFactor: -1, ConfigEntries: []kafka.ConfigEntry{keep}}}})
 	if err != nil {
-		return fmt.Errorf("ensure topics: %w", err)
+		return "", fmt.Errorf("keep topic %s: create: %w", topic, err)
 	}
-	defer conn.Close()
-	ctrl, err := conn.Controller()
+	switch err := created.Errors[topic]; {
+	case err == nil:
+		return "created", nil
+	case !errors.Is(err, kafka.TopicAlreadyExists):
+		return "", fmt.Errorf("keep topic %s: create: %w", topic, err)
+	}
+	desc, err := c.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{
+		{ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"retention.ms", "cleanup.policy"}}}})
 	if err != nil {
-		return fmt.Errorf("ensure topics: controller: %w", err)
+		return "", fmt.Errorf("keep topic %s: describe: %w", topic, err)
 	}
-	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, fmt.Sprint(ctrl.Port)))
+	current := map[string]string{}
+	for _, r := range desc.Resources {
+		if r.Error != nil {
+			return "", fmt.Errorf("keep topic %s: describe: %w", topic, r.Error)
+		}
+		for _, e := range r.ConfigEntries {
+			current[e.ConfigName] = e.ConfigValue
+		}
+	}
+	if current["retention.ms"] == "-1" || strings.Contains(current["cleanup.policy"], "compact") {
+		return "", nil
+	}
+	alt, err := c.IncrementalAlterConfigs(ctx, &kafka.IncrementalAlterConfigsRequest{Resources: []kafka.IncrementalAlterConfigsRequestResource{
+		{ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, Configs: []kafka.IncrementalAlterConfigsRequestConfig{
+			{Name: keep.ConfigName, Value: keep.ConfigValue, ConfigOperation: kafka.ConfigOperationSet}}}}})
 	if err != nil {
-		return fmt.Errorf("ensure topics: dial controller: %w", err)
+		return "", fmt.Errorf("keep topic %s: alter: %w", topic, err)
 	}
-	defer cc.Close()
-	cfgs := make([]kafka.TopicConfig, 0, len(topics))
-	for _, t := range topics {
-		cfgs = append(cfgs, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: 1})
+	for _, r := range alt.Resources {
+		if r.Error != nil {
+			return "", fmt.Errorf("keep topic %s: alter: %w", topic, r.Error)
+		}
 	}
-	if err := cc.CreateTopics(cfgs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		return fmt.Errorf("ensure topics: %w", err)
-	}
-	return nil
+	return "retention.ms was " + cmp.Or(current["retention.ms"], "the broker's default"), nil
 }
