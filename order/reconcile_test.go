@@ -160,6 +160,20 @@ func TestReconcileWaitsForTheOutbox(t *testing.T) {
 	})
 }
 
+// unansweredOrder stores a pending order whose order.created was published (and never answered), for
+// a checkout without a relay: tests call nudgeStale themselves.
+func unansweredOrder(t *testing.T) (*checkout, *memOrderStore, Order) {
+	t.Helper()
+	store := newMemOrderStore()
+	co := newCheckout(slog.New(slog.DiscardHandler), store, newStubPayments(), shared.NewMetrics("order"), nil)
+	o := testOrder(t, "u-demo", "k", co.now())
+	if err := store.Create(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	store.MarkSent(t.Context(), o.ID, 1)
+	return co, store, o
+}
+
 // TestReconcileBacksOff: while inventory never answers, an order is asked again after 30 s, then
 // 1 m, 2 m, ... up to 32 m apart, not every 30 s: each nudge stays on the order document, which a
 // day-long outage would otherwise grow by ~2,900 events.
@@ -167,13 +181,7 @@ func TestReconcileBacksOff(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const after = 30 * time.Second
-		store := newMemOrderStore()
-		co := newCheckout(slog.New(slog.DiscardHandler), store, newStubPayments(), shared.NewMetrics("order"), nil)
-		o := testOrder(t, "u-demo", "k", co.now())
-		if err := store.Create(t.Context(), o); err != nil {
-			t.Fatal(err)
-		}
-		store.MarkSent(t.Context(), o.ID, 1)
+		co, store, o := unansweredOrder(t)
 		var at []time.Duration // when each nudge went out, since the order was placed
 		start := time.Now()
 		for time.Since(start) < 3*time.Hour {
@@ -219,13 +227,7 @@ func TestReconcileGivesUp(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const after = 30 * time.Second
-		store := newMemOrderStore()
-		co := newCheckout(slog.New(slog.DiscardHandler), store, newStubPayments(), shared.NewMetrics("order"), nil)
-		o := testOrder(t, "u-demo", "k", co.now())
-		if err := store.Create(t.Context(), o); err != nil {
-			t.Fatal(err)
-		}
-		store.MarkSent(t.Context(), o.ID, 1)
+		co, store, o := unansweredOrder(t)
 		start := time.Now()
 		for time.Since(start) < 3*24*time.Hour {
 			time.Sleep(after / 3) // the reconcile interval
