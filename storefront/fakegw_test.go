@@ -289,6 +289,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("POST /auth/register", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Email, Password, Name string }
 		json.Unmarshal(body, &in)
+		if local, _, _ := strings.Cut(in.Email, "@"); len(local) > 2 && strings.Contains(strings.ToLower(in.Password), local) {
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"password": "must not contain your email name"}) // as auth
+			return
+		}
 		g.mu.Lock()
 		_, taken := g.passwords[in.Email]
 		if !taken {

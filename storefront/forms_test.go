@@ -177,6 +177,11 @@ func TestRegister(t *testing.T) {
 		!strings.Contains(p.body, `aria-describedby="password-hint password-error" aria-invalid="true">`) || !strings.Contains(p.body, `<p class="field-error" id="password-error">`) {
 		t.Errorf("POST /register invalid: status = %d, want 400 with field messages tied to their inputs\n%s", p.status, p.body)
 	}
+	// auth's field messages continue a subject: the page writes the sentence, as the reset page does.
+	p = b.submit("/register", "/register", url.Values{"name": {"Kim"}, "email": {"kim@shop.local"}, "password": {"Kim-long-enough-1"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `<p class="field-error" id="password-error">Your password must not contain your email name.</p>`) {
+		t.Errorf("POST /register with a password auth refuses: status = %d, want 400 with the message as a sentence under the password\n%s", p.status, p.body)
+	}
 	// A taken address says what to do instead, not auth's "email already registered".
 	p = b.submit("/register", "/register", url.Values{"name": {"Demo"}, "email": {fakeCustomer.Email}, "password": {"long-enough-1"}})
 	if p.status != http.StatusConflict || !strings.Contains(p.body, `<p class="field-error" id="email-error">An account with this email already exists: <a href="/login`) ||
