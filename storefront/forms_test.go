@@ -261,13 +261,19 @@ func TestCheckoutIdempotency(t *testing.T) {
 	if !strings.Contains(first.body, "Saved addresses") || !strings.Contains(first.body, "1 Main St") {
 		t.Error("GET /checkout: saved addresses not offered")
 	}
+	// The default saved address is the one chosen, not an empty "new address" to type again.
+	if !strings.Contains(first.body, `<input type="radio" name="address_id" value="addr-1" checked>`) ||
+		strings.Contains(first.body, `<input type="radio" name="address_id" value="" checked>`) {
+		t.Errorf("GET /checkout: the default saved address addr-1 is not the one selected\n%s", first.body)
+	}
 	token := csrfRe.FindStringSubmatch(first.body)[1]
 	form := url.Values{"csrf_token": {token}, "idempotency_key": {k1[1]}, "name": {"Demo"}, "street": {"1 Main St"}, "city": {"Springfield"}, "zip_code": {"12345"}, "country": {"US"}}
 
 	// Missing fields come back with messages and no API call.
 	bad := url.Values{"csrf_token": {token}, "idempotency_key": {k1[1]}, "name": {"Demo"}}
-	if p := b.post("/checkout", bad); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Street is required") {
-		t.Errorf("POST /checkout missing fields: status = %d, want 400 with field messages", p.status)
+	if p := b.post("/checkout", bad); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Street is required") ||
+		!strings.Contains(p.body, `<input type="radio" name="address_id" value="" checked>`) {
+		t.Errorf("POST /checkout missing fields: status = %d, want 400 with field messages, the new address still chosen", p.status)
 	}
 	if n := len(gw.calls("POST /order/orders$")); n != 0 {
 		t.Fatalf("invalid checkout reached the API %d times", n)

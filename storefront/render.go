@@ -347,3 +347,23 @@ func localPath(p string) bool {
 	}
 	return true
 }
+
+func shortID(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+func validID(id string) bool { return id != "" && len(id) <= 128 && !strings.ContainsAny(id, "/?#") }
+
+// idParam returns the {id} of a page about one thing (noun: "order", "product", ...); for one that
+// cannot be an ID it answers 404 "No such <noun>." and returns false.
+func (s *site) idParam(w http.ResponseWriter, r *http.Request, noun string) (string, bool) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such " + noun + "."})
+		return "", false
+	}
+	return id, true
+}
