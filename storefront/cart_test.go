@@ -53,6 +53,10 @@ func TestCartStockCap(t *testing.T) {
 		t.Errorf("GET /cart with 3 in the cart and 2 available: want the row message and no checkout link\n%s", page.body)
 	}
 	gw.setStock("SKU-04", 0)
+	// Sold out, there is no quantity to lower to: the row says to remove it, not "Only 0 available".
+	if page = b.get("/cart"); !strings.Contains(page.body, "Sold out now: remove it to check out.") || strings.Contains(page.body, "Only 0 available") {
+		t.Errorf("GET /cart with the line sold out: want the row to say to remove it\n%s", page.body)
+	}
 	b.submit("/cart", "/cart/update", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
 	if page = b.get("/cart"); !strings.Contains(page.body, "out of stock now, so it was taken out") || !strings.Contains(page.body, "Your cart is empty") {
 		t.Errorf("POST /cart/update of a sold-out line: want it taken out with the notice\n%s", page.body)
