@@ -52,6 +52,12 @@ func TestCartStockCap(t *testing.T) {
 	if !strings.Contains(page.body, "Only 2 available: lower the quantity to check out.") || strings.Contains(page.body, `href="/checkout"`) {
 		t.Errorf("GET /cart with 3 in the cart and 2 available: want the row message and no checkout link\n%s", page.body)
 	}
+	// Nor does the checkout page offer to place it (a bookmark, the back button, a page opened
+	// before): the order would be rejected. It sends the visitor back to the cart, which says why.
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	if p := b.get("/checkout"); p.status != http.StatusSeeOther || location(p) != "/cart" {
+		t.Errorf("GET /checkout with 3 in the cart and 2 available: status %d to %q, want 303 /cart", p.status, location(p))
+	}
 	gw.setStock("SKU-04", 0)
 	// Sold out, there is no quantity to lower to: the row says to remove it, not "Only 0 available".
 	if page = b.get("/cart"); !strings.Contains(page.body, "Sold out now: remove it to check out.") || strings.Contains(page.body, "Only 0 available") {

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,9 +23,10 @@ type checkoutView struct {
 	Errors         map[string]string
 	Message        string
 	CheckOrders    bool
-	// pickDefault selects the default saved address, if any, in place of "A new address": the
-	// first showing of the form, not one sent back with the visitor's own choice.
-	pickDefault bool
+	// first is the form's first showing (GET /checkout), not one sent back with the visitor's own
+	// choices: it selects the default saved address, if any, in place of "A new address"; and a
+	// cart with a line known to be short goes back to the cart, which says so and withholds checkout.
+	first bool
 }
 
 // addressFields are the shipping address inputs and their labels, checked before calling the API.
@@ -68,7 +70,7 @@ func handleCheckout(s *site) http.Handler {
 			return
 		}
 		u, _ := s.user(r)
-		view := checkoutView{Address: address{Name: u.Name}, IdempotencyKey: shared.NewID(), pickDefault: true}
+		view := checkoutView{Address: address{Name: u.Name}, IdempotencyKey: shared.NewID(), first: true}
 		s.renderCheckout(w, r, http.StatusOK, c, view)
 	})
 }
@@ -82,6 +84,10 @@ func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int
 		s.renderError(w, r, err)
 		return
 	}
+	if view.first && slices.ContainsFunc(rows, cartRow.Over) { // the order would only be rejected
+		redirect(w, r, "/cart")
+		return
+	}
 	var saved struct {
 		Items []address `json:"items"`
 	}
@@ -89,7 +95,7 @@ func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int
 		s.logger.DebugContext(r.Context(), "saved addresses unavailable", "err", err)
 	}
 	for _, a := range saved.Items {
-		if view.pickDefault && a.IsDefault {
+		if view.first && a.IsDefault {
 			view.AddressID = a.ID
 		}
 	}
