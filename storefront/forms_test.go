@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -447,6 +448,19 @@ func TestPayAndCancel(t *testing.T) {
 	gw.setOrderStatus(id, "confirmed")
 	if p := b.submit(orderPath, orderPath+"/cancel", url.Values{"confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Errorf("POST cancel: status = %d, want 303", p.status)
+	}
+	// Cancelled after it was paid (an admin's cancel refunds): the page says where the money went,
+	// as the customer's mail does; an order cancelled before payment says nothing of a refund.
+	for _, o := range []order{
+		{ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f1", Payment: &orderPayment{Last4: "4242", Brand: "visa", Amount: "39.53", Refunded: true}},
+		{ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f2"},
+	} {
+		o.UserID, o.Status, o.Currency, o.Total, o.CreatedAt = fakeCustomer.ID, "cancelled", "USD", "39.53", time.Now()
+		gw.putOrder(o)
+		const want = "This order was cancelled. $39.53 was refunded to your card ending 4242.</p>"
+		if p := b.get("/orders/" + o.ID); strings.Contains(p.body, want) != (o.Payment != nil) || (o.Payment == nil && strings.Contains(p.body, "refunded")) {
+			t.Errorf("GET /orders/%s cancelled, payment %+v: the refund line is wrong (want it only when refunded)\n%s", o.ID, o.Payment, p.body)
+		}
 	}
 	// Another customer cannot see it.
 	other := newBrowser(t, srv)
