@@ -158,10 +158,16 @@ func TestAccountSecurity(t *testing.T) {
 		{"email wrong password", "/account/email", url.Values{"email": {"new@example.com"}, "password": {"nope"}}, 400, "This is not your current password."},
 		{"email not an address", "/account/email", url.Values{"email": {"nope"}, "password": {"demo-Passw0rd!"}}, 400, "Enter a valid email address."},
 	}
+	// The section is at the foot of the page, below the fold on a phone: the page's top says
+	// something went wrong and links down to it.
+	const summary = `<p class="alert" role="alert" id="security-summary">Nothing was changed: see why under <a href="#security">Email and password</a>.</p>`
 	for _, tt := range tests {
-		if p := b.submit("/account", tt.action, tt.form); p.status != tt.want || !strings.Contains(p.body, tt.text) {
-			t.Errorf("%s: POST %s: status = %d, want %d with %q", tt.name, tt.action, p.status, tt.want, tt.text)
+		if p := b.submit("/account", tt.action, tt.form); p.status != tt.want || !strings.Contains(p.body, tt.text) || !strings.Contains(p.body, summary) {
+			t.Errorf("%s: POST %s: status = %d, want %d with %q and the summary at the top", tt.name, tt.action, p.status, tt.want, tt.text)
 		}
+	}
+	if p := b.get("/account"); strings.Contains(p.body, "security-summary") {
+		t.Error("GET /account: the error summary shows with nothing refused")
 	}
 	if p := b.submit("/account", "/account/email", url.Values{"email": {"new@example.com"}, "password": {"demo-Passw0rd!"}}); p.status != http.StatusSeeOther {
 		t.Errorf("POST /account/email: status = %d, want 303", p.status)
