@@ -112,6 +112,9 @@ func TestVerifyEmailPage(t *testing.T) {
 	page := "/verify-email?token=" + fakeVerifyToken
 	if p := b.get(page); p.status != 200 || !strings.Contains(p.body, "Confirm my address") || len(gw.calls("POST /auth/email/verify")) != 0 {
 		t.Fatalf("GET %s: status = %d, calls %d; want the button and no call", page, p.status, len(gw.calls("POST /auth/email/verify")))
+	} else if strings.Contains(p.body, `action="/account/verify"`) {
+		// The banner's "Send it again" would mail a new link and so void the one this page holds.
+		t.Errorf("GET %s: the page offers to send a new link beside the button that uses this one\n%s", page, p.body)
 	}
 	if p := b.submit(page, "/verify-email", url.Values{"token": {"stale"}}); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Send me a new link") {
 		t.Errorf("POST /verify-email with a bad token: status = %d, want 400 offering a new link", p.status)
