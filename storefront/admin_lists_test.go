@@ -33,6 +33,9 @@ func TestAdminListFilters(t *testing.T) {
 		{"/admin/inventory", "level=low&sku=SKU-0&page=3",
 			"GET /inventory/inventory$", url.Values{"include_inactive": {"true"}, "level": {"low"}, "sku": {"SKU-0"}, "page": {"3"}, "limit": {"50"}},
 			[]string{`<option value="low" selected>Low stock</option>`, `id="f-sku" name="sku" type="search" value="SKU-0"`, `<label for="f-level">`}},
+		// An order ID pasted as the shop shows it, "#ab12".
+		{"/admin/orders", "id=%23ab12", "GET /order/orders$", url.Values{"id": {"ab12"}, "page": {"1"}, "limit": {"20"}},
+			[]string{`id="f-id" name="id" type="search" value="ab12"`}},
 		{"/admin/users", "q=ann&status=suspended&role=admin",
 			"GET /user/users$", url.Values{"q": {"ann"}, "status": {"suspended"}, "page": {"1"}, "limit": {"20"}},
 			[]string{`<option value="suspended" selected>`, `id="f-q" name="q" type="search" value="ann"`, `<label for="f-status">`}},
