@@ -343,6 +343,12 @@ func TestAdminListActionsKeepTheList(t *testing.T) {
 	if !strings.Contains(page, field(inv)) {
 		t.Errorf("GET %s: the stock forms do not carry the list (want %s)", inv, field(inv))
 	}
+	// A change refused before it is made: the error page leads back to the same list.
+	bad := url.Values{"delta": {"five"}, "idempotency_key": {adjustKey(t, page, "SKU-04")}, "next": {inv}}
+	if p := b.submit(inv, "/admin/inventory/SKU-04/adjust", bad); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `href="`+html.EscapeString(inv)+`">Back to the inventory</a>`) {
+		t.Errorf("POST adjust of %q from %s: status %d, want 400 leading back to the list\n%s", "five", inv, p.status, p.body)
+	}
 	adjust := url.Values{"delta": {"1"}, "idempotency_key": {adjustKey(t, page, "SKU-04")}, "next": {inv}}
 	if p := b.submit(inv, "/admin/inventory/SKU-04/adjust", adjust); p.status != http.StatusSeeOther || location(p) != inv {
 		t.Errorf("POST adjust from %s: status %d to %q, want 303 back to the list", inv, p.status, location(p))
