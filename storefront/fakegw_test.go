@@ -30,6 +30,7 @@ type fakeGateway struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
+	resends   int // POST /auth/email/resend calls: the second and later are throttled
 	products  []product
 	stock     map[string]stockItem
 	sessions  map[string]apiUser   // auth's session_id → user

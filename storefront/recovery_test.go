@@ -26,7 +26,8 @@ func TestForgotPasswordPage(t *testing.T) {
 		{"an address", "anyone@example.com", 200, "If an account uses", 1},
 		{"not an address", "nope", 400, "Enter the email address of your account.", 0},
 		{"too long", strings.Repeat("a", 300) + "@example.com", 400, "Enter the email address", 0},
-		{"throttled", "busy@example.com", 429, "We have sent several links", 1},
+		// When to ask again, from auth's Retry-After, not "later".
+		{"throttled", "busy@example.com", 429, "We have sent several links to this address lately. Please check your inbox (and spam folder), or ask again in 1 minute.", 1},
 	}
 	for _, tt := range tests {
 		before := len(gw.calls("POST /auth/password/forgot"))
@@ -185,6 +186,9 @@ func TestAccountSecurity(t *testing.T) {
 	}
 	if p := b.get("/account"); !strings.Contains(p.body, "We have sent you a new link.") {
 		t.Errorf("no notice after resending")
+	}
+	if p := b.submit("/account", "/account/verify", nil); p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "or ask again in 2 minutes.") {
+		t.Errorf("POST /account/verify throttled: status = %d, want 429 saying when to ask again", p.status)
 	}
 	p := b.submit("/account", "/account/password", url.Values{"current_password": {"demo-Passw0rd!"}, "password": {"a-new-passw0rd"}, "confirm": {"a-new-passw0rd"}})
 	p = b.follow(p)
