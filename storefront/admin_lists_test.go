@@ -33,6 +33,9 @@ func TestAdminListFilters(t *testing.T) {
 		{"/admin/inventory", "level=low&sku=SKU-0&page=3",
 			"GET /inventory/inventory$", url.Values{"include_inactive": {"true"}, "level": {"low"}, "sku": {"SKU-0"}, "page": {"3"}, "limit": {"50"}},
 			[]string{`<option value="low" selected>Low stock</option>`, `id="f-sku" name="sku" type="search" value="SKU-0"`, `<label for="f-level">`}},
+		// An order ID pasted as the shop shows it, "#ab12".
+		{"/admin/orders", "id=%23ab12", "GET /order/orders$", url.Values{"id": {"ab12"}, "page": {"1"}, "limit": {"20"}},
+			[]string{`id="f-id" name="id" type="search" value="ab12"`}},
 		{"/admin/users", "q=ann&status=suspended&role=admin",
 			"GET /user/users$", url.Values{"q": {"ann"}, "status": {"suspended"}, "page": {"1"}, "limit": {"20"}},
 			[]string{`<option value="suspended" selected>`, `id="f-q" name="q" type="search" value="ann"`, `<label for="f-status">`}},
@@ -317,5 +320,68 @@ func TestAdminCategoriesIncludeDrafts(t *testing.T) {
 	}
 	if p := b.get("/products"); p.status != http.StatusOK || strings.Contains(p.body, `value="patio"`) {
 		t.Errorf("GET /products: status %d, the shop's filter lists the draft-only category patio", p.status)
+	}
+}
+
+// TestAdminListActionsKeepTheList: a row's form on a filtered admin list (a stock change, an order's
+// status, a suspension and its question, a reactivation) comes back to that list as it was filtered
+// and paged, not to its unfiltered first page where the row may not even show; a "next" that is not
+// that list (another page, another site) comes back to the whole list.
+func TestAdminListActionsKeepTheList(t *testing.T) {
+	t.Parallel()
+	gw, srv := newSite(t)
+	gw.putOrder(order{ID: "0123456789ab", UserID: "u-demo", Status: "paid", Total: "10.00", Currency: "USD", CreatedAt: time.Now(),
+		Customer: &orderCustomer{Email: fakeCustomer.Email, Name: "Demo"}})
+	b := newBrowser(t, srv)
+	b.signIn(fakeAdmin.Email, "admin-Passw0rd!")
+	field := func(list string) string {
+		return `<input type="hidden" name="next" value="` + html.EscapeString(list) + `">`
+	}
+
+	inv := "/admin/inventory?level=low&sku=SKU-0"
+	page := b.get(inv).body
+	if !strings.Contains(page, field(inv)) {
+		t.Errorf("GET %s: the stock forms do not carry the list (want %s)", inv, field(inv))
+	}
+	// A change refused before it is made: the error page leads back to the same list.
+	bad := url.Values{"delta": {"five"}, "idempotency_key": {adjustKey(t, page, "SKU-04")}, "next": {inv}}
+	if p := b.submit(inv, "/admin/inventory/SKU-04/adjust", bad); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `href="`+html.EscapeString(inv)+`">Back to the inventory</a>`) {
+		t.Errorf("POST adjust of %q from %s: status %d, want 400 leading back to the list\n%s", "five", inv, p.status, p.body)
+	}
+	adjust := url.Values{"delta": {"1"}, "idempotency_key": {adjustKey(t, page, "SKU-04")}, "next": {inv}}
+	if p := b.submit(inv, "/admin/inventory/SKU-04/adjust", adjust); p.status != http.StatusSeeOther || location(p) != inv {
+		t.Errorf("POST adjust from %s: status %d to %q, want 303 back to the list", inv, p.status, location(p))
+	}
+
+	orders := "/admin/orders?status=paid"
+	if p := b.get(orders); !strings.Contains(p.body, field(orders)) {
+		t.Errorf("GET %s: the status forms do not carry the list (want %s)", orders, field(orders))
+	}
+	ship := url.Values{"status": {"shipped"}, "next": {orders}}
+	if p := b.submit(orders, "/admin/orders/0123456789ab/status", ship); p.status != http.StatusSeeOther || location(p) != orders {
+		t.Errorf("POST order status from %s: status %d to %q, want 303 back to the list", orders, p.status, location(p))
+	}
+
+	users := "/admin/users?q=demo"
+	if p := b.get(users); !strings.Contains(p.body, field(users)) {
+		t.Errorf("GET %s: the status forms do not carry the list (want %s)", users, field(users))
+	}
+	// The suspension asks first: the question carries the list to its confirming post and "Keep it".
+	ask := b.submit(users, "/admin/users/u-demo/status", url.Values{"status": {"suspended"}, "next": {users}})
+	if !strings.Contains(ask.body, field(users)) || !strings.Contains(ask.body, `href="`+html.EscapeString(users)+`"`) {
+		t.Errorf("POST suspend from %s: the question does not carry the list to its button and Keep it\n%s", users, ask.body)
+	}
+	for _, status := range []string{"suspended", "active"} {
+		form := url.Values{"status": {status}, "confirm": {"yes"}, "next": {users}}
+		if p := b.submit(users, "/admin/users/u-demo/status", form); p.status != http.StatusSeeOther || location(p) != users {
+			t.Errorf("POST status %s from %s: status %d to %q, want 303 back to the list", status, users, p.status, location(p))
+		}
+	}
+	for _, next := range []string{"//evil.example/admin/users", "/admin/usersx", "/account", "https://evil.example/admin/users?q=x"} {
+		form := url.Values{"status": {"active"}, "next": {next}}
+		if p := b.submit(users, "/admin/users/u-demo/status", form); location(p) != "/admin/users" {
+			t.Errorf("POST status with next %q: to %q, want the whole list /admin/users", next, location(p))
+		}
 	}
 }

@@ -52,7 +52,17 @@ func TestCartStockCap(t *testing.T) {
 	if !strings.Contains(page.body, "Only 2 available: lower the quantity to check out.") || strings.Contains(page.body, `href="/checkout"`) {
 		t.Errorf("GET /cart with 3 in the cart and 2 available: want the row message and no checkout link\n%s", page.body)
 	}
+	// Nor does the checkout page offer to place it (a bookmark, the back button, a page opened
+	// before): the order would be rejected. It sends the visitor back to the cart, which says why.
+	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
+	if p := b.get("/checkout"); p.status != http.StatusSeeOther || location(p) != "/cart" {
+		t.Errorf("GET /checkout with 3 in the cart and 2 available: status %d to %q, want 303 /cart", p.status, location(p))
+	}
 	gw.setStock("SKU-04", 0)
+	// Sold out, there is no quantity to lower to: the row says to remove it, not "Only 0 available".
+	if page = b.get("/cart"); !strings.Contains(page.body, "Sold out now: remove it to check out.") || strings.Contains(page.body, "Only 0 available") {
+		t.Errorf("GET /cart with the line sold out: want the row to say to remove it\n%s", page.body)
+	}
 	b.submit("/cart", "/cart/update", url.Values{"sku": {"SKU-04"}, "quantity": {"1"}})
 	if page = b.get("/cart"); !strings.Contains(page.body, "out of stock now, so it was taken out") || !strings.Contains(page.body, "Your cart is empty") {
 		t.Errorf("POST /cart/update of a sold-out line: want it taken out with the notice\n%s", page.body)

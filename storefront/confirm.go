@@ -110,10 +110,11 @@ func (s *site) confirmSuspend(w http.ResponseWriter, r *http.Request, id string)
 	if name == "" {
 		name = u.Email
 	}
+	back := listReturn(r, "/admin/users") // the list as it was filtered, after the answer or "Keep it"
 	s.confirm(w, r, confirmView{Crumb: crumb{"/admin/users", "Users"}, Heading: "Suspend " + name + "?",
 		Details: []string{u.Name + " <" + u.Email + "> · " + u.Role},
 		Notice:  "They will be signed out everywhere at once and cannot sign in again until an admin reactivates the account. Their orders and addresses are kept.",
-		Fields:  []formField{{"status", "suspended"}}, Button: "Suspend " + name, Back: "/admin/users"})
+		Fields:  []formField{{"status", "suspended"}, {"next", back}}, Button: "Suspend " + name, Back: back})
 }
 
 // confirmAddressDelete asks before deleting the signed-in customer's saved address id.

@@ -83,6 +83,15 @@ func (g *fakeGateway) accountRoutes(mux *http.ServeMux, body []byte, user apiUse
 			g.writeErr(w, 409, "conflict", "your e-mail address is already verified", nil)
 			return
 		}
+		g.mu.Lock()
+		g.resends++
+		n := g.resends
+		g.mu.Unlock()
+		if n > 1 { // as auth's throttleMail, sooner
+			w.Header().Set("Retry-After", "120")
+			g.writeErr(w, 429, "too_many_requests", "too many mails, retry later", nil)
+			return
+		}
 		writeJSON(w, 202, map[string]string{"status": "sent"})
 	}))
 	mux.HandleFunc("POST /auth/password/change", requireUser(func(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,7 @@ type fakeGateway struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
+	resends   int // POST /auth/email/resend calls: the second and later are throttled
 	products  []product
 	stock     map[string]stockItem
 	sessions  map[string]apiUser   // auth's session_id → user
@@ -289,6 +290,10 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("POST /auth/register", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Email, Password, Name string }
 		json.Unmarshal(body, &in)
+		if local, _, _ := strings.Cut(in.Email, "@"); len(local) > 2 && strings.Contains(strings.ToLower(in.Password), local) {
+			g.writeErr(w, 400, "invalid", "invalid request", map[string]string{"password": "must not contain your email name"}) // as auth
+			return
+		}
 		g.mu.Lock()
 		_, taken := g.passwords[in.Email]
 		if !taken {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goshop/platform/shared"
 )
@@ -177,6 +178,11 @@ func TestRegister(t *testing.T) {
 		!strings.Contains(p.body, `aria-describedby="password-hint password-error" aria-invalid="true">`) || !strings.Contains(p.body, `<p class="field-error" id="password-error">`) {
 		t.Errorf("POST /register invalid: status = %d, want 400 with field messages tied to their inputs\n%s", p.status, p.body)
 	}
+	// auth's field messages continue a subject: the page writes the sentence, as the reset page does.
+	p = b.submit("/register", "/register", url.Values{"name": {"Kim"}, "email": {"kim@shop.local"}, "password": {"Kim-long-enough-1"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `<p class="field-error" id="password-error">Your password must not contain your email name.</p>`) {
+		t.Errorf("POST /register with a password auth refuses: status = %d, want 400 with the message as a sentence under the password\n%s", p.status, p.body)
+	}
 	// A taken address says what to do instead, not auth's "email already registered".
 	p = b.submit("/register", "/register", url.Values{"name": {"Demo"}, "email": {fakeCustomer.Email}, "password": {"long-enough-1"}})
 	if p.status != http.StatusConflict || !strings.Contains(p.body, `<p class="field-error" id="email-error">An account with this email already exists: <a href="/login`) ||
@@ -256,13 +262,19 @@ func TestCheckoutIdempotency(t *testing.T) {
 	if !strings.Contains(first.body, "Saved addresses") || !strings.Contains(first.body, "1 Main St") {
 		t.Error("GET /checkout: saved addresses not offered")
 	}
+	// The default saved address is the one chosen, not an empty "new address" to type again.
+	if !strings.Contains(first.body, `<input type="radio" name="address_id" value="addr-1" checked>`) ||
+		strings.Contains(first.body, `<input type="radio" name="address_id" value="" checked>`) {
+		t.Errorf("GET /checkout: the default saved address addr-1 is not the one selected\n%s", first.body)
+	}
 	token := csrfRe.FindStringSubmatch(first.body)[1]
 	form := url.Values{"csrf_token": {token}, "idempotency_key": {k1[1]}, "name": {"Demo"}, "street": {"1 Main St"}, "city": {"Springfield"}, "zip_code": {"12345"}, "country": {"US"}}
 
 	// Missing fields come back with messages and no API call.
 	bad := url.Values{"csrf_token": {token}, "idempotency_key": {k1[1]}, "name": {"Demo"}}
-	if p := b.post("/checkout", bad); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Street is required") {
-		t.Errorf("POST /checkout missing fields: status = %d, want 400 with field messages", p.status)
+	if p := b.post("/checkout", bad); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Street is required") ||
+		!strings.Contains(p.body, `<input type="radio" name="address_id" value="" checked>`) {
+		t.Errorf("POST /checkout missing fields: status = %d, want 400 with field messages, the new address still chosen", p.status)
 	}
 	if n := len(gw.calls("POST /order/orders$")); n != 0 {
 		t.Fatalf("invalid checkout reached the API %d times", n)
@@ -436,6 +448,19 @@ func TestPayAndCancel(t *testing.T) {
 	gw.setOrderStatus(id, "confirmed")
 	if p := b.submit(orderPath, orderPath+"/cancel", url.Values{"confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Errorf("POST cancel: status = %d, want 303", p.status)
+	}
+	// Cancelled after it was paid (an admin's cancel refunds): the page says where the money went,
+	// as the customer's mail does; an order cancelled before payment says nothing of a refund.
+	for _, o := range []order{
+		{ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f1", Payment: &orderPayment{Last4: "4242", Brand: "visa", Amount: "39.53", Refunded: true}},
+		{ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f2"},
+	} {
+		o.UserID, o.Status, o.Currency, o.Total, o.CreatedAt = fakeCustomer.ID, "cancelled", "USD", "39.53", time.Now()
+		gw.putOrder(o)
+		const want = "This order was cancelled. $39.53 was refunded to your card ending 4242.</p>"
+		if p := b.get("/orders/" + o.ID); strings.Contains(p.body, want) != (o.Payment != nil) || (o.Payment == nil && strings.Contains(p.body, "refunded")) {
+			t.Errorf("GET /orders/%s cancelled, payment %+v: the refund line is wrong (want it only when refunded)\n%s", o.ID, o.Payment, p.body)
+		}
 	}
 	// Another customer cannot see it.
 	other := newBrowser(t, srv)

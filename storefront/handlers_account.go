@@ -112,8 +112,11 @@ func handleRegisterPost(s *site) http.Handler {
 				return
 			}
 			view.Message = ae.FormMessage("name", "email", "password")
+			// auth's field messages continue a subject ("must not contain your email name"), as
+			// the reset and profile pages write them.
+			subjects := map[string]string{"name": "Your name ", "email": "Your email address ", "password": "Your password "}
 			for k, v := range ae.Fields {
-				view.Errors[k] = v
+				view.Errors[k] = subjects[k] + v + "."
 			}
 			if ae.Status == http.StatusConflict && ae.Fields["email"] != "" {
 				// auth's "email already registered": the page offers sign-in and a reset instead.

@@ -62,18 +62,21 @@ func (f listFilter) with(extra ...string) url.Values {
 	return v
 }
 
+// link is the URL of page of the filtered list at path, keeping the filter.
+func (f listFilter) link(path string, page int) string {
+	p := ""
+	if page > 1 {
+		p = strconv.Itoa(page)
+	}
+	if q := f.with("page", p).Encode(); q != "" {
+		return path + "?" + q
+	}
+	return path
+}
+
 // pager returns the links around f.Page of the filtered list at path, keeping the filter.
 func (f listFilter) pager(path string, total, limit int) pagerLinks {
-	link := func(page int) string {
-		p := ""
-		if page > 1 {
-			p = strconv.Itoa(page)
-		}
-		if q := f.with("page", p).Encode(); q != "" {
-			return path + "?" + q
-		}
-		return path
-	}
+	link := func(page int) string { return f.link(path, page) }
 	var l pagerLinks
 	if f.Page > 1 {
 		l.PrevURL, l.FirstURL = link(f.Page-1), link(1)
@@ -93,6 +96,18 @@ type adminList struct {
 	Total   int
 	Errors  map[string]string
 	Message string
+	// Here is this page of the list with its filter: a row's form posts it as "next", so the
+	// action comes back to the list the admin was working in (listReturn), not to its first page.
+	Here string
+}
+
+// listReturn is where a row form of the admin list at path comes back to: the page the form was on
+// (its "next", which must be that list), else the whole list.
+func listReturn(r *http.Request, path string) string {
+	if next := safeNext(r.PostFormValue("next")); next == path || strings.HasPrefix(next, path+"?") {
+		return next
+	}
+	return path
 }
 
 // fetchList reads, as the caller, page f.Page of the API list api (which may carry fixed
@@ -109,12 +124,12 @@ func fetchList[T any](s *site, r *http.Request, api string, f listFilter, limit 
 	_, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: api + sep + q.Encode(), token: s.accessToken(r), out: &list})
 	if isStatus(err, http.StatusBadRequest) {
 		ae := asAPIError(err)
-		return []T{}, adminList{Filter: f, Errors: ae.Fields, Message: ae.FormMessage(slices.Collect(maps.Keys(f.values))...)}, http.StatusBadRequest, nil
+		return []T{}, adminList{Filter: f, Errors: ae.Fields, Message: ae.FormMessage(slices.Collect(maps.Keys(f.values))...), Here: f.link(path, f.Page)}, http.StatusBadRequest, nil
 	}
 	if err != nil {
 		return nil, adminList{}, 0, err
 	}
-	return list.Items, adminList{pagerLinks: f.pager(path, list.Total, limit), Filter: f, Total: list.Total}, http.StatusOK, nil
+	return list.Items, adminList{pagerLinks: f.pager(path, list.Total, limit), Filter: f, Total: list.Total, Here: f.link(path, f.Page)}, http.StatusOK, nil
 }
 
 // option is one choice of a filter's select.
@@ -225,6 +240,14 @@ type adminOrdersView struct {
 func handleAdminOrders(s *site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := readFilter(r, "status", "email", "id", "from", "to")
+		// The shop shows order IDs as "#754effeb" (pages, lists, the customer's words): one pasted
+		// like that is the same ID, not a value for the order service to refuse.
+		if id := strings.TrimSpace(strings.TrimPrefix(f.Get("id"), "#")); id != f.Get("id") {
+			f.values.Del("id")
+			if id != "" {
+				f.values.Set("id", id)
+			}
+		}
 		orders, list, status, err := fetchList[order](s, r, "/order/orders", f, 20, "/admin/orders")
 		if err != nil {
 			s.renderError(w, r, err)

@@ -73,7 +73,7 @@ func handleAdminInventoryAdjust(s *site) http.Handler {
 		} else {
 			s.flash(w, "adjusted")
 		}
-		redirect(w, r, "/admin/inventory")
+		redirect(w, r, listReturn(r, "/admin/inventory"))
 	})
 }
 
@@ -90,13 +90,14 @@ func handleAdminOrderStatus(s *site) http.Handler {
 			s.renderError(w, r, badForm("Choose one of the offered statuses."))
 			return
 		}
-		// The order page's forms come back to the order; the list's to the list.
-		back := "/admin/orders"
+		// The order page's forms come back to the order; the list's to the list, as it was filtered.
+		list := listReturn(r, "/admin/orders")
+		back := list
 		if r.PostFormValue("back") == "order" {
-			back += "/" + url.PathEscape(id)
+			back = "/admin/orders/" + url.PathEscape(id)
 		}
 		if status == "cancelled" && !confirmed(r) { // cannot be reopened, and refunds a paid order
-			fields := []formField{{"status", status}, {"reason", r.PostFormValue("reason")}, {"back", r.PostFormValue("back")}}
+			fields := []formField{{"status", status}, {"reason", r.PostFormValue("reason")}, {"back", r.PostFormValue("back")}, {"next", list}}
 			s.confirmOrderCancel(w, r, id, true, fields, back)
 			return
 		}
@@ -125,7 +126,7 @@ func handleAdminUserStatus(s *site) http.Handler {
 			return
 		}
 		s.act(w, r, call{method: http.MethodPatch, path: "/user/users/" + url.PathEscape(id) + "/status", body: statusRequest{Status: status}},
-			"status", "/admin/users")
+			"status", listReturn(r, "/admin/users"))
 	})
 }
 

@@ -130,7 +130,7 @@ func handleAccountVerifyResend(s *site) http.Handler {
 			status, done := s.apiFailure(w, r, err, &sec, nil)
 			if !done {
 				if status == http.StatusTooManyRequests {
-					sec.Message = "We have sent several links lately. Please check your inbox (and spam folder), or try again later."
+					sec.Message = "We have sent several links lately. Please check your inbox (and spam folder), or ask again in " + waitText(asAPIError(err).RetryAfter) + "."
 				}
 				s.renderSecurityError(w, r, status, sec)
 			}

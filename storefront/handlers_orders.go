@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,10 @@ type checkoutView struct {
 	Errors         map[string]string
 	Message        string
 	CheckOrders    bool
+	// first is the form's first showing (GET /checkout), not one sent back with the visitor's own
+	// choices: it selects the default saved address, if any, in place of "A new address"; and a
+	// cart with a line known to be short goes back to the cart, which says so and withholds checkout.
+	first bool
 }
 
 // addressFields are the shipping address inputs and their labels, checked before calling the API.
@@ -65,7 +70,7 @@ func handleCheckout(s *site) http.Handler {
 			return
 		}
 		u, _ := s.user(r)
-		view := checkoutView{Address: address{Name: u.Name}, IdempotencyKey: shared.NewID()}
+		view := checkoutView{Address: address{Name: u.Name}, IdempotencyKey: shared.NewID(), first: true}
 		s.renderCheckout(w, r, http.StatusOK, c, view)
 	})
 }
@@ -79,11 +84,20 @@ func (s *site) renderCheckout(w http.ResponseWriter, r *http.Request, status int
 		s.renderError(w, r, err)
 		return
 	}
+	if view.first && slices.ContainsFunc(rows, cartRow.Over) { // the order would only be rejected
+		redirect(w, r, "/cart")
+		return
+	}
 	var saved struct {
 		Items []address `json:"items"`
 	}
 	if _, err := s.gw.do(r.Context(), call{method: http.MethodGet, path: "/user/users/me/addresses", token: token, out: &saved}); err != nil {
 		s.logger.DebugContext(r.Context(), "saved addresses unavailable", "err", err)
+	}
+	for _, a := range saved.Items {
+		if view.first && a.IsDefault {
+			view.AddressID = a.ID
+		}
 	}
 	view.layout = s.newLayout(w, r, "Checkout")
 	view.Rows, view.Summary, view.Addresses = rows, s.summarize(r, c, subtotal), saved.Items
@@ -295,26 +309,6 @@ func (s *site) renderOrder(w http.ResponseWriter, r *http.Request, status int, i
 		Card:      pf,
 	}
 	s.render(w, r, status, "order.html", view)
-}
-
-func shortID(s string) string {
-	if len(s) > 8 {
-		return s[:8]
-	}
-	return s
-}
-
-func validID(id string) bool { return id != "" && len(id) <= 128 && !strings.ContainsAny(id, "/?#") }
-
-// idParam returns the {id} of a page about one thing (noun: "order", "product", ...); for one that
-// cannot be an ID it answers 404 "No such <noun>." and returns false.
-func (s *site) idParam(w http.ResponseWriter, r *http.Request, noun string) (string, bool) {
-	id := r.PathValue("id")
-	if !validID(id) {
-		s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such " + noun + "."})
-		return "", false
-	}
-	return id, true
 }
 
 func handleOrder(s *site) http.Handler {

@@ -66,7 +66,7 @@ func handleForgotPasswordPost(s *site) http.Handler {
 				view.Message, view.Errors["email"] = "", "Enter a valid email address."
 			}
 			if ae.Status == http.StatusTooManyRequests {
-				view.Message = "We have sent several links to this address lately. Please check your inbox (and spam folder), or try again later."
+				view.Message = "We have sent several links to this address lately. Please check your inbox (and spam folder), or ask again in " + waitText(ae.RetryAfter) + "."
 			}
 		} else {
 			view.Sent = true

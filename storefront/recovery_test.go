@@ -26,7 +26,8 @@ func TestForgotPasswordPage(t *testing.T) {
 		{"an address", "anyone@example.com", 200, "If an account uses", 1},
 		{"not an address", "nope", 400, "Enter the email address of your account.", 0},
 		{"too long", strings.Repeat("a", 300) + "@example.com", 400, "Enter the email address", 0},
-		{"throttled", "busy@example.com", 429, "We have sent several links", 1},
+		// When to ask again, from auth's Retry-After, not "later".
+		{"throttled", "busy@example.com", 429, "We have sent several links to this address lately. Please check your inbox (and spam folder), or ask again in 1 minute.", 1},
 	}
 	for _, tt := range tests {
 		before := len(gw.calls("POST /auth/password/forgot"))
@@ -106,12 +107,17 @@ func TestVerifyEmailPage(t *testing.T) {
 	gw, srv := newSite(t)
 	b := newBrowser(t, srv)
 	b.signIn(fakeCustomer.Email, "demo-Passw0rd!")
-	if p := b.get("/products"); !strings.Contains(p.body, "Please confirm your email address") {
-		t.Errorf("unverified visitor: no banner")
+	// The banner claims no mail: seeded accounts never got one, and a link lasts 30 minutes.
+	if p := b.get("/products"); !strings.Contains(p.body, "<span>Please confirm your email address.</span>") ||
+		!strings.Contains(p.body, `<button type="submit" class="link">Send me a confirmation link</button>`) || strings.Contains(p.body, "we sent you a link") {
+		t.Errorf("unverified visitor: no banner, or one saying a link was sent\n%s", p.body)
 	}
 	page := "/verify-email?token=" + fakeVerifyToken
 	if p := b.get(page); p.status != 200 || !strings.Contains(p.body, "Confirm my address") || len(gw.calls("POST /auth/email/verify")) != 0 {
 		t.Fatalf("GET %s: status = %d, calls %d; want the button and no call", page, p.status, len(gw.calls("POST /auth/email/verify")))
+	} else if strings.Contains(p.body, `action="/account/verify"`) {
+		// The banner's button would mail a new link and so void the one this page holds.
+		t.Errorf("GET %s: the page offers to send a new link beside the button that uses this one\n%s", page, p.body)
 	}
 	if p := b.submit(page, "/verify-email", url.Values{"token": {"stale"}}); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Send me a new link") {
 		t.Errorf("POST /verify-email with a bad token: status = %d, want 400 offering a new link", p.status)
@@ -158,10 +164,16 @@ func TestAccountSecurity(t *testing.T) {
 		{"email wrong password", "/account/email", url.Values{"email": {"new@example.com"}, "password": {"nope"}}, 400, "This is not your current password."},
 		{"email not an address", "/account/email", url.Values{"email": {"nope"}, "password": {"demo-Passw0rd!"}}, 400, "Enter a valid email address."},
 	}
+	// The section is at the foot of the page, below the fold on a phone: the page's top says
+	// something went wrong and links down to it.
+	const summary = `<p class="alert" role="alert" id="security-summary">Nothing was changed: see why under <a href="#security">Email and password</a>.</p>`
 	for _, tt := range tests {
-		if p := b.submit("/account", tt.action, tt.form); p.status != tt.want || !strings.Contains(p.body, tt.text) {
-			t.Errorf("%s: POST %s: status = %d, want %d with %q", tt.name, tt.action, p.status, tt.want, tt.text)
+		if p := b.submit("/account", tt.action, tt.form); p.status != tt.want || !strings.Contains(p.body, tt.text) || !strings.Contains(p.body, summary) {
+			t.Errorf("%s: POST %s: status = %d, want %d with %q and the summary at the top", tt.name, tt.action, p.status, tt.want, tt.text)
 		}
+	}
+	if p := b.get("/account"); strings.Contains(p.body, "security-summary") {
+		t.Error("GET /account: the error summary shows with nothing refused")
 	}
 	if p := b.submit("/account", "/account/email", url.Values{"email": {"new@example.com"}, "password": {"demo-Passw0rd!"}}); p.status != http.StatusSeeOther {
 		t.Errorf("POST /account/email: status = %d, want 303", p.status)
@@ -174,6 +186,9 @@ func TestAccountSecurity(t *testing.T) {
 	}
 	if p := b.get("/account"); !strings.Contains(p.body, "We have sent you a new link.") {
 		t.Errorf("no notice after resending")
+	}
+	if p := b.submit("/account", "/account/verify", nil); p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "or ask again in 2 minutes.") {
+		t.Errorf("POST /account/verify throttled: status = %d, want 429 saying when to ask again", p.status)
 	}
 	p := b.submit("/account", "/account/password", url.Values{"current_password": {"demo-Passw0rd!"}, "password": {"a-new-passw0rd"}, "confirm": {"a-new-passw0rd"}})
 	p = b.follow(p)

@@ -231,9 +231,10 @@ type errorView struct {
 	BackURL, BackLabel string
 }
 
-// formBack is where the error page of a failed form post leads back to: the page the form is on, so
-// an admin told to "reload the inventory" has it one click away, not only the shop. Empty for a GET
-// and for forms with no page of their own to go back to.
+// formBack is where the error page of a failed form post leads back to: the page the form is on (an
+// admin list as it was filtered, listReturn), so an admin told to "reload the inventory" has it one
+// click away, not only the shop. Empty for a GET and for forms with no page of their own to go back
+// to.
 func formBack(r *http.Request) (href, label string) {
 	if r.Method != http.MethodPost {
 		return "", ""
@@ -241,11 +242,11 @@ func formBack(r *http.Request) (href, label string) {
 	p, id := r.URL.Path, url.PathEscape(r.PathValue("id"))
 	switch {
 	case strings.HasPrefix(p, "/admin/inventory/"):
-		return "/admin/inventory", "Back to the inventory"
+		return listReturn(r, "/admin/inventory"), "Back to the inventory"
 	case strings.HasPrefix(p, "/admin/products"):
 		return "/admin/products", "Back to the products"
 	case strings.HasPrefix(p, "/admin/users/"):
-		return "/admin/users", "Back to the users"
+		return listReturn(r, "/admin/users"), "Back to the users"
 	case strings.HasPrefix(p, "/admin/orders/") && id != "":
 		return "/admin/orders/" + id, "Back to the order"
 	case strings.HasPrefix(p, "/orders/") && id != "":
@@ -346,4 +347,24 @@ func localPath(p string) bool {
 		}
 	}
 	return true
+}
+
+func shortID(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+func validID(id string) bool { return id != "" && len(id) <= 128 && !strings.ContainsAny(id, "/?#") }
+
+// idParam returns the {id} of a page about one thing (noun: "order", "product", ...); for one that
+// cannot be an ID it answers 404 "No such <noun>." and returns false.
+func (s *site) idParam(w http.ResponseWriter, r *http.Request, noun string) (string, bool) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		s.renderError(w, r, &apiError{Status: http.StatusNotFound, Code: shared.CodeNotFound, Message: "No such " + noun + "."})
+		return "", false
+	}
+	return id, true
 }
