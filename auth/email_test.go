@@ -155,6 +155,50 @@ func TestChangePassword(t *testing.T) {
 	}
 }
 
+// TestResendKeepsEmailChange: while a change of address waits for its link, a resend (the shop's
+// "send me a confirmation link" banner) mails a new link to the new address, so the change goes
+// through; before, it mailed the current address, and since an account has one live verification
+// link, that voided the change without a word. A verified account may resend its pending change's
+// link too (it got 409); once that link expired, a verified account gets 409 again.
+func TestResendKeepsEmailChange(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.register(t, "ann@example.com", "correct horse battery")
+	lr, _ := env.login(t, "ann@example.com", "correct horse battery")
+	bearer := "Bearer " + lr.AccessToken
+	if w := env.do(t, "POST", "/email/change", `{"password":"correct horse battery","email":"ann.new@example.com"}`, "Authorization", bearer); w.Code != http.StatusAccepted {
+		t.Fatalf("POST /email/change: status = %d; body %s", w.Code, w.Body)
+	}
+	if w := env.do(t, "POST", "/email/resend", nil, "Authorization", bearer); w.Code != http.StatusAccepted {
+		t.Fatalf("POST /email/resend: status = %d, want 202; body %s", w.Code, w.Body)
+	}
+	_, token := linkIn(t, env.lastMail(t, mailEmailVerify, "ann.new@example.com"))
+	w := env.do(t, "POST", "/email/verify", `{"token":"`+token+`"}`)
+	if got := sharedtest.Decode[map[string]userJSON](t, w)["user"]; w.Code != http.StatusOK || got.Email != "ann.new@example.com" || !got.EmailVerified {
+		t.Fatalf("verify with the resent link: %d %s, want the new address verified", w.Code, w.Body)
+	}
+
+	// Verified, with a change waiting: the resend goes to the change's address.
+	lr, _ = env.login(t, "ann.new@example.com", "correct horse battery")
+	bearer = "Bearer " + lr.AccessToken
+	env.do(t, "POST", "/email/change", `{"password":"correct horse battery","email":"ann.third@example.com"}`, "Authorization", bearer)
+	if w := env.do(t, "POST", "/email/resend", nil, "Authorization", bearer); w.Code != http.StatusAccepted {
+		t.Errorf("resend while verified with a change waiting: status = %d, want 202; body %s", w.Code, w.Body)
+	}
+	env.lastMail(t, mailEmailVerify, "ann.third@example.com")
+	a, err := env.d.accounts.ByEmail(context.Background(), "ann.new@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, _ := newLink(linkVerify, a.ID, "ann.third@example.com", time.Now().Add(-time.Hour))
+	if err := env.d.links.Save(context.Background(), expired); err != nil {
+		t.Fatal(err)
+	}
+	if w := env.do(t, "POST", "/email/resend", nil, "Authorization", bearer); w.Code != http.StatusConflict {
+		t.Errorf("resend while verified, the change's link expired: status = %d, want 409", w.Code)
+	}
+}
+
 // TestChangeEmail: the new address gets a link, the old one a notice; the address changes only when
 // the link is followed, and not onto an address another account took meanwhile.
 func TestChangeEmail(t *testing.T) {

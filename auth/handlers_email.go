@@ -89,19 +89,23 @@ func handleVerify(logger *slog.Logger, d deps) http.Handler {
 }
 
 // handleResend mails the signed-in caller a new verification link (the old one stops working): 202,
-// 409 when the address is already verified, 429 while the address is throttled.
+// 409 when the address is already verified and no change waits, 429 while the address is throttled.
+// While a change of address waits for its link (POST /email/change, the link not yet expired), the
+// new link goes to the new address: the account has one live verification link, so a link for the
+// current address would void the change the caller asked for, without a word.
 func handleResend(logger *slog.Logger, d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		a, err := callerAccount(ctx, d.accounts)
-		if err == nil && a.EmailVerified {
-			err = shared.Errorf(shared.CodeConflict, "your e-mail address is already verified")
+		to := a.Email
+		if err == nil {
+			to, err = resendTo(ctx, d.links, a)
 		}
 		if err == nil {
-			err = throttleMail(ctx, w, d, a.Email, "")
+			err = throttleMail(ctx, w, d, to, "")
 		}
 		if err == nil {
-			err = d.mail.sendLink(ctx, d.links, mailEmailVerify, linkVerify, a, a.Email)
+			err = d.mail.sendLink(ctx, d.links, mailEmailVerify, linkVerify, a, to)
 		}
 		if err != nil {
 			shared.WriteError(w, r, logger, err)
@@ -109,6 +113,21 @@ func handleResend(logger *slog.Logger, d deps) http.Handler {
 		}
 		shared.Encode(w, http.StatusAccepted, map[string]string{"status": "sent"})
 	})
+}
+
+// resendTo is where a resent verification link goes: the new address of a change that waits for its
+// link, else the account's own address unless it is verified already (409).
+func resendTo(ctx context.Context, links linkStore, a account) (string, error) {
+	l, err := links.Live(ctx, a.ID, linkVerify, time.Now())
+	switch {
+	case err == nil && l.Email != a.Email:
+		return l.Email, nil
+	case err != nil && !errors.Is(err, shared.ErrNotFound):
+		return "", err
+	case a.EmailVerified:
+		return "", shared.Errorf(shared.CodeConflict, "your e-mail address is already verified")
+	}
+	return a.Email, nil
 }
 
 // checkCurrentPassword checks the caller's password under the login throttle (the same keys and

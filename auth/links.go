@@ -55,6 +55,8 @@ type linkStore interface {
 	Take(ctx context.Context, purpose, hash string, now time.Time) (link, error)
 	// Delete removes the account's link of purpose, if any (a password change voids a pending reset).
 	Delete(ctx context.Context, userID, purpose string) error
+	// Live returns the account's link of purpose if it has not expired at now; ErrNotFound otherwise.
+	Live(ctx context.Context, userID, purpose string, now time.Time) (link, error)
 }
 
 // mongoLinkStore keeps links in the "links" collection, _id "<user id>:<purpose>", so Save is one
@@ -93,6 +95,11 @@ func (s *mongoLinkStore) Take(ctx context.Context, purpose, hash string, now tim
 func (s *mongoLinkStore) Delete(ctx context.Context, userID, purpose string) error {
 	_, err := s.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: linkID(userID, purpose)}})
 	return shared.MongoErr("links.delete", err)
+}
+
+func (s *mongoLinkStore) Live(ctx context.Context, userID, purpose string, now time.Time) (link, error) {
+	return shared.FindOne[link](ctx, s.c, "links.live", bson.D{{Key: "_id", Value: linkID(userID, purpose)},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now.UTC()}}}})
 }
 
 // memLinkStore is the in-memory linkStore.
@@ -134,4 +141,13 @@ func (s *memLinkStore) Delete(_ context.Context, userID, purpose string) error {
 	defer s.mu.Unlock()
 	delete(s.links, linkID(userID, purpose))
 	return nil
+}
+
+func (s *memLinkStore) Live(_ context.Context, userID, purpose string, now time.Time) (link, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.links[linkID(userID, purpose)]; ok && l.ExpiresAt.After(now) {
+		return l, nil
+	}
+	return link{}, fmt.Errorf("links.live: %w", shared.ErrNotFound)
 }

@@ -192,6 +192,15 @@ func TestLinkStore(t *testing.T) {
 			if _, err := s.Take(ctx, linkReset, l.Hash, now); !errors.Is(err, shared.ErrNotFound) {
 				t.Fatalf("second Take: err = %v, want ErrNotFound", err)
 			}
+			if got, err := s.Live(ctx, "u1", linkVerify, now); err != nil || got.Hash != v.Hash || got.Email != "new@example.com" {
+				t.Fatalf("Live = %+v, %v; want the verify link", got, err)
+			}
+			if _, err := s.Live(ctx, "u1", linkVerify, v.ExpiresAt); !errors.Is(err, shared.ErrNotFound) {
+				t.Fatalf("Live at its expiry: err = %v, want ErrNotFound", err)
+			}
+			if _, err := s.Live(ctx, "u1", linkReset, now); !errors.Is(err, shared.ErrNotFound) {
+				t.Fatalf("Live of a taken link: err = %v, want ErrNotFound", err)
+			}
 			if err := s.Delete(ctx, "u1", linkVerify); err != nil {
 				t.Fatal(err)
 			}
