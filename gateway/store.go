@@ -71,21 +71,24 @@ func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 // ms). Each Set also drops the members that have already expired, so the index holds about as many
 // members as there are live entries: with a plain set, every distinct query string ever cached would
 // stay in the index until the next purge, which would then delete them all in one blocking call.
-// Over maxPerIndex members, the entries that expire soonest are deleted with their members.
+// Over maxPerIndex members, the entries that expire soonest are deleted with their members. The
+// scores are on Redis's clock, which every copy shares: on each copy's own, a copy ahead dropped the
+// members of live entries a copy behind had stored, and the next purge left those entries served.
 func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
-	now := time.Now()
 	if len(indexes) == 0 {
 		return s.rdb.Set(ctx, key, val, ttl).Err()
 	}
 	ms := max(ttl.Milliseconds(), 1) // PX needs a positive number, as go-redis rounds a shorter TTL
 	return setScript.Run(ctx, s.rdb, append([]string{key}, indexes...), val, ms,
-		now.UnixMilli(), int64(indexTTL/time.Second), s.maxPerIndex).Err()
+		int64(indexTTL/time.Second), s.maxPerIndex).Err()
 }
 
 // setScript stores KEYS[1] and records it in the indexes KEYS[2..], atomically. ARGV: the value, its
-// TTL (ms), now (unix ms), the indexes' TTL (s), the most members an index keeps (0: no bound).
+// TTL (ms), the indexes' TTL (s), the most members an index keeps (0: no bound). Now is Redis's TIME.
 var setScript = redis.NewScript(`
-local ttl, now, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl, max = tonumber(ARGV[2]), tonumber(ARGV[4])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 for i = 2, #KEYS do
   redis.call('ZADD', KEYS[i], now + ttl, KEYS[1])
@@ -98,7 +101,7 @@ for i = 2, #KEYS do
       redis.call('DEL', unpack(old, j, math.min(j + 499, #old)))
     end
   end
-  redis.call('EXPIRE', KEYS[i], ARGV[4])
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
 end
 return 0
 `)

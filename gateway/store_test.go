@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -43,6 +44,39 @@ func TestRedisIndexDropsExpiredEntries(t *testing.T) {
 	}
 	if n, err := kv.indexLen(ctx, index); err != nil || n != 1 {
 		t.Errorf("index members = %d, %v; want 1 (only the live entry)", n, err)
+	}
+}
+
+// TestRedisIndexAcrossCopies: gateway copies whose clocks differ share the purge indexes. An entry
+// one copy stored must stay in its index, whatever the next copy's clock says, until it expires in
+// Redis: otherwise the next product write's purge misses it and the old answer is served on. The
+// first copy runs in a synctest bubble, whose clock stands at 2000-01-01. Needs REDIS_TEST_URL.
+func TestRedisIndexAcrossCopies(t *testing.T) {
+	t.Parallel()
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	kv := newRedisStore(rdb, 0)
+	ctx := context.Background()
+	prefix := "gwtest:" + shared.NewID() + ":"
+	index := prefix + "idx"
+	t.Cleanup(func() { kv.Purge(ctx, index); rdb.Del(ctx, prefix+"behind", prefix+"here") })
+	synctest.Test(t, func(t *testing.T) {
+		if err := kv.Set(ctx, prefix+"behind", []byte("old"), time.Minute, index); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err := kv.Set(ctx, prefix+"here", []byte("new"), time.Minute, index); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Purge(ctx, index); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"behind", "here"} {
+		if b, err := kv.Get(ctx, prefix+k); !errors.Is(err, errCacheMiss) {
+			t.Errorf("Get %s after the purge = %q, %v; want errCacheMiss", k, b, err)
+		}
 	}
 }
 
