@@ -280,6 +280,38 @@ func TestChangeEmail(t *testing.T) {
 	}
 }
 
+// TestVerifyEmailAfterSkewedCopy: user applies user.email_verified only when its occurred_at is after
+// the one applied last, so a verification must be dated after the account's previous one even when
+// another auth copy (its clock 5 min ahead) or this copy before a clock step back made that one.
+func TestVerifyEmailAfterSkewedCopy(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	a := env.addAccount(t, "old@example.com", "right-password", shared.RoleCustomer)
+	ahead := time.Now().UTC().Add(5 * time.Minute).Truncate(time.Millisecond)
+	if err := env.d.accounts.VerifyEmail(context.Background(), a.ID, "old@example.com", ahead); err != nil {
+		t.Fatal(err)
+	}
+	env.d.wake()
+	lr, _ := env.login(t, "old@example.com", "right-password")
+	env.do(t, "POST", "/email/change", `{"password":"right-password","email":"new@example.com"}`, "Authorization", "Bearer "+lr.AccessToken)
+	_, token := linkIn(t, env.mails.sent()[len(env.mails.sent())-2])
+	if w := env.do(t, "POST", "/email/verify", `{"token":"`+token+`"}`); w.Code != http.StatusOK {
+		t.Fatalf("POST /email/verify: %d %s", w.Code, w.Body)
+	}
+	var evs []shared.Event
+	for _, e := range env.pub.Events(shared.TopicUser) {
+		if e.Type == eventUserEmailVerified && e.AggregateID == a.ID {
+			evs = append(evs, e)
+		}
+	}
+	if len(evs) != 2 || !evs[1].OccurredAt.After(evs[0].OccurredAt) || evs[1].ID == evs[0].ID {
+		for _, e := range evs {
+			t.Logf("user.email_verified %s at %s: %s", e.ID, e.OccurredAt, e.Data)
+		}
+		t.Errorf("the second verification is not newer than the first: user keeps the old address")
+	}
+}
+
 // TestAccountRoutesAccess: the credential-changing routes take only the account holder's first-party
 // token: no token, an expired or forged one, a third-party app's (whatever its scopes) and a service
 // client's are refused, in the error shape; a first-party token of a suspended account is 401.

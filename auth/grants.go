@@ -119,7 +119,10 @@ type redisGrantStore struct {
 	// grace is how long after a rotation the rotated token may rotate again, as long as its successor
 	// was never used: the client lost the answer (refreshGrace).
 	grace time.Duration
-	now   func() time.Time // nil: time.Now
+	// now is the clock of the grace: nil, Redis's (rotateScript, Peek), the one every auth copy
+	// shares; a test sets its own. Each copy's time.Now made a retry at a copy 30 s ahead of the one
+	// that rotated a reuse (the family revoked), and one behind a grace of 30 s plus the skew.
+	now func() time.Time
 }
 
 var _ grantStore = (*redisGrantStore)(nil)
@@ -234,8 +237,13 @@ func (s *redisGrantStore) StartFamily(ctx context.Context, g grant, token string
 // was never used is rotated again: the client lost the answer and still holds it. The successor then
 // becomes a used token itself, so whoever holds it and uses it later is a reuse. Anything else is a
 // reuse and revokes the family. A marker without a time (written before the grace) has none; one
-// written before the per-family hash is its own key (KEYS[6]).
+// written before the per-family hash is its own key (KEYS[6]). ARGV[2] is now (ms), "" for Redis's.
 var rotateScript = redis.NewScript(`
+local now = ARGV[2]
+if now == '' then
+  local t = redis.call('TIME')
+  now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+end
 local g = redis.call('GET', KEYS[1])
 if not g then
   redis.call('DEL', KEYS[2])
@@ -253,7 +261,7 @@ local function mark(h, v)
   redis.call('PEXPIRE', KEYS[5], ttl)
 end
 if redis.call('DEL', KEYS[2]) == 1 then
-  mark(ARGV[4], ARGV[1] .. ' ' .. ARGV[2])
+  mark(ARGV[4], ARGV[1] .. ' ' .. now)
   redis.call('SET', KEYS[4], '1', 'PX', ttl)
   return {'ok', g}
 end
@@ -268,7 +276,7 @@ end
 if succ == ARGV[1] then
   return {'ok', g}
 end
-if tonumber(ARGV[2]) - tonumber(at) < tonumber(ARGV[3]) and redis.call('DEL', 'auth:rt:' .. succ) == 1 then
+if tonumber(now) - tonumber(at) < tonumber(ARGV[3]) and redis.call('DEL', 'auth:rt:' .. succ) == 1 then
   mark(succ, ARGV[1] .. ' ' .. at)
   mark(ARGV[4], ARGV[1] .. ' ' .. at)
   redis.call('SET', KEYS[4], '1', 'PX', ttl)
@@ -290,7 +298,7 @@ func (s *redisGrantStore) Rotate(ctx context.Context, token, next string) (grant
 	}
 	res, err := rotateScript.Run(ctx, s.rdb,
 		[]string{famKey(fam), "auth:rt:" + h, "auth:rtu:" + fam, "auth:rt:" + nh, "auth:rtq:" + fam, "auth:rtu:" + h},
-		nh, s.clock().UnixMilli(), grace.Milliseconds(), h, usedTokensKept).StringSlice()
+		nh, s.scriptNow(), grace.Milliseconds(), h, usedTokensKept).StringSlice()
 	g, err := scriptAnswer[grant]("grants.rotate", res, err, errRefreshReused)
 	if err != nil {
 		return grant{}, err
@@ -306,7 +314,9 @@ func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error)
 	}
 	h := tokenHash(token)
 	var live, used, legacy, g *redis.StringCmd
+	var now *redis.TimeCmd
 	cmds, _ := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		now = p.Time(ctx)
 		live = p.Get(ctx, "auth:rt:"+h)
 		used = p.HGet(ctx, "auth:rtu:"+fam, h)
 		legacy = p.Get(ctx, "auth:rtu:"+h)
@@ -323,19 +333,31 @@ func (s *redisGrantStore) Peek(ctx context.Context, token string) (grant, error)
 		marker = legacy.Val()
 	}
 	var out grant
-	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" && !s.inGrace(marker) {
+	if err := json.Unmarshal([]byte(g.Val()), &out); err != nil || live.Val() == "" && !s.inGrace(marker, now.Val()) {
 		return grant{}, fmt.Errorf("grants.peek: %w", shared.ErrNotFound)
 	}
 	out.FamilyID, out.Rotated = fam, live.Val() == ""
 	return out, nil
 }
 
-// inGrace tells whether a used marker's first rotation lies within the grace window, so Rotate may
-// rotate its token again (rotateScript decides, with the successor's state).
-func (s *redisGrantStore) inGrace(marker string) bool {
+// inGrace tells whether a used marker's first rotation lies within the grace window at redisNow
+// (Redis's clock, unless the test's s.now is set), so Rotate may rotate its token again
+// (rotateScript decides, with the successor's state).
+func (s *redisGrantStore) inGrace(marker string, redisNow time.Time) bool {
 	_, at, ok := strings.Cut(marker, " ")
 	ms, err := strconv.ParseInt(at, 10, 64)
-	return ok && err == nil && s.clock().UnixMilli()-ms < s.grace.Milliseconds()
+	if s.now != nil {
+		redisNow = s.now()
+	}
+	return ok && err == nil && redisNow.UnixMilli()-ms < s.grace.Milliseconds()
+}
+
+// scriptNow is rotateScript's ARGV[2]: "" (Redis's clock) unless the test's s.now is set.
+func (s *redisGrantStore) scriptNow() string {
+	if s.now == nil {
+		return ""
+	}
+	return strconv.FormatInt(s.now().UnixMilli(), 10)
 }
 
 func (s *redisGrantStore) clock() time.Time {

@@ -164,3 +164,38 @@ func TestRefreshLostAnswer(t *testing.T) {
 	st, out = c.token(refresh(live))
 	wantOAuthError(t, "family after the reuse", st, out, 400, "invalid_grant")
 }
+
+// TestGrantGraceAcrossCopies: two auth copies share the refresh families in Redis, and their clocks
+// differ. The copy that rotated a token and the copy that gets the lost answer's retry must agree on
+// how long ago the rotation was: a retry a moment later is within the 30 s grace whatever the copies'
+// clocks say. The first copy runs in a synctest bubble, whose clock stands at 2000-01-01 (decades
+// behind the other), the crudest skew there is. Needs REDIS_TEST_URL.
+func TestGrantGraceAcrossCopies(t *testing.T) {
+	t.Parallel()
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	behind, here := &redisGrantStore{rdb: rdb, grace: 30 * time.Second}, &redisGrantStore{rdb: rdb, grace: 30 * time.Second}
+	ctx := context.Background()
+	g := grant{UserID: "u-" + shared.NewID(), AuthTime: time.Now().UTC(), ExpiresAt: time.Now().Add(time.Hour).UTC()}
+	rt0, fam := newFamilyToken()
+	if err := here.StartFamily(ctx, g, rt0); err != nil {
+		t.Fatalf("StartFamily: %v", err)
+	}
+	rt1, rt2 := fam+"."+shared.RandomToken(), fam+"."+shared.RandomToken()
+	synctest.Test(t, func(t *testing.T) {
+		if _, err := behind.Rotate(ctx, rt0, rt1); err != nil {
+			t.Fatalf("rotation at the copy behind: %v", err)
+		}
+	})
+	if _, err := here.Peek(ctx, rt0); err != nil {
+		t.Errorf("Peek of the just rotated token at the other copy: %v, want it within the grace", err)
+	}
+	if _, err := here.Rotate(ctx, rt0, rt2); err != nil {
+		t.Errorf("the lost answer's retry at the other copy: %v, want a rotation (errRefreshReused revokes the family)", err)
+	}
+	if _, err := here.Peek(ctx, rt2); errors.Is(err, shared.ErrNotFound) {
+		t.Errorf("the family is gone after a retry within the grace")
+	}
+}

@@ -69,7 +69,13 @@ func handleVerify(logger *slog.Logger, d deps) http.Handler {
 		}
 		if err == nil {
 			// Whole milliseconds: what Mongo keeps, so the outbox's conditional acknowledgement matches.
-			err = d.accounts.VerifyEmail(ctx, a.ID, l.Email, time.Now().UTC().Truncate(time.Millisecond))
+			// Later than the account's last verification even when another copy's clock ran ahead (or
+			// ours stepped back): user applies only a newer occurred_at, and the ms is in the event ID.
+			at := time.Now().UTC().Truncate(time.Millisecond)
+			if !at.After(a.EmailVerifiedAt) {
+				at = a.EmailVerifiedAt.UTC().Truncate(time.Millisecond).Add(time.Millisecond)
+			}
+			err = d.accounts.VerifyEmail(ctx, a.ID, l.Email, at)
 		}
 		if errors.Is(err, shared.ErrConflict) {
 			err = &shared.Error{Code: shared.CodeConflict, Message: "another account uses this address now",

@@ -61,7 +61,9 @@ type limiter interface {
 
 // redisLimiter keeps a hash per key at <prefix><key>: n (failures) and until (unix ms of the lockout's
 // end), expiring after the policy window (or the lockout, if longer). The decision is one Lua script,
-// so concurrent failures from many instances all count.
+// so concurrent failures from many instances all count. until is on Redis's clock, the one every
+// copy shares: on each copy's own, a copy ahead of the one that locked saw the lockout over early (a
+// guesser spread over both got twice the tries), and a copy behind kept it for the skew on top.
 type redisLimiter struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -81,7 +83,9 @@ var failScript = redis.NewScript(`
 local done = redis.call('GET', KEYS[2])
 if done then return done end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-local now, thr, base, max, win = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local thr, base, max, win = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local lock = 0
 if n >= thr then
   lock = base * (2 ^ math.min(n - thr, 40))
@@ -93,10 +97,16 @@ redis.call('SET', KEYS[2], string.format('%.0f', lock), 'PX', 60000)
 return string.format('%.0f', lock)`)
 
 func (l *redisLimiter) State(ctx context.Context, key string) (limitState, error) {
-	v, err := l.rdb.HMGet(ctx, l.prefix+key, "n", "until").Result()
+	var hm *redis.SliceCmd
+	var now *redis.TimeCmd
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		hm, now = p.HMGet(ctx, l.prefix+key, "n", "until"), p.Time(ctx)
+		return nil
+	})
 	if err != nil {
 		return limitState{}, shared.RedisErr("limiter.state", err)
 	}
+	v := hm.Val()
 	var st limitState
 	if n, ok := v[0].(string); ok {
 		if st.Failures, err = strconv.Atoi(n); err != nil {
@@ -108,14 +118,14 @@ func (l *redisLimiter) State(ctx context.Context, key string) (limitState, error
 		if err != nil {
 			return limitState{}, fmt.Errorf("limiter.state: bad until %q", u)
 		}
-		st.Wait = max(0, time.Until(time.UnixMilli(until)))
+		st.Wait = max(0, time.UnixMilli(until).Sub(now.Val()))
 	}
 	return st, nil
 }
 
 func (l *redisLimiter) Fail(ctx context.Context, key string) (time.Duration, error) {
 	p := l.policy
-	v, err := failScript.Run(ctx, l.rdb, []string{l.prefix + key, failOpPrefix + shared.RandomToken()}, time.Now().UnixMilli(), p.Threshold,
+	v, err := failScript.Run(ctx, l.rdb, []string{l.prefix + key, failOpPrefix + shared.RandomToken()}, p.Threshold,
 		p.Base.Milliseconds(), p.Max.Milliseconds(), p.Window.Milliseconds()).Text()
 	if err != nil {
 		return 0, shared.RedisErr("limiter.fail", err)

@@ -180,3 +180,39 @@ func TestIPLimitKey(t *testing.T) {
 		}
 	}
 }
+
+// TestLimiterAcrossCopies: auth copies share the login throttle in Redis, and their clocks differ. A
+// lockout one copy sets must last as long at every other copy: not void at a copy ahead (a guesser
+// the load balancer spreads over both gets twice the tries), not longer at a copy behind (the holder
+// who mistyped waits the skew on top). The other copy runs in a synctest bubble, whose clock stands at
+// 2000-01-01, decades behind. Needs REDIS_TEST_URL.
+func TestLimiterAcrossCopies(t *testing.T) {
+	t.Parallel()
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	l := &redisLimiter{rdb: rdb, prefix: "test:" + shared.NewID() + ":", policy: accountPolicy}
+	ctx := context.Background()
+	fail := func(t *testing.T, key string) {
+		t.Helper()
+		for range accountPolicy.Threshold {
+			if _, err := l.Fail(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	check := func(t *testing.T, where, key string) {
+		t.Helper()
+		st, err := l.State(ctx, key)
+		if err != nil || st.Wait <= 0 || st.Wait > accountPolicy.Base {
+			t.Errorf("%s: State = %+v, %v; want a wait of at most %s", where, st, err, accountPolicy.Base)
+		}
+	}
+	fail(t, "locked-here")
+	synctest.Test(t, func(t *testing.T) {
+		check(t, "a lockout from a copy ahead, at the copy behind", "locked-here")
+		fail(t, "locked-behind")
+	})
+	check(t, "a lockout from a copy behind, at the copy ahead", "locked-behind")
+}

@@ -289,7 +289,9 @@ func (c *responseCache) serveEntry(w http.ResponseWriter, r *http.Request, servi
 	h := w.Header()
 	c.count(service, status)
 	if status == cacheHit || status == cacheStale {
-		h["Age"] = []string{strconv.Itoa(int(now.Sub(e.Stored) / time.Second))}
+		// Never negative: an entry from Redis carries the clock of the copy that stored it, which
+		// may run ahead of ours.
+		h["Age"] = []string{strconv.Itoa(int(max(0, now.Sub(e.Stored)) / time.Second))}
 	}
 	h["X-Cache-Status"] = c.statusValues[status]
 	if inm := r.Header.Get("If-None-Match"); inm != "" && e.Status == http.StatusOK && etagMatches(inm, e.Header.Get("Etag")) {

@@ -607,3 +607,29 @@ func TestCacheEntriesBounded(t *testing.T) {
 		t.Errorf("stored entries after 20 distinct query strings = %d (%v), want the bound, 4", len(entries), entries)
 	}
 }
+
+// TestCacheAgeFromCopyAhead: an entry another gateway copy stored carries that copy's clock; when it
+// runs ahead of this one (here by 30 s), Age must still be a delta-seconds (RFC 9111 §5.1), never
+// negative.
+func TestCacheAgeFromCopyAhead(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, "product")
+	kv := newMemStore()
+	env := map[string]string{"PRODUCT_SERVICE_URLS": up.server.URL}
+	ahead, here := newTestEnvKV(t, env, kv), newTestEnvKV(t, env, kv)
+	if rec := ahead.do(t, "GET", "/product/products/p1", nil); cacheStatus(rec) != cacheMiss {
+		t.Fatalf("first GET: X-Cache-Status = %q, want MISS", cacheStatus(rec))
+	}
+	kv.mu.Lock()
+	for k, v := range kv.values {
+		if e, err := decodeEntry(v.b); err == nil {
+			e.Stored, e.FreshUntil, e.StaleUntil = e.Stored.Add(30*time.Second), e.FreshUntil.Add(30*time.Second), e.StaleUntil.Add(30*time.Second)
+			kv.values[k] = memValue{b: encodeEntry(e), expires: v.expires}
+		}
+	}
+	kv.mu.Unlock()
+	rec := here.do(t, "GET", "/product/products/p1", nil)
+	if age, err := strconv.Atoi(rec.Header().Get("Age")); cacheStatus(rec) != cacheHit || err != nil || age < 0 {
+		t.Errorf("GET at the other copy: X-Cache-Status %q, Age %q; want HIT with Age ≥ 0", cacheStatus(rec), rec.Header().Get("Age"))
+	}
+}

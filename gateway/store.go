@@ -24,6 +24,7 @@ type kvStore interface {
 	Purge(ctx context.Context, indexes ...string) error
 	// Take takes up to want (≥ 1) tokens from the token bucket at key (GCRA: spec.Rate per spec.Per,
 	// spec.Burst saved up) at time now: as many as are there, at least one, or none and a refusal.
+	// A store shared by several copies uses its own clock instead of now (theirs may disagree).
 	Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error)
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error
@@ -70,21 +71,24 @@ func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 // ms). Each Set also drops the members that have already expired, so the index holds about as many
 // members as there are live entries: with a plain set, every distinct query string ever cached would
 // stay in the index until the next purge, which would then delete them all in one blocking call.
-// Over maxPerIndex members, the entries that expire soonest are deleted with their members.
+// Over maxPerIndex members, the entries that expire soonest are deleted with their members. The
+// scores are on Redis's clock, which every copy shares: on each copy's own, a copy ahead dropped the
+// members of live entries a copy behind had stored, and the next purge left those entries served.
 func (s *redisStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration, indexes ...string) error {
-	now := time.Now()
 	if len(indexes) == 0 {
 		return s.rdb.Set(ctx, key, val, ttl).Err()
 	}
 	ms := max(ttl.Milliseconds(), 1) // PX needs a positive number, as go-redis rounds a shorter TTL
 	return setScript.Run(ctx, s.rdb, append([]string{key}, indexes...), val, ms,
-		now.UnixMilli(), int64(indexTTL/time.Second), s.maxPerIndex).Err()
+		int64(indexTTL/time.Second), s.maxPerIndex).Err()
 }
 
 // setScript stores KEYS[1] and records it in the indexes KEYS[2..], atomically. ARGV: the value, its
-// TTL (ms), now (unix ms), the indexes' TTL (s), the most members an index keeps (0: no bound).
+// TTL (ms), the indexes' TTL (s), the most members an index keeps (0: no bound). Now is Redis's TIME.
 var setScript = redis.NewScript(`
-local ttl, now, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl, max = tonumber(ARGV[2]), tonumber(ARGV[4])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 for i = 2, #KEYS do
   redis.call('ZADD', KEYS[i], now + ttl, KEYS[1])
@@ -97,7 +101,7 @@ for i = 2, #KEYS do
       redis.call('DEL', unpack(old, j, math.min(j + 499, #old)))
     end
   end
-  redis.call('EXPIRE', KEYS[i], ARGV[4])
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
 end
 return 0
 `)
@@ -133,13 +137,16 @@ func (s *redisStore) Purge(ctx context.Context, indexes ...string) error {
 }
 
 // gcraScript is a token bucket as GCRA over one key holding the theoretical arrival time (µs).
-// ARGV: now µs, emission interval µs, burst, tokens wanted. It grants as many tokens as are there, up
-// to the wanted number. Returns {granted, remaining, retry_after µs, reset µs}.
+// ARGV: emission interval µs, burst, tokens wanted. It grants as many tokens as are there, up to the
+// wanted number. Returns {granted, remaining, retry_after µs, reset µs}. Now is Redis's clock, the one
+// every gateway copy shares: with each copy's own, a copy 30 s behind another saw the bucket spent
+// for 30 s more (429s) and the copy ahead saw it full again (a second burst).
 var gcraScript = redis.NewScript(`
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local want = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if not tat or tat < now then tat = now end
 local avail = math.floor((burst * interval - (tat - now)) / interval)
@@ -153,9 +160,10 @@ redis.call('SET', KEYS[1], string.format('%d', newtat), 'PX', math.ceil(diff / 1
 return {grant, avail - grant, 0, diff}
 `)
 
-func (s *redisStore) Take(ctx context.Context, key string, spec rateSpec, want int, now time.Time) (rateResult, error) {
+// Take ignores now: the bucket is shared by every copy, so it runs on Redis's clock (gcraScript).
+func (s *redisStore) Take(ctx context.Context, key string, spec rateSpec, want int, _ time.Time) (rateResult, error) {
 	res, err := gcraScript.Run(ctx, s.rdb, []string{key},
-		now.UnixMicro(), spec.interval().Microseconds(), spec.Burst, max(want, 1)).Int64Slice()
+		spec.interval().Microseconds(), spec.Burst, max(want, 1)).Int64Slice()
 	if err != nil {
 		return rateResult{}, err
 	}

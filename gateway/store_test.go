@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/goshop/platform/shared"
@@ -43,6 +44,39 @@ func TestRedisIndexDropsExpiredEntries(t *testing.T) {
 	}
 	if n, err := kv.indexLen(ctx, index); err != nil || n != 1 {
 		t.Errorf("index members = %d, %v; want 1 (only the live entry)", n, err)
+	}
+}
+
+// TestRedisIndexAcrossCopies: gateway copies whose clocks differ share the purge indexes. An entry
+// one copy stored must stay in its index, whatever the next copy's clock says, until it expires in
+// Redis: otherwise the next product write's purge misses it and the old answer is served on. The
+// first copy runs in a synctest bubble, whose clock stands at 2000-01-01. Needs REDIS_TEST_URL.
+func TestRedisIndexAcrossCopies(t *testing.T) {
+	t.Parallel()
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	kv := newRedisStore(rdb, 0)
+	ctx := context.Background()
+	prefix := "gwtest:" + shared.NewID() + ":"
+	index := prefix + "idx"
+	t.Cleanup(func() { kv.Purge(ctx, index); rdb.Del(ctx, prefix+"behind", prefix+"here") })
+	synctest.Test(t, func(t *testing.T) {
+		if err := kv.Set(ctx, prefix+"behind", []byte("old"), time.Minute, index); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err := kv.Set(ctx, prefix+"here", []byte("new"), time.Minute, index); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Purge(ctx, index); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"behind", "here"} {
+		if b, err := kv.Get(ctx, prefix+k); !errors.Is(err, errCacheMiss) {
+			t.Errorf("Get %s after the purge = %q, %v; want errCacheMiss", k, b, err)
+		}
 	}
 }
 
@@ -116,9 +150,16 @@ func TestStoreContract(t *testing.T) {
 				t.Errorf("Get d (another index) after the purge = %q, %v; want D", b, err)
 			}
 
-			// Token bucket: burst 3 at 1 per second.
+			// Token bucket: burst 3 at 1 per second. The mem store runs on the caller's clock; Redis
+			// on its own (shared by every gateway copy), so there "later" is a real wait.
 			spec := rateSpec{Rate: 1, Per: time.Second, Burst: 3}
 			now := time.Now()
+			later := func(d time.Duration) time.Time {
+				if name == "redis" {
+					time.Sleep(d)
+				}
+				return now.Add(d)
+			}
 			for i := range 3 {
 				r, err := kv.Take(ctx, prefix+"rl", spec, 1, now)
 				if err != nil || !r.Allowed || r.Remaining != 2-i {
@@ -126,10 +167,10 @@ func TestStoreContract(t *testing.T) {
 				}
 			}
 			r, err := kv.Take(ctx, prefix+"rl", spec, 1, now)
-			if err != nil || r.Allowed || r.RetryAfter != time.Second {
+			if err != nil || r.Allowed || r.RetryAfter > time.Second || r.RetryAfter < time.Second-100*time.Millisecond {
 				t.Fatalf("Take over the burst = %+v, %v; want refused, retry after 1s", r, err)
 			}
-			r, err = kv.Take(ctx, prefix+"rl", spec, 1, now.Add(time.Second))
+			r, err = kv.Take(ctx, prefix+"rl", spec, 1, later(time.Second))
 			if err != nil || !r.Allowed || r.Remaining != 0 {
 				t.Fatalf("Take 1 s later = %+v, %v; want allowed with 0 remaining", r, err)
 			}
@@ -184,5 +225,32 @@ func TestStoreBoundsIndex(t *testing.T) {
 				t.Errorf("another index's entry: %v, want kept", err)
 			}
 		})
+	}
+}
+
+// TestRateLimitClockSkew: two gateway copies share one bucket in Redis; their clocks differ (here
+// by 30 s either way). Behind the copy that is ahead, the copy that is behind must not see the
+// bucket as spent for the skew (every request of a client the load balancer sends both ways refused),
+// nor the copy ahead see it as full again (a fresh burst per alternation). Needs REDIS_TEST_URL.
+func TestRateLimitClockSkew(t *testing.T) {
+	t.Parallel()
+	rdb := sharedtest.Redis(t)
+	if rdb == nil {
+		t.Skip("REDIS_TEST_URL not set")
+	}
+	kv := newRedisStore(rdb, 0)
+	ctx := t.Context()
+	spec := rateSpec{Rate: 50, Per: time.Second, Burst: 200} // the default GATEWAY_RATE_LIMIT
+	key := "gwtest:" + shared.NewID() + ":skew"
+	t.Cleanup(func() { rdb.Del(context.Background(), key) })
+	now := time.Now()
+	if r, err := kv.Take(ctx, key, spec, 10, now); err != nil || r.Granted != 10 {
+		t.Fatalf("Take 10 at the first copy = %+v, %v", r, err)
+	}
+	if r, err := kv.Take(ctx, key, spec, 10, now.Add(-30*time.Second)); err != nil || r.Granted != 10 {
+		t.Errorf("Take 10 at a copy 30 s behind = %+v, %v; want 10 granted (180 left in the bucket)", r, err)
+	}
+	if r, err := kv.Take(ctx, key, spec, 200, now.Add(30*time.Second)); err != nil || r.Granted > 181 {
+		t.Errorf("Take 200 at a copy 30 s ahead = %+v, %v; want at most the 180 left", r, err)
 	}
 }
