@@ -24,7 +24,7 @@ func TestCSRF(t *testing.T) {
 	anonToken := b.csrf("/login")
 
 	posts := []string{"/cart/add", "/cart/update", "/login", "/register", "/logout", "/checkout", "/orders/x/pay",
-		"/orders/x/cancel", "/admin/products", "/admin/products/p01", "/admin/products/p01/delete",
+		"/orders/x/cancel", "/orders/x/buy-again", "/admin/products", "/admin/products/p01", "/admin/products/p01/delete",
 		"/admin/inventory/SKU-01/adjust", "/admin/orders/x/status", "/admin/users/u-demo/status", "/anything",
 		"/account/profile", "/account/addresses", "/account/addresses/addr-1/delete"}
 	for _, path := range posts {

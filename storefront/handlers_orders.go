@@ -278,9 +278,11 @@ type orderView struct {
 	Order     order
 	CanPay    bool
 	CanCancel bool
-	Waiting   bool
-	PayError  string
-	Card      payForm
+	// CanReorder offers to put the items of a finished order into the cart (handleOrderBuyAgain).
+	CanReorder bool
+	Waiting    bool
+	PayError   string
+	Card       payForm
 }
 
 type payForm struct {
@@ -300,13 +302,14 @@ func (s *site) renderOrder(w http.ResponseWriter, r *http.Request, status int, i
 		pf.Month, pf.Year, pf.CVC = "12", "2030", "123"
 	}
 	view := orderView{
-		layout:    s.newLayout(w, r, "Order "+shortID(o.ID)),
-		Order:     o,
-		CanPay:    o.Status == "confirmed",
-		CanCancel: o.Status == "pending" || o.Status == "confirmed",
-		Waiting:   o.Status == "pending",
-		PayError:  payErr,
-		Card:      pf,
+		layout:     s.newLayout(w, r, "Order "+shortID(o.ID)),
+		Order:      o,
+		CanPay:     o.Status == "confirmed",
+		CanCancel:  o.Status == "pending" || o.Status == "confirmed",
+		CanReorder: reorderable(o.Status),
+		Waiting:    o.Status == "pending",
+		PayError:   payErr,
+		Card:       pf,
 	}
 	s.render(w, r, status, "order.html", view)
 }

@@ -33,6 +33,7 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 	mux.Handle("GET /orders/{id}", v(user(handleOrder(s))))
 	mux.Handle("POST /orders/{id}/pay", v(user(handleOrderPay(s))))
 	mux.Handle("POST /orders/{id}/cancel", v(user(handleOrderCancel(s))))
+	mux.Handle("POST /orders/{id}/buy-again", v(user(handleOrderBuyAgain(s))))
 
 	// Account.
 	mux.Handle("GET /login", v(handleLogin(s)))

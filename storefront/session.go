@@ -193,24 +193,26 @@ func (s *site) withVisitor(next http.Handler) http.Handler {
 
 // flash codes and their notices; a cookie only ever selects one of these fixed texts.
 var flashes = map[string]string{
-	"added":      "Added to your cart.",
-	"cart":       "Cart updated.",
-	"capped":     "We do not have that many in stock, so the quantity is now all that is available.",
-	"soldout":    "That product is out of stock now, so it was taken out of your cart.",
-	"removed":    "Removed from your cart.",
-	"cleared":    "Your cart is empty now.",
-	"signedin":   "Welcome back! You are signed in.",
-	"registered": "Your account is ready. Welcome!",
-	"signedout":  "You are signed out.",
-	"paid":       "Payment received. Thank you!",
-	"repriced":   "Prices changed since you opened the checkout, so this order's total is not the one shown there. Please check it before you pay.",
-	"cancelled":  "The order was cancelled.",
-	"saved":      "Saved.",
-	"deleted":    "Deleted.",
-	"adjusted":   "Stock adjusted.",
-	"adjustonce": "That change was already made (the form was sent twice); it was not applied again.",
-	"status":     "Status changed.",
-	"read":       "Marked as read.",
+	"added":         "Added to your cart.",
+	"cart":          "Cart updated.",
+	"capped":        "We do not have that many in stock, so the quantity is now all that is available.",
+	"soldout":       "That product is out of stock now, so it was taken out of your cart.",
+	"removed":       "Removed from your cart.",
+	"cleared":       "Your cart is empty now.",
+	"signedin":      "Welcome back! You are signed in.",
+	"registered":    "Your account is ready. Welcome!",
+	"signedout":     "You are signed out.",
+	"paid":          "Payment received. Thank you!",
+	"repriced":      "Prices changed since you opened the checkout, so this order's total is not the one shown there. Please check it before you pay.",
+	"cancelled":     "The order was cancelled.",
+	"reordered":     "The order's products are in your cart again.",
+	"reorderedsome": "Added what can be bought now: some of the order's products are sold out, no longer sold or fewer than before, or your cart is full.",
+	"saved":         "Saved.",
+	"deleted":       "Deleted.",
+	"adjusted":      "Stock adjusted.",
+	"adjustonce":    "That change was already made (the form was sent twice); it was not applied again.",
+	"status":        "Status changed.",
+	"read":          "Marked as read.",
 
 	"passwordreset":   "Your password is changed. Sign in with the new one; every device that was signed in is signed out.",
 	"passwordchanged": "Your password is changed. Other devices that were signed in are signed out.",
@@ -222,7 +224,7 @@ var flashes = map[string]string{
 
 // warnFlashes are the notices that report something other than what the visitor asked for, or ask
 // them to act (check a total before paying): shown as warnings, not as the green "done".
-var warnFlashes = map[string]bool{"capped": true, "soldout": true, "repriced": true, "adjustonce": true, "alreadydeleted": true}
+var warnFlashes = map[string]bool{"capped": true, "soldout": true, "repriced": true, "adjustonce": true, "alreadydeleted": true, "reorderedsome": true}
 
 func (s *site) flash(w http.ResponseWriter, code string) { s.setCookie(w, cookieFlash, code, 60) }
 
