@@ -302,6 +302,13 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// backTo answers GET with a redirect to the page to names: the route of a POST form's path, so that
+// reloading a page the POST answered in place goes back to where the form lives. Whoever may see that
+// page is checked there.
+func backTo(to func(*http.Request) string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { redirect(w, r, to(r)) })
+}
+
 // loginRedirect sends a signed-out visitor to the sign-in page, coming back to where they were.
 func loginRedirect(w http.ResponseWriter, r *http.Request) {
 	next := r.URL.Path

@@ -95,3 +95,38 @@ func cartQty(t *testing.T, cart, sku string) string {
 	v, _, _ := strings.Cut(rest, `"`)
 	return v
 }
+
+// TestReloadAfterPost: a page a form's POST answered in place (a refused card, a question before a
+// cancel, an admin form's error) leaves the POST's path in the address bar; reloading it asks GET,
+// which now goes back to the form's page instead of showing "page not found". Paths that only share a
+// prefix, or that never were forms, stay the 404 page.
+func TestReloadAfterPost(t *testing.T) {
+	t.Parallel()
+	_, srv := newSite(t)
+	b := newBrowser(t, srv)
+	for path, want := range map[string]string{
+		"/orders/0a1b2c3d/pay":             "/orders/0a1b2c3d",
+		"/orders/0a1b2c3d/cancel":          "/orders/0a1b2c3d",
+		"/orders/0a1b2c3d/buy-again":       "/orders/0a1b2c3d",
+		"/cart/add":                        "/cart",
+		"/cart/update":                     "/cart",
+		"/logout":                          "/",
+		"/account/profile":                 "/account",
+		"/account/addresses/addr-1/delete": "/account",
+		"/account/password":                "/account",
+		"/notifications/read":              "/notifications",
+		"/admin/products/p01":              "/admin/products/p01/edit",
+		"/admin/inventory/SKU-01/adjust":   "/admin/inventory",
+		"/admin/orders/0a1b2c3d/status":    "/admin/orders/0a1b2c3d",
+		"/admin/users/u-demo/status":       "/admin/users",
+	} {
+		if p := b.get(path); p.status != http.StatusSeeOther || location(p) != want {
+			t.Errorf("GET %s: status %d to %q, want 303 to %s", path, p.status, location(p), want)
+		}
+	}
+	for _, path := range []string{"/orders/a/b/c", "/cartx", "/admin/orders/x/status/more", "/nothing/here"} {
+		if p := b.get(path); p.status != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want the 404 page", path, p.status)
+		}
+	}
+}
