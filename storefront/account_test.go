@@ -19,6 +19,10 @@ func TestAccount(t *testing.T) {
 	if p.status != 200 || !strings.Contains(p.body, "1 Main St") || !strings.Contains(p.body, fakeCustomer.Email) {
 		t.Fatalf("GET /account: status = %d\n%s", p.status, p.body)
 	}
+	// The new address's name starts as the customer's own, as at checkout (the journey audit).
+	if !strings.Contains(p.body, `id="a-name" name="name" value="`+fakeCustomer.Name+`"`) {
+		t.Errorf("GET /account: the new address's name is not prefilled with %q\n%s", fakeCustomer.Name, p.body)
+	}
 	bad := b.submit("/account", "/account/addresses", url.Values{"name": {"Demo"}})
 	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, "Street and number is required") && !strings.Contains(bad.body, "Street is required") {
 		t.Errorf("POST /account/addresses incomplete: status = %d, want 400 with field messages", bad.status)

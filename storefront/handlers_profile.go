@@ -52,6 +52,9 @@ func (s *site) renderAccount(w http.ResponseWriter, r *http.Request, status int,
 	if view.ProfileName == "" {
 		view.ProfileName = p.Name
 	}
+	if status == http.StatusOK && view.NewAddress == (address{}) {
+		view.NewAddress.Name = p.Name // as checkout's new address: most addresses are the customer's own
+	}
 	if view.Errors == nil {
 		view.Errors = map[string]string{}
 	}
