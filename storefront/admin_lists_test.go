@@ -378,6 +378,35 @@ func TestAdminListActionsKeepTheList(t *testing.T) {
 			t.Errorf("POST status %s from %s: status %d to %q, want 303 back to the list", status, users, p.status, location(p))
 		}
 	}
+	// A product's edit and delete pages sit between the list and the post: the row links carry the
+	// list there, the pages' forms, Cancel and Keep it carry it back (the journey audit's follow-up).
+	products := "/admin/products?sku=SKU-0"
+	carried := "?next=" + url.QueryEscape(products)
+	listed := b.get(products).body
+	for _, link := range []string{"/admin/products/p01/edit", "/admin/products/p01/delete"} {
+		_, rest, ok := strings.Cut(listed, `href="`+link+`?next=`)
+		next, _, _ := strings.Cut(rest, `"`)
+		if got, err := url.QueryUnescape(html.UnescapeString(next)); !ok || err != nil || got != products {
+			t.Errorf("GET %s: the row link %s carries next %q, want %s", products, link, next, products)
+		}
+	}
+	for _, page := range []string{"/admin/products/p01/edit", "/admin/products/p01/delete"} {
+		if p := b.get(page + carried); !strings.Contains(p.body, field(products)) || !strings.Contains(p.body, `href="`+html.EscapeString(products)+`"`) {
+			t.Errorf("GET %s: the form or its way back does not carry the list\n%s", page+carried, p.body)
+		}
+	}
+	form := url.Values{"next": {products}, "sku": {"SKU-01"}, "name": {"Product 01"}, "price": {"21.00"}, "currency": {"USD"},
+		"category": {"kitchen"}, "active": {"on"}}
+	if p := b.submit("/admin/products/p01/edit"+carried, "/admin/products/p01", form); p.status != http.StatusSeeOther || location(p) != products {
+		t.Errorf("POST a product's changes from %s: status %d to %q, want 303 back to the list\n%s", products, p.status, location(p), p.body)
+	}
+	if p := b.submit("/admin/products/p01/delete"+carried, "/admin/products/p01/delete", url.Values{"next": {products}}); p.status != http.StatusSeeOther || location(p) != products {
+		t.Errorf("POST delete from %s: status %d to %q, want 303 back to the list", products, p.status, location(p))
+	}
+	if p := b.get("/admin/products/p02/edit?next=" + url.QueryEscape("https://evil.example/admin/products")); strings.Contains(p.body, "evil.example") {
+		t.Errorf("GET edit with a foreign next: it reached the page\n%s", p.body)
+	}
+
 	for _, next := range []string{"//evil.example/admin/users", "/admin/usersx", "/account", "https://evil.example/admin/users?q=x"} {
 		form := url.Values{"status": {"active"}, "next": {next}}
 		if p := b.submit(users, "/admin/users/u-demo/status", form); location(p) != "/admin/users" {

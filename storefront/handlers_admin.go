@@ -32,6 +32,9 @@ type adminProductFormView struct {
 	IsNew   bool
 	Errors  map[string]string
 	Message string
+	// Back is the products list the admin came from, as it was filtered (listReturn): Cancel leads
+	// there, and so does a save.
+	Back string
 }
 
 // productBody is the JSON the product API takes for create (with stock) and update (without).
@@ -134,7 +137,8 @@ func (s *site) saveProduct(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	body, errs := form.body(isNew)
 	fail := func(status int, msg string) {
-		view := adminProductFormView{layout: s.newLayout(w, r, title), Form: form, IsNew: isNew, Errors: errs, Message: msg}
+		view := adminProductFormView{layout: s.newLayout(w, r, title), Form: form, IsNew: isNew, Errors: errs, Message: msg,
+			Back: listReturn(r, "/admin/products")}
 		s.render(w, r, status, "admin_product_form.html", view)
 	}
 	if len(errs) > 0 {
@@ -165,7 +169,7 @@ func (s *site) saveProduct(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	s.flash(w, "saved")
-	redirect(w, r, "/admin/products")
+	redirect(w, r, listReturn(r, "/admin/products"))
 }
 
 func handleAdminProductCreate(s *site) http.Handler {
@@ -198,7 +202,7 @@ func handleAdminProductEdit(s *site) http.Handler {
 		if c, err := shared.ParseCents(string(p.Price)); err == nil {
 			form.Price = c.String()
 		}
-		view := adminProductFormView{layout: s.newLayout(w, r, "Edit "+p.Name), Form: form}
+		view := adminProductFormView{layout: s.newLayout(w, r, "Edit "+p.Name), Form: form, Back: listReturn(r, "/admin/products")}
 		s.render(w, r, http.StatusOK, "admin_product_form.html", view)
 	})
 }
@@ -216,6 +220,7 @@ func handleAdminProductUpdate(s *site) http.Handler {
 type adminProductDeleteView struct {
 	layout
 	Product product
+	Back    string // as adminProductFormView.Back
 }
 
 // handleAdminProductDeleteConfirm asks before deleting: without JavaScript there is no confirm()
@@ -226,7 +231,8 @@ func handleAdminProductDeleteConfirm(s *site) http.Handler {
 		if !ok {
 			return
 		}
-		s.render(w, r, http.StatusOK, "admin_product_delete.html", adminProductDeleteView{layout: s.newLayout(w, r, "Delete "+p.Name), Product: p})
+		s.render(w, r, http.StatusOK, "admin_product_delete.html", adminProductDeleteView{layout: s.newLayout(w, r, "Delete "+p.Name), Product: p,
+			Back: listReturn(r, "/admin/products")})
 	})
 }
 
@@ -248,6 +254,6 @@ func handleAdminProductDelete(s *site) http.Handler {
 		default:
 			s.flash(w, "deleted")
 		}
-		redirect(w, r, "/admin/products")
+		redirect(w, r, listReturn(r, "/admin/products"))
 	})
 }

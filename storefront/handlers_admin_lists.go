@@ -102,9 +102,10 @@ type adminList struct {
 }
 
 // listReturn is where a row form of the admin list at path comes back to: the page the form was on
-// (its "next", which must be that list), else the whole list.
+// (its "next", posted or, for a page on the way such as a product's edit page, in the query; it must
+// be that list), else the whole list.
 func listReturn(r *http.Request, path string) string {
-	if next := safeNext(r.PostFormValue("next")); next == path || strings.HasPrefix(next, path+"?") {
+	if next := safeNext(r.FormValue("next")); next == path || strings.HasPrefix(next, path+"?") {
 		return next
 	}
 	return path
