@@ -244,7 +244,7 @@ func formBack(r *http.Request) (href, label string) {
 	case strings.HasPrefix(p, "/admin/inventory/"):
 		return listReturn(r, "/admin/inventory"), "Back to the inventory"
 	case strings.HasPrefix(p, "/admin/products"):
-		return "/admin/products", "Back to the products"
+		return listReturn(r, "/admin/products"), "Back to the products"
 	case strings.HasPrefix(p, "/admin/users/"):
 		return listReturn(r, "/admin/users"), "Back to the users"
 	case strings.HasPrefix(p, "/admin/orders/") && id != "":
@@ -253,6 +253,21 @@ func formBack(r *http.Request) (href, label string) {
 		return "/orders/" + id, "Back to the order"
 	case strings.HasPrefix(p, "/cart/"):
 		return "/cart", "Back to your cart"
+	}
+	return "", ""
+}
+
+// listOf is the list a page about one thing at path belongs to, for its 404 page; "" for none.
+func listOf(path string) (href, label string) {
+	switch {
+	case strings.HasPrefix(path, "/admin/orders/"):
+		return "/admin/orders", "Back to the orders"
+	case strings.HasPrefix(path, "/admin/products/"):
+		return "/admin/products", "Back to the products"
+	case strings.HasPrefix(path, "/orders/"):
+		return "/orders", "Your orders"
+	case strings.HasPrefix(path, "/products/"):
+		return "/products", "All products"
 	}
 	return "", ""
 }
@@ -278,8 +293,11 @@ func (s *site) renderError(w http.ResponseWriter, r *http.Request, err error) {
 		heading = http.StatusText(ae.Status)
 	}
 	view := errorView{layout: s.newLayout(w, r, heading), Status: ae.Status, Heading: heading, Message: ae.Message, APIRef: ae.RequestID}
-	if ae.Status == http.StatusBadRequest || ae.Status == http.StatusConflict { // the page is still there
+	switch ae.Status {
+	case http.StatusBadRequest, http.StatusConflict: // the page is still there
 		view.BackURL, view.BackLabel = formBack(r)
+	case http.StatusNotFound: // the thing is not (an old link, another account's order): its list
+		view.BackURL, view.BackLabel = listOf(r.URL.Path)
 	}
 	s.render(w, r, ae.Status, "error.html", view)
 }
