@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/url"
 
 	"github.com/goshop/platform/shared"
 )
@@ -79,17 +78,12 @@ func addRoutes(mux *http.ServeMux, s *site, metrics *shared.Metrics, ready *shar
 
 	// A page a form's POST answered in place (an error, a question) leaves the POST's path in the
 	// address bar: reloading or sharing it asks GET, which goes back to the form's page, not the 404.
-	mux.Handle("GET /cart/{action}", backTo(func(*http.Request) string { return "/cart" }))
-	mux.Handle("GET /logout", backTo(func(*http.Request) string { return "/" }))
-	mux.Handle("GET /orders/{id}/{action}", backTo(func(r *http.Request) string { return "/orders/" + url.PathEscape(r.PathValue("id")) }))
-	mux.Handle("GET /account/{action...}", backTo(func(*http.Request) string { return "/account" }))
-	mux.Handle("GET /notifications/{action}", backTo(func(*http.Request) string { return "/notifications" }))
-	mux.Handle("GET /admin/products/{id}", backTo(func(r *http.Request) string {
-		return "/admin/products/" + url.PathEscape(r.PathValue("id")) + "/edit"
-	}))
-	mux.Handle("GET /admin/inventory/{sku}/{action}", backTo(func(*http.Request) string { return "/admin/inventory" }))
-	mux.Handle("GET /admin/orders/{id}/{action}", backTo(func(r *http.Request) string { return "/admin/orders/" + url.PathEscape(r.PathValue("id")) }))
-	mux.Handle("GET /admin/users/{id}/{action}", backTo(func(*http.Request) string { return "/admin/users" }))
+	reload := v(handleFormReload(s))
+	for _, path := range []string{"/cart/{action}", "/logout", "/orders/{id}/{action}", "/account/{action...}",
+		"/notifications/{action}", "/admin/products/{id}", "/admin/inventory/{sku}/{action}",
+		"/admin/orders/{id}/{action}", "/admin/users/{id}/{action}"} {
+		mux.Handle("GET "+path, reload)
+	}
 
 	// Everything else is the HTML 404 page, not the API's JSON one.
 	mux.Handle("/", v(handleNotFound(s)))
